@@ -1,0 +1,198 @@
+#include "tests/support/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace halfsky::testing {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return 0;
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
+    const std::vector<std::string>& argv, const std::string& log_path) {
+  if (argv.empty()) {
+    return absl::InvalidArgumentError("empty argv");
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    // Child: unblock every signal (tests may block some) and exec.
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+    if (!log_path.empty()) {
+      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+      }
+    }
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid));
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_) {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+}
+
+void ChildProcess::Signal(int sig) {
+  if (!reaped_) {
+    kill(pid_, sig);
+  }
+}
+
+absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      return status;
+    }
+    if (r < 0) {
+      return absl::InternalError(absl::StrCat("waitpid: ", strerror(errno)));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError("process still running");
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+bool ChildProcess::Running() {
+  if (reaped_) {
+    return false;
+  }
+  int status = 0;
+  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    reaped_ = true;
+    return false;
+  }
+  return true;
+}
+
+bool WaitForPort(int port, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const int r = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    close(fd);
+    if (r == 0) {
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", prefix, "-XXXXXX");
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  const char* dir = mkdtemp(buf.data());
+  return dir != nullptr ? std::string(dir) : std::string();
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() {
+  std::unique_ptr<RedisServer> server(new RedisServer());
+  server->dir_ = MakeTempDir("halfsky-redis");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    server->port_ = FreePort();
+    absl::Status s = server->Launch();
+    if (s.ok()) {
+      return server;
+    }
+  }
+  return absl::UnavailableError("could not start redis-server");
+}
+
+absl::Status RedisServer::Launch() {
+  const char* bin = std::getenv("HALFSKY_REDIS_SERVER");
+  const std::string binary = bin != nullptr && *bin != '\0' ? bin : "redis-server";
+  auto child = ChildProcess::Start(
+      {binary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", dir_,
+       "--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"},
+      dir_ + "/redis.log");
+  if (!child.ok()) {
+    return child.status();
+  }
+  process_ = std::move(*child);
+  if (!WaitForPort(port_, absl::Seconds(10))) {
+    process_.reset();
+    return absl::UnavailableError("redis-server did not listen");
+  }
+  return absl::OkStatus();
+}
+
+void RedisServer::Kill() {
+  if (process_ != nullptr) {
+    process_->Signal(SIGKILL);
+    (void)process_->Wait(absl::Seconds(5));
+    process_.reset();
+  }
+}
+
+absl::Status RedisServer::Restart() {
+  Kill();
+  return Launch();
+}
+
+RedisServer::~RedisServer() { Kill(); }
+
+}  // namespace halfsky::testing
