@@ -1,0 +1,116 @@
+#ifndef HALFSKY_COMMON_METRICS_METRICS_H_
+#define HALFSKY_COMMON_METRICS_METRICS_H_
+
+// A small Prometheus metrics registry (counters, gauges, histograms with
+// labels) and its text exposition over HTTP. Debian 12 packages no
+// prometheus-cpp, so halfsky carries this much itself.
+//
+// Thread-safe: metrics may be created and updated from any thread. Metric
+// objects returned by the registry live as long as the registry.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace halfsky {
+
+using Labels = std::map<std::string, std::string>;
+
+class Counter {
+ public:
+  void Increment(double by = 1.0);
+  double Value() const;
+
+ private:
+  std::atomic<double> value_{0.0};
+};
+
+class Gauge {
+ public:
+  void Set(double v) { value_.store(v, std::memory_order_relaxed); }
+  void Add(double by);
+  double Value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0.0};
+};
+
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void Observe(double v);
+  // Cumulative counts per bound (+Inf last), sum and count.
+  struct Snapshot {
+    std::vector<double> bounds;
+    std::vector<uint64_t> cumulative;
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  Snapshot Take() const;
+
+ private:
+  const std::vector<double> bounds_;
+  mutable absl::Mutex mu_;
+  std::vector<uint64_t> counts_ ABSL_GUARDED_BY(mu_);
+  double sum_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Default latency buckets in seconds (0.5 ms … 10 s).
+std::vector<double> DefaultLatencyBuckets();
+
+class MetricsRegistry {
+ public:
+  // Get-or-create. The same (name, labels) returns the same object. `help`
+  // and the type are taken from the first call for a name.
+  Counter* GetCounter(const std::string& name, const std::string& help, const Labels& labels = {});
+  Gauge* GetGauge(const std::string& name, const std::string& help, const Labels& labels = {});
+  Histogram* GetHistogram(const std::string& name, const std::string& help,
+                          const Labels& labels = {},
+                          const std::vector<double>& bounds = DefaultLatencyBuckets());
+  // Prometheus text exposition format 0.0.4.
+  std::string Render() const;
+
+ private:
+  enum class Type { kCounter, kGauge, kHistogram };
+  struct Family {
+    Type type;
+    std::string help;
+    std::map<Labels, std::unique_ptr<Counter>> counters;
+    std::map<Labels, std::unique_ptr<Gauge>> gauges;
+    std::map<Labels, std::unique_ptr<Histogram>> histograms;
+  };
+  mutable absl::Mutex mu_;
+  std::map<std::string, Family> families_ ABSL_GUARDED_BY(mu_);
+};
+
+// Serves GET /metrics (and GET /healthz → "ok") on its own thread.
+class MetricsHttpServer {
+ public:
+  // `address` "HOST:PORT"; port 0 picks one. UNAVAILABLE if it cannot bind.
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& address,
+                                                                  const MetricsRegistry* registry);
+  ~MetricsHttpServer();  // stops and joins
+  int port() const { return port_; }
+
+ private:
+  MetricsHttpServer() = default;
+  void Loop();
+  const MetricsRegistry* registry_ = nullptr;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace halfsky
+
+#endif  // HALFSKY_COMMON_METRICS_METRICS_H_

@@ -1,0 +1,118 @@
+#ifndef HALFSKY_COMMON_SERVER_SERVER_H_
+#define HALFSKY_COMMON_SERVER_SERVER_H_
+
+// The one server bootstrap every halfsky service uses: a gRPC server with
+// the service's own services, CatalogService, grpc.health.v1, reflection,
+// per-method metrics, a Prometheus /metrics HTTP endpoint on its own port,
+// and graceful shutdown: on SIGTERM/SIGINT, health turns NOT_SERVING, new
+// RPCs keep being served for `drain_delay` (so load balancers move away),
+// then the server shuts down, cancelling what is still running after
+// `grace_period`.
+//
+// Typical main.cc:
+//
+//   int main(int argc, char** argv) {
+//     halfsky::InitService(argc, argv, "halfsky-submission");   // flags, signals
+//     auto options = halfsky::ServerOptionsFromFlags();          // --listen, --metrics_listen, ...
+//     auto catalog = halfsky::LoadCatalogFromFlags();            // --catalog, exits on error
+//     ... build the service's dependencies ...
+//     MyServiceImpl service(deps...);
+//     return halfsky::RunServer(options, catalog, {&service}, {/*on_shutdown*/});
+//   }
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/catalog/catalog.h"
+#include "common/metrics/metrics.h"
+#include "grpcpp/grpcpp.h"
+
+namespace halfsky {
+
+struct ServerOptions {
+  // gRPC listen address, e.g. "0.0.0.0:7301" or "127.0.0.1:0" (port chosen
+  // at run time; the chosen address is logged and written to
+  // `address_file` if set).
+  std::string listen = "127.0.0.1:0";
+  // HTTP address for /metrics, e.g. "0.0.0.0:9301"; "" disables it.
+  std::string metrics_listen;
+  // When non-empty, "grpc=HOST:PORT metrics=HOST:PORT\n" is written here
+  // once listening (tests and run.sh use it to find ports chosen at run time).
+  std::string address_file;
+  absl::Duration drain_delay = absl::Seconds(1);
+  absl::Duration grace_period = absl::Seconds(10);
+  // Name for logs and metrics, e.g. "halfsky-submission".
+  std::string name;
+  // TLS: PEM files; empty = plaintext. With client_ca_file, clients must
+  // present a certificate signed by it (mTLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Largest accepted request, bytes.
+  int max_receive_message_bytes = 64 << 20;
+};
+
+// Parses flags (absl), sets the program name for usage, and blocks
+// SIGTERM/SIGINT/SIGHUP in every thread so that RunServer's signal thread
+// receives them. Call first in main().
+void InitService(int argc, char** argv, const std::string& name);
+
+// --listen, --metrics_listen, --address_file, --drain_delay, --grace_period,
+// --tls_cert, --tls_key, --tls_client_ca.
+ServerOptions ServerOptionsFromFlags(const std::string& name);
+
+// --catalog (comma-separated files or directories). Prints every problem
+// and exits with status 2 if the catalog does not load.
+std::shared_ptr<const CatalogIndex> LoadCatalogFromFlags();
+
+// The process-wide metrics registry every service and library records into.
+MetricsRegistry& ServiceMetrics();
+
+struct RunHooks {
+  // Called after health turns NOT_SERVING and the drain delay, before the
+  // gRPC server shuts down (e.g. close watch streams so Shutdown need not
+  // wait for them).
+  std::function<void()> before_shutdown;
+  // Called after the gRPC server has shut down (flush stores, etc.).
+  std::function<void()> after_shutdown;
+};
+
+// Builds and starts the server, serves until SIGTERM/SIGINT, then drains
+// and shuts down. Returns the process exit code: 0 after a clean shutdown,
+// 1 if the server could not start (reason on stderr).
+int RunServer(const ServerOptions& options, std::shared_ptr<const CatalogIndex> catalog,
+              const std::vector<grpc::Service*>& services, const RunHooks& hooks = {});
+
+// In-process variant for tests: starts the server and returns; Shutdown()
+// runs the same drain sequence as a signal. Thread-compatible.
+class RunningServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<RunningServer>> Start(
+      const ServerOptions& options, std::shared_ptr<const CatalogIndex> catalog,
+      const std::vector<grpc::Service*>& services);
+  ~RunningServer();
+  // "127.0.0.1:PORT" actually bound.
+  const std::string& address() const { return address_; }
+  int port() const { return port_; }
+  int metrics_port() const;
+  grpc::Server* server() { return server_.get(); }
+  void SetServing(bool serving);
+  void Shutdown();
+
+ private:
+  RunningServer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  int port_ = 0;
+};
+
+}  // namespace halfsky
+
+#endif  // HALFSKY_COMMON_SERVER_SERVER_H_
