@@ -102,7 +102,10 @@ class RunningServer {
   int metrics_port() const;
   grpc::Server* server() { return server_.get(); }
   void SetServing(bool serving);
-  void Shutdown();
+  // NOT_SERVING, wait the drain delay, run `before_server_shutdown` (if
+  // any), then shut the gRPC server down within the grace period and stop
+  // the metrics endpoint. Idempotent; the destructor calls it.
+  void Shutdown(const std::function<void()>& before_server_shutdown = {});
 
  private:
   RunningServer() = default;

@@ -47,6 +47,10 @@ class ChildProcess {
 // Waits until something accepts TCP connections on 127.0.0.1:port.
 bool WaitForPort(int port, absl::Duration timeout);
 
+// GET http://127.0.0.1:PORT/PATH; returns the whole response (status line,
+// headers and body) or an error.
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
+
 // Reads a whole file ("" if missing).
 std::string ReadFile(const std::string& path);
 

@@ -1,0 +1,40 @@
+# Debian 12 packages halfsky needs, installed with apt-get when missing.
+# Sourced by deploy/local/run.sh and tests/run.sh; the one list of them.
+
+HALFSKY_BUILD_PACKAGES=(
+  cmake ninja-build g++ pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libhiredis-dev libsqlite3-dev libssl-dev
+)
+HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl)
+HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
+
+# halfsky_install_packages PKG... : installs those not yet installed.
+halfsky_install_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  echo "==> installing: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# halfsky_build BUILD_DIR BUILD_TYPE [cmake args...]
+halfsky_build() {
+  local dir=$1 type=$2
+  shift 2
+  cmake -S "$HALFSKY_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+  ninja -C "$dir" -j "$(nproc)"
+}

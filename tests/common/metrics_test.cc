@@ -1,0 +1,89 @@
+#include "common/metrics/metrics.h"
+
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+
+namespace halfsky {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(MetricsTest, SameNameAndLabelsIsSameObject) {
+  MetricsRegistry r;
+  Counter* a = r.GetCounter("x_total", "help", {{"k", "v"}});
+  EXPECT_EQ(a, r.GetCounter("x_total", "help", {{"k", "v"}}));
+  EXPECT_NE(a, r.GetCounter("x_total", "help", {{"k", "w"}}));
+}
+
+TEST(MetricsTest, CountersAreExactUnderConcurrency) {
+  MetricsRegistry r;
+  Counter* c = r.GetCounter("c_total", "help");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([c] {
+      for (int i = 0; i < 10000; ++i) {
+        c->Increment();
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(c->Value(), 40000);
+}
+
+TEST(MetricsTest, RendersPrometheusText) {
+  MetricsRegistry r;
+  r.GetCounter("req_total", "Requests.", {{"method", "/a/B"}, {"code", "0"}})->Increment(3);
+  r.GetGauge("up", "Up.")->Set(1);
+  Histogram* h = r.GetHistogram("lat_seconds", "Latency.", {}, {0.1, 1});
+  h->Observe(0.05);
+  h->Observe(0.5);
+  h->Observe(5);
+  const std::string text = r.Render();
+  EXPECT_THAT(text, HasSubstr("# TYPE req_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("req_total{code=\"0\",method=\"/a/B\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE up gauge\nup 1\n"));
+  EXPECT_THAT(text, HasSubstr("lat_seconds_bucket{le=\"0.10000000000000001\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("lat_seconds_bucket{le=\"1\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("lat_seconds_bucket{le=\"+Inf\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("lat_seconds_count 3\n"));
+  EXPECT_THAT(text, HasSubstr("lat_seconds_sum 5.5499999999999998\n"));
+}
+
+TEST(MetricsTest, LabelValuesAreEscaped) {
+  MetricsRegistry r;
+  r.GetGauge("g", "h", {{"k", "a\"b\\c\nd"}})->Set(2);
+  EXPECT_THAT(r.Render(), HasSubstr("g{k=\"a\\\"b\\\\c\\nd\"} 2\n"));
+}
+
+TEST(MetricsHttpServerTest, ServesMetricsOverRealHttp) {
+  MetricsRegistry r;
+  r.GetGauge("halfsky_test_gauge", "A gauge.")->Set(42);
+  auto server = MetricsHttpServer::Start("127.0.0.1:0", &r);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_NE((*server)->port(), 0);
+  auto resp = testing::HttpGet((*server)->port(), "/metrics");
+  ASSERT_TRUE(resp.ok());
+  EXPECT_THAT(*resp, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(*resp, HasSubstr("halfsky_test_gauge 42"));
+  auto missing = testing::HttpGet((*server)->port(), "/nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_THAT(*missing, HasSubstr("404"));
+}
+
+TEST(MetricsHttpServerTest, TakenPortIsAClearError) {
+  MetricsRegistry r;
+  auto first = MetricsHttpServer::Start("127.0.0.1:0", &r);
+  ASSERT_TRUE(first.ok());
+  auto second = MetricsHttpServer::Start("127.0.0.1:" + std::to_string((*first)->port()), &r);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace halfsky

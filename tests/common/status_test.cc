@@ -1,0 +1,87 @@
+#include "common/status/status.h"
+
+#include "absl/status/statusor.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+
+namespace halfsky {
+namespace {
+
+TEST(StatusTest, OkMapsToOk) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+}
+
+TEST(StatusTest, CodesAndMessagesSurviveBothWays) {
+  for (absl::StatusCode code :
+       {absl::StatusCode::kInvalidArgument, absl::StatusCode::kPermissionDenied,
+        absl::StatusCode::kUnauthenticated, absl::StatusCode::kFailedPrecondition,
+        absl::StatusCode::kUnavailable, absl::StatusCode::kNotFound}) {
+    const absl::Status in(code, "年份已锁定 / year locked");
+    const grpc::Status wire = ToGrpcStatus(in);
+    EXPECT_EQ(static_cast<int>(wire.error_code()), static_cast<int>(code));
+    EXPECT_EQ(wire.error_message(), "年份已锁定 / year locked");
+    EXPECT_EQ(FromGrpcStatus(wire), in);
+  }
+}
+
+TEST(StatusTest, BadRequestTravelsAsGoogleRpcStatusDetails) {
+  const absl::Status in = InvalidArgumentError(
+      "2 个字段有误 / 2 bad fields",
+      {{"data_values[0].key.year", "年份超出范围 / year out of range"},
+       {"data_values[3].source", "缺少数据来源 / source missing"}});
+  const grpc::Status wire = ToGrpcStatus(in);
+  ASSERT_EQ(wire.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // What any gRPC client sees in grpc-status-details-bin.
+  google::rpc::Status rpc_status;
+  ASSERT_TRUE(rpc_status.ParseFromString(wire.error_details()));
+  EXPECT_EQ(rpc_status.code(), 3);
+  ASSERT_EQ(rpc_status.details_size(), 1);
+  EXPECT_EQ(rpc_status.details(0).type_url(), kBadRequestTypeUrl);
+  google::rpc::BadRequest bad_request;
+  ASSERT_TRUE(rpc_status.details(0).UnpackTo(&bad_request));
+  ASSERT_EQ(bad_request.field_violations_size(), 2);
+  EXPECT_EQ(bad_request.field_violations(1).field(), "data_values[3].source");
+
+  const std::vector<FieldViolation> back = BadRequestViolations(FromGrpcStatus(wire));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].field, "data_values[0].key.year");
+  EXPECT_EQ(back[0].description, "年份超出范围 / year out of range");
+}
+
+TEST(StatusTest, ReasonRoundTrips) {
+  const absl::Status in = WithReason(absl::FailedPreconditionError("locked"), "YEAR_LOCKED");
+  EXPECT_EQ(ErrorReason(FromGrpcStatus(ToGrpcStatus(in))), "YEAR_LOCKED");
+  EXPECT_EQ(ErrorReason(absl::InternalError("x")), "");
+}
+
+absl::StatusOr<int> Half(int x) {
+  if (x % 2 != 0) {
+    return absl::InvalidArgumentError("odd");
+  }
+  return x / 2;
+}
+
+absl::StatusOr<int> Quarter(int x) {
+  HALFSKY_ASSIGN_OR_RETURN(int half, Half(x));
+  HALFSKY_ASSIGN_OR_RETURN(int quarter, Half(half));
+  return quarter;
+}
+
+absl::Status CheckEven(int x) {
+  HALFSKY_RETURN_IF_ERROR(Half(x).status());
+  return absl::OkStatus();
+}
+
+TEST(StatusTest, Macros) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckEven(2).ok());
+  EXPECT_FALSE(CheckEven(3).ok());
+}
+
+}  // namespace
+}  // namespace halfsky
