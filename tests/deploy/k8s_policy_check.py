@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Policy check of rendered halfsky manifests (house rules the API schema
+cannot express).
+
+    python3 tests/deploy/k8s_policy_check.py RENDERED.yaml [...]
+
+Needs only Python 3 and PyYAML (Debian: python3 python3-yaml).
+
+For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob,
+Pod) and every container and init container in it:
+  * liveness and readiness probes; halfsky containers (image halfsky-*) use
+    native gRPC or TCP probes, others may also use exec; a gRPC probe's port
+    is a number that the container exposes;
+  * resource requests and limits for cpu and memory, requests <= limits;
+  * effective security context (container over pod): runAsNonRoot, a fixed
+    non-zero runAsUser, readOnlyRootFilesystem, allowPrivilegeEscalation
+    false, capabilities drop ALL and add nothing, not privileged,
+    seccompProfile RuntimeDefault (or Localhost);
+  * automountServiceAccountToken false on the pod and on ServiceAccounts;
+  * a container with a port named `metrics` has the Prometheus scrape
+    annotations pointing at that port;
+  * terminationGracePeriodSeconds longer than --drain_delay + --grace_period;
+and for the halfsky services:
+  * each ClusterIP Service selecting a halfsky service has a port named grpc;
+  * aggregation runs as one active replica: a Deployment with replicas 1
+    and strategy Recreate, and no HorizontalPodAutoscaler targets it.
+Exit status: 0 no violation, 1 violations (printed), 2 usage error.
+"""
+
+import re
+import sys
+
+import yaml
+
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+HALFSKY_SERVICES = {"submission", "aggregation", "evaluation"}
+
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([a-zA-Z]*)$")
+_SUFFIX = {
+    "": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def quantity(value):
+    m = _QUANTITY.match(str(value))
+    if not m or m.group(2) not in _SUFFIX:
+        return None
+    return float(m.group(1)) * _SUFFIX[m.group(2)]
+
+
+def seconds(duration):
+    """absl/Go duration such as 20s, 1m30s, 500ms -> seconds."""
+    unit = {"ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+    parts = _DURATION.findall(duration)
+    if not parts:
+        return None
+    return sum(float(n) * unit[u] for n, u in parts)
+
+
+def pod_template(obj):
+    kind = obj.get("kind")
+    spec = obj.get("spec") or {}
+    if kind == "Pod":
+        return obj.get("metadata") or {}, spec
+    if kind == "CronJob":
+        tpl = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+        return tpl.get("metadata") or {}, tpl.get("spec") or {}
+    if kind in WORKLOAD_KINDS:
+        tpl = spec.get("template") or {}
+        return tpl.get("metadata") or {}, tpl.get("spec") or {}
+    return None, None
+
+
+def flag_value(args, name):
+    for a in args or []:
+        if isinstance(a, str) and a.startswith("--" + name + "="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def check_container(where, c, pod_sc, problems, is_init):
+    image = str(c.get("image", ""))
+    halfsky = image.split("/")[-1].startswith("halfsky-")
+    ports = {p.get("containerPort") for p in c.get("ports") or []}
+
+    if not is_init:
+        for probe_name in ("livenessProbe", "readinessProbe"):
+            probe = c.get(probe_name)
+            if not probe:
+                problems.append(f"{where}: no {probe_name}")
+                continue
+            allowed = ("grpc", "tcpSocket") if halfsky else ("grpc", "tcpSocket", "exec")
+            handlers = [h for h in ("grpc", "tcpSocket", "exec", "httpGet") if h in probe]
+            if not handlers or handlers[0] not in allowed:
+                problems.append(f"{where}: {probe_name} must use one of {', '.join(allowed)}")
+            if "grpc" in probe:
+                port = (probe["grpc"] or {}).get("port")
+                if not isinstance(port, int):
+                    problems.append(f"{where}: {probe_name}.grpc.port must be a number")
+                elif port not in ports:
+                    problems.append(f"{where}: {probe_name}.grpc.port {port} is not a container port")
+
+    res = c.get("resources") or {}
+    for section in ("requests", "limits"):
+        for r in ("cpu", "memory"):
+            if (res.get(section) or {}).get(r) is None:
+                problems.append(f"{where}: no resources.{section}.{r}")
+    for r in ("cpu", "memory"):
+        req = quantity((res.get("requests") or {}).get(r, ""))
+        lim = quantity((res.get("limits") or {}).get(r, ""))
+        if req is not None and lim is not None and req > lim:
+            problems.append(f"{where}: resources.requests.{r} exceeds the limit")
+
+    sc = c.get("securityContext") or {}
+
+    def eff(key):
+        return sc[key] if key in sc else pod_sc.get(key)
+
+    if eff("runAsNonRoot") is not True:
+        problems.append(f"{where}: runAsNonRoot must be true")
+    uid = eff("runAsUser")
+    if not isinstance(uid, int) or uid == 0:
+        problems.append(f"{where}: runAsUser must be a fixed non-zero UID")
+    if sc.get("readOnlyRootFilesystem") is not True:
+        problems.append(f"{where}: readOnlyRootFilesystem must be true")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        problems.append(f"{where}: allowPrivilegeEscalation must be false")
+    if sc.get("privileged") is True:
+        problems.append(f"{where}: privileged")
+    caps = sc.get("capabilities") or {}
+    if "ALL" not in (caps.get("drop") or []):
+        problems.append(f"{where}: capabilities must drop ALL")
+    if caps.get("add"):
+        problems.append(f"{where}: capabilities.add must be empty")
+    seccomp = (eff("seccompProfile") or {}).get("type")
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        problems.append(f"{where}: seccompProfile.type must be RuntimeDefault")
+
+
+def check(objects):
+    problems = []
+    hpa_targets = set()
+    for obj in objects:
+        if obj.get("kind") == "HorizontalPodAutoscaler":
+            ref = (obj.get("spec") or {}).get("scaleTargetRef") or {}
+            hpa_targets.add((ref.get("kind"), ref.get("name")))
+
+    for obj in objects:
+        kind = obj.get("kind")
+        meta = obj.get("metadata") or {}
+        name = meta.get("name", "?")
+        ident = f"{kind}/{name}"
+
+        if kind == "ServiceAccount" and obj.get("automountServiceAccountToken") is not False:
+            problems.append(f"{ident}: automountServiceAccountToken must be false")
+
+        if kind == "Service":
+            selected = ((obj.get("spec") or {}).get("selector") or {}).get("app.kubernetes.io/name")
+            if selected in HALFSKY_SERVICES:
+                names = {p.get("name") for p in (obj.get("spec") or {}).get("ports") or []}
+                if "grpc" not in names:
+                    problems.append(f"{ident}: a halfsky Service needs a port named grpc")
+
+        if kind == "Deployment" and name == "aggregation":
+            spec = obj.get("spec") or {}
+            if spec.get("replicas", 1) != 1:
+                problems.append(f"{ident}: aggregation must run exactly one replica")
+            if (spec.get("strategy") or {}).get("type") != "Recreate":
+                problems.append(f"{ident}: aggregation needs strategy Recreate (one active replica)")
+            if ("Deployment", "aggregation") in hpa_targets:
+                problems.append(f"{ident}: aggregation must not be autoscaled")
+
+        tmeta, pod = pod_template(obj)
+        if pod is None:
+            continue
+        if pod.get("automountServiceAccountToken") is not False:
+            problems.append(f"{ident}: pod automountServiceAccountToken must be false")
+        pod_sc = pod.get("securityContext") or {}
+        annotations = tmeta.get("annotations") or {}
+        containers = pod.get("containers") or []
+        if not containers:
+            problems.append(f"{ident}: no containers")
+        for is_init, group in ((True, pod.get("initContainers") or []), (False, containers)):
+            for c in group:
+                where = f"{ident} container {c.get('name', '?')}"
+                check_container(where, c, pod_sc, problems, is_init)
+                for p in c.get("ports") or []:
+                    if p.get("name") == "metrics":
+                        if annotations.get("prometheus.io/scrape") != "true":
+                            problems.append(f"{where}: metrics port without prometheus.io/scrape: \"true\"")
+                        if annotations.get("prometheus.io/port") != str(p.get("containerPort")):
+                            problems.append(f"{where}: prometheus.io/port does not name the metrics port")
+                args = c.get("args") or []
+                grace = flag_value(args, "grace_period")
+                if grace is not None:
+                    total = (seconds(grace) or 0) + (seconds(flag_value(args, "drain_delay") or "1s") or 0)
+                    tgps = pod.get("terminationGracePeriodSeconds", 30)
+                    if tgps <= total:
+                        problems.append(
+                            f"{where}: terminationGracePeriodSeconds {tgps} must exceed "
+                            f"--drain_delay + --grace_period ({total:g}s)")
+    return problems
+
+
+def main(argv):
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    objects = []
+    for path in argv:
+        with open(path, encoding="utf-8") as f:
+            objects.extend(d for d in yaml.safe_load_all(f) if d)
+    problems = check(objects)
+    for p in problems:
+        print("POLICY " + p, file=sys.stderr)
+    workloads = sum(1 for o in objects if pod_template(o)[1] is not None)
+    print(f"k8s_policy_check: {len(objects)} objects, {workloads} workloads, {len(problems)} violations")
+    if workloads == 0:
+        print("k8s_policy_check: no workload found: nothing was checked", file=sys.stderr)
+        return 1
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
