@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# Offline validation of halfsky's deployment files (issue 8). No cluster, no
+# container engine, no network.
+#
+#   tests/deploy/validate.sh manifests            render + catalog list + schema + policy
+#   tests/deploy/validate.sh dockerfile           static checks of deploy/docker/Dockerfile
+#   tests/deploy/validate.sh runtime-libs BIN...  runtime-packages.txt covers `ldd BIN`
+#   tests/deploy/validate.sh negative             every check above fails on a broken copy
+#   tests/deploy/validate.sh all [BIN...]         all of the above
+#
+# Renders base, overlays/dev, overlays/prod, overlays/prod-managed-redis and
+# prod + components/evaluation-scale-out with `kustomize build` (when
+# KUSTOMIZE or a `kustomize` binary is present) or `kubectl kustomize`, then
+#   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
+#   * k8s_policy_check.py  (python3 + PyYAML)
+# Tools: kubectl (or kustomize), node with `npm ci --prefix tests/deploy`
+# done, python3 with PyYAML, ldd and dpkg-query. A missing tool makes the
+# run exit 77 (ctest: skipped), or fail when HALFSKY_REQUIRE_DEPLOY_TOOLS=1,
+# as CI sets it. Rendered manifests are left in $HALFSKY_DEPLOY_OUT (default:
+# a temporary directory) for inspection.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=${HALFSKY_REPO:-$(cd "$here/../.." && pwd)}
+SKIP=77
+
+die() { echo "validate.sh: $*" >&2; exit 1; }
+missing_tool() {
+  echo "validate.sh: $*" >&2
+  if [[ ${HALFSKY_REQUIRE_DEPLOY_TOOLS:-0} == 1 ]]; then
+    exit 1
+  fi
+  exit "$SKIP"
+}
+
+# ------------------------------------------------------------------ tools --
+renderer() {
+  if [[ -n ${KUSTOMIZE:-} ]]; then
+    echo "$KUSTOMIZE build --load-restrictor LoadRestrictionsNone"
+  elif command -v kustomize >/dev/null; then
+    echo "kustomize build --load-restrictor LoadRestrictionsNone"
+  elif command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; then
+    echo "kubectl kustomize --load-restrictor=LoadRestrictionsNone"
+  else
+    return 1
+  fi
+}
+
+python_with_yaml() {
+  local p
+  for p in ${PYTHON:-} python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null && "$p" -c 'import yaml' 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+need_manifest_tools() {
+  RENDER=$(renderer) || missing_tool "no kustomize renderer: install kubectl (or set KUSTOMIZE)"
+  command -v node >/dev/null || missing_tool "node not found (Debian: nodejs)"
+  [[ -d $here/node_modules/kubernetes-models ]] ||
+    missing_tool "npm packages missing: run \`npm ci --prefix tests/deploy\`"
+  PY=$(python_with_yaml) || missing_tool "python3 with PyYAML not found (Debian: python3-yaml)"
+}
+
+# ----------------------------------------------------------------- checks --
+
+# The catalog ConfigMap lists deploy/catalog/*.textproto by name (kustomize
+# has no globs): the list and the directory must agree.
+check_catalog_list() {
+  local root=$1 listed present
+  listed=$(sed -n 's#^ *- \.\./\.\./catalog/\([^ ]*\.textproto\) *$#\1#p' \
+             "$root/deploy/k8s/base/kustomization.yaml" | sort)
+  present=$(cd "$root/deploy/catalog" && ls -1 -- *.textproto 2>/dev/null | sort || true)
+  if [[ -z $present ]]; then
+    echo "CATALOG deploy/catalog has no *.textproto" >&2
+    return 1
+  fi
+  if [[ $listed != "$present" ]]; then
+    echo "CATALOG deploy/k8s/base/kustomization.yaml (halfsky-catalog) lists:" >&2
+    echo "${listed:-  (nothing)}" | sed 's/^/    /' >&2
+    echo "  but deploy/catalog holds:" >&2
+    echo "$present" | sed 's/^/    /' >&2
+    return 1
+  fi
+  echo "catalog list: $(echo "$present" | wc -l) files, in sync"
+}
+
+# render ROOT VARIANT_DIR OUT.yaml
+render() {
+  local dir=$1 out=$2
+  if ! $RENDER "$dir" >"$out" 2>"$out.err"; then
+    echo "RENDER $dir failed:" >&2
+    cat "$out.err" >&2
+    return 1
+  fi
+  echo "rendered $(grep -c '^kind:' "$out") objects from ${dir#"$repo"/}"
+}
+
+# The variants every run renders, relative to deploy/k8s.
+variants() {
+  echo base overlays/dev overlays/prod overlays/prod-managed-redis
+}
+
+# An overlay, made on the fly in a temporary directory (never in the tree),
+# for components that no overlay uses yet. kustomize wants relative paths.
+make_scale_out_overlay() {
+  local root=$1 dir rel
+  dir=$(mktemp -d)
+  rel=$(realpath --relative-to="$dir" "$root/deploy/k8s")
+  cat >"$dir/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- $rel/overlays/prod
+components:
+- $rel/components/evaluation-scale-out
+EOF
+  echo "$dir"
+}
+
+# check_manifests ROOT OUTDIR: every check on the tree at ROOT.
+check_manifests() {
+  local root=$1 out=$2 failed=0 v name files=()
+  check_catalog_list "$root" || failed=1
+  local dirs=()
+  for v in $(variants); do dirs+=("$root/deploy/k8s/$v"); done
+  local scale_out
+  scale_out=$(make_scale_out_overlay "$root")
+  dirs+=("$scale_out")
+  for v in "${dirs[@]}"; do
+    name=$(basename "$v")
+    [[ $v == "$scale_out" ]] && name=prod-evaluation-scale-out
+    if render "$v" "$out/$name.yaml"; then
+      files+=("$out/$name.yaml")
+    else
+      failed=1
+    fi
+  done
+  rm -rf "$scale_out"
+  if [[ ${#files[@]} -gt 0 ]]; then
+    node "$here/k8s_schema_check.js" "${files[@]}" || failed=1
+    local f
+    for f in "${files[@]}"; do
+      echo -n "$(basename "$f"): "
+      "$PY" "$here/k8s_policy_check.py" "$f" || failed=1
+    done
+  fi
+  return "$failed"
+}
+
+check_dockerfile() {
+  local df=${1:-$repo/deploy/docker/Dockerfile} failed=0
+  [[ -r $df ]] || die "no $df"
+  grep -Eq '^ARG RUNTIME_IMAGE=debian:12-slim$' "$df" && grep -Eq '^FROM \$\{RUNTIME_IMAGE\} AS runtime' "$df" ||
+    { echo "DOCKERFILE runtime stage must be FROM debian:12-slim" >&2; failed=1; }
+  grep -Eq '^ARG DEBIAN_IMAGE=debian:12$' "$df" ||
+    { echo "DOCKERFILE build stage must be Debian 12" >&2; failed=1; }
+  grep -q 'runtime-packages.txt' "$df" ||
+    { echo "DOCKERFILE runtime stage must install deploy/docker/runtime-packages.txt" >&2; failed=1; }
+  if grep -E '^(ENTRYPOINT|CMD) ' "$df" | grep -Ev '^(ENTRYPOINT|CMD) \[' >/dev/null; then
+    echo "DOCKERFILE ENTRYPOINT/CMD must be exec form" >&2; failed=1
+  fi
+  local user
+  user=$(grep -E '^USER ' "$df" | tail -n 1 | awk '{print $2}')
+  if [[ ! $user =~ ^[1-9][0-9]*(:[0-9]+)?$ ]]; then
+    echo "DOCKERFILE last USER must be a numeric non-root UID (got '${user:-none}')" >&2; failed=1
+  fi
+  local target
+  for target in submission aggregation evaluation halfskyctl; do
+    grep -Eq "^FROM runtime AS $target\$" "$df" ||
+      { echo "DOCKERFILE no target $target built on the runtime stage" >&2; failed=1; }
+  done
+  [[ $failed -eq 0 ]] && echo "dockerfile: ok"
+  return "$failed"
+}
+
+check_runtime_libs() {
+  [[ $# -gt 0 ]] || die "runtime-libs needs at least one binary"
+  command -v ldd >/dev/null && command -v dpkg-query >/dev/null ||
+    missing_tool "ldd/dpkg-query not found"
+  bash "$here/runtime_libs_check.sh" "$repo/deploy/docker/runtime-packages.txt" "$@"
+}
+
+# --------------------------------------------------------------- negative --
+
+# expect_failure WHAT COMMAND...: the command must exit 1 (a finding), not
+# succeed and not fail for a setup reason.
+neg_failures=0
+expect_failure() {
+  local what=$1 rc=0
+  shift
+  "$@" >"$neg_tmp/last.log" 2>&1 || rc=$?
+  if [[ $rc -eq 1 ]]; then
+    echo "negative ok: $what ($(grep -m1 -E '^(INVALID|POLICY|CATALOG|RENDER|UNLISTED|DOCKERFILE)' "$neg_tmp/last.log" | cut -c1-110))"
+  else
+    echo "NEGATIVE FAILED: $what: expected exit 1, got $rc" >&2
+    sed 's/^/    /' "$neg_tmp/last.log" >&2
+    neg_failures=$((neg_failures + 1))
+  fi
+}
+
+# broken_overlay ROOT NAME PATCH: overlays/NAME = prod + a JSON 6902 patch.
+broken_overlay() {
+  local root=$1 name=$2 kind=$3 target=$4 patch=$5 dir
+  dir=$root/deploy/k8s/overlays/$name
+  mkdir -p "$dir"
+  cat >"$dir/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- ../prod
+patches:
+- target:
+    kind: $kind
+    name: $target
+  patch: |-
+$(sed 's/^/    /' <<<"$patch")
+EOF
+  echo "$dir"
+}
+
+# render_then CHECK DIR: render DIR and run one check on it.
+render_then() {
+  local check=$1 dir=$2 out
+  out=$neg_tmp/$(basename "$dir").yaml
+  # A broken overlay that does not even render proves nothing about CHECK.
+  render "$dir" "$out" >/dev/null || return 3
+  case $check in
+    schema) node "$here/k8s_schema_check.js" "$out" ;;
+    policy) "$PY" "$here/k8s_policy_check.py" "$out" ;;
+  esac
+}
+
+# A copy of the files the checks read, to break without touching the tree.
+copy_tree() {
+  local dst=$1
+  mkdir -p "$dst/deploy"
+  cp -r "$repo/deploy/k8s" "$repo/deploy/catalog" "$repo/deploy/docker" "$dst/deploy/"
+}
+
+check_negative() {
+  neg_tmp=$(mktemp -d)
+  trap 'rm -rf "$neg_tmp"' RETURN
+  local root=$neg_tmp/tree d
+  copy_tree "$root"
+
+  # Baseline: the unbroken copy passes, so each failure below is the breakage's.
+  if ! check_manifests "$root" "$neg_tmp" >"$neg_tmp/baseline.log" 2>&1; then
+    echo "validate.sh negative: the unbroken manifests already fail; fix them first:" >&2
+    sed 's/^/    /' "$neg_tmp/baseline.log" >&2
+    return 1
+  fi
+
+  d=$(broken_overlay "$root" neg-no-limits StatefulSet submission \
+        '- op: remove
+  path: /spec/template/spec/containers/0/resources/limits')
+  expect_failure "policy: submission without resource limits" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-no-readiness Deployment aggregation \
+        '- op: remove
+  path: /spec/template/spec/containers/0/readinessProbe')
+  expect_failure "policy: aggregation without readinessProbe" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-privilege-escalation StatefulSet evaluation \
+        '- op: replace
+  path: /spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation
+  value: true')
+  expect_failure "policy: evaluation allowing privilege escalation" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-two-aggregators Deployment aggregation \
+        '- op: replace
+  path: /spec/replicas
+  value: 2')
+  expect_failure "policy: two aggregation replicas" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-short-grace StatefulSet submission \
+        '- op: replace
+  path: /spec/template/spec/terminationGracePeriodSeconds
+  value: 10')
+  expect_failure "policy: grace period shorter than --grace_period" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-typo StatefulSet submission \
+        '- op: add
+  path: /spec/template/spec/containers/0/livenesProbe
+  value: {tcpSocket: {port: 7301}}')
+  expect_failure "schema: unknown field livenesProbe" render_then schema "$d"
+
+  d=$(broken_overlay "$root" neg-type StatefulSet evaluation \
+        '- op: replace
+  path: /spec/template/spec/containers/0/ports/0/containerPort
+  value: "seven-three-zero-three"')
+  expect_failure "schema: containerPort of the wrong type" render_then schema "$d"
+
+  d=$root/deploy/k8s/overlays/neg-missing-patch
+  mkdir -p "$d"
+  printf 'resources:\n- ../prod\npatches:\n- path: does-not-exist.yaml\n' >"$d/kustomization.yaml"
+  expect_failure "render: overlay naming a missing patch" render "$d" "$neg_tmp/missing.yaml"
+
+  echo '# not listed in the kustomization' >"$root/deploy/catalog/zz_unlisted.textproto"
+  expect_failure "catalog: a catalog file the ConfigMap does not list" check_catalog_list "$root"
+  rm -f "$root/deploy/catalog/zz_unlisted.textproto"
+
+  sed -i 's/^USER .*/USER root/' "$root/deploy/docker/Dockerfile"
+  expect_failure "dockerfile: runtime user root" check_dockerfile "$root/deploy/docker/Dockerfile"
+
+  : >"$neg_tmp/empty-packages.txt"
+  expect_failure "runtime-libs: a package list missing libc6" \
+    bash "$here/runtime_libs_check.sh" "$neg_tmp/empty-packages.txt" "$(command -v ls)"
+
+  if [[ $neg_failures -gt 0 ]]; then
+    echo "validate.sh negative: $neg_failures broken inputs were NOT caught" >&2
+    return 1
+  fi
+  echo "validate.sh negative: every broken input was caught"
+}
+
+# ------------------------------------------------------------------- main --
+cmd=${1:-all}
+shift || true
+case $cmd in
+  manifests)
+    need_manifest_tools
+    out=${HALFSKY_DEPLOY_OUT:-$(mktemp -d)}
+    mkdir -p "$out"
+    echo "renderer: $RENDER; output: $out"
+    check_manifests "$repo" "$out"
+    ;;
+  dockerfile)
+    check_dockerfile
+    ;;
+  runtime-libs)
+    check_runtime_libs "$@"
+    ;;
+  negative)
+    need_manifest_tools
+    check_negative
+    ;;
+  all)
+    need_manifest_tools
+    out=${HALFSKY_DEPLOY_OUT:-$(mktemp -d)}
+    mkdir -p "$out"
+    rc=0
+    check_manifests "$repo" "$out" || rc=1
+    check_dockerfile || rc=1
+    if [[ $# -gt 0 ]]; then check_runtime_libs "$@" || rc=1; fi
+    check_negative || rc=1
+    exit "$rc"
+    ;;
+  *)
+    sed -n '2,12p' "$0" >&2
+    exit 2
+    ;;
+esac
