@@ -1,0 +1,611 @@
+#include "services/submission/service.h"
+
+#include <openssl/evp.h>
+
+#include <thread>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status/status.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/submission/reporting.h"
+
+namespace halfsky::submission {
+
+namespace v1 = ::halfsky::v1;
+
+namespace {
+
+std::string Deterministic(const google::protobuf::MessageLite& m) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream sos(&out);
+    google::protobuf::io::CodedOutputStream cos(&sos);
+    cos.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&cos);
+  }
+  return out;
+}
+
+void SetTs(absl::Time t, google::protobuf::Timestamp* ts) {
+  *ts = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl::Status& status) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+absl::Status YearInRange(int year, const ValidationLimits& limits, const char* field) {
+  if (year < limits.min_year || year > limits.max_year) {
+    return InvalidArgumentError(
+        "年份无效 / invalid year",
+        {{field, absl::StrCat("年份", year, "超出", limits.min_year, "—", limits.max_year,
+                              " / year ", year, " outside ", limits.min_year, "–",
+                              limits.max_year)}});
+  }
+  return absl::OkStatus();
+}
+
+// Page tokens: base64url("v1:<cursor>:<filter fingerprint>").
+std::string FilterFingerprint(const v1::ListDataValuesRequest& r) {
+  v1::ListDataValuesRequest f = r;
+  f.clear_page_size();
+  f.clear_page_token();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  const std::string bytes = Deterministic(f);
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(md), 8));
+}
+
+}  // namespace
+
+std::string PayloadHash(const std::vector<ValueToWrite>& values) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  for (const ValueToWrite& v : values) {
+    const std::string bytes = Deterministic(v.value);
+    const uint64_t n = bytes.size();
+    EVP_DigestUpdate(ctx, &n, sizeof(n));
+    EVP_DigestUpdate(ctx, bytes.data(), bytes.size());
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(md), len));
+}
+
+SubmissionServiceImpl::SubmissionServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
+                                             SubmissionStore* store, Clock* clock,
+                                             Authenticator authenticator,
+                                             SubmissionServiceOptions options)
+    : catalog_(std::move(catalog)),
+      store_(store),
+      clock_(clock),
+      authenticate_(std::move(authenticator)),
+      options_(options) {
+  {
+    absl::MutexLock lock(&mu_);
+    head_ = store_->HeadSequence();
+  }
+  store_->SetCommitListener([this](int64_t head) {
+    absl::MutexLock lock(&mu_);
+    if (head > head_) {
+      head_ = head;
+    }
+    cv_.SignalAll();
+  });
+}
+
+SubmissionServiceImpl::~SubmissionServiceImpl() {
+  store_->SetCommitListener(nullptr);
+  Shutdown();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* w) { return *w == 0; }, &watchers_));
+}
+
+void SubmissionServiceImpl::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  shutting_down_ = true;
+  cv_.SignalAll();
+}
+
+int SubmissionServiceImpl::active_watchers() const {
+  absl::MutexLock lock(&mu_);
+  return watchers_;
+}
+
+absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
+    const v1::Principal& principal, const std::string& request_id,
+    const google::protobuf::RepeatedPtrField<v1::DataValue>& values) {
+  std::vector<std::string> units;
+  HALFSKY_RETURN_IF_ERROR(AuthorizeWrite(principal, values, *catalog_, &units));
+  HALFSKY_RETURN_IF_ERROR(
+      ValidateBatch(request_id, values, *catalog_, clock_->Now(), options_.limits));
+  WriteRequest req;
+  req.principal = principal.name();
+  req.request_id = request_id;
+  req.values.reserve(values.size());
+  for (int i = 0; i < values.size(); ++i) {
+    ValueToWrite v;
+    v.value = values[i];
+    NormalizeKey(v.value.mutable_key());
+    v.unit_code = std::move(units[i]);
+    req.values.push_back(std::move(v));
+  }
+  req.payload_hash = PayloadHash(req.values);
+  return req;
+}
+
+// ---------------------------------------------------------------- SubmitBatch
+
+grpc::ServerUnaryReactor* SubmissionServiceImpl::SubmitBatch(grpc::CallbackServerContext* ctx,
+                                                             const v1::SubmitBatchRequest* request,
+                                                             v1::SubmitBatchResponse* response) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  if (!principal.ok()) {
+    return FinishNow(ctx, principal.status());
+  }
+  absl::StatusOr<WriteRequest> write =
+      PrepareWrite(*principal, request->request_id(), request->data_values());
+  if (!write.ok()) {
+    return FinishNow(ctx, write.status());
+  }
+  if (request->dry_run()) {
+    absl::StatusOr<YearLocks> locks = store_->ListYearLocks();
+    if (!locks.ok()) {
+      return FinishNow(ctx, locks.status());
+    }
+    for (const auto& lock : locks->current) {
+      for (const auto& v : write->values) {
+        if (lock.locked() && lock.year() == v.value.key().year()) {
+          return FinishNow(
+              ctx, WithReason(absl::FailedPreconditionError(absl::StrCat(
+                                  "年份已锁定，不能写入 / year locked, writes refused: ",
+                                  lock.year())),
+                              "YEAR_LOCKED"));
+        }
+      }
+    }
+    for (const auto& v : write->values) {
+      *response->add_results()->mutable_key() = v.value.key();
+    }
+    return FinishNow(ctx, absl::OkStatus());
+  }
+  auto* reactor = ctx->DefaultReactor();
+  store_->Write(std::move(*write),
+                [reactor, response](absl::StatusOr<v1::SubmitBatchResponse> result) {
+                  if (result.ok()) {
+                    *response = std::move(*result);
+                    reactor->Finish(grpc::Status::OK);
+                  } else {
+                    reactor->Finish(ToGrpcStatus(result.status()));
+                  }
+                });
+  return reactor;
+}
+
+// --------------------------------------------------------------- SubmitStream
+
+// One chunk at a time: read → validate → store → ack → read the next. A
+// chunk error finishes the stream with it.
+class SubmissionServiceImpl::StreamReactor final
+    : public grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamResponse> {
+ public:
+  StreamReactor(SubmissionServiceImpl* service, grpc::CallbackServerContext* ctx)
+      : service_(service) {
+    absl::StatusOr<v1::Principal> principal = service_->authenticate_(*ctx);
+    if (!principal.ok()) {
+      Finish(ToGrpcStatus(principal.status()));
+      return;
+    }
+    principal_ = std::move(*principal);
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);  // client half-closed (or cancelled)
+      return;
+    }
+    absl::StatusOr<WriteRequest> write =
+        service_->PrepareWrite(principal_, request_.request_id(), request_.data_values());
+    if (!write.ok()) {
+      Finish(ToGrpcStatus(write.status()));
+      return;
+    }
+    service_->store_->Write(std::move(*write),
+                            [this](absl::StatusOr<v1::SubmitBatchResponse> result) {
+                              if (!result.ok()) {
+                                Finish(ToGrpcStatus(result.status()));
+                                return;
+                              }
+                              response_.Clear();
+                              response_.set_request_id(request_.request_id());
+                              response_.set_chunk_index(chunk_index_);
+                              *response_.mutable_sequences() = result->sequences();
+                              response_.set_created_count(result->created_count());
+                              response_.set_revised_count(result->revised_count());
+                              response_.set_unchanged_count(result->unchanged_count());
+                              response_.set_replayed(result->replayed());
+                              StartWrite(&response_);
+                            });
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed before acknowledgement"));
+      return;
+    }
+    ++chunk_index_;
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  SubmissionServiceImpl* const service_;
+  v1::Principal principal_;
+  v1::SubmitStreamRequest request_;
+  v1::SubmitStreamResponse response_;
+  int64_t chunk_index_ = 0;
+};
+
+grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamResponse>*
+SubmissionServiceImpl::SubmitStream(grpc::CallbackServerContext* ctx) {
+  return new StreamReactor(this, ctx);
+}
+
+// --------------------------------------------------------------- WatchChanges
+
+class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<v1::ChangeEvent> {
+ public:
+  WatchReactor(SubmissionServiceImpl* service, int64_t after) : service_(service), cursor_(after) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&service_->mu_);
+    writing_ = false;
+    write_ok_ = ok;
+    service_->cv_.SignalAll();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&service_->mu_);
+    cancelled_ = true;
+    service_->cv_.SignalAll();
+  }
+
+  void OnDone() override {
+    thread_.join();
+    {
+      absl::MutexLock lock(&service_->mu_);
+      --service_->watchers_;
+    }
+    delete this;
+  }
+
+ private:
+  // Writes one event and waits for its completion. False if the stream is
+  // gone (cancelled, write failed) or the service shuts down.
+  bool Send(const v1::ChangeEvent& event) {
+    event_ = event;
+    {
+      absl::MutexLock lock(&service_->mu_);
+      writing_ = true;
+    }
+    StartWrite(&event_);
+    absl::MutexLock lock(&service_->mu_);
+    while (writing_ && !cancelled_) {
+      service_->cv_.Wait(&service_->mu_);
+    }
+    // After a cancel, the pending write still completes (ok=false) before
+    // OnDone; Finish must not race with it, so wait for it.
+    while (writing_) {
+      service_->cv_.Wait(&service_->mu_);
+    }
+    return write_ok_ && !cancelled_;
+  }
+
+  void Run() {
+    const SubmissionServiceOptions& opts = service_->options_;
+    bool heartbeat_sent = false;
+    absl::Time next_heartbeat = absl::InfinitePast();
+    grpc::Status final_status = grpc::Status::OK;
+    while (true) {
+      {
+        absl::MutexLock lock(&service_->mu_);
+        if (cancelled_) {
+          final_status = grpc::Status::CANCELLED;
+          break;
+        }
+        if (service_->shutting_down_) {
+          final_status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                      "服务正在关闭，请重连 / server shutting down; reconnect");
+          break;
+        }
+      }
+      absl::StatusOr<std::vector<v1::Revision>> page =
+          service_->store_->ReadChanges(cursor_, opts.watch_page_size);
+      if (!page.ok()) {
+        final_status = ToGrpcStatus(page.status());
+        break;
+      }
+      bool alive = true;
+      for (v1::Revision& rev : *page) {
+        v1::ChangeEvent ev;
+        const int64_t seq = rev.sequence();
+        *ev.mutable_revision() = std::move(rev);
+        if (!Send(ev)) {
+          alive = false;
+          break;
+        }
+        cursor_ = seq;
+      }
+      if (!alive) {
+        final_status = grpc::Status::CANCELLED;
+        break;
+      }
+      if (static_cast<int>(page->size()) == opts.watch_page_size) {
+        continue;  // more backlog
+      }
+      // Caught up with what the read saw. Heartbeat only if nothing newer
+      // has committed meanwhile (so head_sequence never runs ahead of what
+      // this stream has delivered).
+      int64_t head = 0;
+      {
+        absl::MutexLock lock(&service_->mu_);
+        head = service_->head_;
+      }
+      if (head > cursor_) {
+        continue;
+      }
+      const absl::Time now = absl::Now();
+      if (!heartbeat_sent || now >= next_heartbeat) {
+        v1::ChangeEvent hb;
+        hb.mutable_heartbeat()->set_head_sequence(cursor_);
+        SetTs(service_->clock_->Now(), hb.mutable_heartbeat()->mutable_sent_at());
+        if (!Send(hb)) {
+          final_status = grpc::Status::CANCELLED;
+          break;
+        }
+        heartbeat_sent = true;
+        next_heartbeat = absl::Now() + opts.heartbeat_interval;
+      }
+      absl::MutexLock lock(&service_->mu_);
+      while (!cancelled_ && !service_->shutting_down_ && service_->head_ <= cursor_) {
+        if (service_->cv_.WaitWithDeadline(&service_->mu_, next_heartbeat)) {
+          break;  // timed out: time for a heartbeat
+        }
+      }
+    }
+    Finish(final_status);
+  }
+
+  SubmissionServiceImpl* const service_;
+  int64_t cursor_;
+  std::thread thread_;
+  v1::ChangeEvent event_;
+  // Guarded by service_->mu_.
+  bool writing_ = false;
+  bool write_ok_ = true;
+  bool cancelled_ = false;
+};
+
+grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
+    grpc::CallbackServerContext* ctx, const v1::WatchChangesRequest* request) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  absl::Status error;
+  if (!principal.ok()) {
+    error = principal.status();
+  } else if (request->after_sequence() < 0) {
+    error = InvalidArgumentError("after_sequence 不能为负 / after_sequence must be >= 0",
+                                 {{"after_sequence", "不能为负 / must be >= 0"}});
+  } else {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      error = absl::UnavailableError("服务正在关闭 / server shutting down");
+    } else if (watchers_ >= options_.max_watchers) {
+      error = absl::ResourceExhaustedError(
+          absl::StrCat("订阅数已达上限 / too many WatchChanges streams (", watchers_, ")"));
+    } else {
+      ++watchers_;
+    }
+  }
+  if (!error.ok()) {
+    class Failed final : public grpc::ServerWriteReactor<v1::ChangeEvent> {
+     public:
+      explicit Failed(const grpc::Status& s) { Finish(s); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(ToGrpcStatus(error));
+  }
+  return new WatchReactor(this, request->after_sequence());
+}
+
+// ------------------------------------------------------------------- Reads
+
+grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
+    grpc::CallbackServerContext* ctx, const v1::ListDataValuesRequest* request,
+    v1::ListDataValuesResponse* response) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  if (!principal.ok()) {
+    return FinishNow(ctx, principal.status());
+  }
+  if (request->page_size() < 0) {
+    return FinishNow(ctx, InvalidArgumentError("page_size 不能为负 / page_size must be >= 0",
+                                               {{"page_size", "不能为负 / must be >= 0"}}));
+  }
+  const int page_size =
+      request->page_size() == 0 ? 1000 : std::min(request->page_size(), 10000);
+  const std::string fingerprint = FilterFingerprint(*request);
+  int64_t cursor = 0;
+  if (!request->page_token().empty()) {
+    std::string decoded;
+    std::vector<std::string> parts;
+    if (absl::WebSafeBase64Unescape(request->page_token(), &decoded)) {
+      parts = absl::StrSplit(decoded, ':');
+    }
+    if (parts.size() != 3 || parts[0] != "v1" || !absl::SimpleAtoi(parts[1], &cursor) ||
+        parts[2] != fingerprint) {
+      return FinishNow(ctx, InvalidArgumentError(
+                                "分页标记无效 / invalid page_token",
+                                {{"page_token", "分页标记无效或与筛选条件不符 / page_token is "
+                                                "invalid or belongs to a different filter"}}));
+    }
+  }
+  CurrentFilter filter;
+  filter.indicator_ids.assign(request->indicator_ids().begin(), request->indicator_ids().end());
+  filter.area_codes.assign(request->area_codes().begin(), request->area_codes().end());
+  filter.years.assign(request->years().begin(), request->years().end());
+  filter.unit_code = request->unit_code();
+  absl::StatusOr<CurrentPage> page = store_->ListCurrent(filter, cursor, page_size);
+  if (!page.ok()) {
+    return FinishNow(ctx, page.status());
+  }
+  for (auto& rev : page->revisions) {
+    *response->add_data_values() = std::move(rev);
+  }
+  if (page->next_cursor != 0) {
+    response->set_next_page_token(
+        absl::WebSafeBase64Escape(absl::StrCat("v1:", page->next_cursor, ":", fingerprint)));
+  }
+  return FinishNow(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServerContext* ctx,
+                                                            const v1::GetHistoryRequest* request,
+                                                            v1::GetHistoryResponse* response) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  if (!principal.ok()) {
+    return FinishNow(ctx, principal.status());
+  }
+  std::vector<FieldViolation> bad;
+  if (request->key().indicator_id().empty()) {
+    bad.push_back({"key.indicator_id", "缺少指标代码 / indicator_id is required"});
+  }
+  if (request->key().area_code().empty()) {
+    bad.push_back({"key.area_code", "缺少区域代码 / area_code is required"});
+  }
+  if (!bad.empty()) {
+    return FinishNow(ctx, InvalidArgumentError("键不完整 / incomplete key", bad));
+  }
+  v1::DataKey key = request->key();
+  NormalizeKey(&key);
+  absl::StatusOr<std::vector<v1::Revision>> history = store_->History(key);
+  if (!history.ok()) {
+    return FinishNow(ctx, history.status());
+  }
+  for (auto& rev : *history) {
+    *response->add_revisions() = std::move(rev);
+  }
+  return FinishNow(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
+    grpc::CallbackServerContext* ctx, const v1::GetReportingStatusRequest* request,
+    v1::GetReportingStatusResponse* response) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  if (!principal.ok()) {
+    return FinishNow(ctx, principal.status());
+  }
+  absl::Status year_ok = YearInRange(request->year(), options_.limits, "year");
+  if (!year_ok.ok()) {
+    return FinishNow(ctx, year_ok);
+  }
+  const absl::Time as_of =
+      request->has_as_of()
+          ? absl::FromUnixMicros(
+                google::protobuf::util::TimeUtil::TimestampToMicroseconds(request->as_of()))
+          : clock_->Now();
+  absl::StatusOr<std::vector<ReportingTimes>> times = store_->ListReportingTimes(request->year());
+  if (!times.ok()) {
+    return FinishNow(ctx, times.status());
+  }
+  absl::StatusOr<v1::GetReportingStatusResponse> status = ComputeReportingStatus(
+      *catalog_, request->year(),
+      std::vector<std::string>(request->unit_codes().begin(), request->unit_codes().end()), as_of,
+      *times);
+  if (!status.ok()) {
+    return FinishNow(ctx, status.status());
+  }
+  *response = std::move(*status);
+  return FinishNow(ctx, absl::OkStatus());
+}
+
+// ------------------------------------------------------------------- Locks
+
+absl::StatusOr<v1::YearLock> SubmissionServiceImpl::ChangeLock(grpc::CallbackServerContext* ctx,
+                                                               int year, bool locked,
+                                                               const std::string& reason) {
+  HALFSKY_ASSIGN_OR_RETURN(v1::Principal principal, authenticate_(*ctx));
+  if (!HasRole(principal, v1::ROLE_KIND_STATISTICS) && !HasRole(principal, v1::ROLE_KIND_ADMIN)) {
+    return WithReason(absl::PermissionDeniedError(
+                          "只有统计局（statistics）或管理员（admin）可以锁定/解锁年份 / only the "
+                          "statistics or admin role may lock or unlock a year"),
+                      "ROLE_REQUIRED");
+  }
+  HALFSKY_RETURN_IF_ERROR(YearInRange(year, options_.limits, "year"));
+  if (!locked && reason.empty()) {
+    return InvalidArgumentError("解锁需要说明原因 / unlocking requires a reason",
+                                {{"reason", "解锁需要说明原因 / a reason is required"}});
+  }
+  if (reason.size() > 2000 || !IsValidUtf8(reason)) {
+    return InvalidArgumentError("原因无效 / invalid reason",
+                                {{"reason", "原因须为不超过2000字节的UTF-8文本 / reason must be "
+                                            "UTF-8, at most 2000 bytes"}});
+  }
+  return store_->SetYearLock(year, locked, principal.name(), reason);
+}
+
+grpc::ServerUnaryReactor* SubmissionServiceImpl::LockYear(grpc::CallbackServerContext* ctx,
+                                                          const v1::LockYearRequest* request,
+                                                          v1::YearLock* response) {
+  absl::StatusOr<v1::YearLock> lock = ChangeLock(ctx, request->year(), true, request->reason());
+  if (lock.ok()) {
+    *response = std::move(*lock);
+  }
+  return FinishNow(ctx, lock.status());
+}
+
+grpc::ServerUnaryReactor* SubmissionServiceImpl::UnlockYear(grpc::CallbackServerContext* ctx,
+                                                            const v1::UnlockYearRequest* request,
+                                                            v1::YearLock* response) {
+  absl::StatusOr<v1::YearLock> lock = ChangeLock(ctx, request->year(), false, request->reason());
+  if (lock.ok()) {
+    *response = std::move(*lock);
+  }
+  return FinishNow(ctx, lock.status());
+}
+
+grpc::ServerUnaryReactor* SubmissionServiceImpl::ListYearLocks(
+    grpc::CallbackServerContext* ctx, const v1::ListYearLocksRequest* request,
+    v1::ListYearLocksResponse* response) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  if (!principal.ok()) {
+    return FinishNow(ctx, principal.status());
+  }
+  absl::StatusOr<YearLocks> locks = store_->ListYearLocks();
+  if (!locks.ok()) {
+    return FinishNow(ctx, locks.status());
+  }
+  for (auto& l : locks->current) {
+    *response->add_locks() = std::move(l);
+  }
+  for (auto& l : locks->history) {
+    *response->add_history() = std::move(l);
+  }
+  return FinishNow(ctx, absl::OkStatus());
+}
+
+}  // namespace halfsky::submission

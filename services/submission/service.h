@@ -1,0 +1,132 @@
+#ifndef HALFSKY_SERVICES_SUBMISSION_SERVICE_H_
+#define HALFSKY_SERVICES_SUBMISSION_SERVICE_H_
+
+// halfsky.v1.SubmissionService on a SubmissionStore (callback API).
+//
+// Writes: authenticate → authorize (PERMISSION_DENIED naming indicators) →
+// validate (INVALID_ARGUMENT with every violation) → normalize → hand to the
+// store, whose group committer replies from its own thread after COMMIT;
+// no gRPC thread waits for the disk.
+//
+// WatchChanges runs one thread per stream: it reads the store in pages of
+// `watch_page_size` from its own cursor, writes each event and waits for the
+// write to complete (gRPC flow control) before the next, and, once caught
+// up, sleeps on a condition variable that commits signal (the store's commit
+// listener only bumps `head_`). So a slow consumer holds one page of memory
+// and blocks no one but itself, and a commit costs O(1) regardless of the
+// number of watchers. A thread per stream (instead of a pure callback state
+// machine) keeps that loop linear and easy to verify; watchers are few
+// (aggregation replicas, operators' tools) and capped by `max_watchers`
+// (RESOURCE_EXHAUSTED beyond it).
+//
+// Reads (ListDataValues, GetHistory, GetReportingStatus, ListYearLocks) run
+// short SQLite queries inline on the callback thread; LockYear/UnlockYear
+// wait for their (small) commit inline.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/catalog/catalog.h"
+#include "common/clock/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "halfsky/v1/common.pb.h"
+#include "halfsky/v1/submission.grpc.pb.h"
+#include "services/submission/store.h"
+#include "services/submission/validate.h"
+
+namespace halfsky::submission {
+
+// Who is calling: the principal, or UNAUTHENTICATED. Thread-safe.
+using Authenticator =
+    std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>;
+
+struct SubmissionServiceOptions {
+  ValidationLimits limits;
+  // Idle heartbeat period of WatchChanges.
+  absl::Duration heartbeat_interval = absl::Seconds(5);
+  int watch_page_size = 500;
+  int max_watchers = 64;
+};
+
+class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::CallbackService {
+ public:
+  // `store` and `clock` are not owned and must outlive the service.
+  SubmissionServiceImpl(std::shared_ptr<const CatalogIndex> catalog, SubmissionStore* store,
+                        Clock* clock, Authenticator authenticator,
+                        SubmissionServiceOptions options = {});
+  ~SubmissionServiceImpl() override;
+
+  // Ends every WatchChanges stream (UNAVAILABLE, "shutting down") and refuses
+  // new ones, so that grpc::Server::Shutdown need not wait for them.
+  void Shutdown();
+
+  // Live WatchChanges streams (tests).
+  int active_watchers() const;
+
+  grpc::ServerUnaryReactor* SubmitBatch(grpc::CallbackServerContext* ctx,
+                                        const halfsky::v1::SubmitBatchRequest* request,
+                                        halfsky::v1::SubmitBatchResponse* response) override;
+  grpc::ServerBidiReactor<halfsky::v1::SubmitStreamRequest, halfsky::v1::SubmitStreamResponse>*
+  SubmitStream(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* ListDataValues(grpc::CallbackServerContext* ctx,
+                                           const halfsky::v1::ListDataValuesRequest* request,
+                                           halfsky::v1::ListDataValuesResponse* response) override;
+  grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* ctx,
+                                       const halfsky::v1::GetHistoryRequest* request,
+                                       halfsky::v1::GetHistoryResponse* response) override;
+  grpc::ServerWriteReactor<halfsky::v1::ChangeEvent>* WatchChanges(
+      grpc::CallbackServerContext* ctx, const halfsky::v1::WatchChangesRequest* request) override;
+  grpc::ServerUnaryReactor* GetReportingStatus(
+      grpc::CallbackServerContext* ctx, const halfsky::v1::GetReportingStatusRequest* request,
+      halfsky::v1::GetReportingStatusResponse* response) override;
+  grpc::ServerUnaryReactor* LockYear(grpc::CallbackServerContext* ctx,
+                                     const halfsky::v1::LockYearRequest* request,
+                                     halfsky::v1::YearLock* response) override;
+  grpc::ServerUnaryReactor* UnlockYear(grpc::CallbackServerContext* ctx,
+                                       const halfsky::v1::UnlockYearRequest* request,
+                                       halfsky::v1::YearLock* response) override;
+  grpc::ServerUnaryReactor* ListYearLocks(grpc::CallbackServerContext* ctx,
+                                          const halfsky::v1::ListYearLocksRequest* request,
+                                          halfsky::v1::ListYearLocksResponse* response) override;
+
+  // Checks, authorizes and validates a write, then builds the store request
+  // (normalized values, payload hash). Used by SubmitBatch and SubmitStream.
+  absl::StatusOr<WriteRequest> PrepareWrite(
+      const halfsky::v1::Principal& principal, const std::string& request_id,
+      const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values);
+
+ private:
+  class StreamReactor;
+  class WatchReactor;
+
+  absl::StatusOr<halfsky::v1::YearLock> ChangeLock(grpc::CallbackServerContext* ctx, int year,
+                                                   bool locked, const std::string& reason);
+
+  const std::shared_ptr<const CatalogIndex> catalog_;
+  SubmissionStore* const store_;
+  Clock* const clock_;
+  const Authenticator authenticate_;
+  const SubmissionServiceOptions options_;
+
+  // Shared by the commit listener and every watcher.
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  int64_t head_ ABSL_GUARDED_BY(mu_) = 0;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  int watchers_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Hex SHA-256 over the deterministic serialization of the values (each
+// length-prefixed): the idempotency payload hash.
+std::string PayloadHash(const std::vector<ValueToWrite>& values);
+
+}  // namespace halfsky::submission
+
+#endif  // HALFSKY_SERVICES_SUBMISSION_SERVICE_H_

@@ -1,0 +1,969 @@
+#include "services/submission/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "common/status/status.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/time_util.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace halfsky::submission {
+
+namespace v1 = ::halfsky::v1;
+
+namespace {
+
+// Ordered schema migrations. Append only; never edit a released one.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+const Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE data_keys(
+  key_id INTEGER PRIMARY KEY,
+  indicator_id TEXT NOT NULL,
+  area_code TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  sex INTEGER NOT NULL,
+  residence INTEGER NOT NULL,
+  current_revision INTEGER NOT NULL,
+  current_sequence INTEGER NOT NULL,
+  current_unit_code TEXT NOT NULL,
+  UNIQUE(indicator_id, area_code, year, sex, residence));
+CREATE TABLE revisions(
+  sequence INTEGER PRIMARY KEY,
+  key_id INTEGER NOT NULL,
+  revision INTEGER NOT NULL,
+  data_value BLOB NOT NULL,
+  submitted_by TEXT NOT NULL,
+  unit_code TEXT NOT NULL,
+  committed_at_us INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  UNIQUE(key_id, revision));
+CREATE TABLE requests(
+  principal TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  payload_hash BLOB NOT NULL,
+  reply BLOB NOT NULL,
+  committed_at_us INTEGER NOT NULL,
+  PRIMARY KEY(principal, request_id)) WITHOUT ROWID;
+CREATE TABLE year_locks(
+  year INTEGER PRIMARY KEY,
+  locked INTEGER NOT NULL,
+  changed_by TEXT NOT NULL,
+  changed_at_us INTEGER NOT NULL,
+  reason TEXT NOT NULL);
+CREATE TABLE year_lock_history(
+  id INTEGER PRIMARY KEY,
+  year INTEGER NOT NULL,
+  locked INTEGER NOT NULL,
+  changed_by TEXT NOT NULL,
+  changed_at_us INTEGER NOT NULL,
+  reason TEXT NOT NULL);
+CREATE TABLE reporting_times(
+  year INTEGER NOT NULL,
+  unit_code TEXT NOT NULL,
+  indicator_id TEXT NOT NULL,
+  first_at_us INTEGER NOT NULL,
+  last_at_us INTEGER NOT NULL,
+  PRIMARY KEY(year, unit_code, indicator_id)) WITHOUT ROWID;
+)sql"},
+};
+
+absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
+  const std::string message =
+      absl::StrCat("sqlite: ", what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+      return absl::UnavailableError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+absl::Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string what = absl::StrCat(sql, " (", err != nullptr ? err : "", ")");
+    sqlite3_free(err);
+    return SqliteError(db, rc, what);
+  }
+  return absl::OkStatus();
+}
+
+// A prepared statement; reset after each use by its user.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt() { sqlite3_finalize(stmt_); }
+
+  absl::Status Prepare(sqlite3* db, const std::string& sql) {
+    db_ = db;
+    const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr);
+    if (rc != SQLITE_OK) {
+      return SqliteError(db, rc, absl::StrCat("prepare ", sql));
+    }
+    return absl::OkStatus();
+  }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, absl::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindBlob(int i, absl::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  // SQLITE_ROW or SQLITE_DONE; an error status otherwise.
+  absl::StatusOr<int> Step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+      return rc;
+    }
+    return SqliteError(db_, rc, sqlite3_sql(stmt_));
+  }
+  // Steps a statement that returns no rows, then resets it.
+  absl::Status Run() {
+    auto rc = Step();
+    Reset();
+    return rc.status();
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) {
+    const auto* p = sqlite3_column_blob(stmt_, col);
+    const int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), n);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t us = absl::ToUnixMicros(t);
+  *ts = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(us);
+}
+
+std::string Deterministic(const google::protobuf::MessageLite& m) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream sos(&out);
+    google::protobuf::io::CodedOutputStream cos(&sos);
+    cos.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&cos);
+  }
+  return out;
+}
+
+// Revision columns in the order every read query selects them.
+constexpr char kRevisionColumns[] =
+    "r.data_value, r.revision, r.sequence, r.submitted_by, r.unit_code, r.committed_at_us, "
+    "r.request_id";
+
+absl::StatusOr<v1::Revision> RevisionFromRow(Stmt& s, int first_col) {
+  v1::Revision rev;
+  if (!rev.mutable_data_value()->ParseFromString(s.Text(first_col))) {
+    return absl::DataLossError("sqlite: stored data value does not parse");
+  }
+  rev.set_revision(s.Int(first_col + 1));
+  rev.set_sequence(s.Int(first_col + 2));
+  rev.set_submitted_by(s.Text(first_col + 3));
+  rev.set_unit_code(s.Text(first_col + 4));
+  SetTimestamp(FromMicros(s.Int(first_col + 5)), rev.mutable_committed_at());
+  rev.set_request_id(s.Text(first_col + 6));
+  return rev;
+}
+
+v1::YearLock LockFromRow(Stmt& s) {
+  v1::YearLock lock;
+  lock.set_year(static_cast<int>(s.Int(0)));
+  lock.set_locked(s.Int(1) != 0);
+  lock.set_changed_by(s.Text(2));
+  SetTimestamp(FromMicros(s.Int(3)), lock.mutable_changed_at());
+  lock.set_reason(s.Text(4));
+  return lock;
+}
+
+absl::Status YearLockedError(const std::set<int>& years) {
+  absl::Status status = absl::FailedPreconditionError(absl::StrCat(
+      "年份已锁定，不能写入 / year locked, writes refused: ", absl::StrJoin(years, ", ")));
+  google::rpc::PreconditionFailure failure;
+  for (int y : years) {
+    auto* v = failure.add_violations();
+    v->set_type("YEAR_LOCKED");
+    v->set_subject(absl::StrCat("year/", y));
+    v->set_description(absl::StrCat(y, "年数据已由统计局锁定 / data of ", y,
+                                    " is locked by the statistics bureau"));
+  }
+  status.SetPayload("type.googleapis.com/google.rpc.PreconditionFailure",
+                    absl::Cord(failure.SerializeAsString()));
+  return WithReason(status, "YEAR_LOCKED");
+}
+
+}  // namespace
+
+struct SqliteSubmissionStore::Op {
+  bool is_lock = false;
+  WriteRequest write;
+  WriteCallback write_done;
+  int year = 0;
+  bool locked = false;
+  std::string principal;
+  std::string reason;
+  std::function<void(absl::StatusOr<v1::YearLock>)> lock_done;
+
+  size_t size() const { return is_lock ? 1 : std::max<size_t>(1, write.values.size()); }
+};
+
+struct SqliteSubmissionStore::WriterStatements {
+  Stmt select_request;
+  Stmt insert_request;
+  Stmt select_current;
+  Stmt insert_key;
+  Stmt update_key;
+  Stmt insert_revision;
+  Stmt upsert_reporting;
+  Stmt select_lock;
+  Stmt upsert_lock;
+  Stmt insert_lock_history;
+};
+
+class SqliteSubmissionStore::ReadConnection {
+ public:
+  ~ReadConnection() { sqlite3_close_v2(db_); }
+  sqlite3* db_ = nullptr;
+};
+
+SqliteSubmissionStore::SqliteSubmissionStore(const Options& options) : options_(options) {}
+
+int SqliteSubmissionStore::LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+absl::StatusOr<std::unique_ptr<SqliteSubmissionStore>> SqliteSubmissionStore::Open(
+    const Options& options) {
+  if (options.clock == nullptr) {
+    return absl::InvalidArgumentError("SqliteSubmissionStore: clock is required");
+  }
+  std::unique_ptr<SqliteSubmissionStore> store(new SqliteSubmissionStore(options));
+  HALFSKY_RETURN_IF_ERROR(store->Init());
+  store->committer_ = std::thread([s = store.get()] { s->CommitLoop(); });
+  return store;
+}
+
+absl::Status SqliteSubmissionStore::Init() {
+  int rc = sqlite3_open_v2(options_.path.c_str(), &writer_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(writer_, rc, absl::StrCat("open ", options_.path));
+  }
+  sqlite3_busy_timeout(writer_, 10000);
+  HALFSKY_RETURN_IF_ERROR(Exec(writer_, "PRAGMA journal_mode=WAL"));
+  HALFSKY_RETURN_IF_ERROR(Exec(writer_, "PRAGMA synchronous=FULL"));
+  HALFSKY_RETURN_IF_ERROR(
+      Exec(writer_, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
+
+  // Migrations.
+  int current = 0;
+  {
+    Stmt s;
+    HALFSKY_RETURN_IF_ERROR(s.Prepare(writer_, "SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+    HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+    if (step == SQLITE_ROW) {
+      current = static_cast<int>(s.Int(0));
+    }
+  }
+  if (current > LatestSchemaVersion()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("submission database ", options_.path, " has schema version ", current,
+                     ", newer than this program's ", LatestSchemaVersion()));
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= current) {
+      continue;
+    }
+    HALFSKY_RETURN_IF_ERROR(Exec(writer_, "BEGIN IMMEDIATE"));
+    absl::Status st = Exec(writer_, m.sql);
+    if (st.ok()) {
+      st = Exec(writer_, absl::StrCat("INSERT INTO schema_version(version) VALUES(", m.version,
+                                      ")")
+                             .c_str());
+    }
+    if (st.ok()) {
+      st = Exec(writer_, "COMMIT");
+    }
+    if (!st.ok()) {
+      Exec(writer_, "ROLLBACK").IgnoreError();
+      return st;
+    }
+  }
+
+  stmts_ = std::make_unique<WriterStatements>();
+  WriterStatements& w = *stmts_;
+  HALFSKY_RETURN_IF_ERROR(w.select_request.Prepare(
+      writer_, "SELECT payload_hash, reply FROM requests WHERE principal = ?1 AND request_id = ?2"));
+  HALFSKY_RETURN_IF_ERROR(w.insert_request.Prepare(
+      writer_,
+      "INSERT INTO requests(principal, request_id, payload_hash, reply, committed_at_us) "
+      "VALUES(?1, ?2, ?3, ?4, ?5)"));
+  HALFSKY_RETURN_IF_ERROR(w.select_current.Prepare(
+      writer_,
+      "SELECT k.key_id, k.current_revision, r.data_value FROM data_keys k "
+      "JOIN revisions r ON r.sequence = k.current_sequence "
+      "WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND k.sex = ?4 AND "
+      "k.residence = ?5"));
+  HALFSKY_RETURN_IF_ERROR(w.insert_key.Prepare(
+      writer_,
+      "INSERT INTO data_keys(indicator_id, area_code, year, sex, residence, current_revision, "
+      "current_sequence, current_unit_code) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)"));
+  HALFSKY_RETURN_IF_ERROR(w.update_key.Prepare(
+      writer_,
+      "UPDATE data_keys SET current_revision = ?2, current_sequence = ?3, current_unit_code = ?4 "
+      "WHERE key_id = ?1"));
+  HALFSKY_RETURN_IF_ERROR(w.insert_revision.Prepare(
+      writer_,
+      "INSERT INTO revisions(sequence, key_id, revision, data_value, submitted_by, unit_code, "
+      "committed_at_us, request_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  HALFSKY_RETURN_IF_ERROR(w.upsert_reporting.Prepare(
+      writer_,
+      "INSERT INTO reporting_times(year, unit_code, indicator_id, first_at_us, last_at_us) "
+      "VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(year, unit_code, indicator_id) "
+      "DO UPDATE SET last_at_us = excluded.last_at_us"));
+  HALFSKY_RETURN_IF_ERROR(w.select_lock.Prepare(
+      writer_, "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks WHERE year = ?1"));
+  HALFSKY_RETURN_IF_ERROR(w.upsert_lock.Prepare(
+      writer_,
+      "INSERT OR REPLACE INTO year_locks(year, locked, changed_by, changed_at_us, reason) "
+      "VALUES(?1, ?2, ?3, ?4, ?5)"));
+  HALFSKY_RETURN_IF_ERROR(w.insert_lock_history.Prepare(
+      writer_,
+      "INSERT INTO year_lock_history(year, locked, changed_by, changed_at_us, reason) "
+      "VALUES(?1, ?2, ?3, ?4, ?5)"));
+
+  // Committed state the committer starts from.
+  {
+    Stmt s;
+    HALFSKY_RETURN_IF_ERROR(s.Prepare(writer_, "SELECT COALESCE(MAX(sequence), 0) FROM revisions"));
+    HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+    const int64_t head = step == SQLITE_ROW ? s.Int(0) : 0;
+    next_sequence_ = head + 1;
+    absl::MutexLock lock(&head_mu_);
+    head_ = head;
+  }
+  {
+    Stmt s;
+    HALFSKY_RETURN_IF_ERROR(s.Prepare(writer_, "SELECT year, locked FROM year_locks"));
+    while (true) {
+      HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+      if (step != SQLITE_ROW) {
+        break;
+      }
+      locked_years_[static_cast<int>(s.Int(0))] = s.Int(1) != 0;
+    }
+  }
+
+  for (int i = 0; i < std::max(1, options_.read_connections); ++i) {
+    auto reader = std::make_unique<ReadConnection>();
+    rc = sqlite3_open_v2(options_.path.c_str(), &reader->db_,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      return SqliteError(reader->db_, rc, absl::StrCat("open reader ", options_.path));
+    }
+    sqlite3_busy_timeout(reader->db_, 10000);
+    HALFSKY_RETURN_IF_ERROR(Exec(reader->db_, "PRAGMA query_only=1"));
+    absl::MutexLock lock(&readers_mu_);
+    readers_.push_back(std::move(reader));
+  }
+  return absl::OkStatus();
+}
+
+SqliteSubmissionStore::~SqliteSubmissionStore() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    closing_ = true;
+    queue_cv_.SignalAll();
+  }
+  if (committer_.joinable()) {
+    committer_.join();
+  }
+  stmts_.reset();
+  {
+    absl::MutexLock lock(&readers_mu_);
+    readers_.clear();
+  }
+  if (writer_ != nullptr) {
+    sqlite3_close_v2(writer_);
+  }
+}
+
+void SqliteSubmissionStore::Write(WriteRequest request, WriteCallback done) {
+  auto op = std::make_unique<Op>();
+  op->write = std::move(request);
+  op->write_done = std::move(done);
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (!closing_) {
+      queue_.push_back(std::move(op));
+      queue_cv_.Signal();
+      return;
+    }
+  }
+  op->write_done(absl::UnavailableError("submission store is closing"));
+}
+
+absl::StatusOr<v1::YearLock> SqliteSubmissionStore::SetYearLock(int year, bool locked,
+                                                               const std::string& principal,
+                                                               const std::string& reason) {
+  auto op = std::make_unique<Op>();
+  op->is_lock = true;
+  op->year = year;
+  op->locked = locked;
+  op->principal = principal;
+  op->reason = reason;
+  absl::Notification done;
+  absl::StatusOr<v1::YearLock> result;
+  op->lock_done = [&](absl::StatusOr<v1::YearLock> r) {
+    result = std::move(r);
+    done.Notify();
+  };
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (closing_) {
+      return absl::UnavailableError("submission store is closing");
+    }
+    queue_.push_back(std::move(op));
+    queue_cv_.Signal();
+  }
+  done.WaitForNotification();
+  return result;
+}
+
+void SqliteSubmissionStore::CommitLoop() {
+  while (true) {
+    std::vector<std::unique_ptr<Op>> group;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      while (queue_.empty() && !closing_) {
+        queue_cv_.Wait(&queue_mu_);
+      }
+      if (queue_.empty() && closing_) {
+        return;
+      }
+      size_t values = 0;
+      while (!queue_.empty() &&
+             (group.empty() || values + queue_.front()->size() <=
+                                   static_cast<size_t>(options_.max_group_values))) {
+        values += queue_.front()->size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+  }
+}
+
+void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group) {
+  const absl::Time now = options_.clock->Now();
+  std::vector<absl::StatusOr<v1::SubmitBatchResponse>> write_results(group.size());
+  std::vector<absl::StatusOr<v1::YearLock>> lock_results(group.size());
+  const int64_t sequence_before_group = next_sequence_;
+  absl::flat_hash_map<int, bool> locks = locked_years_;
+
+  absl::Status group_status = Exec(writer_, "BEGIN IMMEDIATE");
+  if (group_status.ok()) {
+    for (size_t i = 0; i < group.size() && group_status.ok(); ++i) {
+      Op& op = *group[i];
+      const int64_t sequence_before = next_sequence_;
+      group_status = Exec(writer_, "SAVEPOINT op");
+      if (!group_status.ok()) {
+        break;
+      }
+      absl::Status op_status;
+      if (op.is_lock) {
+        lock_results[i] = ApplyLock(op, now, locks);
+        op_status = lock_results[i].status();
+      } else {
+        write_results[i] = ApplyWrite(op.write, now, locks);
+        op_status = write_results[i].status();
+      }
+      if (!op_status.ok()) {
+        next_sequence_ = sequence_before;
+        group_status = Exec(writer_, "ROLLBACK TO op");
+      }
+      if (group_status.ok()) {
+        group_status = Exec(writer_, "RELEASE op");
+      }
+    }
+    if (group_status.ok()) {
+      group_status = Exec(writer_, "COMMIT");
+    }
+    if (!group_status.ok()) {
+      Exec(writer_, "ROLLBACK").IgnoreError();
+    }
+  }
+
+  int64_t head = 0;
+  std::function<void(int64_t)> listener;
+  if (group_status.ok()) {
+    locked_years_ = std::move(locks);
+    absl::MutexLock lock(&head_mu_);
+    ++commits_;
+    if (next_sequence_ - 1 > head_) {
+      head_ = next_sequence_ - 1;
+      head = head_;
+      listener = listener_;
+    }
+  } else {
+    next_sequence_ = sequence_before_group;
+    std::cerr << "submission store: group commit failed: " << group_status << "\n";
+  }
+  if (listener && head > 0) {
+    listener(head);
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    Op& op = *group[i];
+    if (op.is_lock) {
+      op.lock_done(group_status.ok() ? std::move(lock_results[i]) : group_status);
+    } else {
+      op.write_done(group_status.ok() ? std::move(write_results[i]) : group_status);
+    }
+  }
+}
+
+absl::StatusOr<v1::SubmitBatchResponse> SqliteSubmissionStore::ApplyWrite(
+    const WriteRequest& request, absl::Time now, absl::flat_hash_map<int, bool>& locks) {
+  WriterStatements& w = *stmts_;
+  // Idempotency.
+  w.select_request.Bind(1, request.principal);
+  w.select_request.Bind(2, request.request_id);
+  absl::StatusOr<int> step = w.select_request.Step();
+  if (!step.ok()) {
+    w.select_request.Reset();
+    return step.status();
+  }
+  if (*step == SQLITE_ROW) {
+    const std::string hash = w.select_request.Text(0);
+    const std::string reply_bytes = w.select_request.Text(1);
+    w.select_request.Reset();
+    if (hash != request.payload_hash) {
+      return WithReason(
+          absl::AlreadyExistsError(absl::StrCat(
+              "请求编号已用于不同的数据 / request id '", request.request_id,
+              "' was already used with a different payload")),
+          "REQUEST_ID_REUSED");
+    }
+    v1::SubmitBatchResponse reply;
+    if (!reply.ParseFromString(reply_bytes)) {
+      return absl::DataLossError("stored reply does not parse");
+    }
+    for (int i = 0; i < reply.results_size() && i < static_cast<int>(request.values.size()); ++i) {
+      *reply.mutable_results(i)->mutable_key() = request.values[i].value.key();
+    }
+    reply.set_replayed(true);
+    return reply;
+  }
+  w.select_request.Reset();
+
+  // Year locks.
+  std::set<int> locked;
+  for (const ValueToWrite& v : request.values) {
+    auto it = locks.find(v.value.key().year());
+    if (it != locks.end() && it->second) {
+      locked.insert(v.value.key().year());
+    }
+  }
+  if (!locked.empty()) {
+    return YearLockedError(locked);
+  }
+
+  const int64_t now_us = ToMicros(now);
+  v1::SubmitBatchResponse reply;
+  SetTimestamp(now, reply.mutable_committed_at());
+  std::set<std::tuple<int, std::string, std::string>> reported;
+  int64_t first_seq = 0;
+  int64_t last_seq = 0;
+  for (const ValueToWrite& v : request.values) {
+    const v1::DataKey& key = v.value.key();
+    const std::string encoded = Deterministic(v.value);
+    v1::ValueResult* result = reply.add_results();
+    *result->mutable_key() = key;
+
+    w.select_current.Bind(1, key.indicator_id());
+    w.select_current.Bind(2, key.area_code());
+    w.select_current.Bind(3, key.year());
+    w.select_current.Bind(4, key.sex());
+    w.select_current.Bind(5, key.residence());
+    step = w.select_current.Step();
+    if (!step.ok()) {
+      w.select_current.Reset();
+      return step.status();
+    }
+    const bool exists = *step == SQLITE_ROW;
+    int64_t key_id = 0;
+    int64_t current_revision = 0;
+    bool unchanged = false;
+    if (exists) {
+      key_id = w.select_current.Int(0);
+      current_revision = w.select_current.Int(1);
+      unchanged = w.select_current.Text(2) == encoded;
+    }
+    w.select_current.Reset();
+    if (unchanged) {
+      result->set_outcome(v1::WRITE_OUTCOME_UNCHANGED);
+      result->set_revision(current_revision);
+      reply.set_unchanged_count(reply.unchanged_count() + 1);
+      continue;
+    }
+    const int64_t seq = next_sequence_++;
+    const int64_t revision = current_revision + 1;
+    if (!exists) {
+      w.insert_key.Bind(1, key.indicator_id());
+      w.insert_key.Bind(2, key.area_code());
+      w.insert_key.Bind(3, key.year());
+      w.insert_key.Bind(4, key.sex());
+      w.insert_key.Bind(5, key.residence());
+      w.insert_key.Bind(6, seq);
+      w.insert_key.Bind(7, v.unit_code);
+      HALFSKY_RETURN_IF_ERROR(w.insert_key.Run());
+      key_id = sqlite3_last_insert_rowid(writer_);
+      result->set_outcome(v1::WRITE_OUTCOME_CREATED);
+      reply.set_created_count(reply.created_count() + 1);
+    } else {
+      w.update_key.Bind(1, key_id);
+      w.update_key.Bind(2, revision);
+      w.update_key.Bind(3, seq);
+      w.update_key.Bind(4, v.unit_code);
+      HALFSKY_RETURN_IF_ERROR(w.update_key.Run());
+      result->set_outcome(v1::WRITE_OUTCOME_REVISED);
+      reply.set_revised_count(reply.revised_count() + 1);
+    }
+    w.insert_revision.Bind(1, seq);
+    w.insert_revision.Bind(2, key_id);
+    w.insert_revision.Bind(3, revision);
+    w.insert_revision.BindBlob(4, encoded);
+    w.insert_revision.Bind(5, request.principal);
+    w.insert_revision.Bind(6, v.unit_code);
+    w.insert_revision.Bind(7, now_us);
+    w.insert_revision.Bind(8, request.request_id);
+    HALFSKY_RETURN_IF_ERROR(w.insert_revision.Run());
+    result->set_revision(revision);
+    result->set_sequence(seq);
+    if (first_seq == 0) {
+      first_seq = seq;
+    }
+    last_seq = seq;
+    if (!v.unit_code.empty()) {
+      reported.emplace(key.year(), v.unit_code, key.indicator_id());
+    }
+  }
+  reply.mutable_sequences()->set_first(first_seq);
+  reply.mutable_sequences()->set_last(last_seq);
+
+  for (const auto& [year, unit, indicator] : reported) {
+    w.upsert_reporting.Bind(1, year);
+    w.upsert_reporting.Bind(2, unit);
+    w.upsert_reporting.Bind(3, indicator);
+    w.upsert_reporting.Bind(4, now_us);
+    HALFSKY_RETURN_IF_ERROR(w.upsert_reporting.Run());
+  }
+
+  // The stored reply omits keys: a replay carries the identical payload and
+  // takes them from there.
+  v1::SubmitBatchResponse stored = reply;
+  for (auto& r : *stored.mutable_results()) {
+    r.clear_key();
+  }
+  w.insert_request.Bind(1, request.principal);
+  w.insert_request.Bind(2, request.request_id);
+  w.insert_request.BindBlob(3, request.payload_hash);
+  w.insert_request.BindBlob(4, stored.SerializeAsString());
+  w.insert_request.Bind(5, now_us);
+  HALFSKY_RETURN_IF_ERROR(w.insert_request.Run());
+  return reply;
+}
+
+absl::StatusOr<v1::YearLock> SqliteSubmissionStore::ApplyLock(const Op& op, absl::Time now,
+                                                             absl::flat_hash_map<int, bool>& locks) {
+  WriterStatements& w = *stmts_;
+  w.select_lock.Bind(1, op.year);
+  absl::StatusOr<int> step = w.select_lock.Step();
+  if (!step.ok()) {
+    w.select_lock.Reset();
+    return step.status();
+  }
+  if (*step == SQLITE_ROW) {
+    v1::YearLock current = LockFromRow(w.select_lock);
+    w.select_lock.Reset();
+    if (current.locked() == op.locked) {
+      return current;
+    }
+  } else {
+    w.select_lock.Reset();
+    if (!op.locked) {
+      v1::YearLock never;
+      never.set_year(op.year);
+      return never;
+    }
+  }
+  const int64_t now_us = ToMicros(now);
+  for (Stmt* s : {&w.upsert_lock, &w.insert_lock_history}) {
+    s->Bind(1, op.year);
+    s->Bind(2, op.locked ? 1 : 0);
+    s->Bind(3, op.principal);
+    s->Bind(4, now_us);
+    s->Bind(5, op.reason);
+    HALFSKY_RETURN_IF_ERROR(s->Run());
+  }
+  locks[op.year] = op.locked;
+  v1::YearLock lock;
+  lock.set_year(op.year);
+  lock.set_locked(op.locked);
+  lock.set_changed_by(op.principal);
+  SetTimestamp(now, lock.mutable_changed_at());
+  lock.set_reason(op.reason);
+  return lock;
+}
+
+std::unique_ptr<SqliteSubmissionStore::ReadConnection> SqliteSubmissionStore::AcquireReader() {
+  absl::MutexLock lock(&readers_mu_);
+  readers_mu_.Await(absl::Condition(
+      +[](std::vector<std::unique_ptr<ReadConnection>>* r) { return !r->empty(); }, &readers_));
+  auto reader = std::move(readers_.back());
+  readers_.pop_back();
+  return reader;
+}
+
+void SqliteSubmissionStore::ReleaseReader(std::unique_ptr<ReadConnection> reader) {
+  absl::MutexLock lock(&readers_mu_);
+  readers_.push_back(std::move(reader));
+}
+
+namespace {
+// Returns the reader to the pool on scope exit.
+template <typename F>
+class Finally {
+ public:
+  explicit Finally(F f) : f_(std::move(f)) {}
+  ~Finally() { f_(); }
+
+ private:
+  F f_;
+};
+}  // namespace
+
+absl::StatusOr<YearLocks> SqliteSubmissionStore::ListYearLocks() {
+  auto reader = AcquireReader();
+  sqlite3* db = reader->db_;
+  Finally release([&] { ReleaseReader(std::move(reader)); });
+  YearLocks out;
+  {
+    Stmt s;
+    HALFSKY_RETURN_IF_ERROR(s.Prepare(
+        db, "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks ORDER BY year"));
+    while (true) {
+      HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+      if (step != SQLITE_ROW) {
+        break;
+      }
+      out.current.push_back(LockFromRow(s));
+    }
+  }
+  {
+    Stmt s;
+    HALFSKY_RETURN_IF_ERROR(s.Prepare(db,
+                                      "SELECT year, locked, changed_by, changed_at_us, reason "
+                                      "FROM year_lock_history ORDER BY id"));
+    while (true) {
+      HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+      if (step != SQLITE_ROW) {
+        break;
+      }
+      out.history.push_back(LockFromRow(s));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<CurrentPage> SqliteSubmissionStore::ListCurrent(const CurrentFilter& filter,
+                                                               int64_t cursor, int limit) {
+  limit = std::max(1, limit);
+  std::string sql = absl::StrCat("SELECT k.key_id, ", kRevisionColumns,
+                                 " FROM data_keys k JOIN revisions r ON r.sequence = "
+                                 "k.current_sequence WHERE k.key_id > ?1");
+  int next_param = 2;
+  auto in_list = [&](const char* column, size_t n) {
+    if (n == 0) {
+      return;
+    }
+    std::vector<std::string> params;
+    for (size_t i = 0; i < n; ++i) {
+      params.push_back(absl::StrCat("?", next_param++));
+    }
+    absl::StrAppend(&sql, " AND ", column, " IN (", absl::StrJoin(params, ", "), ")");
+  };
+  in_list("k.indicator_id", filter.indicator_ids.size());
+  in_list("k.area_code", filter.area_codes.size());
+  in_list("k.year", filter.years.size());
+  if (!filter.unit_code.empty()) {
+    absl::StrAppend(&sql, " AND k.current_unit_code = ?", next_param++);
+  }
+  absl::StrAppend(&sql, " ORDER BY k.key_id LIMIT ?", next_param++);
+
+  auto reader = AcquireReader();
+  sqlite3* db = reader->db_;
+  Finally release([&] { ReleaseReader(std::move(reader)); });
+  Stmt s;
+  HALFSKY_RETURN_IF_ERROR(s.Prepare(db, sql));
+  int p = 1;
+  s.Bind(p++, cursor);
+  for (const auto& id : filter.indicator_ids) {
+    s.Bind(p++, id);
+  }
+  for (const auto& code : filter.area_codes) {
+    s.Bind(p++, code);
+  }
+  for (int year : filter.years) {
+    s.Bind(p++, static_cast<int64_t>(year));
+  }
+  if (!filter.unit_code.empty()) {
+    s.Bind(p++, filter.unit_code);
+  }
+  s.Bind(p++, static_cast<int64_t>(limit) + 1);
+  CurrentPage page;
+  int64_t last_key = 0;
+  while (true) {
+    HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+    if (step != SQLITE_ROW) {
+      break;
+    }
+    if (static_cast<int>(page.revisions.size()) == limit) {
+      page.next_cursor = last_key;
+      break;
+    }
+    last_key = s.Int(0);
+    HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 1));
+    page.revisions.push_back(std::move(rev));
+  }
+  return page;
+}
+
+absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::History(const v1::DataKey& key) {
+  auto reader = AcquireReader();
+  sqlite3* db = reader->db_;
+  Finally release([&] { ReleaseReader(std::move(reader)); });
+  Stmt s;
+  HALFSKY_RETURN_IF_ERROR(s.Prepare(
+      db, absl::StrCat("SELECT ", kRevisionColumns,
+                       " FROM data_keys k JOIN revisions r ON r.key_id = k.key_id "
+                       "WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
+                       "k.sex = ?4 AND k.residence = ?5 ORDER BY r.revision")));
+  s.Bind(1, key.indicator_id());
+  s.Bind(2, key.area_code());
+  s.Bind(3, static_cast<int64_t>(key.year()));
+  s.Bind(4, static_cast<int64_t>(key.sex()));
+  s.Bind(5, static_cast<int64_t>(key.residence()));
+  std::vector<v1::Revision> out;
+  while (true) {
+    HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+    if (step != SQLITE_ROW) {
+      break;
+    }
+    HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 0));
+    out.push_back(std::move(rev));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::ReadChanges(int64_t after_sequence,
+                                                                             int limit) {
+  auto reader = AcquireReader();
+  sqlite3* db = reader->db_;
+  Finally release([&] { ReleaseReader(std::move(reader)); });
+  Stmt s;
+  HALFSKY_RETURN_IF_ERROR(
+      s.Prepare(db, absl::StrCat("SELECT ", kRevisionColumns,
+                                 " FROM revisions r WHERE r.sequence > ?1 ORDER BY r.sequence "
+                                 "LIMIT ?2")));
+  s.Bind(1, after_sequence);
+  s.Bind(2, static_cast<int64_t>(std::max(1, limit)));
+  std::vector<v1::Revision> out;
+  while (true) {
+    HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+    if (step != SQLITE_ROW) {
+      break;
+    }
+    HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 0));
+    out.push_back(std::move(rev));
+  }
+  return out;
+}
+
+int64_t SqliteSubmissionStore::HeadSequence() const {
+  absl::MutexLock lock(&head_mu_);
+  return head_;
+}
+
+int64_t SqliteSubmissionStore::commit_count() const {
+  absl::MutexLock lock(&head_mu_);
+  return commits_;
+}
+
+void SqliteSubmissionStore::SetCommitListener(std::function<void(int64_t head)> listener) {
+  absl::MutexLock lock(&head_mu_);
+  listener_ = std::move(listener);
+}
+
+absl::StatusOr<std::vector<ReportingTimes>> SqliteSubmissionStore::ListReportingTimes(int year) {
+  auto reader = AcquireReader();
+  sqlite3* db = reader->db_;
+  Finally release([&] { ReleaseReader(std::move(reader)); });
+  Stmt s;
+  HALFSKY_RETURN_IF_ERROR(s.Prepare(db,
+                                    "SELECT unit_code, indicator_id, first_at_us, last_at_us FROM "
+                                    "reporting_times WHERE year = ?1"));
+  s.Bind(1, static_cast<int64_t>(year));
+  std::vector<ReportingTimes> out;
+  while (true) {
+    HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+    if (step != SQLITE_ROW) {
+      break;
+    }
+    ReportingTimes t;
+    t.unit_code = s.Text(0);
+    t.indicator_id = s.Text(1);
+    t.year = year;
+    t.first_at = FromMicros(s.Int(2));
+    t.last_at = FromMicros(s.Int(3));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace halfsky::submission

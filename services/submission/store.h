@@ -1,0 +1,159 @@
+#ifndef HALFSKY_SERVICES_SUBMISSION_STORE_H_
+#define HALFSKY_SERVICES_SUBMISSION_STORE_H_
+
+// The submission service's system of record, behind a backend-neutral
+// interface (SQLite today, PostgreSQL later).
+//
+// Contract every implementation keeps:
+//
+// - Atomicity: one WriteRequest is all-or-nothing. Either every value in it
+//   is applied (created/revised/unchanged) and its request id recorded, or
+//   nothing of it is visible, ever.
+// - Durability: `done` is called with OK only after the request's effects
+//   are durably committed (they survive a process crash or power loss the
+//   backend is configured to survive: SQLite WAL with synchronous=FULL).
+//   "Acknowledged" therefore means "committed".
+// - Sequences: every new revision gets a change-feed sequence. Sequences are
+//   assigned at commit, strictly increasing, without gaps across committed
+//   revisions (a request that fails consumes none), and a reader never sees
+//   sequence n+1 committed without sequence n.
+// - Idempotency: (principal, request_id) identifies a request. A request
+//   whose id was already committed with the same payload_hash gets the
+//   stored reply back with replayed = true and writes nothing; with a
+//   different payload_hash it fails with ALREADY_EXISTS.
+// - Revisions are append-only; a value identical to the key's current
+//   revision (payload, source and note) is UNCHANGED and adds nothing.
+// - Thread-safety: every method may be called from any thread concurrently.
+//   Write callbacks run on an internal thread and must not block.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "halfsky/v1/common.pb.h"
+#include "halfsky/v1/submission.pb.h"
+
+namespace halfsky::submission {
+
+// One value to write: already validated, authorized and normalized (sex and
+// residence never UNSPECIFIED).
+struct ValueToWrite {
+  halfsky::v1::DataValue value;
+  // Member unit on whose behalf it is written ("" for statistics/admin).
+  std::string unit_code;
+};
+
+struct WriteRequest {
+  // Principal name (the idempotency scope and Revision.submitted_by).
+  std::string principal;
+  std::string request_id;
+  // Identifies the payload for idempotency (e.g. SHA-256 of the normalized
+  // values); compared byte for byte.
+  std::string payload_hash;
+  std::vector<ValueToWrite> values;
+};
+
+// Called exactly once per Write, on an internal thread, after the commit
+// (or failure). Must not block.
+//
+// On success the reply has one result per value in request order, the
+// sequence range of the new revisions ((0,0) if none), counts, committed_at
+// and replayed.
+// Errors:
+//   ALREADY_EXISTS      request id reused with a different payload
+//                       (ErrorInfo reason "REQUEST_ID_REUSED").
+//   FAILED_PRECONDITION a value's year is locked (ErrorInfo reason
+//                       "YEAR_LOCKED" and a google.rpc.PreconditionFailure
+//                       naming each locked year).
+//   UNAVAILABLE         the store is closing, or a transient I/O fault;
+//                       nothing of the request was committed.
+//   INTERNAL            the backend failed in a non-transient way; nothing
+//                       of the request was committed.
+using WriteCallback = std::function<void(absl::StatusOr<halfsky::v1::SubmitBatchResponse>)>;
+
+// Filter for current values. Empty vectors mean "any".
+struct CurrentFilter {
+  std::vector<std::string> indicator_ids;
+  std::vector<std::string> area_codes;
+  std::vector<int> years;
+  // Only keys whose current revision was written on behalf of this unit.
+  std::string unit_code;
+};
+
+struct CurrentPage {
+  std::vector<halfsky::v1::Revision> revisions;
+  // Opaque cursor for the next page; 0 when this was the last page.
+  int64_t next_cursor = 0;
+};
+
+// First and last time a unit wrote (created or revised) a value of an
+// indicator for a year.
+struct ReportingTimes {
+  std::string unit_code;
+  std::string indicator_id;
+  int year = 0;
+  absl::Time first_at;
+  absl::Time last_at;
+};
+
+struct YearLocks {
+  // Current state of every year that was ever locked, by year.
+  std::vector<halfsky::v1::YearLock> current;
+  // Every change, oldest first.
+  std::vector<halfsky::v1::YearLock> history;
+};
+
+class SubmissionStore {
+ public:
+  virtual ~SubmissionStore() = default;
+
+  // Queues `request` for the next group commit; `done` gets the result.
+  virtual void Write(WriteRequest request, WriteCallback done) = 0;
+
+  // Write() and wait for its result.
+  absl::StatusOr<halfsky::v1::SubmitBatchResponse> WriteAndWait(WriteRequest request);
+
+  // Locks (locked = true) or unlocks a year, durably, serialized with writes
+  // (a write committed after the lock fails). Setting the state the year
+  // already has changes nothing and returns the current state. Errors:
+  // UNAVAILABLE / INTERNAL as for Write.
+  virtual absl::StatusOr<halfsky::v1::YearLock> SetYearLock(int year, bool locked,
+                                                           const std::string& principal,
+                                                           const std::string& reason) = 0;
+  virtual absl::StatusOr<YearLocks> ListYearLocks() = 0;
+
+  // Current revision of keys matching `filter`, in a stable order, starting
+  // after `cursor` (0 = from the start), at most `limit`.
+  virtual absl::StatusOr<CurrentPage> ListCurrent(const CurrentFilter& filter, int64_t cursor,
+                                                  int limit) = 0;
+
+  // Every revision of one key (normalized), oldest first; empty if unknown.
+  virtual absl::StatusOr<std::vector<halfsky::v1::Revision>> History(
+      const halfsky::v1::DataKey& key) = 0;
+
+  // Committed revisions with sequence > after_sequence, in sequence order,
+  // at most `limit`: always a gapless run starting at after_sequence + 1
+  // (each read sees one committed state, and commits are gapless).
+  virtual absl::StatusOr<std::vector<halfsky::v1::Revision>> ReadChanges(int64_t after_sequence,
+                                                                        int limit) = 0;
+
+  // Highest committed sequence (0 when empty).
+  virtual int64_t HeadSequence() const = 0;
+
+  // `listener(head)` is called on the committing thread after every commit
+  // that advanced the head. Must be cheap and never block (e.g. bump a
+  // counter and signal a condition variable). Replaces any earlier listener;
+  // pass nullptr to remove. Thread-safe.
+  virtual void SetCommitListener(std::function<void(int64_t head)> listener) = 0;
+
+  // Submission times for `year` (all units).
+  virtual absl::StatusOr<std::vector<ReportingTimes>> ListReportingTimes(int year) = 0;
+};
+
+}  // namespace halfsky::submission
+
+#endif  // HALFSKY_SERVICES_SUBMISSION_STORE_H_

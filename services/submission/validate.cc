@@ -1,0 +1,445 @@
+#include "services/submission/validate.h"
+
+#include <cmath>
+#include <set>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/clock/clock.h"
+
+namespace halfsky::submission {
+
+namespace v1 = ::halfsky::v1;
+
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) {
+      return false;
+    }
+    for (int k = 1; k < len; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+void NormalizeKey(v1::DataKey* key) {
+  if (key->sex() == v1::SEX_UNSPECIFIED) {
+    key->set_sex(v1::SEX_TOTAL);
+  }
+  if (key->residence() == v1::RESIDENCE_UNSPECIFIED) {
+    key->set_residence(v1::RESIDENCE_ALL);
+  }
+}
+
+std::string KeyString(const v1::DataKey& key) {
+  return absl::StrCat(key.indicator_id(), "/", key.area_code(), "/", key.year(), "/",
+                      v1::Sex_IsValid(key.sex()) ? v1::Sex_Name(key.sex()) : absl::StrCat(static_cast<int>(key.sex())), "/",
+                      v1::Residence_IsValid(key.residence())
+                          ? v1::Residence_Name(key.residence())
+                          : absl::StrCat(static_cast<int>(key.residence())));
+}
+
+double DisplayValue(const v1::Indicator& indicator, const v1::DataValue& value) {
+  switch (value.payload_case()) {
+    case v1::DataValue::kValue:
+      return value.value();
+    case v1::DataValue::kFraction: {
+      const double den = value.fraction().denominator();
+      if (den == 0) {
+        return std::nan("");
+      }
+      double multiplier = 1.0;
+      if (indicator.kind() == v1::INDICATOR_KIND_PROPORTION) {
+        multiplier = 100.0;
+      } else if (indicator.kind() == v1::INDICATOR_KIND_RATE) {
+        multiplier = indicator.multiplier() > 0 ? indicator.multiplier() : 1.0;
+      }
+      return value.fraction().numerator() / den * multiplier;
+    }
+    default:
+      return std::nan("");
+  }
+}
+
+namespace {
+
+bool Takes(const v1::Indicator& ind, v1::Disaggregation d) {
+  for (int x : ind.required_disaggregations()) {
+    if (x == d) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Checks a string field: UTF-8, size limit, optionally required.
+void CheckString(std::vector<FieldViolation>& out, const std::string& field, absl::string_view v,
+                 size_t max_bytes, bool required, absl::string_view name_zh,
+                 absl::string_view name_en) {
+  if (!IsValidUtf8(v)) {
+    out.push_back({field, absl::StrCat(name_zh, "不是有效的UTF-8文本 / ", name_en,
+                                       " is not valid UTF-8")});
+    return;
+  }
+  if (required && v.empty()) {
+    out.push_back({field, absl::StrCat("缺少", name_zh, " / ", name_en, " is required")});
+    return;
+  }
+  if (v.size() > max_bytes) {
+    out.push_back({field, absl::StrFormat("%s过长（%d字节，上限%d） / %s too long (%d bytes, limit %d)",
+                                          name_zh, v.size(), max_bytes, name_en, v.size(),
+                                          max_bytes)});
+  }
+}
+
+const char* KindZh(v1::IndicatorKind k) {
+  switch (k) {
+    case v1::INDICATOR_KIND_RATE:
+      return "率";
+    case v1::INDICATOR_KIND_PROPORTION:
+      return "比例";
+    case v1::INDICATOR_KIND_COUNT:
+      return "计数";
+    case v1::INDICATOR_KIND_VALUE:
+      return "数值";
+    case v1::INDICATOR_KIND_QUALITATIVE:
+      return "定性";
+    default:
+      return "未知";
+  }
+}
+
+}  // namespace
+
+std::vector<FieldViolation> ValidateValue(const v1::DataValue& value, const CatalogIndex& catalog,
+                                          absl::Time now, const ValidationLimits& limits,
+                                          const std::string& prefix) {
+  std::vector<FieldViolation> out;
+  const v1::DataKey& key = value.key();
+  const std::string kp = absl::StrCat(prefix, ".key");
+
+  // Indicator.
+  const v1::Indicator* ind = nullptr;
+  if (key.indicator_id().empty()) {
+    out.push_back({kp + ".indicator_id", "缺少指标代码 / indicator_id is required"});
+  } else if (!IsValidUtf8(key.indicator_id()) || key.indicator_id().size() > limits.max_code_bytes) {
+    out.push_back({kp + ".indicator_id", "指标代码无效 / indicator_id is not a valid code"});
+  } else {
+    ind = catalog.FindIndicator(key.indicator_id());
+    if (ind == nullptr) {
+      out.push_back({kp + ".indicator_id",
+                     absl::StrCat("未知指标“", key.indicator_id(), "” / unknown indicator '",
+                                  key.indicator_id(), "'")});
+    }
+  }
+
+  // Area.
+  if (key.area_code().empty()) {
+    out.push_back({kp + ".area_code", "缺少区域代码 / area_code is required"});
+  } else if (!IsValidUtf8(key.area_code()) || key.area_code().size() > limits.max_code_bytes ||
+             catalog.FindArea(key.area_code()) == nullptr) {
+    out.push_back({kp + ".area_code",
+                   absl::StrCat("未知区域“", IsValidUtf8(key.area_code()) ? key.area_code() : "?",
+                                "” / unknown area '",
+                                IsValidUtf8(key.area_code()) ? key.area_code() : "?", "'")});
+  }
+
+  // Year.
+  const int current_year = LocalYear(now);
+  if (key.year() < limits.min_year || key.year() > limits.max_year) {
+    out.push_back({kp + ".year", absl::StrFormat("年份%d超出%d—%d / year %d outside %d–%d",
+                                                 key.year(), limits.min_year, limits.max_year,
+                                                 key.year(), limits.min_year, limits.max_year)});
+  } else if (key.year() > current_year) {
+    out.push_back({kp + ".year",
+                   absl::StrFormat("年份%d尚未到来（当前%d年） / year %d is in the future (now %d)",
+                                   key.year(), current_year, key.year(), current_year)});
+  }
+
+  // Sex and residence.
+  if (!v1::Sex_IsValid(key.sex())) {
+    out.push_back({kp + ".sex", "性别取值无效 / invalid sex"});
+  } else if ((key.sex() == v1::SEX_FEMALE || key.sex() == v1::SEX_MALE) && ind != nullptr &&
+             !Takes(*ind, v1::DISAGGREGATION_SEX)) {
+    out.push_back({kp + ".sex", absl::StrCat("指标", ind->id(),
+                                             "不分性别报送，只接受合计 / indicator ", ind->id(),
+                                             " is not disaggregated by sex; only total")});
+  }
+  if (!v1::Residence_IsValid(key.residence())) {
+    out.push_back({kp + ".residence", "城乡取值无效 / invalid residence"});
+  } else if ((key.residence() == v1::RESIDENCE_URBAN || key.residence() == v1::RESIDENCE_RURAL) &&
+             ind != nullptr && !Takes(*ind, v1::DISAGGREGATION_RESIDENCE)) {
+    out.push_back({kp + ".residence",
+                   absl::StrCat("指标", ind->id(), "不分城乡报送，只接受全部 / indicator ",
+                                ind->id(), " is not disaggregated by residence; only all")});
+  }
+
+  // Payload by kind.
+  if (ind != nullptr) {
+    const v1::IndicatorKind kind = ind->kind();
+    const bool wants_fraction =
+        kind == v1::INDICATOR_KIND_RATE || kind == v1::INDICATOR_KIND_PROPORTION;
+    const bool wants_value = kind == v1::INDICATOR_KIND_COUNT || kind == v1::INDICATOR_KIND_VALUE;
+    const bool wants_narrative = kind == v1::INDICATOR_KIND_QUALITATIVE;
+    const auto pc = value.payload_case();
+    bool payload_ok = false;
+    if (pc == v1::DataValue::PAYLOAD_NOT_SET) {
+      const char* what = wants_fraction ? "分子和分母 / numerator and denominator"
+                         : wants_value  ? "数值 / a value"
+                                        : "工作进展叙述 / a narrative";
+      out.push_back({prefix, absl::StrCat("缺少数据：", KindZh(kind), "指标需要", what,
+                                          " required")});
+    } else if (wants_narrative && pc != v1::DataValue::kNarrative) {
+      out.push_back({prefix + (pc == v1::DataValue::kValue ? ".value" : ".fraction"),
+                     absl::StrCat("定性指标", ind->id(),
+                                  "只接受工作进展叙述，不接受数字 / qualitative indicator ",
+                                  ind->id(), " takes a narrative, not a number")});
+    } else if (!wants_narrative && pc == v1::DataValue::kNarrative) {
+      out.push_back({prefix + ".narrative",
+                     absl::StrCat("指标", ind->id(), "是", KindZh(kind),
+                                  "指标，需要数字而不是叙述 / indicator ", ind->id(),
+                                  " is numeric and takes a number, not a narrative")});
+    } else if (wants_fraction && pc == v1::DataValue::kValue) {
+      out.push_back({prefix + ".value",
+                     absl::StrCat(KindZh(kind), "指标需填分子和分母，而不是数值 / ",
+                                  v1::IndicatorKind_Name(kind),
+                                  " indicator takes numerator and denominator, not a value")});
+    } else if (wants_value && pc == v1::DataValue::kFraction) {
+      out.push_back({prefix + ".fraction",
+                     absl::StrCat(KindZh(kind), "指标需填数值，而不是分子分母 / ",
+                                  v1::IndicatorKind_Name(kind),
+                                  " indicator takes a value, not a fraction")});
+    } else {
+      payload_ok = true;
+    }
+
+    if (payload_ok && pc == v1::DataValue::kFraction) {
+      const double num = value.fraction().numerator();
+      const double den = value.fraction().denominator();
+      bool finite = true;
+      if (!std::isfinite(num)) {
+        out.push_back({prefix + ".fraction.numerator",
+                       "分子不是有限数（NaN或无穷） / numerator is NaN or infinite"});
+        finite = false;
+      }
+      if (!std::isfinite(den)) {
+        out.push_back({prefix + ".fraction.denominator",
+                       "分母不是有限数（NaN或无穷） / denominator is NaN or infinite"});
+        finite = false;
+      }
+      if (finite) {
+        bool ok = true;
+        if (num < 0) {
+          out.push_back({prefix + ".fraction.numerator", "分子不能为负 / numerator is negative"});
+          ok = false;
+        }
+        if (den <= 0) {
+          out.push_back({prefix + ".fraction.denominator",
+                         "分母必须大于0 / denominator must be greater than 0"});
+          ok = false;
+        }
+        if (ok && kind == v1::INDICATOR_KIND_PROPORTION && num > den) {
+          out.push_back({prefix + ".fraction.numerator",
+                         absl::StrFormat("比例指标的分子（%g）大于分母（%g） / proportion "
+                                         "numerator %g exceeds denominator %g",
+                                         num, den, num, den)});
+          ok = false;
+        }
+        payload_ok = ok;
+      } else {
+        payload_ok = false;
+      }
+    }
+    if (payload_ok && pc == v1::DataValue::kValue) {
+      const double v = value.value();
+      if (!std::isfinite(v)) {
+        out.push_back({prefix + ".value", "数值不是有限数（NaN或无穷） / value is NaN or infinite"});
+        payload_ok = false;
+      } else if (kind == v1::INDICATOR_KIND_COUNT && (v < 0 || std::floor(v) != v)) {
+        out.push_back({prefix + ".value",
+                       absl::StrFormat("计数必须是非负整数（收到%g） / a count must be a "
+                                       "non-negative whole number (got %g)",
+                                       v, v)});
+        payload_ok = false;
+      }
+    }
+    if (payload_ok && (pc == v1::DataValue::kValue || pc == v1::DataValue::kFraction) &&
+        ind->has_value_range()) {
+      const double shown = DisplayValue(*ind, value);
+      const auto& range = ind->value_range();
+      if ((range.has_min() && shown < range.min()) || (range.has_max() && shown > range.max())) {
+        const std::string lo = range.has_min() ? absl::StrFormat("%g", range.min()) : "-∞";
+        const std::string hi = range.has_max() ? absl::StrFormat("%g", range.max()) : "+∞";
+        out.push_back({prefix + (pc == v1::DataValue::kValue ? ".value" : ".fraction"),
+                       absl::StrFormat("数值%g%s超出合理范围[%s, %s] / value %g %s outside the "
+                                       "plausible range [%s, %s]",
+                                       shown, ind->unit(), lo, hi, shown, ind->unit(), lo, hi)});
+      }
+    }
+    if (payload_ok && pc == v1::DataValue::kNarrative) {
+      const v1::Narrative& n = value.narrative();
+      CheckString(out, prefix + ".narrative.text", n.text(), limits.max_narrative_bytes, true,
+                  "工作进展", "narrative text");
+      if (n.self_assessment() == v1::SELF_ASSESSMENT_UNSPECIFIED ||
+          !v1::SelfAssessment_IsValid(n.self_assessment())) {
+        out.push_back({prefix + ".narrative.self_assessment",
+                       "缺少自评结论（达标/基本达标/未达标/无法评估） / self_assessment is "
+                       "required (met / mostly met / not met / not assessable)"});
+      }
+      if (n.evidence_refs_size() > limits.max_evidence_refs) {
+        out.push_back({prefix + ".narrative.evidence_refs",
+                       absl::StrFormat("佐证材料过多（%d项，上限%d） / too many evidence_refs (%d, "
+                                       "limit %d)",
+                                       n.evidence_refs_size(), limits.max_evidence_refs,
+                                       n.evidence_refs_size(), limits.max_evidence_refs)});
+      }
+      for (int i = 0; i < n.evidence_refs_size(); ++i) {
+        CheckString(out, absl::StrCat(prefix, ".narrative.evidence_refs[", i, "]"),
+                    n.evidence_refs(i), limits.max_evidence_ref_bytes, true, "佐证材料",
+                    "evidence reference");
+      }
+    }
+  }
+
+  CheckString(out, prefix + ".source", value.source(), limits.max_source_bytes, true, "数据来源",
+              "source");
+  CheckString(out, prefix + ".note", value.note(), limits.max_note_bytes, false, "备注", "note");
+  return out;
+}
+
+absl::Status ValidateBatch(absl::string_view request_id,
+                           const google::protobuf::RepeatedPtrField<v1::DataValue>& values,
+                           const CatalogIndex& catalog, absl::Time now,
+                           const ValidationLimits& limits) {
+  std::vector<FieldViolation> out;
+  if (request_id.empty()) {
+    out.push_back({"request_id", "缺少请求编号 / request_id is required"});
+  } else if (request_id.size() > limits.max_request_id_bytes || !IsValidUtf8(request_id)) {
+    out.push_back({"request_id",
+                   absl::StrFormat("请求编号无效或超过%d字节 / request_id invalid or longer "
+                                   "than %d bytes",
+                                   limits.max_request_id_bytes, limits.max_request_id_bytes)});
+  }
+  if (values.empty()) {
+    out.push_back({"data_values", "没有数据 / at least one data value is required"});
+  } else if (values.size() > limits.max_batch_values) {
+    out.push_back({"data_values",
+                   absl::StrFormat("一批最多%d条数据（收到%d条） / at most %d values per batch "
+                                   "(got %d)",
+                                   limits.max_batch_values, values.size(),
+                                   limits.max_batch_values, values.size())});
+    return InvalidArgumentError("数据校验未通过 / the batch is too large", out);
+  }
+  absl::flat_hash_map<std::string, int> first_index;
+  for (int i = 0; i < values.size(); ++i) {
+    const std::string prefix = absl::StrCat("data_values[", i, "]");
+    std::vector<FieldViolation> v = ValidateValue(values[i], catalog, now, limits, prefix);
+    out.insert(out.end(), v.begin(), v.end());
+    v1::DataKey key = values[i].key();
+    NormalizeKey(&key);
+    auto [it, inserted] = first_index.emplace(KeyString(key), i);
+    if (!inserted) {
+      out.push_back({prefix + ".key",
+                     absl::StrFormat("与第%d条数据的键重复 / same key as data_values[%d]",
+                                     it->second, it->second)});
+    }
+  }
+  if (!out.empty()) {
+    return InvalidArgumentError(
+        absl::StrFormat("数据校验未通过，共%d处问题 / %d problem(s) in the submitted data",
+                        out.size(), out.size()),
+        out);
+  }
+  return absl::OkStatus();
+}
+
+bool HasRole(const v1::Principal& principal, v1::RoleKind kind) {
+  for (const auto& r : principal.roles()) {
+    if (r.kind() == kind) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status AuthorizeWrite(const v1::Principal& principal,
+                            const google::protobuf::RepeatedPtrField<v1::DataValue>& values,
+                            const CatalogIndex& catalog, std::vector<std::string>* unit_codes) {
+  const bool privileged =
+      HasRole(principal, v1::ROLE_KIND_STATISTICS) || HasRole(principal, v1::ROLE_KIND_ADMIN);
+  unit_codes->assign(values.size(), "");
+  std::set<std::string> denied;
+  absl::flat_hash_map<std::string, std::string> unit_of;  // indicator → unit ("" none)
+  for (int i = 0; i < values.size(); ++i) {
+    const std::string& id = values[i].key().indicator_id();
+    auto cached = unit_of.find(id);
+    if (cached == unit_of.end()) {
+      std::string unit;
+      const v1::Indicator* ind = catalog.FindIndicator(id);
+      if (ind != nullptr) {
+        for (const auto& role : principal.roles()) {
+          if (role.kind() != v1::ROLE_KIND_UNIT) {
+            continue;
+          }
+          for (const auto& code : ind->responsible_unit_codes()) {
+            if (code == role.unit_code()) {
+              unit = code;
+              break;
+            }
+          }
+          if (!unit.empty()) {
+            break;
+          }
+        }
+        if (unit.empty() && !privileged) {
+          denied.insert(id);
+        }
+      }
+      cached = unit_of.emplace(id, unit).first;
+    }
+    (*unit_codes)[i] = cached->second;
+  }
+  if (!denied.empty()) {
+    return WithReason(
+        absl::PermissionDeniedError(absl::StrCat(
+            "无权报送以下指标（不是责任单位） / not responsible for indicator(s): ",
+            absl::StrJoin(denied, ", "))),
+        "NOT_RESPONSIBLE_UNIT");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace halfsky::submission

@@ -1,0 +1,89 @@
+#ifndef HALFSKY_SERVICES_SUBMISSION_VALIDATE_H_
+#define HALFSKY_SERVICES_SUBMISSION_VALIDATE_H_
+
+// Validation and authorization of submitted data values. Pure functions of
+// their arguments (catalog, principal, "now"); thread-safe.
+//
+// Every violation is reported, never only the first: a batch with three bad
+// rows gets one INVALID_ARGUMENT carrying a google.rpc.BadRequest with every
+// bad field of every row ("data_values[3].key.year", description in Chinese
+// then English).
+//
+// Limits (bytes of UTF-8 unless stated):
+//   request_id 1..128; indicator_id / area_code ≤ 64; source 1..500;
+//   note ≤ 2 000; narrative text 1..8 000; evidence_refs ≤ 50 items of
+//   ≤ 1 000 each; values per batch ≤ max_batch_values (default 10 000).
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/catalog/catalog.h"
+#include "common/status/status.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "halfsky/v1/common.pb.h"
+
+namespace halfsky::submission {
+
+struct ValidationLimits {
+  int max_batch_values = 10000;
+  size_t max_request_id_bytes = 128;
+  size_t max_code_bytes = 64;
+  size_t max_source_bytes = 500;
+  size_t max_note_bytes = 2000;
+  size_t max_narrative_bytes = 8000;
+  int max_evidence_refs = 50;
+  size_t max_evidence_ref_bytes = 1000;
+  // Data years accepted (also never after the current year by the clock).
+  int min_year = 2020;
+  int max_year = 2030;
+};
+
+// Strict UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
+bool IsValidUtf8(absl::string_view s);
+
+// SEX_UNSPECIFIED → SEX_TOTAL, RESIDENCE_UNSPECIFIED → RESIDENCE_ALL.
+void NormalizeKey(halfsky::v1::DataKey* key);
+
+// A printable, unique rendering of a (normalized) key, e.g.
+// "HEALTH-01/610303/2024/SEX_TOTAL/RESIDENCE_ALL".
+std::string KeyString(const halfsky::v1::DataKey& key);
+
+// The figure in the indicator's display unit: value for COUNT/VALUE,
+// numerator/denominator × multiplier (100 for PROPORTION) for fractions.
+// NaN when not applicable (qualitative, missing payload, denominator 0).
+double DisplayValue(const halfsky::v1::Indicator& indicator, const halfsky::v1::DataValue& value);
+
+// Violations of one value; fields are prefixed with `prefix`
+// (e.g. "data_values[3]"). `now` decides which years are in the future.
+std::vector<FieldViolation> ValidateValue(const halfsky::v1::DataValue& value,
+                                          const CatalogIndex& catalog, absl::Time now,
+                                          const ValidationLimits& limits,
+                                          const std::string& prefix);
+
+// The whole batch: the request id, the batch size (1..max_batch_values),
+// every value, and the same key twice. OK, or INVALID_ARGUMENT with every
+// violation as a google.rpc.BadRequest.
+absl::Status ValidateBatch(absl::string_view request_id,
+                           const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values,
+                           const CatalogIndex& catalog, absl::Time now,
+                           const ValidationLimits& limits);
+
+// Authorization of writes. statistics and admin may write any indicator; a
+// unit:<code> role may write indicators listing <code> among
+// responsible_unit_codes. Unknown indicators are left to validation.
+// On success fills `unit_codes` with, per value, the unit on whose behalf it
+// is written (the principal's responsible unit role; "" for statistics/admin
+// writes when the principal holds no such unit role).
+// PERMISSION_DENIED naming every indicator the principal may not write.
+absl::Status AuthorizeWrite(const halfsky::v1::Principal& principal,
+                            const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values,
+                            const CatalogIndex& catalog, std::vector<std::string>* unit_codes);
+
+bool HasRole(const halfsky::v1::Principal& principal, halfsky::v1::RoleKind kind);
+
+}  // namespace halfsky::submission
+
+#endif  // HALFSKY_SERVICES_SUBMISSION_VALIDATE_H_
