@@ -20,6 +20,8 @@ Pod) and every container and init container in it:
   * a container with a port named `metrics` has the Prometheus scrape
     annotations pointing at that port;
   * terminationGracePeriodSeconds longer than --drain_delay + --grace_period;
+  * a ConfigMap or Secret stays below the API's 1 MiB object limit (the
+    catalog ConfigMap grows with the catalog);
 and for the halfsky services:
   * each ClusterIP Service selecting a halfsky service has a port named grpc;
   * aggregation runs as one active replica: a Deployment with replicas 1
@@ -155,6 +157,13 @@ def check(objects):
 
         if kind == "ServiceAccount" and obj.get("automountServiceAccountToken") is not False:
             problems.append(f"{ident}: automountServiceAccountToken must be false")
+
+        if kind in ("ConfigMap", "Secret"):
+            size = sum(len(str(v).encode("utf-8"))
+                       for key in ("data", "binaryData", "stringData")
+                       for v in (obj.get(key) or {}).values())
+            if size > 1000 * 1024:
+                problems.append(f"{ident}: {size} bytes of data, over the 1 MiB object limit")
 
         if kind == "Service":
             selected = ((obj.get("spec") or {}).get("selector") or {}).get("app.kubernetes.io/name")
