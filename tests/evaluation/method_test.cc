@@ -867,3 +867,19 @@ TEST(FormatTest, Numbers) {
 
 }  // namespace
 }  // namespace halfsky::evaluation
+
+namespace halfsky::evaluation {
+namespace {
+
+TEST(EveryYearNumberTest, IncreaseWithValueEveryYearIsARule) {
+  const v1::Indicator ind = MakeIndicator(v1::INDICATOR_KIND_VALUE, "指标", "");
+  Assessment a = Assess(ind, MakeTarget(v1::COMPARATOR_INCREASE, 0, 10),
+                        Values({{2020, 11}, {2021, 9}, {2022, 12}}));
+  EXPECT_EQ(a.warning_kind, v1::WARNING_KIND_RULE_BROKEN);
+  ASSERT_EQ(a.broken_years.size(), 1u);
+  EXPECT_EQ(a.broken_years[0].year, 2021);
+  EXPECT_FALSE(a.figures.has_progress());
+}
+
+}  // namespace
+}  // namespace halfsky::evaluation

@@ -88,6 +88,8 @@ std::string Count(double k) {
   return std::fabs(k - std::round(k)) < 1e-9 ? Fixed(k, 0) : Fixed(k, 1);
 }
 
+std::string Events(double k) { return Count(k) + (k == 1 ? " event" : " events"); }
+
 std::string LevelPercent(double level) { return absl::StrFormat("%g", level * 100); }
 
 // Everything a sentence needs about one assessment.
@@ -150,6 +152,8 @@ struct Words {
   std::string Down() const { return gap ? "缩小" : "下降"; }
   std::string UpEn() const { return gap ? "widen" : "rise"; }
   std::string DownEn() const { return gap ? "narrow" : "fall"; }
+  std::string RoseEn() const { return gap ? "widened" : "rose"; }
+  std::string FellEn() const { return gap ? "narrowed" : "fell"; }
   std::string Band() const {
     const double v = a.target.value();
     const double tol = EffectiveAboutTolerance(a.target, opt);
@@ -289,9 +293,9 @@ void FewEventsNote(const Words& w, std::string* zh, std::string* en) {
         LevelPercent(f.interval().level()), Number(w.ind, f.interval().lower()),
         w.V(f.interval().upper()));
     note_en = absl::StrFormat(
-        " (few events: pooled over %d years, %s events in %s, %s%% interval %s–%s; read with "
+        " (few events: pooled over %d years, %s in %s, %s%% interval %s–%s; read with "
         "caution)",
-        w.opt.pool_years, Count(f.event_count()), w.LEn(f.current_year()),
+        w.opt.pool_years, Events(f.event_count()), w.LEn(f.current_year()),
         LevelPercent(f.interval().level()), Number(w.ind, f.interval().lower()),
         w.VEn(f.interval().upper()));
   } else {
@@ -351,7 +355,7 @@ void ProgressSentences(const Words& w, std::string* zh, std::string* en) {
                                FormatPercent(r));
     const std::string trend_en =
         flat ? absl::StrFormat("it was about flat over %s", w.RangeEn(t0, t))
-             : absl::StrFormat("it %s %s%% a year over %s", r < 0 ? w.DownEn() : w.UpEn(),
+             : absl::StrFormat("it %s %s%% a year over %s", r < 0 ? w.FellEn() : w.RoseEn(),
                                FormatPercent(r), w.RangeEn(t0, t));
     *zh = absl::StrFormat("%s%s为%s，%s，%s。", s, w.L(t), w.V(f.current_value()), trend,
                           judgement);
@@ -640,7 +644,7 @@ void ExplainFluctuation(const Indicator& indicator, const MethodOptions& options
         LevelPercent(f.interval().level()), Number(indicator, f.interval().lower()),
         FormatFigureZh(indicator, f.interval().upper()));
     std::string interval_en = absl::StrFormat(
-        "with only %s events that year, its %s%% interval is %s–%s", Count(f.event_count()),
+        "with only %s that year, its %s%% interval is %s–%s", Events(f.event_count()),
         LevelPercent(f.interval().level()), Number(indicator, f.interval().lower()),
         FormatFigureEn(indicator, f.interval().upper()));
     if (r.previous_pooled_value.has_value()) {

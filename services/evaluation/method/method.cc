@@ -264,11 +264,19 @@ std::optional<double> ActualCagr(const Pt& base, const Pt& current, const Method
   return Cagr(yt, y0, current.year, base.year);
 }
 
+void RuleCheck(const Ctx& c, const std::function<bool(double)>& meets, double target_value,
+               int target_year, int from_year, const Pts& pts, Assessment* a);
+
 // Progress toward a target with a number. `meets` says whether a value
 // meets the target; d is +1 (higher is better) or −1.
 void NumberedProgress(const Ctx& c, const std::function<bool(double)>& meets, int d,
                       double target_value, int target_year, const Pts& pts, Assessment* a) {
   const MethodOptions& o = c.options;
+  if (target_year <= 0) {
+    // A number that holds every year is a rule, not a path to a year.
+    RuleCheck(c, meets, target_value, 0, o.base_year, pts, a);
+    return;
+  }
   a->figures.set_target_year(target_year);
   a->figures.set_target_value(target_value);
   if (pts.empty()) {
@@ -277,7 +285,7 @@ void NumberedProgress(const Ctx& c, const std::function<bool(double)>& meets, in
   }
   const Pt& base = pts.front();
   const Pt* current = &pts.back();
-  const bool passed = target_year > 0 && current->year >= target_year;
+  const bool passed = current->year >= target_year;
   if (passed) {
     for (const Pt& p : pts) {
       if (p.year >= target_year) {
