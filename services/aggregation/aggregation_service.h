@@ -1,22 +1,70 @@
 #ifndef HALFSKY_SERVICES_AGGREGATION_AGGREGATION_SERVICE_H_
 #define HALFSKY_SERVICES_AGGREGATION_AGGREGATION_SERVICE_H_
 
+// halfsky.v1.AggregationService (callback API) over the in-memory
+// aggregates kept by the Follower.
+//
+//   GetSeries, GetAnnualReport, Export: any authenticated principal
+//     (UNAUTHENTICATED otherwise). Answered from the in-memory state, which
+//     is always at least as new as the Redis cache; UNAVAILABLE until the
+//     first build from the change feed has completed. Errors as in
+//     reports.h (NOT_FOUND, INVALID_ARGUMENT with BadRequest).
+//   Export streams one chunk (<= 64 KiB) at a time, generated indicator by
+//     indicator under a short shared lock, so memory stays small.
+//   Rebuild: statistics or admin role (PERMISSION_DENIED otherwise); asks
+//     the follower for a full recompute from sequence 0 and a rewrite of the
+//     cache; replies when done (UNAVAILABLE if the change feed cannot be
+//     read or the service is stopping).
+//
+// Thread-safety: thread-safe (gRPC calls methods concurrently).
+
+#include <functional>
 #include <memory>
 
+#include "absl/status/statusor.h"
 #include "common/catalog/catalog.h"
+#include "common/clock/clock.h"
+#include "grpcpp/grpcpp.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
+#include "halfsky/v1/common.pb.h"
+#include "services/aggregation/follower.h"
 
 namespace halfsky {
 
-// halfsky.v1.AggregationService. Until the aggregation issue lands every
-// method answers UNIMPLEMENTED (the base class's behaviour).
+// Who is calling: the principal, or UNAUTHENTICATED. Thread-safe.
+using AggregationAuthenticator =
+    std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>;
+
 class AggregationServiceImpl final : public halfsky::v1::AggregationService::CallbackService {
  public:
-  explicit AggregationServiceImpl(std::shared_ptr<const CatalogIndex> catalog)
-      : catalog_(std::move(catalog)) {}
+  // `state` and `follower` are not owned and must outlive the service;
+  // `follower` may be null (Rebuild then answers UNAVAILABLE).
+  AggregationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
+                         aggregation::AggregationState* state, aggregation::Follower* follower,
+                         Clock* clock, AggregationAuthenticator authenticator);
+
+  grpc::ServerUnaryReactor* GetSeries(grpc::CallbackServerContext* ctx,
+                                      const halfsky::v1::GetSeriesRequest* request,
+                                      halfsky::v1::GetSeriesResponse* response) override;
+  grpc::ServerUnaryReactor* GetAnnualReport(grpc::CallbackServerContext* ctx,
+                                            const halfsky::v1::GetAnnualReportRequest* request,
+                                            halfsky::v1::AnnualReport* response) override;
+  grpc::ServerWriteReactor<halfsky::v1::ExportChunk>* Export(
+      grpc::CallbackServerContext* ctx, const halfsky::v1::ExportRequest* request) override;
+  grpc::ServerUnaryReactor* Rebuild(grpc::CallbackServerContext* ctx,
+                                    const halfsky::v1::RebuildRequest* request,
+                                    halfsky::v1::RebuildResponse* response) override;
 
  private:
-  std::shared_ptr<const CatalogIndex> catalog_;
+  class ExportReactor;
+  // OK when the caller is authenticated and the state is ready.
+  absl::Status CheckRead(const grpc::CallbackServerContext& ctx) const;
+
+  const std::shared_ptr<const CatalogIndex> catalog_;
+  aggregation::AggregationState* const state_;
+  aggregation::Follower* const follower_;
+  Clock* const clock_;
+  const AggregationAuthenticator authenticate_;
 };
 
 }  // namespace halfsky

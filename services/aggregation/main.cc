@@ -1,9 +1,18 @@
-// halfsky-aggregation: the statistics bureau's aggregation service.
+// halfsky-aggregation: the statistics bureau's aggregation service. Follows
+// the submission service's change feed, keeps the aggregates in memory and in
+// Redis (services/aggregation/redis_layout.h), and serves
+// halfsky.v1.AggregationService.
+#include <iostream>
+#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "common/clock/clock.h"
+#include "common/redis/hiredis_client.h"
 #include "common/server/server.h"
+#include "grpcpp/grpcpp.h"
 #include "services/aggregation/aggregation_service.h"
+#include "services/aggregation/follower.h"
 
 ABSL_FLAG(std::string, submission, "127.0.0.1:7301", "Submission service address HOST:PORT.");
 ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis address HOST:PORT (the aggregate cache).");
@@ -12,6 +21,29 @@ int main(int argc, char** argv) {
   halfsky::InitService(argc, argv, "halfsky-aggregation");
   const halfsky::ServerOptions options = halfsky::ServerOptionsFromFlags("halfsky-aggregation");
   auto catalog = halfsky::LoadCatalogFromFlags();
-  halfsky::AggregationServiceImpl service(catalog);
-  return halfsky::RunServer(options, catalog, {&service});
+
+  auto redis_options = halfsky::ParseRedisAddress(absl::GetFlag(FLAGS_redis));
+  if (!redis_options.ok()) {
+    std::cerr << "halfsky-aggregation: --redis: " << redis_options.status() << "\n";
+    return 2;
+  }
+  halfsky::HiredisClient redis(*redis_options);
+  auto channel =
+      grpc::CreateChannel(absl::GetFlag(FLAGS_submission), grpc::InsecureChannelCredentials());
+
+  halfsky::aggregation::AggregationState state(catalog);
+  halfsky::aggregation::Follower follower(catalog, channel, &redis, &state);
+  // TODO(lead): replace with common/auth's authenticator once it lands.
+  halfsky::AggregationAuthenticator authenticate =
+      [](const grpc::CallbackServerContext&) -> absl::StatusOr<halfsky::v1::Principal> {
+    halfsky::v1::Principal p;
+    p.set_name("anonymous");
+    return p;
+  };
+  halfsky::AggregationServiceImpl service(catalog, &state, &follower, halfsky::ClockFromFlags(),
+                                          authenticate);
+  follower.Start();
+  halfsky::RunHooks hooks;
+  hooks.before_shutdown = [&follower] { follower.Stop(); };
+  return halfsky::RunServer(options, catalog, {&service}, hooks);
 }

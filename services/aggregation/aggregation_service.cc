@@ -1,0 +1,186 @@
+#include "services/aggregation/aggregation_service.h"
+
+#include <deque>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "common/status/status.h"
+#include "services/aggregation/reports.h"
+
+namespace halfsky {
+
+using aggregation::Aggregator;
+
+namespace {
+constexpr size_t kChunkBytes = 64 * 1024;
+
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::Status& status) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+}  // namespace
+
+AggregationServiceImpl::AggregationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
+                                               aggregation::AggregationState* state,
+                                               aggregation::Follower* follower, Clock* clock,
+                                               AggregationAuthenticator authenticator)
+    : catalog_(std::move(catalog)),
+      state_(state),
+      follower_(follower),
+      clock_(clock),
+      authenticate_(std::move(authenticator)) {}
+
+absl::Status AggregationServiceImpl::CheckRead(const grpc::CallbackServerContext& ctx) const {
+  HALFSKY_RETURN_IF_ERROR(authenticate_(ctx).status());
+  if (!state_->ready()) {
+    return absl::UnavailableError(
+        "汇总数据尚未完成首次构建 / aggregates are still being built from the change feed");
+  }
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* AggregationServiceImpl::GetSeries(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::GetSeriesRequest* request,
+    halfsky::v1::GetSeriesResponse* response) {
+  absl::Status st = CheckRead(*ctx);
+  if (st.ok()) {
+    auto built = state_->Read(
+        [&](const Aggregator& agg) { return aggregation::BuildSeries(agg, *request); });
+    if (built.ok()) {
+      *response = std::move(built).value();
+    } else {
+      st = built.status();
+    }
+  }
+  return Reply(ctx, st);
+}
+
+grpc::ServerUnaryReactor* AggregationServiceImpl::GetAnnualReport(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::GetAnnualReportRequest* request,
+    halfsky::v1::AnnualReport* response) {
+  absl::Status st = CheckRead(*ctx);
+  if (st.ok()) {
+    const absl::Time now = clock_->Now();
+    auto built = state_->Read([&](const Aggregator& agg) {
+      return aggregation::BuildAnnualReport(agg, *request, now);
+    });
+    if (built.ok()) {
+      *response = std::move(built).value();
+    } else {
+      st = built.status();
+    }
+  }
+  return Reply(ctx, st);
+}
+
+class AggregationServiceImpl::ExportReactor final
+    : public grpc::ServerWriteReactor<halfsky::v1::ExportChunk> {
+ public:
+  ExportReactor(aggregation::AggregationState* state, aggregation::ExportPlan plan)
+      : state_(state), plan_(std::move(plan)) {
+    Enqueue(aggregation::ExportHeader(plan_.format));
+    WriteNext();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      return;
+    }
+    WriteNext();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Enqueue(const std::string& text) {
+    size_t i = 0;
+    while (i < text.size()) {
+      // Cut at a line end when possible so that chunks hold whole rows.
+      size_t end = std::min(text.size(), i + kChunkBytes);
+      if (end < text.size()) {
+        const size_t nl = text.rfind('\n', end - 1);
+        if (nl != std::string::npos && nl >= i) {
+          end = nl + 1;
+        }
+      }
+      pieces_.push_back(text.substr(i, end - i));
+      i = end;
+    }
+  }
+  void WriteNext() {
+    while (pieces_.empty() && next_ < plan_.indicators.size()) {
+      const size_t index = next_++;
+      Enqueue(state_->Read([&](const Aggregator& agg) {
+        return aggregation::ExportIndicatorRows(agg, plan_, index);
+      }));
+    }
+    if (pieces_.empty()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    chunk_.set_data(std::move(pieces_.front()));
+    pieces_.pop_front();
+    StartWrite(&chunk_);
+  }
+
+  aggregation::AggregationState* const state_;
+  const aggregation::ExportPlan plan_;
+  size_t next_ = 0;
+  std::deque<std::string> pieces_;
+  halfsky::v1::ExportChunk chunk_;
+};
+
+grpc::ServerWriteReactor<halfsky::v1::ExportChunk>* AggregationServiceImpl::Export(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::ExportRequest* request) {
+  absl::Status st = CheckRead(*ctx);
+  absl::StatusOr<aggregation::ExportPlan> plan = st;
+  if (st.ok()) {
+    plan = state_->Read(
+        [&](const Aggregator& agg) { return aggregation::PlanExport(agg, *request); });
+  }
+  if (!plan.ok()) {
+    class Failed final : public grpc::ServerWriteReactor<halfsky::v1::ExportChunk> {
+     public:
+      explicit Failed(const absl::Status& st) { Finish(ToGrpcStatus(st)); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(plan.status());
+  }
+  return new ExportReactor(state_, std::move(plan).value());
+}
+
+grpc::ServerUnaryReactor* AggregationServiceImpl::Rebuild(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::RebuildRequest* request,
+    halfsky::v1::RebuildResponse* response) {
+  auto principal = authenticate_(*ctx);
+  if (!principal.ok()) {
+    return Reply(ctx, principal.status());
+  }
+  bool allowed = false;
+  for (const auto& role : principal->roles()) {
+    if (role.kind() == halfsky::v1::ROLE_KIND_STATISTICS ||
+        role.kind() == halfsky::v1::ROLE_KIND_ADMIN) {
+      allowed = true;
+    }
+  }
+  if (!allowed) {
+    return Reply(ctx, absl::PermissionDeniedError(
+                          "重建汇总需要统计或管理员角色 / Rebuild needs the statistics or "
+                          "admin role"));
+  }
+  if (follower_ == nullptr) {
+    return Reply(ctx, absl::UnavailableError("没有变更流跟随器 / no change-feed follower"));
+  }
+  auto* reactor = ctx->DefaultReactor();
+  follower_->RequestRebuild(
+      [reactor, response](absl::StatusOr<halfsky::v1::RebuildResponse> result) {
+        if (result.ok()) {
+          *response = std::move(result).value();
+        }
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
+  return reactor;
+}
+
+}  // namespace halfsky

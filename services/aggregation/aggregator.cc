@@ -1,0 +1,619 @@
+#include "services/aggregation/aggregator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+namespace halfsky::aggregation {
+
+using halfsky::v1::Aggregate;
+using halfsky::v1::DataKey;
+using halfsky::v1::DataValue;
+using halfsky::v1::Residence;
+using halfsky::v1::Revision;
+using halfsky::v1::Sex;
+
+const char* SexName(Sex sex) {
+  switch (sex) {
+    case halfsky::v1::SEX_FEMALE:
+      return "female";
+    case halfsky::v1::SEX_MALE:
+      return "male";
+    default:
+      return "total";
+  }
+}
+
+const char* ResidenceName(Residence residence) {
+  switch (residence) {
+    case halfsky::v1::RESIDENCE_URBAN:
+      return "urban";
+    case halfsky::v1::RESIDENCE_RURAL:
+      return "rural";
+    default:
+      return "all";
+  }
+}
+
+Sex NormalizeSex(Sex sex) {
+  return (sex == halfsky::v1::SEX_FEMALE || sex == halfsky::v1::SEX_MALE) ? sex
+                                                                          : halfsky::v1::SEX_TOTAL;
+}
+
+Residence NormalizeResidence(Residence residence) {
+  return (residence == halfsky::v1::RESIDENCE_URBAN || residence == halfsky::v1::RESIDENCE_RURAL)
+             ? residence
+             : halfsky::v1::RESIDENCE_ALL;
+}
+
+namespace {
+
+}  // namespace
+
+bool Aggregator::SameCell(const Cell& a, const Cell& b) {
+  return a.num == b.num && a.den == b.den && a.cnum == b.cnum && a.cden == b.cden &&
+         a.seq == b.seq && a.max_seq == b.max_seq && a.children == b.children &&
+         a.flags == b.flags;
+}
+
+Aggregator::Aggregator(std::shared_ptr<const CatalogIndex> catalog) : catalog_(std::move(catalog)) {
+  const auto& cat = catalog_->catalog();
+  if (cat.base_year() > 0) {
+    first_year_ = cat.base_year();
+  }
+  if (cat.final_year() >= first_year_) {
+    last_year_ = cat.final_year();
+  }
+  if (last_year_ < first_year_) {
+    last_year_ = first_year_;
+  }
+  years_ = last_year_ - first_year_ + 1;
+  if (years_ > 255) {
+    years_ = 255;
+    last_year_ = first_year_ + 254;
+  }
+
+  indicators_.resize(cat.indicators_size());
+  for (int i = 0; i < cat.indicators_size(); ++i) {
+    indicator_index_[cat.indicators(i).id()] = i;
+  }
+  for (int i = 0; i < cat.indicators_size(); ++i) {
+    const auto& ind = cat.indicators(i);
+    IndicatorInfo& info = indicators_[i];
+    info.proto = &ind;
+    const auto method = ind.aggregation().method();
+    switch (ind.kind()) {
+      case halfsky::v1::INDICATOR_KIND_RATE:
+      case halfsky::v1::INDICATOR_KIND_PROPORTION:
+        info.fraction_payload = true;
+        info.method = method == halfsky::v1::AGGREGATION_METHOD_NONE ? Method::kNone
+                                                                     : Method::kFractions;
+        if (ind.kind() == halfsky::v1::INDICATOR_KIND_PROPORTION) {
+          info.multiplier = 100;
+        } else {
+          info.multiplier = ind.multiplier() > 0 ? ind.multiplier() : 1;
+        }
+        break;
+      case halfsky::v1::INDICATOR_KIND_COUNT:
+        info.method = method == halfsky::v1::AGGREGATION_METHOD_NONE ? Method::kNone : Method::kSum;
+        break;
+      case halfsky::v1::INDICATOR_KIND_VALUE:
+        if (method == halfsky::v1::AGGREGATION_METHOD_SUM) {
+          info.method = Method::kSum;
+        } else if (method == halfsky::v1::AGGREGATION_METHOD_WEIGHTED_MEAN) {
+          auto it = indicator_index_.find(ind.aggregation().weight_indicator_id());
+          if (it != indicator_index_.end() && it->second != i) {
+            info.method = Method::kWeightedMean;
+            info.weight = it->second;
+          } else {
+            info.method = Method::kNone;
+          }
+        } else {
+          info.method = Method::kNone;
+        }
+        break;
+      case halfsky::v1::INDICATOR_KIND_QUALITATIVE:
+        info.method = Method::kQualitative;
+        break;
+      default:
+        info.method = Method::kNone;
+        break;
+    }
+  }
+  for (int i = 0; i < static_cast<int>(indicators_.size()); ++i) {
+    if (indicators_[i].weight >= 0) {
+      indicators_[indicators_[i].weight].weighted.push_back(i);
+    }
+  }
+
+  areas_.resize(cat.areas_size());
+  for (int i = 0; i < cat.areas_size(); ++i) {
+    area_index_[cat.areas(i).code()] = i;
+    areas_[i].proto = &cat.areas(i);
+  }
+  for (int i = 0; i < cat.areas_size(); ++i) {
+    const std::string& parent = cat.areas(i).parent_code();
+    if (parent.empty()) {
+      continue;
+    }
+    auto it = area_index_.find(parent);
+    if (it != area_index_.end() && it->second != i) {
+      areas_[i].parent = it->second;
+      areas_[it->second].children.push_back(i);
+    }
+  }
+  for (int i = 0; i < static_cast<int>(areas_.size()); ++i) {
+    int depth = 0;
+    for (int a = areas_[i].parent; a >= 0 && depth <= static_cast<int>(areas_.size());
+         a = areas_[a].parent) {
+      ++depth;
+    }
+    areas_[i].depth = depth;
+    areas_deepest_first_.push_back(i);
+  }
+  std::stable_sort(areas_deepest_first_.begin(), areas_deepest_first_.end(),
+                   [this](int a, int b) { return areas_[a].depth > areas_[b].depth; });
+  series_by_area_.resize(areas_.size());
+}
+
+int Aggregator::IndicatorIndex(absl::string_view id) const {
+  auto it = indicator_index_.find(id);
+  return it == indicator_index_.end() ? -1 : it->second;
+}
+
+int Aggregator::AreaIndex(absl::string_view code) const {
+  auto it = area_index_.find(code);
+  return it == area_index_.end() ? -1 : it->second;
+}
+
+const halfsky::v1::Indicator& Aggregator::IndicatorAt(int index) const {
+  return *indicators_[index].proto;
+}
+
+int64_t Aggregator::FindSeries(uint64_t key) const {
+  auto it = series_index_.find(key);
+  return it == series_index_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
+Aggregator::SeriesId Aggregator::GetOrCreateSeries(uint64_t key, int area) {
+  auto [it, inserted] = series_index_.try_emplace(key, static_cast<SeriesId>(series_keys_.size()));
+  if (inserted) {
+    const SeriesId s = it->second;
+    series_keys_.push_back(key);
+    series_by_area_[area].push_back(s);
+    if (s / kChunk >= chunks_.size()) {
+      chunks_.push_back(std::make_unique<Cell[]>(kChunk * years_));
+    }
+  }
+  return it->second;
+}
+
+Aggregator::Cell& Aggregator::CellAt(SeriesId s, int y) {
+  return chunks_[s / kChunk][(s % kChunk) * years_ + y];
+}
+
+const Aggregator::Cell& Aggregator::CellAt(SeriesId s, int y) const {
+  return chunks_[s / kChunk][(s % kChunk) * years_ + y];
+}
+
+bool Aggregator::Present(const Cell& c, const IndicatorInfo& info) const {
+  if (info.method == Method::kQualitative) {
+    return false;
+  }
+  return (c.flags & kDirect) != 0 || c.children > 0;
+}
+
+std::optional<Aggregator::Figure> Aggregator::Effective(const Cell& c,
+                                                        const IndicatorInfo& info) const {
+  if (info.method == Method::kQualitative) {
+    return std::nullopt;
+  }
+  if (c.flags & kDirect) {
+    return Figure{c.num, c.den, false};
+  }
+  if (c.children > 0) {
+    return Figure{c.cnum, c.cden, true};
+  }
+  return std::nullopt;
+}
+
+std::optional<double> Aggregator::DisplayValue(const IndicatorInfo& info, double num, double den,
+                                               bool computed) const {
+  if (info.fraction_payload) {
+    if (den > 0) {
+      return num / den * info.multiplier;
+    }
+    return std::nullopt;
+  }
+  if (info.method == Method::kWeightedMean && computed) {
+    if (den > 0) {
+      return num / den;
+    }
+    return std::nullopt;
+  }
+  return num;
+}
+
+std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
+    const Revision& revision) {
+  const DataValue& dv = revision.data_value();
+  const DataKey& key = dv.key();
+  const int ind = IndicatorIndex(key.indicator_id());
+  const int area = AreaIndex(key.area_code());
+  const int y = key.year() - first_year_;
+  if (ind < 0 || area < 0 || y < 0 || y >= years_) {
+    ++skipped_count_;
+    return std::nullopt;
+  }
+  const IndicatorInfo& info = indicators_[ind];
+  double num = 0;
+  double den = 0;
+  uint8_t flag = kDirect;
+  if (info.method == Method::kQualitative) {
+    if (dv.payload_case() != DataValue::kNarrative) {
+      ++skipped_count_;
+      return std::nullopt;
+    }
+    flag = kNarrative;
+  } else if (info.fraction_payload) {
+    if (dv.payload_case() != DataValue::kFraction || !std::isfinite(dv.fraction().numerator()) ||
+        !std::isfinite(dv.fraction().denominator()) || dv.fraction().denominator() < 0) {
+      ++skipped_count_;
+      return std::nullopt;
+    }
+    num = dv.fraction().numerator();
+    den = dv.fraction().denominator();
+  } else {
+    if (dv.payload_case() != DataValue::kValue || !std::isfinite(dv.value())) {
+      ++skipped_count_;
+      return std::nullopt;
+    }
+    num = dv.value();
+  }
+  const int sex = NormalizeSex(key.sex());
+  const int res = NormalizeResidence(key.residence());
+  const SeriesId s = GetOrCreateSeries(SeriesKey(ind, area, sex, res), area);
+  if (info.method != Method::kNone && info.method != Method::kQualitative) {
+    for (int a = areas_[area].parent; a >= 0; a = areas_[a].parent) {
+      GetOrCreateSeries(SeriesKey(ind, a, sex, res), a);
+    }
+  }
+  last_sequence_ = std::max(last_sequence_, revision.sequence());
+  Cell& c = CellAt(s, y);
+  const bool had = (c.flags & (kDirect | kNarrative)) != 0;
+  if (had && revision.sequence() <= c.seq) {
+    // The same or an older revision again (replay after a reconnect).
+    return std::make_pair(s, y);
+  }
+  if (!had) {
+    ++data_value_count_;
+  }
+  c.num = num;
+  c.den = den;
+  c.seq = revision.sequence();
+  c.flags |= flag;
+  return std::make_pair(s, y);
+}
+
+void Aggregator::Recompute(SeriesId s, int y) {
+  const uint64_t key = series_keys_[s];
+  const int ind = static_cast<int>(key >> 40);
+  const int area = static_cast<int>((key >> 8) & 0xffffffffULL);
+  const int sex = static_cast<int>((key >> 4) & 0xf);
+  const int res = static_cast<int>(key & 0xf);
+  const IndicatorInfo& info = indicators_[ind];
+  Cell& c = CellAt(s, y);
+  c.cnum = 0;
+  c.cden = 0;
+  c.children = 0;
+  c.max_seq = (c.flags & (kDirect | kNarrative)) ? c.seq : 0;
+  if (info.method == Method::kNone || info.method == Method::kQualitative) {
+    return;
+  }
+  for (int child : areas_[area].children) {
+    const int64_t cs = FindSeries(SeriesKey(ind, child, sex, res));
+    if (cs < 0) {
+      continue;
+    }
+    const Cell& cc = CellAt(static_cast<SeriesId>(cs), y);
+    const auto eff = Effective(cc, info);
+    if (!eff) {
+      continue;
+    }
+    switch (info.method) {
+      case Method::kFractions:
+        c.cnum += eff->num;
+        c.cden += eff->den;
+        break;
+      case Method::kSum:
+        c.cnum += eff->num;
+        break;
+      case Method::kWeightedMean: {
+        double value = eff->num;
+        if (eff->computed) {
+          if (!(eff->den > 0)) {
+            continue;
+          }
+          value = eff->num / eff->den;
+        }
+        const int64_t ws = FindSeries(SeriesKey(info.weight, child, sex, res));
+        if (ws < 0) {
+          continue;
+        }
+        const Cell& wc = CellAt(static_cast<SeriesId>(ws), y);
+        const auto weff = Effective(wc, indicators_[info.weight]);
+        if (!weff) {
+          continue;
+        }
+        c.cnum += value * weff->num;
+        c.cden += weff->num;
+        c.max_seq = std::max(c.max_seq, wc.max_seq);
+        break;
+      }
+      default:
+        break;
+    }
+    ++c.children;
+    c.max_seq = std::max(c.max_seq, cc.max_seq);
+  }
+}
+
+void Aggregator::RecomputeAndRecord(uint64_t key, int y, ChangeSet* changes) {
+  const int64_t found = FindSeries(key);
+  if (found < 0) {
+    return;
+  }
+  const SeriesId s = static_cast<SeriesId>(found);
+  const Cell before = CellAt(s, y);
+  Recompute(s, y);
+  if (changes != nullptr && !SameCell(before, CellAt(s, y))) {
+    changes->cells.insert(MakeCell(s, y));
+    changes->indicators.insert(static_cast<int>(key >> 40));
+  }
+}
+
+bool Aggregator::Apply(const Revision& revision, ChangeSet* changes) {
+  // Snapshot the own cell first so that a changed direct figure is recorded
+  // even when Recompute leaves the derived fields as they were.
+  const auto set = SetDirect(revision);
+  if (!set) {
+    return false;
+  }
+  const auto [s, y] = *set;
+  const uint64_t key = series_keys_[s];
+  const int ind = static_cast<int>(key >> 40);
+  const int area = static_cast<int>((key >> 8) & 0xffffffffULL);
+  const int sex = static_cast<int>((key >> 4) & 0xf);
+  const int res = static_cast<int>(key & 0xf);
+  {
+    Recompute(s, y);
+    if (changes != nullptr && indicators_[ind].method != Method::kQualitative) {
+      // The direct figure itself may have changed: always record the own cell.
+      changes->cells.insert(MakeCell(s, y));
+      changes->indicators.insert(ind);
+    }
+  }
+  for (int a = areas_[area].parent; a >= 0; a = areas_[a].parent) {
+    RecomputeAndRecord(SeriesKey(ind, a, sex, res), y, changes);
+  }
+  for (int v : indicators_[ind].weighted) {
+    for (int a = areas_[area].parent; a >= 0; a = areas_[a].parent) {
+      RecomputeAndRecord(SeriesKey(v, a, sex, res), y, changes);
+    }
+  }
+  return true;
+}
+
+bool Aggregator::Load(const Revision& revision) { return SetDirect(revision).has_value(); }
+
+void Aggregator::RecomputeAll() {
+  for (int area : areas_deepest_first_) {
+    for (SeriesId s : series_by_area_[area]) {
+      for (int y = 0; y < years_; ++y) {
+        Recompute(s, y);
+      }
+    }
+  }
+}
+
+int64_t Aggregator::aggregate_count() const {
+  int64_t n = 0;
+  for (SeriesId s = 0; s < series_keys_.size(); ++s) {
+    const IndicatorInfo& info = indicators_[series_keys_[s] >> 40];
+    for (int y = 0; y < years_; ++y) {
+      if (Present(CellAt(s, y), info)) {
+        ++n;
+      }
+    }
+  }
+  return n;
+}
+
+Aggregator::SeriesName Aggregator::NameOf(SeriesId s) const {
+  const uint64_t key = series_keys_[s];
+  const int ind = static_cast<int>(key >> 40);
+  const int area = static_cast<int>((key >> 8) & 0xffffffffULL);
+  return SeriesName{&indicators_[ind].proto->id(), &areas_[area].proto->code(),
+                    static_cast<Sex>((key >> 4) & 0xf), static_cast<Residence>(key & 0xf), ind};
+}
+
+DataKey Aggregator::KeyOf(CellId cell) const {
+  const SeriesName name = NameOf(SeriesOf(cell));
+  DataKey key;
+  key.set_indicator_id(*name.indicator_id);
+  key.set_area_code(*name.area_code);
+  key.set_year(first_year_ + YearIndexOf(cell));
+  key.set_sex(name.sex);
+  key.set_residence(name.residence);
+  return key;
+}
+
+std::optional<Aggregate> Aggregator::RenderCell(SeriesId s, int y) const {
+  const uint64_t key = series_keys_[s];
+  const int ind = static_cast<int>(key >> 40);
+  const int area = static_cast<int>((key >> 8) & 0xffffffffULL);
+  const int sex = static_cast<int>((key >> 4) & 0xf);
+  const int res = static_cast<int>(key & 0xf);
+  const IndicatorInfo& info = indicators_[ind];
+  const Cell& c = CellAt(s, y);
+  const auto eff = Effective(c, info);
+  if (!eff) {
+    return std::nullopt;
+  }
+  Aggregate a;
+  DataKey* k = a.mutable_key();
+  k->set_indicator_id(info.proto->id());
+  k->set_area_code(areas_[area].proto->code());
+  k->set_year(first_year_ + y);
+  k->set_sex(static_cast<Sex>(sex));
+  k->set_residence(static_cast<Residence>(res));
+  a.set_numerator(eff->num);
+  a.set_denominator(eff->den);
+  const auto value = DisplayValue(info, eff->num, eff->den, eff->computed);
+  if (value) {
+    a.set_value(*value);
+    a.set_has_value(true);
+  }
+  a.set_contributing_area_count(c.children);
+  const bool direct = (c.flags & kDirect) != 0;
+  a.set_direct(direct);
+  const auto& children = areas_[area].children;
+  if (direct) {
+    if (c.children > 0) {
+      const auto cv = DisplayValue(info, c.cnum, c.cden, true);
+      if (cv) {
+        a.set_children_value(*cv);
+        if (value && c.children == static_cast<int32_t>(children.size())) {
+          const double diff = std::fabs(*value - *cv);
+          const double scale = std::max(std::fabs(*value), std::fabs(*cv));
+          a.set_children_mismatch(diff > std::max(kMismatchAbsoluteTolerance,
+                                                  kMismatchRelativeTolerance * scale));
+        }
+      }
+    }
+  } else if (c.children < static_cast<int32_t>(children.size())) {
+    // Which children did not contribute: the same test as Recompute.
+    for (int child : children) {
+      bool contributes = false;
+      const int64_t cs = FindSeries(SeriesKey(ind, child, sex, res));
+      if (cs >= 0) {
+        const auto ceff = Effective(CellAt(static_cast<SeriesId>(cs), y), info);
+        if (ceff) {
+          contributes = true;
+          if (info.method == Method::kWeightedMean) {
+            if (ceff->computed && !(ceff->den > 0)) {
+              contributes = false;
+            } else {
+              const int64_t ws = FindSeries(SeriesKey(info.weight, child, sex, res));
+              contributes = ws >= 0 && Effective(CellAt(static_cast<SeriesId>(ws), y),
+                                                 indicators_[info.weight])
+                                           .has_value();
+            }
+          }
+        }
+      }
+      if (!contributes) {
+        a.add_missing_area_codes(areas_[child].proto->code());
+      }
+    }
+  }
+  a.set_as_of_sequence(c.max_seq);
+  return a;
+}
+
+std::optional<Aggregate> Aggregator::Render(CellId cell) const {
+  const SeriesId s = SeriesOf(cell);
+  if (s >= series_keys_.size() || YearIndexOf(cell) >= years_) {
+    return std::nullopt;
+  }
+  return RenderCell(s, YearIndexOf(cell));
+}
+
+std::optional<Aggregate> Aggregator::Get(const DataKey& key) const {
+  const int ind = IndicatorIndex(key.indicator_id());
+  const int area = AreaIndex(key.area_code());
+  const int y = key.year() - first_year_;
+  if (ind < 0 || area < 0 || y < 0 || y >= years_) {
+    return std::nullopt;
+  }
+  const int64_t s = FindSeries(
+      SeriesKey(ind, area, NormalizeSex(key.sex()), NormalizeResidence(key.residence())));
+  if (s < 0) {
+    return std::nullopt;
+  }
+  return RenderCell(static_cast<SeriesId>(s), y);
+}
+
+bool Aggregator::Reported(const DataKey& key) const {
+  const int ind = IndicatorIndex(key.indicator_id());
+  const int area = AreaIndex(key.area_code());
+  const int y = key.year() - first_year_;
+  if (ind < 0 || area < 0 || y < 0 || y >= years_) {
+    return false;
+  }
+  const int64_t s = FindSeries(
+      SeriesKey(ind, area, NormalizeSex(key.sex()), NormalizeResidence(key.residence())));
+  if (s < 0) {
+    return false;
+  }
+  return (CellAt(static_cast<SeriesId>(s), y).flags & (kDirect | kNarrative)) != 0;
+}
+
+void Aggregator::ForEachSeriesSorted(const std::vector<int>& indicator_indexes,
+                                     const std::vector<int>& area_indexes,
+                                     const std::function<void(SeriesId)>& fn) const {
+  absl::flat_hash_set<int> inds(indicator_indexes.begin(), indicator_indexes.end());
+  absl::flat_hash_set<int> areas(area_indexes.begin(), area_indexes.end());
+  std::vector<std::pair<uint64_t, SeriesId>> sorted;
+  sorted.reserve(series_keys_.size());
+  for (SeriesId s = 0; s < series_keys_.size(); ++s) {
+    const uint64_t key = series_keys_[s];
+    if (!inds.empty() && !inds.contains(static_cast<int>(key >> 40))) {
+      continue;
+    }
+    if (!areas.empty() && !areas.contains(static_cast<int>((key >> 8) & 0xffffffffULL))) {
+      continue;
+    }
+    sorted.emplace_back(key, s);
+  }
+  // The key's bit layout (indicator, area, sex, residence) is catalog order.
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [key, s] : sorted) {
+    fn(s);
+  }
+}
+
+void Aggregator::ForEach(const std::function<void(const Aggregate&)>& fn) const {
+  ForEachFiltered({}, {}, first_year_, last_year_, fn);
+}
+
+void Aggregator::ForEachFiltered(const std::vector<int>& indicator_indexes,
+                                 const std::vector<int>& area_indexes, int from_year, int to_year,
+                                 const std::function<void(const Aggregate&)>& fn) const {
+  const int y0 = std::max(0, from_year - first_year_);
+  const int y1 = std::min(years_ - 1, to_year - first_year_);
+  ForEachSeriesSorted(indicator_indexes, area_indexes, [&](SeriesId s) {
+    for (int y = y0; y <= y1; ++y) {
+      auto a = RenderCell(s, y);
+      if (a) {
+        fn(*a);
+      }
+    }
+  });
+}
+
+void Aggregator::ForEachCellAfter(int64_t after_sequence,
+                                  const std::function<void(CellId)>& fn) const {
+  for (SeriesId s = 0; s < series_keys_.size(); ++s) {
+    const IndicatorInfo& info = indicators_[series_keys_[s] >> 40];
+    for (int y = 0; y < years_; ++y) {
+      const Cell& c = CellAt(s, y);
+      if (Present(c, info) && c.max_seq > after_sequence) {
+        fn(MakeCell(s, y));
+      }
+    }
+  }
+}
+
+}  // namespace halfsky::aggregation

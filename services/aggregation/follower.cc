@@ -1,0 +1,549 @@
+#include "services/aggregation/follower.h"
+
+#include <algorithm>
+#include <deque>
+#include <iostream>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status/status.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace halfsky::aggregation {
+
+using halfsky::v1::ChangeEvent;
+
+// ---------------------------------------------------------------------------
+// AggregationState
+
+AggregationState::AggregationState(std::shared_ptr<const CatalogIndex> catalog)
+    : agg_(std::make_unique<Aggregator>(std::move(catalog))) {}
+
+bool AggregationState::ready() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return ready_;
+}
+
+void AggregationState::Swap(std::unique_ptr<Aggregator> agg) {
+  std::unique_ptr<Aggregator> old;
+  {
+    absl::WriterMutexLock lock(&mu_);
+    old = std::move(agg_);
+    agg_ = std::move(agg);
+    ready_ = true;
+  }
+  // `old` is destroyed outside the lock.
+}
+
+// ---------------------------------------------------------------------------
+// ChangeStream: one WatchChanges call read by its own thread into a bounded
+// queue.
+
+class Follower::ChangeStream {
+ public:
+  enum class Next { kEvents, kTimeout, kEnded };
+
+  ChangeStream(halfsky::v1::SubmissionService::Stub* stub, int64_t after, size_t capacity)
+      : capacity_(capacity) {
+    thread_ = std::thread([this, stub, after] { Run(stub, after); });
+  }
+  ~ChangeStream() {
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+    }
+    ctx_.TryCancel();
+    thread_.join();
+  }
+
+  // Waits up to `timeout` for at least one event; moves up to `max` into
+  // `out`. kEnded once the stream ended and the queue is empty.
+  Next Wait(absl::Duration timeout, size_t max, std::vector<ChangeEvent>* out) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](ChangeStream* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                               return !s->queue_.empty() || s->ended_;
+                             },
+                             this),
+                         timeout);
+    if (queue_.empty()) {
+      return ended_ ? Next::kEnded : Next::kTimeout;
+    }
+    const size_t n = std::min(max, queue_.size());
+    for (size_t i = 0; i < n; ++i) {
+      out->push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    return Next::kEvents;
+  }
+
+  absl::Status status() {
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+  bool received_any() {
+    absl::MutexLock lock(&mu_);
+    return received_any_;
+  }
+
+ private:
+  void Run(halfsky::v1::SubmissionService::Stub* stub, int64_t after) {
+    halfsky::v1::WatchChangesRequest request;
+    request.set_after_sequence(after);
+    std::unique_ptr<grpc::ClientReader<ChangeEvent>> reader = stub->WatchChanges(&ctx_, request);
+    ChangeEvent event;
+    while (reader->Read(&event)) {
+      absl::MutexLock lock(&mu_);
+      received_any_ = true;
+      mu_.Await(absl::Condition(
+          +[](ChangeStream* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return s->queue_.size() < s->capacity_ || s->cancelled_;
+          },
+          this));
+      if (cancelled_) {
+        break;
+      }
+      queue_.push_back(std::move(event));
+      event.Clear();
+    }
+    const grpc::Status st = reader->Finish();
+    absl::MutexLock lock(&mu_);
+    status_ = st.ok() ? absl::UnavailableError("WatchChanges ended") : FromGrpcStatus(st);
+    ended_ = true;
+  }
+
+  const size_t capacity_;
+  grpc::ClientContext ctx_;
+  absl::Mutex mu_;
+  std::deque<ChangeEvent> queue_ ABSL_GUARDED_BY(mu_);
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool received_any_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------
+// Follower
+
+Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
+                   std::shared_ptr<grpc::Channel> submission, RedisClient* redis,
+                   AggregationState* state, FollowerOptions options)
+    : catalog_(std::move(catalog)),
+      channel_(std::move(submission)),
+      stub_(halfsky::v1::SubmissionService::NewStub(channel_)),
+      state_(state),
+      writer_(redis),
+      options_(options),
+      backoff_(options.backoff_min) {
+  status_.committed_sequence = -1;
+}
+
+Follower::~Follower() { Stop(); }
+
+void Follower::Start() {
+  absl::MutexLock lock(&mu_);
+  if (started_) {
+    return;
+  }
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Follower::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    cv_.SignalAll();
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  FinishRebuilds(absl::UnavailableError("聚合服务正在停止 / aggregation is stopping"));
+}
+
+void Follower::RequestRebuild(
+    std::function<void(absl::StatusOr<halfsky::v1::RebuildResponse>)> done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stop_) {
+      rebuilds_.push_back(std::move(done));
+      cv_.SignalAll();
+      return;
+    }
+  }
+  done(absl::UnavailableError("聚合服务正在停止 / aggregation is stopping"));
+}
+
+void Follower::FinishRebuilds(const absl::StatusOr<halfsky::v1::RebuildResponse>& result) {
+  std::vector<std::function<void(absl::StatusOr<halfsky::v1::RebuildResponse>)>> done;
+  {
+    absl::MutexLock lock(&mu_);
+    done.swap(rebuilds_);
+  }
+  for (auto& fn : done) {
+    fn(result);
+  }
+}
+
+FollowerStatus Follower::status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+bool Follower::WaitForCommitted(int64_t sequence, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + timeout;
+  while (status_.committed_sequence < sequence) {
+    if (cv_.WaitWithDeadline(&mu_, deadline)) {
+      return status_.committed_sequence >= sequence;
+    }
+  }
+  return true;
+}
+
+bool Follower::Stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stop_;
+}
+
+bool Follower::Sleep(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + d;
+  while (!stop_) {
+    if (cv_.WaitWithDeadline(&mu_, deadline)) {
+      break;
+    }
+  }
+  return !stop_;
+}
+
+void Follower::NextBackoff() { backoff_ = std::min(backoff_ * 2, options_.backoff_max); }
+
+void Follower::SetRedisOk(bool ok) {
+  absl::MutexLock lock(&mu_);
+  status_.redis_ok = ok;
+}
+
+absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
+    std::unique_ptr<ChangeStream>* stream, std::vector<ChangeEvent>* carry, int64_t* applied) {
+  auto agg = std::make_unique<Aggregator>(catalog_);
+  stream->reset();
+  *stream = std::make_unique<ChangeStream>(stub_.get(), 0, options_.queue_capacity);
+  int64_t last = 0;
+  std::vector<ChangeEvent> events;
+  while (true) {
+    if (Stopping()) {
+      return absl::CancelledError("stopping");
+    }
+    events.clear();
+    const auto next = (*stream)->Wait(absl::Milliseconds(200), 8192, &events);
+    if (next == ChangeStream::Next::kEnded) {
+      return (*stream)->status();
+    }
+    if (next == ChangeStream::Next::kTimeout) {
+      continue;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      status_.stream_connected = true;
+    }
+    for (size_t i = 0; i < events.size(); ++i) {
+      ChangeEvent& ev = events[i];
+      if (ev.has_revision()) {
+        if (ev.revision().sequence() > last) {
+          agg->Load(ev.revision());
+          last = ev.revision().sequence();
+        }
+      } else if (ev.has_heartbeat()) {
+        // Backlog drained: what follows is live and applied incrementally.
+        for (size_t j = i + 1; j < events.size(); ++j) {
+          carry->push_back(std::move(events[j]));
+        }
+        agg->RecomputeAll();
+        *applied = last;
+        return agg;
+      }
+    }
+  }
+}
+
+void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
+  state_->Mutate([&](Aggregator& agg) {
+    for (const ChangeEvent& ev : events) {
+      if (ev.has_revision()) {
+        const int64_t seq = ev.revision().sequence();
+        if (seq <= applied_) {
+          continue;  // re-delivered after a reconnect
+        }
+        agg.Apply(ev.revision(), &pending_);
+        applied_ = seq;
+      } else if (ev.has_heartbeat()) {
+        if (ev.heartbeat().head_sequence() < applied_) {
+          std::cerr << "halfsky-aggregation: change feed head " << ev.heartbeat().head_sequence()
+                    << " is below the applied sequence " << applied_
+                    << "; rebuilding from sequence 0\n";
+          feed_reset_ = true;
+        }
+      }
+    }
+  });
+  absl::MutexLock lock(&mu_);
+  status_.applied_sequence = applied_;
+}
+
+void Follower::Publish(const UpdateMessage& message) {
+  const absl::Status st = writer_.Publish(message);
+  if (!st.ok()) {
+    // The commit is durable; only the notification is lost (readers can
+    // compare the version counter).
+    std::cerr << "halfsky-aggregation: PUBLISH failed: " << st << "\n";
+  }
+}
+
+absl::Status Follower::SyncRedis(Sync mode) {
+  const Aggregator& agg = state_->WriterView();
+  HALFSKY_ASSIGN_OR_RETURN(std::optional<int64_t> cursor, writer_.ReadCursor());
+  int64_t committed = -1;
+  if (mode == Sync::kFull || !cursor || *cursor > applied_) {
+    HALFSKY_ASSIGN_OR_RETURN(RedisWriter::RewriteResult r, writer_.RewriteAll(agg, applied_));
+    committed = applied_;
+    {
+      absl::MutexLock lock(&mu_);
+      ++status_.rewrites;
+    }
+    Publish(UpdateMessage{applied_, r.version, true, r.indicator_ids});
+  } else if (*cursor < applied_) {
+    std::vector<CellId> cells;
+    agg.ForEachCellAfter(*cursor, [&](CellId c) { cells.push_back(c); });
+    attempted_ = applied_;
+    HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
+                             writer_.Commit(agg, cells, applied_, /*create_cursor=*/false));
+    if (r.previous_cursor != cursor) {
+      return absl::AbortedError("the cursor changed during the sync");
+    }
+    committed = applied_;
+    std::set<std::string> ids;
+    for (CellId c : cells) {
+      ids.insert(*agg.NameOf(Aggregator::SeriesOf(c)).indicator_id);
+    }
+    Publish(UpdateMessage{applied_, r.version, false, {ids.begin(), ids.end()}});
+  } else {
+    committed = *cursor;
+  }
+  pending_.Clear();
+  attempted_ = -1;
+  absl::MutexLock lock(&mu_);
+  status_.committed_sequence = committed;
+  status_.redis_ok = true;
+  cv_.SignalAll();
+  return absl::OkStatus();
+}
+
+absl::Status Follower::CommitPending() {
+  const Aggregator& agg = state_->WriterView();
+  int64_t committed;
+  {
+    absl::MutexLock lock(&mu_);
+    committed = status_.committed_sequence;
+  }
+  std::vector<CellId> cells(pending_.cells.begin(), pending_.cells.end());
+  attempted_ = applied_;
+  HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
+                           writer_.Commit(agg, cells, applied_, /*create_cursor=*/false));
+  const int64_t previous = r.previous_cursor.value_or(-2);
+  if (!r.previous_cursor || (previous != committed && previous != attempted_)) {
+    // FLUSHALL or a Redis restarted empty / from an older snapshot: this
+    // commit landed on a cache that is not ours. SET XX left an absent
+    // cursor absent; rewrite everything from memory.
+    std::cerr << "halfsky-aggregation: Redis cursor is "
+              << (r.previous_cursor ? absl::StrCat(previous) : std::string("absent"))
+              << ", expected " << committed << "; rewriting the cache\n";
+    sync_ = Sync::kFull;
+    return absl::OkStatus();
+  }
+  std::vector<std::string> ids;
+  for (int ind : pending_.indicators) {
+    ids.push_back(agg.IndicatorAt(ind).id());
+  }
+  std::sort(ids.begin(), ids.end());
+  pending_.Clear();
+  attempted_ = -1;
+  {
+    absl::MutexLock lock(&mu_);
+    status_.committed_sequence = applied_;
+    status_.redis_ok = true;
+    ++status_.commits;
+    cv_.SignalAll();
+  }
+  Publish(UpdateMessage{applied_, r.version, false, std::move(ids)});
+  return absl::OkStatus();
+}
+
+void Follower::Run() {
+  std::unique_ptr<ChangeStream> stream;
+  bool force_full = false;
+  while (!Stopping()) {
+    // ---- 1. Build from sequence 0 ----
+    bool rebuild_requested;
+    {
+      absl::MutexLock lock(&mu_);
+      rebuild_requested = !rebuilds_.empty();
+    }
+    const absl::Time build_start = absl::Now();
+    std::vector<ChangeEvent> carry;
+    int64_t built_applied = 0;
+    auto built = BuildFromZero(&stream, &carry, &built_applied);
+    if (!built.ok()) {
+      if (Stopping()) {
+        break;
+      }
+      std::cerr << "halfsky-aggregation: building from the change feed failed: " << built.status()
+                << "; retrying in " << backoff_ << "\n";
+      {
+        absl::MutexLock lock(&mu_);
+        status_.stream_connected = false;
+      }
+      if (rebuild_requested) {
+        FinishRebuilds(absl::UnavailableError(
+            absl::StrCat("无法读取提交服务的变更流 / cannot read the change feed: ",
+                         built.status().message())));
+      }
+      stream.reset();
+      Sleep(backoff_);
+      NextBackoff();
+      continue;
+    }
+    backoff_ = options_.backoff_min;
+    state_->Swap(std::move(built).value());
+    applied_ = built_applied;
+    pending_.Clear();
+    attempted_ = -1;
+    feed_reset_ = false;
+    sync_ = (force_full || rebuild_requested) ? Sync::kFull : Sync::kCompare;
+    force_full = false;
+    {
+      absl::MutexLock lock(&mu_);
+      status_.ready = true;
+      status_.applied_sequence = applied_;
+      ++status_.builds;
+    }
+    if (!carry.empty()) {
+      ApplyEvents(carry);
+    }
+
+    // ---- 2./3. Sync and follow ----
+    absl::Time last_cursor_check = absl::Now();
+    bool rebuild_answered = !rebuild_requested;
+    std::vector<ChangeEvent> events;
+    while (!Stopping()) {
+      if (sync_ != Sync::kNone) {
+        const absl::Status st = SyncRedis(sync_);
+        if (st.ok()) {
+          sync_ = Sync::kNone;
+          backoff_ = options_.backoff_min;
+          last_cursor_check = absl::Now();
+          if (!rebuild_answered) {
+            rebuild_answered = true;
+            const Aggregator& agg = state_->WriterView();
+            halfsky::v1::RebuildResponse response;
+            response.set_data_value_count(agg.data_value_count());
+            response.set_aggregate_count(agg.aggregate_count());
+            response.set_as_of_sequence(applied_);
+            *response.mutable_took() = google::protobuf::util::TimeUtil::NanosecondsToDuration(
+                absl::ToInt64Nanoseconds(absl::Now() - build_start));
+            FinishRebuilds(response);
+          }
+        } else {
+          SetRedisOk(false);
+          std::cerr << "halfsky-aggregation: Redis sync failed: " << st << "; retrying in "
+                    << backoff_ << "\n";
+          if (absl::IsAborted(st)) {
+            sync_ = Sync::kFull;
+          }
+          Sleep(backoff_);
+          NextBackoff();
+        }
+      } else if (!pending_.empty()) {
+        const absl::Status st = CommitPending();
+        if (st.ok()) {
+          backoff_ = options_.backoff_min;
+          last_cursor_check = absl::Now();
+        } else {
+          // The cursor stays where it was; the changed cells stay pending and
+          // the feed keeps being applied in memory (bounded by the queue).
+          SetRedisOk(false);
+          std::cerr << "halfsky-aggregation: Redis commit failed: " << st << "; retrying in "
+                    << backoff_ << "\n";
+          Sleep(backoff_);
+          NextBackoff();
+        }
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        if (!rebuilds_.empty() && rebuild_answered) {
+          break;  // → build from sequence 0
+        }
+      }
+      if (feed_reset_) {
+        force_full = true;
+        break;
+      }
+      events.clear();
+      const auto next = stream->Wait(pending_.empty() && sync_ == Sync::kNone
+                                         ? options_.cursor_check_interval
+                                         : absl::ZeroDuration(),
+                                     options_.max_batch, &events);
+      if (next == ChangeStream::Next::kEvents) {
+        ApplyEvents(events);
+        continue;
+      }
+      if (next == ChangeStream::Next::kEnded) {
+        const absl::Status why = stream->status();
+        {
+          absl::MutexLock lock(&mu_);
+          status_.stream_connected = false;
+        }
+        if (Stopping()) {
+          break;
+        }
+        std::cerr << "halfsky-aggregation: change feed ended: " << why << "; reconnecting in "
+                  << backoff_ << "\n";
+        stream.reset();
+        Sleep(backoff_);
+        NextBackoff();
+        stream = std::make_unique<ChangeStream>(stub_.get(), applied_, options_.queue_capacity);
+        continue;
+      }
+      // Idle: is the cache still ours?
+      if (pending_.empty() && sync_ == Sync::kNone &&
+          absl::Now() - last_cursor_check >= options_.cursor_check_interval) {
+        last_cursor_check = absl::Now();
+        auto cursor = writer_.ReadCursor();
+        if (!cursor.ok()) {
+          SetRedisOk(false);
+          continue;
+        }
+        SetRedisOk(true);
+        int64_t committed;
+        {
+          absl::MutexLock lock(&mu_);
+          committed = status_.committed_sequence;
+          status_.stream_connected = stream->received_any() || status_.stream_connected;
+        }
+        if (!cursor->has_value() || **cursor != committed) {
+          std::cerr << "halfsky-aggregation: Redis cursor is "
+                    << (cursor->has_value() ? absl::StrCat(**cursor) : std::string("absent"))
+                    << ", expected " << committed << "; rewriting the cache\n";
+          sync_ = Sync::kFull;
+        }
+      }
+    }
+  }
+  stream.reset();
+}
+
+}  // namespace halfsky::aggregation

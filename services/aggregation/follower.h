@@ -1,0 +1,191 @@
+#ifndef HALFSKY_SERVICES_AGGREGATION_FOLLOWER_H_
+#define HALFSKY_SERVICES_AGGREGATION_FOLLOWER_H_
+
+// The change-feed follower: keeps the in-memory aggregates and the Redis
+// cache up to date with SubmissionService.WatchChanges.
+//
+// Lifecycle (one thread, `Start()` .. `Stop()`):
+//   1. Build: WatchChanges(after_sequence = 0); Load() every revision into a
+//      fresh Aggregator until the first Heartbeat (backlog drained), then
+//      RecomputeAll() and swap it into the AggregationState (readers keep
+//      the previous one meanwhile). The in-memory state is always rebuilt
+//      from the feed at start: it is the ground truth the cache is checked
+//      against.
+//   2. Sync Redis: read the cursor C.
+//        C absent (new or flushed Redis), C > applied (the feed went
+//        backwards), or a forced rebuild → RewriteAll (see redis_writer.h),
+//        PUBLISH rebuild=1.
+//        C < applied → one MULTI/EXEC of every aggregate whose
+//        as_of_sequence > C (exactly what changed since C) and the cursor.
+//        C == applied → nothing to write.
+//      So a killed and restarted aggregation resumes exactly: nothing is
+//      counted twice (figures replace, they never add up across revisions)
+//      and nothing committed after C is lost.
+//   3. Follow on the same stream: a reader thread queues events; the
+//      follower takes every queued event (up to `max_batch`), applies them
+//      incrementally (ChangeSet), commits the changed aggregates and the new
+//      cursor in ONE MULTI/EXEC, then PUBLISHes (redis_layout.h). Under load
+//      batches grow; when idle each commit is written at once.
+//
+// Faults, all recovered without operator action:
+//   - submission down / restarted: the stream ends; reconnect with
+//     exponential backoff (backoff_min doubling to backoff_max) from the last
+//     applied sequence (a replayed revision is harmless). A Heartbeat whose
+//     head_sequence is below the applied sequence (the feed was reset)
+//     triggers a full rebuild.
+//   - Redis down: commits fail with UNAVAILABLE; the cursor is not advanced,
+//     the changed cells stay pending (the in-memory state remains valid) and
+//     the commit is retried with backoff; revisions keep being applied in
+//     memory meanwhile (bounded by the stream queue). A commit whose fate is
+//     unknown is safe to redo.
+//   - cursor vanished or stale (FLUSHALL, Redis restarted empty or from an
+//     older snapshot): detected by the GET inside each commit and by a check
+//     every `cursor_check_interval` while idle → RewriteAll from memory.
+//
+// Thread-safety: public methods are thread-safe.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/catalog/catalog.h"
+#include "common/redis/redis_client.h"
+#include "grpcpp/grpcpp.h"
+#include "halfsky/v1/aggregation.pb.h"
+#include "halfsky/v1/submission.grpc.pb.h"
+#include "services/aggregation/aggregator.h"
+#include "services/aggregation/redis_writer.h"
+
+namespace halfsky::aggregation {
+
+// The Aggregator readers see. The follower is its only writer.
+class AggregationState {
+ public:
+  explicit AggregationState(std::shared_ptr<const CatalogIndex> catalog);
+
+  // Runs `fn` with the current aggregates under a shared lock; returns what
+  // it returns. Do not block inside.
+  template <typename Fn>
+  auto Read(Fn fn) const {
+    absl::ReaderMutexLock lock(&mu_);
+    return fn(*agg_);
+  }
+  // True once the first build from the feed completed.
+  bool ready() const;
+
+  // ---- For the follower (the single writer) ----
+  template <typename Fn>
+  void Mutate(Fn fn) {
+    absl::WriterMutexLock lock(&mu_);
+    fn(*agg_);
+  }
+  void Swap(std::unique_ptr<Aggregator> agg);
+  // The writer may read without the lock (no one else mutates).
+  const Aggregator& WriterView() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return *agg_; }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::unique_ptr<Aggregator> agg_ ABSL_GUARDED_BY(mu_);
+  bool ready_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+struct FollowerOptions {
+  absl::Duration backoff_min = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(5);
+  // Most revisions applied per commit.
+  int max_batch = 20000;
+  // Revisions queued between the stream and the follower.
+  int queue_capacity = 50000;
+  // While idle, check the Redis cursor this often (detects FLUSHALL).
+  absl::Duration cursor_check_interval = absl::Seconds(1);
+};
+
+struct FollowerStatus {
+  int64_t applied_sequence = 0;    // last revision applied in memory
+  int64_t committed_sequence = 0;  // cursor acknowledged by Redis (-1: none yet)
+  bool ready = false;              // first build done
+  bool redis_ok = false;           // last Redis operation succeeded
+  bool stream_connected = false;
+  int64_t commits = 0;
+  int64_t rewrites = 0;            // full rewrites of the cache
+  int64_t builds = 0;              // builds from sequence 0
+};
+
+class Follower {
+ public:
+  // `redis` and `state` are not owned and must outlive the follower.
+  Follower(std::shared_ptr<const CatalogIndex> catalog, std::shared_ptr<grpc::Channel> submission,
+           RedisClient* redis, AggregationState* state, FollowerOptions options = {});
+  ~Follower();  // Stop()s.
+  Follower(const Follower&) = delete;
+  Follower& operator=(const Follower&) = delete;
+
+  void Start();
+  // Cancels the stream and joins the thread. Pending rebuild callbacks get
+  // UNAVAILABLE. Idempotent.
+  void Stop();
+
+  // Full recompute from sequence 0 and rewrite of the cache. `done` runs on
+  // the follower thread when finished (or with the error of the attempt).
+  void RequestRebuild(std::function<void(absl::StatusOr<halfsky::v1::RebuildResponse>)> done);
+
+  FollowerStatus status() const;
+  // Waits until Redis acknowledged a cursor >= `sequence` (tests, tools).
+  bool WaitForCommitted(int64_t sequence, absl::Duration timeout) const;
+
+ private:
+  class ChangeStream;
+  enum class Sync { kNone, kCompare, kFull };
+
+  void Run();
+  // Builds a fresh Aggregator from sequence 0 on a new stream (left in
+  // *stream for following); events after the first heartbeat go to *carry.
+  absl::StatusOr<std::unique_ptr<Aggregator>> BuildFromZero(
+      std::unique_ptr<ChangeStream>* stream, std::vector<halfsky::v1::ChangeEvent>* carry,
+      int64_t* applied);
+  absl::Status SyncRedis(Sync mode);
+  absl::Status CommitPending();
+  void ApplyEvents(std::vector<halfsky::v1::ChangeEvent>& events);
+  void Publish(const UpdateMessage& message);
+  // Sleeps up to `d`; false if stopping.
+  bool Sleep(absl::Duration d);
+  void NextBackoff();
+  bool Stopping() const;
+  void SetRedisOk(bool ok);
+  void FinishRebuilds(const absl::StatusOr<halfsky::v1::RebuildResponse>& result);
+
+  const std::shared_ptr<const CatalogIndex> catalog_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<halfsky::v1::SubmissionService::Stub> stub_;
+  AggregationState* const state_;
+  RedisWriter writer_;
+  const FollowerOptions options_;
+
+  // Follower-thread only.
+  ChangeSet pending_;
+  int64_t applied_ = 0;
+  int64_t attempted_ = -1;  // cursor of a commit whose outcome is unknown
+  Sync sync_ = Sync::kNone;
+  bool feed_reset_ = false;
+  absl::Duration backoff_;
+
+  mutable absl::Mutex mu_;
+  mutable absl::CondVar cv_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::function<void(absl::StatusOr<halfsky::v1::RebuildResponse>)>> rebuilds_
+      ABSL_GUARDED_BY(mu_);
+  FollowerStatus status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace halfsky::aggregation
+
+#endif  // HALFSKY_SERVICES_AGGREGATION_FOLLOWER_H_

@@ -1,0 +1,85 @@
+#ifndef HALFSKY_SERVICES_AGGREGATION_REDIS_LAYOUT_H_
+#define HALFSKY_SERVICES_AGGREGATION_REDIS_LAYOUT_H_
+
+// The Redis key layout of the aggregate cache, shared by the writer
+// (halfsky-aggregation) and every reader (halfsky-evaluation, tools).
+// docs/ARCHITECTURE.md, section "Redis key layout", says the same in prose.
+//
+// All keys start with "halfsky:agg:v1:". Indicator ids and area codes are
+// the catalog's (they never contain ':'); sex is "total" | "female" |
+// "male"; residence is "all" | "urban" | "rural".
+//
+//   halfsky:agg:v1:s:{indicator}:{area}:{sex}:{residence}       HASH
+//       One hash per series (indicator × area × sex × residence).
+//       field = the year in decimal ("2024"); value = a serialized
+//       halfsky.v1.Aggregate (its key repeats indicator, area, year, sex,
+//       residence). A field exists only for a year with a figure. One
+//       HGETALL gives a whole series (GetSeries); HGET one year.
+//   halfsky:agg:v1:idx:{indicator}                                HASH
+//       The series present for an indicator: field =
+//       "{area}:{sex}:{residence}", value = "" — so readers can enumerate
+//       an indicator's series without SCAN.
+//   halfsky:agg:v1:cursor                                         STRING
+//       Decimal int64: every change-feed revision with sequence <= cursor
+//       is reflected in the hashes above, and none later. Written in the
+//       same MULTI/EXEC as the aggregates it covers. ABSENT means the cache
+//       is not valid (empty, flushed, or being rebuilt): readers then fall
+//       back to the aggregation service's gRPC API.
+//   halfsky:agg:v1:version                                        STRING
+//       Integer, INCR'd in every committing MULTI/EXEC (never reset by the
+//       writer): a cheap "has anything changed" check for pollers.
+//
+// Channel "halfsky:aggregates:updated": after each commit the writer
+// PUBLISHes one message (ASCII, fields separated by single spaces, always in
+// this order):
+//
+//   cursor=<int64> version=<int64> rebuild=<0|1> indicators=<id>[,<id>...]
+//
+// `cursor` is the new cursor, `version` the version after the commit,
+// `indicators` the ids of the indicators with changed aggregates (sorted;
+// may be empty: "indicators="). rebuild=1 means the whole cache was
+// rewritten (indicators then lists every indicator with aggregates): re-read
+// everything. Pub/sub loses messages while a subscriber is disconnected:
+// readers re-read on (re)subscribe, or compare `version`.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "halfsky/v1/common.pb.h"
+
+namespace halfsky::aggregation {
+
+inline constexpr char kKeyPrefix[] = "halfsky:agg:v1:";
+inline constexpr char kSeriesKeyPrefix[] = "halfsky:agg:v1:s:";
+inline constexpr char kIndexKeyPrefix[] = "halfsky:agg:v1:idx:";
+inline constexpr char kCursorKey[] = "halfsky:agg:v1:cursor";
+inline constexpr char kVersionKey[] = "halfsky:agg:v1:version";
+inline constexpr char kUpdatesChannel[] = "halfsky:aggregates:updated";
+
+// "halfsky:agg:v1:s:HEALTH-01:610303:female:all". UNSPECIFIED sex/residence
+// read as total/all.
+std::string SeriesRedisKey(absl::string_view indicator_id, absl::string_view area_code,
+                           halfsky::v1::Sex sex, halfsky::v1::Residence residence);
+// "halfsky:agg:v1:idx:HEALTH-01".
+std::string IndexRedisKey(absl::string_view indicator_id);
+// "610303:female:all" (the field of the index hash).
+std::string IndexField(absl::string_view area_code, halfsky::v1::Sex sex,
+                       halfsky::v1::Residence residence);
+
+struct UpdateMessage {
+  int64_t cursor = 0;
+  int64_t version = 0;
+  bool rebuild = false;
+  std::vector<std::string> indicator_ids;
+};
+
+std::string FormatUpdateMessage(const UpdateMessage& message);
+// INVALID_ARGUMENT if `text` is not exactly the format above.
+absl::StatusOr<UpdateMessage> ParseUpdateMessage(absl::string_view text);
+
+}  // namespace halfsky::aggregation
+
+#endif  // HALFSKY_SERVICES_AGGREGATION_REDIS_LAYOUT_H_

@@ -1,0 +1,78 @@
+#ifndef HALFSKY_SERVICES_AGGREGATION_REDIS_WRITER_H_
+#define HALFSKY_SERVICES_AGGREGATION_REDIS_WRITER_H_
+
+// Writes aggregates from an Aggregator into Redis using the layout of
+// redis_layout.h.
+//
+// Commit: ONE MULTI/EXEC holding
+//     GET cursor                         (what the cursor was: the caller checks it)
+//     HSET series-key year agg ...       (one per changed series)
+//     HSET index-key field "" ...        (one per indicator with changed series)
+//     SET cursor N [XX]                  (XX unless the caller creates the cursor)
+//     INCR version
+// so the hashes and the cursor change together. With XX a cursor that has
+// vanished (FLUSHALL, a new empty Redis) is NOT recreated: the cache stays
+// marked invalid until the caller rewrites everything, and the returned
+// previous cursor (nullopt) tells it to.
+//
+// RewriteAll: DEL cursor (cache invalid from here), delete every other
+// aggregate key (SCAN + DEL; the version counter survives), write every
+// aggregate with pipelined HSETs in chunks, then one MULTI/EXEC of SET cursor
+// + INCR version. Readers never see a cursor with half-written hashes.
+//
+// Errors: the RedisClient's (UNAVAILABLE when Redis is down — a commit may
+// or may not have been applied; both are safe to retry since HSET of the
+// same values is idempotent). Nothing is retried here.
+//
+// Thread-compatible; the Aggregator must not change during a call.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/redis/redis_client.h"
+#include "services/aggregation/aggregator.h"
+#include "services/aggregation/redis_layout.h"
+
+namespace halfsky::aggregation {
+
+class RedisWriter {
+ public:
+  // `redis` is not owned and must outlive the writer.
+  explicit RedisWriter(RedisClient* redis) : redis_(redis) {}
+
+  // The cursor, or nullopt if absent. FAILED_PRECONDITION if it is not an
+  // integer.
+  absl::StatusOr<std::optional<int64_t>> ReadCursor();
+
+  struct CommitResult {
+    // The cursor as it was just before this commit (nullopt: absent).
+    std::optional<int64_t> previous_cursor;
+    int64_t version = 0;
+  };
+  // `cells` must belong to `agg`; cells without a figure are skipped.
+  absl::StatusOr<CommitResult> Commit(const Aggregator& agg, const std::vector<CellId>& cells,
+                                      int64_t cursor, bool create_cursor);
+
+  struct RewriteResult {
+    int64_t aggregate_count = 0;
+    int64_t version = 0;
+    std::vector<std::string> indicator_ids;  // with aggregates, sorted
+  };
+  absl::StatusOr<RewriteResult> RewriteAll(const Aggregator& agg, int64_t cursor);
+
+  // PUBLISH on kUpdatesChannel.
+  absl::Status Publish(const UpdateMessage& message);
+
+  // Commands per pipeline round trip in RewriteAll.
+  void set_pipeline_chunk(int n) { pipeline_chunk_ = n; }
+
+ private:
+  RedisClient* const redis_;
+  int pipeline_chunk_ = 512;
+};
+
+}  // namespace halfsky::aggregation
+
+#endif  // HALFSKY_SERVICES_AGGREGATION_REDIS_WRITER_H_

@@ -1,0 +1,288 @@
+// Hand-computed fixtures for the aggregation core.
+#include "services/aggregation/aggregator.h"
+
+#include <optional>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/aggregation/test_util.h"
+
+namespace halfsky::aggregation {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using testing::Fraction;
+using testing::Key;
+using testing::Narrative;
+using testing::TestCatalog;
+using testing::Value;
+
+constexpr char kDistrict[] = "610303";
+constexpr char kEast[] = "610303001";
+constexpr char kWest[] = "610303002";
+constexpr char kTown[] = "610303100";
+constexpr char kVillageA[] = "610303100001";
+constexpr char kVillageB[] = "610303100002";
+
+class AggregatorTest : public ::testing::Test {
+ protected:
+  Aggregator agg_{TestCatalog()};
+  int64_t seq_ = 0;
+
+  void Rate(const char* area, double num, double den, int year = 2022) {
+    ASSERT_TRUE(agg_.Apply(Fraction(++seq_, Key("HEALTH-01", area, year), num, den), nullptr));
+  }
+  halfsky::v1::Aggregate MustGet(const halfsky::v1::DataKey& key) {
+    auto a = agg_.Get(key);
+    EXPECT_TRUE(a.has_value()) << key.ShortDebugString();
+    return a.value_or(halfsky::v1::Aggregate());
+  }
+};
+
+// The trap: the district's rate is 3 deaths / 10 000 births = 30 per 100 000,
+// not the mean of its children's rates (100, 0, 40 → 46.67), and the town's is
+// 2 / 5 000 = 40, not the mean of its villages' (100, 0 → 50).
+TEST_F(AggregatorTest, RateIsSumOfNumeratorsOverSumOfDenominatorsNeverAverageOfRates) {
+  Rate(kEast, 1, 1000);      // 100 /10万
+  Rate(kWest, 0, 4000);      // 0
+  Rate(kVillageA, 2, 2000);  // 100
+  Rate(kVillageB, 0, 3000);  // 0
+
+  const auto town = MustGet(Key("HEALTH-01", kTown, 2022));
+  EXPECT_DOUBLE_EQ(town.numerator(), 2);
+  EXPECT_DOUBLE_EQ(town.denominator(), 5000);
+  EXPECT_DOUBLE_EQ(town.value(), 40);
+  EXPECT_FALSE(town.direct());
+  EXPECT_EQ(town.contributing_area_count(), 2);
+  EXPECT_THAT(town.missing_area_codes(), IsEmpty());
+
+  const auto district = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_DOUBLE_EQ(district.numerator(), 3);
+  EXPECT_DOUBLE_EQ(district.denominator(), 10000);
+  EXPECT_DOUBLE_EQ(district.value(), 30);
+  EXPECT_NE(district.value(), (100.0 + 0.0 + 40.0) / 3);
+  EXPECT_TRUE(district.has_value());
+  EXPECT_EQ(district.contributing_area_count(), 3);
+  EXPECT_EQ(district.as_of_sequence(), 4);
+
+  const auto leaf = MustGet(Key("HEALTH-01", kEast, 2022));
+  EXPECT_TRUE(leaf.direct());
+  EXPECT_DOUBLE_EQ(leaf.value(), 100);
+  EXPECT_EQ(leaf.as_of_sequence(), 1);
+}
+
+TEST_F(AggregatorTest, MissingChildrenAreListedAndCountedOut) {
+  Rate(kEast, 1, 1000);
+  Rate(kVillageA, 2, 2000);
+
+  const auto town = MustGet(Key("HEALTH-01", kTown, 2022));
+  EXPECT_EQ(town.contributing_area_count(), 1);
+  EXPECT_THAT(town.missing_area_codes(), ElementsAre(kVillageB));
+  EXPECT_DOUBLE_EQ(town.value(), 100);
+
+  const auto district = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_EQ(district.contributing_area_count(), 2);
+  EXPECT_THAT(district.missing_area_codes(), ElementsAre(kWest));
+  EXPECT_DOUBLE_EQ(district.numerator(), 3);
+  EXPECT_DOUBLE_EQ(district.denominator(), 3000);
+  EXPECT_DOUBLE_EQ(district.value(), 100);
+
+  // Other years and disaggregations have nothing.
+  EXPECT_FALSE(agg_.Get(Key("HEALTH-01", kDistrict, 2021)).has_value());
+  EXPECT_FALSE(agg_.Get(Key("HEALTH-01", kDistrict, 2022, halfsky::v1::SEX_FEMALE)).has_value());
+}
+
+TEST_F(AggregatorTest, DirectParentFigureTakesPrecedenceAndMismatchIsReported) {
+  Rate(kEast, 1, 1000);
+  Rate(kWest, 0, 4000);
+  Rate(kVillageA, 2, 2000);
+  Rate(kVillageB, 0, 3000);
+  // The town reports 3 / 5 000 (60) itself; its villages add up to 40.
+  Rate(kTown, 3, 5000);
+  // The district reports 5 / 10 000 (50) itself.
+  Rate(kDistrict, 5, 10000);
+
+  const auto town = MustGet(Key("HEALTH-01", kTown, 2022));
+  EXPECT_TRUE(town.direct());
+  EXPECT_DOUBLE_EQ(town.value(), 60);
+  ASSERT_TRUE(town.has_children_value());
+  EXPECT_DOUBLE_EQ(town.children_value(), 40);
+  EXPECT_TRUE(town.children_mismatch());
+
+  const auto district = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_TRUE(district.direct());
+  EXPECT_DOUBLE_EQ(district.value(), 50);
+  EXPECT_DOUBLE_EQ(district.numerator(), 5);
+  // The children combine with the town's DIRECT figure: (1 + 0 + 3) / 10 000.
+  ASSERT_TRUE(district.has_children_value());
+  EXPECT_DOUBLE_EQ(district.children_value(), 40);
+  EXPECT_TRUE(district.children_mismatch());
+  EXPECT_EQ(district.contributing_area_count(), 3);
+  EXPECT_EQ(district.as_of_sequence(), 6);
+}
+
+TEST_F(AggregatorTest, DirectFigureWithinToleranceIsNoMismatch) {
+  Rate(kVillageA, 2, 2000);
+  Rate(kVillageB, 0, 3000);
+  Rate(kTown, 2, 5000);  // exactly the villages' 40
+  auto town = MustGet(Key("HEALTH-01", kTown, 2022));
+  EXPECT_DOUBLE_EQ(town.children_value(), 40);
+  EXPECT_FALSE(town.children_mismatch());
+  // 40.1 vs 40: 0.1 <= 0.005 × 40.1 → within tolerance.
+  Rate(kTown, 2.005, 5000);
+  town = MustGet(Key("HEALTH-01", kTown, 2022));
+  EXPECT_DOUBLE_EQ(town.value(), 40.1);
+  EXPECT_FALSE(town.children_mismatch());
+}
+
+TEST_F(AggregatorTest, MismatchNotFlaggedWhileChildrenAreMissing) {
+  Rate(kVillageA, 2, 2000);  // village B missing: children give 100
+  Rate(kTown, 2, 5000);      // 40
+  const auto town = MustGet(Key("HEALTH-01", kTown, 2022));
+  EXPECT_DOUBLE_EQ(town.children_value(), 100);
+  EXPECT_FALSE(town.children_mismatch());
+  EXPECT_THAT(town.missing_area_codes(), IsEmpty());  // a direct figure is complete
+}
+
+TEST_F(AggregatorTest, ProportionIsTimesHundred) {
+  ASSERT_TRUE(agg_.Apply(Fraction(1, Key("HEALTH-02", kEast, 2023), 45, 90), nullptr));
+  ASSERT_TRUE(agg_.Apply(Fraction(2, Key("HEALTH-02", kWest, 2023), 10, 10), nullptr));
+  EXPECT_DOUBLE_EQ(MustGet(Key("HEALTH-02", kEast, 2023)).value(), 50);
+  // (45 + 10) / (90 + 10) × 100 = 55, not (50 + 100) / 2 = 75.
+  EXPECT_DOUBLE_EQ(MustGet(Key("HEALTH-02", kDistrict, 2023)).value(), 55);
+}
+
+TEST_F(AggregatorTest, CountsSum) {
+  ASSERT_TRUE(agg_.Apply(Value(1, Key("HEALTH-03", kEast, 2021), 3), nullptr));
+  ASSERT_TRUE(agg_.Apply(Value(2, Key("HEALTH-03", kVillageA, 2021), 2), nullptr));
+  ASSERT_TRUE(agg_.Apply(Value(3, Key("HEALTH-03", kVillageB, 2021), 4), nullptr));
+  EXPECT_DOUBLE_EQ(MustGet(Key("HEALTH-03", kTown, 2021)).value(), 6);
+  const auto d = MustGet(Key("HEALTH-03", kDistrict, 2021));
+  EXPECT_DOUBLE_EQ(d.value(), 9);
+  EXPECT_DOUBLE_EQ(d.numerator(), 9);
+  EXPECT_THAT(d.missing_area_codes(), ElementsAre(kWest));
+}
+
+TEST_F(AggregatorTest, ValueWithoutRuleIsNotAggregated) {
+  ASSERT_TRUE(agg_.Apply(Value(1, Key("EDU-03", kEast, 2021), 80), nullptr));
+  ASSERT_TRUE(agg_.Apply(Value(2, Key("EDU-03", kWest, 2021), 82), nullptr));
+  EXPECT_TRUE(agg_.Get(Key("EDU-03", kEast, 2021)).has_value());
+  EXPECT_FALSE(agg_.Get(Key("EDU-03", kDistrict, 2021)).has_value());
+  ASSERT_TRUE(agg_.Apply(Value(3, Key("EDU-03", kDistrict, 2021), 81.5), nullptr));
+  const auto d = MustGet(Key("EDU-03", kDistrict, 2021));
+  EXPECT_TRUE(d.direct());
+  EXPECT_DOUBLE_EQ(d.value(), 81.5);
+  EXPECT_FALSE(d.has_children_value());
+}
+
+TEST_F(AggregatorTest, ValueWeightedMeanUsesWeightIndicatorAndFollowsWeightChanges) {
+  const auto f = halfsky::v1::SEX_FEMALE;
+  ASSERT_TRUE(agg_.Apply(Value(1, Key("EDU-01", kEast, 2024, f), 10), nullptr));
+  ASSERT_TRUE(agg_.Apply(Value(2, Key("EDU-01", kWest, 2024, f), 12), nullptr));
+  ASSERT_TRUE(agg_.Apply(Value(3, Key("EDU-01", kTown, 2024, f), 8), nullptr));
+  // No weights yet: nobody contributes, so the district has no figure.
+  EXPECT_FALSE(agg_.Get(Key("EDU-01", kDistrict, 2024, f)).has_value());
+
+  ASSERT_TRUE(agg_.Apply(Value(4, Key("EDU-02", kEast, 2024, f), 100), nullptr));
+  ASSERT_TRUE(agg_.Apply(Value(5, Key("EDU-02", kWest, 2024, f), 300), nullptr));
+  // (10·100 + 12·300) / 400 = 11.5; the town has no weight.
+  auto d = MustGet(Key("EDU-01", kDistrict, 2024, f));
+  EXPECT_DOUBLE_EQ(d.value(), 11.5);
+  EXPECT_DOUBLE_EQ(d.numerator(), 4600);
+  EXPECT_DOUBLE_EQ(d.denominator(), 400);
+  EXPECT_THAT(d.missing_area_codes(), ElementsAre(kTown));
+
+  // The town's weight comes from its villages' counts (100 + 100).
+  ChangeSet changes;
+  ASSERT_TRUE(agg_.Apply(Value(6, Key("EDU-02", kVillageA, 2024, f), 100), &changes));
+  ASSERT_TRUE(agg_.Apply(Value(7, Key("EDU-02", kVillageB, 2024, f), 100), &changes));
+  d = MustGet(Key("EDU-01", kDistrict, 2024, f));
+  // (1000 + 3600 + 8·200) / 600
+  EXPECT_DOUBLE_EQ(d.value(), 6200.0 / 600.0);
+  EXPECT_EQ(d.contributing_area_count(), 3);
+  EXPECT_EQ(d.as_of_sequence(), 7);
+  // The weight change marked EDU-01's district cell as changed.
+  const int edu01 = agg_.IndicatorIndex("EDU-01");
+  EXPECT_TRUE(changes.indicators.contains(edu01));
+}
+
+TEST_F(AggregatorTest, LaterRevisionReplacesAndReplayIsHarmless) {
+  Rate(kEast, 1, 1000);
+  Rate(kWest, 0, 4000);
+  const auto first = Fraction(3, Key("HEALTH-01", kEast, 2022), 2, 1000);
+  seq_ = 3;
+  ASSERT_TRUE(agg_.Apply(first, nullptr));
+  EXPECT_DOUBLE_EQ(MustGet(Key("HEALTH-01", kDistrict, 2022)).numerator(), 2);
+  // Replaying revisions (a reconnect re-delivers them) counts nothing twice.
+  ASSERT_TRUE(agg_.Apply(first, nullptr));
+  ASSERT_TRUE(agg_.Apply(Fraction(1, Key("HEALTH-01", kEast, 2022), 1, 1000), nullptr));
+  const auto d = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_DOUBLE_EQ(d.numerator(), 2);
+  EXPECT_DOUBLE_EQ(d.denominator(), 5000);
+  EXPECT_EQ(agg_.data_value_count(), 2);
+}
+
+TEST_F(AggregatorTest, SexAndResidenceAreSeparateDimensions) {
+  using halfsky::v1::RESIDENCE_RURAL;
+  using halfsky::v1::RESIDENCE_URBAN;
+  ASSERT_TRUE(agg_.Apply(
+      Fraction(1, Key("HEALTH-02", kEast, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_URBAN), 30, 40),
+      nullptr));
+  ASSERT_TRUE(agg_.Apply(
+      Fraction(2, Key("HEALTH-02", kWest, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_RURAL), 5, 10),
+      nullptr));
+  const auto urban = MustGet(
+      Key("HEALTH-02", kDistrict, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_URBAN));
+  EXPECT_DOUBLE_EQ(urban.value(), 75);
+  const auto rural = MustGet(
+      Key("HEALTH-02", kDistrict, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_RURAL));
+  EXPECT_DOUBLE_EQ(rural.value(), 50);
+  EXPECT_FALSE(agg_.Get(Key("HEALTH-02", kDistrict, 2023)).has_value());
+  // UNSPECIFIED reads as TOTAL / ALL.
+  EXPECT_FALSE(agg_.Get(Key("HEALTH-02", kDistrict, 2023, halfsky::v1::SEX_UNSPECIFIED,
+                            halfsky::v1::RESIDENCE_UNSPECIFIED))
+                   .has_value());
+}
+
+TEST_F(AggregatorTest, QualitativeIsKeptButNeverAggregated) {
+  ASSERT_TRUE(agg_.Apply(Narrative(1, Key("HEALTH-04", kEast, 2022), "开展了宣传"), nullptr));
+  EXPECT_TRUE(agg_.Reported(Key("HEALTH-04", kEast, 2022)));
+  EXPECT_FALSE(agg_.Get(Key("HEALTH-04", kEast, 2022)).has_value());
+  EXPECT_FALSE(agg_.Get(Key("HEALTH-04", kDistrict, 2022)).has_value());
+  EXPECT_EQ(agg_.aggregate_count(), 0);
+  EXPECT_EQ(agg_.data_value_count(), 1);
+}
+
+TEST_F(AggregatorTest, UnusableRevisionsAreSkippedAndCounted) {
+  EXPECT_FALSE(agg_.Apply(Fraction(1, Key("NOPE-01", kEast, 2022), 1, 2), nullptr));
+  EXPECT_FALSE(agg_.Apply(Fraction(2, Key("HEALTH-01", "999999", 2022), 1, 2), nullptr));
+  EXPECT_FALSE(agg_.Apply(Fraction(3, Key("HEALTH-01", kEast, 2019), 1, 2), nullptr));
+  EXPECT_FALSE(agg_.Apply(Value(4, Key("HEALTH-01", kEast, 2022), 1), nullptr));  // wrong payload
+  EXPECT_EQ(agg_.skipped_count(), 4);
+  EXPECT_EQ(agg_.aggregate_count(), 0);
+  EXPECT_EQ(agg_.last_sequence(), 0);
+}
+
+TEST_F(AggregatorTest, ChangeSetNamesExactlyTheAffectedCells) {
+  Rate(kVillageA, 2, 2000);
+  ChangeSet changes;
+  ASSERT_TRUE(agg_.Apply(Fraction(2, Key("HEALTH-01", kVillageB, 2022), 1, 1000), &changes));
+  std::vector<std::string> areas;
+  for (CellId cell : changes.cells) {
+    areas.push_back(agg_.KeyOf(cell).area_code());
+  }
+  std::sort(areas.begin(), areas.end());
+  EXPECT_THAT(areas, ElementsAre(kDistrict, kTown, kVillageB));
+  EXPECT_EQ(changes.indicators.size(), 1u);
+}
+
+TEST_F(AggregatorTest, ZeroDenominatorHasNoValue) {
+  Rate(kEast, 0, 0);
+  const auto a = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_FALSE(a.has_value());
+  EXPECT_EQ(a.contributing_area_count(), 1);
+}
+
+}  // namespace
+}  // namespace halfsky::aggregation

@@ -1,0 +1,326 @@
+// The follower against a real redis-server and a real gRPC WatchChanges
+// server on loopback (FakeSubmission): commits, FLUSHALL mid-stream,
+// restart-and-resume, Redis restart, submission restart, feed reset,
+// Rebuild.
+#include "services/aggregation/follower.h"
+
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/redis/hiredis_client.h"
+#include "gtest/gtest.h"
+#include "services/aggregation/redis_layout.h"
+#include "tests/aggregation/fake_submission.h"
+#include "tests/aggregation/test_util.h"
+#include "tests/support/process.h"
+
+namespace halfsky::aggregation {
+namespace {
+
+using testing::FakeSubmission;
+using testing::Fraction;
+using testing::Key;
+using testing::TestCatalog;
+using testing::Value;
+
+// Expected Redis series hashes for `log`: rebuilt from scratch.
+std::map<std::string, std::map<std::string, std::string>> Expected(
+    const std::vector<halfsky::v1::Revision>& log) {
+  Aggregator agg(TestCatalog());
+  for (const auto& r : log) {
+    agg.Load(r);
+  }
+  agg.RecomputeAll();
+  std::map<std::string, std::map<std::string, std::string>> out;
+  agg.ForEach([&](const halfsky::v1::Aggregate& a) {
+    const auto& k = a.key();
+    out[SeriesRedisKey(k.indicator_id(), k.area_code(), k.sex(), k.residence())]
+       [absl::StrCat(k.year())] = a.SerializeAsString();
+  });
+  return out;
+}
+
+std::map<std::string, std::map<std::string, std::string>> Actual(RedisClient& redis) {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  auto keys = redis.ScanKeys("halfsky:agg:v1:s:*");
+  if (!keys.ok()) {
+    return out;
+  }
+  for (const auto& key : *keys) {
+    auto fields = redis.HGetAll(key);
+    if (fields.ok()) {
+      out[key] = *fields;
+    }
+  }
+  return out;
+}
+
+std::optional<int64_t> Cursor(RedisClient& redis) {
+  auto v = redis.Get(kCursorKey);
+  if (!v.ok() || !v->has_value()) {
+    return std::nullopt;
+  }
+  int64_t c = 0;
+  if (!absl::SimpleAtoi(**v, &c)) {
+    return std::nullopt;
+  }
+  return c;
+}
+
+class FollowerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = halfsky::testing::RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_server_ = std::move(*redis);
+    HiredisOptions opts;
+    opts.port = redis_server_->port();
+    opts.connect_timeout = absl::Milliseconds(300);
+    opts.command_timeout = absl::Seconds(2);
+    redis_ = std::make_unique<HiredisClient>(opts);
+    probe_ = std::make_unique<HiredisClient>(opts);
+    ASSERT_TRUE(submission_.Start());
+  }
+  void TearDown() override {
+    follower_.reset();
+    submission_.Stop();
+  }
+
+  void StartFollower() {
+    state_ = std::make_unique<AggregationState>(TestCatalog());
+    FollowerOptions options;
+    options.backoff_min = absl::Milliseconds(20);
+    options.backoff_max = absl::Milliseconds(200);
+    options.cursor_check_interval = absl::Milliseconds(100);
+    follower_ = std::make_unique<Follower>(
+        TestCatalog(),
+        grpc::CreateChannel(submission_.address(), grpc::InsecureChannelCredentials()),
+        redis_.get(), state_.get(), options);
+    follower_->Start();
+  }
+
+  // Appends `n` random revisions (keys repeat, so many are revisions).
+  void Feed(int n) {
+    static const char* kAreas[] = {"610303", "610303001", "610303002", "610303100",
+                                   "610303100001", "610303100002"};
+    for (int i = 0; i < n; ++i) {
+      const char* area = kAreas[1 + rng_() % 5];
+      const int year = 2020 + static_cast<int>(rng_() % 3);
+      const auto sex = static_cast<halfsky::v1::Sex>(1 + rng_() % 3);
+      switch (rng_() % 3) {
+        case 0:
+          submission_.Append(Fraction(0, Key("HEALTH-01", area, year, sex),
+                                      static_cast<double>(rng_() % 5),
+                                      1000 + static_cast<double>(rng_() % 5000)));
+          break;
+        case 1:
+          submission_.Append(Value(0, Key("HEALTH-03", area, year, sex),
+                                   static_cast<double>(rng_() % 50)));
+          break;
+        default:
+          submission_.Append(Fraction(0, Key("HEALTH-02", area, year), rng_() % 100, 100));
+          break;
+      }
+    }
+  }
+
+  // Waits until Redis holds exactly the rebuild of the whole log and the
+  // cursor is the log's head.
+  void ExpectConverges(absl::Duration timeout = absl::Seconds(20)) {
+    const auto log = submission_.Log();
+    const auto expected = Expected(log);
+    const absl::Time deadline = absl::Now() + timeout;
+    std::map<std::string, std::map<std::string, std::string>> actual;
+    std::optional<int64_t> cursor;
+    while (absl::Now() < deadline) {
+      cursor = Cursor(*probe_);
+      if (cursor && *cursor == static_cast<int64_t>(log.size())) {
+        actual = Actual(*probe_);
+        if (actual == expected) {
+          return;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "Redis did not converge: cursor "
+                  << (cursor ? absl::StrCat(*cursor) : "absent") << " (want " << log.size()
+                  << "), " << actual.size() << " series (want " << expected.size() << ")";
+  }
+
+  std::mt19937_64 rng_{42};
+  std::unique_ptr<halfsky::testing::RedisServer> redis_server_;
+  std::unique_ptr<HiredisClient> redis_;
+  std::unique_ptr<HiredisClient> probe_;
+  FakeSubmission submission_;
+  std::unique_ptr<AggregationState> state_;
+  std::unique_ptr<Follower> follower_;
+};
+
+TEST_F(FollowerTest, CommitsAggregatesWithCursorAndPublishes) {
+  absl::Mutex mu;
+  std::vector<std::string> messages;
+  RedisSubscriptionCallbacks callbacks;
+  callbacks.on_message = [&](const std::string&, const std::string& m) {
+    absl::MutexLock lock(&mu);
+    messages.push_back(m);
+  };
+  auto sub = probe_->Subscribe({kUpdatesChannel}, callbacks);
+  ASSERT_TRUE(sub.ok());
+
+  submission_.Append(Fraction(0, Key("HEALTH-01", "610303001", 2022), 1, 1000));
+  StartFollower();
+  ExpectConverges();
+
+  // The district's aggregate as evaluation reads it.
+  submission_.Append(Fraction(0, Key("HEALTH-01", "610303002", 2022), 0, 4000));
+  ASSERT_TRUE(follower_->WaitForCommitted(2, absl::Seconds(10)));
+  auto field = probe_->HGet(
+      SeriesRedisKey("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL),
+      "2022");
+  ASSERT_TRUE(field.ok() && field->has_value());
+  halfsky::v1::Aggregate a;
+  ASSERT_TRUE(a.ParseFromString(**field));
+  EXPECT_DOUBLE_EQ(a.value(), 20);  // 1 / 5000 × 100 000
+  EXPECT_EQ(a.as_of_sequence(), 2);
+  auto index = probe_->HGetAll(IndexRedisKey("HEALTH-01"));
+  ASSERT_TRUE(index.ok());
+  EXPECT_TRUE(index->count("610303:total:all"));
+  EXPECT_EQ(Cursor(*probe_), 2);
+
+  // The last message names the changed indicator and the new cursor.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {
+    absl::MutexLock lock(&mu);
+    if (!messages.empty() && messages.back().rfind("cursor=2 ", 0) == 0) {
+      break;
+    }
+    mu.AwaitWithTimeout(absl::Condition::kTrue, absl::Milliseconds(20));
+  }
+  absl::MutexLock lock(&mu);
+  ASSERT_FALSE(messages.empty());
+  auto parsed = ParseUpdateMessage(messages.back());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->cursor, 2);
+  EXPECT_FALSE(parsed->rebuild);
+  EXPECT_EQ(parsed->indicator_ids, std::vector<std::string>{"HEALTH-01"});
+  EXPECT_GT(parsed->version, 0);
+}
+
+TEST_F(FollowerTest, FlushAllMidStreamConvergesToRebuild) {
+  Feed(200);
+  StartFollower();
+  ExpectConverges();
+  ASSERT_TRUE(probe_->Command({"FLUSHALL"}).ok());
+  Feed(50);
+  ExpectConverges();
+  // And once more while idle (detected by the periodic cursor check).
+  ASSERT_TRUE(probe_->Command({"FLUSHALL"}).ok());
+  ExpectConverges();
+  EXPECT_GE(follower_->status().rewrites, 2);
+}
+
+TEST_F(FollowerTest, RestartResumesExactlyWithoutRewriting) {
+  Feed(300);
+  StartFollower();
+  ExpectConverges();
+  follower_.reset();  // stopped (as if killed between commits)
+  Feed(100);
+  StartFollower();
+  ExpectConverges();
+  // Resumed from the cursor: a partial commit, not a rewrite.
+  EXPECT_EQ(follower_->status().rewrites, 0);
+  EXPECT_EQ(follower_->status().committed_sequence, 400);
+}
+
+TEST_F(FollowerTest, RedisRestartIsRecoveredWithoutOperator) {
+  Feed(100);
+  StartFollower();
+  ExpectConverges();
+  redis_server_->Kill();
+  Feed(50);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(follower_->status().redis_ok);
+  EXPECT_EQ(follower_->status().committed_sequence, 100);
+  ASSERT_TRUE(redis_server_->Restart().ok());
+  ExpectConverges();
+  Feed(20);
+  ExpectConverges();
+}
+
+TEST_F(FollowerTest, SubmissionRestartIsRecovered) {
+  Feed(100);
+  StartFollower();
+  ExpectConverges();
+  const int port = submission_.port();
+  submission_.Stop();
+  Feed(30);  // committed while the feed is unreachable
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(submission_.Start(port));
+  ExpectConverges();
+  EXPECT_EQ(follower_->status().builds, 1);  // reconnected, not rebuilt
+}
+
+TEST_F(FollowerTest, StartsWhenSubmissionIsDownAndCatchesUp) {
+  const int port = submission_.port();
+  submission_.Stop();
+  Feed(40);
+  StartFollower();
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(state_->ready());
+  ASSERT_TRUE(submission_.Start(port));
+  ExpectConverges();
+  EXPECT_TRUE(state_->ready());
+}
+
+TEST_F(FollowerTest, RebuildRecomputesFromSequenceZero) {
+  Feed(150);
+  StartFollower();
+  ExpectConverges();
+  // Corrupt the cache behind the follower's back (keeping the cursor): only
+  // a rebuild repairs this.
+  ASSERT_TRUE(probe_
+                  ->Command({"HSET",
+                             SeriesRedisKey("HEALTH-03", "610303", halfsky::v1::SEX_TOTAL,
+                                            halfsky::v1::RESIDENCE_ALL),
+                             "2020", "garbage"})
+                  .ok());
+  absl::Mutex mu;
+  std::optional<absl::StatusOr<halfsky::v1::RebuildResponse>> result;
+  follower_->RequestRebuild([&](absl::StatusOr<halfsky::v1::RebuildResponse> r) {
+    absl::MutexLock lock(&mu);
+    result = std::move(r);
+  });
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(
+        absl::Condition(+[](std::optional<absl::StatusOr<halfsky::v1::RebuildResponse>>* r) {
+          return r->has_value();
+        }, &result),
+        absl::Seconds(20)));
+    ASSERT_TRUE(result->ok()) << result->status();
+    EXPECT_EQ((*result)->as_of_sequence(), 150);
+    EXPECT_GT((*result)->aggregate_count(), 0);
+    EXPECT_GT((*result)->data_value_count(), 0);
+  }
+  ExpectConverges();
+  EXPECT_EQ(follower_->status().builds, 2);
+}
+
+TEST_F(FollowerTest, FeedResetTriggersRebuild) {
+  Feed(80);
+  StartFollower();
+  ExpectConverges();
+  submission_.Reset();  // the store was replaced: head goes back to 0
+  Feed(30);
+  ExpectConverges();
+}
+
+}  // namespace
+}  // namespace halfsky::aggregation
