@@ -1,0 +1,159 @@
+#include "common/auth/authenticator.h"
+
+#include <iostream>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+ABSL_FLAG(std::string, tokens_file, "",
+          "Bearer token file (lines \"SHA256HEX NAME ROLE[,ROLE...]\", see "
+          "deploy/local/tokens.example). Empty: NO authentication, every caller is an "
+          "anonymous admin (local development only).");
+
+namespace halfsky::auth {
+
+namespace {
+
+constexpr char kMissing[] =
+    "缺少身份凭证：请在 authorization 元数据中提供 \"Bearer <令牌>\" / missing credentials: "
+    "send metadata \"authorization: Bearer <token>\"";
+constexpr char kMalformed[] =
+    "身份凭证格式错误：应为 \"authorization: Bearer <令牌>\" / malformed authorization metadata: "
+    "expected \"Bearer <token>\"";
+
+bool IsToken68Char(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~' || c == '+' || c == '/';
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ParseBearerHeader(absl::string_view value) {
+  constexpr absl::string_view kScheme = "bearer";
+  if (value.size() <= kScheme.size() || !absl::StartsWithIgnoreCase(value, kScheme) ||
+      value[kScheme.size()] != ' ') {
+    return absl::UnauthenticatedError(kMalformed);
+  }
+  absl::string_view token = value.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') {
+    token.remove_prefix(1);
+  }
+  // token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+  size_t i = 0;
+  while (i < token.size() && IsToken68Char(token[i])) {
+    ++i;
+  }
+  if (i == 0) {
+    return absl::UnauthenticatedError(kMalformed);
+  }
+  while (i < token.size() && token[i] == '=') {
+    ++i;
+  }
+  if (i != token.size()) {
+    return absl::UnauthenticatedError(kMalformed);
+  }
+  return std::string(token);
+}
+
+Authenticator::Authenticator(bool enabled, std::shared_ptr<const TokenStore> store,
+                             std::string path)
+    : enabled_(enabled), path_(std::move(path)), store_(std::move(store)) {}
+
+std::unique_ptr<Authenticator> Authenticator::WithTokens(TokenStore store, std::string path) {
+  return std::unique_ptr<Authenticator>(new Authenticator(
+      true, std::make_shared<const TokenStore>(std::move(store)), std::move(path)));
+}
+
+std::unique_ptr<Authenticator> Authenticator::NoAuth() {
+  return std::unique_ptr<Authenticator>(new Authenticator(false, nullptr, ""));
+}
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromTokensFile(
+    const std::string& path) {
+  if (path.empty()) {
+    std::cerr << "\n"
+              << "**********************************************************************\n"
+              << "* 警告：未配置 --tokens_file，身份认证已关闭，任何调用者都是管理员。   *\n"
+              << "* WARNING: --tokens_file is empty: authentication is DISABLED and    *\n"
+              << "* every caller is the anonymous admin. Local development only.       *\n"
+              << "**********************************************************************\n"
+              << std::endl;
+    return NoAuth();
+  }
+  absl::StatusOr<TokenStore> store = TokenStore::FromFile(path);
+  if (!store.ok()) {
+    return store.status();
+  }
+  return WithTokens(*std::move(store), path);
+}
+
+absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateToken(
+    absl::string_view token) const {
+  if (!enabled_) {
+    halfsky::v1::Principal anonymous;
+    anonymous.set_name(kAnonymousPrincipal);
+    anonymous.add_roles()->set_kind(halfsky::v1::ROLE_KIND_ADMIN);
+    return anonymous;
+  }
+  std::shared_ptr<const TokenStore> store;
+  {
+    absl::MutexLock lock(&mu_);
+    store = store_;
+  }
+  return store->Authenticate(token);
+}
+
+absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateMetadata(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const {
+  if (!enabled_) {
+    return AuthenticateToken("");
+  }
+  auto [begin, end] = metadata.equal_range("authorization");
+  if (begin == end) {
+    return absl::UnauthenticatedError(kMissing);
+  }
+  if (std::next(begin) != end) {
+    return absl::UnauthenticatedError(kMalformed);
+  }
+  absl::StatusOr<std::string> token =
+      ParseBearerHeader(absl::string_view(begin->second.data(), begin->second.size()));
+  if (!token.ok()) {
+    return token.status();
+  }
+  return AuthenticateToken(*token);
+}
+
+absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateCall(
+    const grpc::ServerContextBase& context) const {
+  return AuthenticateMetadata(context.client_metadata());
+}
+
+std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>
+Authenticator::AsFunction() const {
+  return [this](const grpc::CallbackServerContext& context) { return AuthenticateCall(context); };
+}
+
+absl::Status Authenticator::Reload() {
+  if (!enabled_ || path_.empty()) {
+    return absl::FailedPreconditionError("no token file to reload");
+  }
+  absl::StatusOr<TokenStore> store = TokenStore::FromFile(path_);
+  if (!store.ok()) {
+    return store.status();
+  }
+  auto fresh = std::make_shared<const TokenStore>(*std::move(store));
+  absl::MutexLock lock(&mu_);
+  store_ = std::move(fresh);
+  return absl::OkStatus();
+}
+
+std::string TokensFileFlag() { return absl::GetFlag(FLAGS_tokens_file); }
+
+absl::StatusOr<std::unique_ptr<Authenticator>> AuthenticatorFromFlags() {
+  return Authenticator::FromTokensFile(TokensFileFlag());
+}
+
+}  // namespace halfsky::auth

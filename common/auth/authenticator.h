@@ -1,0 +1,111 @@
+#ifndef HALFSKY_COMMON_AUTH_AUTHENTICATOR_H_
+#define HALFSKY_COMMON_AUTH_AUTHENTICATOR_H_
+
+// Authentication of gRPC calls: reads `authorization: Bearer <token>` from
+// the call's metadata and maps the token to a principal through a
+// TokenStore.
+//
+// Usage in a service (one line at the top of every handler):
+//
+//   HALFSKY_ASSIGN_OR_RETURN(v1::Principal who, authenticator_->AuthenticateCall(*context));
+//   HALFSKY_RETURN_IF_ERROR(auth::RequireRole(who, {v1::ROLE_KIND_STATISTICS,
+//                                                   v1::ROLE_KIND_ADMIN}));
+//
+// or, where a service takes a std::function<StatusOr<Principal>(const
+// grpc::CallbackServerContext&)>: `authenticator->AsFunction()`.
+//
+// Errors (UNAUTHENTICATED; messages Chinese then English; the token is never
+// echoed, not even in part):
+//   - no authorization metadata;
+//   - more than one authorization entry, a scheme other than "Bearer"
+//     (case-insensitive), or a token outside RFC 6750's token68 alphabet;
+//   - a token not in the store.
+//
+// No-auth mode (decision): when --tokens_file is empty, every caller —
+// with or without a token — is the principal "anonymous" holding the
+// `admin` role, and a loud warning is printed at start-up. This keeps
+// `deploy/local/run.sh` and quick experiments free of token handling;
+// production deployments (deploy/k8s) always set --tokens_file. A
+// configured but unreadable or invalid token file is a start-up error,
+// never a silent fallback to no-auth.
+//
+// Thread-safety: thread-safe. Reload() may run concurrently with
+// authentication; each call sees either the old or the new tokens.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth/token_store.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/string_ref.h"
+#include "halfsky/v1/common.pb.h"
+
+namespace halfsky::auth {
+
+// Name of the principal every caller becomes in no-auth mode.
+inline constexpr char kAnonymousPrincipal[] = "anonymous";
+
+// Extracts the token from an authorization metadata value
+// ("Bearer <token>"). UNAUTHENTICATED if malformed.
+absl::StatusOr<std::string> ParseBearerHeader(absl::string_view value);
+
+class Authenticator {
+ public:
+  // Authenticates against `store`. `path` (may be empty) is the file it
+  // came from, for Reload().
+  static std::unique_ptr<Authenticator> WithTokens(TokenStore store, std::string path = "");
+  // No-auth mode (see above). Prints nothing; FromTokensFile warns.
+  static std::unique_ptr<Authenticator> NoAuth();
+  // Empty `path` → NoAuth() and a warning on stderr; otherwise loads the
+  // file (TokenStore::FromFile errors).
+  static absl::StatusOr<std::unique_ptr<Authenticator>> FromTokensFile(const std::string& path);
+
+  // False in no-auth mode.
+  bool enabled() const { return enabled_; }
+
+  // The principal for the call's `authorization: Bearer <token>` metadata.
+  // Works for grpc::CallbackServerContext and every other ServerContextBase.
+  absl::StatusOr<halfsky::v1::Principal> AuthenticateCall(
+      const grpc::ServerContextBase& context) const;
+  // The same from a raw metadata map (for interceptors and tests).
+  absl::StatusOr<halfsky::v1::Principal> AuthenticateMetadata(
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
+  // The principal for a bare token (no "Bearer " prefix).
+  absl::StatusOr<halfsky::v1::Principal> AuthenticateToken(absl::string_view token) const;
+
+  // A callable that outlives nothing: it references *this, which must stay
+  // alive while the function is used.
+  std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>
+  AsFunction() const;
+
+  // Re-reads the token file given at construction (e.g. after rotating a
+  // Kubernetes Secret). On error the previous tokens stay in force and the
+  // error is returned. FAILED_PRECONDITION in no-auth mode or without a
+  // path.
+  absl::Status Reload();
+
+ private:
+  Authenticator(bool enabled, std::shared_ptr<const TokenStore> store, std::string path);
+
+  const bool enabled_;
+  const std::string path_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const TokenStore> store_ ABSL_GUARDED_BY(mu_);
+};
+
+// --tokens_file (defined by this library): the token file path, "" for
+// no-auth mode.
+std::string TokensFileFlag();
+// Authenticator::FromTokensFile(--tokens_file). Services call this in main()
+// and exit with status 2 on error.
+absl::StatusOr<std::unique_ptr<Authenticator>> AuthenticatorFromFlags();
+
+}  // namespace halfsky::auth
+
+#endif  // HALFSKY_COMMON_AUTH_AUTHENTICATOR_H_

@@ -1,0 +1,37 @@
+#ifndef HALFSKY_COMMON_AUTH_CREDENTIALS_H_
+#define HALFSKY_COMMON_AUTH_CREDENTIALS_H_
+
+// Client side of bearer-token authentication (halfskyctl, department
+// systems written in C++, tests).
+//
+// Two ways to attach a token:
+//   - AddBearerToken(&context, token): adds the metadata to one call. Works
+//     on every channel, plaintext included. halfskyctl uses this.
+//   - BearerTokenCredentials(token): grpc::CallCredentials for
+//     grpc::CompositeChannelCredentials on a TLS channel (every call on the
+//     channel carries the token). gRPC refuses to send call credentials on
+//     an insecure channel, so do not use it with InsecureChannelCredentials.
+// Tokens travel in clear text on a plaintext channel: use TLS wherever the
+// network is not trusted.
+//
+// Thread-safety: thread-safe (pure functions; the credentials object is
+// immutable).
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/security/credentials.h"
+
+namespace halfsky::auth {
+
+// Adds "authorization: Bearer <token>" to `context` (before the call).
+void AddBearerToken(grpc::ClientContext* context, absl::string_view token);
+
+// Call credentials that add "authorization: Bearer <token>" to every call.
+std::shared_ptr<grpc::CallCredentials> BearerTokenCredentials(const std::string& token);
+
+}  // namespace halfsky::auth
+
+#endif  // HALFSKY_COMMON_AUTH_CREDENTIALS_H_
