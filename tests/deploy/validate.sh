@@ -5,6 +5,7 @@
 #   tests/deploy/validate.sh manifests            render + catalog list + schema + policy
 #   tests/deploy/validate.sh dockerfile           static checks of deploy/docker/Dockerfile
 #   tests/deploy/validate.sh runtime-libs BIN...  runtime-packages.txt covers `ldd BIN`
+#   tests/deploy/validate.sh flags BIN...         the manifests pass only flags BIN defines
 #   tests/deploy/validate.sh negative             every check above fails on a broken copy
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
@@ -184,6 +185,25 @@ check_runtime_libs() {
   bash "$here/runtime_libs_check.sh" "$repo/deploy/docker/runtime-packages.txt" "$@"
 }
 
+# Every --flag the dev/prod manifests pass to a halfsky container must be
+# defined by the built binary of that image (BIN's file name = image name).
+check_flags() {
+  [[ $# -gt 0 ]] || die "flags needs at least one binary"
+  local out v args=() b
+  out=$(mktemp -d)
+  for v in overlays/dev overlays/prod overlays/prod-managed-redis; do
+    render "$repo/deploy/k8s/$v" "$out/$(basename "$v").yaml" || { rm -rf "$out"; return 1; }
+    args+=("$out/$(basename "$v").yaml")
+  done
+  for b in "$@"; do
+    args+=(--binary "$(basename "$b")=$b")
+  done
+  local rc=0
+  "$PY" "$here/k8s_flags_check.py" "${args[@]}" || rc=$?
+  rm -rf "$out"
+  return "$rc"
+}
+
 # --------------------------------------------------------------- negative --
 
 # expect_failure WHAT COMMAND...: the command must exit 1 (a finding), not
@@ -194,7 +214,7 @@ expect_failure() {
   shift
   "$@" >"$neg_tmp/last.log" 2>&1 || rc=$?
   if [[ $rc -eq 1 ]]; then
-    echo "negative ok: $what ($(grep -m1 -E '^(INVALID|POLICY|CATALOG|RENDER|UNLISTED|DOCKERFILE)' "$neg_tmp/last.log" | cut -c1-110))"
+    echo "negative ok: $what ($(grep -m1 -E '^(INVALID|POLICY|CATALOG|RENDER|UNLISTED|DOCKERFILE|FLAGS)' "$neg_tmp/last.log" | cut -c1-110))"
   else
     echo "NEGATIVE FAILED: $what: expected exit 1, got $rc" >&2
     sed 's/^/    /' "$neg_tmp/last.log" >&2
@@ -306,6 +326,16 @@ check_negative() {
   sed -i 's/^USER .*/USER root/' "$root/deploy/docker/Dockerfile"
   expect_failure "dockerfile: runtime user root" check_dockerfile "$root/deploy/docker/Dockerfile"
 
+  # A stand-in binary whose --helpfull (absl's format) lacks --db and others.
+  mkdir -p "$neg_tmp/bin"
+  cat >"$neg_tmp/bin/halfsky-submission" <<'EOF'
+#!/bin/sh
+printf '  Flags from common/server/server.cc:\n    --listen (gRPC listen address); default: "127.0.0.1:0";\n'
+exit 1
+EOF
+  chmod +x "$neg_tmp/bin/halfsky-submission"
+  expect_failure "flags: a flag the binary does not define" check_flags "$neg_tmp/bin/halfsky-submission"
+
   : >"$neg_tmp/empty-packages.txt"
   expect_failure "runtime-libs: a package list missing libc6" \
     bash "$here/runtime_libs_check.sh" "$neg_tmp/empty-packages.txt" "$(command -v ls)"
@@ -334,6 +364,10 @@ case $cmd in
   runtime-libs)
     check_runtime_libs "$@"
     ;;
+  flags)
+    need_manifest_tools
+    check_flags "$@"
+    ;;
   negative)
     need_manifest_tools
     check_negative
@@ -345,7 +379,10 @@ case $cmd in
     rc=0
     check_manifests "$repo" "$out" || rc=1
     check_dockerfile || rc=1
-    if [[ $# -gt 0 ]]; then check_runtime_libs "$@" || rc=1; fi
+    if [[ $# -gt 0 ]]; then
+      check_runtime_libs "$@" || rc=1
+      check_flags "$@" || rc=1
+    fi
     check_negative || rc=1
     exit "$rc"
     ;;
