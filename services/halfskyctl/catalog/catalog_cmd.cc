@@ -1,0 +1,568 @@
+#include "services/halfskyctl/catalog/catalog_cmd.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/catalog/catalog.h"
+#include "common/catalog/catalog_service.h"
+#include "google/protobuf/util/json_util.h"
+#include "halfsky/v1/catalog.pb.h"
+#include "services/halfskyctl/catalog/catalog_text.h"
+
+namespace halfsky {
+namespace {
+
+namespace v1 = ::halfsky::v1;
+
+constexpr char kUsage[] =
+    "用法 usage: halfskyctl catalog COMMAND [ARGS...]\n"
+    "\n"
+    "  lint [FILE|DIR...]     检查目录，逐条列出问题 FILE:LINE: id: message\n"
+    "                         validate; every problem with file:line (exit 1 if any)\n"
+    "  show [--catalog PATHS] [--domain ID] [--format table|json]\n"
+    "                         列出指标 / list the indicators\n"
+    "  doc  [--catalog PATHS] -o FILE\n"
+    "                         生成 docs/CATALOG.md / generate the catalog document\n"
+    "\n"
+    "PATHS: comma-separated files or directories (a directory = its *.textproto files);\n"
+    "default $HALFSKY_CATALOG, else deploy/catalog.\n"
+    "exit codes: 0 ok, 1 problems found, 2 usage error.\n";
+
+constexpr char kLintUsage[] =
+    "用法 usage: halfskyctl catalog lint [FILE|DIR...]\n"
+    "检查指标目录并列出每个问题（文件:行: id: 说明）。不给路径时检查默认目录。\n"
+    "Validates the catalog and prints every problem as FILE:LINE: id: message;\n"
+    "without paths, lints the default catalog ($HALFSKY_CATALOG or deploy/catalog).\n"
+    "exit: 0 valid, 1 problems found, 2 usage error.\n";
+
+constexpr char kShowUsage[] =
+    "用法 usage: halfskyctl catalog show [--catalog PATHS] [--domain ID] [--format table|json]\n"
+    "列出目录中的指标（表格按显示宽度对齐）或以 JSON 输出目录。\n"
+    "Lists the indicators as an aligned table, or prints the catalog (and its\n"
+    "fingerprint) as JSON. --domain restricts to one domain (e.g. HEALTH).\n"
+    "exit: 0 ok, 1 invalid catalog or unknown domain, 2 usage error.\n";
+
+constexpr char kDocUsage[] =
+    "用法 usage: halfskyctl catalog doc [--catalog PATHS] -o FILE\n"
+    "生成指标目录文档（Markdown，即 docs/CATALOG.md）。-o - 输出到标准输出。\n"
+    "Generates the catalog document (Markdown, docs/CATALOG.md); -o - writes to stdout.\n"
+    "exit: 0 ok, 1 invalid catalog or unwritable file, 2 usage error.\n";
+
+std::vector<std::string> DefaultCatalogPaths() {
+  const char* env = std::getenv("HALFSKY_CATALOG");
+  std::string spec = (env != nullptr && *env != '\0') ? env : "deploy/catalog";
+  return absl::StrSplit(spec, ',', absl::SkipWhitespace());
+}
+
+bool IsHelp(const std::string& a) { return a == "--help" || a == "-h" || a == "help"; }
+
+// Options shared by show and doc. Returns false (after printing to err) on a
+// usage error.
+struct Options {
+  std::vector<std::string> catalog;
+  std::string domain;
+  std::string format = "table";
+  std::string output;
+  bool help = false;
+};
+
+bool ParseOptions(const std::vector<std::string>& args, bool allow_domain, bool allow_output,
+                  Options* o, std::ostream& err) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const std::string& name, std::string* v) {
+      const std::string prefix = name + "=";
+      if (a.rfind(prefix, 0) == 0) {
+        *v = a.substr(prefix.size());
+        return true;
+      }
+      if (a == name) {
+        if (i + 1 >= args.size()) {
+          err << "halfskyctl catalog: " << name << " 需要参数 / needs a value\n";
+          *v = "\x01";  // marks the error
+          return true;
+        }
+        *v = args[++i];
+        return true;
+      }
+      return false;
+    };
+    std::string v;
+    if (IsHelp(a)) {
+      o->help = true;
+    } else if (value("--catalog", &v)) {
+      if (v == "\x01") {
+        return false;
+      }
+      for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
+        o->catalog.emplace_back(p);
+      }
+    } else if (allow_domain && value("--domain", &v)) {
+      if (v == "\x01") {
+        return false;
+      }
+      o->domain = v;
+    } else if (allow_domain && value("--format", &v)) {
+      if (v == "\x01") {
+        return false;
+      }
+      if (v != "table" && v != "json") {
+        err << "halfskyctl catalog: --format 只能是 table 或 json / must be table or json\n";
+        return false;
+      }
+      o->format = v;
+    } else if (allow_output && (value("-o", &v) || value("--output", &v))) {
+      if (v == "\x01") {
+        return false;
+      }
+      o->output = v;
+    } else {
+      err << "halfskyctl catalog: 未知参数 / unknown argument '" << a << "'\n";
+      return false;
+    }
+  }
+  if (o->catalog.empty()) {
+    o->catalog = DefaultCatalogPaths();
+  }
+  return true;
+}
+
+// Loads the catalog, printing every problem to err on failure.
+std::shared_ptr<const CatalogIndex> LoadOrReport(const std::vector<std::string>& paths,
+                                                 std::ostream& err) {
+  CatalogLoadResult lint = LintCatalog(paths);
+  if (!lint.problems.empty()) {
+    for (const auto& p : lint.problems) {
+      err << p.ToString() << "\n";
+    }
+    err << "指标目录无效，共 " << lint.problems.size() << " 个问题 / invalid catalog, "
+        << lint.problems.size() << " problem(s)\n";
+    return nullptr;
+  }
+  auto index = CatalogIndex::FromProto(std::move(lint.catalog));
+  if (!index.ok()) {  // cannot happen: same rules
+    err << index.status().message() << "\n";
+    return nullptr;
+  }
+  return *std::move(index);
+}
+
+// --- lint -------------------------------------------------------------------
+
+int Lint(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> paths;
+  for (const auto& a : args) {
+    if (IsHelp(a)) {
+      out << kLintUsage;
+      return 0;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      err << "halfskyctl catalog lint: 未知参数 / unknown option '" << a << "'\n" << kLintUsage;
+      return 2;
+    }
+    paths.push_back(a);
+  }
+  if (paths.empty()) {
+    paths = DefaultCatalogPaths();
+  }
+  CatalogLoadResult result = LintCatalog(paths);
+  if (!result.problems.empty()) {
+    for (const auto& p : result.problems) {
+      out << p.ToString() << "\n";
+    }
+    out << "共 " << result.problems.size() << " 个问题 / " << result.problems.size()
+        << " problem(s)\n";
+    return 1;
+  }
+  const auto& c = result.catalog;
+  auto index = CatalogIndex::FromProto(c);
+  out << "目录有效 / catalog OK: " << c.domains_size() << " domains, " << c.objectives_size()
+      << " objectives, " << c.indicators_size() << " indicators, " << c.member_units_size()
+      << " member units, " << c.areas_size() << " areas; fingerprint "
+      << (index.ok() ? (*index)->fingerprint() : std::string("?")) << "\n";
+  return 0;
+}
+
+// --- show -------------------------------------------------------------------
+
+std::string UnitsOf(const CatalogIndex& index, const v1::Indicator& ind) {
+  std::vector<std::string> names;
+  for (const auto& code : ind.responsible_unit_codes()) {
+    const v1::MemberUnit* u = index.FindMemberUnit(code);
+    names.push_back(u != nullptr ? u->name_zh() : code);
+  }
+  return absl::StrJoin(names, "、");
+}
+
+std::string TargetsOf(const v1::Indicator& ind) {
+  std::vector<std::string> t;
+  for (const auto& target : ind.targets()) {
+    t.push_back(TargetSummary(target, ind));
+  }
+  return t.empty() ? "—" : absl::StrJoin(t, "；");
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+  std::vector<int> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    }
+  }
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::string line;
+    for (size_t i = 0; i < rows[r].size(); ++i) {
+      if (i + 1 == rows[r].size()) {
+        line += rows[r][i];
+      } else {
+        line += PadToWidth(rows[r][i], widths[i]) + "  ";
+      }
+    }
+    out << line << "\n";
+    if (r == 0) {
+      std::string rule;
+      for (size_t i = 0; i < widths.size(); ++i) {
+        rule += std::string(widths[i], '-') + (i + 1 == widths.size() ? "" : "  ");
+      }
+      out << rule << "\n";
+    }
+  }
+}
+
+int Show(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Options o;
+  if (!ParseOptions(args, /*allow_domain=*/true, /*allow_output=*/false, &o, err)) {
+    err << kShowUsage;
+    return 2;
+  }
+  if (o.help) {
+    out << kShowUsage;
+    return 0;
+  }
+  auto index = LoadOrReport(o.catalog, err);
+  if (index == nullptr) {
+    return 1;
+  }
+  absl::StatusOr<v1::Catalog> catalog = CatalogForDomain(*index, o.domain);
+  if (!catalog.ok()) {
+    err << "halfskyctl catalog show: " << catalog.status().message() << "\n";
+    return 1;
+  }
+  if (o.format == "json") {
+    v1::GetCatalogResponse response;
+    *response.mutable_catalog() = *catalog;
+    response.set_fingerprint(index->fingerprint());
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.preserve_proto_field_names = true;
+    std::string json;
+    auto status = google::protobuf::util::MessageToJsonString(response, &json, options);
+    if (!status.ok()) {
+      err << "halfskyctl catalog show: " << status.ToString() << "\n";
+      return 1;
+    }
+    out << json;
+    if (json.empty() || json.back() != '\n') {
+      out << "\n";
+    }
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"指标 ID", "名称 name", "类型 kind", "单位", "目标 targets", "责任单位 units"});
+  for (const auto& ind : catalog->indicators()) {
+    std::string kind = KindText(ind);
+    rows.push_back({ind.id(), ind.name_zh(), kind.substr(0, kind.find(' ')),
+                    ind.unit().empty() ? "—" : ind.unit(), TargetsOf(ind), UnitsOf(*index, ind)});
+  }
+  PrintTable(rows, out);
+  out << "\n" << catalog->indicators_size() << " 个指标 / indicators, " << catalog->objectives_size()
+      << " 个主要目标 / objectives; fingerprint " << index->fingerprint() << "\n";
+  return 0;
+}
+
+// --- doc --------------------------------------------------------------------
+
+// Escapes a table cell.
+std::string Cell(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n') {
+      out += " ";
+    } else {
+      out += c;
+    }
+  }
+  return out.empty() ? "—" : out;
+}
+
+void WriteDoc(const CatalogIndex& index, std::ostream& md) {
+  const v1::Catalog& c = index.catalog();
+  std::map<std::string, std::vector<const v1::Objective*>> objectives;
+  std::map<std::string, std::vector<const v1::Indicator*>> indicators;
+  std::map<std::string, std::vector<std::string>> indicators_of_objective;
+  for (const auto& o : c.objectives()) {
+    objectives[o.domain_id()].push_back(&o);
+  }
+  for (const auto& i : c.indicators()) {
+    indicators[i.domain_id()].push_back(&i);
+    for (const auto& oid : i.objective_ids()) {
+      indicators_of_objective[oid].push_back(i.id());
+    }
+  }
+  static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七", "八", "九", "十"};
+
+  md << "# 指标目录 Indicator catalog\n\n"
+     << "<!-- 由 `halfskyctl catalog doc --catalog deploy/catalog -o docs/CATALOG.md` 生成，"
+        "请勿手工编辑。Generated from deploy/catalog; do not edit by hand. -->\n\n"
+     << "- 规划 plan: " << c.plan_title_zh() << "\n"
+     << "- 目录版本 catalog version: `" << c.version() << "`\n"
+     << "- 基期 base year " << c.base_year() << "，中期 mid-term " << c.midterm_year()
+     << "，终期 final " << c.final_year() << "\n";
+  {
+    int offset = 0, month = 12, day = 31;
+    if (c.calendar().has_default_due_date()) {
+      offset = c.calendar().default_due_date().year_offset();
+      month = c.calendar().default_due_date().month();
+      day = c.calendar().default_due_date().day();
+    }
+    md << "- 默认报送截止日期 default due date: " << (offset == 0 ? "当年" : "次年") << month
+       << "月" << day << "日 (UTC+8 当日结束 / end of day)\n";
+  }
+  md << "- 指纹 fingerprint (SHA-256): `" << index.fingerprint() << "`\n\n";
+
+  // Overview.
+  md << "## 概览 Overview\n\n"
+     << "| 领域 domain | 主要目标 objectives | 其中定性 qualitative | 指标 indicators | "
+        "有目标的指标 with targets | 目标 targets |\n"
+     << "|---|---:|---:|---:|---:|---:|\n";
+  int total_o = 0, total_q = 0, total_i = 0, total_it = 0, total_t = 0;
+  for (const auto& d : c.domains()) {
+    int q = 0, it = 0, t = 0;
+    for (const auto* o : objectives[d.id()]) {
+      q += o->qualitative() ? 1 : 0;
+    }
+    for (const auto* i : indicators[d.id()]) {
+      it += i->targets_size() > 0 ? 1 : 0;
+      t += i->targets_size();
+    }
+    const int no = static_cast<int>(objectives[d.id()].size());
+    const int ni = static_cast<int>(indicators[d.id()].size());
+    md << "| " << d.number() << ". " << d.name_zh() << " " << d.name_en() << " (`" << d.id()
+       << "`) | " << no << " | " << q << " | " << ni << " | " << it << " | " << t << " |\n";
+    total_o += no;
+    total_q += q;
+    total_i += ni;
+    total_it += it;
+    total_t += t;
+  }
+  md << "| **合计 total** | **" << total_o << "** | **" << total_q << "** | **" << total_i
+     << "** | **" << total_it << "** | **" << total_t << "** |\n\n";
+
+  // Domains.
+  for (const auto& d : c.domains()) {
+    const int n = d.number();
+    md << "## （" << (n >= 1 && n <= 10 ? kNumerals[n - 1] : std::to_string(n).c_str()) << "）"
+       << d.name_zh() << " " << d.name_en() << " — `" << d.id() << "`\n\n";
+    md << "### 主要目标 Objectives\n\n";
+    md << "| 编号 | 主要目标（规划原文） | 定性 | 指标 |\n|---|---|:-:|---|\n";
+    for (const auto* o : objectives[d.id()]) {
+      md << "| `" << o->id() << "` " << o->number() << " | " << Cell(o->text_zh()) << " | "
+         << (o->qualitative() ? "✓" : "") << " | "
+         << Cell(absl::StrJoin(indicators_of_objective[o->id()], ", ")) << " |\n";
+    }
+    md << "\n### 指标 Indicators\n\n";
+    for (const auto* i : indicators[d.id()]) {
+      md << "#### `" << i->id() << "` " << i->name_zh() << " — "
+         << i->name_en() << "\n\n";
+      md << "- 类型 kind: " << KindText(*i);
+      if (!i->unit().empty()) {
+        md << "；单位 unit: " << i->unit();
+      }
+      if (i->kind() != v1::INDICATOR_KIND_QUALITATIVE) {
+        md << "；方向 direction: " << DirectionText(i->direction());
+      }
+      md << "\n";
+      if (!i->definition().numerator_zh().empty()) {
+        md << "- 分子 numerator: " << i->definition().numerator_zh() << "\n";
+      }
+      if (!i->definition().denominator_zh().empty()) {
+        md << "- 分母 denominator: " << i->definition().denominator_zh() << "\n";
+      }
+      if (!i->definition().note_zh().empty()) {
+        md << "- 说明 note: " << i->definition().note_zh() << "\n";
+      }
+      std::vector<std::string> units;
+      for (const auto& code : i->responsible_unit_codes()) {
+        const v1::MemberUnit* u = index.FindMemberUnit(code);
+        units.push_back(absl::StrCat(u != nullptr ? u->name_zh() : code, " (`", code, "`)"));
+      }
+      md << "- 责任单位 responsible: " << absl::StrJoin(units, "、") << "\n";
+      if (!i->required_disaggregations().empty()) {
+        std::vector<std::string> ds;
+        for (int x : i->required_disaggregations()) {
+          ds.push_back(DisaggregationText(static_cast<v1::Disaggregation>(x)));
+        }
+        md << "- 分组 disaggregations: " << absl::StrJoin(ds, "、") << "\n";
+      }
+      if (i->kind() != v1::INDICATOR_KIND_QUALITATIVE) {
+        md << "- 数据来源 source: " << DataSourceText(i->data_source()) << "\n";
+        if (i->value_range().has_min() || i->value_range().has_max()) {
+          md << "- 取值范围 range: "
+             << (i->value_range().has_min() ? FormatNumber(i->value_range().min()) : "")
+             << " — " << (i->value_range().has_max() ? FormatNumber(i->value_range().max()) : "")
+             << "\n";
+        }
+        md << "- 波动阈值 fluctuation threshold: "
+           << FormatNumber((i->fluctuation_threshold() > 0 ? i->fluctuation_threshold() : 0.2) *
+                           100)
+           << "%" << (i->fluctuation_threshold() > 0 ? "" : "（默认 default）") << "\n";
+        if (i->rare_event_threshold() > 0) {
+          md << "- 罕见事件阈值 rare-event threshold: 年分子 < " << i->rare_event_threshold()
+             << " 时按3年合并率评估 / pooled 3-year rates below " << i->rare_event_threshold()
+             << " events a year\n";
+        }
+      }
+      if (i->has_due_date()) {
+        const auto& dd = i->due_date();
+        md << "- 截止日期 due: " << (dd.year_offset() == 0 ? "当年" : "次年")
+           << (dd.month() != 0 ? dd.month() : 12) << "月" << (dd.day() != 0 ? dd.day() : 31)
+           << "日（覆盖默认 / overrides the default）\n";
+      }
+      std::vector<std::string> os;
+      for (const auto& oid : i->objective_ids()) {
+        const v1::Objective* o = index.FindObjective(oid);
+        os.push_back(absl::StrCat("`", oid, "`", o != nullptr ? absl::StrCat(" 目标", o->number())
+                                                             : std::string()));
+      }
+      md << "- 出处主要目标 objectives: " << absl::StrJoin(os, "、") << "\n";
+      if (i->targets_size() > 0) {
+        md << "\n| 目标 target | 比较 comparator | 年份 year | 规划原文 plan wording | 出处 |\n"
+              "|---|---|---|---|---|\n";
+        for (const auto& t : i->targets()) {
+          md << "| " << Cell(TargetSummary(t, *i)) << " | " << ComparatorText(t.comparator())
+             << " | " << (t.every_year() ? "每年 every year" : std::to_string(t.year())) << " | "
+             << Cell(t.text_zh()) << " | `" << t.objective_id() << "` |\n";
+        }
+      } else if (i->kind() == v1::INDICATOR_KIND_QUALITATIVE) {
+        md << "- 目标 targets: 无数值目标，按年度报送工作进展和自评 / no numeric target: a yearly "
+              "narrative and self-assessment\n";
+      } else {
+        md << "- 目标 targets: 规划未设数值或方向目标，仅监测 / monitored only, the plan sets no "
+              "target\n";
+      }
+      md << "\n";
+    }
+  }
+
+  // Qualitative objectives.
+  md << "## 定性主要目标 Qualitative objectives\n\n"
+     << "以下主要目标没有统计指标，由责任单位每年报送工作进展（定性指标）。\n"
+        "These objectives have no statistic; responsible units file a yearly narrative.\n\n"
+     << "| 编号 | 主要目标 | 定性指标 |\n|---|---|---|\n";
+  for (const auto& o : c.objectives()) {
+    if (!o.qualitative()) {
+      continue;
+    }
+    std::vector<std::string> q;
+    for (const auto& id : indicators_of_objective[o.id()]) {
+      const v1::Indicator* i = index.FindIndicator(id);
+      if (i != nullptr && i->kind() == v1::INDICATOR_KIND_QUALITATIVE) {
+        q.push_back(id);
+      }
+    }
+    md << "| `" << o.id() << "` | " << Cell(o.text_zh()) << " | " << absl::StrJoin(q, ", ")
+       << " |\n";
+  }
+
+  // Member units.
+  md << "\n## 成员单位 Member units\n\n| 代码 code | 名称 | name | 指标数 indicators |\n"
+        "|---|---|---|---:|\n";
+  for (const auto& u : c.member_units()) {
+    md << "| `" << u.code() << "` | " << u.name_zh() << " | " << u.name_en() << " | "
+       << index.IndicatorsOfUnit(u.code()).size() << " |\n";
+  }
+
+  // Areas.
+  md << "\n## 区域 Areas\n\n| 代码 code | 名称 | name | 层级 level | 城乡 | 上级 parent |\n"
+        "|---|---|---|---|---|---|\n";
+  for (const auto& a : c.areas()) {
+    md << "| `" << a.code() << "` | " << a.name_zh() << " | " << Cell(a.name_en()) << " | "
+       << AreaLevelText(a.level()) << " | " << ResidenceText(a.residence()) << " | "
+       << (a.parent_code().empty() ? "—" : "`" + a.parent_code() + "`") << " |\n";
+  }
+}
+
+int Doc(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Options o;
+  if (!ParseOptions(args, /*allow_domain=*/false, /*allow_output=*/true, &o, err)) {
+    err << kDocUsage;
+    return 2;
+  }
+  if (o.help) {
+    out << kDocUsage;
+    return 0;
+  }
+  if (o.output.empty()) {
+    err << "halfskyctl catalog doc: 缺少 -o FILE / -o FILE is required\n" << kDocUsage;
+    return 2;
+  }
+  auto index = LoadOrReport(o.catalog, err);
+  if (index == nullptr) {
+    return 1;
+  }
+  std::ostringstream md;
+  WriteDoc(*index, md);
+  if (o.output == "-") {
+    out << md.str();
+    return 0;
+  }
+  std::ofstream file(o.output, std::ios::binary | std::ios::trunc);
+  file << md.str();
+  file.close();
+  if (!file) {
+    err << "halfskyctl catalog doc: 无法写入 / cannot write " << o.output << "\n";
+    return 1;
+  }
+  out << "已生成 / wrote " << o.output << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int RunCatalogCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << kUsage;
+    return 2;
+  }
+  const std::string& cmd = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (IsHelp(cmd)) {
+    out << kUsage;
+    return 0;
+  }
+  if (cmd == "lint") {
+    return Lint(rest, out, err);
+  }
+  if (cmd == "show") {
+    return Show(rest, out, err);
+  }
+  if (cmd == "doc") {
+    return Doc(rest, out, err);
+  }
+  err << "halfskyctl catalog: 未知子命令 / unknown command '" << cmd << "'\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace halfsky

@@ -1,0 +1,282 @@
+#include "services/halfskyctl/catalog/catalog_text.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace halfsky {
+
+namespace v1 = ::halfsky::v1;
+
+namespace {
+
+// Decodes one UTF-8 code point at `*i`, advancing it; returns -1 for an
+// invalid byte (advancing by one).
+int32_t NextCodePoint(absl::string_view s, size_t* i) {
+  const auto b0 = static_cast<unsigned char>(s[*i]);
+  int len = 0;
+  int32_t cp = 0;
+  if (b0 < 0x80) {
+    ++*i;
+    return b0;
+  } else if ((b0 & 0xE0) == 0xC0) {
+    len = 2;
+    cp = b0 & 0x1F;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3;
+    cp = b0 & 0x0F;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4;
+    cp = b0 & 0x07;
+  } else {
+    ++*i;
+    return -1;
+  }
+  if (*i + len > s.size()) {
+    ++*i;
+    return -1;
+  }
+  for (int k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[*i + k]);
+    if ((b & 0xC0) != 0x80) {
+      ++*i;
+      return -1;
+    }
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  *i += len;
+  return cp;
+}
+
+bool IsWide(int32_t cp) {
+  return (cp >= 0x1100 && cp <= 0x115F) ||   // Hangul Jamo
+         (cp >= 0x2E80 && cp <= 0x303E) ||   // CJK radicals, punctuation
+         (cp >= 0x3041 && cp <= 0x33FF) ||   // kana, CJK compatibility
+         (cp >= 0x3400 && cp <= 0x4DBF) ||   // CJK extension A
+         (cp >= 0x4E00 && cp <= 0x9FFF) ||   // CJK unified ideographs
+         (cp >= 0xA000 && cp <= 0xA4CF) ||   // Yi
+         (cp >= 0xAC00 && cp <= 0xD7A3) ||   // Hangul syllables
+         (cp >= 0xF900 && cp <= 0xFAFF) ||   // CJK compatibility ideographs
+         (cp >= 0xFE30 && cp <= 0xFE4F) ||   // CJK compatibility forms
+         (cp >= 0xFF00 && cp <= 0xFF60) ||   // fullwidth forms
+         (cp >= 0xFFE0 && cp <= 0xFFE6) ||   // fullwidth signs
+         (cp >= 0x1F300 && cp <= 0x1F64F) ||  // pictographs
+         (cp >= 0x20000 && cp <= 0x3FFFD);    // CJK extensions B..
+}
+
+bool IsZeroWidth(int32_t cp) {
+  return (cp >= 0x0300 && cp <= 0x036F) || cp == 0x200B || cp == 0x200D ||
+         (cp >= 0xFE00 && cp <= 0xFE0F);
+}
+
+}  // namespace
+
+int DisplayWidth(absl::string_view text) {
+  int width = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    const int32_t cp = NextCodePoint(text, &i);
+    if (cp < 0) {
+      width += 1;
+    } else if (IsZeroWidth(cp)) {
+      // nothing
+    } else if (IsWide(cp)) {
+      width += 2;
+    } else {
+      width += 1;
+    }
+  }
+  return width;
+}
+
+std::string PadToWidth(absl::string_view text, int width) {
+  std::string out(text);
+  const int w = DisplayWidth(text);
+  if (w < width) {
+    out.append(width - w, ' ');
+  }
+  return out;
+}
+
+std::string FormatNumber(double v) { return absl::StrFormat("%.10g", v); }
+
+std::string TargetSummary(const v1::Target& t, const v1::Indicator& indicator) {
+  std::string unit = indicator.unit();
+  const std::string value = t.has_value() ? FormatNumber(t.value()) + unit : "";
+  std::string s;
+  switch (t.comparator()) {
+    case v1::COMPARATOR_AT_LEAST:
+      s = "≥ " + value;
+      break;
+    case v1::COMPARATOR_AT_MOST:
+      s = "≤ " + value;
+      break;
+    case v1::COMPARATOR_BELOW:
+      s = "< " + value;
+      break;
+    case v1::COMPARATOR_ABOUT:
+      s = value + " 左右";
+      if (t.tolerance() > 0) {
+        absl::StrAppend(&s, " ±", FormatNumber(t.tolerance()));
+      }
+      break;
+    case v1::COMPARATOR_MAINTAIN_AT_LEAST:
+      s = "保持 ≥ " + value;
+      break;
+    case v1::COMPARATOR_MAINTAIN_AT_MOST:
+      s = "保持 ≤ " + value;
+      break;
+    case v1::COMPARATOR_INCREASE:
+      s = "提高 ↑";
+      break;
+    case v1::COMPARATOR_DECREASE:
+      s = "降低 ↓";
+      break;
+    case v1::COMPARATOR_DECREASE_EACH_YEAR:
+      s = "逐年降低 ↓";
+      break;
+    case v1::COMPARATOR_NARROW_GAP:
+      s = t.gap_dimension() == v1::GAP_DIMENSION_SEX         ? "性别差距缩小"
+          : t.gap_dimension() == v1::GAP_DIMENSION_RESIDENCE ? "城乡差距缩小"
+                                                             : "差距缩小";
+      if (t.has_value()) {
+        absl::StrAppend(&s, " 至 ", value);
+      }
+      break;
+    default:
+      s = "?";
+  }
+  if (t.sex() == v1::SEX_FEMALE) {
+    s = "女性 " + s;
+  } else if (t.sex() == v1::SEX_MALE) {
+    s = "男性 " + s;
+  }
+  if (t.residence() == v1::RESIDENCE_URBAN) {
+    s = "城镇 " + s;
+  } else if (t.residence() == v1::RESIDENCE_RURAL) {
+    s = "农村 " + s;
+  }
+  if (t.every_year()) {
+    absl::StrAppend(&s, " 每年");
+  } else {
+    absl::StrAppend(&s, " (", t.year(), ")");
+  }
+  return s;
+}
+
+std::string KindText(const v1::Indicator& indicator) {
+  switch (indicator.kind()) {
+    case v1::INDICATOR_KIND_RATE:
+      return absl::StrCat("率 RATE ×", FormatNumber(indicator.multiplier()));
+    case v1::INDICATOR_KIND_PROPORTION:
+      return "比例 PROPORTION";
+    case v1::INDICATOR_KIND_COUNT:
+      return "计数 COUNT";
+    case v1::INDICATOR_KIND_VALUE:
+      return "数值 VALUE";
+    case v1::INDICATOR_KIND_QUALITATIVE:
+      return "定性 QUALITATIVE";
+    default:
+      return "?";
+  }
+}
+
+std::string DirectionText(v1::Direction direction) {
+  switch (direction) {
+    case v1::DIRECTION_HIGHER_IS_BETTER:
+      return "越高越好 higher is better";
+    case v1::DIRECTION_LOWER_IS_BETTER:
+      return "越低越好 lower is better";
+    default:
+      return "无方向 none";
+  }
+}
+
+std::string ComparatorText(v1::Comparator c) {
+  switch (c) {
+    case v1::COMPARATOR_AT_LEAST:
+      return "≥ 达到/以上 AT_LEAST";
+    case v1::COMPARATOR_AT_MOST:
+      return "≤ 以下 AT_MOST";
+    case v1::COMPARATOR_ABOUT:
+      return "≈ 左右 ABOUT";
+    case v1::COMPARATOR_MAINTAIN_AT_LEAST:
+      return "≥ 每年保持 MAINTAIN_AT_LEAST";
+    case v1::COMPARATOR_INCREASE:
+      return "↑ 提高 INCREASE";
+    case v1::COMPARATOR_DECREASE_EACH_YEAR:
+      return "↓ 逐年降低 DECREASE_EACH_YEAR";
+    case v1::COMPARATOR_NARROW_GAP:
+      return "差距缩小 NARROW_GAP";
+    case v1::COMPARATOR_BELOW:
+      return "< 低于 BELOW";
+    case v1::COMPARATOR_DECREASE:
+      return "↓ 降低 DECREASE";
+    case v1::COMPARATOR_MAINTAIN_AT_MOST:
+      return "≤ 每年保持 MAINTAIN_AT_MOST";
+    default:
+      return "?";
+  }
+}
+
+std::string DisaggregationText(v1::Disaggregation d) {
+  switch (d) {
+    case v1::DISAGGREGATION_SEX:
+      return "分性别 sex";
+    case v1::DISAGGREGATION_RESIDENCE:
+      return "分城乡 urban/rural";
+    case v1::DISAGGREGATION_AREA:
+      return "分镇街 by town/subdistrict";
+    default:
+      return "?";
+  }
+}
+
+std::string DataSourceText(v1::DataSource s) {
+  switch (s) {
+    case v1::DATA_SOURCE_DEPARTMENTAL_STATISTICS:
+      return "部门统计 departmental statistics";
+    case v1::DATA_SOURCE_SURVEY:
+      return "调查 survey";
+    case v1::DATA_SOURCE_ADMINISTRATIVE_RECORDS:
+      return "行政记录 administrative records";
+    case v1::DATA_SOURCE_CENSUS:
+      return "普查 census";
+    default:
+      return "未指定 unspecified";
+  }
+}
+
+std::string AreaLevelText(v1::AreaLevel level) {
+  switch (level) {
+    case v1::AREA_LEVEL_DISTRICT:
+      return "区";
+    case v1::AREA_LEVEL_TOWN:
+      return "镇";
+    case v1::AREA_LEVEL_SUBDISTRICT:
+      return "街道";
+    case v1::AREA_LEVEL_VILLAGE:
+      return "村";
+    case v1::AREA_LEVEL_COMMUNITY:
+      return "社区";
+    default:
+      return "?";
+  }
+}
+
+std::string ResidenceText(v1::Residence residence) {
+  switch (residence) {
+    case v1::RESIDENCE_URBAN:
+      return "城镇";
+    case v1::RESIDENCE_RURAL:
+      return "农村";
+    case v1::RESIDENCE_ALL:
+      return "全部";
+    default:
+      return "?";
+  }
+}
+
+}  // namespace halfsky
