@@ -136,6 +136,15 @@ Authenticator::AsFunction() const {
   return [this](const grpc::CallbackServerContext& context) { return AuthenticateCall(context); };
 }
 
+absl::Status Authenticator::CheckUnitCodes(
+    const std::function<bool(absl::string_view)>& is_known) const {
+  if (!enabled_) {
+    return absl::OkStatus();
+  }
+  absl::MutexLock lock(&mu_);
+  return store_->CheckUnitCodes(is_known);
+}
+
 absl::Status Authenticator::Reload() {
   if (!enabled_ || path_.empty()) {
     return absl::FailedPreconditionError("no token file to reload");

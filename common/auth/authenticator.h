@@ -84,6 +84,9 @@ class Authenticator {
   std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>
   AsFunction() const;
 
+  // TokenStore::CheckUnitCodes on the current tokens; OK in no-auth mode.
+  absl::Status CheckUnitCodes(const std::function<bool(absl::string_view)>& is_known) const;
+
   // Re-reads the token file given at construction (e.g. after rotating a
   // Kubernetes Secret). On error the previous tokens stay in force and the
   // error is returned. FAILED_PRECONDITION in no-auth mode or without a

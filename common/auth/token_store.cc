@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -174,6 +175,32 @@ std::vector<std::string> TokenStore::UnitCodes() const {
     }
   }
   return std::vector<std::string>(codes.begin(), codes.end());
+}
+
+absl::Status TokenStore::CheckUnitCodes(
+    const std::function<bool(absl::string_view)>& is_known) const {
+  std::map<std::string, std::string> unknown;  // code → a principal holding it
+  for (const auto& [hash, principal] : by_hash_) {
+    for (const auto& role : principal.roles()) {
+      if (role.kind() == halfsky::v1::ROLE_KIND_UNIT && !is_known(role.unit_code())) {
+        auto [it, inserted] = unknown.try_emplace(role.unit_code(), principal.name());
+        if (!inserted && principal.name() < it->second) {
+          it->second = principal.name();
+        }
+      }
+    }
+  }
+  if (unknown.empty()) {
+    return absl::OkStatus();
+  }
+  std::vector<std::string> parts;
+  for (const auto& [code, name] : unknown) {
+    parts.push_back(absl::StrCat("unit:", code, " (principal \"", name, "\")"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("令牌文件中的成员单位不在指标目录中 / token file names member units missing "
+                   "from the catalog: ",
+                   absl::StrJoin(parts, ", ")));
 }
 
 }  // namespace halfsky::auth

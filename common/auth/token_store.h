@@ -30,6 +30,7 @@
 // Thread-safety: a TokenStore is immutable after construction; const
 // methods are thread-safe.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,12 @@ class TokenStore {
   // Every unit code named by a unit:<code> role, sorted, without
   // duplicates (for checking against the catalog's member units).
   std::vector<std::string> UnitCodes() const;
+  // OK if `is_known` accepts every unit code of every unit:<code> role;
+  // otherwise FAILED_PRECONDITION naming each unknown code and a principal
+  // holding it. Services call it at start-up with the catalog's member
+  // units (CatalogIndex::FindMemberUnit), so a typo in a role is a start-up
+  // error instead of a unit that can never submit.
+  absl::Status CheckUnitCodes(const std::function<bool(absl::string_view)>& is_known) const;
 
  private:
   TokenStore() = default;

@@ -5,6 +5,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/roles.h"
+#include "google/protobuf/text_format.h"
+#include "halfsky/v1/catalog.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
@@ -100,6 +102,18 @@ TEST(TokenStoreTest, RejectsEveryKindOfBadLineWithItsLineNumber) {
   }
 }
 
+TEST(TokenStoreTest, CheckUnitCodesNamesUnknownUnits) {
+  auto store = TokenStore::FromString(absl::StrCat(kAlice, " alice unit:HEALTH,unit:HEALTHH\n", kBob,
+                                                   " bob unit:EDUCATION,statistics\n"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto known = [](absl::string_view code) { return code == "HEALTH" || code == "EDUCATION"; };
+  absl::Status status = store->CheckUnitCodes(known);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("unit:HEALTHH (principal \"alice\")"));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("EDUCATION")));
+  EXPECT_TRUE(store->CheckUnitCodes([](absl::string_view) { return true; }).ok());
+}
+
 TEST(TokenStoreTest, FromFileNamesTheFile) {
   const std::string dir = testing::MakeTempDir("halfsky-tokens");
   const std::string path = dir + "/tokens.txt";
@@ -125,6 +139,22 @@ TEST(TokenStoreTest, ShippedExampleParsesAndItsDocumentedTokensWork) {
   EXPECT_TRUE(HasRole(*store->Authenticate("example-statistics-token"), v1::ROLE_KIND_STATISTICS));
   EXPECT_TRUE(HasRole(*store->Authenticate("example-assessment-token"), v1::ROLE_KIND_ASSESSMENT));
   EXPECT_TRUE(HasRole(*store->Authenticate("example-admin-token"), v1::ROLE_KIND_ADMIN));
+
+  // Its unit roles name real member units of the shipped catalog.
+  v1::Catalog catalog;
+  const std::string units =
+      testing::ReadFile(std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog/member_units.textproto");
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(units, &catalog));
+  ASSERT_FALSE(catalog.member_units().empty());
+  auto known = [&catalog](absl::string_view code) {
+    for (const auto& unit : catalog.member_units()) {
+      if (unit.code() == code) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(store->CheckUnitCodes(known).ok()) << store->CheckUnitCodes(known);
 }
 
 }  // namespace
