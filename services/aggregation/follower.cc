@@ -46,8 +46,12 @@ class Follower::ChangeStream {
  public:
   enum class Next { kEvents, kTimeout, kEnded };
 
-  ChangeStream(halfsky::v1::SubmissionService::Stub* stub, int64_t after, size_t capacity)
+  ChangeStream(halfsky::v1::SubmissionService::Stub* stub, int64_t after, size_t capacity,
+               const std::string& token)
       : capacity_(capacity) {
+    if (!token.empty()) {
+      ctx_.AddMetadata("authorization", "Bearer " + token);
+    }
     thread_ = std::thread([this, stub, after] { Run(stub, after); });
   }
   ~ChangeStream() {
@@ -232,7 +236,8 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
     std::unique_ptr<ChangeStream>* stream, std::vector<ChangeEvent>* carry, int64_t* applied) {
   auto agg = std::make_unique<Aggregator>(catalog_);
   stream->reset();
-  *stream = std::make_unique<ChangeStream>(stub_.get(), 0, options_.queue_capacity);
+  *stream = std::make_unique<ChangeStream>(stub_.get(), 0, options_.queue_capacity,
+                                           options_.submission_token);
   int64_t last = 0;
   std::vector<ChangeEvent> events;
   while (true) {
@@ -515,7 +520,8 @@ void Follower::Run() {
         stream.reset();
         Sleep(backoff_);
         NextBackoff();
-        stream = std::make_unique<ChangeStream>(stub_.get(), applied_, options_.queue_capacity);
+        stream = std::make_unique<ChangeStream>(stub_.get(), applied_, options_.queue_capacity,
+                                                options_.submission_token);
         continue;
       }
       // Idle: is the cache still ours?

@@ -105,6 +105,8 @@ struct FollowerOptions {
   int queue_capacity = 50000;
   // While idle, check the Redis cursor this often (detects FLUSHALL).
   absl::Duration cursor_check_interval = absl::Seconds(1);
+  // Sent as "authorization: Bearer <token>" on WatchChanges when non-empty.
+  std::string submission_token;
 };
 
 struct FollowerStatus {

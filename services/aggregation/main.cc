@@ -2,11 +2,15 @@
 // the submission service's change feed, keeps the aggregates in memory and in
 // Redis (services/aggregation/redis_layout.h), and serves
 // halfsky.v1.AggregationService.
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/strip.h"
+#include "common/auth/authenticator.h"
 #include "common/clock/clock.h"
 #include "common/redis/hiredis_client.h"
 #include "common/server/server.h"
@@ -15,33 +19,45 @@
 #include "services/aggregation/follower.h"
 
 ABSL_FLAG(std::string, submission, "127.0.0.1:7301", "Submission service address HOST:PORT.");
+ABSL_FLAG(std::string, submission_token_file, "",
+          "File holding the bearer token this service presents to the submission service "
+          "(WatchChanges). Empty: no token (submission in no-auth mode).");
 ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis address HOST:PORT (the aggregate cache).");
 
 int main(int argc, char** argv) {
   halfsky::InitService(argc, argv, "halfsky-aggregation");
   const halfsky::ServerOptions options = halfsky::ServerOptionsFromFlags("halfsky-aggregation");
   auto catalog = halfsky::LoadCatalogFromFlags();
-
+  auto authenticator = halfsky::auth::AuthenticatorFromFlags();  // --tokens_file
+  if (!authenticator.ok()) {
+    std::cerr << "halfsky-aggregation: " << authenticator.status() << "\n";
+    return 2;
+  }
   auto redis_options = halfsky::ParseRedisAddress(absl::GetFlag(FLAGS_redis));
   if (!redis_options.ok()) {
     std::cerr << "halfsky-aggregation: --redis: " << redis_options.status() << "\n";
     return 2;
   }
+  halfsky::aggregation::FollowerOptions follower_options;
+  if (const std::string path = absl::GetFlag(FLAGS_submission_token_file); !path.empty()) {
+    std::ifstream in(path);
+    if (!in) {
+      std::cerr << "halfsky-aggregation: cannot read --submission_token_file " << path << "\n";
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    follower_options.submission_token =
+        std::string(absl::StripAsciiWhitespace(text.str()));
+  }
+
   halfsky::HiredisClient redis(*redis_options);
   auto channel =
       grpc::CreateChannel(absl::GetFlag(FLAGS_submission), grpc::InsecureChannelCredentials());
-
   halfsky::aggregation::AggregationState state(catalog);
-  halfsky::aggregation::Follower follower(catalog, channel, &redis, &state);
-  // TODO(lead): replace with common/auth's authenticator once it lands.
-  halfsky::AggregationAuthenticator authenticate =
-      [](const grpc::CallbackServerContext&) -> absl::StatusOr<halfsky::v1::Principal> {
-    halfsky::v1::Principal p;
-    p.set_name("anonymous");
-    return p;
-  };
+  halfsky::aggregation::Follower follower(catalog, channel, &redis, &state, follower_options);
   halfsky::AggregationServiceImpl service(catalog, &state, &follower, halfsky::ClockFromFlags(),
-                                          authenticate);
+                                          (*authenticator)->AsFunction());
   follower.Start();
   halfsky::RunHooks hooks;
   hooks.before_shutdown = [&follower] { follower.Stop(); };

@@ -1,0 +1,203 @@
+// Series with derived figures, the annual report, exports, the writer's
+// transaction (against the in-memory Redis fake) and the message format.
+#include "services/aggregation/reports.h"
+
+#include "absl/strings/str_split.h"
+#include "common/redis/in_memory_redis.h"
+#include "common/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/aggregation/redis_layout.h"
+#include "services/aggregation/redis_writer.h"
+#include "tests/aggregation/test_util.h"
+
+namespace halfsky::aggregation {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Fraction;
+using testing::Key;
+using testing::TestCatalog;
+using testing::Value;
+using halfsky::v1::RESIDENCE_ALL;
+using halfsky::v1::RESIDENCE_RURAL;
+using halfsky::v1::RESIDENCE_URBAN;
+using halfsky::v1::SEX_FEMALE;
+using halfsky::v1::SEX_MALE;
+using halfsky::v1::SEX_TOTAL;
+
+class ReportsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int64_t s = 0;
+    // HEALTH-02 (proportion) at the two subdistricts, 2021 and 2022, by residence too.
+    agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303001", 2021), 40, 100), nullptr);
+    agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303002", 2021), 20, 100), nullptr);
+    agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303001", 2022), 50, 100), nullptr);
+    agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303002", 2022), 30, 100), nullptr);
+    agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303001", 2022, SEX_TOTAL, RESIDENCE_URBAN), 60, 100), nullptr);
+    agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303100", 2022, SEX_TOTAL, RESIDENCE_RURAL), 20, 100), nullptr);
+    agg_.Apply(Value(++s, Key("HEALTH-03", "610303", 2022, SEX_FEMALE), 7), nullptr);
+    agg_.Apply(Value(++s, Key("HEALTH-03", "610303", 2022, SEX_MALE), 4), nullptr);
+  }
+  Aggregator agg_{TestCatalog()};
+};
+
+TEST_F(ReportsTest, SeriesWithChangeAndGaps) {
+  halfsky::v1::GetSeriesRequest req;
+  req.set_indicator_id("HEALTH-02");
+  auto series = BuildSeries(agg_, req);
+  ASSERT_TRUE(series.ok()) << series.status();
+  EXPECT_EQ(series->area_code(), "610303");
+  ASSERT_EQ(series->points_size(), 2);
+  const auto& p2021 = series->points(0);
+  EXPECT_EQ(p2021.year(), 2021);
+  EXPECT_DOUBLE_EQ(p2021.value(), 30);
+  EXPECT_FALSE(p2021.has_change_from_previous());
+  EXPECT_NEAR(p2021.completeness_percent(), 200.0 / 3, 1e-9);  // 2 of 3 children
+  const auto& p2022 = series->points(1);
+  EXPECT_DOUBLE_EQ(p2022.value(), 40);
+  EXPECT_DOUBLE_EQ(p2022.change_from_previous(), 10);
+  EXPECT_DOUBLE_EQ(p2022.urban_minus_rural(), 40);  // 60 − 20
+  EXPECT_DOUBLE_EQ(p2022.urban_to_rural_ratio(), 3);
+  EXPECT_FALSE(p2022.has_female_minus_male());
+  EXPECT_EQ(series->targets_size(), 1);
+
+  req.set_indicator_id("HEALTH-03");
+  series = BuildSeries(agg_, req);
+  ASSERT_TRUE(series.ok());
+  // No total for HEALTH-03: no points, but the sexes exist.
+  EXPECT_EQ(series->points_size(), 0);
+  req.set_sex(SEX_FEMALE);
+  series = BuildSeries(agg_, req);
+  ASSERT_EQ(series->points_size(), 1);
+  EXPECT_DOUBLE_EQ(series->points(0).female_minus_male(), 3);
+  EXPECT_DOUBLE_EQ(series->points(0).female_to_male_ratio(), 1.75);
+  EXPECT_EQ(series->points(0).completeness_percent(), 100);  // direct
+}
+
+TEST_F(ReportsTest, SeriesErrors) {
+  halfsky::v1::GetSeriesRequest req;
+  req.set_indicator_id("NOPE-01");
+  EXPECT_EQ(BuildSeries(agg_, req).status().code(), absl::StatusCode::kNotFound);
+  req.set_indicator_id("HEALTH-02");
+  req.set_area_code("123456");
+  EXPECT_EQ(BuildSeries(agg_, req).status().code(), absl::StatusCode::kNotFound);
+  req.set_area_code("");
+  req.set_from_year(2019);
+  req.set_to_year(2031);
+  auto st = BuildSeries(agg_, req).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BadRequestViolations(st).size(), 2u);
+  req.set_from_year(2025);
+  req.set_to_year(2022);
+  EXPECT_EQ(BuildSeries(agg_, req).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ReportsTest, AnnualReport) {
+  halfsky::v1::GetAnnualReportRequest req;
+  req.set_year(2022);
+  auto report = BuildAnnualReport(agg_, req, absl::FromUnixSeconds(1700000000));
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->domains_size(), 2);
+  EXPECT_EQ(report->domains(0).domain_id(), "HEALTH");
+  const halfsky::v1::AnnualReportRow* row = nullptr;
+  for (const auto& r : report->domains(0).rows()) {
+    if (r.indicator_id() == "HEALTH-02") {
+      row = &r;
+    }
+  }
+  ASSERT_NE(row, nullptr);
+  EXPECT_DOUBLE_EQ(row->value(), 40);
+  EXPECT_DOUBLE_EQ(row->previous_value(), 30);
+  EXPECT_DOUBLE_EQ(row->change(), 10);
+  EXPECT_DOUBLE_EQ(row->urban_minus_rural(), 40);
+  // Expected: 4 areas (district + 3 children, AREA required) × 3 groups
+  // (total, urban, rural). Present: district total/urban/rural, 001 total
+  // and urban, 002 total, town rural = 7 of 12.
+  EXPECT_NEAR(row->completeness_percent(), 700.0 / 12, 1e-9);
+  req.set_year(2031);
+  EXPECT_EQ(BuildAnnualReport(agg_, req, absl::Now()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ReportsTest, CsvAndSdmxExport) {
+  halfsky::v1::ExportRequest req;
+  req.add_indicator_ids("HEALTH-02");
+  req.add_area_codes("610303");
+  req.set_format(halfsky::v1::EXPORT_FORMAT_SDMX_CSV);
+  auto plan = PlanExport(agg_, req);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const std::string sdmx = ExportHeader(plan->format) + ExportIndicatorRows(agg_, *plan, 0);
+  const std::vector<std::string> lines = absl::StrSplit(sdmx, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 5u);  // header + 2021 total, 2022 total/urban/rural
+  EXPECT_EQ(lines[0],
+            "DATAFLOW,FREQ,INDICATOR,REF_AREA,SEX,URBANISATION,TIME_PERIOD,OBS_VALUE,UNIT_MEASURE,"
+            "OBS_STATUS");
+  EXPECT_EQ(lines[1], "HALFSKY:JINTAI_WOMEN_DEV(1.0),A,HEALTH-02,610303,_T,_T,2021,30,%,A");
+  EXPECT_THAT(sdmx, HasSubstr(",_T,U,2022,60,%,A"));
+
+  req.set_format(halfsky::v1::EXPORT_FORMAT_CSV);
+  plan = PlanExport(agg_, req);
+  const std::string csv = ExportIndicatorRows(agg_, *plan, 0);
+  EXPECT_THAT(csv, HasSubstr("HEALTH-02,宫颈癌筛查率,610303,金台区,2021,total,all,30,60,200,%,"
+                             "false,2,610303100,,false,2\n"));
+
+  req.add_indicator_ids("NOPE");
+  EXPECT_EQ(PlanExport(agg_, req).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RedisWriterTest, CommitIsOneTransactionAndNeverRecreatesAVanishedCursor) {
+  Aggregator agg(TestCatalog());
+  ChangeSet changes;
+  agg.Apply(Fraction(1, Key("HEALTH-01", "610303001", 2022), 1, 1000), &changes);
+  InMemoryRedisClient redis;
+  RedisWriter writer(&redis);
+  // No cursor yet: the commit writes hashes but leaves the cursor absent.
+  std::vector<CellId> cells(changes.cells.begin(), changes.cells.end());
+  auto r = writer.Commit(agg, cells, 1, /*create_cursor=*/false);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->previous_cursor.has_value());
+  EXPECT_FALSE(redis.Get(kCursorKey)->has_value());
+
+  auto full = writer.RewriteAll(agg, 1);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->aggregate_count, 2);  // the subdistrict and the district
+  EXPECT_EQ(full->indicator_ids, std::vector<std::string>{"HEALTH-01"});
+  EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("1"));
+
+  changes.Clear();
+  agg.Apply(Fraction(2, Key("HEALTH-01", "610303002", 2022), 1, 1000), &changes);
+  cells.assign(changes.cells.begin(), changes.cells.end());
+  r = writer.Commit(agg, cells, 2, false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->previous_cursor, std::optional<int64_t>(1));
+  EXPECT_EQ(r->version, full->version + 1);
+  EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("2"));
+  auto field = redis.HGet(SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL), "2022");
+  ASSERT_TRUE(field.ok() && field->has_value());
+  halfsky::v1::Aggregate a;
+  ASSERT_TRUE(a.ParseFromString(**field));
+  EXPECT_DOUBLE_EQ(a.value(), 100);
+}
+
+TEST(RedisLayoutTest, MessageRoundTrip) {
+  UpdateMessage m{42, 7, false, {"EDU-01", "HEALTH-02"}};
+  const std::string text = FormatUpdateMessage(m);
+  EXPECT_EQ(text, "cursor=42 version=7 rebuild=0 indicators=EDU-01,HEALTH-02");
+  auto parsed = ParseUpdateMessage(text);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->cursor, 42);
+  EXPECT_EQ(parsed->indicator_ids, m.indicator_ids);
+  auto empty = ParseUpdateMessage("cursor=1 version=2 rebuild=1 indicators=");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->rebuild);
+  EXPECT_TRUE(empty->indicator_ids.empty());
+  EXPECT_FALSE(ParseUpdateMessage("cursor=x version=2 rebuild=1 indicators=").ok());
+  EXPECT_FALSE(ParseUpdateMessage("hello").ok());
+  EXPECT_EQ(SeriesRedisKey("HEALTH-01", "610303", SEX_FEMALE, RESIDENCE_URBAN),
+            "halfsky:agg:v1:s:HEALTH-01:610303:female:urban");
+}
+
+}  // namespace
+}  // namespace halfsky::aggregation
