@@ -8,6 +8,7 @@
 // Thread-compatible value type (copyable, movable).
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <utility>
