@@ -1,0 +1,291 @@
+// SqliteSubmissionStore on real SQLite files: group commit, idempotency,
+// revisions, locks, sequences, migrations and reopening.
+#include "services/submission/sqlite_store.h"
+
+#include "absl/synchronization/notification.h"
+#include "common/status/status.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/submission/test_util.h"
+#include "tests/support/process.h"
+
+namespace halfsky::submission {
+namespace {
+
+namespace v1 = ::halfsky::v1;
+using ::halfsky::submission::testing::Number;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = halfsky::testing::MakeTempDir("submission-store") + "/submission.db";
+    Reopen();
+  }
+  void Reopen() {
+    store_.reset();
+    SqliteSubmissionStore::Options o;
+    o.path = path_;
+    o.clock = &clock_;
+    auto s = SqliteSubmissionStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  WriteRequest Req(const std::string& principal, const std::string& id,
+                   std::vector<v1::DataValue> values, const std::string& unit = "HEALTH_BUREAU") {
+    WriteRequest r;
+    r.principal = principal;
+    r.request_id = id;
+    for (auto& v : values) {
+      v.mutable_key()->set_sex(v1::SEX_TOTAL);
+      v.mutable_key()->set_residence(v1::RESIDENCE_ALL);
+      r.values.push_back({v, unit});
+    }
+    r.payload_hash = "hash-of-" + id + "-" + std::to_string(r.values.size()) + "-" +
+                     (r.values.empty() ? "" : r.values[0].value.SerializeAsString());
+    return r;
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01
+  std::string path_;
+  std::unique_ptr<SqliteSubmissionStore> store_;
+};
+
+TEST_F(StoreTest, CreateReviseUnchanged) {
+  auto r1 = store_->WriteAndWait(Req("p", "a", {Number("HEALTH-03", 2024, 3)}));
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  EXPECT_EQ(r1->results(0).outcome(), v1::WRITE_OUTCOME_CREATED);
+  EXPECT_EQ(r1->results(0).revision(), 1);
+  EXPECT_EQ(r1->results(0).sequence(), 1);
+  EXPECT_EQ(r1->created_count(), 1);
+
+  auto r2 = store_->WriteAndWait(Req("p", "b", {Number("HEALTH-03", 2024, 3)}));
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+  EXPECT_EQ(r2->results(0).revision(), 1);
+  EXPECT_EQ(r2->results(0).sequence(), 0);
+  EXPECT_EQ(r2->sequences().first(), 0);
+
+  auto v = Number("HEALTH-03", 2024, 3);
+  v.set_note("changed note only");
+  auto r3 = store_->WriteAndWait(Req("p", "c", {v}));
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(r3->results(0).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(r3->results(0).revision(), 2);
+  EXPECT_EQ(r3->results(0).sequence(), 2);
+  EXPECT_EQ(store_->HeadSequence(), 2);
+
+  v.mutable_key()->set_sex(v1::SEX_TOTAL);
+  v.mutable_key()->set_residence(v1::RESIDENCE_ALL);
+  auto history = store_->History(v.key());
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].revision(), 1);
+  EXPECT_EQ((*history)[1].data_value().note(), "changed note only");
+  EXPECT_EQ((*history)[1].request_id(), "c");
+  EXPECT_EQ((*history)[1].submitted_by(), "p");
+  EXPECT_EQ((*history)[1].unit_code(), "HEALTH_BUREAU");
+}
+
+TEST_F(StoreTest, IdempotentReplayAndConflict) {
+  WriteRequest req = Req("p", "same", {Number("HEALTH-03", 2024, 3), Number("HEALTH-03", 2023, 2)});
+  auto first = store_->WriteAndWait(req);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first->replayed());
+  auto again = store_->WriteAndWait(req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed());
+  EXPECT_EQ(again->results_size(), 2);
+  EXPECT_EQ(again->results(1).key().year(), 2023);
+  EXPECT_EQ(again->results(1).outcome(), v1::WRITE_OUTCOME_CREATED);
+  EXPECT_EQ(again->sequences().last(), first->sequences().last());
+  EXPECT_EQ(store_->HeadSequence(), 2);
+
+  WriteRequest other = Req("p", "same", {Number("HEALTH-03", 2024, 9)});
+  auto conflict = store_->WriteAndWait(other);
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kAlreadyExists);
+  // Another principal may use the same id.
+  auto other_principal = store_->WriteAndWait(Req("q", "same", {Number("HEALTH-03", 2022, 1)}));
+  ASSERT_TRUE(other_principal.ok());
+  EXPECT_FALSE(other_principal->replayed());
+}
+
+TEST_F(StoreTest, LockedYearFailsWithoutWriting) {
+  auto lock = store_->SetYearLock(2024, true, "stats", "审核完毕");
+  ASSERT_TRUE(lock.ok());
+  EXPECT_TRUE(lock->locked());
+  auto r = store_->WriteAndWait(Req("p", "x", {Number("HEALTH-03", 2023, 1), Number("HEALTH-03", 2024, 1)}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReason(r.status()), "YEAR_LOCKED");
+  EXPECT_EQ(store_->HeadSequence(), 0);
+  ASSERT_TRUE(store_->SetYearLock(2024, false, "stats", "更正").ok());
+  EXPECT_TRUE(store_->WriteAndWait(Req("p", "x", {Number("HEALTH-03", 2024, 1)})).ok());
+  auto locks = store_->ListYearLocks();
+  ASSERT_TRUE(locks.ok());
+  ASSERT_EQ(locks->history.size(), 2u);
+  EXPECT_TRUE(locks->history[0].locked());
+  EXPECT_FALSE(locks->history[1].locked());
+  EXPECT_EQ(locks->history[1].reason(), "更正");
+  ASSERT_EQ(locks->current.size(), 1u);
+  EXPECT_FALSE(locks->current[0].locked());
+}
+
+TEST_F(StoreTest, ConcurrentWritersGetGaplessSequencesAndOwnResults) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  std::mutex mu;
+  std::set<int64_t> sequences;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Each thread its own area/year combination space: year 2020..2026, value distinct.
+        auto v = Number("HEALTH-03", 2020 + (i % 7), t * 1000 + i);
+        v.mutable_key()->set_area_code(t % 2 == 0 ? "610303001" : "610303100");
+        v.set_note("t" + std::to_string(t) + "i" + std::to_string(i));
+        auto r = store_->WriteAndWait(Req("p" + std::to_string(t), "r" + std::to_string(i), {v}));
+        if (!r.ok() || r->results(0).sequence() == 0) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        sequences.insert(r->results(0).sequence());
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(sequences.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(*sequences.begin(), 1);
+  EXPECT_EQ(*sequences.rbegin(), kThreads * kPerThread);
+  std::cerr << "group commits: " << store_->commit_count() << " for " << kThreads * kPerThread
+            << " requests\n";
+  auto changes = store_->ReadChanges(0, 10000);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), static_cast<size_t>(kThreads * kPerThread));
+  for (size_t i = 0; i < changes->size(); ++i) {
+    EXPECT_EQ((*changes)[i].sequence(), static_cast<int64_t>(i + 1));
+  }
+}
+
+TEST_F(StoreTest, FailingRequestInAGroupDoesNotPoisonOthers) {
+  ASSERT_TRUE(store_->SetYearLock(2021, true, "stats", "").ok());
+  // Queue many writes at once so they share groups; every third is locked.
+  std::vector<absl::Notification> done(30);
+  std::vector<absl::StatusOr<v1::SubmitBatchResponse>> results(30);
+  for (int i = 0; i < 30; ++i) {
+    auto v = Number("HEALTH-03", i % 3 == 0 ? 2021 : 2022, i);
+    v.mutable_key()->set_area_code(i % 2 == 0 ? "610303001" : "610303100");
+    store_->Write(Req("p", "g" + std::to_string(i), {v}), [&, i](auto r) {
+      results[i] = std::move(r);
+      done[i].Notify();
+    });
+  }
+  int ok = 0;
+  for (int i = 0; i < 30; ++i) {
+    done[i].WaitForNotification();
+    if (i % 3 == 0) {
+      EXPECT_EQ(results[i].status().code(), absl::StatusCode::kFailedPrecondition);
+    } else {
+      ASSERT_TRUE(results[i].ok()) << results[i].status();
+      ++ok;
+    }
+  }
+  EXPECT_EQ(store_->HeadSequence(), ok);
+  auto changes = store_->ReadChanges(0, 1000);
+  ASSERT_TRUE(changes.ok());
+  for (size_t i = 0; i < changes->size(); ++i) {
+    EXPECT_EQ((*changes)[i].sequence(), static_cast<int64_t>(i + 1));
+    EXPECT_EQ((*changes)[i].data_value().key().year(), 2022);
+  }
+}
+
+TEST_F(StoreTest, SurvivesReopenWithSequencesLocksAndRequestIds) {
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", {Number("HEALTH-03", 2024, 3)})).ok());
+  ASSERT_TRUE(store_->SetYearLock(2020, true, "stats", "").ok());
+  Reopen();
+  EXPECT_EQ(store_->HeadSequence(), 1);
+  auto replay = store_->WriteAndWait(Req("p", "a", {Number("HEALTH-03", 2024, 3)}));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_TRUE(replay->replayed());
+  EXPECT_EQ(store_->WriteAndWait(Req("p", "z", {Number("HEALTH-03", 2020, 3)})).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto next = store_->WriteAndWait(Req("p", "b", {Number("HEALTH-03", 2023, 3)}));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->results(0).sequence(), 2);
+}
+
+TEST_F(StoreTest, SchemaVersionRecordedAndNewerSchemaRefused) {
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &s, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(s, 0), SqliteSubmissionStore::LatestSchemaVersion());
+  sqlite3_finalize(s);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES(999)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  SqliteSubmissionStore::Options o;
+  o.path = path_;
+  o.clock = &clock_;
+  EXPECT_EQ(SqliteSubmissionStore::Open(o).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, ListCurrentFiltersAndPages) {
+  std::vector<v1::DataValue> values;
+  for (int y = 2020; y <= 2025; ++y) {
+    values.push_back(Number("HEALTH-03", y, y - 2000));
+  }
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", values)).ok());
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "b", {Number("HEALTH-03", 2021, 99)})).ok());
+  CurrentFilter f;
+  std::vector<int> years;
+  int64_t cursor = 0;
+  do {
+    auto page = store_->ListCurrent(f, cursor, 4);
+    ASSERT_TRUE(page.ok());
+    for (const auto& r : page->revisions) {
+      years.push_back(r.data_value().key().year());
+      if (r.data_value().key().year() == 2021) {
+        EXPECT_EQ(r.revision(), 2);
+        EXPECT_EQ(r.data_value().value(), 99);
+      }
+    }
+    cursor = page->next_cursor;
+  } while (cursor != 0);
+  EXPECT_THAT(years, ::testing::ElementsAre(2020, 2021, 2022, 2023, 2024, 2025));
+  f.years = {2022, 2024};
+  auto filtered = store_->ListCurrent(f, 0, 100);
+  ASSERT_TRUE(filtered.ok());
+  EXPECT_EQ(filtered->revisions.size(), 2u);
+  f.years.clear();
+  f.unit_code = "EDU_BUREAU";
+  EXPECT_TRUE(store_->ListCurrent(f, 0, 100)->revisions.empty());
+}
+
+TEST_F(StoreTest, ReportingTimesFirstAndLast) {
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", {Number("HEALTH-03", 2024, 3)})).ok());
+  clock_.Advance(absl::Hours(48));
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "b", {Number("HEALTH-03", 2024, 4)})).ok());
+  clock_.Advance(absl::Hours(48));
+  // Unchanged: does not move last_at.
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "c", {Number("HEALTH-03", 2024, 4)})).ok());
+  auto times = store_->ListReportingTimes(2024);
+  ASSERT_TRUE(times.ok());
+  ASSERT_EQ(times->size(), 1u);
+  EXPECT_EQ((*times)[0].unit_code, "HEALTH_BUREAU");
+  EXPECT_EQ((*times)[0].last_at - (*times)[0].first_at, absl::Hours(48));
+}
+
+}  // namespace
+}  // namespace halfsky::submission

@@ -1,0 +1,108 @@
+#ifndef HALFSKY_TESTS_SUBMISSION_TEST_UTIL_H_
+#define HALFSKY_TESTS_SUBMISSION_TEST_UTIL_H_
+
+// Shared helpers of the submission tests: the test catalog, value builders
+// and a token → principal authenticator for in-process servers.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/catalog/catalog.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "halfsky/v1/common.pb.h"
+
+namespace halfsky::submission::testing {
+
+inline std::string TestCatalogPath() {
+  return std::string(HALFSKY_SOURCE_DIR) + "/tests/submission/testdata/catalog.textproto";
+}
+
+inline std::shared_ptr<const CatalogIndex> TestCatalog() {
+  auto catalog = CatalogIndex::Load({TestCatalogPath()});
+  EXPECT_TRUE(catalog.ok()) << catalog.status();
+  return catalog.ok() ? *catalog : nullptr;
+}
+
+inline halfsky::v1::DataValue Fraction(const std::string& indicator, int year, double num,
+                                       double den, const std::string& area = "610303") {
+  halfsky::v1::DataValue v;
+  v.mutable_key()->set_indicator_id(indicator);
+  v.mutable_key()->set_area_code(area);
+  v.mutable_key()->set_year(year);
+  v.mutable_fraction()->set_numerator(num);
+  v.mutable_fraction()->set_denominator(den);
+  v.set_source("妇幼卫生年报");
+  return v;
+}
+
+inline halfsky::v1::DataValue Number(const std::string& indicator, int year, double value,
+                                     const std::string& area = "610303") {
+  halfsky::v1::DataValue v;
+  v.mutable_key()->set_indicator_id(indicator);
+  v.mutable_key()->set_area_code(area);
+  v.mutable_key()->set_year(year);
+  v.set_value(value);
+  v.set_source("部门统计");
+  return v;
+}
+
+inline halfsky::v1::DataValue Story(const std::string& indicator, int year,
+                                    const std::string& text) {
+  halfsky::v1::DataValue v;
+  v.mutable_key()->set_indicator_id(indicator);
+  v.mutable_key()->set_area_code("610303");
+  v.mutable_key()->set_year(year);
+  v.mutable_narrative()->set_text(text);
+  v.mutable_narrative()->set_self_assessment(halfsky::v1::SELF_ASSESSMENT_MET);
+  v.mutable_narrative()->add_evidence_refs("金卫发〔2024〕12号");
+  v.set_source("工作总结");
+  return v;
+}
+
+inline halfsky::v1::Principal MakePrincipal(const std::string& name, halfsky::v1::RoleKind kind,
+                                            const std::string& unit = "") {
+  halfsky::v1::Principal p;
+  p.set_name(name);
+  auto* r = p.add_roles();
+  r->set_kind(kind);
+  r->set_unit_code(unit);
+  return p;
+}
+
+// Tokens of the in-process tests.
+inline const std::map<std::string, halfsky::v1::Principal>& TestPrincipals() {
+  static const auto* m = new std::map<std::string, halfsky::v1::Principal>{
+      {"health-token", MakePrincipal("health-system", halfsky::v1::ROLE_KIND_UNIT, "HEALTH_BUREAU")},
+      {"edu-token", MakePrincipal("edu-system", halfsky::v1::ROLE_KIND_UNIT, "EDU_BUREAU")},
+      {"stats-token", MakePrincipal("stats-bureau", halfsky::v1::ROLE_KIND_STATISTICS)},
+      {"assess-token", MakePrincipal("assessment-office", halfsky::v1::ROLE_KIND_ASSESSMENT)},
+  };
+  return *m;
+}
+
+// "authorization: Bearer TOKEN" → TestPrincipals().
+inline absl::StatusOr<halfsky::v1::Principal> TestAuthenticate(
+    const grpc::CallbackServerContext& ctx) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) {
+    return absl::UnauthenticatedError("missing bearer token");
+  }
+  std::string value(it->second.data(), it->second.size());
+  const std::string prefix = "Bearer ";
+  if (value.rfind(prefix, 0) != 0) {
+    return absl::UnauthenticatedError("malformed authorization");
+  }
+  auto p = TestPrincipals().find(value.substr(prefix.size()));
+  if (p == TestPrincipals().end()) {
+    return absl::UnauthenticatedError("unknown token");
+  }
+  return p->second;
+}
+
+}  // namespace halfsky::submission::testing
+
+#endif  // HALFSKY_TESTS_SUBMISSION_TEST_UTIL_H_
