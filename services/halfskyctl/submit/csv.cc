@@ -1,0 +1,309 @@
+#include "services/halfskyctl/submit/csv.h"
+
+#include <cmath>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace halfsky::submit {
+
+namespace v1 = ::halfsky::v1;
+
+namespace {
+
+bool ValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) {
+      return false;
+    }
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (int k = 1; k < len; ++k) {
+      const unsigned char cc = s[i + k];
+      if ((cc & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+enum class Col {
+  kIndicator, kArea, kYear, kSex, kResidence, kNumerator, kDenominator, kValue, kSource, kNote,
+  kNarrative, kSelfAssessment, kEvidence
+};
+
+const std::map<std::string, Col>& HeaderNames() {
+  static const auto* m = new std::map<std::string, Col>{
+      {"指标代码", Col::kIndicator}, {"indicator_id", Col::kIndicator}, {"indicator", Col::kIndicator},
+      {"区域代码", Col::kArea}, {"area_code", Col::kArea}, {"area", Col::kArea},
+      {"年份", Col::kYear}, {"year", Col::kYear},
+      {"性别", Col::kSex}, {"sex", Col::kSex},
+      {"城乡", Col::kResidence}, {"residence", Col::kResidence},
+      {"分子", Col::kNumerator}, {"numerator", Col::kNumerator},
+      {"分母", Col::kDenominator}, {"denominator", Col::kDenominator},
+      {"数值", Col::kValue}, {"value", Col::kValue},
+      {"数据来源", Col::kSource}, {"source", Col::kSource},
+      {"备注", Col::kNote}, {"note", Col::kNote},
+      {"工作进展", Col::kNarrative}, {"narrative", Col::kNarrative},
+      {"自评", Col::kSelfAssessment}, {"self_assessment", Col::kSelfAssessment},
+      {"佐证材料", Col::kEvidence}, {"evidence", Col::kEvidence},
+  };
+  return *m;
+}
+
+bool ParseNumber(absl::string_view s, double* out) {
+  s = absl::StripAsciiWhitespace(s);
+  std::string t(s);
+  t.erase(std::remove(t.begin(), t.end(), ','), t.end());  // "12,345"
+  return absl::SimpleAtod(t, out) && std::isfinite(*out);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content) {
+  if (absl::StartsWith(content, "\xEF\xBB\xBF")) {
+    content.remove_prefix(3);
+  }
+  if (!ValidUtf8(content)) {
+    return absl::InvalidArgumentError("文件不是有效的UTF-8 / file is not valid UTF-8");
+  }
+  std::vector<CsvRecord> records;
+  CsvRecord rec;
+  std::string field;
+  int line = 1;
+  rec.line = 1;
+  size_t i = 0;
+  bool field_started = false;
+  auto end_record = [&] {
+    rec.fields.push_back(std::move(field));
+    field.clear();
+    bool blank = true;
+    for (const auto& f : rec.fields) {
+      if (!absl::StripAsciiWhitespace(f).empty()) {
+        blank = false;
+      }
+    }
+    if (!blank) {
+      records.push_back(std::move(rec));
+    }
+    rec = CsvRecord();
+    field_started = false;
+  };
+  while (i < content.size()) {
+    const char c = content[i];
+    if (!field_started && field.empty() && c == '"') {
+      // Quoted field.
+      const int start_line = line;
+      ++i;
+      while (true) {
+        if (i >= content.size()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("第", start_line, "行：引号未闭合 / line ", start_line,
+                           ": unterminated quoted field"));
+        }
+        if (content[i] == '"') {
+          if (i + 1 < content.size() && content[i + 1] == '"') {
+            field.push_back('"');
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        if (content[i] == '\n') {
+          ++line;
+        }
+        field.push_back(content[i++]);
+      }
+      field_started = true;
+      if (i < content.size() && content[i] != ',' && content[i] != '\n' && content[i] != '\r') {
+        return absl::InvalidArgumentError(absl::StrCat("第", line, "行：引号后有多余字符 / line ",
+                                                       line, ": text after a closing quote"));
+      }
+      continue;
+    }
+    if (c == ',') {
+      rec.fields.push_back(std::move(field));
+      field.clear();
+      field_started = false;
+      ++i;
+    } else if (c == '\r' || c == '\n') {
+      if (c == '\r' && i + 1 < content.size() && content[i + 1] == '\n') {
+        ++i;
+      }
+      ++i;
+      end_record();
+      ++line;
+      rec.line = line;
+    } else {
+      field.push_back(c);
+      field_started = true;
+      ++i;
+    }
+  }
+  if (field_started || !field.empty() || !rec.fields.empty()) {
+    end_record();
+  }
+  return records;
+}
+
+CsvParseResult ParseSubmissionCsv(absl::string_view content) {
+  CsvParseResult out;
+  absl::StatusOr<std::vector<CsvRecord>> records = ParseCsv(content);
+  if (!records.ok()) {
+    out.errors.push_back(std::string(records.status().message()));
+    return out;
+  }
+  if (records->empty()) {
+    out.errors.push_back("文件为空 / the file is empty");
+    return out;
+  }
+  const CsvRecord& header = (*records)[0];
+  std::map<Col, int> cols;
+  for (size_t i = 0; i < header.fields.size(); ++i) {
+    std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(header.fields[i]));
+    if (name.empty()) {
+      continue;
+    }
+    auto it = HeaderNames().find(name);
+    if (it == HeaderNames().end()) {
+      out.errors.push_back(absl::StrCat("第", header.line, "行：未知列“", name, "” / line ",
+                                        header.line, ": unknown column '", name, "'"));
+      continue;
+    }
+    if (!cols.emplace(it->second, static_cast<int>(i)).second) {
+      out.errors.push_back(absl::StrCat("第", header.line, "行：列“", name, "”重复 / line ",
+                                        header.line, ": column '", name, "' appears twice"));
+    }
+  }
+  for (auto [col, zh, en] : {std::tuple{Col::kIndicator, "指标代码", "indicator_id"},
+                             std::tuple{Col::kArea, "区域代码", "area_code"},
+                             std::tuple{Col::kYear, "年份", "year"}}) {
+    if (!cols.count(col)) {
+      out.errors.push_back(absl::StrCat("缺少列“", zh, "” / missing column '", en, "'"));
+    }
+  }
+  if (!out.errors.empty()) {
+    return out;
+  }
+  for (size_t r = 1; r < records->size(); ++r) {
+    const CsvRecord& rec = (*records)[r];
+    auto get = [&](Col c) -> std::string {
+      auto it = cols.find(c);
+      if (it == cols.end() || it->second >= static_cast<int>(rec.fields.size())) {
+        return "";
+      }
+      return std::string(absl::StripAsciiWhitespace(rec.fields[it->second]));
+    };
+    const std::string where = absl::StrCat("第", rec.line, "行 / line ", rec.line, ": ");
+    const size_t errors_before = out.errors.size();
+    CsvValue cv;
+    cv.line = rec.line;
+    v1::DataValue& v = cv.value;
+    v.mutable_key()->set_indicator_id(get(Col::kIndicator));
+    v.mutable_key()->set_area_code(get(Col::kArea));
+    int year = 0;
+    if (!absl::SimpleAtoi(get(Col::kYear), &year)) {
+      out.errors.push_back(where + "年份不是整数 / year is not a whole number");
+    }
+    v.mutable_key()->set_year(year);
+    const std::string sex = absl::AsciiStrToLower(get(Col::kSex));
+    if (sex.empty() || sex == "合计" || sex == "total") {
+      v.mutable_key()->set_sex(v1::SEX_TOTAL);
+    } else if (sex == "女" || sex == "female") {
+      v.mutable_key()->set_sex(v1::SEX_FEMALE);
+    } else if (sex == "男" || sex == "male") {
+      v.mutable_key()->set_sex(v1::SEX_MALE);
+    } else {
+      out.errors.push_back(where + "性别须为 合计/女/男 / sex must be total, female or male");
+    }
+    const std::string res = absl::AsciiStrToLower(get(Col::kResidence));
+    if (res.empty() || res == "全部" || res == "all") {
+      v.mutable_key()->set_residence(v1::RESIDENCE_ALL);
+    } else if (res == "城镇" || res == "urban") {
+      v.mutable_key()->set_residence(v1::RESIDENCE_URBAN);
+    } else if (res == "农村" || res == "rural") {
+      v.mutable_key()->set_residence(v1::RESIDENCE_RURAL);
+    } else {
+      out.errors.push_back(where + "城乡须为 全部/城镇/农村 / residence must be all, urban or rural");
+    }
+    const std::string num = get(Col::kNumerator), den = get(Col::kDenominator),
+                      val = get(Col::kValue), nar = get(Col::kNarrative),
+                      sa = absl::AsciiStrToLower(get(Col::kSelfAssessment)),
+                      ev = get(Col::kEvidence);
+    const int kinds = (!num.empty() || !den.empty() ? 1 : 0) + (!val.empty() ? 1 : 0) +
+                      (!nar.empty() || !sa.empty() || !ev.empty() ? 1 : 0);
+    if (kinds != 1) {
+      out.errors.push_back(where + (kinds == 0 ? "没有数据（分子分母、数值或工作进展） / no payload "
+                                                 "(numerator+denominator, value or narrative)"
+                                               : "只能填一种数据：分子分母、数值或工作进展 / give "
+                                                 "exactly one of numerator+denominator, value, narrative"));
+    } else if (!num.empty() || !den.empty()) {
+      double n = 0, d = 0;
+      if (!ParseNumber(num, &n)) {
+        out.errors.push_back(where + "分子不是数字 / numerator is not a number");
+      }
+      if (!ParseNumber(den, &d)) {
+        out.errors.push_back(where + "分母不是数字 / denominator is not a number");
+      }
+      v.mutable_fraction()->set_numerator(n);
+      v.mutable_fraction()->set_denominator(d);
+    } else if (!val.empty()) {
+      double x = 0;
+      if (!ParseNumber(val, &x)) {
+        out.errors.push_back(where + "数值不是数字 / value is not a number");
+      }
+      v.set_value(x);
+    } else {
+      v1::Narrative* n = v.mutable_narrative();
+      n->set_text(nar);
+      if (sa == "达标" || sa == "met") {
+        n->set_self_assessment(v1::SELF_ASSESSMENT_MET);
+      } else if (sa == "基本达标" || sa == "mostly_met") {
+        n->set_self_assessment(v1::SELF_ASSESSMENT_MOSTLY_MET);
+      } else if (sa == "未达标" || sa == "not_met") {
+        n->set_self_assessment(v1::SELF_ASSESSMENT_NOT_MET);
+      } else if (sa == "无法评估" || sa == "not_assessable") {
+        n->set_self_assessment(v1::SELF_ASSESSMENT_NOT_ASSESSABLE);
+      } else if (!sa.empty()) {
+        out.errors.push_back(where +
+                             "自评须为 达标/基本达标/未达标/无法评估 / self_assessment must be "
+                             "met, mostly_met, not_met or not_assessable");
+      }
+      std::string evidence = ev;
+      for (absl::string_view part : absl::StrSplit(evidence, absl::ByAnyChar(";"))) {
+        // Also split on the full-width semicolon.
+        for (absl::string_view p : absl::StrSplit(part, "；")) {
+          p = absl::StripAsciiWhitespace(p);
+          if (!p.empty()) {
+            n->add_evidence_refs(std::string(p));
+          }
+        }
+      }
+    }
+    v.set_source(get(Col::kSource));
+    v.set_note(get(Col::kNote));
+    if (out.errors.size() == errors_before) {
+      out.values.push_back(std::move(cv));
+    }
+  }
+  if (out.values.empty() && out.errors.empty()) {
+    out.errors.push_back("文件没有数据行 / the file has no data rows");
+  }
+  return out;
+}
+
+}  // namespace halfsky::submit

@@ -1,0 +1,57 @@
+#ifndef HALFSKY_SERVICES_HALFSKYCTL_SUBMIT_CSV_H_
+#define HALFSKY_SERVICES_HALFSKYCTL_SUBMIT_CSV_H_
+
+// CSV → DataValue for `halfskyctl submit`. Pure; thread-safe.
+//
+// Format: UTF-8 with or without BOM; RFC 4180 (comma separated, fields may
+// be double-quoted, "" inside quotes is a quote, quoted fields may span
+// lines; CRLF or LF). The first record is the header; columns are matched
+// by name, Chinese or English, in any order:
+//
+//   指标代码 indicator_id   (required)     区域代码 area_code (required)
+//   年份 year (required)                   性别 sex: 合计/女/男, total/female/male
+//   城乡 residence: 全部/城镇/农村, all/urban/rural
+//   分子 numerator, 分母 denominator       数值 value
+//   数据来源 source                        备注 note
+//   工作进展 narrative, 自评 self_assessment (达标/基本达标/未达标/无法评估,
+//   met/mostly_met/not_met/not_assessable), 佐证材料 evidence (separated
+//   by ';' or '；')
+//
+// A row carries exactly one payload: numerator+denominator, value, or a
+// narrative. Empty rows are skipped. Whether the payload fits the
+// indicator is the server's decision (it knows the catalog).
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "halfsky/v1/common.pb.h"
+
+namespace halfsky::submit {
+
+struct CsvRecord {
+  int line = 0;  // 1-based line where the record starts
+  std::vector<std::string> fields;
+};
+
+// RFC 4180 records. INVALID_ARGUMENT ("line N: ...") for an unterminated
+// quote or text after a closing quote, or invalid UTF-8.
+absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content);
+
+struct CsvValue {
+  int line = 0;
+  halfsky::v1::DataValue value;
+};
+
+struct CsvParseResult {
+  std::vector<CsvValue> values;
+  // "line N: message" for each problem; values is meaningless if not empty.
+  std::vector<std::string> errors;
+};
+
+CsvParseResult ParseSubmissionCsv(absl::string_view content);
+
+}  // namespace halfsky::submit
+
+#endif  // HALFSKY_SERVICES_HALFSKYCTL_SUBMIT_CSV_H_

@@ -1,0 +1,68 @@
+// halfsky-submission: member units' data intake, the system of record.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "common/auth/authenticator.h"
+#include "common/clock/clock.h"
+#include "common/server/server.h"
+#include "services/submission/service.h"
+#include "services/submission/sqlite_store.h"
+
+// --listen, --metrics_listen, --catalog, --address_file come from common/server,
+// --fake_now from common/clock, --tokens_file from common/auth.
+ABSL_FLAG(std::string, db, "var/submission.db", "SQLite database file (created if missing).");
+ABSL_FLAG(int, max_batch_values, 10000, "Most values accepted in one SubmitBatch / stream chunk.");
+ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(5),
+          "WatchChanges heartbeat period while idle.");
+ABSL_FLAG(int, max_watchers, 64, "Most concurrent WatchChanges streams.");
+
+int main(int argc, char** argv) {
+  halfsky::InitService(argc, argv, "halfsky-submission");
+  const halfsky::ServerOptions options = halfsky::ServerOptionsFromFlags("halfsky-submission");
+  auto catalog = halfsky::LoadCatalogFromFlags();
+  halfsky::Clock* clock = halfsky::ClockFromFlags();
+
+  auto authenticator = halfsky::auth::AuthenticatorFromFlags();  // --tokens_file
+  if (!authenticator.ok()) {
+    std::cerr << "halfsky-submission: " << authenticator.status() << "\n";
+    return 2;
+  }
+  const absl::Status units_ok = (*authenticator)->CheckUnitCodes(
+      [&](absl::string_view code) { return catalog->FindMemberUnit(code) != nullptr; });
+  if (!units_ok.ok()) {
+    std::cerr << "halfsky-submission: " << units_ok << "\n";
+    return 2;
+  }
+
+  halfsky::submission::SqliteSubmissionStore::Options store_options;
+  store_options.path = absl::GetFlag(FLAGS_db);
+  store_options.clock = clock;
+  {
+    std::error_code ec;
+    const auto parent = std::filesystem::path(store_options.path).parent_path();
+    if (!parent.empty()) {
+      std::filesystem::create_directories(parent, ec);
+    }
+  }
+  auto store = halfsky::submission::SqliteSubmissionStore::Open(store_options);
+  if (!store.ok()) {
+    std::cerr << "halfsky-submission: cannot open " << store_options.path << ": "
+              << store.status() << "\n";
+    return 1;
+  }
+
+  halfsky::submission::SubmissionServiceOptions service_options;
+  service_options.limits.max_batch_values = absl::GetFlag(FLAGS_max_batch_values);
+  service_options.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
+  service_options.max_watchers = absl::GetFlag(FLAGS_max_watchers);
+  auto authenticate = (*authenticator)->AsFunction();
+  halfsky::submission::SubmissionServiceImpl service(catalog, store->get(), clock, authenticate,
+                                                     service_options);
+  halfsky::RunHooks hooks;
+  hooks.before_shutdown = [&service] { service.Shutdown(); };
+  const int rc = halfsky::RunServer(options, catalog, {&service}, hooks);
+  return rc;
+}
