@@ -1,20 +1,108 @@
-// halfsky-evaluation: the assessment group's evaluation service.
+// halfsky-evaluation: the assessment group's evaluation service. Reads the
+// aggregates from Redis (falling back to the aggregation service), the
+// reporting status from the submission service, and serves warnings.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "common/auth/authenticator.h"
+#include "common/clock/clock.h"
+#include "common/redis/hiredis_client.h"
 #include "common/server/server.h"
 #include "services/evaluation/service/evaluation_service.h"
+#include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/series_source.h"
+#include "services/evaluation/service/warning_engine.h"
+#include "services/evaluation/service/warning_store.h"
 
 ABSL_FLAG(std::string, submission, "127.0.0.1:7301", "Submission service address HOST:PORT.");
 ABSL_FLAG(std::string, aggregation, "127.0.0.1:7302", "Aggregation service address HOST:PORT.");
 ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis address HOST:PORT (the aggregate cache).");
 ABSL_FLAG(std::string, db, "var/evaluation.db",
           "SQLite file for warning lifecycle and acknowledgements.");
+ABSL_FLAG(absl::Duration, reevaluate_interval, absl::Minutes(5),
+          "Period of the full re-evaluation (catches lost update messages and due dates).");
+ABSL_FLAG(int, area_depth, 0, "Areas evaluated: 0 = the district only, 1 = also its towns.");
+ABSL_FLAG(std::string, submission_token_file, "",
+          "File holding the bearer token presented to the submission service "
+          "(GetReportingStatus). Empty: no token.");
+ABSL_FLAG(std::string, aggregation_token_file, "",
+          "File holding the bearer token presented to the aggregation service (GetSeries "
+          "fallback). Empty: no token.");
+ABSL_FLAG(int, max_watch_queue, 1024, "Events queued per WatchWarnings stream before it is dropped.");
 
 int main(int argc, char** argv) {
   halfsky::InitService(argc, argv, "halfsky-evaluation");
   const halfsky::ServerOptions options = halfsky::ServerOptionsFromFlags("halfsky-evaluation");
   auto catalog = halfsky::LoadCatalogFromFlags();
-  halfsky::EvaluationServiceImpl service(catalog);
-  return halfsky::RunServer(options, catalog, {&service});
+  halfsky::Clock* clock = halfsky::ClockFromFlags();
+  auto authenticator = halfsky::auth::AuthenticatorFromFlags();
+  if (!authenticator.ok()) {
+    std::cerr << "halfsky-evaluation: " << authenticator.status() << "\n";
+    return 2;
+  }
+  std::string submission_token;
+  std::string aggregation_token;
+  for (auto [flag, out] : {std::pair{absl::GetFlag(FLAGS_submission_token_file), &submission_token},
+                           std::pair{absl::GetFlag(FLAGS_aggregation_token_file), &aggregation_token}}) {
+    if (flag.empty()) {
+      continue;
+    }
+    std::ifstream in(flag);
+    if (!in) {
+      std::cerr << "halfsky-evaluation: cannot read token file " << flag << "\n";
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    *out = std::string(absl::StripAsciiWhitespace(text.str()));
+  }
+  auto redis_options = halfsky::ParseRedisAddress(absl::GetFlag(FLAGS_redis));
+  if (!redis_options.ok()) {
+    std::cerr << "halfsky-evaluation: --redis: " << redis_options.status() << "\n";
+    return 2;
+  }
+  auto store = halfsky::evaluation::WarningStore::Open(absl::GetFlag(FLAGS_db));
+  if (!store.ok()) {
+    std::cerr << "halfsky-evaluation: " << store.status() << "\n";
+    return 1;
+  }
+  auto engine = halfsky::evaluation::WarningEngine::Create(store->get(), clock);
+  if (!engine.ok()) {
+    std::cerr << "halfsky-evaluation: " << engine.status() << "\n";
+    return 1;
+  }
+  halfsky::HiredisClient redis(*redis_options);
+  halfsky::evaluation::RedisSeriesSource cache(&redis);
+  halfsky::evaluation::GrpcSeriesSource aggregation(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_aggregation), grpc::InsecureChannelCredentials()),
+      aggregation_token);
+  halfsky::evaluation::FallbackSeriesSource series(&cache, &aggregation);
+  halfsky::evaluation::GrpcReportingSource reporting(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_submission), grpc::InsecureChannelCredentials()),
+      submission_token);
+  halfsky::evaluation::EvaluatorOptions evaluator_options;
+  evaluator_options.full_pass_interval = absl::GetFlag(FLAGS_reevaluate_interval);
+  evaluator_options.area_depth = absl::GetFlag(FLAGS_area_depth);
+  halfsky::evaluation::Evaluator evaluator(catalog, &series, &reporting, engine->get(), clock,
+                                           evaluator_options);
+  halfsky::EvaluationServiceOptions service_options;
+  service_options.max_watch_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_watch_queue));
+  halfsky::EvaluationServiceImpl service(catalog, engine->get(), &evaluator,
+                                         (*authenticator)->AsFunction(), service_options);
+  if (auto st = evaluator.Start(&redis); !st.ok()) {
+    std::cerr << "halfsky-evaluation: " << st << "\n";
+    return 1;
+  }
+  halfsky::RunHooks hooks;
+  hooks.before_shutdown = [&] {
+    service.Shutdown();
+    evaluator.Stop();
+  };
+  return halfsky::RunServer(options, catalog, {&service}, hooks);
 }

@@ -1,0 +1,330 @@
+#include "services/evaluation/service/evaluation_service.h"
+
+#include <deque>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth/roles.h"
+#include "common/status/status.h"
+
+namespace halfsky {
+namespace {
+
+using ::halfsky::v1::Warning;
+using ::halfsky::v1::WarningEvent;
+
+constexpr size_t kMaxNoteBytes = 4000;
+
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+// One WatchWarnings stream. Owned by gRPC: deletes itself in OnDone.
+//
+// The engine calls OnEvent/OnClose under its lock; they only touch this
+// object's queue under mu_. gRPC calls (StartWrite, Finish) are made with
+// mu_ released, since gRPC may run OnWriteDone inline.
+class EvaluationServiceImpl::WatchReactor final
+    : public grpc::ServerWriteReactor<WarningEvent>,
+      public evaluation::WarningWatcher {
+ public:
+  WatchReactor(EvaluationServiceImpl* service, halfsky::v1::ListWarningsRequest filter)
+      : service_(service), filter_(std::move(filter)) {}
+
+  // Subscribes (the initial set arrives through OnEvent) and starts writing.
+  void Begin() {
+    absl::Status st = service_->engine_->Subscribe(this, filter_);
+    if (!st.ok()) {
+      Close(st);
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      synced_ = true;
+      limit_ = queue_.size() + service_->options_.max_watch_queue;
+    }
+    Pump();
+  }
+
+  void OnEvent(const WarningEvent& event, const Warning* previous) override {
+    bool pump = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closing_) {
+        return;
+      }
+      if (event.type() != halfsky::v1::WARNING_EVENT_TYPE_CURRENT &&
+          event.type() != halfsky::v1::WARNING_EVENT_TYPE_SYNCED) {
+        const bool now_matches = evaluation::MatchesFilter(event.warning(), filter_, false);
+        const bool was_matching =
+            previous != nullptr && evaluation::MatchesFilter(*previous, filter_, false);
+        if (!now_matches && !was_matching) {
+          return;
+        }
+      }
+      if (synced_ && queue_.size() >= limit_) {
+        // Fell behind: free the queue and end the stream; the client
+        // watches again and gets the whole current set.
+        queue_.clear();
+        closing_ = true;
+        finish_status_ = grpc::Status(
+            grpc::StatusCode::ABORTED,
+            "预警订阅积压过多，请重新订阅 / watcher fell behind; watch again to resync");
+      } else {
+        queue_.push_back(event);
+      }
+      // Before Begin() has finished subscribing, Begin() starts the writes.
+      pump = synced_;
+    }
+    if (pump) {
+      Pump();
+    }
+  }
+
+  void OnClose(const absl::Status& status) override { Close(status); }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok && !closing_) {
+        queue_.clear();
+        closing_ = true;
+        finish_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "write failed");
+      }
+    }
+    Pump();
+  }
+
+  void OnCancel() override { Close(absl::CancelledError("cancelled by the client")); }
+
+  void OnDone() override {
+    service_->engine_->Unsubscribe(this);
+    service_->watchers_.fetch_sub(1);
+    delete this;
+  }
+
+ private:
+  void Close(const absl::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (closing_) {
+        return;
+      }
+      closing_ = true;
+      queue_.clear();
+      finish_status_ = ToGrpcStatus(status);
+      synced_ = true;
+    }
+    Pump();
+  }
+
+  // Starts the next write, or finishes once closing and idle.
+  void Pump() {
+    const WarningEvent* to_write = nullptr;
+    std::optional<grpc::Status> to_finish;
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finished_) {
+        return;
+      }
+      if (!queue_.empty()) {
+        current_ = std::move(queue_.front());
+        queue_.pop_front();
+        writing_ = true;
+        to_write = &current_;
+      } else if (closing_) {
+        finished_ = true;
+        to_finish = finish_status_;
+      }
+    }
+    if (to_write != nullptr) {
+      StartWrite(to_write);
+    } else if (to_finish.has_value()) {
+      Finish(*to_finish);
+    }
+  }
+
+  EvaluationServiceImpl* const service_;
+  const halfsky::v1::ListWarningsRequest filter_;
+  absl::Mutex mu_;
+  std::deque<WarningEvent> queue_ ABSL_GUARDED_BY(mu_);
+  WarningEvent current_;  // the event being written (only while writing_)
+  bool synced_ ABSL_GUARDED_BY(mu_) = false;
+  size_t limit_ ABSL_GUARDED_BY(mu_) = 0;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+EvaluationServiceImpl::EvaluationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
+                                             evaluation::WarningEngine* engine,
+                                             evaluation::Evaluator* evaluator,
+                                             EvaluationAuthenticator authenticator,
+                                             EvaluationServiceOptions options)
+    : catalog_(std::move(catalog)),
+      engine_(engine),
+      evaluator_(evaluator),
+      authenticate_(std::move(authenticator)),
+      options_(options) {}
+
+void EvaluationServiceImpl::Shutdown() {
+  engine_->CloseWatchers(absl::UnavailableError("服务正在停止 / server shutting down"));
+}
+
+absl::Status EvaluationServiceImpl::CheckFilter(const halfsky::v1::ListWarningsRequest& f) const {
+  std::vector<FieldViolation> violations;
+  if (!f.domain_id().empty() && catalog_->FindDomain(f.domain_id()) == nullptr) {
+    violations.push_back({"domain_id", absl::StrCat("未知领域 / unknown domain \"", f.domain_id(), "\"")});
+  }
+  if (!f.indicator_id().empty() && catalog_->FindIndicator(f.indicator_id()) == nullptr) {
+    violations.push_back(
+        {"indicator_id", absl::StrCat("未知指标 / unknown indicator \"", f.indicator_id(), "\"")});
+  }
+  if (!f.area_code().empty() && catalog_->FindArea(f.area_code()) == nullptr) {
+    violations.push_back({"area_code", absl::StrCat("未知区域 / unknown area \"", f.area_code(), "\"")});
+  }
+  if (!f.responsible_unit_code().empty() &&
+      catalog_->FindMemberUnit(f.responsible_unit_code()) == nullptr) {
+    violations.push_back({"responsible_unit_code",
+                          absl::StrCat("未知成员单位 / unknown member unit \"",
+                                       f.responsible_unit_code(), "\"")});
+  }
+  if (!halfsky::v1::WarningKind_IsValid(f.kind())) {
+    violations.push_back({"kind", "未知预警类型 / unknown warning kind"});
+  }
+  if (!halfsky::v1::Severity_IsValid(f.min_severity())) {
+    violations.push_back({"min_severity", "未知预警级别 / unknown severity"});
+  }
+  if (!halfsky::v1::WarningState_IsValid(f.state())) {
+    violations.push_back({"state", "未知状态 / unknown state"});
+  }
+  if (f.page_size() < 0) {
+    violations.push_back({"page_size", "不能为负数 / must not be negative"});
+  }
+  if (!violations.empty()) {
+    return InvalidArgumentError("筛选条件无效 / invalid filter", violations);
+  }
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* EvaluationServiceImpl::ListWarnings(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::ListWarningsRequest* request,
+    halfsky::v1::ListWarningsResponse* response) {
+  absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
+  if (!who.ok()) {
+    return Reply(ctx, who.status());
+  }
+  absl::Status st = CheckFilter(*request);
+  if (st.ok()) {
+    absl::StatusOr<halfsky::v1::ListWarningsResponse> list = engine_->List(*request);
+    if (list.ok()) {
+      *response = std::move(*list);
+    } else {
+      st = list.status();
+    }
+  }
+  return Reply(ctx, st);
+}
+
+grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::WatchWarningsRequest* request) {
+  halfsky::v1::ListWarningsRequest filter = request->filter();
+  filter.clear_page_size();
+  filter.clear_page_token();
+  absl::Status st = authenticate_(*ctx).status();
+  if (st.ok()) {
+    st = CheckFilter(filter);
+  }
+  if (st.ok() && watchers_.fetch_add(1) >= options_.max_watchers) {
+    watchers_.fetch_sub(1);
+    st = absl::ResourceExhaustedError("预警订阅过多 / too many WatchWarnings streams");
+  }
+  if (!st.ok()) {
+    class Rejected final : public grpc::ServerWriteReactor<WarningEvent> {
+     public:
+      explicit Rejected(const grpc::Status& s) { Finish(s); }
+      void OnDone() override { delete this; }
+    };
+    return new Rejected(ToGrpcStatus(st));
+  }
+  auto* reactor = new WatchReactor(this, std::move(filter));
+  reactor->Begin();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::AcknowledgeWarningRequest* request,
+    Warning* response) {
+  absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
+  if (!who.ok()) {
+    return Reply(ctx, who.status());
+  }
+  absl::Status st =
+      auth::RequireRole(*who, {halfsky::v1::ROLE_KIND_ASSESSMENT, halfsky::v1::ROLE_KIND_ADMIN});
+  if (!st.ok()) {
+    return Reply(ctx, st);
+  }
+  std::vector<FieldViolation> violations;
+  if (request->warning_id().empty()) {
+    violations.push_back({"warning_id", "不能为空 / required"});
+  }
+  if (request->note().empty()) {
+    violations.push_back({"note", "确认预警须填写对策建议 / a note (对策建议) is required"});
+  } else if (request->note().size() > kMaxNoteBytes) {
+    violations.push_back(
+        {"note", absl::StrCat("对策建议不超过", kMaxNoteBytes, "字节 / note exceeds ",
+                              kMaxNoteBytes, " bytes")});
+  }
+  if (!violations.empty()) {
+    return Reply(ctx, InvalidArgumentError("确认请求无效 / invalid acknowledgement", violations));
+  }
+  absl::StatusOr<Warning> acked =
+      engine_->Acknowledge(request->warning_id(), who->name(), request->note());
+  if (acked.ok()) {
+    *response = std::move(*acked);
+    return Reply(ctx, absl::OkStatus());
+  }
+  return Reply(ctx, acked.status());
+}
+
+grpc::ServerUnaryReactor* EvaluationServiceImpl::Evaluate(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::EvaluateRequest* request,
+    halfsky::v1::EvaluateResponse* response) {
+  absl::Status st = authenticate_(*ctx).status();
+  if (st.ok()) {
+    absl::StatusOr<halfsky::v1::EvaluateResponse> r = evaluator_->Evaluate(*request);
+    if (r.ok()) {
+      *response = std::move(*r);
+    } else {
+      st = r.status();
+    }
+  }
+  return Reply(ctx, st);
+}
+
+grpc::ServerUnaryReactor* EvaluationServiceImpl::GetEvaluationReport(
+    grpc::CallbackServerContext* ctx, const halfsky::v1::GetEvaluationReportRequest* request,
+    halfsky::v1::EvaluationReport* response) {
+  absl::Status st = authenticate_(*ctx).status();
+  if (st.ok()) {
+    absl::StatusOr<halfsky::v1::EvaluationReport> r = evaluator_->Report(*request);
+    if (r.ok()) {
+      *response = std::move(*r);
+    } else {
+      st = r.status();
+    }
+  }
+  return Reply(ctx, st);
+}
+
+}  // namespace halfsky

@@ -1,0 +1,595 @@
+#include "services/evaluation/service/evaluator.h"
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/status/status.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/aggregation/redis_layout.h"
+#include "services/evaluation/method/explain.h"
+
+namespace halfsky::evaluation {
+namespace {
+
+using ::halfsky::v1::Indicator;
+using ::halfsky::v1::ProgressStatus;
+using ::halfsky::v1::SeriesPoint;
+using ::halfsky::v1::Warning;
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+Series ToSeries(const std::vector<SeriesPoint>& points) {
+  google::protobuf::RepeatedPtrField<SeriesPoint> field(points.begin(), points.end());
+  return SeriesFromProto(field);
+}
+
+SeriesSet ToSeriesSet(const AreaSeries& area) {
+  SeriesSet set;
+  for (const auto& [spec, points] : area.series) {
+    set.Put(spec.sex, spec.residence, ToSeries(points));
+  }
+  return set;
+}
+
+// Worse statuses rank higher; NOT_ASSESSABLE lowest.
+int StatusRank(ProgressStatus s) {
+  switch (s) {
+    case halfsky::v1::PROGRESS_STATUS_MISSED:
+      return 7;
+    case halfsky::v1::PROGRESS_STATUS_MOVING_AWAY:
+      return 6;
+    case halfsky::v1::PROGRESS_STATUS_AT_RISK:
+      return 5;
+    case halfsky::v1::PROGRESS_STATUS_NEEDS_ACCELERATION:
+      return 4;
+    case halfsky::v1::PROGRESS_STATUS_ON_TRACK:
+      return 3;
+    case halfsky::v1::PROGRESS_STATUS_ACHIEVED:
+      return 2;
+    case halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+std::string UnitNameZh(const CatalogIndex& catalog, const std::string& code) {
+  const halfsky::v1::MemberUnit* unit = catalog.FindMemberUnit(code);
+  return unit != nullptr ? unit->name_zh() : code;
+}
+
+std::string UnitNameEn(const CatalogIndex& catalog, const std::string& code) {
+  const halfsky::v1::MemberUnit* unit = catalog.FindMemberUnit(code);
+  return unit != nullptr && !unit->name_en().empty() ? unit->name_en() : code;
+}
+
+}  // namespace
+
+GrpcReportingSource::GrpcReportingSource(std::shared_ptr<grpc::Channel> channel,
+                                         std::string bearer_token, absl::Duration deadline)
+    : stub_(halfsky::v1::SubmissionService::NewStub(channel)),
+      token_(std::move(bearer_token)),
+      deadline_(deadline) {}
+
+absl::StatusOr<halfsky::v1::GetReportingStatusResponse> GrpcReportingSource::Get(int year,
+                                                                               absl::Time as_of) {
+  grpc::ClientContext ctx;
+  PrepareClientContext(&ctx, token_, deadline_);
+  halfsky::v1::GetReportingStatusRequest request;
+  request.set_year(year);
+  *request.mutable_as_of() = ToProto(as_of);
+  halfsky::v1::GetReportingStatusResponse response;
+  grpc::Status st = stub_->GetReportingStatus(&ctx, request, &response);
+  if (!st.ok()) {
+    return FromGrpcStatus(st);
+  }
+  return response;
+}
+
+Evaluator::Evaluator(std::shared_ptr<const CatalogIndex> catalog, SeriesSource* series,
+                     ReportingSource* reporting, WarningEngine* engine, Clock* clock,
+                     EvaluatorOptions options)
+    : catalog_(std::move(catalog)),
+      series_(series),
+      reporting_(reporting),
+      engine_(engine),
+      clock_(clock),
+      options_(std::move(options)) {
+  if (catalog_->catalog().base_year() != 0) {
+    options_.method.base_year = catalog_->catalog().base_year();
+  }
+}
+
+Evaluator::~Evaluator() { Stop(); }
+
+std::vector<std::string> Evaluator::EvaluatedAreas() const {
+  std::vector<std::string> areas = {catalog_->RootArea().code()};
+  if (options_.area_depth >= 1) {
+    for (const halfsky::v1::Area* child : catalog_->Children(catalog_->RootArea().code())) {
+      areas.push_back(child->code());
+    }
+  }
+  return areas;
+}
+
+absl::StatusOr<std::vector<Warning>> Evaluator::CandidateWarnings(const Indicator& indicator,
+                                                                  const std::string& area_code,
+                                                                  const AreaSeries& series,
+                                                                  const MethodOptions& options) const {
+  std::vector<Warning> out;
+  if (indicator.kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+    return out;
+  }
+  HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval,
+                           ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series), options));
+  auto base = [&](halfsky::v1::WarningKind kind, int target_year) {
+    Warning w;
+    w.set_indicator_id(indicator.id());
+    w.set_area_code(area_code);
+    w.set_kind(kind);
+    w.set_target_year(target_year);
+    *w.mutable_responsible_unit_codes() = indicator.responsible_unit_codes();
+    w.set_domain_id(indicator.domain_id());
+    w.set_indicator_name_zh(indicator.name_zh());
+    return w;
+  };
+  for (const Assessment& a : eval.assessments) {
+    if (!a.warns()) {
+      continue;
+    }
+    Warning w = base(a.warning_kind, a.target.every_year() ? 0 : a.target.year());
+    w.set_severity(a.severity);
+    w.set_status(a.status);
+    *w.mutable_figures() = a.figures;
+    w.set_explanation_zh(a.explanation_zh);
+    w.set_explanation_en(a.explanation_en);
+    w.set_data_year(a.figures.current_year());
+    out.push_back(std::move(w));
+  }
+  if (eval.fluctuation.warns) {
+    Warning w = base(halfsky::v1::WARNING_KIND_FLUCTUATION, 0);
+    w.set_severity(eval.fluctuation.severity());
+    *w.mutable_figures() = eval.fluctuation.figures;
+    w.set_explanation_zh(eval.fluctuation.explanation_zh);
+    w.set_explanation_en(eval.fluctuation.explanation_en);
+    w.set_data_year(eval.fluctuation.figures.current_year());
+    out.push_back(std::move(w));
+  }
+  // Data quality: the latest figure was reported directly and disagrees
+  // with the sum of the child areas (aggregation's children_mismatch).
+  const std::vector<SeriesPoint>& total = series.Get(SeriesSpec{});
+  if (!total.empty()) {
+    const SeriesPoint& latest = total.back();
+    if (latest.children_mismatch() &&
+        (options.as_of_year == 0 || latest.year() <= options.as_of_year)) {
+      Warning w = base(halfsky::v1::WARNING_KIND_DATA_QUALITY, 0);
+      w.set_severity(halfsky::v1::SEVERITY_YELLOW);
+      w.mutable_figures()->set_current_year(latest.year());
+      if (latest.has_value()) {
+        w.mutable_figures()->set_current_value(latest.value());
+      }
+      w.set_data_year(latest.year());
+      const halfsky::v1::Area* area = catalog_->FindArea(area_code);
+      const std::string area_name = area != nullptr ? area->name_zh() : area_code;
+      w.set_explanation_zh(absl::StrCat(
+          area_name, indicator.name_zh(), latest.year(), "年直接报送值",
+          latest.has_value() ? FormatFigureZh(indicator, latest.value()) : std::string("-"),
+          "与下级区域汇总值不一致，请核实数据。"));
+      w.set_explanation_en(absl::StrCat(indicator.name_en(), " ", latest.year(),
+                                        ": the figure reported for the area disagrees with the "
+                                        "sum of its child areas; please check the data."));
+      out.push_back(std::move(w));
+    }
+  }
+  return out;
+}
+
+absl::Status Evaluator::EvaluateIndicator(const std::string& indicator_id) {
+  const Indicator* indicator = catalog_->FindIndicator(indicator_id);
+  if (indicator == nullptr) {
+    return absl::NotFoundError(absl::StrCat("未知指标 / unknown indicator ", indicator_id));
+  }
+  absl::MutexLock pass(&pass_mu_);
+  std::vector<Warning> candidates;
+  if (indicator->kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+    const std::vector<std::string> areas = EvaluatedAreas();
+    HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
+                             series_->Read(*indicator, areas, NeededSeries(*indicator)));
+    for (const AreaSeries& area : snapshot.areas) {
+      HALFSKY_ASSIGN_OR_RETURN(std::vector<Warning> ws,
+                               CandidateWarnings(*indicator, area.area_code, area, options_.method));
+      for (Warning& w : ws) {
+        candidates.push_back(std::move(w));
+      }
+    }
+  }
+  const std::string id = indicator_id;
+  auto in_scope = [&id](const Warning& w) {
+    return w.indicator_id() == id && w.kind() != halfsky::v1::WARNING_KIND_LATE_DATA;
+  };
+  return engine_->Reconcile(in_scope, std::move(candidates)).status();
+}
+
+absl::Status Evaluator::CheckLateData() {
+  if (reporting_ == nullptr) {
+    return absl::OkStatus();
+  }
+  absl::MutexLock pass(&pass_mu_);
+  const absl::Time now = clock_->Now();
+  const int first_year = catalog_->catalog().base_year();
+  int last_year = LocalYear(now);
+  if (catalog_->catalog().final_year() != 0) {
+    last_year = std::min(last_year, catalog_->catalog().final_year());
+  }
+  // indicator → unit → missing years (ascending).
+  std::map<std::string, std::map<std::string, std::vector<int>>> missing;
+  for (int year = first_year; year <= last_year; ++year) {
+    HALFSKY_ASSIGN_OR_RETURN(halfsky::v1::GetReportingStatusResponse response,
+                             reporting_->Get(year, now));
+    for (const auto& entry : response.entries()) {
+      if (entry.state() == halfsky::v1::REPORTING_STATE_MISSING) {
+        missing[entry.indicator_id()][entry.unit_code()].push_back(entry.year());
+      }
+    }
+  }
+  std::vector<Warning> candidates;
+  const std::string root = catalog_->RootArea().code();
+  for (auto& [indicator_id, units] : missing) {
+    const Indicator* indicator = catalog_->FindIndicator(indicator_id);
+    if (indicator == nullptr) {
+      continue;
+    }
+    Warning w;
+    w.set_indicator_id(indicator_id);
+    w.set_area_code(root);
+    w.set_kind(halfsky::v1::WARNING_KIND_LATE_DATA);
+    w.set_target_year(0);
+    w.set_domain_id(indicator->domain_id());
+    w.set_indicator_name_zh(indicator->name_zh());
+    size_t most_years = 0;
+    int latest = 0;
+    std::vector<std::string> parts_zh;
+    std::vector<std::string> parts_en;
+    for (auto& [unit, years] : units) {
+      std::sort(years.begin(), years.end());
+      w.add_responsible_unit_codes(unit);
+      most_years = std::max(most_years, years.size());
+      latest = std::max(latest, years.back());
+      parts_zh.push_back(absl::StrCat(UnitNameZh(*catalog_, unit), "（", absl::StrJoin(years, "、"),
+                                      "年）"));
+      parts_en.push_back(
+          absl::StrCat(UnitNameEn(*catalog_, unit), " (", absl::StrJoin(years, ", "), ")"));
+    }
+    w.set_severity(most_years >= 3   ? halfsky::v1::SEVERITY_RED
+                   : most_years == 2 ? halfsky::v1::SEVERITY_ORANGE
+                                     : halfsky::v1::SEVERITY_YELLOW);
+    w.set_data_year(latest);
+    w.mutable_figures()->set_current_year(latest);
+    const absl::CivilSecond due =
+        absl::ToCivilSecond(catalog_->DueAt(*indicator, latest), DistrictTimeZone());
+    w.set_explanation_zh(absl::StrCat(
+        absl::StrJoin(parts_zh, "、"), "逾期未报送", indicator->name_zh(), "数据；", latest,
+        "年数据应于", due.year(), "年", due.month(), "月", due.day(), "日前报送。"));
+    w.set_explanation_en(absl::StrCat("Overdue ", indicator->name_en(), " data from ",
+                                      absl::StrJoin(parts_en, ", "), "; ", latest,
+                                      " data were due by ", due.year(), "-", due.month(), "-",
+                                      due.day(), "."));
+    candidates.push_back(std::move(w));
+  }
+  auto in_scope = [](const Warning& w) { return w.kind() == halfsky::v1::WARNING_KIND_LATE_DATA; };
+  return engine_->Reconcile(in_scope, std::move(candidates)).status();
+}
+
+absl::Status Evaluator::FullPass() {
+  absl::Status first;
+  for (const Indicator& indicator : catalog_->catalog().indicators()) {
+    absl::Status st = EvaluateIndicator(indicator.id());
+    if (!st.ok() && first.ok()) {
+      first = st;
+    }
+    if (!st.ok() && absl::IsUnavailable(st)) {
+      break;  // Inputs are down: the rest would fail the same way.
+    }
+  }
+  absl::Status late = CheckLateData();
+  if (!late.ok() && first.ok()) {
+    first = late;
+  }
+  if (first.ok()) {
+    absl::MutexLock lock(&mu_);
+    last_full_ = clock_->Now();
+  }
+  return first;
+}
+
+absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluator::Evaluate(
+    const halfsky::v1::EvaluateRequest& request) {
+  if (request.indicator_id().empty()) {
+    return InvalidArgumentError("缺少指标 / indicator_id is required",
+                                {{"indicator_id", "不能为空 / required"}});
+  }
+  const Indicator* indicator = catalog_->FindIndicator(request.indicator_id());
+  if (indicator == nullptr) {
+    return absl::NotFoundError(absl::StrCat("未知指标 / unknown indicator ", request.indicator_id()));
+  }
+  const std::string area =
+      request.area_code().empty() ? catalog_->RootArea().code() : request.area_code();
+  if (catalog_->FindArea(area) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("未知区域 / unknown area ", area));
+  }
+  halfsky::v1::EvaluateResponse response;
+  response.set_indicator_id(indicator->id());
+  response.set_area_code(area);
+  HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
+                           series_->Read(*indicator, {area}, NeededSeries(*indicator)));
+  const AreaSeries& series = snapshot.areas.at(0);
+  HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval,
+                           ::halfsky::evaluation::EvaluateIndicator(*indicator, ToSeriesSet(series), options_.method));
+  for (const Assessment& a : eval.assessments) {
+    *response.add_assessments() = a.ToProto();
+  }
+  *response.mutable_fluctuation() = eval.fluctuation.figures;
+  for (const SeriesPoint& p : series.Get(SeriesSpec{})) {
+    *response.add_series() = p;
+  }
+  halfsky::v1::ListWarningsRequest filter;
+  filter.set_indicator_id(indicator->id());
+  filter.set_area_code(area);
+  for (Warning& w : engine_->Snapshot(filter)) {
+    *response.add_warnings() = std::move(w);
+  }
+  return response;
+}
+
+absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
+    const halfsky::v1::GetEvaluationReportRequest& request) {
+  const halfsky::v1::Catalog& cat = catalog_->catalog();
+  int year = request.year();
+  switch (request.type()) {
+    case halfsky::v1::REPORT_TYPE_ANNUAL:
+      if (year == 0) {
+        year = LocalYear(clock_->Now()) - 1;
+      }
+      break;
+    case halfsky::v1::REPORT_TYPE_MIDTERM:
+      if (year == 0) {
+        year = cat.midterm_year() != 0 ? cat.midterm_year() : 2025;
+      }
+      break;
+    case halfsky::v1::REPORT_TYPE_FINAL:
+      if (year == 0) {
+        year = cat.final_year() != 0 ? cat.final_year() : 2030;
+      }
+      break;
+    default:
+      return InvalidArgumentError("报告类型无效 / invalid report type",
+                                  {{"type", "须为 ANNUAL、MIDTERM 或 FINAL / must be ANNUAL, "
+                                            "MIDTERM or FINAL"}});
+  }
+  const int first = cat.base_year() != 0 ? cat.base_year() : 2020;
+  const int last = cat.final_year() != 0 ? cat.final_year() : 2030;
+  if (year < first || year > last) {
+    return InvalidArgumentError(
+        "年份超出规划期 / year outside the plan period",
+        {{"year", absl::StrCat("须在", first, "—", last, "之间 / must be within ", first, "–", last)}});
+  }
+  const std::string area =
+      request.area_code().empty() ? catalog_->RootArea().code() : request.area_code();
+  if (catalog_->FindArea(area) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("未知区域 / unknown area ", area));
+  }
+  MethodOptions method = options_.method;
+  method.as_of_year = year;
+  const bool final_report = request.type() == halfsky::v1::REPORT_TYPE_FINAL;
+
+  halfsky::v1::EvaluationReport report;
+  report.set_type(request.type());
+  report.set_year(year);
+  report.set_area_code(area);
+  *report.mutable_generated_at() = ToProto(clock_->Now());
+
+  // domain id → (status → count), assessed, achieved.
+  struct Tally {
+    std::map<int, int> counts;
+    int assessed = 0;
+    int achieved = 0;
+  };
+  std::map<std::string, Tally> tallies;
+  Tally overall;
+  for (const Indicator& indicator : cat.indicators()) {
+    if (indicator.targets().empty()) {
+      continue;
+    }
+    halfsky::v1::IndicatorAssessment* ia = report.add_indicators();
+    ia->set_indicator_id(indicator.id());
+    ia->set_name_zh(indicator.name_zh());
+    ia->set_domain_id(indicator.domain_id());
+    ia->set_unit(indicator.unit());
+    ProgressStatus worst = halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE;
+    if (indicator.kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+      for (const auto& target : indicator.targets()) {
+        halfsky::v1::TargetAssessment* ta = ia->add_assessments();
+        *ta->mutable_target() = target;
+        ta->set_status(halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE);
+        ta->set_explanation_zh("定性目标，依据年度工作进展评估。");
+      }
+    } else {
+      HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
+                               series_->Read(indicator, {area}, NeededSeries(indicator)));
+      const AreaSeries& series = snapshot.areas.at(0);
+      HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval,
+                               ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series), method));
+      for (const Assessment& a : eval.assessments) {
+        *ia->add_assessments() = a.ToProto();
+        if (StatusRank(a.status) > StatusRank(worst)) {
+          worst = a.status;
+        }
+      }
+      for (const SeriesPoint& p : series.Get(SeriesSpec{})) {
+        if (p.year() <= year) {
+          *ia->add_series() = p;
+        }
+      }
+    }
+    for (Tally* t : {&tallies[indicator.domain_id()], &overall}) {
+      ++t->counts[worst];
+      if (worst != halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE) {
+        ++t->assessed;
+        if (worst == halfsky::v1::PROGRESS_STATUS_ACHIEVED ||
+            (!final_report && worst == halfsky::v1::PROGRESS_STATUS_ON_TRACK)) {
+          ++t->achieved;
+        }
+      }
+    }
+  }
+  auto fill = [](const Tally& t, halfsky::v1::DomainSummary* s) {
+    for (const auto& [status, count] : t.counts) {
+      halfsky::v1::StatusCount* sc = s->add_status_counts();
+      sc->set_status(static_cast<ProgressStatus>(status));
+      sc->set_count(count);
+    }
+    s->set_assessed_count(t.assessed);
+    s->set_achieved_count(t.achieved);
+    s->set_achievement_rate_percent(t.assessed == 0 ? 0 : 100.0 * t.achieved / t.assessed);
+  };
+  for (const halfsky::v1::Domain& domain : cat.domains()) {
+    halfsky::v1::DomainSummary* s = report.add_domains();
+    s->set_domain_id(domain.id());
+    s->set_name_zh(domain.name_zh());
+    fill(tallies[domain.id()], s);
+  }
+  report.mutable_overall()->set_name_zh("总体");
+  fill(overall, report.mutable_overall());
+  halfsky::v1::ListWarningsRequest filter;
+  filter.set_area_code(area);
+  for (Warning& w : engine_->Snapshot(filter)) {
+    *report.add_warnings() = std::move(w);
+  }
+  return report;
+}
+
+absl::Status Evaluator::Start(RedisClient* redis) {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = false;
+    full_pending_ = true;
+  }
+  worker_ = std::thread([this] { Run(); });
+  if (redis != nullptr) {
+    RedisSubscriptionCallbacks callbacks;
+    callbacks.on_message = [this](const std::string&, const std::string& message) {
+      OnUpdateMessage(message);
+    };
+    callbacks.on_subscribed = [this] { EnqueueFullPass(); };
+    callbacks.on_disconnected = [](const absl::Status& st) {
+      std::cerr << "halfsky-evaluation: update subscription lost: " << st << "\n";
+    };
+    absl::StatusOr<std::unique_ptr<RedisSubscription>> sub =
+        redis->Subscribe({aggregation::kUpdatesChannel}, std::move(callbacks));
+    if (!sub.ok()) {
+      return sub.status();
+    }
+    subscription_ = std::move(*sub);
+  }
+  return absl::OkStatus();
+}
+
+void Evaluator::Stop() {
+  subscription_.reset();
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    cv_.SignalAll();
+  }
+  if (worker_.joinable()) {
+    worker_.join();
+  }
+}
+
+void Evaluator::Enqueue(const std::vector<std::string>& indicator_ids) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : indicator_ids) {
+    pending_.insert(id);
+  }
+  cv_.Signal();
+}
+
+void Evaluator::EnqueueFullPass() {
+  absl::MutexLock lock(&mu_);
+  full_pending_ = true;
+  cv_.Signal();
+}
+
+void Evaluator::OnUpdateMessage(const std::string& message) {
+  absl::StatusOr<aggregation::UpdateMessage> parsed = aggregation::ParseUpdateMessage(message);
+  if (!parsed.ok() || parsed->rebuild) {
+    EnqueueFullPass();
+    return;
+  }
+  Enqueue(parsed->indicator_ids);
+}
+
+int64_t Evaluator::completed_passes() const {
+  absl::MutexLock lock(&mu_);
+  return completed_;
+}
+
+absl::Time Evaluator::last_full_pass() const {
+  absl::MutexLock lock(&mu_);
+  return last_full_;
+}
+
+void Evaluator::Run() {
+  for (;;) {
+    bool full = false;
+    std::set<std::string> ids;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stop_ && !full_pending_ && pending_.empty() && absl::Now() < next_full_) {
+        cv_.WaitWithDeadline(&mu_, next_full_);
+      }
+      if (stop_) {
+        return;
+      }
+      if (full_pending_ || absl::Now() >= next_full_) {
+        full = true;
+        full_pending_ = false;
+        pending_.clear();  // covered by the full pass
+      } else {
+        ids.swap(pending_);
+      }
+    }
+    absl::Status status;
+    if (full) {
+      status = FullPass();
+    } else {
+      for (const std::string& id : ids) {
+        absl::Status st = EvaluateIndicator(id);
+        if (!st.ok() && status.ok()) {
+          status = st;
+        }
+      }
+    }
+    if (!status.ok()) {
+      std::cerr << "halfsky-evaluation: evaluation pass failed (retrying): " << status << "\n";
+    }
+    absl::MutexLock lock(&mu_);
+    ++completed_;
+    const absl::Time now = absl::Now();
+    if (full) {
+      next_full_ = now + (status.ok() ? options_.full_pass_interval : options_.retry_interval);
+    } else if (!status.ok()) {
+      // Retry everything soon (the failed indicators are not tracked one by one).
+      next_full_ = std::min(next_full_, now + options_.retry_interval);
+    }
+  }
+}
+
+}  // namespace halfsky::evaluation

@@ -1,0 +1,167 @@
+#ifndef HALFSKY_SERVICES_EVALUATION_SERVICE_EVALUATOR_H_
+#define HALFSKY_SERVICES_EVALUATION_SERVICE_EVALUATOR_H_
+
+// The evaluator: turns aggregates (SeriesSource) and reporting status
+// (ReportingSource) into warnings with the method library
+// (services/evaluation/method), and hands them to the WarningEngine.
+//
+// Passes:
+//   EvaluateIndicator(id)  every configured area (the root, plus its
+//                          children when area_depth >= 1) of one indicator,
+//                          from ONE consistent snapshot; scope = that
+//                          indicator, every area, every kind but LATE_DATA.
+//   CheckLateData()        SubmissionService.GetReportingStatus for every
+//                          year from the catalog's base year to the current
+//                          year (service clock); an entry MISSING (nothing
+//                          reported and past due) raises a LATE_DATA warning
+//                          per indicator at the root area naming the units
+//                          and years: yellow for one missing year, orange for
+//                          two, red for three or more. Scope = every
+//                          LATE_DATA warning. A unit reporting (even late)
+//                          resolves it.
+//   FullPass()             every indicator, then late data.
+// A pass whose inputs cannot be read (Redis and aggregation down, submission
+// down) changes NOTHING: warnings are never resolved for lack of data.
+//
+// Background (Start/Stop): one worker thread. Each Redis message on
+// halfsky:aggregates:updated enqueues the indicators it names (a rebuild
+// message, an unparsable one, or a (re)subscription enqueues a full pass,
+// since pub/sub loses messages while disconnected). A full pass also runs
+// every `full_pass_interval` (it catches lost messages and due dates that
+// pass) and, after a failed pass, again after `retry_interval`.
+//
+// Thread-safety: thread-safe.
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/catalog/catalog.h"
+#include "common/clock/clock.h"
+#include "common/redis/redis_client.h"
+#include "grpcpp/grpcpp.h"
+#include "halfsky/v1/evaluation.pb.h"
+#include "halfsky/v1/submission.grpc.pb.h"
+#include "services/evaluation/method/method.h"
+#include "services/evaluation/service/series_source.h"
+#include "services/evaluation/service/warning_engine.h"
+
+namespace halfsky::evaluation {
+
+// Reporting status of member units (SubmissionService.GetReportingStatus).
+class ReportingSource {
+ public:
+  virtual ~ReportingSource() = default;
+  // Every unit's entries for `year`, lateness judged as of `as_of`.
+  // UNAVAILABLE when the submission service cannot answer.
+  virtual absl::StatusOr<halfsky::v1::GetReportingStatusResponse> Get(int year,
+                                                                      absl::Time as_of) = 0;
+};
+
+class GrpcReportingSource final : public ReportingSource {
+ public:
+  GrpcReportingSource(std::shared_ptr<grpc::Channel> channel, std::string bearer_token,
+                      absl::Duration deadline = absl::Seconds(5));
+  absl::StatusOr<halfsky::v1::GetReportingStatusResponse> Get(int year, absl::Time as_of) override;
+
+ private:
+  std::unique_ptr<halfsky::v1::SubmissionService::Stub> stub_;
+  const std::string token_;
+  const absl::Duration deadline_;
+};
+
+struct EvaluatorOptions {
+  // base_year is replaced by the catalog's.
+  MethodOptions method;
+  // 0: the root area only; 1: also its direct children (towns/subdistricts).
+  int area_depth = 0;
+  absl::Duration full_pass_interval = absl::Minutes(5);
+  absl::Duration retry_interval = absl::Seconds(2);
+};
+
+class Evaluator {
+ public:
+  // Nothing is owned; everything must outlive the evaluator. `reporting`
+  // may be null (no LATE_DATA warnings).
+  Evaluator(std::shared_ptr<const CatalogIndex> catalog, SeriesSource* series,
+            ReportingSource* reporting, WarningEngine* engine, Clock* clock,
+            EvaluatorOptions options);
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
+
+  // ---- Synchronous passes (see above). NOT_FOUND for an unknown indicator;
+  // the sources' and the store's errors otherwise.
+  absl::Status EvaluateIndicator(const std::string& indicator_id);
+  absl::Status CheckLateData();
+  // Runs everything; returns the first error (after trying everything).
+  absl::Status FullPass();
+
+  // The warnings one indicator's evaluation raises in `area_code` (no
+  // lifecycle change). For tests and the RPCs.
+  absl::StatusOr<std::vector<halfsky::v1::Warning>> CandidateWarnings(
+      const halfsky::v1::Indicator& indicator, const std::string& area_code,
+      const AreaSeries& series, const MethodOptions& options) const;
+
+  // ---- For the RPCs: fresh reads, no lifecycle change.
+  // INVALID_ARGUMENT without indicator_id; NOT_FOUND for an unknown
+  // indicator or area; the sources' errors.
+  absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluate(const halfsky::v1::EvaluateRequest& request);
+  // INVALID_ARGUMENT for an unspecified type or a year outside the plan;
+  // NOT_FOUND for an unknown area; the sources' errors.
+  absl::StatusOr<halfsky::v1::EvaluationReport> Report(
+      const halfsky::v1::GetEvaluationReportRequest& request);
+
+  // ---- Background.
+  // Starts the worker thread and, when `redis` is not null, subscribes to
+  // the aggregation service's update channel on it. Enqueues a full pass.
+  absl::Status Start(RedisClient* redis);
+  // Unsubscribes and joins the worker. Idempotent.
+  void Stop();
+  void Enqueue(const std::vector<std::string>& indicator_ids);
+  void EnqueueFullPass();
+  // A message of the update channel (redis_layout.h format).
+  void OnUpdateMessage(const std::string& message);
+
+  // Passes finished since Start (full and single-indicator), for tests.
+  int64_t completed_passes() const;
+  // When the last successful full pass ended (InfinitePast if none).
+  absl::Time last_full_pass() const;
+
+ private:
+  std::vector<std::string> EvaluatedAreas() const;
+  void Run();
+
+  const std::shared_ptr<const CatalogIndex> catalog_;
+  SeriesSource* const series_;
+  ReportingSource* const reporting_;
+  WarningEngine* const engine_;
+  Clock* const clock_;
+  EvaluatorOptions options_;
+
+  // Serializes passes (so two reconciles of one scope never interleave
+  // their reads and writes out of order).
+  absl::Mutex pass_mu_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::set<std::string> pending_ ABSL_GUARDED_BY(mu_);
+  bool full_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time next_full_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  int64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_full_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::thread worker_;
+  std::unique_ptr<RedisSubscription> subscription_;
+};
+
+}  // namespace halfsky::evaluation
+
+#endif  // HALFSKY_SERVICES_EVALUATION_SERVICE_EVALUATOR_H_

@@ -1,0 +1,220 @@
+#include "services/evaluation/service/series_source.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/auth/credentials.h"
+#include "common/status/status.h"
+#include "services/aggregation/redis_layout.h"
+
+namespace halfsky::evaluation {
+namespace {
+
+using ::halfsky::v1::Indicator;
+using ::halfsky::v1::Residence;
+using ::halfsky::v1::SeriesPoint;
+using ::halfsky::v1::Sex;
+
+Sex NormSex(Sex s) { return s == halfsky::v1::SEX_UNSPECIFIED ? halfsky::v1::SEX_TOTAL : s; }
+Residence NormRes(Residence r) {
+  return r == halfsky::v1::RESIDENCE_UNSPECIFIED ? halfsky::v1::RESIDENCE_ALL : r;
+}
+
+void AddUnique(std::vector<SeriesSpec>* specs, SeriesSpec spec) {
+  if (std::find(specs->begin(), specs->end(), spec) == specs->end()) {
+    specs->push_back(spec);
+  }
+}
+
+// Sorts by year and fills change_from_previous (previous calendar year only,
+// as the aggregation service does).
+void Finish(std::vector<SeriesPoint>* points) {
+  std::sort(points->begin(), points->end(),
+            [](const SeriesPoint& a, const SeriesPoint& b) { return a.year() < b.year(); });
+  for (size_t i = 1; i < points->size(); ++i) {
+    SeriesPoint& p = (*points)[i];
+    const SeriesPoint& prev = (*points)[i - 1];
+    if (prev.year() == p.year() - 1 && p.has_value() && prev.has_value()) {
+      p.set_change_from_previous(p.value() - prev.value());
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<SeriesSpec> NeededSeries(const Indicator& indicator) {
+  std::vector<SeriesSpec> specs;
+  specs.push_back(SeriesSpec{halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL});
+  for (const auto& target : indicator.targets()) {
+    const Sex s = NormSex(target.sex());
+    const Residence r = NormRes(target.residence());
+    if (target.comparator() == halfsky::v1::COMPARATOR_NARROW_GAP) {
+      if (target.gap_dimension() == halfsky::v1::GAP_DIMENSION_RESIDENCE) {
+        AddUnique(&specs, {s, halfsky::v1::RESIDENCE_URBAN});
+        AddUnique(&specs, {s, halfsky::v1::RESIDENCE_RURAL});
+      } else {
+        AddUnique(&specs, {halfsky::v1::SEX_FEMALE, r});
+        AddUnique(&specs, {halfsky::v1::SEX_MALE, r});
+      }
+    } else {
+      AddUnique(&specs, {s, r});
+    }
+  }
+  return specs;
+}
+
+const std::vector<SeriesPoint>& AreaSeries::Get(SeriesSpec spec) const {
+  static const std::vector<SeriesPoint>* const kEmpty = new std::vector<SeriesPoint>();
+  auto it = series.find(spec);
+  return it == series.end() ? *kEmpty : it->second;
+}
+
+SeriesPoint PointFromAggregate(const halfsky::v1::Aggregate& a) {
+  SeriesPoint p;
+  p.set_year(a.key().year());
+  if (a.has_value()) {
+    p.set_value(a.value());
+  }
+  p.set_numerator(a.numerator());
+  p.set_denominator(a.denominator());
+  p.set_direct(a.direct());
+  p.set_children_mismatch(a.children_mismatch());
+  const int expected = a.contributing_area_count() + a.missing_area_codes_size();
+  p.set_completeness_percent(a.direct() || expected == 0
+                                 ? 100.0
+                                 : 100.0 * a.contributing_area_count() / expected);
+  return p;
+}
+
+absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indicator,
+                                                          const std::vector<std::string>& areas,
+                                                          const std::vector<SeriesSpec>& specs) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(1 + areas.size() * specs.size());
+  commands.push_back({"GET", aggregation::kCursorKey});
+  for (const std::string& area : areas) {
+    for (const SeriesSpec& spec : specs) {
+      commands.push_back(
+          {"HGETALL", aggregation::SeriesRedisKey(indicator.id(), area, spec.sex, spec.residence)});
+    }
+  }
+  // One MULTI/EXEC: the cursor and every hash come from the same state,
+  // between two aggregation commits, never in the middle of one.
+  HALFSKY_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, redis_->Transaction(commands));
+  if (replies.size() != commands.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("unexpected EXEC reply size ", replies.size(), " for ", commands.size()));
+  }
+  HALFSKY_ASSIGN_OR_RETURN(std::optional<std::string> cursor_text, replies[0].AsOptionalString());
+  if (!cursor_text.has_value()) {
+    return absl::UnavailableError("聚合缓存无效（无游标）/ aggregate cache not valid (no cursor)");
+  }
+  IndicatorSnapshot snapshot;
+  snapshot.indicator_id = indicator.id();
+  snapshot.origin = IndicatorSnapshot::Origin::kRedis;
+  if (!absl::SimpleAtoi(*cursor_text, &snapshot.as_of_sequence)) {
+    return absl::FailedPreconditionError(absl::StrCat("cursor is not an integer: ", *cursor_text));
+  }
+  size_t i = 1;
+  for (const std::string& area : areas) {
+    AreaSeries& out = snapshot.areas.emplace_back();
+    out.area_code = area;
+    for (const SeriesSpec& spec : specs) {
+      HALFSKY_ASSIGN_OR_RETURN(std::vector<std::string> fields, replies[i].AsStringArray());
+      ++i;
+      std::vector<SeriesPoint>& points = out.series[spec];
+      for (size_t f = 0; f + 1 < fields.size(); f += 2) {
+        halfsky::v1::Aggregate aggregate;
+        if (!aggregate.ParseFromString(fields[f + 1])) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cannot parse aggregate ", indicator.id(), " ", area, " year ", fields[f]));
+        }
+        points.push_back(PointFromAggregate(aggregate));
+      }
+      Finish(&points);
+    }
+  }
+  return snapshot;
+}
+
+void PrepareClientContext(grpc::ClientContext* ctx, const std::string& bearer_token,
+                          absl::Duration deadline) {
+  if (!bearer_token.empty()) {
+    auth::AddBearerToken(ctx, bearer_token);
+  }
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+}
+
+GrpcSeriesSource::GrpcSeriesSource(std::shared_ptr<grpc::Channel> channel,
+                                   std::string bearer_token, absl::Duration deadline)
+    : stub_(halfsky::v1::AggregationService::NewStub(channel)),
+      token_(std::move(bearer_token)),
+      deadline_(deadline) {}
+
+absl::StatusOr<IndicatorSnapshot> GrpcSeriesSource::Read(const Indicator& indicator,
+                                                         const std::vector<std::string>& areas,
+                                                         const std::vector<SeriesSpec>& specs) {
+  // Each GetSeries answers from one state of the aggregation service; the
+  // snapshot is consistent when all of them carry the same as_of_sequence.
+  // Retry a few times when an update landed between two calls.
+  absl::Status last = absl::UnavailableError("no attempt");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    IndicatorSnapshot snapshot;
+    snapshot.indicator_id = indicator.id();
+    snapshot.origin = IndicatorSnapshot::Origin::kAggregationService;
+    bool first = true;
+    bool consistent = true;
+    for (const std::string& area : areas) {
+      AreaSeries& out = snapshot.areas.emplace_back();
+      out.area_code = area;
+      for (const SeriesSpec& spec : specs) {
+        grpc::ClientContext ctx;
+        PrepareClientContext(&ctx, token_, deadline_);
+        halfsky::v1::GetSeriesRequest request;
+        request.set_indicator_id(indicator.id());
+        request.set_area_code(area);
+        request.set_sex(spec.sex);
+        request.set_residence(spec.residence);
+        halfsky::v1::GetSeriesResponse response;
+        grpc::Status st = stub_->GetSeries(&ctx, request, &response);
+        if (!st.ok()) {
+          return FromGrpcStatus(st);
+        }
+        if (first) {
+          snapshot.as_of_sequence = response.as_of_sequence();
+          first = false;
+        } else if (response.as_of_sequence() != snapshot.as_of_sequence) {
+          consistent = false;
+        }
+        std::vector<SeriesPoint>& points = out.series[spec];
+        points.assign(response.points().begin(), response.points().end());
+        Finish(&points);
+      }
+    }
+    if (consistent) {
+      return snapshot;
+    }
+    last = absl::UnavailableError("aggregation changed during the read");
+  }
+  return last;
+}
+
+absl::StatusOr<IndicatorSnapshot> FallbackSeriesSource::Read(const Indicator& indicator,
+                                                             const std::vector<std::string>& areas,
+                                                             const std::vector<SeriesSpec>& specs) {
+  absl::StatusOr<IndicatorSnapshot> first = primary_->Read(indicator, areas, specs);
+  if (first.ok()) {
+    return first;
+  }
+  absl::StatusOr<IndicatorSnapshot> second = secondary_->Read(indicator, areas, specs);
+  if (second.ok()) {
+    return second;
+  }
+  return absl::Status(second.status().code(),
+                      absl::StrCat(second.status().message(), " (cache: ",
+                                   first.status().message(), ")"));
+}
+
+}  // namespace halfsky::evaluation

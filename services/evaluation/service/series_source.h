@@ -1,0 +1,141 @@
+#ifndef HALFSKY_SERVICES_EVALUATION_SERVICE_SERIES_SOURCE_H_
+#define HALFSKY_SERVICES_EVALUATION_SERVICE_SERIES_SOURCE_H_
+
+// Where the evaluation service reads aggregates from.
+//
+//   SeriesSource            the interface: every series one indicator needs,
+//                           for a list of areas, as ONE consistent snapshot.
+//   RedisSeriesSource       the aggregation service's Redis cache
+//                           (services/aggregation/redis_layout.h), read in
+//                           one MULTI/EXEC, so a snapshot never mixes data
+//                           from before and after an aggregation commit.
+//   GrpcSeriesSource        AggregationService.GetSeries over gRPC; the
+//                           responses of one snapshot must all carry the
+//                           same as_of_sequence (retried otherwise).
+//   FallbackSeriesSource    Redis first; on a cache miss (no cursor: cache
+//                           empty, flushed or being rebuilt) or with Redis
+//                           down, gRPC.
+//
+// Thread-safety: every implementation is thread-safe.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/redis/redis_client.h"
+#include "grpcpp/grpcpp.h"
+#include "halfsky/v1/aggregation.grpc.pb.h"
+#include "halfsky/v1/catalog.pb.h"
+#include "halfsky/v1/common.pb.h"
+
+namespace halfsky::evaluation {
+
+// One disaggregation of an indicator. Always normalized: never
+// SEX_UNSPECIFIED / RESIDENCE_UNSPECIFIED.
+struct SeriesSpec {
+  halfsky::v1::Sex sex = halfsky::v1::SEX_TOTAL;
+  halfsky::v1::Residence residence = halfsky::v1::RESIDENCE_ALL;
+  friend bool operator<(const SeriesSpec& a, const SeriesSpec& b) {
+    return std::make_pair(a.sex, a.residence) < std::make_pair(b.sex, b.residence);
+  }
+  friend bool operator==(const SeriesSpec& a, const SeriesSpec& b) {
+    return a.sex == b.sex && a.residence == b.residence;
+  }
+};
+
+// The disaggregations the method needs for `indicator`: (TOTAL, ALL) first,
+// then each target's own, and both groups of every NARROW_GAP target;
+// without duplicates.
+std::vector<SeriesSpec> NeededSeries(const halfsky::v1::Indicator& indicator);
+
+// The series of one indicator in one area, by disaggregation. A series
+// without data is present and empty. Points are sorted by year, with
+// change_from_previous filled in.
+struct AreaSeries {
+  std::string area_code;
+  std::map<SeriesSpec, std::vector<halfsky::v1::SeriesPoint>> series;
+  // Empty when `spec` was not read.
+  const std::vector<halfsky::v1::SeriesPoint>& Get(SeriesSpec spec) const;
+};
+
+struct IndicatorSnapshot {
+  enum class Origin { kRedis, kAggregationService };
+  std::string indicator_id;
+  // One per requested area, in request order.
+  std::vector<AreaSeries> areas;
+  // Change-feed sequence the snapshot reflects.
+  int64_t as_of_sequence = 0;
+  Origin origin = Origin::kRedis;
+};
+
+class SeriesSource {
+ public:
+  virtual ~SeriesSource() = default;
+  // Every `specs` series of `indicator` for each of `area_codes`, as one
+  // consistent snapshot. Errors: UNAVAILABLE when the source cannot answer
+  // now (Redis down, cache not valid, aggregation down or still building);
+  // NOT_FOUND when the aggregation service does not know the indicator or
+  // an area; FAILED_PRECONDITION for malformed cache contents.
+  virtual absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
+                                                 const std::vector<std::string>& area_codes,
+                                                 const std::vector<SeriesSpec>& specs) = 0;
+};
+
+// Reads the cache: ONE MULTI/EXEC of GET cursor, then HGETALL of every
+// series key. A missing cursor (cache not valid) is UNAVAILABLE.
+class RedisSeriesSource final : public SeriesSource {
+ public:
+  // `redis` is not owned and must outlive this object.
+  explicit RedisSeriesSource(RedisClient* redis) : redis_(redis) {}
+  absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
+                                         const std::vector<std::string>& area_codes,
+                                         const std::vector<SeriesSpec>& specs) override;
+
+ private:
+  RedisClient* const redis_;
+};
+
+// Adds "authorization: Bearer <token>" to outgoing calls when the token is
+// not empty, and a deadline.
+void PrepareClientContext(grpc::ClientContext* ctx, const std::string& bearer_token,
+                          absl::Duration deadline);
+
+class GrpcSeriesSource final : public SeriesSource {
+ public:
+  GrpcSeriesSource(std::shared_ptr<grpc::Channel> channel, std::string bearer_token,
+                   absl::Duration deadline = absl::Seconds(5));
+  absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
+                                         const std::vector<std::string>& area_codes,
+                                         const std::vector<SeriesSpec>& specs) override;
+
+ private:
+  std::unique_ptr<halfsky::v1::AggregationService::Stub> stub_;
+  const std::string token_;
+  const absl::Duration deadline_;
+};
+
+// `primary` first; any error from it → `secondary`. Not owned.
+class FallbackSeriesSource final : public SeriesSource {
+ public:
+  FallbackSeriesSource(SeriesSource* primary, SeriesSource* secondary)
+      : primary_(primary), secondary_(secondary) {}
+  absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
+                                         const std::vector<std::string>& area_codes,
+                                         const std::vector<SeriesSpec>& specs) override;
+
+ private:
+  SeriesSource* const primary_;
+  SeriesSource* const secondary_;
+};
+
+// Aggregate (as stored in Redis) → SeriesPoint (as GetSeries returns it).
+halfsky::v1::SeriesPoint PointFromAggregate(const halfsky::v1::Aggregate& aggregate);
+
+}  // namespace halfsky::evaluation
+
+#endif  // HALFSKY_SERVICES_EVALUATION_SERVICE_SERIES_SOURCE_H_

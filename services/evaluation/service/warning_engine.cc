@@ -1,0 +1,381 @@
+#include "services/evaluation/service/warning_engine.h"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status/status.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace halfsky::evaluation {
+namespace {
+
+using ::halfsky::v1::Warning;
+using ::halfsky::v1::WarningEvent;
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+// The fields the evaluator computes; two warnings with equal content are
+// "no change".
+Warning Content(const Warning& w) {
+  Warning c;
+  c.set_severity(w.severity());
+  c.set_status(w.status());
+  *c.mutable_figures() = w.figures();
+  *c.mutable_responsible_unit_codes() = w.responsible_unit_codes();
+  c.set_explanation_zh(w.explanation_zh());
+  c.set_explanation_en(w.explanation_en());
+  c.set_domain_id(w.domain_id());
+  c.set_indicator_name_zh(w.indicator_name_zh());
+  c.set_data_year(w.data_year());
+  return c;
+}
+
+bool SameContent(const Warning& a, const Warning& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(Content(a), Content(b));
+}
+
+using SortKey = std::tuple<int, std::string, std::string>;
+SortKey KeyOf(const Warning& w) { return {-static_cast<int>(w.severity()), w.indicator_id(), w.id()}; }
+
+std::string EncodeToken(const SortKey& k) {
+  return absl::StrCat(-std::get<0>(k), "|", std::get<1>(k), "|", std::get<2>(k));
+}
+
+absl::StatusOr<SortKey> DecodeToken(absl::string_view token) {
+  std::vector<std::string> parts = absl::StrSplit(token, absl::MaxSplits('|', 2));
+  int severity = 0;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &severity)) {
+    return InvalidArgumentError("分页令牌无效 / invalid page token",
+                                {{"page_token", "无法识别的分页令牌 / unrecognized page token"}});
+  }
+  return SortKey{-severity, parts[1], parts[2]};
+}
+
+}  // namespace
+
+const char* WarningKindName(halfsky::v1::WarningKind kind) {
+  switch (kind) {
+    case halfsky::v1::WARNING_KIND_PROGRESS:
+      return "progress";
+    case halfsky::v1::WARNING_KIND_FLUCTUATION:
+      return "fluctuation";
+    case halfsky::v1::WARNING_KIND_LATE_DATA:
+      return "late_data";
+    case halfsky::v1::WARNING_KIND_MISSED:
+      return "missed";
+    case halfsky::v1::WARNING_KIND_OUT_OF_BAND:
+      return "out_of_band";
+    case halfsky::v1::WARNING_KIND_RULE_BROKEN:
+      return "rule_broken";
+    case halfsky::v1::WARNING_KIND_SLIPPED:
+      return "slipped";
+    case halfsky::v1::WARNING_KIND_DATA_QUALITY:
+      return "data_quality";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string WarningId(absl::string_view indicator_id, absl::string_view area_code,
+                      halfsky::v1::WarningKind kind, int target_year) {
+  return absl::StrCat(indicator_id, ":", area_code, ":", WarningKindName(kind), ":", target_year);
+}
+
+bool MatchesFilter(const Warning& w, const halfsky::v1::ListWarningsRequest& f, bool ignore_state) {
+  if (!f.domain_id().empty() && w.domain_id() != f.domain_id()) {
+    return false;
+  }
+  if (!f.indicator_id().empty() && w.indicator_id() != f.indicator_id()) {
+    return false;
+  }
+  if (!f.area_code().empty() && w.area_code() != f.area_code()) {
+    return false;
+  }
+  if (f.kind() != halfsky::v1::WARNING_KIND_UNSPECIFIED && w.kind() != f.kind()) {
+    return false;
+  }
+  if (f.min_severity() != halfsky::v1::SEVERITY_UNSPECIFIED && w.severity() < f.min_severity()) {
+    return false;
+  }
+  if (!ignore_state) {
+    const halfsky::v1::WarningState want = f.state() == halfsky::v1::WARNING_STATE_UNSPECIFIED
+                                               ? halfsky::v1::WARNING_STATE_FIRING
+                                               : f.state();
+    if (w.state() != want) {
+      return false;
+    }
+  }
+  if (!f.responsible_unit_code().empty() &&
+      std::find(w.responsible_unit_codes().begin(), w.responsible_unit_codes().end(),
+                f.responsible_unit_code()) == w.responsible_unit_codes().end()) {
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<WarningEngine>> WarningEngine::Create(WarningStore* store,
+                                                                     Clock* clock) {
+  HALFSKY_ASSIGN_OR_RETURN(std::vector<Warning> stored, store->LoadAll());
+  std::unique_ptr<WarningEngine> engine(new WarningEngine(store, clock));
+  absl::MutexLock lock(&engine->mu_);
+  for (Warning& w : stored) {
+    std::string id = w.id();
+    engine->warnings_.emplace(std::move(id), std::move(w));
+  }
+  return engine;
+}
+
+void WarningEngine::EmitLocked(halfsky::v1::WarningEventType type, const Warning& w,
+                               const Warning* previous, absl::Time now) {
+  ++version_;
+  if (watchers_.empty()) {
+    return;
+  }
+  WarningEvent event;
+  event.set_type(type);
+  *event.mutable_warning() = w;
+  *event.mutable_at() = ToProto(now);
+  for (WarningWatcher* watcher : watchers_) {
+    watcher->OnEvent(event, previous);
+  }
+}
+
+absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
+    const std::function<bool(const Warning&)>& in_scope, std::vector<Warning> candidates) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  const google::protobuf::Timestamp now_proto = ToProto(now);
+
+  // Deduplicate by identity: the more severe candidate wins.
+  absl::flat_hash_map<std::string, Warning> wanted;
+  std::vector<std::string> order;
+  for (Warning& c : candidates) {
+    c.set_id(WarningId(c.indicator_id(), c.area_code(), c.kind(), c.target_year()));
+    auto it = wanted.find(c.id());
+    if (it == wanted.end()) {
+      order.push_back(c.id());
+      std::string id = c.id();
+      wanted.emplace(std::move(id), std::move(c));
+    } else if (c.severity() > it->second.severity()) {
+      it->second = std::move(c);
+    }
+  }
+
+  struct Change {
+    halfsky::v1::WarningEventType type;
+    Warning next;
+    std::optional<Warning> previous;  // a copy: warnings_ may rehash below
+  };
+  std::vector<Change> changes;
+  ReconcileResult result;
+  for (const std::string& id : order) {
+    Warning& c = wanted[id];
+    auto it = warnings_.find(id);
+    if (it == warnings_.end() || it->second.state() != halfsky::v1::WARNING_STATE_FIRING) {
+      Warning next = std::move(c);
+      next.set_state(halfsky::v1::WARNING_STATE_FIRING);
+      next.set_episode(it == warnings_.end() ? 1 : it->second.episode() + 1);
+      *next.mutable_firing_since() = now_proto;
+      *next.mutable_last_evaluated() = now_proto;
+      next.clear_resolved_at();
+      next.clear_acknowledgement();
+      changes.push_back({halfsky::v1::WARNING_EVENT_TYPE_FIRED, std::move(next),
+                         it == warnings_.end() ? std::nullopt
+                                               : std::optional<Warning>(it->second)});
+      ++result.fired;
+    } else if (!SameContent(it->second, c)) {
+      Warning next = it->second;
+      const Warning content = Content(c);
+      next.set_severity(content.severity());
+      next.set_status(content.status());
+      *next.mutable_figures() = content.figures();
+      *next.mutable_responsible_unit_codes() = content.responsible_unit_codes();
+      next.set_explanation_zh(content.explanation_zh());
+      next.set_explanation_en(content.explanation_en());
+      next.set_domain_id(content.domain_id());
+      next.set_indicator_name_zh(content.indicator_name_zh());
+      next.set_data_year(content.data_year());
+      *next.mutable_last_evaluated() = now_proto;
+      changes.push_back({halfsky::v1::WARNING_EVENT_TYPE_UPDATED, std::move(next), it->second});
+      ++result.updated;
+    } else {
+      ++result.unchanged;
+    }
+  }
+  for (auto& [id, w] : warnings_) {
+    if (w.state() == halfsky::v1::WARNING_STATE_FIRING && !wanted.contains(id) && in_scope(w)) {
+      Warning next = w;
+      next.set_state(halfsky::v1::WARNING_STATE_RESOLVED);
+      *next.mutable_resolved_at() = now_proto;
+      *next.mutable_last_evaluated() = now_proto;
+      changes.push_back({halfsky::v1::WARNING_EVENT_TYPE_RESOLVED, std::move(next), w});
+      ++result.resolved;
+    }
+  }
+  if (changes.empty()) {
+    return result;
+  }
+  std::vector<Warning> rows;
+  rows.reserve(changes.size());
+  for (const Change& ch : changes) {
+    rows.push_back(ch.next);
+  }
+  HALFSKY_RETURN_IF_ERROR(store_->Upsert(rows));
+  for (Change& ch : changes) {
+    Warning& slot = warnings_[ch.next.id()];
+    slot = std::move(ch.next);
+    EmitLocked(ch.type, slot, ch.previous.has_value() ? &*ch.previous : nullptr, now);
+  }
+  return result;
+}
+
+absl::StatusOr<Warning> WarningEngine::Acknowledge(const std::string& id, const std::string& by,
+                                                   const std::string& note) {
+  if (by.empty()) {
+    return absl::InvalidArgumentError("确认人不能为空 / acknowledgement needs who");
+  }
+  if (note.empty()) {
+    return InvalidArgumentError("确认预警需要填写对策建议 / acknowledging needs a note",
+                                {{"note", "对策建议不能为空 / note (对策建议) is required"}});
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = warnings_.find(id);
+  if (it == warnings_.end()) {
+    return absl::NotFoundError(absl::StrCat("预警不存在 / no warning with id \"", id, "\""));
+  }
+  const absl::Time now = clock_->Now();
+  halfsky::v1::Acknowledgement ack;
+  ack.set_by(by);
+  ack.set_note(note);
+  *ack.mutable_at() = ToProto(now);
+  HALFSKY_RETURN_IF_ERROR(store_->Acknowledge(id, it->second.episode(), ack));
+  const Warning previous = it->second;
+  *it->second.mutable_acknowledgement() = ack;
+  EmitLocked(halfsky::v1::WARNING_EVENT_TYPE_ACKNOWLEDGED, it->second, &previous, now);
+  return it->second;
+}
+
+std::vector<Warning> WarningEngine::SortedMatchingLocked(
+    const halfsky::v1::ListWarningsRequest& filter) const {
+  std::vector<const Warning*> matching;
+  for (const auto& [id, w] : warnings_) {
+    if (MatchesFilter(w, filter, /*ignore_state=*/false)) {
+      matching.push_back(&w);
+    }
+  }
+  std::sort(matching.begin(), matching.end(),
+            [](const Warning* a, const Warning* b) { return KeyOf(*a) < KeyOf(*b); });
+  std::vector<Warning> out;
+  out.reserve(matching.size());
+  for (const Warning* w : matching) {
+    out.push_back(*w);
+  }
+  return out;
+}
+
+absl::StatusOr<halfsky::v1::ListWarningsResponse> WarningEngine::List(
+    const halfsky::v1::ListWarningsRequest& request) const {
+  if (request.page_size() < 0) {
+    return InvalidArgumentError("分页大小无效 / invalid page size",
+                                {{"page_size", "不能为负数 / must not be negative"}});
+  }
+  const int page_size =
+      request.page_size() == 0 ? 100 : std::min(request.page_size(), 1000);
+  std::optional<SortKey> after;
+  if (!request.page_token().empty()) {
+    HALFSKY_ASSIGN_OR_RETURN(after, DecodeToken(request.page_token()));
+  }
+  halfsky::v1::ListWarningsResponse response;
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<const Warning*> matching;
+  for (const auto& [id, w] : warnings_) {
+    if (MatchesFilter(w, request, /*ignore_state=*/false)) {
+      matching.push_back(&w);
+    }
+  }
+  response.set_total_count(static_cast<int>(matching.size()));
+  std::sort(matching.begin(), matching.end(),
+            [](const Warning* a, const Warning* b) { return KeyOf(*a) < KeyOf(*b); });
+  auto begin = matching.begin();
+  if (after.has_value()) {
+    begin = std::upper_bound(matching.begin(), matching.end(), *after,
+                             [](const SortKey& k, const Warning* w) { return k < KeyOf(*w); });
+  }
+  for (auto it = begin; it != matching.end(); ++it) {
+    if (response.warnings_size() == page_size) {
+      response.set_next_page_token(EncodeToken(KeyOf(*response.warnings().rbegin())));
+      break;
+    }
+    *response.add_warnings() = **it;
+  }
+  return response;
+}
+
+absl::StatusOr<Warning> WarningEngine::Get(const std::string& id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = warnings_.find(id);
+  if (it == warnings_.end()) {
+    return absl::NotFoundError(absl::StrCat("预警不存在 / no warning with id \"", id, "\""));
+  }
+  return it->second;
+}
+
+std::vector<Warning> WarningEngine::Snapshot(const halfsky::v1::ListWarningsRequest& filter) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return SortedMatchingLocked(filter);
+}
+
+absl::Status WarningEngine::Subscribe(WarningWatcher* watcher,
+                                      const halfsky::v1::ListWarningsRequest& filter) {
+  absl::MutexLock lock(&mu_);
+  if (closed_) {
+    return absl::UnavailableError("服务正在停止 / shutting down");
+  }
+  const google::protobuf::Timestamp now = ToProto(clock_->Now());
+  WarningEvent event;
+  *event.mutable_at() = now;
+  event.set_type(halfsky::v1::WARNING_EVENT_TYPE_CURRENT);
+  for (Warning& w : SortedMatchingLocked(filter)) {
+    *event.mutable_warning() = std::move(w);
+    watcher->OnEvent(event, nullptr);
+  }
+  event.clear_warning();
+  event.set_type(halfsky::v1::WARNING_EVENT_TYPE_SYNCED);
+  watcher->OnEvent(event, nullptr);
+  watchers_.insert(watcher);
+  return absl::OkStatus();
+}
+
+void WarningEngine::Unsubscribe(WarningWatcher* watcher) {
+  absl::MutexLock lock(&mu_);
+  watchers_.erase(watcher);
+}
+
+void WarningEngine::CloseWatchers(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+  for (WarningWatcher* w : watchers_) {
+    w->OnClose(status);
+  }
+  watchers_.clear();
+}
+
+int WarningEngine::watcher_count() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return static_cast<int>(watchers_.size());
+}
+
+int64_t WarningEngine::version() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return version_;
+}
+
+}  // namespace halfsky::evaluation

@@ -1,0 +1,159 @@
+#ifndef HALFSKY_SERVICES_EVALUATION_SERVICE_WARNING_ENGINE_H_
+#define HALFSKY_SERVICES_EVALUATION_SERVICE_WARNING_ENGINE_H_
+
+// The warning lifecycle, as Prometheus Alertmanager keeps alerts.
+//
+// Identity: (indicator, area, kind, target year) → a stable, readable id
+// "INDICATOR:AREA:kind:YEAR" (WarningId). Each identity has at most one
+// current episode, kept in memory and in the WarningStore.
+//
+// Reconcile(scope, candidates): the evaluator says, for one scope (e.g.
+// "indicator X in areas A…, every kind but LATE_DATA"), which warnings fire
+// now. Per identity:
+//   - new, or RESOLVED before         → FIRING, episode n+1 (1 for a new
+//     identity), firing_since = last_evaluated = now, resolved_at and
+//     acknowledgement cleared. Event FIRED.
+//   - FIRING and its content (severity, status, figures, explanations,
+//     responsible units, data year, names) differs → content replaced,
+//     last_evaluated = now; firing_since, episode and acknowledgement
+//     kept. Event UPDATED.
+//   - FIRING and the content is identical → NOTHING: no write, no
+//     timestamp touched, no event.
+//   - FIRING, in scope, not among the candidates → RESOLVED, resolved_at =
+//     last_evaluated = now. Event RESOLVED.
+// So `last_evaluated` is "the last evaluation that changed this warning"
+// (Alertmanager's updatedAt), not "the last time the rule ran": a
+// re-evaluation that changes nothing touches nothing. The time of the last
+// evaluation pass is exposed separately (Evaluator::last_full_pass()).
+// Changes are written to the store in one transaction BEFORE memory and
+// watchers see them; a failed write changes nothing and returns the error.
+//
+// Acknowledge(id, by, note): appends the acknowledgement (durably) to the
+// current episode and sends ACKNOWLEDGED. A later episode starts
+// unacknowledged (the acknowledgement history stays in the store).
+//
+// Watchers: Subscribe() delivers the current matching set to a
+// WarningWatcher and registers it, atomically (no change is lost or
+// duplicated between the two). Every later change is delivered to every
+// watcher, in order, synchronously under the engine's lock: OnEvent must be
+// quick, must not block and must not call back into the engine (the watch
+// reactor just appends to its own bounded queue).
+//
+// Thread-safety: thread-safe.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock/clock.h"
+#include "halfsky/v1/evaluation.pb.h"
+#include "services/evaluation/service/warning_store.h"
+
+namespace halfsky::evaluation {
+
+// "progress", "fluctuation", "late_data", "missed", "out_of_band",
+// "rule_broken", "slipped", "data_quality" ("unspecified" otherwise).
+const char* WarningKindName(halfsky::v1::WarningKind kind);
+// "HEALTH-01:610303:progress:2030".
+std::string WarningId(absl::string_view indicator_id, absl::string_view area_code,
+                      halfsky::v1::WarningKind kind, int target_year);
+
+// True when `w` passes every filter of `filter` (pagination ignored).
+// With `ignore_state`, the state filter is not applied.
+bool MatchesFilter(const halfsky::v1::Warning& w, const halfsky::v1::ListWarningsRequest& filter,
+                   bool ignore_state);
+
+class WarningWatcher {
+ public:
+  virtual ~WarningWatcher() = default;
+  // One change. `previous` is the warning before the change (nullptr for a
+  // new identity). Called under the engine's lock; see above.
+  virtual void OnEvent(const halfsky::v1::WarningEvent& event,
+                       const halfsky::v1::Warning* previous) = 0;
+  // The engine stops serving watchers (shutdown): finish with `status`.
+  // Called under the engine's lock; no OnEvent follows.
+  virtual void OnClose(const absl::Status& status) = 0;
+};
+
+class WarningEngine {
+ public:
+  // Loads every stored warning. `store` and `clock` are not owned and must
+  // outlive the engine.
+  static absl::StatusOr<std::unique_ptr<WarningEngine>> Create(WarningStore* store, Clock* clock);
+
+  struct ReconcileResult {
+    int fired = 0;
+    int updated = 0;
+    int resolved = 0;
+    int unchanged = 0;
+  };
+  // See above. Candidates need indicator_id, area_code, kind, target_year
+  // and their content; id, state, timestamps, episode and acknowledgement
+  // are the engine's. Two candidates with one identity: the more severe
+  // wins (then the first). Errors: the store's (nothing changed then).
+  absl::StatusOr<ReconcileResult> Reconcile(
+      const std::function<bool(const halfsky::v1::Warning&)>& in_scope,
+      std::vector<halfsky::v1::Warning> candidates);
+
+  // NOT_FOUND for an unknown id; INVALID_ARGUMENT for an empty `by` or
+  // `note`; the store's errors. Returns the warning with its new
+  // acknowledgement.
+  absl::StatusOr<halfsky::v1::Warning> Acknowledge(const std::string& id, const std::string& by,
+                                                   const std::string& note);
+
+  // Matching warnings sorted by severity (red first), then indicator id,
+  // then id; paginated (page_size 0 → 100, capped at 1 000). The page token
+  // is opaque to clients (the sort key of the last item returned).
+  // INVALID_ARGUMENT for a negative page_size or a malformed token.
+  absl::StatusOr<halfsky::v1::ListWarningsResponse> List(
+      const halfsky::v1::ListWarningsRequest& request) const;
+
+  // The warning `id` (any state), or NOT_FOUND.
+  absl::StatusOr<halfsky::v1::Warning> Get(const std::string& id) const;
+
+  // Every matching warning (no pagination), sorted as List.
+  std::vector<halfsky::v1::Warning> Snapshot(const halfsky::v1::ListWarningsRequest& filter) const;
+
+  // Delivers the current set matching `filter` (sorted as List) to
+  // `watcher` as CURRENT events, then one SYNCED event, then registers it
+  // for every later change — all under the lock, so nothing is lost or
+  // duplicated in between. UNAVAILABLE after CloseWatchers().
+  absl::Status Subscribe(WarningWatcher* watcher, const halfsky::v1::ListWarningsRequest& filter);
+  // After it returns, `watcher` receives nothing more. Idempotent.
+  void Unsubscribe(WarningWatcher* watcher);
+  // OnClose(status) on every watcher, unregisters them, and refuses new
+  // subscriptions from now on.
+  void CloseWatchers(const absl::Status& status);
+  int watcher_count() const;
+
+  // Incremented by every change event.
+  int64_t version() const;
+
+ private:
+  WarningEngine(WarningStore* store, Clock* clock) : store_(store), clock_(clock) {}
+  void EmitLocked(halfsky::v1::WarningEventType type, const halfsky::v1::Warning& w,
+                  const halfsky::v1::Warning* previous, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<halfsky::v1::Warning> SortedMatchingLocked(
+      const halfsky::v1::ListWarningsRequest& filter) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  WarningStore* const store_;
+  Clock* const clock_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, halfsky::v1::Warning> warnings_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<WarningWatcher*> watchers_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace halfsky::evaluation
+
+#endif  // HALFSKY_SERVICES_EVALUATION_SERVICE_WARNING_ENGINE_H_
