@@ -1,0 +1,289 @@
+// End to end, as the assessment group lives it: real halfsky-submission,
+// halfsky-aggregation and halfsky-evaluation child processes and a real
+// redis-server. A unit submits (SubmitBatch); the warning appears for a
+// watching client; an acknowledgement survives a restart of the evaluation
+// service; a correction resolves the warning.
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/auth/credentials.h"
+#include "common/auth/token_store.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "halfsky/v1/evaluation.grpc.pb.h"
+#include "halfsky/v1/submission.grpc.pb.h"
+#include "services/evaluation/service/series_source.h"
+#include "tests/evaluation/service_test_util.h"
+#include "tests/support/process.h"
+
+namespace halfsky::evaluation {
+namespace {
+
+using ::halfsky::v1::WarningEvent;
+using testing::FractionValue;
+
+constexpr char kServiceToken[] = "service-token-1";
+const char kWarningId[] = "HEALTH-02:610303:progress:2030";
+
+std::string Binary(const std::string& name) {
+  return absl::StrCat(HALFSKY_BINARY_DIR, "/services/", name, "/halfsky-", name);
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path);
+  out << content;
+}
+
+class Service {
+ public:
+  // Starts `binary` with the common flags plus `extra`; waits for its
+  // address file. Fails the test (fatal) on error.
+  void Start(const std::string& dir, const std::string& name, const std::string& binary,
+             const std::vector<std::string>& extra) {
+    address_file_ = absl::StrCat(dir, "/", name, ".addr");
+    std::remove(address_file_.c_str());
+    log_ = absl::StrCat(dir, "/", name, ".log");
+    std::vector<std::string> argv = {binary,
+                                     "--listen=127.0.0.1:0",
+                                     "--metrics_listen=127.0.0.1:0",
+                                     "--address_file=" + address_file_,
+                                     "--catalog=" + testing::TestCatalogPath(),
+                                     "--tokens_file=" + dir + "/tokens.txt",
+                                     "--drain_delay=0s",
+                                     "--grace_period=3s"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto child = halfsky::testing::ChildProcess::Start(argv, log_);
+    ASSERT_TRUE(child.ok()) << child.status();
+    process_ = std::move(*child);
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    std::string text;
+    while (absl::Now() < deadline) {
+      text = halfsky::testing::ReadFile(address_file_);
+      if (absl::StrContains(text, "\n") || !process_->Running()) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_TRUE(absl::StrContains(text, "grpc=")) << name << " did not start; log:\n"
+                                                 << halfsky::testing::ReadFile(log_);
+    for (absl::string_view field : absl::StrSplit(absl::StripTrailingAsciiWhitespace(text), ' ')) {
+      if (absl::ConsumePrefix(&field, "grpc=")) {
+        address_ = std::string(field);
+      }
+    }
+  }
+  // SIGTERM and wait for a clean exit.
+  void Stop() {
+    if (process_ == nullptr) {
+      return;
+    }
+    process_->Signal(SIGTERM);
+    auto status = process_->Wait(absl::Seconds(15));
+    EXPECT_TRUE(status.ok()) << "did not exit after SIGTERM";
+    process_.reset();
+  }
+  const std::string& address() const { return address_; }
+  std::string log() const { return halfsky::testing::ReadFile(log_); }
+
+ private:
+  std::unique_ptr<halfsky::testing::ChildProcess> process_;
+  std::string address_file_;
+  std::string log_;
+  std::string address_;
+};
+
+class EvaluationEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"submission", "aggregation", "evaluation"}) {
+      if (!std::ifstream(Binary(name)).good()) {
+        GTEST_SKIP() << Binary(name) << " is not built";
+      }
+    }
+    dir_ = halfsky::testing::MakeTempDir("evaluation-e2e");
+    WriteFile(dir_ + "/tokens.txt",
+              absl::StrCat(testing::TokenFileContent(), auth::HashToken(kServiceToken),
+                           " halfsky-services statistics\n"));
+    WriteFile(dir_ + "/service-token", kServiceToken);
+    auto redis = halfsky::testing::RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = std::move(*redis);
+    ASSERT_NO_FATAL_FAILURE(submission_.Start(dir_, "submission", Binary("submission"),
+                                              {"--db=" + dir_ + "/submission.db"}));
+    ASSERT_NO_FATAL_FAILURE(aggregation_.Start(
+        dir_, "aggregation", Binary("aggregation"),
+        {"--submission=" + submission_.address(), "--redis=" + redis_->address(),
+         "--submission_token_file=" + dir_ + "/service-token"}));
+    ASSERT_NO_FATAL_FAILURE(StartEvaluation());
+  }
+
+  void TearDown() override {
+    evaluation_.Stop();
+    aggregation_.Stop();
+    submission_.Stop();
+  }
+
+  void StartEvaluation() {
+    ASSERT_NO_FATAL_FAILURE(evaluation_.Start(
+        dir_, "evaluation", Binary("evaluation"),
+        {"--submission=" + submission_.address(), "--aggregation=" + aggregation_.address(),
+         "--redis=" + redis_->address(), "--db=" + dir_ + "/evaluation.db",
+         "--submission_token_file=" + dir_ + "/service-token",
+         "--aggregation_token_file=" + dir_ + "/service-token", "--reevaluate_interval=1h"}));
+    stub_ = halfsky::v1::EvaluationService::NewStub(
+        grpc::CreateChannel(evaluation_.address(), grpc::InsecureChannelCredentials()));
+  }
+
+  void Submit(const std::string& request_id, const std::vector<halfsky::v1::DataValue>& values) {
+    auto stub = halfsky::v1::SubmissionService::NewStub(
+        grpc::CreateChannel(submission_.address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, testing::kUnitToken);
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    halfsky::v1::SubmitBatchRequest request;
+    request.set_request_id(request_id);
+    for (const auto& v : values) {
+      *request.add_data_values() = v;
+    }
+    halfsky::v1::SubmitBatchResponse response;
+    grpc::Status st = stub->SubmitBatch(&ctx, request, &response);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  // Opens a watch on HEALTH-02's progress warnings; consumes the initial
+  // set up to SYNCED and returns the CURRENT events seen.
+  std::vector<WarningEvent> OpenWatch(grpc::ClientContext* ctx,
+                                      std::unique_ptr<grpc::ClientReader<WarningEvent>>* reader) {
+    auth::AddBearerToken(ctx, testing::kAssessmentToken);
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    halfsky::v1::WatchWarningsRequest request;
+    request.mutable_filter()->set_indicator_id("HEALTH-02");
+    request.mutable_filter()->set_kind(halfsky::v1::WARNING_KIND_PROGRESS);
+    *reader = stub_->WatchWarnings(ctx, request);
+    std::vector<WarningEvent> current;
+    WarningEvent event;
+    while ((*reader)->Read(&event)) {
+      if (event.type() == halfsky::v1::WARNING_EVENT_TYPE_SYNCED) {
+        return current;
+      }
+      current.push_back(event);
+    }
+    ADD_FAILURE() << "watch ended before SYNCED: " << (*reader)->Finish().error_message()
+                  << "\nlog:\n" << evaluation_.log();
+    return current;
+  }
+
+  std::string dir_;
+  std::unique_ptr<halfsky::testing::RedisServer> redis_;
+  Service submission_;
+  Service aggregation_;
+  Service evaluation_;
+  std::unique_ptr<halfsky::v1::EvaluationService::Stub> stub_;
+};
+
+TEST_F(EvaluationEndToEndTest, SubmitWatchAcknowledgeRestartCorrect) {
+  grpc::ClientContext watch_ctx;
+  std::unique_ptr<grpc::ClientReader<WarningEvent>> reader;
+  EXPECT_TRUE(OpenWatch(&watch_ctx, &reader).empty());
+
+  // A unit submits: 50 % in 2020, 50.5 % in 2024 against ≥ 60 % by 2030.
+  ASSERT_NO_FATAL_FAILURE(Submit("e2e-1", {FractionValue("HEALTH-02", 2020, 50, 100),
+                                           FractionValue("HEALTH-02", 2024, 50.5, 100)}));
+  WarningEvent event;
+  ASSERT_TRUE(reader->Read(&event)) << reader->Finish().error_message() << "\n"
+                                    << evaluation_.log();
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_FIRED);
+  EXPECT_EQ(event.warning().id(), kWarningId);
+  EXPECT_EQ(event.warning().severity(), halfsky::v1::SEVERITY_ORANGE);
+  EXPECT_DOUBLE_EQ(event.warning().figures().current_value(), 50.5);
+
+  // The assessment group acknowledges it with a countermeasure note.
+  {
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, testing::kAssessmentToken);
+    halfsky::v1::AcknowledgeWarningRequest request;
+    request.set_warning_id(kWarningId);
+    request.set_note("开展宫颈癌筛查专项行动");
+    halfsky::v1::Warning response;
+    grpc::Status st = stub_->AcknowledgeWarning(&ctx, request, &response);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_ACKNOWLEDGED);
+
+  // Restart the evaluation service: the stream ends, the acknowledgement
+  // is still there.
+  evaluation_.Stop();
+  while (reader->Read(&event)) {
+  }
+  (void)reader->Finish();
+  ASSERT_NO_FATAL_FAILURE(StartEvaluation());
+  grpc::ClientContext watch2_ctx;
+  std::vector<WarningEvent> current = OpenWatch(&watch2_ctx, &reader);
+  ASSERT_EQ(current.size(), 1u);
+  EXPECT_EQ(current[0].warning().id(), kWarningId);
+  EXPECT_EQ(current[0].warning().episode(), 1);
+  ASSERT_TRUE(current[0].warning().has_acknowledgement());
+  EXPECT_EQ(current[0].warning().acknowledgement().by(), "alice");
+  EXPECT_EQ(current[0].warning().acknowledgement().note(), "开展宫颈癌筛查专项行动");
+
+  // A correction resolves it.
+  ASSERT_NO_FATAL_FAILURE(Submit("e2e-2", {FractionValue("HEALTH-02", 2024, 55, 100)}));
+  ASSERT_TRUE(reader->Read(&event)) << evaluation_.log();
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_RESOLVED);
+  EXPECT_EQ(event.warning().id(), kWarningId);
+  watch2_ctx.TryCancel();
+  while (reader->Read(&event)) {
+  }
+  (void)reader->Finish();
+
+  // Late data from the real GetReportingStatus: HEALTH-01 was never
+  // reported, the health bureau is named.
+  grpc::ClientContext list_ctx;
+  auth::AddBearerToken(&list_ctx, testing::kUnitToken);
+  halfsky::v1::ListWarningsRequest list;
+  list.set_kind(halfsky::v1::WARNING_KIND_LATE_DATA);
+  list.set_indicator_id("HEALTH-01");
+  halfsky::v1::ListWarningsResponse listed;
+  ASSERT_TRUE(stub_->ListWarnings(&list_ctx, list, &listed).ok());
+  ASSERT_EQ(listed.warnings_size(), 1) << evaluation_.log();
+  EXPECT_THAT(listed.warnings(0).responsible_unit_codes(), ::testing::ElementsAre("HEALTH_BUREAU"));
+  EXPECT_THAT(listed.warnings(0).explanation_zh(), ::testing::HasSubstr("区卫生健康局"));
+}
+
+TEST_F(EvaluationEndToEndTest, GrpcSeriesSourceReadsTheRealAggregationService) {
+  ASSERT_NO_FATAL_FAILURE(Submit("e2e-series", {FractionValue("HEALTH-02", 2020, 50, 100),
+                                                FractionValue("HEALTH-02", 2024, 50.5, 100)}));
+  GrpcSeriesSource source(
+      grpc::CreateChannel(aggregation_.address(), grpc::InsecureChannelCredentials()),
+      kServiceToken);
+  auto catalog = testing::TestCatalog();
+  const halfsky::v1::Indicator* indicator = catalog->FindIndicator("HEALTH-02");
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  absl::StatusOr<IndicatorSnapshot> snapshot;
+  while (absl::Now() < deadline) {
+    snapshot = source.Read(*indicator, {testing::kRoot}, NeededSeries(*indicator));
+    if (snapshot.ok() && snapshot->areas[0].Get(SeriesSpec{}).size() == 2) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const auto& points = snapshot->areas[0].Get(SeriesSpec{});
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].year(), 2020);
+  EXPECT_DOUBLE_EQ(points[1].value(), 50.5);
+  EXPECT_GT(snapshot->as_of_sequence, 0);
+}
+
+}  // namespace
+}  // namespace halfsky::evaluation

@@ -1,0 +1,459 @@
+// The evaluation service against real parts: a real redis-server holding
+// aggregates written in the aggregation service's layout (by its own
+// Aggregator and RedisWriter), the real EvaluationService on a loopback gRPC
+// server, a real SQLite file. A small fake AggregationService stands in for
+// the cache-miss fallback (the real halfsky-aggregation is exercised in
+// evaluation_e2e_test).
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/auth/credentials.h"
+#include "common/clock/clock.h"
+#include "common/redis/hiredis_client.h"
+#include "common/server/server.h"
+#include "common/status/status.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "halfsky/v1/aggregation.grpc.pb.h"
+#include "halfsky/v1/evaluation.grpc.pb.h"
+#include "services/aggregation/redis_layout.h"
+#include "services/evaluation/service/evaluation_service.h"
+#include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/series_source.h"
+#include "services/evaluation/service/warning_engine.h"
+#include "services/evaluation/service/warning_store.h"
+#include "tests/evaluation/service_test_util.h"
+#include "tests/support/process.h"
+
+namespace halfsky::evaluation {
+namespace {
+
+using ::halfsky::v1::Warning;
+using ::halfsky::v1::WarningEvent;
+using ::testing::HasSubstr;
+using testing::FractionValue;
+using testing::kRoot;
+using testing::PlainValue;
+
+// GetSeries from a fixed table; counts calls.
+class FakeAggregation final : public halfsky::v1::AggregationService::CallbackService {
+ public:
+  void Put(const std::string& indicator, std::vector<halfsky::v1::SeriesPoint> points) {
+    absl::MutexLock lock(&mu_);
+    series_[indicator] = std::move(points);
+  }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  grpc::ServerUnaryReactor* GetSeries(grpc::CallbackServerContext* ctx,
+                                      const halfsky::v1::GetSeriesRequest* request,
+                                      halfsky::v1::GetSeriesResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    response->set_indicator_id(request->indicator_id());
+    response->set_area_code(request->area_code());
+    response->set_as_of_sequence(7);
+    if (request->sex() == halfsky::v1::SEX_TOTAL && request->residence() == halfsky::v1::RESIDENCE_ALL &&
+        request->area_code() == kRoot) {
+      for (const auto& p : series_[request->indicator_id()]) {
+        *response->add_points() = p;
+      }
+    }
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, std::vector<halfsky::v1::SeriesPoint>> series_ ABSL_GUARDED_BY(mu_);
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+halfsky::v1::SeriesPoint Point(int year, double value) {
+  halfsky::v1::SeriesPoint p;
+  p.set_year(year);
+  p.set_value(value);
+  p.set_numerator(value);
+  p.set_denominator(100);
+  return p;
+}
+
+// The evaluation service with everything it depends on, restartable on the
+// same SQLite file.
+class EvaluationServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog_ = testing::TestCatalog();
+    auto redis_server = halfsky::testing::RedisServer::Start();
+    ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+    redis_server_ = std::move(*redis_server);
+    HiredisOptions options = *ParseRedisAddress(redis_server_->address());
+    options.connect_timeout = absl::Milliseconds(300);
+    options.command_timeout = absl::Milliseconds(500);
+    redis_ = std::make_unique<HiredisClient>(options);
+    writer_ = std::make_unique<testing::AggregateWriter>(catalog_, redis_.get());
+    db_path_ = halfsky::testing::MakeTempDir("evaluation-service") + "/evaluation.db";
+    authenticator_ = testing::TestAuthenticator();
+
+    ServerOptions agg_options;
+    agg_options.name = "fake-aggregation";
+    auto agg = RunningServer::Start(agg_options, catalog_, {&fake_aggregation_});
+    ASSERT_TRUE(agg.ok()) << agg.status();
+    aggregation_server_ = std::move(*agg);
+    StartService();
+  }
+
+  void TearDown() override { StopService(); }
+
+  void StartService() {
+    auto store = WarningStore::Open(db_path_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto engine = WarningEngine::Create(store_.get(), &clock_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+    cache_ = std::make_unique<RedisSeriesSource>(redis_.get());
+    grpc_source_ = std::make_unique<GrpcSeriesSource>(
+        grpc::CreateChannel(aggregation_server_->address(), grpc::InsecureChannelCredentials()), "");
+    series_ = std::make_unique<FallbackSeriesSource>(cache_.get(), grpc_source_.get());
+    EvaluatorOptions eo;
+    eo.full_pass_interval = absl::Hours(1);
+    eo.retry_interval = absl::Milliseconds(200);
+    evaluator_ = std::make_unique<Evaluator>(catalog_, series_.get(), nullptr, engine_.get(),
+                                             &clock_, eo);
+    EvaluationServiceOptions so;
+    so.max_watch_queue = 64;
+    service_ = std::make_unique<EvaluationServiceImpl>(catalog_, engine_.get(), evaluator_.get(),
+                                                       authenticator_->AsFunction(), so);
+    ServerOptions options;
+    options.name = "halfsky-evaluation-test";
+    options.drain_delay = absl::ZeroDuration();
+    options.grace_period = absl::Seconds(2);
+    auto server = RunningServer::Start(options, catalog_, {service_.get()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    stub_ = halfsky::v1::EvaluationService::NewStub(channel_);
+  }
+
+  void StopService() {
+    if (server_ != nullptr) {
+      server_->Shutdown([this] { service_->Shutdown(); });
+    }
+    if (evaluator_ != nullptr) {
+      evaluator_->Stop();
+    }
+    server_.reset();
+    service_.reset();
+    evaluator_.reset();
+    engine_.reset();
+    store_.reset();
+  }
+
+  std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = testing::kUnitToken) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    auth::AddBearerToken(ctx.get(), token);
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    return ctx;
+  }
+
+  std::vector<Warning> Firing(const std::string& indicator) {
+    halfsky::v1::ListWarningsRequest request;
+    request.set_indicator_id(indicator);
+    halfsky::v1::ListWarningsResponse response;
+    auto ctx = Ctx();
+    grpc::Status st = stub_->ListWarnings(ctx.get(), request, &response);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return {response.warnings().begin(), response.warnings().end()};
+  }
+
+  // HEALTH-02: 50 % in 2020, 50.5 % in 2024, target ≥ 60 % by 2030:
+  // P = CAGR(50.5/50) / CAGR(60/50) ≈ 0.135 → 预计达标困难 (orange).
+  void WriteAtRiskScreening() {
+    ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-02", 2020, 50, 100),
+                                FractionValue("HEALTH-02", 2024, 50.5, 100)})
+                    .ok());
+  }
+  // A correction of 2024 to 55 %: P ≈ 1.31 → on track, nothing warns.
+  void WriteCorrection() {
+    ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-02", 2024, 55, 100)}).ok());
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01
+  std::shared_ptr<const CatalogIndex> catalog_;
+  std::unique_ptr<halfsky::testing::RedisServer> redis_server_;
+  std::unique_ptr<HiredisClient> redis_;
+  std::unique_ptr<testing::AggregateWriter> writer_;
+  std::string db_path_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  FakeAggregation fake_aggregation_;
+  std::unique_ptr<RunningServer> aggregation_server_;
+
+  std::unique_ptr<WarningStore> store_;
+  std::unique_ptr<WarningEngine> engine_;
+  std::unique_ptr<RedisSeriesSource> cache_;
+  std::unique_ptr<GrpcSeriesSource> grpc_source_;
+  std::unique_ptr<FallbackSeriesSource> series_;
+  std::unique_ptr<Evaluator> evaluator_;
+  std::unique_ptr<EvaluationServiceImpl> service_;
+  std::unique_ptr<RunningServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<halfsky::v1::EvaluationService::Stub> stub_;
+};
+
+TEST_F(EvaluationServiceTest, WarningComputedFromAggregatesInRedis) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  std::vector<Warning> warnings = Firing("HEALTH-02");
+  ASSERT_EQ(warnings.size(), 1u);
+  const Warning& w = warnings[0];
+  EXPECT_EQ(w.id(), "HEALTH-02:610303:progress:2030");
+  EXPECT_EQ(w.kind(), halfsky::v1::WARNING_KIND_PROGRESS);
+  EXPECT_EQ(w.severity(), halfsky::v1::SEVERITY_ORANGE);
+  EXPECT_EQ(w.status(), halfsky::v1::PROGRESS_STATUS_AT_RISK);
+  EXPECT_DOUBLE_EQ(w.figures().base_value(), 50);
+  EXPECT_DOUBLE_EQ(w.figures().current_value(), 50.5);
+  EXPECT_DOUBLE_EQ(w.figures().target_value(), 60);
+  EXPECT_NEAR(w.figures().progress(), 0.1354, 0.001);
+  EXPECT_EQ(w.data_year(), 2024);
+  EXPECT_THAT(w.responsible_unit_codes(), ::testing::ElementsAre("HEALTH_BUREAU"));
+  EXPECT_EQ(w.domain_id(), "HEALTH");
+  EXPECT_THAT(w.explanation_zh(), HasSubstr("宫颈癌筛查率"));
+  EXPECT_THAT(w.explanation_zh(), HasSubstr("60%"));
+  EXPECT_EQ(fake_aggregation_.calls(), 0) << "read from Redis, not the fallback";
+}
+
+TEST_F(EvaluationServiceTest, CacheMissFallsBackToGetSeries) {
+  // Nothing written: no cursor in Redis, the cache is not valid.
+  fake_aggregation_.Put("HEALTH-02", {Point(2020, 50), Point(2024, 50.5)});
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  EXPECT_GT(fake_aggregation_.calls(), 0);
+  ASSERT_EQ(Firing("HEALTH-02").size(), 1u);
+
+  // With Redis down as well as with a cache that went invalid.
+  WriteCorrection();  // creates the cursor; the cache now says "on track"
+  redis_server_->Kill();
+  fake_aggregation_.Put("HEALTH-02", {Point(2020, 50), Point(2024, 50.6)});
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  auto warnings = Firing("HEALTH-02");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_DOUBLE_EQ(warnings[0].figures().current_value(), 50.6) << "figures from GetSeries";
+}
+
+TEST_F(EvaluationServiceTest, NothingResolvesWhenNoSourceAnswers) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  redis_server_->Kill();
+  aggregation_server_->Shutdown();
+  absl::Status st = evaluator_->EvaluateIndicator("HEALTH-02");
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(Firing("HEALTH-02").size(), 1u) << "a failed read must not resolve anything";
+}
+
+TEST_F(EvaluationServiceTest, WatchSeesFiredThenResolvedDrivenByPublish) {
+  ASSERT_TRUE(evaluator_->Start(redis_.get()).ok());
+  auto ctx = Ctx();
+  halfsky::v1::WatchWarningsRequest request;
+  request.mutable_filter()->set_indicator_id("HEALTH-02");
+  auto reader = stub_->WatchWarnings(ctx.get(), request);
+  WarningEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_SYNCED);
+
+  // Wait until the evaluator's subscription is live (its first full pass
+  // runs after subscribing), so the PUBLISH below is not lost.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (evaluator_->completed_passes() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  WriteAtRiskScreening();
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_FIRED);
+  EXPECT_EQ(event.warning().id(), "HEALTH-02:610303:progress:2030");
+  EXPECT_EQ(event.warning().episode(), 1);
+
+  WriteCorrection();
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_RESOLVED);
+  EXPECT_EQ(event.warning().state(), halfsky::v1::WARNING_STATE_RESOLVED);
+
+  // Fires again: a new episode.
+  ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-02", 2024, 50.5, 100)}).ok());
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_FIRED);
+  EXPECT_EQ(event.warning().episode(), 2);
+
+  // Shutdown ends the stream promptly with UNAVAILABLE.
+  service_->Shutdown();
+  while (reader->Read(&event)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(EvaluationServiceTest, NoChangeReevaluationSendsNoEvent) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  auto ctx = Ctx();
+  halfsky::v1::WatchWarningsRequest request;
+  auto reader = stub_->WatchWarnings(ctx.get(), request);
+  WarningEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_CURRENT);
+  const std::string before = event.warning().SerializeAsString();
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_SYNCED);
+
+  clock_.Advance(absl::Hours(3));
+  const int64_t version = engine_->version();
+  ASSERT_TRUE(evaluator_->FullPass().ok());
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  EXPECT_EQ(engine_->version(), version) << "no event";
+  std::vector<Warning> warnings = Firing("HEALTH-02");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].SerializeAsString(), before) << "no timestamp touched";
+
+  // The next event the watcher sees is the acknowledgement, not a no-op.
+  halfsky::v1::AcknowledgeWarningRequest ack;
+  ack.set_warning_id(warnings[0].id());
+  ack.set_note("加大筛查力度");
+  Warning acked;
+  auto ack_ctx = Ctx(testing::kAssessmentToken);
+  ASSERT_TRUE(stub_->AcknowledgeWarning(ack_ctx.get(), ack, &acked).ok());
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_ACKNOWLEDGED);
+  ctx->TryCancel();
+  while (reader->Read(&event)) {
+  }
+  (void)reader->Finish();
+}
+
+TEST_F(EvaluationServiceTest, AcknowledgementRulesAndDurabilityAcrossRestart) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  const std::string id = "HEALTH-02:610303:progress:2030";
+  halfsky::v1::AcknowledgeWarningRequest request;
+  request.set_warning_id(id);
+  request.set_note("开展筛查专项行动");
+  Warning response;
+  {
+    auto ctx = Ctx(testing::kUnitToken);
+    EXPECT_EQ(stub_->AcknowledgeWarning(ctx.get(), request, &response).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub_->AcknowledgeWarning(&ctx, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    halfsky::v1::AcknowledgeWarningRequest no_note = request;
+    no_note.clear_note();
+    auto ctx = Ctx(testing::kAssessmentToken);
+    grpc::Status st = stub_->AcknowledgeWarning(ctx.get(), no_note, &response);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    auto violations = BadRequestViolations(FromGrpcStatus(st));
+    ASSERT_EQ(violations.size(), 1u);
+    EXPECT_EQ(violations[0].field, "note");
+  }
+  {
+    halfsky::v1::AcknowledgeWarningRequest unknown = request;
+    unknown.set_warning_id("HEALTH-02:610303:progress:2025");
+    auto ctx = Ctx(testing::kAssessmentToken);
+    EXPECT_EQ(stub_->AcknowledgeWarning(ctx.get(), unknown, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    auto ctx = Ctx(testing::kAssessmentToken);
+    grpc::Status st = stub_->AcknowledgeWarning(ctx.get(), request, &response);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(response.acknowledgement().by(), "alice");
+  }
+
+  StopService();
+  StartService();
+  std::vector<Warning> warnings = Firing("HEALTH-02");
+  ASSERT_EQ(warnings.size(), 1u);
+  ASSERT_TRUE(warnings[0].has_acknowledgement());
+  EXPECT_EQ(warnings[0].acknowledgement().by(), "alice");
+  EXPECT_EQ(warnings[0].acknowledgement().note(), "开展筛查专项行动");
+}
+
+TEST_F(EvaluationServiceTest, ListWarningsRejectsUnknownFilterValues) {
+  halfsky::v1::ListWarningsRequest request;
+  request.set_indicator_id("NOPE-99");
+  request.set_area_code("999");
+  halfsky::v1::ListWarningsResponse response;
+  auto ctx = Ctx();
+  grpc::Status st = stub_->ListWarnings(ctx.get(), request, &response);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadRequestViolations(FromGrpcStatus(st)).size(), 2u);
+}
+
+TEST_F(EvaluationServiceTest, EvaluateGivesEveryFigureAlsoWithoutWarning) {
+  ASSERT_TRUE(writer_->Write({PlainValue("EDU-01", 2020, 10.0), PlainValue("EDU-01", 2021, 10.2),
+                              PlainValue("EDU-01", 2022, 10.4), PlainValue("EDU-01", 2023, 10.6)})
+                  .ok());
+  halfsky::v1::EvaluateRequest request;
+  request.set_indicator_id("EDU-01");
+  halfsky::v1::EvaluateResponse response;
+  auto ctx = Ctx();
+  grpc::Status st = stub_->Evaluate(ctx.get(), request, &response);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(response.area_code(), kRoot);
+  ASSERT_EQ(response.assessments_size(), 1);
+  EXPECT_EQ(response.assessments(0).status(), halfsky::v1::PROGRESS_STATUS_ON_TRACK);
+  EXPECT_EQ(response.assessments(0).figures().current_year(), 2023);
+  EXPECT_TRUE(response.assessments(0).figures().has_actual_annual_rate());
+  EXPECT_EQ(response.series_size(), 4);
+  EXPECT_EQ(response.warnings_size(), 0);
+
+  halfsky::v1::EvaluateRequest unknown;
+  unknown.set_indicator_id("NOPE-1");
+  auto ctx2 = Ctx();
+  EXPECT_EQ(stub_->Evaluate(ctx2.get(), unknown, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(EvaluationServiceTest, MidtermReportCountsStatusesPerDomain) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(writer_->Write({PlainValue("EDU-01", 2020, 10.0), PlainValue("EDU-01", 2023, 10.6)})
+                  .ok());
+  ASSERT_TRUE(evaluator_->FullPass().ok());
+  halfsky::v1::GetEvaluationReportRequest request;
+  request.set_type(halfsky::v1::REPORT_TYPE_MIDTERM);
+  halfsky::v1::EvaluationReport report;
+  auto ctx = Ctx();
+  grpc::Status st = stub_->GetEvaluationReport(ctx.get(), request, &report);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(report.year(), 2025);
+  ASSERT_EQ(report.domains_size(), 2);
+  // HEALTH: HEALTH-01 no data (数据不足), HEALTH-02 at risk → 0 of 1 assessed.
+  const auto& health = report.domains(0);
+  EXPECT_EQ(health.domain_id(), "HEALTH");
+  EXPECT_EQ(health.assessed_count(), 1);
+  EXPECT_EQ(health.achieved_count(), 0);
+  // EDU: EDU-01 rising → on track, counted as 达标 at mid-term.
+  const auto& edu = report.domains(1);
+  EXPECT_EQ(edu.assessed_count(), 1);
+  EXPECT_EQ(edu.achieved_count(), 1);
+  EXPECT_DOUBLE_EQ(edu.achievement_rate_percent(), 100);
+  EXPECT_EQ(report.overall().assessed_count(), 2);
+  EXPECT_DOUBLE_EQ(report.overall().achievement_rate_percent(), 50);
+  ASSERT_EQ(report.warnings_size(), 1);
+  EXPECT_EQ(report.warnings(0).indicator_id(), "HEALTH-02");
+
+  halfsky::v1::GetEvaluationReportRequest bad;
+  auto ctx2 = Ctx();
+  EXPECT_EQ(stub_->GetEvaluationReport(ctx2.get(), bad, &report).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace halfsky::evaluation
