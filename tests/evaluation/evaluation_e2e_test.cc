@@ -35,7 +35,8 @@ constexpr char kServiceToken[] = "service-token-1";
 const char kWarningId[] = "HEALTH-02:610303:progress:2030";
 
 std::string Binary(const std::string& name) {
-  return absl::StrCat(HALFSKY_BINARY_DIR, "/services/", name, "/halfsky-", name);
+  return absl::StrCat(HALFSKY_BINARY_DIR, "/services/", name,
+                      name == "evaluation" ? "/service" : "", "/halfsky-", name);
 }
 
 void WriteFile(const std::string& path, const std::string& content) {
@@ -105,9 +106,8 @@ class EvaluationEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* name : {"submission", "aggregation", "evaluation"}) {
-      if (!std::ifstream(Binary(name)).good()) {
-        GTEST_SKIP() << Binary(name) << " is not built";
-      }
+      // The build makes this test depend on the three binaries.
+      ASSERT_TRUE(std::ifstream(Binary(name)).good()) << Binary(name) << " is not built";
     }
     dir_ = halfsky::testing::MakeTempDir("evaluation-e2e");
     WriteFile(dir_ + "/tokens.txt",
