@@ -1,0 +1,258 @@
+// ListWarnings requests/s against a bare gRPC server under the SAME load
+// generator, in the same run.
+//
+// Both servers run in this process on loopback with the same options
+// (common/server's RunningServer: metrics interceptors, health, reflection).
+// The load generator is one: N client threads, each with its own channel,
+// sending the same serialized ListWarningsRequest through grpc::GenericStub
+// to a method name, for a fixed duration:
+//   /halfsky.v1.EvaluationService/ListWarnings   the real service, engine
+//                                                preloaded with W warnings
+//   /bench.Echo/Canned                           a bare CallbackGenericService
+//                                                that replies with a canned
+//                                                buffer of exactly the size
+//                                                of the ListWarnings response
+//   /bench.Echo/Echo                             the same bare server echoing
+//                                                the (small) request back
+// The first comparison is the fair one (same bytes on the wire); the
+// second shows the pure per-call overhead.
+//
+// Usage: evaluation_list_warnings_bench [--threads=8] [--seconds=5]
+//        [--warnings=40] [--page_size=20]
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "common/clock/clock.h"
+#include "common/server/server.h"
+#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "services/evaluation/service/evaluation_service.h"
+#include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/warning_engine.h"
+#include "services/evaluation/service/warning_store.h"
+#include "tests/evaluation/service_test_util.h"
+#include "tests/support/process.h"
+
+namespace {
+
+using halfsky::evaluation::WarningEngine;
+using halfsky::evaluation::WarningStore;
+
+class BareServer final : public grpc::CallbackGenericService {
+ public:
+  explicit BareServer(std::string canned) : canned_(std::move(canned)) {}
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+     public:
+      Reactor(const std::string& method, const std::string* canned)
+          : canned_(method == "/bench.Echo/Canned" ? canned : nullptr) {
+        StartRead(&request_);
+      }
+      void OnReadDone(bool ok) override {
+        if (!ok) {
+          Finish(grpc::Status::OK);
+          return;
+        }
+        if (canned_ != nullptr) {
+          grpc::Slice slice(*canned_);
+          response_ = grpc::ByteBuffer(&slice, 1);
+        } else {
+          response_ = request_;
+        }
+        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      const std::string* canned_;
+      grpc::ByteBuffer request_;
+      grpc::ByteBuffer response_;
+    };
+    return new Reactor(ctx->method(), &canned_);
+  }
+
+ private:
+  const std::string canned_;
+};
+
+int Flag(int argc, char** argv, const char* name, int def) {
+  const std::string prefix = std::string("--") + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) {
+      return std::atoi(argv[i] + prefix.size());
+    }
+  }
+  return def;
+}
+
+grpc::ByteBuffer ToBuffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+double Run(const std::string& address, const std::string& method, const std::string& payload,
+           int threads, int seconds) {
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> failed{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      grpc::ChannelArguments args;
+      args.SetInt("grpc.channel_id", t);  // one connection per thread
+      auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      grpc::GenericStub stub(channel);
+      const grpc::ByteBuffer request = ToBuffer(payload);
+      while (!stop.load(std::memory_order_relaxed)) {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", std::string("Bearer ") +
+                                             halfsky::evaluation::testing::kUnitToken);
+        grpc::ByteBuffer response;
+        std::mutex mu;
+        std::condition_variable cv;
+        bool finished = false;
+        grpc::Status status;
+        stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                       [&](grpc::Status s) {
+                         std::lock_guard<std::mutex> lock(mu);
+                         status = std::move(s);
+                         finished = true;
+                         cv.notify_one();
+                       });
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return finished; });
+        if (status.ok()) {
+          done.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          failed.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  // Warm-up of 0.5 s is included in the first second; measure the window.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const int64_t start_count = done.load();
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const int64_t end_count = done.load();
+  const auto end = std::chrono::steady_clock::now();
+  stop = true;
+  for (auto& w : workers) {
+    w.join();
+  }
+  if (failed.load() > 0) {
+    std::fprintf(stderr, "%s: %lld failed calls\n", method.c_str(),
+                 static_cast<long long>(failed.load()));
+  }
+  return (end_count - start_count) / std::chrono::duration<double>(end - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = Flag(argc, argv, "threads", 8);
+  const int seconds = Flag(argc, argv, "seconds", 5);
+  const int n_warnings = Flag(argc, argv, "warnings", 40);
+  const int page_size = Flag(argc, argv, "page_size", 20);
+
+  auto catalog = halfsky::evaluation::testing::TestCatalog();
+  halfsky::FakeClock clock(absl::Now());
+  auto store =
+      WarningStore::Open(halfsky::testing::MakeTempDir("evaluation-bench") + "/evaluation.db");
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  auto engine = WarningEngine::Create(store->get(), &clock);
+  // W firing warnings with realistic text and figures.
+  std::vector<halfsky::v1::Warning> candidates;
+  const char* indicators[] = {"HEALTH-01", "HEALTH-02", "EDU-01"};
+  for (int i = 0; i < n_warnings; ++i) {
+    halfsky::v1::Warning w;
+    w.set_indicator_id(indicators[i % 3]);
+    w.set_area_code("610303");
+    w.set_kind(halfsky::v1::WARNING_KIND_PROGRESS);
+    w.set_target_year(1000 + i);  // distinct identities
+    w.set_severity(static_cast<halfsky::v1::Severity>(1 + i % 3));
+    w.set_status(halfsky::v1::PROGRESS_STATUS_AT_RISK);
+    w.set_domain_id(i % 3 == 2 ? "EDU" : "HEALTH");
+    w.set_indicator_name_zh("孕产妇死亡率");
+    w.add_responsible_unit_codes("HEALTH_BUREAU");
+    w.set_explanation_zh(
+        "孕产妇死亡率2024年为14.3/10万，按2020—2024年年均下降4.1%的速度，2030年预计为11.1/"
+        "10万，达不到≤10.15/10万的目标，今后每年需下降5.6%。");
+    auto* f = w.mutable_figures();
+    f->set_base_year(2020);
+    f->set_base_value(16.9);
+    f->set_current_year(2024);
+    f->set_current_value(14.3);
+    f->set_target_year(2030);
+    f->set_target_value(10.15);
+    f->set_projected_value(11.1);
+    f->set_required_annual_rate(-0.056);
+    f->set_actual_annual_rate(-0.041);
+    f->set_progress(0.58);
+    candidates.push_back(std::move(w));
+  }
+  if (!(*engine)->Reconcile([](const halfsky::v1::Warning&) { return true; }, candidates).ok()) {
+    return 1;
+  }
+  halfsky::evaluation::Evaluator evaluator(catalog, nullptr, nullptr, engine->get(), &clock, {});
+  auto authenticator = halfsky::evaluation::testing::TestAuthenticator();
+  halfsky::EvaluationServiceImpl service(catalog, engine->get(), &evaluator,
+                                         authenticator->AsFunction());
+  halfsky::v1::ListWarningsRequest request;
+  request.set_page_size(page_size);
+  auto listed = (*engine)->List(request);
+  const std::string canned = listed->SerializeAsString();
+  const std::string payload = request.SerializeAsString();
+
+  halfsky::ServerOptions options;
+  options.name = "bench";
+  options.drain_delay = absl::ZeroDuration();
+  auto evaluation_server = halfsky::RunningServer::Start(options, catalog, {&service});
+  if (!evaluation_server.ok()) {
+    std::fprintf(stderr, "%s\n", evaluation_server.status().ToString().c_str());
+    return 1;
+  }
+  // The bare server: same bootstrap, no halfsky service, a generic handler.
+  BareServer bare(canned);
+  grpc::ServerBuilder builder;
+  int bare_port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &bare_port);
+  builder.RegisterCallbackGenericService(&bare);
+  std::unique_ptr<grpc::Server> bare_server = builder.BuildAndStart();
+  const std::string bare_address = "127.0.0.1:" + std::to_string(bare_port);
+
+  std::printf("threads=%d seconds=%d warnings=%d page_size=%d response_bytes=%zu\n", threads,
+              seconds, n_warnings, page_size, canned.size());
+  // Interleave the runs so machine noise hits both alike.
+  double list_rps = 0, canned_rps = 0, echo_rps = 0;
+  for (int round = 0; round < 2; ++round) {
+    list_rps += Run((*evaluation_server)->address(), "/halfsky.v1.EvaluationService/ListWarnings",
+                    payload, threads, seconds);
+    canned_rps += Run(bare_address, "/bench.Echo/Canned", payload, threads, seconds);
+    echo_rps += Run(bare_address, "/bench.Echo/Echo", payload, threads, seconds);
+  }
+  list_rps /= 2;
+  canned_rps /= 2;
+  echo_rps /= 2;
+  std::printf("ListWarnings            %10.0f req/s\n", list_rps);
+  std::printf("bare canned (same size) %10.0f req/s   ratio %.2f (goal >= 0.70)\n", canned_rps,
+              list_rps / canned_rps);
+  std::printf("bare echo (tiny)        %10.0f req/s   ratio %.2f\n", echo_rps, list_rps / echo_rps);
+  bare_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  (*evaluation_server)->Shutdown();
+  return 0;
+}
