@@ -6,6 +6,7 @@
 #   tests/deploy/validate.sh dockerfile           static checks of deploy/docker/Dockerfile
 #   tests/deploy/validate.sh runtime-libs BIN...  runtime-packages.txt covers `ldd BIN`
 #   tests/deploy/validate.sh flags BIN...         the manifests pass only flags BIN defines
+#   tests/deploy/validate.sh smoke SUBMISSION_BIN boot it as the dev pod would (and fail on a bad catalog)
 #   tests/deploy/validate.sh negative             every check above fails on a broken copy
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
@@ -204,6 +205,30 @@ check_flags() {
   return "$rc"
 }
 
+# Boots the submission binary with the dev pod's args, catalog ConfigMap and
+# token Secret (k8s_smoke.py), then checks that a corrupted catalog in the
+# same manifests makes the same boot fail.
+check_smoke() {
+  [[ $# -eq 1 ]] || die "smoke needs the halfsky-submission binary"
+  local bin=$1 out rc=0
+  out=$(mktemp -d)
+  render "$repo/deploy/k8s/overlays/dev" "$out/dev.yaml" || { rm -rf "$out"; return 1; }
+  "$PY" "$here/k8s_smoke.py" "$out/dev.yaml" StatefulSet/submission "$bin" || rc=1
+  # A catalog the loader must reject: an unknown top-level field.
+  sed 's/^\(    \)member_units {/\1no_such_field_in_the_catalog {/' "$out/dev.yaml" >"$out/broken.yaml"
+  if cmp -s "$out/dev.yaml" "$out/broken.yaml"; then
+    echo "SMOKE could not corrupt the catalog for the negative case" >&2
+    rc=1
+  elif "$PY" "$here/k8s_smoke.py" "$out/broken.yaml" StatefulSet/submission "$bin" >"$out/neg.log" 2>&1; then
+    echo "SMOKE NEGATIVE FAILED: submission started with a corrupted catalog" >&2
+    rc=1
+  else
+    echo "negative ok: smoke: submission refuses a corrupted catalog ConfigMap"
+  fi
+  rm -rf "$out"
+  return "$rc"
+}
+
 # --------------------------------------------------------------- negative --
 
 # expect_failure WHAT COMMAND...: the command must exit 1 (a finding), not
@@ -367,6 +392,10 @@ case $cmd in
   flags)
     need_manifest_tools
     check_flags "$@"
+    ;;
+  smoke)
+    need_manifest_tools
+    check_smoke "$@"
     ;;
   negative)
     need_manifest_tools
