@@ -45,6 +45,29 @@ bool SameContent(const Warning& a, const Warning& b) {
 using SortKey = std::tuple<int, std::string, std::string>;
 SortKey KeyOf(const Warning& w) { return {-static_cast<int>(w.severity()), w.indicator_id(), w.id()}; }
 
+// The List order without building keys (no allocation per comparison).
+bool Before(const Warning& a, const Warning& b) {
+  if (a.severity() != b.severity()) {
+    return a.severity() > b.severity();
+  }
+  if (int c = a.indicator_id().compare(b.indicator_id()); c != 0) {
+    return c < 0;
+  }
+  return a.id() < b.id();
+}
+
+// True when `w` sorts strictly after the key `k`.
+bool After(const SortKey& k, const Warning& w) {
+  const int sev = -static_cast<int>(w.severity());
+  if (std::get<0>(k) != sev) {
+    return std::get<0>(k) < sev;
+  }
+  if (int c = std::get<1>(k).compare(w.indicator_id()); c != 0) {
+    return c < 0;
+  }
+  return std::get<2>(k) < w.id();
+}
+
 std::string EncodeToken(const SortKey& k) {
   return absl::StrCat(-std::get<0>(k), "|", std::get<1>(k), "|", std::get<2>(k));
 }
@@ -272,7 +295,7 @@ std::vector<Warning> WarningEngine::SortedMatchingLocked(
     }
   }
   std::sort(matching.begin(), matching.end(),
-            [](const Warning* a, const Warning* b) { return KeyOf(*a) < KeyOf(*b); });
+            [](const Warning* a, const Warning* b) { return Before(*a, *b); });
   std::vector<Warning> out;
   out.reserve(matching.size());
   for (const Warning* w : matching) {
@@ -297,24 +320,31 @@ absl::StatusOr<halfsky::v1::ListWarningsResponse> WarningEngine::List(
   absl::ReaderMutexLock lock(&mu_);
   std::vector<const Warning*> matching;
   for (const auto& [id, w] : warnings_) {
-    if (MatchesFilter(w, request, /*ignore_state=*/false)) {
+    if (MatchesFilter(w, request, /*ignore_state=*/false) &&
+        (!after.has_value() || After(*after, w))) {
       matching.push_back(&w);
     }
   }
-  response.set_total_count(static_cast<int>(matching.size()));
-  std::sort(matching.begin(), matching.end(),
-            [](const Warning* a, const Warning* b) { return KeyOf(*a) < KeyOf(*b); });
-  auto begin = matching.begin();
+  int total = 0;
   if (after.has_value()) {
-    begin = std::upper_bound(matching.begin(), matching.end(), *after,
-                             [](const SortKey& k, const Warning* w) { return k < KeyOf(*w); });
-  }
-  for (auto it = begin; it != matching.end(); ++it) {
-    if (response.warnings_size() == page_size) {
-      response.set_next_page_token(EncodeToken(KeyOf(*response.warnings().rbegin())));
-      break;
+    for (const auto& [id, w] : warnings_) {
+      total += MatchesFilter(w, request, /*ignore_state=*/false) ? 1 : 0;
     }
-    *response.add_warnings() = **it;
+  } else {
+    total = static_cast<int>(matching.size());
+  }
+  response.set_total_count(total);
+  // Only the page needs ordering: partial sort of page_size + 1 items.
+  const size_t take = std::min(matching.size(), static_cast<size_t>(page_size) + 1);
+  std::partial_sort(matching.begin(), matching.begin() + take, matching.end(),
+                    [](const Warning* a, const Warning* b) { return Before(*a, *b); });
+  const size_t n = std::min(matching.size(), static_cast<size_t>(page_size));
+  response.mutable_warnings()->Reserve(static_cast<int>(n));
+  for (size_t i = 0; i < n; ++i) {
+    *response.add_warnings() = *matching[i];
+  }
+  if (matching.size() > n) {
+    response.set_next_page_token(EncodeToken(KeyOf(*matching[n - 1])));
   }
   return response;
 }
