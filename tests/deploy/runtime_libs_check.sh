@@ -36,33 +36,25 @@ while read -r pkg _; do
   listed[$pkg]=1
 done <"$packages_file"
 
-# The package owning a library path. Debian 12 has a merged /usr, and dpkg
-# records some files under /lib and others under /usr/lib, so try the path,
-# its resolved target, and the other spelling of each.
-owner_of() {
-  local path=$1 candidates=() c out
-  candidates+=("$path")
-  candidates+=("$(readlink -f "$path")")
-  for c in "${candidates[@]}"; do
+# Spellings under which dpkg may record a library path. Debian 12 has a
+# merged /usr, and dpkg records some files under /lib and others under
+# /usr/lib, so: the path, its resolved target, and the other form of each.
+spellings() {
+  local path=$1 real c
+  real=$(readlink -f "$path")
+  for c in "$path" "$real"; do
+    echo "$c"
     case $c in
-      /usr/*) candidates+=("${c#/usr}") ;;
-      *) candidates+=("/usr$c") ;;
+      /usr/*) echo "${c#/usr}" ;;
+      *) echo "/usr$c" ;;
     esac
   done
-  for c in "${candidates[@]}"; do
-    if out=$(dpkg-query -S "$c" 2>/dev/null); then
-      # "libfoo1:amd64: /path" -> libfoo1 (first owner; diversions aside)
-      out=${out%%: *}
-      out=${out%%,*}
-      echo "${out%%:*}"
-      return 0
-    fi
-  done
-  return 1
 }
 
+# Pass 1: every library of every binary (ldd), unique.
+declare -A libs_of=()   # binary -> newline-separated libraries
+declare -A all_libs=()
 failures=0
-checked=0
 for binary in "$@"; do
   if [[ ! -f $binary ]]; then
     echo "runtime_libs_check: $binary: no such file" >&2
@@ -74,8 +66,8 @@ for binary in "$@"; do
     failures=$((failures + 1))
     continue
   fi
+  list=""
   while read -r line; do
-    lib=""
     case $line in
       *"=> not found"*)
         echo "MISSING $binary: ${line%% *} is not found on this machine" >&2
@@ -86,17 +78,46 @@ for binary in "$@"; do
       /*) lib=${line%% (*} ;;  # the dynamic loader
       *) continue ;;          # linux-vdso and friends
     esac
+    list+="$lib"$'\n'
+    all_libs[$lib]=1
+  done <<<"$ldd_out"
+  libs_of[$binary]=$list
+done
+
+# Pass 2: one dpkg-query for every spelling of every library (dpkg-query -S
+# reads the whole package database per call, so calls are what costs).
+declare -A owner=()    # spelling -> package
+if [[ ${#all_libs[@]} -gt 0 ]]; then
+  mapfile -t candidates < <(for lib in "${!all_libs[@]}"; do spellings "$lib"; done | sort -u)
+  while IFS= read -r line; do
+    # "libfoo1:amd64: /path" (or "pkg1, pkg2: /path" for shared paths)
+    pkgs=${line%%: /*}
+    path=/${line#*: /}
+    pkg=${pkgs%%,*}
+    owner[$path]=${pkg%%:*}
+  done < <(dpkg-query -S "${candidates[@]}" 2>/dev/null || true)
+fi
+
+checked=0
+for binary in "$@"; do
+  while IFS= read -r lib; do
+    [[ -z $lib ]] && continue
     checked=$((checked + 1))
-    if ! pkg=$(owner_of "$lib"); then
+    pkg=""
+    while IFS= read -r c; do
+      if [[ -n ${owner[$c]:-} ]]; then
+        pkg=${owner[$c]}
+        break
+      fi
+    done < <(spellings "$lib")
+    if [[ -z $pkg ]]; then
       echo "UNOWNED $binary: $lib belongs to no Debian package (built by hand?)" >&2
       failures=$((failures + 1))
-      continue
-    fi
-    if [[ -z ${listed[$pkg]:-} ]]; then
+    elif [[ -z ${listed[$pkg]:-} ]]; then
       echo "UNLISTED $binary: $lib comes from package $pkg, which $packages_file does not list" >&2
       failures=$((failures + 1))
     fi
-  done <<<"$ldd_out"
+  done <<<"${libs_of[$binary]:-}"
 done
 
 echo "runtime_libs_check: $# binaries, $checked libraries, $failures problems"
