@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <deque>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -196,8 +198,14 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::SubmitBatch(grpc::CallbackServe
 
 // --------------------------------------------------------------- SubmitStream
 
-// One chunk at a time: read → validate → store → ack → read the next. A
-// chunk error finishes the stream with it.
+// Pipelined: up to `stream_window` chunks are validated and queued for
+// commit while earlier ones commit (so a single stream still fills group
+// commits); acknowledgements are written strictly in chunk order (the store
+// completes requests in queue order). A chunk that fails validation is
+// never queued: the stream waits for the chunks before it to be
+// acknowledged, then finishes with the error. A store-side failure (locked
+// year, reused request id) finishes the stream too; chunks the client sent
+// after it may already be queued and commit (a retry of them is replayed).
 class SubmissionServiceImpl::StreamReactor final
     : public grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamResponse> {
  public:
@@ -205,59 +213,144 @@ class SubmissionServiceImpl::StreamReactor final
       : service_(service) {
     absl::StatusOr<v1::Principal> principal = service_->authenticate_(*ctx);
     if (!principal.ok()) {
+      finished_ = true;
       Finish(ToGrpcStatus(principal.status()));
       return;
     }
     principal_ = std::move(*principal);
+    reading_ = true;
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status::OK);  // client half-closed (or cancelled)
-      return;
+    // reading_ stays true while request_ is in use, so Act() on another
+    // thread neither reuses request_ nor finishes meanwhile.
+    if (ok) {
+      absl::StatusOr<WriteRequest> write =
+          service_->PrepareWrite(principal_, request_.request_id(), request_.data_values());
+      if (!write.ok()) {
+        absl::MutexLock lock(&mu_);
+        SetError(ToGrpcStatus(write.status()));
+      } else {
+        int64_t index = 0;
+        {
+          absl::MutexLock lock(&mu_);
+          index = next_chunk_++;
+          ++in_flight_;
+        }
+        service_->store_->Write(
+            std::move(*write),
+            [this, index, id = request_.request_id()](absl::StatusOr<v1::SubmitBatchResponse> r) {
+              OnCommitted(index, id, std::move(r));
+            });
+      }
     }
-    absl::StatusOr<WriteRequest> write =
-        service_->PrepareWrite(principal_, request_.request_id(), request_.data_values());
-    if (!write.ok()) {
-      Finish(ToGrpcStatus(write.status()));
-      return;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!ok) {
+        read_done_ = true;
+      }
     }
-    service_->store_->Write(std::move(*write),
-                            [this](absl::StatusOr<v1::SubmitBatchResponse> result) {
-                              if (!result.ok()) {
-                                Finish(ToGrpcStatus(result.status()));
-                                return;
-                              }
-                              response_.Clear();
-                              response_.set_request_id(request_.request_id());
-                              response_.set_chunk_index(chunk_index_);
-                              *response_.mutable_sequences() = result->sequences();
-                              response_.set_created_count(result->created_count());
-                              response_.set_revised_count(result->revised_count());
-                              response_.set_unchanged_count(result->unchanged_count());
-                              response_.set_replayed(result->replayed());
-                              StartWrite(&response_);
-                            });
+    Act();
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed before acknowledgement"));
-      return;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) {
+        SetError(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed before acknowledgement"));
+      }
     }
-    ++chunk_index_;
-    StartRead(&request_);
+    Act();
   }
 
   void OnDone() override { delete this; }
 
  private:
+  void OnCommitted(int64_t index, const std::string& request_id,
+                   absl::StatusOr<v1::SubmitBatchResponse> result) {
+    {
+      absl::MutexLock lock(&mu_);
+      --in_flight_;
+      if (!result.ok()) {
+        SetError(ToGrpcStatus(result.status()));
+      } else if (!error_) {
+        v1::SubmitStreamResponse ack;
+        ack.set_request_id(request_id);
+        ack.set_chunk_index(index);
+        *ack.mutable_sequences() = result->sequences();
+        ack.set_created_count(result->created_count());
+        ack.set_revised_count(result->revised_count());
+        ack.set_unchanged_count(result->unchanged_count());
+        ack.set_replayed(result->replayed());
+        ready_.push_back(std::move(ack));
+      }
+    }
+    Act();
+  }
+
+  void SetError(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!error_) {
+      error_ = std::move(status);
+    }
+  }
+
+  // Decides under the lock what to start next, then starts it outside.
+  void Act() {
+    bool start_write = false, start_read = false, finish = false;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) {
+        return;
+      }
+      if (!writing_ && !ready_.empty()) {
+        response_ = std::move(ready_.front());
+        ready_.pop_front();
+        writing_ = true;
+        start_write = true;
+      }
+      if (!reading_ && !read_done_ && !error_ &&
+          in_flight_ + static_cast<int>(ready_.size()) < service_->options_.stream_window) {
+        reading_ = true;
+        start_read = true;
+      }
+      if (!writing_ && ready_.empty() && in_flight_ == 0 && !reading_ &&
+          (read_done_ || error_)) {
+        finished_ = true;
+        finish = true;
+        status = error_ ? *error_ : grpc::Status::OK;
+      }
+    }
+    if (start_write) {
+      StartWrite(&response_);
+    }
+    if (start_read) {
+      StartRead(&request_);
+    }
+    if (finish) {
+      Finish(status);
+    }
+  }
+
   SubmissionServiceImpl* const service_;
   v1::Principal principal_;
+  // request_ is only touched between StartRead and OnReadDone's end;
+  // response_ between StartWrite and OnWriteDone.
   v1::SubmitStreamRequest request_;
   v1::SubmitStreamResponse response_;
-  int64_t chunk_index_ = 0;
+
+  absl::Mutex mu_;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_chunk_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<v1::SubmitStreamResponse> ready_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> error_ ABSL_GUARDED_BY(mu_);
 };
 
 grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamResponse>*

@@ -53,6 +53,8 @@ struct SubmissionServiceOptions {
   absl::Duration heartbeat_interval = absl::Seconds(5);
   int watch_page_size = 500;
   int max_watchers = 64;
+  // SubmitStream chunks validated and queued ahead of their acknowledgement.
+  int stream_window = 4;
 };
 
 class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::CallbackService {

@@ -105,6 +105,22 @@ class SqliteSubmissionStore final : public SubmissionStore {
   int64_t next_sequence_ = 1;                   // committer only
   absl::flat_hash_map<int, bool> locked_years_;  // committer only: committed state
 
+  // Committer-only cache of each key's current state (key id, revision,
+  // encoded DataValue), filled on first touch, so that a write needs no
+  // lookup query. Changes of the group in flight live in `group_changes_`
+  // (and of the request in flight in `request_changes_`) until COMMIT (or
+  // RELEASE) succeeds; a rollback simply drops them. Memory is bounded by
+  // the number of distinct keys, which the catalog bounds (indicators ×
+  // areas × years × 3 sexes × 3 residences).
+  struct CurrentState {
+    int64_t key_id = 0;
+    int64_t revision = 0;
+    std::string encoded;
+  };
+  absl::flat_hash_map<std::string, CurrentState> current_;
+  absl::flat_hash_map<std::string, CurrentState> group_changes_;
+  absl::flat_hash_map<std::string, CurrentState> request_changes_;
+
   mutable absl::Mutex queue_mu_;
   absl::CondVar queue_cv_;
   std::deque<std::unique_ptr<Op>> queue_ ABSL_GUARDED_BY(queue_mu_);

@@ -1,0 +1,328 @@
+// Submission benchmarks (print results; no assertions).
+//
+// (a) requests/s of one-value SubmitBatch calls against the real
+//     SubmissionServiceImpl on a real SQLite file (WAL, synchronous=FULL,
+//     group commit) versus a bare gRPC echo server (generic callback
+//     service returning the request bytes), driven by the SAME load
+//     generator: one process, one generic callback stub per target, the same
+//     number of outstanding calls, the same duration, the same serialized
+//     request size class. Reports the ratio.
+// (b) durable values/s through SubmitStream in 1 000-value chunks, with
+//     several concurrent streams.
+//
+// Usage: submission_bench [--seconds=S] [--concurrency=C] [--streams=K]
+//                         [--chunk=N] [--window=W] [--dir=DIR]
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/catalog/catalog.h"
+#include "common/clock/clock.h"
+#include "google/protobuf/text_format.h"
+#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "halfsky/v1/submission.grpc.pb.h"
+#include "services/submission/service.h"
+#include "services/submission/sqlite_store.h"
+
+namespace halfsky::submission {
+namespace {
+
+namespace v1 = ::halfsky::v1;
+
+constexpr int kAreas = 400;
+
+// The submission test catalog plus kAreas subdistricts, so that a chunk of
+// 1 000 values has 1 000 distinct keys.
+std::shared_ptr<const CatalogIndex> BenchCatalog() {
+  std::ifstream in(std::string(HALFSKY_SOURCE_DIR) +
+                   "/tests/submission/testdata/catalog.textproto");
+  std::stringstream text;
+  text << in.rdbuf();
+  v1::Catalog catalog;
+  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &catalog)) {
+    std::cerr << "cannot parse the test catalog\n";
+    std::exit(1);
+  }
+  for (int i = 1; i <= kAreas; ++i) {
+    v1::Area* a = catalog.add_areas();
+    a->set_code(absl::StrFormat("610303%03d", 200 + i));
+    a->set_name_zh(absl::StrCat("测试社区", i));
+    a->set_name_en(absl::StrCat("Bench area ", i));
+    a->set_parent_code("610303");
+    a->set_level(v1::AREA_LEVEL_SUBDISTRICT);
+    a->set_residence(v1::RESIDENCE_URBAN);
+  }
+  auto index = CatalogIndex::FromProto(catalog);
+  if (!index.ok()) {
+    std::cerr << index.status() << "\n";
+    std::exit(1);
+  }
+  return *index;
+}
+
+// Key i of 400 areas × 3 residences × 7 years of HEALTH-01.
+v1::DataValue BenchValue(int64_t i, int64_t round) {
+  v1::DataValue v;
+  const int64_t k = i % (kAreas * 3 * 7);
+  v.mutable_key()->set_indicator_id("HEALTH-01");
+  v.mutable_key()->set_area_code(absl::StrFormat("610303%03d", 200 + 1 + k % kAreas));
+  v.mutable_key()->set_residence(static_cast<v1::Residence>(1 + (k / kAreas) % 3));
+  v.mutable_key()->set_year(2020 + static_cast<int>(k / (kAreas * 3)));
+  v.mutable_fraction()->set_numerator(static_cast<double>(1 + round % 9000));
+  v.mutable_fraction()->set_denominator(1000000);
+  v.set_source("基准测试");
+  return v;
+}
+
+absl::StatusOr<v1::Principal> BenchAuthenticate(const grpc::CallbackServerContext& ctx) {
+  auto it = ctx.client_metadata().find("authorization");
+  if (it == ctx.client_metadata().end() || it->second != "Bearer bench") {
+    return absl::UnauthenticatedError("bad token");
+  }
+  v1::Principal p;
+  p.set_name("bench");
+  p.add_roles()->set_kind(v1::ROLE_KIND_STATISTICS);
+  return p;
+}
+
+class EchoService final : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+     public:
+      Reactor() { StartRead(&buf_); }
+      void OnReadDone(bool ok) override {
+        if (!ok) {
+          Finish(grpc::Status::OK);
+          return;
+        }
+        StartWriteAndFinish(&buf_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      grpc::ByteBuffer buf_;
+    };
+    return new Reactor();
+  }
+};
+
+grpc::ByteBuffer Serialize(const google::protobuf::Message& m) {
+  std::string bytes = m.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// Keeps `concurrency` unary calls outstanding for `duration`; `make(i)` builds
+// request i. Returns completed OK calls per second.
+double LoadGenerate(std::shared_ptr<grpc::Channel> channel, const std::string& method,
+                    int concurrency, absl::Duration duration,
+                    const std::function<grpc::ByteBuffer(int64_t)>& make, int64_t* errors) {
+  grpc::GenericStub stub(channel);
+  std::atomic<int64_t> next{0}, ok{0}, failed{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = concurrency;
+  const absl::Time end = absl::Now() + duration;
+  struct Call {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer request, response;
+  };
+  std::function<void()> issue = [&] {
+    if (absl::Now() >= end) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (--running == 0) {
+        cv.notify_all();
+      }
+      return;
+    }
+    auto* call = new Call;
+    call->ctx.AddMetadata("authorization", "Bearer bench");
+    call->request = make(next++);
+    stub.UnaryCall(&call->ctx, method, grpc::StubOptions(), &call->request, &call->response,
+                   [&, call](grpc::Status st) {
+                     (st.ok() ? ok : failed)++;
+                     if (!st.ok() && failed.load() < 5) {
+                       std::cerr << method << ": " << st.error_message() << "\n";
+                     }
+                     delete call;
+                     issue();
+                   });
+  };
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < concurrency; ++i) {
+    issue();
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return running == 0; });
+  *errors = failed.load();
+  return ok.load() / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+int Main(int argc, char** argv) {
+  double seconds = 5;
+  int concurrency = 64;
+  int streams = 4;
+  int chunk = 1000;
+  int window = 4;
+  std::string dir = "/tmp";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&](const char* name) -> const char* {
+      const std::string p = std::string(name) + "=";
+      return a.rfind(p, 0) == 0 ? argv[i] + p.size() : nullptr;
+    };
+    if (const char* v = val("--seconds")) {
+      absl::SimpleAtod(v, &seconds);
+    } else if (const char* v = val("--concurrency")) {
+      absl::SimpleAtoi(v, &concurrency);
+    } else if (const char* v = val("--streams")) {
+      absl::SimpleAtoi(v, &streams);
+    } else if (const char* v = val("--chunk")) {
+      absl::SimpleAtoi(v, &chunk);
+    } else if (const char* v = val("--window")) {
+      absl::SimpleAtoi(v, &window);
+    } else if (const char* v = val("--dir")) {
+      dir = v;
+    } else {
+      std::cerr << "usage: submission_bench [--seconds=S] [--concurrency=C] [--streams=K] "
+                   "[--chunk=N] [--window=W] [--dir=DIR]\n";
+      return 2;
+    }
+  }
+  auto catalog = BenchCatalog();
+  const std::string db = absl::StrCat(dir, "/submission-bench-", getpid(), ".db");
+  SqliteSubmissionStore::Options so;
+  so.path = db;
+  so.clock = SystemClock::Default();
+  auto store = SqliteSubmissionStore::Open(so);
+  if (!store.ok()) {
+    std::cerr << store.status() << "\n";
+    return 1;
+  }
+  SubmissionServiceImpl service(catalog, store->get(), SystemClock::Default(), BenchAuthenticate);
+  EchoService echo;
+  int submission_port = 0, echo_port = 0;
+  grpc::ServerBuilder sb;
+  sb.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &submission_port);
+  sb.RegisterService(&service);
+  auto submission_server = sb.BuildAndStart();
+  grpc::ServerBuilder eb;
+  eb.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &echo_port);
+  eb.RegisterCallbackGenericService(&echo);
+  auto echo_server = eb.BuildAndStart();
+  auto submission_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", submission_port),
+                                                grpc::InsecureChannelCredentials());
+  auto echo_channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", echo_port), grpc::InsecureChannelCredentials());
+
+  std::cout << "submission benchmarks: " << std::thread::hardware_concurrency() << " CPUs, "
+            << "SQLite " << db << " (WAL, synchronous=FULL)\n";
+
+  // (a) One-value SubmitBatch vs echo, same generator.
+  auto make_batch = [](int64_t i) {
+    v1::SubmitBatchRequest req;
+    req.set_request_id(absl::StrCat("bench-a-", i));
+    *req.add_data_values() = BenchValue(i, i / 8400 + 1);
+    return Serialize(req);
+  };
+  const absl::Duration d = absl::Seconds(seconds);
+  int64_t echo_errors = 0, submit_errors = 0;
+  // Warm-up both.
+  LoadGenerate(echo_channel, "/bench.Echo/Echo", concurrency, absl::Milliseconds(500), make_batch,
+               &echo_errors);
+  const double echo_rps = LoadGenerate(echo_channel, "/bench.Echo/Echo", concurrency, d,
+                                       make_batch, &echo_errors);
+  const double submit_rps =
+      LoadGenerate(submission_channel, "/halfsky.v1.SubmissionService/SubmitBatch", concurrency,
+                   d, [&](int64_t i) { return make_batch(i + 100000000); }, &submit_errors);
+  std::cout << absl::StrFormat(
+      "(a) one-value SubmitBatch, %d outstanding calls, %.0f s each:\n"
+      "    echo server        %10.0f requests/s  (errors %d)\n"
+      "    SubmitBatch        %10.0f requests/s  (errors %d)\n"
+      "    ratio              %10.2f x  (goal >= 0.5)\n"
+      "    group commits so far: %d\n",
+      concurrency, seconds, echo_rps, echo_errors, submit_rps, submit_errors,
+      submit_rps / echo_rps, (*store)->commit_count());
+
+  // (b) SubmitStream, 1 000-value chunks, `streams` concurrent streams.
+  auto stub = v1::SubmissionService::NewStub(submission_channel);
+  std::atomic<int64_t> values_done{0}, stream_errors{0};
+  const int64_t commits_before = (*store)->commit_count();
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + d;
+  std::vector<std::thread> threads;
+  for (int s = 0; s < streams; ++s) {
+    threads.emplace_back([&, s] {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer bench");
+      auto stream = stub->SubmitStream(&ctx);
+      // Keep up to `window` chunks in flight (the server pipelines as many).
+      int outstanding = 0;
+      v1::SubmitStreamResponse ack;
+      for (int64_t c = 0; absl::Now() < end; ++c) {
+        v1::SubmitStreamRequest req;
+        req.set_request_id(absl::StrCat("bench-b-", s, "-", c));
+        // Each stream owns a disjoint slice of keys per chunk and a new value
+        // each round, so every value is a new revision.
+        const int64_t base = (s * 2100) + (c % 2) * 1000;
+        for (int k = 0; k < chunk; ++k) {
+          *req.add_data_values() = BenchValue(base + k, 1000 + c);
+        }
+        if (!stream->Write(req)) {
+          ++stream_errors;
+          break;
+        }
+        if (++outstanding < window) {
+          continue;
+        }
+        if (!stream->Read(&ack)) {
+          ++stream_errors;
+          break;
+        }
+        --outstanding;
+        values_done += ack.created_count() + ack.revised_count() + ack.unchanged_count();
+      }
+      while (outstanding > 0 && stream->Read(&ack)) {
+        --outstanding;
+        values_done += ack.created_count() + ack.revised_count() + ack.unchanged_count();
+      }
+      stream->WritesDone();
+      grpc::Status st = stream->Finish();
+      if (!st.ok()) {
+        std::cerr << "stream: " << st.error_message() << "\n";
+        ++stream_errors;
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  std::cout << absl::StrFormat(
+      "(b) SubmitStream, %d streams, %d-value chunks, %d chunks in flight per stream, %.1f s:\n"
+      "    %10.0f durable values/s  (%d values, %d group commits, errors %d; goal >= 300000)\n",
+      streams, chunk, window, elapsed, values_done.load() / elapsed, values_done.load(),
+      (*store)->commit_count() - commits_before, stream_errors.load());
+
+  service.Shutdown();
+  submission_server->Shutdown();
+  echo_server->Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace halfsky::submission
+
+int main(int argc, char** argv) { return halfsky::submission::Main(argc, argv); }
