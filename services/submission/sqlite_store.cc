@@ -254,6 +254,10 @@ struct SqliteSubmissionStore::WriterStatements {
   Stmt select_lock;
   Stmt upsert_lock;
   Stmt insert_lock_history;
+  // Transaction control, prepared once (a group runs three per request).
+  Stmt savepoint;
+  Stmt release;
+  Stmt rollback_to;
 };
 
 class SqliteSubmissionStore::ReadConnection {
@@ -370,6 +374,10 @@ absl::Status SqliteSubmissionStore::Init() {
       writer_,
       "INSERT INTO year_lock_history(year, locked, changed_by, changed_at_us, reason) "
       "VALUES(?1, ?2, ?3, ?4, ?5)"));
+
+  HALFSKY_RETURN_IF_ERROR(w.savepoint.Prepare(writer_, "SAVEPOINT op"));
+  HALFSKY_RETURN_IF_ERROR(w.release.Prepare(writer_, "RELEASE op"));
+  HALFSKY_RETURN_IF_ERROR(w.rollback_to.Prepare(writer_, "ROLLBACK TO op"));
 
   // Committed state the committer starts from.
   {
@@ -505,7 +513,7 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
     for (size_t i = 0; i < group.size() && group_status.ok(); ++i) {
       Op& op = *group[i];
       const int64_t sequence_before = next_sequence_;
-      group_status = Exec(writer_, "SAVEPOINT op");
+      group_status = stmts_->savepoint.Run();
       if (!group_status.ok()) {
         break;
       }
@@ -520,7 +528,7 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
       if (!op_status.ok()) {
         next_sequence_ = sequence_before;
         request_changes_.clear();
-        group_status = Exec(writer_, "ROLLBACK TO op");
+        group_status = stmts_->rollback_to.Run();
       } else {
         for (auto& [k, state] : request_changes_) {
           group_changes_[k] = std::move(state);
@@ -528,7 +536,7 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
         request_changes_.clear();
       }
       if (group_status.ok()) {
-        group_status = Exec(writer_, "RELEASE op");
+        group_status = stmts_->release.Run();
       }
     }
     if (group_status.ok()) {
