@@ -37,6 +37,11 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain; empty = plai
 ABSL_FLAG(std::string, tls_key, "", "PEM server private key.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).");
+ABSL_FLAG(std::string, upstream_tls_ca, "",
+          "PEM CA bundle to verify other halfsky services this one calls; empty = plaintext.");
+ABSL_FLAG(std::string, upstream_tls_cert, "",
+          "PEM client certificate presented to other halfsky services (mTLS).");
+ABSL_FLAG(std::string, upstream_tls_key, "", "PEM private key of --upstream_tls_cert.");
 ABSL_FLAG(std::string, catalog, "deploy/catalog",
           "Catalog text-format files or directories, comma-separated.");
 
@@ -158,6 +163,33 @@ std::shared_ptr<const CatalogIndex> LoadCatalogFromFlags() {
     std::exit(2);
   }
   return *catalog;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> UpstreamCredentialsFromFlags() {
+  const std::string ca = absl::GetFlag(FLAGS_upstream_tls_ca);
+  if (ca.empty()) {
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions ssl;
+  bool ok = false;
+  ssl.pem_root_certs = ReadWholeFile(ca, &ok);
+  if (!ok) {
+    std::cerr << "--upstream_tls_ca: cannot read " << ca << "\n";
+    std::exit(2);
+  }
+  const std::string cert = absl::GetFlag(FLAGS_upstream_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_upstream_tls_key);
+  if (!cert.empty() || !key.empty()) {
+    bool ok_cert = false;
+    bool ok_key = false;
+    ssl.pem_cert_chain = ReadWholeFile(cert, &ok_cert);
+    ssl.pem_private_key = ReadWholeFile(key, &ok_key);
+    if (!ok_cert || !ok_key) {
+      std::cerr << "--upstream_tls_cert and --upstream_tls_key must both name readable files\n";
+      std::exit(2);
+    }
+  }
+  return grpc::SslCredentials(ssl);
 }
 
 MetricsRegistry& ServiceMetrics() {

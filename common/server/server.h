@@ -70,6 +70,12 @@ ServerOptions ServerOptionsFromFlags(const std::string& name);
 // and exits with status 2 if the catalog does not load.
 std::shared_ptr<const CatalogIndex> LoadCatalogFromFlags();
 
+// Credentials for this service's calls to other halfsky services:
+// TLS when --upstream_tls_ca is set (with --upstream_tls_cert and
+// --upstream_tls_key for mTLS), plaintext otherwise. Exits with status 2 if
+// a named file cannot be read.
+std::shared_ptr<grpc::ChannelCredentials> UpstreamCredentialsFromFlags();
+
 // The process-wide metrics registry every service and library records into.
 MetricsRegistry& ServiceMetrics();
 

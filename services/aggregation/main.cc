@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
 
   halfsky::HiredisClient redis(*redis_options);
   auto channel =
-      grpc::CreateChannel(absl::GetFlag(FLAGS_submission), grpc::InsecureChannelCredentials());
+      grpc::CreateChannel(absl::GetFlag(FLAGS_submission), halfsky::UpstreamCredentialsFromFlags());
   halfsky::aggregation::AggregationState state(catalog);
   halfsky::aggregation::Follower follower(catalog, channel, &redis, &state, follower_options);
   halfsky::AggregationServiceImpl service(catalog, &state, &follower, halfsky::ClockFromFlags(),

@@ -80,11 +80,11 @@ int main(int argc, char** argv) {
   halfsky::HiredisClient redis(*redis_options);
   halfsky::evaluation::RedisSeriesSource cache(&redis);
   halfsky::evaluation::GrpcSeriesSource aggregation(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_aggregation), grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(absl::GetFlag(FLAGS_aggregation), halfsky::UpstreamCredentialsFromFlags()),
       aggregation_token);
   halfsky::evaluation::FallbackSeriesSource series(&cache, &aggregation);
   halfsky::evaluation::GrpcReportingSource reporting(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_submission), grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(absl::GetFlag(FLAGS_submission), halfsky::UpstreamCredentialsFromFlags()),
       submission_token);
   halfsky::evaluation::EvaluatorOptions evaluator_options;
   evaluator_options.full_pass_interval = absl::GetFlag(FLAGS_reevaluate_interval);
