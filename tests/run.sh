@@ -17,6 +17,12 @@ source deploy/local/deps.sh
 halfsky_install_packages "${HALFSKY_BUILD_PACKAGES[@]}" "${HALFSKY_RUN_PACKAGES[@]}" \
   "${HALFSKY_TEST_PACKAGES[@]}"
 
+halfsky_install_node
+# Offline Kubernetes schemas for tests/deploy (pinned by its package-lock).
+npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error
+# CI must not skip the deployment checks for want of a tool.
+export HALFSKY_REQUIRE_DEPLOY_TOOLS=${HALFSKY_REQUIRE_DEPLOY_TOOLS:-1}
+
 # redis-server's package starts a system instance on 6379; tests never use it.
 export HALFSKY_REDIS_SERVER=${HALFSKY_REDIS_SERVER:-$(command -v redis-server)}
 "$HALFSKY_REDIS_SERVER" --version >/dev/null

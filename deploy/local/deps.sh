@@ -7,7 +7,7 @@ HALFSKY_BUILD_PACKAGES=(
   libabsl-dev libhiredis-dev libsqlite3-dev libssl-dev
 )
 HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl)
-HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
+HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml)
 
 # halfsky_install_packages PKG... : installs those not yet installed.
 halfsky_install_packages() {
@@ -37,4 +37,13 @@ halfsky_build() {
   shift 2
   cmake -S "$HALFSKY_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
   ninja -C "$dir" -j "$(nproc)"
+}
+
+# halfsky_install_node: node and npm for tests/deploy's offline schema check
+# (the machine image may carry its own node outside dpkg; use it if so).
+halfsky_install_node() {
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    return 0
+  fi
+  halfsky_install_packages nodejs npm
 }
