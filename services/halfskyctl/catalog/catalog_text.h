@@ -1,25 +1,17 @@
 #ifndef HALFSKY_SERVICES_HALFSKYCTL_CATALOG_CATALOG_TEXT_H_
 #define HALFSKY_SERVICES_HALFSKYCTL_CATALOG_CATALOG_TEXT_H_
 
-// Text rendering helpers for `halfskyctl catalog`: terminal display width
-// of UTF-8 text, and Chinese-first descriptions of catalog values. Pure
-// functions, thread-safe.
+// Text rendering helpers for `halfskyctl catalog`: Chinese-first
+// descriptions of catalog values. Pure functions, thread-safe. The display
+// width helpers live in views/display_width.h, shared by every command.
 
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "halfsky/v1/catalog.pb.h"
+#include "services/halfskyctl/views/display_width.h"  // DisplayWidth, PadToWidth
 
 namespace halfsky {
-
-// Terminal columns `text` (UTF-8) takes: East Asian wide and fullwidth
-// characters (CJK ideographs, kana, hangul, fullwidth forms such as "％")
-// take 2, combining marks 0, everything else 1. Invalid bytes count 1 each.
-int DisplayWidth(absl::string_view text);
-
-// `text` followed by spaces up to `width` display columns (unchanged if
-// already as wide or wider).
-std::string PadToWidth(absl::string_view text, int width);
 
 // Short forms for tables and docs, e.g. "≤ 10.15 (2030)", "≥ 95 每年",
 // "45 左右 ±2 每年", "逐步提高 (2030)", "城乡差距缩小 (2030)".

@@ -1,0 +1,98 @@
+#ifndef HALFSKY_SERVICES_HALFSKYCTL_VIEWS_REPORT_RENDER_H_
+#define HALFSKY_SERVICES_HALFSKYCTL_VIEWS_REPORT_RENDER_H_
+
+// The annual monitoring / mid-term / final evaluation report as people read
+// it: one self-contained HTML file (inline CSS and SVG, a Content Security
+// Policy that forbids fetching anything, printable on A4 with a page break
+// per domain), and Markdown and CSV variants with the same content.
+//
+// Content, in order: title; summary (达标率 per domain and overall, counts
+// by status); the warnings by severity; then per domain and indicator a
+// chart — yearly values, the target line (or the ABOUT band) with its
+// year, the dashed projection to the target year (Figures.projected_value),
+// points coloured by the indicator's headline status — with the figures
+// and the sentences beside it; optionally the year's monitoring figures
+// (AnnualReport) per domain.
+//
+// Pure functions of their inputs (no clock, no I/O); thread-safe.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "halfsky/v1/aggregation.pb.h"
+#include "halfsky/v1/evaluation.pb.h"
+
+namespace halfsky::views {
+
+struct ReportContext {
+  // Plan title, e.g. 金台区妇女发展规划（2021—2030年）; "" → generic.
+  std::string plan_title_zh;
+  // Name of report.area_code(), e.g. 金台区; "" → the code.
+  std::string area_name_zh;
+  // Domain id → name and plan order, for domains the report's summaries
+  // do not name; optional.
+  std::map<std::string, std::string> domain_names_zh;
+  // Member unit code → name, for warnings; optional.
+  std::map<std::string, std::string> unit_names_zh;
+  // A banner printed under the title, e.g. "示例数据（合成）"; "" = none.
+  std::string banner_zh;
+  // The year's monitoring figures (annual reports); nullptr = omitted.
+  const halfsky::v1::AnnualReport* annual = nullptr;
+};
+
+std::string RenderReportHtml(const halfsky::v1::EvaluationReport& report,
+                             const ReportContext& context);
+std::string RenderReportMarkdown(const halfsky::v1::EvaluationReport& report,
+                                 const ReportContext& context);
+// One header line, then records: `summary` (per domain and overall),
+// `status_count`, `warning`, `assessment` (one per target), `point` (one per
+// yearly value), `monitoring` (AnnualReport rows). Columns are fixed; a
+// record leaves the columns it does not use empty.
+std::string RenderReportCsv(const halfsky::v1::EvaluationReport& report,
+                            const ReportContext& context);
+
+// Whether the report shows a chart for the indicator: it has at least one
+// yearly value. Qualitative objectives and indicators without data get
+// their figures and sentences without a chart.
+bool HasChart(const halfsky::v1::IndicatorAssessment& indicator);
+
+// The status that colours an indicator: the worst of its assessments
+// (未达标 > 逆向变化 > 预计达标困难 > 需加快进度 > 进展良好 > 已达标 >
+// 数据不足).
+halfsky::v1::ProgressStatus HeadlineStatus(const halfsky::v1::IndicatorAssessment& indicator);
+
+// The chart's axes, exposed for tests: years map linearly onto
+// [left, right] and values onto [bottom, top] in SVG user units (the SVG's
+// viewBox is 0 0 kChartWidth kChartHeight).
+struct ChartScale {
+  int year_min = 0;
+  int year_max = 0;
+  double value_min = 0;
+  double value_max = 1;
+  std::vector<double> value_ticks;
+  double X(double year) const;
+  double Y(double value) const;
+  static constexpr double kLeft = 52;
+  static constexpr double kRight = 404;
+  static constexpr double kTop = 14;
+  static constexpr double kBottom = 206;
+};
+constexpr int kChartWidth = 420;
+constexpr int kChartHeight = 236;
+
+// The axes of an indicator's chart: years from the earliest of the first
+// point and the base year to the latest of the last point and the target
+// years; values spanning points, targets (with ABOUT bands) and
+// projections, widened to round tick values.
+ChartScale ChartScaleFor(const halfsky::v1::IndicatorAssessment& indicator);
+
+// The <svg class="chart"> element alone. Every yearly value is a
+// <circle class="pt" data-year=… data-value=…>; every projection end a
+// <circle class="proj" …>; axis ticks are <line class="xtick"
+// data-year=…> and <line class="ytick" data-value=…>.
+std::string RenderChartSvg(const halfsky::v1::IndicatorAssessment& indicator);
+
+}  // namespace halfsky::views
+
+#endif  // HALFSKY_SERVICES_HALFSKYCTL_VIEWS_REPORT_RENDER_H_

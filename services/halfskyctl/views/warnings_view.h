@@ -1,0 +1,58 @@
+#ifndef HALFSKY_SERVICES_HALFSKYCTL_VIEWS_WARNINGS_VIEW_H_
+#define HALFSKY_SERVICES_HALFSKYCTL_VIEWS_WARNINGS_VIEW_H_
+
+// `halfskyctl warnings` output: a table sorted by severity and aligned by
+// display width, JSON and CSV; one line per event for --watch. Pure
+// functions, thread-safe.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "halfsky/v1/catalog.pb.h"
+#include "halfsky/v1/evaluation.pb.h"
+
+namespace halfsky::views {
+
+// Names used instead of codes where known.
+struct Names {
+  std::map<std::string, std::string> areas;  // code → 名称
+  std::map<std::string, std::string> units;  // code → 名称
+};
+
+// Names of every area and member unit of `catalog`.
+Names NamesFromCatalog(const halfsky::v1::Catalog& catalog);
+
+// Red first, then orange, yellow; then indicator id, area code, kind,
+// target year, id.
+void SortWarnings(std::vector<halfsky::v1::Warning>* warnings);
+
+// Columns: 级别 | 编号 | 指标 | 区域 | 类型 | 状态 | 年份 | 确认 | 说明, then
+// a count line. `colour` paints the severity (red/orange/yellow, ANSI).
+// An empty list prints "没有符合条件的预警 / no matching warnings".
+std::string RenderWarningsTable(const std::vector<halfsky::v1::Warning>& warnings,
+                                const Names& names, bool colour);
+// {"warnings": [...], "total_count": N}, protobuf JSON with proto field
+// names, two-space indent.
+std::string RenderWarningsJson(const std::vector<halfsky::v1::Warning>& warnings);
+// Header + one line per warning (see WarningsCsvHeader).
+std::string RenderWarningsCsv(const std::vector<halfsky::v1::Warning>& warnings,
+                              const Names& names);
+// id,severity,kind,state,status,domain_id,indicator_id,indicator,area_code,
+// area,target_year,data_year,base_value,current_value,target_value,
+// projected_value,responsible_units,firing_since,acknowledged_by,note,
+// explanation_zh — with a leading `event,at` when `with_event`.
+std::string WarningsCsvHeader(bool with_event);
+
+// --watch: one line per event. Table: "时间  事件  级别  编号  指标  说明";
+// JSON: the WarningEvent on one line; CSV: event, at, then the warning's
+// CSV fields. SYNCED prints a marker line in table format, nothing in CSV
+// and the event in JSON.
+std::string RenderEventLine(const halfsky::v1::WarningEvent& event, const Names& names,
+                            bool colour);
+std::string RenderEventJson(const halfsky::v1::WarningEvent& event);
+std::string RenderEventCsv(const halfsky::v1::WarningEvent& event, const Names& names);
+
+}  // namespace halfsky::views
+
+#endif  // HALFSKY_SERVICES_HALFSKYCTL_VIEWS_WARNINGS_VIEW_H_

@@ -1,0 +1,155 @@
+#include "services/halfskyctl/views/report_render.h"
+
+#include <regex>
+#include <set>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/halfskyctl/golden.h"
+#include "tests/halfskyctl/sample_report.h"
+
+namespace halfsky {
+namespace {
+
+namespace v1 = ::halfsky::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+views::ReportContext Context(const v1::AnnualReport* annual) {
+  views::ReportContext ctx;
+  ctx.plan_title_zh = "金台区妇女发展规划（2021—2030年）";
+  ctx.area_name_zh = "金台区";
+  ctx.banner_zh = "示例数据（合成）/ synthetic sample";
+  ctx.annual = annual;
+  return ctx;
+}
+
+int Count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(ReportHtmlTest, IsSelfContainedAndForbidsFetching) {
+  const std::string html = views::RenderReportHtml(testing::SampleReport(), Context(nullptr));
+  EXPECT_THAT(html, HasSubstr("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
+  EXPECT_THAT(html, HasSubstr("<html lang=\"zh-CN\">"));
+  EXPECT_THAT(html, HasSubstr("@page { size: A4;"));
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("<link")));
+  EXPECT_THAT(html, Not(HasSubstr("src=")));
+  // The only URL is the SVG namespace.
+  std::string without_ns = html;
+  for (size_t at; (at = without_ns.find("http://www.w3.org/2000/svg")) != std::string::npos;) {
+    without_ns.erase(at, 26);
+  }
+  EXPECT_THAT(without_ns, Not(HasSubstr("http://")));
+  EXPECT_THAT(without_ns, Not(HasSubstr("https://")));
+  EXPECT_THAT(without_ns, Not(HasSubstr("url(")));
+}
+
+TEST(ReportHtmlTest, SummaryWarningsAndSentences) {
+  const v1::AnnualReport annual = testing::SampleAnnualReport();
+  const std::string html = views::RenderReportHtml(testing::SampleReport(), Context(&annual));
+  EXPECT_THAT(html, HasSubstr("金台区妇女发展规划（2021—2030年） 2024年度监测评估报告"));
+  EXPECT_THAT(html, HasSubstr("示例数据（合成）"));
+  EXPECT_THAT(html, HasSubstr("<td>妇女与健康</td><td class=\"n\">2</td><td class=\"n\">1</td><td class=\"n\">50%</td>"));
+  EXPECT_THAT(html, HasSubstr("共 4 条预警"));
+  EXPECT_THAT(html, HasSubstr("难以达到≤10.15/10万的目标"));
+  // The fluctuation warning is not an assessment sentence: shown beside the chart too.
+  EXPECT_EQ(Count(html, "近年波动较大"), 2);
+  EXPECT_EQ(Count(html, "<section class=\"domain\""), 3);
+  EXPECT_THAT(html, HasSubstr("2024年监测数据"));
+  EXPECT_THAT(html, HasSubstr("95%置信区间"));
+}
+
+TEST(ReportHtmlTest, OneChartPerIndicatorWithData) {
+  const v1::EvaluationReport report = testing::SampleReport();
+  const std::string html = views::RenderReportHtml(report, Context(nullptr));
+  EXPECT_EQ(Count(html, "<svg class=\"chart\""), 4);
+  EXPECT_EQ(Count(html, "<article class=\"indicator"), 5);
+  EXPECT_EQ(Count(html, "<article class=\"indicator nochart\" data-indicator=\"HEALTH-10\""), 1);
+  EXPECT_TRUE(views::HasChart(report.indicators(0)));
+  EXPECT_FALSE(views::HasChart(report.indicators(2)));
+}
+
+TEST(ReportChartTest, PointsSitOnTheScale) {
+  const v1::EvaluationReport report = testing::SampleReport();
+  for (const auto& ia : report.indicators()) {
+    if (!views::HasChart(ia)) {
+      continue;
+    }
+    const views::ChartScale s = views::ChartScaleFor(ia);
+    const std::string svg = views::RenderChartSvg(ia);
+    int seen = 0;
+    for (const auto& p : ia.series()) {
+      if (!p.has_value()) {
+        EXPECT_THAT(svg, Not(HasSubstr("data-year=\"" + std::to_string(p.year()) + "\" data-value")));
+        continue;
+      }
+      const std::regex re("<circle class=\"pt\" data-year=\"" + std::to_string(p.year()) +
+                          "\" data-value=\"([^\"]+)\" cx=\"([^\"]+)\" cy=\"([^\"]+)\"");
+      std::smatch m;
+      ASSERT_TRUE(std::regex_search(svg, m, re)) << ia.indicator_id() << " " << p.year();
+      EXPECT_DOUBLE_EQ(std::stod(m[1]), p.value());
+      EXPECT_NEAR(std::stod(m[2]), s.X(p.year()), 0.01);
+      EXPECT_NEAR(std::stod(m[3]), s.Y(p.value()), 0.01);
+      EXPECT_GE(std::stod(m[2]), views::ChartScale::kLeft);
+      EXPECT_LE(std::stod(m[2]), views::ChartScale::kRight);
+      EXPECT_GE(std::stod(m[3]), views::ChartScale::kTop - 0.01);
+      EXPECT_LE(std::stod(m[3]), views::ChartScale::kBottom + 0.01);
+      ++seen;
+    }
+    EXPECT_GT(seen, 0);
+  }
+}
+
+TEST(ReportChartTest, AxesCoverTargetsProjectionsAndBands) {
+  const v1::EvaluationReport report = testing::SampleReport();
+  const views::ChartScale mmr = views::ChartScaleFor(report.indicators(0));
+  EXPECT_EQ(mmr.year_min, 2020);
+  EXPECT_EQ(mmr.year_max, 2030);
+  EXPECT_LE(mmr.value_min, 10.15);
+  EXPECT_GE(mmr.value_max, 18.6);
+  const views::ChartScale about = views::ChartScaleFor(report.indicators(4));
+  EXPECT_LE(about.value_min, 42.8);
+  EXPECT_GE(about.value_max, 47.0);  // 45 + 2 tolerance
+  const std::string svg = views::RenderChartSvg(report.indicators(4));
+  EXPECT_THAT(svg, HasSubstr("<rect class=\"band\""));
+  EXPECT_THAT(svg, HasSubstr("目标 45%±2 每年"));
+  const std::string mmr_svg = views::RenderChartSvg(report.indicators(0));
+  EXPECT_THAT(mmr_svg, HasSubstr("<line class=\"projection\" data-target-year=\"2030\""));
+  EXPECT_THAT(mmr_svg, HasSubstr("stroke-dasharray"));
+  EXPECT_THAT(mmr_svg, HasSubstr("目标 ≤10.15/10万 (2030)"));
+  EXPECT_THAT(mmr_svg, HasSubstr("fill=\"#e16f24\""));  // at risk: orange points
+}
+
+TEST(ReportGoldenTest, Markdown) {
+  const v1::AnnualReport annual = testing::SampleAnnualReport();
+  testing::ExpectGolden("report_annual.md",
+                        views::RenderReportMarkdown(testing::SampleReport(), Context(&annual)));
+}
+
+TEST(ReportGoldenTest, Csv) {
+  const v1::AnnualReport annual = testing::SampleAnnualReport();
+  const std::string csv = views::RenderReportCsv(testing::SampleReport(), Context(&annual));
+  testing::ExpectGolden("report_annual.csv", csv);
+  // Every line has the header's number of fields (no field holds a comma here
+  // unquoted).
+  EXPECT_THAT(csv, HasSubstr("assessment,HEALTH,妇女与健康,HEALTH-04,孕产妇死亡率,/10万,≤10.15/10万 (2030),2030,at_risk,orange,progress"));
+}
+
+TEST(ReportGoldenTest, Html) {
+  const v1::AnnualReport annual = testing::SampleAnnualReport();
+  testing::ExpectGolden("report_annual.html",
+                        views::RenderReportHtml(testing::SampleReport(), Context(&annual)));
+}
+
+}  // namespace
+}  // namespace halfsky
