@@ -14,6 +14,7 @@
 //                         [--chunk=N] [--window=W] [--dir=DIR]
 
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <fstream>
 #include <iostream>
@@ -203,6 +204,15 @@ int Main(int argc, char** argv) {
   }
   auto catalog = BenchCatalog();
   const std::string db = absl::StrCat(dir, "/submission-bench-", getpid(), ".db");
+  // Removes the database files after everything using them is gone.
+  struct RemoveOnExit {
+    std::string path;
+    ~RemoveOnExit() {
+      for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::remove((path + suffix).c_str());
+      }
+    }
+  } cleanup{db};
   SqliteSubmissionStore::Options so;
   so.path = db;
   so.clock = SystemClock::Default();
@@ -331,6 +341,8 @@ int Main(int argc, char** argv) {
   service.Shutdown();
   submission_server->Shutdown();
   echo_server->Shutdown();
+  submission_server.reset();
+  echo_server.reset();
   return 0;
 }
 
