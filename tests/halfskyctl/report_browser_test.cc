@@ -6,6 +6,7 @@
 // Skips only when no Chromium is installed (tests/run.sh installs Debian's
 // `chromium`).
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -287,6 +288,10 @@ TEST_F(ReportBrowserTest, ChartsPlacePointsWhereTheFiguresSay) {
   const std::string bytes = testing::ReadFile(png);
   ASSERT_GT(bytes.size(), 20000u) << "screenshot missing or blank: " << png;
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  // HALFSKY_DOCS_SCREENSHOT=docs/report-example.png refreshes the docs' picture.
+  if (const char* docs = std::getenv("HALFSKY_DOCS_SCREENSHOT"); docs != nullptr && docs[0] != '\0') {
+    std::ofstream(docs, std::ios::binary) << bytes;
+  }
   std::cerr << "report: " << dir_ << "/report.html\nscreenshot: " << png << "\n";
 }
 
