@@ -7,7 +7,8 @@ HALFSKY_BUILD_PACKAGES=(
   libabsl-dev libhiredis-dev libsqlite3-dev libssl-dev
 )
 HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl)
-HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml)
+HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml
+  chromium fonts-noto-cjk)
 
 # halfsky_install_packages PKG... : installs those not yet installed.
 halfsky_install_packages() {

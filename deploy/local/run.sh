@@ -7,6 +7,7 @@
 #   deploy/local/run.sh status    what runs, and each service's health
 #   deploy/local/run.sh logs [NAME]  tail the logs (redis, submission, aggregation, evaluation)
 #   deploy/local/run.sh restart
+#   deploy/local/run.sh --demo    start, then load the synthetic demo data (deploy/demo/, 示例数据)
 #
 # Idempotent: `start` when everything already runs changes nothing.
 # Ports (override with the environment): HALFSKY_REDIS_PORT (7379),
@@ -252,12 +253,32 @@ cmd_logs() {
   fi
 }
 
+cmd_demo() {
+  cmd_start
+  local token=""
+  if [ "$NO_AUTH" != 1 ]; then
+    token=$(cat "$SECRETS/statistics.token")
+  fi
+  say "==> loading the synthetic demo data (deploy/demo, 示例数据)"
+  [ -n "$(ls deploy/demo/demo-synthetic-*.csv 2>/dev/null)" ] || bash deploy/demo/generate.sh
+  local f
+  for f in deploy/demo/demo-synthetic-*.csv; do
+    HALFSKY_TOKEN=$token "$BIN/halfskyctl/halfskyctl" submit --server "127.0.0.1:$SUBMISSION_PORT" "$f" \
+      || die "loading $f failed"
+  done
+  say "demo data loaded. Try:"
+  say "  export HALFSKY_TOKEN=\$(cat $SECRETS/assessment.token)"
+  say "  $BIN/halfskyctl/halfskyctl warnings"
+  say "  $BIN/halfskyctl/halfskyctl report annual --year 2024 -o report.html"
+}
+
 case ${1:-start} in
   start) cmd_start ;;
+  --demo|demo) cmd_demo ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   restart) cmd_stop; cmd_start ;;
   logs) shift; cmd_logs "$@" ;;
-  -h|--help|help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$1' (start|stop|status|restart|logs)" ;;
 esac
