@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -230,7 +232,8 @@ class SubmissionServiceImpl::StreamReactor final
           service_->PrepareWrite(principal_, request_.request_id(), request_.data_values());
       if (!write.ok()) {
         absl::MutexLock lock(&mu_);
-        SetError(ToGrpcStatus(write.status()));
+        // Chunks before this one are queued already and still acknowledged.
+        SetError(ToGrpcStatus(write.status()), next_chunk_);
       } else {
         int64_t index = 0;
         {
@@ -260,7 +263,8 @@ class SubmissionServiceImpl::StreamReactor final
       absl::MutexLock lock(&mu_);
       writing_ = false;
       if (!ok) {
-        SetError(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed before acknowledgement"));
+        SetError(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed before acknowledgement"),
+                 -1);
       }
     }
     Act();
@@ -275,8 +279,8 @@ class SubmissionServiceImpl::StreamReactor final
       absl::MutexLock lock(&mu_);
       --in_flight_;
       if (!result.ok()) {
-        SetError(ToGrpcStatus(result.status()));
-      } else if (!error_) {
+        SetError(ToGrpcStatus(result.status()), index);
+      } else if (index < error_chunk_) {
         v1::SubmitStreamResponse ack;
         ack.set_request_id(request_id);
         ack.set_chunk_index(index);
@@ -291,10 +295,15 @@ class SubmissionServiceImpl::StreamReactor final
     Act();
   }
 
-  void SetError(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Records the stream's error; acknowledgements of chunks from
+  // `first_unacknowledged` on are dropped (chunks before it that commit are
+  // still acknowledged, before the error ends the stream).
+  void SetError(grpc::Status status, int64_t first_unacknowledged)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!error_) {
       error_ = std::move(status);
     }
+    error_chunk_ = std::min(error_chunk_, first_unacknowledged);
   }
 
   // Decides under the lock what to start next, then starts it outside.
@@ -305,6 +314,9 @@ class SubmissionServiceImpl::StreamReactor final
       absl::MutexLock lock(&mu_);
       if (finished_) {
         return;
+      }
+      while (!ready_.empty() && ready_.front().chunk_index() >= error_chunk_) {
+        ready_.pop_front();
       }
       if (!writing_ && !ready_.empty()) {
         response_ = std::move(ready_.front());
@@ -351,6 +363,7 @@ class SubmissionServiceImpl::StreamReactor final
   int64_t next_chunk_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<v1::SubmitStreamResponse> ready_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> error_ ABSL_GUARDED_BY(mu_);
+  int64_t error_chunk_ ABSL_GUARDED_BY(mu_) = std::numeric_limits<int64_t>::max();
 };
 
 grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamResponse>*

@@ -573,6 +573,52 @@ TEST_F(ServiceTest, SubmitStreamAcknowledgesChunksInOrder) {
   EXPECT_EQ(Watch(0, 12).size(), 12u);
 }
 
+TEST_F(ServiceTest, SubmitStreamPipelinedChunksAreAcknowledgedInOrder) {
+  auto ctx = Ctx("health-token");
+  auto stream = stub_->SubmitStream(ctx.get());
+  constexpr int kChunks = 12;
+  for (int c = 0; c < kChunks; ++c) {
+    v1::SubmitStreamRequest req;
+    req.set_request_id("p-" + std::to_string(c));
+    for (int y = 2020; y <= 2025; ++y) {
+      *req.add_data_values() = Number("HEALTH-03", y, c * 10 + y - 2020);
+    }
+    ASSERT_TRUE(stream->Write(req));  // no ack read yet: the server reads ahead
+  }
+  // A bad chunk after the good ones: they are still acknowledged, in order.
+  v1::SubmitStreamRequest bad;
+  bad.set_request_id("p-bad");
+  *bad.add_data_values() = Number("HEALTH-03", 2024, -1);
+  stream->Write(bad);
+  int64_t next_sequence = 1;
+  for (int c = 0; c < kChunks; ++c) {
+    v1::SubmitStreamResponse ack;
+    ASSERT_TRUE(stream->Read(&ack)) << c;
+    EXPECT_EQ(ack.chunk_index(), c);
+    EXPECT_EQ(ack.request_id(), "p-" + std::to_string(c));
+    EXPECT_EQ(ack.sequences().first(), next_sequence);
+    EXPECT_EQ(ack.sequences().last(), next_sequence + 5);
+    next_sequence += 6;
+  }
+  v1::SubmitStreamResponse extra;
+  EXPECT_FALSE(stream->Read(&extra));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Watch(0, kChunks * 6).size(), static_cast<size_t>(kChunks * 6));
+}
+
+TEST_F(ServiceTest, SubmitStreamUnauthenticated) {
+  auto ctx = Ctx("");
+  auto stream = stub_->SubmitStream(ctx.get());
+  v1::SubmitStreamRequest req;
+  req.set_request_id("u");
+  *req.add_data_values() = Number("HEALTH-03", 2024, 1);
+  stream->Write(req);
+  v1::SubmitStreamResponse ack;
+  EXPECT_FALSE(stream->Read(&ack));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(ListAll().empty());
+}
+
 TEST_F(ServiceTest, SubmitStreamCleanEnd) {
   auto ctx = Ctx("health-token");
   auto stream = stub_->SubmitStream(ctx.get());
