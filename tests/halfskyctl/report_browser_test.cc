@@ -296,19 +296,19 @@ TEST_F(ReportBrowserTest, ChartsPlacePointsWhereTheFiguresSay) {
 }
 
 // The detector itself: a page that throws, logs an error and tries to fetch
-// from the network must be caught, or the test above could never fail.
+// (a loopback address: tests never send traffic elsewhere) must be caught, or the test above could never fail.
 TEST_F(ReportBrowserTest, ProbeCatchesErrorsAndNetworkFetches) {
   const v1::EvaluationReport report = testing::SampleReport();
   std::string html = views::RenderReportHtml(report, views::ReportContext{});
   absl::StrReplaceAll(
-      {{"</header>", "</header><img src=\"http://192.0.2.1/logo.png\">"
+      {{"</header>", "</header><img src=\"http://127.0.0.1:9/halfsky-probe-logo.png\">"
                      "<script>console.error('boom'); undefinedFunction();</script>"}},
       &html);
   const Probe probe = LoadWithProbe(chromium_, dir_, html);
   std::string all = absl::StrJoin(probe.errors, "\n");
   EXPECT_THAT(all, ::testing::HasSubstr("console.error: boom"));
   EXPECT_THAT(all, ::testing::HasSubstr("undefinedFunction"));
-  EXPECT_THAT(all, ::testing::HasSubstr("192.0.2.1"));
+  EXPECT_THAT(all, ::testing::HasSubstr("halfsky-probe-logo.png"));
 }
 
 }  // namespace
