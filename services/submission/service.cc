@@ -74,8 +74,14 @@ std::string FilterFingerprint(const v1::ListDataValuesRequest& r) {
 std::string PayloadHash(const std::vector<ValueToWrite>& values) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  std::string scratch;
   for (const ValueToWrite& v : values) {
-    const std::string bytes = Deterministic(v.value);
+    const std::string* encoded = &v.encoded;
+    if (encoded->empty()) {
+      scratch = Deterministic(v.value);
+      encoded = &scratch;
+    }
+    const std::string& bytes = *encoded;
     const uint64_t n = bytes.size();
     EVP_DigestUpdate(ctx, &n, sizeof(n));
     EVP_DigestUpdate(ctx, bytes.data(), bytes.size());
@@ -131,20 +137,30 @@ int SubmissionServiceImpl::active_watchers() const {
 absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
     const v1::Principal& principal, const std::string& request_id,
     const google::protobuf::RepeatedPtrField<v1::DataValue>& values) {
+  google::protobuf::RepeatedPtrField<v1::DataValue> copy(values);
+  return PrepareWrite(principal, request_id, &copy);
+}
+
+absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
+    const v1::Principal& principal, const std::string& request_id,
+    google::protobuf::RepeatedPtrField<v1::DataValue>* values) {
   std::vector<std::string> units;
-  HALFSKY_RETURN_IF_ERROR(AuthorizeWrite(principal, values, *catalog_, &units));
+  HALFSKY_RETURN_IF_ERROR(AuthorizeWrite(principal, *values, *catalog_, &units));
   HALFSKY_RETURN_IF_ERROR(
-      ValidateBatch(request_id, values, *catalog_, clock_->Now(), options_.limits));
+      ValidateBatch(request_id, *values, *catalog_, clock_->Now(), options_.limits));
   WriteRequest req;
   req.principal = principal.name();
   req.request_id = request_id;
-  req.values.reserve(values.size());
-  for (int i = 0; i < values.size(); ++i) {
-    ValueToWrite v;
-    v.value = values[i];
+  req.values.resize(values->size());
+  // Serialized here, once, on the calling (gRPC) thread: the payload hash
+  // and the store both use these bytes, so the single committer thread
+  // does not serialize.
+  for (int i = 0; i < values->size(); ++i) {
+    ValueToWrite& v = req.values[i];
+    v.value.Swap(values->Mutable(i));
     NormalizeKey(v.value.mutable_key());
     v.unit_code = std::move(units[i]);
-    req.values.push_back(std::move(v));
+    v.encoded = Deterministic(v.value);
   }
   req.payload_hash = PayloadHash(req.values);
   return req;
@@ -228,8 +244,13 @@ class SubmissionServiceImpl::StreamReactor final
     // reading_ stays true while request_ is in use, so Act() on another
     // thread neither reuses request_ nor finishes meanwhile.
     if (ok) {
-      absl::StatusOr<WriteRequest> write =
-          service_->PrepareWrite(principal_, request_.request_id(), request_.data_values());
+      // The values are moved out of request_ (it is refilled by the next
+      // read); acknowledgements need counts and sequences only, not keys.
+      absl::StatusOr<WriteRequest> write = service_->PrepareWrite(
+          principal_, request_.request_id(), request_.mutable_data_values());
+      if (write.ok()) {
+        write->reply_keys = false;
+      }
       if (!write.ok()) {
         absl::MutexLock lock(&mu_);
         // Chunks before this one are queued already and still acknowledged.

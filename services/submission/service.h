@@ -99,10 +99,15 @@ class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::Callb
                                           halfsky::v1::ListYearLocksResponse* response) override;
 
   // Checks, authorizes and validates a write, then builds the store request
-  // (normalized values, payload hash). Used by SubmitBatch and SubmitStream.
+  // (normalized values, their deterministic serialization, payload hash).
+  // Used by SubmitBatch and SubmitStream. The second form moves the values
+  // out of `values` (left in an unspecified state) instead of copying them.
   absl::StatusOr<WriteRequest> PrepareWrite(
       const halfsky::v1::Principal& principal, const std::string& request_id,
       const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values);
+  absl::StatusOr<WriteRequest> PrepareWrite(
+      const halfsky::v1::Principal& principal, const std::string& request_id,
+      google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>* values);
 
  private:
   class StreamReactor;

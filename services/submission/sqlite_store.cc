@@ -111,7 +111,10 @@ absl::Status Exec(sqlite3* db, const char* sql) {
   return absl::OkStatus();
 }
 
-// A prepared statement; reset after each use by its user.
+// A prepared statement; reset after each use by its user. Text and blob
+// parameters are bound without copying (SQLITE_STATIC): the caller keeps
+// the bytes alive until the statement is reset, and binds every parameter
+// before each step.
 class Stmt {
  public:
   Stmt() = default;
@@ -119,24 +122,28 @@ class Stmt {
   Stmt& operator=(const Stmt&) = delete;
   ~Stmt() { sqlite3_finalize(stmt_); }
 
-  absl::Status Prepare(sqlite3* db, const std::string& sql) {
+  // `persistent`: the statement is kept for many uses (SQLite then
+  // allocates it outside its lookaside memory).
+  absl::Status Prepare(sqlite3* db, const std::string& sql, bool persistent = false) {
     db_ = db;
-    const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr);
+    const int rc = sqlite3_prepare_v3(db, sql.c_str(), -1,
+                                      persistent ? SQLITE_PREPARE_PERSISTENT : 0, &stmt_, nullptr);
     if (rc != SQLITE_OK) {
       return SqliteError(db, rc, absl::StrCat("prepare ", sql));
     }
     return absl::OkStatus();
   }
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
+  void Reset() { sqlite3_reset(stmt_); }
   void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
   void Bind(int i, absl::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    // A default string_view has no data(); that would bind NULL.
+    sqlite3_bind_text(stmt_, i, v.data() == nullptr ? "" : v.data(), static_cast<int>(v.size()),
+                      SQLITE_STATIC);
   }
   void BindBlob(int i, absl::string_view v) {
-    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    // A zero-length blob must not be bound as NULL (columns are NOT NULL).
+    sqlite3_bind_blob(stmt_, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()),
+                      SQLITE_STATIC);
   }
   // SQLITE_ROW or SQLITE_DONE; an error status otherwise.
   absl::StatusOr<int> Step() {
@@ -243,22 +250,99 @@ struct SqliteSubmissionStore::Op {
   size_t size() const { return is_lock ? 1 : std::max<size_t>(1, write.values.size()); }
 };
 
+// One buffered row of `revisions`; the strings point into the group's
+// requests, which outlive the flush.
+struct SqliteSubmissionStore::RevisionRow {
+  int64_t sequence;
+  int64_t key_id;
+  int64_t revision;
+  absl::string_view encoded;
+  absl::string_view submitted_by;
+  absl::string_view unit_code;
+  absl::string_view request_id;
+};
+
+// One buffered row of `requests` (a request applied in the group in flight).
+struct SqliteSubmissionStore::PendingRequest {
+  absl::string_view principal;
+  absl::string_view request_id;
+  absl::string_view payload_hash;
+  // Serialized reply without keys, as stored.
+  std::string reply;
+};
+
 struct SqliteSubmissionStore::WriterStatements {
   Stmt select_request;
-  Stmt insert_request;
   Stmt select_current;
-  Stmt insert_key;
-  Stmt update_key;
-  Stmt insert_revision;
-  Stmt upsert_reporting;
   Stmt select_lock;
   Stmt upsert_lock;
   Stmt insert_lock_history;
-  // Transaction control, prepared once (a group runs three per request).
-  Stmt savepoint;
-  Stmt release;
-  Stmt rollback_to;
+  Stmt begin;
+  Stmt commit;
+  Stmt rollback;
+  // Multi-row INSERTs, prepared on first use for each row count
+  // (index = rows, 1..kMaxRowsPerInsert).
+  std::vector<std::unique_ptr<Stmt>> insert_revisions;
+  std::vector<std::unique_ptr<Stmt>> upsert_keys;
+  std::vector<std::unique_ptr<Stmt>> upsert_reporting;
+  std::vector<std::unique_ptr<Stmt>> insert_requests;
 };
+
+namespace {
+
+// Rows per multi-row INSERT: amortizes statement execution (and SQLite's
+// per-statement journal) without making statements huge (at most 9 x 64
+// parameters).
+constexpr size_t kMaxRowsPerInsert = 64;
+
+// "(?,?,?),(?,?,?)..." for `rows` rows of `columns` parameters.
+std::string ValuesList(size_t rows, size_t columns) {
+  std::string row = "(";
+  for (size_t c = 0; c < columns; ++c) {
+    absl::StrAppend(&row, c == 0 ? "?" : ",?");
+  }
+  row += ")";
+  std::string out;
+  out.reserve(rows * (row.size() + 1));
+  for (size_t r = 0; r < rows; ++r) {
+    if (r > 0) {
+      out += ",";
+    }
+    out += row;
+  }
+  return out;
+}
+
+// Inserts `n` rows in chunks of kMaxRowsPerInsert through statements cached
+// in `cache` by row count: `sql_head` + " VALUES " + list + `sql_tail`.
+// `bind(stmt, first_param, row_index)` binds the `columns` parameters of row
+// `row_index` starting at parameter `first_param`.
+template <typename BindRow>
+absl::Status InsertRows(sqlite3* db, std::vector<std::unique_ptr<Stmt>>& cache,
+                        const char* sql_head, const char* sql_tail, size_t columns, size_t n,
+                        BindRow bind) {
+  if (cache.size() <= kMaxRowsPerInsert) {
+    cache.resize(kMaxRowsPerInsert + 1);
+  }
+  for (size_t start = 0; start < n; start += kMaxRowsPerInsert) {
+    const size_t rows = std::min(kMaxRowsPerInsert, n - start);
+    std::unique_ptr<Stmt>& stmt = cache[rows];
+    if (stmt == nullptr) {
+      auto fresh = std::make_unique<Stmt>();
+      HALFSKY_RETURN_IF_ERROR(fresh->Prepare(
+          db, absl::StrCat(sql_head, " VALUES ", ValuesList(rows, columns), sql_tail),
+          /*persistent=*/true));
+      stmt = std::move(fresh);
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      bind(*stmt, static_cast<int>(r * columns + 1), start + r);
+    }
+    HALFSKY_RETURN_IF_ERROR(stmt->Run());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 class SqliteSubmissionStore::ReadConnection {
  public:
@@ -336,48 +420,31 @@ absl::Status SqliteSubmissionStore::Init() {
   stmts_ = std::make_unique<WriterStatements>();
   WriterStatements& w = *stmts_;
   HALFSKY_RETURN_IF_ERROR(w.select_request.Prepare(
-      writer_, "SELECT payload_hash, reply FROM requests WHERE principal = ?1 AND request_id = ?2"));
-  HALFSKY_RETURN_IF_ERROR(w.insert_request.Prepare(
-      writer_,
-      "INSERT INTO requests(principal, request_id, payload_hash, reply, committed_at_us) "
-      "VALUES(?1, ?2, ?3, ?4, ?5)"));
+      writer_, "SELECT payload_hash, reply FROM requests WHERE principal = ?1 AND request_id = ?2",
+      true));
   HALFSKY_RETURN_IF_ERROR(w.select_current.Prepare(
       writer_,
       "SELECT k.key_id, k.current_revision, r.data_value FROM data_keys k "
       "JOIN revisions r ON r.sequence = k.current_sequence "
       "WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND k.sex = ?4 AND "
-      "k.residence = ?5"));
-  HALFSKY_RETURN_IF_ERROR(w.insert_key.Prepare(
-      writer_,
-      "INSERT INTO data_keys(indicator_id, area_code, year, sex, residence, current_revision, "
-      "current_sequence, current_unit_code) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)"));
-  HALFSKY_RETURN_IF_ERROR(w.update_key.Prepare(
-      writer_,
-      "UPDATE data_keys SET current_revision = ?2, current_sequence = ?3, current_unit_code = ?4 "
-      "WHERE key_id = ?1"));
-  HALFSKY_RETURN_IF_ERROR(w.insert_revision.Prepare(
-      writer_,
-      "INSERT INTO revisions(sequence, key_id, revision, data_value, submitted_by, unit_code, "
-      "committed_at_us, request_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
-  HALFSKY_RETURN_IF_ERROR(w.upsert_reporting.Prepare(
-      writer_,
-      "INSERT INTO reporting_times(year, unit_code, indicator_id, first_at_us, last_at_us) "
-      "VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(year, unit_code, indicator_id) "
-      "DO UPDATE SET last_at_us = excluded.last_at_us"));
+      "k.residence = ?5",
+      true));
   HALFSKY_RETURN_IF_ERROR(w.select_lock.Prepare(
-      writer_, "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks WHERE year = ?1"));
+      writer_, "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks WHERE year = ?1",
+      true));
   HALFSKY_RETURN_IF_ERROR(w.upsert_lock.Prepare(
       writer_,
       "INSERT OR REPLACE INTO year_locks(year, locked, changed_by, changed_at_us, reason) "
-      "VALUES(?1, ?2, ?3, ?4, ?5)"));
+      "VALUES(?1, ?2, ?3, ?4, ?5)",
+      true));
   HALFSKY_RETURN_IF_ERROR(w.insert_lock_history.Prepare(
       writer_,
       "INSERT INTO year_lock_history(year, locked, changed_by, changed_at_us, reason) "
-      "VALUES(?1, ?2, ?3, ?4, ?5)"));
-
-  HALFSKY_RETURN_IF_ERROR(w.savepoint.Prepare(writer_, "SAVEPOINT op"));
-  HALFSKY_RETURN_IF_ERROR(w.release.Prepare(writer_, "RELEASE op"));
-  HALFSKY_RETURN_IF_ERROR(w.rollback_to.Prepare(writer_, "ROLLBACK TO op"));
+      "VALUES(?1, ?2, ?3, ?4, ?5)",
+      true));
+  HALFSKY_RETURN_IF_ERROR(w.begin.Prepare(writer_, "BEGIN IMMEDIATE", true));
+  HALFSKY_RETURN_IF_ERROR(w.commit.Prepare(writer_, "COMMIT", true));
+  HALFSKY_RETURN_IF_ERROR(w.rollback.Prepare(writer_, "ROLLBACK", true));
 
   // Committed state the committer starts from.
   {
@@ -386,6 +453,10 @@ absl::Status SqliteSubmissionStore::Init() {
     HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
     const int64_t head = step == SQLITE_ROW ? s.Int(0) : 0;
     next_sequence_ = head + 1;
+    Stmt k;
+    HALFSKY_RETURN_IF_ERROR(k.Prepare(writer_, "SELECT COALESCE(MAX(key_id), 0) FROM data_keys"));
+    HALFSKY_ASSIGN_OR_RETURN(int kstep, k.Step());
+    next_key_id_ = (kstep == SQLITE_ROW ? k.Int(0) : 0) + 1;
     absl::MutexLock lock(&head_mu_);
     head_ = head;
   }
@@ -501,49 +572,44 @@ void SqliteSubmissionStore::CommitLoop() {
   }
 }
 
+void SqliteSubmissionStore::ClearGroupBuffers() {
+  for (KeyState* state : dirty_) {
+    state->dirty = false;
+  }
+  dirty_.clear();
+  revision_rows_.clear();
+  pending_requests_.clear();
+  pending_index_.clear();
+  reported_.clear();
+}
+
 void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group) {
   const absl::Time now = options_.clock->Now();
+  const int64_t now_us = ToMicros(now);
   std::vector<absl::StatusOr<v1::SubmitBatchResponse>> write_results(group.size());
   std::vector<absl::StatusOr<v1::YearLock>> lock_results(group.size());
   const int64_t sequence_before_group = next_sequence_;
+  const int64_t key_id_before_group = next_key_id_;
   absl::flat_hash_map<int, bool> locks = locked_years_;
 
-  absl::Status group_status = Exec(writer_, "BEGIN IMMEDIATE");
+  absl::Status group_status = stmts_->begin.Run();
   if (group_status.ok()) {
     for (size_t i = 0; i < group.size() && group_status.ok(); ++i) {
       Op& op = *group[i];
-      const int64_t sequence_before = next_sequence_;
-      group_status = stmts_->savepoint.Run();
-      if (!group_status.ok()) {
-        break;
-      }
-      absl::Status op_status;
       if (op.is_lock) {
-        lock_results[i] = ApplyLock(op, now, locks);
-        op_status = lock_results[i].status();
+        group_status = ApplyLock(op, now, locks, &lock_results[i]);
       } else {
-        write_results[i] = ApplyWrite(op.write, now, locks);
-        op_status = write_results[i].status();
-      }
-      if (!op_status.ok()) {
-        next_sequence_ = sequence_before;
-        request_changes_.clear();
-        group_status = stmts_->rollback_to.Run();
-      } else {
-        for (auto& [k, state] : request_changes_) {
-          group_changes_[k] = std::move(state);
-        }
-        request_changes_.clear();
-      }
-      if (group_status.ok()) {
-        group_status = stmts_->release.Run();
+        group_status = ApplyWrite(op.write, now, locks, &write_results[i]);
       }
     }
     if (group_status.ok()) {
-      group_status = Exec(writer_, "COMMIT");
+      group_status = FlushGroup(now_us);
+    }
+    if (group_status.ok()) {
+      group_status = stmts_->commit.Run();
     }
     if (!group_status.ok()) {
-      Exec(writer_, "ROLLBACK").IgnoreError();
+      stmts_->rollback.Run().IgnoreError();
     }
   }
 
@@ -551,10 +617,7 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
   std::function<void(int64_t)> listener;
   if (group_status.ok()) {
     locked_years_ = std::move(locks);
-    for (auto& [k, state] : group_changes_) {
-      current_[k] = std::move(state);
-    }
-    group_changes_.clear();
+    ClearGroupBuffers();
     absl::MutexLock lock(&head_mu_);
     ++commits_;
     if (next_sequence_ - 1 > head_) {
@@ -563,9 +626,11 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
       listener = listener_;
     }
   } else {
+    // Nothing of the group is committed: forget everything it changed.
     next_sequence_ = sequence_before_group;
-    request_changes_.clear();
-    group_changes_.clear();
+    next_key_id_ = key_id_before_group;
+    ClearGroupBuffers();
+    current_.clear();
     std::cerr << "submission store: group commit failed: " << group_status << "\n";
   }
   if (listener && head > 0) {
@@ -581,10 +646,45 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
   }
 }
 
-absl::StatusOr<v1::SubmitBatchResponse> SqliteSubmissionStore::ApplyWrite(
-    const WriteRequest& request, absl::Time now, absl::flat_hash_map<int, bool>& locks) {
+absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time now,
+                                               const absl::flat_hash_map<int, bool>& locks,
+                                               absl::StatusOr<v1::SubmitBatchResponse>* result) {
   WriterStatements& w = *stmts_;
-  // Idempotency.
+  auto reused = [&] {
+    return WithReason(absl::AlreadyExistsError(absl::StrCat(
+                          "请求编号已用于不同的数据 / request id '", request.request_id,
+                          "' was already used with a different payload")),
+                      "REQUEST_ID_REUSED");
+  };
+  auto replay = [&](absl::string_view reply_bytes) -> absl::Status {
+    v1::SubmitBatchResponse reply;
+    if (!reply.ParseFromArray(reply_bytes.data(), static_cast<int>(reply_bytes.size()))) {
+      *result = absl::DataLossError("stored reply does not parse");
+      return absl::OkStatus();
+    }
+    if (request.reply_keys) {
+      for (int i = 0; i < reply.results_size() && i < static_cast<int>(request.values.size());
+           ++i) {
+        *reply.mutable_results(i)->mutable_key() = request.values[i].value.key();
+      }
+    }
+    reply.set_replayed(true);
+    *result = std::move(reply);
+    return absl::OkStatus();
+  };
+
+  // Idempotency: first the requests applied earlier in this group, then
+  // the committed ones.
+  if (auto it = pending_index_.find(std::make_pair(absl::string_view(request.principal),
+                                                   absl::string_view(request.request_id)));
+      it != pending_index_.end()) {
+    const PendingRequest& pending = pending_requests_[it->second];
+    if (pending.payload_hash != request.payload_hash) {
+      *result = reused();
+      return absl::OkStatus();
+    }
+    return replay(pending.reply);
+  }
   w.select_request.Bind(1, request.principal);
   w.select_request.Bind(2, request.request_id);
   absl::StatusOr<int> step = w.select_request.Step();
@@ -597,21 +697,10 @@ absl::StatusOr<v1::SubmitBatchResponse> SqliteSubmissionStore::ApplyWrite(
     const std::string reply_bytes = w.select_request.Text(1);
     w.select_request.Reset();
     if (hash != request.payload_hash) {
-      return WithReason(
-          absl::AlreadyExistsError(absl::StrCat(
-              "请求编号已用于不同的数据 / request id '", request.request_id,
-              "' was already used with a different payload")),
-          "REQUEST_ID_REUSED");
+      *result = reused();
+      return absl::OkStatus();
     }
-    v1::SubmitBatchResponse reply;
-    if (!reply.ParseFromString(reply_bytes)) {
-      return absl::DataLossError("stored reply does not parse");
-    }
-    for (int i = 0; i < reply.results_size() && i < static_cast<int>(request.values.size()); ++i) {
-      *reply.mutable_results(i)->mutable_key() = request.values[i].value.key();
-    }
-    reply.set_replayed(true);
-    return reply;
+    return replay(reply_bytes);
   }
   w.select_request.Reset();
 
@@ -624,29 +713,31 @@ absl::StatusOr<v1::SubmitBatchResponse> SqliteSubmissionStore::ApplyWrite(
     }
   }
   if (!locked.empty()) {
-    return YearLockedError(locked);
+    *result = YearLockedError(locked);
+    return absl::OkStatus();
   }
 
-  const int64_t now_us = ToMicros(now);
+  // From here on the request is accepted: only storage failures remain,
+  // and they fail the whole group.
   v1::SubmitBatchResponse reply;
   SetTimestamp(now, reply.mutable_committed_at());
-  std::set<std::tuple<int, std::string, std::string>> reported;
+  reply.mutable_results()->Reserve(static_cast<int>(request.values.size()));
   int64_t first_seq = 0;
   int64_t last_seq = 0;
-  for (const ValueToWrite& v : request.values) {
+  int created = 0, revised = 0, unchanged = 0;
+  std::string cache_key;
+  for (ValueToWrite& v : request.values) {
     const v1::DataKey& key = v.value.key();
-    const std::string encoded = Deterministic(v.value);
-    v1::ValueResult* result = reply.add_results();
-    *result->mutable_key() = key;
+    if (v.encoded.empty()) {
+      v.encoded = Deterministic(v.value);
+    }
+    v1::ValueResult* out = reply.add_results();
 
-    std::string cache_key = absl::StrCat(key.indicator_id(), "\x1f", key.area_code(), "\x1f",
-                                         key.year(), "\x1f", key.sex(), "\x1f", key.residence());
-    const CurrentState* state = nullptr;
-    if (auto it = request_changes_.find(cache_key); it != request_changes_.end()) {
-      state = &it->second;
-    } else if (auto it = group_changes_.find(cache_key); it != group_changes_.end()) {
-      state = &it->second;
-    } else if (auto it = current_.find(cache_key); it != current_.end()) {
+    cache_key.clear();
+    absl::StrAppend(&cache_key, key.indicator_id(), "\x1f", key.area_code(), "\x1f", key.year(),
+                    "\x1f", key.sex(), "\x1f", key.residence());
+    KeyState* state = nullptr;
+    if (auto it = current_.find(cache_key); it != current_.end()) {
       state = &it->second;
     } else {
       // First touch: read the committed state (nothing of this group has
@@ -661,102 +752,152 @@ absl::StatusOr<v1::SubmitBatchResponse> SqliteSubmissionStore::ApplyWrite(
         w.select_current.Reset();
         return step.status();
       }
+      KeyState loaded;
+      loaded.indicator_id = key.indicator_id();
+      loaded.area_code = key.area_code();
+      loaded.year = key.year();
+      loaded.sex = key.sex();
+      loaded.residence = key.residence();
       if (*step == SQLITE_ROW) {
-        CurrentState loaded;
         loaded.key_id = w.select_current.Int(0);
         loaded.revision = w.select_current.Int(1);
         loaded.encoded = w.select_current.Text(2);
-        state = &current_.insert_or_assign(cache_key, std::move(loaded)).first->second;
       }
       w.select_current.Reset();
+      state = &current_.emplace(cache_key, std::move(loaded)).first->second;
     }
-    const bool exists = state != nullptr;
-    int64_t key_id = 0;
-    int64_t current_revision = 0;
-    bool unchanged = false;
-    if (exists) {
-      key_id = state->key_id;
-      current_revision = state->revision;
-      unchanged = state->encoded == encoded;
-    }
-    if (unchanged) {
-      result->set_outcome(v1::WRITE_OUTCOME_UNCHANGED);
-      result->set_revision(current_revision);
-      reply.set_unchanged_count(reply.unchanged_count() + 1);
+    if (state->revision > 0 && state->encoded == v.encoded) {
+      out->set_outcome(v1::WRITE_OUTCOME_UNCHANGED);
+      out->set_revision(state->revision);
+      ++unchanged;
       continue;
     }
     const int64_t seq = next_sequence_++;
-    const int64_t revision = current_revision + 1;
-    if (!exists) {
-      w.insert_key.Bind(1, key.indicator_id());
-      w.insert_key.Bind(2, key.area_code());
-      w.insert_key.Bind(3, key.year());
-      w.insert_key.Bind(4, key.sex());
-      w.insert_key.Bind(5, key.residence());
-      w.insert_key.Bind(6, seq);
-      w.insert_key.Bind(7, v.unit_code);
-      HALFSKY_RETURN_IF_ERROR(w.insert_key.Run());
-      key_id = sqlite3_last_insert_rowid(writer_);
-      result->set_outcome(v1::WRITE_OUTCOME_CREATED);
-      reply.set_created_count(reply.created_count() + 1);
+    if (state->revision == 0) {
+      state->key_id = next_key_id_++;
+      out->set_outcome(v1::WRITE_OUTCOME_CREATED);
+      ++created;
     } else {
-      w.update_key.Bind(1, key_id);
-      w.update_key.Bind(2, revision);
-      w.update_key.Bind(3, seq);
-      w.update_key.Bind(4, v.unit_code);
-      HALFSKY_RETURN_IF_ERROR(w.update_key.Run());
-      result->set_outcome(v1::WRITE_OUTCOME_REVISED);
-      reply.set_revised_count(reply.revised_count() + 1);
+      out->set_outcome(v1::WRITE_OUTCOME_REVISED);
+      ++revised;
     }
-    w.insert_revision.Bind(1, seq);
-    w.insert_revision.Bind(2, key_id);
-    w.insert_revision.Bind(3, revision);
-    w.insert_revision.BindBlob(4, encoded);
-    w.insert_revision.Bind(5, request.principal);
-    w.insert_revision.Bind(6, v.unit_code);
-    w.insert_revision.Bind(7, now_us);
-    w.insert_revision.Bind(8, request.request_id);
-    HALFSKY_RETURN_IF_ERROR(w.insert_revision.Run());
-    request_changes_.insert_or_assign(std::move(cache_key),
-                                      CurrentState{key_id, revision, encoded});
-    result->set_revision(revision);
-    result->set_sequence(seq);
+    ++state->revision;
+    state->sequence = seq;
+    state->encoded.assign(v.encoded);
+    state->unit_code.assign(v.unit_code);
+    if (!state->dirty) {
+      state->dirty = true;
+      dirty_.push_back(state);
+    }
+    revision_rows_.push_back(RevisionRow{seq, state->key_id, state->revision, v.encoded,
+                                         request.principal, v.unit_code, request.request_id});
+    out->set_revision(state->revision);
+    out->set_sequence(seq);
     if (first_seq == 0) {
       first_seq = seq;
     }
     last_seq = seq;
     if (!v.unit_code.empty()) {
-      reported.emplace(key.year(), v.unit_code, key.indicator_id());
+      reported_.emplace(key.year(), v.unit_code, key.indicator_id());
     }
   }
+  reply.set_created_count(created);
+  reply.set_revised_count(revised);
+  reply.set_unchanged_count(unchanged);
   reply.mutable_sequences()->set_first(first_seq);
   reply.mutable_sequences()->set_last(last_seq);
 
-  for (const auto& [year, unit, indicator] : reported) {
-    w.upsert_reporting.Bind(1, year);
-    w.upsert_reporting.Bind(2, unit);
-    w.upsert_reporting.Bind(3, indicator);
-    w.upsert_reporting.Bind(4, now_us);
-    HALFSKY_RETURN_IF_ERROR(w.upsert_reporting.Run());
-  }
-
   // The stored reply omits keys: a replay carries the identical payload and
   // takes them from there.
-  v1::SubmitBatchResponse stored = reply;
-  for (auto& r : *stored.mutable_results()) {
-    r.clear_key();
+  PendingRequest pending;
+  pending.principal = request.principal;
+  pending.request_id = request.request_id;
+  pending.payload_hash = request.payload_hash;
+  pending.reply = reply.SerializeAsString();
+  pending_index_.emplace(std::make_pair(pending.principal, pending.request_id),
+                         pending_requests_.size());
+  pending_requests_.push_back(std::move(pending));
+  if (request.reply_keys) {
+    for (int i = 0; i < reply.results_size(); ++i) {
+      *reply.mutable_results(i)->mutable_key() = request.values[i].value.key();
+    }
   }
-  w.insert_request.Bind(1, request.principal);
-  w.insert_request.Bind(2, request.request_id);
-  w.insert_request.BindBlob(3, request.payload_hash);
-  w.insert_request.BindBlob(4, stored.SerializeAsString());
-  w.insert_request.Bind(5, now_us);
-  HALFSKY_RETURN_IF_ERROR(w.insert_request.Run());
-  return reply;
+  *result = std::move(reply);
+  return absl::OkStatus();
 }
 
-absl::StatusOr<v1::YearLock> SqliteSubmissionStore::ApplyLock(const Op& op, absl::Time now,
-                                                             absl::flat_hash_map<int, bool>& locks) {
+absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
+  WriterStatements& w = *stmts_;
+  // Revisions in sequence order (appends to the table's B-tree).
+  HALFSKY_RETURN_IF_ERROR(InsertRows(
+      writer_, w.insert_revisions,
+      "INSERT INTO revisions(sequence, key_id, revision, data_value, submitted_by, unit_code, "
+      "committed_at_us, request_id)",
+      "", 8, revision_rows_.size(), [&](Stmt& s, int p, size_t i) {
+        const RevisionRow& r = revision_rows_[i];
+        s.Bind(p, r.sequence);
+        s.Bind(p + 1, r.key_id);
+        s.Bind(p + 2, r.revision);
+        s.BindBlob(p + 3, r.encoded);
+        s.Bind(p + 4, r.submitted_by);
+        s.Bind(p + 5, r.unit_code);
+        s.Bind(p + 6, now_us);
+        s.Bind(p + 7, r.request_id);
+      }));
+  // Each touched key's final state, once.
+  HALFSKY_RETURN_IF_ERROR(InsertRows(
+      writer_, w.upsert_keys,
+      "INSERT INTO data_keys(key_id, indicator_id, area_code, year, sex, residence, "
+      "current_revision, current_sequence, current_unit_code)",
+      " ON CONFLICT(key_id) DO UPDATE SET current_revision = excluded.current_revision, "
+      "current_sequence = excluded.current_sequence, "
+      "current_unit_code = excluded.current_unit_code",
+      9, dirty_.size(), [&](Stmt& s, int p, size_t i) {
+        const KeyState& k = *dirty_[i];
+        s.Bind(p, k.key_id);
+        s.Bind(p + 1, k.indicator_id);
+        s.Bind(p + 2, k.area_code);
+        s.Bind(p + 3, k.year);
+        s.Bind(p + 4, k.sex);
+        s.Bind(p + 5, k.residence);
+        s.Bind(p + 6, k.revision);
+        s.Bind(p + 7, k.sequence);
+        s.Bind(p + 8, k.unit_code);
+      }));
+  std::vector<const std::tuple<int, absl::string_view, absl::string_view>*> reported;
+  reported.reserve(reported_.size());
+  for (const auto& r : reported_) {
+    reported.push_back(&r);
+  }
+  HALFSKY_RETURN_IF_ERROR(InsertRows(
+      writer_, w.upsert_reporting,
+      "INSERT INTO reporting_times(year, unit_code, indicator_id, first_at_us, last_at_us)",
+      " ON CONFLICT(year, unit_code, indicator_id) DO UPDATE SET last_at_us = "
+      "excluded.last_at_us",
+      5, reported.size(), [&](Stmt& s, int p, size_t i) {
+        const auto& [year, unit, indicator] = *reported[i];
+        s.Bind(p, year);
+        s.Bind(p + 1, unit);
+        s.Bind(p + 2, indicator);
+        s.Bind(p + 3, now_us);
+        s.Bind(p + 4, now_us);
+      }));
+  return InsertRows(writer_, w.insert_requests,
+                    "INSERT INTO requests(principal, request_id, payload_hash, reply, "
+                    "committed_at_us)",
+                    "", 5, pending_requests_.size(), [&](Stmt& s, int p, size_t i) {
+                      const PendingRequest& r = pending_requests_[i];
+                      s.Bind(p, r.principal);
+                      s.Bind(p + 1, r.request_id);
+                      s.BindBlob(p + 2, r.payload_hash);
+                      s.BindBlob(p + 3, r.reply);
+                      s.Bind(p + 4, now_us);
+                    });
+}
+
+absl::Status SqliteSubmissionStore::ApplyLock(const Op& op, absl::Time now,
+                                              absl::flat_hash_map<int, bool>& locks,
+                                              absl::StatusOr<v1::YearLock>* result) {
   WriterStatements& w = *stmts_;
   w.select_lock.Bind(1, op.year);
   absl::StatusOr<int> step = w.select_lock.Step();
@@ -768,14 +909,16 @@ absl::StatusOr<v1::YearLock> SqliteSubmissionStore::ApplyLock(const Op& op, absl
     v1::YearLock current = LockFromRow(w.select_lock);
     w.select_lock.Reset();
     if (current.locked() == op.locked) {
-      return current;
+      *result = std::move(current);
+      return absl::OkStatus();
     }
   } else {
     w.select_lock.Reset();
     if (!op.locked) {
       v1::YearLock never;
       never.set_year(op.year);
-      return never;
+      *result = std::move(never);
+      return absl::OkStatus();
     }
   }
   const int64_t now_us = ToMicros(now);
@@ -794,7 +937,8 @@ absl::StatusOr<v1::YearLock> SqliteSubmissionStore::ApplyLock(const Op& op, absl
   lock.set_changed_by(op.principal);
   SetTimestamp(now, lock.mutable_changed_at());
   lock.set_reason(op.reason);
-  return lock;
+  *result = std::move(lock);
+  return absl::OkStatus();
 }
 
 std::unique_ptr<SqliteSubmissionStore::ReadConnection> SqliteSubmissionStore::AcquireReader() {

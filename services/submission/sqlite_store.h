@@ -7,12 +7,23 @@
 // COMMIT returned (the WAL is fsynced).
 //
 // Group commit: Write() enqueues. One committer thread takes everything
-// queued (up to Options::max_group_values values), applies each request
-// inside its own SAVEPOINT within one transaction (a failing request is
-// rolled back to its savepoint and does not poison the others), commits once
-// (one fsync), then calls every request's callback with its own result.
-// Throughput therefore grows with concurrency instead of with weaker
-// durability.
+// queued (up to Options::max_group_values values) into one transaction and
+// commits once (one fsync), then calls every request's callback with its own
+// result. Throughput therefore grows with concurrency instead of with
+// weaker durability.
+//
+// Within a group, each request is first checked against in-memory state
+// (idempotency: the requests table and the group's own pending requests;
+// year locks; each key's current revision, cached) and only then turns into
+// buffered rows, so a request refused for a logical reason (reused request
+// id, locked year) writes nothing and does not disturb the others, without
+// a per-request SAVEPOINT. The group's rows are written at the end in
+// multi-row INSERTs through cached prepared statements: revisions in
+// sequence order, each touched key's current state once, reporting times
+// once per (year, unit, indicator), stored replies. A storage failure
+// (I/O error, disk full) anywhere in the group rolls the whole group back
+// and fails every request in it (UNAVAILABLE/INTERNAL): nothing of it is
+// committed, and the in-memory cache is dropped and reloaded lazily.
 //
 // Reads use a small pool of separate connections (WAL lets them read the
 // last committed state while the committer writes).
@@ -25,10 +36,15 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock/clock.h"
 #include "services/submission/store.h"
@@ -82,44 +98,67 @@ class SqliteSubmissionStore final : public SubmissionStore {
  private:
   struct Op;
   struct WriterStatements;
+  struct PendingRequest;
+  struct RevisionRow;
   class ReadConnection;
+
+  // Committer-only cache of a key's current state (filled on first touch,
+  // so that a write needs no lookup query), including the changes of the
+  // group in flight (`dirty`); dropped entirely when a group fails. Memory
+  // is bounded by the number of distinct keys, which the catalog bounds
+  // (indicators x areas x years x 3 sexes x 3 residences).
+  struct KeyState {
+    int64_t key_id = 0;
+    int64_t revision = 0;
+    int64_t sequence = 0;
+    std::string unit_code;
+    // Deterministic serialization of the current DataValue.
+    std::string encoded;
+    // The key's columns, for inserting its data_keys row.
+    std::string indicator_id;
+    std::string area_code;
+    int year = 0;
+    int sex = 0;
+    int residence = 0;
+    // Changed by the group in flight: its data_keys row is written at the
+    // group's end.
+    bool dirty = false;
+  };
 
   explicit SqliteSubmissionStore(const Options& options);
   absl::Status Init();
   void CommitLoop();
   void CommitGroup(std::vector<std::unique_ptr<Op>>& group);
-  absl::StatusOr<halfsky::v1::SubmitBatchResponse> ApplyWrite(const WriteRequest& request,
-                                                              absl::Time now,
-                                                              absl::flat_hash_map<int, bool>& locks);
-  absl::StatusOr<halfsky::v1::YearLock> ApplyLock(const Op& op, absl::Time now,
-                                                  absl::flat_hash_map<int, bool>& locks);
+  // Applies one request to the group in flight. The return value is a
+  // storage failure (fails the whole group); `result` gets the request's
+  // own outcome (OK, ALREADY_EXISTS, FAILED_PRECONDITION).
+  absl::Status ApplyWrite(WriteRequest& request, absl::Time now,
+                          const absl::flat_hash_map<int, bool>& locks,
+                          absl::StatusOr<halfsky::v1::SubmitBatchResponse>* result);
+  absl::Status ApplyLock(const Op& op, absl::Time now, absl::flat_hash_map<int, bool>& locks,
+                         absl::StatusOr<halfsky::v1::YearLock>* result);
+  // Writes the group's buffered rows.
+  absl::Status FlushGroup(int64_t now_us);
+  void ClearGroupBuffers();
   std::unique_ptr<ReadConnection> AcquireReader();
   void ReleaseReader(std::unique_ptr<ReadConnection> reader);
 
   const Options options_;
 
-  // Writer connection and statements: used by the committer thread only
-  // (and by Init before it starts).
+  // Writer connection, statements and group state: used by the committer
+  // thread only (and by Init before it starts).
   sqlite3* writer_ = nullptr;
   std::unique_ptr<WriterStatements> stmts_;
-  int64_t next_sequence_ = 1;                   // committer only
-  absl::flat_hash_map<int, bool> locked_years_;  // committer only: committed state
-
-  // Committer-only cache of each key's current state (key id, revision,
-  // encoded DataValue), filled on first touch, so that a write needs no
-  // lookup query. Changes of the group in flight live in `group_changes_`
-  // (and of the request in flight in `request_changes_`) until COMMIT (or
-  // RELEASE) succeeds; a rollback simply drops them. Memory is bounded by
-  // the number of distinct keys, which the catalog bounds (indicators ×
-  // areas × years × 3 sexes × 3 residences).
-  struct CurrentState {
-    int64_t key_id = 0;
-    int64_t revision = 0;
-    std::string encoded;
-  };
-  absl::flat_hash_map<std::string, CurrentState> current_;
-  absl::flat_hash_map<std::string, CurrentState> group_changes_;
-  absl::flat_hash_map<std::string, CurrentState> request_changes_;
+  int64_t next_sequence_ = 1;
+  int64_t next_key_id_ = 1;
+  absl::flat_hash_map<int, bool> locked_years_;  // committed state
+  // Node map: KeyState pointers stay valid while `dirty_` holds them.
+  absl::node_hash_map<std::string, KeyState> current_;
+  std::vector<KeyState*> dirty_;
+  std::vector<RevisionRow> revision_rows_;
+  std::vector<PendingRequest> pending_requests_;
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, size_t> pending_index_;
+  absl::flat_hash_set<std::tuple<int, absl::string_view, absl::string_view>> reported_;
 
   mutable absl::Mutex queue_mu_;
   absl::CondVar queue_cv_;

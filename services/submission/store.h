@@ -45,6 +45,11 @@ struct ValueToWrite {
   halfsky::v1::DataValue value;
   // Member unit on whose behalf it is written ("" for statistics/admin).
   std::string unit_code;
+  // Deterministic serialization of `value` (what the store keeps and
+  // compares for UNCHANGED), or empty: the store then computes it. Callers
+  // that already serialized the value (for the payload hash) pass it so
+  // that the single committer thread does not serialize again.
+  std::string encoded;
 };
 
 struct WriteRequest {
@@ -55,12 +60,17 @@ struct WriteRequest {
   // values); compared byte for byte.
   std::string payload_hash;
   std::vector<ValueToWrite> values;
+  // When false, the reply's results carry no `key` (callers that only need
+  // counts and sequences, e.g. SubmitStream acknowledgements, save copying
+  // every key).
+  bool reply_keys = true;
 };
 
 // Called exactly once per Write, on an internal thread, after the commit
 // (or failure). Must not block.
 //
-// On success the reply has one result per value in request order, the
+// On success the reply has one result per value in request order (with its
+// key unless WriteRequest::reply_keys is false), the
 // sequence range of the new revisions ((0,0) if none), counts, committed_at
 // and replayed.
 // Errors:

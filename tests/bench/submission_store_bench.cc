@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
       v.value.mutable_fraction()->set_denominator(1e6);
       v.value.set_source("基准测试");
       v.unit_code = "HEALTH_BUREAU";
+      // The service serializes each value on its gRPC thread (for the
+      // payload hash) and hands the bytes over; do the same here.
+      v.encoded = v.value.SerializeAsString();
       r.values.push_back(std::move(v));
     }
     requests.push_back(std::move(r));
