@@ -82,7 +82,29 @@ CREATE TABLE reporting_times(
   last_at_us INTEGER NOT NULL,
   PRIMARY KEY(year, unit_code, indicator_id)) WITHOUT ROWID;
 )sql"},
+    // data_keys becomes write-once: a key's current revision is its highest
+    // revision in revisions' (key_id, revision) index, so a write no longer
+    // rewrites the key's row (one B-tree write less per value).
+    {2, R"sql(
+CREATE TABLE data_keys_v2(
+  key_id INTEGER PRIMARY KEY,
+  indicator_id TEXT NOT NULL,
+  area_code TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  sex INTEGER NOT NULL,
+  residence INTEGER NOT NULL,
+  UNIQUE(indicator_id, area_code, year, sex, residence));
+INSERT INTO data_keys_v2(key_id, indicator_id, area_code, year, sex, residence)
+  SELECT key_id, indicator_id, area_code, year, sex, residence FROM data_keys;
+DROP TABLE data_keys;
+ALTER TABLE data_keys_v2 RENAME TO data_keys;
+)sql"},
 };
+
+// Joins data_keys k to the current (highest) revision r of each key.
+constexpr char kCurrentRevisionJoin[] =
+    " FROM data_keys k JOIN revisions r ON r.key_id = k.key_id AND r.revision = "
+    "(SELECT MAX(m.revision) FROM revisions m WHERE m.key_id = k.key_id)";
 
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   const std::string message =
@@ -283,7 +305,7 @@ struct SqliteSubmissionStore::WriterStatements {
   // Multi-row INSERTs, prepared on first use for each row count
   // (index = rows, 1..kMaxRowsPerInsert).
   std::vector<std::unique_ptr<Stmt>> insert_revisions;
-  std::vector<std::unique_ptr<Stmt>> upsert_keys;
+  std::vector<std::unique_ptr<Stmt>> insert_keys;
   std::vector<std::unique_ptr<Stmt>> upsert_reporting;
   std::vector<std::unique_ptr<Stmt>> insert_requests;
 };
@@ -424,10 +446,9 @@ absl::Status SqliteSubmissionStore::Init() {
       true));
   HALFSKY_RETURN_IF_ERROR(w.select_current.Prepare(
       writer_,
-      "SELECT k.key_id, k.current_revision, r.data_value FROM data_keys k "
-      "JOIN revisions r ON r.sequence = k.current_sequence "
-      "WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND k.sex = ?4 AND "
-      "k.residence = ?5",
+      absl::StrCat("SELECT k.key_id, r.revision, r.data_value", kCurrentRevisionJoin,
+                   " WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
+                   "k.sex = ?4 AND k.residence = ?5"),
       true));
   HALFSKY_RETURN_IF_ERROR(w.select_lock.Prepare(
       writer_, "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks WHERE year = ?1",
@@ -573,10 +594,7 @@ void SqliteSubmissionStore::CommitLoop() {
 }
 
 void SqliteSubmissionStore::ClearGroupBuffers() {
-  for (KeyState* state : dirty_) {
-    state->dirty = false;
-  }
-  dirty_.clear();
+  new_keys_.clear();
   revision_rows_.clear();
   pending_requests_.clear();
   pending_index_.clear();
@@ -775,6 +793,7 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     const int64_t seq = next_sequence_++;
     if (state->revision == 0) {
       state->key_id = next_key_id_++;
+      new_keys_.push_back(state);
       out->set_outcome(v1::WRITE_OUTCOME_CREATED);
       ++created;
     } else {
@@ -782,13 +801,7 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
       ++revised;
     }
     ++state->revision;
-    state->sequence = seq;
     state->encoded.assign(v.encoded);
-    state->unit_code.assign(v.unit_code);
-    if (!state->dirty) {
-      state->dirty = true;
-      dirty_.push_back(state);
-    }
     revision_rows_.push_back(RevisionRow{seq, state->key_id, state->revision, v.encoded,
                                          request.principal, v.unit_code, request.request_id});
     out->set_revision(state->revision);
@@ -844,25 +857,18 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
         s.Bind(p + 6, now_us);
         s.Bind(p + 7, r.request_id);
       }));
-  // Each touched key's final state, once.
+  // Keys created by the group (a key's row never changes afterwards).
   HALFSKY_RETURN_IF_ERROR(InsertRows(
-      writer_, w.upsert_keys,
-      "INSERT INTO data_keys(key_id, indicator_id, area_code, year, sex, residence, "
-      "current_revision, current_sequence, current_unit_code)",
-      " ON CONFLICT(key_id) DO UPDATE SET current_revision = excluded.current_revision, "
-      "current_sequence = excluded.current_sequence, "
-      "current_unit_code = excluded.current_unit_code",
-      9, dirty_.size(), [&](Stmt& s, int p, size_t i) {
-        const KeyState& k = *dirty_[i];
+      writer_, w.insert_keys,
+      "INSERT INTO data_keys(key_id, indicator_id, area_code, year, sex, residence)", "", 6,
+      new_keys_.size(), [&](Stmt& s, int p, size_t i) {
+        const KeyState& k = *new_keys_[i];
         s.Bind(p, k.key_id);
         s.Bind(p + 1, k.indicator_id);
         s.Bind(p + 2, k.area_code);
         s.Bind(p + 3, k.year);
         s.Bind(p + 4, k.sex);
         s.Bind(p + 5, k.residence);
-        s.Bind(p + 6, k.revision);
-        s.Bind(p + 7, k.sequence);
-        s.Bind(p + 8, k.unit_code);
       }));
   std::vector<const std::tuple<int, absl::string_view, absl::string_view>*> reported;
   reported.reserve(reported_.size());
@@ -1004,9 +1010,8 @@ absl::StatusOr<YearLocks> SqliteSubmissionStore::ListYearLocks() {
 absl::StatusOr<CurrentPage> SqliteSubmissionStore::ListCurrent(const CurrentFilter& filter,
                                                                int64_t cursor, int limit) {
   limit = std::max(1, limit);
-  std::string sql = absl::StrCat("SELECT k.key_id, ", kRevisionColumns,
-                                 " FROM data_keys k JOIN revisions r ON r.sequence = "
-                                 "k.current_sequence WHERE k.key_id > ?1");
+  std::string sql = absl::StrCat("SELECT k.key_id, ", kRevisionColumns, kCurrentRevisionJoin,
+                                 " WHERE k.key_id > ?1");
   int next_param = 2;
   auto in_list = [&](const char* column, size_t n) {
     if (n == 0) {
@@ -1022,7 +1027,7 @@ absl::StatusOr<CurrentPage> SqliteSubmissionStore::ListCurrent(const CurrentFilt
   in_list("k.area_code", filter.area_codes.size());
   in_list("k.year", filter.years.size());
   if (!filter.unit_code.empty()) {
-    absl::StrAppend(&sql, " AND k.current_unit_code = ?", next_param++);
+    absl::StrAppend(&sql, " AND r.unit_code = ?", next_param++);
   }
   absl::StrAppend(&sql, " ORDER BY k.key_id LIMIT ?", next_param++);
 

@@ -19,7 +19,7 @@
 // id, locked year) writes nothing and does not disturb the others, without
 // a per-request SAVEPOINT. The group's rows are written at the end in
 // multi-row INSERTs through cached prepared statements: revisions in
-// sequence order, each touched key's current state once, reporting times
+// sequence order, rows of keys seen for the first time, reporting times
 // once per (year, unit, indicator), stored replies. A storage failure
 // (I/O error, disk full) anywhere in the group rolls the whole group back
 // and fails every request in it (UNAVAILABLE/INTERNAL): nothing of it is
@@ -104,14 +104,13 @@ class SqliteSubmissionStore final : public SubmissionStore {
 
   // Committer-only cache of a key's current state (filled on first touch,
   // so that a write needs no lookup query), including the changes of the
-  // group in flight (`dirty`); dropped entirely when a group fails. Memory
+  // group in flight; dropped entirely when a group fails. Memory
   // is bounded by the number of distinct keys, which the catalog bounds
   // (indicators x areas x years x 3 sexes x 3 residences).
   struct KeyState {
     int64_t key_id = 0;
+    // 0: the key has no revision (and no data_keys row) yet.
     int64_t revision = 0;
-    int64_t sequence = 0;
-    std::string unit_code;
     // Deterministic serialization of the current DataValue.
     std::string encoded;
     // The key's columns, for inserting its data_keys row.
@@ -120,9 +119,6 @@ class SqliteSubmissionStore final : public SubmissionStore {
     int year = 0;
     int sex = 0;
     int residence = 0;
-    // Changed by the group in flight: its data_keys row is written at the
-    // group's end.
-    bool dirty = false;
   };
 
   explicit SqliteSubmissionStore(const Options& options);
@@ -152,9 +148,11 @@ class SqliteSubmissionStore final : public SubmissionStore {
   int64_t next_sequence_ = 1;
   int64_t next_key_id_ = 1;
   absl::flat_hash_map<int, bool> locked_years_;  // committed state
-  // Node map: KeyState pointers stay valid while `dirty_` holds them.
+  // Node map: KeyState pointers stay valid while `new_keys_` holds them.
   absl::node_hash_map<std::string, KeyState> current_;
-  std::vector<KeyState*> dirty_;
+  // Keys the group in flight creates (their data_keys rows are inserted at
+  // the group's end).
+  std::vector<KeyState*> new_keys_;
   std::vector<RevisionRow> revision_rows_;
   std::vector<PendingRequest> pending_requests_;
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, size_t> pending_index_;

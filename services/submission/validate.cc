@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -144,9 +145,14 @@ const char* KindZh(v1::IndicatorKind k) {
 
 }  // namespace
 
-std::vector<FieldViolation> ValidateValue(const v1::DataValue& value, const CatalogIndex& catalog,
-                                          absl::Time now, const ValidationLimits& limits,
-                                          const std::string& prefix) {
+namespace {
+
+// ValidateValue with the service's current year already computed (once per
+// batch rather than once per value).
+std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
+                                                const CatalogIndex& catalog, int current_year,
+                                                const ValidationLimits& limits,
+                                                const std::string& prefix) {
   std::vector<FieldViolation> out;
   const v1::DataKey& key = value.key();
   const std::string kp = absl::StrCat(prefix, ".key");
@@ -178,7 +184,6 @@ std::vector<FieldViolation> ValidateValue(const v1::DataValue& value, const Cata
   }
 
   // Year.
-  const int current_year = LocalYear(now);
   if (key.year() < limits.min_year || key.year() > limits.max_year) {
     out.push_back({kp + ".year", absl::StrFormat("年份%d超出%d—%d / year %d outside %d–%d",
                                                  key.year(), limits.min_year, limits.max_year,
@@ -340,6 +345,14 @@ std::vector<FieldViolation> ValidateValue(const v1::DataValue& value, const Cata
   return out;
 }
 
+}  // namespace
+
+std::vector<FieldViolation> ValidateValue(const v1::DataValue& value, const CatalogIndex& catalog,
+                                          absl::Time now, const ValidationLimits& limits,
+                                          const std::string& prefix) {
+  return ValidateValueInYear(value, catalog, LocalYear(now), limits, prefix);
+}
+
 absl::Status ValidateBatch(absl::string_view request_id,
                            const google::protobuf::RepeatedPtrField<v1::DataValue>& values,
                            const CatalogIndex& catalog, absl::Time now,
@@ -363,16 +376,33 @@ absl::Status ValidateBatch(absl::string_view request_id,
                                    limits.max_batch_values, values.size())});
     return InvalidArgumentError("数据校验未通过 / the batch is too large", out);
   }
-  absl::flat_hash_map<std::string, int> first_index;
+  // Keys as (indicator, area, year, sex, residence) after NormalizeKey.
+  absl::flat_hash_map<std::tuple<absl::string_view, absl::string_view, int, int, int>, int>
+      first_index;
+  first_index.reserve(values.size());
+  const int current_year = LocalYear(now);
+  const std::string no_prefix;
   for (int i = 0; i < values.size(); ++i) {
-    const std::string prefix = absl::StrCat("data_values[", i, "]");
-    std::vector<FieldViolation> v = ValidateValue(values[i], catalog, now, limits, prefix);
+    // Validated without a field prefix first (no per-value allocation when
+    // the value is fine); a value with violations is validated again to
+    // name its fields.
+    std::vector<FieldViolation> v =
+        ValidateValueInYear(values[i], catalog, current_year, limits, no_prefix);
+    if (!v.empty()) {
+      v = ValidateValueInYear(values[i], catalog, current_year, limits,
+                              absl::StrCat("data_values[", i, "]"));
+    }
     out.insert(out.end(), v.begin(), v.end());
-    v1::DataKey key = values[i].key();
-    NormalizeKey(&key);
-    auto [it, inserted] = first_index.emplace(KeyString(key), i);
+    const v1::DataKey& key = values[i].key();
+    const int sex = key.sex() == v1::SEX_UNSPECIFIED ? v1::SEX_TOTAL : key.sex();
+    const int residence =
+        key.residence() == v1::RESIDENCE_UNSPECIFIED ? v1::RESIDENCE_ALL : key.residence();
+    auto [it, inserted] = first_index.emplace(
+        std::make_tuple(absl::string_view(key.indicator_id()), absl::string_view(key.area_code()),
+                        key.year(), sex, residence),
+        i);
     if (!inserted) {
-      out.push_back({prefix + ".key",
+      out.push_back({absl::StrCat("data_values[", i, "].key"),
                      absl::StrFormat("与第%d条数据的键重复 / same key as data_values[%d]",
                                      it->second, it->second)});
     }

@@ -2,12 +2,14 @@
 // revisions, locks, sequences, migrations and reopening.
 #include "services/submission/sqlite_store.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/status/status.h"
 
 #include <sqlite3.h>
 
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -239,6 +241,139 @@ TEST_F(StoreTest, SchemaVersionRecordedAndNewerSchemaRefused) {
   o.path = path_;
   o.clock = &clock_;
   EXPECT_EQ(SqliteSubmissionStore::Open(o).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// A database written by the first release (schema version 1, where
+// data_keys carried each key's current revision) opens, migrates, and keeps
+// every revision, the current values, the unit filter and the sequence.
+TEST_F(StoreTest, MigratesSchemaVersion1KeepingEveryRevision) {
+  store_.reset();
+  const std::string path = halfsky::testing::MakeTempDir("submission-store-v1") + "/v1.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* kVersion1 = R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE schema_version(version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES(1);
+CREATE TABLE data_keys(
+  key_id INTEGER PRIMARY KEY, indicator_id TEXT NOT NULL, area_code TEXT NOT NULL,
+  year INTEGER NOT NULL, sex INTEGER NOT NULL, residence INTEGER NOT NULL,
+  current_revision INTEGER NOT NULL, current_sequence INTEGER NOT NULL,
+  current_unit_code TEXT NOT NULL, UNIQUE(indicator_id, area_code, year, sex, residence));
+CREATE TABLE revisions(
+  sequence INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, revision INTEGER NOT NULL,
+  data_value BLOB NOT NULL, submitted_by TEXT NOT NULL, unit_code TEXT NOT NULL,
+  committed_at_us INTEGER NOT NULL, request_id TEXT NOT NULL, UNIQUE(key_id, revision));
+CREATE TABLE requests(
+  principal TEXT NOT NULL, request_id TEXT NOT NULL, payload_hash BLOB NOT NULL,
+  reply BLOB NOT NULL, committed_at_us INTEGER NOT NULL,
+  PRIMARY KEY(principal, request_id)) WITHOUT ROWID;
+CREATE TABLE year_locks(
+  year INTEGER PRIMARY KEY, locked INTEGER NOT NULL, changed_by TEXT NOT NULL,
+  changed_at_us INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE year_lock_history(
+  id INTEGER PRIMARY KEY, year INTEGER NOT NULL, locked INTEGER NOT NULL,
+  changed_by TEXT NOT NULL, changed_at_us INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE reporting_times(
+  year INTEGER NOT NULL, unit_code TEXT NOT NULL, indicator_id TEXT NOT NULL,
+  first_at_us INTEGER NOT NULL, last_at_us INTEGER NOT NULL,
+  PRIMARY KEY(year, unit_code, indicator_id)) WITHOUT ROWID;
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, kVersion1, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  // Key 1 (HEALTH-03 2022) has revisions 1 (HEALTH_BUREAU) and 2 (EDU), key
+  // 2 (HEALTH-03 2023) revision 1 (HEALTH_BUREAU); sequences 1..3.
+  auto value = [](int year, double x) {
+    auto v = Number("HEALTH-03", year, x);
+    v.mutable_key()->set_sex(v1::SEX_TOTAL);
+    v.mutable_key()->set_residence(v1::RESIDENCE_ALL);
+    return v;
+  };
+  const v1::DataValue k1r1 = value(2022, 1), k1r2 = value(2022, 2), k2r1 = value(2023, 5);
+  ASSERT_EQ(sqlite3_exec(db,
+                         absl::StrCat("INSERT INTO data_keys VALUES(1, 'HEALTH-03', '",
+                                      k1r1.key().area_code(), "', 2022, ", v1::SEX_TOTAL, ", ",
+                                      v1::RESIDENCE_ALL, ", 2, 3, 'EDU');",
+                                      "INSERT INTO data_keys VALUES(2, 'HEALTH-03', '",
+                                      k2r1.key().area_code(), "', 2023, ", v1::SEX_TOTAL, ", ",
+                                      v1::RESIDENCE_ALL, ", 1, 2, 'HEALTH_BUREAU');")
+                             .c_str(),
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_stmt* ins = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "INSERT INTO revisions VALUES(?1, ?2, ?3, ?4, 'old', ?5, "
+                               "1700000000000000, ?6)",
+                               -1, &ins, nullptr),
+            SQLITE_OK);
+  struct Row {
+    int seq, key, rev;
+    const v1::DataValue* v;
+    const char* unit;
+  };
+  for (const Row& r : {Row{1, 1, 1, &k1r1, "HEALTH_BUREAU"}, Row{2, 2, 1, &k2r1, "HEALTH_BUREAU"},
+                       Row{3, 1, 2, &k1r2, "EDU"}}) {
+    const std::string bytes = r.v->SerializeAsString();
+    const std::string id = absl::StrCat("old-", r.seq);
+    sqlite3_bind_int(ins, 1, r.seq);
+    sqlite3_bind_int(ins, 2, r.key);
+    sqlite3_bind_int(ins, 3, r.rev);
+    sqlite3_bind_blob(ins, 4, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 5, r.unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 6, id.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_reset(ins);
+  }
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+
+  SqliteSubmissionStore::Options o;
+  o.path = path;
+  o.clock = &clock_;
+  auto opened = SqliteSubmissionStore::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto& store = *opened;
+  EXPECT_EQ(store->HeadSequence(), 3);
+
+  auto history = store->History(k1r1.key());
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].data_value().value(), 1);
+  EXPECT_EQ((*history)[1].data_value().value(), 2);
+  EXPECT_EQ((*history)[1].unit_code(), "EDU");
+
+  auto all = store->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->revisions.size(), 2u);
+  EXPECT_EQ(all->revisions[0].revision(), 2);
+  EXPECT_EQ(all->revisions[0].data_value().value(), 2);
+  EXPECT_EQ(all->revisions[1].sequence(), 2);
+  CurrentFilter health;
+  health.unit_code = "HEALTH_BUREAU";
+  auto mine = store->ListCurrent(health, 0, 10);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->revisions.size(), 1u);
+  EXPECT_EQ(mine->revisions[0].data_value().key().year(), 2023);
+
+  // Writes continue from the migrated state.
+  auto same = store->WriteAndWait(Req("p", "n1", {Number("HEALTH-03", 2022, 2)}, "EDU"));
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+  EXPECT_EQ(same->results(0).revision(), 2);
+  auto next = store->WriteAndWait(
+      Req("p", "n2", {Number("HEALTH-03", 2022, 7), Number("HEALTH-03", 2024, 1)}));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->results(0).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(next->results(0).revision(), 3);
+  EXPECT_EQ(next->results(0).sequence(), 4);
+  EXPECT_EQ(next->results(1).outcome(), v1::WRITE_OUTCOME_CREATED);
+  EXPECT_EQ(next->results(1).sequence(), 5);
+  auto after = store->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->revisions.size(), 3u);
+  EXPECT_EQ(after->revisions[0].data_value().value(), 7);
+  EXPECT_EQ(after->revisions[2].data_value().key().year(), 2024);
 }
 
 TEST_F(StoreTest, ListCurrentFiltersAndPages) {
