@@ -450,6 +450,29 @@ DataKey Aggregator::KeyOf(CellId cell) const {
 }
 
 std::optional<Aggregate> Aggregator::RenderCell(SeriesId s, int y) const {
+  Aggregate a;
+  if (!RenderCellValue(s, y, &a)) {
+    return std::nullopt;
+  }
+  const uint64_t key = series_keys_[s];
+  DataKey* k = a.mutable_key();
+  k->set_indicator_id(indicators_[key >> 40].proto->id());
+  k->set_area_code(areas_[(key >> 8) & 0xffffffffULL].proto->code());
+  k->set_year(first_year_ + y);
+  k->set_sex(static_cast<Sex>((key >> 4) & 0xf));
+  k->set_residence(static_cast<Residence>(key & 0xf));
+  return a;
+}
+
+bool Aggregator::RenderValue(CellId cell, Aggregate* out) const {
+  const SeriesId s = SeriesOf(cell);
+  if (s >= series_keys_.size() || YearIndexOf(cell) >= years_) {
+    return false;
+  }
+  return RenderCellValue(s, YearIndexOf(cell), out);
+}
+
+bool Aggregator::RenderCellValue(SeriesId s, int y, Aggregate* out) const {
   const uint64_t key = series_keys_[s];
   const int ind = static_cast<int>(key >> 40);
   const int area = static_cast<int>((key >> 8) & 0xffffffffULL);
@@ -459,15 +482,10 @@ std::optional<Aggregate> Aggregator::RenderCell(SeriesId s, int y) const {
   const Cell& c = CellAt(s, y);
   const auto eff = Effective(c, info);
   if (!eff) {
-    return std::nullopt;
+    return false;
   }
-  Aggregate a;
-  DataKey* k = a.mutable_key();
-  k->set_indicator_id(info.proto->id());
-  k->set_area_code(areas_[area].proto->code());
-  k->set_year(first_year_ + y);
-  k->set_sex(static_cast<Sex>(sex));
-  k->set_residence(static_cast<Residence>(res));
+  out->Clear();
+  Aggregate& a = *out;
   a.set_numerator(eff->num);
   a.set_denominator(eff->den);
   const auto value = DisplayValue(info, eff->num, eff->den, eff->computed);
@@ -519,7 +537,7 @@ std::optional<Aggregate> Aggregator::RenderCell(SeriesId s, int y) const {
     }
   }
   a.set_as_of_sequence(c.max_seq);
-  return a;
+  return true;
 }
 
 std::optional<Aggregate> Aggregator::Render(CellId cell) const {
@@ -601,6 +619,19 @@ void Aggregator::ForEachFiltered(const std::vector<int>& indicator_indexes,
       }
     }
   });
+}
+
+bool Aggregator::SeriesHasFigure(SeriesId s) const {
+  if (s >= series_keys_.size()) {
+    return false;
+  }
+  const IndicatorInfo& info = indicators_[series_keys_[s] >> 40];
+  for (int y = 0; y < years_; ++y) {
+    if (Present(CellAt(s, y), info)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void Aggregator::ForEachCellAfter(int64_t after_sequence,

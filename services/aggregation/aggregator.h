@@ -123,6 +123,11 @@ class Aggregator {
   std::optional<halfsky::v1::Aggregate> Get(const halfsky::v1::DataKey& key) const;
   // The aggregate of a cell (nullopt if it has no figure).
   std::optional<halfsky::v1::Aggregate> Render(CellId cell) const;
+  // The same without its `key` (left unset), rendered into `*out`, which is
+  // cleared first and may be reused across calls (writers rendering many
+  // cells avoid an allocation per cell). False, with `*out` unspecified, if
+  // the cell has no figure.
+  bool RenderValue(CellId cell, halfsky::v1::Aggregate* out) const;
   // The DataKey of a cell.
   halfsky::v1::DataKey KeyOf(CellId cell) const;
   // True when a figure or narrative was reported directly for `key`.
@@ -154,6 +159,8 @@ class Aggregator {
     int indicator_index;
   };
   SeriesName NameOf(SeriesId s) const;
+  // True if some year of series `s` has a figure (Render would return one).
+  bool SeriesHasFigure(SeriesId s) const;
   // Calls fn(cell) for every cell of every series with a figure whose
   // as_of_sequence > `after_sequence`, series by series.
   void ForEachCellAfter(int64_t after_sequence, const std::function<void(CellId)>& fn) const;
@@ -218,6 +225,7 @@ class Aggregator {
   void Recompute(SeriesId s, int y);
   void RecomputeAndRecord(uint64_t key, int y, ChangeSet* changes);
   std::optional<halfsky::v1::Aggregate> RenderCell(SeriesId s, int y) const;
+  bool RenderCellValue(SeriesId s, int y, halfsky::v1::Aggregate* out) const;
   void ForEachSeriesSorted(const std::vector<int>& indicator_indexes,
                            const std::vector<int>& area_indexes,
                            const std::function<void(SeriesId)>& fn) const;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/io/coded_stream.h"
 
 namespace halfsky::aggregation {
 namespace {
@@ -46,6 +47,65 @@ std::string IndexRedisKey(absl::string_view indicator_id) {
 std::string IndexField(absl::string_view area_code, halfsky::v1::Sex sex,
                        halfsky::v1::Residence residence) {
   return absl::StrCat(area_code, ":", Sex3(sex), ":", Res3(residence));
+}
+
+void AppendStoredAggregate(const halfsky::v1::Aggregate& aggregate, std::string* value) {
+  const halfsky::v1::Aggregate* a = &aggregate;
+  halfsky::v1::Aggregate reduced;
+  const halfsky::v1::DataKey& k = aggregate.key();
+  if (!k.indicator_id().empty() || !k.area_code().empty() || k.sex() != 0 ||
+      k.residence() != 0) {
+    reduced = aggregate;
+    reduced.clear_key();
+    reduced.mutable_key()->set_year(k.year());
+    a = &reduced;
+  }
+  const size_t size = a->ByteSizeLong();
+  uint8_t prefix[5];  // a varint32 takes at most 5 bytes
+  uint8_t* const prefix_end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(size), prefix);
+  value->append(reinterpret_cast<const char*>(prefix), prefix_end - prefix);
+  const size_t at = value->size();
+  value->resize(at + size);
+  a->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(&(*value)[at]));
+}
+
+absl::StatusOr<std::vector<halfsky::v1::Aggregate>> ParseStoredSeries(
+    absl::string_view indicator_id, absl::string_view area_code, halfsky::v1::Sex sex,
+    halfsky::v1::Residence residence, absl::string_view value) {
+  std::vector<halfsky::v1::Aggregate> out;
+  const auto* data = reinterpret_cast<const uint8_t*>(value.data());
+  const int size = static_cast<int>(value.size());
+  google::protobuf::io::CodedInputStream in(data, size);
+  while (in.CurrentPosition() < size) {
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length)) {
+      return absl::InvalidArgumentError(absl::StrCat("truncated aggregate series ", indicator_id,
+                                                     " ", area_code));
+    }
+    const int at = in.CurrentPosition();
+    if (length > static_cast<uint32_t>(size - at)) {
+      return absl::InvalidArgumentError(absl::StrCat("truncated aggregate series ", indicator_id,
+                                                     " ", area_code));
+    }
+    halfsky::v1::Aggregate& a = out.emplace_back();
+    if (!a.ParseFromArray(data + at, static_cast<int>(length))) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot parse an aggregate of ",
+                                                     indicator_id, " ", area_code));
+    }
+    in.Skip(static_cast<int>(length));
+    halfsky::v1::DataKey* k = a.mutable_key();
+    k->set_indicator_id(std::string(indicator_id));
+    k->set_area_code(std::string(area_code));
+    k->set_sex(sex == halfsky::v1::SEX_FEMALE || sex == halfsky::v1::SEX_MALE
+                   ? sex
+                   : halfsky::v1::SEX_TOTAL);
+    k->set_residence(residence == halfsky::v1::RESIDENCE_URBAN ||
+                             residence == halfsky::v1::RESIDENCE_RURAL
+                         ? residence
+                         : halfsky::v1::RESIDENCE_ALL);
+  }
+  return out;
 }
 
 std::string FormatUpdateMessage(const UpdateMessage& m) {

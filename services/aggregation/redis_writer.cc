@@ -1,18 +1,25 @@
 #include "services/aggregation/redis_writer.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status/status.h"
 
 namespace halfsky::aggregation {
 namespace {
+
+using Commands = std::vector<std::vector<std::string>>;
 
 absl::StatusOr<std::optional<int64_t>> ParseCursor(const RedisReply& reply) {
   HALFSKY_ASSIGN_OR_RETURN(std::optional<std::string> text, reply.AsOptionalString());
@@ -27,48 +34,122 @@ absl::StatusOr<std::optional<int64_t>> ParseCursor(const RedisReply& reply) {
   return std::optional<int64_t>(v);
 }
 
-// Appends the HSET of one series (the given year indexes) to `commands` and
-// records its index field. Returns the number of fields written.
-int AppendSeries(const Aggregator& agg, Aggregator::SeriesId s, const std::vector<int>& years,
-                 std::vector<std::vector<std::string>>* commands,
-                 std::map<int, std::vector<std::string>>* index_fields) {
-  const Aggregator::SeriesName name = agg.NameOf(s);
-  std::vector<std::string> argv;
-  argv.reserve(2 + 2 * years.size());
-  argv.emplace_back("HSET");
-  argv.push_back(SeriesRedisKey(*name.indicator_id, *name.area_code, name.sex, name.residence));
-  for (int y : years) {
-    auto a = agg.Render(Aggregator::MakeCell(s, y));
-    if (!a) {
-      continue;
-    }
-    argv.push_back(absl::StrCat(agg.first_year() + y));
-    argv.emplace_back();
-    a->SerializeToString(&argv.back());
-  }
-  const int fields = static_cast<int>((argv.size() - 2) / 2);
-  if (fields > 0) {
-    commands->push_back(std::move(argv));
-    (*index_fields)[name.indicator_index].push_back(
-        IndexField(*name.area_code, name.sex, name.residence));
-  }
-  return fields;
-}
+// Renders series into SET commands. One per thread (it reuses buffers).
+class SeriesRenderer {
+ public:
+  explicit SeriesRenderer(const Aggregator& agg) : agg_(agg) {}
 
-void AppendIndex(const Aggregator& agg, const std::map<int, std::vector<std::string>>& index_fields,
-                 std::vector<std::vector<std::string>>* commands) {
-  for (const auto& [ind, fields] : index_fields) {
-    std::vector<std::string> argv;
-    argv.reserve(2 + 2 * fields.size());
-    argv.emplace_back("HSET");
-    argv.push_back(IndexRedisKey(agg.IndicatorAt(ind).id()));
-    for (const auto& f : fields) {
-      argv.push_back(f);
-      argv.emplace_back();
+  // Appends the SET of series `s` (every year with a figure) to `commands`
+  // and records its index field. A series without any figure gets a DEL
+  // when `delete_empty`, nothing otherwise. Returns the number of years
+  // written.
+  int Append(Aggregator::SeriesId s, bool delete_empty, Commands* commands) {
+    std::string value;
+    int years = 0;
+    for (int y = 0; y <= agg_.last_year() - agg_.first_year(); ++y) {
+      if (!agg_.RenderValue(Aggregator::MakeCell(s, y), &aggregate_)) {
+        continue;
+      }
+      if (years == 0) {
+        value.reserve(64 * static_cast<size_t>(agg_.last_year() - agg_.first_year() + 1));
+      }
+      aggregate_.mutable_key()->set_year(agg_.first_year() + y);
+      AppendStoredAggregate(aggregate_, &value);
+      ++years;
     }
-    commands->push_back(std::move(argv));
+    const Aggregator::SeriesName name = agg_.NameOf(s);
+    std::string key = SeriesRedisKey(*name.indicator_id, *name.area_code, name.sex, name.residence);
+    if (years == 0) {
+      if (delete_empty) {
+        commands->push_back({"DEL", std::move(key)});
+      }
+      return 0;
+    }
+    commands->push_back({"SET", std::move(key), std::move(value)});
+    index_fields_[name.indicator_index].push_back(
+        IndexField(*name.area_code, name.sex, name.residence));
+    return years;
   }
-}
+
+  // The HSETs of the index hashes for every series appended so far.
+  void AppendIndex(Commands* commands) const {
+    for (const auto& [ind, fields] : index_fields_) {
+      std::vector<std::string> argv;
+      argv.reserve(2 + 2 * fields.size());
+      argv.emplace_back("HSET");
+      argv.push_back(IndexRedisKey(agg_.IndicatorAt(ind).id()));
+      for (const auto& f : fields) {
+        argv.push_back(f);
+        argv.emplace_back();
+      }
+      commands->push_back(std::move(argv));
+    }
+  }
+
+  // Sorted ids of the indicators with series appended so far.
+  std::vector<std::string> IndicatorIds() const {
+    std::vector<std::string> ids;
+    for (const auto& [ind, fields] : index_fields_) {
+      ids.push_back(agg_.IndicatorAt(ind).id());
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+ private:
+  const Aggregator& agg_;
+  halfsky::v1::Aggregate aggregate_;
+  std::map<int, std::vector<std::string>> index_fields_;
+};
+
+// A bounded single-producer single-consumer queue of command chunks.
+class ChunkQueue {
+ public:
+  explicit ChunkQueue(size_t capacity) : capacity_(capacity) {}
+
+  // False if the consumer gave up (the chunk is dropped).
+  bool Push(Commands chunk) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &ChunkQueue::CanPush));
+    if (abandoned_) {
+      return false;
+    }
+    chunks_.push_back(std::move(chunk));
+    return true;
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  // False once closed and drained.
+  bool Pop(Commands* chunk) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &ChunkQueue::CanPop));
+    if (chunks_.empty()) {
+      return false;
+    }
+    *chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    return true;
+  }
+  void Abandon() {
+    absl::MutexLock lock(&mu_);
+    abandoned_ = true;
+    chunks_.clear();
+  }
+
+ private:
+  bool CanPush() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return abandoned_ || chunks_.size() < capacity_;
+  }
+  bool CanPop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || !chunks_.empty(); }
+
+  const size_t capacity_;
+  absl::Mutex mu_;
+  std::deque<Commands> chunks_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 }  // namespace
 
@@ -82,19 +163,19 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
                                                               int64_t cursor, bool create_cursor) {
   std::vector<CellId> sorted = cells;
   std::sort(sorted.begin(), sorted.end());
-  std::vector<std::vector<std::string>> commands;
+  Commands commands;
   commands.push_back({"GET", kCursorKey});
-  std::map<int, std::vector<std::string>> index_fields;
+  SeriesRenderer renderer(agg);
   for (size_t i = 0; i < sorted.size();) {
     const Aggregator::SeriesId s = Aggregator::SeriesOf(sorted[i]);
-    std::vector<int> years;
     while (i < sorted.size() && Aggregator::SeriesOf(sorted[i]) == s) {
-      years.push_back(Aggregator::YearIndexOf(sorted[i]));
       ++i;
     }
-    AppendSeries(agg, s, years, &commands, &index_fields);
+    if (s < agg.series_count()) {
+      renderer.Append(s, /*delete_empty=*/true, &commands);
+    }
   }
-  AppendIndex(agg, index_fields, &commands);
+  renderer.AppendIndex(&commands);
   if (create_cursor) {
     commands.push_back({"SET", kCursorKey, absl::StrCat(cursor)});
   } else {
@@ -113,52 +194,90 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
 
 absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggregator& agg,
                                                                    int64_t cursor) {
+  // 1. The cache is invalid from here until the final MULTI/EXEC.
   HALFSKY_RETURN_IF_ERROR(redis_->Command({"DEL", kCursorKey}).status());
-  for (const char* pattern : {"halfsky:agg:v1:s:*", "halfsky:agg:v1:idx:*"}) {
-    HALFSKY_ASSIGN_OR_RETURN(std::vector<std::string> keys, redis_->ScanKeys(pattern));
-    for (size_t i = 0; i < keys.size(); i += 1000) {
-      std::vector<std::string> argv = {"UNLINK"};
-      for (size_t j = i; j < std::min(keys.size(), i + 1000); ++j) {
-        argv.push_back(keys[j]);
+
+  // 2. Delete the old aggregate keys (and any of the previous layout) —
+  // except the series about to be overwritten by a SET anyway.
+  {
+    HALFSKY_ASSIGN_OR_RETURN(std::vector<std::string> keys, redis_->ScanKeys("halfsky:agg:*"));
+    absl::flat_hash_set<std::string> rewritten;
+    if (!keys.empty()) {
+      for (size_t s = 0; s < agg.series_count(); ++s) {
+        if (agg.SeriesHasFigure(static_cast<Aggregator::SeriesId>(s))) {
+          const Aggregator::SeriesName name = agg.NameOf(static_cast<Aggregator::SeriesId>(s));
+          rewritten.insert(
+              SeriesRedisKey(*name.indicator_id, *name.area_code, name.sex, name.residence));
+        }
       }
-      auto st = redis_->Command(argv).status();
-      if (absl::IsUnimplemented(st)) {
-        argv[0] = "DEL";
-        st = redis_->Command(argv).status();
+    }
+    keys.erase(std::remove_if(keys.begin(), keys.end(),
+                              [&](const std::string& k) {
+                                return k == kVersionKey || rewritten.contains(k);
+                              }),
+               keys.end());
+    bool unlink = true;
+    for (size_t i = 0; i < keys.size();) {
+      Commands batch;
+      while (i < keys.size() && batch.size() < 64) {
+        std::vector<std::string> argv = {unlink ? "UNLINK" : "DEL"};
+        for (size_t j = 0; j < 1000 && i < keys.size(); ++j, ++i) {
+          argv.push_back(std::move(keys[i]));
+        }
+        batch.push_back(std::move(argv));
+      }
+      auto st = redis_->Pipeline(batch).status();
+      if (absl::IsUnimplemented(st) && unlink) {
+        // Redis < 4: no UNLINK. DEL of keys already gone is harmless.
+        unlink = false;
+        for (auto& argv : batch) {
+          argv[0] = "DEL";
+        }
+        st = redis_->Pipeline(batch).status();
       }
       HALFSKY_RETURN_IF_ERROR(st);
     }
   }
+
+  // 3. Write: render on a second thread, send here.
   RewriteResult result;
-  std::set<int> indicators;
-  std::vector<std::vector<std::string>> commands;
-  std::map<int, std::vector<std::string>> index_fields;
-  std::vector<int> all_years;
-  for (int y = 0; y <= agg.last_year() - agg.first_year(); ++y) {
-    all_years.push_back(y);
+  std::vector<std::string> indicator_ids;
+  ChunkQueue queue(/*capacity=*/2);
+  std::thread renderer_thread([&] {
+    SeriesRenderer renderer(agg);
+    Commands chunk;
+    int64_t count = 0;
+    const size_t n = agg.series_count();
+    for (size_t s = 0; s < n; ++s) {
+      count += renderer.Append(static_cast<Aggregator::SeriesId>(s), /*delete_empty=*/false, &chunk);
+      if (static_cast<int>(chunk.size()) >= pipeline_chunk_) {
+        if (!queue.Push(std::move(chunk))) {
+          return;
+        }
+        chunk = Commands();
+      }
+    }
+    renderer.AppendIndex(&chunk);
+    if (!chunk.empty() && !queue.Push(std::move(chunk))) {
+      return;
+    }
+    result.aggregate_count = count;
+    indicator_ids = renderer.IndicatorIds();
+    queue.Close();
+  });
+  absl::Status write_status;
+  Commands chunk;
+  while (queue.Pop(&chunk)) {
+    write_status = redis_->Pipeline(chunk).status();
+    if (!write_status.ok()) {
+      queue.Abandon();
+      break;
+    }
   }
-  auto flush = [&]() -> absl::Status {
-    if (commands.empty()) {
-      return absl::OkStatus();
-    }
-    HALFSKY_RETURN_IF_ERROR(redis_->Pipeline(commands).status());
-    commands.clear();
-    return absl::OkStatus();
-  };
-  const size_t n = agg.series_count();
-  for (size_t s = 0; s < n; ++s) {
-    const int fields =
-        AppendSeries(agg, static_cast<Aggregator::SeriesId>(s), all_years, &commands, &index_fields);
-    if (fields > 0) {
-      result.aggregate_count += fields;
-      indicators.insert(agg.NameOf(static_cast<Aggregator::SeriesId>(s)).indicator_index);
-    }
-    if (static_cast<int>(commands.size()) >= pipeline_chunk_) {
-      HALFSKY_RETURN_IF_ERROR(flush());
-    }
-  }
-  AppendIndex(agg, index_fields, &commands);
-  HALFSKY_RETURN_IF_ERROR(flush());
+  renderer_thread.join();
+  HALFSKY_RETURN_IF_ERROR(write_status);
+
+  // 4. The cursor, atomically with the version bump.
   HALFSKY_ASSIGN_OR_RETURN(
       std::vector<RedisReply> replies,
       redis_->Transaction({{"SET", kCursorKey, absl::StrCat(cursor)}, {"INCR", kVersionKey}}));
@@ -166,10 +285,7 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
     return absl::UnavailableError("EXEC returned an unexpected number of replies");
   }
   HALFSKY_ASSIGN_OR_RETURN(result.version, replies.back().AsInteger());
-  for (int ind : indicators) {
-    result.indicator_ids.push_back(agg.IndicatorAt(ind).id());
-  }
-  std::sort(result.indicator_ids.begin(), result.indicator_ids.end());
+  result.indicator_ids = std::move(indicator_ids);
   return result;
 }
 

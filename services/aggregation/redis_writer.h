@@ -6,25 +6,38 @@
 //
 // Commit: ONE MULTI/EXEC holding
 //     GET cursor                         (what the cursor was: the caller checks it)
-//     HSET series-key year agg ...       (one per changed series)
+//     SET series-key value               (one per changed series: its whole value)
 //     HSET index-key field "" ...        (one per indicator with changed series)
 //     SET cursor N [XX]                  (XX unless the caller creates the cursor)
 //     INCR version
-// so the hashes and the cursor change together. With XX a cursor that has
+// so the series and the cursor change together. With XX a cursor that has
 // vanished (FLUSHALL, a new empty Redis) is NOT recreated: the cache stays
 // marked invalid until the caller rewrites everything, and the returned
 // previous cursor (nullopt) tells it to.
 //
-// RewriteAll: DEL cursor (cache invalid from here), delete every other
-// aggregate key (SCAN + DEL; the version counter survives), write every
-// aggregate with pipelined HSETs in chunks, then one MULTI/EXEC of SET cursor
-// + INCR version. Readers never see a cursor with half-written hashes.
+// RewriteAll:
+//   1. DEL cursor: the cache is invalid from here on.
+//   2. Delete every other aggregate key: one SCAN of "halfsky:agg:*", then
+//      pipelined UNLINKs of all but the version counter and the series
+//      step 3 overwrites anyway (leftover keys of the previous layout
+//      included).
+//   3. Write every aggregate: ONE SET per series carrying all its years,
+//      pipelined `pipeline_chunk` series per round trip. A second thread
+//      renders and serializes chunk k+1 while chunk k is in flight, so the
+//      CPU work of this process overlaps Redis' (and the network's).
+//   4. One MULTI/EXEC of SET cursor + INCR version.
+// Readers never see a cursor next to half-written series: the cursor is
+// absent from step 1 until step 4.
+//
+// Values are stored in the format of redis_layout.h (AppendStoredAggregate).
 //
 // Errors: the RedisClient's (UNAVAILABLE when Redis is down — a commit may
-// or may not have been applied; both are safe to retry since HSET of the
-// same values is idempotent). Nothing is retried here.
+// or may not have been applied; both are safe to retry since SET of the
+// same values is idempotent). A failed RewriteAll leaves the cursor absent.
+// Nothing is retried here.
 //
-// Thread-compatible; the Aggregator must not change during a call.
+// Thread-compatible; the Aggregator must not change during a call (RewriteAll
+// reads it from two threads).
 
 #include <cstdint>
 #include <optional>
@@ -65,12 +78,12 @@ class RedisWriter {
   // PUBLISH on kUpdatesChannel.
   absl::Status Publish(const UpdateMessage& message);
 
-  // Commands per pipeline round trip in RewriteAll.
-  void set_pipeline_chunk(int n) { pipeline_chunk_ = n; }
+  // Series (SET commands) per pipeline round trip in RewriteAll; >= 1.
+  void set_pipeline_chunk(int n) { pipeline_chunk_ = n < 1 ? 1 : n; }
 
  private:
   RedisClient* const redis_;
-  int pipeline_chunk_ = 512;
+  int pipeline_chunk_ = 1024;
 };
 
 }  // namespace halfsky::aggregation

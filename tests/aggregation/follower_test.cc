@@ -17,6 +17,7 @@
 #include "common/redis/hiredis_client.h"
 #include "gtest/gtest.h"
 #include "services/aggregation/redis_layout.h"
+#include "tests/aggregation/cache_check.h"
 #include "tests/aggregation/fake_submission.h"
 #include "tests/aggregation/test_util.h"
 #include "tests/support/process.h"
@@ -30,49 +31,7 @@ using testing::Key;
 using testing::TestCatalog;
 using testing::Value;
 
-// Expected Redis series hashes for `log`: rebuilt from scratch.
-std::map<std::string, std::map<std::string, std::string>> Expected(
-    const std::vector<halfsky::v1::Revision>& log) {
-  Aggregator agg(TestCatalog());
-  for (const auto& r : log) {
-    agg.Load(r);
-  }
-  agg.RecomputeAll();
-  std::map<std::string, std::map<std::string, std::string>> out;
-  agg.ForEach([&](const halfsky::v1::Aggregate& a) {
-    const auto& k = a.key();
-    out[SeriesRedisKey(k.indicator_id(), k.area_code(), k.sex(), k.residence())]
-       [absl::StrCat(k.year())] = a.SerializeAsString();
-  });
-  return out;
-}
-
-std::map<std::string, std::map<std::string, std::string>> Actual(RedisClient& redis) {
-  std::map<std::string, std::map<std::string, std::string>> out;
-  auto keys = redis.ScanKeys("halfsky:agg:v1:s:*");
-  if (!keys.ok()) {
-    return out;
-  }
-  for (const auto& key : *keys) {
-    auto fields = redis.HGetAll(key);
-    if (fields.ok()) {
-      out[key] = *fields;
-    }
-  }
-  return out;
-}
-
-std::optional<int64_t> Cursor(RedisClient& redis) {
-  auto v = redis.Get(kCursorKey);
-  if (!v.ok() || !v->has_value()) {
-    return std::nullopt;
-  }
-  int64_t c = 0;
-  if (!absl::SimpleAtoi(**v, &c)) {
-    return std::nullopt;
-  }
-  return c;
-}
+std::optional<int64_t> Cursor(RedisClient& redis) { return testing::CacheCursor(redis); }
 
 class FollowerTest : public ::testing::Test {
  protected:
@@ -135,23 +94,10 @@ class FollowerTest : public ::testing::Test {
   // cursor is the log's head.
   void ExpectConverges(absl::Duration timeout = absl::Seconds(20)) {
     const auto log = submission_.Log();
-    const auto expected = Expected(log);
-    const absl::Time deadline = absl::Now() + timeout;
-    std::map<std::string, std::map<std::string, std::string>> actual;
-    std::optional<int64_t> cursor;
-    while (absl::Now() < deadline) {
-      cursor = Cursor(*probe_);
-      if (cursor && *cursor == static_cast<int64_t>(log.size())) {
-        actual = Actual(*probe_);
-        if (actual == expected) {
-          return;
-        }
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    ADD_FAILURE() << "Redis did not converge: cursor "
-                  << (cursor ? absl::StrCat(*cursor) : "absent") << " (want " << log.size()
-                  << "), " << actual.size() << " series (want " << expected.size() << ")";
+    const std::string why = testing::WaitForCache(
+        *probe_, static_cast<int64_t>(log.size()), testing::ExpectedCache(TestCatalog(), log),
+        timeout);
+    EXPECT_EQ(why, "") << "Redis did not converge to the rebuild";
   }
 
   std::mt19937_64 rng_{42};
@@ -181,12 +127,15 @@ TEST_F(FollowerTest, CommitsAggregatesWithCursorAndPublishes) {
   // The district's aggregate as evaluation reads it.
   submission_.Append(Fraction(0, Key("HEALTH-01", "610303002", 2022), 0, 4000));
   ASSERT_TRUE(follower_->WaitForCommitted(2, absl::Seconds(10)));
-  auto field = probe_->HGet(
-      SeriesRedisKey("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL),
-      "2022");
-  ASSERT_TRUE(field.ok() && field->has_value());
-  halfsky::v1::Aggregate a;
-  ASSERT_TRUE(a.ParseFromString(**field));
+  auto value = probe_->Get(
+      SeriesRedisKey("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL));
+  ASSERT_TRUE(value.ok() && value->has_value());
+  auto series = ParseStoredSeries("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL,
+                                  halfsky::v1::RESIDENCE_ALL, **value);
+  ASSERT_TRUE(series.ok()) << series.status();
+  ASSERT_EQ(series->size(), 1u);
+  const halfsky::v1::Aggregate& a = series->front();
+  EXPECT_EQ(a.key().year(), 2022);
   EXPECT_DOUBLE_EQ(a.value(), 20);  // 1 / 5000 × 100 000
   EXPECT_EQ(a.as_of_sequence(), 2);
   auto index = probe_->HGetAll(IndexRedisKey("HEALTH-01"));
@@ -286,10 +235,9 @@ TEST_F(FollowerTest, RebuildRecomputesFromSequenceZero) {
   // Corrupt the cache behind the follower's back (keeping the cursor): only
   // a rebuild repairs this.
   ASSERT_TRUE(probe_
-                  ->Command({"HSET",
-                             SeriesRedisKey("HEALTH-03", "610303", halfsky::v1::SEX_TOTAL,
-                                            halfsky::v1::RESIDENCE_ALL),
-                             "2020", "garbage"})
+                  ->Set(SeriesRedisKey("HEALTH-03", "610303", halfsky::v1::SEX_TOTAL,
+                                       halfsky::v1::RESIDENCE_ALL),
+                        "garbage")
                   .ok());
   absl::Mutex mu;
   std::optional<absl::StatusOr<halfsky::v1::RebuildResponse>> result;

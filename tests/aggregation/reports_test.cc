@@ -174,11 +174,88 @@ TEST(RedisWriterTest, CommitIsOneTransactionAndNeverRecreatesAVanishedCursor) {
   EXPECT_EQ(r->previous_cursor, std::optional<int64_t>(1));
   EXPECT_EQ(r->version, full->version + 1);
   EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("2"));
-  auto field = redis.HGet(SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL), "2022");
-  ASSERT_TRUE(field.ok() && field->has_value());
-  halfsky::v1::Aggregate a;
-  ASSERT_TRUE(a.ParseFromString(**field));
-  EXPECT_DOUBLE_EQ(a.value(), 100);
+  auto value = redis.Get(SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL));
+  ASSERT_TRUE(value.ok() && value->has_value());
+  auto series = ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, **value);
+  ASSERT_TRUE(series.ok()) << series.status();
+  ASSERT_EQ(series->size(), 1u);
+  EXPECT_DOUBLE_EQ((*series)[0].value(), 100);
+  // Stored as in a rebuild: the whole series, key reduced to the year.
+  EXPECT_EQ((*series)[0].key().year(), 2022);
+  EXPECT_EQ((*series)[0].key().indicator_id(), "HEALTH-01");
+  EXPECT_EQ(**value, [&] {
+    std::string expected;
+    AppendStoredAggregate(*agg.Get(Key("HEALTH-01", "610303", 2022)), &expected);
+    return expected;
+  }());
+}
+
+TEST(RedisWriterTest, RewriteAllReplacesEveryAggregateKeyButTheVersion) {
+  Aggregator agg(TestCatalog());
+  agg.Apply(Fraction(1, Key("HEALTH-01", "610303001", 2022), 1, 1000), nullptr);
+  InMemoryRedisClient redis;
+  const std::string district =
+      SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL);
+  const std::string stale = SeriesRedisKey("HEALTH-02", "610303", SEX_TOTAL, RESIDENCE_ALL);
+  ASSERT_TRUE(redis.Set(district, "old value").ok());
+  ASSERT_TRUE(redis.Set(stale, "a series that no longer exists").ok());
+  ASSERT_TRUE(redis.HSet(IndexRedisKey("HEALTH-01"), {{"610303999:total:all", ""}}).ok());
+  ASSERT_TRUE(redis.Set("halfsky:agg:v1:cursor", "7").ok());
+  ASSERT_TRUE(redis.HSet("halfsky:agg:v1:s:HEALTH-01:610303:total:all", {{"2022", "x"}}).ok());
+  ASSERT_TRUE(redis.Set(kVersionKey, "41").ok());
+  ASSERT_TRUE(redis.Set("unrelated", "kept").ok());
+
+  RedisWriter writer(&redis);
+  writer.set_pipeline_chunk(1);  // several round trips through the render queue
+  auto r = writer.RewriteAll(agg, 1);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->version, 42);
+  auto keys = redis.ScanKeys("*");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(*keys, (std::vector<std::string>{
+                       kCursorKey, IndexRedisKey("HEALTH-01"),
+                       SeriesRedisKey("HEALTH-01", "610303001", SEX_TOTAL, RESIDENCE_ALL),
+                       SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL),
+                       kVersionKey, "unrelated"}));  // sorted
+  std::string expected;
+  AppendStoredAggregate(*agg.Get(Key("HEALTH-01", "610303", 2022)), &expected);
+  EXPECT_EQ(redis.Get(district)->value_or(""), expected);
+  auto index = redis.HGetAll(IndexRedisKey("HEALTH-01"));
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ(index->size(), 2u);
+  EXPECT_FALSE(index->count("610303999:total:all"));
+}
+
+TEST(RedisLayoutTest, StoredSeriesRoundTrip) {
+  Aggregator agg(TestCatalog());
+  agg.Apply(Fraction(1, Key("HEALTH-01", "610303001", 2021), 1, 1000), nullptr);
+  agg.Apply(Fraction(2, Key("HEALTH-01", "610303001", 2023), 3, 2000), nullptr);
+  std::string value;
+  std::vector<halfsky::v1::Aggregate> expected;
+  for (int year : {2021, 2023}) {
+    auto a = agg.Get(Key("HEALTH-01", "610303001", year));
+    ASSERT_TRUE(a.has_value());
+    AppendStoredAggregate(*a, &value);
+    expected.push_back(*a);
+  }
+  auto parsed = ParseStoredSeries("HEALTH-01", "610303001", SEX_TOTAL, RESIDENCE_ALL, value);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->size(), 2u);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ((*parsed)[i].SerializeAsString(), expected[i].SerializeAsString()) << i;
+  }
+  // The stored form drops everything of the key but the year.
+  halfsky::v1::Aggregate alone;
+  alone.ParseFromString(value.substr(1, static_cast<unsigned char>(value[0])));
+  EXPECT_EQ(alone.key().indicator_id(), "");
+  EXPECT_EQ(alone.key().year(), 2021);
+
+  EXPECT_TRUE(ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, "")->empty());
+  EXPECT_FALSE(ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL,
+                                 value.substr(0, value.size() - 1))
+                   .ok());
+  EXPECT_FALSE(
+      ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, "\x05\xff").ok());
 }
 
 TEST(RedisLayoutTest, MessageRoundTrip) {
@@ -196,7 +273,7 @@ TEST(RedisLayoutTest, MessageRoundTrip) {
   EXPECT_FALSE(ParseUpdateMessage("cursor=x version=2 rebuild=1 indicators=").ok());
   EXPECT_FALSE(ParseUpdateMessage("hello").ok());
   EXPECT_EQ(SeriesRedisKey("HEALTH-01", "610303", SEX_FEMALE, RESIDENCE_URBAN),
-            "halfsky:agg:v1:s:HEALTH-01:610303:female:urban");
+            "halfsky:agg:v2:s:HEALTH-01:610303:female:urban");
 }
 
 }  // namespace

@@ -97,10 +97,10 @@ absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indic
   for (const std::string& area : areas) {
     for (const SeriesSpec& spec : specs) {
       commands.push_back(
-          {"HGETALL", aggregation::SeriesRedisKey(indicator.id(), area, spec.sex, spec.residence)});
+          {"GET", aggregation::SeriesRedisKey(indicator.id(), area, spec.sex, spec.residence)});
     }
   }
-  // One MULTI/EXEC: the cursor and every hash come from the same state,
+  // One MULTI/EXEC: the cursor and every series come from the same state,
   // between two aggregation commits, never in the middle of one.
   HALFSKY_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, redis_->Transaction(commands));
   if (replies.size() != commands.size()) {
@@ -122,16 +122,18 @@ absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indic
     AreaSeries& out = snapshot.areas.emplace_back();
     out.area_code = area;
     for (const SeriesSpec& spec : specs) {
-      HALFSKY_ASSIGN_OR_RETURN(std::vector<std::string> fields, replies[i].AsStringArray());
+      HALFSKY_ASSIGN_OR_RETURN(std::optional<std::string> value, replies[i].AsOptionalString());
       ++i;
       std::vector<SeriesPoint>& points = out.series[spec];
-      for (size_t f = 0; f + 1 < fields.size(); f += 2) {
-        halfsky::v1::Aggregate aggregate;
-        if (!aggregate.ParseFromString(fields[f + 1])) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "cannot parse aggregate ", indicator.id(), " ", area, " year ", fields[f]));
+      if (value.has_value()) {
+        auto aggregates = aggregation::ParseStoredSeries(indicator.id(), area, spec.sex,
+                                                         spec.residence, *value);
+        if (!aggregates.ok()) {
+          return absl::FailedPreconditionError(aggregates.status().message());
         }
-        points.push_back(PointFromAggregate(aggregate));
+        for (const halfsky::v1::Aggregate& aggregate : *aggregates) {
+          points.push_back(PointFromAggregate(aggregate));
+        }
       }
       Finish(&points);
     }

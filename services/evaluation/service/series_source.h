@@ -86,8 +86,9 @@ class SeriesSource {
                                                  const std::vector<SeriesSpec>& specs) = 0;
 };
 
-// Reads the cache: ONE MULTI/EXEC of GET cursor, then HGETALL of every
-// series key. A missing cursor (cache not valid) is UNAVAILABLE.
+// Reads the cache: ONE MULTI/EXEC of GET cursor, then GET of every series
+// key (values decoded with aggregation::ParseStoredSeries). A missing cursor
+// (cache not valid) is UNAVAILABLE; a malformed value FAILED_PRECONDITION.
 class RedisSeriesSource final : public SeriesSource {
  public:
   // `redis` is not owned and must outlive this object.

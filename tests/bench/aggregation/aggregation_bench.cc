@@ -12,6 +12,8 @@
 //    revisions/s (default 1 000, in batches every 10 ms) for S seconds
 //    (default 10); latency = PUBLISH received by a subscriber − the time the
 //    newest revision it covers was appended (committed). Prints p50/p99/max.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -23,6 +25,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/catalog/catalog.h"
@@ -176,12 +180,58 @@ int64_t Flag(int argc, char** argv, const std::string& name, int64_t def) {
   return def;
 }
 
+// CPU seconds (user + sys) redis-server has used so far, from INFO cpu.
+double RedisCpuSeconds(halfsky::RedisClient& redis) {
+  auto info = redis.Command({"INFO", "cpu"});
+  if (!info.ok()) {
+    return -1;
+  }
+  double total = 0;
+  for (absl::string_view line : absl::StrSplit(info->str(), '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    for (const char* field : {"used_cpu_user:", "used_cpu_sys:"}) {
+      absl::string_view v = line;
+      double d;
+      if (absl::ConsumePrefix(&v, field) && absl::SimpleAtod(v, &d)) {
+        total += d;
+      }
+    }
+  }
+  return total;
+}
+
+// CPU seconds (user + sys) of this process so far.
+double SelfCpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) {
+    return -1;
+  }
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+std::string Loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int64_t n = Flag(argc, argv, "values", 990000);
   const int64_t rate = Flag(argc, argv, "rate", 1000);
   const int64_t seconds = Flag(argc, argv, "seconds", 10);
+  const int64_t runs = Flag(argc, argv, "runs", 5);
+  const int64_t latency_values = Flag(argc, argv, "latency_values", 100000);
+  const int64_t chunk = Flag(argc, argv, "chunk", 0);
   auto catalog = BenchCatalog();
   auto redis_server = halfsky::testing::RedisServer::Start();
   if (!redis_server.ok()) {
@@ -191,38 +241,135 @@ int main(int argc, char** argv) {
   halfsky::HiredisOptions ro;
   ro.port = (*redis_server)->port();
   ro.command_timeout = absl::Seconds(30);
+  std::printf("loadavg at start: %s\n", Loadavg().c_str());
 
-  // ---- 1. Rebuild ----
-  {
+  // ---- 0. Profiling aid: K RewriteAlls into an empty Redis, nothing else ----
+  if (const int64_t k = Flag(argc, argv, "rewrite_only", 0); k > 0) {
     halfsky::HiredisClient redis(ro);
-    std::printf("rss before: %s\n", ProcStatus("VmRSS").c_str());
     auto agg = std::make_unique<Aggregator>(catalog);
-    const absl::Time t0 = absl::Now();
     for (int64_t i = 0; i < n; ++i) {
       agg->Load(MakeRevision(*catalog, i, i + 1));
     }
-    const absl::Time t1 = absl::Now();
     agg->RecomputeAll();
-    const absl::Time t2 = absl::Now();
     halfsky::aggregation::RedisWriter writer(&redis);
-    auto r = writer.RewriteAll(*agg, n);
-    const absl::Time t3 = absl::Now();
-    if (!r.ok()) {
-      std::cerr << r.status() << "\n";
-      return 1;
+    if (chunk > 0) {
+      writer.set_pipeline_chunk(static_cast<int>(chunk));
     }
-    std::printf("rebuild: %lld data values, %lld aggregates (%zu series)\n",
-                static_cast<long long>(agg->data_value_count()),
-                static_cast<long long>(r->aggregate_count), agg->series_count());
-    std::printf("  load (incl. building the Revision protos): %.3f s\n", absl::ToDoubleSeconds(t1 - t0));
-    std::printf("  recompute all levels:                      %.3f s\n", absl::ToDoubleSeconds(t2 - t1));
-    std::printf("  write to Redis (RewriteAll):               %.3f s\n", absl::ToDoubleSeconds(t3 - t2));
-    std::printf("  total:                                     %.3f s\n", absl::ToDoubleSeconds(t3 - t0));
-    std::printf("rss with %lld values in memory: %s | peak %s\n", static_cast<long long>(n),
-                ProcStatus("VmRSS").c_str(), ProcStatus("VmHWM").c_str());
-    auto dbsize = redis.Command({"DBSIZE"});
-    std::printf("redis keys: %lld\n", dbsize.ok() ? static_cast<long long>(dbsize->integer()) : -1LL);
+    for (int64_t run = 0; run < k; ++run) {
+      redis.Command({"FLUSHALL"}).IgnoreError();
+      const double c0 = RedisCpuSeconds(redis);
+      const double s0 = SelfCpuSeconds();
+      const absl::Time t0 = absl::Now();
+      auto r = writer.RewriteAll(*agg, n);
+      const absl::Time t1 = absl::Now();
+      std::printf("RewriteAll %.3f s (redis-server CPU %.3f s, bench CPU %.3f s)%s\n",
+                  absl::ToDoubleSeconds(t1 - t0), RedisCpuSeconds(redis) - c0,
+                  SelfCpuSeconds() - s0, r.ok() ? "" : " FAILED");
+    }
+    return 0;
+  }
+
+  // ---- 1. Rebuild ----
+  if (runs > 0) {
+    halfsky::HiredisClient redis(ro);
+    std::printf("rss before: %s\n", ProcStatus("VmRSS").c_str());
+    std::vector<double> load_s, recompute_s, render_s, write_s, total_s, redis_cpu_s, self_cpu_s;
+    for (int64_t run = 0; run < runs; ++run) {
+      redis.Command({"FLUSHALL"}).IgnoreError();
+      auto agg = std::make_unique<Aggregator>(catalog);
+      const absl::Time t0 = absl::Now();
+      for (int64_t i = 0; i < n; ++i) {
+        agg->Load(MakeRevision(*catalog, i, i + 1));
+      }
+      const absl::Time t1 = absl::Now();
+      agg->RecomputeAll();
+      const absl::Time t2 = absl::Now();
+      halfsky::aggregation::RedisWriter writer(&redis);
+      if (chunk > 0) {
+        writer.set_pipeline_chunk(static_cast<int>(chunk));
+      }
+      const double redis_cpu0 = RedisCpuSeconds(redis);
+      const double self_cpu0 = SelfCpuSeconds();
+      const absl::Time t3 = absl::Now();
+      auto r = writer.RewriteAll(*agg, n);
+      const absl::Time t4 = absl::Now();
+      const double self_cpu1 = SelfCpuSeconds();
+      const double redis_cpu1 = RedisCpuSeconds(redis);
+      if (!r.ok()) {
+        std::cerr << r.status() << "\n";
+        return 1;
+      }
+      // Rendering alone (what the writer serializes), without any I/O.
+      const absl::Time t5 = absl::Now();
+      size_t bytes = 0;
+      {
+        halfsky::v1::Aggregate a;
+        std::string value;
+        for (size_t s = 0; s < agg->series_count(); ++s) {
+          value.clear();
+          for (int y = 0; y <= agg->last_year() - agg->first_year(); ++y) {
+            if (agg->RenderValue(Aggregator::MakeCell(static_cast<Aggregator::SeriesId>(s), y),
+                                 &a)) {
+              a.mutable_key()->set_year(agg->first_year() + y);
+              halfsky::aggregation::AppendStoredAggregate(a, &value);
+            }
+          }
+          bytes += value.size();
+        }
+      }
+      const absl::Time t6 = absl::Now();
+      load_s.push_back(absl::ToDoubleSeconds(t1 - t0));
+      recompute_s.push_back(absl::ToDoubleSeconds(t2 - t1));
+      write_s.push_back(absl::ToDoubleSeconds(t4 - t3));
+      render_s.push_back(absl::ToDoubleSeconds(t6 - t5));
+      total_s.push_back(absl::ToDoubleSeconds((t2 - t0) + (t4 - t3)));
+      redis_cpu_s.push_back(redis_cpu1 - redis_cpu0);
+      self_cpu_s.push_back(self_cpu1 - self_cpu0);
+      std::printf(
+          "run %lld: load %.3f s, recompute %.3f s, RewriteAll %.3f s (redis-server CPU %.3f s, "
+          "bench CPU %.3f s), total %.3f s; render+serialize alone %.3f s, %.1f MB of values; "
+          "loadavg %s\n",
+          static_cast<long long>(run + 1), load_s.back(), recompute_s.back(), write_s.back(),
+          redis_cpu_s.back(), self_cpu_s.back(), total_s.back(), render_s.back(), bytes / 1e6,
+          Loadavg().c_str());
+      if (run + 1 == runs) {
+        std::printf("rebuild: %lld data values, %lld aggregates (%zu series)\n",
+                    static_cast<long long>(agg->data_value_count()),
+                    static_cast<long long>(r->aggregate_count), agg->series_count());
+        std::printf("rss with %lld values in memory: %s | peak %s\n", static_cast<long long>(n),
+                    ProcStatus("VmRSS").c_str(), ProcStatus("VmHWM").c_str());
+        auto dbsize = redis.Command({"DBSIZE"});
+        auto encoding = redis.Command(
+            {"OBJECT", "ENCODING",
+             halfsky::aggregation::SeriesRedisKey("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL,
+                                                  halfsky::v1::RESIDENCE_ALL)});
+        auto memory = redis.Command({"MEMORY", "STATS"});
+        std::printf("redis keys: %lld, series value encoding: %s, used memory: %.1f MB\n",
+                    dbsize.ok() ? static_cast<long long>(dbsize->integer()) : -1LL,
+                    encoding.ok() ? encoding->str().c_str() : "?",
+                    memory.ok() && memory->elements().size() > 3
+                        ? static_cast<double>(memory->elements()[3].integer()) / 1e6
+                        : -1.0);
+        // Over a full cache: what the Rebuild RPC pays (the old keys are
+        // deleted first).
+        const double c0 = RedisCpuSeconds(redis);
+        const absl::Time w0 = absl::Now();
+        auto again = writer.RewriteAll(*agg, n);
+        const absl::Time w1 = absl::Now();
+        std::printf("RewriteAll over the full cache: %.3f s (redis-server CPU %.3f s)%s\n",
+                    absl::ToDoubleSeconds(w1 - w0), RedisCpuSeconds(redis) - c0,
+                    again.ok() ? "" : " FAILED");
+      }
+    }
+    std::printf(
+        "median of %lld runs: load %.3f s, recompute %.3f s, RewriteAll %.3f s (redis-server "
+        "CPU %.3f s, bench CPU %.3f s), total %.3f s; render alone %.3f s\n",
+        static_cast<long long>(runs), Median(load_s), Median(recompute_s), Median(write_s),
+        Median(redis_cpu_s), Median(self_cpu_s), Median(total_s), Median(render_s));
     redis.Command({"FLUSHALL"}).IgnoreError();
+  }
+  if (seconds <= 0) {
+    return 0;
   }
 
   // ---- 2. Commit → publish latency under steady load ----
@@ -232,7 +379,7 @@ int main(int argc, char** argv) {
       std::cerr << "cannot start the fake submission server\n";
       return 1;
     }
-    const int64_t base = std::min<int64_t>(100000, n);
+    const int64_t base = latency_values;
     for (int64_t i = 0; i < base; ++i) {
       submission.Append(MakeRevision(*catalog, i, 0));
     }
