@@ -1,24 +1,29 @@
-// ListWarnings requests/s against a bare gRPC server under the SAME load
+// ListWarnings requests/s against bare echo servers under the SAME load
 // generator, in the same run.
 //
-// Both servers run in this process on loopback with the same options
-// (common/server's RunningServer: metrics interceptors, health, reflection).
-// The load generator is one: N client threads, each with its own channel,
-// sending the same serialized ListWarningsRequest through grpc::GenericStub
-// to a method name, for a fixed duration:
-//   /halfsky.v1.EvaluationService/ListWarnings   the real service, engine
-//                                                preloaded with W warnings
-//   /bench.Echo/Canned                           a bare CallbackGenericService
-//                                                that replies with a canned
-//                                                buffer of exactly the size
-//                                                of the ListWarnings response
-//   /bench.Echo/Echo                             the same bare server echoing
-//                                                the (small) request back
-// The first comparison is the fair one (same bytes on the wire); the
-// second shows the pure per-call overhead.
+// One load generator for every target: N client threads, each with its own
+// channel, sending the same serialized ListWarningsRequest (with a bearer
+// token) through grpc::GenericStub to a method name, for a fixed duration.
+// Targets:
+//   common  one RunningServer (common/server: metrics interceptor, health,
+//           reflection, CatalogService) hosting BOTH
+//             /halfsky.v1.EvaluationService/ListWarnings  the real service,
+//                 engine preloaded with W firing warnings, authenticating
+//                 every call;
+//             /bench.Echo/Canned  a raw callback method answering with a
+//                 canned buffer of exactly the ListWarnings response size;
+//             /bench.Echo/Echo    the same, echoing the small request.
+//   plain   a bare CallbackGenericService on a plain grpc::ServerBuilder
+//           (no interceptor) with the same Canned and Echo methods.
+// "ListWarnings / common canned" is the fair ratio (same bootstrap, same
+// bytes on the wire: what the service itself costs); "ListWarnings / plain
+// canned" also charges the service for the common bootstrap.
+// Targets are interleaved round by round so machine noise hits all alike;
+// the per-round ratios and their medians are printed.
 //
-// Usage: evaluation_list_warnings_bench [--threads=8] [--seconds=5]
-//        [--warnings=40] [--page_size=20]
+// Usage: evaluation_list_warnings_bench [--threads=8] [--seconds=3]
+//        [--rounds=5] [--warnings=40] [--page_size=20]
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -37,6 +42,9 @@
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/rpc_service_method.h"
+#include "grpcpp/impl/service_type.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "services/evaluation/service/evaluation_service.h"
 #include "services/evaluation/service/evaluator.h"
 #include "services/evaluation/service/warning_engine.h"
@@ -85,6 +93,48 @@ class BareServer final : public grpc::CallbackGenericService {
  private:
   const std::string canned_;
 };
+
+// Echo and Canned as raw callback methods of an ordinary grpc::Service, so
+// that it can be registered in a RunningServer next to the real service
+// (RunningServer takes grpc::Service*, not a generic service).
+class EchoService final : public grpc::Service {
+ public:
+  explicit EchoService(std::string canned) : canned_(std::move(canned)) {
+    using Handler = grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>;
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        "/bench.Echo/Echo", grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        "/bench.Echo/Canned", grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+    MarkMethodRawCallback(0, new Handler([](grpc::CallbackServerContext* ctx,
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) {
+                            *response = *request;
+                            grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+                            reactor->Finish(grpc::Status::OK);
+                            return reactor;
+                          }));
+    MarkMethodRawCallback(1, new Handler([this](grpc::CallbackServerContext* ctx,
+                                                const grpc::ByteBuffer*,
+                                                grpc::ByteBuffer* response) {
+                            grpc::Slice slice(canned_);
+                            *response = grpc::ByteBuffer(&slice, 1);
+                            grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+                            reactor->Finish(grpc::Status::OK);
+                            return reactor;
+                          }));
+  }
+
+ private:
+  const std::string canned_;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  if (v.empty()) {
+    return 0;
+  }
+  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
 
 int Flag(int argc, char** argv, const char* name, int def) {
   const std::string prefix = std::string("--") + name + "=";
@@ -162,7 +212,8 @@ double Run(const std::string& address, const std::string& method, const std::str
 
 int main(int argc, char** argv) {
   const int threads = Flag(argc, argv, "threads", 8);
-  const int seconds = Flag(argc, argv, "seconds", 5);
+  const int seconds = Flag(argc, argv, "seconds", 3);
+  const int rounds = Flag(argc, argv, "rounds", 5);
   const int n_warnings = Flag(argc, argv, "warnings", 40);
   const int page_size = Flag(argc, argv, "page_size", 20);
 
@@ -221,12 +272,14 @@ int main(int argc, char** argv) {
   halfsky::ServerOptions options;
   options.name = "bench";
   options.drain_delay = absl::ZeroDuration();
-  auto evaluation_server = halfsky::RunningServer::Start(options, catalog, {&service});
-  if (!evaluation_server.ok()) {
-    std::fprintf(stderr, "%s\n", evaluation_server.status().ToString().c_str());
+  EchoService echo(canned);
+  auto common_server = halfsky::RunningServer::Start(options, catalog, {&service, &echo});
+  if (!common_server.ok()) {
+    std::fprintf(stderr, "%s\n", common_server.status().ToString().c_str());
     return 1;
   }
-  // The bare server: same bootstrap, no halfsky service, a generic handler.
+  const std::string common_address = (*common_server)->address();
+  // The plain server: a generic handler on a plain ServerBuilder.
   BareServer bare(canned);
   grpc::ServerBuilder builder;
   int bare_port = 0;
@@ -235,24 +288,48 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> bare_server = builder.BuildAndStart();
   const std::string bare_address = "127.0.0.1:" + std::to_string(bare_port);
 
-  std::printf("threads=%d seconds=%d warnings=%d page_size=%d response_bytes=%zu\n", threads,
-              seconds, n_warnings, page_size, canned.size());
-  // Interleave the runs so machine noise hits both alike.
-  double list_rps = 0, canned_rps = 0, echo_rps = 0;
-  for (int round = 0; round < 2; ++round) {
-    list_rps += Run((*evaluation_server)->address(), "/halfsky.v1.EvaluationService/ListWarnings",
-                    payload, threads, seconds);
-    canned_rps += Run(bare_address, "/bench.Echo/Canned", payload, threads, seconds);
-    echo_rps += Run(bare_address, "/bench.Echo/Echo", payload, threads, seconds);
+  std::printf("threads=%d seconds=%d rounds=%d warnings=%d page_size=%d response_bytes=%zu\n",
+              threads, seconds, rounds, n_warnings, page_size, canned.size());
+  struct Target {
+    const char* label;
+    std::string address;
+    std::string method;
+    std::vector<double> rps;
+  };
+  std::vector<Target> targets = {
+      {"ListWarnings", common_address, "/halfsky.v1.EvaluationService/ListWarnings", {}},
+      {"common canned", common_address, "/bench.Echo/Canned", {}},
+      {"common echo", common_address, "/bench.Echo/Echo", {}},
+      {"plain canned", bare_address, "/bench.Echo/Canned", {}},
+      {"plain echo", bare_address, "/bench.Echo/Echo", {}},
+  };
+  std::vector<double> fair, strict, fair_echo, strict_echo;
+  std::printf("%-6s %12s %12s %12s %12s %12s | %8s %8s\n", "round", "ListWarnings",
+              "common-canned", "common-echo", "plain-canned", "plain-echo", "/common", "/plain");
+  for (int round = 0; round < rounds; ++round) {
+    for (Target& t : targets) {
+      t.rps.push_back(Run(t.address, t.method, payload, threads, seconds));
+    }
+    const double list = targets[0].rps.back();
+    fair.push_back(list / targets[1].rps.back());
+    fair_echo.push_back(list / targets[2].rps.back());
+    strict.push_back(list / targets[3].rps.back());
+    strict_echo.push_back(list / targets[4].rps.back());
+    std::printf("%-6d %12.0f %12.0f %12.0f %12.0f %12.0f | %8.2f %8.2f\n", round + 1, list,
+                targets[1].rps.back(), targets[2].rps.back(), targets[3].rps.back(),
+                targets[4].rps.back(), fair.back(), strict.back());
+    std::fflush(stdout);
   }
-  list_rps /= 2;
-  canned_rps /= 2;
-  echo_rps /= 2;
-  std::printf("ListWarnings            %10.0f req/s\n", list_rps);
-  std::printf("bare canned (same size) %10.0f req/s   ratio %.2f (goal >= 0.70)\n", canned_rps,
-              list_rps / canned_rps);
-  std::printf("bare echo (tiny)        %10.0f req/s   ratio %.2f\n", echo_rps, list_rps / echo_rps);
+  std::printf("median %12.0f %12.0f %12.0f %12.0f %12.0f\n", Median(targets[0].rps),
+              Median(targets[1].rps), Median(targets[2].rps), Median(targets[3].rps),
+              Median(targets[4].rps));
+  std::printf("median ratio ListWarnings / common canned  %.2f  (fair: same bootstrap, same bytes; goal >= 0.70)\n",
+              Median(fair));
+  std::printf("median ratio ListWarnings / common echo    %.2f\n", Median(fair_echo));
+  std::printf("median ratio ListWarnings / plain canned   %.2f  (also charges the common bootstrap)\n",
+              Median(strict));
+  std::printf("median ratio ListWarnings / plain echo     %.2f\n", Median(strict_echo));
   bare_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  (*evaluation_server)->Shutdown();
+  (*common_server)->Shutdown();
   return 0;
 }
