@@ -1,6 +1,8 @@
 #include "services/evaluation/service/evaluation_service.h"
 
+#include <algorithm>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -73,6 +75,9 @@ class EvaluationServiceImpl::WatchReactor final
       if (synced_ && queue_.size() >= limit_) {
         // Fell behind: free the queue and end the stream; the client
         // watches again and gets the whole current set.
+        if (service_->options_.metrics != nullptr) {
+          service_->options_.metrics->WatcherFellBehind();
+        }
         queue_.clear();
         closing_ = true;
         finish_status_ = grpc::Status(
@@ -109,6 +114,9 @@ class EvaluationServiceImpl::WatchReactor final
   void OnDone() override {
     service_->engine_->Unsubscribe(this);
     service_->watchers_.fetch_sub(1);
+    if (service_->options_.metrics != nullptr) {
+      service_->options_.metrics->WatcherClosed();
+    }
     delete this;
   }
 
@@ -217,23 +225,87 @@ absl::Status EvaluationServiceImpl::CheckFilter(const halfsky::v1::ListWarningsR
   return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* EvaluationServiceImpl::ListWarnings(
-    grpc::CallbackServerContext* ctx, const halfsky::v1::ListWarningsRequest* request,
-    halfsky::v1::ListWarningsResponse* response) {
-  absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
+absl::StatusOr<halfsky::v1::Principal> EvaluationServiceImpl::Authenticate(
+    const grpc::CallbackServerContext& ctx) {
+  if (options_.auth_cache_entries == 0 || options_.auth_cache_ttl <= absl::ZeroDuration()) {
+    return authenticate_(ctx);
+  }
+  const auto& metadata = ctx.client_metadata();
+  auto range = metadata.equal_range("authorization");
+  if (range.first == range.second || std::next(range.first) != range.second) {
+    return authenticate_(ctx);  // none or several: the authenticator decides
+  }
+  const std::string header(range.first->second.data(), range.first->second.size());
+  const absl::Time now = absl::Now();
+  {
+    absl::ReaderMutexLock lock(&auth_mu_);
+    auto it = auth_cache_.find(header);
+    if (it != auth_cache_.end() && now < it->second.expires) {
+      return it->second.principal;
+    }
+  }
+  absl::StatusOr<halfsky::v1::Principal> who = authenticate_(ctx);
+  if (who.ok()) {
+    absl::MutexLock lock(&auth_mu_);
+    if (auth_cache_.size() >= options_.auth_cache_entries) {
+      auth_cache_.clear();
+    }
+    auth_cache_[header] = CachedPrincipal{*who, now + options_.auth_cache_ttl};
+  }
+  return who;
+}
+
+absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(
+    const evaluation::WarningSet& set, const std::string& request_bytes) {
+  if (options_.list_cache_entries > 0) {
+    absl::ReaderMutexLock lock(&list_mu_);
+    if (list_cache_version_ == set.version()) {
+      auto it = list_cache_.find(request_bytes);
+      if (it != list_cache_.end()) {
+        return it->second;  // a new reference to the same bytes
+      }
+    }
+  }
+  halfsky::v1::ListWarningsRequest request;
+  if (!request.ParseFromString(request_bytes)) {
+    return absl::InvalidArgumentError("请求无法解析 / malformed ListWarningsRequest");
+  }
+  HALFSKY_RETURN_IF_ERROR(CheckFilter(request));
+  HALFSKY_ASSIGN_OR_RETURN(halfsky::v1::ListWarningsResponse response, set.List(request));
+  grpc::Slice bytes(response.SerializeAsString());
+  if (options_.list_cache_entries > 0) {
+    absl::MutexLock lock(&list_mu_);
+    // A newer set may have been published meanwhile: only ever move forward.
+    if (set.version() > list_cache_version_ ||
+        list_cache_.size() >= options_.list_cache_entries) {
+      list_cache_.clear();
+      list_cache_version_ = std::max(list_cache_version_, set.version());
+    }
+    if (set.version() == list_cache_version_) {
+      list_cache_.emplace(request_bytes, bytes);
+    }
+  }
+  return bytes;
+}
+
+grpc::ServerUnaryReactor* EvaluationServiceImpl::ListWarnings(grpc::CallbackServerContext* ctx,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
+  absl::StatusOr<halfsky::v1::Principal> who = Authenticate(*ctx);
   if (!who.ok()) {
     return Reply(ctx, who.status());
   }
-  absl::Status st = CheckFilter(*request);
-  if (st.ok()) {
-    absl::StatusOr<halfsky::v1::ListWarningsResponse> list = engine_->List(*request);
-    if (list.ok()) {
-      *response = std::move(*list);
-    } else {
-      st = list.status();
-    }
+  grpc::Slice flat;
+  if (!request->DumpToSingleSlice(&flat).ok()) {
+    return Reply(ctx, absl::InvalidArgumentError("请求无法读取 / unreadable request"));
   }
-  return Reply(ctx, st);
+  const std::string request_bytes(reinterpret_cast<const char*>(flat.begin()), flat.size());
+  absl::StatusOr<grpc::Slice> bytes = ListResponse(*engine_->Current(), request_bytes);
+  if (!bytes.ok()) {
+    return Reply(ctx, bytes.status());
+  }
+  *response = grpc::ByteBuffer(&*bytes, 1);
+  return Reply(ctx, absl::OkStatus());
 }
 
 grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
@@ -241,7 +313,7 @@ grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
   halfsky::v1::ListWarningsRequest filter = request->filter();
   filter.clear_page_size();
   filter.clear_page_token();
-  absl::Status st = authenticate_(*ctx).status();
+  absl::Status st = Authenticate(*ctx).status();
   if (st.ok()) {
     st = CheckFilter(filter);
   }
@@ -257,6 +329,9 @@ grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
     };
     return new Rejected(ToGrpcStatus(st));
   }
+  if (options_.metrics != nullptr) {
+    options_.metrics->WatcherOpened();
+  }
   auto* reactor = new WatchReactor(this, std::move(filter));
   reactor->Begin();
   return reactor;
@@ -265,7 +340,7 @@ grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
 grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
     grpc::CallbackServerContext* ctx, const halfsky::v1::AcknowledgeWarningRequest* request,
     Warning* response) {
-  absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
+  absl::StatusOr<halfsky::v1::Principal> who = Authenticate(*ctx);
   if (!who.ok()) {
     return Reply(ctx, who.status());
   }
@@ -300,7 +375,7 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
 grpc::ServerUnaryReactor* EvaluationServiceImpl::Evaluate(
     grpc::CallbackServerContext* ctx, const halfsky::v1::EvaluateRequest* request,
     halfsky::v1::EvaluateResponse* response) {
-  absl::Status st = authenticate_(*ctx).status();
+  absl::Status st = Authenticate(*ctx).status();
   if (st.ok()) {
     absl::StatusOr<halfsky::v1::EvaluateResponse> r = evaluator_->Evaluate(*request);
     if (r.ok()) {
@@ -315,7 +390,7 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::Evaluate(
 grpc::ServerUnaryReactor* EvaluationServiceImpl::GetEvaluationReport(
     grpc::CallbackServerContext* ctx, const halfsky::v1::GetEvaluationReportRequest* request,
     halfsky::v1::EvaluationReport* response) {
-  absl::Status st = authenticate_(*ctx).status();
+  absl::Status st = Authenticate(*ctx).status();
   if (st.ok()) {
     absl::StatusOr<halfsky::v1::EvaluationReport> r = evaluator_->Report(*request);
     if (r.ok()) {

@@ -25,18 +25,38 @@
 //   Evaluate / GetEvaluationReport read aggregates synchronously (Redis, or
 //     the aggregation service): UNAVAILABLE when neither answers.
 //
+// Performance (ListWarnings is the hot read):
+//   - ListWarnings is a raw method: the response is serialized once per
+//     (published warning set version, request bytes) and kept as a
+//     ref-counted slice in a bounded cache (`list_cache_entries`; the cache
+//     is emptied whenever the set changes or it is full); repeated requests
+//     get the same bytes without copying or serializing a warning. Reads
+//     use the engine's published WarningSet and never wait for the engine's
+//     writers.
+//   - Authentication results are cached by the exact `authorization`
+//     header value (bounded: `auth_cache_entries`, each kept for
+//     `auth_cache_ttl`; 0 disables), so a repeated token costs a hash-map
+//     lookup instead of a SHA-256 and a store lookup. Only successes are
+//     cached. A token removed from the token file (Authenticator::Reload)
+//     keeps working for at most `auth_cache_ttl`.
+//
 // Thread-safety: thread-safe.
 
 #include <atomic>
 #include <functional>
 #include <memory>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/catalog/catalog.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/common.pb.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/service_metrics.h"
 #include "services/evaluation/service/warning_engine.h"
 
 namespace halfsky {
@@ -48,9 +68,20 @@ using EvaluationAuthenticator =
 struct EvaluationServiceOptions {
   size_t max_watch_queue = 1024;
   int max_watchers = 256;
+  // ListWarnings response cache (see above).
+  size_t list_cache_entries = 256;
+  // Authentication cache (see above).
+  size_t auth_cache_entries = 1024;
+  absl::Duration auth_cache_ttl = absl::Seconds(30);
+  // Not owned; may be null. Watcher gauges and drop counters.
+  evaluation::EvaluationMetrics* metrics = nullptr;
 };
 
-class EvaluationServiceImpl final : public halfsky::v1::EvaluationService::CallbackService {
+// ListWarnings is served raw (pre-serialized bytes, see above); clients see
+// the ordinary typed method.
+class EvaluationServiceImpl final
+    : public halfsky::v1::EvaluationService::WithRawCallbackMethod_ListWarnings<
+          halfsky::v1::EvaluationService::CallbackService> {
  public:
   // `engine` and `evaluator` are not owned and must outlive the service.
   EvaluationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
@@ -63,9 +94,11 @@ class EvaluationServiceImpl final : public halfsky::v1::EvaluationService::Callb
   void Shutdown();
   int active_watchers() const { return watchers_.load(); }
 
+  // The request and response are a serialized ListWarningsRequest and
+  // ListWarningsResponse; INVALID_ARGUMENT when the request does not parse.
   grpc::ServerUnaryReactor* ListWarnings(grpc::CallbackServerContext* ctx,
-                                         const halfsky::v1::ListWarningsRequest* request,
-                                         halfsky::v1::ListWarningsResponse* response) override;
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerWriteReactor<halfsky::v1::WarningEvent>* WatchWarnings(
       grpc::CallbackServerContext* ctx, const halfsky::v1::WatchWarningsRequest* request) override;
   grpc::ServerUnaryReactor* AcknowledgeWarning(grpc::CallbackServerContext* ctx,
@@ -81,6 +114,17 @@ class EvaluationServiceImpl final : public halfsky::v1::EvaluationService::Callb
  private:
   class WatchReactor;
   absl::Status CheckFilter(const halfsky::v1::ListWarningsRequest& filter) const;
+  // authenticate_ behind the cache.
+  absl::StatusOr<halfsky::v1::Principal> Authenticate(const grpc::CallbackServerContext& ctx);
+  // The serialized response for `request_bytes`, from the cache or built
+  // from `set` (and cached).
+  absl::StatusOr<grpc::Slice> ListResponse(const evaluation::WarningSet& set,
+                                           const std::string& request_bytes);
+
+  struct CachedPrincipal {
+    halfsky::v1::Principal principal;
+    absl::Time expires;
+  };
 
   const std::shared_ptr<const CatalogIndex> catalog_;
   evaluation::WarningEngine* const engine_;
@@ -88,6 +132,13 @@ class EvaluationServiceImpl final : public halfsky::v1::EvaluationService::Callb
   const EvaluationAuthenticator authenticate_;
   const EvaluationServiceOptions options_;
   std::atomic<int> watchers_{0};
+
+  absl::Mutex auth_mu_;
+  absl::flat_hash_map<std::string, CachedPrincipal> auth_cache_ ABSL_GUARDED_BY(auth_mu_);
+
+  absl::Mutex list_mu_;
+  int64_t list_cache_version_ ABSL_GUARDED_BY(list_mu_) = -1;
+  absl::flat_hash_map<std::string, grpc::Slice> list_cache_ ABSL_GUARDED_BY(list_mu_);
 };
 
 }  // namespace halfsky

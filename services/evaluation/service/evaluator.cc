@@ -12,6 +12,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/aggregation/redis_layout.h"
 #include "services/evaluation/method/explain.h"
+#include "services/evaluation/service/service_metrics.h"
 
 namespace halfsky::evaluation {
 namespace {
@@ -288,6 +289,7 @@ absl::Status Evaluator::CheckLateData() {
 }
 
 absl::Status Evaluator::FullPass() {
+  const absl::Time start = absl::Now();
   absl::Status first;
   for (const Indicator& indicator : catalog_->catalog().indicators()) {
     absl::Status st = EvaluateIndicator(indicator.id());
@@ -302,9 +304,17 @@ absl::Status Evaluator::FullPass() {
   if (!late.ok() && first.ok()) {
     first = late;
   }
+  absl::Time finished = absl::InfinitePast();
   if (first.ok()) {
     absl::MutexLock lock(&mu_);
     last_full_ = clock_->Now();
+    finished = last_full_;
+  }
+  if (options_.metrics != nullptr) {
+    options_.metrics->ObservePass(/*full=*/true, absl::Now() - start, first.ok());
+    if (first.ok()) {
+      options_.metrics->SetLastFullPass(finished);
+    }
   }
   return first;
 }
@@ -571,7 +581,11 @@ void Evaluator::Run() {
       status = FullPass();
     } else {
       for (const std::string& id : ids) {
+        const absl::Time start = absl::Now();
         absl::Status st = EvaluateIndicator(id);
+        if (options_.metrics != nullptr) {
+          options_.metrics->ObservePass(/*full=*/false, absl::Now() - start, st.ok());
+        }
         if (!st.ok() && status.ok()) {
           status = st;
         }

@@ -55,6 +55,8 @@
 
 namespace halfsky::evaluation {
 
+class EvaluationMetrics;  // service_metrics.h
+
 // Reporting status of member units (SubmissionService.GetReportingStatus).
 class ReportingSource {
  public:
@@ -84,6 +86,9 @@ struct EvaluatorOptions {
   int area_depth = 0;
   absl::Duration full_pass_interval = absl::Minutes(5);
   absl::Duration retry_interval = absl::Seconds(2);
+  // Not owned; may be null. Records pass durations and results, and the
+  // time of the last successful full pass.
+  EvaluationMetrics* metrics = nullptr;
 };
 
 class Evaluator {
@@ -132,7 +137,9 @@ class Evaluator {
 
   // Passes finished since Start (full and single-indicator), for tests.
   int64_t completed_passes() const;
-  // When the last successful full pass ended (InfinitePast if none).
+  // When the last successful full pass ended (InfinitePast if none), by the
+  // service clock. Also exported as the metric
+  // halfsky_evaluation_last_full_pass_timestamp_seconds (service_metrics.h).
   absl::Time last_full_pass() const;
 
  private:

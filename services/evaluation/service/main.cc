@@ -17,6 +17,7 @@
 #include "services/evaluation/service/evaluation_service.h"
 #include "services/evaluation/service/evaluator.h"
 #include "services/evaluation/service/series_source.h"
+#include "services/evaluation/service/service_metrics.h"
 #include "services/evaluation/service/warning_engine.h"
 #include "services/evaluation/service/warning_store.h"
 
@@ -77,22 +78,32 @@ int main(int argc, char** argv) {
     std::cerr << "halfsky-evaluation: " << engine.status() << "\n";
     return 1;
   }
+  halfsky::evaluation::EvaluationMetrics metrics(&halfsky::ServiceMetrics());
+  (*engine)->SetObserver(
+      [&metrics](const halfsky::evaluation::WarningSet& set) { metrics.UpdateWarnings(set); });
+  metrics.SetLastFullPass(absl::InfinitePast());
   halfsky::HiredisClient redis(*redis_options);
   halfsky::evaluation::RedisSeriesSource cache(&redis);
+  halfsky::evaluation::InstrumentedSeriesSource counted_cache(&cache, metrics.registry(), "redis",
+                                                              /*fallback=*/false);
   halfsky::evaluation::GrpcSeriesSource aggregation(
       grpc::CreateChannel(absl::GetFlag(FLAGS_aggregation), halfsky::UpstreamCredentialsFromFlags()),
       aggregation_token);
-  halfsky::evaluation::FallbackSeriesSource series(&cache, &aggregation);
+  halfsky::evaluation::InstrumentedSeriesSource counted_aggregation(
+      &aggregation, metrics.registry(), "aggregation", /*fallback=*/true);
+  halfsky::evaluation::FallbackSeriesSource series(&counted_cache, &counted_aggregation);
   halfsky::evaluation::GrpcReportingSource reporting(
       grpc::CreateChannel(absl::GetFlag(FLAGS_submission), halfsky::UpstreamCredentialsFromFlags()),
       submission_token);
   halfsky::evaluation::EvaluatorOptions evaluator_options;
   evaluator_options.full_pass_interval = absl::GetFlag(FLAGS_reevaluate_interval);
   evaluator_options.area_depth = absl::GetFlag(FLAGS_area_depth);
+  evaluator_options.metrics = &metrics;
   halfsky::evaluation::Evaluator evaluator(catalog, &series, &reporting, engine->get(), clock,
                                            evaluator_options);
   halfsky::EvaluationServiceOptions service_options;
   service_options.max_watch_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_watch_queue));
+  service_options.metrics = &metrics;
   halfsky::EvaluationServiceImpl service(catalog, engine->get(), &evaluator,
                                          (*authenticator)->AsFunction(), service_options);
   if (auto st = evaluator.Start(&redis); !st.ok()) {
@@ -104,5 +115,7 @@ int main(int argc, char** argv) {
     service.Shutdown();
     evaluator.Stop();
   };
-  return halfsky::RunServer(options, catalog, {&service}, hooks);
+  const int code = halfsky::RunServer(options, catalog, {&service}, hooks);
+  (*engine)->SetObserver(nullptr);  // `metrics` goes first
+  return code;
 }

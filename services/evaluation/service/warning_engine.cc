@@ -151,8 +151,9 @@ absl::StatusOr<std::unique_ptr<WarningEngine>> WarningEngine::Create(WarningStor
   absl::MutexLock lock(&engine->mu_);
   for (Warning& w : stored) {
     std::string id = w.id();
-    engine->warnings_.emplace(std::move(id), std::move(w));
+    engine->warnings_.emplace(std::move(id), std::make_shared<const Warning>(std::move(w)));
   }
+  engine->PublishLocked();
   return engine;
 }
 
@@ -195,27 +196,26 @@ absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
   struct Change {
     halfsky::v1::WarningEventType type;
     Warning next;
-    std::optional<Warning> previous;  // a copy: warnings_ may rehash below
+    WarningSet::Ptr previous;  // shared: stays valid when warnings_ changes
   };
   std::vector<Change> changes;
   ReconcileResult result;
   for (const std::string& id : order) {
     Warning& c = wanted[id];
     auto it = warnings_.find(id);
-    if (it == warnings_.end() || it->second.state() != halfsky::v1::WARNING_STATE_FIRING) {
+    if (it == warnings_.end() || it->second->state() != halfsky::v1::WARNING_STATE_FIRING) {
       Warning next = std::move(c);
       next.set_state(halfsky::v1::WARNING_STATE_FIRING);
-      next.set_episode(it == warnings_.end() ? 1 : it->second.episode() + 1);
+      next.set_episode(it == warnings_.end() ? 1 : it->second->episode() + 1);
       *next.mutable_firing_since() = now_proto;
       *next.mutable_last_evaluated() = now_proto;
       next.clear_resolved_at();
       next.clear_acknowledgement();
       changes.push_back({halfsky::v1::WARNING_EVENT_TYPE_FIRED, std::move(next),
-                         it == warnings_.end() ? std::nullopt
-                                               : std::optional<Warning>(it->second)});
+                         it == warnings_.end() ? nullptr : it->second});
       ++result.fired;
-    } else if (!SameContent(it->second, c)) {
-      Warning next = it->second;
+    } else if (!SameContent(*it->second, c)) {
+      Warning next = *it->second;
       const Warning content = Content(c);
       next.set_severity(content.severity());
       next.set_status(content.status());
@@ -234,8 +234,8 @@ absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
     }
   }
   for (auto& [id, w] : warnings_) {
-    if (w.state() == halfsky::v1::WARNING_STATE_FIRING && !wanted.contains(id) && in_scope(w)) {
-      Warning next = w;
+    if (w->state() == halfsky::v1::WARNING_STATE_FIRING && !wanted.contains(id) && in_scope(*w)) {
+      Warning next = *w;
       next.set_state(halfsky::v1::WARNING_STATE_RESOLVED);
       *next.mutable_resolved_at() = now_proto;
       *next.mutable_last_evaluated() = now_proto;
@@ -253,10 +253,11 @@ absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
   }
   HALFSKY_RETURN_IF_ERROR(store_->Upsert(rows));
   for (Change& ch : changes) {
-    Warning& slot = warnings_[ch.next.id()];
-    slot = std::move(ch.next);
-    EmitLocked(ch.type, slot, ch.previous.has_value() ? &*ch.previous : nullptr, now);
+    auto next = std::make_shared<const Warning>(std::move(ch.next));
+    warnings_[next->id()] = next;
+    EmitLocked(ch.type, *next, ch.previous.get(), now);
   }
+  PublishLocked();
   return result;
 }
 
@@ -279,88 +280,173 @@ absl::StatusOr<Warning> WarningEngine::Acknowledge(const std::string& id, const 
   ack.set_by(by);
   ack.set_note(note);
   *ack.mutable_at() = ToProto(now);
-  HALFSKY_RETURN_IF_ERROR(store_->Acknowledge(id, it->second.episode(), ack));
-  const Warning previous = it->second;
-  *it->second.mutable_acknowledgement() = ack;
-  EmitLocked(halfsky::v1::WARNING_EVENT_TYPE_ACKNOWLEDGED, it->second, &previous, now);
-  return it->second;
+  HALFSKY_RETURN_IF_ERROR(store_->Acknowledge(id, it->second->episode(), ack));
+  const WarningSet::Ptr previous = it->second;
+  auto next = std::make_shared<Warning>(*previous);
+  *next->mutable_acknowledgement() = ack;
+  it->second = next;
+  EmitLocked(halfsky::v1::WARNING_EVENT_TYPE_ACKNOWLEDGED, *next, previous.get(), now);
+  PublishLocked();
+  return *next;
 }
 
-std::vector<Warning> WarningEngine::SortedMatchingLocked(
-    const halfsky::v1::ListWarningsRequest& filter) const {
-  std::vector<const Warning*> matching;
-  for (const auto& [id, w] : warnings_) {
-    if (MatchesFilter(w, filter, /*ignore_state=*/false)) {
-      matching.push_back(&w);
+WarningSet::WarningSet(int64_t version, std::vector<Ptr> warnings)
+    : version_(version), all_(std::move(warnings)) {
+  std::sort(all_.begin(), all_.end(), [](const Ptr& a, const Ptr& b) { return Before(*a, *b); });
+  by_id_.reserve(all_.size());
+  for (const Ptr& w : all_) {
+    by_id_.emplace(w->id(), w);
+    if (w->state() == halfsky::v1::WARNING_STATE_FIRING) {
+      firing_.push_back(w);
+    } else if (w->state() == halfsky::v1::WARNING_STATE_RESOLVED) {
+      resolved_.push_back(w);
     }
   }
-  std::sort(matching.begin(), matching.end(),
-            [](const Warning* a, const Warning* b) { return Before(*a, *b); });
-  std::vector<Warning> out;
-  out.reserve(matching.size());
-  for (const Warning* w : matching) {
-    out.push_back(*w);
+}
+
+const std::vector<WarningSet::Ptr>& WarningSet::in_state(halfsky::v1::WarningState state) const {
+  switch (state) {
+    case halfsky::v1::WARNING_STATE_FIRING:
+      return firing_;
+    case halfsky::v1::WARNING_STATE_RESOLVED:
+      return resolved_;
+    default:
+      return none_;
+  }
+}
+
+WarningSet::Ptr WarningSet::Find(const std::string& id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+std::vector<WarningSet::Ptr> WarningSet::Matching(
+    const halfsky::v1::ListWarningsRequest& filter) const {
+  const halfsky::v1::WarningState state = filter.state() == halfsky::v1::WARNING_STATE_UNSPECIFIED
+                                              ? halfsky::v1::WARNING_STATE_FIRING
+                                              : filter.state();
+  std::vector<Ptr> out;
+  for (const Ptr& w : in_state(state)) {
+    if (MatchesFilter(*w, filter, /*ignore_state=*/true)) {
+      out.push_back(w);
+    }
   }
   return out;
 }
 
-absl::StatusOr<halfsky::v1::ListWarningsResponse> WarningEngine::List(
+absl::StatusOr<halfsky::v1::ListWarningsResponse> WarningSet::List(
     const halfsky::v1::ListWarningsRequest& request) const {
   if (request.page_size() < 0) {
     return InvalidArgumentError("分页大小无效 / invalid page size",
                                 {{"page_size", "不能为负数 / must not be negative"}});
   }
-  const int page_size =
-      request.page_size() == 0 ? 100 : std::min(request.page_size(), 1000);
+  const size_t page_size =
+      request.page_size() == 0 ? 100 : static_cast<size_t>(std::min(request.page_size(), 1000));
   std::optional<SortKey> after;
   if (!request.page_token().empty()) {
     HALFSKY_ASSIGN_OR_RETURN(after, DecodeToken(request.page_token()));
   }
-  halfsky::v1::ListWarningsResponse response;
-  absl::ReaderMutexLock lock(&mu_);
-  std::vector<const Warning*> matching;
-  for (const auto& [id, w] : warnings_) {
-    if (MatchesFilter(w, request, /*ignore_state=*/false) &&
-        (!after.has_value() || After(*after, w))) {
-      matching.push_back(&w);
-    }
-  }
-  int total = 0;
+  const halfsky::v1::WarningState state =
+      request.state() == halfsky::v1::WARNING_STATE_UNSPECIFIED ? halfsky::v1::WARNING_STATE_FIRING
+                                                                : request.state();
+  const std::vector<Ptr>& index = in_state(state);
+  // The index is sorted: the page starts after the token's key.
+  auto begin = index.begin();
   if (after.has_value()) {
-    for (const auto& [id, w] : warnings_) {
-      total += MatchesFilter(w, request, /*ignore_state=*/false) ? 1 : 0;
+    begin = std::partition_point(index.begin(), index.end(),
+                                 [&](const Ptr& w) { return !After(*after, *w); });
+  }
+  const bool state_only = request.domain_id().empty() && request.indicator_id().empty() &&
+                          request.area_code().empty() &&
+                          request.kind() == halfsky::v1::WARNING_KIND_UNSPECIFIED &&
+                          request.min_severity() == halfsky::v1::SEVERITY_UNSPECIFIED &&
+                          request.responsible_unit_code().empty();
+  halfsky::v1::ListWarningsResponse response;
+  std::vector<const Warning*> page;
+  bool more = false;
+  if (state_only) {
+    response.set_total_count(static_cast<int>(index.size()));
+    const size_t available = static_cast<size_t>(index.end() - begin);
+    for (auto it = begin; it != begin + std::min(available, page_size); ++it) {
+      page.push_back(it->get());
     }
+    more = available > page_size;
   } else {
-    total = static_cast<int>(matching.size());
+    int total = 0;
+    for (auto it = index.begin(); it != index.end(); ++it) {
+      if (!MatchesFilter(**it, request, /*ignore_state=*/true)) {
+        continue;
+      }
+      ++total;
+      if (it >= begin) {
+        if (page.size() < page_size) {
+          page.push_back(it->get());
+        } else {
+          more = true;
+        }
+      }
+    }
+    response.set_total_count(total);
   }
-  response.set_total_count(total);
-  // Only the page needs ordering: partial sort of page_size + 1 items.
-  const size_t take = std::min(matching.size(), static_cast<size_t>(page_size) + 1);
-  std::partial_sort(matching.begin(), matching.begin() + take, matching.end(),
-                    [](const Warning* a, const Warning* b) { return Before(*a, *b); });
-  const size_t n = std::min(matching.size(), static_cast<size_t>(page_size));
-  response.mutable_warnings()->Reserve(static_cast<int>(n));
-  for (size_t i = 0; i < n; ++i) {
-    *response.add_warnings() = *matching[i];
+  response.mutable_warnings()->Reserve(static_cast<int>(page.size()));
+  for (const Warning* w : page) {
+    *response.add_warnings() = *w;
   }
-  if (matching.size() > n) {
-    response.set_next_page_token(EncodeToken(KeyOf(*matching[n - 1])));
+  if (more && !page.empty()) {
+    response.set_next_page_token(EncodeToken(KeyOf(*page.back())));
   }
   return response;
 }
 
+void WarningEngine::PublishLocked() {
+  std::vector<WarningSet::Ptr> all;
+  all.reserve(warnings_.size());
+  for (const auto& [id, w] : warnings_) {
+    all.push_back(w);
+  }
+  auto set = std::make_shared<const WarningSet>(version_, std::move(all));
+  {
+    absl::MutexLock lock(&set_mu_);
+    set_ = set;
+  }
+  if (observer_) {
+    observer_(*set);
+  }
+}
+
+std::shared_ptr<const WarningSet> WarningEngine::Current() const {
+  absl::MutexLock lock(&set_mu_);
+  return set_;
+}
+
+void WarningEngine::SetObserver(std::function<void(const WarningSet&)> observer) {
+  absl::MutexLock lock(&mu_);
+  observer_ = std::move(observer);
+  if (observer_) {
+    std::shared_ptr<const WarningSet> set = Current();
+    observer_(*set);
+  }
+}
+
+absl::StatusOr<halfsky::v1::ListWarningsResponse> WarningEngine::List(
+    const halfsky::v1::ListWarningsRequest& request) const {
+  return Current()->List(request);
+}
+
 absl::StatusOr<Warning> WarningEngine::Get(const std::string& id) const {
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = warnings_.find(id);
-  if (it == warnings_.end()) {
+  WarningSet::Ptr w = Current()->Find(id);
+  if (w == nullptr) {
     return absl::NotFoundError(absl::StrCat("预警不存在 / no warning with id \"", id, "\""));
   }
-  return it->second;
+  return *w;
 }
 
 std::vector<Warning> WarningEngine::Snapshot(const halfsky::v1::ListWarningsRequest& filter) const {
-  absl::ReaderMutexLock lock(&mu_);
-  return SortedMatchingLocked(filter);
+  std::vector<Warning> out;
+  for (const WarningSet::Ptr& w : Current()->Matching(filter)) {
+    out.push_back(*w);
+  }
+  return out;
 }
 
 absl::Status WarningEngine::Subscribe(WarningWatcher* watcher,
@@ -373,8 +459,9 @@ absl::Status WarningEngine::Subscribe(WarningWatcher* watcher,
   WarningEvent event;
   *event.mutable_at() = now;
   event.set_type(halfsky::v1::WARNING_EVENT_TYPE_CURRENT);
-  for (Warning& w : SortedMatchingLocked(filter)) {
-    *event.mutable_warning() = std::move(w);
+  // Under mu_ no change can be published: Current() is this moment's set.
+  for (const WarningSet::Ptr& w : Current()->Matching(filter)) {
+    *event.mutable_warning() = *w;
     watcher->OnEvent(event, nullptr);
   }
   event.clear_warning();

@@ -39,6 +39,13 @@
 // quick, must not block and must not call back into the engine (the watch
 // reactor just appends to its own bounded queue).
 //
+// Reads: every change publishes a new immutable WarningSet (the warnings
+// sorted as List, with a per-state index) by swapping a shared_ptr. List,
+// Get, Snapshot and Current() read that published set and never wait for a
+// Reconcile/Acknowledge in progress (which may hold the engine's lock
+// across a SQLite commit); a reader sees either the set before or after a
+// change, never half of it.
+//
 // Thread-safety: thread-safe.
 
 #include <cstdint>
@@ -70,6 +77,42 @@ std::string WarningId(absl::string_view indicator_id, absl::string_view area_cod
 // With `ignore_state`, the state filter is not applied.
 bool MatchesFilter(const halfsky::v1::Warning& w, const halfsky::v1::ListWarningsRequest& filter,
                    bool ignore_state);
+
+// An immutable, consistent copy of every warning at one version, sorted by
+// severity (red first), then indicator id, then id; with the FIRING and
+// RESOLVED warnings also indexed apart in that order. Unchanged warnings are
+// shared between successive sets (no copy per change). Thread-safe (const).
+class WarningSet {
+ public:
+  using Ptr = std::shared_ptr<const halfsky::v1::Warning>;
+  WarningSet(int64_t version, std::vector<Ptr> warnings);
+
+  // The engine's version() when this set was published.
+  int64_t version() const { return version_; }
+  // Every warning, sorted as above.
+  const std::vector<Ptr>& all() const { return all_; }
+  // The warnings in `state` (FIRING or RESOLVED), sorted as above; an empty
+  // list for any other state.
+  const std::vector<Ptr>& in_state(halfsky::v1::WarningState state) const;
+
+  // As WarningEngine::List. A request filtering on the state only (the
+  // common case) is a binary search and a slice of the state's index;
+  // other filters scan that index.
+  absl::StatusOr<halfsky::v1::ListWarningsResponse> List(
+      const halfsky::v1::ListWarningsRequest& request) const;
+  // Every matching warning, sorted.
+  std::vector<Ptr> Matching(const halfsky::v1::ListWarningsRequest& filter) const;
+  // nullptr when there is no warning `id`.
+  Ptr Find(const std::string& id) const;
+
+ private:
+  int64_t version_;
+  std::vector<Ptr> all_;
+  std::vector<Ptr> firing_;
+  std::vector<Ptr> resolved_;
+  std::vector<Ptr> none_;
+  absl::flat_hash_map<std::string, Ptr> by_id_;
+};
 
 class WarningWatcher {
  public:
@@ -137,21 +180,35 @@ class WarningEngine {
   // Incremented by every change event.
   int64_t version() const;
 
+  // The published set (see "Reads" above). Never null. Cheap: a
+  // shared_ptr copy under a short lock that writers hold only to swap it.
+  std::shared_ptr<const WarningSet> Current() const;
+
+  // Called with every newly published set, under the engine's lock (so
+  // calls are ordered); must be quick and must not call back into the
+  // engine. Called once at once with the current set. For metrics. Pass
+  // nullptr to remove.
+  void SetObserver(std::function<void(const WarningSet&)> observer);
+
  private:
   WarningEngine(WarningStore* store, Clock* clock) : store_(store), clock_(clock) {}
   void EmitLocked(halfsky::v1::WarningEventType type, const halfsky::v1::Warning& w,
                   const halfsky::v1::Warning* previous, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::vector<halfsky::v1::Warning> SortedMatchingLocked(
-      const halfsky::v1::ListWarningsRequest& filter) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Rebuilds and publishes the WarningSet from warnings_.
+  void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   WarningStore* const store_;
   Clock* const clock_;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, halfsky::v1::Warning> warnings_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, WarningSet::Ptr> warnings_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<WarningWatcher*> watchers_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   int64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void(const WarningSet&)> observer_ ABSL_GUARDED_BY(mu_);
+  // Lock order: mu_, then set_mu_. set_mu_ guards only the pointer swap.
+  mutable absl::Mutex set_mu_;
+  std::shared_ptr<const WarningSet> set_ ABSL_GUARDED_BY(set_mu_);
 };
 
 }  // namespace halfsky::evaluation
