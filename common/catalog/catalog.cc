@@ -24,7 +24,6 @@
 
 namespace halfsky {
 
-namespace v1 = ::halfsky::v1;
 using catalog_internal::CatalogLocations;
 using catalog_internal::SourceLoc;
 

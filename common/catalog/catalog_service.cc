@@ -8,7 +8,6 @@
 
 namespace halfsky {
 
-namespace v1 = ::halfsky::v1;
 
 absl::StatusOr<v1::Catalog> CatalogForDomain(const CatalogIndex& index,
                                              absl::string_view domain_id) {

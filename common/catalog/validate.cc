@@ -18,7 +18,6 @@ namespace halfsky {
 namespace catalog_internal {
 namespace {
 
-namespace v1 = ::halfsky::v1;
 
 bool IsUpperId(const std::string& s) {
   if (s.empty() || !absl::ascii_isupper(static_cast<unsigned char>(s[0]))) {

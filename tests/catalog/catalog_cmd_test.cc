@@ -25,7 +25,6 @@ namespace halfsky {
 namespace {
 
 namespace fs = std::filesystem;
-namespace v1 = ::halfsky::v1;
 using ::testing::HasSubstr;
 
 const std::string kCatalogDir = std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog";

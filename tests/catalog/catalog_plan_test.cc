@@ -17,7 +17,6 @@
 namespace halfsky {
 namespace {
 
-namespace v1 = ::halfsky::v1;
 
 const std::string kCatalogDir = std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog";
 

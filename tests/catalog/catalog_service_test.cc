@@ -12,7 +12,6 @@
 namespace halfsky {
 namespace {
 
-namespace v1 = ::halfsky::v1;
 
 class CatalogServiceTest : public ::testing::Test {
  protected:

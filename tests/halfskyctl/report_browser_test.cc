@@ -30,7 +30,6 @@
 namespace halfsky {
 namespace {
 
-namespace v1 = ::halfsky::v1;
 using ::testing::IsEmpty;
 
 constexpr char kCspFromReport[] = "default-src 'none';";

@@ -15,7 +15,6 @@
 namespace halfsky {
 namespace {
 
-namespace v1 = ::halfsky::v1;
 using ::testing::HasSubstr;
 using ::testing::Not;
 

@@ -17,7 +17,6 @@
 namespace halfsky {
 namespace {
 
-namespace v1 = ::halfsky::v1;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;

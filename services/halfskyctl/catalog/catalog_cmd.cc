@@ -21,7 +21,6 @@
 namespace halfsky {
 namespace {
 
-namespace v1 = ::halfsky::v1;
 
 constexpr char kUsage[] =
     "用法 usage: halfskyctl catalog COMMAND [ARGS...]\n"

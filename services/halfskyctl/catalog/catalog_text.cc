@@ -8,7 +8,6 @@
 
 namespace halfsky {
 
-namespace v1 = ::halfsky::v1;
 
 std::string FormatNumber(double v) { return absl::StrFormat("%.10g", v); }
 

@@ -11,7 +11,6 @@
 
 namespace halfsky {
 
-namespace v1 = ::halfsky::v1;
 
 namespace {
 

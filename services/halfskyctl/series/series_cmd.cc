@@ -12,7 +12,6 @@
 
 namespace halfsky {
 
-namespace v1 = ::halfsky::v1;
 
 namespace {
 

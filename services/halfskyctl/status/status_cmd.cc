@@ -10,7 +10,6 @@
 
 namespace halfsky {
 
-namespace v1 = ::halfsky::v1;
 
 namespace {
 

@@ -18,7 +18,6 @@
 
 namespace halfsky {
 
-namespace v1 = ::halfsky::v1;
 
 namespace {
 
@@ -73,6 +72,15 @@ void ReportError(const grpc::Status& status, const std::string& file,
       err << file << ": " << v.field << ": " << v.description << "\n";
     }
   }
+}
+
+// halfskyctl's exit codes: 3 when the server is unreachable or the deadline
+// passed (a retry may succeed), 1 when it said no.
+int ExitCode(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                 status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+             ? 3
+             : 1;
 }
 
 class Progress {
@@ -218,6 +226,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
 
   if (dry_run) {
     bool ok = true;
+    int failure = 1;
     for (size_t c = 0; c < chunks; ++c) {
       v1::SubmitBatchRequest req;
       req.set_request_id(request_id(c));
@@ -233,6 +242,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
       if (!st.ok()) {
         ReportError(st, file, parsed.values, begin, err);
         ok = false;
+        failure = ExitCode(st);
         if (st.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
           break;
         }
@@ -241,7 +251,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     }
     out << (ok ? "校验通过，未写入 / dry run: all " : "校验未通过 / dry run failed: ") << n
         << " 条 values in " << chunks << " 块 chunks\n";
-    return ok ? 0 : 1;
+    return ok ? 0 : failure;
   }
 
   grpc::ClientContext ctx;
@@ -266,7 +276,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
       err << "已确认 " << c << "/" << chunks
           << " 块；重新运行同一命令即可续传 / " << c << " of " << chunks
           << " chunks acknowledged; run the same command again to resume\n";
-      return 1;
+      return ExitCode(st);
     }
     created += ack.created_count();
     revised += ack.revised_count();
@@ -279,7 +289,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   grpc::Status st = stream->Finish();
   if (!st.ok()) {
     err << file << ": " << DescribeRpcError(st) << "\n";
-    return 1;
+    return ExitCode(st);
   }
   out << "已提交 " << file << "：" << n << " 条，新增 " << created << "，修订 " << revised
       << "，未变 " << unchanged << "；共 " << chunks << " 块";

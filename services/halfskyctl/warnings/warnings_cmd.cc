@@ -13,7 +13,6 @@
 
 namespace halfsky {
 
-namespace v1 = ::halfsky::v1;
 
 namespace {
 
