@@ -186,7 +186,7 @@ class WarningEngine {
 
   // Called with every newly published set, under the engine's lock (so
   // calls are ordered); must be quick and must not call back into the
-  // engine. Called once at once with the current set. For metrics. Pass
+  // engine. Also called right away with the current set. For metrics. Pass
   // nullptr to remove.
   void SetObserver(std::function<void(const WarningSet&)> observer);
 

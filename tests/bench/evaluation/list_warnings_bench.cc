@@ -23,6 +23,10 @@
 //
 // Usage: evaluation_list_warnings_bench [--threads=8] [--seconds=3]
 //        [--rounds=5] [--warnings=40] [--page_size=20]
+//        [--list_cache=256] [--auth_cache=1]
+// --list_cache=0 / --auth_cache=0 switch the service's response and
+// authentication caches off (the load generator repeats one request, so
+// with the cache on every call after the first is a hit).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -261,8 +265,14 @@ int main(int argc, char** argv) {
   }
   halfsky::evaluation::Evaluator evaluator(catalog, nullptr, nullptr, engine->get(), &clock, {});
   auto authenticator = halfsky::evaluation::testing::TestAuthenticator();
+  halfsky::EvaluationServiceOptions service_options;
+  service_options.list_cache_entries =
+      static_cast<size_t>(Flag(argc, argv, "list_cache", 256));
+  if (Flag(argc, argv, "auth_cache", 1) == 0) {
+    service_options.auth_cache_entries = 0;
+  }
   halfsky::EvaluationServiceImpl service(catalog, engine->get(), &evaluator,
-                                         authenticator->AsFunction());
+                                         authenticator->AsFunction(), service_options);
   halfsky::v1::ListWarningsRequest request;
   request.set_page_size(page_size);
   auto listed = (*engine)->List(request);
@@ -288,8 +298,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> bare_server = builder.BuildAndStart();
   const std::string bare_address = "127.0.0.1:" + std::to_string(bare_port);
 
-  std::printf("threads=%d seconds=%d rounds=%d warnings=%d page_size=%d response_bytes=%zu\n",
-              threads, seconds, rounds, n_warnings, page_size, canned.size());
+  std::printf(
+      "threads=%d seconds=%d rounds=%d warnings=%d page_size=%d response_bytes=%zu "
+      "list_cache=%zu auth_cache=%zu\n",
+      threads, seconds, rounds, n_warnings, page_size, canned.size(),
+      service_options.list_cache_entries, service_options.auth_cache_entries);
   struct Target {
     const char* label;
     std::string address;
