@@ -313,8 +313,8 @@ struct SqliteSubmissionStore::WriterStatements {
 namespace {
 
 // Rows per multi-row INSERT: amortizes statement execution (and SQLite's
-// per-statement journal) without making statements huge (at most 9 x 64
-// parameters).
+// per-statement journal) without making statements huge (at most 8 x 64
+// parameters). A power of two.
 constexpr size_t kMaxRowsPerInsert = 64;
 
 // "(?,?,?),(?,?,?)..." for `rows` rows of `columns` parameters.
@@ -335,8 +335,8 @@ std::string ValuesList(size_t rows, size_t columns) {
   return out;
 }
 
-// Inserts `n` rows in chunks of kMaxRowsPerInsert through statements cached
-// in `cache` by row count: `sql_head` + " VALUES " + list + `sql_tail`.
+// Inserts `n` rows in chunks of at most kMaxRowsPerInsert through statements
+// cached in `cache` by row count: `sql_head` + " VALUES " + list + `sql_tail`.
 // `bind(stmt, first_param, row_index)` binds the `columns` parameters of row
 // `row_index` starting at parameter `first_param`.
 template <typename BindRow>
@@ -346,8 +346,13 @@ absl::Status InsertRows(sqlite3* db, std::vector<std::unique_ptr<Stmt>>& cache,
   if (cache.size() <= kMaxRowsPerInsert) {
     cache.resize(kMaxRowsPerInsert + 1);
   }
-  for (size_t start = 0; start < n; start += kMaxRowsPerInsert) {
-    const size_t rows = std::min(kMaxRowsPerInsert, n - start);
+  // Row counts are powers of two (64, 32, ..., 1): at most 7 statements per
+  // table are ever prepared, whatever the group sizes.
+  size_t rows = kMaxRowsPerInsert;
+  for (size_t start = 0; start < n; start += rows) {
+    while (rows > n - start) {
+      rows /= 2;
+    }
     std::unique_ptr<Stmt>& stmt = cache[rows];
     if (stmt == nullptr) {
       auto fresh = std::make_unique<Stmt>();
