@@ -133,12 +133,12 @@ class AggregationServiceImpl::ExportReactor final
 
 grpc::ServerWriteReactor<halfsky::v1::ExportChunk>* AggregationServiceImpl::Export(
     grpc::CallbackServerContext* ctx, const halfsky::v1::ExportRequest* request) {
+  // (A StatusOr must not be built from an OK status: that aborts.)
   absl::Status st = CheckRead(*ctx);
-  absl::StatusOr<aggregation::ExportPlan> plan = st;
-  if (st.ok()) {
-    plan = state_->Read(
-        [&](const Aggregator& agg) { return aggregation::PlanExport(agg, *request); });
-  }
+  absl::StatusOr<aggregation::ExportPlan> plan =
+      st.ok() ? state_->Read(
+                    [&](const Aggregator& agg) { return aggregation::PlanExport(agg, *request); })
+              : absl::StatusOr<aggregation::ExportPlan>(st);
   if (!plan.ok()) {
     class Failed final : public grpc::ServerWriteReactor<halfsky::v1::ExportChunk> {
      public:
