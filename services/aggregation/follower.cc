@@ -144,6 +144,32 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
       options_(options),
       backoff_(options.backoff_min) {
   status_.committed_sequence = -1;
+  if (MetricsRegistry* m = options_.metrics; m != nullptr) {
+    metrics_.cursor = m->GetGauge("halfsky_aggregation_cursor",
+                                  "Change-feed cursor acknowledged by Redis (-1: none yet).");
+    metrics_.applied = m->GetGauge("halfsky_aggregation_applied_sequence",
+                                   "Last change-feed revision applied in memory.");
+    metrics_.head = m->GetGauge("halfsky_aggregation_feed_head_sequence",
+                                "Change-feed head as last seen (heartbeats, revisions).");
+    metrics_.lag = m->GetGauge("halfsky_aggregation_lag_revisions",
+                               "Revisions the Redis cursor is behind the feed head.");
+    metrics_.ready = m->GetGauge("halfsky_aggregation_ready",
+                                 "1 once the first build from the change feed is done.");
+    metrics_.commits = m->GetCounter("halfsky_aggregation_commits_total",
+                                     "Incremental commits (MULTI/EXEC with a new cursor).");
+    metrics_.commit_seconds =
+        m->GetHistogram("halfsky_aggregation_commit_seconds",
+                        "Duration of one successful incremental commit (render + MULTI/EXEC).");
+    metrics_.rebuilds = m->GetCounter("halfsky_aggregation_rebuilds_total",
+                                      "Full rewrites of the Redis cache.");
+    metrics_.builds = m->GetCounter("halfsky_aggregation_builds_total",
+                                    "Builds of the in-memory state from sequence 0.");
+    metrics_.redis_errors = m->GetCounter("halfsky_aggregation_redis_errors_total",
+                                          "Failed Redis operations (retried).");
+    metrics_.reconnects = m->GetCounter("halfsky_aggregation_stream_reconnects_total",
+                                        "WatchChanges streams re-opened after ending.");
+    metrics_.cursor->Set(-1);
+  }
 }
 
 Follower::~Follower() { Stop(); }
@@ -232,6 +258,25 @@ void Follower::SetRedisOk(bool ok) {
   status_.redis_ok = ok;
 }
 
+void Follower::RedisFailed() {
+  SetRedisOk(false);
+  if (metrics_.redis_errors != nullptr) {
+    metrics_.redis_errors->Increment();
+  }
+}
+
+void Follower::UpdateGauges() {
+  if (metrics_.cursor == nullptr) {
+    return;
+  }
+  metrics_.cursor->Set(static_cast<double>(status_.committed_sequence));
+  metrics_.applied->Set(static_cast<double>(status_.applied_sequence));
+  metrics_.head->Set(static_cast<double>(head_));
+  metrics_.lag->Set(static_cast<double>(
+      std::max<int64_t>(0, head_ - std::max<int64_t>(0, status_.committed_sequence))));
+  metrics_.ready->Set(status_.ready ? 1 : 0);
+}
+
 absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
     std::unique_ptr<ChangeStream>* stream, std::vector<ChangeEvent>* carry, int64_t* applied) {
   auto agg = std::make_unique<Aggregator>(catalog_);
@@ -286,7 +331,9 @@ void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
         }
         agg.Apply(ev.revision(), &pending_);
         applied_ = seq;
+        head_ = std::max(head_, seq);
       } else if (ev.has_heartbeat()) {
+        head_ = ev.heartbeat().head_sequence();
         if (ev.heartbeat().head_sequence() < applied_) {
           std::cerr << "halfsky-aggregation: change feed head " << ev.heartbeat().head_sequence()
                     << " is below the applied sequence " << applied_
@@ -298,6 +345,7 @@ void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
   });
   absl::MutexLock lock(&mu_);
   status_.applied_sequence = applied_;
+  UpdateGauges();
 }
 
 void Follower::Publish(const UpdateMessage& message) {
@@ -319,6 +367,9 @@ absl::Status Follower::SyncRedis(Sync mode) {
     {
       absl::MutexLock lock(&mu_);
       ++status_.rewrites;
+    }
+    if (metrics_.rebuilds != nullptr) {
+      metrics_.rebuilds->Increment();
     }
     Publish(UpdateMessage{applied_, r.version, true, r.indicator_ids});
   } else if (*cursor < applied_) {
@@ -344,6 +395,7 @@ absl::Status Follower::SyncRedis(Sync mode) {
   absl::MutexLock lock(&mu_);
   status_.committed_sequence = committed;
   status_.redis_ok = true;
+  UpdateGauges();
   cv_.SignalAll();
   return absl::OkStatus();
 }
@@ -357,8 +409,10 @@ absl::Status Follower::CommitPending() {
   }
   std::vector<CellId> cells(pending_.cells.begin(), pending_.cells.end());
   attempted_ = applied_;
+  const absl::Time start = absl::Now();
   HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
                            writer_.Commit(agg, cells, applied_, /*create_cursor=*/false));
+  const absl::Duration took = absl::Now() - start;
   const int64_t previous = r.previous_cursor.value_or(-2);
   if (!r.previous_cursor || (previous != committed && previous != attempted_)) {
     // FLUSHALL or a Redis restarted empty / from an older snapshot: this
@@ -382,7 +436,12 @@ absl::Status Follower::CommitPending() {
     status_.committed_sequence = applied_;
     status_.redis_ok = true;
     ++status_.commits;
+    UpdateGauges();
     cv_.SignalAll();
+  }
+  if (metrics_.commits != nullptr) {
+    metrics_.commits->Increment();
+    metrics_.commit_seconds->Observe(absl::ToDoubleSeconds(took));
   }
   Publish(UpdateMessage{applied_, r.version, false, std::move(ids)});
   return absl::OkStatus();
@@ -435,6 +494,11 @@ void Follower::Run() {
       status_.ready = true;
       status_.applied_sequence = applied_;
       ++status_.builds;
+      head_ = std::max(head_, applied_);
+      UpdateGauges();
+    }
+    if (metrics_.builds != nullptr) {
+      metrics_.builds->Increment();
     }
     if (!carry.empty()) {
       ApplyEvents(carry);
@@ -463,7 +527,7 @@ void Follower::Run() {
             FinishRebuilds(response);
           }
         } else {
-          SetRedisOk(false);
+          RedisFailed();
           std::cerr << "halfsky-aggregation: Redis sync failed: " << st << "; retrying in "
                     << backoff_ << "\n";
           if (absl::IsAborted(st)) {
@@ -480,7 +544,7 @@ void Follower::Run() {
         } else {
           // The cursor stays where it was; the changed cells stay pending and
           // the feed keeps being applied in memory (bounded by the queue).
-          SetRedisOk(false);
+          RedisFailed();
           std::cerr << "halfsky-aggregation: Redis commit failed: " << st << "; retrying in "
                     << backoff_ << "\n";
           Sleep(backoff_);
@@ -520,6 +584,9 @@ void Follower::Run() {
         stream.reset();
         Sleep(backoff_);
         NextBackoff();
+        if (metrics_.reconnects != nullptr) {
+          metrics_.reconnects->Increment();
+        }
         stream = std::make_unique<ChangeStream>(stub_.get(), applied_, options_.queue_capacity,
                                                 options_.submission_token);
         continue;
@@ -530,7 +597,7 @@ void Follower::Run() {
         last_cursor_check = absl::Now();
         auto cursor = writer_.ReadCursor();
         if (!cursor.ok()) {
-          SetRedisOk(false);
+          RedisFailed();
           continue;
         }
         SetRedisOk(true);

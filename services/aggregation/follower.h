@@ -42,6 +42,23 @@
 //     older snapshot): detected by the GET inside each commit and by a check
 //     every `cursor_check_interval` while idle → RewriteAll from memory.
 //
+// Metrics (when FollowerOptions::metrics is set; names are stable, for
+// dashboards and alerts):
+//   halfsky_aggregation_cursor                 gauge: the cursor Redis acknowledged
+//   halfsky_aggregation_applied_sequence       gauge: last revision applied in memory
+//   halfsky_aggregation_feed_head_sequence     gauge: the feed head as last seen
+//                                              (heartbeats and revisions received)
+//   halfsky_aggregation_lag_revisions          gauge: feed head − cursor (what
+//                                              Redis is behind the feed)
+//   halfsky_aggregation_commits_total          counter: incremental commits
+//   halfsky_aggregation_commit_seconds         histogram: one commit's MULTI/EXEC
+//                                              (rendering included), successful ones
+//   halfsky_aggregation_rebuilds_total         counter: full rewrites of the cache
+//   halfsky_aggregation_builds_total           counter: builds from sequence 0
+//   halfsky_aggregation_redis_errors_total     counter: failed Redis operations
+//   halfsky_aggregation_stream_reconnects_total counter: WatchChanges reconnects
+//   halfsky_aggregation_ready                  gauge: 1 once the first build is done
+//
 // Thread-safety: public methods are thread-safe.
 
 #include <cstdint>
@@ -56,6 +73,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/catalog/catalog.h"
+#include "common/metrics/metrics.h"
 #include "common/redis/redis_client.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/aggregation.pb.h"
@@ -107,6 +125,9 @@ struct FollowerOptions {
   absl::Duration cursor_check_interval = absl::Seconds(1);
   // Sent as "authorization: Bearer <token>" on WatchChanges when non-empty.
   std::string submission_token;
+  // Where to record the metrics listed above (not owned; must outlive the
+  // follower). Null: none. The service passes halfsky::ServiceMetrics().
+  MetricsRegistry* metrics = nullptr;
 };
 
 struct FollowerStatus {
@@ -161,6 +182,10 @@ class Follower {
   void NextBackoff();
   bool Stopping() const;
   void SetRedisOk(bool ok);
+  // Records a failed Redis operation (metrics, status).
+  void RedisFailed();
+  // Refreshes the cursor / head / lag gauges from status_.
+  void UpdateGauges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishRebuilds(const absl::StatusOr<halfsky::v1::RebuildResponse>& result);
 
   const std::shared_ptr<const CatalogIndex> catalog_;
@@ -170,8 +195,25 @@ class Follower {
   RedisWriter writer_;
   const FollowerOptions options_;
 
+  struct Metrics {
+    Gauge* cursor = nullptr;
+    Gauge* applied = nullptr;
+    Gauge* head = nullptr;
+    Gauge* lag = nullptr;
+    Gauge* ready = nullptr;
+    Counter* commits = nullptr;
+    Histogram* commit_seconds = nullptr;
+    Counter* rebuilds = nullptr;
+    Counter* builds = nullptr;
+    Counter* redis_errors = nullptr;
+    Counter* reconnects = nullptr;
+  };
+  // All null without FollowerOptions::metrics.
+  Metrics metrics_;
+
   // Follower-thread only.
   ChangeSet pending_;
+  int64_t head_ = 0;  // feed head as last seen
   int64_t applied_ = 0;
   int64_t attempted_ = -1;  // cursor of a commit whose outcome is unknown
   Sync sync_ = Sync::kNone;

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   halfsky::aggregation::FollowerOptions follower_options;
+  follower_options.metrics = &halfsky::ServiceMetrics();
   if (const std::string path = absl::GetFlag(FLAGS_submission_token_file); !path.empty()) {
     std::ifstream in(path);
     if (!in) {
