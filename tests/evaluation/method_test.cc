@@ -647,6 +647,18 @@ TEST(FluctuationTest, MadZeroFallsBackToRelativeChange) {
   EXPECT_TRUE(big->warns);  // 26/104 = 25 %
 }
 
+TEST(FluctuationTest, MadOfRoundingNoiseIsZero) {
+  // Changes of 0.3 each in decimal figures: as doubles they differ by about
+  // 1e-14, which must not become a MAD (z would be ~1e12).
+  absl::StatusOr<FluctuationResult> r = AssessFluctuation(
+      Value(), Values({{2020, 75.0}, {2021, 75.3}, {2022, 75.6}, {2023, 75.9}, {2024, 76.2}}),
+      MethodOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->method, FluctuationMethod::kRelativeChange);
+  EXPECT_FALSE(r->figures.has_modified_z_score());
+  EXPECT_FALSE(r->warns);  // 0.3/75.9 = 0.4 %
+}
+
 TEST(FluctuationTest, ModifiedZScore) {
   // Changes 2, 3, 1, 3, x: for x = 8 and 9, sorted median 3, deviations
   // 1, 0, 2, 0, x−3 → MAD 1; z = 0.6745·(x − 3).

@@ -856,7 +856,13 @@ absl::StatusOr<FluctuationResult> AssessFluctuation(const Indicator& indicator,
       deviations.push_back(std::fabs(d - med));
     }
     const double mad = median(deviations);
-    if (mad > 0) {
+    // Equal changes of decimal figures (75.0, 75.3, 75.6 …) differ by
+    // rounding noise only: such a MAD is zero, not a divisor.
+    double scale = 0;
+    for (double d : changes) {
+      scale = std::max(scale, std::fabs(d));
+    }
+    if (mad > 1e-9 * scale) {
       z_used = true;
       const double z = 0.6745 * std::fabs(latest - med) / mad;
       r.method = FluctuationMethod::kModifiedZScore;
