@@ -307,6 +307,7 @@ struct SqliteSubmissionStore::WriterStatements {
   std::vector<std::unique_ptr<Stmt>> insert_revisions;
   std::vector<std::unique_ptr<Stmt>> insert_keys;
   std::vector<std::unique_ptr<Stmt>> upsert_reporting;
+  std::vector<std::unique_ptr<Stmt>> insert_reporting_if_new;
   std::vector<std::unique_ptr<Stmt>> insert_requests;
 };
 
@@ -604,6 +605,7 @@ void SqliteSubmissionStore::ClearGroupBuffers() {
   pending_requests_.clear();
   pending_index_.clear();
   reported_.clear();
+  confirmed_.clear();
 }
 
 void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group) {
@@ -793,6 +795,9 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
       out->set_outcome(v1::WRITE_OUTCOME_UNCHANGED);
       out->set_revision(state->revision);
       ++unchanged;
+      if (!v.unit_code.empty()) {
+        confirmed_.emplace(key.year(), v.unit_code, key.indicator_id());
+      }
       continue;
     }
     const int64_t seq = next_sequence_++;
@@ -887,6 +892,24 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
       "excluded.last_at_us",
       5, reported.size(), [&](Stmt& s, int p, size_t i) {
         const auto& [year, unit, indicator] = *reported[i];
+        s.Bind(p, year);
+        s.Bind(p + 1, unit);
+        s.Bind(p + 2, indicator);
+        s.Bind(p + 3, now_us);
+        s.Bind(p + 4, now_us);
+      }));
+  std::vector<const std::tuple<int, absl::string_view, absl::string_view>*> confirmed;
+  for (const auto& r : confirmed_) {
+    if (reported_.count(r) == 0) {
+      confirmed.push_back(&r);
+    }
+  }
+  HALFSKY_RETURN_IF_ERROR(InsertRows(
+      writer_, w.insert_reporting_if_new,
+      "INSERT INTO reporting_times(year, unit_code, indicator_id, first_at_us, last_at_us)",
+      " ON CONFLICT(year, unit_code, indicator_id) DO NOTHING", 5, confirmed.size(),
+      [&](Stmt& s, int p, size_t i) {
+        const auto& [year, unit, indicator] = *confirmed[i];
         s.Bind(p, year);
         s.Bind(p + 1, unit);
         s.Bind(p + 2, indicator);

@@ -157,6 +157,10 @@ class SqliteSubmissionStore final : public SubmissionStore {
   std::vector<PendingRequest> pending_requests_;
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, size_t> pending_index_;
   absl::flat_hash_set<std::tuple<int, absl::string_view, absl::string_view>> reported_;
+  // UNCHANGED writes by a unit: they report the figure too (a second
+  // responsible unit confirming it), recorded only if the unit had not
+  // reported it yet (last_at does not move).
+  absl::flat_hash_set<std::tuple<int, absl::string_view, absl::string_view>> confirmed_;
 
   mutable absl::Mutex queue_mu_;
   absl::CondVar queue_cv_;

@@ -422,5 +422,32 @@ TEST_F(StoreTest, ReportingTimesFirstAndLast) {
   EXPECT_EQ((*times)[0].last_at - (*times)[0].first_at, absl::Hours(48));
 }
 
+TEST_F(StoreTest, UnchangedWriteOfAnotherUnitReportsForThatUnit) {
+  // Two responsible units: the second confirms the figure the first wrote.
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", {Number("HEALTH-03", 2024, 3)})).ok());
+  clock_.Advance(absl::Hours(24));
+  auto confirmed =
+      store_->WriteAndWait(Req("q", "b", {Number("HEALTH-03", 2024, 3)}, "WOMENS_FEDERATION"));
+  ASSERT_TRUE(confirmed.ok()) << confirmed.status();
+  EXPECT_EQ(confirmed->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+  clock_.Advance(absl::Hours(24));
+  // Confirming again moves nothing.
+  ASSERT_TRUE(
+      store_->WriteAndWait(Req("q", "c", {Number("HEALTH-03", 2024, 3)}, "WOMENS_FEDERATION"))
+          .ok());
+  auto times = store_->ListReportingTimes(2024);
+  ASSERT_TRUE(times.ok());
+  ASSERT_EQ(times->size(), 2u);
+  std::map<std::string, ReportingTimes> by_unit;
+  for (const auto& t : *times) {
+    by_unit[t.unit_code] = t;
+  }
+  ASSERT_EQ(by_unit.count("WOMENS_FEDERATION"), 1u);
+  EXPECT_EQ(by_unit["WOMENS_FEDERATION"].first_at - by_unit["HEALTH_BUREAU"].first_at,
+            absl::Hours(24));
+  EXPECT_EQ(by_unit["WOMENS_FEDERATION"].last_at, by_unit["WOMENS_FEDERATION"].first_at);
+  EXPECT_EQ(by_unit["HEALTH_BUREAU"].last_at, by_unit["HEALTH_BUREAU"].first_at);
+}
+
 }  // namespace
 }  // namespace halfsky::submission
