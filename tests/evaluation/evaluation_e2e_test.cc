@@ -3,9 +3,7 @@
 // redis-server. A unit submits (SubmitBatch); the warning appears for a
 // watching client; an acknowledgement survives a restart of the evaluation
 // service; a correction resolves the warning.
-#include <signal.h>
 
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +22,7 @@
 #include "services/evaluation/service/series_source.h"
 #include "tests/evaluation/service_test_util.h"
 #include "tests/support/process.h"
+#include "tests/support/suite.h"
 
 namespace halfsky::evaluation {
 namespace {
@@ -34,118 +33,39 @@ using testing::FractionValue;
 constexpr char kServiceToken[] = "service-token-1";
 const char kWarningId[] = "HEALTH-02:610303:progress:2030";
 
-std::string Binary(const std::string& name) {
-  return absl::StrCat(HALFSKY_BINARY_DIR, "/services/", name,
-                      name == "evaluation" ? "/service" : "", "/halfsky-", name);
-}
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path);
-  out << content;
-}
-
-class Service {
- public:
-  // Starts `binary` with the common flags plus `extra`; waits for its
-  // address file. Fails the test (fatal) on error.
-  void Start(const std::string& dir, const std::string& name, const std::string& binary,
-             const std::vector<std::string>& extra) {
-    address_file_ = absl::StrCat(dir, "/", name, ".addr");
-    std::remove(address_file_.c_str());
-    log_ = absl::StrCat(dir, "/", name, ".log");
-    std::vector<std::string> argv = {binary,
-                                     "--listen=127.0.0.1:0",
-                                     "--metrics_listen=127.0.0.1:0",
-                                     "--address_file=" + address_file_,
-                                     "--catalog=" + testing::TestCatalogPath(),
-                                     "--tokens_file=" + dir + "/tokens.txt",
-                                     "--drain_delay=0s",
-                                     "--grace_period=3s"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto child = halfsky::testing::ChildProcess::Start(argv, log_);
-    ASSERT_TRUE(child.ok()) << child.status();
-    process_ = std::move(*child);
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    std::string text;
-    while (absl::Now() < deadline) {
-      text = halfsky::testing::ReadFile(address_file_);
-      if (absl::StrContains(text, "\n") || !process_->Running()) {
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    ASSERT_TRUE(absl::StrContains(text, "grpc=")) << name << " did not start; log:\n"
-                                                 << halfsky::testing::ReadFile(log_);
-    for (absl::string_view field : absl::StrSplit(absl::StripTrailingAsciiWhitespace(text), ' ')) {
-      if (absl::ConsumePrefix(&field, "grpc=")) {
-        address_ = std::string(field);
-      }
-    }
-  }
-  // SIGTERM and wait for a clean exit.
-  void Stop() {
-    if (process_ == nullptr) {
-      return;
-    }
-    process_->Signal(SIGTERM);
-    auto status = process_->Wait(absl::Seconds(15));
-    EXPECT_TRUE(status.ok()) << "did not exit after SIGTERM";
-    process_.reset();
-  }
-  const std::string& address() const { return address_; }
-  std::string log() const { return halfsky::testing::ReadFile(log_); }
-
- private:
-  std::unique_ptr<halfsky::testing::ChildProcess> process_;
-  std::string address_file_;
-  std::string log_;
-  std::string address_;
-};
-
 class EvaluationEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* name : {"submission", "aggregation", "evaluation"}) {
-      // The build makes this test depend on the three binaries.
-      ASSERT_TRUE(std::ifstream(Binary(name)).good()) << Binary(name) << " is not built";
-    }
-    dir_ = halfsky::testing::MakeTempDir("evaluation-e2e");
-    WriteFile(dir_ + "/tokens.txt",
-              absl::StrCat(testing::TokenFileContent(), auth::HashToken(kServiceToken),
-                           " halfsky-services statistics\n"));
-    WriteFile(dir_ + "/service-token", kServiceToken);
-    auto redis = halfsky::testing::RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = std::move(*redis);
-    ASSERT_NO_FATAL_FAILURE(submission_.Start(dir_, "submission", Binary("submission"),
-                                              {"--db=" + dir_ + "/submission.db"}));
-    ASSERT_NO_FATAL_FAILURE(aggregation_.Start(
-        dir_, "aggregation", Binary("aggregation"),
-        {"--submission=" + submission_.address(), "--redis=" + redis_->address(),
-         "--submission_token_file=" + dir_ + "/service-token"}));
-    ASSERT_NO_FATAL_FAILURE(StartEvaluation());
+    halfsky::testing::SuiteOptions options;
+    options.catalog = testing::TestCatalogPath();
+    options.tokens = absl::StrCat(testing::TokenFileContent(), auth::HashToken(kServiceToken),
+                                  " halfsky-services statistics\n");
+    options.service_token = kServiceToken;
+    options.evaluation_flags = {"--reevaluate_interval=1h"};
+    auto suite = halfsky::testing::Suite::Start(options);
+    ASSERT_TRUE(suite.ok()) << suite.status();
+    suite_ = std::move(*suite);
+    ConnectEvaluation();
   }
 
   void TearDown() override {
-    evaluation_.Stop();
-    aggregation_.Stop();
-    submission_.Stop();
+    if (suite_ != nullptr) {
+      EXPECT_TRUE(suite_->Stop().ok());
+    }
   }
 
-  void StartEvaluation() {
-    ASSERT_NO_FATAL_FAILURE(evaluation_.Start(
-        dir_, "evaluation", Binary("evaluation"),
-        {"--submission=" + submission_.address(), "--aggregation=" + aggregation_.address(),
-         "--redis=" + redis_->address(), "--db=" + dir_ + "/evaluation.db",
-         "--submission_token_file=" + dir_ + "/service-token",
-         "--aggregation_token_file=" + dir_ + "/service-token", "--reevaluate_interval=1h"}));
+  void ConnectEvaluation() {
     stub_ = halfsky::v1::EvaluationService::NewStub(
-        grpc::CreateChannel(evaluation_.address(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(evaluation().address(), grpc::InsecureChannelCredentials()));
   }
+
+  halfsky::testing::ServiceProcess& submission() { return suite_->submission(); }
+  halfsky::testing::ServiceProcess& aggregation() { return suite_->aggregation(); }
+  halfsky::testing::ServiceProcess& evaluation() { return suite_->evaluation(); }
 
   void Submit(const std::string& request_id, const std::vector<halfsky::v1::DataValue>& values) {
     auto stub = halfsky::v1::SubmissionService::NewStub(
-        grpc::CreateChannel(submission_.address(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(submission().address(), grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
     auth::AddBearerToken(&ctx, testing::kUnitToken);
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
@@ -178,15 +98,11 @@ class EvaluationEndToEndTest : public ::testing::Test {
       current.push_back(event);
     }
     ADD_FAILURE() << "watch ended before SYNCED: " << (*reader)->Finish().error_message()
-                  << "\nlog:\n" << evaluation_.log();
+                  << "\nlog:\n" << evaluation().log();
     return current;
   }
 
-  std::string dir_;
-  std::unique_ptr<halfsky::testing::RedisServer> redis_;
-  Service submission_;
-  Service aggregation_;
-  Service evaluation_;
+  std::unique_ptr<halfsky::testing::Suite> suite_;
   std::unique_ptr<halfsky::v1::EvaluationService::Stub> stub_;
 };
 
@@ -200,7 +116,7 @@ TEST_F(EvaluationEndToEndTest, SubmitWatchAcknowledgeRestartCorrect) {
                                            FractionValue("HEALTH-02", 2024, 50.5, 100)}));
   WarningEvent event;
   ASSERT_TRUE(reader->Read(&event)) << reader->Finish().error_message() << "\n"
-                                    << evaluation_.log();
+                                    << evaluation().log();
   EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_FIRED);
   EXPECT_EQ(event.warning().id(), kWarningId);
   EXPECT_EQ(event.warning().severity(), halfsky::v1::SEVERITY_ORANGE);
@@ -222,11 +138,13 @@ TEST_F(EvaluationEndToEndTest, SubmitWatchAcknowledgeRestartCorrect) {
 
   // Restart the evaluation service: the stream ends, the acknowledgement
   // is still there.
-  evaluation_.Stop();
+  ASSERT_TRUE(evaluation().Stop().ok());
   while (reader->Read(&event)) {
   }
   (void)reader->Finish();
-  ASSERT_NO_FATAL_FAILURE(StartEvaluation());
+  absl::Status restarted = evaluation().Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  ConnectEvaluation();
   grpc::ClientContext watch2_ctx;
   std::vector<WarningEvent> current = OpenWatch(&watch2_ctx, &reader);
   ASSERT_EQ(current.size(), 1u);
@@ -238,7 +156,7 @@ TEST_F(EvaluationEndToEndTest, SubmitWatchAcknowledgeRestartCorrect) {
 
   // A correction resolves it.
   ASSERT_NO_FATAL_FAILURE(Submit("e2e-2", {FractionValue("HEALTH-02", 2024, 55, 100)}));
-  ASSERT_TRUE(reader->Read(&event)) << evaluation_.log();
+  ASSERT_TRUE(reader->Read(&event)) << evaluation().log();
   EXPECT_EQ(event.type(), halfsky::v1::WARNING_EVENT_TYPE_RESOLVED);
   EXPECT_EQ(event.warning().id(), kWarningId);
   watch2_ctx.TryCancel();
@@ -255,7 +173,7 @@ TEST_F(EvaluationEndToEndTest, SubmitWatchAcknowledgeRestartCorrect) {
   list.set_indicator_id("HEALTH-01");
   halfsky::v1::ListWarningsResponse listed;
   ASSERT_TRUE(stub_->ListWarnings(&list_ctx, list, &listed).ok());
-  ASSERT_EQ(listed.warnings_size(), 1) << evaluation_.log();
+  ASSERT_EQ(listed.warnings_size(), 1) << evaluation().log();
   EXPECT_THAT(listed.warnings(0).responsible_unit_codes(), ::testing::ElementsAre("HEALTH_BUREAU"));
   EXPECT_THAT(listed.warnings(0).explanation_zh(), ::testing::HasSubstr("区卫生健康局"));
 }
@@ -264,7 +182,7 @@ TEST_F(EvaluationEndToEndTest, GrpcSeriesSourceReadsTheRealAggregationService) {
   ASSERT_NO_FATAL_FAILURE(Submit("e2e-series", {FractionValue("HEALTH-02", 2020, 50, 100),
                                                 FractionValue("HEALTH-02", 2024, 50.5, 100)}));
   GrpcSeriesSource source(
-      grpc::CreateChannel(aggregation_.address(), grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(aggregation().address(), grpc::InsecureChannelCredentials()),
       kServiceToken);
   auto catalog = testing::TestCatalog();
   const halfsky::v1::Indicator* indicator = catalog->FindIndicator("HEALTH-02");
