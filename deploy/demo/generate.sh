@@ -5,12 +5,14 @@
 #
 # Writes one CSV per member unit, demo-synthetic-<UNIT>.csv, in the format
 # `halfskyctl submit` reads (Chinese headers), for the district 610303 and
-# the years 2020–2024. Deterministic: no randomness, no network; the same
+# the years 2020–2024: every indicator the unit is responsible for (an
+# indicator with several responsible units is in each of their files, with
+# the same figures: each unit reports it). Deterministic: no randomness, no network; the same
 # catalog gives byte-identical files. Every figure is invented: the
 # 数据来源 column of every row says 示例数据（合成）.
 #
 # Every numeric indicator of the catalog gets a smooth series that meets its
-# target (so nothing warns by accident) except the ones in OVERRIDES below,
+# latest target (so nothing warns by accident) except the ones in OVERRIDES below,
 # chosen so that every status and warning kind appears (see README.md).
 # Qualitative objectives get a yearly narrative.
 set -euo pipefail
@@ -30,16 +32,19 @@ HEALTH-07 40 41 42 43 55
 HEALTH-08 70 71.5 73 74.5 76
 HEALTH-09 40 40.8 41.5 42.3 43
 HEALTH-11 3.0 3.1 3.2 3.3 3.4
-HEALTH-17 12 11.5 11.1 10.8 11.2
+HEALTH-17 12 11.2 11.0 10.5 10.8
 EDUCATION-05 96.2 95.8 94.6 96.5 97
 ECONOMY-02 44.1 43.8 43.6 42.9 42.5
-DECISION-05 25 26 27 28 -
+DECISION-05 31 31.5 32 32.5 -
 T
 )
 
 cat "$CATALOG"/plan_*.textproto | LC_ALL=C awk -v out="$OUT" -v overrides="$OVERRIDES" '
-function flush(   k, y, v, n, d, file, vals, parts) {
+function flush(   u) {
   if (id == "") { return }
+  for (u = 1; u <= nunits; u++) { write_unit(units[u]) }
+}
+function write_unit(unit,   k, y, v, n, d, file, vals, parts) {
   file = out "/demo-synthetic-" unit ".csv"
   if (!(file in started)) {
     started[file] = 1
@@ -72,9 +77,18 @@ function flush(   k, y, v, n, d, file, vals, parts) {
     }
   }
 }
-# A smooth series that meets the indicator`s first target.
+# A smooth series that meets the indicator`s latest target; without a
+# number (逐步提高 …) it changes by 2 % a year, above the 1.5 % that the
+# evaluation calls on track.
+# An indicator with a 逐步提高/逐步降低 target besides a number (rise/fall)
+# moves by 2 % a year while meeting the number.
 function generic(k,   v) {
-  if (cmp == "COMPARATOR_AT_LEAST" || cmp == "COMPARATOR_MAINTAIN_AT_LEAST") {
+  if ((cmp == "COMPARATOR_AT_LEAST" || cmp == "COMPARATOR_MAINTAIN_AT_LEAST") && rise) {
+    v = val * 1.03 * (1.02 ^ k)
+    if (kind == "INDICATOR_KIND_PROPORTION" && v > 100) { v = 99 * (1.002 ^ (k - 4)) }
+  } else if ((cmp == "COMPARATOR_AT_MOST" || cmp == "COMPARATOR_BELOW" || cmp == "COMPARATOR_MAINTAIN_AT_MOST") && fall) {
+    v = val * 0.9 * (0.98 ^ k)
+  } else if (cmp == "COMPARATOR_AT_LEAST" || cmp == "COMPARATOR_MAINTAIN_AT_LEAST") {
     v = val * 1.03 + 0.1 * k
     if (kind == "INDICATOR_KIND_PROPORTION" && v > 100) { v = (val + 100) / 2 }
     if (val == 0) { v = 1 + 0.1 * k }
@@ -85,7 +99,7 @@ function generic(k,   v) {
   } else if (cmp == "COMPARATOR_DECREASE" || cmp == "COMPARATOR_DECREASE_EACH_YEAR") {
     v = 10 * (0.96 ^ k)
   } else if (kind == "INDICATOR_KIND_VALUE") {
-    v = 75 * (1.004 ^ k)
+    v = ((rmax > 0 && rmax < 75) ? rmax / 2 : 75) * (1.02 ^ k)
   } else if (kind == "INDICATOR_KIND_COUNT") {
     v = 10 + k
   } else {
@@ -102,13 +116,19 @@ BEGIN {
     ov[f[1]] = substr(lines[i], length(f[1]) + 2)
   }
 }
-/^indicators \{/ { flush(); inb = 1; id = ""; kind = ""; mult = 1; cmp = ""; val = 0; unit = ""; next }
+# Any other top-level block (objectives of the next file …) ends an
+# indicator: its fields must not leak into the indicator before it.
+/^[a-z_]+ \{/ && !/^indicators \{/ { flush(); inb = 0; id = ""; next }
+/^indicators \{/ { flush(); inb = 1; id = ""; kind = ""; mult = 1; cmp = ""; val = 0; nunits = 0; rise = 0; fall = 0; rmax = 0; next }
 inb && /^  id:/ { gsub(/"/, "", $2); id = $2 }
 inb && /^  kind:/ { kind = $2 }
 inb && /^  multiplier:/ { mult = $2 }
-inb && /^    comparator:/ && cmp == "" { cmp = $2 }
-inb && /^    value:/ && !seen_val[id]++ { val = $2 }
-inb && /^  responsible_unit_codes:/ && unit == "" { gsub(/"/, "", $2); unit = $2 }
+# The latest target (targets are listed by year).
+inb && /^  targets \{/ { cmp = ""; val = 0 }
+inb && /^    comparator:/ { cmp = $2; if (cmp == "COMPARATOR_INCREASE") { rise = 1 } if (cmp == "COMPARATOR_DECREASE") { fall = 1 } }
+inb && /^  value_range \{/ { for (i = 1; i < NF; i++) { if ($i == "max:") { rmax = $(i + 1) } } }
+inb && /^    value:/ { val = $2 }
+inb && /^  responsible_unit_codes:/ { gsub(/"/, "", $2); units[++nunits] = $2 }
 END { flush() }
 '
 echo "示例数据 / synthetic demo data: $(ls "$OUT"/demo-synthetic-*.csv | wc -l) files in $OUT" >&2
