@@ -247,7 +247,8 @@ th { background: #f6f8fa; font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr.overall td { font-weight: 700; background: #fbefe6; }
 section.summary table { font-size: 8.5pt; }
-section.summary th.n { white-space: nowrap; }
+section.summary td:first-child { white-space: nowrap; }
+table.warnings td:nth-child(3) { white-space: nowrap; }
 .bar { display: flex; height: 3.2mm; width: 22mm; border-radius: 1mm; overflow: hidden; background: #eaeef2; }
 .bar span { display: block; height: 100%; }
 .legend { font-size: 8.5pt; color: #57606a; margin: 1.5mm 0; }
