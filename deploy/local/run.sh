@@ -168,7 +168,10 @@ start_service() {
   port_taken "$(metrics_port_of "$name")" && die "port $(metrics_port_of "$name") ($name metrics) is taken by another program"
   local args
   mapfile -t args < <(service_args "$name")
-  supervise "$name" "$BIN/$name/halfsky-$name" "${args[@]}"
+  local binary=$BIN/$name/halfsky-$name
+  [ "$name" = evaluation ] && binary=$BIN/evaluation/service/halfsky-evaluation
+  [ -x "$binary" ] || die "$binary is missing (build failed?)"
+  supervise "$name" "$binary" "${args[@]}"
   say "$name$(printf '%*s' $((13 - ${#name})) '')started on 127.0.0.1:$(port_of "$name") (metrics :$(metrics_port_of "$name"))"
 }
 
