@@ -13,6 +13,8 @@
 # Ports (override with the environment): HALFSKY_REDIS_PORT (7379),
 # HALFSKY_SUBMISSION_PORT (7301), HALFSKY_AGGREGATION_PORT (7302),
 # HALFSKY_EVALUATION_PORT (7303); metrics on 9301/9302/9303.
+# HALFSKY_BUILD_DIR (build-release) with HALFSKY_SKIP_BUILD=1 uses binaries
+# already built there; HALFSKY_FAKE_NOW (RFC 3339) sets the services' "today".
 # Authentication is on: the first start creates var/secrets/ (mode 700) with
 # random bearer tokens for the principals `admin`, `statistics`,
 # `assessment` and the two service principals, and var/secrets/tokens with
@@ -39,6 +41,7 @@ EVALUATION_PORT=${HALFSKY_EVALUATION_PORT:-7303}
 CATALOG=${HALFSKY_CATALOG:-$HALFSKY_ROOT/deploy/catalog}
 SECRETS=$VAR/secrets
 NO_AUTH=${HALFSKY_NO_AUTH:-0}
+FAKE_NOW=${HALFSKY_FAKE_NOW:-}
 SERVICES=(submission aggregation evaluation)
 
 say() { printf '%s\n' "$*"; }
@@ -70,6 +73,9 @@ service_args() {
               --catalog "$CATALOG" --address_file "$RUN/$name.addr")
   if [ "$NO_AUTH" != 1 ]; then
     args+=(--tokens_file "$SECRETS/tokens")
+  fi
+  if [ -n "$FAKE_NOW" ]; then
+    args+=(--fake_now "$FAKE_NOW")
   fi
   case $name in
     submission) args+=(--db "$VAR/submission.db") ;;
@@ -123,8 +129,15 @@ make_secrets() {
     echo "# Format: deploy/local/tokens.example. Tokens are in var/secrets/NAME.token."
   } >"$tmp"
   local entry name roles token
-  for entry in admin:admin statistics:statistics assessment:assessment \
-               aggregation-service:statistics evaluation-service:statistics; do
+  local entries=(admin:admin statistics:statistics assessment:assessment
+                 aggregation-service:statistics evaluation-service:statistics)
+  # One principal per member unit of the catalog (unit-<CODE>, role unit:<CODE>):
+  # hand each unit its token; a unit may write only its own indicators.
+  local code
+  for code in $(grep -o 'code: "[A-Z0-9_]*"' "$CATALOG/member_units.textproto" 2>/dev/null | cut -d'"' -f2); do
+    entries+=("unit-$code:unit:$code")
+  done
+  for entry in "${entries[@]}"; do
     name=${entry%%:*}
     roles=${entry#*:}
     token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -136,6 +149,10 @@ make_secrets() {
 }
 
 build() {
+  if [ "${HALFSKY_SKIP_BUILD:-0}" = 1 ]; then
+    say "==> HALFSKY_SKIP_BUILD=1: using the binaries in $BUILD_DIR as they are"
+    return
+  fi
   halfsky_install_packages "${HALFSKY_BUILD_PACKAGES[@]}" "${HALFSKY_RUN_PACKAGES[@]}"
   say "==> building Release into $BUILD_DIR"
   halfsky_build "$BUILD_DIR" Release -DHALFSKY_BUILD_TESTS=OFF -DHALFSKY_BUILD_BENCHMARKS=OFF
@@ -257,15 +274,26 @@ cmd_logs() {
 }
 
 cmd_demo() {
-  cmd_start
-  local token=""
-  if [ "$NO_AUTH" != 1 ]; then
-    token=$(cat "$SECRETS/statistics.token")
+  # The demo's data years end in 2024; under the real clock every later year
+  # would be overdue and bury the designed warnings in late-data ones, so the
+  # services run with the demo's "today" unless HALFSKY_FAKE_NOW says otherwise.
+  if running submission || running evaluation; then
+    say "the suite is already running: stop it first (deploy/local/run.sh stop) so that --demo can set its clock"
+    exit 1
   fi
-  say "==> loading the synthetic demo data (deploy/demo, 示例数据)"
+  FAKE_NOW=${FAKE_NOW:-2025-03-01T00:00:00+08:00}
+  cmd_start
+  say "==> loading the synthetic demo data (deploy/demo, 示例数据) with each unit's own token; clock: $FAKE_NOW"
   [ -n "$(ls deploy/demo/demo-synthetic-*.csv 2>/dev/null)" ] || bash deploy/demo/generate.sh
-  local f
+  local f unit token
   for f in deploy/demo/demo-synthetic-*.csv; do
+    unit=$(basename "$f" .csv)
+    unit=${unit#demo-synthetic-}
+    token=""
+    if [ "$NO_AUTH" != 1 ]; then
+      [ -f "$SECRETS/unit-$unit.token" ] || die "no token for unit $unit in $SECRETS (created before the unit was in the catalog?); add one or remove var/secrets to regenerate"
+      token=$(cat "$SECRETS/unit-$unit.token")
+    fi
     HALFSKY_TOKEN=$token "$BIN/halfskyctl/halfskyctl" submit --server "127.0.0.1:$SUBMISSION_PORT" "$f" \
       || die "loading $f failed"
   done
@@ -273,6 +301,7 @@ cmd_demo() {
   say "  export HALFSKY_TOKEN=\$(cat $SECRETS/assessment.token)"
   say "  $BIN/halfskyctl/halfskyctl warnings"
   say "  $BIN/halfskyctl/halfskyctl report annual --year 2024 -o report.html"
+  say "(the services run with the demo's clock $FAKE_NOW until the next stop/start)"
 }
 
 case ${1:-start} in
