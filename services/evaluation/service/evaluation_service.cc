@@ -34,16 +34,16 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::St
 // The engine calls OnEvent/OnClose under its lock; they only touch this
 // object's queue under mu_. gRPC calls (StartWrite, Finish) are made with
 // mu_ released, since gRPC may run OnWriteDone inline.
-class EvaluationServiceImpl::WatchReactor final
-    : public grpc::ServerWriteReactor<WarningEvent>,
-      public evaluation::WarningWatcher {
+class EvaluationServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<WarningEvent>,
+                                                  public evaluation::WarningWatcher {
  public:
-  WatchReactor(EvaluationServiceImpl* service, halfsky::v1::ListWarningsRequest filter)
-      : service_(service), filter_(std::move(filter)) {}
+  WatchReactor(EvaluationServiceImpl* service, halfsky::v1::ListWarningsRequest filter,
+               bool all_states)
+      : service_(service), filter_(std::move(filter)), all_states_(all_states) {}
 
   // Subscribes (the initial set arrives through OnEvent) and starts writing.
   void Begin() {
-    absl::Status st = service_->engine_->Subscribe(this, filter_);
+    absl::Status st = service_->engine_->Subscribe(this, filter_, all_states_);
     if (!st.ok()) {
       Close(st);
       return;
@@ -65,9 +65,9 @@ class EvaluationServiceImpl::WatchReactor final
       }
       if (event.type() != halfsky::v1::WARNING_EVENT_TYPE_CURRENT &&
           event.type() != halfsky::v1::WARNING_EVENT_TYPE_SYNCED) {
-        const bool now_matches = evaluation::MatchesFilter(event.warning(), filter_, false);
+        const bool now_matches = evaluation::MatchesFilter(event.warning(), filter_, all_states_);
         const bool was_matching =
-            previous != nullptr && evaluation::MatchesFilter(*previous, filter_, false);
+            previous != nullptr && evaluation::MatchesFilter(*previous, filter_, all_states_);
         if (!now_matches && !was_matching) {
           return;
         }
@@ -163,6 +163,7 @@ class EvaluationServiceImpl::WatchReactor final
 
   EvaluationServiceImpl* const service_;
   const halfsky::v1::ListWarningsRequest filter_;
+  const bool all_states_;  // the replication stream: every state
   absl::Mutex mu_;
   std::deque<WarningEvent> queue_ ABSL_GUARDED_BY(mu_);
   WarningEvent current_;  // the event being written (only while writing_)
@@ -192,20 +193,22 @@ void EvaluationServiceImpl::Shutdown() {
 absl::Status EvaluationServiceImpl::CheckFilter(const halfsky::v1::ListWarningsRequest& f) const {
   std::vector<FieldViolation> violations;
   if (!f.domain_id().empty() && catalog_->FindDomain(f.domain_id()) == nullptr) {
-    violations.push_back({"domain_id", absl::StrCat("未知领域 / unknown domain \"", f.domain_id(), "\"")});
+    violations.push_back(
+        {"domain_id", absl::StrCat("未知领域 / unknown domain \"", f.domain_id(), "\"")});
   }
   if (!f.indicator_id().empty() && catalog_->FindIndicator(f.indicator_id()) == nullptr) {
     violations.push_back(
         {"indicator_id", absl::StrCat("未知指标 / unknown indicator \"", f.indicator_id(), "\"")});
   }
   if (!f.area_code().empty() && catalog_->FindArea(f.area_code()) == nullptr) {
-    violations.push_back({"area_code", absl::StrCat("未知区域 / unknown area \"", f.area_code(), "\"")});
+    violations.push_back(
+        {"area_code", absl::StrCat("未知区域 / unknown area \"", f.area_code(), "\"")});
   }
   if (!f.responsible_unit_code().empty() &&
       catalog_->FindMemberUnit(f.responsible_unit_code()) == nullptr) {
-    violations.push_back({"responsible_unit_code",
-                          absl::StrCat("未知成员单位 / unknown member unit \"",
-                                       f.responsible_unit_code(), "\"")});
+    violations.push_back(
+        {"responsible_unit_code",
+         absl::StrCat("未知成员单位 / unknown member unit \"", f.responsible_unit_code(), "\"")});
   }
   if (!halfsky::v1::WarningKind_IsValid(f.kind())) {
     violations.push_back({"kind", "未知预警类型 / unknown warning kind"});
@@ -255,8 +258,8 @@ absl::StatusOr<halfsky::v1::Principal> EvaluationServiceImpl::Authenticate(
   return who;
 }
 
-absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(
-    const evaluation::WarningSet& set, const std::string& request_bytes) {
+absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(const evaluation::WarningSet& set,
+                                                                const std::string& request_bytes) {
   if (options_.list_cache_entries > 0) {
     absl::ReaderMutexLock lock(&list_mu_);
     if (list_cache_version_ == set.version()) {
@@ -276,8 +279,7 @@ absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(
   if (options_.list_cache_entries > 0) {
     absl::MutexLock lock(&list_mu_);
     // A newer set may have been published meanwhile: only ever move forward.
-    if (set.version() > list_cache_version_ ||
-        list_cache_.size() >= options_.list_cache_entries) {
+    if (set.version() > list_cache_version_ || list_cache_.size() >= options_.list_cache_entries) {
       list_cache_.clear();
       list_cache_version_ = std::max(list_cache_version_, set.version());
     }
@@ -298,6 +300,9 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::ListWarnings(grpc::CallbackServ
   grpc::Slice flat;
   if (!request->DumpToSingleSlice(&flat).ok()) {
     return Reply(ctx, absl::InvalidArgumentError("请求无法读取 / unreadable request"));
+  }
+  if (absl::Status available = engine_->availability(); !available.ok()) {
+    return Reply(ctx, available);  // a replica out of sync with its primary
   }
   const std::string request_bytes(reinterpret_cast<const char*>(flat.begin()), flat.size());
   absl::StatusOr<grpc::Slice> bytes = ListResponse(*engine_->Current(), request_bytes);
@@ -332,7 +337,9 @@ grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
   if (options_.metrics != nullptr) {
     options_.metrics->WatcherOpened();
   }
-  auto* reactor = new WatchReactor(this, std::move(filter));
+  const auto replication = ctx->client_metadata().find(kWatchAllStatesMetadata);
+  const bool all_states = replication != ctx->client_metadata().end() && replication->second == "1";
+  auto* reactor = new WatchReactor(this, std::move(filter), all_states);
   reactor->Begin();
   return reactor;
 }
@@ -340,6 +347,12 @@ grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
 grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
     grpc::CallbackServerContext* ctx, const halfsky::v1::AcknowledgeWarningRequest* request,
     Warning* response) {
+  if (options_.forward_to != nullptr) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    options_.forward_to->AcknowledgeWarning(
+        ctx, request, response, [reactor](const grpc::Status& st) { reactor->Finish(st); });
+    return reactor;
+  }
   absl::StatusOr<halfsky::v1::Principal> who = Authenticate(*ctx);
   if (!who.ok()) {
     return Reply(ctx, who.status());
@@ -356,9 +369,8 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
   if (request->note().empty()) {
     violations.push_back({"note", "确认预警须填写对策建议 / a note (对策建议) is required"});
   } else if (request->note().size() > kMaxNoteBytes) {
-    violations.push_back(
-        {"note", absl::StrCat("对策建议不超过", kMaxNoteBytes, "字节 / note exceeds ",
-                              kMaxNoteBytes, " bytes")});
+    violations.push_back({"note", absl::StrCat("对策建议不超过", kMaxNoteBytes,
+                                               "字节 / note exceeds ", kMaxNoteBytes, " bytes")});
   }
   if (!violations.empty()) {
     return Reply(ctx, InvalidArgumentError("确认请求无效 / invalid acknowledgement", violations));
@@ -375,6 +387,12 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
 grpc::ServerUnaryReactor* EvaluationServiceImpl::Evaluate(
     grpc::CallbackServerContext* ctx, const halfsky::v1::EvaluateRequest* request,
     halfsky::v1::EvaluateResponse* response) {
+  if (options_.forward_to != nullptr) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    options_.forward_to->Evaluate(ctx, request, response,
+                                  [reactor](const grpc::Status& st) { reactor->Finish(st); });
+    return reactor;
+  }
   absl::Status st = Authenticate(*ctx).status();
   if (st.ok()) {
     absl::StatusOr<halfsky::v1::EvaluateResponse> r = evaluator_->Evaluate(*request);
@@ -390,6 +408,12 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::Evaluate(
 grpc::ServerUnaryReactor* EvaluationServiceImpl::GetEvaluationReport(
     grpc::CallbackServerContext* ctx, const halfsky::v1::GetEvaluationReportRequest* request,
     halfsky::v1::EvaluationReport* response) {
+  if (options_.forward_to != nullptr) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    options_.forward_to->GetEvaluationReport(
+        ctx, request, response, [reactor](const grpc::Status& st) { reactor->Finish(st); });
+    return reactor;
+  }
   absl::Status st = Authenticate(*ctx).status();
   if (st.ok()) {
     absl::StatusOr<halfsky::v1::EvaluationReport> r = evaluator_->Report(*request);

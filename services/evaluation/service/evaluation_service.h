@@ -24,6 +24,22 @@
 //     stream with UNAVAILABLE and refuses new ones.
 //   Evaluate / GetEvaluationReport read aggregates synchronously (Redis, or
 //     the aggregation service): UNAVAILABLE when neither answers.
+//   Replication: a WatchWarnings call carrying the metadata
+//     kWatchAllStatesMetadata ("halfsky-watch-all-states") ignores the
+//     filter's state: its initial set is every warning, FIRING and RESOLVED,
+//     and it gets every change (what a read replica follows; see
+//     warning_follower.h). Same authentication as any watch.
+//
+// Read replica (options.forward_to set, engine a mirror fed by a
+// WarningFollower):
+//   ListWarnings, WatchWarnings: served here, from the mirrored set, with
+//     the same authentication, filters, paging and cache; UNAVAILABLE while
+//     the mirror is not in sync with the primary (engine availability()).
+//   AcknowledgeWarning, Evaluate, GetEvaluationReport: forwarded to the
+//     primary with the caller's authorization metadata and deadline
+//     (PrimaryForwarder); the primary's status is returned unchanged, so
+//     the primary authenticates and authorizes the real caller. `evaluator`
+//     may be null then.
 //
 // Performance (ListWarnings is the hot read):
 //   - ListWarnings is a raw method: the response is serialized once per
@@ -56,10 +72,14 @@
 #include "halfsky/v1/common.pb.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/primary_forwarder.h"
 #include "services/evaluation/service/service_metrics.h"
 #include "services/evaluation/service/warning_engine.h"
 
 namespace halfsky {
+
+// WatchWarnings metadata key of the replication stream (see above).
+inline constexpr char kWatchAllStatesMetadata[] = "halfsky-watch-all-states";
 
 // Who is calling: the principal, or UNAUTHENTICATED. Thread-safe.
 using EvaluationAuthenticator =
@@ -75,6 +95,8 @@ struct EvaluationServiceOptions {
   absl::Duration auth_cache_ttl = absl::Seconds(30);
   // Not owned; may be null. Watcher gauges and drop counters.
   evaluation::EvaluationMetrics* metrics = nullptr;
+  // Not owned; may be null. Set on a read replica: see above.
+  evaluation::PrimaryForwarder* forward_to = nullptr;
 };
 
 // ListWarnings is served raw (pre-serialized bytes, see above); clients see
@@ -83,7 +105,8 @@ class EvaluationServiceImpl final
     : public halfsky::v1::EvaluationService::WithRawCallbackMethod_ListWarnings<
           halfsky::v1::EvaluationService::CallbackService> {
  public:
-  // `engine` and `evaluator` are not owned and must outlive the service.
+  // `engine` and `evaluator` are not owned and must outlive the service;
+  // `evaluator` may be null when options.forward_to is set.
   EvaluationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
                         evaluation::WarningEngine* engine, evaluation::Evaluator* evaluator,
                         EvaluationAuthenticator authenticator,
@@ -101,9 +124,9 @@ class EvaluationServiceImpl final
                                          grpc::ByteBuffer* response) override;
   grpc::ServerWriteReactor<halfsky::v1::WarningEvent>* WatchWarnings(
       grpc::CallbackServerContext* ctx, const halfsky::v1::WatchWarningsRequest* request) override;
-  grpc::ServerUnaryReactor* AcknowledgeWarning(grpc::CallbackServerContext* ctx,
-                                               const halfsky::v1::AcknowledgeWarningRequest* request,
-                                               halfsky::v1::Warning* response) override;
+  grpc::ServerUnaryReactor* AcknowledgeWarning(
+      grpc::CallbackServerContext* ctx, const halfsky::v1::AcknowledgeWarningRequest* request,
+      halfsky::v1::Warning* response) override;
   grpc::ServerUnaryReactor* Evaluate(grpc::CallbackServerContext* ctx,
                                      const halfsky::v1::EvaluateRequest* request,
                                      halfsky::v1::EvaluateResponse* response) override;

@@ -1,10 +1,14 @@
 // halfsky-evaluation: the assessment group's evaluation service. Reads the
 // aggregates from Redis (falling back to the aggregation service), the
 // reporting status from the submission service, and serves warnings.
+// With --follow=HOST:PORT it is a read replica of the evaluation service
+// there instead (services/evaluation/service/replica.h): no store, no
+// evaluation; --db, --redis, --submission, --aggregation and their token
+// files are then ignored.
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -16,6 +20,7 @@
 #include "common/server/server.h"
 #include "services/evaluation/service/evaluation_service.h"
 #include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/replica.h"
 #include "services/evaluation/service/series_source.h"
 #include "services/evaluation/service/service_metrics.h"
 #include "services/evaluation/service/warning_engine.h"
@@ -35,7 +40,14 @@ ABSL_FLAG(std::string, submission_token_file, "",
 ABSL_FLAG(std::string, aggregation_token_file, "",
           "File holding the bearer token presented to the aggregation service (GetSeries "
           "fallback). Empty: no token.");
-ABSL_FLAG(int, max_watch_queue, 1024, "Events queued per WatchWarnings stream before it is dropped.");
+ABSL_FLAG(int, max_watch_queue, 1024,
+          "Events queued per WatchWarnings stream before it is dropped.");
+ABSL_FLAG(std::string, follow, "",
+          "Run as a read replica of the primary evaluation service at HOST:PORT (TLS with "
+          "--upstream_tls_ca). Empty: this is the primary.");
+ABSL_FLAG(std::string, follow_token_file, "",
+          "File holding the bearer token the replica presents to the primary for its "
+          "WatchWarnings stream (forwarded calls carry the caller's). Empty: no token.");
 
 int main(int argc, char** argv) {
   halfsky::InitService(argc, argv, "halfsky-evaluation");
@@ -49,8 +61,11 @@ int main(int argc, char** argv) {
   }
   std::string submission_token;
   std::string aggregation_token;
-  for (auto [flag, out] : {std::pair{absl::GetFlag(FLAGS_submission_token_file), &submission_token},
-                           std::pair{absl::GetFlag(FLAGS_aggregation_token_file), &aggregation_token}}) {
+  std::string follow_token;
+  for (auto [flag, out] :
+       {std::pair{absl::GetFlag(FLAGS_submission_token_file), &submission_token},
+        std::pair{absl::GetFlag(FLAGS_aggregation_token_file), &aggregation_token},
+        std::pair{absl::GetFlag(FLAGS_follow_token_file), &follow_token}}) {
     if (flag.empty()) {
       continue;
     }
@@ -62,6 +77,15 @@ int main(int argc, char** argv) {
     std::stringstream text;
     text << in.rdbuf();
     *out = std::string(absl::StripAsciiWhitespace(text.str()));
+  }
+  if (const std::string primary = absl::GetFlag(FLAGS_follow); !primary.empty()) {
+    halfsky::evaluation::ReplicaConfig replica;
+    replica.server = options;
+    replica.primary = primary;
+    replica.primary_credentials = halfsky::UpstreamCredentialsFromFlags();
+    replica.primary_token = follow_token;
+    replica.service.max_watch_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_watch_queue));
+    return halfsky::evaluation::RunReplica(replica, catalog, (*authenticator)->AsFunction(), clock);
   }
   auto redis_options = halfsky::ParseRedisAddress(absl::GetFlag(FLAGS_redis));
   if (!redis_options.ok()) {
@@ -87,7 +111,8 @@ int main(int argc, char** argv) {
   halfsky::evaluation::InstrumentedSeriesSource counted_cache(&cache, metrics.registry(), "redis",
                                                               /*fallback=*/false);
   halfsky::evaluation::GrpcSeriesSource aggregation(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_aggregation), halfsky::UpstreamCredentialsFromFlags()),
+      grpc::CreateChannel(absl::GetFlag(FLAGS_aggregation),
+                          halfsky::UpstreamCredentialsFromFlags()),
       aggregation_token);
   halfsky::evaluation::InstrumentedSeriesSource counted_aggregation(
       &aggregation, metrics.registry(), "aggregation", /*fallback=*/true);

@@ -43,9 +43,8 @@ EvaluationMetrics::EvaluationMetrics(MetricsRegistry* registry) : registry_(regi
   }
   version_ = registry_->GetGauge("halfsky_evaluation_warnings_version",
                                  "Version (change count) of the published warning set.");
-  full_seconds_ =
-      registry_->GetHistogram("halfsky_evaluation_pass_seconds", kPassHelp, {{"pass", "full"}},
-                              PassBuckets());
+  full_seconds_ = registry_->GetHistogram("halfsky_evaluation_pass_seconds", kPassHelp,
+                                          {{"pass", "full"}}, PassBuckets());
   indicator_seconds_ = registry_->GetHistogram("halfsky_evaluation_pass_seconds", kPassHelp,
                                                {{"pass", "indicator"}}, PassBuckets());
   full_ok_ = registry_->GetCounter("halfsky_evaluation_passes_total", kPassesHelp,
@@ -87,7 +86,8 @@ void EvaluationMetrics::ObservePass(bool full, absl::Duration duration, bool ok)
 }
 
 void EvaluationMetrics::SetLastFullPass(absl::Time at) {
-  last_full_pass_->Set(at == absl::InfinitePast() ? 0 : absl::ToDoubleSeconds(at - absl::UnixEpoch()));
+  last_full_pass_->Set(at == absl::InfinitePast() ? 0
+                                                  : absl::ToDoubleSeconds(at - absl::UnixEpoch()));
 }
 
 void EvaluationMetrics::WatcherOpened() { watchers_->Add(1); }
@@ -130,5 +130,25 @@ absl::StatusOr<IndicatorSnapshot> InstrumentedSeriesSource::Read(
   }
   return snapshot;
 }
+
+FollowMetrics::FollowMetrics(MetricsRegistry* registry)
+    : connected_(registry->GetGauge("halfsky_evaluation_follow_connected",
+                                    "1 while this replica is in sync with its primary.")),
+      last_sync_(registry->GetGauge("halfsky_evaluation_follow_last_sync_timestamp_seconds",
+                                    "Unix time of the last SYNCED from the primary; 0 before.")),
+      events_applied_(registry->GetCounter("halfsky_evaluation_follow_events_applied_total",
+                                           "Change events of the primary applied here.")),
+      reconnects_(registry->GetCounter("halfsky_evaluation_follow_reconnects_total",
+                                       "Times the stream to the primary was opened again.")) {}
+
+void FollowMetrics::SetConnected(bool connected) { connected_->Set(connected ? 1 : 0); }
+
+void FollowMetrics::Synced(absl::Time at) {
+  last_sync_->Set(absl::ToDoubleSeconds(at - absl::UnixEpoch()));
+}
+
+void FollowMetrics::EventApplied() { events_applied_->Increment(); }
+
+void FollowMetrics::Reconnecting() { reconnects_->Increment(); }
 
 }  // namespace halfsky::evaluation

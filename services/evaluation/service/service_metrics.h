@@ -30,6 +30,17 @@
 //   halfsky_evaluation_watchers_dropped_total{reason}      counter
 //       streams the service ended; reason = "fell_behind".
 //
+// A read replica (--follow) also exports, through FollowMetrics:
+//   halfsky_evaluation_follow_connected                    gauge
+//       1 while the replica is in sync with its primary (the stream is
+//       open and its SYNCED has arrived), else 0.
+//   halfsky_evaluation_follow_last_sync_timestamp_seconds  gauge
+//       Unix time of the last SYNCED (0 until the first).
+//   halfsky_evaluation_follow_events_applied_total         counter
+//       change events of the primary applied to the replica's set.
+//   halfsky_evaluation_follow_reconnects_total             counter
+//       times the stream to the primary ended and was opened again.
+//
 // Thread-safety: thread-safe. Metric objects are created in the
 // constructor; updates are lock-free or take the histogram's own lock.
 
@@ -76,6 +87,24 @@ class EvaluationMetrics {
   Gauge* last_full_pass_;
   Gauge* watchers_;
   Counter* fell_behind_;
+};
+
+// The follow-state metrics of a read replica (see above); created only in
+// replica mode so a primary does not export them.
+class FollowMetrics {
+ public:
+  // `registry` is not owned and must outlive this object.
+  explicit FollowMetrics(MetricsRegistry* registry);
+  void SetConnected(bool connected);
+  void Synced(absl::Time at);
+  void EventApplied();
+  void Reconnecting();
+
+ private:
+  Gauge* connected_;
+  Gauge* last_sync_;
+  Counter* events_applied_;
+  Counter* reconnects_;
 };
 
 // A SeriesSource that counts its inner source's reads into

@@ -43,7 +43,9 @@ bool SameContent(const Warning& a, const Warning& b) {
 }
 
 using SortKey = std::tuple<int, std::string, std::string>;
-SortKey KeyOf(const Warning& w) { return {-static_cast<int>(w.severity()), w.indicator_id(), w.id()}; }
+SortKey KeyOf(const Warning& w) {
+  return {-static_cast<int>(w.severity()), w.indicator_id(), w.id()};
+}
 
 // The List order without building keys (no allocation per comparison).
 bool Before(const Warning& a, const Warning& b) {
@@ -157,23 +159,107 @@ absl::StatusOr<std::unique_ptr<WarningEngine>> WarningEngine::Create(WarningStor
   return engine;
 }
 
+std::unique_ptr<WarningEngine> WarningEngine::CreateMirror(Clock* clock, absl::Status not_synced) {
+  std::unique_ptr<WarningEngine> engine(new WarningEngine(nullptr, clock));
+  absl::MutexLock lock(&engine->mu_);
+  {
+    absl::MutexLock set_lock(&engine->set_mu_);
+    engine->suspended_ = std::move(not_synced);
+  }
+  engine->PublishLocked();
+  return engine;
+}
+
 void WarningEngine::EmitLocked(halfsky::v1::WarningEventType type, const Warning& w,
                                const Warning* previous, absl::Time now) {
-  ++version_;
   if (watchers_.empty()) {
+    ++version_;
     return;
   }
   WarningEvent event;
   event.set_type(type);
   *event.mutable_warning() = w;
   *event.mutable_at() = ToProto(now);
+  DeliverLocked(event, previous);
+}
+
+void WarningEngine::DeliverLocked(const WarningEvent& event, const Warning* previous) {
+  ++version_;
   for (WarningWatcher* watcher : watchers_) {
     watcher->OnEvent(event, previous);
   }
 }
 
+void WarningEngine::Suspend(const absl::Status& status) {
+  const absl::Status why = status.ok() ? absl::UnavailableError("suspended") : status;
+  absl::MutexLock lock(&mu_);
+  {
+    absl::MutexLock set_lock(&set_mu_);
+    suspended_ = why;
+  }
+  for (WarningWatcher* w : watchers_) {
+    w->OnClose(why);
+  }
+  watchers_.clear();
+}
+
+absl::Status WarningEngine::Resume(std::vector<Warning> warnings) {
+  absl::MutexLock lock(&mu_);
+  if (store_ != nullptr) {
+    return absl::FailedPreconditionError("Resume on a primary engine");
+  }
+  warnings_.clear();
+  for (Warning& w : warnings) {
+    std::string id = w.id();
+    warnings_[std::move(id)] = std::make_shared<const Warning>(std::move(w));
+  }
+  ++version_;
+  PublishLocked();
+  absl::MutexLock set_lock(&set_mu_);
+  suspended_ = absl::OkStatus();
+  return absl::OkStatus();
+}
+
+absl::Status WarningEngine::ApplyEvent(const WarningEvent& event) {
+  switch (event.type()) {
+    case halfsky::v1::WARNING_EVENT_TYPE_FIRED:
+    case halfsky::v1::WARNING_EVENT_TYPE_UPDATED:
+    case halfsky::v1::WARNING_EVENT_TYPE_RESOLVED:
+    case halfsky::v1::WARNING_EVENT_TYPE_ACKNOWLEDGED:
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("not a change event: ", halfsky::v1::WarningEventType_Name(event.type())));
+  }
+  if (event.warning().id().empty()) {
+    return absl::InvalidArgumentError("change event without a warning id");
+  }
+  absl::MutexLock lock(&mu_);
+  if (store_ != nullptr) {
+    return absl::FailedPreconditionError("ApplyEvent on a primary engine");
+  }
+  if (absl::Status why = availability(); !why.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("mirror is suspended: ", why.message()));
+  }
+  auto next = std::make_shared<const Warning>(event.warning());
+  WarningSet::Ptr& slot = warnings_[next->id()];
+  const WarningSet::Ptr previous = slot;  // shared: valid after the swap
+  slot = next;
+  DeliverLocked(event, previous.get());
+  PublishLocked();
+  return absl::OkStatus();
+}
+
+absl::Status WarningEngine::availability() const {
+  absl::MutexLock lock(&set_mu_);
+  return suspended_;
+}
+
 absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
     const std::function<bool(const Warning&)>& in_scope, std::vector<Warning> candidates) {
+  if (store_ == nullptr) {
+    return absl::FailedPreconditionError("a mirror engine does not evaluate");
+  }
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   const google::protobuf::Timestamp now_proto = ToProto(now);
@@ -270,6 +356,9 @@ absl::StatusOr<Warning> WarningEngine::Acknowledge(const std::string& id, const 
     return InvalidArgumentError("确认预警需要填写对策建议 / acknowledging needs a note",
                                 {{"note", "对策建议不能为空 / note (对策建议) is required"}});
   }
+  if (store_ == nullptr) {
+    return absl::FailedPreconditionError("a mirror engine stores no acknowledgement");
+  }
   absl::MutexLock lock(&mu_);
   auto it = warnings_.find(id);
   if (it == warnings_.end()) {
@@ -346,9 +435,9 @@ absl::StatusOr<halfsky::v1::ListWarningsResponse> WarningSet::List(
   if (!request.page_token().empty()) {
     HALFSKY_ASSIGN_OR_RETURN(after, DecodeToken(request.page_token()));
   }
-  const halfsky::v1::WarningState state =
-      request.state() == halfsky::v1::WARNING_STATE_UNSPECIFIED ? halfsky::v1::WARNING_STATE_FIRING
-                                                                : request.state();
+  const halfsky::v1::WarningState state = request.state() == halfsky::v1::WARNING_STATE_UNSPECIFIED
+                                              ? halfsky::v1::WARNING_STATE_FIRING
+                                              : request.state();
   const std::vector<Ptr>& index = in_state(state);
   // The index is sorted: the page starts after the token's key.
   auto begin = index.begin();
@@ -450,17 +539,25 @@ std::vector<Warning> WarningEngine::Snapshot(const halfsky::v1::ListWarningsRequ
 }
 
 absl::Status WarningEngine::Subscribe(WarningWatcher* watcher,
-                                      const halfsky::v1::ListWarningsRequest& filter) {
+                                      const halfsky::v1::ListWarningsRequest& filter,
+                                      bool all_states) {
   absl::MutexLock lock(&mu_);
   if (closed_) {
     return absl::UnavailableError("服务正在停止 / shutting down");
+  }
+  if (absl::Status why = availability(); !why.ok()) {
+    return why;
   }
   const google::protobuf::Timestamp now = ToProto(clock_->Now());
   WarningEvent event;
   *event.mutable_at() = now;
   event.set_type(halfsky::v1::WARNING_EVENT_TYPE_CURRENT);
   // Under mu_ no change can be published: Current() is this moment's set.
-  for (const WarningSet::Ptr& w : Current()->Matching(filter)) {
+  const std::shared_ptr<const WarningSet> set = Current();
+  for (const WarningSet::Ptr& w : all_states ? set->all() : set->Matching(filter)) {
+    if (all_states && !MatchesFilter(*w, filter, /*ignore_state=*/true)) {
+      continue;
+    }
     *event.mutable_warning() = *w;
     watcher->OnEvent(event, nullptr);
   }

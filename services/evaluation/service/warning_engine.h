@@ -46,6 +46,15 @@
 // across a SQLite commit); a reader sees either the set before or after a
 // change, never half of it.
 //
+// Mirror mode (a read replica, see follower.h): CreateMirror() makes an
+// engine without a store that never evaluates. Its set is replaced whole by
+// Resume(snapshot) and then changed event by event by ApplyEvent(event),
+// both taken from the primary's WatchWarnings stream; watchers, List and
+// the published set work exactly as on the primary. While Suspend()ed (also
+// from creation until the first Resume) it refuses subscriptions and
+// availability() says why. Reconcile and Acknowledge are
+// FAILED_PRECONDITION in mirror mode.
+//
 // Thread-safety: thread-safe.
 
 #include <cstdint>
@@ -131,6 +140,10 @@ class WarningEngine {
   // Loads every stored warning. `store` and `clock` are not owned and must
   // outlive the engine.
   static absl::StatusOr<std::unique_ptr<WarningEngine>> Create(WarningStore* store, Clock* clock);
+  // A mirror (see above): empty and suspended with `not_synced` (an
+  // UNAVAILABLE status) until the first Resume(). `clock` is not owned and
+  // must outlive the engine.
+  static std::unique_ptr<WarningEngine> CreateMirror(Clock* clock, absl::Status not_synced);
 
   struct ReconcileResult {
     int fired = 0;
@@ -168,14 +181,36 @@ class WarningEngine {
   // Delivers the current set matching `filter` (sorted as List) to
   // `watcher` as CURRENT events, then one SYNCED event, then registers it
   // for every later change — all under the lock, so nothing is lost or
-  // duplicated in between. UNAVAILABLE after CloseWatchers().
-  absl::Status Subscribe(WarningWatcher* watcher, const halfsky::v1::ListWarningsRequest& filter);
+  // duplicated in between. UNAVAILABLE after CloseWatchers(); the
+  // suspension status while Suspend()ed. With `all_states` the state filter
+  // is ignored: the initial set holds every warning, FIRING and RESOLVED
+  // (the replication stream of a replica; see follower.h).
+  absl::Status Subscribe(WarningWatcher* watcher, const halfsky::v1::ListWarningsRequest& filter,
+                         bool all_states = false);
   // After it returns, `watcher` receives nothing more. Idempotent.
   void Unsubscribe(WarningWatcher* watcher);
   // OnClose(status) on every watcher, unregisters them, and refuses new
   // subscriptions from now on.
   void CloseWatchers(const absl::Status& status);
   int watcher_count() const;
+
+  // Mirror mode only (see above). Suspend: OnClose(`status`) on every
+  // watcher, unregisters them, and refuses subscriptions (and reports
+  // `status` from availability()) until Resume. Resume: replaces the whole
+  // set by `warnings` (the primary's snapshot), publishes it as a new
+  // version, and accepts subscriptions again (unless CloseWatchers() was
+  // called: that is final). Neither sends events. ApplyEvent: applies one
+  // FIRED / UPDATED / RESOLVED / ACKNOWLEDGED event of the primary (the
+  // event's warning replaces the one with its id), delivers the same event
+  // to the matching watchers and publishes the new set; INVALID_ARGUMENT for
+  // another type or a warning without id, FAILED_PRECONDITION while
+  // suspended or on a primary engine.
+  void Suspend(const absl::Status& status);
+  absl::Status Resume(std::vector<halfsky::v1::Warning> warnings);
+  absl::Status ApplyEvent(const halfsky::v1::WarningEvent& event);
+  // OK, or the suspension status (a mirror not in sync with its primary).
+  // Always OK on a primary engine.
+  absl::Status availability() const;
 
   // Incremented by every change event.
   int64_t version() const;
@@ -195,10 +230,13 @@ class WarningEngine {
   void EmitLocked(halfsky::v1::WarningEventType type, const halfsky::v1::Warning& w,
                   const halfsky::v1::Warning* previous, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts the version and delivers `event` to every watcher.
+  void DeliverLocked(const halfsky::v1::WarningEvent& event, const halfsky::v1::Warning* previous)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Rebuilds and publishes the WarningSet from warnings_.
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  WarningStore* const store_;
+  WarningStore* const store_;  // null in mirror mode
   Clock* const clock_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, WarningSet::Ptr> warnings_ ABSL_GUARDED_BY(mu_);
@@ -209,6 +247,10 @@ class WarningEngine {
   // Lock order: mu_, then set_mu_. set_mu_ guards only the pointer swap.
   mutable absl::Mutex set_mu_;
   std::shared_ptr<const WarningSet> set_ ABSL_GUARDED_BY(set_mu_);
+  // Mirror mode: not OK while suspended. Written with mu_ AND set_mu_ held
+  // (so a subscriber under mu_ sees no change), read under set_mu_ alone by
+  // availability(), which thus never waits for a writer.
+  absl::Status suspended_ ABSL_GUARDED_BY(set_mu_);
 };
 
 }  // namespace halfsky::evaluation

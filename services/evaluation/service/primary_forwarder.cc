@@ -1,0 +1,54 @@
+#include "services/evaluation/service/primary_forwarder.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/time/clock.h"
+
+namespace halfsky::evaluation {
+
+PrimaryForwarder::PrimaryForwarder(std::shared_ptr<grpc::ChannelInterface> primary,
+                                   absl::Duration max_deadline)
+    : stub_(halfsky::v1::EvaluationService::NewStub(std::move(primary))),
+      max_deadline_(max_deadline) {}
+
+std::shared_ptr<grpc::ClientContext> PrimaryForwarder::ContextFor(
+    const grpc::CallbackServerContext& caller) const {
+  // Propagates the caller's deadline (the earlier of it and ours wins) and
+  // its cancellation.
+  std::shared_ptr<grpc::ClientContext> ctx = grpc::ClientContext::FromCallbackServerContext(caller);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + max_deadline_));
+  auto range = caller.client_metadata().equal_range("authorization");
+  for (auto it = range.first; it != range.second; ++it) {
+    ctx->AddMetadata("authorization", std::string(it->second.data(), it->second.size()));
+  }
+  return ctx;
+}
+
+void PrimaryForwarder::AcknowledgeWarning(grpc::CallbackServerContext* caller,
+                                          const halfsky::v1::AcknowledgeWarningRequest* request,
+                                          halfsky::v1::Warning* response, Done done) {
+  std::shared_ptr<grpc::ClientContext> ctx = ContextFor(*caller);
+  stub_->async()->AcknowledgeWarning(
+      ctx.get(), request, response,
+      [ctx, done = std::move(done)](grpc::Status status) { done(status); });
+}
+
+void PrimaryForwarder::Evaluate(grpc::CallbackServerContext* caller,
+                                const halfsky::v1::EvaluateRequest* request,
+                                halfsky::v1::EvaluateResponse* response, Done done) {
+  std::shared_ptr<grpc::ClientContext> ctx = ContextFor(*caller);
+  stub_->async()->Evaluate(ctx.get(), request, response,
+                           [ctx, done = std::move(done)](grpc::Status status) { done(status); });
+}
+
+void PrimaryForwarder::GetEvaluationReport(grpc::CallbackServerContext* caller,
+                                           const halfsky::v1::GetEvaluationReportRequest* request,
+                                           halfsky::v1::EvaluationReport* response, Done done) {
+  std::shared_ptr<grpc::ClientContext> ctx = ContextFor(*caller);
+  stub_->async()->GetEvaluationReport(
+      ctx.get(), request, response,
+      [ctx, done = std::move(done)](grpc::Status status) { done(status); });
+}
+
+}  // namespace halfsky::evaluation
