@@ -9,12 +9,22 @@
 #   deploy/local/run.sh restart
 #   deploy/local/run.sh --demo    start, then load the synthetic demo data (deploy/demo/, 示例数据)
 #
-# Idempotent: `start` when everything already runs changes nothing.
+# Idempotent: `start` when everything already runs changes nothing. Before
+# it starts anything, `start` checks every port it needs and, if one is
+# taken, names it (and its holder) and exits 1 with nothing started; a start
+# that fails later stops what it started.
 # Ports (override with the environment): HALFSKY_REDIS_PORT (7379),
 # HALFSKY_SUBMISSION_PORT (7301), HALFSKY_AGGREGATION_PORT (7302),
-# HALFSKY_EVALUATION_PORT (7303); metrics on 9301/9302/9303.
+# HALFSKY_EVALUATION_PORT (7303); metrics HALFSKY_SUBMISSION_METRICS_PORT,
+# HALFSKY_AGGREGATION_METRICS_PORT, HALFSKY_EVALUATION_METRICS_PORT
+# (default: the gRPC port + 2000, so 9301/9302/9303).
+# HALFSKY_VAR (var/ of the checkout) is where all state lives: databases,
+# redis/ (AOF), log/, run/ (pids), secrets/.
 # HALFSKY_BUILD_DIR (build-release) with HALFSKY_SKIP_BUILD=1 uses binaries
-# already built there; HALFSKY_FAKE_NOW (RFC 3339) sets the services' "today".
+# already built there (and installs nothing); HALFSKY_SKIP_INSTALL=1 never
+# runs apt-get; HALFSKY_REDIS_SERVER names the redis-server binary (default:
+# the one on PATH); HALFSKY_CATALOG the catalog directory (deploy/catalog);
+# HALFSKY_FAKE_NOW (RFC 3339) sets the services' "today".
 # Authentication is on: the first start creates var/secrets/ (mode 700) with
 # random bearer tokens for the principals `admin`, `statistics`,
 # `assessment` and the two service principals, and var/secrets/tokens with
@@ -25,11 +35,12 @@
 # authentication (development only; the services say so loudly).
 set -euo pipefail
 HALFSKY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# A relative HALFSKY_VAR is relative to where the script was called from.
+VAR=$(realpath -m "${HALFSKY_VAR:-$HALFSKY_ROOT/var}")
 cd "$HALFSKY_ROOT"
-# shellcheck source=deps.sh
+# shellcheck source-path=SCRIPTDIR/../.. source=deploy/local/deps.sh
 source deploy/local/deps.sh
 
-VAR=$HALFSKY_ROOT/var
 RUN=$VAR/run
 LOG=$VAR/log
 BUILD_DIR=${HALFSKY_BUILD_DIR:-$HALFSKY_ROOT/build-release}
@@ -38,11 +49,16 @@ REDIS_PORT=${HALFSKY_REDIS_PORT:-7379}
 SUBMISSION_PORT=${HALFSKY_SUBMISSION_PORT:-7301}
 AGGREGATION_PORT=${HALFSKY_AGGREGATION_PORT:-7302}
 EVALUATION_PORT=${HALFSKY_EVALUATION_PORT:-7303}
+SUBMISSION_METRICS_PORT=${HALFSKY_SUBMISSION_METRICS_PORT:-$((SUBMISSION_PORT + 2000))}
+AGGREGATION_METRICS_PORT=${HALFSKY_AGGREGATION_METRICS_PORT:-$((AGGREGATION_PORT + 2000))}
+EVALUATION_METRICS_PORT=${HALFSKY_EVALUATION_METRICS_PORT:-$((EVALUATION_PORT + 2000))}
+REDIS_SERVER=${HALFSKY_REDIS_SERVER:-$(command -v redis-server || true)}
 CATALOG=${HALFSKY_CATALOG:-$HALFSKY_ROOT/deploy/catalog}
 SECRETS=$VAR/secrets
 NO_AUTH=${HALFSKY_NO_AUTH:-0}
 FAKE_NOW=${HALFSKY_FAKE_NOW:-}
 SERVICES=(submission aggregation evaluation)
+STARTED=()  # what this invocation started, stopped again if the start fails
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
@@ -55,7 +71,21 @@ port_of() {
     evaluation) echo "$EVALUATION_PORT" ;;
   esac
 }
-metrics_port_of() { echo $(( $(port_of "$1") + 2000 )); }
+metrics_port_of() {
+  case $1 in
+    submission) echo "$SUBMISSION_METRICS_PORT" ;;
+    aggregation) echo "$AGGREGATION_METRICS_PORT" ;;
+    evaluation) echo "$EVALUATION_METRICS_PORT" ;;
+  esac
+}
+
+binary_of() {
+  case $1 in
+    redis) echo "$REDIS_SERVER" ;;
+    evaluation) echo "$BIN/evaluation/service/halfsky-evaluation" ;;
+    *) echo "$BIN/$1/halfsky-$1" ;;
+  esac
+}
 
 running() {  # running NAME: the supervisor of NAME is alive
   local pidfile=$RUN/$1.pid
@@ -64,6 +94,88 @@ running() {  # running NAME: the supervisor of NAME is alive
 
 port_taken() {  # port_taken PORT: something listens there
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# port_holder PORT: "NAME (pid N)" of the process listening on PORT, when
+# ss or lsof can tell (another user's process needs root); else nothing.
+port_holder() {
+  local line name="" pid=""
+  if command -v ss >/dev/null; then
+    line=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -n 1 || true)
+    if [ -n "$line" ]; then
+      name=${line#*\"}
+      name=${name%%\"*}
+      pid=${line##*pid=}
+    fi
+  fi
+  if [ -z "$pid" ] && command -v lsof >/dev/null; then
+    line=$(lsof -nP -iTCP:"$1" -sTCP:LISTEN -Fpc 2>/dev/null | head -n 2 | tr '\n' ' ' || true)
+    if [[ $line =~ ^p([0-9]+)\ c(.*)\ $ ]]; then
+      pid=${BASH_REMATCH[1]}
+      name=${BASH_REMATCH[2]}
+    fi
+  fi
+  [ -n "$pid" ] || return 0
+  # The kernel cuts the name at 15 characters; the executable's is whole.
+  local exe
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+  exe=${exe##*/}
+  if [ ${#name} -eq 15 ] && [ "${exe#"$name"}" != "$exe" ]; then
+    name=$exe
+  fi
+  printf '%s (pid %s)' "$name" "$pid"
+}
+
+# preflight: before anything starts, every program it would start exists and
+# every port it would bind is free; otherwise says which and exits 1.
+preflight() {
+  local problems=() name binary port what var holder
+  local all_ports=("$REDIS_PORT")
+  for name in "${SERVICES[@]}"; do
+    all_ports+=("$(port_of "$name")" "$(metrics_port_of "$name")")
+  done
+  for port in $(printf '%s\n' "${all_ports[@]}" | sort | uniq -d); do
+    problems+=("端口 $port 被配置了两次 / port $port is configured twice (HALFSKY_*_PORT)")
+  done
+  [ -x "$BIN/halfskyctl/halfskyctl" ] \
+    || problems+=("找不到 halfskyctl / halfskyctl is missing: $BIN/halfskyctl/halfskyctl")
+  for name in redis "${SERVICES[@]}"; do
+    running "$name" && continue
+    binary=$(binary_of "$name")
+    if [ -z "$binary" ] || [ ! -x "$binary" ]; then
+      problems+=("找不到 $name 的程序 / the $name program is missing: ${binary:-redis-server (not on PATH; set HALFSKY_REDIS_SERVER)}")
+    fi
+    for what in "$name" "$name metrics"; do
+      if [ "$what" = "$name" ]; then
+        port=$(port_of "$name")
+        var=HALFSKY_${name^^}_PORT
+      else
+        [ "$name" = redis ] && continue
+        port=$(metrics_port_of "$name")
+        var=HALFSKY_${name^^}_METRICS_PORT
+      fi
+      if port_taken "$port"; then
+        holder=$(port_holder "$port")
+        problems+=("端口 $port（$what）已被${holder:+ $holder }占用 / port $port ($what) is already in use${holder:+ by $holder}; 请停止它或设置 / stop it or set $var")
+      fi
+    done
+  done
+  if [ ${#problems[@]} -gt 0 ]; then
+    printf 'run.sh: %s\n' "${problems[@]}" >&2
+    printf 'run.sh: 未启动任何进程 / nothing was started\n' >&2
+    exit 1
+  fi
+}
+
+# start_failed MESSAGE: stops what this invocation started, then exits 1.
+start_failed() {
+  printf 'run.sh: %s\n' "$*" >&2
+  local i
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    stop_one "${STARTED[i]}" >&2
+  done
+  [ ${#STARTED[@]} -eq 0 ] || printf 'run.sh: 启动失败，已停止本次启动的进程 / start failed; stopped what it had started\n' >&2
+  exit 1
 }
 
 service_args() {
@@ -112,6 +224,7 @@ supervise() {
     done
   ) </dev/null >/dev/null 2>&1 &
   echo $! >"$RUN/$name.pid"
+  STARTED+=("$name")
 }
 
 # make_secrets: once, random tokens for the built-in principals and the
@@ -126,15 +239,16 @@ make_secrets() {
   local tmp="$SECRETS/tokens.tmp"
   {
     echo "# halfsky token hashes, generated by deploy/local/run.sh on $(date -Is)."
-    echo "# Format: deploy/local/tokens.example. Tokens are in var/secrets/NAME.token."
+    echo "# Format: deploy/local/tokens.example. Tokens are in $SECRETS/NAME.token."
   } >"$tmp"
   local entry name roles token
   local entries=(admin:admin statistics:statistics assessment:assessment
                  aggregation-service:statistics evaluation-service:statistics)
   # One principal per member unit of the catalog (unit-<CODE>, role unit:<CODE>):
   # hand each unit its token; a unit may write only its own indicators.
-  local code
-  for code in $(grep -o 'code: "[A-Z0-9_]*"' "$CATALOG/member_units.textproto" 2>/dev/null | cut -d'"' -f2); do
+  local code codes
+  mapfile -t codes < <(grep -o 'code: "[A-Z0-9_]*"' "$CATALOG/member_units.textproto" 2>/dev/null | cut -d'"' -f2)
+  for code in "${codes[@]}"; do
     entries+=("unit-$code:unit:$code")
   done
   for entry in "${entries[@]}"; do
@@ -145,7 +259,7 @@ make_secrets() {
     printf '%s  %s  %s\n' "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" "$name" "$roles" >>"$tmp"
   done
   mv "$tmp" "$SECRETS/tokens"
-  say "tokens       created in var/secrets/ (export HALFSKY_TOKEN=\$(cat var/secrets/admin.token))"
+  say "tokens       created in $SECRETS/ (export HALFSKY_TOKEN=\$(cat $SECRETS/admin.token))"
 }
 
 build() {
@@ -153,7 +267,11 @@ build() {
     say "==> HALFSKY_SKIP_BUILD=1: using the binaries in $BUILD_DIR as they are"
     return
   fi
-  halfsky_install_packages "${HALFSKY_BUILD_PACKAGES[@]}" "${HALFSKY_RUN_PACKAGES[@]}"
+  if [ "${HALFSKY_SKIP_INSTALL:-0}" = 1 ]; then
+    say "==> HALFSKY_SKIP_INSTALL=1: installing no packages"
+  else
+    halfsky_install_packages "${HALFSKY_BUILD_PACKAGES[@]}" "${HALFSKY_RUN_PACKAGES[@]}"
+  fi
   say "==> building Release into $BUILD_DIR"
   halfsky_build "$BUILD_DIR" Release -DHALFSKY_BUILD_TESTS=OFF -DHALFSKY_BUILD_BENCHMARKS=OFF
 }
@@ -163,16 +281,15 @@ start_redis() {
     say "redis        already running on 127.0.0.1:$REDIS_PORT"
     return
   fi
-  port_taken "$REDIS_PORT" && die "port $REDIS_PORT (redis) is taken by another program; set HALFSKY_REDIS_PORT"
   mkdir -p "$VAR/redis"
-  supervise redis "$(command -v redis-server)" --port "$REDIS_PORT" --bind 127.0.0.1 \
+  supervise redis "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 \
     --dir "$VAR/redis" --appendonly yes --appendfsync everysec --save "" --daemonize no
   for _ in $(seq 100); do
     port_taken "$REDIS_PORT" && break
     sleep 0.1
   done
-  port_taken "$REDIS_PORT" || die "redis did not start; see $LOG/redis.log"
-  say "redis        started on 127.0.0.1:$REDIS_PORT (AOF in var/redis)"
+  port_taken "$REDIS_PORT" || start_failed "redis 未能启动 / redis did not start; see $LOG/redis.log"
+  say "redis        started on 127.0.0.1:$REDIS_PORT (AOF in $VAR/redis)"
 }
 
 start_service() {
@@ -181,19 +298,15 @@ start_service() {
     say "$name$(printf '%*s' $((13 - ${#name})) '')already running on 127.0.0.1:$(port_of "$name")"
     return
   fi
-  port_taken "$(port_of "$name")" && die "port $(port_of "$name") ($name) is taken by another program; set HALFSKY_${name^^}_PORT"
-  port_taken "$(metrics_port_of "$name")" && die "port $(metrics_port_of "$name") ($name metrics) is taken by another program"
   local args
   mapfile -t args < <(service_args "$name")
-  local binary=$BIN/$name/halfsky-$name
-  [ "$name" = evaluation ] && binary=$BIN/evaluation/service/halfsky-evaluation
-  [ -x "$binary" ] || die "$binary is missing (build failed?)"
-  supervise "$name" "$binary" "${args[@]}"
+  supervise "$name" "$(binary_of "$name")" "${args[@]}"
   say "$name$(printf '%*s' $((13 - ${#name})) '')started on 127.0.0.1:$(port_of "$name") (metrics :$(metrics_port_of "$name"))"
 }
 
 cmd_start() {
   build
+  preflight
   mkdir -p "$RUN" "$LOG"
   make_secrets
   start_redis
@@ -206,7 +319,7 @@ cmd_start() {
   done
   say "==> waiting for SERVING"
   if ! "$BIN/halfskyctl/halfskyctl" health --wait 60s "${addrs[@]}"; then
-    die "not every service reports SERVING; see deploy/local/run.sh logs"
+    start_failed "并非所有服务都在 SERVING / not every service reports SERVING; see the logs in $LOG"
   fi
   say ""
   say "halfsky is up. halfskyctl: $BIN/halfskyctl/halfskyctl"
@@ -318,6 +431,6 @@ case ${1:-start} in
   status) cmd_status ;;
   restart) cmd_stop; cmd_start ;;
   logs) shift; cmd_logs "$@" ;;
-  -h|--help|help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
   *) die "unknown command '$1' (start|stop|status|restart|logs)" ;;
 esac
