@@ -182,6 +182,12 @@ class Stmt {
     return rc.status();
   }
   int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  // Valid until the next Step or Reset.
+  absl::string_view View(int col) {
+    const auto* p = sqlite3_column_blob(stmt_, col);
+    const int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? absl::string_view() : absl::string_view(static_cast<const char*>(p), n);
+  }
   std::string Text(int col) {
     const auto* p = sqlite3_column_blob(stmt_, col);
     const int n = sqlite3_column_bytes(stmt_, col);
@@ -210,6 +216,21 @@ std::string Deterministic(const google::protobuf::MessageLite& m) {
     m.SerializeToCodedStream(&cos);
   }
   return out;
+}
+
+// The key directory's key for a data key: the two strings and the three
+// small integers as raw bytes (no number formatting on the hot path).
+void CacheKey(absl::string_view indicator_id, absl::string_view area_code, int64_t year,
+              int64_t sex, int64_t residence, std::string* out) {
+  out->clear();
+  out->append(indicator_id.data(), indicator_id.size());
+  out->push_back('\x1f');
+  out->append(area_code.data(), area_code.size());
+  out->push_back('\x1f');
+  out->push_back(static_cast<char>(year & 0xff));
+  out->push_back(static_cast<char>((year >> 8) & 0xff));
+  out->push_back(static_cast<char>(sex));
+  out->push_back(static_cast<char>(residence));
 }
 
 // Revision columns in the order every read query selects them.
@@ -270,6 +291,26 @@ struct SqliteSubmissionStore::Op {
   std::function<void(absl::StatusOr<v1::YearLock>)> lock_done;
 
   size_t size() const { return is_lock ? 1 : std::max<size_t>(1, write.values.size()); }
+};
+
+// A committed (or failed) group whose callbacks are due.
+struct SqliteSubmissionStore::Completion {
+  std::vector<std::unique_ptr<Op>> group;
+  std::vector<absl::StatusOr<v1::SubmitBatchResponse>> write_results;
+  std::vector<absl::StatusOr<v1::YearLock>> lock_results;
+  // Not OK: the whole group failed, every op gets this status.
+  absl::Status group_status;
+
+  void Deliver() {
+    for (size_t i = 0; i < group.size(); ++i) {
+      Op& op = *group[i];
+      if (op.is_lock) {
+        op.lock_done(group_status.ok() ? std::move(lock_results[i]) : group_status);
+      } else {
+        op.write_done(group_status.ok() ? std::move(write_results[i]) : group_status);
+      }
+    }
+  }
 };
 
 // One buffered row of `revisions`; the strings point into the group's
@@ -380,7 +421,9 @@ class SqliteSubmissionStore::ReadConnection {
 
 SqliteSubmissionStore::SqliteSubmissionStore(const Options& options) : options_(options) {}
 
-int SqliteSubmissionStore::LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+int SqliteSubmissionStore::LatestSchemaVersion() {
+  return kMigrations[std::size(kMigrations) - 1].version;
+}
 
 absl::StatusOr<std::unique_ptr<SqliteSubmissionStore>> SqliteSubmissionStore::Open(
     const Options& options) {
@@ -389,23 +432,25 @@ absl::StatusOr<std::unique_ptr<SqliteSubmissionStore>> SqliteSubmissionStore::Op
   }
   std::unique_ptr<SqliteSubmissionStore> store(new SqliteSubmissionStore(options));
   HALFSKY_RETURN_IF_ERROR(store->Init());
+  store->completer_ = std::thread([s = store.get()] { s->CompletionLoop(); });
+  store->checkpointer_ = std::thread([s = store.get()] { s->CheckpointLoop(); });
   store->committer_ = std::thread([s = store.get()] { s->CommitLoop(); });
   return store;
 }
 
 absl::Status SqliteSubmissionStore::Init() {
-  int rc = sqlite3_open_v2(options_.path.c_str(), &writer_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(options_.path.c_str(), &writer_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     return SqliteError(writer_, rc, absl::StrCat("open ", options_.path));
   }
   sqlite3_busy_timeout(writer_, 10000);
   HALFSKY_RETURN_IF_ERROR(Exec(writer_, "PRAGMA journal_mode=WAL"));
   HALFSKY_RETURN_IF_ERROR(Exec(writer_, "PRAGMA synchronous=FULL"));
-  // 64 MiB page cache; checkpoint every ~16 MiB of WAL rather than 4 MiB.
+  // 64 MiB page cache. No automatic checkpoints on the writer: the WAL
+  // hook hands them to the checkpointer thread (see OnWalCommit).
   HALFSKY_RETURN_IF_ERROR(Exec(writer_, "PRAGMA cache_size=-65536"));
-  HALFSKY_RETURN_IF_ERROR(Exec(writer_, "PRAGMA wal_autocheckpoint=4000"));
   HALFSKY_RETURN_IF_ERROR(Exec(writer_, "PRAGMA temp_store=MEMORY"));
   HALFSKY_RETURN_IF_ERROR(
       Exec(writer_, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
@@ -414,7 +459,8 @@ absl::Status SqliteSubmissionStore::Init() {
   int current = 0;
   {
     Stmt s;
-    HALFSKY_RETURN_IF_ERROR(s.Prepare(writer_, "SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+    HALFSKY_RETURN_IF_ERROR(
+        s.Prepare(writer_, "SELECT COALESCE(MAX(version), 0) FROM schema_version"));
     HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
     if (step == SQLITE_ROW) {
       current = static_cast<int>(s.Int(0));
@@ -432,9 +478,9 @@ absl::Status SqliteSubmissionStore::Init() {
     HALFSKY_RETURN_IF_ERROR(Exec(writer_, "BEGIN IMMEDIATE"));
     absl::Status st = Exec(writer_, m.sql);
     if (st.ok()) {
-      st = Exec(writer_, absl::StrCat("INSERT INTO schema_version(version) VALUES(", m.version,
-                                      ")")
-                             .c_str());
+      st =
+          Exec(writer_,
+               absl::StrCat("INSERT INTO schema_version(version) VALUES(", m.version, ")").c_str());
     }
     if (st.ok()) {
       st = Exec(writer_, "COMMIT");
@@ -457,7 +503,8 @@ absl::Status SqliteSubmissionStore::Init() {
                    "k.sex = ?4 AND k.residence = ?5"),
       true));
   HALFSKY_RETURN_IF_ERROR(w.select_lock.Prepare(
-      writer_, "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks WHERE year = ?1",
+      writer_,
+      "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks WHERE year = ?1",
       true));
   HALFSKY_RETURN_IF_ERROR(w.upsert_lock.Prepare(
       writer_,
@@ -487,6 +534,7 @@ absl::Status SqliteSubmissionStore::Init() {
     absl::MutexLock lock(&head_mu_);
     head_ = head;
   }
+  HALFSKY_RETURN_IF_ERROR(LoadKeyDirectory());
   {
     Stmt s;
     HALFSKY_RETURN_IF_ERROR(s.Prepare(writer_, "SELECT year, locked FROM year_locks"));
@@ -498,6 +546,18 @@ absl::Status SqliteSubmissionStore::Init() {
       locked_years_[static_cast<int>(s.Int(0))] = s.Int(1) != 0;
     }
   }
+
+  rc = sqlite3_open_v2(options_.path.c_str(), &checkpointer_db_,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(checkpointer_db_, rc, absl::StrCat("open checkpointer ", options_.path));
+  }
+  sqlite3_busy_timeout(checkpointer_db_, 10000);
+  // A connection that has not read the database yet does not know it is in
+  // WAL mode, and its checkpoints would silently do nothing.
+  HALFSKY_RETURN_IF_ERROR(Exec(checkpointer_db_, "PRAGMA journal_mode=WAL"));
+  // Replaces SQLite's automatic checkpoint on the writer.
+  sqlite3_wal_hook(writer_, &SqliteSubmissionStore::OnWalCommit, this);
 
   for (int i = 0; i < std::max(1, options_.read_connections); ++i) {
     auto reader = std::make_unique<ReadConnection>();
@@ -522,6 +582,24 @@ SqliteSubmissionStore::~SqliteSubmissionStore() {
   }
   if (committer_.joinable()) {
     committer_.join();
+  }
+  // The committer is done: no more completions or checkpoint requests.
+  {
+    absl::MutexLock lock(&completion_mu_);
+    completion_closing_ = true;
+  }
+  if (completer_.joinable()) {
+    completer_.join();
+  }
+  {
+    absl::MutexLock lock(&checkpoint_mu_);
+    checkpoint_closing_ = true;
+  }
+  if (checkpointer_.joinable()) {
+    checkpointer_.join();
+  }
+  if (checkpointer_db_ != nullptr) {
+    sqlite3_close_v2(checkpointer_db_);
   }
   stmts_.reset();
   {
@@ -549,8 +627,8 @@ void SqliteSubmissionStore::Write(WriteRequest request, WriteCallback done) {
 }
 
 absl::StatusOr<v1::YearLock> SqliteSubmissionStore::SetYearLock(int year, bool locked,
-                                                               const std::string& principal,
-                                                               const std::string& reason) {
+                                                                const std::string& principal,
+                                                                const std::string& reason) {
   auto op = std::make_unique<Op>();
   op->is_lock = true;
   op->year = year;
@@ -588,8 +666,8 @@ void SqliteSubmissionStore::CommitLoop() {
       }
       size_t values = 0;
       while (!queue_.empty() &&
-             (group.empty() || values + queue_.front()->size() <=
-                                   static_cast<size_t>(options_.max_group_values))) {
+             (group.empty() ||
+              values + queue_.front()->size() <= static_cast<size_t>(options_.max_group_values))) {
         values += queue_.front()->size();
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -597,6 +675,96 @@ void SqliteSubmissionStore::CommitLoop() {
     }
     CommitGroup(group);
   }
+}
+
+int SqliteSubmissionStore::OnWalCommit(void* self, sqlite3* db, const char* name, int pages) {
+  auto* store = static_cast<SqliteSubmissionStore*>(self);
+  if (pages >= store->options_.max_wal_pages) {
+    // Backpressure: the checkpointer could not keep the WAL small. Copy it
+    // back and restart it from the beginning before the next group; a
+    // failure (a reader still on an old snapshot) leaves the WAL as it is
+    // and is retried after the next commit.
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  } else if (pages >= store->options_.checkpoint_pages) {
+    absl::MutexLock lock(&store->checkpoint_mu_);
+    store->checkpoint_wanted_ = true;
+  }
+  return SQLITE_OK;
+}
+
+void SqliteSubmissionStore::CheckpointLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      checkpoint_mu_.Await(absl::Condition(
+          +[](SqliteSubmissionStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->checkpoint_mu_) {
+            return s->checkpoint_wanted_ || s->checkpoint_closing_;
+          },
+          this));
+      if (checkpoint_closing_) {
+        return;
+      }
+      checkpoint_wanted_ = false;
+    }
+    // PASSIVE: copies what it can without waiting for the writer or readers.
+    // A failure is not fatal (the WAL stays valid); the next request retries.
+    const int rc = sqlite3_wal_checkpoint_v2(checkpointer_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                             nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      std::cerr << "submission store: checkpoint failed: " << sqlite3_errmsg(checkpointer_db_)
+                << "\n";
+    }
+  }
+}
+
+void SqliteSubmissionStore::CompletionLoop() {
+  while (true) {
+    std::unique_ptr<Completion> done;
+    {
+      absl::MutexLock lock(&completion_mu_);
+      completion_mu_.Await(absl::Condition(
+          +[](SqliteSubmissionStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->completion_mu_) {
+            return !s->completions_.empty() || s->completion_closing_;
+          },
+          this));
+      if (completions_.empty()) {
+        return;  // closing, and everything was delivered
+      }
+      done = std::move(completions_.front());
+      completions_.pop_front();
+    }
+    done->Deliver();
+    // `done` (the group's requests and results) is destroyed here, off the
+    // committer.
+  }
+}
+
+absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
+  current_.clear();
+  key_directory_complete_ = false;
+  Stmt s;
+  HALFSKY_RETURN_IF_ERROR(s.Prepare(
+      writer_, absl::StrCat("SELECT k.indicator_id, k.area_code, k.year, k.sex, k.residence, "
+                            "k.key_id, r.revision, r.data_value",
+                            kCurrentRevisionJoin)));
+  std::string cache_key;
+  while (true) {
+    absl::StatusOr<int> step = s.Step();
+    if (!step.ok()) {
+      current_.clear();
+      return step.status();
+    }
+    if (*step != SQLITE_ROW) {
+      break;
+    }
+    CacheKey(s.View(0), s.View(1), s.Int(2), s.Int(3), s.Int(4), &cache_key);
+    KeyState& state = current_[cache_key];
+    state.key_id = s.Int(5);
+    state.revision = s.Int(6);
+    state.encoded = s.Text(7);
+  }
+  key_directory_complete_ = true;
+  return absl::OkStatus();
 }
 
 void SqliteSubmissionStore::ClearGroupBuffers() {
@@ -655,20 +823,23 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
     next_sequence_ = sequence_before_group;
     next_key_id_ = key_id_before_group;
     ClearGroupBuffers();
-    current_.clear();
     std::cerr << "submission store: group commit failed: " << group_status << "\n";
+    if (absl::Status reload = LoadKeyDirectory(); !reload.ok()) {
+      std::cerr << "submission store: key directory reload failed (keys will be looked up one by "
+                   "one): "
+                << reload << "\n";
+    }
   }
   if (listener && head > 0) {
     listener(head);
   }
-  for (size_t i = 0; i < group.size(); ++i) {
-    Op& op = *group[i];
-    if (op.is_lock) {
-      op.lock_done(group_status.ok() ? std::move(lock_results[i]) : group_status);
-    } else {
-      op.write_done(group_status.ok() ? std::move(write_results[i]) : group_status);
-    }
-  }
+  auto completion = std::make_unique<Completion>();
+  completion->group = std::move(group);
+  completion->write_results = std::move(write_results);
+  completion->lock_results = std::move(lock_results);
+  completion->group_status = std::move(group_status);
+  absl::MutexLock lock(&completion_mu_);
+  completions_.push_back(std::move(completion));
 }
 
 absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time now,
@@ -758,15 +929,16 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     }
     v1::ValueResult* out = reply.add_results();
 
-    cache_key.clear();
-    absl::StrAppend(&cache_key, key.indicator_id(), "\x1f", key.area_code(), "\x1f", key.year(),
-                    "\x1f", key.sex(), "\x1f", key.residence());
+    CacheKey(key.indicator_id(), key.area_code(), key.year(), key.sex(), key.residence(),
+             &cache_key);
     KeyState* state = nullptr;
     if (auto it = current_.find(cache_key); it != current_.end()) {
       state = &it->second;
+    } else if (key_directory_complete_) {
+      state = &current_[cache_key];  // a new key
     } else {
-      // First touch: read the committed state (nothing of this group has
-      // touched the key, so what the query sees is committed).
+      // Incomplete directory: read the committed state (nothing of this
+      // group has touched the key, so what the query sees is committed).
       w.select_current.Bind(1, key.indicator_id());
       w.select_current.Bind(2, key.area_code());
       w.select_current.Bind(3, key.year());
@@ -778,11 +950,6 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
         return step.status();
       }
       KeyState loaded;
-      loaded.indicator_id = key.indicator_id();
-      loaded.area_code = key.area_code();
-      loaded.year = key.year();
-      loaded.sex = key.sex();
-      loaded.residence = key.residence();
       if (*step == SQLITE_ROW) {
         loaded.key_id = w.select_current.Int(0);
         loaded.revision = w.select_current.Int(1);
@@ -803,7 +970,7 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     const int64_t seq = next_sequence_++;
     if (state->revision == 0) {
       state->key_id = next_key_id_++;
-      new_keys_.push_back(state);
+      new_keys_.push_back(NewKey{state->key_id, &key});
       out->set_outcome(v1::WRITE_OUTCOME_CREATED);
       ++created;
     } else {
@@ -868,18 +1035,18 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
         s.Bind(p + 7, r.request_id);
       }));
   // Keys created by the group (a key's row never changes afterwards).
-  HALFSKY_RETURN_IF_ERROR(InsertRows(
-      writer_, w.insert_keys,
-      "INSERT INTO data_keys(key_id, indicator_id, area_code, year, sex, residence)", "", 6,
-      new_keys_.size(), [&](Stmt& s, int p, size_t i) {
-        const KeyState& k = *new_keys_[i];
-        s.Bind(p, k.key_id);
-        s.Bind(p + 1, k.indicator_id);
-        s.Bind(p + 2, k.area_code);
-        s.Bind(p + 3, k.year);
-        s.Bind(p + 4, k.sex);
-        s.Bind(p + 5, k.residence);
-      }));
+  HALFSKY_RETURN_IF_ERROR(
+      InsertRows(writer_, w.insert_keys,
+                 "INSERT INTO data_keys(key_id, indicator_id, area_code, year, sex, residence)", "",
+                 6, new_keys_.size(), [&](Stmt& s, int p, size_t i) {
+                   const NewKey& k = new_keys_[i];
+                   s.Bind(p, k.key_id);
+                   s.Bind(p + 1, k.key->indicator_id());
+                   s.Bind(p + 2, k.key->area_code());
+                   s.Bind(p + 3, static_cast<int64_t>(k.key->year()));
+                   s.Bind(p + 4, static_cast<int64_t>(k.key->sex()));
+                   s.Bind(p + 5, static_cast<int64_t>(k.key->residence()));
+                 }));
   std::vector<const std::tuple<int, absl::string_view, absl::string_view>*> reported;
   reported.reserve(reported_.size());
   for (const auto& r : reported_) {
@@ -1010,7 +1177,8 @@ absl::StatusOr<YearLocks> SqliteSubmissionStore::ListYearLocks() {
   {
     Stmt s;
     HALFSKY_RETURN_IF_ERROR(s.Prepare(
-        db, "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks ORDER BY year"));
+        db,
+        "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks ORDER BY year"));
     while (true) {
       HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
       if (step != SQLITE_ROW) {

@@ -28,11 +28,23 @@
 // Reads use a small pool of separate connections (WAL lets them read the
 // last committed state while the committer writes).
 //
+// Off the committer thread, so that it spends its time on the next group:
+// - callbacks run, in commit order, on a completion thread, which also
+//   destroys the group's requests (a 1 000-value request is thousands of
+//   frees);
+// - WAL checkpoints run on a checkpointer thread with its own connection
+//   (PASSIVE: they never block the committer) once the WAL holds
+//   Options::checkpoint_pages pages. Only if the WAL still reaches
+//   Options::max_wal_pages (the checkpointer cannot keep up, or a reader
+//   pins an old snapshot) does the committer itself run a blocking RESTART
+//   checkpoint after its commit, which bounds the WAL file.
+//
 // Schema: versioned migrations (schema_version table, migrations applied in
 // order at Open, each in its own transaction). A database written by a newer
 // version of this code is refused (FAILED_PRECONDITION).
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,7 +55,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/container/node_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock/clock.h"
@@ -64,6 +75,13 @@ class SqliteSubmissionStore final : public SubmissionStore {
     // A group stops growing once it holds this many values (bounds
     // transaction size and latency); a single larger request still commits.
     int max_group_values = 50000;
+    // WAL size (pages) at which the checkpointer thread copies the WAL
+    // into the database (PASSIVE checkpoint).
+    int checkpoint_pages = 4000;
+    // WAL size (pages) at which the committer runs a blocking RESTART
+    // checkpoint itself after a commit, so that the WAL file cannot grow
+    // without bound under a write load that never pauses.
+    int max_wal_pages = 65536;
   };
 
   // Opens (creating and migrating as needed). Errors: INTERNAL/UNAVAILABLE
@@ -79,15 +97,15 @@ class SqliteSubmissionStore final : public SubmissionStore {
 
   void Write(WriteRequest request, WriteCallback done) override;
   absl::StatusOr<halfsky::v1::YearLock> SetYearLock(int year, bool locked,
-                                                   const std::string& principal,
-                                                   const std::string& reason) override;
+                                                    const std::string& principal,
+                                                    const std::string& reason) override;
   absl::StatusOr<YearLocks> ListYearLocks() override;
   absl::StatusOr<CurrentPage> ListCurrent(const CurrentFilter& filter, int64_t cursor,
                                           int limit) override;
   absl::StatusOr<std::vector<halfsky::v1::Revision>> History(
       const halfsky::v1::DataKey& key) override;
   absl::StatusOr<std::vector<halfsky::v1::Revision>> ReadChanges(int64_t after_sequence,
-                                                                int limit) override;
+                                                                 int limit) override;
   int64_t HeadSequence() const override;
   void SetCommitListener(std::function<void(int64_t head)> listener) override;
   absl::StatusOr<std::vector<ReportingTimes>> ListReportingTimes(int year) override;
@@ -97,33 +115,43 @@ class SqliteSubmissionStore final : public SubmissionStore {
 
  private:
   struct Op;
+  struct Completion;
   struct WriterStatements;
   struct PendingRequest;
   struct RevisionRow;
   class ReadConnection;
 
-  // Committer-only cache of a key's current state (filled on first touch,
-  // so that a write needs no lookup query), including the changes of the
-  // group in flight; dropped entirely when a group fails. Memory
+  // Committer-only directory of every key's current state, including the
+  // changes of the group in flight. Loaded whole at Open (so a key not in
+  // it is new and needs no lookup query), dropped and reloaded when a group
+  // fails. If a reload fails, the directory is incomplete and keys missing
+  // from it are looked up one by one until a later reload succeeds. Memory
   // is bounded by the number of distinct keys, which the catalog bounds
-  // (indicators x areas x years x 3 sexes x 3 residences).
+  // (indicators x areas x years x 3 sexes x 3 residences): about 120 bytes
+  // per key plus its current value.
   struct KeyState {
     int64_t key_id = 0;
     // 0: the key has no revision (and no data_keys row) yet.
     int64_t revision = 0;
     // Deterministic serialization of the current DataValue.
     std::string encoded;
-    // The key's columns, for inserting its data_keys row.
-    std::string indicator_id;
-    std::string area_code;
-    int year = 0;
-    int sex = 0;
-    int residence = 0;
+  };
+  // A key the group in flight creates: its data_keys row, inserted at the
+  // group's end (`key` points into the group's request).
+  struct NewKey {
+    int64_t key_id;
+    const halfsky::v1::DataKey* key;
   };
 
   explicit SqliteSubmissionStore(const Options& options);
   absl::Status Init();
   void CommitLoop();
+  // Completion thread: runs the callbacks of committed groups in order.
+  void CompletionLoop();
+  // Checkpointer thread: PASSIVE checkpoints when the WAL is large.
+  void CheckpointLoop();
+  // sqlite3_wal_hook on the writer, after every commit (committer thread).
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
   void CommitGroup(std::vector<std::unique_ptr<Op>>& group);
   // Applies one request to the group in flight. The return value is a
   // storage failure (fails the whole group); `result` gets the request's
@@ -136,6 +164,8 @@ class SqliteSubmissionStore final : public SubmissionStore {
   // Writes the group's buffered rows.
   absl::Status FlushGroup(int64_t now_us);
   void ClearGroupBuffers();
+  // Fills `current_` with every committed key (see KeyState).
+  absl::Status LoadKeyDirectory();
   std::unique_ptr<ReadConnection> AcquireReader();
   void ReleaseReader(std::unique_ptr<ReadConnection> reader);
 
@@ -148,11 +178,11 @@ class SqliteSubmissionStore final : public SubmissionStore {
   int64_t next_sequence_ = 1;
   int64_t next_key_id_ = 1;
   absl::flat_hash_map<int, bool> locked_years_;  // committed state
-  // Node map: KeyState pointers stay valid while `new_keys_` holds them.
-  absl::node_hash_map<std::string, KeyState> current_;
-  // Keys the group in flight creates (their data_keys rows are inserted at
-  // the group's end).
-  std::vector<KeyState*> new_keys_;
+  // Key directory, by CacheKey().
+  absl::flat_hash_map<std::string, KeyState> current_;
+  // True when `current_` holds every committed key.
+  bool key_directory_complete_ = false;
+  std::vector<NewKey> new_keys_;
   std::vector<RevisionRow> revision_rows_;
   std::vector<PendingRequest> pending_requests_;
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, size_t> pending_index_;
@@ -175,7 +205,19 @@ class SqliteSubmissionStore final : public SubmissionStore {
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConnection>> readers_ ABSL_GUARDED_BY(readers_mu_);
 
+  // Groups whose callbacks are due, in commit order.
+  mutable absl::Mutex completion_mu_;
+  std::deque<std::unique_ptr<Completion>> completions_ ABSL_GUARDED_BY(completion_mu_);
+  bool completion_closing_ ABSL_GUARDED_BY(completion_mu_) = false;
+
+  sqlite3* checkpointer_db_ = nullptr;  // checkpointer thread only
+  absl::Mutex checkpoint_mu_;
+  bool checkpoint_wanted_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  bool checkpoint_closing_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+
   std::thread committer_;
+  std::thread completer_;
+  std::thread checkpointer_;
 };
 
 }  // namespace halfsky::submission

@@ -2,17 +2,17 @@
 // revisions, locks, sequences, migrations and reopening.
 #include "services/submission/sqlite_store.h"
 
-#include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
-#include "common/status/status.h"
-
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/submission/test_util.h"
@@ -122,7 +122,8 @@ TEST_F(StoreTest, LockedYearFailsWithoutWriting) {
   auto lock = store_->SetYearLock(2024, true, "stats", "审核完毕");
   ASSERT_TRUE(lock.ok());
   EXPECT_TRUE(lock->locked());
-  auto r = store_->WriteAndWait(Req("p", "x", {Number("HEALTH-03", 2023, 1), Number("HEALTH-03", 2024, 1)}));
+  auto r = store_->WriteAndWait(
+      Req("p", "x", {Number("HEALTH-03", 2023, 1), Number("HEALTH-03", 2024, 1)}));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ErrorReason(r.status()), "YEAR_LOCKED");
   EXPECT_EQ(store_->HeadSequence(), 0);
@@ -231,11 +232,13 @@ TEST_F(StoreTest, SchemaVersionRecordedAndNewerSchemaRefused) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* s = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &s, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &s, nullptr),
+            SQLITE_OK);
   ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(s, 0), SqliteSubmissionStore::LatestSchemaVersion());
   sqlite3_finalize(s);
-  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES(999)", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES(999)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(db);
   SqliteSubmissionStore::Options o;
   o.path = path_;
@@ -447,6 +450,143 @@ TEST_F(StoreTest, UnchangedWriteOfAnotherUnitReportsForThatUnit) {
             absl::Hours(24));
   EXPECT_EQ(by_unit["WOMENS_FEDERATION"].last_at, by_unit["WOMENS_FEDERATION"].first_at);
   EXPECT_EQ(by_unit["HEALTH_BUREAU"].last_at, by_unit["HEALTH_BUREAU"].first_at);
+}
+
+// The key directory is loaded at Open: keys written before a reopen are
+// revised (or found unchanged), not created a second time.
+TEST_F(StoreTest, ReopenedStoreKnowsEveryKey) {
+  ASSERT_TRUE(store_
+                  ->WriteAndWait(
+                      Req("p", "a", {Number("HEALTH-03", 2023, 1), Number("HEALTH-03", 2024, 2)}))
+                  .ok());
+  Reopen();
+  auto same = store_->WriteAndWait(Req("p", "b", {Number("HEALTH-03", 2023, 1)}));
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+  auto changed = store_->WriteAndWait(
+      Req("p", "c", {Number("HEALTH-03", 2024, 5), Number("HEALTH-03", 2025, 6)}));
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(changed->results(0).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(changed->results(0).revision(), 2);
+  EXPECT_EQ(changed->results(0).sequence(), 3);
+  EXPECT_EQ(changed->results(1).outcome(), v1::WRITE_OUTCOME_CREATED);
+  auto key = Number("HEALTH-03", 2024, 0).key();
+  key.set_sex(v1::SEX_TOTAL);
+  key.set_residence(v1::RESIDENCE_ALL);
+  auto history = store_->History(key);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[1].data_value().value(), 5);
+  auto current = store_->ListCurrent({}, 0, 100);
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->revisions.size(), 3u);
+}
+
+// A storage failure in the middle of a group (here a trigger that aborts
+// the insert of one request's revisions) rolls the whole group back, and the
+// store forgets what the group did in memory too: the key it created is new
+// again, the key it revised still has its committed value, and sequences go
+// on without a gap.
+TEST_F(StoreTest, StorageFailureRollsBackTheGroupInMemoryToo) {
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", {Number("HEALTH-03", 2023, 1)})).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER poison BEFORE INSERT ON revisions "
+                         "WHEN NEW.request_id = 'poison' BEGIN SELECT RAISE(ABORT, 'injected'); "
+                         "END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto failed = store_->WriteAndWait(
+      Req("p", "poison", {Number("HEALTH-03", 2023, 7), Number("HEALTH-03", 2024, 8)}));
+  EXPECT_FALSE(failed.ok());
+  ASSERT_EQ(sqlite3_exec(db, "DROP TRIGGER poison", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(store_->HeadSequence(), 1);
+
+  auto retry = store_->WriteAndWait(
+      Req("p", "retry", {Number("HEALTH-03", 2023, 7), Number("HEALTH-03", 2024, 8)}));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->results(0).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(retry->results(0).revision(), 2);
+  EXPECT_EQ(retry->results(1).outcome(), v1::WRITE_OUTCOME_CREATED);
+  EXPECT_EQ(retry->results(1).revision(), 1);
+  EXPECT_EQ(retry->sequences().first(), 2);
+  EXPECT_EQ(retry->sequences().last(), 3);
+  auto changes = store_->ReadChanges(0, 100);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 3u);
+  EXPECT_EQ((*changes)[2].revision(), 1);
+  // The poisoned request id was never recorded: it can still be used.
+  auto reuse = store_->WriteAndWait(Req("p", "poison", {Number("HEALTH-03", 2025, 9)}));
+  ASSERT_TRUE(reuse.ok()) << reuse.status();
+  EXPECT_FALSE(reuse->replayed());
+}
+
+int64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+}
+
+// 100-value requests, one group each.
+void WriteRounds(SqliteSubmissionStore& store, int rounds) {
+  for (int r = 0; r < rounds; ++r) {
+    WriteRequest req;
+    req.principal = "p";
+    req.request_id = absl::StrCat("r", r);
+    req.payload_hash = req.request_id;
+    for (int i = 0; i < 100; ++i) {
+      auto v = Number("HEALTH-03", 2020 + i % 7, r * 1000 + i,
+                      i / 7 % 2 == 0 ? "610303001" : "610303100");
+      v.mutable_key()->set_sex(static_cast<v1::Sex>(1 + i / 14 % 3));
+      v.mutable_key()->set_residence(static_cast<v1::Residence>(1 + i / 42 % 3));
+      v.set_note(std::string(200, 'x'));  // a few pages per group
+      req.values.push_back({v, "HEALTH_BUREAU"});
+    }
+    ASSERT_TRUE(store.WriteAndWait(std::move(req)).ok());
+  }
+}
+
+// The checkpointer copies the WAL into the database while writes go on
+// (SQLite's own automatic checkpoint is off), without any bound forcing it.
+TEST_F(StoreTest, CheckpointerCopiesTheWalIntoTheDatabase) {
+  store_.reset();
+  SqliteSubmissionStore::Options o;
+  o.path = halfsky::testing::MakeTempDir("submission-ckpt") + "/submission.db";
+  o.clock = &clock_;
+  o.checkpoint_pages = 8;
+  o.max_wal_pages = 1 << 30;
+  auto store = SqliteSubmissionStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const int64_t db_before = FileSize(o.path);
+  WriteRounds(**store, 40);
+  // Asynchronous: wait (bounded) for the database file to receive pages.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (FileSize(o.path) <= db_before + 16 * 4096 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_GT(FileSize(o.path), db_before + 16 * 4096)
+      << "the WAL was never checkpointed into " << o.path;
+}
+
+// Under writes that never pause, the committer itself restarts the WAL once
+// it reaches max_wal_pages, so the WAL file stays bounded.
+TEST_F(StoreTest, WalFileStaysBoundedUnderContinuousWrites) {
+  store_.reset();
+  SqliteSubmissionStore::Options o;
+  o.path = halfsky::testing::MakeTempDir("submission-wal") + "/submission.db";
+  o.clock = &clock_;
+  o.checkpoint_pages = 1 << 30;  // no background checkpoints: only the bound
+  o.max_wal_pages = 32;
+  auto store = SqliteSubmissionStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  WriteRounds(**store, 60);
+  // 60 groups of a few pages each would be far beyond 32 pages; the bound
+  // plus one group's frames (4 KiB pages, 24-byte frame headers) is the most.
+  EXPECT_LE(FileSize(o.path + "-wal"), (32 + 64) * (4096 + 24));
+  auto changes = (*store)->ReadChanges(0, 10000);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_EQ(changes->size(), 60u * 100u);
 }
 
 }  // namespace
