@@ -1,24 +1,40 @@
 // Submission benchmarks (print results; no assertions).
 //
-// (a) requests/s of one-value SubmitBatch calls against the real
-//     SubmissionServiceImpl on a real SQLite file (WAL, synchronous=FULL,
-//     group commit) versus a bare gRPC echo server (generic callback
-//     service returning the request bytes), driven by the SAME load
-//     generator: one process, one generic callback stub per target, the same
-//     number of outstanding calls, the same duration, the same serialized
-//     request size class. Reports the ratio.
-// (b) durable values/s through SubmitStream in 1 000-value chunks, with
-//     several concurrent streams. The load generator builds its chunks
-//     before the clock starts (16 rounds per stream, cycled, each a new
-//     value of every key) and only stamps a fresh request id on each, so
-//     that the clients' cost of inventing data does not compete with the
-//     server for the machine's cores; serializing and sending still does.
-//     Reports the process CPU time per value (server and client together).
+// One process, one RunningServer (common/server: the production bootstrap —
+// metrics interceptor, health, reflection, CatalogService — and the real
+// bearer-token Authenticator) hosting BOTH the real SubmissionServiceImpl on
+// a fresh SQLite file (WAL, synchronous=FULL, group commit) and a bare echo
+// method (tests/bench/common: returns the request bytes). Every number is
+// measured in rounds; medians are printed.
 //
-// Usage: submission_bench [--seconds=S] [--concurrency=C] [--streams=K]
-//                         [--chunk=N] [--window=W] [--dir=DIR] [--only=a|b]
+// (a) requests/s of one-value SubmitBatch calls versus the echo method,
+//     driven by the SAME load generator (one generic callback stub keeping
+//     `concurrency` unary calls outstanding, the same serialized request
+//     bytes class), alternating 1-second slices so that both see the same
+//     background load. Every submission is a new revision of a key
+//     (unique request id, new numerator): validated, authorized and durably
+//     committed before the reply. Reports per-round ratios and the median.
+// (b) durable values/s through SubmitStream in `chunk`-value chunks with
+//     `streams` concurrent streams and `window` chunks in flight per stream.
+//     Each stream owns `keys / streams` keys (RATE indicators × 400
+//     subdistricts × 3 residences × 7 years) and walks them in order,
+//     chunk after chunk; each pass over them gives every key a new
+//     numerator, so every value is a new revision (CREATED on the first
+//     pass, REVISED after). `--keys` sets how deep each key's history
+//     grows during the run: the default (1 008 000) is a district's upload
+//     season — most values new, a few revised; `--keys=8400` revises the same
+//     keys ~170 times each (deep histories). Chunks are built before the
+//     clock starts and only get a fresh request id (and on a new pass new
+//     numerators) as they are sent, so the clients' cost of inventing data
+//     does not compete with the server; serializing and sending still do.
+//     Reports the process CPU time per value (server and clients together).
+//
+// Usage: submission_bench [--rounds=R] [--seconds=S] [--concurrency=C]
+//                         [--streams=K] [--chunk=N] [--window=W] [--keys=N]
+//                         [--dir=DIR] [--only=a|b]
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -29,19 +45,20 @@
 #include <sstream>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/auth/authenticator.h"
 #include "common/catalog/catalog.h"
 #include "common/clock/clock.h"
+#include "common/server/server.h"
 #include "google/protobuf/text_format.h"
-#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/submission.grpc.pb.h"
 #include "services/submission/service.h"
 #include "services/submission/sqlite_store.h"
+#include "tests/bench/common/bench_util.h"
 
 namespace halfsky::submission {
 namespace {
@@ -49,10 +66,13 @@ namespace {
 namespace v1 = ::halfsky::v1;
 
 constexpr int kAreas = 400;
+constexpr int kYears = 7;  // 2020..2026: never in the future of the clock
+constexpr int kKeysPerIndicator = kAreas * 3 * kYears;
+constexpr char kToken[] = "bench-statistics-token";
 
-// The submission test catalog plus kAreas subdistricts, so that a chunk of
-// 1 000 values has 1 000 distinct keys.
-std::shared_ptr<const CatalogIndex> BenchCatalog() {
+// The submission test catalog plus kAreas subdistricts and `indicators`
+// copies of its HEALTH-01 (a RATE by residence), HEALTH-B001, HEALTH-B002, ...
+std::shared_ptr<const CatalogIndex> BenchCatalog(int indicators) {
   std::ifstream in(std::string(HALFSKY_SOURCE_DIR) +
                    "/tests/submission/testdata/catalog.textproto");
   std::stringstream text;
@@ -71,6 +91,20 @@ std::shared_ptr<const CatalogIndex> BenchCatalog() {
     a->set_level(v1::AREA_LEVEL_SUBDISTRICT);
     a->set_residence(v1::RESIDENCE_URBAN);
   }
+  v1::Indicator model;
+  for (const v1::Indicator& ind : catalog.indicators()) {
+    if (ind.id() == "HEALTH-01") {
+      model = ind;
+    }
+  }
+  for (int i = 1; i <= indicators; ++i) {
+    v1::Indicator* ind = catalog.add_indicators();
+    *ind = model;
+    ind->set_id(absl::StrFormat("HEALTH-B%03d", i));
+    ind->set_name_zh(absl::StrCat("基准指标", i));
+    ind->set_name_en(absl::StrCat("Bench indicator ", i));
+    ind->clear_targets();
+  }
   auto index = CatalogIndex::FromProto(catalog);
   if (!index.ok()) {
     std::cerr << index.status() << "\n";
@@ -79,65 +113,31 @@ std::shared_ptr<const CatalogIndex> BenchCatalog() {
   return *index;
 }
 
-// Key i of 400 areas × 3 residences × 7 years of HEALTH-01.
-v1::DataValue BenchValue(int64_t i, int64_t round) {
+// Key `i` of the bench key space, with a numerator that differs for
+// different `version`s (and stays inside HEALTH-01's value range).
+v1::DataValue BenchValue(int64_t i, int64_t version) {
   v1::DataValue v;
-  const int64_t k = i % (kAreas * 3 * 7);
-  v.mutable_key()->set_indicator_id("HEALTH-01");
-  v.mutable_key()->set_area_code(absl::StrFormat("610303%03d", 200 + 1 + k % kAreas));
-  v.mutable_key()->set_residence(static_cast<v1::Residence>(1 + (k / kAreas) % 3));
-  v.mutable_key()->set_year(2020 + static_cast<int>(k / (kAreas * 3)));
-  v.mutable_fraction()->set_numerator(static_cast<double>(1 + round % 9000));
+  v1::DataKey* key = v.mutable_key();
+  key->set_indicator_id(absl::StrFormat("HEALTH-B%03d", 1 + i / kKeysPerIndicator));
+  const int64_t k = i % kKeysPerIndicator;
+  key->set_area_code(absl::StrFormat("610303%03d", 200 + 1 + k % kAreas));
+  key->set_residence(static_cast<v1::Residence>(1 + (k / kAreas) % 3));
+  key->set_year(2020 + static_cast<int>(k / (kAreas * 3)));
+  v.mutable_fraction()->set_numerator(static_cast<double>(1 + version % 9000));
   v.mutable_fraction()->set_denominator(1000000);
   v.set_source("基准测试");
   return v;
 }
 
-absl::StatusOr<v1::Principal> BenchAuthenticate(const grpc::CallbackServerContext& ctx) {
-  auto it = ctx.client_metadata().find("authorization");
-  if (it == ctx.client_metadata().end() || it->second != "Bearer bench") {
-    return absl::UnauthenticatedError("bad token");
-  }
-  v1::Principal p;
-  p.set_name("bench");
-  p.add_roles()->set_kind(v1::ROLE_KIND_STATISTICS);
-  return p;
-}
-
-class EchoService final : public grpc::CallbackGenericService {
- public:
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
-    class Reactor final : public grpc::ServerGenericBidiReactor {
-     public:
-      Reactor() { StartRead(&buf_); }
-      void OnReadDone(bool ok) override {
-        if (!ok) {
-          Finish(grpc::Status::OK);
-          return;
-        }
-        StartWriteAndFinish(&buf_, grpc::WriteOptions(), grpc::Status::OK);
-      }
-      void OnDone() override { delete this; }
-
-     private:
-      grpc::ByteBuffer buf_;
-    };
-    return new Reactor();
-  }
-};
-
 grpc::ByteBuffer Serialize(const google::protobuf::Message& m) {
-  std::string bytes = m.SerializeAsString();
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
+  return bench::ToBuffer(m.SerializeAsString());
 }
 
 // Keeps `concurrency` unary calls outstanding for `duration`; `make(i)` builds
 // request i. Returns completed OK calls per second.
-double LoadGenerate(std::shared_ptr<grpc::Channel> channel, const std::string& method,
-                    int concurrency, absl::Duration duration,
-                    const std::function<grpc::ByteBuffer(int64_t)>& make, int64_t* errors) {
-  grpc::GenericStub stub(channel);
+double LoadGenerate(grpc::GenericStub& stub, const std::string& method, int concurrency,
+                    absl::Duration duration, const std::function<grpc::ByteBuffer(int64_t)>& make,
+                    int64_t* errors) {
   std::atomic<int64_t> next{0}, ok{0}, failed{0};
   std::mutex mu;
   std::condition_variable cv;
@@ -156,7 +156,7 @@ double LoadGenerate(std::shared_ptr<grpc::Channel> channel, const std::string& m
       return;
     }
     auto* call = new Call;
-    call->ctx.AddMetadata("authorization", "Bearer bench");
+    call->ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kToken));
     call->request = make(next++);
     stub.UnaryCall(&call->ctx, method, grpc::StubOptions(), &call->request, &call->response,
                    [&, call](grpc::Status st) {
@@ -178,41 +178,135 @@ double LoadGenerate(std::shared_ptr<grpc::Channel> channel, const std::string& m
   return ok.load() / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
-int Main(int argc, char** argv) {
-  double seconds = 5;
-  int concurrency = 64;
-  int streams = 4;
-  int chunk = 1000;
-  int window = 4;
-  std::string dir = "/tmp";
-  std::string only;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto val = [&](const char* name) -> const char* {
-      const std::string p = std::string(name) + "=";
-      return a.rfind(p, 0) == 0 ? argv[i] + p.size() : nullptr;
-    };
-    if (const char* v = val("--seconds")) {
-      absl::SimpleAtod(v, &seconds);
-    } else if (const char* v = val("--concurrency")) {
-      absl::SimpleAtoi(v, &concurrency);
-    } else if (const char* v = val("--streams")) {
-      absl::SimpleAtoi(v, &streams);
-    } else if (const char* v = val("--chunk")) {
-      absl::SimpleAtoi(v, &chunk);
-    } else if (const char* v = val("--window")) {
-      absl::SimpleAtoi(v, &window);
-    } else if (const char* v = val("--dir")) {
-      dir = v;
-    } else if (const char* v = val("--only")) {
-      only = v;
-    } else {
-      std::cerr << "usage: submission_bench [--seconds=S] [--concurrency=C] [--streams=K] "
-                   "[--chunk=N] [--window=W] [--dir=DIR] [--only=a|b]\n";
-      return 2;
+double CpuSeconds() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct StreamRound {
+  double values_per_second = 0;
+  double cpu_us_per_value = 0;
+  int64_t values = 0;
+  int64_t unchanged = 0;
+  int64_t commits = 0;
+  int64_t errors = 0;
+};
+
+// (b): the streams' chunks and their position, kept across rounds.
+class StreamLoad {
+ public:
+  StreamLoad(int streams, int chunk, int keys) : chunk_(chunk) {
+    const int per_stream = std::max(1, keys / streams / chunk);
+    chunks_.resize(streams);
+    for (int s = 0; s < streams; ++s) {
+      for (int c = 0; c < per_stream; ++c) {
+        v1::SubmitStreamRequest req;
+        const int64_t base = (static_cast<int64_t>(s) * per_stream + c) * chunk;
+        for (int k = 0; k < chunk; ++k) {
+          *req.add_data_values() = BenchValue(base + k, 0);
+        }
+        chunks_[s].push_back(std::move(req));
+      }
     }
+    sent_.assign(streams, 0);
   }
-  auto catalog = BenchCatalog();
+
+  int64_t keys() const { return static_cast<int64_t>(chunks_.size()) * chunks_[0].size() * chunk_; }
+
+  StreamRound Run(v1::SubmissionService::Stub& stub, SqliteSubmissionStore& store, int window,
+                  absl::Duration duration) {
+    std::atomic<int64_t> values{0}, unchanged{0}, errors{0};
+    const int64_t commits_before = store.commit_count();
+    const double cpu_before = CpuSeconds();
+    const absl::Time start = absl::Now();
+    const absl::Time end = start + duration;
+    std::vector<std::thread> threads;
+    for (size_t s = 0; s < chunks_.size(); ++s) {
+      threads.emplace_back([&, s] {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kToken));
+        auto stream = stub.SubmitStream(&ctx);
+        int outstanding = 0;
+        v1::SubmitStreamResponse ack;
+        auto count = [&] {
+          values += ack.created_count() + ack.revised_count() + ack.unchanged_count();
+          unchanged += ack.unchanged_count();
+        };
+        std::vector<v1::SubmitStreamRequest>& mine = chunks_[s];
+        while (absl::Now() < end) {
+          const int64_t c = sent_[s]++;
+          v1::SubmitStreamRequest& req = mine[c % mine.size()];
+          const int64_t pass = c / static_cast<int64_t>(mine.size());
+          if (pass > 0) {
+            // A later pass over this stream's keys: new numerators, so every
+            // value is a new revision.
+            for (v1::DataValue& v : *req.mutable_data_values()) {
+              v.mutable_fraction()->set_numerator(static_cast<double>(1 + pass % 9000));
+            }
+          }
+          req.set_request_id(absl::StrCat("bench-b-", s, "-", c));
+          if (!stream->Write(req)) {
+            ++errors;
+            break;
+          }
+          if (++outstanding < window) {
+            continue;
+          }
+          if (!stream->Read(&ack)) {
+            ++errors;
+            break;
+          }
+          --outstanding;
+          count();
+        }
+        while (outstanding > 0 && stream->Read(&ack)) {
+          --outstanding;
+          count();
+        }
+        stream->WritesDone();
+        grpc::Status st = stream->Finish();
+        if (!st.ok()) {
+          std::cerr << "stream: " << st.error_message() << "\n";
+          ++errors;
+        }
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    StreamRound r;
+    const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+    r.values = values.load();
+    r.unchanged = unchanged.load();
+    r.errors = errors.load();
+    r.commits = store.commit_count() - commits_before;
+    r.values_per_second = r.values / elapsed;
+    r.cpu_us_per_value = r.values > 0 ? (CpuSeconds() - cpu_before) * 1e6 / r.values : 0;
+    return r;
+  }
+
+ private:
+  const int chunk_;
+  std::vector<std::vector<v1::SubmitStreamRequest>> chunks_;
+  std::vector<int64_t> sent_;  // chunks sent per stream, over all rounds
+};
+
+int Main(int argc, char** argv) {
+  const int rounds = bench::IntFlag(argc, argv, "rounds", 5);
+  const double seconds = bench::DoubleFlag(argc, argv, "seconds", 3);
+  const int concurrency = bench::IntFlag(argc, argv, "concurrency", 64);
+  const int streams = bench::IntFlag(argc, argv, "streams", 4);
+  const int chunk = bench::IntFlag(argc, argv, "chunk", 1000);
+  const int window = bench::IntFlag(argc, argv, "window", 4);
+  const int keys = bench::IntFlag(argc, argv, "keys", 1008000);
+  const std::string dir = bench::StringFlag(argc, argv, "dir", "/tmp");
+  const std::string only = bench::StringFlag(argc, argv, "only", "");
+
+  // Key space of (b) plus the (a) keys (one indicator's worth after it).
+  const int indicators =
+      (std::max(keys, kKeysPerIndicator) + kKeysPerIndicator - 1) / kKeysPerIndicator + 1;
+  auto catalog = BenchCatalog(indicators);
   const std::string db = absl::StrCat(dir, "/submission-bench-", getpid(), ".db");
   // Removes the database files after everything using them is gone.
   struct RemoveOnExit {
@@ -231,158 +325,95 @@ int Main(int argc, char** argv) {
     std::cerr << store.status() << "\n";
     return 1;
   }
-  SubmissionServiceImpl service(catalog, store->get(), SystemClock::Default(), BenchAuthenticate);
-  EchoService echo;
-  int submission_port = 0, echo_port = 0;
-  grpc::ServerBuilder sb;
-  sb.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &submission_port);
-  sb.RegisterService(&service);
-  auto submission_server = sb.BuildAndStart();
-  grpc::ServerBuilder eb;
-  eb.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &echo_port);
-  eb.RegisterCallbackGenericService(&echo);
-  auto echo_server = eb.BuildAndStart();
-  auto submission_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", submission_port),
-                                                grpc::InsecureChannelCredentials());
-  auto echo_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", echo_port),
-                                          grpc::InsecureChannelCredentials());
+  auto tokens = auth::TokenStore::FromString(
+      absl::StrCat(auth::HashToken(kToken), " bench statistics\n"), "bench-tokens");
+  if (!tokens.ok()) {
+    std::cerr << tokens.status() << "\n";
+    return 1;
+  }
+  std::unique_ptr<auth::Authenticator> authenticator =
+      auth::Authenticator::WithTokens(std::move(*tokens));
+  SubmissionServiceImpl service(catalog, store->get(), SystemClock::Default(),
+                                authenticator->AsFunction());
+  bench::EchoService echo;
+  ServerOptions options;
+  options.name = "submission-bench";
+  options.drain_delay = absl::ZeroDuration();
+  auto server = RunningServer::Start(options, catalog, {&service, &echo});
+  if (!server.ok()) {
+    std::cerr << server.status() << "\n";
+    return 1;
+  }
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
 
-  std::cout << "submission benchmarks: " << std::thread::hardware_concurrency() << " CPUs, "
-            << "SQLite " << db << " (WAL, synchronous=FULL)\n";
+  std::cout << absl::StrFormat(
+      "submission benchmarks: %d CPUs, load average %.2f, SQLite %s (WAL, synchronous=FULL), "
+      "one RunningServer with the real service and an echo method\n",
+      std::thread::hardware_concurrency(), bench::LoadAverage(), db);
 
-  const absl::Duration d = absl::Seconds(seconds);
   if (only.empty() || only == "a") {
-    // (a) One-value SubmitBatch vs echo, same generator.
-    auto make_batch = [](int64_t i) {
+    // (a) One-value SubmitBatch vs echo, same generator; keys of the last
+    // bench indicator, new numerator each pass over them.
+    const int64_t first_key = static_cast<int64_t>(indicators - 1) * kKeysPerIndicator;
+    auto make_batch = [first_key](int64_t i) {
       v1::SubmitBatchRequest req;
       req.set_request_id(absl::StrCat("bench-a-", i));
-      *req.add_data_values() = BenchValue(i, i / 8400 + 1);
+      *req.add_data_values() =
+          BenchValue(first_key + i % kKeysPerIndicator, 1 + i / kKeysPerIndicator);
       return Serialize(req);
     };
-    int64_t echo_errors = 0, submit_errors = 0;
-    // Warm-up both.
-    LoadGenerate(echo_channel, "/bench.Echo/Echo", concurrency, absl::Milliseconds(500), make_batch,
-                 &echo_errors);
-    // Alternate 1-second slices of echo and SubmitBatch so that both see the
-    // same background load on a shared machine; sum over the slices.
-    double echo_total = 0, submit_total = 0;
-    const int slices = std::max(1, static_cast<int>(seconds));
-    int64_t e = 0;
-    for (int slice = 0; slice < slices; ++slice) {
-      echo_total += LoadGenerate(echo_channel, "/bench.Echo/Echo", concurrency, absl::Seconds(1),
-                                 make_batch, &e);
-      echo_errors += e;
-      submit_total += LoadGenerate(
-          submission_channel, "/halfsky.v1.SubmissionService/SubmitBatch", concurrency,
-          absl::Seconds(1),
-          [&, slice](int64_t i) { return make_batch(i + (slice + 1) * 100000000LL); }, &e);
-      submit_errors += e;
-    }
-    const double echo_rps = echo_total / slices;
-    const double submit_rps = submit_total / slices;
+    grpc::GenericStub stub(channel);
+    int64_t errors = 0, e = 0;
+    LoadGenerate(stub, bench::kEchoMethod, concurrency, absl::Milliseconds(500), make_batch, &e);
+    std::vector<double> ratios;
+    std::atomic<int64_t> sent{0};  // SubmitBatch requests made, over all rounds
     std::cout << absl::StrFormat(
-        "(a) one-value SubmitBatch, %d outstanding calls, %d alternating 1-s slices each:\n"
-        "    echo server        %10.0f requests/s  (errors %d)\n"
-        "    SubmitBatch        %10.0f requests/s  (errors %d)\n"
-        "    ratio              %10.2f x  (goal >= 0.5)\n"
-        "    group commits so far: %d\n",
-        concurrency, slices, echo_rps, echo_errors, submit_rps, submit_errors,
-        submit_rps / echo_rps, (*store)->commit_count());
+        "(a) one-value SubmitBatch vs echo, %d outstanding calls, 1-s slices alternating\n"
+        "    round   echo req/s   SubmitBatch req/s   ratio   load\n",
+        concurrency);
+    for (int round = 1; round <= rounds; ++round) {
+      const double echo_rps =
+          LoadGenerate(stub, bench::kEchoMethod, concurrency, absl::Seconds(1), make_batch, &e);
+      errors += e;
+      const double submit_rps = LoadGenerate(
+          stub, "/halfsky.v1.SubmissionService/SubmitBatch", concurrency, absl::Seconds(1),
+          [&](int64_t) { return make_batch(sent++); }, &e);
+      errors += e;
+      ratios.push_back(submit_rps / echo_rps);
+      std::cout << absl::StrFormat("    %5d   %10.0f   %17.0f   %5.3f   %4.2f\n", round, echo_rps,
+                                   submit_rps, submit_rps / echo_rps, bench::LoadAverage());
+    }
+    std::cout << absl::StrFormat("    median ratio %.3f (goal >= 0.5), errors %d\n",
+                                 bench::Median(ratios), errors);
   }
 
-  // (b) SubmitStream, 1 000-value chunks, `streams` concurrent streams.
   if (only.empty() || only == "b") {
-    auto stub = v1::SubmissionService::NewStub(submission_channel);
-    // Chunks built before the clock: stream s, round r covers keys
-    // s * 2100 + (r % 2) * 1000 + [0, chunk) with numerator 1000 + r, so
-    // consecutive rounds on the same keys (r, r + 2) always differ.
-    constexpr int kRounds = 16;
-    std::vector<std::vector<v1::SubmitStreamRequest>> chunks(streams);
-    for (int s = 0; s < streams; ++s) {
-      for (int r = 0; r < kRounds; ++r) {
-        v1::SubmitStreamRequest req;
-        const int64_t base = (s * 2100) + (r % 2) * 1000;
-        for (int k = 0; k < chunk; ++k) {
-          *req.add_data_values() = BenchValue(base + k, 1000 + r);
-        }
-        chunks[s].push_back(std::move(req));
-      }
-    }
-    std::atomic<int64_t> values_done{0}, values_unchanged{0}, stream_errors{0};
-    const int64_t commits_before = (*store)->commit_count();
-    struct rusage usage_before;
-    getrusage(RUSAGE_SELF, &usage_before);
-    const absl::Time start = absl::Now();
-    const absl::Time end = start + d;
-    std::vector<std::thread> threads;
-    for (int s = 0; s < streams; ++s) {
-      threads.emplace_back([&, s] {
-        grpc::ClientContext ctx;
-        ctx.AddMetadata("authorization", "Bearer bench");
-        auto stream = stub->SubmitStream(&ctx);
-        // Keep up to `window` chunks in flight (the server pipelines as many).
-        int outstanding = 0;
-        v1::SubmitStreamResponse ack;
-        auto count = [&] {
-          values_done += ack.created_count() + ack.revised_count() + ack.unchanged_count();
-          values_unchanged += ack.unchanged_count();
-        };
-        for (int64_t c = 0; absl::Now() < end; ++c) {
-          v1::SubmitStreamRequest& req = chunks[s][c % kRounds];
-          req.set_request_id(absl::StrCat("bench-b-", s, "-", c));
-          if (!stream->Write(req)) {
-            ++stream_errors;
-            break;
-          }
-          if (++outstanding < window) {
-            continue;
-          }
-          if (!stream->Read(&ack)) {
-            ++stream_errors;
-            break;
-          }
-          --outstanding;
-          count();
-        }
-        while (outstanding > 0 && stream->Read(&ack)) {
-          --outstanding;
-          count();
-        }
-        stream->WritesDone();
-        grpc::Status st = stream->Finish();
-        if (!st.ok()) {
-          std::cerr << "stream: " << st.error_message() << "\n";
-          ++stream_errors;
-        }
-      });
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
-    const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-    struct rusage usage_after;
-    getrusage(RUSAGE_SELF, &usage_after);
-    auto cpu_seconds = [](const struct rusage& u) {
-      return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
-             (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-    };
-    const double cpu = cpu_seconds(usage_after) - cpu_seconds(usage_before);
-    const int64_t n = values_done.load();
+    auto stub = v1::SubmissionService::NewStub(channel);
+    const absl::Time build_start = absl::Now();
+    StreamLoad load(streams, chunk, keys);
     std::cout << absl::StrFormat(
-        "(b) SubmitStream, %d streams, %d-value chunks, %d chunks in flight per stream, %.1f s:\n"
-        "    %10.0f durable values/s  (%d values of which %d unchanged, %d group commits, "
-        "errors %d; goal >= 300000)\n"
-        "    process CPU %.2f s = %.2f us per value (server and load generator)\n",
-        streams, chunk, window, elapsed, n / elapsed, n, values_unchanged.load(),
-        (*store)->commit_count() - commits_before, stream_errors.load(), cpu,
-        n > 0 ? cpu * 1e6 / n : 0.0);
+        "(b) SubmitStream, %d streams, %d-value chunks, %d in flight per stream, %d keys "
+        "(chunks built in %.1f s, before the clock)\n"
+        "    round   durable values/s   CPU us/value   values   unchanged   commits   errors   "
+        "load\n",
+        streams, chunk, window, load.keys(), absl::ToDoubleSeconds(absl::Now() - build_start));
+    std::vector<double> rates, cpu;
+    for (int round = 1; round <= rounds; ++round) {
+      StreamRound r = load.Run(*stub, **store, window, absl::Seconds(seconds));
+      rates.push_back(r.values_per_second);
+      cpu.push_back(r.cpu_us_per_value);
+      std::cout << absl::StrFormat("    %5d   %16.0f   %12.2f   %6d   %9d   %7d   %6d   %4.2f\n",
+                                   round, r.values_per_second, r.cpu_us_per_value, r.values,
+                                   r.unchanged, r.commits, r.errors, bench::LoadAverage());
+    }
+    std::cout << absl::StrFormat(
+        "    median %.0f durable values/s (goal >= 300000), %.2f us CPU per value\n",
+        bench::Median(rates), bench::Median(cpu));
   }
 
   service.Shutdown();
-  submission_server->Shutdown();
-  echo_server->Shutdown();
-  submission_server.reset();
-  echo_server.reset();
+  (*server)->Shutdown();
+  server->reset();
   return 0;
 }
 

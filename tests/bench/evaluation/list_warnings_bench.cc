@@ -31,11 +31,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,117 +43,24 @@
 #include "absl/time/clock.h"
 #include "common/clock/clock.h"
 #include "common/server/server.h"
-#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/impl/rpc_service_method.h"
-#include "grpcpp/impl/service_type.h"
-#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "services/evaluation/service/evaluation_service.h"
 #include "services/evaluation/service/evaluator.h"
 #include "services/evaluation/service/warning_engine.h"
 #include "services/evaluation/service/warning_store.h"
+#include "tests/bench/common/bench_util.h"
 #include "tests/evaluation/service_test_util.h"
 #include "tests/support/process.h"
 
 namespace {
 
+using halfsky::bench::BareEchoService;
+using halfsky::bench::EchoService;
+using halfsky::bench::Median;
+using halfsky::bench::ToBuffer;
 using halfsky::evaluation::WarningEngine;
 using halfsky::evaluation::WarningStore;
-
-class BareServer final : public grpc::CallbackGenericService {
- public:
-  explicit BareServer(std::string canned) : canned_(std::move(canned)) {}
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
-    class Reactor final : public grpc::ServerGenericBidiReactor {
-     public:
-      Reactor(const std::string& method, const std::string* canned)
-          : canned_(method == "/bench.Echo/Canned" ? canned : nullptr) {
-        StartRead(&request_);
-      }
-      void OnReadDone(bool ok) override {
-        if (!ok) {
-          Finish(grpc::Status::OK);
-          return;
-        }
-        if (canned_ != nullptr) {
-          grpc::Slice slice(*canned_);
-          response_ = grpc::ByteBuffer(&slice, 1);
-        } else {
-          response_ = request_;
-        }
-        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-      }
-      void OnDone() override { delete this; }
-
-     private:
-      const std::string* canned_;
-      grpc::ByteBuffer request_;
-      grpc::ByteBuffer response_;
-    };
-    return new Reactor(ctx->method(), &canned_);
-  }
-
- private:
-  const std::string canned_;
-};
-
-// Echo and Canned as raw callback methods of an ordinary grpc::Service, so
-// that it can be registered in a RunningServer next to the real service
-// (RunningServer takes grpc::Service*, not a generic service).
-class EchoService final : public grpc::Service {
- public:
-  explicit EchoService(std::string canned) : canned_(std::move(canned)) {
-    using Handler = grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>;
-    AddMethod(new grpc::internal::RpcServiceMethod(
-        "/bench.Echo/Echo", grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
-    AddMethod(new grpc::internal::RpcServiceMethod(
-        "/bench.Echo/Canned", grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
-    MarkMethodRawCallback(0, new Handler([](grpc::CallbackServerContext* ctx,
-                                            const grpc::ByteBuffer* request,
-                                            grpc::ByteBuffer* response) {
-                            *response = *request;
-                            grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-                            reactor->Finish(grpc::Status::OK);
-                            return reactor;
-                          }));
-    MarkMethodRawCallback(1, new Handler([this](grpc::CallbackServerContext* ctx,
-                                                const grpc::ByteBuffer*,
-                                                grpc::ByteBuffer* response) {
-                            grpc::Slice slice(canned_);
-                            *response = grpc::ByteBuffer(&slice, 1);
-                            grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-                            reactor->Finish(grpc::Status::OK);
-                            return reactor;
-                          }));
-  }
-
- private:
-  const std::string canned_;
-};
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  if (v.empty()) {
-    return 0;
-  }
-  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-int Flag(int argc, char** argv, const char* name, int def) {
-  const std::string prefix = std::string("--") + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) {
-      return std::atoi(argv[i] + prefix.size());
-    }
-  }
-  return def;
-}
-
-grpc::ByteBuffer ToBuffer(const std::string& bytes) {
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
-}
 
 double Run(const std::string& address, const std::string& method, const std::string& payload,
            int threads, int seconds) {
@@ -170,20 +77,19 @@ double Run(const std::string& address, const std::string& method, const std::str
       const grpc::ByteBuffer request = ToBuffer(payload);
       while (!stop.load(std::memory_order_relaxed)) {
         grpc::ClientContext ctx;
-        ctx.AddMetadata("authorization", std::string("Bearer ") +
-                                             halfsky::evaluation::testing::kUnitToken);
+        ctx.AddMetadata("authorization",
+                        std::string("Bearer ") + halfsky::evaluation::testing::kUnitToken);
         grpc::ByteBuffer response;
         std::mutex mu;
         std::condition_variable cv;
         bool finished = false;
         grpc::Status status;
-        stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
-                       [&](grpc::Status s) {
-                         std::lock_guard<std::mutex> lock(mu);
-                         status = std::move(s);
-                         finished = true;
-                         cv.notify_one();
-                       });
+        stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+          std::lock_guard<std::mutex> lock(mu);
+          status = std::move(s);
+          finished = true;
+          cv.notify_one();
+        });
         std::unique_lock<std::mutex> lock(mu);
         cv.wait(lock, [&] { return finished; });
         if (status.ok()) {
@@ -215,11 +121,11 @@ double Run(const std::string& address, const std::string& method, const std::str
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = Flag(argc, argv, "threads", 8);
-  const int seconds = Flag(argc, argv, "seconds", 3);
-  const int rounds = Flag(argc, argv, "rounds", 5);
-  const int n_warnings = Flag(argc, argv, "warnings", 40);
-  const int page_size = Flag(argc, argv, "page_size", 20);
+  const int threads = halfsky::bench::IntFlag(argc, argv, "threads", 8);
+  const int seconds = halfsky::bench::IntFlag(argc, argv, "seconds", 3);
+  const int rounds = halfsky::bench::IntFlag(argc, argv, "rounds", 5);
+  const int n_warnings = halfsky::bench::IntFlag(argc, argv, "warnings", 40);
+  const int page_size = halfsky::bench::IntFlag(argc, argv, "page_size", 20);
 
   auto catalog = halfsky::evaluation::testing::TestCatalog();
   halfsky::FakeClock clock(absl::Now());
@@ -267,8 +173,8 @@ int main(int argc, char** argv) {
   auto authenticator = halfsky::evaluation::testing::TestAuthenticator();
   halfsky::EvaluationServiceOptions service_options;
   service_options.list_cache_entries =
-      static_cast<size_t>(Flag(argc, argv, "list_cache", 256));
-  if (Flag(argc, argv, "auth_cache", 1) == 0) {
+      static_cast<size_t>(halfsky::bench::IntFlag(argc, argv, "list_cache", 256));
+  if (halfsky::bench::IntFlag(argc, argv, "auth_cache", 1) == 0) {
     service_options.auth_cache_entries = 0;
   }
   halfsky::EvaluationServiceImpl service(catalog, engine->get(), &evaluator,
@@ -290,7 +196,7 @@ int main(int argc, char** argv) {
   }
   const std::string common_address = (*common_server)->address();
   // The plain server: a generic handler on a plain ServerBuilder.
-  BareServer bare(canned);
+  BareEchoService bare(canned);
   grpc::ServerBuilder builder;
   int bare_port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &bare_port);
@@ -317,8 +223,8 @@ int main(int argc, char** argv) {
       {"plain echo", bare_address, "/bench.Echo/Echo", {}},
   };
   std::vector<double> fair, strict, fair_echo, strict_echo;
-  std::printf("%-6s %12s %12s %12s %12s %12s | %8s %8s\n", "round", "ListWarnings",
-              "common-canned", "common-echo", "plain-canned", "plain-echo", "/common", "/plain");
+  std::printf("%-6s %12s %12s %12s %12s %12s | %8s %8s\n", "round", "ListWarnings", "common-canned",
+              "common-echo", "plain-canned", "plain-echo", "/common", "/plain");
   for (int round = 0; round < rounds; ++round) {
     for (Target& t : targets) {
       t.rps.push_back(Run(t.address, t.method, payload, threads, seconds));
@@ -336,11 +242,14 @@ int main(int argc, char** argv) {
   std::printf("median %12.0f %12.0f %12.0f %12.0f %12.0f\n", Median(targets[0].rps),
               Median(targets[1].rps), Median(targets[2].rps), Median(targets[3].rps),
               Median(targets[4].rps));
-  std::printf("median ratio ListWarnings / common canned  %.2f  (fair: same bootstrap, same bytes; goal >= 0.70)\n",
-              Median(fair));
+  std::printf(
+      "median ratio ListWarnings / common canned  %.2f  (fair: same bootstrap, same bytes; goal >= "
+      "0.70)\n",
+      Median(fair));
   std::printf("median ratio ListWarnings / common echo    %.2f\n", Median(fair_echo));
-  std::printf("median ratio ListWarnings / plain canned   %.2f  (also charges the common bootstrap)\n",
-              Median(strict));
+  std::printf(
+      "median ratio ListWarnings / plain canned   %.2f  (also charges the common bootstrap)\n",
+      Median(strict));
   std::printf("median ratio ListWarnings / plain echo     %.2f\n", Median(strict_echo));
   bare_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   (*common_server)->Shutdown();
