@@ -136,7 +136,14 @@ suite_pids() {
   done
 }
 
-exe_of() { local e; e=$(readlink "/proc/$1/exe" 2>/dev/null || true); echo "${e##*/}"; }
+# exe_of PID: the name of its executable (" (deleted)" when a build replaced
+# the file meanwhile is dropped: still the same process).
+exe_of() {
+  local e
+  e=$(readlink "/proc/$1/exe" 2>/dev/null || true)
+  e=${e% (deleted)}
+  echo "${e##*/}"
+}
 ppid_of() {
   local stat pp
   { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 0
