@@ -25,7 +25,14 @@ Pod) and every container and init container in it:
 and for the halfsky services:
   * each ClusterIP Service selecting a halfsky service has a port named grpc;
   * aggregation runs as one active replica: a Deployment with replicas 1
-    and strategy Recreate, and no HorizontalPodAutoscaler targets it.
+    and strategy Recreate, and no HorizontalPodAutoscaler targets it;
+  * the evaluation primary (StatefulSet evaluation, the one SQLite writer)
+    runs one replica and no HorizontalPodAutoscaler targets it;
+  * an evaluation read replica (a container passing --follow=HOST:PORT)
+    follows a Service of the rendered manifests that selects the primary's
+    pods on that port, keeps no store (no --db, no volumeClaimTemplates);
+    where replicas run, the client-facing Service `evaluation` selects them
+    and an HPA scaling them keeps at least 2.
 Exit status: 0 no violation, 1 violations (printed), 2 usage error.
 """
 
@@ -35,7 +42,7 @@ import sys
 import yaml
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
-HALFSKY_SERVICES = {"submission", "aggregation", "evaluation"}
+HALFSKY_SERVICES = {"submission", "aggregation", "evaluation", "evaluation-replica"}
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([a-zA-Z]*)$")
 _SUFFIX = {
@@ -141,13 +148,71 @@ def check_container(where, c, pod_sc, problems, is_init):
         problems.append(f"{where}: seccompProfile.type must be RuntimeDefault")
 
 
+def selects(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def check_evaluation(objects, hpas, problems):
+    """The evaluation primary and its read replicas."""
+    services = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "Service"}
+    primary = None
+    for obj in objects:
+        if obj.get("kind") == "StatefulSet" and (obj.get("metadata") or {}).get("name") == "evaluation":
+            primary = obj
+    primary_labels = {}
+    if primary is not None:
+        spec = primary.get("spec") or {}
+        primary_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if spec.get("replicas", 1) != 1:
+            problems.append("StatefulSet/evaluation: the evaluation primary must run exactly one replica")
+        for hpa in hpas:
+            ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+            if (ref.get("kind"), ref.get("name")) == ("StatefulSet", "evaluation"):
+                problems.append(f"HorizontalPodAutoscaler/{hpa['metadata']['name']}: the evaluation "
+                                "primary must not be autoscaled (scale its read replicas)")
+    for obj in objects:
+        tmeta, pod = pod_template(obj)
+        if pod is None:
+            continue
+        ident = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+        for c in pod.get("containers") or []:
+            follow = flag_value(c.get("args"), "follow")
+            if not follow:
+                continue
+            host, _, port = follow.rpartition(":")
+            svc = services.get(host.split(".")[0])
+            if svc is None:
+                problems.append(f"{ident}: --follow={follow} names no Service of these manifests")
+            else:
+                sspec = svc.get("spec") or {}
+                if not selects(sspec.get("selector") or {}, primary_labels):
+                    problems.append(f"{ident}: --follow={follow}: Service {host} does not select the "
+                                    "evaluation primary's pods")
+                if port not in {str(p.get("port")) for p in sspec.get("ports") or []}:
+                    problems.append(f"{ident}: --follow={follow}: Service {host} has no port {port}")
+            if flag_value(c.get("args"), "db") is not None or (obj.get("spec") or {}).get("volumeClaimTemplates"):
+                problems.append(f"{ident}: an evaluation read replica keeps no store (no --db, no PVC)")
+            labels = tmeta.get("labels") or {}
+            client = services.get("evaluation")
+            if client is not None and not selects((client.get("spec") or {}).get("selector") or {}, labels):
+                problems.append(f"Service/evaluation: clients must reach the read replicas ({ident})")
+            for hpa in hpas:
+                hspec = hpa.get("spec") or {}
+                ref = hspec.get("scaleTargetRef") or {}
+                if (ref.get("kind"), ref.get("name")) == (obj.get("kind"), obj["metadata"]["name"]):
+                    if hspec.get("minReplicas", 1) < 2:
+                        problems.append(f"HorizontalPodAutoscaler/{hpa['metadata']['name']}: keep at "
+                                        "least 2 evaluation read replicas (minReplicas)")
+
+
 def check(objects):
     problems = []
     hpa_targets = set()
-    for obj in objects:
-        if obj.get("kind") == "HorizontalPodAutoscaler":
-            ref = (obj.get("spec") or {}).get("scaleTargetRef") or {}
-            hpa_targets.add((ref.get("kind"), ref.get("name")))
+    hpas = [o for o in objects if o.get("kind") == "HorizontalPodAutoscaler"]
+    for obj in hpas:
+        ref = (obj.get("spec") or {}).get("scaleTargetRef") or {}
+        hpa_targets.add((ref.get("kind"), ref.get("name")))
+    check_evaluation(objects, hpas, problems)
 
     for obj in objects:
         kind = obj.get("kind")

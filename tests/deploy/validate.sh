@@ -10,8 +10,8 @@
 #   tests/deploy/validate.sh negative             every check above fails on a broken copy
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
-# Renders base, overlays/dev, overlays/prod, overlays/prod-managed-redis and
-# prod + components/evaluation-scale-out with `kustomize build` (when
+# Renders base, overlays/dev, overlays/prod and overlays/prod-managed-redis
+# with `kustomize build` (when
 # KUSTOMIZE or a `kustomize` binary is present) or `kubectl kustomize`, then
 #   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
 #   * k8s_policy_check.py  (python3 + PyYAML)
@@ -106,42 +106,18 @@ variants() {
   echo base overlays/dev overlays/prod overlays/prod-managed-redis
 }
 
-# An overlay, made on the fly in a temporary directory (never in the tree),
-# for components that no overlay uses yet. kustomize wants relative paths.
-make_scale_out_overlay() {
-  local root=$1 dir rel
-  dir=$(mktemp -d)
-  rel=$(realpath --relative-to="$dir" "$root/deploy/k8s")
-  cat >"$dir/kustomization.yaml" <<EOF
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-- $rel/overlays/prod
-components:
-- $rel/components/evaluation-scale-out
-EOF
-  echo "$dir"
-}
-
 # check_manifests ROOT OUTDIR: every check on the tree at ROOT.
 check_manifests() {
   local root=$1 out=$2 failed=0 v name files=()
   check_catalog_list "$root" || failed=1
-  local dirs=()
-  for v in $(variants); do dirs+=("$root/deploy/k8s/$v"); done
-  local scale_out
-  scale_out=$(make_scale_out_overlay "$root")
-  dirs+=("$scale_out")
-  for v in "${dirs[@]}"; do
+  for v in $(variants); do
     name=$(basename "$v")
-    [[ $v == "$scale_out" ]] && name=prod-evaluation-scale-out
-    if render "$v" "$out/$name.yaml"; then
+    if render "$root/deploy/k8s/$v" "$out/$name.yaml"; then
       files+=("$out/$name.yaml")
     else
       failed=1
     fi
   done
-  rm -rf "$scale_out"
   if [[ ${#files[@]} -gt 0 ]]; then
     node "$here/k8s_schema_check.js" "${files[@]}" || failed=1
     local f
@@ -321,6 +297,24 @@ check_negative() {
   path: /spec/replicas
   value: 2')
   expect_failure "policy: two aggregation replicas" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-hpa-on-primary HorizontalPodAutoscaler evaluation-replica \
+        '- op: replace
+  path: /spec/scaleTargetRef
+  value: {apiVersion: apps/v1, kind: StatefulSet, name: evaluation}')
+  expect_failure "policy: an HPA on the evaluation primary" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-replica-follows-replicas Deployment evaluation-replica \
+        '- op: replace
+  path: /spec/template/spec/containers/0/args/4
+  value: --follow=evaluation:7303')
+  expect_failure "policy: a read replica following the replicas' Service" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-clients-to-primary Service evaluation \
+        '- op: replace
+  path: /spec/selector/app.kubernetes.io~1name
+  value: evaluation')
+  expect_failure "policy: clients routed to the evaluation primary" render_then policy "$d"
 
   d=$(broken_overlay "$root" neg-short-grace StatefulSet submission \
         '- op: replace
