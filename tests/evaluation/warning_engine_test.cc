@@ -99,7 +99,8 @@ TEST_F(WarningEngineTest, StoreMigratesToTheLatestSchema) {
 TEST_F(WarningEngineTest, FiresOnceAndANoChangeReevaluationTouchesNothing) {
   RecordingWatcher watcher;
   ASSERT_TRUE(engine_->Subscribe(&watcher, {}).ok());
-  auto r1 = engine_->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)});
+  auto r1 = engine_->Reconcile(ScopeOf("HEALTH-02"),
+                               {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)});
   ASSERT_TRUE(r1.ok()) << r1.status();
   EXPECT_EQ(r1->fired, 1);
   auto first = engine_->Get("HEALTH-02:610303:progress:2030");
@@ -110,7 +111,8 @@ TEST_F(WarningEngineTest, FiresOnceAndANoChangeReevaluationTouchesNothing) {
 
   clock_.Advance(absl::Hours(1));
   const int64_t version = engine_->version();
-  auto r2 = engine_->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)});
+  auto r2 = engine_->Reconcile(ScopeOf("HEALTH-02"),
+                               {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)});
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->unchanged, 1);
   EXPECT_EQ(r2->fired + r2->updated + r2->resolved, 0);
@@ -124,11 +126,15 @@ TEST_F(WarningEngineTest, FiresOnceAndANoChangeReevaluationTouchesNothing) {
 }
 
 TEST_F(WarningEngineTest, ChangedFiguresUpdateKeepingFiringSince) {
-  ASSERT_TRUE(engine_->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_YELLOW, "a")}).ok());
+  ASSERT_TRUE(engine_
+                  ->Reconcile(ScopeOf("HEALTH-02"),
+                              {Candidate("HEALTH-02", halfsky::v1::SEVERITY_YELLOW, "a")})
+                  .ok());
   clock_.Advance(absl::Hours(2));
   RecordingWatcher watcher;
   ASSERT_TRUE(engine_->Subscribe(&watcher, {}).ok());
-  auto r = engine_->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_RED, "b")});
+  auto r = engine_->Reconcile(ScopeOf("HEALTH-02"),
+                              {Candidate("HEALTH-02", halfsky::v1::SEVERITY_RED, "b")});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->updated, 1);
   auto w = engine_->Get("HEALTH-02:610303:progress:2030");
@@ -146,9 +152,10 @@ TEST_F(WarningEngineTest, ChangedFiguresUpdateKeepingFiringSince) {
 }
 
 TEST_F(WarningEngineTest, ResolvesOnlyInScopeAndAResolvedWarningFiresAsANewEpisode) {
-  ASSERT_TRUE(engine_->Reconcile([](const Warning&) { return true; },
-                                 {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE),
-                                  Candidate("EDU-01", halfsky::v1::SEVERITY_YELLOW)})
+  ASSERT_TRUE(engine_
+                  ->Reconcile([](const Warning&) { return true; },
+                              {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE),
+                               Candidate("EDU-01", halfsky::v1::SEVERITY_YELLOW)})
                   .ok());
   ASSERT_TRUE(engine_->Acknowledge("HEALTH-02:610303:progress:2030", "alice", "加强筛查").ok());
   clock_.Advance(absl::Minutes(10));
@@ -160,12 +167,14 @@ TEST_F(WarningEngineTest, ResolvesOnlyInScopeAndAResolvedWarningFiresAsANewEpiso
   EXPECT_EQ(resolved->state(), halfsky::v1::WARNING_STATE_RESOLVED);
   EXPECT_EQ(TimeUtil::TimestampToSeconds(resolved->resolved_at()),
             absl::ToUnixSeconds(kT0 + absl::Minutes(10)));
-  EXPECT_EQ(engine_->Get("EDU-01:610303:progress:2030")->state(),
-            halfsky::v1::WARNING_STATE_FIRING)
+  EXPECT_EQ(engine_->Get("EDU-01:610303:progress:2030")->state(), halfsky::v1::WARNING_STATE_FIRING)
       << "out of scope: untouched";
 
   clock_.Advance(absl::Minutes(10));
-  ASSERT_TRUE(engine_->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)}).ok());
+  ASSERT_TRUE(
+      engine_
+          ->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)})
+          .ok());
   auto again = engine_->Get("HEALTH-02:610303:progress:2030");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->state(), halfsky::v1::WARNING_STATE_FIRING);
@@ -177,7 +186,10 @@ TEST_F(WarningEngineTest, ResolvesOnlyInScopeAndAResolvedWarningFiresAsANewEpiso
 }
 
 TEST_F(WarningEngineTest, AcknowledgementNeedsANoteAndSurvivesARestart) {
-  ASSERT_TRUE(engine_->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)}).ok());
+  ASSERT_TRUE(
+      engine_
+          ->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)})
+          .ok());
   const std::string id = "HEALTH-02:610303:progress:2030";
   auto no_note = engine_->Acknowledge(id, "alice", "");
   EXPECT_EQ(no_note.status().code(), absl::StatusCode::kInvalidArgument);
@@ -200,7 +212,8 @@ TEST_F(WarningEngineTest, AcknowledgementNeedsANoteAndSurvivesARestart) {
   EXPECT_EQ(w->acknowledgement().note(), "加强宣传，扩大筛查覆盖面");
   EXPECT_EQ(w->state(), halfsky::v1::WARNING_STATE_FIRING);
   // After the restart a no-change evaluation still changes nothing.
-  auto r = engine_->Reconcile(ScopeOf("HEALTH-02"), {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)});
+  auto r = engine_->Reconcile(ScopeOf("HEALTH-02"),
+                              {Candidate("HEALTH-02", halfsky::v1::SEVERITY_ORANGE)});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->unchanged, 1);
   auto history = store_->AcknowledgementHistory(id);
@@ -209,12 +222,13 @@ TEST_F(WarningEngineTest, AcknowledgementNeedsANoteAndSurvivesARestart) {
 }
 
 TEST_F(WarningEngineTest, ListSortsBySeverityThenIndicatorFiltersAndPaginates) {
-  ASSERT_TRUE(engine_->Reconcile([](const Warning&) { return true; },
-                                 {Candidate("HEALTH-02", halfsky::v1::SEVERITY_YELLOW),
-                                  Candidate("HEALTH-01", halfsky::v1::SEVERITY_YELLOW),
-                                  Candidate("EDU-01", halfsky::v1::SEVERITY_RED),
-                                  Candidate("HEALTH-01", halfsky::v1::SEVERITY_ORANGE, "f", 0,
-                                            halfsky::v1::WARNING_KIND_FLUCTUATION)})
+  ASSERT_TRUE(engine_
+                  ->Reconcile([](const Warning&) { return true; },
+                              {Candidate("HEALTH-02", halfsky::v1::SEVERITY_YELLOW),
+                               Candidate("HEALTH-01", halfsky::v1::SEVERITY_YELLOW),
+                               Candidate("EDU-01", halfsky::v1::SEVERITY_RED),
+                               Candidate("HEALTH-01", halfsky::v1::SEVERITY_ORANGE, "f", 0,
+                                         halfsky::v1::WARNING_KIND_FLUCTUATION)})
                   .ok());
   halfsky::v1::ListWarningsRequest request;
   request.set_page_size(3);
@@ -260,6 +274,84 @@ TEST_F(WarningEngineTest, CloseWatchersClosesAndRefusesNewOnes) {
   EXPECT_EQ(engine_->watcher_count(), 0);
   RecordingWatcher late;
   EXPECT_EQ(engine_->Subscribe(&late, {}).code(), absl::StatusCode::kUnavailable);
+}
+
+// Mirror mode (read replicas): the set is replaced by Resume and changed
+// by ApplyEvent; watchers and reads work as on a primary.
+Warning Mirrored(const std::string& indicator, halfsky::v1::WarningState state, int episode = 1) {
+  Warning w = Candidate(indicator, halfsky::v1::SEVERITY_ORANGE);
+  w.set_id(WarningId(w.indicator_id(), w.area_code(), w.kind(), w.target_year()));
+  w.set_state(state);
+  w.set_episode(episode);
+  return w;
+}
+
+WarningEvent Event(halfsky::v1::WarningEventType type, const Warning& w) {
+  WarningEvent e;
+  e.set_type(type);
+  *e.mutable_warning() = w;
+  return e;
+}
+
+TEST(WarningEngineMirrorTest, SuspendedUntilResumedThenFollowsEvents) {
+  FakeClock clock(kT0);
+  std::unique_ptr<WarningEngine> mirror =
+      WarningEngine::CreateMirror(&clock, absl::UnavailableError("not synced"));
+  EXPECT_EQ(mirror->availability().code(), absl::StatusCode::kUnavailable);
+  RecordingWatcher early;
+  EXPECT_EQ(mirror->Subscribe(&early, {}).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(mirror
+                ->ApplyEvent(Event(halfsky::v1::WARNING_EVENT_TYPE_FIRED,
+                                   Mirrored("HEALTH-01", halfsky::v1::WARNING_STATE_FIRING)))
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(mirror->Acknowledge("x", "alice", "note").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(mirror->Reconcile(ScopeOf("HEALTH-01"), {}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  const int64_t v0 = mirror->Current()->version();
+  ASSERT_TRUE(mirror
+                  ->Resume({Mirrored("HEALTH-01", halfsky::v1::WARNING_STATE_FIRING),
+                            Mirrored("HEALTH-02", halfsky::v1::WARNING_STATE_RESOLVED)})
+                  .ok());
+  EXPECT_TRUE(mirror->availability().ok());
+  EXPECT_GT(mirror->Current()->version(), v0);
+  EXPECT_THAT(mirror->Snapshot({}), SizeIs(1));  // firing only, as List
+  RecordingWatcher watcher;
+  ASSERT_TRUE(mirror->Subscribe(&watcher, {}).ok());
+  EXPECT_THAT(watcher.Types(), ElementsAre(halfsky::v1::WARNING_EVENT_TYPE_CURRENT,
+                                           halfsky::v1::WARNING_EVENT_TYPE_SYNCED));
+  RecordingWatcher all;
+  ASSERT_TRUE(mirror->Subscribe(&all, {}, /*all_states=*/true).ok());
+  EXPECT_THAT(all.Types(), ElementsAre(halfsky::v1::WARNING_EVENT_TYPE_CURRENT,
+                                       halfsky::v1::WARNING_EVENT_TYPE_CURRENT,
+                                       halfsky::v1::WARNING_EVENT_TYPE_SYNCED));
+
+  // A change event replaces the warning and reaches the watchers as it came.
+  ASSERT_TRUE(mirror
+                  ->ApplyEvent(Event(halfsky::v1::WARNING_EVENT_TYPE_RESOLVED,
+                                     Mirrored("HEALTH-01", halfsky::v1::WARNING_STATE_RESOLVED)))
+                  .ok());
+  EXPECT_THAT(mirror->Snapshot({}), SizeIs(0));
+  ASSERT_THAT(watcher.events, SizeIs(3));
+  EXPECT_EQ(watcher.events[2].type(), halfsky::v1::WARNING_EVENT_TYPE_RESOLVED);
+  EXPECT_EQ(mirror
+                ->ApplyEvent(Event(halfsky::v1::WARNING_EVENT_TYPE_CURRENT,
+                                   Mirrored("HEALTH-01", halfsky::v1::WARNING_STATE_FIRING)))
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // Suspend ends the watchers; a Resume replaces the whole set (a warning
+  // absent from the new snapshot is gone).
+  mirror->Suspend(absl::UnavailableError("primary away"));
+  EXPECT_EQ(watcher.closed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(mirror->availability().message(), "primary away");
+  ASSERT_TRUE(mirror->Resume({Mirrored("HEALTH-03", halfsky::v1::WARNING_STATE_FIRING)}).ok());
+  EXPECT_FALSE(
+      mirror->Get(WarningId("HEALTH-01", "610303", halfsky::v1::WARNING_KIND_PROGRESS, 2030)).ok());
+  EXPECT_THAT(mirror->Snapshot({}), SizeIs(1));
+  mirror->Unsubscribe(&all);
 }
 
 }  // namespace
