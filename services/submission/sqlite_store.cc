@@ -734,6 +734,10 @@ void SqliteSubmissionStore::CompletionLoop() {
       completions_.pop_front();
     }
     done->Deliver();
+    {
+      absl::MutexLock lock(&completion_mu_);
+      --completions_pending_;
+    }
     // `done` (the group's requests and results) is destroyed here, off the
     // committer.
   }
@@ -833,13 +837,28 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
   if (listener && head > 0) {
     listener(head);
   }
+  size_t group_values = 0;
+  for (const auto& op : group) {
+    group_values += op->size();
+  }
   auto completion = std::make_unique<Completion>();
   completion->group = std::move(group);
   completion->write_results = std::move(write_results);
   completion->lock_results = std::move(lock_results);
   completion->group_status = std::move(group_status);
-  absl::MutexLock lock(&completion_mu_);
-  completions_.push_back(std::move(completion));
+  {
+    absl::MutexLock lock(&completion_mu_);
+    if (group_values > static_cast<size_t>(options_.inline_completion_values) ||
+        completions_pending_ > 0) {
+      ++completions_pending_;
+      completions_.push_back(std::move(completion));
+      return;
+    }
+  }
+  // A small group with nothing before it still to deliver: answering here
+  // saves a thread hand-off per group (one-value requests are
+  // latency-bound), and the order of completions is kept.
+  completion->Deliver();
 }
 
 absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time now,

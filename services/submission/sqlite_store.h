@@ -82,6 +82,9 @@ class SqliteSubmissionStore final : public SubmissionStore {
     // checkpoint itself after a commit, so that the WAL file cannot grow
     // without bound under a write load that never pauses.
     int max_wal_pages = 65536;
+    // A group of at most this many values is answered on the committer
+    // itself when no earlier group waits for the completion thread.
+    int inline_completion_values = 256;
   };
 
   // Opens (creating and migrating as needed). Errors: INTERNAL/UNAVAILABLE
@@ -209,6 +212,8 @@ class SqliteSubmissionStore final : public SubmissionStore {
   mutable absl::Mutex completion_mu_;
   std::deque<std::unique_ptr<Completion>> completions_ ABSL_GUARDED_BY(completion_mu_);
   bool completion_closing_ ABSL_GUARDED_BY(completion_mu_) = false;
+  // Completions queued or being delivered by the completion thread.
+  int completions_pending_ ABSL_GUARDED_BY(completion_mu_) = 0;
 
   sqlite3* checkpointer_db_ = nullptr;  // checkpointer thread only
   absl::Mutex checkpoint_mu_;

@@ -31,7 +31,10 @@
 //
 // Usage: submission_bench [--rounds=R] [--seconds=S] [--concurrency=C]
 //                         [--streams=K] [--chunk=N] [--window=W] [--keys=N]
-//                         [--dir=DIR] [--only=a|b]
+//                         [--dir=DIR] [--only=a|b] [--inline_completion=N]
+// --inline_completion sets SqliteSubmissionStore::Options::
+// inline_completion_values (0: every group is answered by the completion
+// thread).
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -320,6 +323,8 @@ int Main(int argc, char** argv) {
   SqliteSubmissionStore::Options so;
   so.path = db;
   so.clock = SystemClock::Default();
+  so.inline_completion_values =
+      bench::IntFlag(argc, argv, "inline_completion", so.inline_completion_values);
   auto store = SqliteSubmissionStore::Open(so);
   if (!store.ok()) {
     std::cerr << store.status() << "\n";

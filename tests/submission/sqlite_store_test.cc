@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -521,6 +522,51 @@ TEST_F(StoreTest, StorageFailureRollsBackTheGroupInMemoryToo) {
   auto reuse = store_->WriteAndWait(Req("p", "poison", {Number("HEALTH-03", 2025, 9)}));
   ASSERT_TRUE(reuse.ok()) << reuse.status();
   EXPECT_FALSE(reuse->replayed());
+}
+
+// Callbacks run in the order the writes were queued, whether a group is
+// answered by the completion thread (large groups) or by the committer
+// itself (small groups with nothing queued before them): a small group
+// committed while a large group's callbacks are still being delivered
+// waits for them.
+TEST_F(StoreTest, CallbacksRunInQueueOrderAcrossLargeAndSmallGroups) {
+  std::mutex mu;
+  std::vector<int> order;
+  auto record = [&](int i) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(i);
+  };
+  WriteRequest big;
+  big.principal = "p";
+  big.request_id = "big";
+  big.payload_hash = "big";
+  for (int k = 0; k < 1000; ++k) {  // > inline_completion_values
+    auto v = Number("HEALTH-03", 2020 + k % 7, k, k / 7 % 2 == 0 ? "610303001" : "610303100");
+    v.mutable_key()->set_sex(static_cast<v1::Sex>(1 + k / 14 % 3));
+    v.mutable_key()->set_residence(static_cast<v1::Residence>(1 + k / 42 % 3));
+    big.values.push_back({v, "HEALTH_BUREAU"});  // keys repeat: the store revises them
+  }
+  absl::Notification big_done, small_done;
+  const int64_t commits = store_->commit_count();
+  store_->Write(std::move(big), [&](absl::StatusOr<v1::SubmitBatchResponse> r) {
+    EXPECT_TRUE(r.ok()) << r.status();
+    absl::SleepFor(absl::Milliseconds(300));  // a slow delivery
+    record(0);
+    big_done.Notify();
+  });
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (store_->commit_count() == commits && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_GT(store_->commit_count(), commits);
+  store_->Write(Req("p", "small", {Number("HEALTH-03", 2024, 1)}), [&](auto r) {
+    EXPECT_TRUE(r.ok()) << r.status();
+    record(1);
+    small_done.Notify();
+  });
+  big_done.WaitForNotification();
+  small_done.WaitForNotification();
+  EXPECT_EQ(order, (std::vector<int>{0, 1}));
 }
 
 int64_t FileSize(const std::string& path) {
