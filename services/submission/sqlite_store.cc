@@ -218,21 +218,6 @@ std::string Deterministic(const google::protobuf::MessageLite& m) {
   return out;
 }
 
-// The key directory's key for a data key: the two strings and the three
-// small integers as raw bytes (no number formatting on the hot path).
-void CacheKey(absl::string_view indicator_id, absl::string_view area_code, int64_t year,
-              int64_t sex, int64_t residence, std::string* out) {
-  out->clear();
-  out->append(indicator_id.data(), indicator_id.size());
-  out->push_back('\x1f');
-  out->append(area_code.data(), area_code.size());
-  out->push_back('\x1f');
-  out->push_back(static_cast<char>(year & 0xff));
-  out->push_back(static_cast<char>((year >> 8) & 0xff));
-  out->push_back(static_cast<char>(sex));
-  out->push_back(static_cast<char>(residence));
-}
-
 // Revision columns in the order every read query selects them.
 constexpr char kRevisionColumns[] =
     "r.data_value, r.revision, r.sequence, r.submitted_by, r.unit_code, r.committed_at_us, "
@@ -743,6 +728,23 @@ void SqliteSubmissionStore::CompletionLoop() {
   }
 }
 
+uint64_t SqliteSubmissionStore::DirectoryKey(absl::string_view indicator_id,
+                                             absl::string_view area_code, int64_t year, int64_t sex,
+                                             int64_t residence) {
+  auto intern = [](absl::flat_hash_map<std::string, uint32_t>& ids, absl::string_view s) {
+    auto it = ids.find(s);
+    if (it == ids.end()) {
+      it = ids.emplace(std::string(s), static_cast<uint32_t>(ids.size())).first;
+    }
+    return static_cast<uint64_t>(it->second);
+  };
+  // 20 bits each for the interned strings (the catalog has hundreds), 16
+  // for the year, 4 each for sex and residence.
+  return intern(indicator_ids_, indicator_id) << 44 | intern(area_ids_, area_code) << 24 |
+         (static_cast<uint64_t>(year) & 0xffff) << 8 | (static_cast<uint64_t>(sex) & 0xf) << 4 |
+         (static_cast<uint64_t>(residence) & 0xf);
+}
+
 absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
   current_.clear();
   key_directory_complete_ = false;
@@ -751,7 +753,6 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
       writer_, absl::StrCat("SELECT k.indicator_id, k.area_code, k.year, k.sex, k.residence, "
                             "k.key_id, r.revision, r.data_value",
                             kCurrentRevisionJoin)));
-  std::string cache_key;
   while (true) {
     absl::StatusOr<int> step = s.Step();
     if (!step.ok()) {
@@ -761,8 +762,7 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
     if (*step != SQLITE_ROW) {
       break;
     }
-    CacheKey(s.View(0), s.View(1), s.Int(2), s.Int(3), s.Int(4), &cache_key);
-    KeyState& state = current_[cache_key];
+    KeyState& state = current_[DirectoryKey(s.View(0), s.View(1), s.Int(2), s.Int(3), s.Int(4))];
     state.key_id = s.Int(5);
     state.revision = s.Int(6);
     state.encoded = s.Text(7);
@@ -940,7 +940,6 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
   int64_t first_seq = 0;
   int64_t last_seq = 0;
   int created = 0, revised = 0, unchanged = 0;
-  std::string cache_key;
   for (ValueToWrite& v : request.values) {
     const v1::DataKey& key = v.value.key();
     if (v.encoded.empty()) {
@@ -948,8 +947,8 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     }
     v1::ValueResult* out = reply.add_results();
 
-    CacheKey(key.indicator_id(), key.area_code(), key.year(), key.sex(), key.residence(),
-             &cache_key);
+    const uint64_t cache_key =
+        DirectoryKey(key.indicator_id(), key.area_code(), key.year(), key.sex(), key.residence());
     KeyState* state = nullptr;
     if (auto it = current_.find(cache_key); it != current_.end()) {
       state = &it->second;

@@ -130,7 +130,7 @@ class SqliteSubmissionStore final : public SubmissionStore {
   // fails. If a reload fails, the directory is incomplete and keys missing
   // from it are looked up one by one until a later reload succeeds. Memory
   // is bounded by the number of distinct keys, which the catalog bounds
-  // (indicators x areas x years x 3 sexes x 3 residences): about 120 bytes
+  // (indicators x areas x years x 3 sexes x 3 residences): about 60 bytes
   // per key plus its current value.
   struct KeyState {
     int64_t key_id = 0;
@@ -169,6 +169,10 @@ class SqliteSubmissionStore final : public SubmissionStore {
   void ClearGroupBuffers();
   // Fills `current_` with every committed key (see KeyState).
   absl::Status LoadKeyDirectory();
+  // The directory's key of a data key: interned indicator and area, year,
+  // sex and residence packed in 64 bits (committer thread only).
+  uint64_t DirectoryKey(absl::string_view indicator_id, absl::string_view area_code, int64_t year,
+                        int64_t sex, int64_t residence);
   std::unique_ptr<ReadConnection> AcquireReader();
   void ReleaseReader(std::unique_ptr<ReadConnection> reader);
 
@@ -181,8 +185,12 @@ class SqliteSubmissionStore final : public SubmissionStore {
   int64_t next_sequence_ = 1;
   int64_t next_key_id_ = 1;
   absl::flat_hash_map<int, bool> locked_years_;  // committed state
-  // Key directory, by CacheKey().
-  absl::flat_hash_map<std::string, KeyState> current_;
+  // Key directory, by DirectoryKey().
+  absl::flat_hash_map<uint64_t, KeyState> current_;
+  // Interned indicator ids and area codes of DirectoryKey() (bounded by the
+  // catalog; never shrink).
+  absl::flat_hash_map<std::string, uint32_t> indicator_ids_;
+  absl::flat_hash_map<std::string, uint32_t> area_ids_;
   // True when `current_` holds every committed key.
   bool key_directory_complete_ = false;
   std::vector<NewKey> new_keys_;
