@@ -99,12 +99,47 @@ INSERT INTO data_keys_v2(key_id, indicator_id, area_code, year, sex, residence)
 DROP TABLE data_keys;
 ALTER TABLE data_keys_v2 RENAME TO data_keys;
 )sql"},
+    // A key's revisions become a chain (prev_sequence) and its current one
+    // is kept in a narrow key_heads row, instead of the (key_id, revision)
+    // index: that index placed each new revision after the key's earlier
+    // ones, so a chunk of values dirtied one index page per key with a long
+    // history (write amplification growing with history depth); a
+    // key_heads row is rewritten in place, and revisions only append.
+    {3, R"sql(
+CREATE TABLE revisions_v3(
+  sequence INTEGER PRIMARY KEY,
+  key_id INTEGER NOT NULL,
+  revision INTEGER NOT NULL,
+  prev_sequence INTEGER NOT NULL,
+  data_value BLOB NOT NULL,
+  submitted_by TEXT NOT NULL,
+  unit_code TEXT NOT NULL,
+  committed_at_us INTEGER NOT NULL,
+  request_id TEXT NOT NULL);
+INSERT INTO revisions_v3(sequence, key_id, revision, prev_sequence, data_value, submitted_by,
+                         unit_code, committed_at_us, request_id)
+  SELECT r.sequence, r.key_id, r.revision,
+         COALESCE((SELECT p.sequence FROM revisions p
+                   WHERE p.key_id = r.key_id AND p.revision = r.revision - 1), 0),
+         r.data_value, r.submitted_by, r.unit_code, r.committed_at_us, r.request_id
+  FROM revisions r;
+CREATE TABLE key_heads(
+  key_id INTEGER PRIMARY KEY,
+  revision INTEGER NOT NULL,
+  sequence INTEGER NOT NULL);
+INSERT INTO key_heads(key_id, revision, sequence)
+  SELECT r.key_id, r.revision, r.sequence FROM revisions r
+  WHERE r.revision = (SELECT MAX(m.revision) FROM revisions m WHERE m.key_id = r.key_id);
+DROP TABLE revisions;
+ALTER TABLE revisions_v3 RENAME TO revisions;
+)sql"},
 };
 
-// Joins data_keys k to the current (highest) revision r of each key.
+// Joins data_keys k to the current revision r of each key (through its
+// key_heads row h).
 constexpr char kCurrentRevisionJoin[] =
-    " FROM data_keys k JOIN revisions r ON r.key_id = k.key_id AND r.revision = "
-    "(SELECT MAX(m.revision) FROM revisions m WHERE m.key_id = k.key_id)";
+    " FROM data_keys k JOIN key_heads h ON h.key_id = k.key_id"
+    " JOIN revisions r ON r.sequence = h.sequence";
 
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   const std::string message =
@@ -304,6 +339,8 @@ struct SqliteSubmissionStore::RevisionRow {
   int64_t sequence;
   int64_t key_id;
   int64_t revision;
+  // The key's previous revision (0 for its first).
+  int64_t prev_sequence;
   absl::string_view encoded;
   absl::string_view submitted_by;
   absl::string_view unit_code;
@@ -331,6 +368,7 @@ struct SqliteSubmissionStore::WriterStatements {
   // Multi-row INSERTs, prepared on first use for each row count
   // (index = rows, 1..kMaxRowsPerInsert).
   std::vector<std::unique_ptr<Stmt>> insert_revisions;
+  std::vector<std::unique_ptr<Stmt>> upsert_heads;
   std::vector<std::unique_ptr<Stmt>> insert_keys;
   std::vector<std::unique_ptr<Stmt>> upsert_reporting;
   std::vector<std::unique_ptr<Stmt>> insert_reporting_if_new;
@@ -483,7 +521,7 @@ absl::Status SqliteSubmissionStore::Init() {
       true));
   HALFSKY_RETURN_IF_ERROR(w.select_current.Prepare(
       writer_,
-      absl::StrCat("SELECT k.key_id, r.revision, r.data_value", kCurrentRevisionJoin,
+      absl::StrCat("SELECT k.key_id, r.revision, r.data_value, r.sequence", kCurrentRevisionJoin,
                    " WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
                    "k.sex = ?4 AND k.residence = ?5"),
       true));
@@ -751,7 +789,7 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
   Stmt s;
   HALFSKY_RETURN_IF_ERROR(s.Prepare(
       writer_, absl::StrCat("SELECT k.indicator_id, k.area_code, k.year, k.sex, k.residence, "
-                            "k.key_id, r.revision, r.data_value",
+                            "k.key_id, r.revision, r.data_value, r.sequence",
                             kCurrentRevisionJoin)));
   while (true) {
     absl::StatusOr<int> step = s.Step();
@@ -766,6 +804,7 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
     state.key_id = s.Int(5);
     state.revision = s.Int(6);
     state.encoded = s.Text(7);
+    state.sequence = s.Int(8);
   }
   key_directory_complete_ = true;
   return absl::OkStatus();
@@ -773,6 +812,8 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
 
 void SqliteSubmissionStore::ClearGroupBuffers() {
   new_keys_.clear();
+  heads_.clear();
+  head_index_.clear();
   revision_rows_.clear();
   pending_requests_.clear();
   pending_index_.clear();
@@ -972,6 +1013,7 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
         loaded.key_id = w.select_current.Int(0);
         loaded.revision = w.select_current.Int(1);
         loaded.encoded = w.select_current.Text(2);
+        loaded.sequence = w.select_current.Int(3);
       }
       w.select_current.Reset();
       state = &current_.emplace(cache_key, std::move(loaded)).first->second;
@@ -997,8 +1039,17 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     }
     ++state->revision;
     state->encoded.assign(v.encoded);
-    revision_rows_.push_back(RevisionRow{seq, state->key_id, state->revision, v.encoded,
-                                         request.principal, v.unit_code, request.request_id});
+    revision_rows_.push_back(RevisionRow{seq, state->key_id, state->revision, state->sequence,
+                                         v.encoded, request.principal, v.unit_code,
+                                         request.request_id});
+    state->sequence = seq;
+    // The key's head after the group: its last revision in the group.
+    if (auto [it, inserted] = head_index_.emplace(state->key_id, heads_.size()); inserted) {
+      heads_.push_back(KeyHead{state->key_id, state->revision, seq});
+    } else {
+      heads_[it->second].revision = state->revision;
+      heads_[it->second].sequence = seq;
+    }
     out->set_revision(state->revision);
     out->set_sequence(seq);
     if (first_seq == 0) {
@@ -1037,21 +1088,32 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
 absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
   WriterStatements& w = *stmts_;
   // Revisions in sequence order (appends to the table's B-tree).
-  HALFSKY_RETURN_IF_ERROR(InsertRows(
-      writer_, w.insert_revisions,
-      "INSERT INTO revisions(sequence, key_id, revision, data_value, submitted_by, unit_code, "
-      "committed_at_us, request_id)",
-      "", 8, revision_rows_.size(), [&](Stmt& s, int p, size_t i) {
-        const RevisionRow& r = revision_rows_[i];
-        s.Bind(p, r.sequence);
-        s.Bind(p + 1, r.key_id);
-        s.Bind(p + 2, r.revision);
-        s.BindBlob(p + 3, r.encoded);
-        s.Bind(p + 4, r.submitted_by);
-        s.Bind(p + 5, r.unit_code);
-        s.Bind(p + 6, now_us);
-        s.Bind(p + 7, r.request_id);
-      }));
+  HALFSKY_RETURN_IF_ERROR(
+      InsertRows(writer_, w.insert_revisions,
+                 "INSERT INTO revisions(sequence, key_id, revision, prev_sequence, data_value, "
+                 "submitted_by, unit_code, committed_at_us, request_id)",
+                 "", 9, revision_rows_.size(), [&](Stmt& s, int p, size_t i) {
+                   const RevisionRow& r = revision_rows_[i];
+                   s.Bind(p, r.sequence);
+                   s.Bind(p + 1, r.key_id);
+                   s.Bind(p + 2, r.revision);
+                   s.Bind(p + 3, r.prev_sequence);
+                   s.BindBlob(p + 4, r.encoded);
+                   s.Bind(p + 5, r.submitted_by);
+                   s.Bind(p + 6, r.unit_code);
+                   s.Bind(p + 7, now_us);
+                   s.Bind(p + 8, r.request_id);
+                 }));
+  // Each key's current revision (in place for a key seen before).
+  HALFSKY_RETURN_IF_ERROR(
+      InsertRows(writer_, w.upsert_heads, "INSERT INTO key_heads(key_id, revision, sequence)",
+                 " ON CONFLICT(key_id) DO UPDATE SET revision = excluded.revision, "
+                 "sequence = excluded.sequence",
+                 3, heads_.size(), [&](Stmt& s, int p, size_t i) {
+                   s.Bind(p, heads_[i].key_id);
+                   s.Bind(p + 1, heads_[i].revision);
+                   s.Bind(p + 2, heads_[i].sequence);
+                 }));
   // Keys created by the group (a key's row never changes afterwards).
   HALFSKY_RETURN_IF_ERROR(
       InsertRows(writer_, w.insert_keys,
@@ -1288,11 +1350,18 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::History(const v
   sqlite3* db = reader->db_;
   Finally release([&] { ReleaseReader(std::move(reader)); });
   Stmt s;
+  // Walks the key's chain from its head back to its first revision.
   HALFSKY_RETURN_IF_ERROR(s.Prepare(
-      db, absl::StrCat("SELECT ", kRevisionColumns,
-                       " FROM data_keys k JOIN revisions r ON r.key_id = k.key_id "
-                       "WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
-                       "k.sex = ?4 AND k.residence = ?5 ORDER BY r.revision")));
+      db,
+      absl::StrCat("WITH RECURSIVE chain(seq) AS ("
+                   "SELECT h.sequence FROM data_keys k JOIN key_heads h ON h.key_id = k.key_id "
+                   "WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
+                   "k.sex = ?4 AND k.residence = ?5 "
+                   "UNION ALL SELECT p.prev_sequence FROM revisions p JOIN chain c ON "
+                   "p.sequence = c.seq WHERE p.prev_sequence > 0) "
+                   "SELECT ",
+                   kRevisionColumns,
+                   " FROM chain c JOIN revisions r ON r.sequence = c.seq ORDER BY r.revision")));
   s.Bind(1, key.indicator_id());
   s.Bind(2, key.area_code());
   s.Bind(3, static_cast<int64_t>(key.year()));

@@ -39,6 +39,12 @@
 //   pins an old snapshot) does the committer itself run a blocking RESTART
 //   checkpoint after its commit, which bounds the WAL file.
 //
+// Schema (version 3): data_keys (one write-once row per key), revisions
+// (append-only, by sequence; each names its key's previous revision, so a
+// key's history is a chain), key_heads (each key's current revision,
+// rewritten in place), requests (idempotency and stored replies),
+// year_locks and their history, reporting_times.
+//
 // Schema: versioned migrations (schema_version table, migrations applied in
 // order at Open, each in its own transaction). A database written by a newer
 // version of this code is refused (FAILED_PRECONDITION).
@@ -136,8 +142,16 @@ class SqliteSubmissionStore final : public SubmissionStore {
     int64_t key_id = 0;
     // 0: the key has no revision (and no data_keys row) yet.
     int64_t revision = 0;
+    // Sequence of the current revision (0 when none).
+    int64_t sequence = 0;
     // Deterministic serialization of the current DataValue.
     std::string encoded;
+  };
+  // A key's key_heads row as the group in flight leaves it.
+  struct KeyHead {
+    int64_t key_id;
+    int64_t revision;
+    int64_t sequence;
   };
   // A key the group in flight creates: its data_keys row, inserted at the
   // group's end (`key` points into the group's request).
@@ -194,6 +208,9 @@ class SqliteSubmissionStore final : public SubmissionStore {
   // True when `current_` holds every committed key.
   bool key_directory_complete_ = false;
   std::vector<NewKey> new_keys_;
+  // key_heads rows the group writes (one per key), and where each key's is.
+  std::vector<KeyHead> heads_;
+  absl::flat_hash_map<int64_t, size_t> head_index_;
   std::vector<RevisionRow> revision_rows_;
   std::vector<PendingRequest> pending_requests_;
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, size_t> pending_index_;

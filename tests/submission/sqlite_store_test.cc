@@ -483,6 +483,50 @@ TEST_F(StoreTest, ReopenedStoreKnowsEveryKey) {
   EXPECT_EQ(current->revisions.size(), 3u);
 }
 
+// A key's history is a chain through its revisions: it stays whole when
+// revisions of several keys interleave, two requests of one group revise
+// the same key, and the store is reopened in between.
+TEST_F(StoreTest, HistoryFollowsEachKeysChain) {
+  auto a = [](double x) { return Number("HEALTH-03", 2023, x); };
+  auto b = [](double x) { return Number("HEALTH-03", 2024, x); };
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "1", {a(1), b(10)})).ok());
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "2", {b(20)})).ok());
+  // Two requests queued together usually share a group.
+  absl::Notification first, second;
+  store_->Write(Req("p", "3", {a(2), b(30)}), [&](auto r) {
+    EXPECT_TRUE(r.ok()) << r.status();
+    first.Notify();
+  });
+  store_->Write(Req("p", "4", {a(3)}), [&](auto r) {
+    EXPECT_TRUE(r.ok()) << r.status();
+    second.Notify();
+  });
+  first.WaitForNotification();
+  second.WaitForNotification();
+  Reopen();
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "5", {a(4)})).ok());
+  auto values_of = [&](v1::DataValue v) {
+    v.mutable_key()->set_sex(v1::SEX_TOTAL);
+    v.mutable_key()->set_residence(v1::RESIDENCE_ALL);
+    std::vector<double> out;
+    auto history = store_->History(v.key());
+    EXPECT_TRUE(history.ok()) << history.status();
+    for (size_t i = 0; history.ok() && i < history->size(); ++i) {
+      EXPECT_EQ((*history)[i].revision(), static_cast<int64_t>(i + 1));
+      out.push_back((*history)[i].data_value().value());
+    }
+    return out;
+  };
+  EXPECT_EQ(values_of(a(0)), (std::vector<double>{1, 2, 3, 4}));
+  EXPECT_EQ(values_of(b(0)), (std::vector<double>{10, 20, 30}));
+  auto current = store_->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(current.ok());
+  ASSERT_EQ(current->revisions.size(), 2u);
+  EXPECT_EQ(current->revisions[0].data_value().value(), 4);
+  EXPECT_EQ(current->revisions[0].revision(), 4);
+  EXPECT_EQ(current->revisions[1].data_value().value(), 30);
+}
+
 // A storage failure in the middle of a group (here a trigger that aborts
 // the insert of one request's revisions) rolls the whole group back, and the
 // store forgets what the group did in memory too: the key it created is new
