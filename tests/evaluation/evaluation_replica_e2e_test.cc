@@ -12,7 +12,9 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
@@ -123,7 +125,8 @@ class TcpProxy {
       }
       ssize_t off = 0;
       while (off < n) {
-        const ssize_t w = write(to, buf + off, static_cast<size_t>(n - off));
+        // MSG_NOSIGNAL: a peer gone must not SIGPIPE the test.
+        const ssize_t w = send(to, buf + off, static_cast<size_t>(n - off), MSG_NOSIGNAL);
         if (w <= 0) {
           off = -1;
           break;
@@ -400,7 +403,7 @@ class EvaluationReplicaTest : public ::testing::Test {
   std::vector<WarningEvent> OpenWatch(grpc::ClientContext* ctx,
                                       std::unique_ptr<grpc::ClientReader<WarningEvent>>* reader) {
     auth::AddBearerToken(ctx, testing::kAssessmentToken);
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(90)));
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(45)));
     halfsky::v1::WatchWarningsRequest request;
     request.mutable_filter()->set_indicator_id("HEALTH-02");
     request.mutable_filter()->set_kind(halfsky::v1::WARNING_KIND_PROGRESS);
@@ -619,6 +622,7 @@ TEST_F(EvaluationReplicaTest, ResyncsAfterAPartitionAndAfterThePrimaryIsKilled) 
     grpc::ClientContext ctx;
     std::unique_ptr<grpc::ClientReader<WarningEvent>> refused;
     auth::AddBearerToken(&ctx, testing::kAssessmentToken);
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     refused = replica_stub_->WatchWarnings(&ctx, halfsky::v1::WatchWarningsRequest());
     EXPECT_EQ(DrainWatch(refused.get()).error_code(), grpc::StatusCode::UNAVAILABLE);
   }
@@ -650,6 +654,50 @@ TEST_F(EvaluationReplicaTest, ResyncsAfterAPartitionAndAfterThePrimaryIsKilled) 
     return Find(replica_stub_.get(), halfsky::v1::WARNING_STATE_FIRING).has_value();
   })) << replica_.log();
   ExpectSameLists();
+}
+
+TEST_F(EvaluationReplicaTest, ANewReplicaServesOnlyOnceInSync) {
+  ASSERT_NO_FATAL_FAILURE(SubmitLagging());
+  ASSERT_TRUE(Eventually(
+      [&] { return Find(primary_stub_.get(), halfsky::v1::WARNING_STATE_FIRING).has_value(); }));
+  // A replica started while the primary cannot be reached.
+  proxy_->Cut();
+  const std::string address_file = suite_->dir() + "/late-replica.address";
+  auto child = halfsky::testing::ChildProcess::Start(
+      {halfsky::testing::ServiceBinary("evaluation"), "--listen=127.0.0.1:0",
+       "--metrics_listen=127.0.0.1:0", "--address_file=" + address_file,
+       "--catalog=" + testing::TestCatalogPath(), "--tokens_file=" + suite_->dir() + "/tokens.txt",
+       "--drain_delay=0s", "--grace_period=3s", "--follow=" + proxy_->address(),
+       "--follow_token_file=" + suite_->dir() + "/replica.token"},
+      suite_->dir() + "/late-replica.log");
+  ASSERT_TRUE(child.ok()) << child.status();
+  std::string address;
+  ASSERT_TRUE(Eventually([&] {
+    const std::string text = halfsky::testing::ReadFile(address_file);
+    const size_t at = text.find("grpc=");
+    if (at == std::string::npos || text.find('\n') == std::string::npos) {
+      return false;
+    }
+    address = text.substr(at + 5, text.find(' ', at) - at - 5);
+    return true;
+  }));
+  EXPECT_EQ(Health(address), "NOT_SERVING");
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(Health(address), "NOT_SERVING");
+  auto late =
+      EvaluationService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  ListWarningsResponse response;
+  EXPECT_EQ(List(late.get(), ListWarningsRequest(), &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  proxy_->Restore();
+  EXPECT_TRUE(Eventually([&] { return Health(address) == "SERVING"; }))
+      << halfsky::testing::ReadFile(suite_->dir() + "/late-replica.log");
+  EXPECT_TRUE(Find(late.get(), halfsky::v1::WARNING_STATE_FIRING).has_value());
+  (*child)->Signal(SIGTERM);
+  absl::StatusOr<int> exited = (*child)->Wait(absl::Seconds(15));
+  ASSERT_TRUE(exited.ok());
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << *exited;
 }
 
 }  // namespace

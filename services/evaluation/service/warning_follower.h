@@ -47,7 +47,9 @@ namespace halfsky::evaluation {
 
 // A channel to the primary whose own reconnect backoff stays short (gRPC's
 // default grows to 120 s, which would keep a replica out of sync long after
-// the primary is back): `max_backoff` at most.
+// the primary is back): `max_backoff` at most. It also pings the primary
+// every 6 minutes (keepalive), so a primary lost without a TCP reset ends
+// the stream within about 6.5 minutes instead of never.
 std::shared_ptr<grpc::Channel> MakePrimaryChannel(const std::string& target,
                                                   std::shared_ptr<grpc::ChannelCredentials> creds,
                                                   absl::Duration max_backoff);
