@@ -30,7 +30,10 @@
 //   halfsky_evaluation_watchers_dropped_total{reason}      counter
 //       streams the service ended; reason = "fell_behind".
 //
-// A read replica (--follow) also exports, through FollowMetrics:
+// A read replica (--follow) exports the metrics above from its mirrored
+// set (firing warnings, version, watchers); it runs no passes, so its pass
+// metrics stay at 0: scope pass alerts to the primary. It also exports,
+// through FollowMetrics:
 //   halfsky_evaluation_follow_connected                    gauge
 //       1 while the replica is in sync with its primary (the stream is
 //       open and its SYNCED has arrived), else 0.
