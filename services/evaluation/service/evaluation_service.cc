@@ -337,9 +337,7 @@ grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
   if (options_.metrics != nullptr) {
     options_.metrics->WatcherOpened();
   }
-  const auto replication = ctx->client_metadata().find(kWatchAllStatesMetadata);
-  const bool all_states = replication != ctx->client_metadata().end() && replication->second == "1";
-  auto* reactor = new WatchReactor(this, std::move(filter), all_states);
+  auto* reactor = new WatchReactor(this, std::move(filter), request->all_states());
   reactor->Begin();
   return reactor;
 }

@@ -24,8 +24,7 @@
 //     stream with UNAVAILABLE and refuses new ones.
 //   Evaluate / GetEvaluationReport read aggregates synchronously (Redis, or
 //     the aggregation service): UNAVAILABLE when neither answers.
-//   Replication: a WatchWarnings call carrying the metadata
-//     kWatchAllStatesMetadata ("halfsky-watch-all-states") ignores the
+//   Replication: a WatchWarnings call with `all_states` ignores the
 //     filter's state: its initial set is every warning, FIRING and RESOLVED,
 //     and it gets every change (what a read replica follows; see
 //     warning_follower.h). Same authentication as any watch.
@@ -77,9 +76,6 @@
 #include "services/evaluation/service/warning_engine.h"
 
 namespace halfsky {
-
-// WatchWarnings metadata key of the replication stream (see above).
-inline constexpr char kWatchAllStatesMetadata[] = "halfsky-watch-all-states";
 
 // Who is calling: the principal, or UNAUTHENTICATED. Thread-safe.
 using EvaluationAuthenticator =

@@ -84,7 +84,6 @@ absl::Status WarningFollower::FollowOnce() {
   if (!options_.token.empty()) {
     auth::AddBearerToken(&ctx, options_.token);
   }
-  ctx.AddMetadata(kWatchAllStatesMetadata, "1");
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
@@ -93,6 +92,7 @@ absl::Status WarningFollower::FollowOnce() {
     current_ = &ctx;
   }
   halfsky::v1::WatchWarningsRequest request;  // no filter: everything
+  request.set_all_states(true);
   std::unique_ptr<grpc::ClientReader<halfsky::v1::WarningEvent>> reader =
       stub_->WatchWarnings(&ctx, request);
   std::vector<halfsky::v1::Warning> initial;

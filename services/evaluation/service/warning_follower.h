@@ -6,8 +6,8 @@
 // primary's published warning set.
 //
 // One background thread opens WatchWarnings on the primary with an empty
-// filter and the all-states replication header (kWatchAllStatesMetadata:
-// FIRING and RESOLVED warnings alike), collects the CURRENT events, and on
+// filter and `all_states` set (the replication stream: FIRING and RESOLVED
+// warnings alike), collects the CURRENT events, and on
 // SYNCED replaces the mirror's whole set with them (Resume) — so a warning
 // that changed or resolved while the replica was away cannot linger — and
 // reports serving. Every later change event is applied as it arrives
