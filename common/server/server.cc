@@ -234,8 +234,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   rs->server_ = builder.BuildAndStart();
   if (rs->server_ == nullptr || rs->port_ == 0) {
     rs->impl_->shut_down = true;
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen, " (端口被占用或地址无效 / port taken or bad address)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen,
+                     " (端口被占用或地址无效 / port taken or bad address)"));
   }
   const size_t colon = options.listen.rfind(':');
   std::string host = colon == std::string::npos ? "127.0.0.1" : options.listen.substr(0, colon);
@@ -261,10 +262,12 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
     }
     metrics_address = absl::StrCat(mhost, ":", rs->impl_->metrics_server->port());
   }
-  metrics.GetGauge("halfsky_build_info", "Constant 1, labelled with the service name and version.",
-                   {{"service", options.name}, {"version", "0.1.0"}})
+  metrics
+      .GetGauge("halfsky_build_info", "Constant 1, labelled with the service name and version.",
+                {{"service", options.name}, {"version", "0.1.0"}})
       ->Set(1);
-  metrics.GetGauge("halfsky_process_start_time_seconds", "Start time of the process, Unix seconds.")
+  metrics
+      .GetGauge("halfsky_process_start_time_seconds", "Start time of the process, Unix seconds.")
       ->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
   rs->SetServing(true);
 
@@ -277,7 +280,8 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
     std::rename(tmp.c_str(), options.address_file.c_str());
   }
   std::cerr << options.name << ": serving gRPC on " << rs->address_
-            << (metrics_address.empty() ? "" : ", metrics on http://" + metrics_address + "/metrics")
+            << (metrics_address.empty() ? ""
+                                        : ", metrics on http://" + metrics_address + "/metrics")
             << "\n";
   return rs;
 }
@@ -311,6 +315,16 @@ void RunningServer::Shutdown(const std::function<void()>& before_server_shutdown
 
 RunningServer::~RunningServer() { Shutdown(); }
 
+void WaitForTerminationSignal(const std::string& name) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::cerr << name << ": received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", draining\n";
+}
+
 int RunServer(const ServerOptions& options, std::shared_ptr<const CatalogIndex> catalog,
               const std::vector<grpc::Service*>& services, const RunHooks& hooks) {
   auto server = RunningServer::Start(options, std::move(catalog), services);
@@ -318,14 +332,7 @@ int RunServer(const ServerOptions& options, std::shared_ptr<const CatalogIndex> 
     std::cerr << options.name << ": " << server.status().message() << "\n";
     return 1;
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  std::cerr << options.name << ": received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
-            << ", draining\n";
+  WaitForTerminationSignal(options.name);
   (*server)->Shutdown(hooks.before_shutdown);
   if (hooks.after_shutdown) {
     hooks.after_shutdown();

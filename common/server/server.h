@@ -94,6 +94,11 @@ struct RunHooks {
 int RunServer(const ServerOptions& options, std::shared_ptr<const CatalogIndex> catalog,
               const std::vector<grpc::Service*>& services, const RunHooks& hooks = {});
 
+// Blocks until SIGTERM or SIGINT (which InitService blocked in every thread,
+// so only this sigwait receives them), then logs "NAME: received SIGTERM,
+// draining". For a main that starts its servers itself (RunServer calls it).
+void WaitForTerminationSignal(const std::string& name);
+
 // In-process variant for tests: starts the server and returns; Shutdown()
 // runs the same drain sequence as a signal. Thread-compatible.
 class RunningServer {

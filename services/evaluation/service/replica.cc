@@ -1,7 +1,5 @@
 #include "services/evaluation/service/replica.h"
 
-#include <signal.h>
-
 #include <iostream>
 #include <utility>
 
@@ -47,13 +45,7 @@ int RunReplica(const ReplicaConfig& config, std::shared_ptr<const CatalogIndex> 
   follower.Start();
   std::cerr << name << ": read replica of " << config.primary << "\n";
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  std::cerr << name << ": received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", draining\n";
+  WaitForTerminationSignal(name);
   follower.Stop();
   running->Shutdown([&service] { service.Shutdown(); });
   server->reset();
