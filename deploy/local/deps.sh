@@ -6,7 +6,9 @@ HALFSKY_BUILD_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev libsqlite3-dev libssl-dev
 )
-HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl)
+# iproute2: run.sh names the process holding a taken port (ss); procps:
+# pgrep, which tests/local/run_sh_test.sh uses to find what run.sh started.
+HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl iproute2 procps)
 HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml
   chromium fonts-noto-cjk)
 
