@@ -50,9 +50,9 @@ absl::Status YearInRange(int year, const ValidationLimits& limits, const char* f
   if (year < limits.min_year || year > limits.max_year) {
     return InvalidArgumentError(
         "年份无效 / invalid year",
-        {{field, absl::StrCat("年份", year, "超出", limits.min_year, "—", limits.max_year,
-                              " / year ", year, " outside ", limits.min_year, "–",
-                              limits.max_year)}});
+        {{field,
+          absl::StrCat("年份", year, "超出", limits.min_year, "—", limits.max_year, " / year ",
+                       year, " outside ", limits.min_year, "–", limits.max_year)}});
   }
   return absl::OkStatus();
 }
@@ -189,10 +189,10 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::SubmitBatch(grpc::CallbackServe
       for (const auto& v : write->values) {
         if (lock.locked() && lock.year() == v.value.key().year()) {
           return FinishNow(
-              ctx, WithReason(absl::FailedPreconditionError(absl::StrCat(
-                                  "年份已锁定，不能写入 / year locked, writes refused: ",
-                                  lock.year())),
-                              "YEAR_LOCKED"));
+              ctx,
+              WithReason(absl::FailedPreconditionError(absl::StrCat(
+                             "年份已锁定，不能写入 / year locked, writes refused: ", lock.year())),
+                         "YEAR_LOCKED"));
         }
       }
     }
@@ -246,8 +246,8 @@ class SubmissionServiceImpl::StreamReactor final
     if (ok) {
       // The values are moved out of request_ (it is refilled by the next
       // read); acknowledgements need counts and sequences only, not keys.
-      absl::StatusOr<WriteRequest> write = service_->PrepareWrite(
-          principal_, request_.request_id(), request_.mutable_data_values());
+      absl::StatusOr<WriteRequest> write =
+          service_->PrepareWrite(principal_, request_.request_id(), request_.mutable_data_values());
       if (write.ok()) {
         write->reply_keys = false;
       }
@@ -262,11 +262,10 @@ class SubmissionServiceImpl::StreamReactor final
           index = next_chunk_++;
           ++in_flight_;
         }
-        service_->store_->Write(
-            std::move(*write),
-            [this, index, id = request_.request_id()](absl::StatusOr<v1::SubmitBatchResponse> r) {
-              OnCommitted(index, id, std::move(r));
-            });
+        service_->store_->Write(std::move(*write), [this, index, id = request_.request_id()](
+                                                       absl::StatusOr<v1::SubmitBatchResponse> r) {
+          OnCommitted(index, id, std::move(r));
+        });
       }
     }
     {
@@ -350,8 +349,7 @@ class SubmissionServiceImpl::StreamReactor final
         reading_ = true;
         start_read = true;
       }
-      if (!writing_ && ready_.empty() && in_flight_ == 0 && !reading_ &&
-          (read_done_ || error_)) {
+      if (!writing_ && ready_.empty() && in_flight_ == 0 && !reading_ && (read_done_ || error_)) {
         finished_ = true;
         finish = true;
         status = error_ ? *error_ : grpc::Status::OK;
@@ -573,8 +571,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
     return FinishNow(ctx, InvalidArgumentError("page_size 不能为负 / page_size must be >= 0",
                                                {{"page_size", "不能为负 / must be >= 0"}}));
   }
-  const int page_size =
-      request->page_size() == 0 ? 1000 : std::min(request->page_size(), 10000);
+  const int page_size = request->page_size() == 0 ? 1000 : std::min(request->page_size(), 10000);
   const std::string fingerprint = FilterFingerprint(*request);
   int64_t cursor = 0;
   if (!request->page_token().empty()) {
@@ -585,10 +582,10 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
     }
     if (parts.size() != 3 || parts[0] != "v1" || !absl::SimpleAtoi(parts[1], &cursor) ||
         parts[2] != fingerprint) {
-      return FinishNow(ctx, InvalidArgumentError(
-                                "分页标记无效 / invalid page_token",
-                                {{"page_token", "分页标记无效或与筛选条件不符 / page_token is "
-                                                "invalid or belongs to a different filter"}}));
+      return FinishNow(ctx, InvalidArgumentError("分页标记无效 / invalid page_token",
+                                                 {{"page_token",
+                                                   "分页标记无效或与筛选条件不符 / page_token is "
+                                                   "invalid or belongs to a different filter"}}));
     }
   }
   CurrentFilter filter;
@@ -689,8 +686,9 @@ absl::StatusOr<v1::YearLock> SubmissionServiceImpl::ChangeLock(grpc::CallbackSer
   }
   if (reason.size() > 2000 || !IsValidUtf8(reason)) {
     return InvalidArgumentError("原因无效 / invalid reason",
-                                {{"reason", "原因须为不超过2000字节的UTF-8文本 / reason must be "
-                                            "UTF-8, at most 2000 bytes"}});
+                                {{"reason",
+                                  "原因须为不超过2000字节的UTF-8文本 / reason must be "
+                                  "UTF-8, at most 2000 bytes"}});
   }
   return store_->SetYearLock(year, locked, principal.name(), reason);
 }

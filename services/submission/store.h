@@ -132,8 +132,8 @@ class SubmissionStore {
   // already has changes nothing and returns the current state. Errors:
   // UNAVAILABLE / INTERNAL as for Write.
   virtual absl::StatusOr<halfsky::v1::YearLock> SetYearLock(int year, bool locked,
-                                                           const std::string& principal,
-                                                           const std::string& reason) = 0;
+                                                            const std::string& principal,
+                                                            const std::string& reason) = 0;
   virtual absl::StatusOr<YearLocks> ListYearLocks() = 0;
 
   // Current revision of keys matching `filter`, in a stable order, starting
@@ -149,7 +149,7 @@ class SubmissionStore {
   // at most `limit`: always a gapless run starting at after_sequence + 1
   // (each read sees one committed state, and commits are gapless).
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision>> ReadChanges(int64_t after_sequence,
-                                                                        int limit) = 0;
+                                                                         int limit) = 0;
 
   // Highest committed sequence (0 when empty).
   virtual int64_t HeadSequence() const = 0;

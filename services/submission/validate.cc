@@ -67,7 +67,9 @@ void NormalizeKey(v1::DataKey* key) {
 
 std::string KeyString(const v1::DataKey& key) {
   return absl::StrCat(key.indicator_id(), "/", key.area_code(), "/", key.year(), "/",
-                      v1::Sex_IsValid(key.sex()) ? v1::Sex_Name(key.sex()) : absl::StrCat(static_cast<int>(key.sex())), "/",
+                      v1::Sex_IsValid(key.sex()) ? v1::Sex_Name(key.sex())
+                                                 : absl::StrCat(static_cast<int>(key.sex())),
+                      "/",
                       v1::Residence_IsValid(key.residence())
                           ? v1::Residence_Name(key.residence())
                           : absl::StrCat(static_cast<int>(key.residence())));
@@ -111,8 +113,8 @@ void CheckString(std::vector<FieldViolation>& out, const std::string& field, abs
                  size_t max_bytes, bool required, absl::string_view name_zh,
                  absl::string_view name_en) {
   if (!IsValidUtf8(v)) {
-    out.push_back({field, absl::StrCat(name_zh, "不是有效的UTF-8文本 / ", name_en,
-                                       " is not valid UTF-8")});
+    out.push_back(
+        {field, absl::StrCat(name_zh, "不是有效的UTF-8文本 / ", name_en, " is not valid UTF-8")});
     return;
   }
   if (required && v.empty()) {
@@ -120,9 +122,9 @@ void CheckString(std::vector<FieldViolation>& out, const std::string& field, abs
     return;
   }
   if (v.size() > max_bytes) {
-    out.push_back({field, absl::StrFormat("%s过长（%d字节，上限%d） / %s too long (%d bytes, limit %d)",
-                                          name_zh, v.size(), max_bytes, name_en, v.size(),
-                                          max_bytes)});
+    out.push_back(
+        {field, absl::StrFormat("%s过长（%d字节，上限%d） / %s too long (%d bytes, limit %d)",
+                                name_zh, v.size(), max_bytes, name_en, v.size(), max_bytes)});
   }
 }
 
@@ -161,14 +163,15 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
   const v1::Indicator* ind = nullptr;
   if (key.indicator_id().empty()) {
     out.push_back({kp + ".indicator_id", "缺少指标代码 / indicator_id is required"});
-  } else if (!IsValidUtf8(key.indicator_id()) || key.indicator_id().size() > limits.max_code_bytes) {
+  } else if (!IsValidUtf8(key.indicator_id()) ||
+             key.indicator_id().size() > limits.max_code_bytes) {
     out.push_back({kp + ".indicator_id", "指标代码无效 / indicator_id is not a valid code"});
   } else {
     ind = catalog.FindIndicator(key.indicator_id());
     if (ind == nullptr) {
-      out.push_back({kp + ".indicator_id",
-                     absl::StrCat("未知指标“", key.indicator_id(), "” / unknown indicator '",
-                                  key.indicator_id(), "'")});
+      out.push_back(
+          {kp + ".indicator_id", absl::StrCat("未知指标“", key.indicator_id(),
+                                              "” / unknown indicator '", key.indicator_id(), "'")});
     }
   }
 
@@ -199,9 +202,9 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
     out.push_back({kp + ".sex", "性别取值无效 / invalid sex"});
   } else if ((key.sex() == v1::SEX_FEMALE || key.sex() == v1::SEX_MALE) && ind != nullptr &&
              !Takes(*ind, v1::DISAGGREGATION_SEX)) {
-    out.push_back({kp + ".sex", absl::StrCat("指标", ind->id(),
-                                             "不分性别报送，只接受合计 / indicator ", ind->id(),
-                                             " is not disaggregated by sex; only total")});
+    out.push_back(
+        {kp + ".sex", absl::StrCat("指标", ind->id(), "不分性别报送，只接受合计 / indicator ",
+                                   ind->id(), " is not disaggregated by sex; only total")});
   }
   if (!v1::Residence_IsValid(key.residence())) {
     out.push_back({kp + ".residence", "城乡取值无效 / invalid residence"});
@@ -225,28 +228,28 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
       const char* what = wants_fraction ? "分子和分母 / numerator and denominator"
                          : wants_value  ? "数值 / a value"
                                         : "工作进展叙述 / a narrative";
-      out.push_back({prefix, absl::StrCat("缺少数据：", KindZh(kind), "指标需要", what,
-                                          " required")});
+      out.push_back(
+          {prefix, absl::StrCat("缺少数据：", KindZh(kind), "指标需要", what, " required")});
     } else if (wants_narrative && pc != v1::DataValue::kNarrative) {
       out.push_back({prefix + (pc == v1::DataValue::kValue ? ".value" : ".fraction"),
                      absl::StrCat("定性指标", ind->id(),
                                   "只接受工作进展叙述，不接受数字 / qualitative indicator ",
                                   ind->id(), " takes a narrative, not a number")});
     } else if (!wants_narrative && pc == v1::DataValue::kNarrative) {
-      out.push_back({prefix + ".narrative",
-                     absl::StrCat("指标", ind->id(), "是", KindZh(kind),
-                                  "指标，需要数字而不是叙述 / indicator ", ind->id(),
-                                  " is numeric and takes a number, not a narrative")});
+      out.push_back(
+          {prefix + ".narrative", absl::StrCat("指标", ind->id(), "是", KindZh(kind),
+                                               "指标，需要数字而不是叙述 / indicator ", ind->id(),
+                                               " is numeric and takes a number, not a narrative")});
     } else if (wants_fraction && pc == v1::DataValue::kValue) {
       out.push_back({prefix + ".value",
                      absl::StrCat(KindZh(kind), "指标需填分子和分母，而不是数值 / ",
                                   v1::IndicatorKind_Name(kind),
                                   " indicator takes numerator and denominator, not a value")});
     } else if (wants_value && pc == v1::DataValue::kFraction) {
-      out.push_back({prefix + ".fraction",
-                     absl::StrCat(KindZh(kind), "指标需填数值，而不是分子分母 / ",
-                                  v1::IndicatorKind_Name(kind),
-                                  " indicator takes a value, not a fraction")});
+      out.push_back(
+          {prefix + ".fraction",
+           absl::StrCat(KindZh(kind), "指标需填数值，而不是分子分母 / ",
+                        v1::IndicatorKind_Name(kind), " indicator takes a value, not a fraction")});
     } else {
       payload_ok = true;
     }
@@ -291,13 +294,14 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
     if (payload_ok && pc == v1::DataValue::kValue) {
       const double v = value.value();
       if (!std::isfinite(v)) {
-        out.push_back({prefix + ".value", "数值不是有限数（NaN或无穷） / value is NaN or infinite"});
+        out.push_back(
+            {prefix + ".value", "数值不是有限数（NaN或无穷） / value is NaN or infinite"});
         payload_ok = false;
       } else if (kind == v1::INDICATOR_KIND_COUNT && (v < 0 || std::floor(v) != v)) {
-        out.push_back({prefix + ".value",
-                       absl::StrFormat("计数必须是非负整数（收到%g） / a count must be a "
-                                       "non-negative whole number (got %g)",
-                                       v, v)});
+        out.push_back(
+            {prefix + ".value", absl::StrFormat("计数必须是非负整数（收到%g） / a count must be a "
+                                                "non-negative whole number (got %g)",
+                                                v, v)});
         payload_ok = false;
       }
     }
@@ -361,10 +365,10 @@ absl::Status ValidateBatch(absl::string_view request_id,
   if (request_id.empty()) {
     out.push_back({"request_id", "缺少请求编号 / request_id is required"});
   } else if (request_id.size() > limits.max_request_id_bytes || !IsValidUtf8(request_id)) {
-    out.push_back({"request_id",
-                   absl::StrFormat("请求编号无效或超过%d字节 / request_id invalid or longer "
-                                   "than %d bytes",
-                                   limits.max_request_id_bytes, limits.max_request_id_bytes)});
+    out.push_back(
+        {"request_id", absl::StrFormat("请求编号无效或超过%d字节 / request_id invalid or longer "
+                                       "than %d bytes",
+                                       limits.max_request_id_bytes, limits.max_request_id_bytes)});
   }
   if (values.empty()) {
     out.push_back({"data_values", "没有数据 / at least one data value is required"});
@@ -372,8 +376,8 @@ absl::Status ValidateBatch(absl::string_view request_id,
     out.push_back({"data_values",
                    absl::StrFormat("一批最多%d条数据（收到%d条） / at most %d values per batch "
                                    "(got %d)",
-                                   limits.max_batch_values, values.size(),
-                                   limits.max_batch_values, values.size())});
+                                   limits.max_batch_values, values.size(), limits.max_batch_values,
+                                   values.size())});
     return InvalidArgumentError("数据校验未通过 / the batch is too large", out);
   }
   // Keys as (indicator, area, year, sex, residence) after NormalizeKey.
@@ -463,11 +467,10 @@ absl::Status AuthorizeWrite(const v1::Principal& principal,
     (*unit_codes)[i] = cached->second;
   }
   if (!denied.empty()) {
-    return WithReason(
-        absl::PermissionDeniedError(absl::StrCat(
-            "无权报送以下指标（不是责任单位） / not responsible for indicator(s): ",
-            absl::StrJoin(denied, ", "))),
-        "NOT_RESPONSIBLE_UNIT");
+    return WithReason(absl::PermissionDeniedError(absl::StrCat(
+                          "无权报送以下指标（不是责任单位） / not responsible for indicator(s): ",
+                          absl::StrJoin(denied, ", "))),
+                      "NOT_RESPONSIBLE_UNIT");
   }
   return absl::OkStatus();
 }

@@ -78,9 +78,10 @@ absl::Status ValidateBatch(absl::string_view request_id,
 // is written (the principal's responsible unit role; "" for statistics/admin
 // writes when the principal holds no such unit role).
 // PERMISSION_DENIED naming every indicator the principal may not write.
-absl::Status AuthorizeWrite(const halfsky::v1::Principal& principal,
-                            const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values,
-                            const CatalogIndex& catalog, std::vector<std::string>* unit_codes);
+absl::Status AuthorizeWrite(
+    const halfsky::v1::Principal& principal,
+    const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values,
+    const CatalogIndex& catalog, std::vector<std::string>* unit_codes);
 
 bool HasRole(const halfsky::v1::Principal& principal, halfsky::v1::RoleKind kind);
 

@@ -38,10 +38,12 @@ TEST(ParseCsvTest, Errors) {
 
 TEST(ParseSubmissionCsvTest, ChineseHeadersEveryPayload) {
   const std::string csv =
-      "\xEF\xBB\xBF指标代码,区域代码,年份,性别,城乡,分子,分母,数值,数据来源,备注,工作进展,自评,佐证材料\n"
+      "\xEF\xBB\xBF指标代码,区域代码,年份,性别,城乡,分子,分母,数值,数据来源,备注,工作进展,自评,"
+      "佐证材料\n"
       "HEALTH-01,610303,2024,合计,农村,2,\"20,000\",,妇幼年报,,,,\n"
       "HEALTH-03,610303,2024,女,全部,,,3,部门统计,备注一,,,\n"
-      "HEALTH-05,610303,2024,,,,,,工作总结,,\"建成新院区，\n开展培训\",基本达标,文件1；文件2;文件3\n";
+      "HEALTH-05,610303,2024,,,,,,工作总结,,\"建成新院区，\n开展培训\",基本达标,文件1；文件2;"
+      "文件3\n";
   CsvParseResult r = ParseSubmissionCsv(csv);
   ASSERT_TRUE(r.errors.empty()) << r.errors[0];
   ASSERT_THAT(r.values, SizeIs(3));
@@ -65,7 +67,8 @@ TEST(ParseSubmissionCsvTest, ChineseHeadersEveryPayload) {
 
 TEST(ParseSubmissionCsvTest, EnglishHeadersAnyOrder) {
   CsvParseResult r = ParseSubmissionCsv(
-      "year,value,area_code,indicator_id,sex,residence,source\n2023,5,610303,HEALTH-03,male,urban,x\n");
+      "year,value,area_code,indicator_id,sex,residence,source\n2023,5,610303,HEALTH-03,male,urban,"
+      "x\n");
   ASSERT_TRUE(r.errors.empty());
   ASSERT_THAT(r.values, SizeIs(1));
   EXPECT_EQ(r.values[0].value.key().year(), 2023);
@@ -76,12 +79,12 @@ TEST(ParseSubmissionCsvTest, EnglishHeadersAnyOrder) {
 TEST(ParseSubmissionCsvTest, ErrorsNameTheLine) {
   CsvParseResult r = ParseSubmissionCsv(
       "indicator_id,area_code,year,value,numerator,denominator,sex,self_assessment\n"
-      "HEALTH-03,610303,twenty,1,,,,\n"          // line 2: year
-      "HEALTH-03,610303,2024,1,1,2,,\n"          // line 3: two payloads
-      "HEALTH-03,610303,2024,,,,,\n"             // line 4: no payload
-      "HEALTH-03,610303,2024,x,,,,\n"            // line 5: not a number
-      "HEALTH-03,610303,2024,1,,,unknown,\n"     // line 6: sex
-      "HEALTH-05,610303,2024,,,,,maybe\n");      // line 7: self assessment
+      "HEALTH-03,610303,twenty,1,,,,\n"       // line 2: year
+      "HEALTH-03,610303,2024,1,1,2,,\n"       // line 3: two payloads
+      "HEALTH-03,610303,2024,,,,,\n"          // line 4: no payload
+      "HEALTH-03,610303,2024,x,,,,\n"         // line 5: not a number
+      "HEALTH-03,610303,2024,1,,,unknown,\n"  // line 6: sex
+      "HEALTH-05,610303,2024,,,,,maybe\n");   // line 7: self assessment
   ASSERT_THAT(r.errors, SizeIs(6));
   EXPECT_THAT(r.errors[0], HasSubstr("line 2"));
   EXPECT_THAT(r.errors[1], HasSubstr("line 3"));

@@ -196,20 +196,36 @@ TEST_F(ServiceTest, EachValidationRuleOverGrpc) {
       {"unknown area", Number("HEALTH-03", 2024, 1, "123456"), "data_values[0].key.area_code"},
       {"year before 2020", Number("HEALTH-03", 2019, 1), "data_values[0].key.year"},
       {"year in the future", Number("HEALTH-03", 2027, 1), "data_values[0].key.year"},
-      {"sex not taken", with(Number("HEALTH-03", 2024, 1), [](auto& v) { v.mutable_key()->set_sex(v1::SEX_FEMALE); }), "data_values[0].key.sex"},
-      {"residence not taken", with(Number("HEALTH-03", 2024, 1), [](auto& v) { v.mutable_key()->set_residence(v1::RESIDENCE_URBAN); }), "data_values[0].key.residence"},
+      {"sex not taken",
+       with(Number("HEALTH-03", 2024, 1),
+            [](auto& v) { v.mutable_key()->set_sex(v1::SEX_FEMALE); }),
+       "data_values[0].key.sex"},
+      {"residence not taken",
+       with(Number("HEALTH-03", 2024, 1),
+            [](auto& v) { v.mutable_key()->set_residence(v1::RESIDENCE_URBAN); }),
+       "data_values[0].key.residence"},
       {"value for a rate", Number("HEALTH-01", 2024, 10), "data_values[0].value"},
       {"fraction for a count", Fraction("HEALTH-03", 2024, 1, 2), "data_values[0].fraction"},
-      {"infinity", Number("HEALTH-04", 2024, std::numeric_limits<double>::infinity()), "data_values[0].value"},
-      {"NaN numerator", Fraction("HEALTH-01", 2024, std::nan(""), 10), "data_values[0].fraction.numerator"},
-      {"denominator zero", Fraction("HEALTH-01", 2024, 1, 0), "data_values[0].fraction.denominator"},
-      {"proportion numerator above denominator", Fraction("HEALTH-02", 2024, 120, 100), "data_values[0].fraction.numerator"},
+      {"infinity", Number("HEALTH-04", 2024, std::numeric_limits<double>::infinity()),
+       "data_values[0].value"},
+      {"NaN numerator", Fraction("HEALTH-01", 2024, std::nan(""), 10),
+       "data_values[0].fraction.numerator"},
+      {"denominator zero", Fraction("HEALTH-01", 2024, 1, 0),
+       "data_values[0].fraction.denominator"},
+      {"proportion numerator above denominator", Fraction("HEALTH-02", 2024, 120, 100),
+       "data_values[0].fraction.numerator"},
       {"negative count", Number("HEALTH-03", 2024, -2), "data_values[0].value"},
       {"fractional count", Number("HEALTH-03", 2024, 2.5), "data_values[0].value"},
       {"outside value range", Number("HEALTH-04", 2024, 150), "data_values[0].value"},
-      {"missing source", with(Number("HEALTH-03", 2024, 1), [](auto& v) { v.clear_source(); }), "data_values[0].source"},
-      {"oversized note", with(Number("HEALTH-03", 2024, 1), [](auto& v) { v.set_note(std::string(3000, 'n')); }), "data_values[0].note"},
-      {"narrative without self assessment", with(Story("HEALTH-05", 2024, "x"), [](auto& v) { v.mutable_narrative()->clear_self_assessment(); }), "data_values[0].narrative.self_assessment"},
+      {"missing source", with(Number("HEALTH-03", 2024, 1), [](auto& v) { v.clear_source(); }),
+       "data_values[0].source"},
+      {"oversized note",
+       with(Number("HEALTH-03", 2024, 1), [](auto& v) { v.set_note(std::string(3000, 'n')); }),
+       "data_values[0].note"},
+      {"narrative without self assessment",
+       with(Story("HEALTH-05", 2024, "x"),
+            [](auto& v) { v.mutable_narrative()->clear_self_assessment(); }),
+       "data_values[0].narrative.self_assessment"},
   };
   for (const Case& c : cases) {
     auto r = Submit("stats-token", std::string("rule-") + c.name, {c.value});
@@ -222,16 +238,17 @@ TEST_F(ServiceTest, EachValidationRuleOverGrpc) {
     EXPECT_THAT(fields, Contains(c.field)) << c.name;
   }
   // Same key twice in one batch.
-  auto dup = Submit("stats-token", "dup", {Number("HEALTH-03", 2024, 1), Number("HEALTH-03", 2024, 2)});
+  auto dup =
+      Submit("stats-token", "dup", {Number("HEALTH-03", 2024, 1), Number("HEALTH-03", 2024, 2)});
   ASSERT_EQ(dup.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(BadRequestViolations(dup.status())[0].field, "data_values[1].key");
   EXPECT_TRUE(ListAll().empty());
 }
 
 TEST_F(ServiceTest, RejectedBatchWritesNothing) {
-  auto r = Submit("health-token", "bad",
-                  {Number("HEALTH-03", 2024, 3), Number("HEALTH-03", 2023, 2),
-                   Number("HEALTH-04", 2024, 500)});
+  auto r = Submit(
+      "health-token", "bad",
+      {Number("HEALTH-03", 2024, 3), Number("HEALTH-03", 2023, 2), Number("HEALTH-04", 2024, 500)});
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   auto violations = BadRequestViolations(r.status());
   ASSERT_EQ(violations.size(), 1u);
@@ -246,9 +263,11 @@ TEST_F(ServiceTest, RejectedBatchWritesNothing) {
 }
 
 TEST_F(ServiceTest, IdempotentRetryReturnsFirstReplyAndWritesNothing) {
-  auto first = Submit("health-token", "retry-1", {Number("HEALTH-03", 2024, 3), Number("HEALTH-03", 2023, 4)});
+  auto first = Submit("health-token", "retry-1",
+                      {Number("HEALTH-03", 2024, 3), Number("HEALTH-03", 2023, 4)});
   ASSERT_TRUE(first.ok());
-  auto again = Submit("health-token", "retry-1", {Number("HEALTH-03", 2024, 3), Number("HEALTH-03", 2023, 4)});
+  auto again = Submit("health-token", "retry-1",
+                      {Number("HEALTH-03", 2024, 3), Number("HEALTH-03", 2023, 4)});
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->replayed());
   EXPECT_EQ(again->created_count(), 2);
@@ -311,7 +330,8 @@ TEST_F(ServiceTest, YearLocks) {
   v1::YearLock out;
   {
     auto ctx = Ctx("health-token");
-    EXPECT_EQ(stub_->LockYear(ctx.get(), lock, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(stub_->LockYear(ctx.get(), lock, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
   }
   {
     auto ctx = Ctx("stats-token");
@@ -319,14 +339,17 @@ TEST_F(ServiceTest, YearLocks) {
     EXPECT_TRUE(out.locked());
     EXPECT_EQ(out.changed_by(), "stats-bureau");
   }
-  auto r = Submit("health-token", "locked", {Number("HEALTH-03", 2023, 1), Number("HEALTH-03", 2024, 1)});
+  auto r = Submit("health-token", "locked",
+                  {Number("HEALTH-03", 2023, 1), Number("HEALTH-03", 2024, 1)});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ErrorReason(r.status()), "YEAR_LOCKED");
-  EXPECT_TRUE(r.status().GetPayload("type.googleapis.com/google.rpc.PreconditionFailure").has_value());
+  EXPECT_TRUE(
+      r.status().GetPayload("type.googleapis.com/google.rpc.PreconditionFailure").has_value());
   EXPECT_TRUE(ListAll().empty());
   // dry run sees the lock too
-  EXPECT_EQ(Submit("health-token", "locked-dry", {Number("HEALTH-03", 2024, 1)}, true).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      Submit("health-token", "locked-dry", {Number("HEALTH-03", 2024, 1)}, true).status().code(),
+      absl::StatusCode::kFailedPrecondition);
 
   v1::UnlockYearRequest unlock;
   unlock.set_year(2024);
@@ -352,7 +375,8 @@ TEST_F(ServiceTest, YearLocks) {
 }
 
 TEST_F(ServiceTest, PermissionDeniedNamesTheIndicator) {
-  auto r = Submit("health-token", "p", {Number("HEALTH-03", 2024, 1), Number("HEALTH-06", 2024, 1)});
+  auto r =
+      Submit("health-token", "p", {Number("HEALTH-03", 2024, 1), Number("HEALTH-06", 2024, 1)});
   ASSERT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("HEALTH-06"));
   EXPECT_EQ(Submit("assess-token", "p", {Number("HEALTH-03", 2024, 1)}).status().code(),
@@ -395,12 +419,13 @@ TEST_F(ServiceTest, ReportingStatusOnTimeLateMissing) {
   ASSERT_TRUE(Submit("health-token", "on-time", {Number("HEALTH-03", 2025, 1)}).ok());
   clock_.Set(Local(2026, 1, 10));
   ASSERT_TRUE(Submit("health-token", "late", {Fraction("HEALTH-01", 2025, 1, 10000)}).ok());
-  ASSERT_TRUE(Submit("stats-token", "stats", {Number("HEALTH-04", 2025, 80)}).ok());  // no unit credit
+  ASSERT_TRUE(
+      Submit("stats-token", "stats", {Number("HEALTH-04", 2025, 80)}).ok());  // no unit credit
   v1::GetReportingStatusRequest req;
   req.set_year(2025);
   req.add_unit_codes("HEALTH_BUREAU");
-  *req.mutable_as_of() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
-      absl::ToUnixSeconds(Local(2026, 2, 1)));
+  *req.mutable_as_of() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(Local(2026, 2, 1)));
   v1::GetReportingStatusResponse resp;
   auto ctx = Ctx("stats-token");
   ASSERT_TRUE(stub_->GetReportingStatus(ctx.get(), req, &resp).ok());
@@ -452,12 +477,14 @@ TEST_F(ServiceTest, ListDataValuesFiltersAndPages) {
   bad.set_page_token("not-a-token");
   v1::ListDataValuesResponse resp;
   auto ctx = Ctx("stats-token");
-  EXPECT_EQ(stub_->ListDataValues(ctx.get(), bad, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stub_->ListDataValues(ctx.get(), bad, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(ServiceTest, ChangeFeedLiveAndResumeWithoutGapOrDuplicate) {
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(Submit("health-token", "w" + std::to_string(i), {Number("HEALTH-03", 2020 + i, i)}).ok());
+    ASSERT_TRUE(
+        Submit("health-token", "w" + std::to_string(i), {Number("HEALTH-03", 2020 + i, i)}).ok());
   }
   std::vector<int64_t> first = Watch(0, 5);
   EXPECT_EQ(first, (std::vector<int64_t>{1, 2, 3, 4, 5}));
@@ -470,7 +497,8 @@ TEST_F(ServiceTest, ChangeFeedLiveAndResumeWithoutGapOrDuplicate) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(Submit("health-token", "x" + std::to_string(i), {Number("HEALTH-04", 2020 + i, 75)}).ok());
+    ASSERT_TRUE(
+        Submit("health-token", "x" + std::to_string(i), {Number("HEALTH-04", 2020 + i, 75)}).ok());
   }
   watcher.join();
   EXPECT_EQ(live, (std::vector<int64_t>{6, 7, 8}));
@@ -507,13 +535,16 @@ TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
 
 TEST_F(ServiceTest, ChangeFeedResumesAcrossServerRestart) {
   for (int i = 0; i < 4; ++i) {
-    ASSERT_TRUE(Submit("health-token", "pre" + std::to_string(i), {Number("HEALTH-03", 2020 + i, i)}).ok());
+    ASSERT_TRUE(
+        Submit("health-token", "pre" + std::to_string(i), {Number("HEALTH-03", 2020 + i, i)}).ok());
   }
   std::vector<int64_t> before = Watch(0, 4);
   ASSERT_EQ(before.back(), 4);
   Restart();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(Submit("health-token", "post" + std::to_string(i), {Number("HEALTH-04", 2020 + i, 80)}).ok());
+    ASSERT_TRUE(
+        Submit("health-token", "post" + std::to_string(i), {Number("HEALTH-04", 2020 + i, 80)})
+            .ok());
   }
   // Retry of an acknowledged request after the restart is replayed.
   auto replay = Submit("health-token", "pre0", {Number("HEALTH-03", 2020, 0)});

@@ -27,9 +27,8 @@ class SubmitCmdTest : public ::testing::Test {
     o.path = dir_ + "/submission.db";
     o.clock = SystemClock::Default();
     store_ = std::move(*SqliteSubmissionStore::Open(o));
-    service_ = std::make_unique<SubmissionServiceImpl>(catalog_, store_.get(),
-                                                       SystemClock::Default(),
-                                                       testing::TestAuthenticate);
+    service_ = std::make_unique<SubmissionServiceImpl>(
+        catalog_, store_.get(), SystemClock::Default(), testing::TestAuthenticate);
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.metrics_listen = "";
@@ -48,7 +47,8 @@ class SubmitCmdTest : public ::testing::Test {
   int Run(std::vector<std::string> args) {
     out_.str("");
     err_.str("");
-    args.insert(args.begin(), {"--server", server_->address(), "--token", "health-token", "--no-progress"});
+    args.insert(args.begin(),
+                {"--server", server_->address(), "--token", "health-token", "--no-progress"});
     return RunSubmitCommand(args, out_, err_);
   }
   int64_t Head() { return store_->HeadSequence(); }
@@ -108,14 +108,16 @@ TEST_F(SubmitCmdTest, DryRunWritesNothing) {
 }
 
 TEST_F(SubmitCmdTest, LocalParseErrorsUploadNothing) {
-  const std::string file = Write("broken.csv", "indicator_id,area_code,year,value\nHEALTH-03,610303,abc,1\n");
+  const std::string file =
+      Write("broken.csv", "indicator_id,area_code,year,value\nHEALTH-03,610303,abc,1\n");
   EXPECT_EQ(Run({file}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("line 2"));
   EXPECT_EQ(Head(), 0);
 }
 
 TEST_F(SubmitCmdTest, PermissionDenied) {
-  const std::string file = Write("edu.csv", "indicator_id,area_code,year,value,source\nHEALTH-06,610303,2021,1,x\n");
+  const std::string file =
+      Write("edu.csv", "indicator_id,area_code,year,value,source\nHEALTH-06,610303,2021,1,x\n");
   EXPECT_EQ(Run({file}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("HEALTH-06"));
 }

@@ -75,7 +75,8 @@ inline halfsky::v1::Principal MakePrincipal(const std::string& name, halfsky::v1
 // Tokens of the in-process tests.
 inline const std::map<std::string, halfsky::v1::Principal>& TestPrincipals() {
   static const auto* m = new std::map<std::string, halfsky::v1::Principal>{
-      {"health-token", MakePrincipal("health-system", halfsky::v1::ROLE_KIND_UNIT, "HEALTH_BUREAU")},
+      {"health-token",
+       MakePrincipal("health-system", halfsky::v1::ROLE_KIND_UNIT, "HEALTH_BUREAU")},
       {"edu-token", MakePrincipal("edu-system", halfsky::v1::ROLE_KIND_UNIT, "EDU_BUREAU")},
       {"stats-token", MakePrincipal("stats-bureau", halfsky::v1::ROLE_KIND_STATISTICS)},
       {"assess-token", MakePrincipal("assessment-office", halfsky::v1::ROLE_KIND_ASSESSMENT)},

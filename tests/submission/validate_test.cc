@@ -22,7 +22,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+const absl::Time kNow =
+    absl::FromCivil(absl::CivilSecond(2026, 6, 1, 0, 0, 0), absl::UTCTimeZone());
 
 class ValidateTest : public ::testing::Test {
  protected:
@@ -60,7 +61,8 @@ TEST_F(ValidateTest, MissingIndicatorAndArea) {
   v1::DataValue v = Number("HEALTH-03", 2024, 3);
   v.mutable_key()->clear_indicator_id();
   v.mutable_key()->clear_area_code();
-  EXPECT_THAT(Fields(v), ElementsAre("data_values[0].key.indicator_id", "data_values[0].key.area_code"));
+  EXPECT_THAT(Fields(v),
+              ElementsAre("data_values[0].key.indicator_id", "data_values[0].key.area_code"));
 }
 
 TEST_F(ValidateTest, UnknownArea) {
@@ -114,7 +116,8 @@ TEST_F(ValidateTest, QualitativeIndicatorGivenANumber) {
 }
 
 TEST_F(ValidateTest, NumericIndicatorGivenANarrative) {
-  EXPECT_THAT(Fields(Story("HEALTH-03", 2024, "做了很多")), ElementsAre("data_values[0].narrative"));
+  EXPECT_THAT(Fields(Story("HEALTH-03", 2024, "做了很多")),
+              ElementsAre("data_values[0].narrative"));
 }
 
 TEST_F(ValidateTest, FractionVersusValueByKind) {
@@ -130,8 +133,9 @@ TEST_F(ValidateTest, NaNAndInfinity) {
   const double inf = std::numeric_limits<double>::infinity();
   EXPECT_THAT(Fields(Number("HEALTH-04", 2024, nan)), ElementsAre("data_values[0].value"));
   EXPECT_THAT(Fields(Number("HEALTH-04", 2024, inf)), ElementsAre("data_values[0].value"));
-  EXPECT_THAT(Fields(Fraction("HEALTH-01", 2024, nan, inf)),
-              ElementsAre("data_values[0].fraction.numerator", "data_values[0].fraction.denominator"));
+  EXPECT_THAT(
+      Fields(Fraction("HEALTH-01", 2024, nan, inf)),
+      ElementsAre("data_values[0].fraction.numerator", "data_values[0].fraction.denominator"));
 }
 
 TEST_F(ValidateTest, DenominatorNotPositive) {
@@ -194,9 +198,9 @@ TEST_F(ValidateTest, OversizedStrings) {
 TEST_F(ValidateTest, InvalidUtf8) {
   EXPECT_TRUE(IsValidUtf8("妇女 ok"));
   EXPECT_FALSE(IsValidUtf8("\xff"));
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xe5\xa6"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xe5\xa6"));      // truncated
   v1::DataValue v = Number("HEALTH-03", 2024, 3);
   v.set_note("bad \xff note");
   EXPECT_THAT(Fields(v), ElementsAre("data_values[0].note"));
@@ -214,7 +218,7 @@ TEST_F(ValidateTest, BatchReportsEveryViolationOfEveryRowAtOnce) {
   *values.Add() = Number("HEALTH-03", 2024, 3);
   *values.Add() = Number("HEALTH-03", 2019, -1);  // two problems
   *values.Add() = Number("NOPE", 2024, 1);
-  *values.Add() = Number("HEALTH-03", 2024, 4);   // same key as [0]
+  *values.Add() = Number("HEALTH-03", 2024, 4);  // same key as [0]
   absl::Status st = ValidateBatch("req-1", values, *catalog_, kNow, limits_);
   ASSERT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   std::vector<std::string> fields;
@@ -247,7 +251,9 @@ TEST_F(ValidateTest, RequestIdAndBatchSize) {
     fields.push_back(v.field);
   }
   EXPECT_THAT(fields, ElementsAre("request_id", "data_values"));
-  EXPECT_EQ(BadRequestViolations(ValidateBatch(std::string(129, 'r'), values, *catalog_, kNow, limits_))[0].field,
+  EXPECT_EQ(BadRequestViolations(
+                ValidateBatch(std::string(129, 'r'), values, *catalog_, kNow, limits_))[0]
+                .field,
             "request_id");
   ValidationLimits small;
   small.max_batch_values = 2;
@@ -305,11 +311,14 @@ TEST(AuthorizeTest, StatisticsAndAdminWriteAnythingAssessmentNothing) {
   *values.Add() = Number("HEALTH-03", 2024, 3);
   *values.Add() = Number("HEALTH-06", 2024, 3);
   std::vector<std::string> units;
-  EXPECT_TRUE(AuthorizeWrite(MakePrincipal("s", v1::ROLE_KIND_STATISTICS), values, *catalog, &units).ok());
+  EXPECT_TRUE(
+      AuthorizeWrite(MakePrincipal("s", v1::ROLE_KIND_STATISTICS), values, *catalog, &units).ok());
   EXPECT_THAT(units, ElementsAre("", ""));
-  EXPECT_TRUE(AuthorizeWrite(MakePrincipal("a", v1::ROLE_KIND_ADMIN), values, *catalog, &units).ok());
-  EXPECT_EQ(AuthorizeWrite(MakePrincipal("x", v1::ROLE_KIND_ASSESSMENT), values, *catalog, &units).code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(
+      AuthorizeWrite(MakePrincipal("a", v1::ROLE_KIND_ADMIN), values, *catalog, &units).ok());
+  EXPECT_EQ(
+      AuthorizeWrite(MakePrincipal("x", v1::ROLE_KIND_ASSESSMENT), values, *catalog, &units).code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 }  // namespace

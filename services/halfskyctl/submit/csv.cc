@@ -19,7 +19,11 @@ bool ValidUtf8(absl::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const unsigned char c = s[i];
-    int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    int len = c < 0x80             ? 1
+              : (c & 0xE0) == 0xC0 ? 2
+              : (c & 0xF0) == 0xE0 ? 3
+              : (c & 0xF8) == 0xF0 ? 4
+                                   : 0;
     if (len == 0 || i + len > s.size()) {
       return false;
     }
@@ -41,25 +45,51 @@ bool ValidUtf8(absl::string_view s) {
 }
 
 enum class Col {
-  kIndicator, kArea, kYear, kSex, kResidence, kNumerator, kDenominator, kValue, kSource, kNote,
-  kNarrative, kSelfAssessment, kEvidence
+  kIndicator,
+  kArea,
+  kYear,
+  kSex,
+  kResidence,
+  kNumerator,
+  kDenominator,
+  kValue,
+  kSource,
+  kNote,
+  kNarrative,
+  kSelfAssessment,
+  kEvidence
 };
 
 const std::map<std::string, Col>& HeaderNames() {
   static const auto* m = new std::map<std::string, Col>{
-      {"指标代码", Col::kIndicator}, {"indicator_id", Col::kIndicator}, {"indicator", Col::kIndicator},
-      {"区域代码", Col::kArea}, {"area_code", Col::kArea}, {"area", Col::kArea},
-      {"年份", Col::kYear}, {"year", Col::kYear},
-      {"性别", Col::kSex}, {"sex", Col::kSex},
-      {"城乡", Col::kResidence}, {"residence", Col::kResidence},
-      {"分子", Col::kNumerator}, {"numerator", Col::kNumerator},
-      {"分母", Col::kDenominator}, {"denominator", Col::kDenominator},
-      {"数值", Col::kValue}, {"value", Col::kValue},
-      {"数据来源", Col::kSource}, {"source", Col::kSource},
-      {"备注", Col::kNote}, {"note", Col::kNote},
-      {"工作进展", Col::kNarrative}, {"narrative", Col::kNarrative},
-      {"自评", Col::kSelfAssessment}, {"self_assessment", Col::kSelfAssessment},
-      {"佐证材料", Col::kEvidence}, {"evidence", Col::kEvidence},
+      {"指标代码", Col::kIndicator},
+      {"indicator_id", Col::kIndicator},
+      {"indicator", Col::kIndicator},
+      {"区域代码", Col::kArea},
+      {"area_code", Col::kArea},
+      {"area", Col::kArea},
+      {"年份", Col::kYear},
+      {"year", Col::kYear},
+      {"性别", Col::kSex},
+      {"sex", Col::kSex},
+      {"城乡", Col::kResidence},
+      {"residence", Col::kResidence},
+      {"分子", Col::kNumerator},
+      {"numerator", Col::kNumerator},
+      {"分母", Col::kDenominator},
+      {"denominator", Col::kDenominator},
+      {"数值", Col::kValue},
+      {"value", Col::kValue},
+      {"数据来源", Col::kSource},
+      {"source", Col::kSource},
+      {"备注", Col::kNote},
+      {"note", Col::kNote},
+      {"工作进展", Col::kNarrative},
+      {"narrative", Col::kNarrative},
+      {"自评", Col::kSelfAssessment},
+      {"self_assessment", Col::kSelfAssessment},
+      {"佐证材料", Col::kEvidence},
+      {"evidence", Col::kEvidence},
   };
   return *m;
 }
@@ -110,9 +140,9 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content) {
       ++i;
       while (true) {
         if (i >= content.size()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("第", start_line, "行：引号未闭合 / line ", start_line,
-                           ": unterminated quoted field"));
+          return absl::InvalidArgumentError(absl::StrCat("第", start_line, "行：引号未闭合 / line ",
+                                                         start_line,
+                                                         ": unterminated quoted field"));
         }
         if (content[i] == '"') {
           if (i + 1 < content.size() && content[i + 1] == '"') {
@@ -189,9 +219,9 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
                                         header.line, ": column '", name, "' appears twice"));
     }
   }
-  for (auto [col, zh, en] : {std::tuple{Col::kIndicator, "指标代码", "indicator_id"},
-                             std::tuple{Col::kArea, "区域代码", "area_code"},
-                             std::tuple{Col::kYear, "年份", "year"}}) {
+  for (auto [col, zh, en] :
+       {std::tuple{Col::kIndicator, "指标代码", "indicator_id"},
+        std::tuple{Col::kArea, "区域代码", "area_code"}, std::tuple{Col::kYear, "年份", "year"}}) {
     if (!cols.count(col)) {
       out.errors.push_back(absl::StrCat("缺少列“", zh, "” / missing column '", en, "'"));
     }
@@ -238,7 +268,8 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     } else if (res == "农村" || res == "rural") {
       v.mutable_key()->set_residence(v1::RESIDENCE_RURAL);
     } else {
-      out.errors.push_back(where + "城乡须为 全部/城镇/农村 / residence must be all, urban or rural");
+      out.errors.push_back(where +
+                           "城乡须为 全部/城镇/农村 / residence must be all, urban or rural");
     }
     const std::string num = get(Col::kNumerator), den = get(Col::kDenominator),
                       val = get(Col::kValue), nar = get(Col::kNarrative),
@@ -247,10 +278,11 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     const int kinds = (!num.empty() || !den.empty() ? 1 : 0) + (!val.empty() ? 1 : 0) +
                       (!nar.empty() || !sa.empty() || !ev.empty() ? 1 : 0);
     if (kinds != 1) {
-      out.errors.push_back(where + (kinds == 0 ? "没有数据（分子分母、数值或工作进展） / no payload "
-                                                 "(numerator+denominator, value or narrative)"
-                                               : "只能填一种数据：分子分母、数值或工作进展 / give "
-                                                 "exactly one of numerator+denominator, value, narrative"));
+      out.errors.push_back(where +
+                           (kinds == 0 ? "没有数据（分子分母、数值或工作进展） / no payload "
+                                         "(numerator+denominator, value or narrative)"
+                                       : "只能填一种数据：分子分母、数值或工作进展 / give "
+                                         "exactly one of numerator+denominator, value, narrative"));
     } else if (!num.empty() || !den.empty()) {
       double n = 0, d = 0;
       if (!ParseNumber(num, &n)) {
