@@ -133,7 +133,50 @@ INSERT INTO key_heads(key_id, revision, sequence)
 DROP TABLE revisions;
 ALTER TABLE revisions_v3 RENAME TO revisions;
 )sql"},
+    // A key names the unit whose narrative it is (DataKey.unit_code,
+    // QUALITATIVE only; '' for every figure), and the unit is part of the
+    // key's uniqueness, so each responsible unit of a qualitative objective
+    // has its own narrative, revisions and history. Existing narrative keys
+    // (their current revision's payload is a narrative, which only
+    // QUALITATIVE indicators accept: halfsky_is_narrative, a function the
+    // store registers on its writer) take the unit_code of their current
+    // revision (the unit that wrote it; '' if statistics/admin did); figures
+    // stay ''. Revisions are not rewritten: readers take a key's unit from
+    // data_keys. key_ids are kept, so revisions and key_heads stay valid.
+    {4, R"sql(
+CREATE TABLE data_keys_v4(
+  key_id INTEGER PRIMARY KEY,
+  indicator_id TEXT NOT NULL,
+  area_code TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  sex INTEGER NOT NULL,
+  residence INTEGER NOT NULL,
+  unit_code TEXT NOT NULL,
+  UNIQUE(indicator_id, area_code, year, sex, residence, unit_code));
+INSERT INTO data_keys_v4(key_id, indicator_id, area_code, year, sex, residence, unit_code)
+  SELECT k.key_id, k.indicator_id, k.area_code, k.year, k.sex, k.residence,
+         CASE WHEN halfsky_is_narrative(r.data_value) THEN r.unit_code ELSE '' END
+  FROM data_keys k LEFT JOIN key_heads h ON h.key_id = k.key_id
+  LEFT JOIN revisions r ON r.sequence = h.sequence;
+DROP TABLE data_keys;
+ALTER TABLE data_keys_v4 RENAME TO data_keys;
+)sql"},
 };
+
+// halfsky_is_narrative(data_value): 1 when the blob is a DataValue whose
+// payload is a narrative, else 0 (NULL and unparsable blobs included). Used
+// by migration 4.
+void IsNarrativeFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  int result = 0;
+  if (argc == 1 && sqlite3_value_type(argv[0]) == SQLITE_BLOB) {
+    v1::DataValue value;
+    if (value.ParseFromArray(sqlite3_value_blob(argv[0]), sqlite3_value_bytes(argv[0])) &&
+        value.payload_case() == v1::DataValue::kNarrative) {
+      result = 1;
+    }
+  }
+  sqlite3_result_int(ctx, result);
+}
 
 // Joins data_keys k to the current revision r of each key (through its
 // key_heads row h).
@@ -270,6 +313,30 @@ absl::StatusOr<v1::Revision> RevisionFromRow(Stmt& s, int first_col) {
   SetTimestamp(FromMicros(s.Int(first_col + 5)), rev.mutable_committed_at());
   rev.set_request_id(s.Text(first_col + 6));
   return rev;
+}
+
+// A key's unit comes from data_keys (migration 4 did not rewrite the
+// DataValues stored before it, whose keys carry no unit_code).
+void SetKeyUnit(absl::string_view unit_code, v1::Revision* rev) {
+  if (!unit_code.empty()) {
+    rev->mutable_data_value()->mutable_key()->set_unit_code(std::string(unit_code));
+  }
+}
+
+// The stored encoding of a key's current value as a new write of it would
+// encode it: a narrative stored before migration 4 lacks its key's
+// unit_code, so it is re-encoded with it (only narrative keys pay this, at
+// load), and an identical resubmission stays UNCHANGED.
+std::string EncodedWithUnit(std::string encoded, absl::string_view unit_code) {
+  if (unit_code.empty()) {
+    return encoded;
+  }
+  v1::DataValue value;
+  if (!value.ParseFromString(encoded) || value.key().unit_code() == unit_code) {
+    return encoded;
+  }
+  value.mutable_key()->set_unit_code(std::string(unit_code));
+  return Deterministic(value);
 }
 
 v1::YearLock LockFromRow(Stmt& s) {
@@ -477,6 +544,12 @@ absl::Status SqliteSubmissionStore::Init() {
   HALFSKY_RETURN_IF_ERROR(Exec(writer_, "PRAGMA temp_store=MEMORY"));
   HALFSKY_RETURN_IF_ERROR(
       Exec(writer_, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
+  rc = sqlite3_create_function_v2(writer_, "halfsky_is_narrative", 1,
+                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, &IsNarrativeFunction,
+                                  nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(writer_, rc, "register halfsky_is_narrative");
+  }
 
   // Migrations.
   int current = 0;
@@ -523,7 +596,7 @@ absl::Status SqliteSubmissionStore::Init() {
       writer_,
       absl::StrCat("SELECT k.key_id, r.revision, r.data_value, r.sequence", kCurrentRevisionJoin,
                    " WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
-                   "k.sex = ?4 AND k.residence = ?5"),
+                   "k.sex = ?4 AND k.residence = ?5 AND k.unit_code = ?6"),
       true));
   HALFSKY_RETURN_IF_ERROR(w.select_lock.Prepare(
       writer_,
@@ -767,18 +840,40 @@ void SqliteSubmissionStore::CompletionLoop() {
 }
 
 uint64_t SqliteSubmissionStore::DirectoryKey(absl::string_view indicator_id,
+                                             absl::string_view unit_code,
                                              absl::string_view area_code, int64_t year, int64_t sex,
                                              int64_t residence) {
-  auto intern = [](absl::flat_hash_map<std::string, uint32_t>& ids, absl::string_view s) {
+  auto intern = [](absl::flat_hash_map<std::string, uint32_t>& ids, absl::string_view s,
+                   uint32_t next) {
     auto it = ids.find(s);
     if (it == ids.end()) {
-      it = ids.emplace(std::string(s), static_cast<uint32_t>(ids.size())).first;
+      it = ids.emplace(std::string(s), next).first;
     }
-    return static_cast<uint64_t>(it->second);
+    return it->second;
   };
-  // 20 bits each for the interned strings (the catalog has hundreds), 16
-  // for the year, 4 each for sex and residence.
-  return intern(indicator_ids_, indicator_id) << 44 | intern(area_ids_, area_code) << 24 |
+  // Slot of (indicator, unit): a figure's (unit "") is its indicator's own
+  // slot, one lookup as before; a narrative's is interned as the pair of the
+  // indicator's slot and the interned unit, in the same slot space.
+  uint32_t slot = intern(indicator_ids_, indicator_id, next_indicator_slot_);
+  if (slot == next_indicator_slot_) {
+    ++next_indicator_slot_;
+  }
+  if (!unit_code.empty()) {
+    const uint64_t pair = static_cast<uint64_t>(slot) << 32 |
+                          intern(unit_ids_, unit_code, static_cast<uint32_t>(unit_ids_.size()));
+    auto [it, inserted] = narrative_slots_.try_emplace(pair, next_indicator_slot_);
+    if (inserted) {
+      ++next_indicator_slot_;
+    }
+    slot = it->second;
+  }
+  // 20 bits each for the slot and the interned area (the catalog has
+  // hundreds of indicators, a few hundred (objective, unit) pairs and
+  // hundreds of areas), 16 for the year, 4 each for sex and residence.
+  return static_cast<uint64_t>(slot) << 44 |
+         static_cast<uint64_t>(
+             intern(area_ids_, area_code, static_cast<uint32_t>(area_ids_.size())))
+             << 24 |
          (static_cast<uint64_t>(year) & 0xffff) << 8 | (static_cast<uint64_t>(sex) & 0xf) << 4 |
          (static_cast<uint64_t>(residence) & 0xf);
 }
@@ -789,7 +884,7 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
   Stmt s;
   HALFSKY_RETURN_IF_ERROR(s.Prepare(
       writer_, absl::StrCat("SELECT k.indicator_id, k.area_code, k.year, k.sex, k.residence, "
-                            "k.key_id, r.revision, r.data_value, r.sequence",
+                            "k.key_id, r.revision, r.data_value, r.sequence, k.unit_code",
                             kCurrentRevisionJoin)));
   while (true) {
     absl::StatusOr<int> step = s.Step();
@@ -800,10 +895,12 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
     if (*step != SQLITE_ROW) {
       break;
     }
-    KeyState& state = current_[DirectoryKey(s.View(0), s.View(1), s.Int(2), s.Int(3), s.Int(4))];
+    const absl::string_view unit = s.View(9);
+    KeyState& state =
+        current_[DirectoryKey(s.View(0), unit, s.View(1), s.Int(2), s.Int(3), s.Int(4))];
     state.key_id = s.Int(5);
     state.revision = s.Int(6);
-    state.encoded = s.Text(7);
+    state.encoded = EncodedWithUnit(s.Text(7), unit);
     state.sequence = s.Int(8);
   }
   key_directory_complete_ = true;
@@ -988,8 +1085,8 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     }
     v1::ValueResult* out = reply.add_results();
 
-    const uint64_t cache_key =
-        DirectoryKey(key.indicator_id(), key.area_code(), key.year(), key.sex(), key.residence());
+    const uint64_t cache_key = DirectoryKey(key.indicator_id(), key.unit_code(), key.area_code(),
+                                            key.year(), key.sex(), key.residence());
     KeyState* state = nullptr;
     if (auto it = current_.find(cache_key); it != current_.end()) {
       state = &it->second;
@@ -1003,6 +1100,7 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
       w.select_current.Bind(3, key.year());
       w.select_current.Bind(4, key.sex());
       w.select_current.Bind(5, key.residence());
+      w.select_current.Bind(6, key.unit_code());
       step = w.select_current.Step();
       if (!step.ok()) {
         w.select_current.Reset();
@@ -1012,7 +1110,7 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
       if (*step == SQLITE_ROW) {
         loaded.key_id = w.select_current.Int(0);
         loaded.revision = w.select_current.Int(1);
-        loaded.encoded = w.select_current.Text(2);
+        loaded.encoded = EncodedWithUnit(w.select_current.Text(2), key.unit_code());
         loaded.sequence = w.select_current.Int(3);
       }
       w.select_current.Reset();
@@ -1117,8 +1215,9 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
   // Keys created by the group (a key's row never changes afterwards).
   HALFSKY_RETURN_IF_ERROR(
       InsertRows(writer_, w.insert_keys,
-                 "INSERT INTO data_keys(key_id, indicator_id, area_code, year, sex, residence)", "",
-                 6, new_keys_.size(), [&](Stmt& s, int p, size_t i) {
+                 "INSERT INTO data_keys(key_id, indicator_id, area_code, year, sex, residence, "
+                 "unit_code)",
+                 "", 7, new_keys_.size(), [&](Stmt& s, int p, size_t i) {
                    const NewKey& k = new_keys_[i];
                    s.Bind(p, k.key_id);
                    s.Bind(p + 1, k.key->indicator_id());
@@ -1126,6 +1225,7 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
                    s.Bind(p + 3, static_cast<int64_t>(k.key->year()));
                    s.Bind(p + 4, static_cast<int64_t>(k.key->sex()));
                    s.Bind(p + 5, static_cast<int64_t>(k.key->residence()));
+                   s.Bind(p + 6, k.key->unit_code());
                  }));
   std::vector<const std::tuple<int, absl::string_view, absl::string_view>*> reported;
   reported.reserve(reported_.size());
@@ -1286,8 +1386,8 @@ absl::StatusOr<YearLocks> SqliteSubmissionStore::ListYearLocks() {
 absl::StatusOr<CurrentPage> SqliteSubmissionStore::ListCurrent(const CurrentFilter& filter,
                                                                int64_t cursor, int limit) {
   limit = std::max(1, limit);
-  std::string sql = absl::StrCat("SELECT k.key_id, ", kRevisionColumns, kCurrentRevisionJoin,
-                                 " WHERE k.key_id > ?1");
+  std::string sql = absl::StrCat("SELECT k.key_id, k.unit_code, ", kRevisionColumns,
+                                 kCurrentRevisionJoin, " WHERE k.key_id > ?1");
   int next_param = 2;
   auto in_list = [&](const char* column, size_t n) {
     if (n == 0) {
@@ -1303,7 +1403,10 @@ absl::StatusOr<CurrentPage> SqliteSubmissionStore::ListCurrent(const CurrentFilt
   in_list("k.area_code", filter.area_codes.size());
   in_list("k.year", filter.years.size());
   if (!filter.unit_code.empty()) {
-    absl::StrAppend(&sql, " AND r.unit_code = ?", next_param++);
+    // Written on behalf of the unit, or the unit's own narrative.
+    absl::StrAppend(&sql, " AND (r.unit_code = ?", next_param, " OR k.unit_code = ?", next_param,
+                    ")");
+    ++next_param;
   }
   absl::StrAppend(&sql, " ORDER BY k.key_id LIMIT ?", next_param++);
 
@@ -1339,7 +1442,8 @@ absl::StatusOr<CurrentPage> SqliteSubmissionStore::ListCurrent(const CurrentFilt
       break;
     }
     last_key = s.Int(0);
-    HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 1));
+    HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 2));
+    SetKeyUnit(s.View(1), &rev);
     page.revisions.push_back(std::move(rev));
   }
   return page;
@@ -1356,7 +1460,7 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::History(const v
       absl::StrCat("WITH RECURSIVE chain(seq) AS ("
                    "SELECT h.sequence FROM data_keys k JOIN key_heads h ON h.key_id = k.key_id "
                    "WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
-                   "k.sex = ?4 AND k.residence = ?5 "
+                   "k.sex = ?4 AND k.residence = ?5 AND k.unit_code = ?6 "
                    "UNION ALL SELECT p.prev_sequence FROM revisions p JOIN chain c ON "
                    "p.sequence = c.seq WHERE p.prev_sequence > 0) "
                    "SELECT ",
@@ -1367,6 +1471,7 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::History(const v
   s.Bind(3, static_cast<int64_t>(key.year()));
   s.Bind(4, static_cast<int64_t>(key.sex()));
   s.Bind(5, static_cast<int64_t>(key.residence()));
+  s.Bind(6, key.unit_code());
   std::vector<v1::Revision> out;
   while (true) {
     HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
@@ -1374,6 +1479,7 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::History(const v
       break;
     }
     HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 0));
+    SetKeyUnit(key.unit_code(), &rev);
     out.push_back(std::move(rev));
   }
   return out;
@@ -1387,7 +1493,8 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::ReadChanges(int
   Stmt s;
   HALFSKY_RETURN_IF_ERROR(
       s.Prepare(db, absl::StrCat("SELECT ", kRevisionColumns,
-                                 " FROM revisions r WHERE r.sequence > ?1 ORDER BY r.sequence "
+                                 ", k.unit_code FROM revisions r JOIN data_keys k ON "
+                                 "k.key_id = r.key_id WHERE r.sequence > ?1 ORDER BY r.sequence "
                                  "LIMIT ?2")));
   s.Bind(1, after_sequence);
   s.Bind(2, static_cast<int64_t>(std::max(1, limit)));
@@ -1398,6 +1505,7 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::ReadChanges(int
       break;
     }
     HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 0));
+    SetKeyUnit(s.View(7), &rev);
     out.push_back(std::move(rev));
   }
   return out;

@@ -39,7 +39,9 @@
 //   pins an old snapshot) does the committer itself run a blocking RESTART
 //   checkpoint after its commit, which bounds the WAL file.
 //
-// Schema (version 3): data_keys (one write-once row per key), revisions
+// Schema (version 4): data_keys (one write-once row per key; a key is
+// (indicator, area, year, sex, residence, unit_code), unit_code naming the
+// unit whose narrative it is, '' for figures), revisions
 // (append-only, by sequence; each names its key's previous revision, so a
 // key's history is a chain), key_heads (each key's current revision,
 // rewritten in place), requests (idempotency and stored replies),
@@ -183,10 +185,11 @@ class SqliteSubmissionStore final : public SubmissionStore {
   void ClearGroupBuffers();
   // Fills `current_` with every committed key (see KeyState).
   absl::Status LoadKeyDirectory();
-  // The directory's key of a data key: interned indicator and area, year,
-  // sex and residence packed in 64 bits (committer thread only).
-  uint64_t DirectoryKey(absl::string_view indicator_id, absl::string_view area_code, int64_t year,
-                        int64_t sex, int64_t residence);
+  // The directory's key of a data key: the interned (indicator, unit) pair
+  // (unit "" for every figure), interned area, year, sex and residence
+  // packed in 64 bits (committer thread only).
+  uint64_t DirectoryKey(absl::string_view indicator_id, absl::string_view unit_code,
+                        absl::string_view area_code, int64_t year, int64_t sex, int64_t residence);
   std::unique_ptr<ReadConnection> AcquireReader();
   void ReleaseReader(std::unique_ptr<ReadConnection> reader);
 
@@ -201,9 +204,15 @@ class SqliteSubmissionStore final : public SubmissionStore {
   absl::flat_hash_map<int, bool> locked_years_;  // committed state
   // Key directory, by DirectoryKey().
   absl::flat_hash_map<uint64_t, KeyState> current_;
-  // Interned indicator ids and area codes of DirectoryKey() (bounded by the
-  // catalog; never shrink).
+  // Interned names of DirectoryKey() (bounded by the catalog; never shrink).
+  // Indicators and (indicator, unit) pairs of narratives share one slot
+  // space: indicator_ids_ gives an indicator's slot (that of its figures),
+  // narrative_slots_ maps (indicator slot << 32 | interned unit) to the
+  // slot of that unit's narratives.
   absl::flat_hash_map<std::string, uint32_t> indicator_ids_;
+  absl::flat_hash_map<std::string, uint32_t> unit_ids_;
+  absl::flat_hash_map<uint64_t, uint32_t> narrative_slots_;
+  uint32_t next_indicator_slot_ = 0;
   absl::flat_hash_map<std::string, uint32_t> area_ids_;
   // True when `current_` holds every committed key.
   bool key_directory_complete_ = false;

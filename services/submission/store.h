@@ -40,7 +40,8 @@
 namespace halfsky::submission {
 
 // One value to write: already validated, authorized and normalized (sex and
-// residence never UNSPECIFIED).
+// residence never UNSPECIFIED; key.unit_code set for every narrative, empty
+// for every figure: it is part of the key).
 struct ValueToWrite {
   halfsky::v1::DataValue value;
   // Member unit on whose behalf it is written ("" for statistics/admin).
@@ -90,7 +91,9 @@ struct CurrentFilter {
   std::vector<std::string> indicator_ids;
   std::vector<std::string> area_codes;
   std::vector<int> years;
-  // Only keys whose current revision was written on behalf of this unit.
+  // Only keys whose current revision was written on behalf of this unit,
+  // and this unit's own narratives (DataKey.unit_code), whoever wrote their
+  // current revision.
   std::string unit_code;
 };
 
@@ -141,7 +144,8 @@ class SubmissionStore {
   virtual absl::StatusOr<CurrentPage> ListCurrent(const CurrentFilter& filter, int64_t cursor,
                                                   int limit) = 0;
 
-  // Every revision of one key (normalized), oldest first; empty if unknown.
+  // Every revision of one key (normalized, unit_code included), oldest
+  // first; empty if unknown.
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision>> History(
       const halfsky::v1::DataKey& key) = 0;
 

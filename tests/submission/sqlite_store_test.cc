@@ -15,6 +15,8 @@
 #include "absl/synchronization/notification.h"
 #include "common/status/status.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "tests/submission/test_util.h"
 #include "tests/support/process.h"
@@ -24,6 +26,7 @@ namespace {
 
 namespace v1 = ::halfsky::v1;
 using ::halfsky::submission::testing::Number;
+using ::halfsky::submission::testing::Story;
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -380,6 +383,179 @@ CREATE TABLE reporting_times(
   EXPECT_EQ(after->revisions[2].data_value().key().year(), 2024);
 }
 
+// A database of schema version 3 (before DataKey.unit_code) opens and
+// migrates: every revision kept, the sequence continued, and each narrative
+// key takes the unit of its current revision (figures none). Here key 1 is
+// the old problem: two units' narratives of HEALTH-05 2024 as revisions of
+// one key (the EDU narrative current); key 2 a figure; key 3 a narrative
+// statistics wrote (no unit to take).
+TEST_F(StoreTest, MigratesSchemaVersion3BackfillingNarrativeUnits) {
+  store_.reset();
+  const std::string path = halfsky::testing::MakeTempDir("submission-store-v3") + "/v3.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // Schema version 3 as migrations 1-3 leave it.
+  const char* kVersion3 = R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE schema_version(version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES(1);
+INSERT INTO schema_version VALUES(2);
+INSERT INTO schema_version VALUES(3);
+CREATE TABLE data_keys(
+  key_id INTEGER PRIMARY KEY, indicator_id TEXT NOT NULL, area_code TEXT NOT NULL,
+  year INTEGER NOT NULL, sex INTEGER NOT NULL, residence INTEGER NOT NULL,
+  UNIQUE(indicator_id, area_code, year, sex, residence));
+CREATE TABLE revisions(
+  sequence INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, revision INTEGER NOT NULL,
+  prev_sequence INTEGER NOT NULL, data_value BLOB NOT NULL, submitted_by TEXT NOT NULL,
+  unit_code TEXT NOT NULL, committed_at_us INTEGER NOT NULL, request_id TEXT NOT NULL);
+CREATE TABLE key_heads(
+  key_id INTEGER PRIMARY KEY, revision INTEGER NOT NULL, sequence INTEGER NOT NULL);
+CREATE TABLE requests(
+  principal TEXT NOT NULL, request_id TEXT NOT NULL, payload_hash BLOB NOT NULL,
+  reply BLOB NOT NULL, committed_at_us INTEGER NOT NULL,
+  PRIMARY KEY(principal, request_id)) WITHOUT ROWID;
+CREATE TABLE year_locks(
+  year INTEGER PRIMARY KEY, locked INTEGER NOT NULL, changed_by TEXT NOT NULL,
+  changed_at_us INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE year_lock_history(
+  id INTEGER PRIMARY KEY, year INTEGER NOT NULL, locked INTEGER NOT NULL,
+  changed_by TEXT NOT NULL, changed_at_us INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE reporting_times(
+  year INTEGER NOT NULL, unit_code TEXT NOT NULL, indicator_id TEXT NOT NULL,
+  first_at_us INTEGER NOT NULL, last_at_us INTEGER NOT NULL,
+  PRIMARY KEY(year, unit_code, indicator_id)) WITHOUT ROWID;
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, kVersion3, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  auto normalized = [](v1::DataValue v) {
+    v.mutable_key()->set_sex(v1::SEX_TOTAL);
+    v.mutable_key()->set_residence(v1::RESIDENCE_ALL);
+    return v;
+  };
+  // Stored as version 3 stored them: keys without a unit.
+  const v1::DataValue k1r1 = normalized(Story("HEALTH-05", 2024, "卫健局的叙述"));
+  const v1::DataValue k1r2 = normalized(Story("HEALTH-05", 2024, "教育局的叙述"));
+  const v1::DataValue k2r1 = normalized(Number("HEALTH-03", 2024, 5));
+  const v1::DataValue k3r1 = normalized(Story("HEALTH-05", 2023, "统计局代录"));
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   absl::StrCat("INSERT INTO data_keys VALUES(1, 'HEALTH-05', '610303', 2024, ",
+                                v1::SEX_TOTAL, ", ", v1::RESIDENCE_ALL, ");",
+                                "INSERT INTO data_keys VALUES(2, 'HEALTH-03', '610303', 2024, ",
+                                v1::SEX_TOTAL, ", ", v1::RESIDENCE_ALL, ");",
+                                "INSERT INTO data_keys VALUES(3, 'HEALTH-05', '610303', 2023, ",
+                                v1::SEX_TOTAL, ", ", v1::RESIDENCE_ALL, ");",
+                                "INSERT INTO key_heads VALUES(1, 2, 3), (2, 1, 2), (3, 1, 4);")
+                       .c_str(),
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_stmt* ins = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "INSERT INTO revisions VALUES(?1, ?2, ?3, ?4, ?5, 'old', ?6, "
+                               "1700000000000000, ?7)",
+                               -1, &ins, nullptr),
+            SQLITE_OK);
+  struct Row {
+    int seq, key, rev, prev;
+    const v1::DataValue* v;
+    const char* unit;
+  };
+  for (const Row& r :
+       {Row{1, 1, 1, 0, &k1r1, "HEALTH_BUREAU"}, Row{2, 2, 1, 0, &k2r1, "HEALTH_BUREAU"},
+        Row{3, 1, 2, 1, &k1r2, "EDU_BUREAU"}, Row{4, 3, 1, 0, &k3r1, ""}}) {
+    std::string bytes;
+    {
+      google::protobuf::io::StringOutputStream sos(&bytes);
+      google::protobuf::io::CodedOutputStream cos(&sos);
+      cos.SetSerializationDeterministic(true);
+      r.v->SerializeToCodedStream(&cos);
+    }
+    const std::string id = absl::StrCat("old-", r.seq);
+    sqlite3_bind_int(ins, 1, r.seq);
+    sqlite3_bind_int(ins, 2, r.key);
+    sqlite3_bind_int(ins, 3, r.rev);
+    sqlite3_bind_int(ins, 4, r.prev);
+    sqlite3_bind_blob(ins, 5, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 6, r.unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 7, id.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_reset(ins);
+  }
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+
+  SqliteSubmissionStore::Options o;
+  o.path = path;
+  o.clock = &clock_;
+  auto opened = SqliteSubmissionStore::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto& store = *opened;
+  EXPECT_EQ(store->HeadSequence(), 4);
+
+  // The backfilled column.
+  {
+    sqlite3* check = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &check), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(check, "SELECT key_id, unit_code FROM data_keys ORDER BY key_id",
+                                 -1, &q, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(check);
+    std::vector<std::string> units;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      units.push_back(reinterpret_cast<const char*>(sqlite3_column_text(q, 1)));
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(check);
+    EXPECT_THAT(units, ::testing::ElementsAre("EDU_BUREAU", "", ""));
+  }
+
+  // Every revision is kept; the key and every revision of it read with its unit.
+  v1::DataKey key1 = k1r1.key();
+  key1.set_unit_code("EDU_BUREAU");
+  auto history = store->History(key1);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].data_value().narrative().text(), "卫健局的叙述");
+  EXPECT_EQ((*history)[0].unit_code(), "HEALTH_BUREAU");  // who wrote it, as recorded
+  EXPECT_EQ((*history)[1].data_value().narrative().text(), "教育局的叙述");
+  EXPECT_EQ((*history)[1].data_value().key().unit_code(), "EDU_BUREAU");
+  auto feed = store->ReadChanges(0, 10);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  ASSERT_EQ(feed->size(), 4u);
+  EXPECT_EQ((*feed)[0].data_value().key().unit_code(), "EDU_BUREAU");
+  EXPECT_EQ((*feed)[1].data_value().key().unit_code(), "");
+  EXPECT_EQ((*feed)[3].data_value().key().unit_code(), "");
+  auto all = store->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->revisions.size(), 3u);
+  EXPECT_EQ(all->revisions[0].data_value().key().unit_code(), "EDU_BUREAU");
+  EXPECT_EQ(all->revisions[0].revision(), 2);
+
+  // Writes continue from the migrated state: EDU's identical narrative is
+  // unchanged, HEALTH's own narrative is a new key, the figure is revised.
+  v1::DataValue edu_again = k1r2;
+  edu_again.mutable_key()->set_unit_code("EDU_BUREAU");
+  v1::DataValue health_own = k1r1;
+  health_own.mutable_key()->set_unit_code("HEALTH_BUREAU");
+  auto next = store->WriteAndWait(Req("p", "n1", {edu_again}, "EDU_BUREAU"));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+  EXPECT_EQ(next->results(0).revision(), 2);
+  auto more = store->WriteAndWait(
+      Req("p", "n2", {health_own, Number("HEALTH-03", 2024, 6)}, "HEALTH_BUREAU"));
+  ASSERT_TRUE(more.ok()) << more.status();
+  EXPECT_EQ(more->results(0).outcome(), v1::WRITE_OUTCOME_CREATED);
+  EXPECT_EQ(more->results(0).sequence(), 5);
+  EXPECT_EQ(more->results(1).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(more->results(1).revision(), 2);
+  auto after = store->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->revisions.size(), 4u);
+}
+
 TEST_F(StoreTest, ListCurrentFiltersAndPages) {
   std::vector<v1::DataValue> values;
   for (int y = 2020; y <= 2025; ++y) {
@@ -451,6 +627,102 @@ TEST_F(StoreTest, UnchangedWriteOfAnotherUnitReportsForThatUnit) {
             absl::Hours(24));
   EXPECT_EQ(by_unit["WOMENS_FEDERATION"].last_at, by_unit["WOMENS_FEDERATION"].first_at);
   EXPECT_EQ(by_unit["HEALTH_BUREAU"].last_at, by_unit["HEALTH_BUREAU"].first_at);
+}
+
+// Narratives are kept per unit (DataKey.unit_code): two responsible units of
+// one objective each have their own key for a year, with its own revisions
+// and history, both current; the directory keeps them apart across a
+// reopen; the change feed, ListCurrent and History carry the unit.
+TEST_F(StoreTest, TwoUnitsNarrativesOfOneObjectiveAreTwoKeys) {
+  const v1::DataValue health1 = Story("HEALTH-05", 2024, "卫健局：建成新院区", "HEALTH_BUREAU");
+  const v1::DataValue edu1 = Story("HEALTH-05", 2024, "教育局：开设健康课", "EDU_BUREAU");
+  auto a = store_->WriteAndWait(Req("h", "a", {health1}, "HEALTH_BUREAU"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->results(0).outcome(), v1::WRITE_OUTCOME_CREATED);
+  auto b = store_->WriteAndWait(Req("e", "b", {edu1}, "EDU_BUREAU"));
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->results(0).outcome(), v1::WRITE_OUTCOME_CREATED);  // not a revision of HEALTH's
+  EXPECT_EQ(b->results(0).revision(), 1);
+  EXPECT_EQ(b->results(0).key().unit_code(), "EDU_BUREAU");
+  const v1::DataValue health2 = Story("HEALTH-05", 2024, "卫健局：更正", "HEALTH_BUREAU");
+  auto c = store_->WriteAndWait(Req("h", "c", {health2}, "HEALTH_BUREAU"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->results(0).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(c->results(0).revision(), 2);
+  // The statistics bureau revises EDU's narrative: credited to no unit, still
+  // EDU's narrative.
+  const v1::DataValue edu2 = Story("HEALTH-05", 2024, "教育局：统计局代录", "EDU_BUREAU");
+  auto d = store_->WriteAndWait(Req("s", "d", {edu2}, ""));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->results(0).revision(), 2);
+
+  auto check = [&] {
+    auto all = store_->ListCurrent({}, 0, 10);
+    ASSERT_TRUE(all.ok()) << all.status();
+    ASSERT_EQ(all->revisions.size(), 2u);
+    std::map<std::string, v1::Revision> by_unit;
+    for (const auto& r : all->revisions) {
+      by_unit[r.data_value().key().unit_code()] = r;
+    }
+    ASSERT_EQ(by_unit.count("HEALTH_BUREAU"), 1u);
+    ASSERT_EQ(by_unit.count("EDU_BUREAU"), 1u);
+    EXPECT_EQ(by_unit["HEALTH_BUREAU"].data_value().narrative().text(), "卫健局：更正");
+    EXPECT_EQ(by_unit["EDU_BUREAU"].data_value().narrative().text(), "教育局：统计局代录");
+    EXPECT_EQ(by_unit["EDU_BUREAU"].unit_code(), "");
+    // A unit's listing has its own narrative even when statistics wrote its
+    // current revision.
+    CurrentFilter edu;
+    edu.unit_code = "EDU_BUREAU";
+    auto mine = store_->ListCurrent(edu, 0, 10);
+    ASSERT_TRUE(mine.ok());
+    ASSERT_EQ(mine->revisions.size(), 1u);
+    EXPECT_EQ(mine->revisions[0].data_value().key().unit_code(), "EDU_BUREAU");
+    for (const auto& [unit, texts] : std::map<std::string, std::vector<std::string>>{
+             {"HEALTH_BUREAU", {"卫健局：建成新院区", "卫健局：更正"}},
+             {"EDU_BUREAU", {"教育局：开设健康课", "教育局：统计局代录"}}}) {
+      v1::DataKey key = health1.key();
+      key.set_sex(v1::SEX_TOTAL);
+      key.set_residence(v1::RESIDENCE_ALL);
+      key.set_unit_code(unit);
+      auto history = store_->History(key);
+      ASSERT_TRUE(history.ok()) << history.status();
+      ASSERT_EQ(history->size(), texts.size()) << unit;
+      for (size_t i = 0; i < texts.size(); ++i) {
+        EXPECT_EQ((*history)[i].data_value().narrative().text(), texts[i]);
+        EXPECT_EQ((*history)[i].revision(), static_cast<int64_t>(i + 1));
+        EXPECT_EQ((*history)[i].data_value().key().unit_code(), unit);
+      }
+    }
+    v1::DataKey nobody = health1.key();
+    nobody.set_sex(v1::SEX_TOTAL);
+    nobody.set_residence(v1::RESIDENCE_ALL);
+    nobody.clear_unit_code();
+    EXPECT_TRUE(store_->History(nobody)->empty());
+    auto feed = store_->ReadChanges(0, 10);
+    ASSERT_TRUE(feed.ok());
+    ASSERT_EQ(feed->size(), 4u);
+    EXPECT_EQ((*feed)[0].data_value().key().unit_code(), "HEALTH_BUREAU");
+    EXPECT_EQ((*feed)[1].data_value().key().unit_code(), "EDU_BUREAU");
+  };
+  check();
+  // Each unit reported for itself.
+  auto times = store_->ListReportingTimes(2024);
+  ASSERT_TRUE(times.ok());
+  std::set<std::string> reported;
+  for (const auto& t : *times) {
+    reported.insert(t.unit_code + "/" + t.indicator_id);
+  }
+  EXPECT_EQ(reported, (std::set<std::string>{"EDU_BUREAU/HEALTH-05", "HEALTH_BUREAU/HEALTH-05"}));
+
+  Reopen();
+  check();
+  // The reloaded directory tells the two keys apart.
+  auto again = store_->WriteAndWait(
+      Req("h", "e", {health2, Story("HEALTH-05", 2024, "教育局：第三版", "EDU_BUREAU")}, ""));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+  EXPECT_EQ(again->results(1).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(again->results(1).revision(), 3);
 }
 
 // The key directory is loaded at Open: keys written before a reopen are

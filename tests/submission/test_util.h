@@ -49,12 +49,15 @@ inline halfsky::v1::DataValue Number(const std::string& indicator, int year, dou
   return v;
 }
 
-inline halfsky::v1::DataValue Story(const std::string& indicator, int year,
-                                    const std::string& text) {
+// A narrative; `unit` is DataKey.unit_code (whose narrative), empty by
+// default (a unit's own write may omit it).
+inline halfsky::v1::DataValue Story(const std::string& indicator, int year, const std::string& text,
+                                    const std::string& unit = "") {
   halfsky::v1::DataValue v;
   v.mutable_key()->set_indicator_id(indicator);
   v.mutable_key()->set_area_code("610303");
   v.mutable_key()->set_year(year);
+  v.mutable_key()->set_unit_code(unit);
   v.mutable_narrative()->set_text(text);
   v.mutable_narrative()->set_self_assessment(halfsky::v1::SELF_ASSESSMENT_MET);
   v.mutable_narrative()->add_evidence_refs("金卫发〔2024〕12号");
