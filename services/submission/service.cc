@@ -146,6 +146,9 @@ absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
     google::protobuf::RepeatedPtrField<v1::DataValue>* values) {
   std::vector<std::string> units;
   HALFSKY_RETURN_IF_ERROR(AuthorizeWrite(principal, *values, *catalog_, &units));
+  // A unit's narrative without key.unit_code is the caller's own; set before
+  // validation, hashing and the store, which all see the full key.
+  AssignNarrativeUnits(values, *catalog_, units);
   HALFSKY_RETURN_IF_ERROR(
       ValidateBatch(request_id, *values, *catalog_, clock_->Now(), options_.limits));
   WriteRequest req;
@@ -626,6 +629,13 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServer
   }
   v1::DataKey key = request->key();
   NormalizeKey(&key);
+  if (key.unit_code().empty()) {
+    // As for writes: a unit's own narrative may be asked for without the unit.
+    const v1::Indicator* ind = catalog_->FindIndicator(key.indicator_id());
+    if (ind != nullptr && ind->kind() == v1::INDICATOR_KIND_QUALITATIVE) {
+      key.set_unit_code(ResponsibleUnitOf(*principal, *ind));
+    }
+  }
   absl::StatusOr<std::vector<v1::Revision>> history = store_->History(key);
   if (!history.ok()) {
     return FinishNow(ctx, history.status());

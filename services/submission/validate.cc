@@ -1,5 +1,6 @@
 #include "services/submission/validate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <tuple>
@@ -66,13 +67,17 @@ void NormalizeKey(v1::DataKey* key) {
 }
 
 std::string KeyString(const v1::DataKey& key) {
-  return absl::StrCat(key.indicator_id(), "/", key.area_code(), "/", key.year(), "/",
-                      v1::Sex_IsValid(key.sex()) ? v1::Sex_Name(key.sex())
-                                                 : absl::StrCat(static_cast<int>(key.sex())),
-                      "/",
-                      v1::Residence_IsValid(key.residence())
-                          ? v1::Residence_Name(key.residence())
-                          : absl::StrCat(static_cast<int>(key.residence())));
+  std::string out = absl::StrCat(
+      key.indicator_id(), "/", key.area_code(), "/", key.year(), "/",
+      v1::Sex_IsValid(key.sex()) ? v1::Sex_Name(key.sex())
+                                 : absl::StrCat(static_cast<int>(key.sex())),
+      "/",
+      v1::Residence_IsValid(key.residence()) ? v1::Residence_Name(key.residence())
+                                             : absl::StrCat(static_cast<int>(key.residence())));
+  if (!key.unit_code().empty()) {
+    absl::StrAppend(&out, "/", key.unit_code());
+  }
+  return out;
 }
 
 double DisplayValue(const v1::Indicator& indicator, const v1::DataValue& value) {
@@ -213,6 +218,40 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
     out.push_back({kp + ".residence",
                    absl::StrCat("指标", ind->id(), "不分城乡报送，只接受全部 / indicator ",
                                 ind->id(), " is not disaggregated by residence; only all")});
+  }
+
+  // Unit: whose narrative (QUALITATIVE only; see DataKey.unit_code).
+  if (ind != nullptr) {
+    const std::string& unit = key.unit_code();
+    if (ind->kind() != v1::INDICATOR_KIND_QUALITATIVE) {
+      if (!unit.empty()) {
+        out.push_back({kp + ".unit_code",
+                       absl::StrCat("指标", ind->id(),
+                                    "是数字指标，不按填报单位分开保存，填报单位须为空 / indicator ",
+                                    ind->id(),
+                                    " takes a figure, which is not kept per unit: unit_code must "
+                                    "be empty")});
+      }
+    } else if (unit.empty()) {
+      out.push_back(
+          {kp + ".unit_code",
+           absl::StrCat("缺少填报单位：定性指标", ind->id(), "的工作进展由各责任单位分别报送（",
+                        absl::StrJoin(ind->responsible_unit_codes(), "、"),
+                        "） / unit_code is required: each responsible unit of qualitative "
+                        "indicator ",
+                        ind->id(), " reports its own narrative (",
+                        absl::StrJoin(ind->responsible_unit_codes(), ", "), ")")});
+    } else if (std::find(ind->responsible_unit_codes().begin(), ind->responsible_unit_codes().end(),
+                         unit) == ind->responsible_unit_codes().end()) {
+      const std::string shown =
+          IsValidUtf8(unit) && unit.size() <= limits.max_code_bytes ? unit : "?";
+      out.push_back(
+          {kp + ".unit_code",
+           absl::StrCat("“", shown, "”不是定性指标", ind->id(), "的责任单位（",
+                        absl::StrJoin(ind->responsible_unit_codes(), "、"), "） / '", shown,
+                        "' is not a responsible unit of qualitative indicator ", ind->id(), " (",
+                        absl::StrJoin(ind->responsible_unit_codes(), ", "), ")")});
+    }
   }
 
   // Payload by kind.
@@ -380,8 +419,10 @@ absl::Status ValidateBatch(absl::string_view request_id,
                                    values.size())});
     return InvalidArgumentError("数据校验未通过 / the batch is too large", out);
   }
-  // Keys as (indicator, area, year, sex, residence) after NormalizeKey.
-  absl::flat_hash_map<std::tuple<absl::string_view, absl::string_view, int, int, int>, int>
+  // Keys as (indicator, area, year, sex, residence, unit) after NormalizeKey:
+  // two units' narratives of one objective and year are two keys.
+  absl::flat_hash_map<
+      std::tuple<absl::string_view, absl::string_view, int, int, int, absl::string_view>, int>
       first_index;
   first_index.reserve(values.size());
   const int current_year = LocalYear(now);
@@ -403,7 +444,7 @@ absl::Status ValidateBatch(absl::string_view request_id,
         key.residence() == v1::RESIDENCE_UNSPECIFIED ? v1::RESIDENCE_ALL : key.residence();
     auto [it, inserted] = first_index.emplace(
         std::make_tuple(absl::string_view(key.indicator_id()), absl::string_view(key.area_code()),
-                        key.year(), sex, residence),
+                        key.year(), sex, residence, absl::string_view(key.unit_code())),
         i);
     if (!inserted) {
       out.push_back({absl::StrCat("data_values[", i, "].key"),
@@ -429,6 +470,33 @@ bool HasRole(const v1::Principal& principal, v1::RoleKind kind) {
   return false;
 }
 
+std::string ResponsibleUnitOf(const v1::Principal& principal, const v1::Indicator& indicator) {
+  for (const auto& role : principal.roles()) {
+    if (role.kind() != v1::ROLE_KIND_UNIT) {
+      continue;
+    }
+    for (const auto& code : indicator.responsible_unit_codes()) {
+      if (code == role.unit_code()) {
+        return code;
+      }
+    }
+  }
+  return "";
+}
+
+namespace {
+
+bool HoldsUnit(const v1::Principal& principal, absl::string_view unit) {
+  for (const auto& role : principal.roles()) {
+    if (role.kind() == v1::ROLE_KIND_UNIT && role.unit_code() == unit) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::Status AuthorizeWrite(const v1::Principal& principal,
                             const google::protobuf::RepeatedPtrField<v1::DataValue>& values,
                             const CatalogIndex& catalog, std::vector<std::string>* unit_codes) {
@@ -436,43 +504,79 @@ absl::Status AuthorizeWrite(const v1::Principal& principal,
       HasRole(principal, v1::ROLE_KIND_STATISTICS) || HasRole(principal, v1::ROLE_KIND_ADMIN);
   unit_codes->assign(values.size(), "");
   std::set<std::string> denied;
-  absl::flat_hash_map<std::string, std::string> unit_of;  // indicator → unit ("" none)
+  // "indicator（unit）" of narratives of another unit a unit principal named.
+  std::set<std::pair<std::string, std::string>> others;
+  struct Known {
+    const v1::Indicator* indicator;
+    std::string unit;  // the caller's responsible unit ("" none)
+  };
+  absl::flat_hash_map<std::string, Known> unit_of;  // by indicator id
   for (int i = 0; i < values.size(); ++i) {
-    const std::string& id = values[i].key().indicator_id();
+    const v1::DataKey& key = values[i].key();
+    const std::string& id = key.indicator_id();
     auto cached = unit_of.find(id);
     if (cached == unit_of.end()) {
-      std::string unit;
-      const v1::Indicator* ind = catalog.FindIndicator(id);
-      if (ind != nullptr) {
-        for (const auto& role : principal.roles()) {
-          if (role.kind() != v1::ROLE_KIND_UNIT) {
-            continue;
-          }
-          for (const auto& code : ind->responsible_unit_codes()) {
-            if (code == role.unit_code()) {
-              unit = code;
-              break;
-            }
-          }
-          if (!unit.empty()) {
-            break;
-          }
-        }
-        if (unit.empty() && !privileged) {
+      Known known{catalog.FindIndicator(id), ""};
+      if (known.indicator != nullptr) {
+        known.unit = ResponsibleUnitOf(principal, *known.indicator);
+        if (known.unit.empty() && !privileged) {
           denied.insert(id);
         }
       }
-      cached = unit_of.emplace(id, unit).first;
+      cached = unit_of.emplace(id, std::move(known)).first;
     }
-    (*unit_codes)[i] = cached->second;
+    const Known& known = cached->second;
+    if (known.indicator != nullptr && known.indicator->kind() == v1::INDICATOR_KIND_QUALITATIVE &&
+        !key.unit_code().empty() && key.unit_code() != known.unit) {
+      // A named narrative unit other than the caller's responsible one: the
+      // caller writes it for that unit only if it holds that unit's role
+      // too; statistics/admin may write any unit's narrative (validation
+      // checks the unit is responsible), crediting no unit.
+      if (HoldsUnit(principal, key.unit_code())) {
+        (*unit_codes)[i] = key.unit_code();
+      } else if (!privileged && !known.unit.empty()) {
+        others.emplace(id, IsValidUtf8(key.unit_code()) ? key.unit_code() : "?");
+      }
+      continue;
+    }
+    (*unit_codes)[i] = known.unit;
   }
-  if (!denied.empty()) {
-    return WithReason(absl::PermissionDeniedError(absl::StrCat(
-                          "无权报送以下指标（不是责任单位） / not responsible for indicator(s): ",
-                          absl::StrJoin(denied, ", "))),
+  if (!denied.empty() || !others.empty()) {
+    std::string zh, en;
+    if (!denied.empty()) {
+      zh = absl::StrCat("无权报送以下指标（不是责任单位）：", absl::StrJoin(denied, "、"));
+      en = absl::StrCat("not responsible for indicator(s): ", absl::StrJoin(denied, ", "));
+    }
+    if (!others.empty()) {
+      std::vector<std::string> zh_items, en_items;
+      for (const auto& [ind, unit] : others) {
+        zh_items.push_back(absl::StrCat(ind, "（", unit, "）"));
+        en_items.push_back(absl::StrCat(ind, " (", unit, ")"));
+      }
+      absl::StrAppend(&zh, zh.empty() ? "" : "；", "只能报送本单位的工作进展，不能报送其他单位的：",
+                      absl::StrJoin(zh_items, "、"));
+      absl::StrAppend(&en, en.empty() ? "" : "; ",
+                      "may report only its own unit's narrative, not another unit's: ",
+                      absl::StrJoin(en_items, ", "));
+    }
+    return WithReason(absl::PermissionDeniedError(absl::StrCat(zh, " / ", en)),
                       "NOT_RESPONSIBLE_UNIT");
   }
   return absl::OkStatus();
+}
+
+void AssignNarrativeUnits(google::protobuf::RepeatedPtrField<v1::DataValue>* values,
+                          const CatalogIndex& catalog, const std::vector<std::string>& unit_codes) {
+  for (int i = 0; i < values->size() && i < static_cast<int>(unit_codes.size()); ++i) {
+    v1::DataKey* key = values->Mutable(i)->mutable_key();
+    if (!key->unit_code().empty() || unit_codes[i].empty()) {
+      continue;
+    }
+    const v1::Indicator* ind = catalog.FindIndicator(key->indicator_id());
+    if (ind != nullptr && ind->kind() == v1::INDICATOR_KIND_QUALITATIVE) {
+      key->set_unit_code(unit_codes[i]);
+    }
+  }
 }
 
 }  // namespace halfsky::submission

@@ -48,7 +48,8 @@ bool IsValidUtf8(absl::string_view s);
 void NormalizeKey(halfsky::v1::DataKey* key);
 
 // A printable, unique rendering of a (normalized) key, e.g.
-// "HEALTH-01/610303/2024/SEX_TOTAL/RESIDENCE_ALL".
+// "HEALTH-01/610303/2024/SEX_TOTAL/RESIDENCE_ALL" (a narrative's unit
+// appended: ".../RESIDENCE_ALL/HEALTH_BUREAU").
 std::string KeyString(const halfsky::v1::DataKey& key);
 
 // The figure in the indicator's display unit: value for COUNT/VALUE,
@@ -58,14 +59,17 @@ double DisplayValue(const halfsky::v1::Indicator& indicator, const halfsky::v1::
 
 // Violations of one value; fields are prefixed with `prefix`
 // (e.g. "data_values[3]"). `now` decides which years are in the future.
+// `value` is as normalized for the store: a QUALITATIVE value's
+// key.unit_code is required and must be one of the indicator's responsible
+// units (see AssignNarrativeUnits); any other kind's must be empty.
 std::vector<FieldViolation> ValidateValue(const halfsky::v1::DataValue& value,
                                           const CatalogIndex& catalog, absl::Time now,
                                           const ValidationLimits& limits,
                                           const std::string& prefix);
 
 // The whole batch: the request id, the batch size (1..max_batch_values),
-// every value, and the same key twice. OK, or INVALID_ARGUMENT with every
-// violation as a google.rpc.BadRequest.
+// every value, and the same key (unit_code included) twice. OK, or
+// INVALID_ARGUMENT with every violation as a google.rpc.BadRequest.
 absl::Status ValidateBatch(absl::string_view request_id,
                            const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values,
                            const CatalogIndex& catalog, absl::Time now,
@@ -77,11 +81,31 @@ absl::Status ValidateBatch(absl::string_view request_id,
 // On success fills `unit_codes` with, per value, the unit on whose behalf it
 // is written (the principal's responsible unit role; "" for statistics/admin
 // writes when the principal holds no such unit role).
-// PERMISSION_DENIED naming every indicator the principal may not write.
+//
+// Narratives (QUALITATIVE) are kept per unit (DataKey.unit_code): a unit
+// principal writes its own only. A key.unit_code naming a unit whose role the
+// principal holds credits that unit; naming another unit is PERMISSION_DENIED
+// for a unit principal (listed as "indicator (unit)"), and allowed for
+// statistics/admin, credited to no unit (validation then requires the unit
+// to be responsible). An empty key.unit_code credits the caller's
+// responsible unit as for figures (AssignNarrativeUnits then fills it in).
+// PERMISSION_DENIED (ErrorInfo reason NOT_RESPONSIBLE_UNIT) naming every
+// indicator the principal may not write and every other unit's narrative.
 absl::Status AuthorizeWrite(
     const halfsky::v1::Principal& principal,
     const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values,
     const CatalogIndex& catalog, std::vector<std::string>* unit_codes);
+
+// Sets the empty key.unit_code of each QUALITATIVE value to unit_codes[i]
+// (AuthorizeWrite's result: the caller's unit); a statistics/admin write
+// without one stays empty and fails validation. Figures are left alone.
+void AssignNarrativeUnits(google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>* values,
+                          const CatalogIndex& catalog, const std::vector<std::string>& unit_codes);
+
+// The principal's first unit role that is among the indicator's responsible
+// units ("" when none).
+std::string ResponsibleUnitOf(const halfsky::v1::Principal& principal,
+                              const halfsky::v1::Indicator& indicator);
 
 bool HasRole(const halfsky::v1::Principal& principal, halfsky::v1::RoleKind kind);
 

@@ -226,6 +226,14 @@ TEST_F(ServiceTest, EachValidationRuleOverGrpc) {
        with(Story("HEALTH-05", 2024, "x"),
             [](auto& v) { v.mutable_narrative()->clear_self_assessment(); }),
        "data_values[0].narrative.self_assessment"},
+      {"figure with a unit",
+       with(Number("HEALTH-03", 2024, 1),
+            [](auto& v) { v.mutable_key()->set_unit_code("HEALTH_BUREAU"); }),
+       "data_values[0].key.unit_code"},
+      {"statistics narrative without a unit", Story("HEALTH-05", 2024, "x"),
+       "data_values[0].key.unit_code"},
+      {"narrative of a unit not responsible", Story("HEALTH-05", 2024, "x", "WOMENS_FEDERATION"),
+       "data_values[0].key.unit_code"},
   };
   for (const Case& c : cases) {
     auto r = Submit("stats-token", std::string("rule-") + c.name, {c.value});
@@ -242,6 +250,149 @@ TEST_F(ServiceTest, EachValidationRuleOverGrpc) {
       Submit("stats-token", "dup", {Number("HEALTH-03", 2024, 1), Number("HEALTH-03", 2024, 2)});
   ASSERT_EQ(dup.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(BadRequestViolations(dup.status())[0].field, "data_values[1].key");
+  EXPECT_TRUE(ListAll().empty());
+}
+
+// Each responsible unit of a qualitative objective reports, revises and is
+// tracked on its own narrative for a year: both are current, each has its
+// own history, and reporting status credits each unit.
+TEST_F(ServiceTest, TwoUnitsEachReportTheirOwnNarrative) {
+  clock_.Set(Local(2024, 12, 1));
+  auto h = Submit("health-token", "h1", {Story("HEALTH-05", 2024, "卫健局：建成新院区")});
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->results(0).outcome(), v1::WRITE_OUTCOME_CREATED);
+  EXPECT_EQ(h->results(0).key().unit_code(), "HEALTH_BUREAU");  // filled in
+  auto e =
+      Submit("edu-token", "e1", {Story("HEALTH-05", 2024, "教育局：开设健康课", "EDU_BUREAU")});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->results(0).outcome(), v1::WRITE_OUTCOME_CREATED);  // not a revision of HEALTH's
+  auto h2 = Submit("health-token", "h2", {Story("HEALTH-05", 2024, "卫健局：更正")});
+  ASSERT_TRUE(h2.ok()) << h2.status();
+  EXPECT_EQ(h2->results(0).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(h2->results(0).revision(), 2);
+  // EDU's unchanged resubmission stays unchanged.
+  auto e2 = Submit("edu-token", "e2", {Story("HEALTH-05", 2024, "教育局：开设健康课")});
+  ASSERT_TRUE(e2.ok()) << e2.status();
+  EXPECT_EQ(e2->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+
+  auto all = ListAll();
+  ASSERT_EQ(all.size(), 2u);
+  std::map<std::string, v1::Revision> by_unit;
+  for (const auto& r : all) {
+    by_unit[r.data_value().key().unit_code()] = r;
+  }
+  EXPECT_EQ(by_unit["HEALTH_BUREAU"].data_value().narrative().text(), "卫健局：更正");
+  EXPECT_EQ(by_unit["HEALTH_BUREAU"].revision(), 2);
+  EXPECT_EQ(by_unit["EDU_BUREAU"].data_value().narrative().text(), "教育局：开设健康课");
+  EXPECT_EQ(by_unit["EDU_BUREAU"].revision(), 1);
+  for (const char* unit : {"HEALTH_BUREAU", "EDU_BUREAU"}) {
+    v1::ListDataValuesRequest mine;
+    mine.set_unit_code(unit);
+    auto own = ListAll(mine);
+    ASSERT_EQ(own.size(), 1u) << unit;
+    EXPECT_EQ(own[0].data_value().key().unit_code(), unit);
+  }
+
+  auto history = [&](const std::string& token, const std::string& unit) {
+    v1::GetHistoryRequest req;
+    *req.mutable_key() = Story("HEALTH-05", 2024, "", unit).key();
+    v1::GetHistoryResponse resp;
+    auto ctx = Ctx(token);
+    EXPECT_TRUE(stub_->GetHistory(ctx.get(), req, &resp).ok());
+    std::vector<std::string> texts;
+    for (const auto& r : resp.revisions()) {
+      texts.push_back(r.data_value().narrative().text());
+      EXPECT_EQ(r.data_value().key().unit_code(), r.unit_code());
+    }
+    return texts;
+  };
+  EXPECT_THAT(history("assess-token", "HEALTH_BUREAU"),
+              ::testing::ElementsAre("卫健局：建成新院区", "卫健局：更正"));
+  EXPECT_THAT(history("assess-token", "EDU_BUREAU"), ::testing::ElementsAre("教育局：开设健康课"));
+  // A unit asking without a unit gets its own.
+  EXPECT_THAT(history("edu-token", ""), ::testing::ElementsAre("教育局：开设健康课"));
+  EXPECT_THAT(history("assess-token", ""), ::testing::IsEmpty());
+
+  // The change feed carries each narrative's unit.
+  std::vector<v1::Revision> feed;
+  Watch(0, 3, &feed);
+  ASSERT_EQ(feed.size(), 3u);
+  EXPECT_EQ(feed[0].data_value().key().unit_code(), "HEALTH_BUREAU");
+  EXPECT_EQ(feed[1].data_value().key().unit_code(), "EDU_BUREAU");
+
+  v1::GetReportingStatusRequest req;
+  req.set_year(2024);
+  *req.mutable_as_of() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(Local(2025, 2, 1)));
+  v1::GetReportingStatusResponse status;
+  auto ctx = Ctx("stats-token");
+  ASSERT_TRUE(stub_->GetReportingStatus(ctx.get(), req, &status).ok());
+  std::map<std::string, v1::ReportingState> state;
+  for (const auto& entry : status.entries()) {
+    if (entry.indicator_id() == "HEALTH-05") {
+      state[entry.unit_code()] = entry.state();
+    }
+  }
+  EXPECT_EQ(state["HEALTH_BUREAU"], v1::REPORTING_STATE_ON_TIME);
+  EXPECT_EQ(state["EDU_BUREAU"], v1::REPORTING_STATE_ON_TIME);
+}
+
+TEST_F(ServiceTest, UnitCannotWriteAnotherUnitsNarrative) {
+  auto r = Submit("health-token", "other",
+                  {Number("HEALTH-03", 2024, 1), Story("HEALTH-05", 2024, "代写", "EDU_BUREAU")});
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrorReason(r.status()), "NOT_RESPONSIBLE_UNIT");
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("HEALTH-05（EDU_BUREAU）"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("HEALTH-05 (EDU_BUREAU)"));
+  EXPECT_TRUE(ListAll().empty());
+  // Naming its own unit is fine.
+  EXPECT_TRUE(
+      Submit("health-token", "own", {Story("HEALTH-05", 2024, "本单位", "HEALTH_BUREAU")}).ok());
+}
+
+// statistics/admin write any unit's narrative but must name a responsible
+// unit; the write credits no unit, and the narrative stays that unit's.
+TEST_F(ServiceTest, StatisticsMustNameAResponsibleUnit) {
+  auto missing = Submit("stats-token", "s1", {Story("HEALTH-05", 2024, "x")});
+  ASSERT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(BadRequestViolations(missing.status()).size(), 1u);
+  EXPECT_EQ(BadRequestViolations(missing.status())[0].field, "data_values[0].key.unit_code");
+  auto stranger = Submit("stats-token", "s2", {Story("HEALTH-05", 2024, "x", "WOMENS_FEDERATION")});
+  ASSERT_EQ(stranger.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BadRequestViolations(stranger.status())[0].field, "data_values[0].key.unit_code");
+  EXPECT_TRUE(ListAll().empty());
+
+  // Both units' narratives in one batch are two keys.
+  auto both = Submit("stats-token", "s3",
+                     {Story("HEALTH-05", 2024, "卫健局（代录）", "HEALTH_BUREAU"),
+                      Story("HEALTH-05", 2024, "教育局（代录）", "EDU_BUREAU")});
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->created_count(), 2);
+  v1::ListDataValuesRequest edu;
+  edu.set_unit_code("EDU_BUREAU");
+  auto own = ListAll(edu);
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(own[0].data_value().narrative().text(), "教育局（代录）");
+  EXPECT_EQ(own[0].unit_code(), "");  // written by statistics, credited to no unit
+}
+
+// Every violation at once, with its field path: a figure naming a unit, the
+// same narrative key twice (an omitted unit_code is the caller's, so rows 1
+// and 2 are one key), alongside a bad year. Nothing is written.
+TEST_F(ServiceTest, UnitCodeViolationsReportedTogether) {
+  v1::DataValue figure = Number("HEALTH-03", 2024, 1);
+  figure.mutable_key()->set_unit_code("HEALTH_BUREAU");
+  auto r = Submit("health-token", "bad",
+                  {Number("HEALTH-03", 2019, 1), Story("HEALTH-05", 2024, "a"),
+                   Story("HEALTH-05", 2024, "b", "HEALTH_BUREAU"), figure});
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : BadRequestViolations(r.status())) {
+    fields.push_back(v.field);
+    EXPECT_THAT(v.description, HasSubstr(" / "));
+  }
+  EXPECT_THAT(fields, ::testing::ElementsAre("data_values[0].key.year", "data_values[2].key",
+                                             "data_values[3].key.unit_code"));
   EXPECT_TRUE(ListAll().empty());
 }
 

@@ -46,7 +46,7 @@ TEST_F(ValidateTest, ValidValuesOfEveryKindPass) {
   EXPECT_THAT(Check(Fraction("HEALTH-02", 2024, 99, 100)), IsEmpty());
   EXPECT_THAT(Check(Number("HEALTH-03", 2024, 3)), IsEmpty());
   EXPECT_THAT(Check(Number("HEALTH-04", 2024, 80.5)), IsEmpty());
-  EXPECT_THAT(Check(Story("HEALTH-05", 2024, "建成妇幼保健院新院区")), IsEmpty());
+  EXPECT_THAT(Check(Story("HEALTH-05", 2024, "建成妇幼保健院新院区", "HEALTH_BUREAU")), IsEmpty());
 }
 
 TEST_F(ValidateTest, UnknownIndicator) {
@@ -109,7 +109,9 @@ TEST_F(ValidateTest, ResidenceOnlyWhenTheIndicatorTakesIt) {
 }
 
 TEST_F(ValidateTest, QualitativeIndicatorGivenANumber) {
-  auto v = Check(Number("HEALTH-05", 2024, 3));
+  v1::DataValue number = Number("HEALTH-05", 2024, 3);
+  number.mutable_key()->set_unit_code("HEALTH_BUREAU");
+  auto v = Check(number);
   ASSERT_THAT(v, SizeIs(1));
   EXPECT_EQ(v[0].field, "data_values[0].value");
   EXPECT_THAT(v[0].description, HasSubstr("qualitative"));
@@ -186,9 +188,9 @@ TEST_F(ValidateTest, OversizedStrings) {
   v.set_source(std::string(501, 'x'));
   v.set_note(std::string(2001, 'x'));
   EXPECT_THAT(Fields(v), ElementsAre("data_values[0].source", "data_values[0].note"));
-  v1::DataValue s = Story("HEALTH-05", 2024, std::string(8001, 'x'));
+  v1::DataValue s = Story("HEALTH-05", 2024, std::string(8001, 'x'), "HEALTH_BUREAU");
   EXPECT_THAT(Fields(s), ElementsAre("data_values[0].narrative.text"));
-  v1::DataValue e = Story("HEALTH-05", 2024, "ok");
+  v1::DataValue e = Story("HEALTH-05", 2024, "ok", "HEALTH_BUREAU");
   for (int i = 0; i < 51; ++i) {
     e.mutable_narrative()->add_evidence_refs("ref");
   }
@@ -207,7 +209,7 @@ TEST_F(ValidateTest, InvalidUtf8) {
 }
 
 TEST_F(ValidateTest, NarrativeWithoutTextOrSelfAssessment) {
-  v1::DataValue v = Story("HEALTH-05", 2024, "");
+  v1::DataValue v = Story("HEALTH-05", 2024, "", "HEALTH_BUREAU");
   v.mutable_narrative()->set_self_assessment(v1::SELF_ASSESSMENT_UNSPECIFIED);
   EXPECT_THAT(Fields(v), ElementsAre("data_values[0].narrative.text",
                                      "data_values[0].narrative.self_assessment"));
@@ -241,6 +243,44 @@ TEST_F(ValidateTest, SameKeyTwiceAfterNormalization) {
   auto v = BadRequestViolations(st);
   ASSERT_THAT(v, SizeIs(1));
   EXPECT_EQ(v[0].field, "data_values[1].key");
+}
+
+// DataKey.unit_code: a narrative names one of its indicator's responsible
+// units; a figure names none.
+TEST_F(ValidateTest, NarrativeUnitRequiredResponsibleAndFiguresHaveNone) {
+  EXPECT_THAT(Check(Story("HEALTH-05", 2024, "x", "EDU_BUREAU")), IsEmpty());
+  auto missing = Check(Story("HEALTH-05", 2024, "x"));
+  ASSERT_THAT(missing, SizeIs(1));
+  EXPECT_EQ(missing[0].field, "data_values[0].key.unit_code");
+  EXPECT_THAT(missing[0].description, HasSubstr("缺少填报单位"));
+  EXPECT_THAT(missing[0].description, HasSubstr("unit_code is required"));
+  auto stranger = Check(Story("HEALTH-05", 2024, "x", "WOMENS_FEDERATION"));
+  ASSERT_THAT(stranger, SizeIs(1));
+  EXPECT_EQ(stranger[0].field, "data_values[0].key.unit_code");
+  EXPECT_THAT(stranger[0].description, HasSubstr("不是定性指标HEALTH-05的责任单位"));
+  EXPECT_THAT(stranger[0].description, HasSubstr("not a responsible unit"));
+  v1::DataValue figure = Number("HEALTH-03", 2024, 3);
+  figure.mutable_key()->set_unit_code("HEALTH_BUREAU");
+  auto f = Check(figure);
+  ASSERT_THAT(f, SizeIs(1));
+  EXPECT_EQ(f[0].field, "data_values[0].key.unit_code");
+  EXPECT_THAT(f[0].description, HasSubstr("must be empty"));
+}
+
+// The same (indicator, area, year, unit) twice is one key twice; two units'
+// narratives of one objective and year are two keys.
+TEST_F(ValidateTest, SameNarrativeKeyTwiceButTwoUnitsAreTwoKeys) {
+  google::protobuf::RepeatedPtrField<v1::DataValue> values;
+  *values.Add() = Story("HEALTH-05", 2024, "卫健局", "HEALTH_BUREAU");
+  *values.Add() = Story("HEALTH-05", 2024, "教育局", "EDU_BUREAU");
+  EXPECT_TRUE(ValidateBatch("r", values, *catalog_, kNow, limits_).ok());
+  *values.Add() = Story("HEALTH-05", 2024, "卫健局又一次", "HEALTH_BUREAU");
+  absl::Status st = ValidateBatch("r", values, *catalog_, kNow, limits_);
+  ASSERT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  auto v = BadRequestViolations(st);
+  ASSERT_THAT(v, SizeIs(1));
+  EXPECT_EQ(v[0].field, "data_values[2].key");
+  EXPECT_THAT(v[0].description, HasSubstr("data_values[0]"));
 }
 
 TEST_F(ValidateTest, RequestIdAndBatchSize) {
@@ -303,6 +343,42 @@ TEST(AuthorizeTest, SharedIndicatorCreditsTheCallersUnit) {
       AuthorizeWrite(MakePrincipal("e", v1::ROLE_KIND_UNIT, "EDU_BUREAU"), values, *catalog, &units)
           .ok());
   EXPECT_THAT(units, ElementsAre("EDU_BUREAU"));
+}
+
+// A unit writes its own narrative (unit_code empty → its own, or its own
+// named), never another unit's; statistics may name any unit (validation
+// then checks it is responsible) and is credited to none.
+TEST(AuthorizeTest, NarrativesAreTheUnitsOwn) {
+  auto catalog = TestCatalog();
+  const v1::Principal health = MakePrincipal("h", v1::ROLE_KIND_UNIT, "HEALTH_BUREAU");
+  google::protobuf::RepeatedPtrField<v1::DataValue> values;
+  *values.Add() = Story("HEALTH-05", 2024, "x");
+  *values.Add() = Story("HEALTH-05", 2023, "x", "HEALTH_BUREAU");
+  *values.Add() = Number("HEALTH-03", 2024, 1);
+  std::vector<std::string> units;
+  ASSERT_TRUE(AuthorizeWrite(health, values, *catalog, &units).ok());
+  EXPECT_THAT(units, ElementsAre("HEALTH_BUREAU", "HEALTH_BUREAU", "HEALTH_BUREAU"));
+  AssignNarrativeUnits(&values, *catalog, units);
+  EXPECT_EQ(values[0].key().unit_code(), "HEALTH_BUREAU");
+  EXPECT_EQ(values[1].key().unit_code(), "HEALTH_BUREAU");
+  EXPECT_EQ(values[2].key().unit_code(), "");  // a figure's key has no unit
+
+  *values.Add() = Story("HEALTH-05", 2024, "x", "EDU_BUREAU");
+  absl::Status st = AuthorizeWrite(health, values, *catalog, &units);
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrorReason(st), "NOT_RESPONSIBLE_UNIT");
+  EXPECT_THAT(std::string(st.message()), HasSubstr("HEALTH-05（EDU_BUREAU）"));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("HEALTH-05 (EDU_BUREAU)"));
+
+  google::protobuf::RepeatedPtrField<v1::DataValue> stats_values;
+  *stats_values.Add() = Story("HEALTH-05", 2024, "x", "EDU_BUREAU");
+  *stats_values.Add() = Story("HEALTH-05", 2024, "x");
+  ASSERT_TRUE(
+      AuthorizeWrite(MakePrincipal("s", v1::ROLE_KIND_STATISTICS), stats_values, *catalog, &units)
+          .ok());
+  EXPECT_THAT(units, ElementsAre("", ""));
+  AssignNarrativeUnits(&stats_values, *catalog, units);
+  EXPECT_EQ(stats_values[1].key().unit_code(), "");  // left to validation: required
 }
 
 TEST(AuthorizeTest, StatisticsAndAdminWriteAnythingAssessmentNothing) {
