@@ -94,6 +94,38 @@ TEST(ParseSubmissionCsvTest, ErrorsNameTheLine) {
   EXPECT_THAT(r.errors[5], HasSubstr("line 7"));
 }
 
+// 填报单位 / unit_code: whose narrative a row is; optional (a unit's own
+// token may leave the column out or a cell empty).
+TEST(ParseSubmissionCsvTest, UnitColumnInBothLanguages) {
+  CsvParseResult zh = ParseSubmissionCsv(
+      "指标代码,区域代码,年份,工作进展,自评,数据来源,填报单位\n"
+      "HEALTH-05,610303,2024,妇联开展宣讲,达标,工作总结,WOMENS_FEDERATION\n"
+      "HEALTH-05,610303,2024,卫健局建成新院区,基本达标,工作总结, HEALTH_BUREAU \n"
+      "HEALTH-05,610303,2023,本单位,达标,工作总结,\n");
+  ASSERT_TRUE(zh.errors.empty()) << zh.errors[0];
+  ASSERT_THAT(zh.values, SizeIs(3));
+  EXPECT_EQ(zh.values[0].value.key().unit_code(), "WOMENS_FEDERATION");
+  EXPECT_EQ(zh.values[1].value.key().unit_code(), "HEALTH_BUREAU");  // trimmed
+  EXPECT_EQ(zh.values[2].value.key().unit_code(), "");
+
+  CsvParseResult en = ParseSubmissionCsv(
+      "unit_code,indicator_id,area_code,year,narrative,self_assessment,source\n"
+      "EDU_BUREAU,HEALTH-05,610303,2024,x,met,s\n");
+  ASSERT_TRUE(en.errors.empty()) << en.errors[0];
+  ASSERT_THAT(en.values, SizeIs(1));
+  EXPECT_EQ(en.values[0].value.key().unit_code(), "EDU_BUREAU");
+
+  // Without the column every key's unit_code is empty.
+  CsvParseResult none =
+      ParseSubmissionCsv("indicator_id,area_code,year,value\nHEALTH-03,610303,2024,1\n");
+  ASSERT_THAT(none.values, SizeIs(1));
+  EXPECT_EQ(none.values[0].value.key().unit_code(), "");
+  // Named twice (once per language) is a header error like any other column.
+  EXPECT_FALSE(ParseSubmissionCsv("indicator_id,area_code,year,value,填报单位,unit_code\n"
+                                  "HEALTH-03,610303,2024,1,A,A\n")
+                   .errors.empty());
+}
+
 TEST(ParseSubmissionCsvTest, HeaderProblems) {
   CsvParseResult r = ParseSubmissionCsv("indicator_id,colour\nHEALTH-03,red\n");
   ASSERT_THAT(r.errors, SizeIs(3));  // unknown column, missing area_code, missing year

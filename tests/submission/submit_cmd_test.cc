@@ -44,11 +44,10 @@ class SubmitCmdTest : public ::testing::Test {
     std::ofstream(path) << content;
     return path;
   }
-  int Run(std::vector<std::string> args) {
+  int Run(std::vector<std::string> args, const std::string& token = "health-token") {
     out_.str("");
     err_.str("");
-    args.insert(args.begin(),
-                {"--server", server_->address(), "--token", "health-token", "--no-progress"});
+    args.insert(args.begin(), {"--server", server_->address(), "--token", token, "--no-progress"});
     return RunSubmitCommand(args, out_, err_);
   }
   int64_t Head() { return store_->HeadSequence(); }
@@ -113,6 +112,35 @@ TEST_F(SubmitCmdTest, LocalParseErrorsUploadNothing) {
   EXPECT_EQ(Run({file}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("line 2"));
   EXPECT_EQ(Head(), 0);
+}
+
+// 填报单位 names whose narrative a row is: the statistics bureau uploads
+// both units' narratives of one objective and year, which stay two values;
+// a figure naming a unit is refused at its CSV line.
+TEST_F(SubmitCmdTest, UnitColumnKeepsEachUnitsNarrative) {
+  const std::string file =
+      Write("narratives.csv",
+            "指标代码,区域代码,年份,工作进展,自评,数据来源,填报单位\n"
+            "HEALTH-05,610303,2024,卫健局的叙述,达标,工作总结,HEALTH_BUREAU\n"
+            "HEALTH-05,610303,2024,教育局的叙述,基本达标,工作总结,EDU_BUREAU\n");
+  ASSERT_EQ(Run({file}, "stats-token"), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("created 2"));
+  auto current = store_->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(current.ok());
+  ASSERT_EQ(current->revisions.size(), 2u);
+  EXPECT_EQ(current->revisions[0].data_value().key().unit_code(), "HEALTH_BUREAU");
+  EXPECT_EQ(current->revisions[1].data_value().key().unit_code(), "EDU_BUREAU");
+  // A unit's own file may leave the column out.
+  const std::string own = Write("own.csv",
+                                "indicator_id,area_code,year,narrative,self_assessment,source\n"
+                                "HEALTH-05,610303,2023,x,met,s\n");
+  ASSERT_EQ(Run({own}), 0) << err_.str();
+  const std::string bad = Write("bad.csv",
+                                "indicator_id,area_code,year,value,source,unit_code\n"
+                                "HEALTH-03,610303,2021,1,x,HEALTH_BUREAU\n");
+  EXPECT_EQ(Run({bad}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr(bad + ":2: key.unit_code"));
+  EXPECT_EQ(Head(), 3);
 }
 
 TEST_F(SubmitCmdTest, PermissionDenied) {

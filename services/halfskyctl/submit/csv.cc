@@ -57,7 +57,8 @@ enum class Col {
   kNote,
   kNarrative,
   kSelfAssessment,
-  kEvidence
+  kEvidence,
+  kUnit
 };
 
 const std::map<std::string, Col>& HeaderNames() {
@@ -90,6 +91,8 @@ const std::map<std::string, Col>& HeaderNames() {
       {"self_assessment", Col::kSelfAssessment},
       {"佐证材料", Col::kEvidence},
       {"evidence", Col::kEvidence},
+      {"填报单位", Col::kUnit},
+      {"unit_code", Col::kUnit},
   };
   return *m;
 }
@@ -326,6 +329,9 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
         }
       }
     }
+    // Whose narrative (DataKey.unit_code); a unit's own token may leave it
+    // empty, and the server refuses it on a figure.
+    v.mutable_key()->set_unit_code(get(Col::kUnit));
     v.set_source(get(Col::kSource));
     v.set_note(get(Col::kNote));
     if (out.errors.size() == errors_before) {

@@ -16,6 +16,9 @@
 //   工作进展 narrative, 自评 self_assessment (达标/基本达标/未达标/无法评估,
 //   met/mostly_met/not_met/not_assessable), 佐证材料 evidence (separated
 //   by ';' or '；')
+//   填报单位 unit_code: the member unit whose narrative it is (optional:
+//   a unit's own token may leave it empty; statistics/admin name it; empty
+//   for figures)
 //
 // A row carries exactly one payload: numerator+denominator, value, or a
 // narrative. Empty rows are skipped. Whether the payload fits the
