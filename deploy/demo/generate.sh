@@ -14,7 +14,9 @@
 # Every numeric indicator of the catalog gets a smooth series that meets its
 # latest target (so nothing warns by accident) except the ones in OVERRIDES below,
 # chosen so that every status and warning kind appears (see README.md).
-# Qualitative objectives get a yearly narrative.
+# Qualitative objectives get a yearly narrative from each responsible unit,
+# its own (naming the unit; column 填报单位 says whose, so that the files
+# load with a statistics token too).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CATALOG=${1:-$ROOT/deploy/catalog}
@@ -39,7 +41,12 @@ DECISION-05 31 31.5 32 32.5 -
 T
 )
 
-cat "$CATALOG"/plan_*.textproto | LC_ALL=C awk -v out="$OUT" -v overrides="$OVERRIDES" '
+# code → name_zh of every member unit, one per line.
+UNITS=$(sed -n 's/^member_units { code: "\([^"]*\)" name_zh: "\([^"]*\)".*/\1 \2/p' \
+  "$CATALOG"/member_units.textproto)
+
+cat "$CATALOG"/plan_*.textproto | LC_ALL=C awk -v out="$OUT" -v overrides="$OVERRIDES" \
+  -v unit_names="$UNITS" '
 function flush(   u) {
   if (id == "") { return }
   for (u = 1; u <= nunits; u++) { write_unit(units[u]) }
@@ -48,14 +55,14 @@ function write_unit(unit,   k, y, v, n, d, file, vals, parts) {
   file = out "/demo-synthetic-" unit ".csv"
   if (!(file in started)) {
     started[file] = 1
-    print "指标代码,区域代码,年份,性别,城乡,分子,分母,数值,数据来源,备注,工作进展,自评" > file
+    print "指标代码,区域代码,年份,性别,城乡,分子,分母,数值,数据来源,备注,工作进展,自评,填报单位" > file
   }
   has_override = (id in ov)
   if (has_override) { split(ov[id], vals, " ") }
   for (y = 2020; y <= 2024; y++) {
     k = y - 2020
     if (kind == "INDICATOR_KIND_QUALITATIVE") {
-      printf "%s,610303,%d,合计,全部,,,,示例数据（合成）,synthetic demo data,%d年度推进%s相关工作（示例文字）,基本达标\n", id, y, y, id >> file
+      printf "%s,610303,%d,合计,全部,,,,示例数据（合成）,synthetic demo data,%d年度%s推进%s相关工作（示例文字）,基本达标,%s\n", id, y, y, uname[unit], id, unit >> file
       continue
     }
     if (has_override) {
@@ -71,9 +78,9 @@ function write_unit(unit,   k, y, v, n, d, file, vals, parts) {
         d = (kind == "INDICATOR_KIND_RATE") ? mult * 10 : 1000
         n = sprintf("%.1f", v * d / ((kind == "INDICATOR_KIND_RATE") ? mult : 100))
       }
-      printf "%s,610303,%d,合计,全部,%s,%s,,示例数据（合成）,synthetic demo data,,\n", id, y, n, d >> file
+      printf "%s,610303,%d,合计,全部,%s,%s,,示例数据（合成）,synthetic demo data,,,\n", id, y, n, d >> file
     } else {
-      printf "%s,610303,%d,合计,全部,,,%s,示例数据（合成）,synthetic demo data,,\n", id, y, v >> file
+      printf "%s,610303,%d,合计,全部,,,%s,示例数据（合成）,synthetic demo data,,,\n", id, y, v >> file
     }
   }
 }
@@ -109,6 +116,11 @@ function generic(k,   v) {
   return sprintf("%.2f", v)
 }
 BEGIN {
+  n = split(unit_names, lines, "\n")
+  for (i = 1; i <= n; i++) {
+    split(lines[i], f, " ")
+    uname[f[1]] = f[2]
+  }
   n = split(overrides, lines, "\n")
   for (i = 1; i <= n; i++) {
     if (lines[i] == "") { continue }
