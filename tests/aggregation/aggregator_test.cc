@@ -11,8 +11,8 @@ namespace halfsky::aggregation {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 using testing::Fraction;
+using ::testing::IsEmpty;
 using testing::Key;
 using testing::Narrative;
 using testing::TestCatalog;
@@ -232,11 +232,11 @@ TEST_F(AggregatorTest, SexAndResidenceAreSeparateDimensions) {
   ASSERT_TRUE(agg_.Apply(
       Fraction(2, Key("HEALTH-02", kWest, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_RURAL), 5, 10),
       nullptr));
-  const auto urban = MustGet(
-      Key("HEALTH-02", kDistrict, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_URBAN));
+  const auto urban =
+      MustGet(Key("HEALTH-02", kDistrict, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_URBAN));
   EXPECT_DOUBLE_EQ(urban.value(), 75);
-  const auto rural = MustGet(
-      Key("HEALTH-02", kDistrict, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_RURAL));
+  const auto rural =
+      MustGet(Key("HEALTH-02", kDistrict, 2023, halfsky::v1::SEX_TOTAL, RESIDENCE_RURAL));
   EXPECT_DOUBLE_EQ(rural.value(), 50);
   EXPECT_FALSE(agg_.Get(Key("HEALTH-02", kDistrict, 2023)).has_value());
   // UNSPECIFIED reads as TOTAL / ALL.
@@ -252,6 +252,27 @@ TEST_F(AggregatorTest, QualitativeIsKeptButNeverAggregated) {
   EXPECT_FALSE(agg_.Get(Key("HEALTH-04", kDistrict, 2022)).has_value());
   EXPECT_EQ(agg_.aggregate_count(), 0);
   EXPECT_EQ(agg_.data_value_count(), 1);
+}
+
+// Narratives are kept per unit (DataKey.unit_code): two responsible units'
+// narratives of one objective, area and year make it reported there once;
+// nothing aggregates them, and either unit's later revision (or a replay of
+// an older one) keeps it reported.
+TEST_F(AggregatorTest, TwoUnitsNarrativesOfOneObjectiveAreOneReportedCell) {
+  halfsky::v1::DataKey health = Key("HEALTH-04", kEast, 2022);
+  health.set_unit_code("HEALTH_BUREAU");
+  halfsky::v1::DataKey women = Key("HEALTH-04", kEast, 2022);
+  women.set_unit_code("WOMENS_FEDERATION");
+  ASSERT_TRUE(agg_.Apply(Narrative(1, health, "卫健局开展了宣传"), nullptr));
+  ASSERT_TRUE(agg_.Apply(Narrative(2, women, "妇联开展了宣讲"), nullptr));
+  ASSERT_TRUE(agg_.Apply(Narrative(3, health, "卫健局更正"), nullptr));
+  ASSERT_TRUE(agg_.Apply(Narrative(1, health, "卫健局开展了宣传"), nullptr));  // replay
+  EXPECT_TRUE(agg_.Reported(Key("HEALTH-04", kEast, 2022)));
+  EXPECT_TRUE(agg_.Reported(women));
+  EXPECT_FALSE(agg_.Reported(Key("HEALTH-04", kDistrict, 2022)));
+  EXPECT_FALSE(agg_.Get(Key("HEALTH-04", kEast, 2022)).has_value());
+  EXPECT_EQ(agg_.aggregate_count(), 0);
+  EXPECT_EQ(agg_.last_sequence(), 3);
 }
 
 TEST_F(AggregatorTest, UnusableRevisionsAreSkippedAndCounted) {
