@@ -3,8 +3,10 @@
 
 // halfsky.v1.SubmissionService on a SubmissionStore (callback API).
 //
-// Writes: authenticate → authorize (PERMISSION_DENIED naming indicators) →
-// validate (INVALID_ARGUMENT with every violation) → normalize → hand to the
+// Writes: authenticate → authorize (PERMISSION_DENIED naming indicators, and
+// other units' narratives) → a unit's narrative without key.unit_code
+// becomes its own → validate (INVALID_ARGUMENT with every violation) →
+// normalize → hand to the
 // store, whose group committer replies from its own thread after COMMIT;
 // no gRPC thread waits for the disk.
 //
