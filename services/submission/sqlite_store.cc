@@ -839,10 +839,11 @@ void SqliteSubmissionStore::CompletionLoop() {
   }
 }
 
-uint64_t SqliteSubmissionStore::DirectoryKey(absl::string_view indicator_id,
-                                             absl::string_view unit_code,
-                                             absl::string_view area_code, int64_t year, int64_t sex,
-                                             int64_t residence) {
+absl::StatusOr<uint64_t> SqliteSubmissionStore::DirectoryKey(absl::string_view indicator_id,
+                                                             absl::string_view unit_code,
+                                                             absl::string_view area_code,
+                                                             int64_t year, int64_t sex,
+                                                             int64_t residence) {
   auto intern = [](absl::flat_hash_map<std::string, uint32_t>& ids, absl::string_view s,
                    uint32_t next) {
     auto it = ids.find(s);
@@ -870,10 +871,13 @@ uint64_t SqliteSubmissionStore::DirectoryKey(absl::string_view indicator_id,
   // 20 bits each for the slot and the interned area (the catalog has
   // hundreds of indicators, a few hundred (objective, unit) pairs and
   // hundreds of areas), 16 for the year, 4 each for sex and residence.
-  return static_cast<uint64_t>(slot) << 44 |
-         static_cast<uint64_t>(
-             intern(area_ids_, area_code, static_cast<uint32_t>(area_ids_.size())))
-             << 24 |
+  const uint32_t area = intern(area_ids_, area_code, static_cast<uint32_t>(area_ids_.size()));
+  constexpr uint32_t kIds = 1u << 20;
+  if (slot >= kIds || area >= kIds) {
+    return absl::ResourceExhaustedError(
+        "submission store: more than 2^20 distinct indicators or areas in the key directory");
+  }
+  return static_cast<uint64_t>(slot) << 44 | static_cast<uint64_t>(area) << 24 |
          (static_cast<uint64_t>(year) & 0xffff) << 8 | (static_cast<uint64_t>(sex) & 0xf) << 4 |
          (static_cast<uint64_t>(residence) & 0xf);
 }
@@ -896,8 +900,13 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
       break;
     }
     const absl::string_view unit = s.View(9);
-    KeyState& state =
-        current_[DirectoryKey(s.View(0), unit, s.View(1), s.Int(2), s.Int(3), s.Int(4))];
+    absl::StatusOr<uint64_t> key =
+        DirectoryKey(s.View(0), unit, s.View(1), s.Int(2), s.Int(3), s.Int(4));
+    if (!key.ok()) {
+      current_.clear();
+      return key.status();
+    }
+    KeyState& state = current_[*key];
     state.key_id = s.Int(5);
     state.revision = s.Int(6);
     state.encoded = EncodedWithUnit(s.Text(7), unit);
@@ -1085,8 +1094,9 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     }
     v1::ValueResult* out = reply.add_results();
 
-    const uint64_t cache_key = DirectoryKey(key.indicator_id(), key.unit_code(), key.area_code(),
-                                            key.year(), key.sex(), key.residence());
+    HALFSKY_ASSIGN_OR_RETURN(const uint64_t cache_key,
+                             DirectoryKey(key.indicator_id(), key.unit_code(), key.area_code(),
+                                          key.year(), key.sex(), key.residence()));
     KeyState* state = nullptr;
     if (auto it = current_.find(cache_key); it != current_.end()) {
       state = &it->second;

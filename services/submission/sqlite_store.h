@@ -187,9 +187,12 @@ class SqliteSubmissionStore final : public SubmissionStore {
   absl::Status LoadKeyDirectory();
   // The directory's key of a data key: the interned (indicator, unit) pair
   // (unit "" for every figure), interned area, year, sex and residence
-  // packed in 64 bits (committer thread only).
-  uint64_t DirectoryKey(absl::string_view indicator_id, absl::string_view unit_code,
-                        absl::string_view area_code, int64_t year, int64_t sex, int64_t residence);
+  // packed in 64 bits (committer thread only). RESOURCE_EXHAUSTED once more
+  // than 2^20 (indicator, unit) pairs or areas were seen (the packing would
+  // alias keys; catalogs have hundreds).
+  absl::StatusOr<uint64_t> DirectoryKey(absl::string_view indicator_id, absl::string_view unit_code,
+                                        absl::string_view area_code, int64_t year, int64_t sex,
+                                        int64_t residence);
   std::unique_ptr<ReadConnection> AcquireReader();
   void ReleaseReader(std::unique_ptr<ReadConnection> reader);
 
