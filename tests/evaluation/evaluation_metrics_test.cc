@@ -63,9 +63,9 @@ class StubAggregation final : public halfsky::v1::AggregationService::CallbackSe
 
 class StubSubmission final : public halfsky::v1::SubmissionService::CallbackService {
  public:
-  grpc::ServerUnaryReactor* GetReportingStatus(
-      grpc::CallbackServerContext* ctx, const halfsky::v1::GetReportingStatusRequest*,
-      halfsky::v1::GetReportingStatusResponse*) override {
+  grpc::ServerUnaryReactor* GetReportingStatus(grpc::CallbackServerContext* ctx,
+                                               const halfsky::v1::GetReportingStatusRequest*,
+                                               halfsky::v1::GetReportingStatusResponse*) override {
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
@@ -76,9 +76,8 @@ class StubSubmission final : public halfsky::v1::SubmissionService::CallbackServ
 std::map<std::string, double> ParseMetrics(const std::string& http_response) {
   std::map<std::string, double> out;
   const size_t body = http_response.find("\r\n\r\n");
-  for (absl::string_view line :
-       absl::StrSplit(body == std::string::npos ? http_response : http_response.substr(body + 4),
-                      '\n')) {
+  for (absl::string_view line : absl::StrSplit(
+           body == std::string::npos ? http_response : http_response.substr(body + 4), '\n')) {
     if (line.empty() || line[0] == '#') {
       continue;
     }
@@ -176,6 +175,27 @@ class EvaluationMetricsTest : public ::testing::Test {
     return m;
   }
 
+  // Scrapes until three scrapes 100 ms apart agree on every metric in
+  // `names` (20 s at most): the passes that start-up triggers (the first
+  // one, and another when the Redis subscription comes up) have finished,
+  // so the counters can be compared with each other.
+  std::map<std::string, double> ScrapeQuiescent(const std::vector<std::string>& names) {
+    std::map<std::string, double> previous = Scrape();
+    int stable = 0;
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline && stable < 2) {
+      absl::SleepFor(absl::Milliseconds(100));
+      std::map<std::string, double> m = Scrape();
+      bool same = true;
+      for (const std::string& name : names) {
+        same = same && m.count(name) > 0 && previous.count(name) > 0 && m[name] == previous[name];
+      }
+      stable = same ? stable + 1 : 0;
+      previous = std::move(m);
+    }
+    return previous;
+  }
+
   std::string dir_;
   std::string log_;
   std::unique_ptr<halfsky::testing::RedisServer> redis_;
@@ -197,6 +217,11 @@ TEST_F(EvaluationMetricsTest, MetricsEndpointShowsWarningsPassesSourcesAndWatche
       << "no successful full pass; log:\n"
       << halfsky::testing::ReadFile(log_);
   EXPECT_GE(m["halfsky_evaluation_last_full_pass_timestamp_seconds"], start - 60);
+  m = ScrapeQuiescent(
+      {"halfsky_evaluation_series_reads_total{result=\"unavailable\",source=\"redis\"}",
+       "halfsky_evaluation_series_fallbacks_total",
+       "halfsky_evaluation_series_reads_total{result=\"ok\",source=\"aggregation\"}",
+       "halfsky_evaluation_passes_total{pass=\"full\",result=\"ok\"}"});
 
   EXPECT_EQ(m["halfsky_evaluation_firing_warnings{kind=\"progress\",severity=\"orange\"}"], 1);
   EXPECT_EQ(m["halfsky_evaluation_firing_warnings{kind=\"progress\",severity=\"red\"}"], 0);
