@@ -35,9 +35,9 @@ absl::Status RequireRole(const Principal& principal, std::initializer_list<RoleK
   for (RoleKind kind : kinds) {
     names.push_back(kind == v1::ROLE_KIND_UNIT ? "unit:<code>" : RoleKindName(kind));
   }
-  return absl::PermissionDeniedError(
-      absl::StrCat("权限不足：需要角色 ", absl::StrJoin(names, " 或 "), " / permission denied: requires role ",
-                   absl::StrJoin(names, " or "), " (principal \"", principal.name(), "\")"));
+  return absl::PermissionDeniedError(absl::StrCat(
+      "权限不足：需要角色 ", absl::StrJoin(names, " 或 "), " / permission denied: requires role ",
+      absl::StrJoin(names, " or "), " (principal \"", principal.name(), "\")"));
 }
 
 absl::Status RequireUnit(const Principal& principal, absl::string_view unit_code) {
@@ -79,8 +79,7 @@ absl::StatusOr<Role> ParseRole(absl::string_view text) {
       return absl::InvalidArgumentError("role \"unit:\" has no unit code");
     }
     for (char c : code) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' &&
-          c != '.') {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
         return absl::InvalidArgumentError(
             absl::StrCat("unit code \"", code, "\" may only hold letters, digits, '_', '-', '.'"));
       }

@@ -39,8 +39,8 @@ bool IsValidName(absl::string_view s) {
     return false;
   }
   for (char c : s) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
-        c != '@' && c != '-') {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '@' &&
+        c != '-') {
       return false;
     }
   }
@@ -123,9 +123,10 @@ absl::StatusOr<TokenStore> TokenStore::FromString(absl::string_view content,
     store.by_hash_.emplace(hash, std::move(principal));
   }
   if (store.by_hash_.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": defines no principal (leave --tokens_file empty to run without "
-                "authentication)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source,
+                     ": defines no principal (leave --tokens_file empty to run without "
+                     "authentication)"));
   }
   return store;
 }
@@ -134,7 +135,8 @@ absl::StatusOr<TokenStore> TokenStore::FromFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
-    const std::string message = absl::StrCat("cannot read token file ", path, ": ", std::strerror(err));
+    const std::string message =
+        absl::StrCat("cannot read token file ", path, ": ", std::strerror(err));
     if (err == EACCES) {
       return absl::PermissionDeniedError(message);
     }

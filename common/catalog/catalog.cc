@@ -82,8 +82,8 @@ std::vector<std::string> ExpandPaths(const std::vector<std::string>& paths,
         }
       }
       if (ec) {
-        problems->push_back({path, 0, "", absl::StrCat("无法读取目录 / cannot read directory: ",
-                                                       ec.message())});
+        problems->push_back(
+            {path, 0, "", absl::StrCat("无法读取目录 / cannot read directory: ", ec.message())});
         continue;
       }
       std::sort(found.begin(), found.end());
@@ -147,8 +147,8 @@ void RecordLocations(const std::string& file, const v1::Catalog& part,
 // Merges the singular header fields of `part` into `merged`, reporting a
 // field that two files set to different values.
 void MergeHeader(const std::string& file, const v1::Catalog& part,
-                 const TextFormat::ParseInfoTree& tree, v1::Catalog* merged,
-                 CatalogLocations* locs, std::vector<CatalogProblem>* problems) {
+                 const TextFormat::ParseInfoTree& tree, v1::Catalog* merged, CatalogLocations* locs,
+                 std::vector<CatalogProblem>* problems) {
   const auto* desc = v1::Catalog::descriptor();
   const auto* refl = v1::Catalog::GetReflection();
   for (int i = 0; i < desc->field_count(); ++i) {
@@ -253,9 +253,9 @@ absl::Status ProblemsToStatus(const std::vector<CatalogProblem>& problems) {
   for (const auto& p : problems) {
     lines.push_back(p.ToString());
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("指标目录无效，共 ", problems.size(), " 个问题 / invalid catalog, ",
-                   problems.size(), " problem(s):\n", absl::StrJoin(lines, "\n")));
+  return absl::InvalidArgumentError(absl::StrCat("指标目录无效，共 ", problems.size(),
+                                                 " 个问题 / invalid catalog, ", problems.size(),
+                                                 " problem(s):\n", absl::StrJoin(lines, "\n")));
 }
 
 }  // namespace

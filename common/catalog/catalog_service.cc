@@ -8,7 +8,6 @@
 
 namespace halfsky {
 
-
 absl::StatusOr<v1::Catalog> CatalogForDomain(const CatalogIndex& index,
                                              absl::string_view domain_id) {
   const v1::Catalog& full = index.catalog();

@@ -18,7 +18,6 @@ namespace halfsky {
 namespace catalog_internal {
 namespace {
 
-
 bool IsUpperId(const std::string& s) {
   if (s.empty() || !absl::ascii_isupper(static_cast<unsigned char>(s[0]))) {
     return false;
@@ -302,15 +301,17 @@ class Validator {
       auto it = index.find(a.parent_code());
       if (it == index.end()) {
         Add(loc, a.code(),
-            absl::StrCat("上级区域 ", a.parent_code(), " 不存在 / parent area ",
-                         a.parent_code(), " is missing"));
+            absl::StrCat("上级区域 ", a.parent_code(), " 不存在 / parent area ", a.parent_code(),
+                         " is missing"));
         continue;
       }
       const auto& parent = c_.areas(it->second);
       if (!absl::StartsWith(a.code(), parent.code())) {
         Add(loc, a.code(),
-            absl::StrCat("区域代码须以上级代码 ", parent.code(), " 开头 / area code must start "
-                         "with its parent's code ", parent.code()));
+            absl::StrCat("区域代码须以上级代码 ", parent.code(),
+                         " 开头 / area code must start "
+                         "with its parent's code ",
+                         parent.code()));
       }
       if (!LevelFits(parent.level(), a.level())) {
         Add(loc, a.code(),
@@ -321,7 +322,8 @@ class Validator {
       }
     }
     if (!c_.areas().empty() && roots.empty()) {
-      Add(AreaLoc(0), "", "区域树没有根（无上级的区域） / area tree has no root (area without parent)");
+      Add(AreaLoc(0), "",
+          "区域树没有根（无上级的区域） / area tree has no root (area without parent)");
     }
     for (size_t r = 1; r < roots.size(); ++r) {
       Add(AreaLoc(roots[r]), c_.areas(roots[r]).code(),
@@ -390,7 +392,8 @@ class Validator {
         continue;
       }
       if (!IsUpperId(d.id())) {
-        Add(loc, d.id(), "领域 id 须为大写字母、数字和下划线 / domain id must match [A-Z][A-Z0-9_]*");
+        Add(loc, d.id(),
+            "领域 id 须为大写字母、数字和下划线 / domain id must match [A-Z][A-Z0-9_]*");
       }
       if (!domains_.insert(d.id()).second) {
         Add(loc, d.id(), "领域 id 重复 / duplicate domain id");
@@ -404,8 +407,9 @@ class Validator {
       if (d.number() < 1) {
         Add(loc, d.id(), "领域序号须为正整数 / domain number must be >= 1");
       } else if (!numbers.insert(d.number()).second) {
-        Add(loc, d.id(), absl::StrFormat("领域序号 %d 重复 / duplicate domain number %d",
-                                         d.number(), d.number()));
+        Add(loc, d.id(),
+            absl::StrFormat("领域序号 %d 重复 / duplicate domain number %d", d.number(),
+                            d.number()));
       }
     }
     int expect = 1;
@@ -524,8 +528,8 @@ class Validator {
       absl::flat_hash_set<std::string> own_objectives;
       for (const auto& oid : ind.objective_ids()) {
         if (!own_objectives.insert(oid).second) {
-          Add(loc, id, absl::StrCat("主要目标 ", oid, " 重复引用 / objective ", oid,
-                                    " listed twice"));
+          Add(loc, id,
+              absl::StrCat("主要目标 ", oid, " 重复引用 / objective ", oid, " listed twice"));
           continue;
         }
         auto it = objectives_.find(oid);
@@ -553,8 +557,8 @@ class Validator {
       absl::flat_hash_set<std::string> own_units;
       for (const auto& u : ind.responsible_unit_codes()) {
         if (!own_units.insert(u).second) {
-          Add(loc, id, absl::StrCat("责任单位 ", u, " 重复 / responsible unit ", u,
-                                    " listed twice"));
+          Add(loc, id,
+              absl::StrCat("责任单位 ", u, " 重复 / responsible unit ", u, " listed twice"));
         } else if (!units_.contains(u)) {
           Add(loc, id, absl::StrCat("未知责任单位 ", u, " / unknown responsible unit ", u));
         }
@@ -565,9 +569,9 @@ class Validator {
         if (d == v1::DISAGGREGATION_UNSPECIFIED || !v1::Disaggregation_IsValid(d)) {
           Add(loc, id, absl::StrFormat("无效的分组维度 %d / invalid disaggregation %d", d, d));
         } else if (!disagg.insert(d).second) {
-          Add(loc, id, absl::StrCat("分组维度 ",
-                                    v1::Disaggregation_Name(static_cast<v1::Disaggregation>(d)),
-                                    " 重复 / disaggregation listed twice"));
+          Add(loc, id,
+              absl::StrCat("分组维度 ", v1::Disaggregation_Name(static_cast<v1::Disaggregation>(d)),
+                           " 重复 / disaggregation listed twice"));
         }
       }
       CheckKind(i, ind, index);
@@ -628,8 +632,9 @@ class Validator {
     const bool has_max = ind.value_range().has_max();
     const double min = ind.value_range().min(), max = ind.value_range().max();
     if (has_min && has_max && min > max) {
-      Add(loc, id, absl::StrCat("取值范围下限 ", Fmt(min), " 大于上限 ", Fmt(max),
-                                " / value_range min > max"));
+      Add(loc, id,
+          absl::StrCat("取值范围下限 ", Fmt(min), " 大于上限 ", Fmt(max),
+                       " / value_range min > max"));
     }
     if (!v1::DataSource_IsValid(ind.data_source())) {
       Add(loc, id, "无效的数据来源 / invalid data_source");
@@ -655,10 +660,11 @@ class Validator {
       Add(loc, id, "指标缺少数据来源 / indicator without data_source");
     }
     const bool fraction = kind == v1::INDICATOR_KIND_RATE || kind == v1::INDICATOR_KIND_PROPORTION;
-    if (fraction && (IsBlank(ind.definition().numerator_zh()) ||
-                     IsBlank(ind.definition().denominator_zh()))) {
-      Add(loc, id, "比率指标须定义分子和分母 / RATE/PROPORTION indicator needs definition "
-                   "numerator_zh and denominator_zh");
+    if (fraction &&
+        (IsBlank(ind.definition().numerator_zh()) || IsBlank(ind.definition().denominator_zh()))) {
+      Add(loc, id,
+          "比率指标须定义分子和分母 / RATE/PROPORTION indicator needs definition "
+          "numerator_zh and denominator_zh");
     }
     if (kind == v1::INDICATOR_KIND_RATE) {
       if (!(ind.multiplier() > 0)) {
@@ -669,10 +675,12 @@ class Validator {
       }
     } else if (kind == v1::INDICATOR_KIND_PROPORTION) {
       if (ind.multiplier() != 0 && ind.multiplier() != 100) {
-        Add(loc, id, "比例指标的倍数只能为100（或不填） / PROPORTION multiplier must be 100 or unset");
+        Add(loc, id,
+            "比例指标的倍数只能为100（或不填） / PROPORTION multiplier must be 100 or unset");
       }
       if ((has_min && (min < 0 || min > 100)) || (has_max && (max < 0 || max > 100))) {
-        Add(loc, id, "比例的取值范围须在 0—100 之内 / PROPORTION value_range must lie within 0..100");
+        Add(loc, id,
+            "比例的取值范围须在 0—100 之内 / PROPORTION value_range must lie within 0..100");
       }
     } else {
       if (ind.multiplier() != 0) {
@@ -687,7 +695,8 @@ class Validator {
     if (!v1::AggregationMethod_IsValid(method)) {
       Add(loc, id, "无效的汇总方法 / invalid aggregation method");
     } else if (method == v1::AGGREGATION_METHOD_SUM_FRACTIONS && !fraction) {
-      Add(loc, id, "SUM_FRACTIONS 只适用于 RATE/PROPORTION / SUM_FRACTIONS needs RATE or PROPORTION");
+      Add(loc, id,
+          "SUM_FRACTIONS 只适用于 RATE/PROPORTION / SUM_FRACTIONS needs RATE or PROPORTION");
     } else if (method == v1::AGGREGATION_METHOD_SUM && kind != v1::INDICATOR_KIND_COUNT) {
       Add(loc, id, "SUM 只适用于 COUNT / SUM needs a COUNT indicator");
     } else if (method == v1::AGGREGATION_METHOD_WEIGHTED_MEAN) {
@@ -699,8 +708,8 @@ class Validator {
       if (w.empty() || it == index.end()) {
         Add(loc, id, absl::StrCat("未知权重指标 ", w, " / unknown weight_indicator_id ", w));
       } else if (c_.indicators(it->second).kind() != v1::INDICATOR_KIND_COUNT) {
-        Add(loc, id, absl::StrCat("权重指标 ", w, " 须为 COUNT / weight indicator ", w,
-                                  " must be COUNT"));
+        Add(loc, id,
+            absl::StrCat("权重指标 ", w, " 须为 COUNT / weight indicator ", w, " must be COUNT"));
       }
     }
     if (method != v1::AGGREGATION_METHOD_WEIGHTED_MEAN &&
@@ -712,7 +721,8 @@ class Validator {
   void CheckTargets(int i, const v1::Indicator& ind, const absl::flat_hash_set<int>& disagg) {
     const std::string& id = ind.id();
     if (ind.kind() == v1::INDICATOR_KIND_QUALITATIVE && ind.targets_size() > 0) {
-      Add(TargetLoc(i, 0), id, "定性指标不能有数值目标 / QUALITATIVE indicator cannot have targets");
+      Add(TargetLoc(i, 0), id,
+          "定性指标不能有数值目标 / QUALITATIVE indicator cannot have targets");
       return;
     }
     std::set<std::string> keys;
@@ -734,10 +744,11 @@ class Validator {
       } else if (tg.year() == 0) {
         Add(loc, id, which + "目标缺少年份 / target without year");
       } else if (tg.year() < FirstYear() || tg.year() > LastYear()) {
-        Add(loc, id, which + absl::StrFormat("目标年份 %d 超出 %d—%d / target year %d outside "
-                                             "%d..%d",
-                                             tg.year(), FirstYear(), LastYear(), tg.year(),
-                                             FirstYear(), LastYear()));
+        Add(loc, id,
+            which + absl::StrFormat("目标年份 %d 超出 %d—%d / target year %d outside "
+                                    "%d..%d",
+                                    tg.year(), FirstYear(), LastYear(), tg.year(), FirstYear(),
+                                    LastYear()));
       }
       if (NeedsEveryYear(cmp) && !tg.every_year()) {
         Add(loc, id, which + cname + " 须为每年目标 / " + cname + " needs every_year");
@@ -756,8 +767,9 @@ class Validator {
         } else if (cmp != v1::COMPARATOR_NARROW_GAP) {
           const auto& r = ind.value_range();
           if ((r.has_min() && v < r.min()) || (r.has_max() && v > r.max())) {
-            Add(loc, id, which + absl::StrCat("目标数值 ", Fmt(v), " 超出取值范围 / target value ",
-                                              Fmt(v), " outside value_range"));
+            Add(loc, id,
+                which + absl::StrCat("目标数值 ", Fmt(v), " 超出取值范围 / target value ", Fmt(v),
+                                     " outside value_range"));
           } else if (ind.kind() == v1::INDICATOR_KIND_PROPORTION && (v < 0 || v > 100)) {
             Add(loc, id, which + "比例目标须在 0—100 之内 / PROPORTION target outside 0..100");
           }
@@ -777,16 +789,22 @@ class Validator {
           Add(loc, id, which + "NARROW_GAP 目标缺少差距维度 / NARROW_GAP needs gap_dimension");
         } else if (tg.gap_dimension() == v1::GAP_DIMENSION_SEX &&
                    !disagg.contains(v1::DISAGGREGATION_SEX)) {
-          Add(loc, id, which + "性别差距目标要求指标按性别分组 / SEX gap needs the SEX "
-                               "disaggregation");
+          Add(loc, id,
+              which +
+                  "性别差距目标要求指标按性别分组 / SEX gap needs the SEX "
+                  "disaggregation");
         } else if (tg.gap_dimension() == v1::GAP_DIMENSION_RESIDENCE &&
                    !disagg.contains(v1::DISAGGREGATION_RESIDENCE)) {
-          Add(loc, id, which + "城乡差距目标要求指标按城乡分组 / RESIDENCE gap needs the "
-                               "RESIDENCE disaggregation");
+          Add(loc, id,
+              which +
+                  "城乡差距目标要求指标按城乡分组 / RESIDENCE gap needs the "
+                  "RESIDENCE disaggregation");
         }
       } else if (tg.gap_dimension() != v1::GAP_DIMENSION_UNSPECIFIED) {
-        Add(loc, id, which + "只有 NARROW_GAP 目标可设差距维度 / gap_dimension is for NARROW_GAP "
-                             "only");
+        Add(loc, id,
+            which +
+                "只有 NARROW_GAP 目标可设差距维度 / gap_dimension is for NARROW_GAP "
+                "only");
       }
       // Disaggregation the target is about.
       if (!v1::Sex_IsValid(tg.sex()) || !v1::Residence_IsValid(tg.residence())) {
@@ -794,39 +812,47 @@ class Validator {
       } else {
         if ((tg.sex() == v1::SEX_FEMALE || tg.sex() == v1::SEX_MALE) &&
             !disagg.contains(v1::DISAGGREGATION_SEX)) {
-          Add(loc, id, which + "分性别目标要求指标按性别分组 / sex-specific target needs the SEX "
-                               "disaggregation");
+          Add(loc, id,
+              which +
+                  "分性别目标要求指标按性别分组 / sex-specific target needs the SEX "
+                  "disaggregation");
         }
         if ((tg.residence() == v1::RESIDENCE_URBAN || tg.residence() == v1::RESIDENCE_RURAL) &&
             !disagg.contains(v1::DISAGGREGATION_RESIDENCE)) {
-          Add(loc, id, which + "分城乡目标要求指标按城乡分组 / urban/rural target needs the "
-                               "RESIDENCE disaggregation");
+          Add(loc, id,
+              which +
+                  "分城乡目标要求指标按城乡分组 / urban/rural target needs the "
+                  "RESIDENCE disaggregation");
         }
       }
       // Direction.
       const Side side = ComparatorSide(cmp);
       if (side != Side::kNeutral) {
         if (ind.direction() == v1::DIRECTION_UNSPECIFIED) {
-          Add(loc, id, which + cname + " 目标要求指标有方向 / " + cname +
-                           " target needs the indicator's direction");
+          Add(loc, id,
+              which + cname + " 目标要求指标有方向 / " + cname +
+                  " target needs the indicator's direction");
         } else if ((side == Side::kHigher && ind.direction() == v1::DIRECTION_LOWER_IS_BETTER) ||
                    (side == Side::kLower && ind.direction() == v1::DIRECTION_HIGHER_IS_BETTER)) {
-          Add(loc, id, which + cname + " 与指标方向 " + v1::Direction_Name(ind.direction()) +
-                           " 矛盾 / " + cname + " contradicts direction " +
-                           v1::Direction_Name(ind.direction()));
+          Add(loc, id,
+              which + cname + " 与指标方向 " + v1::Direction_Name(ind.direction()) + " 矛盾 / " +
+                  cname + " contradicts direction " + v1::Direction_Name(ind.direction()));
         }
       }
       // Citation.
       if (tg.objective_id().empty()) {
         Add(loc, id, which + "目标缺少出处主要目标 / target without objective_id");
       } else if (!objectives_.contains(tg.objective_id())) {
-        Add(loc, id, which + absl::StrCat("未知主要目标 ", tg.objective_id(), " / unknown objective ",
-                                          tg.objective_id()));
+        Add(loc, id,
+            which + absl::StrCat("未知主要目标 ", tg.objective_id(), " / unknown objective ",
+                                 tg.objective_id()));
       } else if (std::find(ind.objective_ids().begin(), ind.objective_ids().end(),
                            tg.objective_id()) == ind.objective_ids().end()) {
-        Add(loc, id, which + absl::StrCat("出处 ", tg.objective_id(), " 不在指标的 objective_ids 中 "
-                                          "/ objective ", tg.objective_id(),
-                                          " is not among the indicator's objective_ids"));
+        Add(loc, id,
+            which + absl::StrCat("出处 ", tg.objective_id(),
+                                 " 不在指标的 objective_ids 中 "
+                                 "/ objective ",
+                                 tg.objective_id(), " is not among the indicator's objective_ids"));
       }
       if (IsBlank(tg.text_zh())) {
         Add(loc, id, which + "目标缺少规划原文 / target without text_zh");
@@ -835,8 +861,10 @@ class Validator {
       const std::string key = absl::StrCat(cmp, "/", tg.every_year() ? -1 : tg.year(), "/",
                                            tg.sex(), "/", tg.residence(), "/", tg.gap_dimension());
       if (!keys.insert(key).second) {
-        Add(loc, id, which + "重复的目标（比较方式、年份和分组相同） / duplicate target (same "
-                             "comparator, year and group)");
+        Add(loc, id,
+            which +
+                "重复的目标（比较方式、年份和分组相同） / duplicate target (same "
+                "comparator, year and group)");
       }
     }
   }
@@ -852,7 +880,8 @@ class Validator {
       const bool q = qualitative_cover_.contains(o.id());
       const bool n = numeric_cover_.contains(o.id());
       if (!q && !n) {
-        Add(ObjectiveLoc(i), o.id(), "主要目标没有对应指标 / objective not covered by any indicator");
+        Add(ObjectiveLoc(i), o.id(),
+            "主要目标没有对应指标 / objective not covered by any indicator");
       } else if (o.qualitative() && !q) {
         Add(ObjectiveLoc(i), o.id(),
             "定性主要目标须有一个 QUALITATIVE 指标 / qualitative objective needs a QUALITATIVE "

@@ -89,8 +89,7 @@ Gauge* MetricsRegistry::GetGauge(const std::string& name, const std::string& hel
 Histogram* MetricsRegistry::GetHistogram(const std::string& name, const std::string& help,
                                          const Labels& labels, const std::vector<double>& bounds) {
   absl::MutexLock lock(&mu_);
-  Family& f =
-      families_.try_emplace(name, Family{Type::kHistogram, help, {}, {}, {}}).first->second;
+  Family& f = families_.try_emplace(name, Family{Type::kHistogram, help, {}, {}, {}}).first->second;
   auto& slot = f.histograms[labels];
   if (slot == nullptr) {
     slot = std::make_unique<Histogram>(bounds);
@@ -160,8 +159,8 @@ std::string MetricsRegistry::Render() const {
       const Histogram::Snapshot s = h->Take();
       for (size_t i = 0; i < s.cumulative.size(); ++i) {
         const std::string le = i < s.bounds.size() ? FormatNumber(s.bounds[i]) : "+Inf";
-        absl::StrAppend(&out, name, "_bucket", FormatLabels(labels, "le", le), " ",
-                        s.cumulative[i], "\n");
+        absl::StrAppend(&out, name, "_bucket", FormatLabels(labels, "le", le), " ", s.cumulative[i],
+                        "\n");
       }
       absl::StrAppend(&out, name, "_sum", FormatLabels(labels), " ", FormatNumber(s.sum), "\n");
       absl::StrAppend(&out, name, "_count", FormatLabels(labels), " ", s.count, "\n");

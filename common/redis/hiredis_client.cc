@@ -127,8 +127,8 @@ absl::StatusOr<RedisReply> ReadReply(redisContext* c, absl::string_view what) {
   errno = 0;
   if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
     const bool timed_out = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-    return absl::UnavailableError(absl::StrCat("redis: ", what, ": ",
-                                               timed_out ? "timed out" : c->errstr));
+    return absl::UnavailableError(
+        absl::StrCat("redis: ", what, ": ", timed_out ? "timed out" : c->errstr));
   }
   UniqueReply reply(static_cast<redisReply*>(raw));
   return CopyReply(*reply);
@@ -136,13 +136,15 @@ absl::StatusOr<RedisReply> ReadReply(redisContext* c, absl::string_view what) {
 
 absl::StatusOr<UniqueContext> ConnectHiredis(const HiredisOptions& options) {
   const std::string where = absl::StrCat(options.host, ":", options.port);
-  UniqueContext c(
-      redisConnectWithTimeout(options.host.c_str(), options.port, ClampedTimeval(options.connect_timeout)));
+  UniqueContext c(redisConnectWithTimeout(options.host.c_str(), options.port,
+                                          ClampedTimeval(options.connect_timeout)));
   if (c == nullptr) {
-    return absl::UnavailableError(absl::StrCat("redis: cannot connect to ", where, ": out of memory"));
+    return absl::UnavailableError(
+        absl::StrCat("redis: cannot connect to ", where, ": out of memory"));
   }
   if (c->err != 0) {
-    return absl::UnavailableError(absl::StrCat("redis: cannot connect to ", where, ": ", c->errstr));
+    return absl::UnavailableError(
+        absl::StrCat("redis: cannot connect to ", where, ": ", c->errstr));
   }
   if (redisSetTimeout(c.get(), ClampedTimeval(options.command_timeout)) != REDIS_OK) {
     return absl::UnavailableError(absl::StrCat("redis: cannot set timeouts on ", where));
@@ -264,8 +266,7 @@ absl::StatusOr<std::vector<RedisReply>> HiredisClient::Transaction(
   // A command refused while queueing: EXEC answers EXECABORT, nothing ran.
   for (size_t i = 0; i < commands.size(); ++i) {
     if (replies[i + 1].is_error()) {
-      return WithIndex(RedisErrorToStatus(replies[i + 1].str()), "transaction", i,
-                       commands[i][0]);
+      return WithIndex(RedisErrorToStatus(replies[i + 1].str()), "transaction", i, commands[i][0]);
     }
   }
   RedisReply& exec = replies.back();
@@ -276,8 +277,7 @@ absl::StatusOr<std::vector<RedisReply>> HiredisClient::Transaction(
     return absl::AbortedError("redis: transaction aborted");
   }
   if (!exec.is_array() || exec.elements().size() != commands.size()) {
-    return absl::InternalError(
-        absl::StrCat("redis: unexpected EXEC reply ", exec.DebugString()));
+    return absl::InternalError(absl::StrCat("redis: unexpected EXEC reply ", exec.DebugString()));
   }
   for (size_t i = 0; i < commands.size(); ++i) {
     if (exec.elements()[i].is_error()) {

@@ -116,7 +116,6 @@ class HiredisClient final : public RedisClient {
   redis_internal::UniqueContext context_ ABSL_GUARDED_BY(mu_);
 };
 
-
 }  // namespace halfsky
 
 #endif  // HALFSKY_COMMON_REDIS_HIREDIS_CLIENT_H_

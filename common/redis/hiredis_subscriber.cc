@@ -162,9 +162,8 @@ absl::Status HiredisSubscriber::Session(bool* subscribed) {
     }
 
     const absl::Time now = absl::Now();
-    absl::Duration wait = ping_outstanding
-                              ? ping_sent + options_.redis.command_timeout - now
-                              : last_activity + options_.ping_interval - now;
+    absl::Duration wait = ping_outstanding ? ping_sent + options_.redis.command_timeout - now
+                                           : last_activity + options_.ping_interval - now;
     if (wait <= absl::ZeroDuration()) {
       if (ping_outstanding) {
         return absl::UnavailableError("redis subscriber: no answer to PING");

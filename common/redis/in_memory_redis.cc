@@ -25,15 +25,15 @@ constexpr char kSyntax[] = "ERR syntax error";
 // n < 0 at least -n.
 const absl::flat_hash_map<std::string, int>& Arity() {
   static const auto* arity = new absl::flat_hash_map<std::string, int>{
-      {"PING", -1},    {"ECHO", 2},     {"GET", 2},      {"SET", -3},     {"SETNX", 3},
-      {"MSET", -3},    {"GETDEL", 2},   {"DEL", -2},     {"UNLINK", -2},  {"EXISTS", -2},
-      {"MGET", -2},    {"INCR", 2},     {"INCRBY", 3},   {"DECR", 2},     {"DECRBY", 3},
-      {"HSET", -4},    {"HMSET", -4},   {"HGET", 3},     {"HMGET", -3},   {"HGETALL", 2},
-      {"HDEL", -3},    {"HEXISTS", 3},  {"HLEN", 2},     {"HINCRBY", 4},  {"RPUSH", -3},
-      {"LPUSH", -3},   {"LRANGE", 4},   {"LLEN", 2},     {"ZADD", -4},    {"ZRANGE", -4},
-      {"ZREM", -3},    {"ZSCORE", 3},   {"ZCARD", 2},    {"TYPE", 2},     {"KEYS", 2},
-      {"SCAN", -2},    {"DBSIZE", 1},   {"FLUSHALL", -1}, {"FLUSHDB", -1}, {"PUBLISH", 3},
-      {"EXPIRE", -3},  {"PEXPIRE", -3}, {"PERSIST", 2},  {"TTL", 2},      {"PTTL", 2},
+      {"PING", -1},   {"ECHO", 2},     {"GET", 2},       {"SET", -3},     {"SETNX", 3},
+      {"MSET", -3},   {"GETDEL", 2},   {"DEL", -2},      {"UNLINK", -2},  {"EXISTS", -2},
+      {"MGET", -2},   {"INCR", 2},     {"INCRBY", 3},    {"DECR", 2},     {"DECRBY", 3},
+      {"HSET", -4},   {"HMSET", -4},   {"HGET", 3},      {"HMGET", -3},   {"HGETALL", 2},
+      {"HDEL", -3},   {"HEXISTS", 3},  {"HLEN", 2},      {"HINCRBY", 4},  {"RPUSH", -3},
+      {"LPUSH", -3},  {"LRANGE", 4},   {"LLEN", 2},      {"ZADD", -4},    {"ZRANGE", -4},
+      {"ZREM", -3},   {"ZSCORE", 3},   {"ZCARD", 2},     {"TYPE", 2},     {"KEYS", 2},
+      {"SCAN", -2},   {"DBSIZE", 1},   {"FLUSHALL", -1}, {"FLUSHDB", -1}, {"PUBLISH", 3},
+      {"EXPIRE", -3}, {"PEXPIRE", -3}, {"PERSIST", 2},   {"TTL", 2},      {"PTTL", 2},
   };
   return *arity;
 }
@@ -107,9 +107,8 @@ struct SubscriptionState {
       {
         absl::MutexLock lock(&mu);
         mu.Await(absl::Condition(
-            +[](SubscriptionState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
-              return s->stop || !s->queue.empty();
-            },
+            +[](SubscriptionState* s)
+                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->stop || !s->queue.empty(); },
             this));
         if (stop) {
           return;
@@ -247,8 +246,8 @@ std::optional<RedisReply> InMemoryRedisClient::ValidateLocked(
     for (size_t i = 1; i < argv.size(); ++i) {
       absl::StrAppend(&args, "'", argv[i], "' ");
     }
-    return RedisReply::Error(absl::StrCat("ERR unknown command '", argv[0],
-                                          "', with args beginning with: ", args));
+    return RedisReply::Error(
+        absl::StrCat("ERR unknown command '", argv[0], "', with args beginning with: ", args));
   }
   const int arity = it->second;
   const int argc = static_cast<int>(argv.size());
@@ -286,8 +285,8 @@ absl::StatusOr<std::vector<RedisReply>> InMemoryRedisClient::Pipeline(
   for (size_t i = 0; i < replies.size(); ++i) {
     if (replies[i].is_error()) {
       const absl::Status s = RedisErrorToStatus(replies[i].str());
-      return absl::Status(s.code(), absl::StrCat("redis pipeline command ", i, " (",
-                                                 commands[i][0], "): ", s.message()));
+      return absl::Status(s.code(), absl::StrCat("redis pipeline command ", i, " (", commands[i][0],
+                                                 "): ", s.message()));
     }
   }
   return replies;

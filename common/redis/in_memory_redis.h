@@ -82,8 +82,7 @@ class InMemoryRedisClient final : public RedisClient {
     std::map<std::string, double> zset;
   };
 
-  RedisReply ExecuteLocked(const std::vector<std::string>& argv)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  RedisReply ExecuteLocked(const std::vector<std::string>& argv) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An error reply if `argv` is unknown or has a wrong argument count.
   std::optional<RedisReply> ValidateLocked(const std::vector<std::string>& argv) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -33,13 +33,11 @@ absl::Status CheckClientCommand(const std::vector<std::string>& argv) {
     return absl::InvalidArgumentError("redis: empty command");
   }
   if (IsConnectionStateCommand(argv[0])) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("redis: ", argv[0],
-                     " is managed by the client (use Transaction() or Subscribe())"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "redis: ", argv[0], " is managed by the client (use Transaction() or Subscribe())"));
   }
   return absl::OkStatus();
 }
-
 
 absl::Status RedisErrorToStatus(absl::string_view message) {
   // The first word of a Redis error is its kind ("ERR", "WRONGTYPE", ...).
@@ -156,8 +154,7 @@ absl::StatusOr<std::optional<std::string>> RedisClient::Get(absl::string_view ke
   return reply->AsOptionalString();
 }
 
-absl::Status RedisClient::Set(absl::string_view key, absl::string_view value,
-                              absl::Duration ttl) {
+absl::Status RedisClient::Set(absl::string_view key, absl::string_view value, absl::Duration ttl) {
   std::vector<std::string> argv = {"SET", std::string(key), std::string(value)};
   if (ttl != absl::InfiniteDuration()) {
     const int64_t ms = absl::ToInt64Milliseconds(ttl);
@@ -274,8 +271,7 @@ absl::StatusOr<std::map<std::string, std::string>> RedisClient::HGetAll(absl::st
   return out;
 }
 
-absl::StatusOr<int64_t> RedisClient::Publish(absl::string_view channel,
-                                             absl::string_view message) {
+absl::StatusOr<int64_t> RedisClient::Publish(absl::string_view channel, absl::string_view message) {
   absl::StatusOr<RedisReply> reply =
       Command({"PUBLISH", std::string(channel), std::string(message)});
   if (!reply.ok()) {
@@ -296,8 +292,7 @@ absl::StatusOr<std::vector<std::string>> RedisClient::ScanKeys(absl::string_view
     if (!reply.ok()) {
       return reply.status();
     }
-    if (!reply->is_array() || reply->elements().size() != 2 ||
-        !reply->elements()[0].is_string()) {
+    if (!reply->is_array() || reply->elements().size() != 2 || !reply->elements()[0].is_string()) {
       return UnexpectedReply("SCAN", *reply);
     }
     absl::StatusOr<std::vector<std::string>> batch = reply->elements()[1].AsStringArray();

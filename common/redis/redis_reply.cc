@@ -65,8 +65,8 @@ const char* RedisReplyTypeName(RedisReply::Type type) {
 namespace {
 
 absl::Status WrongType(const RedisReply& reply, absl::string_view wanted) {
-  return absl::FailedPreconditionError(absl::StrCat("redis: expected ", wanted, " reply, got ",
-                                                    reply.DebugString()));
+  return absl::FailedPreconditionError(
+      absl::StrCat("redis: expected ", wanted, " reply, got ", reply.DebugString()));
 }
 
 }  // namespace
@@ -94,8 +94,7 @@ absl::StatusOr<int64_t> RedisReply::AsInteger() const {
   return WrongType(*this, "integer");
 }
 
-absl::StatusOr<std::vector<std::optional<std::string>>> RedisReply::AsOptionalStringArray()
-    const {
+absl::StatusOr<std::vector<std::optional<std::string>>> RedisReply::AsOptionalStringArray() const {
   if (type_ != Type::kArray) {
     return WrongType(*this, "array");
   }
@@ -141,13 +140,12 @@ std::string RedisReply::DebugString() const {
     case Type::kString:
       return absl::StrCat("\"", absl::CHexEscape(str_), "\"");
     case Type::kArray:
-      return absl::StrCat(
-          "[",
-          absl::StrJoin(elements_, ", ",
-                        [](std::string* out, const RedisReply& e) {
-                          absl::StrAppend(out, e.DebugString());
-                        }),
-          "]");
+      return absl::StrCat("[",
+                          absl::StrJoin(elements_, ", ",
+                                        [](std::string* out, const RedisReply& e) {
+                                          absl::StrAppend(out, e.DebugString());
+                                        }),
+                          "]");
   }
   return "?";
 }

@@ -50,12 +50,12 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function
 // if not OK.
-#define HALFSKY_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    ::absl::Status halfsky_status_ = (expr);       \
-    if (!halfsky_status_.ok()) {                   \
-      return halfsky_status_;                      \
-    }                                              \
+#define HALFSKY_RETURN_IF_ERROR(expr)        \
+  do {                                       \
+    ::absl::Status halfsky_status_ = (expr); \
+    if (!halfsky_status_.ok()) {             \
+      return halfsky_status_;                \
+    }                                        \
   } while (false)
 
 #define HALFSKY_CONCAT_INNER_(a, b) a##b

@@ -63,9 +63,8 @@ grpc::ServerUnaryReactor* AggregationServiceImpl::GetAnnualReport(
   absl::Status st = CheckRead(*ctx);
   if (st.ok()) {
     const absl::Time now = clock_->Now();
-    auto built = state_->Read([&](const Aggregator& agg) {
-      return aggregation::BuildAnnualReport(agg, *request, now);
-    });
+    auto built = state_->Read(
+        [&](const Aggregator& agg) { return aggregation::BuildAnnualReport(agg, *request, now); });
     if (built.ok()) {
       *response = std::move(built).value();
     } else {

@@ -47,14 +47,11 @@ Residence NormalizeResidence(Residence residence) {
              : halfsky::v1::RESIDENCE_ALL;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 bool Aggregator::SameCell(const Cell& a, const Cell& b) {
   return a.num == b.num && a.den == b.den && a.cnum == b.cnum && a.cden == b.cden &&
-         a.seq == b.seq && a.max_seq == b.max_seq && a.children == b.children &&
-         a.flags == b.flags;
+         a.seq == b.seq && a.max_seq == b.max_seq && a.children == b.children && a.flags == b.flags;
 }
 
 Aggregator::Aggregator(std::shared_ptr<const CatalogIndex> catalog) : catalog_(std::move(catalog)) {
@@ -87,8 +84,8 @@ Aggregator::Aggregator(std::shared_ptr<const CatalogIndex> catalog) : catalog_(s
       case halfsky::v1::INDICATOR_KIND_RATE:
       case halfsky::v1::INDICATOR_KIND_PROPORTION:
         info.fraction_payload = true;
-        info.method = method == halfsky::v1::AGGREGATION_METHOD_NONE ? Method::kNone
-                                                                     : Method::kFractions;
+        info.method =
+            method == halfsky::v1::AGGREGATION_METHOD_NONE ? Method::kNone : Method::kFractions;
         if (ind.kind() == halfsky::v1::INDICATOR_KIND_PROPORTION) {
           info.multiplier = 100;
         } else {
@@ -505,8 +502,8 @@ bool Aggregator::RenderCellValue(SeriesId s, int y, Aggregate* out) const {
         if (value && c.children == static_cast<int32_t>(children.size())) {
           const double diff = std::fabs(*value - *cv);
           const double scale = std::max(std::fabs(*value), std::fabs(*cv));
-          a.set_children_mismatch(diff > std::max(kMismatchAbsoluteTolerance,
-                                                  kMismatchRelativeTolerance * scale));
+          a.set_children_mismatch(
+              diff > std::max(kMismatchAbsoluteTolerance, kMismatchRelativeTolerance * scale));
         }
       }
     }

@@ -177,8 +177,8 @@ class Aggregator {
     Method method = Method::kNone;
     bool fraction_payload = false;  // RATE / PROPORTION
     double multiplier = 1;
-    int weight = -1;                // WEIGHTED_MEAN: indicator index
-    std::vector<int> weighted;      // indicators weighted by this one
+    int weight = -1;            // WEIGHTED_MEAN: indicator index
+    std::vector<int> weighted;  // indicators weighted by this one
   };
   struct AreaInfo {
     const halfsky::v1::Area* proto = nullptr;
@@ -189,13 +189,13 @@ class Aggregator {
   static constexpr uint8_t kDirect = 1;
   static constexpr uint8_t kNarrative = 2;
   struct Cell {
-    double num = 0;    // direct figure: numerator, or the count/value
-    double den = 0;    // direct figure: denominator (fractions only)
-    double cnum = 0;   // children combined: Σnumerator / Σcount / Σ(value·weight)
-    double cden = 0;   // children combined: Σdenominator / Σweight
-    int64_t seq = 0;      // sequence of the direct figure
-    int64_t max_seq = 0;  // as_of_sequence
-    int32_t children = 0; // contributing children
+    double num = 0;        // direct figure: numerator, or the count/value
+    double den = 0;        // direct figure: denominator (fractions only)
+    double cnum = 0;       // children combined: Σnumerator / Σcount / Σ(value·weight)
+    double cden = 0;       // children combined: Σdenominator / Σweight
+    int64_t seq = 0;       // sequence of the direct figure
+    int64_t max_seq = 0;   // as_of_sequence
+    int32_t children = 0;  // contributing children
     uint8_t flags = 0;
   };
   static bool SameCell(const Cell& a, const Cell& b);

@@ -160,8 +160,8 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
     metrics_.commit_seconds =
         m->GetHistogram("halfsky_aggregation_commit_seconds",
                         "Duration of one successful incremental commit (render + MULTI/EXEC).");
-    metrics_.rebuilds = m->GetCounter("halfsky_aggregation_rebuilds_total",
-                                      "Full rewrites of the Redis cache.");
+    metrics_.rebuilds =
+        m->GetCounter("halfsky_aggregation_rebuilds_total", "Full rewrites of the Redis cache.");
     metrics_.builds = m->GetCounter("halfsky_aggregation_builds_total",
                                     "Builds of the in-memory state from sequence 0.");
     metrics_.redis_errors = m->GetCounter("halfsky_aggregation_redis_errors_total",
@@ -472,9 +472,8 @@ void Follower::Run() {
         status_.stream_connected = false;
       }
       if (rebuild_requested) {
-        FinishRebuilds(absl::UnavailableError(
-            absl::StrCat("无法读取提交服务的变更流 / cannot read the change feed: ",
-                         built.status().message())));
+        FinishRebuilds(absl::UnavailableError(absl::StrCat(
+            "无法读取提交服务的变更流 / cannot read the change feed: ", built.status().message())));
       }
       stream.reset();
       Sleep(backoff_);
@@ -562,10 +561,10 @@ void Follower::Run() {
         break;
       }
       events.clear();
-      const auto next = stream->Wait(pending_.empty() && sync_ == Sync::kNone
-                                         ? options_.cursor_check_interval
-                                         : absl::ZeroDuration(),
-                                     options_.max_batch, &events);
+      const auto next =
+          stream->Wait(pending_.empty() && sync_ == Sync::kNone ? options_.cursor_check_interval
+                                                                : absl::ZeroDuration(),
+                       options_.max_batch, &events);
       if (next == ChangeStream::Next::kEvents) {
         ApplyEvents(events);
         continue;

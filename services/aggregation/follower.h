@@ -137,8 +137,8 @@ struct FollowerStatus {
   bool redis_ok = false;           // last Redis operation succeeded
   bool stream_connected = false;
   int64_t commits = 0;
-  int64_t rewrites = 0;            // full rewrites of the cache
-  int64_t builds = 0;              // builds from sequence 0
+  int64_t rewrites = 0;  // full rewrites of the cache
+  int64_t builds = 0;    // builds from sequence 0
 };
 
 class Follower {

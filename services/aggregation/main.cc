@@ -48,8 +48,7 @@ int main(int argc, char** argv) {
     }
     std::stringstream text;
     text << in.rdbuf();
-    follower_options.submission_token =
-        std::string(absl::StripAsciiWhitespace(text.str()));
+    follower_options.submission_token = std::string(absl::StripAsciiWhitespace(text.str()));
   }
 
   halfsky::HiredisClient redis(*redis_options);

@@ -53,8 +53,7 @@ void AppendStoredAggregate(const halfsky::v1::Aggregate& aggregate, std::string*
   const halfsky::v1::Aggregate* a = &aggregate;
   halfsky::v1::Aggregate reduced;
   const halfsky::v1::DataKey& k = aggregate.key();
-  if (!k.indicator_id().empty() || !k.area_code().empty() || k.sex() != 0 ||
-      k.residence() != 0) {
+  if (!k.indicator_id().empty() || !k.area_code().empty() || k.sex() != 0 || k.residence() != 0) {
     reduced = aggregate;
     reduced.clear_key();
     reduced.mutable_key()->set_year(k.year());
@@ -80,18 +79,18 @@ absl::StatusOr<std::vector<halfsky::v1::Aggregate>> ParseStoredSeries(
   while (in.CurrentPosition() < size) {
     uint32_t length = 0;
     if (!in.ReadVarint32(&length)) {
-      return absl::InvalidArgumentError(absl::StrCat("truncated aggregate series ", indicator_id,
-                                                     " ", area_code));
+      return absl::InvalidArgumentError(
+          absl::StrCat("truncated aggregate series ", indicator_id, " ", area_code));
     }
     const int at = in.CurrentPosition();
     if (length > static_cast<uint32_t>(size - at)) {
-      return absl::InvalidArgumentError(absl::StrCat("truncated aggregate series ", indicator_id,
-                                                     " ", area_code));
+      return absl::InvalidArgumentError(
+          absl::StrCat("truncated aggregate series ", indicator_id, " ", area_code));
     }
     halfsky::v1::Aggregate& a = out.emplace_back();
     if (!a.ParseFromArray(data + at, static_cast<int>(length))) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot parse an aggregate of ",
-                                                     indicator_id, " ", area_code));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot parse an aggregate of ", indicator_id, " ", area_code));
     }
     in.Skip(static_cast<int>(length));
     halfsky::v1::DataKey* k = a.mutable_key();
@@ -110,8 +109,8 @@ absl::StatusOr<std::vector<halfsky::v1::Aggregate>> ParseStoredSeries(
 
 std::string FormatUpdateMessage(const UpdateMessage& m) {
   return absl::StrCat("cursor=", m.cursor, " version=", m.version,
-                      " rebuild=", m.rebuild ? "1" : "0", " indicators=",
-                      absl::StrJoin(m.indicator_ids, ","));
+                      " rebuild=", m.rebuild ? "1" : "0",
+                      " indicators=", absl::StrJoin(m.indicator_ids, ","));
 }
 
 absl::StatusOr<UpdateMessage> ParseUpdateMessage(absl::string_view text) {

@@ -211,10 +211,9 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
         }
       }
     }
-    keys.erase(std::remove_if(keys.begin(), keys.end(),
-                              [&](const std::string& k) {
-                                return k == kVersionKey || rewritten.contains(k);
-                              }),
+    keys.erase(std::remove_if(
+                   keys.begin(), keys.end(),
+                   [&](const std::string& k) { return k == kVersionKey || rewritten.contains(k); }),
                keys.end());
     bool unlink = true;
     for (size_t i = 0; i < keys.size();) {
@@ -249,7 +248,8 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
     int64_t count = 0;
     const size_t n = agg.series_count();
     for (size_t s = 0; s < n; ++s) {
-      count += renderer.Append(static_cast<Aggregator::SeriesId>(s), /*delete_empty=*/false, &chunk);
+      count +=
+          renderer.Append(static_cast<Aggregator::SeriesId>(s), /*delete_empty=*/false, &chunk);
       if (static_cast<int>(chunk.size()) >= pipeline_chunk_) {
         if (!queue.Push(std::move(chunk))) {
           return;

@@ -40,10 +40,9 @@ std::optional<double> ValueOf(const Aggregator& agg, const DataKey& key) {
 }
 
 absl::Status YearViolation(const std::string& field, int year, int first, int last) {
-  return InvalidArgumentError(
-      "年份无效 / invalid year",
-      {{field, absl::StrFormat("年份 %d 超出 %d—%d / year %d outside %d–%d", year, first, last,
-                               year, first, last)}});
+  return InvalidArgumentError("年份无效 / invalid year",
+                              {{field, absl::StrFormat("年份 %d 超出 %d—%d / year %d outside %d–%d",
+                                                       year, first, last, year, first, last)}});
 }
 
 absl::StatusOr<std::string> ResolveArea(const Aggregator& agg, const std::string& code) {
@@ -151,9 +150,8 @@ absl::StatusOr<halfsky::v1::GetSeriesResponse> BuildSeries(
     p->set_direct(a->direct());
     p->set_children_mismatch(a->children_mismatch());
     const int expected = a->contributing_area_count() + a->missing_area_codes_size();
-    p->set_completeness_percent(a->direct() || expected == 0
-                                    ? 100.0
-                                    : 100.0 * a->contributing_area_count() / expected);
+    p->set_completeness_percent(
+        a->direct() || expected == 0 ? 100.0 : 100.0 * a->contributing_area_count() / expected);
     if (a->has_value()) {
       if (auto prev = ValueOf(agg, MakeKey(id, area, year - 1, sex, res))) {
         p->set_change_from_previous(a->value() - *prev);
@@ -206,8 +204,8 @@ absl::StatusOr<halfsky::v1::AnnualReport> BuildAnnualReport(
       row->set_name_zh(ind.name_zh());
       row->set_unit(ind.unit());
       *row->mutable_targets() = ind.targets();
-      const auto value = ValueOf(agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_TOTAL,
-                                              halfsky::v1::RESIDENCE_ALL));
+      const auto value = ValueOf(
+          agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL));
       const auto previous = ValueOf(agg, MakeKey(ind.id(), area, year - 1, halfsky::v1::SEX_TOTAL,
                                                  halfsky::v1::RESIDENCE_ALL));
       if (value) {
@@ -249,17 +247,17 @@ absl::StatusOr<halfsky::v1::AnnualReport> BuildAnnualReport(
         }
       }
       row->set_completeness_percent(expected == 0 ? 0 : 100.0 * present / expected);
-      auto f = ValueOf(agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_FEMALE,
-                                    halfsky::v1::RESIDENCE_ALL));
-      auto m = ValueOf(agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_MALE,
-                                    halfsky::v1::RESIDENCE_ALL));
+      auto f = ValueOf(
+          agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_FEMALE, halfsky::v1::RESIDENCE_ALL));
+      auto m = ValueOf(
+          agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_MALE, halfsky::v1::RESIDENCE_ALL));
       if (f && m) {
         row->set_female_minus_male(*f - *m);
       }
-      auto u = ValueOf(agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_TOTAL,
-                                    halfsky::v1::RESIDENCE_URBAN));
-      auto r = ValueOf(agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_TOTAL,
-                                    halfsky::v1::RESIDENCE_RURAL));
+      auto u = ValueOf(
+          agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_URBAN));
+      auto r = ValueOf(
+          agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_RURAL));
       if (u && r) {
         row->set_urban_minus_rural(*u - *r);
       }
@@ -286,8 +284,9 @@ absl::StatusOr<ExportPlan> PlanExport(const Aggregator& agg,
   for (int i = 0; i < request.indicator_ids_size(); ++i) {
     const int ind = agg.IndicatorIndex(request.indicator_ids(i));
     if (ind < 0) {
-      violations.push_back({absl::StrCat("indicator_ids[", i, "]"),
-                            absl::StrCat("未知指标 ", request.indicator_ids(i), " / unknown indicator")});
+      violations.push_back(
+          {absl::StrCat("indicator_ids[", i, "]"),
+           absl::StrCat("未知指标 ", request.indicator_ids(i), " / unknown indicator")});
     } else {
       plan.indicators.push_back(ind);
     }

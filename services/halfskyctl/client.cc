@@ -51,7 +51,7 @@ absl::StatusOr<ClientOptions> ExtractClientOptions(std::vector<std::string>* arg
   const char* fallback = target == Target::kSubmission    ? "127.0.0.1:7301"
                          : target == Target::kAggregation ? "127.0.0.1:7302"
                                                           : "127.0.0.1:7303";
-  o.server = !Env(specific).empty() ? Env(specific)
+  o.server = !Env(specific).empty()           ? Env(specific)
              : !Env("HALFSKY_SERVER").empty() ? Env("HALFSKY_SERVER")
                                               : fallback;
   o.token = Env("HALFSKY_TOKEN");

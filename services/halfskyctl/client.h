@@ -19,9 +19,9 @@ namespace halfsky {
 enum class Target { kSubmission, kAggregation, kEvaluation };
 
 struct ClientOptions {
-  std::string server;   // HOST:PORT
-  std::string token;    // bearer token, "" = none
-  std::string tls_ca;   // PEM file; "" = plaintext
+  std::string server;  // HOST:PORT
+  std::string token;   // bearer token, "" = none
+  std::string tls_ca;  // PEM file; "" = plaintext
   absl::Duration timeout = absl::Seconds(30);
 };
 

@@ -50,7 +50,8 @@ const std::map<std::string, Entry>& Commands() {
       {"ack", {RunAckCommand, "确认预警并填写对策建议 / acknowledge a warning with a note"}},
 #endif
 #ifdef HALFSKYCTL_HAS_SERIES
-      {"series", {RunSeriesCommand, "指标逐年数值与目标 / an indicator's yearly values and target"}},
+      {"series",
+       {RunSeriesCommand, "指标逐年数值与目标 / an indicator's yearly values and target"}},
 #endif
 #ifdef HALFSKYCTL_HAS_STATUS
       {"status", {RunStatusCommand, "各单位报送率与及时率 / reporting completeness per unit"}},

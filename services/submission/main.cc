@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
     std::cerr << "halfsky-submission: " << authenticator.status() << "\n";
     return 2;
   }
-  const absl::Status units_ok = (*authenticator)->CheckUnitCodes(
-      [&](absl::string_view code) { return catalog->FindMemberUnit(code) != nullptr; });
+  const absl::Status units_ok = (*authenticator)->CheckUnitCodes([&](absl::string_view code) {
+    return catalog->FindMemberUnit(code) != nullptr;
+  });
   if (!units_ok.ok()) {
     std::cerr << "halfsky-submission: " << units_ok << "\n";
     return 2;
@@ -49,8 +50,8 @@ int main(int argc, char** argv) {
   }
   auto store = halfsky::submission::SqliteSubmissionStore::Open(store_options);
   if (!store.ok()) {
-    std::cerr << "halfsky-submission: cannot open " << store_options.path << ": "
-              << store.status() << "\n";
+    std::cerr << "halfsky-submission: cannot open " << store_options.path << ": " << store.status()
+              << "\n";
     return 1;
   }
 

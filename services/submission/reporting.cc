@@ -38,9 +38,9 @@ absl::StatusOr<v1::GetReportingStatusResponse> ComputeReportingStatus(
     std::vector<FieldViolation> bad;
     for (size_t i = 0; i < units.size(); ++i) {
       if (catalog.FindMemberUnit(units[i]) == nullptr) {
-        bad.push_back({absl::StrCat("unit_codes[", i, "]"),
-                       absl::StrCat("未知成员单位“", units[i], "” / unknown member unit '",
-                                    units[i], "'")});
+        bad.push_back(
+            {absl::StrCat("unit_codes[", i, "]"),
+             absl::StrCat("未知成员单位“", units[i], "” / unknown member unit '", units[i], "'")});
       }
     }
     if (!bad.empty()) {

@@ -4,9 +4,9 @@
 // and every aggregate that changed between two points is named in the
 // ChangeSet of the revisions applied in between.
 #include <algorithm>
-#include <set>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,8 +51,8 @@ std::vector<halfsky::v1::Revision> RandomFeed(std::mt19937_64& rng, int n) {
     const auto& ind_id = indicators[pick(indicators.size())];
     const auto* ind = catalog->FindIndicator(ind_id);
     // Leaves more often than parents, but parents too (direct figures).
-    const std::string& area = pick(3) == 0 ? areas[pick(areas.size())]
-                                           : areas[areas.size() - 1 - pick(4)];
+    const std::string& area =
+        pick(3) == 0 ? areas[pick(areas.size())] : areas[areas.size() - 1 - pick(4)];
     const int year = 2020 + pick(4);
     const auto sex = static_cast<halfsky::v1::Sex>(1 + pick(3));
     const auto res = static_cast<halfsky::v1::Residence>(1 + pick(2));

@@ -59,8 +59,8 @@ std::string WaitForCache(RedisClient& redis, int64_t head, const CacheContents& 
   do {
     const std::optional<int64_t> cursor = CacheCursor(redis);
     if (cursor != head) {
-      why = absl::StrCat("cursor ", cursor ? absl::StrCat(*cursor) : "absent", " (want ", head,
-                         ")");
+      why =
+          absl::StrCat("cursor ", cursor ? absl::StrCat(*cursor) : "absent", " (want ", head, ")");
     } else {
       const CacheContents actual = ActualCache(redis);
       if (actual == expected) {

@@ -67,8 +67,8 @@ class FollowerTest : public ::testing::Test {
 
   // Appends `n` random revisions (keys repeat, so many are revisions).
   void Feed(int n) {
-    static const char* kAreas[] = {"610303", "610303001", "610303002", "610303100",
-                                   "610303100001", "610303100002"};
+    static const char* kAreas[] = {"610303",    "610303001",    "610303002",
+                                   "610303100", "610303100001", "610303100002"};
     for (int i = 0; i < n; ++i) {
       const char* area = kAreas[1 + rng_() % 5];
       const int year = 2020 + static_cast<int>(rng_() % 3);
@@ -80,8 +80,8 @@ class FollowerTest : public ::testing::Test {
                                       1000 + static_cast<double>(rng_() % 5000)));
           break;
         case 1:
-          submission_.Append(Value(0, Key("HEALTH-03", area, year, sex),
-                                   static_cast<double>(rng_() % 50)));
+          submission_.Append(
+              Value(0, Key("HEALTH-03", area, year, sex), static_cast<double>(rng_() % 50)));
           break;
         default:
           submission_.Append(Fraction(0, Key("HEALTH-02", area, year), rng_() % 100, 100));
@@ -94,9 +94,9 @@ class FollowerTest : public ::testing::Test {
   // cursor is the log's head.
   void ExpectConverges(absl::Duration timeout = absl::Seconds(20)) {
     const auto log = submission_.Log();
-    const std::string why = testing::WaitForCache(
-        *probe_, static_cast<int64_t>(log.size()), testing::ExpectedCache(TestCatalog(), log),
-        timeout);
+    const std::string why =
+        testing::WaitForCache(*probe_, static_cast<int64_t>(log.size()),
+                              testing::ExpectedCache(TestCatalog(), log), timeout);
     EXPECT_EQ(why, "") << "Redis did not converge to the rebuild";
   }
 
@@ -248,9 +248,11 @@ TEST_F(FollowerTest, RebuildRecomputesFromSequenceZero) {
   {
     absl::MutexLock lock(&mu);
     ASSERT_TRUE(mu.AwaitWithTimeout(
-        absl::Condition(+[](std::optional<absl::StatusOr<halfsky::v1::RebuildResponse>>* r) {
-          return r->has_value();
-        }, &result),
+        absl::Condition(
+            +[](std::optional<absl::StatusOr<halfsky::v1::RebuildResponse>>* r) {
+              return r->has_value();
+            },
+            &result),
         absl::Seconds(20)));
     ASSERT_TRUE(result->ok()) << result->status();
     EXPECT_EQ((*result)->as_of_sequence(), 150);

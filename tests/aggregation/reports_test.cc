@@ -14,17 +14,17 @@
 namespace halfsky::aggregation {
 namespace {
 
-using ::testing::HasSubstr;
-using testing::Fraction;
-using testing::Key;
-using testing::TestCatalog;
-using testing::Value;
 using halfsky::v1::RESIDENCE_ALL;
 using halfsky::v1::RESIDENCE_RURAL;
 using halfsky::v1::RESIDENCE_URBAN;
 using halfsky::v1::SEX_FEMALE;
 using halfsky::v1::SEX_MALE;
 using halfsky::v1::SEX_TOTAL;
+using testing::Fraction;
+using ::testing::HasSubstr;
+using testing::Key;
+using testing::TestCatalog;
+using testing::Value;
 
 class ReportsTest : public ::testing::Test {
  protected:
@@ -35,8 +35,12 @@ class ReportsTest : public ::testing::Test {
     agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303002", 2021), 20, 100), nullptr);
     agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303001", 2022), 50, 100), nullptr);
     agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303002", 2022), 30, 100), nullptr);
-    agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303001", 2022, SEX_TOTAL, RESIDENCE_URBAN), 60, 100), nullptr);
-    agg_.Apply(Fraction(++s, Key("HEALTH-02", "610303100", 2022, SEX_TOTAL, RESIDENCE_RURAL), 20, 100), nullptr);
+    agg_.Apply(
+        Fraction(++s, Key("HEALTH-02", "610303001", 2022, SEX_TOTAL, RESIDENCE_URBAN), 60, 100),
+        nullptr);
+    agg_.Apply(
+        Fraction(++s, Key("HEALTH-02", "610303100", 2022, SEX_TOTAL, RESIDENCE_RURAL), 20, 100),
+        nullptr);
     agg_.Apply(Value(++s, Key("HEALTH-03", "610303", 2022, SEX_FEMALE), 7), nullptr);
     agg_.Apply(Value(++s, Key("HEALTH-03", "610303", 2022, SEX_MALE), 4), nullptr);
   }
@@ -194,8 +198,7 @@ TEST(RedisWriterTest, RewriteAllReplacesEveryAggregateKeyButTheVersion) {
   Aggregator agg(TestCatalog());
   agg.Apply(Fraction(1, Key("HEALTH-01", "610303001", 2022), 1, 1000), nullptr);
   InMemoryRedisClient redis;
-  const std::string district =
-      SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL);
+  const std::string district = SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL);
   const std::string stale = SeriesRedisKey("HEALTH-02", "610303", SEX_TOTAL, RESIDENCE_ALL);
   ASSERT_TRUE(redis.Set(district, "old value").ok());
   ASSERT_TRUE(redis.Set(stale, "a series that no longer exists").ok());
@@ -215,8 +218,8 @@ TEST(RedisWriterTest, RewriteAllReplacesEveryAggregateKeyButTheVersion) {
   EXPECT_EQ(*keys, (std::vector<std::string>{
                        kCursorKey, IndexRedisKey("HEALTH-01"),
                        SeriesRedisKey("HEALTH-01", "610303001", SEX_TOTAL, RESIDENCE_ALL),
-                       SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL),
-                       kVersionKey, "unrelated"}));  // sorted
+                       SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL), kVersionKey,
+                       "unrelated"}));  // sorted
   std::string expected;
   AppendStoredAggregate(*agg.Get(Key("HEALTH-01", "610303", 2022)), &expected);
   EXPECT_EQ(redis.Get(district)->value_or(""), expected);
@@ -254,8 +257,7 @@ TEST(RedisLayoutTest, StoredSeriesRoundTrip) {
   EXPECT_FALSE(ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL,
                                  value.substr(0, value.size() - 1))
                    .ok());
-  EXPECT_FALSE(
-      ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, "\x05\xff").ok());
+  EXPECT_FALSE(ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, "\x05\xff").ok());
 }
 
 TEST(RedisLayoutTest, MessageRoundTrip) {

@@ -22,9 +22,9 @@ TEST(ParseBearerHeaderTest, AcceptsRfc6750Tokens) {
 }
 
 TEST(ParseBearerHeaderTest, RejectsMalformedWithoutEcho) {
-  for (const char* bad : {"", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearerabc",
-                          "Bearer abc def", "Bearer a=b", "Bearer 令牌", "Bearer abc\n",
-                          "Bearer ==", "secret-token"}) {
+  for (const char* bad :
+       {"", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearerabc", "Bearer abc def", "Bearer a=b",
+        "Bearer 令牌", "Bearer abc\n", "Bearer ==", "secret-token"}) {
     auto token = ParseBearerHeader(bad);
     ASSERT_FALSE(token.ok()) << bad;
     EXPECT_EQ(token.status().code(), absl::StatusCode::kUnauthenticated) << bad;
@@ -35,7 +35,8 @@ TEST(ParseBearerHeaderTest, RejectsMalformedWithoutEcho) {
 class AuthenticatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = TokenStore::FromString(absl::StrCat(HashToken("good"), " unit-system unit:HEALTH\n"));
+    auto store =
+        TokenStore::FromString(absl::StrCat(HashToken("good"), " unit-system unit:HEALTH\n"));
     ASSERT_TRUE(store.ok()) << store.status();
     auth_ = Authenticator::WithTokens(*std::move(store));
   }
@@ -83,30 +84,22 @@ TEST(AuthenticatorFileTest, BadFileIsAnErrorNeverNoAuth) {
   const std::string dir = testing::MakeTempDir("halfsky-auth");
   EXPECT_EQ(Authenticator::FromTokensFile(dir + "/missing").status().code(),
             absl::StatusCode::kNotFound);
-  {
-    std::ofstream(dir + "/bad") << "not a token line\n";
-  }
+  { std::ofstream(dir + "/bad") << "not a token line\n"; }
   EXPECT_EQ(Authenticator::FromTokensFile(dir + "/bad").status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
 TEST(AuthenticatorFileTest, ReloadSwapsTokensAndKeepsOldOnError) {
   const std::string path = testing::MakeTempDir("halfsky-auth") + "/tokens";
-  {
-    std::ofstream(path) << HashToken("old") << " p admin\n";
-  }
+  { std::ofstream(path) << HashToken("old") << " p admin\n"; }
   auto auth = Authenticator::FromTokensFile(path);
   ASSERT_TRUE(auth.ok()) << auth.status();
   EXPECT_TRUE((*auth)->AuthenticateToken("old").ok());
-  {
-    std::ofstream(path) << HashToken("new") << " p admin\n";
-  }
+  { std::ofstream(path) << HashToken("new") << " p admin\n"; }
   ASSERT_TRUE((*auth)->Reload().ok());
   EXPECT_EQ((*auth)->AuthenticateToken("old").status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE((*auth)->AuthenticateToken("new").ok());
-  {
-    std::ofstream(path) << "broken\n";
-  }
+  { std::ofstream(path) << "broken\n"; }
   EXPECT_EQ((*auth)->Reload().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE((*auth)->AuthenticateToken("new").ok());
 }

@@ -47,10 +47,9 @@ class WhoAmIService final : public v1::CatalogService::CallbackService {
 class GrpcAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = TokenStore::FromString(absl::StrCat(HashToken("stats-secret"),
-                                                     " statistics-bureau statistics\n",
-                                                     HashToken("unit-secret"),
-                                                     " health-bureau-system unit:HEALTH\n"));
+    auto store = TokenStore::FromString(
+        absl::StrCat(HashToken("stats-secret"), " statistics-bureau statistics\n",
+                     HashToken("unit-secret"), " health-bureau-system unit:HEALTH\n"));
     ASSERT_TRUE(store.ok()) << store.status();
     auth_ = Authenticator::WithTokens(*std::move(store));
     Start(auth_.get());
@@ -65,8 +64,8 @@ class GrpcAuthTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port, 0);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     stub_ = v1::CatalogService::NewStub(channel_);
   }
 
@@ -121,8 +120,7 @@ TEST_F(GrpcAuthTest, UnknownTokenIsUnauthenticatedAndNotEchoed) {
 
 TEST_F(GrpcAuthTest, MalformedHeaderIsUnauthenticated) {
   std::string name;
-  EXPECT_EQ(Call("Basic c3RhdHMtc2VjcmV0", &name).error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Call("Basic c3RhdHMtc2VjcmV0", &name).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Call("stats-secret", &name).error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 

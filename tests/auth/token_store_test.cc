@@ -5,10 +5,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/roles.h"
-#include "google/protobuf/text_format.h"
-#include "halfsky/v1/catalog.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "halfsky/v1/catalog.pb.h"
 #include "tests/support/process.h"
 
 namespace halfsky::auth {
@@ -28,9 +28,9 @@ TEST(HashTokenTest, IsLowercaseHexSha256) {
 }
 
 TEST(TokenStoreTest, ParsesAndAuthenticates) {
-  const std::string content = absl::StrCat(
-      "# comment\n\n   # indented comment\n", kAlice, "  alice\tunit:HEALTH,unit:EDUCATION\r\n",
-      absl::AsciiStrToUpper(kBob), " bob statistics,admin\n");
+  const std::string content = absl::StrCat("# comment\n\n   # indented comment\n", kAlice,
+                                           "  alice\tunit:HEALTH,unit:EDUCATION\r\n",
+                                           absl::AsciiStrToUpper(kBob), " bob statistics,admin\n");
   auto store = TokenStore::FromString(content, "t.txt");
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(store->size(), 2u);
@@ -103,8 +103,8 @@ TEST(TokenStoreTest, RejectsEveryKindOfBadLineWithItsLineNumber) {
 }
 
 TEST(TokenStoreTest, CheckUnitCodesNamesUnknownUnits) {
-  auto store = TokenStore::FromString(absl::StrCat(kAlice, " alice unit:HEALTH,unit:HEALTHH\n", kBob,
-                                                   " bob unit:EDUCATION,statistics\n"));
+  auto store = TokenStore::FromString(absl::StrCat(kAlice, " alice unit:HEALTH,unit:HEALTHH\n",
+                                                   kBob, " bob unit:EDUCATION,statistics\n"));
   ASSERT_TRUE(store.ok()) << store.status();
   auto known = [](absl::string_view code) { return code == "HEALTH" || code == "EDUCATION"; };
   absl::Status status = store->CheckUnitCodes(known);
@@ -122,14 +122,16 @@ TEST(TokenStoreTest, FromFileNamesTheFile) {
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr(path));
   {
     std::ofstream out(path);
-    out << kAlice << " alice admin\n" << "bad line\n";
+    out << kAlice << " alice admin\n"
+        << "bad line\n";
   }
   auto bad = TokenStore::FromFile(path);
   EXPECT_THAT(std::string(bad.status().message()), HasSubstr(path + ":2:"));
 }
 
 TEST(TokenStoreTest, ShippedExampleParsesAndItsDocumentedTokensWork) {
-  auto store = TokenStore::FromFile(std::string(HALFSKY_SOURCE_DIR) + "/deploy/local/tokens.example");
+  auto store =
+      TokenStore::FromFile(std::string(HALFSKY_SOURCE_DIR) + "/deploy/local/tokens.example");
   ASSERT_TRUE(store.ok()) << store.status();
   auto health = store->Authenticate("example-health-bureau-token");
   ASSERT_TRUE(health.ok()) << health.status();

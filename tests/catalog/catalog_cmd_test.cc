@@ -1,5 +1,7 @@
 // `halfskyctl catalog lint|show|doc` over the real catalog and broken copies.
 
+#include "services/halfskyctl/catalog/catalog_cmd.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -17,7 +19,6 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "services/halfskyctl/catalog/catalog_cmd.h"
 #include "services/halfskyctl/catalog/catalog_text.h"
 #include "tests/support/process.h"
 
@@ -64,7 +65,7 @@ TEST(DisplayWidthTest, CjkIsTwoColumns) {
   EXPECT_EQ(DisplayWidth("abc"), 3);
   EXPECT_EQ(DisplayWidth("孕产妇死亡率"), 12);
   EXPECT_EQ(DisplayWidth("/10万"), 5);
-  EXPECT_EQ(DisplayWidth("％"), 2);   // fullwidth percent
+  EXPECT_EQ(DisplayWidth("％"), 2);      // fullwidth percent
   EXPECT_EQ(DisplayWidth("“两委”"), 6);  // curly quotes are narrow, 两委 wide
   EXPECT_EQ(DisplayWidth("≥ 95"), 4);
   EXPECT_EQ(DisplayWidth(""), 0);

@@ -1,13 +1,12 @@
 // docs/CATALOG.md is generated from deploy/catalog by `halfskyctl catalog
 // doc`; this test regenerates it and fails when the committed copy is stale.
 
+#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "services/halfskyctl/catalog/catalog_cmd.h"
 #include "tests/support/process.h"
-
-#include <sstream>
 
 namespace halfsky {
 namespace {

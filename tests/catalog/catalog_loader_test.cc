@@ -21,6 +21,8 @@ namespace halfsky {
 namespace {
 
 // A small valid catalog. Comments mark lines the cases point at.
+// Text-proto fixture: its layout is kept.
+// clang-format off
 constexpr char kMinimal[] = R"pb(version: "test.1"
 plan_title_zh: "测试规划"
 base_year: 2020
@@ -59,6 +61,7 @@ member_units { code: "HEALTH" name_zh: "区卫生健康局" name_en: "Health Bur
 areas { code: "610303" name_zh: "金台区" name_en: "Jintai" level: AREA_LEVEL_DISTRICT residence: RESIDENCE_URBAN }  # A1
 areas { code: "610303100" name_zh: "陈仓镇" name_en: "Chencang" parent_code: "610303" level: AREA_LEVEL_TOWN residence: RESIDENCE_RURAL }  # A2
 )pb";
+// clang-format on
 
 std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
   const std::string path = dir + "/" + name;
@@ -176,7 +179,8 @@ TEST(CatalogLoaderTest, FromProtoValidatesWithoutLocations) {
   halfsky::v1::Catalog empty;
   auto index = CatalogIndex::FromProto(empty);
   ASSERT_FALSE(index.ok());
-  EXPECT_THAT(std::string(index.status().message()), ::testing::HasSubstr("catalog has no domains"));
+  EXPECT_THAT(std::string(index.status().message()),
+              ::testing::HasSubstr("catalog has no domains"));
 }
 
 TEST(CatalogLoaderTest, DirectoryLoadsSortedFilesAndReportsTheRightFile) {
@@ -244,10 +248,12 @@ std::vector<BadCase> BadCases() {
   auto rep = [](std::string from, std::string to) {
     return [from, to](const std::string& t) { return Replace(t, from, to); };
   };
-  auto app = [](std::string more) { return [more](const std::string& t) { return Append(t, more); }; };
+  auto app = [](std::string more) {
+    return [more](const std::string& t) { return Append(t, more); };
+  };
   return {
-      {"ParseError", rep("  unit: \"/10万\"\n", "  unit: \"/10万\" }}}  # BROKEN\n"), "# BROKEN", "",
-       "parse error"},
+      {"ParseError", rep("  unit: \"/10万\"\n", "  unit: \"/10万\" }}}  # BROKEN\n"), "# BROKEN",
+       "", "parse error"},
       {"UnknownField", rep("  unit: \"/10万\"\n", "  colour: 3  # BROKEN\n"), "# BROKEN", "",
        "parse error"},
       // protobuf reports an unknown enum value once it has read the next
@@ -283,16 +289,18 @@ std::vector<BadCase> BadCases() {
        "# O2", "HEALTH-O02", "unknown domain_id HEALTHY"},
       {"IndicatorUnknownDomain", rep("  domain_id: \"HEALTH\"\n", "  domain_id: \"WEALTH\"\n"),
        "# IND1", "HEALTH-01", "unknown domain_id WEALTH"},
-      {"IndicatorUnknownObjective", rep("objective_ids: \"HEALTH-O02\"", "objective_ids: \"HEALTH-O09\""),
-       "# IND2", "HEALTH-02", "unknown objective HEALTH-O09"},
+      {"IndicatorUnknownObjective",
+       rep("objective_ids: \"HEALTH-O02\"", "objective_ids: \"HEALTH-O09\""), "# IND2", "HEALTH-02",
+       "unknown objective HEALTH-O09"},
       {"IndicatorWithoutObjectives", rep(" objective_ids: \"HEALTH-O02\"", ""), "# IND2",
        "HEALTH-02", "indicator without objective_ids"},
       {"IndicatorWithoutResponsibleUnit",
        rep(" kind: INDICATOR_KIND_QUALITATIVE responsible_unit_codes: \"HEALTH\"",
            " kind: INDICATOR_KIND_QUALITATIVE"),
        "# IND2", "HEALTH-02", "indicator without responsible unit"},
-      {"IndicatorUnknownUnit", rep("  responsible_unit_codes: \"HEALTH\"\n",
-                                   "  responsible_unit_codes: \"HEALTH_BUREAU\"\n"),
+      {"IndicatorUnknownUnit",
+       rep("  responsible_unit_codes: \"HEALTH\"\n",
+           "  responsible_unit_codes: \"HEALTH_BUREAU\"\n"),
        "# IND1", "HEALTH-01", "unknown responsible unit HEALTH_BUREAU"},
       {"IndicatorWithoutChineseName", rep("  name_zh: \"孕产妇死亡率\"\n", "  name_zh: \"  \"\n"),
        "# IND1", "HEALTH-01", "indicator without name_zh"},
@@ -317,9 +325,11 @@ std::vector<BadCase> BadCases() {
       {"NumericWithoutDataSource", rep("  data_source: DATA_SOURCE_DEPARTMENTAL_STATISTICS\n", ""),
        "# IND1", "HEALTH-01", "indicator without data_source"},
       {"RareEventThresholdOnQualitative",
-       rep("kind: INDICATOR_KIND_QUALITATIVE", "kind: INDICATOR_KIND_QUALITATIVE rare_event_threshold: 5"),
+       rep("kind: INDICATOR_KIND_QUALITATIVE",
+           "kind: INDICATOR_KIND_QUALITATIVE rare_event_threshold: 5"),
        "# IND2", "HEALTH-02", "rare_event_threshold is for RATE only"},
-      {"TargetWithoutYear", rep("    year: 2030\n", ""), "# T1", "HEALTH-01", "target without year"},
+      {"TargetWithoutYear", rep("    year: 2030\n", ""), "# T1", "HEALTH-01",
+       "target without year"},
       {"TargetYearOutOfRange", rep("    year: 2030\n", "    year: 2035\n"), "# T1", "HEALTH-01",
        "target year 2035 outside 2021..2030"},
       {"TargetYearAndEveryYear", rep("    year: 2030\n", "    year: 2030 every_year: true\n"),
@@ -354,13 +364,13 @@ std::vector<BadCase> BadCases() {
        "# T1", "HEALTH-01", "SEX gap needs the SEX disaggregation"},
       {"TargetValueOutsideRange", rep("    value: 10.15\n", "    value: 1015\n"), "# T1",
        "HEALTH-01", "target value 1015 outside value_range"},
-      {"TargetWithoutObjective", rep("    objective_id: \"HEALTH-O01\"\n", ""), "# T1",
-       "HEALTH-01", "target without objective_id"},
+      {"TargetWithoutObjective", rep("    objective_id: \"HEALTH-O01\"\n", ""), "# T1", "HEALTH-01",
+       "target without objective_id"},
       {"TargetCitesForeignObjective",
        rep("    objective_id: \"HEALTH-O01\"\n", "    objective_id: \"HEALTH-O02\"\n"), "# T1",
        "HEALTH-01", "objective HEALTH-O02 is not among the indicator's objective_ids"},
-      {"TargetWithoutText", rep("    text_zh: \"下降到10.15/10万以下\"\n", ""), "# T1",
-       "HEALTH-01", "target without text_zh"},
+      {"TargetWithoutText", rep("    text_zh: \"下降到10.15/10万以下\"\n", ""), "# T1", "HEALTH-01",
+       "target without text_zh"},
       {"DuplicateTarget",
        rep("  targets {  # T1\n",
            "  targets { comparator: COMPARATOR_AT_MOST year: 2030 value: 9 objective_id: "
@@ -376,11 +386,11 @@ std::vector<BadCase> BadCases() {
            "# NEW\n"),
        "# NEW", "HEALTH-O03", "objective not covered by any indicator"},
       {"QualitativeObjectiveNeedsQualitativeIndicator",
-       rep("text_zh: \"降低孕产妇死亡率。\" }", "text_zh: \"降低孕产妇死亡率。\" qualitative: true }"),
+       rep("text_zh: \"降低孕产妇死亡率。\" }",
+           "text_zh: \"降低孕产妇死亡率。\" qualitative: true }"),
        "# O1", "HEALTH-O01", "qualitative objective needs a QUALITATIVE indicator"},
-      {"NumericObjectiveCoveredOnlyByNarrative",
-       rep(" qualitative: true }  # O2", " }  # O2"), "# O2", "HEALTH-O02",
-       "must be marked qualitative"},
+      {"NumericObjectiveCoveredOnlyByNarrative", rep(" qualitative: true }  # O2", " }  # O2"),
+       "# O2", "HEALTH-O02", "must be marked qualitative"},
       {"ObjectiveNumbersMustBeContiguous",
        rep("domain_id: \"HEALTH\" number: 2 text_zh", "domain_id: \"HEALTH\" number: 5 text_zh"),
        "NO LINE", "HEALTH", "objective numbers must run 1..n; 2 is missing"},
@@ -417,8 +427,8 @@ std::vector<BadCase> BadCases() {
        "610303100", "cannot be under AREA_LEVEL_DISTRICT"},
       {"MissingYears", rep("midterm_year: 2025\n", ""), "NO LINE", "",
        "base_year, midterm_year and final_year are required"},
-      {"BadDueDate", rep("default_due_date { month: 12 day: 31 }",
-                         "default_due_date { month: 2 day: 30 }"),
+      {"BadDueDate",
+       rep("default_due_date { month: 12 day: 31 }", "default_due_date { month: 2 day: 30 }"),
        "calendar", "", "due date day 30 invalid for month 2"},
       {"UnitWithoutEnglishName", rep("name_en: \"Health Bureau\"", "name_en: \"\""), "# U1",
        "HEALTH", "member unit without name_en"},

@@ -17,7 +17,6 @@
 namespace halfsky {
 namespace {
 
-
 const std::string kCatalogDir = std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog";
 
 class PlanCatalogTest : public ::testing::Test {
@@ -64,10 +63,10 @@ TEST_F(PlanCatalogTest, LoadsCleanAndLintFindsNothing) {
 
 TEST_F(PlanCatalogTest, EightDomainsInPlanOrder) {
   const std::vector<std::pair<std::string, std::string>> want = {
-      {"HEALTH", "妇女与健康"},         {"EDUCATION", "妇女与教育"},
-      {"ECONOMY", "妇女与经济"},        {"DECISION", "妇女参与决策和管理"},
-      {"SOCIAL", "妇女与社会保障"},     {"FAMILY", "妇女与家庭建设"},
-      {"ENVIRONMENT", "妇女与环境"},    {"LAW", "妇女与法律"},
+      {"HEALTH", "妇女与健康"},      {"EDUCATION", "妇女与教育"},
+      {"ECONOMY", "妇女与经济"},     {"DECISION", "妇女参与决策和管理"},
+      {"SOCIAL", "妇女与社会保障"},  {"FAMILY", "妇女与家庭建设"},
+      {"ENVIRONMENT", "妇女与环境"}, {"LAW", "妇女与法律"},
   };
   ASSERT_EQ(index().catalog().domains_size(), 8);
   for (int i = 0; i < 8; ++i) {
@@ -84,7 +83,7 @@ TEST_F(PlanCatalogTest, EightDomainsInPlanOrder) {
 //   二（六）妇女与家庭建设 1–8, 二（七）妇女与环境 1–10, 二（八）妇女与法律 1–8.
 TEST_F(PlanCatalogTest, EveryNumberedObjectiveOfEveryDomain) {
   const std::map<std::string, int> want = {
-      {"HEALTH", 9}, {"EDUCATION", 10}, {"ECONOMY", 8}, {"DECISION", 10},
+      {"HEALTH", 9}, {"EDUCATION", 10}, {"ECONOMY", 8},      {"DECISION", 10},
       {"SOCIAL", 9}, {"FAMILY", 8},     {"ENVIRONMENT", 10}, {"LAW", 8},
   };
   std::map<std::string, int> got;
@@ -146,10 +145,10 @@ TEST_F(PlanCatalogTest, ExactTargetsOfThePlan) {
       {"孕产妇死亡率", v1::COMPARATOR_AT_MOST, 2030, 10.15},
       {"适龄妇女宫颈癌人群筛查率", v1::COMPARATOR_AT_LEAST, 2030, 70},
       {"艾滋病母婴传播率", v1::COMPARATOR_BELOW, 2030, 2},
-      {"孕产妇系统管理率", v1::COMPARATOR_AT_LEAST, 2030, 98},            // 保障措施4
-      {"宫颈癌和乳腺癌防治知识知晓率", v1::COMPARATOR_AT_LEAST, 2030, 90},  // 保障措施5
+      {"孕产妇系统管理率", v1::COMPARATOR_AT_LEAST, 2030, 98},                   // 保障措施4
+      {"宫颈癌和乳腺癌防治知识知晓率", v1::COMPARATOR_AT_LEAST, 2030, 90},       // 保障措施5
       {"35—45岁妇女接受高效宫颈癌筛查比例", v1::COMPARATOR_AT_LEAST, 2030, 70},  // 保障措施5
-      {"政府举办的标准化妇幼保健机构数", v1::COMPARATOR_AT_LEAST, 2030, 1},    // 保障措施2
+      {"政府举办的标准化妇幼保健机构数", v1::COMPARATOR_AT_LEAST, 2030, 1},      // 保障措施2
       // 二（二） education
       {"女性高中阶段毛入学率", v1::COMPARATOR_MAINTAIN_AT_LEAST, 0, 95},
       // 二（三） economy
@@ -258,8 +257,7 @@ TEST_F(PlanCatalogTest, MaternalMortalityIsARareEventRate) {
   EXPECT_EQ(mmr->unit(), "/10万");
   EXPECT_EQ(mmr->direction(), v1::DIRECTION_LOWER_IS_BETTER);
   EXPECT_GT(mmr->rare_event_threshold(), 0);
-  EXPECT_THAT(mmr->required_disaggregations(),
-              ::testing::Contains(v1::DISAGGREGATION_RESIDENCE));
+  EXPECT_THAT(mmr->required_disaggregations(), ::testing::Contains(v1::DISAGGREGATION_RESIDENCE));
   EXPECT_THAT(mmr->responsible_unit_codes(), ::testing::ElementsAre("HEALTH"));
 }
 
@@ -296,7 +294,7 @@ TEST_F(PlanCatalogTest, AreaTreeOfJintai) {
     got[a->name_zh()] = a->residence();
     EXPECT_EQ(a->code().size(), 9u) << a->name_zh();
     EXPECT_EQ(a->level(), a->residence() == v1::RESIDENCE_URBAN ? v1::AREA_LEVEL_SUBDISTRICT
-                                                                 : v1::AREA_LEVEL_TOWN);
+                                                                : v1::AREA_LEVEL_TOWN);
   }
   EXPECT_EQ(got, want);
 }

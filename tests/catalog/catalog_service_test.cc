@@ -1,17 +1,17 @@
 // CatalogServiceImpl over a real gRPC server on loopback.
 
+#include "common/catalog/catalog_service.h"
+
 #include <memory>
 #include <string>
 
 #include "common/catalog/catalog.h"
-#include "common/catalog/catalog_service.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "halfsky/v1/catalog.grpc.pb.h"
 
 namespace halfsky {
 namespace {
-
 
 class CatalogServiceTest : public ::testing::Test {
  protected:
@@ -27,8 +27,8 @@ class CatalogServiceTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port, 0);
-    stub_ = v1::CatalogService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    stub_ = v1::CatalogService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                            grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     if (server_ != nullptr) {

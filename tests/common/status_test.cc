@@ -28,10 +28,10 @@ TEST(StatusTest, CodesAndMessagesSurviveBothWays) {
 }
 
 TEST(StatusTest, BadRequestTravelsAsGoogleRpcStatusDetails) {
-  const absl::Status in = InvalidArgumentError(
-      "2 个字段有误 / 2 bad fields",
-      {{"data_values[0].key.year", "年份超出范围 / year out of range"},
-       {"data_values[3].source", "缺少数据来源 / source missing"}});
+  const absl::Status in =
+      InvalidArgumentError("2 个字段有误 / 2 bad fields",
+                           {{"data_values[0].key.year", "年份超出范围 / year out of range"},
+                            {"data_values[3].source", "缺少数据来源 / source missing"}});
   const grpc::Status wire = ToGrpcStatus(in);
   ASSERT_EQ(wire.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 

@@ -98,7 +98,8 @@ class EvaluationEndToEndTest : public ::testing::Test {
       current.push_back(event);
     }
     ADD_FAILURE() << "watch ended before SYNCED: " << (*reader)->Finish().error_message()
-                  << "\nlog:\n" << evaluation().log();
+                  << "\nlog:\n"
+                  << evaluation().log();
     return current;
   }
 

@@ -172,9 +172,8 @@ TEST_F(EvaluationServicePathsTest, ListCacheFollowsEveryChangeAndKeepsFiltersApa
   ASSERT_TRUE(List(orange, &a).ok());
   ASSERT_EQ(a.warnings_size(), 2);
   EXPECT_EQ(a.warnings(1).acknowledgement().note(), "已约谈");
-  ASSERT_TRUE(engine_
-                  ->Reconcile(All, {Candidate("HEALTH-01", halfsky::v1::SEVERITY_RED, 2030)})
-                  .ok());
+  ASSERT_TRUE(
+      engine_->Reconcile(All, {Candidate("HEALTH-01", halfsky::v1::SEVERITY_RED, 2030)}).ok());
   ListWarningsResponse z;
   ASSERT_TRUE(List(orange, &z).ok());
   EXPECT_THAT(Ids(z), ::testing::ElementsAre("HEALTH-01:610303:progress:2030"));
@@ -228,8 +227,8 @@ TEST_F(EvaluationServicePathsTest, ErrorsAreNotCached) {
     grpc::ByteBuffer response;
     absl::Notification done;
     grpc::Status status;
-    generic.UnaryCall(ctx.get(), "/halfsky.v1.EvaluationService/ListWarnings",
-                      grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    generic.UnaryCall(ctx.get(), "/halfsky.v1.EvaluationService/ListWarnings", grpc::StubOptions(),
+                      &request, &response, [&](grpc::Status s) {
                         status = std::move(s);
                         done.Notify();
                       });
@@ -249,8 +248,7 @@ TEST_F(EvaluationServicePathsTest, AuthenticationCacheKeepsOnlySuccesses) {
   EXPECT_EQ(List(request, &response, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(List(request, &response).ok());
   EXPECT_TRUE(List(request, &response).ok());
-  EXPECT_EQ(List(request, &response, "not-a-token").error_code(),
-            grpc::StatusCode::UNAUTHENTICATED)
+  EXPECT_EQ(List(request, &response, "not-a-token").error_code(), grpc::StatusCode::UNAUTHENTICATED)
       << "a cached success must not leak to another token";
 
   // Roles come from the cached principal too: the unit token may list but
@@ -293,8 +291,8 @@ TEST_F(EvaluationServicePathsTest, AWatcherThatDoesNotReadIsDroppedAndTheEngineN
 
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // keep the window at its initial size
-  auto channel = grpc::CreateCustomChannel(server_->address(),
-                                           grpc::InsecureChannelCredentials(), args);
+  auto channel =
+      grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
   auto stub = halfsky::v1::EvaluationService::NewStub(channel);
   grpc::ClientContext ctx;
   auth::AddBearerToken(&ctx, testing::kUnitToken);

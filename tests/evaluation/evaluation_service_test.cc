@@ -4,6 +4,8 @@
 // server, a real SQLite file. A small fake AggregationService stands in for
 // the cache-miss fallback (the real halfsky-aggregation is exercised in
 // evaluation_e2e_test).
+#include "services/evaluation/service/evaluation_service.h"
+
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,7 +24,6 @@
 #include "halfsky/v1/aggregation.grpc.pb.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "services/aggregation/redis_layout.h"
-#include "services/evaluation/service/evaluation_service.h"
 #include "services/evaluation/service/evaluator.h"
 #include "services/evaluation/service/series_source.h"
 #include "services/evaluation/service/warning_engine.h"
@@ -35,8 +36,8 @@ namespace {
 
 using ::halfsky::v1::Warning;
 using ::halfsky::v1::WarningEvent;
-using ::testing::HasSubstr;
 using testing::FractionValue;
+using ::testing::HasSubstr;
 using testing::kRoot;
 using testing::PlainValue;
 
@@ -59,8 +60,8 @@ class FakeAggregation final : public halfsky::v1::AggregationService::CallbackSe
     response->set_indicator_id(request->indicator_id());
     response->set_area_code(request->area_code());
     response->set_as_of_sequence(7);
-    if (request->sex() == halfsky::v1::SEX_TOTAL && request->residence() == halfsky::v1::RESIDENCE_ALL &&
-        request->area_code() == kRoot) {
+    if (request->sex() == halfsky::v1::SEX_TOTAL &&
+        request->residence() == halfsky::v1::RESIDENCE_ALL && request->area_code() == kRoot) {
       for (const auto& p : series_[request->indicator_id()]) {
         *response->add_points() = p;
       }
@@ -121,13 +122,14 @@ class EvaluationServiceTest : public ::testing::Test {
     engine_ = std::move(*engine);
     cache_ = std::make_unique<RedisSeriesSource>(redis_.get());
     grpc_source_ = std::make_unique<GrpcSeriesSource>(
-        grpc::CreateChannel(aggregation_server_->address(), grpc::InsecureChannelCredentials()), "");
+        grpc::CreateChannel(aggregation_server_->address(), grpc::InsecureChannelCredentials()),
+        "");
     series_ = std::make_unique<FallbackSeriesSource>(cache_.get(), grpc_source_.get());
     EvaluatorOptions eo;
     eo.full_pass_interval = absl::Hours(1);
     eo.retry_interval = absl::Milliseconds(200);
-    evaluator_ = std::make_unique<Evaluator>(catalog_, series_.get(), nullptr, engine_.get(),
-                                             &clock_, eo);
+    evaluator_ =
+        std::make_unique<Evaluator>(catalog_, series_.get(), nullptr, engine_.get(), &clock_, eo);
     EvaluationServiceOptions so;
     so.max_watch_queue = 64;
     service_ = std::make_unique<EvaluationServiceImpl>(catalog_, engine_.get(), evaluator_.get(),
@@ -177,8 +179,9 @@ class EvaluationServiceTest : public ::testing::Test {
   // HEALTH-02: 50 % in 2020, 50.5 % in 2024, target ≥ 60 % by 2030:
   // P = CAGR(50.5/50) / CAGR(60/50) ≈ 0.135 → 预计达标困难 (orange).
   void WriteAtRiskScreening() {
-    ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-02", 2020, 50, 100),
-                                FractionValue("HEALTH-02", 2024, 50.5, 100)})
+    ASSERT_TRUE(writer_
+                    ->Write({FractionValue("HEALTH-02", 2020, 50, 100),
+                             FractionValue("HEALTH-02", 2024, 50.5, 100)})
                     .ok());
   }
   // A correction of 2024 to 55 %: P ≈ 1.31 → on track, nothing warns.
@@ -397,8 +400,9 @@ TEST_F(EvaluationServiceTest, ListWarningsRejectsUnknownFilterValues) {
 }
 
 TEST_F(EvaluationServiceTest, EvaluateGivesEveryFigureAlsoWithoutWarning) {
-  ASSERT_TRUE(writer_->Write({PlainValue("EDU-01", 2020, 10.0), PlainValue("EDU-01", 2021, 10.2),
-                              PlainValue("EDU-01", 2022, 10.4), PlainValue("EDU-01", 2023, 10.6)})
+  ASSERT_TRUE(writer_
+                  ->Write({PlainValue("EDU-01", 2020, 10.0), PlainValue("EDU-01", 2021, 10.2),
+                           PlainValue("EDU-01", 2022, 10.4), PlainValue("EDU-01", 2023, 10.6)})
                   .ok());
   halfsky::v1::EvaluateRequest request;
   request.set_indicator_id("EDU-01");
@@ -423,8 +427,8 @@ TEST_F(EvaluationServiceTest, EvaluateGivesEveryFigureAlsoWithoutWarning) {
 
 TEST_F(EvaluationServiceTest, MidtermReportCountsStatusesPerDomain) {
   WriteAtRiskScreening();
-  ASSERT_TRUE(writer_->Write({PlainValue("EDU-01", 2020, 10.0), PlainValue("EDU-01", 2023, 10.6)})
-                  .ok());
+  ASSERT_TRUE(
+      writer_->Write({PlainValue("EDU-01", 2020, 10.0), PlainValue("EDU-01", 2023, 10.6)}).ok());
   ASSERT_TRUE(evaluator_->FullPass().ok());
   halfsky::v1::GetEvaluationReportRequest request;
   request.set_type(halfsky::v1::REPORT_TYPE_MIDTERM);

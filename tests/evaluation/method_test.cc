@@ -34,9 +34,7 @@ v1::Indicator Value(const std::string& unit = "") {
   return MakeIndicator(v1::INDICATOR_KIND_VALUE, "指标", unit);
 }
 
-v1::Indicator Proportion() {
-  return MakeIndicator(v1::INDICATOR_KIND_PROPORTION, "女性比例", "%");
-}
+v1::Indicator Proportion() { return MakeIndicator(v1::INDICATOR_KIND_PROPORTION, "女性比例", "%"); }
 
 v1::Target MakeTarget(v1::Comparator cmp, int year, std::optional<double> value = std::nullopt) {
   v1::Target t;
@@ -125,14 +123,13 @@ TEST_P(HigherIsBetterEdgeTest, BandOfP) {
 
 INSTANTIATE_TEST_SUITE_P(
     Edges, HigherIsBetterEdgeTest,
-    ::testing::Values(EdgeCase{195, v1::PROGRESS_STATUS_ON_TRACK, v1::SEVERITY_UNSPECIFIED},  // P = 0.95
-                      EdgeCase{194.9, v1::PROGRESS_STATUS_NEEDS_ACCELERATION,
-                               v1::SEVERITY_YELLOW},  // P = 0.949
-                      EdgeCase{160, v1::PROGRESS_STATUS_NEEDS_ACCELERATION,
-                               v1::SEVERITY_YELLOW},  // P = 0.6
-                      EdgeCase{159.9, v1::PROGRESS_STATUS_AT_RISK, v1::SEVERITY_ORANGE},  // 0.599
-                      EdgeCase{100, v1::PROGRESS_STATUS_AT_RISK, v1::SEVERITY_ORANGE},  // P = 0
-                      EdgeCase{99.9, v1::PROGRESS_STATUS_MOVING_AWAY, v1::SEVERITY_RED}));  // −0.001
+    ::testing::Values(
+        EdgeCase{195, v1::PROGRESS_STATUS_ON_TRACK, v1::SEVERITY_UNSPECIFIED},         // P = 0.95
+        EdgeCase{194.9, v1::PROGRESS_STATUS_NEEDS_ACCELERATION, v1::SEVERITY_YELLOW},  // P = 0.949
+        EdgeCase{160, v1::PROGRESS_STATUS_NEEDS_ACCELERATION, v1::SEVERITY_YELLOW},    // P = 0.6
+        EdgeCase{159.9, v1::PROGRESS_STATUS_AT_RISK, v1::SEVERITY_ORANGE},             // 0.599
+        EdgeCase{100, v1::PROGRESS_STATUS_AT_RISK, v1::SEVERITY_ORANGE},               // P = 0
+        EdgeCase{99.9, v1::PROGRESS_STATUS_MOVING_AWAY, v1::SEVERITY_RED}));           // −0.001
 
 TEST(LowerIsBetterEdgeTest, PExactlyAtBounds) {
   // y0 = 400, yT = 100: CAGR_needed = √0.25 − 1 = −0.5, P = −(yt/400 − 1)/0.5.
@@ -175,10 +172,9 @@ TEST(ZeroTest, ZeroBaseIsReplacedByOneThousandth) {
 TEST(ZeroTest, ZeroTargetIsReplacedByOneThousandth) {
   // CAGR_act = 0.5^(1/4) − 1 = −0.1591; CAGR_needed = (0.001/10)^(1/10) − 1
   // = −0.6019; P = 0.2643.
-  Assessment a = Assess(Value(), MakeTarget(v1::COMPARATOR_AT_MOST, 2030, 0),
-                        Values({{2020, 10}, {2024, 5}}));
-  EXPECT_NEAR(a.figures.progress(),
-              (1 - std::pow(0.5, 0.25)) / (1 - std::pow(1e-4, 0.1)), 1e-12);
+  Assessment a =
+      Assess(Value(), MakeTarget(v1::COMPARATOR_AT_MOST, 2030, 0), Values({{2020, 10}, {2024, 5}}));
+  EXPECT_NEAR(a.figures.progress(), (1 - std::pow(0.5, 0.25)) / (1 - std::pow(1e-4, 0.1)), 1e-12);
   EXPECT_NEAR(a.figures.progress(), 0.2643, 1e-4);
   EXPECT_EQ(a.status, v1::PROGRESS_STATUS_AT_RISK);
   EXPECT_EQ(a.severity, v1::SEVERITY_ORANGE);
@@ -196,13 +192,13 @@ TEST(SignChangeTest, NotAssessable) {
 }
 
 TEST(OnePointTest, NotAssessableUnlessAlreadyMet) {
-  Assessment a = Assess(Value(), MakeTarget(v1::COMPARATOR_AT_LEAST, 2030, 10),
-                        Values({{2022, 5}}));
+  Assessment a =
+      Assess(Value(), MakeTarget(v1::COMPARATOR_AT_LEAST, 2030, 10), Values({{2022, 5}}));
   EXPECT_EQ(a.status, v1::PROGRESS_STATUS_NOT_ASSESSABLE);
   EXPECT_EQ(a.reason, NotAssessableReason::kTooFewYears);
   EXPECT_EQ(a.explanation_zh, "指标仅有2022年一年数据（5.0），不足两年，暂无法评估进展。");
-  Assessment met = Assess(Value(), MakeTarget(v1::COMPARATOR_AT_LEAST, 2030, 10),
-                          Values({{2022, 12}}));
+  Assessment met =
+      Assess(Value(), MakeTarget(v1::COMPARATOR_AT_LEAST, 2030, 10), Values({{2022, 12}}));
   EXPECT_EQ(met.status, v1::PROGRESS_STATUS_ACHIEVED);
 }
 
@@ -264,8 +260,8 @@ TEST(SlippedTest, MetEarlierThenSlippedBack) {
 
 TEST(MissedTest, AfterTargetYearNotMet) {
   const v1::Target target = MakeTarget(v1::COMPARATOR_AT_MOST, 2025, 10.15);
-  Assessment a = Assess(Value("/10万"), target,
-                        Values({{2020, 16.9}, {2023, 13}, {2025, 12}, {2026, 9}}));
+  Assessment a =
+      Assess(Value("/10万"), target, Values({{2020, 16.9}, {2023, 13}, {2025, 12}, {2026, 9}}));
   EXPECT_EQ(a.status, v1::PROGRESS_STATUS_MISSED);
   EXPECT_EQ(a.warning_kind, v1::WARNING_KIND_MISSED);
   EXPECT_EQ(a.severity, v1::SEVERITY_RED);
@@ -336,8 +332,7 @@ TEST(AboutTest, OutsideBandEveryYearWarnsOrange) {
   EXPECT_EQ(a.status, v1::PROGRESS_STATUS_MISSED);
   EXPECT_EQ(a.warning_kind, v1::WARNING_KIND_OUT_OF_BAND);
   EXPECT_EQ(a.severity, v1::SEVERITY_ORANGE);
-  EXPECT_EQ(a.explanation_zh,
-            "女性比例2024年为47.5%，不在45%左右（43.0%—47.0%）的目标范围内。");
+  EXPECT_EQ(a.explanation_zh, "女性比例2024年为47.5%，不在45%左右（43.0%—47.0%）的目标范围内。");
 }
 
 TEST(AboutTest, ExplicitTolerance) {
@@ -356,8 +351,8 @@ TEST(AboutTest, OutsideBandBeforeTargetYearHasProgressAndWarns) {
   EXPECT_EQ(a.status, v1::PROGRESS_STATUS_ON_TRACK);
   EXPECT_EQ(a.warning_kind, v1::WARNING_KIND_OUT_OF_BAND);
   EXPECT_EQ(a.severity, v1::SEVERITY_YELLOW);
-  EXPECT_NEAR(a.figures.progress(),
-              (std::pow(1.2, 0.25) - 1) / (std::pow(40.0 / 30, 0.1) - 1), 1e-12);
+  EXPECT_NEAR(a.figures.progress(), (std::pow(1.2, 0.25) - 1) / (std::pow(40.0 / 30, 0.1) - 1),
+              1e-12);
   // Above the band and rising: moving away, red.
   Assessment away = Assess(Proportion(), MakeTarget(v1::COMPARATOR_ABOUT, 2030, 40),
                            Values({{2020, 43}, {2024, 45}}));
@@ -438,11 +433,11 @@ TEST_P(IncreaseBandsTest, OpenSdgNoTargetBands) {
 
 INSTANTIATE_TEST_SUITE_P(
     Bands, IncreaseBandsTest,
-    ::testing::Values(NoTargetCase{101.5, v1::PROGRESS_STATUS_ON_TRACK},            // 0.015
+    ::testing::Values(NoTargetCase{101.5, v1::PROGRESS_STATUS_ON_TRACK},             // 0.015
                       NoTargetCase{101.49, v1::PROGRESS_STATUS_NEEDS_ACCELERATION},  // 0.0149
-                      NoTargetCase{100.5, v1::PROGRESS_STATUS_NEEDS_ACCELERATION},  // 0.005
-                      NoTargetCase{100.49, v1::PROGRESS_STATUS_AT_RISK},            // 0.0049
-                      NoTargetCase{100, v1::PROGRESS_STATUS_AT_RISK},               // 0
+                      NoTargetCase{100.5, v1::PROGRESS_STATUS_NEEDS_ACCELERATION},   // 0.005
+                      NoTargetCase{100.49, v1::PROGRESS_STATUS_AT_RISK},             // 0.0049
+                      NoTargetCase{100, v1::PROGRESS_STATUS_AT_RISK},                // 0
                       NoTargetCase{99.99, v1::PROGRESS_STATUS_MOVING_AWAY}));
 
 TEST(IncreaseTest, SentenceAndProjection) {
@@ -588,13 +583,13 @@ TEST(ErrorsTest, BadInputs) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(AssessTarget(ind, MakeTarget(v1::COMPARATOR_UNSPECIFIED, 2030, 1),
-                         Values({{2021, 1}}), MethodOptions())
+  EXPECT_EQ(AssessTarget(ind, MakeTarget(v1::COMPARATOR_UNSPECIFIED, 2030, 1), Values({{2021, 1}}),
+                         MethodOptions())
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(AssessTarget(ind, MakeTarget(v1::COMPARATOR_AT_LEAST, 2030, 1),
-                         Values({{2021, NAN}}), MethodOptions())
+  EXPECT_EQ(AssessTarget(ind, MakeTarget(v1::COMPARATOR_AT_LEAST, 2030, 1), Values({{2021, NAN}}),
+                         MethodOptions())
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
@@ -617,7 +612,8 @@ TEST(FluctuationTest, FewerThanFourChangesUsesRelativeChange) {
   EXPECT_NEAR(*r->relative_change, 30.0 / 110, 1e-12);
   EXPECT_DOUBLE_EQ(r->figures.latest_change(), 30);
   EXPECT_FALSE(r->figures.has_modified_z_score());
-  EXPECT_EQ(r->explanation_zh, "指标2022年为140.0，比上年上升30.0，变化幅度27.3%，超过20%的波动阈值，波动较大。");
+  EXPECT_EQ(r->explanation_zh,
+            "指标2022年为140.0，比上年上升30.0，变化幅度27.3%，超过20%的波动阈值，波动较大。");
   // 110 → 120: +9.1 %.
   r = AssessFluctuation(Value(), Values({{2020, 100}, {2021, 110}, {2022, 120}}), MethodOptions());
   EXPECT_FALSE(r->warns);
@@ -636,12 +632,14 @@ TEST(FluctuationTest, IndicatorThresholdOverridesDefault) {
 TEST(FluctuationTest, MadZeroFallsBackToRelativeChange) {
   // Changes 1, 1, 1, 1, x: median 1, MAD 0.
   absl::StatusOr<FluctuationResult> small = AssessFluctuation(
-      Value(), Values({{2020, 100}, {2021, 101}, {2022, 102}, {2023, 103}, {2024, 104}, {2025, 110}}),
+      Value(),
+      Values({{2020, 100}, {2021, 101}, {2022, 102}, {2023, 103}, {2024, 104}, {2025, 110}}),
       MethodOptions());
   EXPECT_EQ(small->method, FluctuationMethod::kRelativeChange);
   EXPECT_FALSE(small->warns);  // 6/104 = 5.8 %
   absl::StatusOr<FluctuationResult> big = AssessFluctuation(
-      Value(), Values({{2020, 100}, {2021, 101}, {2022, 102}, {2023, 103}, {2024, 104}, {2025, 130}}),
+      Value(),
+      Values({{2020, 100}, {2021, 101}, {2022, 102}, {2023, 103}, {2024, 104}, {2025, 130}}),
       MethodOptions());
   EXPECT_EQ(big->method, FluctuationMethod::kRelativeChange);
   EXPECT_TRUE(big->warns);  // 26/104 = 25 %
@@ -663,13 +661,15 @@ TEST(FluctuationTest, ModifiedZScore) {
   // Changes 2, 3, 1, 3, x: for x = 8 and 9, sorted median 3, deviations
   // 1, 0, 2, 0, x−3 → MAD 1; z = 0.6745·(x − 3).
   absl::StatusOr<FluctuationResult> below = AssessFluctuation(
-      Value(), Values({{2020, 100}, {2021, 102}, {2022, 105}, {2023, 106}, {2024, 109}, {2025, 117}}),
+      Value(),
+      Values({{2020, 100}, {2021, 102}, {2022, 105}, {2023, 106}, {2024, 109}, {2025, 117}}),
       MethodOptions());
   EXPECT_EQ(below->method, FluctuationMethod::kModifiedZScore);
   EXPECT_NEAR(below->figures.modified_z_score(), 0.6745 * 5, 1e-12);
   EXPECT_FALSE(below->warns);
   absl::StatusOr<FluctuationResult> above = AssessFluctuation(
-      Value(), Values({{2020, 100}, {2021, 102}, {2022, 105}, {2023, 106}, {2024, 109}, {2025, 118}}),
+      Value(),
+      Values({{2020, 100}, {2021, 102}, {2022, 105}, {2023, 106}, {2024, 109}, {2025, 118}}),
       MethodOptions());
   EXPECT_NEAR(above->figures.modified_z_score(), 0.6745 * 6, 1e-12);
   EXPECT_TRUE(above->warns);
@@ -742,8 +742,7 @@ TEST(RareEventsTest, PooledRollingRatesWithExactInterval) {
   EXPECT_DOUBLE_EQ(a.figures.interval().level(), 0.95);
   // 28.6 → 39.6 per 100 000: moving away from ≤ 10.15.
   EXPECT_EQ(a.status, v1::PROGRESS_STATUS_MOVING_AWAY);
-  EXPECT_NEAR(a.figures.actual_annual_rate(),
-              std::sqrt((4.0 / 10100) / (3.0 / 10500)) - 1, 1e-12);
+  EXPECT_NEAR(a.figures.actual_annual_rate(), std::sqrt((4.0 / 10100) / (3.0 / 10500)) - 1, 1e-12);
   EXPECT_THAT(a.explanation_zh, HasSubstr("孕产妇死亡率2022—2024年为39.6/10万"));
   EXPECT_THAT(a.explanation_zh, HasSubstr("按2020—2022年至2022—2024年年均上升"));
   EXPECT_THAT(a.explanation_zh,
@@ -753,8 +752,8 @@ TEST(RareEventsTest, PooledRollingRatesWithExactInterval) {
 }
 
 TEST(RareEventsTest, ThresholdIsConfigurable) {
-  const Series series = Deaths({{2020, {30, 3500}}, {2021, {25, 3400}}, {2022, {28, 3600}},
-                                {2023, {26, 3300}}});
+  const Series series =
+      Deaths({{2020, {30, 3500}}, {2021, {25, 3400}}, {2022, {28, 3600}}, {2023, {26, 3300}}});
   v1::Indicator ind = MaternalMortality();
   EXPECT_FALSE(Assess(ind, MakeTarget(v1::COMPARATOR_AT_MOST, 2030, 10.15), series).pooled);
   ind.set_rare_event_threshold(50);
@@ -769,19 +768,22 @@ TEST(RareEventsTest, FewerThanTwoFullWindowsIsNotAssessable) {
   EXPECT_EQ(a.reason, NotAssessableReason::kTooFewPooledYears);
   // A missing year breaks the window: 2020, 2022, 2023, 2024 → windows
   // 2022 (no: 2021 missing), 2023 (no), 2024 (2022–2024 only).
-  const Series gappy = Deaths({{2020, {1, 3500}}, {2022, {2, 3600}}, {2023, {1, 3300}},
-                               {2024, {1, 3200}}});
-  EXPECT_EQ(Assess(MaternalMortality(), MakeTarget(v1::COMPARATOR_AT_MOST, 2030, 10.15), gappy)
-                .reason,
-            NotAssessableReason::kTooFewPooledYears);
+  const Series gappy =
+      Deaths({{2020, {1, 3500}}, {2022, {2, 3600}}, {2023, {1, 3300}}, {2024, {1, 3200}}});
+  EXPECT_EQ(
+      Assess(MaternalMortality(), MakeTarget(v1::COMPARATOR_AT_MOST, 2030, 10.15), gappy).reason,
+      NotAssessableReason::kTooFewPooledYears);
 }
 
 TEST(RareEventsTest, IntervalExplainsTheJump) {
   // One death a year in ~3 500 births, then three: +200 % (relative test
   // fires), but the 95 % interval of 3 events, 0.6187–8.7673 / 3 500 =
   // 17.7–250.5 per 100 000, holds the previous pooled 28.6: no warning.
-  const Series series = Deaths({{2020, {1, 3500}}, {2021, {1, 3500}}, {2022, {1, 3500}},
-                                {2023, {1, 3500}}, {2024, {3, 3500}}});
+  const Series series = Deaths({{2020, {1, 3500}},
+                                {2021, {1, 3500}},
+                                {2022, {1, 3500}},
+                                {2023, {1, 3500}},
+                                {2024, {3, 3500}}});
   absl::StatusOr<FluctuationResult> r =
       AssessFluctuation(MaternalMortality(), series, MethodOptions());
   ASSERT_TRUE(r.ok()) << r.status();
@@ -800,8 +802,11 @@ TEST(RareEventsTest, IntervalExplainsTheJump) {
 TEST(RareEventsTest, IntervalThatDoesNotExplainWarns) {
   // 15 deaths a year (mean 12 < 20), then none: the interval of 0 events,
   // 0–3.689 / 3 500 = 0–105.4, excludes the previous pooled 428.6.
-  const Series series = Deaths({{2020, {15, 3500}}, {2021, {15, 3500}}, {2022, {15, 3500}},
-                                {2023, {15, 3500}}, {2024, {0, 3500}}});
+  const Series series = Deaths({{2020, {15, 3500}},
+                                {2021, {15, 3500}},
+                                {2022, {15, 3500}},
+                                {2023, {15, 3500}},
+                                {2024, {0, 3500}}});
   absl::StatusOr<FluctuationResult> r =
       AssessFluctuation(MaternalMortality(), series, MethodOptions());
   ASSERT_TRUE(r.ok()) << r.status();

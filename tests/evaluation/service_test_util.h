@@ -35,8 +35,7 @@ std::string TokenFileContent();
 std::unique_ptr<auth::Authenticator> TestAuthenticator();
 
 halfsky::v1::DataValue FractionValue(const std::string& indicator, int year, double numerator,
-                                     double denominator,
-                                     const std::string& area = kRoot);
+                                     double denominator, const std::string& area = kRoot);
 halfsky::v1::DataValue PlainValue(const std::string& indicator, int year, double value,
                                   const std::string& area = kRoot);
 

@@ -34,9 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const absl::Time now = absl::FromCivil(absl::CivilDay(2026, 6, 1), absl::UTCTimeZone());
-  const absl::Status s = halfsky::submission::ValidateBatch(
-      request.request_id(), request.data_values(), Catalog(), now,
-      halfsky::submission::ValidationLimits());
+  const absl::Status s =
+      halfsky::submission::ValidateBatch(request.request_id(), request.data_values(), Catalog(),
+                                         now, halfsky::submission::ValidationLimits());
   if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) {
     std::abort();  // validation may only say OK or INVALID_ARGUMENT
   }

@@ -41,8 +41,8 @@ absl::StatusOr<ChromiumRun> RunChromium(const std::string& chromium, const std::
       "' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
       "--disable-background-networking --disable-component-update --disable-sync "
       "--disable-default-apps --disable-extensions --mute-audio --hide-scrollbars "
-      "--user-data-dir='", dir, "/profile' ", extra_flags, " 'file://", html_path, "' >'", out,
-      "' 2>'", err, "'");
+      "--user-data-dir='",
+      dir, "/profile' ", extra_flags, " 'file://", html_path, "' >'", out, "' 2>'", err, "'");
   auto child = ChildProcess::Start({"/bin/sh", "-c", cmd});
   if (!child.ok()) {
     return child.status();
@@ -55,8 +55,8 @@ absl::StatusOr<ChromiumRun> RunChromium(const std::string& chromium, const std::
   run.stdout_text = ReadFile(out);
   run.stderr_text = ReadFile(err);
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    return absl::InternalError(absl::StrCat("chromium failed (wait status ", *status, "): ",
-                                            run.stderr_text.substr(0, 2000)));
+    return absl::InternalError(absl::StrCat("chromium failed (wait status ", *status,
+                                            "): ", run.stderr_text.substr(0, 2000)));
   }
   return run;
 }

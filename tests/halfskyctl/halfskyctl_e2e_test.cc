@@ -23,12 +23,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -78,9 +78,7 @@ std::string Basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::vector<std::string> DemoCsvs() {
-  return Glob(SourcePath("deploy/demo/demo-synthetic-*.csv"));
-}
+std::vector<std::string> DemoCsvs() { return Glob(SourcePath("deploy/demo/demo-synthetic-*.csv")); }
 
 // deploy/demo/demo-synthetic-HEALTH.csv → HEALTH.
 std::string UnitOfDemoCsv(const std::string& path) {
@@ -215,7 +213,8 @@ std::string SeverityToken(v1::Severity s) {
 }
 
 std::string Describe(const ht::CommandResult& r) {
-  return absl::StrCat("exit ", r.exit_code, "\n--- stdout ---\n", r.out, "\n--- stderr ---\n", r.err);
+  return absl::StrCat("exit ", r.exit_code, "\n--- stdout ---\n", r.out, "\n--- stderr ---\n",
+                      r.err);
 }
 
 class HalfskyctlEndToEndTest : public ::testing::Test {
@@ -223,10 +222,9 @@ class HalfskyctlEndToEndTest : public ::testing::Test {
   void SetUp() override {
     ht::SuiteOptions options;
     options.catalog = SourcePath("deploy/catalog");
-    options.tokens = absl::StrCat(
-        auth::HashToken(kStatisticsToken), " stats statistics\n",
-        auth::HashToken(kAssessmentToken), " alice assessment\n",
-        auth::HashToken(kServiceToken), " halfsky-services statistics\n");
+    options.tokens = absl::StrCat(auth::HashToken(kStatisticsToken), " stats statistics\n",
+                                  auth::HashToken(kAssessmentToken), " alice assessment\n",
+                                  auth::HashToken(kServiceToken), " halfsky-services statistics\n");
     for (const std::string& csv : DemoCsvs()) {
       const std::string unit = UnitOfDemoCsv(csv);
       // Principal names allow [A-Za-z0-9._@-]: HUMAN_RESOURCES → human-resources.
@@ -238,8 +236,7 @@ class HalfskyctlEndToEndTest : public ::testing::Test {
     options.service_token = kServiceToken;
     options.submission_flags = {absl::StrCat("--fake_now=", kFakeNow)};
     // Full passes (which include the late-data check) every second.
-    options.evaluation_flags = {absl::StrCat("--fake_now=", kFakeNow),
-                                "--reevaluate_interval=1s"};
+    options.evaluation_flags = {absl::StrCat("--fake_now=", kFakeNow), "--reevaluate_interval=1s"};
     auto suite = ht::Suite::Start(options);
     ASSERT_TRUE(suite.ok()) << suite.status();
     suite_ = std::move(*suite);
@@ -338,9 +335,8 @@ class HalfskyctlEndToEndTest : public ::testing::Test {
 // (the generator is deterministic and the committed CSVs are not stale).
 TEST(DemoDataTest, CommittedCsvsAreWhatTheGeneratorWrites) {
   const std::string out = ht::MakeTempDir("demo-generate");
-  absl::StatusOr<ht::CommandResult> r =
-      ht::RunCommand({"/bin/bash", SourcePath("deploy/demo/generate.sh"),
-                      SourcePath("deploy/catalog"), out});
+  absl::StatusOr<ht::CommandResult> r = ht::RunCommand(
+      {"/bin/bash", SourcePath("deploy/demo/generate.sh"), SourcePath("deploy/catalog"), out});
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->exit_code, 0) << Describe(*r);
   const std::vector<std::string> generated = Glob(out + "/demo-synthetic-*.csv");
@@ -382,9 +378,9 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
     by_indicator[w.indicator_id()].push_back(&w);
   }
 
-  ht::CommandResult report_csv = Ctl({"report", "annual", "--year", "2024", "--format", "csv",
-                                      "--aggregation", aggregation},
-                                     evaluation, kAssessmentToken);
+  ht::CommandResult report_csv =
+      Ctl({"report", "annual", "--year", "2024", "--format", "csv", "--aggregation", aggregation},
+          evaluation, kAssessmentToken);
   ASSERT_EQ(report_csv.exit_code, 0) << Describe(report_csv);
   std::map<std::string, std::set<std::string>> statuses;  // indicator → assessment statuses
   std::set<std::string> charted;                          // indicators with yearly points
@@ -401,8 +397,8 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
     SCOPED_TRACE(p.indicator);
     if (*p.status != '\0') {
       EXPECT_EQ(statuses[p.indicator].count(p.status), 1u)
-          << p.indicator << " should show " << p.status << "; report statuses: "
-          << absl::StrJoin(statuses[p.indicator], ",");
+          << p.indicator << " should show " << p.status
+          << "; report statuses: " << absl::StrJoin(statuses[p.indicator], ",");
     }
     if (*p.kind != '\0') {
       promised_warnings.insert(absl::StrCat(p.indicator, " ", p.kind));
@@ -421,8 +417,7 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
   }
   // Nothing warns by accident.
   for (const auto& w : warnings.warnings()) {
-    EXPECT_EQ(promised_warnings.count(absl::StrCat(w.indicator_id(), " ", KindToken(w.kind()))),
-              1u)
+    EXPECT_EQ(promised_warnings.count(absl::StrCat(w.indicator_id(), " ", KindToken(w.kind()))), 1u)
         << "unannounced warning " << w.id() << " (" << SeverityToken(w.severity())
         << "): " << w.explanation_zh();
   }
@@ -457,7 +452,8 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
   {
     double num = 0;
     double den = 0;
-    for (const auto& row : CsvRecords(ht::ReadFile(SourcePath("deploy/demo/demo-synthetic-HEALTH.csv")))) {
+    for (const auto& row :
+         CsvRecords(ht::ReadFile(SourcePath("deploy/demo/demo-synthetic-HEALTH.csv")))) {
       if (row.at("指标代码") == "HEALTH-04" && row.at("年份") == "2024" &&
           row.at("区域代码") == kDistrict) {
         double n = 0;
@@ -556,7 +552,8 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
     for (const std::string& id : charted) {
       numeric_reported += reported.count(id);
     }
-    EXPECT_EQ(numeric_reported, charted.size()) << "a chart for an indicator the demo did not report";
+    EXPECT_EQ(numeric_reported, charted.size())
+        << "a chart for an indicator the demo did not report";
     EXPECT_GE(charts, 50u) << "expected a chart for each numeric demo indicator";
     for (const Promise& p : kDemoPromises) {
       if (std::string(p.indicator) != "DECISION-05") {
@@ -634,18 +631,19 @@ TEST_F(HalfskyctlEndToEndTest, ExitCodes) {
   EXPECT_THAT(r.err, HasSubstr("bad.csv:3:")) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("NO-SUCH-99")) << Describe(r);
   // The batch is all or nothing: line 2 was not stored either.
-  ht::CommandResult series =
-      Ctl({"series", "HEALTH-05", "--format", "json"}, suite_->aggregation().address(),
-          kStatisticsToken);
+  ht::CommandResult series = Ctl({"series", "HEALTH-05", "--format", "json"},
+                                 suite_->aggregation().address(), kStatisticsToken);
   EXPECT_EQ(series.exit_code, 0) << Describe(series);
   EXPECT_THAT(series.out, ::testing::Not(HasSubstr("2024"))) << series.out;
 
   const std::string nowhere = absl::StrCat("127.0.0.1:", ht::FreePort());
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"submit", bad}, {"warnings"}, {"series", "HEALTH-05"},
-        {"status", "--year", "2024"}, {"report", "annual", "--year", "2024"},
-        {"ack", "HEALTH-09:610303:progress:2030", "--note", "x"},
-        {"export", "--format", "sdmx-csv"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"submit", bad},
+                                        {"warnings"},
+                                        {"series", "HEALTH-05"},
+                                        {"status", "--year", "2024"},
+                                        {"report", "annual", "--year", "2024"},
+                                        {"ack", "HEALTH-09:610303:progress:2030", "--note", "x"},
+                                        {"export", "--format", "sdmx-csv"}}) {
     args.insert(args.end(), {"--timeout", "3s"});
     ht::CommandResult u = Ctl(args, nowhere, kStatisticsToken);
     EXPECT_EQ(u.exit_code, 3) << absl::StrJoin(args, " ") << "\n" << Describe(u);

@@ -117,7 +117,8 @@ std::string Between(const std::string& text, const std::string& open, const std:
     return "";
   }
   const size_t b = text.find(close, a + open.size());
-  return text.substr(a + open.size(), b == std::string::npos ? std::string::npos : b - a - open.size());
+  return text.substr(a + open.size(),
+                     b == std::string::npos ? std::string::npos : b - a - open.size());
 }
 
 std::string Unescape(std::string s) {
@@ -129,7 +130,8 @@ Probe LoadWithProbe(const std::string& chromium, const std::string& dir, const s
   std::string probed = html;
   EXPECT_TRUE(absl::StrContains(probed, kCspFromReport)) << "the report lost its CSP";
   // Allow the test's own inline scripts; everything else stays forbidden.
-  absl::StrReplaceAll({{kCspFromReport, "default-src 'none'; script-src 'unsafe-inline';"}}, &probed);
+  absl::StrReplaceAll({{kCspFromReport, "default-src 'none'; script-src 'unsafe-inline';"}},
+                      &probed);
   absl::StrReplaceAll({{"<head>\n", absl::StrCat("<head>\n", kHeadProbe, "\n")},
                        {"</body>", absl::StrCat(kBodyProbe, "\n</body>")}},
                       &probed);
@@ -143,7 +145,8 @@ Probe LoadWithProbe(const std::string& chromium, const std::string& dir, const s
     ADD_FAILURE() << run.status();
     return probe;
   }
-  const std::string probe_text = Unescape(Between(run->stdout_text, "<pre id=\"probe\">", "</pre>"));
+  const std::string probe_text =
+      Unescape(Between(run->stdout_text, "<pre id=\"probe\">", "</pre>"));
   for (absl::string_view line : absl::StrSplit(probe_text, '\n', absl::SkipEmpty())) {
     probe.lines.push_back(absl::StrSplit(line, ' ', absl::SkipEmpty()));
   }
@@ -260,7 +263,9 @@ TEST_F(ReportBrowserTest, ChartsPlacePointsWhereTheFiguresSay) {
   // Value → y through the two lowest ticks; checked against all ticks.
   const auto t0 = *ytick.begin();
   const auto t1 = *std::next(ytick.begin());
-  auto y_of = [&](double v) { return t0.second + (v - t0.first) / (t1.first - t0.first) * (t1.second - t0.second); };
+  auto y_of = [&](double v) {
+    return t0.second + (v - t0.first) / (t1.first - t0.first) * (t1.second - t0.second);
+  };
   for (const auto& [v, y] : ytick) {
     EXPECT_NEAR(y_of(v), y, 0.5) << "value axis is not linear at tick " << v;
   }
@@ -288,21 +293,23 @@ TEST_F(ReportBrowserTest, ChartsPlacePointsWhereTheFiguresSay) {
   ASSERT_GT(bytes.size(), 20000u) << "screenshot missing or blank: " << png;
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   // HALFSKY_DOCS_SCREENSHOT=docs/report-example.png refreshes the docs' picture.
-  if (const char* docs = std::getenv("HALFSKY_DOCS_SCREENSHOT"); docs != nullptr && docs[0] != '\0') {
+  if (const char* docs = std::getenv("HALFSKY_DOCS_SCREENSHOT");
+      docs != nullptr && docs[0] != '\0') {
     std::ofstream(docs, std::ios::binary) << bytes;
   }
   std::cerr << "report: " << dir_ << "/report.html\nscreenshot: " << png << "\n";
 }
 
 // The detector itself: a page that throws, logs an error and tries to fetch
-// (a loopback address: tests never send traffic elsewhere) must be caught, or the test above could never fail.
+// (a loopback address: tests never send traffic elsewhere) must be caught, or the test above could
+// never fail.
 TEST_F(ReportBrowserTest, ProbeCatchesErrorsAndNetworkFetches) {
   const v1::EvaluationReport report = testing::SampleReport();
   std::string html = views::RenderReportHtml(report, views::ReportContext{});
-  absl::StrReplaceAll(
-      {{"</header>", "</header><img src=\"http://127.0.0.1:9/halfsky-probe-logo.png\">"
-                     "<script>console.error('boom'); undefinedFunction();</script>"}},
-      &html);
+  absl::StrReplaceAll({{"</header>",
+                        "</header><img src=\"http://127.0.0.1:9/halfsky-probe-logo.png\">"
+                        "<script>console.error('boom'); undefinedFunction();</script>"}},
+                      &html);
   const Probe probe = LoadWithProbe(chromium_, dir_, html);
   std::string all = absl::StrJoin(probe.errors, "\n");
   EXPECT_THAT(all, ::testing::HasSubstr("console.error: boom"));

@@ -37,7 +37,9 @@ int Count(const std::string& text, const std::string& needle) {
 
 TEST(ReportHtmlTest, IsSelfContainedAndForbidsFetching) {
   const std::string html = views::RenderReportHtml(testing::SampleReport(), Context(nullptr));
-  EXPECT_THAT(html, HasSubstr("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
+  EXPECT_THAT(
+      html,
+      HasSubstr("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
   EXPECT_THAT(html, HasSubstr("<html lang=\"zh-CN\">"));
   EXPECT_THAT(html, HasSubstr("@page { size: A4;"));
   EXPECT_THAT(html, Not(HasSubstr("<script")));
@@ -58,7 +60,8 @@ TEST(ReportHtmlTest, SummaryWarningsAndSentences) {
   const std::string html = views::RenderReportHtml(testing::SampleReport(), Context(&annual));
   EXPECT_THAT(html, HasSubstr("金台区妇女发展规划（2021—2030年） 2024年度监测评估报告"));
   EXPECT_THAT(html, HasSubstr("示例数据（合成）"));
-  EXPECT_THAT(html, HasSubstr("<td>妇女与健康</td><td class=\"n\">2</td><td class=\"n\">1</td><td class=\"n\">50%</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>妇女与健康</td><td class=\"n\">2</td><td class=\"n\">1</td><td "
+                              "class=\"n\">50%</td>"));
   EXPECT_THAT(html, HasSubstr("共 4 条预警"));
   EXPECT_THAT(html, HasSubstr("难以达到≤10.15/10万的目标"));
   // The fluctuation warning is not an assessment sentence: shown beside the chart too.
@@ -89,7 +92,8 @@ TEST(ReportChartTest, PointsSitOnTheScale) {
     int seen = 0;
     for (const auto& p : ia.series()) {
       if (!p.has_value()) {
-        EXPECT_THAT(svg, Not(HasSubstr("data-year=\"" + std::to_string(p.year()) + "\" data-value")));
+        EXPECT_THAT(svg,
+                    Not(HasSubstr("data-year=\"" + std::to_string(p.year()) + "\" data-value")));
         continue;
       }
       const std::regex re("<circle class=\"pt\" data-year=\"" + std::to_string(p.year()) +
@@ -141,7 +145,8 @@ TEST(ReportGoldenTest, Csv) {
   testing::ExpectGolden("report_annual.csv", csv);
   // Every line has the header's number of fields (no field holds a comma here
   // unquoted).
-  EXPECT_THAT(csv, HasSubstr("assessment,HEALTH,妇女与健康,HEALTH-04,孕产妇死亡率,/10万,≤10.15/10万 (2030),2030,at_risk,orange,progress"));
+  EXPECT_THAT(csv, HasSubstr("assessment,HEALTH,妇女与健康,HEALTH-04,孕产妇死亡率,/10万,≤10.15/"
+                             "10万 (2030),2030,at_risk,orange,progress"));
 }
 
 TEST(ReportGoldenTest, Html) {

@@ -19,6 +19,8 @@ M Parse(const std::string& text) {
   return m;
 }
 
+// Text-proto fixture: its layout is kept.
+// clang-format off
 constexpr char kWarnings[] = R"pb(
   warnings {
     id: "HEALTH-04:610303:PROGRESS:2030" indicator_id: "HEALTH-04" area_code: "610303"
@@ -59,10 +61,13 @@ constexpr char kWarnings[] = R"pb(
     firing_since { seconds: 1735660800 }
   }
 )pb";
+// clang-format on
 
 }  // namespace
 
 v1::EvaluationReport SampleReport() {
+  // Text-proto fixture: its layout is kept.
+  // clang-format off
   v1::EvaluationReport r = Parse<v1::EvaluationReport>(R"pb(
     type: REPORT_TYPE_ANNUAL year: 2024 area_code: "610303"
     generated_at { seconds: 1740794400 }
@@ -170,6 +175,7 @@ v1::EvaluationReport SampleReport() {
       series { year: 2024 value: 42.8 }
     }
   )pb");
+  // clang-format on
   v1::ListWarningsResponse w = Parse<v1::ListWarningsResponse>(kWarnings);
   *r.mutable_warnings() = w.warnings();
   return r;
@@ -180,6 +186,8 @@ std::vector<v1::Warning> SampleWarnings() {
   std::vector<v1::Warning> out(w.warnings().begin(), w.warnings().end());
   // Out of order on purpose: the views sort.
   std::swap(out[0], out[3]);
+  // Text-proto fixture: its layout is kept.
+  // clang-format off
   v1::Warning acked = Parse<v1::Warning>(R"pb(
     id: "HEALTH-05:610303:SLIPPED:2030" indicator_id: "HEALTH-05" area_code: "610303001"
     kind: WARNING_KIND_SLIPPED target_year: 2030 severity: SEVERITY_ORANGE
@@ -190,11 +198,14 @@ std::vector<v1::Warning> SampleWarnings() {
     acknowledgement { by: "assessment-office" note: "已约谈街道卫生院，2025年一季度复查" at { seconds: 1740000000 } }
     firing_since { seconds: 1735707600 }
   )pb");
+  // clang-format on
   out.push_back(acked);
   return out;
 }
 
 v1::GetSeriesResponse SampleSeries() {
+  // Text-proto fixture: its layout is kept.
+  // clang-format off
   return Parse<v1::GetSeriesResponse>(R"pb(
     indicator_id: "HEALTH-04" area_code: "610303" sex: SEX_TOTAL residence: RESIDENCE_ALL
     points { year: 2020 value: 18.6 numerator: 3 denominator: 16129 completeness_percent: 100 }
@@ -209,9 +220,12 @@ v1::GetSeriesResponse SampleSeries() {
     targets { comparator: COMPARATOR_NARROW_GAP year: 2030 gap_dimension: GAP_DIMENSION_RESIDENCE
               text_zh: "城乡差距明显缩小" }
   )pb");
+  // clang-format on
 }
 
 v1::GetReportingStatusResponse SampleReportingStatus() {
+  // Text-proto fixture: its layout is kept.
+  // clang-format off
   return Parse<v1::GetReportingStatusResponse>(R"pb(
     units { unit_code: "HEALTH" expected_count: 17 reported_count: 17 on_time_count: 16
             completeness_percent: 100 timeliness_percent: 94.1176 }
@@ -229,9 +243,12 @@ v1::GetReportingStatusResponse SampleReportingStatus() {
     entries { unit_code: "EDUCATION" indicator_id: "EDUCATION-05" year: 2024
               state: REPORTING_STATE_ON_TIME due_at { seconds: 1735660799 } }
   )pb");
+  // clang-format on
 }
 
 v1::AnnualReport SampleAnnualReport() {
+  // Text-proto fixture: its layout is kept.
+  // clang-format off
   return Parse<v1::AnnualReport>(R"pb(
     year: 2024 area_code: "610303"
     domains {
@@ -242,6 +259,7 @@ v1::AnnualReport SampleAnnualReport() {
              previous_value: 97.9 change: 0.5 completeness_percent: 90.9 }
     }
   )pb");
+  // clang-format on
 }
 
 }  // namespace halfsky::testing

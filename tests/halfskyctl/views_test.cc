@@ -72,21 +72,24 @@ TEST(DisplayWidthTest, CjkTakesTwoColumns) {
 }
 
 TEST(TableTest, AlignsMixedChineseAndAsciiByDisplayWidth) {
-  const std::string t = views::RenderTable(
-      {{"指标"}, {"数值", true}, {"说明"}},
-      {{{"孕产妇死亡率", ""}, {"16.2", ""}, {"下降", ""}},
-       {{"HEALTH-05 管理率", ""}, {"98.4", ""}, {"ok", ""}},
-       {{"x", ""}, {"5", ""}, {"", ""}}},
-      false);
+  const std::string t = views::RenderTable({{"指标"}, {"数值", true}, {"说明"}},
+                                           {{{"孕产妇死亡率", ""}, {"16.2", ""}, {"下降", ""}},
+                                            {{"HEALTH-05 管理率", ""}, {"98.4", ""}, {"ok", ""}},
+                                            {{"x", ""}, {"5", ""}, {"", ""}}},
+                                           false);
   std::vector<std::string> lines = absl::StrSplit(t, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 5u);
   // The value column is right-aligned: every row's value ends where the
   // header's does.
   const int end = DisplayWidth(lines[0].substr(0, lines[0].find("数值"))) + 4;
   for (size_t i = 2; i < lines.size(); ++i) {
-    const std::vector<std::string> cells = absl::StrSplit(lines[i], absl::ByString("  "), absl::SkipEmpty());
+    const std::vector<std::string> cells =
+        absl::StrSplit(lines[i], absl::ByString("  "), absl::SkipEmpty());
     size_t pos = lines[i].find(i == 2 ? "16.2" : i == 3 ? "98.4" : "5");
-    EXPECT_EQ(DisplayWidth(lines[i].substr(0, pos)) + DisplayWidth(i == 2 ? "16.2" : i == 3 ? "98.4" : "5"), end)
+    EXPECT_EQ(DisplayWidth(lines[i].substr(0, pos)) + DisplayWidth(i == 2   ? "16.2"
+                                                                   : i == 3 ? "98.4"
+                                                                            : "5"),
+              end)
         << lines[i];
   }
   for (const auto& l : lines) {
@@ -106,7 +109,8 @@ TEST(WarningsViewTest, SortsRedFirst) {
 }
 
 TEST(WarningsViewTest, TableGolden) {
-  testing::ExpectGolden("warnings_table.txt", views::RenderWarningsTable(Sorted(), SampleNames(), false));
+  testing::ExpectGolden("warnings_table.txt",
+                        views::RenderWarningsTable(Sorted(), SampleNames(), false));
 }
 
 TEST(WarningsViewTest, TableColumnsLineUpByDisplayWidth) {
@@ -119,7 +123,8 @@ TEST(WarningsViewTest, TableColumnsLineUpByDisplayWidth) {
     // Every row's cells start at header columns (empty cells skip one).
     for (int start : row) {
       EXPECT_NE(std::find(header.begin(), header.end(), start), header.end())
-          << "line " << i << ": a cell starts at column " << start << "\n" << t;
+          << "line " << i << ": a cell starts at column " << start << "\n"
+          << t;
     }
   }
 }
@@ -208,8 +213,9 @@ TEST(LabelsTest, ParsesFlagValuesInEnglishAndChinese) {
 }
 
 TEST(CliTest, ParsesFlagsBothWaysAndRejectsUnknown) {
-  auto args = cli::Args::Parse({"--min_severity", "red", "--format=json", "-o", "x.html", "--watch", "HEALTH-04"},
-                               {"min-severity", "format", "o"}, {"watch"});
+  auto args = cli::Args::Parse(
+      {"--min_severity", "red", "--format=json", "-o", "x.html", "--watch", "HEALTH-04"},
+      {"min-severity", "format", "o"}, {"watch"});
   ASSERT_TRUE(args.ok()) << args.status();
   EXPECT_EQ(args->GetOr("min-severity", ""), "red");
   EXPECT_EQ(args->GetOr("format", ""), "json");

@@ -64,7 +64,8 @@ class MessageLog {
     absl::MutexLock lock(&mu_);
     target_ = n;
     return mu_.AwaitWithTimeout(
-        absl::Condition(+[](MessageLog* l) { return l->subscribed_ >= l->target_; }, this),
+        absl::Condition(
+            +[](MessageLog* l) { return l->subscribed_ >= l->target_; }, this),
         timeout);
   }
   std::vector<std::pair<std::string, std::string>> messages() {
@@ -229,8 +230,7 @@ TYPED_TEST_P(RedisClientConformanceTest, ListsAndSortedSets) {
   EXPECT_EQ(c.Command({"LPUSH", "l", "z"}).value(), RedisReply::Integer(3));
   EXPECT_EQ(c.Command({"LRANGE", "l", "0", "-1"}).value().AsStringArray().value(),
             (std::vector<std::string>{"z", "a", "b"}));
-  EXPECT_EQ(c.Command({"ZADD", "z", "2", "b", "1", "a", "2", "c"}).value(),
-            RedisReply::Integer(3));
+  EXPECT_EQ(c.Command({"ZADD", "z", "2", "b", "1", "a", "2", "c"}).value(), RedisReply::Integer(3));
   EXPECT_EQ(c.Command({"ZADD", "z", "1.5", "c"}).value(), RedisReply::Integer(0));
   EXPECT_EQ(c.Command({"ZRANGE", "z", "0", "-1", "WITHSCORES"}).value().AsStringArray().value(),
             (std::vector<std::string>{"a", "1", "c", "1.5", "b", "2"}));

@@ -36,11 +36,11 @@ TEST(RedisReplyTest, EqualityAndDebugString) {
   EXPECT_EQ(RedisReply::String("a"), RedisReply::String("a"));
   EXPECT_NE(RedisReply::String("a"), RedisReply::Status("a"));
   EXPECT_NE(RedisReply::Array({}), RedisReply::Nil());
-  EXPECT_EQ(RedisReply::Array({RedisReply::String(std::string("x\0", 2)), RedisReply::Nil(),
-                               RedisReply::Integer(3), RedisReply::Error("ERR e"),
-                               RedisReply::Ok()})
-                .DebugString(),
-            "[\"x\\x00\", nil, 3, (error) ERR e, +OK]");
+  EXPECT_EQ(
+      RedisReply::Array({RedisReply::String(std::string("x\0", 2)), RedisReply::Nil(),
+                         RedisReply::Integer(3), RedisReply::Error("ERR e"), RedisReply::Ok()})
+          .DebugString(),
+      "[\"x\\x00\", nil, 3, (error) ERR e, +OK]");
 }
 
 TEST(RedisGlobMatchTest, FollowsRedisRules) {
@@ -103,8 +103,8 @@ TEST(RedisErrorToStatusTest, MapsTransientAndPermanentErrors) {
 TEST(CheckClientCommandTest, RejectsConnectionStateCommands) {
   EXPECT_TRUE(CheckClientCommand({"GET", "k"}).ok());
   EXPECT_EQ(CheckClientCommand({}).code(), absl::StatusCode::kInvalidArgument);
-  for (const char* name : {"multi", "EXEC", "Watch", "SUBSCRIBE", "psubscribe", "SELECT", "AUTH",
-                           "MONITOR", "QUIT"}) {
+  for (const char* name :
+       {"multi", "EXEC", "Watch", "SUBSCRIBE", "psubscribe", "SELECT", "AUTH", "MONITOR", "QUIT"}) {
     EXPECT_EQ(CheckClientCommand({name, "x"}).code(), absl::StatusCode::kInvalidArgument) << name;
   }
 }

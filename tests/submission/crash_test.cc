@@ -141,7 +141,8 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkillExactlyOnce) {
         grpc::ClientContext ctx;
         ctx.AddMetadata("authorization", "Bearer crash-token");
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-        grpc::Status st = server.channel() ? stub->SubmitBatch(&ctx, req, &s.reply) : grpc::Status::CANCELLED;
+        grpc::Status st =
+            server.channel() ? stub->SubmitBatch(&ctx, req, &s.reply) : grpc::Status::CANCELLED;
         s.acknowledged = st.ok();
         {
           std::lock_guard<std::mutex> lock(mu);

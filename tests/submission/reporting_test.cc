@@ -18,9 +18,9 @@ absl::Time Local(int y, int m, int d) {
 TEST(ReportingTest, OnTimeLateMissingAndNotDue) {
   auto catalog = TestCatalog();
   std::vector<ReportingTimes> times = {
-      {"HEALTH_BUREAU", "HEALTH-01", 2024, Local(2024, 12, 1), Local(2025, 2, 1)},  // on time
-      {"HEALTH_BUREAU", "HEALTH-02", 2024, Local(2025, 1, 5), Local(2025, 1, 5)},   // late
-      {"HEALTH_BUREAU", "HEALTH-05", 2024, Local(2024, 11, 1), Local(2024, 11, 1)}, // on time
+      {"HEALTH_BUREAU", "HEALTH-01", 2024, Local(2024, 12, 1), Local(2025, 2, 1)},   // on time
+      {"HEALTH_BUREAU", "HEALTH-02", 2024, Local(2025, 1, 5), Local(2025, 1, 5)},    // late
+      {"HEALTH_BUREAU", "HEALTH-05", 2024, Local(2024, 11, 1), Local(2024, 11, 1)},  // on time
   };
   auto status = ComputeReportingStatus(*catalog, 2024, {"HEALTH_BUREAU"}, Local(2025, 3, 1), times);
   ASSERT_TRUE(status.ok()) << status.status();

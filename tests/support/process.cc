@@ -191,8 +191,8 @@ absl::Status RedisServer::Launch() {
   const char* bin = std::getenv("HALFSKY_REDIS_SERVER");
   const std::string binary = bin != nullptr && *bin != '\0' ? bin : "redis-server";
   auto child = ChildProcess::Start(
-      {binary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", dir_,
-       "--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"},
+      {binary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", dir_, "--save", "",
+       "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"},
       dir_ + "/redis.log");
   if (!child.ok()) {
     return child.status();

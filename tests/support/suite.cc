@@ -197,8 +197,8 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
     return st;
   }
   flags = {"--submission=" + suite->submission_.address(),
-           "--aggregation=" + suite->aggregation_.address(),
-           "--redis=" + suite->redis_->address(), "--db=" + dir + "/evaluation.db"};
+           "--aggregation=" + suite->aggregation_.address(), "--redis=" + suite->redis_->address(),
+           "--db=" + dir + "/evaluation.db"};
   flags.insert(flags.end(), eval_auth.begin(), eval_auth.end());
   flags.insert(flags.end(), options.evaluation_flags.begin(), options.evaluation_flags.end());
   if (absl::Status st = suite->evaluation_.Start(dir, "evaluation", ServiceBinary("evaluation"),

@@ -103,9 +103,8 @@ struct Words {
     if (!gap) {
       return ind.name_zh();
     }
-    return ind.name_zh() + (a.target.gap_dimension() == v1::GAP_DIMENSION_RESIDENCE
-                                ? "的城乡差距"
-                                : "的男女差距");
+    return ind.name_zh() +
+           (a.target.gap_dimension() == v1::GAP_DIMENSION_RESIDENCE ? "的城乡差距" : "的男女差距");
   }
   std::string SubjectEn() const {
     if (!gap) {
@@ -113,7 +112,7 @@ struct Words {
     }
     return "The " +
            std::string(a.target.gap_dimension() == v1::GAP_DIMENSION_RESIDENCE ? "urban–rural"
-                                                                                : "female–male") +
+                                                                               : "female–male") +
            " gap in " + ind.name_en();
   }
   std::string V(double v) const {
@@ -218,9 +217,9 @@ void NotAssessableSentences(const Words& w, std::string* zh, std::string* en) {
     case NotAssessableReason::kTooFewYears:
       *zh = absl::StrFormat("%s仅有%s一年数据（%s），不足两年，暂无法评估进展。", s,
                             w.L(f.current_year()), w.V(f.current_value()));
-      *en = absl::StrFormat(
-          "%s has data for %s only (%s); two years are needed to assess progress.", se,
-          w.LEn(f.current_year()), w.VEn(f.current_value()));
+      *en =
+          absl::StrFormat("%s has data for %s only (%s); two years are needed to assess progress.",
+                          se, w.LEn(f.current_year()), w.VEn(f.current_value()));
       return;
     case NotAssessableReason::kSignChange:
       *zh = absl::StrFormat("%s基期%s（%s）与%s（%s）数值符号不同，无法按年均增长率评估。", s,
@@ -248,8 +247,7 @@ void NotAssessableSentences(const Words& w, std::string* zh, std::string* en) {
       return;
     default:
       *zh = absl::StrFormat("%s自%d年以来尚无数据，无法评估。", s, w.opt.base_year);
-      *en = absl::StrFormat("%s has no data since %d and cannot be assessed.", se,
-                            w.opt.base_year);
+      *en = absl::StrFormat("%s has no data since %d and cannot be assessed.", se, w.opt.base_year);
       return;
   }
 }
@@ -260,10 +258,10 @@ void RuleBrokenSentences(const Words& w, std::string* zh, std::string* en) {
   const bool decrease = w.a.target.comparator() == v1::COMPARATOR_DECREASE_EACH_YEAR;
   for (const Assessment::BrokenYear& b : w.a.broken_years) {
     if (decrease && b.previous_value.has_value()) {
-      zh_years.push_back(absl::StrFormat("%s（%s→%s）", w.L(b.year), w.V(*b.previous_value),
-                                         w.V(b.value)));
-      en_years.push_back(absl::StrFormat("%s (%s → %s)", w.LEn(b.year),
-                                         w.VEn(*b.previous_value), w.VEn(b.value)));
+      zh_years.push_back(
+          absl::StrFormat("%s（%s→%s）", w.L(b.year), w.V(*b.previous_value), w.V(b.value)));
+      en_years.push_back(
+          absl::StrFormat("%s (%s → %s)", w.LEn(b.year), w.VEn(*b.previous_value), w.VEn(b.value)));
     } else {
       zh_years.push_back(absl::StrFormat("%s（%s）", w.L(b.year), w.V(b.value)));
       en_years.push_back(absl::StrFormat("%s (%s)", w.LEn(b.year), w.VEn(b.value)));
@@ -287,11 +285,11 @@ void FewEventsNote(const Words& w, std::string* zh, std::string* en) {
   std::string note_zh;
   std::string note_en;
   if (f.has_interval() && f.has_current_value()) {
-    note_zh = absl::StrFormat(
-        "（事件数少：按%d年合并计算，%s共%s例，%s%%置信区间为%s—%s，结论仅供参考）",
-        w.opt.pool_years, w.L(f.current_year()), Count(f.event_count()),
-        LevelPercent(f.interval().level()), Number(w.ind, f.interval().lower()),
-        w.V(f.interval().upper()));
+    note_zh =
+        absl::StrFormat("（事件数少：按%d年合并计算，%s共%s例，%s%%置信区间为%s—%s，结论仅供参考）",
+                        w.opt.pool_years, w.L(f.current_year()), Count(f.event_count()),
+                        LevelPercent(f.interval().level()), Number(w.ind, f.interval().lower()),
+                        w.V(f.interval().upper()));
     note_en = absl::StrFormat(
         " (few events: pooled over %d years, %s in %s, %s%% interval %s–%s; read with "
         "caution)",
@@ -300,12 +298,12 @@ void FewEventsNote(const Words& w, std::string* zh, std::string* en) {
         w.VEn(f.interval().upper()));
   } else {
     note_zh = absl::StrFormat("（事件数少：按%d年合并计算，结论仅供参考）", w.opt.pool_years);
-    note_en = absl::StrFormat(" (few events: pooled over %d years; read with caution)",
-                              w.opt.pool_years);
+    note_en =
+        absl::StrFormat(" (few events: pooled over %d years; read with caution)", w.opt.pool_years);
   }
   const std::string period = "。";
-  if (zh->size() >= period.size() && zh->compare(zh->size() - period.size(), period.size(),
-                                                 period) == 0) {
+  if (zh->size() >= period.size() &&
+      zh->compare(zh->size() - period.size(), period.size(), period) == 0) {
     zh->resize(zh->size() - period.size());
   }
   *zh += note_zh + period;
@@ -349,16 +347,15 @@ void ProgressSentences(const Words& w, std::string* zh, std::string* en) {
         judgement_en = "it is moving away from the target (" + w.TTEn() + ")";
         break;
     }
-    const std::string trend =
-        flat ? absl::StrFormat("%s基本持平", w.Range(t0, t))
-             : absl::StrFormat("%s年均%s%s%%", w.Range(t0, t), r < 0 ? w.Down() : w.Up(),
-                               FormatPercent(r));
+    const std::string trend = flat ? absl::StrFormat("%s基本持平", w.Range(t0, t))
+                                   : absl::StrFormat("%s年均%s%s%%", w.Range(t0, t),
+                                                     r < 0 ? w.Down() : w.Up(), FormatPercent(r));
     const std::string trend_en =
         flat ? absl::StrFormat("it was about flat over %s", w.RangeEn(t0, t))
              : absl::StrFormat("it %s %s%% a year over %s", r < 0 ? w.FellEn() : w.RoseEn(),
                                FormatPercent(r), w.RangeEn(t0, t));
-    *zh = absl::StrFormat("%s%s为%s，%s，%s。", s, w.L(t), w.V(f.current_value()), trend,
-                          judgement);
+    *zh =
+        absl::StrFormat("%s%s为%s，%s，%s。", s, w.L(t), w.V(f.current_value()), trend, judgement);
     *en = absl::StrFormat("%s was %s in %s; %s: %s.", se, w.VEn(f.current_value()), w.LEn(t),
                           trend_en, judgement_en);
     return;
@@ -369,9 +366,9 @@ void ProgressSentences(const Words& w, std::string* zh, std::string* en) {
   if (a.warning_kind == v1::WARNING_KIND_SLIPPED) {
     head = absl::StrFormat("%s%s曾达到%s的目标，%s回落为%s", s, w.L(a.slipped_from_year), w.TT(),
                            w.L(t), w.V(f.current_value()));
-    head_en = absl::StrFormat("%s had met the target %s in %s but slipped back to %s in %s", se,
-                              w.TTEn(), w.LEn(a.slipped_from_year), w.VEn(f.current_value()),
-                              w.LEn(t));
+    head_en =
+        absl::StrFormat("%s had met the target %s in %s but slipped back to %s in %s", se, w.TTEn(),
+                        w.LEn(a.slipped_from_year), w.VEn(f.current_value()), w.LEn(t));
   } else {
     head = absl::StrFormat("%s%s为%s", s, w.L(t), w.V(f.current_value()));
     head_en = absl::StrFormat("%s was %s in %s", se, w.VEn(f.current_value()), w.LEn(t));
@@ -380,31 +377,30 @@ void ProgressSentences(const Words& w, std::string* zh, std::string* en) {
     head += absl::StrFormat("，不在%s（%s）的目标范围内", w.TT(), w.Band());
     head_en += absl::StrFormat(", outside the target band %s (%s)", w.TTEn(), w.BandEn());
   }
-  const std::string trend =
-      flat ? absl::StrFormat("按%s基本持平的趋势", w.Range(t0, t))
-           : absl::StrFormat("按%s年均%s%s%%的速度", w.Range(t0, t), r < 0 ? w.Down() : w.Up(),
-                             FormatPercent(r));
+  const std::string trend = flat ? absl::StrFormat("按%s基本持平的趋势", w.Range(t0, t))
+                                 : absl::StrFormat("按%s年均%s%s%%的速度", w.Range(t0, t),
+                                                   r < 0 ? w.Down() : w.Up(), FormatPercent(r));
   const std::string trend_en =
       flat ? absl::StrFormat("at the flat trend of %s", w.RangeEn(t0, t))
-           : absl::StrFormat("at the %s average annual %s of %s%%", w.RangeEn(t0, t),
-                             r < 0 ? (w.gap ? "narrowing" : "decline")
-                                   : (w.gap ? "widening" : "increase"),
-                             FormatPercent(r));
+           : absl::StrFormat(
+                 "at the %s average annual %s of %s%%", w.RangeEn(t0, t),
+                 r < 0 ? (w.gap ? "narrowing" : "decline") : (w.gap ? "widening" : "increase"),
+                 FormatPercent(r));
   const double projected = f.projected_value();
   const bool reaches = Meets(a.target, w.opt, projected);
   std::string sentence = absl::StrFormat("%s，%s，%d年预计为%s，%s%s的目标", head, trend, big_t,
                                          w.V(projected), reaches ? "可以达到" : "达不到", w.TT());
-  std::string sentence_en = absl::StrFormat(
-      "%s; %s, it is projected at %s in %d, %s the target %s", head_en, trend_en,
-      w.VEn(projected), big_t, reaches ? "reaching" : "short of", w.TTEn());
+  std::string sentence_en =
+      absl::StrFormat("%s; %s, it is projected at %s in %d, %s the target %s", head_en, trend_en,
+                      w.VEn(projected), big_t, reaches ? "reaching" : "short of", w.TTEn());
   if (f.has_required_annual_rate()) {
     const double q = f.required_annual_rate();
     if (FormatPercent(q) == "0.0") {
       sentence += "，今后只需保持现有水平";
       sentence_en += "; holding the current level is enough";
     } else {
-      sentence += absl::StrFormat("，今后每年需%s%s%%", q < 0 ? w.Down() : w.Up(),
-                                  FormatPercent(q));
+      sentence +=
+          absl::StrFormat("，今后每年需%s%s%%", q < 0 ? w.Down() : w.Up(), FormatPercent(q));
       sentence_en += absl::StrFormat("; it must %s %s%% a year from now on",
                                      q < 0 ? w.DownEn() : w.UpEn(), FormatPercent(q));
     }
@@ -527,8 +523,8 @@ void ExplainAssessment(const Indicator& indicator, const MethodOptions& options,
       } else if (t < big_t) {
         zh = absl::StrFormat("%s%s为%s，已提前实现%d年%s的目标。", s, w.L(t),
                              w.V(f.current_value()), big_t, w.TT());
-        en = absl::StrFormat("%s was %s in %s, already meeting the %d target %s ahead of time.",
-                             se, w.VEn(f.current_value()), w.LEn(t), big_t, w.TTEn());
+        en = absl::StrFormat("%s was %s in %s, already meeting the %d target %s ahead of time.", se,
+                             w.VEn(f.current_value()), w.LEn(t), big_t, w.TTEn());
       } else {
         zh = absl::StrFormat("%s%s为%s，实现了%d年%s的目标。", s, w.L(t), w.V(f.current_value()),
                              big_t, w.TT());
@@ -553,8 +549,8 @@ void ExplainAssessment(const Indicator& indicator, const MethodOptions& options,
         zh = absl::StrFormat("%s%s为%s，较%s的%s未能%s，未实现%s的目标。", s, w.L(t),
                              w.V(f.current_value()), w.L(f.base_year()), w.V(f.base_value()),
                              GoalVerbZh(a.target.comparator()), w.TT());
-        en = absl::StrFormat("%s was %s in %s, against %s in %s: it did not %s (target: %s).",
-                             se, w.VEn(f.current_value()), w.LEn(t), w.VEn(f.base_value()),
+        en = absl::StrFormat("%s was %s in %s, against %s in %s: it did not %s (target: %s).", se,
+                             w.VEn(f.current_value()), w.LEn(t), w.VEn(f.base_value()),
                              w.LEn(f.base_year()), GoalVerbEn(a.target.comparator()), w.TTEn());
       }
       break;
@@ -587,8 +583,8 @@ void ExplainFluctuation(const Indicator& indicator, const MethodOptions& options
   }
   if (r.method == FluctuationMethod::kNone) {
     if (f.has_current_value()) {
-      result->explanation_zh = absl::StrFormat("%s仅有%d年一年数据，无法判断波动。", s,
-                                               f.current_year());
+      result->explanation_zh =
+          absl::StrFormat("%s仅有%d年一年数据，无法判断波动。", s, f.current_year());
       result->explanation_en = absl::StrFormat(
           "%s has data for %d only; fluctuation cannot be judged.", se, f.current_year());
     } else {
@@ -617,8 +613,8 @@ void ExplainFluctuation(const Indicator& indicator, const MethodOptions& options
                                  Number(indicator, std::fabs(delta)),
                                  DiffUnitZh(indicator.unit())));
     en.push_back(absl::StrFormat("%s %s%s %s", delta < 0 ? "down" : "up",
-                                 Number(indicator, std::fabs(delta)),
-                                 DiffUnitEn(indicator.unit()), since_en));
+                                 Number(indicator, std::fabs(delta)), DiffUnitEn(indicator.unit()),
+                                 since_en));
   }
   if (r.method == FluctuationMethod::kModifiedZScore) {
     zh.push_back(absl::StrFormat("修正z分数为%s，%s%s", Fixed(f.modified_z_score(), 1),
@@ -627,34 +623,33 @@ void ExplainFluctuation(const Indicator& indicator, const MethodOptions& options
     en.push_back(absl::StrFormat("modified z-score %s, %s %g", Fixed(f.modified_z_score(), 1),
                                  r.exceeds_threshold ? "above" : "not above", r.threshold));
   } else if (r.relative_change.has_value()) {
-    zh.push_back(absl::StrFormat("变化幅度%s%%，%s%s%%的波动阈值", FormatPercent(*r.relative_change),
-                                 r.exceeds_threshold ? "超过" : "未超过",
-                                 absl::StrFormat("%g", r.threshold * 100)));
+    zh.push_back(absl::StrFormat(
+        "变化幅度%s%%，%s%s%%的波动阈值", FormatPercent(*r.relative_change),
+        r.exceeds_threshold ? "超过" : "未超过", absl::StrFormat("%g", r.threshold * 100)));
     en.push_back(absl::StrFormat("a change of %s%%, %s the %g%% threshold",
                                  FormatPercent(*r.relative_change),
-                                 r.exceeds_threshold ? "above" : "not above",
-                                 r.threshold * 100));
+                                 r.exceeds_threshold ? "above" : "not above", r.threshold * 100));
   } else {
     zh.push_back("上年数值为0，无法计算变化幅度");
     en.push_back("the previous value was 0, so no relative change can be computed");
   }
   if (f.few_events() && f.has_interval()) {
-    std::string interval_zh = absl::StrFormat(
-        "该年仅%s例，%s%%置信区间为%s—%s", Count(f.event_count()),
-        LevelPercent(f.interval().level()), Number(indicator, f.interval().lower()),
-        FormatFigureZh(indicator, f.interval().upper()));
+    std::string interval_zh =
+        absl::StrFormat("该年仅%s例，%s%%置信区间为%s—%s", Count(f.event_count()),
+                        LevelPercent(f.interval().level()), Number(indicator, f.interval().lower()),
+                        FormatFigureZh(indicator, f.interval().upper()));
     std::string interval_en = absl::StrFormat(
         "with only %s that year, its %s%% interval is %s–%s", Events(f.event_count()),
         LevelPercent(f.interval().level()), Number(indicator, f.interval().lower()),
         FormatFigureEn(indicator, f.interval().upper()));
     if (r.previous_pooled_value.has_value()) {
-      interval_zh += absl::StrFormat("，%s此前%d年合并率%s", r.explained_by_interval ? "包含" : "不包含",
-                                     options.pool_years,
-                                     FormatFigureZh(indicator, *r.previous_pooled_value));
-      interval_en += absl::StrFormat(", which %s the pooled rate of the %d years before (%s)",
-                                     r.explained_by_interval ? "contains" : "excludes",
-                                     options.pool_years,
-                                     FormatFigureEn(indicator, *r.previous_pooled_value));
+      interval_zh +=
+          absl::StrFormat("，%s此前%d年合并率%s", r.explained_by_interval ? "包含" : "不包含",
+                          options.pool_years, FormatFigureZh(indicator, *r.previous_pooled_value));
+      interval_en +=
+          absl::StrFormat(", which %s the pooled rate of the %d years before (%s)",
+                          r.explained_by_interval ? "contains" : "excludes", options.pool_years,
+                          FormatFigureEn(indicator, *r.previous_pooled_value));
     }
     zh.push_back(interval_zh);
     en.push_back(interval_en);
@@ -662,7 +657,7 @@ void ExplainFluctuation(const Indicator& indicator, const MethodOptions& options
   if (r.warns) {
     zh.push_back(f.few_events() ? "波动较大（结论基于少量事件）" : "波动较大");
     en.push_back(f.few_events() ? "a strong fluctuation (resting on few events)"
-                              : "a strong fluctuation");
+                                : "a strong fluctuation");
   } else if (r.exceeds_threshold && r.explained_by_interval) {
     zh.push_back("变化可由少量事件的随机波动解释，不视为波动较大");
     en.push_back("chance in few events explains the change, so it is not a strong fluctuation");

@@ -27,8 +27,10 @@ std::string FormatPercent(double fraction);
 // A target value as the catalog gives it: 10.15 → "10.15", 95 → "95".
 std::string FormatTargetValue(double value);
 // The target as printed in sentences, e.g. "≤10.15/10万", "45%左右".
-std::string TargetTextZh(const halfsky::v1::Indicator& indicator, const halfsky::v1::Target& target);
-std::string TargetTextEn(const halfsky::v1::Indicator& indicator, const halfsky::v1::Target& target);
+std::string TargetTextZh(const halfsky::v1::Indicator& indicator,
+                         const halfsky::v1::Target& target);
+std::string TargetTextEn(const halfsky::v1::Indicator& indicator,
+                         const halfsky::v1::Target& target);
 
 // The ABOUT half-width: target.tolerance, or the default when 0.
 double EffectiveAboutTolerance(const halfsky::v1::Target& target, const MethodOptions& options);

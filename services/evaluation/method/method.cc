@@ -417,9 +417,8 @@ void RuleCheck(const Ctx& c, const std::function<bool(double)>& meets, double ta
     return;
   }
   SetBaseAndCurrent(pts.front(), pts.back(), c.options, c.options.pool_years, c.pooled, a);
-  if (std::optional<double> cagr = pts.size() > 1
-                                       ? ActualCagr(pts.front(), pts.back(), c.options)
-                                       : std::nullopt) {
+  if (std::optional<double> cagr =
+          pts.size() > 1 ? ActualCagr(pts.front(), pts.back(), c.options) : std::nullopt) {
     a->figures.set_actual_annual_rate(*cagr);
   }
   for (const Pt& p : pts) {
@@ -663,8 +662,8 @@ absl::StatusOr<Assessment> AssessTarget(const Indicator& indicator, const Target
     }
     pts = Gap(pts, other_pts);
     // The interval belongs to a single series; a gap carries none.
-    if (!pts.empty() && pts.back().value == 0 && !(target_year > 0 &&
-                                                   pts.back().year >= target_year)) {
+    if (!pts.empty() && pts.back().value == 0 &&
+        !(target_year > 0 && pts.back().year >= target_year)) {
       a.figures.set_target_year(target_year);
       if (target.has_value()) {
         a.figures.set_target_value(target.value());
@@ -672,8 +671,7 @@ absl::StatusOr<Assessment> AssessTarget(const Indicator& indicator, const Target
       SetBaseAndCurrent(pts.front(), pts.back(), options, options.pool_years, c.pooled, &a);
       a.status = v1::PROGRESS_STATUS_ACHIEVED;
     } else if (target.has_value()) {
-      NumberedProgress(c, MeetsFor(cmp, target.value()), -1, target.value(), target_year, pts,
-                       &a);
+      NumberedProgress(c, MeetsFor(cmp, target.value()), -1, target.value(), target_year, pts, &a);
     } else {
       NoTargetProgress(c, -1, target_year, pts, &a);
     }
@@ -766,8 +764,8 @@ absl::StatusOr<Assessment> AssessTarget(const Indicator& indicator, const Target
           d = pts.back().value < v ? +1 : -1;
         }
         NumberedProgress(c, inside, d, v, target_year, pts, &a);
-        const bool outside = !pts.empty() && a.figures.has_current_value() &&
-                             !inside(a.figures.current_value());
+        const bool outside =
+            !pts.empty() && a.figures.has_current_value() && !inside(a.figures.current_value());
         if (outside && a.status != v1::PROGRESS_STATUS_MISSED) {
           if (a.warning_kind != v1::WARNING_KIND_SLIPPED) {
             SetKind(&a, v1::WARNING_KIND_OUT_OF_BAND);
@@ -894,8 +892,8 @@ absl::StatusOr<FluctuationResult> AssessFluctuation(const Indicator& indicator,
     if (den > 0) {
       const double pooled = num / den * Multiplier(indicator);
       r.previous_pooled_value = pooled;
-      r.explained_by_interval = pooled >= r.figures.interval().lower() &&
-                                pooled <= r.figures.interval().upper();
+      r.explained_by_interval =
+          pooled >= r.figures.interval().lower() && pooled <= r.figures.interval().upper();
       if (r.explained_by_interval) {
         r.warns = false;
       }
@@ -924,11 +922,9 @@ absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const Indicator& indicator
     } else {
       a = series.Find(target.sex(), target.residence());
     }
-    absl::StatusOr<Assessment> assessment =
-        AssessTarget(indicator, target, a != nullptr ? *a : kEmpty, options,
-                     b != nullptr ? b : (target.comparator() == v1::COMPARATOR_NARROW_GAP
-                                             ? &kEmpty
-                                             : nullptr));
+    absl::StatusOr<Assessment> assessment = AssessTarget(
+        indicator, target, a != nullptr ? *a : kEmpty, options,
+        b != nullptr ? b : (target.comparator() == v1::COMPARATOR_NARROW_GAP ? &kEmpty : nullptr));
     if (!assessment.ok()) {
       return assessment.status();
     }

@@ -101,9 +101,9 @@ enum class NotAssessableReason {
 
 // Which test decided a fluctuation result.
 enum class FluctuationMethod {
-  kNone = 0,         // fewer than two points: nothing to compare
-  kModifiedZScore,   // >= min_changes_for_z_score changes and MAD > 0
-  kRelativeChange,   // fewer changes, or MAD = 0
+  kNone = 0,        // fewer than two points: nothing to compare
+  kModifiedZScore,  // >= min_changes_for_z_score changes and MAD > 0
+  kRelativeChange,  // fewer changes, or MAD = 0
 };
 
 // The assessment of one target.

@@ -127,8 +127,8 @@ absl::StatusOr<PoissonInterval> GarwoodInterval(double k, double level) {
         absl::StrFormat("事件数须为非负有限数 / event count must be finite and >= 0, got %g", k));
   }
   if (!(level > 0 && level < 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("置信水平须在0与1之间 / confidence level must be in (0, 1), got %g", level));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "置信水平须在0与1之间 / confidence level must be in (0, 1), got %g", level));
   }
   const double alpha = 1 - level;
   PoissonInterval interval;

@@ -80,7 +80,7 @@ GrpcReportingSource::GrpcReportingSource(std::shared_ptr<grpc::Channel> channel,
       deadline_(deadline) {}
 
 absl::StatusOr<halfsky::v1::GetReportingStatusResponse> GrpcReportingSource::Get(int year,
-                                                                               absl::Time as_of) {
+                                                                                 absl::Time as_of) {
   grpc::ClientContext ctx;
   PrepareClientContext(&ctx, token_, deadline_);
   halfsky::v1::GetReportingStatusRequest request;
@@ -120,16 +120,15 @@ std::vector<std::string> Evaluator::EvaluatedAreas() const {
   return areas;
 }
 
-absl::StatusOr<std::vector<Warning>> Evaluator::CandidateWarnings(const Indicator& indicator,
-                                                                  const std::string& area_code,
-                                                                  const AreaSeries& series,
-                                                                  const MethodOptions& options) const {
+absl::StatusOr<std::vector<Warning>> Evaluator::CandidateWarnings(
+    const Indicator& indicator, const std::string& area_code, const AreaSeries& series,
+    const MethodOptions& options) const {
   std::vector<Warning> out;
   if (indicator.kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
     return out;
   }
-  HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval,
-                           ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series), options));
+  HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval, ::halfsky::evaluation::EvaluateIndicator(
+                                                         indicator, ToSeriesSet(series), options));
   auto base = [&](halfsky::v1::WarningKind kind, int target_year) {
     Warning w;
     w.set_indicator_id(indicator.id());
@@ -204,8 +203,9 @@ absl::Status Evaluator::EvaluateIndicator(const std::string& indicator_id) {
     HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
                              series_->Read(*indicator, areas, NeededSeries(*indicator)));
     for (const AreaSeries& area : snapshot.areas) {
-      HALFSKY_ASSIGN_OR_RETURN(std::vector<Warning> ws,
-                               CandidateWarnings(*indicator, area.area_code, area, options_.method));
+      HALFSKY_ASSIGN_OR_RETURN(
+          std::vector<Warning> ws,
+          CandidateWarnings(*indicator, area.area_code, area, options_.method));
       for (Warning& w : ws) {
         candidates.push_back(std::move(w));
       }
@@ -263,8 +263,8 @@ absl::Status Evaluator::CheckLateData() {
       w.add_responsible_unit_codes(unit);
       most_years = std::max(most_years, years.size());
       latest = std::max(latest, years.back());
-      parts_zh.push_back(absl::StrCat(UnitNameZh(*catalog_, unit), "（", absl::StrJoin(years, "、"),
-                                      "年）"));
+      parts_zh.push_back(
+          absl::StrCat(UnitNameZh(*catalog_, unit), "（", absl::StrJoin(years, "、"), "年）"));
       parts_en.push_back(
           absl::StrCat(UnitNameEn(*catalog_, unit), " (", absl::StrJoin(years, ", "), ")"));
     }
@@ -278,10 +278,9 @@ absl::Status Evaluator::CheckLateData() {
     w.set_explanation_zh(absl::StrCat(
         absl::StrJoin(parts_zh, "、"), "逾期未报送", indicator->name_zh(), "数据；", latest,
         "年数据应于", due.year(), "年", due.month(), "月", due.day(), "日前报送。"));
-    w.set_explanation_en(absl::StrCat("Overdue ", indicator->name_en(), " data from ",
-                                      absl::StrJoin(parts_en, ", "), "; ", latest,
-                                      " data were due by ", due.year(), "-", due.month(), "-",
-                                      due.day(), "."));
+    w.set_explanation_en(absl::StrCat(
+        "Overdue ", indicator->name_en(), " data from ", absl::StrJoin(parts_en, ", "), "; ",
+        latest, " data were due by ", due.year(), "-", due.month(), "-", due.day(), "."));
     candidates.push_back(std::move(w));
   }
   auto in_scope = [](const Warning& w) { return w.kind() == halfsky::v1::WARNING_KIND_LATE_DATA; };
@@ -327,7 +326,8 @@ absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluator::Evaluate(
   }
   const Indicator* indicator = catalog_->FindIndicator(request.indicator_id());
   if (indicator == nullptr) {
-    return absl::NotFoundError(absl::StrCat("未知指标 / unknown indicator ", request.indicator_id()));
+    return absl::NotFoundError(
+        absl::StrCat("未知指标 / unknown indicator ", request.indicator_id()));
   }
   const std::string area =
       request.area_code().empty() ? catalog_->RootArea().code() : request.area_code();
@@ -340,8 +340,9 @@ absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluator::Evaluate(
   HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
                            series_->Read(*indicator, {area}, NeededSeries(*indicator)));
   const AreaSeries& series = snapshot.areas.at(0);
-  HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval,
-                           ::halfsky::evaluation::EvaluateIndicator(*indicator, ToSeriesSet(series), options_.method));
+  HALFSKY_ASSIGN_OR_RETURN(
+      IndicatorEvaluation eval,
+      ::halfsky::evaluation::EvaluateIndicator(*indicator, ToSeriesSet(series), options_.method));
   for (const Assessment& a : eval.assessments) {
     *response.add_assessments() = a.ToProto();
   }
@@ -380,15 +381,17 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
       break;
     default:
       return InvalidArgumentError("报告类型无效 / invalid report type",
-                                  {{"type", "须为 ANNUAL、MIDTERM 或 FINAL / must be ANNUAL, "
-                                            "MIDTERM or FINAL"}});
+                                  {{"type",
+                                    "须为 ANNUAL、MIDTERM 或 FINAL / must be ANNUAL, "
+                                    "MIDTERM or FINAL"}});
   }
   const int first = cat.base_year() != 0 ? cat.base_year() : 2020;
   const int last = cat.final_year() != 0 ? cat.final_year() : 2030;
   if (year < first || year > last) {
     return InvalidArgumentError(
         "年份超出规划期 / year outside the plan period",
-        {{"year", absl::StrCat("须在", first, "—", last, "之间 / must be within ", first, "–", last)}});
+        {{"year",
+          absl::StrCat("须在", first, "—", last, "之间 / must be within ", first, "–", last)}});
   }
   const std::string area =
       request.area_code().empty() ? catalog_->RootArea().code() : request.area_code();
@@ -434,8 +437,9 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
       HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
                                series_->Read(indicator, {area}, NeededSeries(indicator)));
       const AreaSeries& series = snapshot.areas.at(0);
-      HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval,
-                               ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series), method));
+      HALFSKY_ASSIGN_OR_RETURN(
+          IndicatorEvaluation eval,
+          ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series), method));
       for (const Assessment& a : eval.assessments) {
         *ia->add_assessments() = a.ToProto();
         if (StatusRank(a.status) > StatusRank(worst)) {

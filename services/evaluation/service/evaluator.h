@@ -118,7 +118,8 @@ class Evaluator {
   // ---- For the RPCs: fresh reads, no lifecycle change.
   // INVALID_ARGUMENT without indicator_id; NOT_FOUND for an unknown
   // indicator or area; the sources' errors.
-  absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluate(const halfsky::v1::EvaluateRequest& request);
+  absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluate(
+      const halfsky::v1::EvaluateRequest& request);
   // INVALID_ARGUMENT for an unspecified type or a year outside the plan;
   // NOT_FOUND for an unknown area; the sources' errors.
   absl::StatusOr<halfsky::v1::EvaluationReport> Report(

@@ -82,9 +82,8 @@ SeriesPoint PointFromAggregate(const halfsky::v1::Aggregate& a) {
   p.set_direct(a.direct());
   p.set_children_mismatch(a.children_mismatch());
   const int expected = a.contributing_area_count() + a.missing_area_codes_size();
-  p.set_completeness_percent(a.direct() || expected == 0
-                                 ? 100.0
-                                 : 100.0 * a.contributing_area_count() / expected);
+  p.set_completeness_percent(
+      a.direct() || expected == 0 ? 100.0 : 100.0 * a.contributing_area_count() / expected);
   return p;
 }
 
@@ -126,8 +125,8 @@ absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indic
       ++i;
       std::vector<SeriesPoint>& points = out.series[spec];
       if (value.has_value()) {
-        auto aggregates = aggregation::ParseStoredSeries(indicator.id(), area, spec.sex,
-                                                         spec.residence, *value);
+        auto aggregates =
+            aggregation::ParseStoredSeries(indicator.id(), area, spec.sex, spec.residence, *value);
         if (!aggregates.ok()) {
           return absl::FailedPreconditionError(aggregates.status().message());
         }
@@ -149,8 +148,8 @@ void PrepareClientContext(grpc::ClientContext* ctx, const std::string& bearer_to
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
 }
 
-GrpcSeriesSource::GrpcSeriesSource(std::shared_ptr<grpc::Channel> channel,
-                                   std::string bearer_token, absl::Duration deadline)
+GrpcSeriesSource::GrpcSeriesSource(std::shared_ptr<grpc::Channel> channel, std::string bearer_token,
+                                   absl::Duration deadline)
     : stub_(halfsky::v1::AggregationService::NewStub(channel)),
       token_(std::move(bearer_token)),
       deadline_(deadline) {}
@@ -214,9 +213,9 @@ absl::StatusOr<IndicatorSnapshot> FallbackSeriesSource::Read(const Indicator& in
   if (second.ok()) {
     return second;
   }
-  return absl::Status(second.status().code(),
-                      absl::StrCat(second.status().message(), " (cache: ",
-                                   first.status().message(), ")"));
+  return absl::Status(
+      second.status().code(),
+      absl::StrCat(second.status().message(), " (cache: ", first.status().message(), ")"));
 }
 
 }  // namespace halfsky::evaluation

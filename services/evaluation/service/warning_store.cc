@@ -46,7 +46,9 @@ absl::Status SqliteError(sqlite3* db, absl::string_view what) {
 // RAII statement.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr);
+  }
   ~Stmt() { sqlite3_finalize(s_); }
   bool ok() const { return rc_ == SQLITE_OK; }
   sqlite3_stmt* get() { return s_; }
@@ -74,11 +76,12 @@ absl::StatusOr<std::unique_ptr<WarningStore>> WarningStore::Open(const std::stri
     std::filesystem::create_directories(parent, ec);
   }
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
-    absl::Status st = absl::UnavailableError(
-        absl::StrCat("无法打开评估数据库 / cannot open ", path, ": ",
-                     db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+    absl::Status st =
+        absl::UnavailableError(absl::StrCat("无法打开评估数据库 / cannot open ", path, ": ",
+                                            db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
     sqlite3_close(db);
     return st;
   }
@@ -118,9 +121,9 @@ absl::Status WarningStore::Migrate() {
     }
   }
   if (version > LatestSchemaVersion()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "评估数据库版本过新 / database schema version ", version, " is newer than this binary's ",
-        LatestSchemaVersion()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("评估数据库版本过新 / database schema version ", version,
+                     " is newer than this binary's ", LatestSchemaVersion()));
   }
   for (int v = version; v < LatestSchemaVersion(); ++v) {
     HALFSKY_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));

@@ -21,7 +21,6 @@
 namespace halfsky {
 namespace {
 
-
 constexpr char kUsage[] =
     "用法 usage: halfskyctl catalog COMMAND [ARGS...]\n"
     "\n"
@@ -284,7 +283,8 @@ int Show(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
                     ind.unit().empty() ? "—" : ind.unit(), TargetsOf(ind), UnitsOf(*index, ind)});
   }
   PrintTable(rows, out);
-  out << "\n" << catalog->indicators_size() << " 个指标 / indicators, " << catalog->objectives_size()
+  out << "\n"
+      << catalog->indicators_size() << " 个指标 / indicators, " << catalog->objectives_size()
       << " 个主要目标 / objectives; fingerprint " << index->fingerprint() << "\n";
   return 0;
 }
@@ -320,7 +320,8 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
       indicators_of_objective[oid].push_back(i.id());
     }
   }
-  static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七", "八", "九", "十"};
+  static const char* const kNumerals[] = {"一", "二", "三", "四", "五",
+                                          "六", "七", "八", "九", "十"};
 
   md << "# 指标目录 Indicator catalog\n\n"
      << "<!-- 由 `halfskyctl catalog doc --catalog deploy/catalog -o docs/CATALOG.md` 生成，"
@@ -383,8 +384,7 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
     }
     md << "\n### 指标 Indicators\n\n";
     for (const auto* i : indicators[d.id()]) {
-      md << "#### `" << i->id() << "` " << i->name_zh() << " — "
-         << i->name_en() << "\n\n";
+      md << "#### `" << i->id() << "` " << i->name_zh() << " — " << i->name_en() << "\n\n";
       md << "- 类型 kind: " << KindText(*i);
       if (!i->unit().empty()) {
         md << "；单位 unit: " << i->unit();
@@ -419,9 +419,8 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
         md << "- 数据来源 source: " << DataSourceText(i->data_source()) << "\n";
         if (i->value_range().has_min() || i->value_range().has_max()) {
           md << "- 取值范围 range: "
-             << (i->value_range().has_min() ? FormatNumber(i->value_range().min()) : "")
-             << " — " << (i->value_range().has_max() ? FormatNumber(i->value_range().max()) : "")
-             << "\n";
+             << (i->value_range().has_min() ? FormatNumber(i->value_range().min()) : "") << " — "
+             << (i->value_range().has_max() ? FormatNumber(i->value_range().max()) : "") << "\n";
         }
         md << "- 波动阈值 fluctuation threshold: "
            << FormatNumber((i->fluctuation_threshold() > 0 ? i->fluctuation_threshold() : 0.2) *
@@ -442,8 +441,8 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
       std::vector<std::string> os;
       for (const auto& oid : i->objective_ids()) {
         const v1::Objective* o = index.FindObjective(oid);
-        os.push_back(absl::StrCat("`", oid, "`", o != nullptr ? absl::StrCat(" 目标", o->number())
-                                                             : std::string()));
+        os.push_back(absl::StrCat(
+            "`", oid, "`", o != nullptr ? absl::StrCat(" 目标", o->number()) : std::string()));
       }
       md << "- 出处主要目标 objectives: " << absl::StrJoin(os, "、") << "\n";
       if (i->targets_size() > 0) {

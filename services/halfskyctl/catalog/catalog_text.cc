@@ -8,7 +8,6 @@
 
 namespace halfsky {
 
-
 std::string FormatNumber(double v) { return absl::StrFormat("%.10g", v); }
 
 std::string TargetSummary(const v1::Target& t, const v1::Indicator& indicator) {

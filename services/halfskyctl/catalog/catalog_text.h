@@ -15,7 +15,8 @@ namespace halfsky {
 
 // Short forms for tables and docs, e.g. "≤ 10.15 (2030)", "≥ 95 每年",
 // "45 左右 ±2 每年", "逐步提高 (2030)", "城乡差距缩小 (2030)".
-std::string TargetSummary(const halfsky::v1::Target& target, const halfsky::v1::Indicator& indicator);
+std::string TargetSummary(const halfsky::v1::Target& target,
+                          const halfsky::v1::Indicator& indicator);
 // e.g. "比例 PROPORTION", "率 RATE ×100000".
 std::string KindText(const halfsky::v1::Indicator& indicator);
 // e.g. "越高越好 higher is better".

@@ -10,7 +10,6 @@
 
 namespace halfsky {
 
-
 namespace {
 
 constexpr char kUsage[] =
@@ -28,13 +27,15 @@ int RunExportCommand(const std::vector<std::string>& raw, std::ostream& out, std
   }
   std::vector<std::string> rest = raw;
   absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kAggregation);
-  auto args = options.ok()
-                  ? cli::Args::Parse(rest, {"format", "o", "output", "indicator", "area", "from", "to"}, {})
-                  : absl::StatusOr<cli::Args>(options.status());
+  auto args =
+      options.ok()
+          ? cli::Args::Parse(rest, {"format", "o", "output", "indicator", "area", "from", "to"}, {})
+          : absl::StatusOr<cli::Args>(options.status());
   if (!args.ok() || !args->positional().empty()) {
     err << "halfskyctl export: "
         << (args.ok() ? "多余的参数 / unexpected argument" : std::string(args.status().message()))
-        << "\n" << kUsage;
+        << "\n"
+        << kUsage;
     return cli::kExitUsage;
   }
   v1::ExportRequest request;
@@ -47,7 +48,8 @@ int RunExportCommand(const std::vector<std::string>& raw, std::ostream& out, std
     err << "halfskyctl export: --format 须为 csv|sdmx-csv\n";
     return cli::kExitUsage;
   }
-  for (absl::string_view id : absl::StrSplit(args->GetOr("indicator", ""), ',', absl::SkipEmpty())) {
+  for (absl::string_view id :
+       absl::StrSplit(args->GetOr("indicator", ""), ',', absl::SkipEmpty())) {
     request.add_indicator_ids(std::string(id));
   }
   for (absl::string_view a : absl::StrSplit(args->GetOr("area", ""), ',', absl::SkipEmpty())) {

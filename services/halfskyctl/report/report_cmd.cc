@@ -11,7 +11,6 @@
 
 namespace halfsky {
 
-
 namespace {
 
 constexpr char kUsage[] =
@@ -38,11 +37,11 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
   }
   std::vector<std::string> rest = raw;
   absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kEvaluation);
-  auto args = options.ok() ? cli::Args::Parse(rest,
-                                              {"year", "area", "format", "o", "output",
-                                               "aggregation", "banner"},
-                                              {"no-annual"})
-                           : absl::StatusOr<cli::Args>(options.status());
+  auto args = options.ok()
+                  ? cli::Args::Parse(
+                        rest, {"year", "area", "format", "o", "output", "aggregation", "banner"},
+                        {"no-annual"})
+                  : absl::StatusOr<cli::Args>(options.status());
   std::optional<v1::ReportType> type;
   if (args.ok() && args->positional().size() == 1) {
     type = views::ParseReportType(args->positional()[0]);
@@ -51,7 +50,8 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
     err << "halfskyctl report: "
         << (args.ok() ? "需要报告类型 annual|midterm|final / needs annual, midterm or final"
                       : std::string(args.status().message()))
-        << "\n" << kUsage;
+        << "\n"
+        << kUsage;
     return cli::kExitUsage;
   }
   int year = 0;

@@ -12,7 +12,6 @@
 
 namespace halfsky {
 
-
 namespace {
 
 constexpr char kUsage[] =
@@ -34,13 +33,16 @@ int RunSeriesCommand(const std::vector<std::string>& raw, std::ostream& out, std
   }
   std::vector<std::string> rest = raw;
   absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kAggregation);
-  auto args = options.ok() ? cli::Args::Parse(rest, {"area", "sex", "residence", "from", "to", "format"},
-                                              {"color", "no-color"})
-                           : absl::StatusOr<cli::Args>(options.status());
+  auto args = options.ok()
+                  ? cli::Args::Parse(rest, {"area", "sex", "residence", "from", "to", "format"},
+                                     {"color", "no-color"})
+                  : absl::StatusOr<cli::Args>(options.status());
   if (!args.ok() || args->positional().size() != 1) {
     err << "halfskyctl series: "
-        << (args.ok() ? "需要一个指标代码 / needs one INDICATOR" : std::string(args.status().message()))
-        << "\n" << kUsage;
+        << (args.ok() ? "需要一个指标代码 / needs one INDICATOR"
+                      : std::string(args.status().message()))
+        << "\n"
+        << kUsage;
     return cli::kExitUsage;
   }
   v1::GetSeriesRequest request;
@@ -99,13 +101,12 @@ int RunSeriesCommand(const std::vector<std::string>& raw, std::ostream& out, std
     out << views::CsvLine({"indicator_id", "area_code", "sex", "residence", "year", "value",
                            "numerator", "denominator", "completeness_percent"});
     for (const auto& p : response.points()) {
-      out << views::CsvLine({response.indicator_id(), response.area_code(),
-                             views::SexLabelZh(response.sex()),
-                             views::ResidenceLabelZh(response.residence()), absl::StrCat(p.year()),
-                             p.has_value() ? views::FormatValue(p.value(), 6) : "",
-                             views::FormatValue(p.numerator(), 6),
-                             views::FormatValue(p.denominator(), 6),
-                             views::FormatValue(p.completeness_percent(), 2)});
+      out << views::CsvLine(
+          {response.indicator_id(), response.area_code(), views::SexLabelZh(response.sex()),
+           views::ResidenceLabelZh(response.residence()), absl::StrCat(p.year()),
+           p.has_value() ? views::FormatValue(p.value(), 6) : "",
+           views::FormatValue(p.numerator(), 6), views::FormatValue(p.denominator(), 6),
+           views::FormatValue(p.completeness_percent(), 2)});
     }
     return cli::kExitOk;
   }
@@ -124,7 +125,9 @@ int RunSeriesCommand(const std::vector<std::string>& raw, std::ostream& out, std
       }
     }
   }
-  const bool colour = args->Has("no-color") ? false : args->Has("color") ? true : views::UseColour(out);
+  const bool colour = args->Has("no-color") ? false
+                      : args->Has("color")  ? true
+                                            : views::UseColour(out);
   out << views::RenderSeries(response, labels, colour);
   return cli::kExitOk;
 }

@@ -10,7 +10,6 @@
 
 namespace halfsky {
 
-
 namespace {
 
 constexpr char kUsage[] =
@@ -28,13 +27,16 @@ int RunStatusCommand(const std::vector<std::string>& raw, std::ostream& out, std
   }
   std::vector<std::string> rest = raw;
   absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kSubmission);
-  auto args = options.ok() ? cli::Args::Parse(rest, {"year", "unit", "format"}, {"color", "no-color"})
-                           : absl::StatusOr<cli::Args>(options.status());
+  auto args = options.ok()
+                  ? cli::Args::Parse(rest, {"year", "unit", "format"}, {"color", "no-color"})
+                  : absl::StatusOr<cli::Args>(options.status());
   int year = 0;
-  if (!args.ok() || !args->positional().empty() || !absl::SimpleAtoi(args->GetOr("year", ""), &year)) {
+  if (!args.ok() || !args->positional().empty() ||
+      !absl::SimpleAtoi(args->GetOr("year", ""), &year)) {
     err << "halfskyctl status: "
         << (args.ok() ? "需要 --year / needs --year YEAR" : std::string(args.status().message()))
-        << "\n" << kUsage;
+        << "\n"
+        << kUsage;
     return cli::kExitUsage;
   }
   const std::string format = args->GetOr("format", "table");
@@ -71,7 +73,9 @@ int RunStatusCommand(const std::vector<std::string>& raw, std::ostream& out, std
   if (format == "csv") {
     out << views::RenderReportingStatusCsv(response, names);
   } else {
-    const bool colour = args->Has("no-color") ? false : args->Has("color") ? true : views::UseColour(out);
+    const bool colour = args->Has("no-color") ? false
+                        : args->Has("color")  ? true
+                                              : views::UseColour(out);
     out << views::RenderReportingStatus(response, year, names, colour);
   }
   return views::HasReportingProblems(response) ? cli::kExitProblems : cli::kExitOk;

@@ -18,7 +18,6 @@
 
 namespace halfsky {
 
-
 namespace {
 
 constexpr char kUsage[] =
@@ -218,8 +217,8 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     s << file_hash << " " << chunk << " " << acked << "\n";
   };
 
-  const bool progress_on = progress_mode == 1 || (progress_mode == -1 && &err == &std::cerr &&
-                                                  isatty(STDERR_FILENO));
+  const bool progress_on =
+      progress_mode == 1 || (progress_mode == -1 && &err == &std::cerr && isatty(STDERR_FILENO));
   Progress progress(progress_on, n, err);
   auto channel = Dial(*client);
   auto stub = v1::SubmissionService::NewStub(channel);
@@ -271,11 +270,10 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     v1::SubmitStreamResponse ack;
     if (!stream->Write(req) || !stream->Read(&ack)) {
       grpc::Status st = stream->Finish();
-      ReportError(st.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : st,
-                  file, parsed.values, begin, err);
-      err << "已确认 " << c << "/" << chunks
-          << " 块；重新运行同一命令即可续传 / " << c << " of " << chunks
-          << " chunks acknowledged; run the same command again to resume\n";
+      ReportError(st.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : st, file,
+                  parsed.values, begin, err);
+      err << "已确认 " << c << "/" << chunks << " 块；重新运行同一命令即可续传 / " << c << " of "
+          << chunks << " chunks acknowledged; run the same command again to resume\n";
       return ExitCode(st);
     }
     created += ack.created_count();

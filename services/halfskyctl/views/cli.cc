@@ -54,8 +54,7 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& args,
     if (value_flags.count(name) != 0) {
       if (!value) {
         if (i + 1 >= args.size()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(a, " 缺少取值 / needs a value"));
+          return absl::InvalidArgumentError(absl::StrCat(a, " 缺少取值 / needs a value"));
         }
         value = args[++i];
       }

@@ -255,9 +255,9 @@ std::optional<Enum> Lookup(absl::string_view text, const Enum (&values)[N],
 
 std::optional<v1::WarningKind> ParseKind(absl::string_view text) {
   static constexpr v1::WarningKind kAll[] = {
-      v1::WARNING_KIND_PROGRESS,    v1::WARNING_KIND_FLUCTUATION, v1::WARNING_KIND_LATE_DATA,
-      v1::WARNING_KIND_MISSED,      v1::WARNING_KIND_OUT_OF_BAND, v1::WARNING_KIND_RULE_BROKEN,
-      v1::WARNING_KIND_SLIPPED,     v1::WARNING_KIND_DATA_QUALITY};
+      v1::WARNING_KIND_PROGRESS, v1::WARNING_KIND_FLUCTUATION, v1::WARNING_KIND_LATE_DATA,
+      v1::WARNING_KIND_MISSED,   v1::WARNING_KIND_OUT_OF_BAND, v1::WARNING_KIND_RULE_BROKEN,
+      v1::WARNING_KIND_SLIPPED,  v1::WARNING_KIND_DATA_QUALITY};
   return Lookup(text, kAll, &KindToken, &KindLabelZh);
 }
 
@@ -272,8 +272,7 @@ std::optional<v1::Severity> ParseSeverity(absl::string_view text) {
 }
 
 std::optional<v1::WarningState> ParseState(absl::string_view text) {
-  static constexpr v1::WarningState kAll[] = {v1::WARNING_STATE_FIRING,
-                                              v1::WARNING_STATE_RESOLVED};
+  static constexpr v1::WarningState kAll[] = {v1::WARNING_STATE_FIRING, v1::WARNING_STATE_RESOLVED};
   return Lookup(text, kAll, &StateToken, &StateLabelZh);
 }
 
@@ -360,8 +359,7 @@ std::string TargetShortZh(const v1::Target& t, absl::string_view unit) {
       s = absl::StrCat("<", value);
       break;
     case v1::COMPARATOR_ABOUT:
-      s = absl::StrCat(value, "±",
-                       FormatValue(t.tolerance() > 0 ? t.tolerance() : 2.0, 4));
+      s = absl::StrCat(value, "±", FormatValue(t.tolerance() > 0 ? t.tolerance() : 2.0, 4));
       break;
     case v1::COMPARATOR_MAINTAIN_AT_LEAST:
       s = absl::StrCat("保持≥", value);

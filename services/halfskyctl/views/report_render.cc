@@ -22,9 +22,9 @@ namespace v1 = ::halfsky::v1;
 namespace {
 
 constexpr v1::ProgressStatus kStatusOrder[] = {
-    v1::PROGRESS_STATUS_ACHIEVED,     v1::PROGRESS_STATUS_ON_TRACK,
+    v1::PROGRESS_STATUS_ACHIEVED,           v1::PROGRESS_STATUS_ON_TRACK,
     v1::PROGRESS_STATUS_NEEDS_ACCELERATION, v1::PROGRESS_STATUS_AT_RISK,
-    v1::PROGRESS_STATUS_MOVING_AWAY,  v1::PROGRESS_STATUS_MISSED,
+    v1::PROGRESS_STATUS_MOVING_AWAY,        v1::PROGRESS_STATUS_MISSED,
     v1::PROGRESS_STATUS_NOT_ASSESSABLE};
 
 int StatusRank(v1::ProgressStatus s) {
@@ -188,11 +188,12 @@ struct FigureItem {
 std::vector<FigureItem> FigureItems(const v1::Figures& f, absl::string_view unit) {
   std::vector<FigureItem> items;
   if (f.has_base_value()) {
-    items.push_back({absl::StrCat("基期 ", f.base_year()), FormatValue(f.base_value()) + std::string(unit)});
+    items.push_back(
+        {absl::StrCat("基期 ", f.base_year()), FormatValue(f.base_value()) + std::string(unit)});
   }
   if (f.has_current_value()) {
-    items.push_back(
-        {absl::StrCat("当前 ", f.current_year()), FormatValue(f.current_value()) + std::string(unit)});
+    items.push_back({absl::StrCat("当前 ", f.current_year()),
+                     FormatValue(f.current_value()) + std::string(unit)});
   }
   if (f.has_target_value()) {
     items.push_back({absl::StrCat("目标 ", f.target_year()),
@@ -408,9 +409,9 @@ std::string RenderChartSvg(const v1::IndicatorAssessment& ia) {
   const int span = s.year_max - s.year_min;
   const int label_every = span > 12 ? 2 : 1;
   for (int y = s.year_min; y <= s.year_max; ++y) {
-    absl::StrAppend(&o, "<line class=\"xtick\" data-year=\"", y, "\" x1=\"", Px(s.X(y)),
-                    "\" x2=\"", Px(s.X(y)), "\" y1=\"", Px(s.kBottom), "\" y2=\"",
-                    Px(s.kBottom + 4), "\" stroke=\"#57606a\" stroke-width=\"1\"/>\n");
+    absl::StrAppend(&o, "<line class=\"xtick\" data-year=\"", y, "\" x1=\"", Px(s.X(y)), "\" x2=\"",
+                    Px(s.X(y)), "\" y1=\"", Px(s.kBottom), "\" y2=\"", Px(s.kBottom + 4),
+                    "\" stroke=\"#57606a\" stroke-width=\"1\"/>\n");
     if ((y - s.year_min) % label_every == 0) {
       absl::StrAppend(&o, "<text class=\"xlab\" x=\"", Px(s.X(y)), "\" y=\"", Px(s.kBottom + 16),
                       "\" text-anchor=\"middle\">", y, "</text>\n");
@@ -452,8 +453,8 @@ std::string RenderChartSvg(const v1::IndicatorAssessment& ia) {
     }
     // Label above the line near its right end; stacked if several.
     const double ly = std::max(s.kTop + 9, s.Y(t.value()) - 4 - 11.0 * label_row);
-    absl::StrAppend(&o, "<text class=\"tlab\" x=\"", Px(std::max(x1 - 7, s.kLeft + 60)),
-                    "\" y=\"", Px(ly), "\" text-anchor=\"end\" fill=\"", tcolour, "\">目标 ",
+    absl::StrAppend(&o, "<text class=\"tlab\" x=\"", Px(std::max(x1 - 7, s.kLeft + 60)), "\" y=\"",
+                    Px(ly), "\" text-anchor=\"end\" fill=\"", tcolour, "\">目标 ",
                     Esc(TargetShortZh(t, ia.unit())), "</text>\n");
     ++label_row;
   }
@@ -465,8 +466,9 @@ std::string RenderChartSvg(const v1::IndicatorAssessment& ia) {
       points.push_back(&p);
     }
   }
-  std::sort(points.begin(), points.end(),
-            [](const v1::SeriesPoint* a, const v1::SeriesPoint* b) { return a->year() < b->year(); });
+  std::sort(points.begin(), points.end(), [](const v1::SeriesPoint* a, const v1::SeriesPoint* b) {
+    return a->year() < b->year();
+  });
   for (size_t i = 0; i < points.size(); ++i) {
     if (i > 0 && points[i]->year() != points[i - 1]->year() + 1) {
       runs.emplace_back();
@@ -495,9 +497,8 @@ std::string RenderChartSvg(const v1::IndicatorAssessment& ia) {
     const std::string pc = StatusColour(a.status());
     absl::StrAppend(&o, "<line class=\"projection\" data-target-year=\"", f.target_year(),
                     "\" x1=\"", Px(s.X(f.current_year())), "\" y1=\"", Px(s.Y(f.current_value())),
-                    "\" x2=\"", Px(s.X(f.target_year())), "\" y2=\"",
-                    Px(s.Y(f.projected_value())), "\" stroke=\"", pc,
-                    "\" stroke-width=\"1.6\" stroke-dasharray=\"3 3\"/>\n");
+                    "\" x2=\"", Px(s.X(f.target_year())), "\" y2=\"", Px(s.Y(f.projected_value())),
+                    "\" stroke=\"", pc, "\" stroke-width=\"1.6\" stroke-dasharray=\"3 3\"/>\n");
     absl::StrAppend(&o, "<circle class=\"proj\" data-year=\"", f.target_year(), "\" data-value=\"",
                     Num(f.projected_value()), "\" cx=\"", Px(s.X(f.target_year())), "\" cy=\"",
                     Px(s.Y(f.projected_value())), "\" r=\"3.5\" fill=\"#fff\" stroke=\"", pc,
@@ -542,9 +543,10 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
   absl::StrAppend(&o, " · 评估方法：Open SDG 进展指数（基期2020年）</div>\n</header>\n");
 
   // Summary.
-  absl::StrAppend(&o, "<section class=\"summary\">\n<h2>总体情况</h2>\n<table>\n<thead><tr>"
-                      "<th>领域</th><th class=\"n\">评估指标</th><th class=\"n\">达标</th>"
-                      "<th class=\"n\">达标率</th>");
+  absl::StrAppend(&o,
+                  "<section class=\"summary\">\n<h2>总体情况</h2>\n<table>\n<thead><tr>"
+                  "<th>领域</th><th class=\"n\">评估指标</th><th class=\"n\">达标</th>"
+                  "<th class=\"n\">达标率</th>");
   for (v1::ProgressStatus st : kStatusOrder) {
     absl::StrAppend(&o, "<th class=\"n\">", StatusLabelZh(st), "</th>");
   }
@@ -564,8 +566,8 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
       const int c = CountOf(d, st);
       if (c > 0 && total > 0) {
         absl::StrAppend(&o, "<span style=\"width:", FormatValue(100.0 * c / total, 2),
-                        "%;background:", StatusColour(st), "\" title=\"", StatusLabelZh(st), " ",
-                        c, "\"></span>");
+                        "%;background:", StatusColour(st), "\" title=\"", StatusLabelZh(st), " ", c,
+                        "\"></span>");
       }
     }
     absl::StrAppend(&o, "</div></td></tr>\n");
@@ -580,8 +582,9 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
   for (v1::ProgressStatus st : kStatusOrder) {
     absl::StrAppend(&o, "<i style=\"background:", StatusColour(st), "\"></i>", StatusLabelZh(st));
   }
-  absl::StrAppend(&o, "</div>\n<p class=\"muted\">达标率 = 已达标（含按进度可如期实现的目标，"
-                      "依报告类型）/ 评估指标数 × 100%。</p>\n");
+  absl::StrAppend(&o,
+                  "</div>\n<p class=\"muted\">达标率 = 已达标（含按进度可如期实现的目标，"
+                  "依报告类型）/ 评估指标数 × 100%。</p>\n");
 
   // Warnings.
   std::map<v1::Severity, int> by_severity;
@@ -595,12 +598,14 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
   }
   absl::StrAppend(&o, "</p>\n");
   if (!warnings.empty()) {
-    absl::StrAppend(&o, "<table class=\"warnings\">\n<thead><tr><th>级别</th><th>指标</th>"
-                        "<th>类型</th><th>说明</th></tr></thead>\n<tbody>\n");
+    absl::StrAppend(&o,
+                    "<table class=\"warnings\">\n<thead><tr><th>级别</th><th>指标</th>"
+                    "<th>类型</th><th>说明</th></tr></thead>\n<tbody>\n");
     for (const auto* w : warnings) {
-      absl::StrAppend(&o, "<tr data-warning=\"", Esc(w->id()), "\"><td class=\"sev\" style=\"color:",
-                      SeverityColour(w->severity()), "\">", SeverityLabelZh(w->severity()),
-                      "</td><td>", Esc(w->indicator_id()), " ", Esc(w->indicator_name_zh()),
+      absl::StrAppend(&o, "<tr data-warning=\"", Esc(w->id()),
+                      "\"><td class=\"sev\" style=\"color:", SeverityColour(w->severity()), "\">",
+                      SeverityLabelZh(w->severity()), "</td><td>", Esc(w->indicator_id()), " ",
+                      Esc(w->indicator_name_zh()),
                       w->area_code() != report.area_code() && !w->area_code().empty()
                           ? absl::StrCat("（", Esc(w->area_code()), "）")
                           : "",
@@ -641,9 +646,8 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
                       "\" data-indicator=\"", Esc(ia->indicator_id()), "\">\n<h3>",
                       Esc(ia->indicator_id()), " ", Esc(ia->name_zh()),
                       ia->unit().empty() ? "" : absl::StrCat("（", Esc(ia->unit()), "）"), " ",
-                      "<span class=\"chip\" style=\"background:",
-                      StatusColour(HeadlineStatus(*ia)), "\">",
-                      StatusLabelZh(HeadlineStatus(*ia)), "</span></h3>\n");
+                      "<span class=\"chip\" style=\"background:", StatusColour(HeadlineStatus(*ia)),
+                      "\">", StatusLabelZh(HeadlineStatus(*ia)), "</span></h3>\n");
       if (chart) {
         absl::StrAppend(&o, "<div class=\"plot\">", RenderChartSvg(*ia),
                         "\n<div class=\"legend\">● 实际值　<span style=\"color:#9a3412\">"
@@ -671,8 +675,9 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
           absl::StrAppend(&o, "</dl>\n");
         }
         if (!a.explanation_zh().empty()) {
-          absl::StrAppend(&o, "<p class=\"why\" style=\"border-left-color:",
-                          StatusColour(a.status()), "\">", Esc(a.explanation_zh()), "</p>\n");
+          absl::StrAppend(&o,
+                          "<p class=\"why\" style=\"border-left-color:", StatusColour(a.status()),
+                          "\">", Esc(a.explanation_zh()), "</p>\n");
         }
         absl::StrAppend(&o, "</div>\n");
       }
@@ -680,7 +685,8 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
       if (!extra.empty()) {
         absl::StrAppend(&o, "<ul class=\"extra\">");
         for (const auto* w : extra) {
-          absl::StrAppend(&o, "<li><span class=\"sev\" style=\"color:", SeverityColour(w->severity()),
+          absl::StrAppend(&o,
+                          "<li><span class=\"sev\" style=\"color:", SeverityColour(w->severity()),
                           "\">", SeverityLabelZh(w->severity()), "·", KindLabelZh(w->kind()),
                           "</span> ", Esc(w->explanation_zh()), "</li>");
         }
@@ -690,17 +696,20 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
     }
     auto a = annual.find(g.id);
     if (a != annual.end() && !a->second->rows().empty()) {
-      absl::StrAppend(&o, "<h3>", ctx.annual->year(), "年监测数据</h3>\n<table class=\"monitoring\">"
-                          "<thead><tr><th>指标</th><th class=\"n\">本年</th><th class=\"n\">上年</th>"
-                          "<th class=\"n\">变化</th><th class=\"n\">女−男</th><th class=\"n\">城−乡</th>"
-                          "<th class=\"n\">数据完整度</th></tr></thead>\n<tbody>\n");
+      absl::StrAppend(
+          &o, "<h3>", ctx.annual->year(),
+          "年监测数据</h3>\n<table class=\"monitoring\">"
+          "<thead><tr><th>指标</th><th class=\"n\">本年</th><th class=\"n\">上年</th>"
+          "<th class=\"n\">变化</th><th class=\"n\">女−男</th><th class=\"n\">城−乡</th>"
+          "<th class=\"n\">数据完整度</th></tr></thead>\n<tbody>\n");
       for (const auto& r : a->second->rows()) {
         absl::StrAppend(
             &o, "<tr><td>", Esc(r.indicator_id()), " ", Esc(r.name_zh()),
-            r.unit().empty() ? "" : absl::StrCat("（", Esc(r.unit()), "）"), "</td><td class=\"n\">",
-            r.has_value() ? FormatValue(r.value()) : "-", "</td><td class=\"n\">",
-            r.has_previous_value() ? FormatValue(r.previous_value()) : "-", "</td><td class=\"n\">",
-            r.has_change() ? FormatValue(r.change()) : "-", "</td><td class=\"n\">",
+            r.unit().empty() ? "" : absl::StrCat("（", Esc(r.unit()), "）"),
+            "</td><td class=\"n\">", r.has_value() ? FormatValue(r.value()) : "-",
+            "</td><td class=\"n\">", r.has_previous_value() ? FormatValue(r.previous_value()) : "-",
+            "</td><td class=\"n\">", r.has_change() ? FormatValue(r.change()) : "-",
+            "</td><td class=\"n\">",
             r.has_female_minus_male() ? FormatValue(r.female_minus_male()) : "-",
             "</td><td class=\"n\">",
             r.has_urban_minus_rural() ? FormatValue(r.urban_minus_rural()) : "-",
@@ -710,9 +719,11 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
     }
     absl::StrAppend(&o, "</section>\n");
   }
-  absl::StrAppend(&o, "<footer>本报告由 halfsky 生成；进展评估采用 Open SDG（加拿大统计局）进展指数方法，"
-                      "以2020年为基期。图中实线为实际值，虚线为目标，点线为按当前年均变化速度的预测。"
-                      "</footer>\n</body>\n</html>\n");
+  absl::StrAppend(
+      &o,
+      "<footer>本报告由 halfsky 生成；进展评估采用 Open SDG（加拿大统计局）进展指数方法，"
+      "以2020年为基期。图中实线为实际值，虚线为目标，点线为按当前年均变化速度的预测。"
+      "</footer>\n</body>\n</html>\n");
   return o;
 }
 
@@ -858,12 +869,33 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
 
 std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportContext& ctx) {
   const std::vector<DomainGroup> groups = GroupByDomain(report, ctx);
-  static const std::vector<std::string> kHeader = {
-      "record", "domain_id", "domain", "indicator_id", "indicator", "unit", "target", "target_year",
-      "status", "severity", "kind", "year", "value", "base_year", "base_value", "current_year",
-      "current_value", "target_value", "projected_value", "actual_annual_rate",
-      "required_annual_rate", "progress", "assessed", "achieved", "achievement_rate_percent",
-      "count", "text"};
+  static const std::vector<std::string> kHeader = {"record",
+                                                   "domain_id",
+                                                   "domain",
+                                                   "indicator_id",
+                                                   "indicator",
+                                                   "unit",
+                                                   "target",
+                                                   "target_year",
+                                                   "status",
+                                                   "severity",
+                                                   "kind",
+                                                   "year",
+                                                   "value",
+                                                   "base_year",
+                                                   "base_value",
+                                                   "current_year",
+                                                   "current_value",
+                                                   "target_value",
+                                                   "projected_value",
+                                                   "actual_annual_rate",
+                                                   "required_annual_rate",
+                                                   "progress",
+                                                   "assessed",
+                                                   "achieved",
+                                                   "achievement_rate_percent",
+                                                   "count",
+                                                   "text"};
   std::string o = CsvLine(kHeader);
   auto opt = [](bool has, double v) { return has ? Num(v) : std::string(); };
   auto emit = [&](std::map<std::string, std::string> fields) {
@@ -874,15 +906,20 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
     o += CsvLine(line);
   };
   auto summary = [&](const v1::DomainSummary& d, const std::string& id, const std::string& name) {
-    emit({{"record", "summary"}, {"domain_id", id}, {"domain", name},
+    emit({{"record", "summary"},
+          {"domain_id", id},
+          {"domain", name},
           {"year", absl::StrCat(report.year())},
           {"assessed", absl::StrCat(d.assessed_count())},
           {"achieved", absl::StrCat(d.achieved_count())},
           {"achievement_rate_percent", Num(d.achievement_rate_percent())},
           {"text", ReportTitle(report, ctx)}});
     for (v1::ProgressStatus st : kStatusOrder) {
-      emit({{"record", "status_count"}, {"domain_id", id}, {"domain", name},
-            {"status", StatusToken(st)}, {"count", absl::StrCat(CountOf(d, st))},
+      emit({{"record", "status_count"},
+            {"domain_id", id},
+            {"domain", name},
+            {"status", StatusToken(st)},
+            {"count", absl::StrCat(CountOf(d, st))},
             {"text", StatusLabelZh(st)}});
     }
   };
@@ -895,11 +932,14 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
   }
   summary(report.overall(), "", "合计");
   for (const auto* w : SortedWarnings(report)) {
-    emit({{"record", "warning"}, {"domain_id", w->domain_id()},
-          {"domain", domain_name[w->domain_id()]}, {"indicator_id", w->indicator_id()},
+    emit({{"record", "warning"},
+          {"domain_id", w->domain_id()},
+          {"domain", domain_name[w->domain_id()]},
+          {"indicator_id", w->indicator_id()},
           {"indicator", w->indicator_name_zh()},
           {"target_year", w->target_year() != 0 ? absl::StrCat(w->target_year()) : ""},
-          {"status", StatusToken(w->status())}, {"severity", SeverityToken(w->severity())},
+          {"status", StatusToken(w->status())},
+          {"severity", SeverityToken(w->severity())},
           {"kind", KindToken(w->kind())},
           {"year", w->data_year() != 0 ? absl::StrCat(w->data_year()) : ""},
           {"text", w->explanation_zh()}});
@@ -945,9 +985,14 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
   if (ctx.annual != nullptr) {
     for (const auto& d : ctx.annual->domains()) {
       for (const auto& r : d.rows()) {
-        emit({{"record", "monitoring"}, {"domain_id", d.domain_id()}, {"domain", d.name_zh()},
-              {"indicator_id", r.indicator_id()}, {"indicator", r.name_zh()}, {"unit", r.unit()},
-              {"year", absl::StrCat(ctx.annual->year())}, {"value", opt(r.has_value(), r.value())},
+        emit({{"record", "monitoring"},
+              {"domain_id", d.domain_id()},
+              {"domain", d.name_zh()},
+              {"indicator_id", r.indicator_id()},
+              {"indicator", r.name_zh()},
+              {"unit", r.unit()},
+              {"year", absl::StrCat(ctx.annual->year())},
+              {"value", opt(r.has_value(), r.value())},
               {"text", absl::StrCat("completeness ", Num(r.completeness_percent()), "%")}});
       }
     }

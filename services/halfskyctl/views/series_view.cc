@@ -67,18 +67,18 @@ std::string RenderSeries(const v1::GetSeriesResponse& series, const SeriesLabels
     absl::StrAppend(&heading, "（", labels.unit, "）");
   }
   absl::StrAppend(&heading, " — ",
-                  labels.area_name_zh.empty() ? series.area_code()
-                                              : absl::StrCat(labels.area_name_zh, " ",
-                                                             series.area_code()),
+                  labels.area_name_zh.empty()
+                      ? series.area_code()
+                      : absl::StrCat(labels.area_name_zh, " ", series.area_code()),
                   " · ", SexLabelZh(series.sex()), " · ", ResidenceLabelZh(series.residence()));
   std::string out = Paint(heading, "1", colour) + "\n\n";
 
   if (series.points().empty()) {
     out += "暂无数据 / no data\n";
   } else {
-    std::vector<Column> columns = {{"年份 year"},        {"数值 value", true},
+    std::vector<Column> columns = {{"年份 year"},           {"数值 value", true},
                                    {"较上年 change", true}, {"分子 num.", true},
-                                   {"分母 den.", true},  {"完整度 compl.", true}};
+                                   {"分母 den.", true},     {"完整度 compl.", true}};
     std::vector<std::vector<Cell>> rows;
     for (const auto& p : series.points()) {
       std::vector<Cell> row;

@@ -33,10 +33,10 @@ bool HasReportingProblems(const v1::GetReportingStatusResponse& status) {
 
 std::string RenderReportingStatus(const v1::GetReportingStatusResponse& status, int year,
                                   const StatusNames& names, bool colour) {
-  std::string out = Paint(absl::StrCat(year, "年数据报送情况 / reporting status ", year), "1", colour) +
-                    "\n\n";
-  const std::vector<Column> columns = {{"成员单位 unit"}, {"应报", true},      {"已报", true},
-                                       {"按时", true},    {"报送率", true},    {"按时率", true}};
+  std::string out =
+      Paint(absl::StrCat(year, "年数据报送情况 / reporting status ", year), "1", colour) + "\n\n";
+  const std::vector<Column> columns = {{"成员单位 unit"}, {"应报", true},   {"已报", true},
+                                       {"按时", true},    {"报送率", true}, {"按时率", true}};
   std::vector<std::vector<Cell>> rows;
   auto row = [&](const v1::ReportingSummary& s, const std::string& name) {
     const char* c_sgr = s.completeness_percent() < 100 ? "33" : "";
@@ -72,7 +72,8 @@ std::string RenderReportingStatus(const v1::GetReportingStatusResponse& status, 
     problems.push_back(
         {{Lookup(names.units, e.unit_code()), ""},
          {ind == e.indicator_id() ? ind : absl::StrCat(e.indicator_id(), " ", ind), ""},
-         {ReportingStateLabelZh(e.state()), e.state() == v1::REPORTING_STATE_MISSING ? "1;31" : "33"},
+         {ReportingStateLabelZh(e.state()),
+          e.state() == v1::REPORTING_STATE_MISSING ? "1;31" : "33"},
          {FormatTime(e.due_at()), ""},
          {FormatTime(e.last_submitted_at()), ""}});
   }
@@ -80,9 +81,9 @@ std::string RenderReportingStatus(const v1::GetReportingStatusResponse& status, 
     out += "\n全部按时报送 / everything reported on time\n";
   } else {
     out += absl::StrCat("\n未报 / 迟报 missing or late (", problems.size(), ")\n\n");
-    out += RenderTable({{"成员单位 unit"}, {"指标 indicator"}, {"状态"}, {"应报日期 due"},
-                        {"报送时间 submitted"}},
-                       problems, colour);
+    out += RenderTable(
+        {{"成员单位 unit"}, {"指标 indicator"}, {"状态"}, {"应报日期 due"}, {"报送时间 submitted"}},
+        problems, colour);
   }
   return out;
 }
@@ -92,9 +93,10 @@ std::string RenderReportingStatusCsv(const v1::GetReportingStatusResponse& statu
   std::string out = CsvLine({"unit_code", "unit", "expected", "reported", "on_time",
                              "completeness_percent", "timeliness_percent"});
   auto line = [&](const v1::ReportingSummary& s, const std::string& name) {
-    out += CsvLine({s.unit_code(), name, absl::StrCat(s.expected_count()),
-                    absl::StrCat(s.reported_count()), absl::StrCat(s.on_time_count()),
-                    FormatValue(s.completeness_percent(), 2), FormatValue(s.timeliness_percent(), 2)});
+    out +=
+        CsvLine({s.unit_code(), name, absl::StrCat(s.expected_count()),
+                 absl::StrCat(s.reported_count()), absl::StrCat(s.on_time_count()),
+                 FormatValue(s.completeness_percent(), 2), FormatValue(s.timeliness_percent(), 2)});
   };
   for (const auto& s : status.units()) {
     line(s, Lookup(names.units, s.unit_code()));

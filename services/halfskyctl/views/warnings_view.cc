@@ -87,15 +87,13 @@ Names NamesFromCatalog(const v1::Catalog& catalog) {
 }
 
 void SortWarnings(std::vector<v1::Warning>* warnings) {
-  std::stable_sort(warnings->begin(), warnings->end(),
-                   [](const v1::Warning& a, const v1::Warning& b) {
-                     return std::make_tuple(-static_cast<int>(a.severity()), a.indicator_id(),
-                                            a.area_code(), static_cast<int>(a.kind()),
-                                            a.target_year(), a.id()) <
-                            std::make_tuple(-static_cast<int>(b.severity()), b.indicator_id(),
-                                            b.area_code(), static_cast<int>(b.kind()),
-                                            b.target_year(), b.id());
-                   });
+  std::stable_sort(
+      warnings->begin(), warnings->end(), [](const v1::Warning& a, const v1::Warning& b) {
+        return std::make_tuple(-static_cast<int>(a.severity()), a.indicator_id(), a.area_code(),
+                               static_cast<int>(a.kind()), a.target_year(), a.id()) <
+               std::make_tuple(-static_cast<int>(b.severity()), b.indicator_id(), b.area_code(),
+                               static_cast<int>(b.kind()), b.target_year(), b.id());
+      });
 }
 
 std::string RenderWarningsTable(const std::vector<v1::Warning>& warnings, const Names& names,
@@ -103,9 +101,8 @@ std::string RenderWarningsTable(const std::vector<v1::Warning>& warnings, const 
   if (warnings.empty()) {
     return "没有符合条件的预警 / no matching warnings\n";
   }
-  const std::vector<Column> columns = {
-      {"级别"}, {"编号 id"}, {"指标"}, {"区域"}, {"类型"},
-      {"状态"}, {"年份", true}, {"确认"}, {"说明"}};
+  const std::vector<Column> columns = {{"级别"}, {"编号 id"},    {"指标"}, {"区域"}, {"类型"},
+                                       {"状态"}, {"年份", true}, {"确认"}, {"说明"}};
   std::vector<std::vector<Cell>> rows;
   int red = 0;
   int orange = 0;
@@ -134,8 +131,8 @@ std::string RenderWarningsTable(const std::vector<v1::Warning>& warnings, const 
         {w.explanation_zh(), ""},
     });
   }
-  return absl::StrCat(RenderTable(columns, rows, colour), "\n共 ", warnings.size(),
-                      " 条 / ", warnings.size(), " warnings（",
+  return absl::StrCat(RenderTable(columns, rows, colour), "\n共 ", warnings.size(), " 条 / ",
+                      warnings.size(), " warnings（",
                       Paint(absl::StrCat("红 ", red), SeveritySgr("red"), colour), " · ",
                       Paint(absl::StrCat("橙 ", orange), SeveritySgr("orange"), colour), " · ",
                       Paint(absl::StrCat("黄 ", yellow), SeveritySgr("yellow"), colour), "）\n");
@@ -214,20 +211,21 @@ std::string RenderEventLine(const v1::WarningEvent& event, const Names& names, b
     return "── 以上为当前预警，以下为实时变化 / current set above, live changes below ──\n";
   }
   const v1::Warning& w = event.warning();
-  const std::string sgr =
-      event.type() == v1::WARNING_EVENT_TYPE_RESOLVED ? "32" : SeveritySgr(SeverityToken(w.severity()));
-  std::string line = absl::StrCat(
-      FormatTime(event.at()), event.at().seconds() != 0 ? "  " : "",
-      PadToWidth(EventLabelZh(event.type()), 6), "  ",
-      Paint(PadToWidth(SeverityLabelZh(w.severity()), 8), sgr, colour), "  ", w.id(), "  ",
-      w.indicator_name_zh());
+  const std::string sgr = event.type() == v1::WARNING_EVENT_TYPE_RESOLVED
+                              ? "32"
+                              : SeveritySgr(SeverityToken(w.severity()));
+  std::string line = absl::StrCat(FormatTime(event.at()), event.at().seconds() != 0 ? "  " : "",
+                                  PadToWidth(EventLabelZh(event.type()), 6), "  ",
+                                  Paint(PadToWidth(SeverityLabelZh(w.severity()), 8), sgr, colour),
+                                  "  ", w.id(), "  ", w.indicator_name_zh());
   const std::string area = Lookup(names.areas, w.area_code());
   if (!area.empty()) {
     absl::StrAppend(&line, "（", area, "）");
   }
   absl::StrAppend(&line, "  ", w.explanation_zh());
   if (event.type() == v1::WARNING_EVENT_TYPE_ACKNOWLEDGED && w.has_acknowledgement()) {
-    absl::StrAppend(&line, "  对策建议（", w.acknowledgement().by(), "）：", w.acknowledgement().note());
+    absl::StrAppend(&line, "  对策建议（", w.acknowledgement().by(), "）：",
+                    w.acknowledgement().note());
   }
   return line + "\n";
 }

@@ -13,7 +13,6 @@
 
 namespace halfsky {
 
-
 namespace {
 
 constexpr char kWarningsUsage[] =
@@ -30,7 +29,8 @@ constexpr char kWarningsUsage[] =
     "  --format F            table (default) | json | csv\n"
     "  --watch               保持连接，实时打印每次变化 / keep the stream open and print each\n"
     "                        change as it arrives (reconnects if the server restarts)\n"
-    "  --color / --no-color  着色（默认仅在终端且未设 NO_COLOR）/ colour (default: terminal only)\n";
+    "  --color / --no-color  着色（默认仅在终端且未设 NO_COLOR）/ colour (default: terminal "
+    "only)\n";
 
 constexpr char kAckUsage[] =
     "用法 usage: halfskyctl ack WARNING_ID --note TEXT\n"
@@ -116,7 +116,8 @@ int Watch(v1::EvaluationService::Stub* stub, const ClientOptions& options, const
     grpc::ClientContext ctx;
     PrepareContext(options, &ctx);
     ctx.set_deadline(std::chrono::system_clock::time_point::max());
-    std::unique_ptr<grpc::ClientReader<v1::WarningEvent>> reader = stub->WatchWarnings(&ctx, request);
+    std::unique_ptr<grpc::ClientReader<v1::WarningEvent>> reader =
+        stub->WatchWarnings(&ctx, request);
     std::vector<v1::Warning> initial;
     bool synced = false;
     v1::WarningEvent event;
@@ -147,8 +148,8 @@ int Watch(v1::EvaluationService::Stub* stub, const ClientOptions& options, const
       return st.ok() ? cli::kExitOk : code;
     }
     err << "halfskyctl warnings --watch: 连接中断，" << backoff_s
-        << " 秒后重连 / stream lost, reconnecting in " << backoff_s << "s ("
-        << st.error_message() << ")\n";
+        << " 秒后重连 / stream lost, reconnecting in " << backoff_s << "s (" << st.error_message()
+        << ")\n";
     std::this_thread::sleep_for(std::chrono::seconds(backoff_s));
     backoff_s = std::min(backoff_s * 2, 30);
   }
@@ -168,15 +169,15 @@ int RunWarningsCommand(const std::vector<std::string>& raw, std::ostream& out, s
     err << "halfskyctl warnings: " << options.status().message() << "\n" << kWarningsUsage;
     return cli::kExitUsage;
   }
-  auto args = cli::Args::Parse(rest,
-                               {"domain", "indicator", "area", "unit", "kind", "min-severity",
-                                "state", "format"},
-                               {"watch", "color", "colour", "no-color", "no-colour"});
+  auto args = cli::Args::Parse(
+      rest, {"domain", "indicator", "area", "unit", "kind", "min-severity", "state", "format"},
+      {"watch", "color", "colour", "no-color", "no-colour"});
   if (!args.ok() || !args->positional().empty()) {
     err << "halfskyctl warnings: "
         << (args.ok() ? "多余的参数 / unexpected argument " + args->positional()[0]
                       : std::string(args.status().message()))
-        << "\n" << kWarningsUsage;
+        << "\n"
+        << kWarningsUsage;
     return cli::kExitUsage;
   }
   const std::string format = args->GetOr("format", "table");
@@ -189,8 +190,8 @@ int RunWarningsCommand(const std::vector<std::string>& raw, std::ostream& out, s
     return cli::kExitUsage;
   }
   const bool colour = args->Has("no-color") || args->Has("no-colour") ? false
-                      : args->Has("color") || args->Has("colour")    ? true
-                                                                     : views::UseColour(out);
+                      : args->Has("color") || args->Has("colour")     ? true
+                                                                      : views::UseColour(out);
   v1::Catalog catalog;
   views::Names names;
   if (cli::FetchCatalog(*options, &catalog).ok()) {
@@ -245,7 +246,8 @@ int RunAckCommand(const std::vector<std::string>& raw, std::ostream& out, std::o
     err << "halfskyctl ack: "
         << (args.ok() ? "需要一个预警编号和 --note / needs one WARNING_ID and --note"
                       : std::string(args.status().message()))
-        << "\n" << kAckUsage;
+        << "\n"
+        << kAckUsage;
     return cli::kExitUsage;
   }
   auto stub = v1::EvaluationService::NewStub(Dial(*options));

@@ -133,9 +133,8 @@ halfsky::v1::Revision MakeRevision(const halfsky::CatalogIndex& cat, int64_t i, 
   const int y = static_cast<int>((i / groups) % years);
   const int ind = static_cast<int>((i / (groups * years)) % kIndicators);
   const int64_t v = (i / (groups * years * kIndicators)) % villages;
-  const auto& area = cat.catalog().areas(static_cast<int>(1 + (v / kVillagesPerTown) *
-                                                                  (kVillagesPerTown + 1) +
-                                                              1 + v % kVillagesPerTown));
+  const auto& area = cat.catalog().areas(static_cast<int>(
+      1 + (v / kVillagesPerTown) * (kVillagesPerTown + 1) + 1 + v % kVillagesPerTown));
   const auto& indicator = cat.catalog().indicators(ind);
   halfsky::v1::Revision r;
   auto* dv = r.mutable_data_value();
@@ -335,12 +334,13 @@ int main(int argc, char** argv) {
       redis_cpu_s.push_back(redis_cpu1 - redis_cpu0);
       self_cpu_s.push_back(self_cpu1 - self_cpu0);
       std::printf(
-          "run %lld: load %.3f s (building the protos alone %.3f s), recompute %.3f s, RewriteAll %.3f s (redis-server CPU %.3f s, "
+          "run %lld: load %.3f s (building the protos alone %.3f s), recompute %.3f s, RewriteAll "
+          "%.3f s (redis-server CPU %.3f s, "
           "bench CPU %.3f s), total %.3f s; render+serialize alone %.3f s, %.1f MB of values; "
           "loadavg %s\n",
-          static_cast<long long>(run + 1), load_s.back(), protos_s.back(), recompute_s.back(), write_s.back(),
-          redis_cpu_s.back(), self_cpu_s.back(), total_s.back(), render_s.back(), bytes / 1e6,
-          Loadavg().c_str());
+          static_cast<long long>(run + 1), load_s.back(), protos_s.back(), recompute_s.back(),
+          write_s.back(), redis_cpu_s.back(), self_cpu_s.back(), total_s.back(), render_s.back(),
+          bytes / 1e6, Loadavg().c_str());
       if (run + 1 == runs) {
         std::printf("rebuild: %lld data values, %lld aggregates (%zu series)\n",
                     static_cast<long long>(agg->data_value_count()),
@@ -371,10 +371,12 @@ int main(int argc, char** argv) {
       }
     }
     std::printf(
-        "median of %lld runs: load %.3f s (protos alone %.3f s), recompute %.3f s, RewriteAll %.3f s (redis-server "
+        "median of %lld runs: load %.3f s (protos alone %.3f s), recompute %.3f s, RewriteAll %.3f "
+        "s (redis-server "
         "CPU %.3f s, bench CPU %.3f s), total %.3f s; render alone %.3f s\n",
-        static_cast<long long>(runs), Median(load_s), Median(protos_s), Median(recompute_s), Median(write_s),
-        Median(redis_cpu_s), Median(self_cpu_s), Median(total_s), Median(render_s));
+        static_cast<long long>(runs), Median(load_s), Median(protos_s), Median(recompute_s),
+        Median(write_s), Median(redis_cpu_s), Median(self_cpu_s), Median(total_s),
+        Median(render_s));
     redis.Command({"FLUSHALL"}).IgnoreError();
   }
   if (seconds <= 0) {

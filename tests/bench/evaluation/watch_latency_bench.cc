@@ -53,10 +53,13 @@ struct Proc {
 bool StartService(const std::string& dir, const std::string& name,
                   const std::vector<std::string>& extra, Proc* out) {
   const std::string addr_file = dir + "/" + name + ".addr";
-  std::vector<std::string> argv = {Binary(name), "--listen=127.0.0.1:0",
-                                   "--metrics_listen=127.0.0.1:0", "--address_file=" + addr_file,
+  std::vector<std::string> argv = {Binary(name),
+                                   "--listen=127.0.0.1:0",
+                                   "--metrics_listen=127.0.0.1:0",
+                                   "--address_file=" + addr_file,
                                    "--catalog=" + et::TestCatalogPath(),
-                                   "--tokens_file=" + dir + "/tokens.txt", "--drain_delay=0s",
+                                   "--tokens_file=" + dir + "/tokens.txt",
+                                   "--drain_delay=0s",
                                    "--grace_period=2s"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto child = ChildProcess::Start(argv, dir + "/" + name + ".log");
@@ -98,9 +101,9 @@ int main(int argc, char** argv) {
   const int iterations = Flag(argc, argv, "iterations", 200);
   const std::string dir = halfsky::testing::MakeTempDir("evaluation-watch-bench");
   {
-    std::ofstream(dir + "/tokens.txt") << et::TokenFileContent()
-                                       << halfsky::auth::HashToken("svc-token")
-                                       << " halfsky-services statistics\n";
+    std::ofstream(dir + "/tokens.txt")
+        << et::TokenFileContent() << halfsky::auth::HashToken("svc-token")
+        << " halfsky-services statistics\n";
     std::ofstream(dir + "/svc-token") << "svc-token";
   }
   auto redis = halfsky::testing::RedisServer::Start();
@@ -159,8 +162,8 @@ int main(int argc, char** argv) {
   std::vector<double> ms;
   for (int i = 0; i < iterations; ++i) {
     const bool fire = i % 2 == 0;
-    const auto want = fire ? halfsky::v1::WARNING_EVENT_TYPE_FIRED
-                           : halfsky::v1::WARNING_EVENT_TYPE_RESOLVED;
+    const auto want =
+        fire ? halfsky::v1::WARNING_EVENT_TYPE_FIRED : halfsky::v1::WARNING_EVENT_TYPE_RESOLVED;
     submit(absl::StrCat("it-", i), {et::FractionValue("HEALTH-02", 2024, fire ? 50.5 : 55, 100)});
     const absl::Time acked = absl::Now();
     bool got = false;
@@ -180,9 +183,10 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) {
     return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
   };
-  std::printf("iterations=%d  submit acknowledged -> WatchWarnings event (ms): p50=%.1f p90=%.1f "
-              "p99=%.1f max=%.1f  (goal p99 <= 100 ms)\n",
-              iterations, pct(0.50), pct(0.90), pct(0.99), ms.back());
+  std::printf(
+      "iterations=%d  submit acknowledged -> WatchWarnings event (ms): p50=%.1f p90=%.1f "
+      "p99=%.1f max=%.1f  (goal p99 <= 100 ms)\n",
+      iterations, pct(0.50), pct(0.90), pct(0.99), ms.back());
   watch_ctx.TryCancel();
   for (Proc* p : {&evaluation, &aggregation, &submission}) {
     p->child->Signal(SIGTERM);
