@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "common/catalog/catalog.h"
 #include "common/status/status.h"
+#include "common/text/utf8.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "halfsky/v1/common.pb.h"
 
@@ -40,9 +41,6 @@ struct ValidationLimits {
   int min_year = 2020;
   int max_year = 2030;
 };
-
-// Strict UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
-bool IsValidUtf8(absl::string_view s);
 
 // SEX_UNSPECIFIED → SEX_TOTAL, RESIDENCE_UNSPECIFIED → RESIDENCE_ALL.
 void NormalizeKey(halfsky::v1::DataKey* key);

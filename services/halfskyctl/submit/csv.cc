@@ -8,41 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/text/utf8.h"
 
 namespace halfsky::submit {
 
 namespace v1 = ::halfsky::v1;
 
 namespace {
-
-bool ValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = s[i];
-    int len = c < 0x80             ? 1
-              : (c & 0xE0) == 0xC0 ? 2
-              : (c & 0xF0) == 0xE0 ? 3
-              : (c & 0xF8) == 0xF0 ? 4
-                                   : 0;
-    if (len == 0 || i + len > s.size()) {
-      return false;
-    }
-    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-    for (int k = 1; k < len; ++k) {
-      const unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
 
 enum class Col {
   kIndicator,
@@ -110,7 +82,7 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content) {
   if (absl::StartsWith(content, "\xEF\xBB\xBF")) {
     content.remove_prefix(3);
   }
-  if (!ValidUtf8(content)) {
+  if (!IsValidUtf8(content)) {
     return absl::InvalidArgumentError("文件不是有效的UTF-8 / file is not valid UTF-8");
   }
   std::vector<CsvRecord> records;
