@@ -8,22 +8,23 @@
 //
 // Group commit: Write() enqueues. One committer thread takes everything
 // queued (up to Options::max_group_values values) into one transaction and
-// commits once (one fsync), then calls every request's callback with its own
-// result. Throughput therefore grows with concurrency instead of with
-// weaker durability.
+// commits once (one fsync); then every request's callback gets its own
+// result, in queue order (on which thread: see below). Throughput therefore
+// grows with concurrency instead of with weaker durability.
 //
 // Within a group, each request is first checked against in-memory state
 // (idempotency: the requests table and the group's own pending requests;
-// year locks; each key's current revision, cached) and only then turns into
-// buffered rows, so a request refused for a logical reason (reused request
-// id, locked year) writes nothing and does not disturb the others, without
-// a per-request SAVEPOINT. The group's rows are written at the end in
-// multi-row INSERTs through cached prepared statements: revisions in
-// sequence order, rows of keys seen for the first time, reporting times
-// once per (year, unit, indicator), stored replies. A storage failure
+// year locks; each key's current revision, from the key directory) and
+// only then turns into buffered rows, so a request refused for a logical
+// reason (reused request id, locked year) writes nothing and does not
+// disturb the others, without a per-request SAVEPOINT. The group's rows are
+// written at the end in multi-row INSERTs through cached prepared
+// statements: revisions in sequence order, rows of keys seen for the first
+// time, key heads, reporting times once per (year, unit, indicator),
+// stored replies. A storage failure
 // (I/O error, disk full) anywhere in the group rolls the whole group back
 // and fails every request in it (UNAVAILABLE/INTERNAL): nothing of it is
-// committed, and the in-memory cache is dropped and reloaded lazily.
+// committed, and the key directory is reloaded from the database.
 //
 // Reads use a small pool of separate connections (WAL lets them read the
 // last committed state while the committer writes).
@@ -31,7 +32,8 @@
 // Off the committer thread, so that it spends its time on the next group:
 // - callbacks run, in commit order, on a completion thread, which also
 //   destroys the group's requests (a 1 000-value request is thousands of
-//   frees);
+//   frees); a group of at most Options::inline_completion_values values
+//   with nothing queued before it is answered on the committer itself;
 // - WAL checkpoints run on a checkpointer thread with its own connection
 //   (PASSIVE: they never block the committer) once the WAL holds
 //   Options::checkpoint_pages pages. Only if the WAL still reaches
