@@ -1237,7 +1237,18 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
                    s.Bind(p + 5, static_cast<int64_t>(k.key->residence()));
                    s.Bind(p + 6, k.key->unit_code());
                  }));
-  std::vector<const std::tuple<int, absl::string_view, absl::string_view>*> reported;
+  using ReportingRows = std::vector<const std::tuple<int, absl::string_view, absl::string_view>*>;
+  auto bind_reporting = [now_us](const ReportingRows& rows) {
+    return [&rows, now_us](Stmt& s, int p, size_t i) {
+      const auto& [year, unit, indicator] = *rows[i];
+      s.Bind(p, year);
+      s.Bind(p + 1, unit);
+      s.Bind(p + 2, indicator);
+      s.Bind(p + 3, now_us);
+      s.Bind(p + 4, now_us);
+    };
+  };
+  ReportingRows reported;
   reported.reserve(reported_.size());
   for (const auto& r : reported_) {
     reported.push_back(&r);
@@ -1247,15 +1258,8 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
       "INSERT INTO reporting_times(year, unit_code, indicator_id, first_at_us, last_at_us)",
       " ON CONFLICT(year, unit_code, indicator_id) DO UPDATE SET last_at_us = "
       "excluded.last_at_us",
-      5, reported.size(), [&](Stmt& s, int p, size_t i) {
-        const auto& [year, unit, indicator] = *reported[i];
-        s.Bind(p, year);
-        s.Bind(p + 1, unit);
-        s.Bind(p + 2, indicator);
-        s.Bind(p + 3, now_us);
-        s.Bind(p + 4, now_us);
-      }));
-  std::vector<const std::tuple<int, absl::string_view, absl::string_view>*> confirmed;
+      5, reported.size(), bind_reporting(reported)));
+  ReportingRows confirmed;
   for (const auto& r : confirmed_) {
     if (reported_.count(r) == 0) {
       confirmed.push_back(&r);
@@ -1265,14 +1269,7 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
       writer_, w.insert_reporting_if_new,
       "INSERT INTO reporting_times(year, unit_code, indicator_id, first_at_us, last_at_us)",
       " ON CONFLICT(year, unit_code, indicator_id) DO NOTHING", 5, confirmed.size(),
-      [&](Stmt& s, int p, size_t i) {
-        const auto& [year, unit, indicator] = *confirmed[i];
-        s.Bind(p, year);
-        s.Bind(p + 1, unit);
-        s.Bind(p + 2, indicator);
-        s.Bind(p + 3, now_us);
-        s.Bind(p + 4, now_us);
-      }));
+      bind_reporting(confirmed)));
   return InsertRows(writer_, w.insert_requests,
                     "INSERT INTO requests(principal, request_id, payload_hash, reply, "
                     "committed_at_us)",

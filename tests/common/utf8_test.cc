@@ -31,5 +31,20 @@ TEST(Utf8Test, RefusesMalformedText) {
   EXPECT_FALSE(IsValidUtf8("\xe5\x28\xa5"));      // bad continuation
 }
 
+TEST(Utf8Test, NextCodePointDecodesAndSkipsBadBytesOneByOne) {
+  const std::string s = "a妇\xc0\xaf\xf0\x9f\x98\x80";
+  size_t i = 0;
+  EXPECT_EQ(NextCodePoint(s, &i), 'a');
+  EXPECT_EQ(i, 1u);
+  EXPECT_EQ(NextCodePoint(s, &i), 0x5987);  // 妇
+  EXPECT_EQ(i, 4u);
+  EXPECT_EQ(NextCodePoint(s, &i), -1);  // overlong: one byte at a time
+  EXPECT_EQ(i, 5u);
+  EXPECT_EQ(NextCodePoint(s, &i), -1);
+  EXPECT_EQ(i, 6u);
+  EXPECT_EQ(NextCodePoint(s, &i), 0x1F600);
+  EXPECT_EQ(i, s.size());
+}
+
 }  // namespace
 }  // namespace halfsky

@@ -25,30 +25,35 @@ std::shared_ptr<grpc::ClientContext> PrimaryForwarder::ContextFor(
   return ctx;
 }
 
+template <typename Request, typename Response>
+void PrimaryForwarder::Forward(AsyncMethod<Request, Response> method,
+                               grpc::CallbackServerContext* caller, const Request* request,
+                               Response* response, Done done) {
+  std::shared_ptr<grpc::ClientContext> ctx = ContextFor(*caller);
+  // `ctx` lives until the primary answered.
+  (stub_->async()->*method)(ctx.get(), request, response,
+                            [ctx, done = std::move(done)](grpc::Status status) { done(status); });
+}
+
 void PrimaryForwarder::AcknowledgeWarning(grpc::CallbackServerContext* caller,
                                           const halfsky::v1::AcknowledgeWarningRequest* request,
                                           halfsky::v1::Warning* response, Done done) {
-  std::shared_ptr<grpc::ClientContext> ctx = ContextFor(*caller);
-  stub_->async()->AcknowledgeWarning(
-      ctx.get(), request, response,
-      [ctx, done = std::move(done)](grpc::Status status) { done(status); });
+  Forward<halfsky::v1::AcknowledgeWarningRequest, halfsky::v1::Warning>(
+      &Async::AcknowledgeWarning, caller, request, response, std::move(done));
 }
 
 void PrimaryForwarder::Evaluate(grpc::CallbackServerContext* caller,
                                 const halfsky::v1::EvaluateRequest* request,
                                 halfsky::v1::EvaluateResponse* response, Done done) {
-  std::shared_ptr<grpc::ClientContext> ctx = ContextFor(*caller);
-  stub_->async()->Evaluate(ctx.get(), request, response,
-                           [ctx, done = std::move(done)](grpc::Status status) { done(status); });
+  Forward<halfsky::v1::EvaluateRequest, halfsky::v1::EvaluateResponse>(
+      &Async::Evaluate, caller, request, response, std::move(done));
 }
 
 void PrimaryForwarder::GetEvaluationReport(grpc::CallbackServerContext* caller,
                                            const halfsky::v1::GetEvaluationReportRequest* request,
                                            halfsky::v1::EvaluationReport* response, Done done) {
-  std::shared_ptr<grpc::ClientContext> ctx = ContextFor(*caller);
-  stub_->async()->GetEvaluationReport(
-      ctx.get(), request, response,
-      [ctx, done = std::move(done)](grpc::Status status) { done(status); });
+  Forward<halfsky::v1::GetEvaluationReportRequest, halfsky::v1::EvaluationReport>(
+      &Async::GetEvaluationReport, caller, request, response, std::move(done));
 }
 
 }  // namespace halfsky::evaluation

@@ -46,6 +46,15 @@ class PrimaryForwarder final {
                            halfsky::v1::EvaluationReport* response, Done done);
 
  private:
+  using Async = halfsky::v1::EvaluationService::StubInterface::async_interface;
+  template <typename Request, typename Response>
+  using AsyncMethod = void (Async::*)(grpc::ClientContext*, const Request*, Response*,
+                                      std::function<void(grpc::Status)>);
+  // Calls `method` of the async stub with ContextFor(*caller); `done` gets
+  // the primary's status.
+  template <typename Request, typename Response>
+  void Forward(AsyncMethod<Request, Response> method, grpc::CallbackServerContext* caller,
+               const Request* request, Response* response, Done done);
   // A client context carrying the caller's authorization and deadline.
   std::shared_ptr<grpc::ClientContext> ContextFor(const grpc::CallbackServerContext& caller) const;
 

@@ -3,46 +3,10 @@
 #include <cstdint>
 #include <string>
 
+#include "common/text/utf8.h"
+
 namespace halfsky {
 namespace {
-
-// Decodes one UTF-8 code point at `*i`, advancing it; returns -1 for an
-// invalid byte (advancing by one).
-int32_t NextCodePoint(absl::string_view s, size_t* i) {
-  const auto b0 = static_cast<unsigned char>(s[*i]);
-  int len = 0;
-  int32_t cp = 0;
-  if (b0 < 0x80) {
-    ++*i;
-    return b0;
-  } else if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    cp = b0 & 0x07;
-  } else {
-    ++*i;
-    return -1;
-  }
-  if (*i + len > s.size()) {
-    ++*i;
-    return -1;
-  }
-  for (int k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[*i + k]);
-    if ((b & 0xC0) != 0x80) {
-      ++*i;
-      return -1;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  *i += len;
-  return cp;
-}
 
 bool IsWide(int32_t cp) {
   return (cp >= 0x1100 && cp <= 0x115F) ||    // Hangul Jamo
