@@ -1,11 +1,9 @@
 #include "common/metrics/metrics.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -169,6 +167,48 @@ std::string MetricsRegistry::Render() const {
   return out;
 }
 
+namespace {
+
+// libmicrohttpd's access handler: GET /metrics, GET /healthz, else 404/405.
+// Runs on the daemon's polling thread; Render() takes the registry's lock
+// only to copy the families.
+MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                         const char* /*version*/, const char* /*upload_data*/,
+                         size_t* upload_data_size, void** /*con_cls*/) {
+  const auto* registry = static_cast<const MetricsRegistry*>(cls);
+  unsigned int status = MHD_HTTP_OK;
+  std::string body;
+  const char* type = "text/plain; charset=utf-8";
+  const bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+                   std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+  if (!get || *upload_data_size != 0) {
+    status = MHD_HTTP_METHOD_NOT_ALLOWED;
+    body = "only GET\n";
+  } else if (std::strcmp(url, "/metrics") == 0) {
+    body = registry->Render();
+    type = "text/plain; version=0.0.4; charset=utf-8";
+  } else if (std::strcmp(url, "/healthz") == 0) {
+    body = "ok\n";
+  } else {
+    status = MHD_HTTP_NOT_FOUND;
+    body = "not found\n";
+  }
+  MHD_Response* response =
+      MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) {
+    return MHD_NO;
+  }
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+  if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
+    MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+  }
+  const MHD_Result queued = MHD_queue_response(connection, status, response);
+  MHD_destroy_response(response);
+  return queued;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& address, const MetricsRegistry* registry) {
   const size_t colon = address.rfind(':');
@@ -177,7 +217,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   }
   std::string host = address.substr(0, colon);
   int port = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("bad metrics port: ", address));
   }
   if (host.empty() || host == "*" || host == "[::]") {
@@ -186,93 +226,35 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   if (host == "localhost") {
     host = "127.0.0.1";
   }
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("socket: ", strerror(errno)));
-  }
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    close(fd);
     return absl::InvalidArgumentError(absl::StrCat("metrics host must be an IPv4 address: ", host));
   }
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 64) != 0) {
-    const std::string err = strerror(errno);
-    close(fd);
+  // One polling thread (epoll) serves every connection: a slow or idle
+  // client holds only its own connection, which the timeout then closes.
+  MHD_Daemon* daemon = MHD_start_daemon(
+      MHD_USE_AUTO_INTERNAL_THREAD, static_cast<uint16_t>(port), /*apc=*/nullptr,
+      /*apc_cls=*/nullptr, &HandleRequest, const_cast<MetricsRegistry*>(registry),
+      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_CONNECTION_TIMEOUT,
+      static_cast<unsigned int>(kConnectionTimeoutSeconds), MHD_OPTION_CONNECTION_LIMIT,
+      static_cast<unsigned int>(kMaxConnections), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      static_cast<size_t>(64 * 1024), MHD_OPTION_END);
+  if (daemon == nullptr) {
     return absl::UnavailableError(
-        absl::StrCat("metrics port ", address, " cannot be bound (端口被占用?): ", err));
+        absl::StrCat("metrics port ", address, " cannot be bound (端口被占用?)"));
   }
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
   std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer());
-  server->registry_ = registry;
-  server->listen_fd_ = fd;
-  server->port_ = ntohs(addr.sin_port);
-  server->thread_ = std::thread([s = server.get()] { s->Loop(); });
+  server->daemon_ = daemon;
+  server->port_ = info != nullptr ? info->port : port;
   return server;
 }
 
 MetricsHttpServer::~MetricsHttpServer() {
-  stop_.store(true);
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-  if (listen_fd_ >= 0) {
-    close(listen_fd_);
-  }
-}
-
-void MetricsHttpServer::Loop() {
-  while (!stop_.load()) {
-    pollfd pfd{listen_fd_, POLLIN, 0};
-    if (poll(&pfd, 1, 200) <= 0) {
-      continue;
-    }
-    const int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) {
-      continue;
-    }
-    // Read the request head (bounded), answer, close. One request per
-    // connection; scrapes are rare and small.
-    timeval tv{2, 0};
-    setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    std::string request;
-    char buf[1024];
-    while (request.size() < 8192 && !absl::StrContains(request, "\r\n\r\n")) {
-      const ssize_t n = recv(conn, buf, sizeof(buf), 0);
-      if (n <= 0) {
-        break;
-      }
-      request.append(buf, static_cast<size_t>(n));
-    }
-    std::string status = "200 OK";
-    std::string body;
-    std::string type = "text/plain; version=0.0.4; charset=utf-8";
-    if (absl::StartsWith(request, "GET /metrics")) {
-      body = registry_->Render();
-    } else if (absl::StartsWith(request, "GET /healthz")) {
-      body = "ok\n";
-      type = "text/plain; charset=utf-8";
-    } else {
-      status = "404 Not Found";
-      body = "not found\n";
-      type = "text/plain; charset=utf-8";
-    }
-    const std::string response =
-        absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", type,
-                     "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body);
-    size_t sent = 0;
-    while (sent < response.size()) {
-      const ssize_t n = send(conn, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) {
-        break;
-      }
-      sent += static_cast<size_t>(n);
-    }
-    close(conn);
+  if (daemon_ != nullptr) {
+    MHD_stop_daemon(daemon_);
   }
 }
 

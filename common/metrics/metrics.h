@@ -20,6 +20,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
+struct MHD_Daemon;  // libmicrohttpd
+
 namespace halfsky {
 
 using Labels = std::map<std::string, std::string>;
@@ -92,23 +94,32 @@ class MetricsRegistry {
   std::map<std::string, Family> families_ ABSL_GUARDED_BY(mu_);
 };
 
-// Serves GET /metrics (and GET /healthz → "ok") on its own thread.
+// Serves GET /metrics (and GET /healthz → "ok") over HTTP/1.1 with
+// libmicrohttpd: one internal polling thread (epoll) serves every connection
+// at once, so a slow or stuck client delays no one else; a connection idle
+// for kConnectionTimeoutSeconds is closed, at most kMaxConnections are open
+// (more are refused at accept), and a request may use at most 64 KiB.
+// Other paths answer 404, other methods 405. Thread-safe; the registry must
+// outlive the server.
 class MetricsHttpServer {
  public:
-  // `address` "HOST:PORT"; port 0 picks one. UNAVAILABLE if it cannot bind.
+  static constexpr int kConnectionTimeoutSeconds = 5;
+  static constexpr int kMaxConnections = 64;
+
+  // `address` "HOST:PORT" (IPv4 host, "", "*" or "localhost"); port 0 picks
+  // one. INVALID_ARGUMENT for a malformed address, UNAVAILABLE if it cannot
+  // bind.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& address,
                                                                   const MetricsRegistry* registry);
-  ~MetricsHttpServer();  // stops and joins
+  ~MetricsHttpServer();  // stops the daemon, closing its connections
+  MetricsHttpServer(const MetricsHttpServer&) = delete;
+  MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
   int port() const { return port_; }
 
  private:
   MetricsHttpServer() = default;
-  void Loop();
-  const MetricsRegistry* registry_ = nullptr;
-  int listen_fd_ = -1;
+  ::MHD_Daemon* daemon_ = nullptr;  // owned; MHD_stop_daemon in the destructor
   int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 }  // namespace halfsky

@@ -10,7 +10,7 @@
 HALFSKY_BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libhiredis-dev libsqlite3-dev libssl-dev
+  libabsl-dev libhiredis-dev libsqlite3-dev libssl-dev libmicrohttpd-dev
 )
 # iproute2: run.sh names the process holding a taken port (ss); procps:
 # pgrep, which tests/local/run_sh_test.sh uses to find what run.sh started.

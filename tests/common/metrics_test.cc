@@ -1,5 +1,11 @@
 #include "common/metrics/metrics.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -83,6 +89,67 @@ TEST(MetricsHttpServerTest, TakenPortIsAClearError) {
   auto second = MetricsHttpServer::Start("127.0.0.1:" + std::to_string((*first)->port()), &r);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A client that sends its request a few bytes at a time (or not at all)
+// holds only its own connection: every other scrape is answered while it
+// dawdles, and its own request is still answered when it completes.
+TEST(MetricsHttpServerTest, SlowClientDelaysNoOtherScrape) {
+  MetricsRegistry r;
+  r.GetGauge("halfsky_test_gauge", "A gauge.")->Set(7);
+  auto server = MetricsHttpServer::Start("127.0.0.1:0", &r);
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  const int slow = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>((*server)->port()));
+  ASSERT_EQ(connect(slow, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string head = "GET /metr";
+  ASSERT_EQ(send(slow, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+
+  for (int i = 0; i < 20; ++i) {
+    auto resp = testing::HttpGet((*server)->port(), "/metrics");
+    ASSERT_TRUE(resp.ok()) << resp.status();
+    EXPECT_THAT(*resp, HasSubstr("HTTP/1.1 200 OK"));
+    EXPECT_THAT(*resp, HasSubstr("halfsky_test_gauge 7"));
+  }
+
+  const std::string rest = "ics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(slow, rest.data(), rest.size(), MSG_NOSIGNAL), static_cast<ssize_t>(rest.size()));
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(slow, buf, sizeof(buf), 0)) > 0) {
+    answer.append(buf, static_cast<size_t>(n));
+  }
+  close(slow);
+  EXPECT_THAT(answer, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(answer, HasSubstr("halfsky_test_gauge 7"));
+}
+
+TEST(MetricsHttpServerTest, OnlyGetIsServed) {
+  MetricsRegistry r;
+  auto server = MetricsHttpServer::Start("127.0.0.1:0", &r);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>((*server)->port()));
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string req =
+      "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+    answer.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_THAT(answer, HasSubstr("405"));
 }
 
 }  // namespace
