@@ -4,6 +4,15 @@
 #
 #   tests/run.sh              everything
 #   tests/run.sh -L unit      only one label (extra args go to ctest)
+#   tests/run.sh --sanitize [ctest args]
+#                             the whole suite built with ASan + UBSan (gcc),
+#                             into build-sanitize/; any report fails the test
+#   tests/run.sh --fuzz       each libFuzzer target (clang, ASan + UBSan) for
+#                             HALFSKY_FUZZ_SECONDS (60) from its seed corpus;
+#                             a crashing input is kept in tests/fuzz/corpus/
+#                             (so ctest replays it from then on), new inputs
+#                             in build-fuzz/corpus/ (HALFSKY_FUZZ_MERGE=1
+#                             merges them, minimised, into the seed corpus)
 #
 # Integration tests start what they need themselves — a throw-away
 # redis-server per fixture on a free loopback port, the services as child
@@ -15,6 +24,12 @@ HALFSKY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$HALFSKY_ROOT"
 # shellcheck source=../deploy/local/deps.sh
 source deploy/local/deps.sh
+
+mode=all
+case ${1:-} in
+  --sanitize) mode=sanitize; shift ;;
+  --fuzz) mode=fuzz; shift ;;
+esac
 
 # How long each step took, printed whatever the outcome.
 step_names=()
@@ -50,15 +65,64 @@ export HALFSKY_REQUIRE_DEPLOY_TOOLS=${HALFSKY_REQUIRE_DEPLOY_TOOLS:-1}
 HALFSKY_REDIS_SERVER=${HALFSKY_REDIS_SERVER:-$(command -v redis-server)}
 export HALFSKY_REDIS_SERVER
 "$HALFSKY_REDIS_SERVER" --version >/dev/null
+if [ "$mode" = fuzz ]; then
+  halfsky_install_packages clang libclang-rt-14-dev
+fi
 step_done install
 
-BUILD_DIR=${HALFSKY_TEST_BUILD_DIR:-$HALFSKY_ROOT/build}
-echo "==> building into $BUILD_DIR"
-halfsky_build "$BUILD_DIR" RelWithDebInfo -DHALFSKY_BUILD_TESTS=ON -DHALFSKY_BUILD_BENCHMARKS=ON
+export TMPDIR=${TMPDIR:-/tmp}
+if [ "$mode" = fuzz ]; then
+  BUILD_DIR=${HALFSKY_TEST_BUILD_DIR:-$HALFSKY_ROOT/build-fuzz}
+  echo "==> building the fuzz targets into $BUILD_DIR (clang, ASan + UBSan)"
+  CC=clang CXX=clang++ cmake -S "$HALFSKY_ROOT" -B "$BUILD_DIR" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHALFSKY_BUILD_FUZZERS=ON -DHALFSKY_BUILD_BENCHMARKS=OFF \
+    >/dev/null
+  fuzz_targets=(submit_csv_fuzz:submit_csv submission_validate_fuzz:submission_validate
+                catalog_text_fuzz:catalog_text)
+  ninja -C "$BUILD_DIR" -j "$(nproc)" "${fuzz_targets[@]%%:*}"
+  step_done build
+  rc=0
+  for entry in "${fuzz_targets[@]}"; do
+    name=${entry%%:*}
+    seeds=$HALFSKY_ROOT/tests/fuzz/corpus/${entry#*:}
+    found=$BUILD_DIR/corpus/${entry#*:}
+    mkdir -p "$found"
+    echo "==> fuzzing $name for ${HALFSKY_FUZZ_SECONDS:-60} s"
+    # New inputs go to the first directory (found), crashes next to the seeds.
+    if ! "$BUILD_DIR/tests/fuzz/$name" -max_total_time="${HALFSKY_FUZZ_SECONDS:-60}" \
+        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$seeds/crash-" "$found" "$seeds"; then
+      echo "==> $name found a failing input; it is kept in $seeds (ctest replays it)" >&2
+      rc=1
+    fi
+    if [ "${HALFSKY_FUZZ_MERGE:-0}" = 1 ]; then
+      "$BUILD_DIR/tests/fuzz/$name" -merge=1 "$seeds" "$found"
+    fi
+  done
+  step_done fuzz
+  exit $rc
+fi
+
+if [ "$mode" = sanitize ]; then
+  BUILD_DIR=${HALFSKY_TEST_BUILD_DIR:-$HALFSKY_ROOT/build-sanitize}
+  echo "==> building into $BUILD_DIR with ASan + UBSan"
+  halfsky_build "$BUILD_DIR" RelWithDebInfo -DHALFSKY_BUILD_TESTS=ON -DHALFSKY_BUILD_BENCHMARKS=OFF \
+    -DHALFSKY_SANITIZE=address,undefined
+  # Every report ends the process with an error (the services the tests
+  # start inherit this too), so a finding fails its test.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=0}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  # deploy.runtime_libs checks the release image's libraries: libasan is
+  # not one of them.
+  set -- -E '^deploy\.runtime_libs$' "$@"
+else
+  BUILD_DIR=${HALFSKY_TEST_BUILD_DIR:-$HALFSKY_ROOT/build}
+  echo "==> building into $BUILD_DIR"
+  halfsky_build "$BUILD_DIR" RelWithDebInfo -DHALFSKY_BUILD_TESTS=ON -DHALFSKY_BUILD_BENCHMARKS=ON
+fi
 step_done build
 
 echo "==> running tests"
-export TMPDIR=${TMPDIR:-/tmp}
 rc=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 600 -j "$(nproc)" "$@" || rc=$?
 step_done tests
