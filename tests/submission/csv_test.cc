@@ -131,6 +131,7 @@ TEST(ParseSubmissionCsvTest, HeaderProblems) {
   CsvParseResult r = ParseSubmissionCsv("indicator_id,colour\nHEALTH-03,red\n");
   ASSERT_THAT(r.errors, SizeIs(3));  // unknown column, missing area_code, missing year
   EXPECT_THAT(r.errors[0], HasSubstr("colour"));
+  EXPECT_THAT(r.errors[0], HasSubstr("line 1, column 2"));
   EXPECT_FALSE(ParseSubmissionCsv("").errors.empty());
   EXPECT_FALSE(ParseSubmissionCsv("indicator_id,area_code,year,value\n").errors.empty());
 }

@@ -324,13 +324,15 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     }
     auto it = HeaderNames().find(name);
     if (it == HeaderNames().end()) {
-      out.errors.push_back(absl::StrCat("第", header.line, "行：未知列“", name, "” / line ",
-                                        header.line, ": unknown column '", name, "'"));
+      out.errors.push_back(absl::StrCat("第", header.line, "行第", i + 1, "列：未知列“", name,
+                                        "” / line ", header.line, ", column ", i + 1,
+                                        ": unknown column '", name, "'"));
       continue;
     }
     if (!cols.emplace(it->second, static_cast<int>(i)).second) {
-      out.errors.push_back(absl::StrCat("第", header.line, "行：列“", name, "”重复 / line ",
-                                        header.line, ": column '", name, "' appears twice"));
+      out.errors.push_back(absl::StrCat("第", header.line, "行第", i + 1, "列：列“", name,
+                                        "”重复 / line ", header.line, ", column ", i + 1,
+                                        ": column '", name, "' appears twice"));
     }
   }
   for (auto [col, zh, en] :
