@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status/parse_error.h"
 #include "common/status/status.h"
 #include "google/protobuf/descriptor.h"
@@ -38,6 +39,7 @@ class RequestParseInterceptor final : public grpc::experimental::Interceptor {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
       std::optional<std::string> field = TakeRefusedUtf8Field();
+      absl::MutexLock lock(&mu_);
       if (methods->GetRecvMessage() == nullptr && !failure_.has_value()) {
         // A recorded field is this request's only if the request type
         // reaches it (else it is left over from another parse on this
@@ -57,9 +59,11 @@ class RequestParseInterceptor final : public grpc::experimental::Interceptor {
         }
       }
     }
-    if (failure_.has_value() && methods->QueryInterceptionHookPoint(
-                                    grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
-      methods->ModifySendStatus(ToGrpcStatus(*failure_));
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      absl::MutexLock lock(&mu_);
+      if (failure_.has_value()) {
+        methods->ModifySendStatus(ToGrpcStatus(*failure_));
+      }
     }
     methods->Proceed();
   }
@@ -67,7 +71,9 @@ class RequestParseInterceptor final : public grpc::experimental::Interceptor {
  private:
   const char* const method_;
   const bool single_request_;
-  std::optional<absl::Status> failure_;
+  // A stream's reads and its status may be intercepted on different threads.
+  absl::Mutex mu_;
+  std::optional<absl::Status> failure_ ABSL_GUARDED_BY(mu_);
 };
 
 class RequestParseInterceptorFactory final
