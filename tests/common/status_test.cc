@@ -3,10 +3,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/parse_error.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "halfsky/v1/submission.pb.h"
 
 namespace halfsky {
 namespace {
@@ -127,6 +129,31 @@ TEST(StatusTest, TruncateUtf8CutsAtACharacterBoundary) {
   const std::string cut = TruncateUtf8("一二三四五六", 10);  // 3 bytes each; "…" is 3
   EXPECT_EQ(cut, "一二…");
   EXPECT_EQ(TruncateUtf8("a\xff", 10), "a?");
+}
+
+// ParseRequest (for services that parse request bytes themselves): invalid
+// UTF-8 is INVALID_ARGUMENT naming the path to the refused field; bytes
+// that are no message name the type.
+TEST(StatusTest, ParseRequestNamesTheRefusedField) {
+  halfsky::v1::SubmitBatchRequest sent;
+  sent.set_request_id("r");
+  sent.add_data_values()->mutable_key()->set_indicator_id("HEALTH-03");
+  sent.add_data_values()->mutable_key()->set_area_code("61\xff");
+  halfsky::v1::SubmitBatchRequest got;
+  const absl::Status status = ParseRequest(sent.SerializeAsString(), &got);
+  ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("halfsky.v1.DataKey.area_code"));
+  const std::vector<FieldViolation> v = BadRequestViolations(status);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].field, "data_values[].key.area_code");
+
+  const absl::Status garbage = ParseRequest(std::string("\x0f\xff", 2), &got);
+  ASSERT_EQ(garbage.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(garbage.message(), ::testing::HasSubstr("halfsky.v1.SubmitBatchRequest"));
+
+  EXPECT_TRUE(ParseRequest(halfsky::v1::SubmitBatchRequest().SerializeAsString(), &got).ok());
+  // Nothing left over for the next parse on this thread.
+  EXPECT_FALSE(TakeRefusedUtf8Field().has_value());
 }
 
 }  // namespace
