@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/catalog/catalog_service.h"
+#include "common/server/request_parse.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -229,6 +230,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
     builder.RegisterService(rs->impl_->catalog_service.get());
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  // First: it rewrites the status of unparseable requests, which the
+  // metrics interceptor then counts as sent.
+  factories.push_back(MakeRequestParseInterceptorFactory());
   factories.push_back(std::make_unique<MetricsInterceptorFactory>(&metrics));
   builder.experimental().SetInterceptorCreators(std::move(factories));
   rs->server_ = builder.BuildAndStart();

@@ -9,6 +9,7 @@
 // grpc-status-details-bin trailer (a serialized google.rpc.Status) on the
 // wire. Both directions keep every payload. Thread-safe (pure functions).
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,29 @@ absl::Status WithReason(absl::Status status, absl::string_view reason);
 // The ErrorInfo reason of `status`, or "" if none.
 std::string ErrorReason(const absl::Status& status);
 
-// absl → grpc: same code and message; payloads become google.rpc.Status
-// details. OK maps to OK.
+// What ToGrpcStatus puts on the wire is bounded, so that an error always
+// reaches the caller: gRPC sends a status as trailers (grpc-message,
+// percent-encoded, so a non-ASCII byte takes 3; grpc-status-details-bin,
+// base64, 4/3), and a peer refuses headers over its metadata limit (8 KiB
+// by default in gRPC 1.51) with "received initial metadata size exceeds
+// limit", or hangs. With these bounds the two trailers stay under
+// (512 + ~100 for the note)·3 + 3 072·4/3 ≈ 5.9 KiB.
+inline constexpr size_t kMaxStatusMessageBytes = 512;   // before the "first N of M" note
+inline constexpr size_t kMaxStatusDetailsBytes = 3072;  // serialized google.rpc.Status
+inline constexpr int kMaxFieldViolations = 20;          // listed in BadRequest
+inline constexpr size_t kMaxViolationFieldBytes = 128;
+inline constexpr size_t kMaxViolationDescriptionBytes = 256;
+
+// `s` cut to at most `max_bytes` at a UTF-8 character boundary, with "…"
+// (counted in the bound) when cut. Invalid UTF-8 bytes are replaced by '?'.
+std::string TruncateUtf8(absl::string_view s, size_t max_bytes);
+
+// absl → grpc: same code; the message truncated to kMaxStatusMessageBytes;
+// payloads become google.rpc.Status details. A BadRequest keeps its first
+// violations (at most kMaxFieldViolations, fewer if the details would pass
+// kMaxStatusDetailsBytes), each field and description truncated, and the
+// message then ends with "（仅列出前N处，共M处） / (first N of M violations
+// listed)". Another payload larger than 1 KiB is dropped. OK maps to OK.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // grpc → absl: same code and message; details become payloads.

@@ -694,11 +694,10 @@ absl::StatusOr<v1::YearLock> SubmissionServiceImpl::ChangeLock(grpc::CallbackSer
     return InvalidArgumentError("解锁需要说明原因 / unlocking requires a reason",
                                 {{"reason", "解锁需要说明原因 / a reason is required"}});
   }
-  if (reason.size() > 2000 || !IsValidUtf8(reason)) {
-    return InvalidArgumentError("原因无效 / invalid reason",
-                                {{"reason",
-                                  "原因须为不超过2000字节的UTF-8文本 / reason must be "
-                                  "UTF-8, at most 2000 bytes"}});
+  if (std::vector<FieldViolation> bad =
+          ValidateFreeText("reason", reason, 2000, false, "原因", "reason");
+      !bad.empty()) {
+    return InvalidArgumentError("原因无效 / invalid reason", bad);
   }
   return store_->SetYearLock(year, locked, principal.name(), reason);
 }

@@ -71,10 +71,34 @@ bool Takes(const v1::Indicator& ind, v1::Disaggregation d) {
   return false;
 }
 
-// Checks a string field: UTF-8, size limit, optionally required.
+// Which control characters a free-text field may hold.
+enum class Controls {
+  kNone,           // one-line text (source, evidence, request id): none at all
+  kTabAndNewline,  // notes and narratives: tab (U+0009) and newline (U+000A)
+};
+
+// The first control character of `v` (C0 U+0000..U+001F, DEL U+007F, C1
+// U+0080..U+009F) that `allowed` does not permit, as "U+000D at byte 12";
+// "" when there is none. `v` is valid UTF-8.
+std::string FirstControl(absl::string_view v, Controls allowed) {
+  size_t i = 0;
+  while (i < v.size()) {
+    const size_t at = i;
+    const int32_t cp = NextCodePoint(v, &i);
+    const bool control = (cp >= 0 && cp < 0x20) || (cp >= 0x7F && cp <= 0x9F);
+    if (!control || (allowed == Controls::kTabAndNewline && (cp == '\t' || cp == '\n'))) {
+      continue;
+    }
+    return absl::StrFormat("U+%04X at byte %d", cp, at);
+  }
+  return "";
+}
+
+// Checks a string field: UTF-8, control characters, size limit, optionally
+// required.
 void CheckString(std::vector<FieldViolation>& out, const std::string& field, absl::string_view v,
                  size_t max_bytes, bool required, absl::string_view name_zh,
-                 absl::string_view name_en) {
+                 absl::string_view name_en, Controls controls = Controls::kNone) {
   if (!IsValidUtf8(v)) {
     out.push_back(
         {field, absl::StrCat(name_zh, "不是有效的UTF-8文本 / ", name_en, " is not valid UTF-8")});
@@ -88,8 +112,29 @@ void CheckString(std::vector<FieldViolation>& out, const std::string& field, abs
     out.push_back(
         {field, absl::StrFormat("%s过长（%d字节，上限%d） / %s too long (%d bytes, limit %d)",
                                 name_zh, v.size(), max_bytes, name_en, v.size(), max_bytes)});
+    return;
+  }
+  if (const std::string c = FirstControl(v, controls); !c.empty()) {
+    out.push_back(
+        {field,
+         absl::StrCat(name_zh, "含有控制字符（", c, "）",
+                      controls == Controls::kNone ? "" : "，只允许制表符和换行", " / ", name_en,
+                      " contains a control character (", c, ")",
+                      controls == Controls::kNone ? "" : "; only tab and newline are allowed")});
   }
 }
+
+}  // namespace
+
+std::vector<FieldViolation> ValidateFreeText(const std::string& field, absl::string_view value,
+                                             size_t max_bytes, bool required,
+                                             absl::string_view name_zh, absl::string_view name_en) {
+  std::vector<FieldViolation> out;
+  CheckString(out, field, value, max_bytes, required, name_zh, name_en, Controls::kTabAndNewline);
+  return out;
+}
+
+namespace {
 
 const char* KindZh(v1::IndicatorKind k) {
   switch (k) {
@@ -318,7 +363,7 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
     if (payload_ok && pc == v1::DataValue::kNarrative) {
       const v1::Narrative& n = value.narrative();
       CheckString(out, prefix + ".narrative.text", n.text(), limits.max_narrative_bytes, true,
-                  "工作进展", "narrative text");
+                  "工作进展", "narrative text", Controls::kTabAndNewline);
       if (n.self_assessment() == v1::SELF_ASSESSMENT_UNSPECIFIED ||
           !v1::SelfAssessment_IsValid(n.self_assessment())) {
         out.push_back({prefix + ".narrative.self_assessment",
@@ -342,7 +387,8 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
 
   CheckString(out, prefix + ".source", value.source(), limits.max_source_bytes, true, "数据来源",
               "source");
-  CheckString(out, prefix + ".note", value.note(), limits.max_note_bytes, false, "备注", "note");
+  CheckString(out, prefix + ".note", value.note(), limits.max_note_bytes, false, "备注", "note",
+              Controls::kTabAndNewline);
   return out;
 }
 
@@ -361,11 +407,13 @@ absl::Status ValidateBatch(absl::string_view request_id,
   std::vector<FieldViolation> out;
   if (request_id.empty()) {
     out.push_back({"request_id", "缺少请求编号 / request_id is required"});
-  } else if (request_id.size() > limits.max_request_id_bytes || !IsValidUtf8(request_id)) {
-    out.push_back(
-        {"request_id", absl::StrFormat("请求编号无效或超过%d字节 / request_id invalid or longer "
-                                       "than %d bytes",
-                                       limits.max_request_id_bytes, limits.max_request_id_bytes)});
+  } else if (request_id.size() > limits.max_request_id_bytes || !IsValidUtf8(request_id) ||
+             !FirstControl(request_id, Controls::kNone).empty()) {
+    out.push_back({"request_id",
+                   absl::StrFormat("请求编号无效（含控制字符或无效UTF-8）或超过%d字节 / request_id "
+                                   "invalid (control characters or invalid UTF-8) or longer "
+                                   "than %d bytes",
+                                   limits.max_request_id_bytes, limits.max_request_id_bytes)});
   }
   if (values.empty()) {
     out.push_back({"data_values", "没有数据 / at least one data value is required"});

@@ -13,6 +13,11 @@
 //   request_id 1..128; indicator_id / area_code ≤ 64; source 1..500;
 //   note ≤ 2 000; narrative text 1..8 000; evidence_refs ≤ 50 items of
 //   ≤ 1 000 each; values per batch ≤ max_batch_values (default 10 000).
+//
+// Control characters (C0 U+0000..U+001F, DEL, C1 U+0080..U+009F): none in
+// request_id, source and evidence_refs; only tab and newline in note and
+// narrative text. The violation names the field and the first offending
+// character ("U+000D at byte 12"). (Codes are checked against the catalog.)
 
 #include <string>
 #include <vector>
@@ -41,6 +46,14 @@ struct ValidationLimits {
   int min_year = 2020;
   int max_year = 2030;
 };
+
+// One free-text field outside a data value (e.g. a lock's reason): valid
+// UTF-8, at most `max_bytes`, required if `required`, no control
+// characters but tab and newline. Empty when fine, else one violation
+// naming `field`.
+std::vector<FieldViolation> ValidateFreeText(const std::string& field, absl::string_view value,
+                                             size_t max_bytes, bool required,
+                                             absl::string_view name_zh, absl::string_view name_en);
 
 // SEX_UNSPECIFIED → SEX_TOTAL, RESIDENCE_UNSPECIFIED → RESIDENCE_ALL.
 void NormalizeKey(halfsky::v1::DataKey* key);

@@ -1,6 +1,7 @@
 // Unit tests of the CSV reader of `halfskyctl submit`.
 #include "services/halfskyctl/submit/csv.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -130,8 +131,95 @@ TEST(ParseSubmissionCsvTest, HeaderProblems) {
   CsvParseResult r = ParseSubmissionCsv("indicator_id,colour\nHEALTH-03,red\n");
   ASSERT_THAT(r.errors, SizeIs(3));  // unknown column, missing area_code, missing year
   EXPECT_THAT(r.errors[0], HasSubstr("colour"));
+  EXPECT_THAT(r.errors[0], HasSubstr("line 1, column 2"));
   EXPECT_FALSE(ParseSubmissionCsv("").errors.empty());
   EXPECT_FALSE(ParseSubmissionCsv("indicator_id,area_code,year,value\n").errors.empty());
+}
+
+// Issue #13: no silent misreads. An unquoted thousands separator splits a
+// number into two cells: the row has more cells than the header, refused
+// at its line and the first extra column (it stored 12 with source "345").
+TEST(ParseSubmissionCsvTest, RaggedRowsAreRefusedAtLineAndColumn) {
+  CsvParseResult r = ParseSubmissionCsv(
+      "指标代码,区域代码,年份,数值,数据来源\n"
+      "EDUCATION-06,610303,2023,12,345,教育统计年报\n"
+      "EDUCATION-06,610303,2022,7\n"
+      "EDUCATION-06,610303,2021,8,教育统计年报\n");
+  ASSERT_THAT(r.errors, SizeIs(2));
+  EXPECT_THAT(r.errors[0], HasSubstr("line 2, column 6"));
+  EXPECT_THAT(r.errors[0], HasSubstr("6 cells but the header has 5"));
+  EXPECT_THAT(r.errors[1], HasSubstr("line 3, column 5 (数据来源)"));
+  EXPECT_THAT(r.errors[1], HasSubstr("only 4 cells"));
+}
+
+// A comma in a number is taken as a thousands separator only when the
+// whole column uses them consistently; "1,5" (a decimal comma) is refused,
+// never read as 15.
+TEST(ParseSubmissionCsvTest, CommasInNumbersAreNeverGuessed) {
+  CsvParseResult decimal_comma = ParseSubmissionCsv(
+      "indicator_id,area_code,year,value,source\n"
+      "HEALTH-03,610303,2023,\"1,5\",x\n");
+  ASSERT_THAT(decimal_comma.errors, SizeIs(1));
+  EXPECT_THAT(decimal_comma.errors[0], HasSubstr("line 2, column 4 (value)"));
+  EXPECT_THAT(decimal_comma.errors[0], HasSubstr("ambiguous comma"));
+  EXPECT_TRUE(decimal_comma.values.empty());
+
+  CsvParseResult consistent = ParseSubmissionCsv(
+      "indicator_id,area_code,year,value,source\n"
+      "HEALTH-03,610303,2021,\"12,345\",x\n"
+      "HEALTH-03,610303,2022,\"1,234,567.5\",x\n"
+      "HEALTH-03,610303,2023,987,x\n");
+  ASSERT_TRUE(consistent.errors.empty()) << consistent.errors[0];
+  ASSERT_THAT(consistent.values, SizeIs(3));
+  EXPECT_EQ(consistent.values[0].value.value(), 12345);
+  EXPECT_EQ(consistent.values[1].value.value(), 1234567.5);
+  EXPECT_EQ(consistent.values[2].value.value(), 987);
+
+  // "1,234" next to "5678": is it 1234 or 1.234? Refused.
+  CsvParseResult mixed = ParseSubmissionCsv(
+      "indicator_id,area_code,year,value,source\n"
+      "HEALTH-03,610303,2021,\"1,234\",x\n"
+      "HEALTH-03,610303,2022,5678,x\n");
+  ASSERT_THAT(mixed.errors, SizeIs(1));
+  EXPECT_THAT(mixed.errors[0], HasSubstr("line 2, column 4"));
+  EXPECT_THAT(mixed.errors[0], HasSubstr("inconsistently"));
+
+  for (const char* cell : {"12 345", "1.2.3", "0x10", "１２", "12abc", "--1", "1e"}) {
+    CsvParseResult bad = ParseSubmissionCsv(absl::StrCat(
+        "indicator_id,area_code,year,value,source\nHEALTH-03,610303,2021,\"", cell, "\",x\n"));
+    EXPECT_THAT(bad.errors, SizeIs(1)) << cell;
+  }
+}
+
+// A NUL (or any control character but tab and newline) in a cell is
+// refused at its line and column; every problem of the file at once.
+TEST(ParseSubmissionCsvTest, ControlCharactersAreRefusedAtLineAndColumn) {
+  static const char kCsv[] =
+      "indicator_id,area_code,year,value,source,note\n"
+      "HEALTH-03,610303,2021,1,a\0b,\n"
+      "HEALTH-03,610303,2022,2,x,\"bell\x07\"\n"
+      "HEALTH-03,610303,2023,3,x,\"tab\tand\nnewline\"\n";
+  CsvParseResult r = ParseSubmissionCsv(std::string(kCsv, sizeof(kCsv) - 1));
+  ASSERT_THAT(r.errors, SizeIs(2));
+  EXPECT_THAT(r.errors[0], HasSubstr("line 2, column 5 (source)"));
+  EXPECT_THAT(r.errors[0], HasSubstr("U+0000"));
+  EXPECT_THAT(r.errors[1], HasSubstr("line 3, column 6 (note)"));
+  EXPECT_THAT(r.errors[1], HasSubstr("U+0007"));
+}
+
+// A CRLF file leaves no carriage return anywhere: not at a record's end,
+// not in a quoted cell spanning lines (kept as "\n").
+TEST(ParseSubmissionCsvTest, CrlfLeavesNoCarriageReturn) {
+  CsvParseResult r = ParseSubmissionCsv(
+      "指标代码,区域代码,年份,工作进展,自评,数据来源\r\n"
+      "HEALTH-05,610303,2024,\"第一段\r\n第二段\",达标,工作总结\r\n"
+      "HEALTH-05,610302,2024,x,达标,\"工作总结\"\r\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+  ASSERT_THAT(r.values, SizeIs(2));
+  EXPECT_EQ(r.values[0].value.source(), "工作总结");
+  EXPECT_EQ(r.values[0].value.narrative().text(), "第一段\n第二段");
+  EXPECT_EQ(r.values[1].value.source(), "工作总结");
+  EXPECT_EQ(r.values[1].line, 4);
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 // `halfskyctl submit` against a real in-process submission server.
 #include "services/halfskyctl/submit/submit_cmd.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/server/server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -17,6 +20,7 @@ namespace {
 
 namespace v1 = ::halfsky::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SubmitCmdTest : public ::testing::Test {
  protected:
@@ -47,10 +51,22 @@ class SubmitCmdTest : public ::testing::Test {
   int Run(std::vector<std::string> args, const std::string& token = "health-token") {
     out_.str("");
     err_.str("");
-    args.insert(args.begin(), {"--server", server_->address(), "--token", token, "--no-progress"});
+    args.insert(args.begin(), {"--server", server_->address(), "--token", token, "--no-progress",
+                               "--state-dir", dir_ + "/state"});
     return RunSubmitCommand(args, out_, err_);
   }
   int64_t Head() { return store_->HeadSequence(); }
+  // The upload journals in the state directory.
+  std::vector<std::string> Journals() {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ + "/state", ec)) {
+      if (absl::EndsWith(e.path().string(), ".journal")) {
+        out.push_back(e.path().string());
+      }
+    }
+    return out;
+  }
 
   std::string dir_;
   std::shared_ptr<const CatalogIndex> catalog_;
@@ -66,25 +82,135 @@ const char kGood[] =
     "HEALTH-03,610303,2022,2,部门统计\n"
     "HEALTH-03,610303,2023,3,部门统计\n";
 
-TEST_F(SubmitCmdTest, UploadsThenReplaysOnRerun) {
+// Issue #12 item 6: an upload that finished is done; the same file again is
+// a new upload (new request ids) that writes again. (This test used to
+// expect "2 replayed" here: the ids were the file's hash and chunk number,
+// so a correction could never be undone by re-submitting the original.)
+TEST_F(SubmitCmdTest, RerunAfterCompletionIsANewUpload) {
   const std::string file = Write("good.csv", kGood);
   ASSERT_EQ(Run({"--chunk", "2", file}), 0) << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("created 3"));
   EXPECT_THAT(out_.str(), HasSubstr("2 chunks"));
   EXPECT_EQ(Head(), 3);
-  // Same file again (e.g. after an interruption): replayed, nothing rewritten.
   ASSERT_EQ(Run({"--chunk", "2", file}), 0) << err_.str();
-  EXPECT_THAT(out_.str(), HasSubstr("2 replayed"));
+  EXPECT_THAT(out_.str(), HasSubstr("created 0, revised 0, unchanged 3"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("replayed")));
+  EXPECT_EQ(Head(), 3);
+  // The journal of a finished upload is gone.
+  EXPECT_TRUE(Journals().empty());
+}
+
+// File A, then a wrong correction B, then A again: the store holds A.
+TEST_F(SubmitCmdTest, CorrectionThenOriginalLeavesTheOriginal) {
+  const std::string a = Write("a.csv", kGood);
+  const std::string b = Write("b.csv",
+                              "指标代码,区域代码,年份,数值,数据来源\n"
+                              "HEALTH-03,610303,2021,10,部门统计\n"
+                              "HEALTH-03,610303,2022,20,部门统计\n"
+                              "HEALTH-03,610303,2023,30,部门统计\n");
+  ASSERT_EQ(Run({"--chunk", "2", a}), 0) << err_.str();
+  ASSERT_EQ(Run({"--chunk", "2", b}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("revised 3"));
+  ASSERT_EQ(Run({"--chunk", "2", a}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("created 0, revised 3, unchanged 0"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("replayed")));
+  auto current = store_->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(current.ok());
+  ASSERT_EQ(current->revisions.size(), 3u);
+  std::vector<double> values;
+  for (const auto& r : current->revisions) {
+    values.push_back(r.data_value().value());
+  }
+  EXPECT_THAT(values, ::testing::UnorderedElementsAre(1, 2, 3));
+  EXPECT_EQ(Head(), 9);
+}
+
+// Interrupted after one acknowledged chunk, then the same command again:
+// it resumes (same upload id, acknowledged chunk skipped) and writes each
+// value once.
+TEST_F(SubmitCmdTest, InterruptedUploadResumesWritingNothingTwice) {
+  const std::string file = Write("good.csv", kGood);
+  EXPECT_EQ(Run({"--chunk=1", "--interrupt-after", "1", file}), 3);
+  EXPECT_THAT(err_.str(), HasSubstr("1 of 3 chunks acknowledged"));
+  EXPECT_EQ(Head(), 1);
+  ASSERT_EQ(Journals().size(), 1u);
+  ASSERT_EQ(Run({"--chunk=1", file}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("created 2, revised 0, unchanged 0"));
+  EXPECT_THAT(out_.str(), HasSubstr("1 skipped"));
+  EXPECT_EQ(Head(), 3);
+  EXPECT_TRUE(Journals().empty());
+}
+
+// The acknowledgement of committed chunks was lost (the journal says 0):
+// resuming resends them with the same ids, the server replays its stored
+// replies, and the output says so instead of counting them as new.
+TEST_F(SubmitCmdTest, LostAcknowledgementIsReportedAsReplayNotAsNewWrites) {
+  const std::string file = Write("good.csv", kGood);
+  EXPECT_EQ(Run({"--chunk=1", "--interrupt-after", "2", file}), 3);
+  EXPECT_EQ(Head(), 2);
+  const std::vector<std::string> journals = Journals();
+  ASSERT_EQ(journals.size(), 1u);
+  std::string journal = halfsky::testing::ReadFile(journals[0]);
+  ASSERT_EQ(journal.back(), '\n');
+  journal.replace(journal.rfind(' ') + 1, std::string::npos, "0\n");
+  std::ofstream(journals[0], std::ios::trunc) << journal;
+  ASSERT_EQ(Run({"--chunk=1", file}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("created 1, revised 0, unchanged 0"));
+  EXPECT_THAT(out_.str(), HasSubstr("2 chunks replayed: 2 values"));
+  EXPECT_THAT(out_.str(), HasSubstr("重放 2 块"));
   EXPECT_EQ(Head(), 3);
 }
 
-TEST_F(SubmitCmdTest, ResumeStateSkipsAcknowledgedChunks) {
+// --resume-state FILE names the journal itself.
+TEST_F(SubmitCmdTest, ResumeStateNamesTheJournal) {
   const std::string file = Write("good.csv", kGood);
-  const std::string state = dir_ + "/state";
+  const std::string state = dir_ + "/state-file";
+  EXPECT_EQ(Run({"--chunk=1", "--resume-state", state, "--interrupt-after", "2", file}), 3);
+  EXPECT_FALSE(halfsky::testing::ReadFile(state).empty());
   ASSERT_EQ(Run({"--chunk=1", "--resume-state", state, file}), 0) << err_.str();
-  ASSERT_EQ(Run({"--chunk=1", "--resume-state", state, file}), 0) << err_.str();
-  EXPECT_THAT(out_.str(), HasSubstr("3 skipped"));
+  EXPECT_THAT(out_.str(), HasSubstr("2 skipped"));
   EXPECT_EQ(Head(), 3);
+  EXPECT_TRUE(halfsky::testing::ReadFile(state).empty());
+}
+
+// A bad row in the last chunk: every chunk is validated before any is
+// written, so nothing is.
+TEST_F(SubmitCmdTest, BadRowInALaterChunkWritesNothing) {
+  const std::string file = Write("late.csv",
+                                 "indicator_id,area_code,year,value,source\n"
+                                 "HEALTH-03,610303,2021,1,x\n"
+                                 "HEALTH-03,610303,2022,2,x\n"
+                                 "HEALTH-03,610303,2019,3,x\n");
+  EXPECT_EQ(Run({"--chunk=1", file}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr(file + ":4: key.year"));
+  EXPECT_THAT(err_.str(), HasSubstr("nothing was uploaded"));
+  EXPECT_EQ(Head(), 0);
+}
+
+// 1 000 bad rows: the server answers with the first violations and the
+// count (not "received initial metadata size exceeds limit", no hang), and
+// halfskyctl still shows CSV line numbers.
+TEST_F(SubmitCmdTest, ThousandBadRowsShowLineNumbersAndTheCount) {
+  std::string csv = "indicator_id,area_code,year,value,source\n";
+  for (int i = 0; i < 1000; ++i) {
+    absl::StrAppend(&csv, "HEALTH-03,610303,2019,", i, ",x\n");
+  }
+  const std::string file = Write("many.csv", csv);
+  EXPECT_EQ(Run({file}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr(file + ":2: key.year"));
+  EXPECT_THAT(err_.str(), HasSubstr(" of 1999 violations listed"));
+  EXPECT_EQ(Head(), 0);
+}
+
+// A thousands separator without quotes never uploads 12 with source "345".
+TEST_F(SubmitCmdTest, UnquotedThousandsSeparatorUploadsNothing) {
+  const std::string file = Write("edu.csv",
+                                 "指标代码,区域代码,年份,数值,数据来源\n"
+                                 "HEALTH-03,610303,2023,12,345,教育统计年报\n");
+  EXPECT_EQ(Run({file}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("line 2, column 6"));
+  EXPECT_THAT(err_.str(), HasSubstr("nothing was uploaded"));
+  EXPECT_EQ(Head(), 0);
 }
 
 TEST_F(SubmitCmdTest, ServerErrorsPointAtCsvLines) {

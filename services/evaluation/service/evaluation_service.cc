@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth/roles.h"
+#include "common/status/parse_error.h"
 #include "common/status/status.h"
 
 namespace halfsky {
@@ -270,9 +271,7 @@ absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(const evaluation
     }
   }
   halfsky::v1::ListWarningsRequest request;
-  if (!request.ParseFromString(request_bytes)) {
-    return absl::InvalidArgumentError("请求无法解析 / malformed ListWarningsRequest");
-  }
+  HALFSKY_RETURN_IF_ERROR(ParseRequest(request_bytes, &request));
   HALFSKY_RETURN_IF_ERROR(CheckFilter(request));
   HALFSKY_ASSIGN_OR_RETURN(halfsky::v1::ListWarningsResponse response, set.List(request));
   grpc::Slice bytes(response.SerializeAsString());

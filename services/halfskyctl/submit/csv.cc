@@ -1,11 +1,13 @@
 #include "services/halfskyctl/submit/csv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/text/utf8.h"
@@ -69,11 +71,137 @@ const std::map<std::string, Col>& HeaderNames() {
   return *m;
 }
 
-bool ParseNumber(absl::string_view s, double* out) {
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// "12", "-3.5", ".5", "1e6": one number, no separators.
+bool IsPlainNumber(absl::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    ++i;
+  }
+  size_t digits = 0;
+  while (i < s.size() && IsDigit(s[i])) {
+    ++i;
+    ++digits;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && IsDigit(s[i])) {
+      ++i;
+      ++digits;
+    }
+  }
+  if (digits == 0) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+      ++i;
+    }
+    size_t exp_digits = 0;
+    while (i < s.size() && IsDigit(s[i])) {
+      ++i;
+      ++exp_digits;
+    }
+    if (exp_digits == 0) {
+      return false;
+    }
+  }
+  return i == s.size();
+}
+
+// "12,345" or "-1,234,567.5": digits grouped by three with commas.
+bool IsGroupedNumber(absl::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    ++i;
+  }
+  size_t lead = 0;
+  while (i < s.size() && IsDigit(s[i])) {
+    ++i;
+    ++lead;
+  }
+  if (lead < 1 || lead > 3 || i >= s.size() || s[i] != ',') {
+    return false;
+  }
+  while (i < s.size() && s[i] == ',') {
+    ++i;
+    for (int k = 0; k < 3; ++k, ++i) {
+      if (i >= s.size() || !IsDigit(s[i])) {
+        return false;
+      }
+    }
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    size_t frac = 0;
+    while (i < s.size() && IsDigit(s[i])) {
+      ++i;
+      ++frac;
+    }
+    if (frac == 0) {
+      return false;
+    }
+  }
+  return i == s.size();
+}
+
+// Digits before the decimal point of a plain number ("12345.6" → 5).
+size_t IntegerDigits(absl::string_view s) {
+  size_t n = 0;
+  for (char c : s) {
+    if (c == '.' || c == 'e' || c == 'E') {
+      break;
+    }
+    n += IsDigit(c) ? 1 : 0;
+  }
+  return n;
+}
+
+// How a numeric column writes its numbers: thousands separators are taken
+// only when the whole column uses them consistently (every cell with a
+// comma is grouped by three, and no cell of 4 or more integer digits goes
+// without them); otherwise a comma in a number is refused as ambiguous
+// ("1,5" may be a decimal comma, "1,234" may be 1.234).
+struct NumberColumn {
+  bool grouped = false;
+};
+
+// Parses one number cell. "" on success, else why not (Chinese / English).
+std::string ParseNumber(absl::string_view s, const NumberColumn& column, double* out) {
   s = absl::StripAsciiWhitespace(s);
   std::string t(s);
-  t.erase(std::remove(t.begin(), t.end(), ','), t.end());  // "12,345"
-  return absl::SimpleAtod(t, out) && std::isfinite(*out);
+  if (t.find(',') != std::string::npos) {
+    if (!IsGroupedNumber(t)) {
+      return "数字中的逗号有歧义（小数点请用“.”，千位分隔符须每三位一个） / ambiguous comma in a "
+             "number (use '.' for decimals; thousands separators every three digits)";
+    }
+    if (!column.grouped) {
+      return "本列千位分隔符用法不一致（有的数字用、有的不用），无法确定数值 / thousands "
+             "separators are used inconsistently in this column";
+    }
+    t.erase(std::remove(t.begin(), t.end(), ','), t.end());
+  } else if (!IsPlainNumber(t)) {
+    return "不是数字 / not a number";
+  }
+  if (!absl::SimpleAtod(t, out) || !std::isfinite(*out)) {
+    return "不是有限的数字 / not a finite number";
+  }
+  return "";
+}
+
+// The first control character of a cell that no column may hold (C0 other
+// than tab and newline, DEL, C1), as "U+0000"; "" when none.
+std::string ForbiddenControl(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const int32_t cp = NextCodePoint(s, &i);
+    if (((cp >= 0 && cp < 0x20) && cp != '\t' && cp != '\n') || (cp >= 0x7F && cp <= 0x9F)) {
+      return absl::StrFormat("U+%04X", cp);
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -127,6 +255,17 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content) {
           }
           ++i;
           break;
+        }
+        if (content[i] == '\r') {
+          // A line break inside a quoted field is kept as "\n", whatever
+          // the file's line ending (CRLF, or a lone CR).
+          ++i;
+          if (i < content.size() && content[i] == '\n') {
+            ++i;
+          }
+          ++line;
+          field.push_back('\n');
+          continue;
         }
         if (content[i] == '\n') {
           ++line;
@@ -185,13 +324,15 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     }
     auto it = HeaderNames().find(name);
     if (it == HeaderNames().end()) {
-      out.errors.push_back(absl::StrCat("第", header.line, "行：未知列“", name, "” / line ",
-                                        header.line, ": unknown column '", name, "'"));
+      out.errors.push_back(absl::StrCat("第", header.line, "行第", i + 1, "列：未知列“", name,
+                                        "” / line ", header.line, ", column ", i + 1,
+                                        ": unknown column '", name, "'"));
       continue;
     }
     if (!cols.emplace(it->second, static_cast<int>(i)).second) {
-      out.errors.push_back(absl::StrCat("第", header.line, "行：列“", name, "”重复 / line ",
-                                        header.line, ": column '", name, "' appears twice"));
+      out.errors.push_back(absl::StrCat("第", header.line, "行第", i + 1, "列：列“", name,
+                                        "”重复 / line ", header.line, ", column ", i + 1,
+                                        ": column '", name, "' appears twice"));
     }
   }
   for (auto [col, zh, en] :
@@ -204,17 +345,87 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
   if (!out.errors.empty()) {
     return out;
   }
+  const size_t width = header.fields.size();
+  // "第3行第4列“数值” / line 3, column 4 (数值): "; the column's header as
+  // written.
+  auto where = [&](int line, int column) {
+    if (column < 0) {
+      return absl::StrCat("第", line, "行 / line ", line, ": ");
+    }
+    const std::string name(
+        column < static_cast<int>(width)
+            ? absl::StripAsciiWhitespace(header.fields[static_cast<size_t>(column)])
+            : "");
+    return name.empty() ? absl::StrCat("第", line, "行第", column + 1, "列 / line ", line,
+                                       ", column ", column + 1, ": ")
+                        : absl::StrCat("第", line, "行第", column + 1, "列“", name, "” / line ",
+                                       line, ", column ", column + 1, " (", name, "): ");
+  };
+  auto column_of = [&](Col c) {
+    auto it = cols.find(c);
+    return it == cols.end() ? -1 : it->second;
+  };
+  // Numeric columns: do they use thousands separators, consistently?
+  std::map<Col, NumberColumn> number_columns;
+  for (Col c : {Col::kNumerator, Col::kDenominator, Col::kValue}) {
+    const int index = column_of(c);
+    if (index < 0) {
+      continue;
+    }
+    bool any_grouped = false, all_grouped = true;
+    for (size_t r = 1; r < records->size(); ++r) {
+      const auto& fields = (*records)[r].fields;
+      if (index >= static_cast<int>(fields.size())) {
+        continue;
+      }
+      const absl::string_view cell = absl::StripAsciiWhitespace(fields[index]);
+      if (cell.find(',') != absl::string_view::npos) {
+        any_grouped = true;
+        all_grouped = all_grouped && IsGroupedNumber(cell);
+      } else if (IsPlainNumber(cell) && IntegerDigits(cell) >= 4) {
+        all_grouped = false;
+      }
+    }
+    number_columns[c].grouped = any_grouped && all_grouped;
+  }
   for (size_t r = 1; r < records->size(); ++r) {
     const CsvRecord& rec = (*records)[r];
+    const size_t errors_before = out.errors.size();
+    // Ragged rows: every row has exactly the header's cells (a dropped or
+    // shifted cell would move a figure into the wrong column).
+    if (rec.fields.size() != width) {
+      if (rec.fields.size() > width) {
+        out.errors.push_back(absl::StrCat(
+            where(rec.line, static_cast<int>(width)), "本行有", rec.fields.size(),
+            "个单元格，表头只有", width, "列（未加引号的逗号？千位分隔符须加引号） / the row has ",
+            rec.fields.size(), " cells but the header has ", width,
+            " columns (an unquoted comma? quote numbers with thousands separators)"));
+      } else {
+        out.errors.push_back(absl::StrCat(where(rec.line, static_cast<int>(rec.fields.size())),
+                                          "本行只有", rec.fields.size(), "个单元格，表头有", width,
+                                          "列 / the row has only ", rec.fields.size(),
+                                          " cells but the header has ", width, " columns"));
+      }
+      continue;
+    }
+    for (size_t i = 0; i < rec.fields.size(); ++i) {
+      if (const std::string c = ForbiddenControl(rec.fields[i]); !c.empty()) {
+        out.errors.push_back(absl::StrCat(where(rec.line, static_cast<int>(i)), "含有控制字符", c,
+                                          "（只允许制表符和换行） / contains control character ", c,
+                                          " (only tab and newline are allowed)"));
+      }
+    }
+    if (out.errors.size() != errors_before) {
+      continue;
+    }
     auto get = [&](Col c) -> std::string {
-      auto it = cols.find(c);
-      if (it == cols.end() || it->second >= static_cast<int>(rec.fields.size())) {
+      const int index = column_of(c);
+      if (index < 0) {
         return "";
       }
-      return std::string(absl::StripAsciiWhitespace(rec.fields[it->second]));
+      return std::string(absl::StripAsciiWhitespace(rec.fields[index]));
     };
-    const std::string where = absl::StrCat("第", rec.line, "行 / line ", rec.line, ": ");
-    const size_t errors_before = out.errors.size();
+    auto at = [&](Col c) { return where(rec.line, column_of(c)); };
     CsvValue cv;
     cv.line = rec.line;
     v1::DataValue& v = cv.value;
@@ -222,7 +433,7 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     v.mutable_key()->set_area_code(get(Col::kArea));
     int year = 0;
     if (!absl::SimpleAtoi(get(Col::kYear), &year)) {
-      out.errors.push_back(where + "年份不是整数 / year is not a whole number");
+      out.errors.push_back(at(Col::kYear) + "年份不是整数 / year is not a whole number");
     }
     v.mutable_key()->set_year(year);
     const std::string sex = absl::AsciiStrToLower(get(Col::kSex));
@@ -233,7 +444,8 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     } else if (sex == "男" || sex == "male") {
       v.mutable_key()->set_sex(v1::SEX_MALE);
     } else {
-      out.errors.push_back(where + "性别须为 合计/女/男 / sex must be total, female or male");
+      out.errors.push_back(at(Col::kSex) +
+                           "性别须为 合计/女/男 / sex must be total, female or male");
     }
     const std::string res = absl::AsciiStrToLower(get(Col::kResidence));
     if (res.empty() || res == "全部" || res == "all") {
@@ -243,7 +455,7 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     } else if (res == "农村" || res == "rural") {
       v.mutable_key()->set_residence(v1::RESIDENCE_RURAL);
     } else {
-      out.errors.push_back(where +
+      out.errors.push_back(at(Col::kResidence) +
                            "城乡须为 全部/城镇/农村 / residence must be all, urban or rural");
     }
     const std::string num = get(Col::kNumerator), den = get(Col::kDenominator),
@@ -253,25 +465,26 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     const int kinds = (!num.empty() || !den.empty() ? 1 : 0) + (!val.empty() ? 1 : 0) +
                       (!nar.empty() || !sa.empty() || !ev.empty() ? 1 : 0);
     if (kinds != 1) {
-      out.errors.push_back(where +
+      out.errors.push_back(where(rec.line, -1) +
                            (kinds == 0 ? "没有数据（分子分母、数值或工作进展） / no payload "
                                          "(numerator+denominator, value or narrative)"
                                        : "只能填一种数据：分子分母、数值或工作进展 / give "
                                          "exactly one of numerator+denominator, value, narrative"));
     } else if (!num.empty() || !den.empty()) {
       double n = 0, d = 0;
-      if (!ParseNumber(num, &n)) {
-        out.errors.push_back(where + "分子不是数字 / numerator is not a number");
+      if (const std::string e = ParseNumber(num, number_columns[Col::kNumerator], &n); !e.empty()) {
+        out.errors.push_back(at(Col::kNumerator) + "分子" + e);
       }
-      if (!ParseNumber(den, &d)) {
-        out.errors.push_back(where + "分母不是数字 / denominator is not a number");
+      if (const std::string e = ParseNumber(den, number_columns[Col::kDenominator], &d);
+          !e.empty()) {
+        out.errors.push_back(at(Col::kDenominator) + "分母" + e);
       }
       v.mutable_fraction()->set_numerator(n);
       v.mutable_fraction()->set_denominator(d);
     } else if (!val.empty()) {
       double x = 0;
-      if (!ParseNumber(val, &x)) {
-        out.errors.push_back(where + "数值不是数字 / value is not a number");
+      if (const std::string e = ParseNumber(val, number_columns[Col::kValue], &x); !e.empty()) {
+        out.errors.push_back(at(Col::kValue) + "数值" + e);
       }
       v.set_value(x);
     } else {
@@ -286,7 +499,7 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
       } else if (sa == "无法评估" || sa == "not_assessable") {
         n->set_self_assessment(v1::SELF_ASSESSMENT_NOT_ASSESSABLE);
       } else if (!sa.empty()) {
-        out.errors.push_back(where +
+        out.errors.push_back(at(Col::kSelfAssessment) +
                              "自评须为 达标/基本达标/未达标/无法评估 / self_assessment must be "
                              "met, mostly_met, not_met or not_assessable");
       }

@@ -23,6 +23,17 @@
 // A row carries exactly one payload: numerator+denominator, value, or a
 // narrative. Empty rows are skipped. Whether the payload fits the
 // indicator is the server's decision (it knows the catalog).
+//
+// Nothing is guessed: every row has exactly the header's number of cells
+// (an unquoted "12,345" makes a ragged row); a number cell is one plain
+// number ("12", "-3.5", "1e6"), or digits grouped by three with commas
+// ("12,345") only when its whole column uses thousands separators
+// consistently (every comma cell grouped, no 4+ digit number without them);
+// "1,5" is refused. No cell may hold a control character other than tab
+// and newline (NUL included). A line break inside a quoted cell is "\n"
+// whatever the file's line ending, so a CRLF file leaves no carriage
+// return. Errors name line, column and header ("第3行第4列“数值” / line 3,
+// column 4 (数值): ..."), every problem of the file at once.
 
 #include <string>
 #include <vector>
@@ -38,8 +49,9 @@ struct CsvRecord {
   std::vector<std::string> fields;
 };
 
-// RFC 4180 records. INVALID_ARGUMENT ("line N: ...") for an unterminated
-// quote or text after a closing quote, or invalid UTF-8.
+// RFC 4180 records (CRLF / CR inside quotes read as "\n"). INVALID_ARGUMENT
+// ("line N: ...") for an unterminated quote or text after a closing quote,
+// or invalid UTF-8.
 absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content);
 
 struct CsvValue {
@@ -49,7 +61,8 @@ struct CsvValue {
 
 struct CsvParseResult {
   std::vector<CsvValue> values;
-  // "line N: message" for each problem; values is meaningless if not empty.
+  // "line N, column C (header): message" for each problem (line only when
+  // no single cell is at fault); values is meaningless if not empty.
   std::vector<std::string> errors;
 };
 

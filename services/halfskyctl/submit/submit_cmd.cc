@@ -3,13 +3,18 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <sstream>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/status/status.h"
 #include "halfsky/v1/submission.grpc.pb.h"
@@ -25,7 +30,11 @@ constexpr char kUsage[] =
     "  上报一个CSV数据文件 / submit a CSV file of indicator data\n"
     "  --chunk N             每块条数 / values per chunk (default 1000)\n"
     "  --dry-run             只校验不写入 / validate only, write nothing\n"
-    "  --resume-state FILE   记录已确认的块，续传时跳过 / remember acknowledged chunks\n"
+    "  --state-dir DIR       未完成上传的记录目录 / where unfinished uploads are journaled\n"
+    "                        (default $HALFSKY_STATE_DIR, $XDG_STATE_HOME/halfskyctl,\n"
+    "                        ~/.local/state/halfskyctl)\n"
+    "  --resume-state FILE   用这个文件作上传记录 / use FILE as the upload journal\n"
+    "  --interrupt-after N   演练：确认N块后中断 / drill: stop after N acknowledged chunks\n"
     "  --progress | --no-progress  进度条（默认仅终端） / progress bar (default: on a terminal)\n";
 
 std::string Sha256Hex(const std::string& s) {
@@ -61,6 +70,8 @@ void ReportError(const grpc::Status& status, const std::string& file,
     return;
   }
   err << file << ": 服务器拒绝了数据 / the server rejected the data (" << st.message() << ")\n";
+  // Field paths are relative to the chunk (data_values[i]); the chunk began
+  // at value chunk_begin of the file.
   for (const FieldViolation& v : violations) {
     int index = 0;
     std::string rest;
@@ -75,6 +86,81 @@ void ReportError(const grpc::Status& status, const std::string& file,
 
 // halfskyctl's exit codes: 3 when the server is unreachable or the deadline
 // passed (a retry may succeed), 1 when it said no.
+// A fresh random id for one upload (16 hex digits).
+std::string NewUploadId() {
+  std::random_device rd;
+  std::string out;
+  for (int i = 0; i < 2; ++i) {
+    const uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    out += absl::StrFormat("%08x", static_cast<uint32_t>(x ^ (x >> 32)));
+  }
+  return out;
+}
+
+// The journal of one unfinished upload: which upload id its request ids
+// carry and how many chunks the server acknowledged. Written (atomically:
+// temporary file + rename) before the first chunk is sent and after each
+// acknowledgement, removed when the upload completed; so only a resumed
+// interrupted upload reuses request ids, and a file submitted again after
+// it completed is a new upload that writes again.
+struct Journal {
+  std::string path;  // "" = no journal (no state directory)
+  std::string file_hash;
+  int chunk = 0;
+  std::string upload_id;
+  size_t acked = 0;
+
+  // Reads `path`; false when absent or for another file / chunk size.
+  bool Load() {
+    std::ifstream in(path);
+    std::string magic, h, id;
+    int c = 0;
+    size_t n = 0;
+    if (!(in >> magic >> h >> c >> id >> n) || magic != "halfskyctl-upload-v2" || h != file_hash ||
+        c != chunk || id.empty()) {
+      return false;
+    }
+    upload_id = id;
+    acked = n;
+    return true;
+  }
+  bool Save() const {
+    if (path.empty()) {
+      return true;
+    }
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << "halfskyctl-upload-v2 " << file_hash << " " << chunk << " " << upload_id << " "
+          << acked << "\n";
+      if (!out.flush()) {
+        return false;
+      }
+    }
+    return std::rename(tmp.c_str(), path.c_str()) == 0;
+  }
+  void Remove() const {
+    if (!path.empty()) {
+      std::remove(path.c_str());
+    }
+  }
+};
+
+// $HALFSKY_STATE_DIR, else $XDG_STATE_HOME/halfskyctl, else
+// ~/.local/state/halfskyctl; "" when none is known.
+std::string DefaultStateDir() {
+  if (const char* d = std::getenv("HALFSKY_STATE_DIR"); d != nullptr && *d != '\0') {
+    return d;
+  }
+  if (const char* d = std::getenv("XDG_STATE_HOME"); d != nullptr && *d != '\0') {
+    return std::string(d) + "/halfskyctl";
+  }
+  if (const char* d = std::getenv("HOME"); d != nullptr && *d != '\0') {
+    return std::string(d) + "/.local/state/halfskyctl";
+  }
+  return "";
+}
+
 int ExitCode(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                  status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
@@ -125,6 +211,8 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   bool dry_run = false;
   int progress_mode = -1;  // -1 auto
   std::string state_file;
+  std::string state_dir = DefaultStateDir();
+  int interrupt_after = -1;
   std::string file;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
@@ -157,6 +245,17 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     } else if (a == "--resume-state" || a == "--resume_state") {
       if (!take(&state_file)) {
         err << "halfskyctl submit: --resume-state needs a file\n";
+        return 2;
+      }
+    } else if (a == "--state-dir" || a == "--state_dir") {
+      if (!take(&state_dir)) {
+        err << "halfskyctl submit: --state-dir needs a directory\n";
+        return 2;
+      }
+    } else if (a == "--interrupt-after" || a == "--interrupt_after") {
+      std::string v;
+      if (!take(&v) || !absl::SimpleAtoi(v, &interrupt_after) || interrupt_after < 0) {
+        err << "halfskyctl submit: --interrupt-after needs a number of chunks\n";
         return 2;
       }
     } else if (a == "--progress") {
@@ -196,25 +295,29 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   const std::string file_hash = Sha256Hex(content).substr(0, 16);
   const size_t n = parsed.values.size();
   const size_t chunks = (n + chunk - 1) / chunk;
-  auto request_id = [&](size_t i) { return absl::StrCat("csv:", file_hash, ":", chunk, ":", i); };
 
-  // Resume state: "<file hash> <chunk size> <chunks acknowledged>".
-  size_t skip = 0;
+  // The journal of this (server, principal, file, chunk size), if an
+  // earlier upload of it was interrupted.
+  Journal journal;
+  journal.file_hash = file_hash;
+  journal.chunk = chunk;
   if (!state_file.empty()) {
-    std::ifstream s(state_file);
-    std::string h;
-    int c = 0;
-    size_t acked = 0;
-    if (s >> h >> c >> acked && h == file_hash && c == chunk) {
-      skip = std::min(acked, chunks);
-    }
+    journal.path = state_file;
+  } else if (!state_dir.empty() && !dry_run) {
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir, ec);
+    const std::string who = Sha256Hex(
+        absl::StrCat(client->server, "\n", Sha256Hex(client->token), "\n", file_hash, "\n", chunk));
+    journal.path = absl::StrCat(state_dir, "/upload-", who.substr(0, 16), ".journal");
   }
-  auto save_state = [&](size_t acked) {
-    if (state_file.empty()) {
-      return;
-    }
-    std::ofstream s(state_file, std::ios::trunc);
-    s << file_hash << " " << chunk << " " << acked << "\n";
+  const bool resuming = !dry_run && !journal.path.empty() && journal.Load();
+  if (!resuming) {
+    journal.upload_id = NewUploadId();
+    journal.acked = 0;
+  }
+  const size_t skip = std::min(journal.acked, chunks);
+  auto request_id = [&](size_t i) {
+    return absl::StrCat("csv:", file_hash, ":", journal.upload_id, ":", chunk, ":", i);
   };
 
   const bool progress_on =
@@ -223,12 +326,14 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   auto channel = Dial(*client);
   auto stub = v1::SubmissionService::NewStub(channel);
 
-  if (dry_run) {
-    bool ok = true;
-    int failure = 1;
-    for (size_t c = 0; c < chunks; ++c) {
+  // Every chunk still to send is validated (and authorized, and checked
+  // against year locks) first, as a dry run: a file with any bad row
+  // writes nothing. Returns the exit code (0 when all pass).
+  auto validate = [&](size_t from) {
+    int failure = 0;
+    for (size_t c = from; c < chunks; ++c) {
       v1::SubmitBatchRequest req;
-      req.set_request_id(request_id(c));
+      req.set_request_id(absl::StrCat("csv-check:", file_hash, ":", journal.upload_id, ":", c));
       req.set_dry_run(true);
       const size_t begin = c * chunk, end = std::min(n, begin + chunk);
       for (size_t i = begin; i < end; ++i) {
@@ -240,17 +345,32 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
       grpc::Status st = stub->SubmitBatch(&ctx, req, &resp);
       if (!st.ok()) {
         ReportError(st, file, parsed.values, begin, err);
-        ok = false;
         failure = ExitCode(st);
         if (st.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
           break;
         }
       }
-      progress.Update(end);
+      if (dry_run) {
+        progress.Update(end);
+      }
     }
-    out << (ok ? "校验通过，未写入 / dry run: all " : "校验未通过 / dry run failed: ") << n
-        << " 条 values in " << chunks << " 块 chunks\n";
-    return ok ? 0 : failure;
+    return failure;
+  };
+
+  if (dry_run) {
+    const int failure = validate(0);
+    out << (failure == 0 ? "校验通过，未写入 / dry run: all " : "校验未通过 / dry run failed: ")
+        << n << " 条 values in " << chunks << " 块 chunks\n";
+    return failure;
+  }
+  if (const int failure = validate(skip); failure != 0) {
+    err << "未上传任何数据 / nothing was uploaded\n";
+    return failure;
+  }
+  if (!journal.Save()) {
+    err << "halfskyctl submit: 无法写入上传记录 / cannot write the upload journal " << journal.path
+        << "\n";
+    return 1;
   }
 
   grpc::ClientContext ctx;
@@ -258,7 +378,10 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::seconds(60 + static_cast<int64_t>(chunks) * 10));
   auto stream = stub->SubmitStream(&ctx);
-  int64_t created = 0, revised = 0, unchanged = 0, replayed = 0;
+  // What the server says happened: created / revised / unchanged are this
+  // run's writes; a replayed chunk was written by the interrupted run (the
+  // server answered with its stored reply and wrote nothing now).
+  int64_t created = 0, revised = 0, unchanged = 0, replayed_chunks = 0, replayed_values = 0;
   progress.Update(skip * chunk > n ? n : skip * chunk);
   for (size_t c = skip; c < chunks; ++c) {
     v1::SubmitStreamRequest req;
@@ -268,19 +391,28 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
       *req.add_data_values() = parsed.values[i].value;
     }
     v1::SubmitStreamResponse ack;
-    if (!stream->Write(req) || !stream->Read(&ack)) {
+    const bool interrupted = interrupt_after >= 0 && c >= skip + interrupt_after;
+    if (interrupted) {
+      ctx.TryCancel();
+    }
+    if (interrupted || !stream->Write(req) || !stream->Read(&ack)) {
       grpc::Status st = stream->Finish();
       ReportError(st.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : st, file,
                   parsed.values, begin, err);
       err << "已确认 " << c << "/" << chunks << " 块；重新运行同一命令即可续传 / " << c << " of "
           << chunks << " chunks acknowledged; run the same command again to resume\n";
-      return ExitCode(st);
+      return interrupted || st.ok() ? 3 : ExitCode(st);
     }
-    created += ack.created_count();
-    revised += ack.revised_count();
-    unchanged += ack.unchanged_count();
-    replayed += ack.replayed() ? 1 : 0;
-    save_state(c + 1);
+    if (ack.replayed()) {
+      ++replayed_chunks;
+      replayed_values += ack.created_count() + ack.revised_count() + ack.unchanged_count();
+    } else {
+      created += ack.created_count();
+      revised += ack.revised_count();
+      unchanged += ack.unchanged_count();
+    }
+    journal.acked = c + 1;
+    journal.Save();
     progress.Update(end);
   }
   stream->WritesDone();
@@ -289,21 +421,24 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     err << file << ": " << DescribeRpcError(st) << "\n";
     return ExitCode(st);
   }
+  journal.Remove();
   out << "已提交 " << file << "：" << n << " 条，新增 " << created << "，修订 " << revised
       << "，未变 " << unchanged << "；共 " << chunks << " 块";
   if (skip > 0) {
-    out << "（跳过已确认 " << skip << " 块）";
+    out << "（续传：跳过已确认 " << skip << " 块）";
   }
-  if (replayed > 0) {
-    out << "（重放 " << replayed << " 块）";
+  if (replayed_chunks > 0) {
+    out << "（重放 " << replayed_chunks << " 块 " << replayed_values
+        << " 条：中断前已写入，本次未重复写入）";
   }
   out << "\nsubmitted " << n << " values: created " << created << ", revised " << revised
       << ", unchanged " << unchanged << "; " << chunks << " chunks";
   if (skip > 0) {
-    out << " (" << skip << " skipped as already acknowledged)";
+    out << " (resumed: " << skip << " skipped as already acknowledged)";
   }
-  if (replayed > 0) {
-    out << " (" << replayed << " replayed)";
+  if (replayed_chunks > 0) {
+    out << " (" << replayed_chunks << " chunks replayed: " << replayed_values
+        << " values written before the interruption, not written again)";
   }
   out << "\n";
   return 0;

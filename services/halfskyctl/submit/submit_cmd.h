@@ -5,12 +5,23 @@
 // SubmissionService.SubmitStream in chunks (or validates it with
 // --dry-run). See csv.h for the format.
 //
-// Request ids are "csv:<first 16 hex of the file's SHA-256>:<chunk size>:<i>",
-// so running the same command again after an interruption resends the same
-// ids: chunks already acknowledged are replayed by the server (not
-// rewritten); --resume-state FILE additionally skips them without sending.
-// Errors name the CSV line (BadRequest rows are mapped back to lines).
-// Exit codes: 0 success, 1 data or server error, 2 usage.
+// Before anything is written, every chunk is validated by the server as a
+// dry run (SubmitBatch dry_run): a file with any bad row writes nothing.
+//
+// Request ids are "csv:<first 16 hex of the file's SHA-256>:<upload id>:
+// <chunk size>:<i>", where the upload id is random per upload and kept in a
+// small journal (--state-dir, one file per server, token, file and chunk
+// size; or --resume-state FILE) until the upload completes. So running the
+// same command after an interruption resumes: acknowledged chunks are
+// skipped, and a chunk the server committed but whose acknowledgement was
+// lost is replayed by the server (its stored reply, nothing written twice)
+// and reported as replayed, not as new writes. Once an upload completed,
+// its journal is gone, and submitting the same file again is a new upload
+// that writes again (a correction B followed by A again leaves A's values).
+// Errors name the CSV line (BadRequest rows are mapped back to lines; the
+// server lists at most the first violations, and says how many there were).
+// Exit codes: 0 success, 1 data or server error, 2 usage, 3 server
+// unreachable, deadline passed or upload interrupted (run again to resume).
 
 #include <ostream>
 #include <string>
@@ -20,7 +31,9 @@ namespace halfsky {
 
 // `args` = what follows `halfskyctl submit`. Flags: --server (or
 // $HALFSKY_SERVER), --token (or $HALFSKY_TOKEN), --chunk N (1000),
-// --dry-run, --resume-state FILE, --progress / --no-progress (default: a
+// --dry-run, --state-dir DIR, --resume-state FILE, --interrupt-after N (a
+// drill: cancels the stream after N acknowledged chunks, as a lost
+// connection would; exit code 3), --progress / --no-progress (default: a
 // progress bar only when stderr is a terminal).
 int RunSubmitCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
