@@ -336,6 +336,9 @@ int RunServer(const ServerOptions& options, std::shared_ptr<const CatalogIndex> 
     std::cerr << options.name << ": " << server.status().message() << "\n";
     return 1;
   }
+  if (hooks.after_start) {
+    hooks.after_start(**server);
+  }
   WaitForTerminationSignal(options.name);
   (*server)->Shutdown(hooks.before_shutdown);
   if (hooks.after_shutdown) {

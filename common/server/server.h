@@ -79,7 +79,12 @@ std::shared_ptr<grpc::ChannelCredentials> UpstreamCredentialsFromFlags();
 // The process-wide metrics registry every service and library records into.
 MetricsRegistry& ServiceMetrics();
 
+class RunningServer;
+
 struct RunHooks {
+  // Called once the server is serving, before waiting for a signal (e.g.
+  // hand a service the server's health status to change).
+  std::function<void(RunningServer& server)> after_start;
   // Called after health turns NOT_SERVING and the drain delay, before the
   // gRPC server shuts down (e.g. close watch streams so Shutdown need not
   // wait for them).

@@ -244,6 +244,33 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
     return std::nullopt;
   }
   const IndicatorInfo& info = indicators_[ind];
+  if (revision.withdrawn()) {
+    // The key's figure (or narrative) is withdrawn: the cell keeps no
+    // direct figure, only the withdrawal's sequence, so that replaying the
+    // withdrawn revision (or older ones) cannot bring it back.
+    const int sex = NormalizeSex(key.sex());
+    const int res = NormalizeResidence(key.residence());
+    const int64_t found = FindSeries(SeriesKey(ind, area, sex, res));
+    if (found < 0) {
+      // Nothing was ever loaded for the series: nothing to remove.
+      last_sequence_ = std::max(last_sequence_, revision.sequence());
+      return std::nullopt;
+    }
+    const SeriesId s = static_cast<SeriesId>(found);
+    last_sequence_ = std::max(last_sequence_, revision.sequence());
+    Cell& c = CellAt(s, y);
+    if (revision.sequence() <= c.seq) {
+      return std::make_pair(s, y);
+    }
+    if ((c.flags & (kDirect | kNarrative)) != 0) {
+      --data_value_count_;
+    }
+    c.num = 0;
+    c.den = 0;
+    c.seq = revision.sequence();
+    c.flags &= static_cast<uint8_t>(~(kDirect | kNarrative));
+    return std::make_pair(s, y);
+  }
   double num = 0;
   double den = 0;
   uint8_t flag = kDirect;
@@ -279,7 +306,8 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
   last_sequence_ = std::max(last_sequence_, revision.sequence());
   Cell& c = CellAt(s, y);
   const bool had = (c.flags & (kDirect | kNarrative)) != 0;
-  if (had && revision.sequence() <= c.seq) {
+  // c.seq stays set after a withdrawal: an older revision never returns.
+  if (revision.sequence() <= c.seq) {
     // The same or an older revision again (replay after a reconnect).
     return std::make_pair(s, y);
   }

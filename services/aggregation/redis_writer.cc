@@ -61,7 +61,11 @@ class SeriesRenderer {
     std::string key = SeriesRedisKey(*name.indicator_id, *name.area_code, name.sex, name.residence);
     if (years == 0) {
       if (delete_empty) {
+        // The series lost its last figure (a withdrawal): its key and its
+        // index field go.
         commands->push_back({"DEL", std::move(key)});
+        commands->push_back({"HDEL", IndexRedisKey(*name.indicator_id),
+                             IndexField(*name.area_code, name.sex, name.residence)});
       }
       return 0;
     }

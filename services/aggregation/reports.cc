@@ -121,8 +121,18 @@ absl::StatusOr<halfsky::v1::GetSeriesResponse> BuildSeries(
   if (violations.empty() && from > to) {
     violations.push_back({"from_year", "起始年份晚于截止年份 / from_year is after to_year"});
   }
+  if (!halfsky::v1::Sex_IsValid(request.sex())) {
+    violations.push_back(
+        {"sex", absl::StrFormat("性别取值%d无效 / invalid sex %d", static_cast<int>(request.sex()),
+                                static_cast<int>(request.sex()))});
+  }
+  if (!halfsky::v1::Residence_IsValid(request.residence())) {
+    violations.push_back({"residence", absl::StrFormat("城乡取值%d无效 / invalid residence %d",
+                                                       static_cast<int>(request.residence()),
+                                                       static_cast<int>(request.residence()))});
+  }
   if (!violations.empty()) {
-    return InvalidArgumentError("年份无效 / invalid years", violations);
+    return InvalidArgumentError("请求参数无效 / invalid request", violations);
   }
   const Sex sex = NormalizeSex(request.sex());
   const Residence res = NormalizeResidence(request.residence());

@@ -25,6 +25,9 @@
 #ifdef HALFSKYCTL_HAS_EXPORT
 #include "services/halfskyctl/export/export_cmd.h"
 #endif
+#ifdef HALFSKYCTL_HAS_WITHDRAW
+#include "services/halfskyctl/withdraw/withdraw_cmd.h"
+#endif
 
 namespace halfsky {
 namespace {
@@ -61,6 +64,13 @@ const std::map<std::string, Entry>& Commands() {
 #endif
 #ifdef HALFSKYCTL_HAS_EXPORT
       {"export", {RunExportCommand, "导出汇总数据 CSV/SDMX-CSV / export aggregates"}},
+#endif
+#ifdef HALFSKYCTL_HAS_WITHDRAW
+      {"withdraw",
+       {RunWithdrawCommand,
+        "撤回已报送的数据并说明原因 / withdraw a reported figure, with a reason"}},
+      {"history",
+       {RunHistoryCommand, "数据键的修订历史与撤回 / every revision of one key, withdrawals too"}},
 #endif
   };
   return *commands;

@@ -59,11 +59,22 @@ int main(int argc, char** argv) {
   service_options.limits.max_batch_values = absl::GetFlag(FLAGS_max_batch_values);
   service_options.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
   service_options.max_watchers = absl::GetFlag(FLAGS_max_watchers);
+  service_options.metrics = &halfsky::ServiceMetrics();
   auto authenticate = (*authenticator)->AsFunction();
   halfsky::submission::SubmissionServiceImpl service(catalog, store->get(), clock, authenticate,
                                                      service_options);
   halfsky::RunHooks hooks;
   hooks.before_shutdown = [&service] { service.Shutdown(); };
+  // Writes failing for lack of space turn the write service's health
+  // NOT_SERVING (the process's overall health "" stays SERVING: reads work).
+  hooks.after_start = [&service](halfsky::RunningServer& server) {
+    server.server()->GetHealthCheckService()->SetServingStatus(
+        halfsky::v1::SubmissionService::service_full_name(), true);
+    service.SetWritableListener([&server](bool writable) {
+      server.server()->GetHealthCheckService()->SetServingStatus(
+          halfsky::v1::SubmissionService::service_full_name(), writable);
+    });
+  };
   const int rc = halfsky::RunServer(options, catalog, {&service}, hooks);
   return rc;
 }

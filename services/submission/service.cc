@@ -3,7 +3,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
+#include <iostream>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -46,6 +48,15 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl
   return reactor;
 }
 
+// The call's deadline as an absl::Time (InfiniteFuture when none).
+absl::Time DeadlineOf(const grpc::CallbackServerContext& ctx) {
+  const auto deadline = ctx.deadline();
+  if (deadline >= std::chrono::system_clock::time_point::max() - std::chrono::hours(24 * 365)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
 absl::Status YearInRange(int year, const ValidationLimits& limits, const char* field) {
   if (year < limits.min_year || year > limits.max_year) {
     return InvalidArgumentError(
@@ -85,6 +96,17 @@ std::string PayloadHash(const std::vector<ValueToWrite>& values) {
     const uint64_t n = bytes.size();
     EVP_DigestUpdate(ctx, &n, sizeof(n));
     EVP_DigestUpdate(ctx, bytes.data(), bytes.size());
+    if (v.withdraw || !v.change_reason.empty()) {
+      // A marker no serialized value length can be (2^64 - 1), then the
+      // flag and the reason, length-prefixed.
+      const uint64_t marker = ~uint64_t{0};
+      const unsigned char withdraw = v.withdraw ? 1 : 0;
+      const uint64_t rn = v.change_reason.size();
+      EVP_DigestUpdate(ctx, &marker, sizeof(marker));
+      EVP_DigestUpdate(ctx, &withdraw, 1);
+      EVP_DigestUpdate(ctx, &rn, sizeof(rn));
+      EVP_DigestUpdate(ctx, v.change_reason.data(), v.change_reason.size());
+    }
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -102,6 +124,16 @@ SubmissionServiceImpl::SubmissionServiceImpl(std::shared_ptr<const CatalogIndex>
       clock_(clock),
       authenticate_(std::move(authenticator)),
       options_(options) {
+  if (options_.metrics != nullptr) {
+    storage_full_gauge_ = options_.metrics->GetGauge(
+        "halfsky_submission_storage_full",
+        "1 while writes fail because the submission database's disk is full (RESOURCE_EXHAUSTED, "
+        "STORAGE_FULL); 0 once a write commits again.");
+    storage_full_failures_ = options_.metrics->GetCounter(
+        "halfsky_submission_storage_full_failures_total",
+        "Write requests refused because the submission database's disk was full.");
+    storage_full_gauge_->Set(0);
+  }
   {
     absl::MutexLock lock(&mu_);
     head_ = store_->HeadSequence();
@@ -134,6 +166,56 @@ int SubmissionServiceImpl::active_watchers() const {
   return watchers_;
 }
 
+void SubmissionServiceImpl::SetWritableListener(std::function<void(bool writable)> listener) {
+  absl::MutexLock lock(&storage_mu_);
+  writable_listener_ = std::move(listener);
+}
+
+bool SubmissionServiceImpl::storage_full() const {
+  absl::MutexLock lock(&storage_mu_);
+  return storage_full_;
+}
+
+void SubmissionServiceImpl::NoteWriteResult(const absl::StatusOr<v1::SubmitBatchResponse>& result) {
+  if (result.ok() && result->replayed()) {
+    return;  // a replay writes nothing: it proves nothing about space
+  }
+  const absl::Status& status = result.status();
+  const bool full = status.code() == absl::StatusCode::kResourceExhausted &&
+                    ErrorReason(status) == "STORAGE_FULL";
+  if (!full && !status.ok()) {
+    return;  // other failures say nothing about the disk
+  }
+  if (full && storage_full_failures_ != nullptr) {
+    storage_full_failures_->Increment();
+  }
+  std::function<void(bool)> listener;
+  {
+    absl::MutexLock lock(&storage_mu_);
+    if (storage_full_ == full) {
+      return;
+    }
+    storage_full_ = full;
+    listener = writable_listener_;
+    if (storage_full_gauge_ != nullptr) {
+      storage_full_gauge_->Set(full ? 1 : 0);
+    }
+    if (full) {
+      std::cerr << "halfsky-submission: STORAGE FULL: writes refused with RESOURCE_EXHAUSTED "
+                   "(STORAGE_FULL), health of halfsky.v1.SubmissionService NOT_SERVING until a "
+                   "write commits again; free space on the database's disk: "
+                << status.message() << "\n";
+    } else {
+      std::cerr << "halfsky-submission: storage writable again: a write committed, health of "
+                   "halfsky.v1.SubmissionService SERVING\n";
+    }
+    // Called under storage_mu_ so that listeners see the changes in order.
+    if (listener) {
+      listener(!full);
+    }
+  }
+}
+
 absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
     const v1::Principal& principal, const std::string& request_id,
     const google::protobuf::RepeatedPtrField<v1::DataValue>& values) {
@@ -149,8 +231,19 @@ absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
   // A unit's narrative without key.unit_code is the caller's own; set before
   // validation, hashing and the store, which all see the full key.
   AssignNarrativeUnits(values, *catalog_, units);
-  HALFSKY_RETURN_IF_ERROR(
-      ValidateBatch(request_id, *values, *catalog_, clock_->Now(), options_.limits));
+  {
+    std::vector<FieldViolation> reasons = ValidateChangeReasons(*values, options_.limits);
+    absl::Status batch =
+        ValidateBatch(request_id, *values, *catalog_, clock_->Now(), options_.limits);
+    if (!reasons.empty()) {
+      std::vector<FieldViolation> all = BadRequestViolations(batch);
+      all.insert(all.end(), reasons.begin(), reasons.end());
+      return InvalidArgumentError(absl::StrCat("数据校验未通过，共", all.size(), "处问题 / ",
+                                               all.size(), " problem(s) in the submitted data"),
+                                  all);
+    }
+    HALFSKY_RETURN_IF_ERROR(batch);
+  }
   WriteRequest req;
   req.principal = principal.name();
   req.request_id = request_id;
@@ -163,6 +256,9 @@ absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
     v.value.Swap(values->Mutable(i));
     NormalizeKey(v.value.mutable_key());
     v.unit_code = std::move(units[i]);
+    // Kept on the revision, not part of the value (never compared).
+    v.change_reason = std::move(*v.value.mutable_change_reason());
+    v.value.clear_change_reason();
     v.encoded = Deterministic(v.value);
   }
   req.payload_hash = PayloadHash(req.values);
@@ -204,15 +300,80 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::SubmitBatch(grpc::CallbackServe
     }
     return FinishNow(ctx, absl::OkStatus());
   }
+  write->deadline = DeadlineOf(*ctx);
   auto* reactor = ctx->DefaultReactor();
   store_->Write(std::move(*write),
-                [reactor, response](absl::StatusOr<v1::SubmitBatchResponse> result) {
+                [this, reactor, response](absl::StatusOr<v1::SubmitBatchResponse> result) {
+                  NoteWriteResult(result);
                   if (result.ok()) {
                     *response = std::move(*result);
                     reactor->Finish(grpc::Status::OK);
                   } else {
                     reactor->Finish(ToGrpcStatus(result.status()));
                   }
+                });
+  return reactor;
+}
+
+// ------------------------------------------------------------- WithdrawValues
+
+grpc::ServerUnaryReactor* SubmissionServiceImpl::WithdrawValues(
+    grpc::CallbackServerContext* ctx, const v1::WithdrawValuesRequest* request,
+    v1::WithdrawValuesResponse* response) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  if (!principal.ok()) {
+    return FinishNow(ctx, principal.status());
+  }
+  // Authorized as writes of the keys (same roles, same narrative rules).
+  google::protobuf::RepeatedPtrField<v1::DataValue> values;
+  for (const v1::DataKey& key : request->keys()) {
+    *values.Add()->mutable_key() = key;
+  }
+  std::vector<std::string> units;
+  absl::Status st = AuthorizeWrite(*principal, values, *catalog_, &units);
+  if (!st.ok()) {
+    return FinishNow(ctx, st);
+  }
+  AssignNarrativeUnits(&values, *catalog_, units);
+  google::protobuf::RepeatedPtrField<v1::DataKey> keys;
+  for (v1::DataValue& v : values) {
+    keys.Add()->Swap(v.mutable_key());
+  }
+  st = ValidateWithdrawal(request->request_id(), keys, request->reason(), *catalog_, clock_->Now(),
+                          options_.limits);
+  if (!st.ok()) {
+    return FinishNow(ctx, st);
+  }
+  WriteRequest write;
+  write.principal = principal->name();
+  write.request_id = request->request_id();
+  write.values.resize(keys.size());
+  for (int i = 0; i < keys.size(); ++i) {
+    ValueToWrite& v = write.values[i];
+    v.value.mutable_key()->Swap(keys.Mutable(i));
+    NormalizeKey(v.value.mutable_key());
+    v.unit_code = std::move(units[i]);
+    v.withdraw = true;
+    v.change_reason = request->reason();
+    v.encoded = Deterministic(v.value);
+  }
+  write.payload_hash = PayloadHash(write.values);
+  write.deadline = DeadlineOf(*ctx);
+  auto* reactor = ctx->DefaultReactor();
+  store_->Write(std::move(write),
+                [this, reactor, response](absl::StatusOr<v1::SubmitBatchResponse> result) {
+                  NoteWriteResult(result);
+                  if (!result.ok()) {
+                    reactor->Finish(ToGrpcStatus(result.status()));
+                    return;
+                  }
+                  response->mutable_results()->Swap(result->mutable_results());
+                  *response->mutable_sequences() = result->sequences();
+                  response->set_withdrawn_count(result->withdrawn_count());
+                  response->set_unchanged_count(result->unchanged_count());
+                  *response->mutable_committed_at() = result->committed_at();
+                  response->set_replayed(result->replayed());
+                  reactor->Finish(grpc::Status::OK);
                 });
   return reactor;
 }
@@ -225,8 +386,13 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::SubmitBatch(grpc::CallbackServe
 // completes requests in queue order). A chunk that fails validation is
 // never queued: the stream waits for the chunks before it to be
 // acknowledged, then finishes with the error. A store-side failure (locked
-// year, reused request id) finishes the stream too; chunks the client sent
-// after it may already be queued and commit (a retry of them is replayed).
+// year, reused request id, deadline, full disk) finishes the stream too,
+// and nothing after it commits: the stream's chunks share one WriteChain,
+// which the failure breaks, so chunks already queued behind it fail in the
+// store unwritten (ABORTED, never acknowledged). A cancelled or broken
+// stream breaks the chain itself. So after an error exactly the
+// acknowledged chunks (and those before the failed one, acknowledged
+// first) are committed.
 class SubmissionServiceImpl::StreamReactor final
     : public grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamResponse> {
  public:
@@ -239,9 +405,12 @@ class SubmissionServiceImpl::StreamReactor final
       return;
     }
     principal_ = std::move(*principal);
+    deadline_ = DeadlineOf(*ctx);
     reading_ = true;
     StartRead(&request_);
   }
+
+  void OnCancel() override { chain_->Break(); }
 
   void OnReadDone(bool ok) override {
     // reading_ stays true while request_ is in use, so Act() on another
@@ -253,6 +422,8 @@ class SubmissionServiceImpl::StreamReactor final
           service_->PrepareWrite(principal_, request_.request_id(), request_.mutable_data_values());
       if (write.ok()) {
         write->reply_keys = false;
+        write->deadline = deadline_;
+        write->chain = chain_;
       }
       if (!write.ok()) {
         absl::MutexLock lock(&mu_);
@@ -286,6 +457,7 @@ class SubmissionServiceImpl::StreamReactor final
       absl::MutexLock lock(&mu_);
       writing_ = false;
       if (!ok) {
+        chain_->Break();
         SetError(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed before acknowledgement"),
                  -1);
       }
@@ -298,6 +470,7 @@ class SubmissionServiceImpl::StreamReactor final
  private:
   void OnCommitted(int64_t index, const std::string& request_id,
                    absl::StatusOr<v1::SubmitBatchResponse> result) {
+    service_->NoteWriteResult(result);
     {
       absl::MutexLock lock(&mu_);
       --in_flight_;
@@ -371,6 +544,8 @@ class SubmissionServiceImpl::StreamReactor final
 
   SubmissionServiceImpl* const service_;
   v1::Principal principal_;
+  absl::Time deadline_ = absl::InfiniteFuture();
+  const std::shared_ptr<WriteChain> chain_ = std::make_shared<WriteChain>();
   // request_ is only touched between StartRead and OnReadDone's end;
   // response_ between StartWrite and OnWriteDone.
   v1::SubmitStreamRequest request_;
@@ -539,6 +714,17 @@ grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
   } else if (request->after_sequence() < 0) {
     error = InvalidArgumentError("after_sequence 不能为负 / after_sequence must be >= 0",
                                  {{"after_sequence", "不能为负 / must be >= 0"}});
+  } else if (const int64_t head = store_->HeadSequence(); request->after_sequence() > head) {
+    // Nothing beyond the head exists: the caller's cursor comes from a
+    // different (or newer) database. Never echo it as the head.
+    absl::Status beyond = InvalidArgumentError(
+        "", {{"after_sequence", absl::StrCat("超出已提交的最大序号", head,
+                                             " / beyond the committed head sequence ", head)}});
+    error = absl::Status(absl::StatusCode::kOutOfRange,
+                         absl::StrCat("after_sequence ", request->after_sequence(),
+                                      " 超出变更流末尾 / is beyond the change feed's head ", head));
+    beyond.ForEachPayload(
+        [&](absl::string_view url, const absl::Cord& payload) { error.SetPayload(url, payload); });
   } else {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
@@ -624,6 +810,22 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServer
   if (request->key().area_code().empty()) {
     bad.push_back({"key.area_code", "缺少区域代码 / area_code is required"});
   }
+  if (!v1::Sex_IsValid(request->key().sex())) {
+    bad.push_back(
+        {"key.sex", absl::StrCat("性别取值", static_cast<int>(request->key().sex()),
+                                 "无效 / invalid sex ", static_cast<int>(request->key().sex()))});
+  }
+  if (!v1::Residence_IsValid(request->key().residence())) {
+    bad.push_back(
+        {"key.residence",
+         absl::StrCat("城乡取值", static_cast<int>(request->key().residence()),
+                      "无效 / invalid residence ", static_cast<int>(request->key().residence()))});
+  }
+  if (absl::Status year = YearInRange(request->key().year(), options_.limits, "key.year");
+      !year.ok()) {
+    const std::vector<FieldViolation> v = BadRequestViolations(year);
+    bad.insert(bad.end(), v.begin(), v.end());
+  }
   if (!bad.empty()) {
     return FinishNow(ctx, InvalidArgumentError("键不完整 / incomplete key", bad));
   }
@@ -656,6 +858,19 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
   absl::Status year_ok = YearInRange(request->year(), options_.limits, "year");
   if (!year_ok.ok()) {
     return FinishNow(ctx, year_ok);
+  }
+  if (request->has_as_of() &&
+      (request->as_of().seconds() < google::protobuf::util::TimeUtil::kTimestampMinSeconds ||
+       request->as_of().seconds() > google::protobuf::util::TimeUtil::kTimestampMaxSeconds ||
+       request->as_of().nanos() < 0 || request->as_of().nanos() > 999999999)) {
+    return FinishNow(
+        ctx, InvalidArgumentError(
+                 "as_of 不是有效时间 / as_of is not a valid timestamp",
+                 {{"as_of",
+                   absl::StrCat("时间超出0001-01-01至9999-12-31或纳秒无效（seconds=",
+                                request->as_of().seconds(), ", nanos=", request->as_of().nanos(),
+                                "） / outside 0001-01-01..9999-12-31 or invalid "
+                                "nanos")}}));
   }
   const absl::Time as_of =
       request->has_as_of()

@@ -21,6 +21,17 @@
 // (aggregation replicas, operators' tools) and capped by `max_watchers`
 // (RESOURCE_EXHAUSTED beyond it).
 //
+// Withdrawals (WithdrawValues) take the write path: authorized as writes of
+// the keys, validated (a reason is required), then a store request of
+// withdraw values, so group commit, year locks and idempotency are the
+// writes' own.
+//
+// What the client is told is what happened: every write carries the call's
+// deadline to the store, which refuses a request it reaches after it
+// (DEADLINE_EXCEEDED, nothing written); a stream's chunks form a
+// WriteChain, so after a chunk fails (or the stream is cancelled) no later
+// chunk of the stream is committed.
+//
 // Reads (ListDataValues, GetHistory, GetReportingStatus, ListYearLocks) run
 // short SQLite queries inline on the callback thread; LockYear/UnlockYear
 // wait for their (small) commit inline.
@@ -37,6 +48,7 @@
 #include "absl/time/time.h"
 #include "common/catalog/catalog.h"
 #include "common/clock/clock.h"
+#include "common/metrics/metrics.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/common.pb.h"
 #include "halfsky/v1/submission.grpc.pb.h"
@@ -57,6 +69,9 @@ struct SubmissionServiceOptions {
   int max_watchers = 64;
   // SubmitStream chunks validated and queued ahead of their acknowledgement.
   int stream_window = 4;
+  // Where halfsky_submission_storage_full{,_failures_total} are recorded;
+  // not owned, may be null (no metrics).
+  MetricsRegistry* metrics = nullptr;
 };
 
 class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::CallbackService {
@@ -74,11 +89,24 @@ class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::Callb
   // Live WatchChanges streams (tests).
   int active_watchers() const;
 
+  // Storage full: a write that fails with RESOURCE_EXHAUSTED / STORAGE_FULL
+  // sets it (log line "STORAGE FULL", gauge halfsky_submission_storage_full
+  // = 1, counter halfsky_submission_storage_full_failures_total), the next
+  // write that commits clears it. `listener(writable)` is called on each
+  // change (false when full), from the thread that saw the result; it must
+  // not block (e.g. set the gRPC health status of the write service).
+  // Replaces an earlier listener; call before serving.
+  void SetWritableListener(std::function<void(bool writable)> listener);
+  bool storage_full() const;
+
   grpc::ServerUnaryReactor* SubmitBatch(grpc::CallbackServerContext* ctx,
                                         const halfsky::v1::SubmitBatchRequest* request,
                                         halfsky::v1::SubmitBatchResponse* response) override;
   grpc::ServerBidiReactor<halfsky::v1::SubmitStreamRequest, halfsky::v1::SubmitStreamResponse>*
   SubmitStream(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* WithdrawValues(grpc::CallbackServerContext* ctx,
+                                           const halfsky::v1::WithdrawValuesRequest* request,
+                                           halfsky::v1::WithdrawValuesResponse* response) override;
   grpc::ServerUnaryReactor* ListDataValues(grpc::CallbackServerContext* ctx,
                                            const halfsky::v1::ListDataValuesRequest* request,
                                            halfsky::v1::ListDataValuesResponse* response) override;
@@ -117,6 +145,8 @@ class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::Callb
 
   absl::StatusOr<halfsky::v1::YearLock> ChangeLock(grpc::CallbackServerContext* ctx, int year,
                                                    bool locked, const std::string& reason);
+  // Tracks storage-full from every write result (see SetWritableListener).
+  void NoteWriteResult(const absl::StatusOr<halfsky::v1::SubmitBatchResponse>& result);
 
   const std::shared_ptr<const CatalogIndex> catalog_;
   SubmissionStore* const store_;
@@ -130,10 +160,18 @@ class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::Callb
   int64_t head_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   int watchers_ ABSL_GUARDED_BY(mu_) = 0;
+
+  mutable absl::Mutex storage_mu_;
+  bool storage_full_ ABSL_GUARDED_BY(storage_mu_) = false;
+  std::function<void(bool)> writable_listener_ ABSL_GUARDED_BY(storage_mu_);
+  Gauge* storage_full_gauge_ = nullptr;
+  Counter* storage_full_failures_ = nullptr;
 };
 
 // Hex SHA-256 over the deterministic serialization of the values (each
-// length-prefixed): the idempotency payload hash.
+// length-prefixed; a value's change_reason and withdraw flag follow it when
+// set, so a request without them hashes as before they existed): the
+// idempotency payload hash.
 std::string PayloadHash(const std::vector<ValueToWrite>& values);
 
 }  // namespace halfsky::submission

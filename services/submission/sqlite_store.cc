@@ -161,6 +161,14 @@ INSERT INTO data_keys_v4(key_id, indicator_id, area_code, year, sex, residence, 
 DROP TABLE data_keys;
 ALTER TABLE data_keys_v4 RENAME TO data_keys;
 )sql"},
+    // Withdrawals and reasons for change: a revision may withdraw its key's
+    // value (withdrawn = 1; its data_value then holds only the key), and
+    // every revision keeps the reason given for it ('' when none). Existing
+    // revisions are values without a reason.
+    {5, R"sql(
+ALTER TABLE revisions ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE revisions ADD COLUMN change_reason TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 // halfsky_is_narrative(data_value): 1 when the blob is a DataValue whose
@@ -188,10 +196,16 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   const std::string message =
       absl::StrCat("sqlite: ", what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
+    case SQLITE_FULL:
+      // Out of space (disk, quota or max_page_count): retrying does not
+      // help until space is freed, so not UNAVAILABLE.
+      return WithReason(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "存储空间已满，数据未写入 / storage full, nothing was written (", message, ")")),
+          "STORAGE_FULL");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
-    case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_PROTOCOL:
       return absl::UnavailableError(message);
@@ -299,7 +313,8 @@ std::string Deterministic(const google::protobuf::MessageLite& m) {
 // Revision columns in the order every read query selects them.
 constexpr char kRevisionColumns[] =
     "r.data_value, r.revision, r.sequence, r.submitted_by, r.unit_code, r.committed_at_us, "
-    "r.request_id";
+    "r.request_id, r.withdrawn, r.change_reason";
+constexpr int kRevisionColumnCount = 9;
 
 absl::StatusOr<v1::Revision> RevisionFromRow(Stmt& s, int first_col) {
   v1::Revision rev;
@@ -312,6 +327,8 @@ absl::StatusOr<v1::Revision> RevisionFromRow(Stmt& s, int first_col) {
   rev.set_unit_code(s.Text(first_col + 4));
   SetTimestamp(FromMicros(s.Int(first_col + 5)), rev.mutable_committed_at());
   rev.set_request_id(s.Text(first_col + 6));
+  rev.set_withdrawn(s.Int(first_col + 7) != 0);
+  rev.set_change_reason(s.Text(first_col + 8));
   return rev;
 }
 
@@ -412,6 +429,10 @@ struct SqliteSubmissionStore::RevisionRow {
   absl::string_view submitted_by;
   absl::string_view unit_code;
   absl::string_view request_id;
+  bool withdrawn;
+  absl::string_view change_reason;
+  // The key (points into the group's request).
+  const v1::DataKey* key;
 };
 
 // One buffered row of `requests` (a request applied in the group in flight).
@@ -440,6 +461,8 @@ struct SqliteSubmissionStore::WriterStatements {
   std::vector<std::unique_ptr<Stmt>> upsert_reporting;
   std::vector<std::unique_ptr<Stmt>> insert_reporting_if_new;
   std::vector<std::unique_ptr<Stmt>> insert_requests;
+  // Drops a unit's reporting time a withdrawal leaves without a value.
+  Stmt drop_reporting;
 };
 
 namespace {
@@ -594,7 +617,8 @@ absl::Status SqliteSubmissionStore::Init() {
       true));
   HALFSKY_RETURN_IF_ERROR(w.select_current.Prepare(
       writer_,
-      absl::StrCat("SELECT k.key_id, r.revision, r.data_value, r.sequence", kCurrentRevisionJoin,
+      absl::StrCat("SELECT k.key_id, r.revision, r.data_value, r.sequence, r.withdrawn",
+                   kCurrentRevisionJoin,
                    " WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
                    "k.sex = ?4 AND k.residence = ?5 AND k.unit_code = ?6"),
       true));
@@ -611,6 +635,21 @@ absl::Status SqliteSubmissionStore::Init() {
       writer_,
       "INSERT INTO year_lock_history(year, locked, changed_by, changed_at_us, reason) "
       "VALUES(?1, ?2, ?3, ?4, ?5)",
+      true));
+  // After a withdrawal of a key of (year ?1, indicator ?2): the reporting
+  // time of the withdrawing unit (?3), of the key's narrative unit (?5) and
+  // of the unit credited with the withdrawn revision (sequence ?4) is
+  // dropped when no current value of that indicator and year is left that
+  // was written on the unit's behalf or is its own narrative.
+  HALFSKY_RETURN_IF_ERROR(w.drop_reporting.Prepare(
+      writer_,
+      absl::StrCat("DELETE FROM reporting_times WHERE year = ?1 AND indicator_id = ?2 AND "
+                   "unit_code <> '' AND unit_code IN (?3, ?5, (SELECT p.unit_code FROM revisions "
+                   "p WHERE p.sequence = ?4)) AND NOT EXISTS (SELECT 1",
+                   kCurrentRevisionJoin,
+                   " WHERE k.indicator_id = ?2 AND k.year = ?1 AND r.withdrawn = 0 AND "
+                   "(r.unit_code = reporting_times.unit_code OR k.unit_code = "
+                   "reporting_times.unit_code))"),
       true));
   HALFSKY_RETURN_IF_ERROR(w.begin.Prepare(writer_, "BEGIN IMMEDIATE", true));
   HALFSKY_RETURN_IF_ERROR(w.commit.Prepare(writer_, "COMMIT", true));
@@ -888,7 +927,8 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
   Stmt s;
   HALFSKY_RETURN_IF_ERROR(s.Prepare(
       writer_, absl::StrCat("SELECT k.indicator_id, k.area_code, k.year, k.sex, k.residence, "
-                            "k.key_id, r.revision, r.data_value, r.sequence, k.unit_code",
+                            "k.key_id, r.revision, r.data_value, r.sequence, k.unit_code, "
+                            "r.withdrawn",
                             kCurrentRevisionJoin)));
   while (true) {
     absl::StatusOr<int> step = s.Step();
@@ -911,6 +951,7 @@ absl::Status SqliteSubmissionStore::LoadKeyDirectory() {
     state.revision = s.Int(6);
     state.encoded = EncodedWithUnit(s.Text(7), unit);
     state.sequence = s.Int(8);
+    state.withdrawn = s.Int(10) != 0;
   }
   key_directory_complete_ = true;
   return absl::OkStatus();
@@ -970,7 +1011,13 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
       listener = listener_;
     }
   } else {
-    // Nothing of the group is committed: forget everything it changed.
+    // Nothing of the group is committed: forget everything it changed, and
+    // no later request of a chain in it may commit.
+    for (const auto& op : group) {
+      if (!op->is_lock && op->write.chain != nullptr) {
+        op->write.chain->Break();
+      }
+    }
     next_sequence_ = sequence_before_group;
     next_key_id_ = key_id_before_group;
     ClearGroupBuffers();
@@ -1011,6 +1058,66 @@ void SqliteSubmissionStore::CommitGroup(std::vector<std::unique_ptr<Op>>& group)
 absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time now,
                                                const absl::flat_hash_map<int, bool>& locks,
                                                absl::StatusOr<v1::SubmitBatchResponse>* result) {
+  absl::Status storage;
+  if (request.chain != nullptr && request.chain->broken()) {
+    *result = absl::AbortedError(
+        "同一数据流中之前的数据块失败，本块未写入 / an earlier chunk of this stream failed; this "
+        "chunk was not written");
+  } else if (absl::Now() > request.deadline) {
+    // Real time, as the caller's gRPC deadline; checked before anything of
+    // the request is buffered, so a request past its deadline writes nothing.
+    *result = absl::DeadlineExceededError(
+        "请求已超过截止时间，未写入 / the request's deadline passed before it was committed; "
+        "nothing was written");
+  } else {
+    storage = ApplyAcceptedWrite(request, now, locks, result);
+  }
+  if ((!storage.ok() || !result->ok()) && request.chain != nullptr) {
+    request.chain->Break();
+  }
+  return storage;
+}
+
+absl::StatusOr<SqliteSubmissionStore::KeyState*> SqliteSubmissionStore::FindKeyState(
+    const v1::DataKey& key) {
+  WriterStatements& w = *stmts_;
+  HALFSKY_ASSIGN_OR_RETURN(const uint64_t cache_key,
+                           DirectoryKey(key.indicator_id(), key.unit_code(), key.area_code(),
+                                        key.year(), key.sex(), key.residence()));
+  if (auto it = current_.find(cache_key); it != current_.end()) {
+    return &it->second;
+  }
+  if (key_directory_complete_) {
+    return &current_[cache_key];  // a new key
+  }
+  // Incomplete directory: read the committed state (nothing of this group
+  // has touched the key, so what the query sees is committed).
+  w.select_current.Bind(1, key.indicator_id());
+  w.select_current.Bind(2, key.area_code());
+  w.select_current.Bind(3, key.year());
+  w.select_current.Bind(4, key.sex());
+  w.select_current.Bind(5, key.residence());
+  w.select_current.Bind(6, key.unit_code());
+  absl::StatusOr<int> step = w.select_current.Step();
+  if (!step.ok()) {
+    w.select_current.Reset();
+    return step.status();
+  }
+  KeyState loaded;
+  if (*step == SQLITE_ROW) {
+    loaded.key_id = w.select_current.Int(0);
+    loaded.revision = w.select_current.Int(1);
+    loaded.encoded = EncodedWithUnit(w.select_current.Text(2), key.unit_code());
+    loaded.sequence = w.select_current.Int(3);
+    loaded.withdrawn = w.select_current.Int(4) != 0;
+  }
+  w.select_current.Reset();
+  return &current_.emplace(cache_key, std::move(loaded)).first->second;
+}
+
+absl::Status SqliteSubmissionStore::ApplyAcceptedWrite(
+    WriteRequest& request, absl::Time now, const absl::flat_hash_map<int, bool>& locks,
+    absl::StatusOr<v1::SubmitBatchResponse>* result) {
   WriterStatements& w = *stmts_;
   auto reused = [&] {
     return WithReason(absl::AlreadyExistsError(absl::StrCat(
@@ -1079,6 +1186,31 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     return absl::OkStatus();
   }
 
+  // Withdrawals of keys that never had a value: the whole request fails.
+  std::vector<std::string> missing;
+  for (size_t i = 0; i < request.values.size(); ++i) {
+    const ValueToWrite& v = request.values[i];
+    if (!v.withdraw) {
+      continue;
+    }
+    HALFSKY_ASSIGN_OR_RETURN(KeyState * state, FindKeyState(v.value.key()));
+    if (state->revision == 0) {
+      const v1::DataKey& k = v.value.key();
+      missing.push_back(absl::StrCat("[", i, "] ", k.indicator_id(), "/", k.area_code(), "/",
+                                     k.year(), "/", v1::Sex_Name(k.sex()), "/",
+                                     v1::Residence_Name(k.residence()),
+                                     k.unit_code().empty() ? "" : "/", k.unit_code()));
+    }
+  }
+  if (!missing.empty()) {
+    *result = WithReason(absl::NotFoundError(absl::StrCat(
+                             "没有可撤回的数据 / nothing to withdraw, these keys never had a "
+                             "value: ",
+                             absl::StrJoin(missing, "; "))),
+                         "NO_SUCH_VALUE");
+    return absl::OkStatus();
+  }
+
   // From here on the request is accepted: only storage failures remain,
   // and they fail the whole group.
   v1::SubmitBatchResponse reply;
@@ -1086,57 +1218,31 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
   reply.mutable_results()->Reserve(static_cast<int>(request.values.size()));
   int64_t first_seq = 0;
   int64_t last_seq = 0;
-  int created = 0, revised = 0, unchanged = 0;
+  int created = 0, revised = 0, unchanged = 0, withdrawn = 0;
   for (ValueToWrite& v : request.values) {
     const v1::DataKey& key = v.value.key();
     if (v.encoded.empty()) {
       v.encoded = Deterministic(v.value);
     }
     v1::ValueResult* out = reply.add_results();
-
-    HALFSKY_ASSIGN_OR_RETURN(const uint64_t cache_key,
-                             DirectoryKey(key.indicator_id(), key.unit_code(), key.area_code(),
-                                          key.year(), key.sex(), key.residence()));
-    KeyState* state = nullptr;
-    if (auto it = current_.find(cache_key); it != current_.end()) {
-      state = &it->second;
-    } else if (key_directory_complete_) {
-      state = &current_[cache_key];  // a new key
-    } else {
-      // Incomplete directory: read the committed state (nothing of this
-      // group has touched the key, so what the query sees is committed).
-      w.select_current.Bind(1, key.indicator_id());
-      w.select_current.Bind(2, key.area_code());
-      w.select_current.Bind(3, key.year());
-      w.select_current.Bind(4, key.sex());
-      w.select_current.Bind(5, key.residence());
-      w.select_current.Bind(6, key.unit_code());
-      step = w.select_current.Step();
-      if (!step.ok()) {
-        w.select_current.Reset();
-        return step.status();
-      }
-      KeyState loaded;
-      if (*step == SQLITE_ROW) {
-        loaded.key_id = w.select_current.Int(0);
-        loaded.revision = w.select_current.Int(1);
-        loaded.encoded = EncodedWithUnit(w.select_current.Text(2), key.unit_code());
-        loaded.sequence = w.select_current.Int(3);
-      }
-      w.select_current.Reset();
-      state = &current_.emplace(cache_key, std::move(loaded)).first->second;
-    }
-    if (state->revision > 0 && state->encoded == v.encoded) {
+    HALFSKY_ASSIGN_OR_RETURN(KeyState * state, FindKeyState(key));
+    if (v.withdraw ? state->withdrawn
+                   : (state->revision > 0 && !state->withdrawn && state->encoded == v.encoded)) {
+      // Unchanged: the same value again, or a withdrawn key withdrawn again.
       out->set_outcome(v1::WRITE_OUTCOME_UNCHANGED);
       out->set_revision(state->revision);
       ++unchanged;
-      if (!v.unit_code.empty()) {
+      if (!v.withdraw && !v.unit_code.empty()) {
         confirmed_.emplace(key.year(), v.unit_code, key.indicator_id());
       }
       continue;
     }
+
     const int64_t seq = next_sequence_++;
-    if (state->revision == 0) {
+    if (v.withdraw) {
+      out->set_outcome(v1::WRITE_OUTCOME_WITHDRAWN);
+      ++withdrawn;
+    } else if (state->revision == 0) {
       state->key_id = next_key_id_++;
       new_keys_.push_back(NewKey{state->key_id, &key});
       out->set_outcome(v1::WRITE_OUTCOME_CREATED);
@@ -1147,9 +1253,10 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
     }
     ++state->revision;
     state->encoded.assign(v.encoded);
+    state->withdrawn = v.withdraw;
     revision_rows_.push_back(RevisionRow{seq, state->key_id, state->revision, state->sequence,
                                          v.encoded, request.principal, v.unit_code,
-                                         request.request_id});
+                                         request.request_id, v.withdraw, v.change_reason, &key});
     state->sequence = seq;
     // The key's head after the group: its last revision in the group.
     if (auto [it, inserted] = head_index_.emplace(state->key_id, heads_.size()); inserted) {
@@ -1164,10 +1271,11 @@ absl::Status SqliteSubmissionStore::ApplyWrite(WriteRequest& request, absl::Time
       first_seq = seq;
     }
     last_seq = seq;
-    if (!v.unit_code.empty()) {
+    if (!v.withdraw && !v.unit_code.empty()) {
       reported_.emplace(key.year(), v.unit_code, key.indicator_id());
     }
   }
+  reply.set_withdrawn_count(withdrawn);
   reply.set_created_count(created);
   reply.set_revised_count(revised);
   reply.set_unchanged_count(unchanged);
@@ -1199,8 +1307,9 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
   HALFSKY_RETURN_IF_ERROR(
       InsertRows(writer_, w.insert_revisions,
                  "INSERT INTO revisions(sequence, key_id, revision, prev_sequence, data_value, "
-                 "submitted_by, unit_code, committed_at_us, request_id)",
-                 "", 9, revision_rows_.size(), [&](Stmt& s, int p, size_t i) {
+                 "submitted_by, unit_code, committed_at_us, request_id, withdrawn, "
+                 "change_reason)",
+                 "", 11, revision_rows_.size(), [&](Stmt& s, int p, size_t i) {
                    const RevisionRow& r = revision_rows_[i];
                    s.Bind(p, r.sequence);
                    s.Bind(p + 1, r.key_id);
@@ -1211,6 +1320,8 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
                    s.Bind(p + 6, r.unit_code);
                    s.Bind(p + 7, now_us);
                    s.Bind(p + 8, r.request_id);
+                   s.Bind(p + 9, static_cast<int64_t>(r.withdrawn ? 1 : 0));
+                   s.Bind(p + 10, r.change_reason);
                  }));
   // Each key's current revision (in place for a key seen before).
   HALFSKY_RETURN_IF_ERROR(
@@ -1270,6 +1381,19 @@ absl::Status SqliteSubmissionStore::FlushGroup(int64_t now_us) {
       "INSERT INTO reporting_times(year, unit_code, indicator_id, first_at_us, last_at_us)",
       " ON CONFLICT(year, unit_code, indicator_id) DO NOTHING", 5, confirmed.size(),
       bind_reporting(confirmed)));
+  // After the revisions, heads and reporting rows above: what a withdrawal
+  // leaves unreported is judged on the group's final state.
+  for (const RevisionRow& r : revision_rows_) {
+    if (!r.withdrawn) {
+      continue;
+    }
+    w.drop_reporting.Bind(1, static_cast<int64_t>(r.key->year()));
+    w.drop_reporting.Bind(2, r.key->indicator_id());
+    w.drop_reporting.Bind(3, r.unit_code);
+    w.drop_reporting.Bind(4, r.prev_sequence);
+    w.drop_reporting.Bind(5, r.key->unit_code());
+    HALFSKY_RETURN_IF_ERROR(w.drop_reporting.Run());
+  }
   return InsertRows(writer_, w.insert_requests,
                     "INSERT INTO requests(principal, request_id, payload_hash, reply, "
                     "committed_at_us)",
@@ -1394,7 +1518,7 @@ absl::StatusOr<CurrentPage> SqliteSubmissionStore::ListCurrent(const CurrentFilt
                                                                int64_t cursor, int limit) {
   limit = std::max(1, limit);
   std::string sql = absl::StrCat("SELECT k.key_id, k.unit_code, ", kRevisionColumns,
-                                 kCurrentRevisionJoin, " WHERE k.key_id > ?1");
+                                 kCurrentRevisionJoin, " WHERE k.key_id > ?1 AND r.withdrawn = 0");
   int next_param = 2;
   auto in_list = [&](const char* column, size_t n) {
     if (n == 0) {
@@ -1512,7 +1636,7 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::ReadChanges(int
       break;
     }
     HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 0));
-    SetKeyUnit(s.View(7), &rev);
+    SetKeyUnit(s.View(kRevisionColumnCount), &rev);
     out.push_back(std::move(rev));
   }
   return out;

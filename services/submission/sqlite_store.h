@@ -41,13 +41,18 @@
 //   pins an old snapshot) does the committer itself run a blocking RESTART
 //   checkpoint after its commit, which bounds the WAL file.
 //
-// Schema (version 4): data_keys (one write-once row per key; a key is
+// Schema (version 5): data_keys (one write-once row per key; a key is
 // (indicator, area, year, sex, residence, unit_code), unit_code naming the
 // unit whose narrative it is, '' for figures), revisions
 // (append-only, by sequence; each names its key's previous revision, so a
 // key's history is a chain), key_heads (each key's current revision,
 // rewritten in place), requests (idempotency and stored replies),
-// year_locks and their history, reporting_times.
+// year_locks and their history, reporting_times. Version 5 added
+// revisions.withdrawn and revisions.change_reason (withdrawals, reasons for
+// change).
+//
+// A full disk (SQLITE_FULL: no space, or the file size limit) fails the
+// group with RESOURCE_EXHAUSTED, reason STORAGE_FULL.
 //
 // Schema: versioned migrations (schema_version table, migrations applied in
 // order at Open, each in its own transaction). A database written by a newer
@@ -150,6 +155,8 @@ class SqliteSubmissionStore final : public SubmissionStore {
     int64_t sequence = 0;
     // Deterministic serialization of the current DataValue.
     std::string encoded;
+    // The current revision is a withdrawal (the key has no value).
+    bool withdrawn = false;
   };
   // A key's key_heads row as the group in flight leaves it.
   struct KeyHead {
@@ -176,10 +183,18 @@ class SqliteSubmissionStore final : public SubmissionStore {
   void CommitGroup(std::vector<std::unique_ptr<Op>>& group);
   // Applies one request to the group in flight. The return value is a
   // storage failure (fails the whole group); `result` gets the request's
-  // own outcome (OK, ALREADY_EXISTS, FAILED_PRECONDITION).
+  // own outcome (OK, DEADLINE_EXCEEDED, ABORTED, ALREADY_EXISTS,
+  // FAILED_PRECONDITION, NOT_FOUND). A request that does not succeed breaks
+  // its chain.
   absl::Status ApplyWrite(WriteRequest& request, absl::Time now,
                           const absl::flat_hash_map<int, bool>& locks,
                           absl::StatusOr<halfsky::v1::SubmitBatchResponse>* result);
+  absl::Status ApplyAcceptedWrite(WriteRequest& request, absl::Time now,
+                                  const absl::flat_hash_map<int, bool>& locks,
+                                  absl::StatusOr<halfsky::v1::SubmitBatchResponse>* result);
+  // The directory entry of `key` (created with revision 0 for a key without
+  // one; looked up in the database when the directory is incomplete).
+  absl::StatusOr<KeyState*> FindKeyState(const halfsky::v1::DataKey& key);
   absl::Status ApplyLock(const Op& op, absl::Time now, absl::flat_hash_map<int, bool>& locks,
                          absl::StatusOr<halfsky::v1::YearLock>* result);
   // Writes the group's buffered rows.

@@ -23,11 +23,23 @@
 //   different payload_hash it fails with ALREADY_EXISTS.
 // - Revisions are append-only; a value identical to the key's current
 //   revision (payload, source and note) is UNCHANGED and adds nothing.
+// - Withdrawal: a ValueToWrite with `withdraw` appends a withdrawal revision
+//   (Revision.withdrawn) to a key that has a value; the key then has no
+//   current value (ListCurrent skips it) until a later write, which is a
+//   new revision (REVISED). Withdrawing a withdrawn key is UNCHANGED. A
+//   unit's reporting time of (year, indicator) is dropped when a withdrawal
+//   leaves it no current value of that indicator and year written on its
+//   behalf (or of its own narrative), so it has not reported it any more; a
+//   later write reports it anew (first_at = that write).
+// - Deadline and chains: a request the committer reaches after its deadline,
+//   or whose chain is broken, fails and writes nothing (see WriteRequest).
 // - Thread-safety: every method may be called from any thread concurrently.
 //   Write callbacks run on an internal thread and must not block.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,6 +63,26 @@ struct ValueToWrite {
   // that already serialized the value (for the payload hash) pass it so
   // that the single committer thread does not serialize again.
   std::string encoded;
+  // Withdraw the key's current value instead of writing one: `value` holds
+  // only the key (normalized as above), `change_reason` is required.
+  bool withdraw = false;
+  // Kept on the new revision (Revision.change_reason), never compared and
+  // not part of `encoded` (value.change_reason must be empty).
+  std::string change_reason;
+};
+
+// Links the requests of one ordered sequence (one SubmitStream): once one
+// of them fails (any error, including a group's storage failure), or
+// Break() is called, every request of the chain the committer has not yet
+// applied fails with ABORTED and writes nothing. Requests of a chain must
+// be passed to Write() in order. Thread-safe.
+class WriteChain {
+ public:
+  void Break() { broken_.store(true, std::memory_order_release); }
+  bool broken() const { return broken_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> broken_{false};
 };
 
 struct WriteRequest {
@@ -65,6 +97,15 @@ struct WriteRequest {
   // counts and sequences, e.g. SubmitStream acknowledgements, save copying
   // every key).
   bool reply_keys = true;
+  // When the committer reaches the request after this time (real time,
+  // absl::Now(), as gRPC deadlines are), it fails with DEADLINE_EXCEEDED and
+  // writes nothing. The check is made when the request is applied, just
+  // before its group's COMMIT, so a deadline that passes during the commit
+  // itself or on the way back is not caught: the caller must treat a
+  // deadline error as "unknown" and retry with the same request id.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Optional; see WriteChain.
+  std::shared_ptr<WriteChain> chain;
 };
 
 // Called exactly once per Write, on an internal thread, after the commit
@@ -73,14 +114,25 @@ struct WriteRequest {
 // On success the reply has one result per value in request order (with its
 // key unless WriteRequest::reply_keys is false), the
 // sequence range of the new revisions ((0,0) if none), counts, committed_at
-// and replayed.
+// and replayed. A withdrawal's result is WRITE_OUTCOME_WITHDRAWN (counted in
+// withdrawn_count) or UNCHANGED (already withdrawn).
 // Errors:
+//   DEADLINE_EXCEEDED   reached after WriteRequest::deadline.
+//   ABORTED             WriteRequest::chain was broken (an earlier request
+//                       of the chain failed, or Break()).
+//   NOT_FOUND           a withdrawal names a key that never had a value
+//                       (ErrorInfo reason "NO_SUCH_VALUE"; the message
+//                       names every such key by its index in `values`).
+//   RESOURCE_EXHAUSTED  the disk (or the database's size limit) is full
+//                       (ErrorInfo reason "STORAGE_FULL"); the whole group
+//                       failed and nothing of it was committed. Not
+//                       transient: retrying only helps once space is freed.
 //   ALREADY_EXISTS      request id reused with a different payload
 //                       (ErrorInfo reason "REQUEST_ID_REUSED").
 //   FAILED_PRECONDITION a value's year is locked (ErrorInfo reason
 //                       "YEAR_LOCKED" and a google.rpc.PreconditionFailure
 //                       naming each locked year).
-//   UNAVAILABLE         the store is closing, or a transient I/O fault;
+//   UNAVAILABLE         the store is closing, or a transient fault (busy);
 //                       nothing of the request was committed.
 //   INTERNAL            the backend failed in a non-transient way; nothing
 //                       of the request was committed.
@@ -139,13 +191,14 @@ class SubmissionStore {
                                                             const std::string& reason) = 0;
   virtual absl::StatusOr<YearLocks> ListYearLocks() = 0;
 
-  // Current revision of keys matching `filter`, in a stable order, starting
+  // Current revision of keys matching `filter` (withdrawn keys skipped), in
+  // a stable order, starting
   // after `cursor` (0 = from the start), at most `limit`.
   virtual absl::StatusOr<CurrentPage> ListCurrent(const CurrentFilter& filter, int64_t cursor,
                                                   int limit) = 0;
 
   // Every revision of one key (normalized, unit_code included), oldest
-  // first; empty if unknown.
+  // first, withdrawals included; empty if unknown.
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision>> History(
       const halfsky::v1::DataKey& key) = 0;
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/clock/clock.h"
 
 namespace halfsky::submission {
@@ -583,6 +584,67 @@ void AssignNarrativeUnits(google::protobuf::RepeatedPtrField<v1::DataValue>* val
       key->set_unit_code(unit_codes[i]);
     }
   }
+}
+
+std::vector<FieldViolation> ValidateChangeReasons(
+    const google::protobuf::RepeatedPtrField<v1::DataValue>& values,
+    const ValidationLimits& limits) {
+  std::vector<FieldViolation> out;
+  for (int i = 0; i < values.size(); ++i) {
+    if (!values[i].change_reason().empty()) {
+      CheckString(out, absl::StrCat("data_values[", i, "].change_reason"),
+                  values[i].change_reason(), limits.max_note_bytes, false, "修改原因",
+                  "change_reason");
+    }
+  }
+  return out;
+}
+
+absl::Status ValidateWithdrawal(absl::string_view request_id,
+                                const google::protobuf::RepeatedPtrField<v1::DataKey>& keys,
+                                absl::string_view reason, const CatalogIndex& catalog,
+                                absl::Time now, const ValidationLimits& limits) {
+  // The batch rules (request id, size, every key, duplicates) on key-only
+  // values: the key's violations are renamed "keys[i].…" and the payload's
+  // and source's (a withdrawal has none) left out.
+  google::protobuf::RepeatedPtrField<v1::DataValue> values;
+  for (const v1::DataKey& key : keys) {
+    *values.Add()->mutable_key() = key;
+  }
+  std::vector<FieldViolation> out;
+  const absl::Status batch = ValidateBatch(request_id, values, catalog, now, limits);
+  for (FieldViolation& v : BadRequestViolations(batch)) {
+    absl::string_view field = v.field;
+    if (field == "request_id") {
+      out.push_back(std::move(v));
+    } else if (field == "data_values") {
+      out.push_back({"keys", std::move(v.description)});
+    } else if (absl::ConsumePrefix(&field, "data_values[")) {
+      const size_t close = field.find(']');
+      if (close == absl::string_view::npos) {
+        continue;
+      }
+      const absl::string_view index = field.substr(0, close);
+      absl::string_view rest = field.substr(close + 1);
+      if (rest == ".key" || absl::ConsumePrefix(&rest, ".key.")) {
+        out.push_back({absl::StrCat("keys[", index, "]", rest == ".key" ? "" : ".",
+                                    rest == ".key" ? "" : rest),
+                       std::move(v.description)});
+      }
+    }
+  }
+  if (reason.empty()) {
+    out.push_back({"reason", "撤回必须说明原因 / a withdrawal requires a reason"});
+  } else {
+    CheckString(out, "reason", reason, limits.max_note_bytes, true, "撤回原因", "reason");
+  }
+  if (!out.empty()) {
+    return InvalidArgumentError(
+        absl::StrFormat("撤回请求校验未通过，共%d处问题 / %d problem(s) in the withdrawal",
+                        out.size(), out.size()),
+        out);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace halfsky::submission

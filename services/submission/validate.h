@@ -120,6 +120,24 @@ std::string ResponsibleUnitOf(const halfsky::v1::Principal& principal,
 
 bool HasRole(const halfsky::v1::Principal& principal, halfsky::v1::RoleKind kind);
 
+// Violations of the reasons for change of a batch (DataValue.change_reason:
+// optional, UTF-8, at most max_note_bytes), fields
+// "data_values[i].change_reason".
+std::vector<FieldViolation> ValidateChangeReasons(
+    const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values,
+    const ValidationLimits& limits);
+
+// A withdrawal (WithdrawValues): the request id as for writes, 1 to
+// max_batch_values keys, each a valid key as ValidateValue checks it
+// (indicator, area, year — not in the future —, sex, residence, unit_code;
+// as normalized for the store), no key twice, and a reason (required,
+// UTF-8, at most max_note_bytes). OK, or INVALID_ARGUMENT with every
+// violation ("keys[i].year", "reason", …).
+absl::Status ValidateWithdrawal(
+    absl::string_view request_id,
+    const google::protobuf::RepeatedPtrField<halfsky::v1::DataKey>& keys, absl::string_view reason,
+    const CatalogIndex& catalog, absl::Time now, const ValidationLimits& limits);
+
 }  // namespace halfsky::submission
 
 #endif  // HALFSKY_SERVICES_SUBMISSION_VALIDATE_H_

@@ -951,5 +951,267 @@ TEST_F(StoreTest, WalFileStaysBoundedUnderContinuousWrites) {
   EXPECT_EQ(changes->size(), 60u * 100u);
 }
 
+// ------------------------------------------------ withdrawal, reasons, chains
+
+// A withdrawal request of `keys` (normalized as the service does).
+WriteRequest WithdrawReq(const std::string& principal, const std::string& id,
+                         std::vector<v1::DataKey> keys, const std::string& reason,
+                         const std::string& unit = "HEALTH_BUREAU") {
+  WriteRequest r;
+  r.principal = principal;
+  r.request_id = id;
+  for (auto& k : keys) {
+    k.set_sex(v1::SEX_TOTAL);
+    k.set_residence(v1::RESIDENCE_ALL);
+    ValueToWrite v;
+    *v.value.mutable_key() = k;
+    v.unit_code = unit;
+    v.withdraw = true;
+    v.change_reason = reason;
+    r.values.push_back(std::move(v));
+  }
+  r.payload_hash = "withdraw-" + id + "-" + reason;
+  return r;
+}
+
+v1::DataKey KeyOf(const v1::DataValue& v) {
+  v1::DataKey k = v.key();
+  k.set_sex(v1::SEX_TOTAL);
+  k.set_residence(v1::RESIDENCE_ALL);
+  return k;
+}
+
+TEST_F(StoreTest, WithdrawalAppendsARevisionHidesTheValueAndAResubmissionRevises) {
+  const v1::DataValue v1_value = Number("HEALTH-03", 2024, 3);
+  ASSERT_TRUE(store_->WriteAndWait(Req("health", "a", {v1_value})).ok());
+  // A correction with a reason for change: kept on the revision, not in the
+  // value.
+  WriteRequest corrected = Req("health", "b", {Number("HEALTH-03", 2024, 4)});
+  corrected.values[0].change_reason = "口径更正：含流动人口";
+  auto rb = store_->WriteAndWait(corrected);
+  ASSERT_TRUE(rb.ok()) << rb.status();
+  EXPECT_EQ(rb->results(0).outcome(), v1::WRITE_OUTCOME_REVISED);
+  // Same value, another reason: unchanged (the reason is not compared).
+  WriteRequest same = Req("health", "b2", {Number("HEALTH-03", 2024, 4)});
+  same.values[0].change_reason = "另一个原因";
+  auto rb2 = store_->WriteAndWait(same);
+  ASSERT_TRUE(rb2.ok());
+  EXPECT_EQ(rb2->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+
+  clock_.Advance(absl::Hours(1));
+  auto w = store_->WriteAndWait(
+      WithdrawReq("stats", "w1", {KeyOf(v1_value)}, "误填为2024年，应为2023年", ""));
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_EQ(w->results_size(), 1);
+  EXPECT_EQ(w->results(0).outcome(), v1::WRITE_OUTCOME_WITHDRAWN);
+  EXPECT_EQ(w->results(0).revision(), 3);
+  EXPECT_EQ(w->results(0).sequence(), 3);
+  EXPECT_EQ(w->withdrawn_count(), 1);
+  EXPECT_EQ(w->sequences().first(), 3);
+  EXPECT_EQ(store_->HeadSequence(), 3);
+
+  auto current = store_->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(current->revisions.empty());
+
+  auto history = store_->History(KeyOf(v1_value));
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_FALSE((*history)[0].withdrawn());
+  EXPECT_EQ((*history)[0].change_reason(), "");
+  EXPECT_EQ((*history)[1].change_reason(), "口径更正：含流动人口");
+  EXPECT_EQ((*history)[1].data_value().change_reason(), "");
+  const v1::Revision& gone = (*history)[2];
+  EXPECT_TRUE(gone.withdrawn());
+  EXPECT_EQ(gone.submitted_by(), "stats");
+  EXPECT_EQ(gone.change_reason(), "误填为2024年，应为2023年");
+  EXPECT_EQ(gone.committed_at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_EQ(gone.request_id(), "w1");
+  EXPECT_FALSE(gone.data_value().has_fraction());
+  EXPECT_EQ(gone.data_value().payload_case(), v1::DataValue::PAYLOAD_NOT_SET);
+  EXPECT_EQ(gone.data_value().key().indicator_id(), "HEALTH-03");
+
+  auto feed = store_->ReadChanges(0, 10);
+  ASSERT_TRUE(feed.ok());
+  ASSERT_EQ(feed->size(), 3u);
+  EXPECT_TRUE((*feed)[2].withdrawn());
+  EXPECT_EQ((*feed)[2].change_reason(), "误填为2024年，应为2023年");
+
+  // A retry replays; withdrawing again is unchanged.
+  auto retry = store_->WriteAndWait(
+      WithdrawReq("stats", "w1", {KeyOf(v1_value)}, "误填为2024年，应为2023年", ""));
+  ASSERT_TRUE(retry.ok());
+  EXPECT_TRUE(retry->replayed());
+  auto again = store_->WriteAndWait(WithdrawReq("stats", "w2", {KeyOf(v1_value)}, "再次", ""));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+  EXPECT_EQ(store_->HeadSequence(), 3);
+
+  // The directory survives a reopen with the key withdrawn.
+  Reopen();
+  auto after_reopen =
+      store_->WriteAndWait(WithdrawReq("stats", "w3", {KeyOf(v1_value)}, "再次", ""));
+  ASSERT_TRUE(after_reopen.ok());
+  EXPECT_EQ(after_reopen->results(0).outcome(), v1::WRITE_OUTCOME_UNCHANGED);
+  // The same value as before the withdrawal is a new revision.
+  auto back = store_->WriteAndWait(Req("health", "c", {Number("HEALTH-03", 2024, 4)}));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->results(0).outcome(), v1::WRITE_OUTCOME_REVISED);
+  EXPECT_EQ(back->results(0).revision(), 4);
+  current = store_->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(current.ok());
+  ASSERT_EQ(current->revisions.size(), 1u);
+  EXPECT_EQ(current->revisions[0].revision(), 4);
+  EXPECT_FALSE(current->revisions[0].withdrawn());
+}
+
+TEST_F(StoreTest, WithdrawalOfAKeyWithoutValueFailsWholeAndWritesNothing) {
+  const v1::DataValue a = Number("HEALTH-03", 2024, 3);
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", {a})).ok());
+  auto w = store_->WriteAndWait(
+      WithdrawReq("p", "w", {KeyOf(a), KeyOf(Number("HEALTH-03", 2022, 0))}, "错填"));
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kNotFound) << w.status();
+  EXPECT_EQ(ErrorReason(w.status()), "NO_SUCH_VALUE");
+  EXPECT_THAT(std::string(w.status().message()), ::testing::HasSubstr("[1] HEALTH-03/610303/2022"));
+  EXPECT_EQ(store_->HeadSequence(), 1);
+  auto current = store_->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->revisions.size(), 1u);
+  // Nothing recorded: the id is free.
+  auto ok = store_->WriteAndWait(WithdrawReq("p", "w", {KeyOf(a)}, "错填"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_FALSE(ok->replayed());
+}
+
+TEST_F(StoreTest, WithdrawalRespectsYearLocks) {
+  const v1::DataValue a = Number("HEALTH-03", 2024, 3);
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", {a})).ok());
+  ASSERT_TRUE(store_->SetYearLock(2024, true, "stats", "审核完毕").ok());
+  auto w = store_->WriteAndWait(WithdrawReq("p", "w", {KeyOf(a)}, "错填"));
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->HeadSequence(), 1);
+}
+
+TEST_F(StoreTest, WithdrawalLeavingAUnitNoValueDropsItsReportingTime) {
+  const v1::DataValue a = Number("HEALTH-03", 2024, 3, "610303");
+  const v1::DataValue b = Number("HEALTH-03", 2024, 4, "610303001");
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", {a, b})).ok());
+  auto reported = [&]() -> std::optional<ReportingTimes> {
+    auto times = store_->ListReportingTimes(2024);
+    EXPECT_TRUE(times.ok());
+    for (const auto& t : *times) {
+      if (t.unit_code == "HEALTH_BUREAU" && t.indicator_id == "HEALTH-03") {
+        return t;
+      }
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(reported().has_value());
+  // One of two areas withdrawn: still reported.
+  ASSERT_TRUE(store_->WriteAndWait(WithdrawReq("p", "w1", {KeyOf(a)}, "错填区域")).ok());
+  ASSERT_TRUE(reported().has_value());
+  // Both withdrawn (by statistics, on nobody's behalf): not reported any more.
+  ASSERT_TRUE(store_->WriteAndWait(WithdrawReq("s", "w2", {KeyOf(b)}, "错填区域", "")).ok());
+  EXPECT_FALSE(reported().has_value());
+  // Reported anew by a later write: first_at is that write's time.
+  clock_.Advance(absl::Hours(48));
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "again", {b})).ok());
+  auto t = reported();
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->first_at, clock_.Now());
+}
+
+TEST_F(StoreTest, RequestReachedAfterItsDeadlineWritesNothing) {
+  WriteRequest late = Req("p", "late", {Number("HEALTH-03", 2024, 3)});
+  late.deadline = absl::Now() - absl::Milliseconds(1);
+  auto r = store_->WriteAndWait(late);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_EQ(store_->HeadSequence(), 0);
+  // Not recorded: the same id with a live deadline commits.
+  late.deadline = absl::Now() + absl::Seconds(30);
+  auto again = store_->WriteAndWait(late);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->replayed());
+  EXPECT_EQ(again->created_count(), 1);
+}
+
+TEST_F(StoreTest, AfterAFailedRequestOfAChainNothingLaterOfItCommits) {
+  ASSERT_TRUE(store_->SetYearLock(2023, true, "stats", "审核完毕").ok());
+  auto chain = std::make_shared<WriteChain>();
+  std::vector<WriteRequest> reqs;
+  reqs.push_back(Req("p", "c0", {Number("HEALTH-03", 2024, 1)}));
+  reqs.push_back(Req("p", "c1", {Number("HEALTH-03", 2023, 1)}));  // locked
+  reqs.push_back(Req("p", "c2", {Number("HEALTH-03", 2022, 1)}));
+  reqs.push_back(Req("p", "other", {Number("HEALTH-03", 2021, 1)}));  // no chain
+  std::vector<absl::StatusOr<v1::SubmitBatchResponse>> results(reqs.size());
+  absl::Mutex mu;
+  int done = 0;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    if (i < 3) {
+      reqs[i].chain = chain;
+    }
+    store_->Write(std::move(reqs[i]), [&, i](absl::StatusOr<v1::SubmitBatchResponse> r) {
+      absl::MutexLock lock(&mu);
+      results[i] = std::move(r);
+      ++done;
+    });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* d) { return *d == 4; }, &done));
+  }
+  EXPECT_TRUE(results[0].ok()) << results[0].status();
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(results[2].status().code(), absl::StatusCode::kAborted) << results[2].status();
+  EXPECT_TRUE(results[3].ok()) << results[3].status();
+  EXPECT_TRUE(chain->broken());
+  auto current = store_->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(current.ok());
+  std::set<int> years;
+  for (const auto& rev : current->revisions) {
+    years.insert(rev.data_value().key().year());
+  }
+  EXPECT_EQ(years, (std::set<int>{2021, 2024}));
+
+  // Broken from outside (a cancelled stream): refused too.
+  auto cancelled = std::make_shared<WriteChain>();
+  cancelled->Break();
+  WriteRequest after = Req("p", "c3", {Number("HEALTH-03", 2020, 1)});
+  after.chain = cancelled;
+  EXPECT_EQ(store_->WriteAndWait(after).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->HeadSequence(), 2);
+}
+
+TEST_F(StoreTest, MigratesSchemaVersion4AddingWithdrawalColumns) {
+  ASSERT_TRUE(store_->WriteAndWait(Req("p", "a", {Number("HEALTH-03", 2024, 3)})).ok());
+  store_.reset();
+  // Back to version 4 as it was: without the two columns and the row.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE revisions DROP COLUMN withdrawn;"
+                         "ALTER TABLE revisions DROP COLUMN change_reason;"
+                         "DELETE FROM schema_version WHERE version = 5;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  ASSERT_EQ(SqliteSubmissionStore::LatestSchemaVersion(), 5);
+  Reopen();
+  auto history = store_->History(KeyOf(Number("HEALTH-03", 2024, 3)));
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_FALSE((*history)[0].withdrawn());
+  EXPECT_EQ((*history)[0].change_reason(), "");
+  auto w =
+      store_->WriteAndWait(WithdrawReq("p", "w", {KeyOf(Number("HEALTH-03", 2024, 3))}, "错填"));
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->results(0).outcome(), v1::WRITE_OUTCOME_WITHDRAWN);
+  auto current = store_->ListCurrent({}, 0, 10);
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(current->revisions.empty());
+}
+
 }  // namespace
 }  // namespace halfsky::submission
