@@ -59,6 +59,8 @@ const char* RoleKindName(RoleKind kind) {
       return "assessment";
     case v1::ROLE_KIND_ADMIN:
       return "admin";
+    case v1::ROLE_KIND_SERVICE:
+      return "service";
     default:
       return "unspecified";
   }
@@ -94,9 +96,12 @@ absl::StatusOr<Role> ParseRole(absl::string_view text) {
     role.set_kind(v1::ROLE_KIND_ASSESSMENT);
   } else if (text == "admin") {
     role.set_kind(v1::ROLE_KIND_ADMIN);
+  } else if (text == "service") {
+    role.set_kind(v1::ROLE_KIND_SERVICE);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown role \"", text, "\" (expected unit:<code>, statistics, assessment or admin)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown role \"", text,
+                     "\" (expected unit:<code>, statistics, assessment, admin or service)"));
   }
   return role;
 }

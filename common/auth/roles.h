@@ -5,7 +5,8 @@
 //
 // Roles (DESIGN.md §7): `unit:<code>` (a member unit 成员单位, may hold
 // several), `statistics` (区统计局监测组), `assessment` (评估组/妇儿工委办),
-// `admin` (operators). Checks are literal: no role implies another. In
+// `admin` (operators), `service` (halfsky's own services calling each
+// other: read-only). Checks are literal: no role implies another. In
 // particular `admin` does not imply the others — a service that lets
 // operators act everywhere lists ROLE_KIND_ADMIN explicitly.
 //
@@ -44,7 +45,7 @@ absl::Status RequireUnit(const Principal& principal, absl::string_view unit_code
 // "unit:HEALTH", "statistics", "assessment", "admin".
 std::string FormatRole(const Role& role);
 // The role names used in token files and messages: "unit", "statistics",
-// "assessment", "admin" ("unspecified" for anything else).
+// "assessment", "admin", "service" ("unspecified" for anything else).
 const char* RoleKindName(RoleKind kind);
 
 // Parses FormatRole's output. INVALID_ARGUMENT for an unknown role or a

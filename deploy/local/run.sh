@@ -245,7 +245,7 @@ make_secrets() {
   } >"$tmp"
   local entry name roles token
   local entries=(admin:admin statistics:statistics assessment:assessment
-                 aggregation-service:statistics evaluation-service:statistics)
+                 aggregation-service:service evaluation-service:service)
   # One principal per member unit of the catalog (unit-<CODE>, role unit:<CODE>):
   # hand each unit its token; a unit may write only its own indicators.
   local code codes

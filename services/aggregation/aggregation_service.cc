@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "common/auth/roles.h"
 #include "common/status/status.h"
 #include "services/aggregation/reports.h"
 
@@ -156,17 +157,11 @@ grpc::ServerUnaryReactor* AggregationServiceImpl::Rebuild(
   if (!principal.ok()) {
     return Reply(ctx, principal.status());
   }
-  bool allowed = false;
-  for (const auto& role : principal->roles()) {
-    if (role.kind() == halfsky::v1::ROLE_KIND_STATISTICS ||
-        role.kind() == halfsky::v1::ROLE_KIND_ADMIN) {
-      allowed = true;
-    }
-  }
-  if (!allowed) {
-    return Reply(ctx, absl::PermissionDeniedError(
-                          "重建汇总需要统计或管理员角色 / Rebuild needs the statistics or "
-                          "admin role"));
+  // Statistics or admin; never a service principal (read-only).
+  if (absl::Status allowed = auth::RequireRole(
+          *principal, {halfsky::v1::ROLE_KIND_STATISTICS, halfsky::v1::ROLE_KIND_ADMIN});
+      !allowed.ok()) {
+    return Reply(ctx, allowed);
   }
   if (follower_ == nullptr) {
     return Reply(ctx, absl::UnavailableError("没有变更流跟随器 / no change-feed follower"));

@@ -19,6 +19,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/submission/read_access.h"
 #include "services/submission/reporting.h"
 
 namespace halfsky::submission {
@@ -711,6 +712,8 @@ grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
   absl::Status error;
   if (!principal.ok()) {
     error = principal.status();
+  } else if (absl::Status allowed = AuthorizeChangeFeed(*principal); !allowed.ok()) {
+    error = allowed;
   } else if (request->after_sequence() < 0) {
     error = InvalidArgumentError("after_sequence 不能为负 / after_sequence must be >= 0",
                                  {{"after_sequence", "不能为负 / must be >= 0"}});
@@ -782,6 +785,9 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
   filter.area_codes.assign(request->area_codes().begin(), request->area_codes().end());
   filter.years.assign(request->years().begin(), request->years().end());
   filter.unit_code = request->unit_code();
+  if (absl::Status allowed = ScopeListToOwnUnit(*principal, &filter.unit_code); !allowed.ok()) {
+    return FinishNow(ctx, allowed);
+  }
   absl::StatusOr<CurrentPage> page = store_->ListCurrent(filter, cursor, page_size);
   if (!page.ok()) {
     return FinishNow(ctx, page.status());
@@ -831,12 +837,15 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServer
   }
   v1::DataKey key = request->key();
   NormalizeKey(&key);
+  const v1::Indicator* ind = catalog_->FindIndicator(key.indicator_id());
   if (key.unit_code().empty()) {
     // As for writes: a unit's own narrative may be asked for without the unit.
-    const v1::Indicator* ind = catalog_->FindIndicator(key.indicator_id());
     if (ind != nullptr && ind->kind() == v1::INDICATOR_KIND_QUALITATIVE) {
       key.set_unit_code(ResponsibleUnitOf(*principal, *ind));
     }
+  }
+  if (absl::Status allowed = AuthorizeHistory(*principal, ind, key); !allowed.ok()) {
+    return FinishNow(ctx, allowed);
   }
   absl::StatusOr<std::vector<v1::Revision>> history = store_->History(key);
   if (!history.ok()) {
@@ -881,10 +890,12 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
   if (!times.ok()) {
     return FinishNow(ctx, times.status());
   }
-  absl::StatusOr<v1::GetReportingStatusResponse> status = ComputeReportingStatus(
-      *catalog_, request->year(),
-      std::vector<std::string>(request->unit_codes().begin(), request->unit_codes().end()), as_of,
-      *times);
+  std::vector<std::string> unit_codes(request->unit_codes().begin(), request->unit_codes().end());
+  if (absl::Status allowed = ScopeReportingToOwnUnits(*principal, &unit_codes); !allowed.ok()) {
+    return FinishNow(ctx, allowed);
+  }
+  absl::StatusOr<v1::GetReportingStatusResponse> status =
+      ComputeReportingStatus(*catalog_, request->year(), unit_codes, as_of, *times);
   if (!status.ok()) {
     return FinishNow(ctx, status.status());
   }

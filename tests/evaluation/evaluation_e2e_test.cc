@@ -39,7 +39,7 @@ class EvaluationEndToEndTest : public ::testing::Test {
     halfsky::testing::SuiteOptions options;
     options.catalog = testing::TestCatalogPath();
     options.tokens = absl::StrCat(testing::TokenFileContent(), auth::HashToken(kServiceToken),
-                                  " halfsky-services statistics\n");
+                                  " halfsky-services service\n");
     options.service_token = kServiceToken;
     options.evaluation_flags = {"--reevaluate_interval=1h"};
     auto suite = halfsky::testing::Suite::Start(options);

@@ -224,7 +224,7 @@ class HalfskyctlEndToEndTest : public ::testing::Test {
     options.catalog = SourcePath("deploy/catalog");
     options.tokens = absl::StrCat(auth::HashToken(kStatisticsToken), " stats statistics\n",
                                   auth::HashToken(kAssessmentToken), " alice assessment\n",
-                                  auth::HashToken(kServiceToken), " halfsky-services statistics\n");
+                                  auth::HashToken(kServiceToken), " halfsky-services service\n");
     for (const std::string& csv : DemoCsvs()) {
       const std::string unit = UnitOfDemoCsv(csv);
       // Principal names allow [A-Za-z0-9._@-]: HUMAN_RESOURCES → human-resources.

@@ -463,7 +463,9 @@ TEST_F(ServiceTest, RevisionsAndUnchanged) {
   v1::GetHistoryRequest h;
   *h.mutable_key() = Number("HEALTH-03", 2024, 0).key();
   v1::GetHistoryResponse hist;
-  auto ctx = Ctx("edu-token");
+  // The responsible unit reads its indicator's history (EDU_BUREAU, not
+  // responsible for HEALTH-03, may not: MemberUnitReadsOnlyItsOwn).
+  auto ctx = Ctx("health-token");
   ASSERT_TRUE(stub_->GetHistory(ctx.get(), h, &hist).ok());
   ASSERT_EQ(hist.revisions_size(), 3);
   EXPECT_EQ(hist.revisions(0).data_value().value(), 3);
@@ -813,6 +815,126 @@ TEST_F(ServiceTest, SubmitStreamCleanEnd) {
   stream->WritesDone();
   EXPECT_FALSE(stream->Read(&ack));
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+// Least privilege (issue 13): the read-only service role reads the feed,
+// values, history and reporting status but writes, locks and withdraws
+// nothing; a member unit reads only its own and may not follow the feed.
+TEST_F(ServiceTest, ServiceRoleReadsButNeverWrites) {
+  ASSERT_TRUE(Submit("health-token", "h1", {Number("HEALTH-03", 2024, 3)}).ok());
+
+  auto write = Submit("service-token", "s1", {Number("HEALTH-03", 2024, 4)});
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kPermissionDenied) << write.status();
+  {
+    v1::LockYearRequest req;
+    req.set_year(2024);
+    req.set_reason("审核通过");
+    v1::YearLock lock;
+    auto ctx = Ctx("service-token");
+    EXPECT_EQ(stub_->LockYear(ctx.get(), req, &lock).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    v1::WithdrawValuesRequest req;
+    req.set_request_id("w1");
+    *req.add_keys() = Number("HEALTH-03", 2024, 3).key();
+    req.set_reason("测试");
+    v1::WithdrawValuesResponse resp;
+    auto ctx = Ctx("service-token");
+    EXPECT_EQ(stub_->WithdrawValues(ctx.get(), req, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // Reads: the feed, current values, history, reporting status.
+  {
+    auto ctx = Ctx("service-token");
+    v1::WatchChangesRequest req;
+    auto reader = stub_->WatchChanges(ctx.get(), req);
+    v1::ChangeEvent ev;
+    ASSERT_TRUE(reader->Read(&ev));
+    EXPECT_TRUE(ev.has_revision());
+    ctx->TryCancel();
+    reader->Finish().IgnoreError();
+  }
+  {
+    v1::ListDataValuesRequest req;
+    v1::ListDataValuesResponse resp;
+    auto ctx = Ctx("service-token");
+    ASSERT_TRUE(stub_->ListDataValues(ctx.get(), req, &resp).ok());
+    EXPECT_EQ(resp.data_values_size(), 1);
+  }
+  {
+    v1::GetReportingStatusRequest req;
+    req.set_year(2024);
+    v1::GetReportingStatusResponse resp;
+    auto ctx = Ctx("service-token");
+    EXPECT_TRUE(stub_->GetReportingStatus(ctx.get(), req, &resp).ok());
+  }
+  // Nothing the service principal tried was written.
+  auto all = ListAll();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].data_value().value(), 3);
+}
+
+TEST_F(ServiceTest, MemberUnitReadsOnlyItsOwn) {
+  ASSERT_TRUE(Submit("health-token", "h1", {Number("HEALTH-03", 2024, 3)}).ok());
+  ASSERT_TRUE(Submit("edu-token", "e1", {Number("HEALTH-06", 2024, 12)}).ok());
+
+  // The change feed carries every unit's values: not for a unit.
+  {
+    auto ctx = Ctx("edu-token");
+    v1::WatchChangesRequest req;
+    auto reader = stub_->WatchChanges(ctx.get(), req);
+    v1::ChangeEvent ev;
+    EXPECT_FALSE(reader->Read(&ev));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // ListDataValues: its own unit by default, another unit's is refused.
+  {
+    v1::ListDataValuesRequest req;
+    v1::ListDataValuesResponse resp;
+    auto ctx = Ctx("edu-token");
+    ASSERT_TRUE(stub_->ListDataValues(ctx.get(), req, &resp).ok());
+    ASSERT_EQ(resp.data_values_size(), 1);
+    EXPECT_EQ(resp.data_values(0).data_value().key().indicator_id(), "HEALTH-06");
+  }
+  {
+    v1::ListDataValuesRequest req;
+    req.set_unit_code("HEALTH_BUREAU");
+    v1::ListDataValuesResponse resp;
+    auto ctx = Ctx("edu-token");
+    grpc::Status st = stub_->ListDataValues(ctx.get(), req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(resp.data_values_size(), 0);
+  }
+  // History: only of indicators it is responsible for.
+  {
+    v1::GetHistoryRequest req;
+    *req.mutable_key() = Number("HEALTH-03", 2024, 0).key();
+    v1::GetHistoryResponse resp;
+    auto ctx = Ctx("edu-token");
+    EXPECT_EQ(stub_->GetHistory(ctx.get(), req, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    auto own = Ctx("health-token");
+    ASSERT_TRUE(stub_->GetHistory(own.get(), req, &resp).ok());
+    EXPECT_EQ(resp.revisions_size(), 1);
+  }
+  // Reporting status: its own rows only.
+  {
+    v1::GetReportingStatusRequest req;
+    req.set_year(2024);
+    v1::GetReportingStatusResponse resp;
+    auto ctx = Ctx("edu-token");
+    ASSERT_TRUE(stub_->GetReportingStatus(ctx.get(), req, &resp).ok());
+    ASSERT_GT(resp.entries_size(), 0);
+    for (const auto& e : resp.entries()) {
+      EXPECT_EQ(e.unit_code(), "EDU_BUREAU");
+    }
+    req.add_unit_codes("HEALTH_BUREAU");
+    auto other = Ctx("edu-token");
+    EXPECT_EQ(stub_->GetReportingStatus(other.get(), req, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
 }
 
 }  // namespace

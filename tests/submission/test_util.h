@@ -83,6 +83,7 @@ inline const std::map<std::string, halfsky::v1::Principal>& TestPrincipals() {
       {"edu-token", MakePrincipal("edu-system", halfsky::v1::ROLE_KIND_UNIT, "EDU_BUREAU")},
       {"stats-token", MakePrincipal("stats-bureau", halfsky::v1::ROLE_KIND_STATISTICS)},
       {"assess-token", MakePrincipal("assessment-office", halfsky::v1::ROLE_KIND_ASSESSMENT)},
+      {"service-token", MakePrincipal("halfsky-services", halfsky::v1::ROLE_KIND_SERVICE)},
   };
   return *m;
 }
