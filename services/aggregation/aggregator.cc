@@ -553,6 +553,9 @@ bool Aggregator::RenderCellValue(SeriesId s, int y, Aggregate* out) const {
     a.set_has_value(true);
   }
   if (direct) {
+    if (c.children > 0 && info.fraction_payload && !(c.flags & kPublished) && c.den > 0) {
+      a.set_children_denominator_share_percent(c.cden / c.den * 100);
+    }
     if (c.children > 0) {
       const auto cv = DisplayValue(info, c.cnum, c.cden, true);
       if (cv) {

@@ -42,6 +42,9 @@
 //     child) of the expected children contributed a complete figure (direct,
 //     or combined and itself not incomplete); it is then a part of the area,
 //     never its figure. A direct figure is complete.
+//     Where the whole denominator is known — a direct RATE/PROPORTION figure
+//     whose children also combine — children_denominator_share_percent =
+//     Σ children's denominators / the direct denominator × 100.
 //   - Published figures (DataValue.published, RATE/PROPORTION only): the
 //     value as it stands, numerator and denominator 0, `published` set. They
 //     are never summed into a parent: the parent lists the child in

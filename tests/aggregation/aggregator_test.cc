@@ -367,6 +367,13 @@ TEST_F(AggregatorTest, DirectParentFigureIsCompleteWhateverItsChildren) {
   EXPECT_FALSE(district.incomplete());
   EXPECT_EQ(district.expected_area_count(), 3);
   EXPECT_NEAR(district.value(), 2.0 / 3100 * 100000, 1e-9);
+  // The district's own denominator is the whole: the reporting child covers
+  // 731 of 3 100 births.
+  ASSERT_TRUE(district.has_children_denominator_share_percent());
+  EXPECT_NEAR(district.children_denominator_share_percent(), 731.0 / 3100 * 100, 1e-9);
+  // Without a direct figure the whole is not known.
+  Rate(kEast, 1, 700, 2024);
+  EXPECT_FALSE(MustGet(Key("HEALTH-01", kDistrict, 2024)).has_children_denominator_share_percent());
 }
 
 // HEALTH-02 sets coverage_threshold_percent: 60 in the test catalog: two of
