@@ -628,6 +628,17 @@ class Validator {
     } else if (ind.rare_event_threshold() > 0 && kind != v1::INDICATOR_KIND_RATE) {
       Add(loc, id, "只有 RATE 指标可设罕见事件阈值 / rare_event_threshold is for RATE only");
     }
+    if (!(ind.coverage_threshold_percent() >= 0 && ind.coverage_threshold_percent() <= 100)) {
+      Add(loc, id,
+          "汇总覆盖阈值须在 0—100 之间（0 为默认：全部下级区域） / coverage_threshold_percent "
+          "must be within 0..100 (0 = default: every child area)");
+    } else if (ind.coverage_threshold_percent() > 0 &&
+               (kind == v1::INDICATOR_KIND_QUALITATIVE ||
+                ind.aggregation().method() == v1::AGGREGATION_METHOD_NONE)) {
+      Add(loc, id,
+          "不汇总的指标不能设汇总覆盖阈值 / coverage_threshold_percent is for aggregated "
+          "indicators only");
+    }
     const bool has_min = ind.value_range().has_min();
     const bool has_max = ind.value_range().has_max();
     const double min = ind.value_range().min(), max = ind.value_range().max();

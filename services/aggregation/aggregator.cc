@@ -51,7 +51,9 @@ namespace {}  // namespace
 
 bool Aggregator::SameCell(const Cell& a, const Cell& b) {
   return a.num == b.num && a.den == b.den && a.cnum == b.cnum && a.cden == b.cden &&
-         a.seq == b.seq && a.max_seq == b.max_seq && a.children == b.children && a.flags == b.flags;
+         a.seq == b.seq && a.max_seq == b.max_seq && a.children == b.children &&
+         a.complete_children == b.complete_children &&
+         a.published_children == b.published_children && a.flags == b.flags;
 }
 
 Aggregator::Aggregator(std::shared_ptr<const CatalogIndex> catalog) : catalog_(std::move(catalog)) {
@@ -79,6 +81,9 @@ Aggregator::Aggregator(std::shared_ptr<const CatalogIndex> catalog) : catalog_(s
     const auto& ind = cat.indicators(i);
     IndicatorInfo& info = indicators_[i];
     info.proto = &ind;
+    if (ind.coverage_threshold_percent() > 0) {
+      info.coverage_threshold = ind.coverage_threshold_percent();
+    }
     const auto method = ind.aggregation().method();
     switch (ind.kind()) {
       case halfsky::v1::INDICATOR_KIND_RATE:
@@ -198,7 +203,9 @@ bool Aggregator::Present(const Cell& c, const IndicatorInfo& info) const {
   if (info.method == Method::kQualitative) {
     return false;
   }
-  return (c.flags & kDirect) != 0 || c.children > 0;
+  // A parent whose only reporting children hold published figures has an
+  // aggregate without a value that names them (never a silent gap).
+  return (c.flags & kDirect) != 0 || c.children > 0 || c.published_children > 0;
 }
 
 std::optional<Aggregator::Figure> Aggregator::Effective(const Cell& c,
@@ -280,6 +287,14 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
       return std::nullopt;
     }
     flag = kNarrative;
+  } else if (info.fraction_payload && dv.payload_case() == DataValue::kPublished) {
+    // A published figure: its value as it stands, no counts.
+    if (!std::isfinite(dv.published().value())) {
+      ++skipped_count_;
+      return std::nullopt;
+    }
+    num = dv.published().value();
+    flag = kDirect | kPublished;
   } else if (info.fraction_payload) {
     if (dv.payload_case() != DataValue::kFraction || !std::isfinite(dv.fraction().numerator()) ||
         !std::isfinite(dv.fraction().denominator()) || dv.fraction().denominator() < 0) {
@@ -317,7 +332,7 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
   c.num = num;
   c.den = den;
   c.seq = revision.sequence();
-  c.flags |= flag;
+  c.flags = static_cast<uint8_t>((c.flags & ~kPublished) | flag);
   return std::make_pair(s, y);
 }
 
@@ -332,6 +347,8 @@ void Aggregator::Recompute(SeriesId s, int y) {
   c.cnum = 0;
   c.cden = 0;
   c.children = 0;
+  c.complete_children = 0;
+  c.published_children = 0;
   c.max_seq = (c.flags & (kDirect | kNarrative)) ? c.seq : 0;
   if (info.method == Method::kNone || info.method == Method::kQualitative) {
     return;
@@ -342,6 +359,13 @@ void Aggregator::Recompute(SeriesId s, int y) {
       continue;
     }
     const Cell& cc = CellAt(static_cast<SeriesId>(cs), y);
+    if (OnlyPublished(cc)) {
+      // A published figure has no counts: it is left out of the sum, and
+      // the parent's coverage names it.
+      ++c.published_children;
+      c.max_seq = std::max(c.max_seq, cc.max_seq);
+      continue;
+    }
     const auto eff = Effective(cc, info);
     if (!eff) {
       continue;
@@ -380,8 +404,31 @@ void Aggregator::Recompute(SeriesId s, int y) {
         break;
     }
     ++c.children;
+    if (!Incomplete(cc, child, info)) {
+      ++c.complete_children;
+    }
     c.max_seq = std::max(c.max_seq, cc.max_seq);
   }
+}
+
+bool Aggregator::OnlyPublished(const Cell& c) {
+  if (c.flags & kDirect) {
+    return (c.flags & kPublished) != 0;
+  }
+  return c.children == 0 && c.published_children > 0;
+}
+
+bool Aggregator::Incomplete(const Cell& c, int area, const IndicatorInfo& info) const {
+  if ((c.flags & kDirect) != 0) {
+    return false;
+  }
+  if (c.children == 0) {
+    return c.published_children > 0;
+  }
+  const double expected = static_cast<double>(areas_[area].children.size());
+  // complete / expected × 100 < threshold, without division (and with a
+  // tolerance so that 100 % of 3 children is not 99.999…).
+  return c.complete_children * 100.0 < info.coverage_threshold * expected - 1e-9;
 }
 
 void Aggregator::RecomputeAndRecord(uint64_t key, int y, ChangeSet* changes) {
@@ -505,9 +552,12 @@ bool Aggregator::RenderCellValue(SeriesId s, int y, Aggregate* out) const {
   const int res = static_cast<int>(key & 0xf);
   const IndicatorInfo& info = indicators_[ind];
   const Cell& c = CellAt(s, y);
-  const auto eff = Effective(c, info);
+  auto eff = Effective(c, info);
   if (!eff) {
-    return false;
+    if (!Present(c, info)) {
+      return false;
+    }
+    eff = Figure{0, 0, true};  // only published children: no value
   }
   out->Clear();
   Aggregate& a = *out;
@@ -522,7 +572,18 @@ bool Aggregator::RenderCellValue(SeriesId s, int y, Aggregate* out) const {
   const bool direct = (c.flags & kDirect) != 0;
   a.set_direct(direct);
   const auto& children = areas_[area].children;
+  a.set_expected_area_count(static_cast<int32_t>(children.size()));
+  a.set_incomplete(Incomplete(c, area, info));
+  if (c.flags & kPublished) {
+    a.set_published(true);
+    a.set_numerator(0);
+    a.set_value(c.num);
+    a.set_has_value(true);
+  }
   if (direct) {
+    if (c.children > 0 && info.fraction_payload && !(c.flags & kPublished) && c.den > 0) {
+      a.set_children_denominator_share_percent(c.cden / c.den * 100);
+    }
     if (c.children > 0) {
       const auto cv = DisplayValue(info, c.cnum, c.cden, true);
       if (cv) {
@@ -535,11 +596,16 @@ bool Aggregator::RenderCellValue(SeriesId s, int y, Aggregate* out) const {
         }
       }
     }
-  } else if (c.children < static_cast<int32_t>(children.size())) {
+  }
+  if (!direct && c.children < static_cast<int32_t>(children.size())) {
     // Which children did not contribute: the same test as Recompute.
     for (int child : children) {
       bool contributes = false;
       const int64_t cs = FindSeries(SeriesKey(ind, child, sex, res));
+      if (cs >= 0 && OnlyPublished(CellAt(static_cast<SeriesId>(cs), y))) {
+        a.add_published_area_codes(areas_[child].proto->code());
+        continue;
+      }
       if (cs >= 0) {
         const auto ceff = Effective(CellAt(static_cast<SeriesId>(cs), y), info);
         if (ceff) {

@@ -36,6 +36,24 @@
 //   - "Contributing" children are the direct children of the area in the
 //     catalog that have a figure (direct or combined); the others are listed
 //     as missing (only for combined figures; a direct figure is complete).
+//   - Coverage: every aggregate carries expected_area_count (the area's
+//     children in the catalog). A combined figure is `incomplete` when
+//     fewer than Indicator.coverage_threshold_percent (0 → 100: every
+//     child) of the expected children contributed a complete figure (direct,
+//     or combined and itself not incomplete); it is then a part of the area,
+//     never its figure. A direct figure is complete.
+//     Where the whole denominator is known — a direct RATE/PROPORTION figure
+//     whose children also combine — children_denominator_share_percent =
+//     Σ children's denominators / the direct denominator × 100.
+//   - Published figures (DataValue.published, RATE/PROPORTION only): the
+//     value as it stands, numerator and denominator 0, `published` set. They
+//     are never summed into a parent: the parent lists the child in
+//     published_area_codes (not in missing_area_codes), and the child does
+//     not contribute (so, at the default threshold, the parent's combined
+//     figure is incomplete). A parent whose only reporting children are such
+//     has an aggregate without a value (numerator, denominator 0) naming
+//     them, and counts as "published only" for its own parent in turn, so
+//     an aggregate never disappears when a figure becomes a published one.
 //   - Aggregate.as_of_sequence is the highest change-feed sequence among the
 //     revisions the aggregate depends on (its own, its descendants', and the
 //     weights' for WEIGHTED_MEAN). It does not depend on the order or the
@@ -177,8 +195,9 @@ class Aggregator {
     Method method = Method::kNone;
     bool fraction_payload = false;  // RATE / PROPORTION
     double multiplier = 1;
-    int weight = -1;            // WEIGHTED_MEAN: indicator index
-    std::vector<int> weighted;  // indicators weighted by this one
+    double coverage_threshold = 100;  // percent of children (catalog's, default 100)
+    int weight = -1;                  // WEIGHTED_MEAN: indicator index
+    std::vector<int> weighted;        // indicators weighted by this one
   };
   struct AreaInfo {
     const halfsky::v1::Area* proto = nullptr;
@@ -188,14 +207,17 @@ class Aggregator {
   };
   static constexpr uint8_t kDirect = 1;
   static constexpr uint8_t kNarrative = 2;
+  static constexpr uint8_t kPublished = 4;  // with kDirect: a PublishedRate
   struct Cell {
-    double num = 0;        // direct figure: numerator, or the count/value
-    double den = 0;        // direct figure: denominator (fractions only)
-    double cnum = 0;       // children combined: Σnumerator / Σcount / Σ(value·weight)
-    double cden = 0;       // children combined: Σdenominator / Σweight
-    int64_t seq = 0;       // sequence of the direct figure
-    int64_t max_seq = 0;   // as_of_sequence
-    int32_t children = 0;  // contributing children
+    double num = 0;                  // direct figure: numerator, or the count/value
+    double den = 0;                  // direct figure: denominator (fractions only)
+    double cnum = 0;                 // children combined: Σnumerator / Σcount / Σ(value·weight)
+    double cden = 0;                 // children combined: Σdenominator / Σweight
+    int64_t seq = 0;                 // sequence of the direct figure
+    int64_t max_seq = 0;             // as_of_sequence
+    int32_t children = 0;            // contributing children
+    int32_t complete_children = 0;   // contributing children with a complete figure
+    int32_t published_children = 0;  // children with a published figure (left out)
     uint8_t flags = 0;
   };
   static bool SameCell(const Cell& a, const Cell& b);
@@ -210,6 +232,11 @@ class Aggregator {
            (static_cast<uint64_t>(sex) << 4) | static_cast<uint64_t>(residence);
   }
   bool Present(const Cell& c, const IndicatorInfo& info) const;
+  // The cell's figure rests on published values only: a direct published
+  // figure, or a combination whose only reporting children are such.
+  static bool OnlyPublished(const Cell& c);
+  // A combined figure of `area` below the indicator's coverage threshold.
+  bool Incomplete(const Cell& c, int area, const IndicatorInfo& info) const;
   // The figure the cell passes on (direct first), if present.
   std::optional<Figure> Effective(const Cell& c, const IndicatorInfo& info) const;
   std::optional<double> DisplayValue(const IndicatorInfo& info, double num, double den,

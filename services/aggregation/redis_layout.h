@@ -93,6 +93,18 @@ absl::StatusOr<std::vector<halfsky::v1::Aggregate>> ParseStoredSeries(
     absl::string_view indicator_id, absl::string_view area_code, halfsky::v1::Sex sex,
     halfsky::v1::Residence residence, absl::string_view value);
 
+// The figure and coverage fields of a SeriesPoint from its Aggregate, the
+// same for GetSeries and for readers of the cache: year, value, numerator,
+// denominator, direct, children_mismatch, completeness_percent (100 for a
+// direct figure, else contributing / expected × 100, expected =
+// expected_area_count or, for values cached before it existed,
+// contributing + missing), contributing_area_count, expected_area_count,
+// incomplete (also set for a value cached before coverage existed — no
+// expected_area_count — that is combined and misses children: the default
+// threshold), published, published_area_count. Derived fields
+// (change_from_previous, gaps) are left alone.
+void FillSeriesPoint(const halfsky::v1::Aggregate& aggregate, halfsky::v1::SeriesPoint* point);
+
 struct UpdateMessage {
   int64_t cursor = 0;
   int64_t version = 0;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/aggregation/redis_layout.h"
 
 namespace halfsky::aggregation {
 
@@ -151,20 +152,11 @@ absl::StatusOr<halfsky::v1::GetSeriesResponse> BuildSeries(
       continue;
     }
     auto* p = response.add_points();
-    p->set_year(year);
-    if (a->has_value()) {
-      p->set_value(a->value());
-    }
-    p->set_numerator(a->numerator());
-    p->set_denominator(a->denominator());
-    p->set_direct(a->direct());
-    p->set_children_mismatch(a->children_mismatch());
-    const int expected = a->contributing_area_count() + a->missing_area_codes_size();
-    p->set_completeness_percent(
-        a->direct() || expected == 0 ? 100.0 : 100.0 * a->contributing_area_count() / expected);
-    if (a->has_value()) {
-      if (auto prev = ValueOf(agg, MakeKey(id, area, year - 1, sex, res))) {
-        p->set_change_from_previous(a->value() - *prev);
+    FillSeriesPoint(*a, p);
+    if (a->has_value() && !a->incomplete()) {
+      auto prev = agg.Get(MakeKey(id, area, year - 1, sex, res));
+      if (prev && prev->has_value() && !prev->incomplete()) {
+        p->set_change_from_previous(a->value() - prev->value());
       }
     }
     auto f = ValueOf(agg, MakeKey(id, area, year, halfsky::v1::SEX_FEMALE, res));
@@ -214,17 +206,32 @@ absl::StatusOr<halfsky::v1::AnnualReport> BuildAnnualReport(
       row->set_name_zh(ind.name_zh());
       row->set_unit(ind.unit());
       *row->mutable_targets() = ind.targets();
-      const auto value = ValueOf(
-          agg, MakeKey(ind.id(), area, year, halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL));
-      const auto previous = ValueOf(agg, MakeKey(ind.id(), area, year - 1, halfsky::v1::SEX_TOTAL,
-                                                 halfsky::v1::RESIDENCE_ALL));
+      const auto current_agg = agg.Get(
+          MakeKey(ind.id(), area, year, halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL));
+      const auto previous_agg = agg.Get(
+          MakeKey(ind.id(), area, year - 1, halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL));
+      std::optional<double> value;
+      std::optional<double> previous;
+      if (current_agg) {
+        FillSeriesPoint(*current_agg, row->mutable_value_point());
+        if (current_agg->has_value()) {
+          value = current_agg->value();
+        }
+      }
+      if (previous_agg) {
+        FillSeriesPoint(*previous_agg, row->mutable_previous_point());
+        if (previous_agg->has_value()) {
+          previous = previous_agg->value();
+        }
+      }
       if (value) {
         row->set_value(*value);
       }
       if (previous) {
         row->set_previous_value(*previous);
       }
-      if (value && previous) {
+      // A change between a part and the whole (or two parts) means nothing.
+      if (value && previous && !current_agg->incomplete() && !previous_agg->incomplete()) {
         row->set_change(*value - *previous);
       }
       // Completeness of reporting.

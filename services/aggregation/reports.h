@@ -15,6 +15,13 @@
 // completeness_percent of a point: 100 for a direct figure, else
 // contributing / (contributing + missing) child areas × 100.
 //
+// Coverage: every point carries it (redis_layout.h FillSeriesPoint); an
+// annual report row carries the points of its value and previous value
+// (value_point, previous_point), and `change` only when neither is
+// incomplete. value / previous_value stay set for a partial figure: readers
+// must print it with its coverage (value_point.incomplete), never as the
+// area's figure.
+//
 // Annual report completeness: the share of expected figures that exist for
 // the year, where expected = {the area} ∪ {its children, when the indicator
 // requires DISAGGREGATION_AREA} × {total/all} ∪ {female, male when SEX is

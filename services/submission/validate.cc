@@ -43,6 +43,8 @@ double DisplayValue(const v1::Indicator& indicator, const v1::DataValue& value) 
   switch (value.payload_case()) {
     case v1::DataValue::kValue:
       return value.value();
+    case v1::DataValue::kPublished:
+      return value.published().value();
     case v1::DataValue::kFraction: {
       const double den = value.fraction().denominator();
       if (den == 0) {
@@ -62,6 +64,18 @@ double DisplayValue(const v1::Indicator& indicator, const v1::DataValue& value) 
 }
 
 namespace {
+
+// The payload's field name, with its leading dot.
+std::string PayloadField(v1::DataValue::PayloadCase pc) {
+  switch (pc) {
+    case v1::DataValue::kValue:
+      return ".value";
+    case v1::DataValue::kPublished:
+      return ".published";
+    default:
+      return ".fraction";
+  }
+}
 
 bool Takes(const v1::Indicator& ind, v1::Disaggregation d) {
   for (int x : ind.required_disaggregations()) {
@@ -274,7 +288,7 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
       out.push_back(
           {prefix, absl::StrCat("缺少数据：", KindZh(kind), "指标需要", what, " required")});
     } else if (wants_narrative && pc != v1::DataValue::kNarrative) {
-      out.push_back({prefix + (pc == v1::DataValue::kValue ? ".value" : ".fraction"),
+      out.push_back({prefix + PayloadField(pc),
                      absl::StrCat("定性指标", ind->id(),
                                   "只接受工作进展叙述，不接受数字 / qualitative indicator ",
                                   ind->id(), " takes a narrative, not a number")});
@@ -288,6 +302,13 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
                      absl::StrCat(KindZh(kind), "指标需填分子和分母，而不是数值 / ",
                                   v1::IndicatorKind_Name(kind),
                                   " indicator takes numerator and denominator, not a value")});
+    } else if (!wants_fraction && pc == v1::DataValue::kPublished) {
+      out.push_back(
+          {prefix + ".published",
+           absl::StrCat("公布数只适用于率或比例指标，", KindZh(kind), "指标需填数值 / ",
+                        v1::IndicatorKind_Name(kind),
+                        " indicator takes a value; a published figure is for RATE or PROPORTION "
+                        "only")});
     } else if (wants_value && pc == v1::DataValue::kFraction) {
       out.push_back(
           {prefix + ".fraction",
@@ -334,6 +355,25 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
         payload_ok = false;
       }
     }
+    if (payload_ok && pc == v1::DataValue::kPublished) {
+      const double v = value.published().value();
+      if (!std::isfinite(v)) {
+        out.push_back({prefix + ".published.value",
+                       "公布数不是有限数（NaN或无穷） / published value is NaN or infinite"});
+        payload_ok = false;
+      } else if (v < 0 || (kind == v1::INDICATOR_KIND_PROPORTION && v > 100)) {
+        out.push_back(
+            {prefix + ".published.value",
+             absl::StrFormat(
+                 "公布数%g%s不可能（%s） / published value %g %s is impossible (%s)", v,
+                 ind->unit(),
+                 kind == v1::INDICATOR_KIND_PROPORTION ? "比例须在0—100之间" : "率不能为负", v,
+                 ind->unit(),
+                 kind == v1::INDICATOR_KIND_PROPORTION ? "a proportion lies in 0..100"
+                                                       : "a rate is not negative")});
+        payload_ok = false;
+      }
+    }
     if (payload_ok && pc == v1::DataValue::kValue) {
       const double v = value.value();
       if (!std::isfinite(v)) {
@@ -348,14 +388,16 @@ std::vector<FieldViolation> ValidateValueInYear(const v1::DataValue& value,
         payload_ok = false;
       }
     }
-    if (payload_ok && (pc == v1::DataValue::kValue || pc == v1::DataValue::kFraction) &&
+    if (payload_ok &&
+        (pc == v1::DataValue::kValue || pc == v1::DataValue::kFraction ||
+         pc == v1::DataValue::kPublished) &&
         ind->has_value_range()) {
       const double shown = DisplayValue(*ind, value);
       const auto& range = ind->value_range();
       if ((range.has_min() && shown < range.min()) || (range.has_max() && shown > range.max())) {
         const std::string lo = range.has_min() ? absl::StrFormat("%g", range.min()) : "-∞";
         const std::string hi = range.has_max() ? absl::StrFormat("%g", range.max()) : "+∞";
-        out.push_back({prefix + (pc == v1::DataValue::kValue ? ".value" : ".fraction"),
+        out.push_back({prefix + PayloadField(pc),
                        absl::StrFormat("数值%g%s超出合理范围[%s, %s] / value %g %s outside the "
                                        "plausible range [%s, %s]",
                                        shown, ind->unit(), lo, hi, shown, ind->unit(), lo, hi)});

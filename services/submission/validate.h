@@ -64,10 +64,16 @@ void NormalizeKey(halfsky::v1::DataKey* key);
 std::string KeyString(const halfsky::v1::DataKey& key);
 
 // The figure in the indicator's display unit: value for COUNT/VALUE,
-// numerator/denominator × multiplier (100 for PROPORTION) for fractions.
+// numerator/denominator × multiplier (100 for PROPORTION) for fractions,
+// the published value as it stands for a PublishedRate.
 // NaN when not applicable (qualitative, missing payload, denominator 0).
 double DisplayValue(const halfsky::v1::Indicator& indicator, const halfsky::v1::DataValue& value);
 
+// Payloads: RATE / PROPORTION take `fraction` (numerator ≥ 0, denominator
+// > 0) or `published` (a published figure without counts: finite, ≥ 0,
+// ≤ 100 for PROPORTION, within value_range; field "...published"); COUNT
+// and VALUE take `value`; QUALITATIVE takes `narrative`.
+//
 // Violations of one value; fields are prefixed with `prefix`
 // (e.g. "data_values[3]"). `now` decides which years are in the future.
 // `value` is as normalized for the store: a QUALITATIVE value's

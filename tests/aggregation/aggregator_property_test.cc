@@ -20,6 +20,7 @@ namespace {
 using testing::Fraction;
 using testing::Key;
 using testing::Narrative;
+using testing::Published;
 using testing::TestCatalog;
 using testing::Value;
 
@@ -60,6 +61,11 @@ std::vector<halfsky::v1::Revision> RandomFeed(std::mt19937_64& rng, int n) {
     switch (ind->kind()) {
       case halfsky::v1::INDICATOR_KIND_RATE:
       case halfsky::v1::INDICATOR_KIND_PROPORTION: {
+        if (pick(6) == 0) {
+          // A published figure: never summed, named by the parent.
+          feed.push_back(Published(seq, key, real(rng) / 10));
+          break;
+        }
         const double den = pick(10) == 0 ? 0 : 1 + real(rng);
         feed.push_back(Fraction(seq, key, real(rng) / 7, den));
         break;

@@ -305,5 +305,138 @@ TEST_F(AggregatorTest, ZeroDenominatorHasNoValue) {
   EXPECT_EQ(a.contributing_area_count(), 1);
 }
 
+// Issue #12 item 1: one town's figure is a part of the district, never its
+// figure. Coverage = contributing / expected children, the expected ones
+// being the area's children in the catalog.
+TEST_F(AggregatorTest, OneChildOfThreeIsIncompleteWithItsCoverage) {
+  Rate(kEast, 1, 731, 2023);
+  const auto district = MustGet(Key("HEALTH-01", kDistrict, 2023));
+  EXPECT_FALSE(district.direct());
+  EXPECT_EQ(district.contributing_area_count(), 1);
+  EXPECT_EQ(district.expected_area_count(), 3);
+  EXPECT_TRUE(district.incomplete());
+  EXPECT_THAT(district.missing_area_codes(), ElementsAre(kWest, kTown));
+  // The figure itself is still the part's (Σnum / Σden), for display with
+  // its coverage.
+  EXPECT_NEAR(district.value(), 136.8, 0.05);
+
+  const auto leaf = MustGet(Key("HEALTH-01", kEast, 2023));
+  EXPECT_TRUE(leaf.direct());
+  EXPECT_FALSE(leaf.incomplete());
+  EXPECT_EQ(leaf.expected_area_count(), 0);
+}
+
+TEST_F(AggregatorTest, EveryChildReportingIsComplete) {
+  Rate(kEast, 1, 731, 2023);
+  Rate(kWest, 0, 900, 2023);
+  Rate(kTown, 1, 1400, 2023);  // the town's own direct figure
+  const auto district = MustGet(Key("HEALTH-01", kDistrict, 2023));
+  EXPECT_EQ(district.contributing_area_count(), 3);
+  EXPECT_EQ(district.expected_area_count(), 3);
+  EXPECT_FALSE(district.incomplete());
+  EXPECT_THAT(district.missing_area_codes(), IsEmpty());
+}
+
+// A contributing child whose own figure is a part does not make its parent
+// complete: the town has one village of two, so the district is incomplete
+// although all three of its children have a figure.
+TEST_F(AggregatorTest, IncompleteChildKeepsTheParentIncomplete) {
+  Rate(kEast, 1, 1000);
+  Rate(kWest, 0, 4000);
+  Rate(kVillageA, 2, 2000);
+  auto town = MustGet(Key("HEALTH-01", kTown, 2022));
+  EXPECT_TRUE(town.incomplete());
+  EXPECT_EQ(town.contributing_area_count(), 1);
+  EXPECT_EQ(town.expected_area_count(), 2);
+  auto district = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_EQ(district.contributing_area_count(), 3);
+  EXPECT_TRUE(district.incomplete());
+
+  Rate(kVillageB, 0, 3000);
+  town = MustGet(Key("HEALTH-01", kTown, 2022));
+  EXPECT_FALSE(town.incomplete());
+  district = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_FALSE(district.incomplete());
+}
+
+TEST_F(AggregatorTest, DirectParentFigureIsCompleteWhateverItsChildren) {
+  Rate(kEast, 1, 731, 2023);
+  Rate(kDistrict, 2, 3100, 2023);
+  const auto district = MustGet(Key("HEALTH-01", kDistrict, 2023));
+  EXPECT_TRUE(district.direct());
+  EXPECT_FALSE(district.incomplete());
+  EXPECT_EQ(district.expected_area_count(), 3);
+  EXPECT_NEAR(district.value(), 2.0 / 3100 * 100000, 1e-9);
+  // The district's own denominator is the whole: the reporting child covers
+  // 731 of 3 100 births.
+  ASSERT_TRUE(district.has_children_denominator_share_percent());
+  EXPECT_NEAR(district.children_denominator_share_percent(), 731.0 / 3100 * 100, 1e-9);
+  // Without a direct figure the whole is not known.
+  Rate(kEast, 1, 700, 2024);
+  EXPECT_FALSE(MustGet(Key("HEALTH-01", kDistrict, 2024)).has_children_denominator_share_percent());
+}
+
+// HEALTH-02 sets coverage_threshold_percent: 60 in the test catalog: two of
+// three children (66.7 %) make the district's figure, one (33.3 %) does not.
+TEST_F(AggregatorTest, CatalogCoverageThresholdDecides) {
+  ASSERT_TRUE(agg_.Apply(Fraction(++seq_, Key("HEALTH-02", kEast, 2022), 50, 100), nullptr));
+  auto district = MustGet(Key("HEALTH-02", kDistrict, 2022));
+  EXPECT_TRUE(district.incomplete());
+  ASSERT_TRUE(agg_.Apply(Fraction(++seq_, Key("HEALTH-02", kWest, 2022), 70, 100), nullptr));
+  district = MustGet(Key("HEALTH-02", kDistrict, 2022));
+  EXPECT_EQ(district.contributing_area_count(), 2);
+  EXPECT_FALSE(district.incomplete());
+  EXPECT_DOUBLE_EQ(district.value(), 60);
+}
+
+// Issue #12 item 2: a published rate (no counts) is a figure of its own
+// area, as it stands, and is never summed into the parent, which names it.
+TEST_F(AggregatorTest, PublishedRateIsNotSummedAndTheParentSaysSo) {
+  ASSERT_TRUE(agg_.Apply(testing::Published(++seq_, Key("HEALTH-01", kEast, 2022), 13.2), nullptr));
+  Rate(kWest, 1, 1000);
+  Rate(kTown, 0, 2000);
+
+  const auto east = MustGet(Key("HEALTH-01", kEast, 2022));
+  EXPECT_TRUE(east.published());
+  EXPECT_TRUE(east.direct());
+  EXPECT_DOUBLE_EQ(east.value(), 13.2);
+  EXPECT_DOUBLE_EQ(east.numerator(), 0);
+  EXPECT_DOUBLE_EQ(east.denominator(), 0);
+
+  const auto district = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_FALSE(district.published());
+  EXPECT_DOUBLE_EQ(district.numerator(), 1);  // 13.2 was not taken for 13.2 events
+  EXPECT_DOUBLE_EQ(district.denominator(), 3000);
+  EXPECT_EQ(district.contributing_area_count(), 2);
+  EXPECT_THAT(district.published_area_codes(), ElementsAre(kEast));
+  EXPECT_THAT(district.missing_area_codes(), IsEmpty());
+  EXPECT_TRUE(district.incomplete());
+
+  // Counts replace the published figure: it is summed again.
+  Rate(kEast, 1, 1000);
+  const auto again = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_FALSE(MustGet(Key("HEALTH-01", kEast, 2022)).published());
+  EXPECT_THAT(again.published_area_codes(), IsEmpty());
+  EXPECT_DOUBLE_EQ(again.numerator(), 2);
+  EXPECT_FALSE(again.incomplete());
+}
+
+// A parent whose only reporting child holds a published figure keeps an
+// aggregate (never a silent gap) without a value, naming the child.
+TEST_F(AggregatorTest, OnlyPublishedChildrenGiveAnIncompleteParentWithoutValue) {
+  ASSERT_TRUE(agg_.Apply(testing::Published(++seq_, Key("HEALTH-01", kEast, 2022), 13.2), nullptr));
+  const auto district = MustGet(Key("HEALTH-01", kDistrict, 2022));
+  EXPECT_FALSE(district.has_value());
+  EXPECT_EQ(district.contributing_area_count(), 0);
+  EXPECT_THAT(district.published_area_codes(), ElementsAre(kEast));
+  EXPECT_THAT(district.missing_area_codes(), ElementsAre(kWest, kTown));
+  EXPECT_TRUE(district.incomplete());
+}
+
+TEST_F(AggregatorTest, PublishedRateOnlyForRatesAndProportions) {
+  EXPECT_FALSE(agg_.Apply(testing::Published(++seq_, Key("HEALTH-03", kEast, 2022), 4), nullptr));
+  EXPECT_EQ(agg_.skipped_count(), 1);
+}
+
 }  // namespace
 }  // namespace halfsky::aggregation

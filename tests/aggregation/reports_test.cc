@@ -125,6 +125,79 @@ TEST_F(ReportsTest, AnnualReport) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Issue #12: a part of the district (one child of three) carries its
+// coverage in GetSeries and the annual report, and no change is computed
+// between a part and the whole.
+TEST_F(ReportsTest, PartialFiguresCarryTheirCoverageAndNoChange) {
+  int64_t s = 100;
+  for (const char* area : {"610303001", "610303002", "610303100"}) {
+    agg_.Apply(Fraction(++s, Key("HEALTH-01", area, 2022), 1, 1000), nullptr);
+  }
+  agg_.Apply(Fraction(++s, Key("HEALTH-01", "610303100001", 2023), 1, 731), nullptr);
+  halfsky::v1::GetSeriesRequest req;
+  req.set_indicator_id("HEALTH-01");
+  auto series = BuildSeries(agg_, req);
+  ASSERT_TRUE(series.ok()) << series.status();
+  ASSERT_EQ(series->points_size(), 2);
+  EXPECT_FALSE(series->points(0).incomplete());
+  EXPECT_EQ(series->points(0).contributing_area_count(), 3);
+  EXPECT_EQ(series->points(0).expected_area_count(), 3);
+  const auto& part = series->points(1);
+  EXPECT_TRUE(part.incomplete());
+  EXPECT_EQ(part.contributing_area_count(), 1);  // the town, itself a part
+  EXPECT_EQ(part.expected_area_count(), 3);
+  EXPECT_FALSE(part.has_change_from_previous());
+
+  halfsky::v1::GetAnnualReportRequest annual;
+  annual.set_year(2024);
+  auto report = BuildAnnualReport(agg_, annual, absl::FromUnixSeconds(1700000000));
+  ASSERT_TRUE(report.ok()) << report.status();
+  const halfsky::v1::AnnualReportRow* row = nullptr;
+  for (const auto& r : report->domains(0).rows()) {
+    if (r.indicator_id() == "HEALTH-01") {
+      row = &r;
+    }
+  }
+  ASSERT_NE(row, nullptr);
+  EXPECT_FALSE(row->has_value());
+  EXPECT_NEAR(row->previous_value(), 136.8, 0.05);
+  ASSERT_TRUE(row->has_previous_point());
+  EXPECT_TRUE(row->previous_point().incomplete());
+  EXPECT_EQ(row->previous_point().contributing_area_count(), 1);
+  EXPECT_EQ(row->previous_point().expected_area_count(), 3);
+  EXPECT_FALSE(row->has_value_point());
+
+  annual.set_year(2023);
+  report = BuildAnnualReport(agg_, annual, absl::FromUnixSeconds(1700000000));
+  ASSERT_TRUE(report.ok());
+  for (const auto& r : report->domains(0).rows()) {
+    if (r.indicator_id() == "HEALTH-01") {
+      EXPECT_TRUE(r.has_value());
+      EXPECT_TRUE(r.has_previous_value());
+      EXPECT_FALSE(r.has_change()) << "a change from the whole (2022) to a part (2023)";
+    }
+  }
+}
+
+TEST(RedisLayoutTest, FillSeriesPointReadsValuesCachedBeforeCoverage) {
+  halfsky::v1::Aggregate old;
+  old.mutable_key()->set_year(2023);
+  old.set_value(136.8);
+  old.set_has_value(true);
+  old.set_contributing_area_count(1);
+  old.add_missing_area_codes("610303002");
+  old.add_missing_area_codes("610303100");
+  halfsky::v1::SeriesPoint p;
+  FillSeriesPoint(old, &p);
+  EXPECT_TRUE(p.incomplete());
+  EXPECT_EQ(p.expected_area_count(), 3);
+  EXPECT_NEAR(p.completeness_percent(), 100.0 / 3, 1e-9);
+  old.clear_missing_area_codes();
+  halfsky::v1::SeriesPoint whole;
+  FillSeriesPoint(old, &whole);
+  EXPECT_FALSE(whole.incomplete());
+}
+
 TEST_F(ReportsTest, CsvAndSdmxExport) {
   halfsky::v1::ExportRequest req;
   req.add_indicator_ids("HEALTH-02");

@@ -47,6 +47,12 @@ halfsky::v1::Revision Fraction(int64_t sequence, const halfsky::v1::DataKey& key
   return r;
 }
 
+halfsky::v1::Revision Published(int64_t sequence, const halfsky::v1::DataKey& key, double value) {
+  auto r = Base(sequence, key);
+  r.mutable_data_value()->mutable_published()->set_value(value);
+  return r;
+}
+
 halfsky::v1::Revision Value(int64_t sequence, const halfsky::v1::DataKey& key, double value) {
   auto r = Base(sequence, key);
   r.mutable_data_value()->set_value(value);

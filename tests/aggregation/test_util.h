@@ -26,6 +26,8 @@ halfsky::v1::DataKey Key(const std::string& indicator, const std::string& area, 
 // A revision with a fraction payload.
 halfsky::v1::Revision Fraction(int64_t sequence, const halfsky::v1::DataKey& key, double numerator,
                                double denominator);
+// A revision with a published-rate payload (RATE / PROPORTION, no counts).
+halfsky::v1::Revision Published(int64_t sequence, const halfsky::v1::DataKey& key, double value);
 // A revision with a value payload (COUNT / VALUE).
 halfsky::v1::Revision Value(int64_t sequence, const halfsky::v1::DataKey& key, double value);
 // A revision with a narrative payload (QUALITATIVE).

@@ -157,3 +157,69 @@ TEST(ReportGoldenTest, Html) {
 
 }  // namespace
 }  // namespace halfsky
+
+namespace halfsky {
+namespace {
+
+// Issue #12: a partial figure is printed with its coverage, never as the
+// whole, and is not drawn in the chart.
+TEST(ReportCoverageTest, PartialAndPublishedFiguresCarryWhatTheyCover) {
+  v1::EvaluationReport report;
+  report.set_type(v1::REPORT_TYPE_ANNUAL);
+  report.set_year(2024);
+  report.set_area_code("610303");
+  v1::IndicatorAssessment* ia = report.add_indicators();
+  ia->set_indicator_id("HEALTH-02");
+  ia->set_name_zh("孕产妇死亡率");
+  ia->set_domain_id("HEALTH");
+  ia->set_unit("/10万");
+  v1::TargetAssessment* ta = ia->add_assessments();
+  ta->set_status(v1::PROGRESS_STATUS_DATA_INCOMPLETE);
+  ta->mutable_target()->set_comparator(v1::COMPARATOR_AT_MOST);
+  ta->mutable_target()->set_year(2030);
+  ta->mutable_target()->set_value(10.15);
+  v1::SeriesPoint* part = ia->add_series();
+  part->set_year(2023);
+  part->set_value(136.8);
+  part->set_incomplete(true);
+  part->set_contributing_area_count(1);
+  part->set_expected_area_count(11);
+  v1::SeriesPoint* published = ia->add_series();
+  published->set_year(2024);
+  published->set_value(13.2);
+  published->set_published(true);
+
+  v1::AnnualReport annual;
+  annual.set_year(2024);
+  v1::AnnualReportDomain* d = annual.add_domains();
+  d->set_domain_id("HEALTH");
+  d->set_name_zh("妇女与健康");
+  v1::AnnualReportRow* row = d->add_rows();
+  row->set_indicator_id("HEALTH-02");
+  row->set_name_zh("孕产妇死亡率");
+  row->set_unit("/10万");
+  row->set_value(13.2);
+  *row->mutable_value_point() = *published;
+  row->set_previous_value(136.8);
+  *row->mutable_previous_point() = *part;
+
+  views::ReportContext ctx = Context(&annual);
+  ctx.child_areas_zh = "镇街";
+  const std::string md = views::RenderReportMarkdown(report, ctx);
+  EXPECT_THAT(md, HasSubstr("| 13.2（公布数） | 136.8（仅1/11个镇街） |"));
+  EXPECT_THAT(md, HasSubstr("| 136.8（仅1/11个镇街） | 13.2（公布数） |"));  // the series row
+  EXPECT_THAT(md, HasSubstr("数据不完整"));
+  const std::string html = views::RenderReportHtml(report, ctx);
+  EXPECT_THAT(html, HasSubstr("136.8（仅1/11个镇街）"));
+  // The chart draws the published figure, not the part.
+  const std::string svg = views::RenderChartSvg(*ia);
+  EXPECT_THAT(svg, HasSubstr("data-year=\"2024\""));
+  EXPECT_THAT(svg, Not(HasSubstr("data-value=\"136.8\"")));
+  const std::string csv = views::RenderReportCsv(report, ctx);
+  EXPECT_THAT(csv, HasSubstr("136.8（仅1/11个镇街）"));
+  // Without a coverage the bare number would be printed: the test sees it.
+  EXPECT_THAT(md, Not(HasSubstr("| 136.8 |")));
+}
+
+}  // namespace
+}  // namespace halfsky

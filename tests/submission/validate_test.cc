@@ -177,6 +177,38 @@ TEST_F(ValidateTest, ValueOutsideRangeUsesDisplayValueForFractions) {
   EXPECT_THAT(Fields(Number("HEALTH-03", 2024, 1001)), ElementsAre("data_values[0].value"));
 }
 
+// Issue #12 item 2: a published rate or proportion without counts.
+TEST_F(ValidateTest, PublishedValueOnlyForRatesAndProportionsAndWithinRange) {
+  auto published = [](const std::string& indicator, double value) {
+    v1::DataValue v = Number(indicator, 2024, 0);
+    v.mutable_published()->set_value(value);
+    return v;
+  };
+  EXPECT_THAT(Check(published("HEALTH-01", 13.2)), IsEmpty());
+  EXPECT_THAT(Check(published("HEALTH-02", 61.5)), IsEmpty());
+  // Not for a count or a value.
+  auto count = Check(published("HEALTH-03", 4));
+  ASSERT_THAT(count, SizeIs(1));
+  EXPECT_EQ(count[0].field, "data_values[0].published");
+  EXPECT_THAT(count[0].description, HasSubstr("RATE or PROPORTION only"));
+  // Impossible values and the indicator's range.
+  EXPECT_THAT(Fields(published("HEALTH-01", -1)), ElementsAre("data_values[0].published.value"));
+  EXPECT_THAT(Fields(published("HEALTH-02", 101)), ElementsAre("data_values[0].published.value"));
+  EXPECT_THAT(Fields(published("HEALTH-01", std::nan(""))),
+              ElementsAre("data_values[0].published.value"));
+  auto range = Check(published("HEALTH-01", 1500));
+  ASSERT_THAT(range, SizeIs(1));
+  EXPECT_EQ(range[0].field, "data_values[0].published");
+  EXPECT_THAT(range[0].description, HasSubstr("1500"));
+  EXPECT_THAT(Fields(published("HEALTH-02", 40)), ElementsAre("data_values[0].published"));
+  // A qualitative objective takes no published number either.
+  v1::DataValue story = Story("HEALTH-05", 2024, "x", "HEALTH_BUREAU");
+  story.mutable_published()->set_value(1);
+  EXPECT_THAT(Fields(story), ElementsAre("data_values[0].published"));
+  EXPECT_DOUBLE_EQ(
+      DisplayValue(*catalog_->FindIndicator("HEALTH-01"), published("HEALTH-01", 13.2)), 13.2);
+}
+
 TEST_F(ValidateTest, MissingSource) {
   v1::DataValue v = Number("HEALTH-03", 2024, 3);
   v.clear_source();

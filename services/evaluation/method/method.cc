@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "services/evaluation/method/coverage.h"
 #include "services/evaluation/method/explain.h"
 #include "services/evaluation/method/poisson.h"
 
@@ -34,6 +35,7 @@ struct Pt {
   bool has_fraction = false;
   double numerator = 0;
   double denominator = 0;
+  bool published = false;
 };
 using Pts = std::vector<Pt>;
 
@@ -72,7 +74,8 @@ absl::StatusOr<Pts> Normalize(const Indicator& indicator, const Series& series,
   for (const YearPoint& p : series) {
     Pt pt;
     pt.year = p.year;
-    if (p.numerator.has_value() && p.denominator.has_value()) {
+    pt.published = p.published;
+    if (!p.published && p.numerator.has_value() && p.denominator.has_value()) {
       if (!std::isfinite(*p.numerator) || !std::isfinite(*p.denominator)) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "%s %d年分子或分母不是有限数 / non-finite numerator or denominator in %d",
@@ -123,6 +126,11 @@ bool IsRare(const Indicator& indicator, const Pts& pts, const MethodOptions& opt
   double sum = 0;
   int n = 0;
   for (const Pt& p : pts) {
+    if (p.published) {
+      // A published figure has no count: the series is assessed on its
+      // single-year values, never pooled.
+      return false;
+    }
     if (p.has_fraction) {
       sum += p.numerator;
       ++n;
@@ -531,10 +539,15 @@ Series SeriesFromProto(const google::protobuf::RepeatedPtrField<v1::SeriesPoint>
     if (p.has_value()) {
       y.value = p.value();
     }
-    if (p.denominator() > 0) {
+    if (p.denominator() > 0 && !p.published()) {
       y.numerator = p.numerator();
       y.denominator = p.denominator();
     }
+    y.incomplete = p.incomplete();
+    y.contributing_areas = p.contributing_area_count();
+    y.expected_areas = p.expected_area_count();
+    y.published_areas = p.published_area_count();
+    y.published = p.published();
     series.push_back(y);
   }
   return series;
@@ -654,8 +667,23 @@ absl::StatusOr<Assessment> AssessTarget(const Indicator& indicator, const Target
     c.pooled = c.pooled || other_pooled;
     if (pts.empty() || other_pts.empty()) {
       a.figures.set_target_year(target_year);
-      NotAssessable(&a, raw->empty() ? NotAssessableReason::kNoData
-                                     : NotAssessableReason::kNoComparisonSeries);
+      // The reason is what is actually missing: a group without any data
+      // (one of two: kNoComparisonSeries; both: kNoData); with data in both
+      // groups, too few pooled windows (rare events) or nothing from the
+      // base year on.
+      const bool own_raw = !raw->empty();
+      bool other_raw = false;
+      if (other != nullptr) {
+        absl::StatusOr<Pts> o = Normalize(indicator, *other, options);
+        other_raw = o.ok() && !o->empty();
+      }
+      NotAssessableReason reason = NotAssessableReason::kNoData;
+      if (own_raw != other_raw) {
+        reason = NotAssessableReason::kNoComparisonSeries;
+      } else if (own_raw && other_raw && c.pooled) {
+        reason = NotAssessableReason::kTooFewPooledYears;
+      }
+      NotAssessable(&a, reason);
       a.pooled = c.pooled;
       ExplainAssessment(indicator, options, &a);
       return a;
@@ -904,10 +932,12 @@ absl::StatusOr<FluctuationResult> AssessFluctuation(const Indicator& indicator,
 }
 
 absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const Indicator& indicator,
-                                                      const SeriesSet& series,
+                                                      const SeriesSet& all_series,
                                                       const MethodOptions& options) {
   IndicatorEvaluation out;
   static const Series kEmpty;
+  // Only complete points are the area's figures (coverage.h).
+  const SeriesSet series = CompletePointsOnly(all_series);
   for (const Target& target : indicator.targets()) {
     const Series* a = nullptr;
     const Series* b = nullptr;
@@ -928,6 +958,7 @@ absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const Indicator& indicator
     if (!assessment.ok()) {
       return assessment.status();
     }
+    NoteCoverage(indicator, options, TargetSeries(all_series, target), &*assessment);
     out.assessments.push_back(std::move(*assessment));
   }
   const Series* total = series.Find(v1::SEX_TOTAL, v1::RESIDENCE_ALL);
@@ -936,6 +967,8 @@ absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const Indicator& indicator
   if (!fluctuation.ok()) {
     return fluctuation.status();
   }
+  NoteCoverage(indicator, options, all_series.Find(v1::SEX_TOTAL, v1::RESIDENCE_ALL),
+               &*fluctuation);
   out.fluctuation = std::move(*fluctuation);
   return out;
 }
@@ -956,6 +989,8 @@ const char* StatusLabelZh(ProgressStatus status) {
       return "未达标";
     case v1::PROGRESS_STATUS_NOT_ASSESSABLE:
       return "数据不足";
+    case v1::PROGRESS_STATUS_DATA_INCOMPLETE:
+      return "数据不完整";
     default:
       return "";
   }
@@ -977,6 +1012,8 @@ const char* StatusLabelEn(ProgressStatus status) {
       return "missed";
     case v1::PROGRESS_STATUS_NOT_ASSESSABLE:
       return "not assessable";
+    case v1::PROGRESS_STATUS_DATA_INCOMPLETE:
+      return "data incomplete";
     default:
       return "";
   }

@@ -48,6 +48,18 @@ struct YearPoint {
   // rare-event method; ignored for other kinds.
   std::optional<double> numerator;
   std::optional<double> denominator;
+  // Coverage (SeriesPoint): a combined figure below the indicator's coverage
+  // threshold is a part of the area, not its figure. EvaluateIndicator
+  // leaves such points out of every test and says so (see there);
+  // AssessTarget and AssessFluctuation take the points they are given.
+  bool incomplete = false;
+  int contributing_areas = 0;
+  int expected_areas = 0;
+  // Children whose published value (no counts) was left out of the sum.
+  int published_areas = 0;
+  // A published figure without counts (公布数): `value` only; never pooled
+  // as rare events (a series holding one is assessed on single-year values).
+  bool published = false;
 };
 
 // A yearly series, in any order. Two points of the same year are an error.
@@ -86,6 +98,10 @@ struct MethodOptions {
   int pool_years = 3;
   double confidence_level = 0.95;
   double zero_replacement = 0.001;
+  // Words for coverage sentences: what the child areas are (e.g. 镇街) and
+  // what the evaluated area is called as a whole (e.g. 全区).
+  std::string child_areas_zh = "下级区域";
+  std::string area_whole_zh = "本区域";
 };
 
 // Why an assessment is NOT_ASSESSABLE.
@@ -97,6 +113,7 @@ enum class NotAssessableReason {
   kQualitative,         // QUALITATIVE indicator: no numbers by design
   kTooFewPooledYears,   // rare events: fewer than two full pooled windows
   kNoComparisonSeries,  // NARROW_GAP: one of the two groups has no data
+  kDataIncomplete,      // only partial figures (below the coverage threshold)
 };
 
 // Which test decided a fluctuation result.
@@ -179,6 +196,8 @@ class SeriesSet {
   void Put(halfsky::v1::Sex sex, halfsky::v1::Residence residence, Series series);
   // nullptr when not put.
   const Series* Find(halfsky::v1::Sex sex, halfsky::v1::Residence residence) const;
+  // Every ((sex, residence), series) put, in order.
+  const std::vector<std::pair<std::pair<int, int>, Series>>& entries() const { return entries_; }
 
  private:
   std::vector<std::pair<std::pair<int, int>, Series>> entries_;
@@ -262,7 +281,18 @@ absl::StatusOr<FluctuationResult> AssessFluctuation(const halfsky::v1::Indicator
                                                     const Series& series,
                                                     const MethodOptions& options);
 
-// Every target of `indicator` plus the fluctuation test. Each target takes
+// Every target of `indicator` plus the fluctuation test, on COMPLETE points
+// only: points with `incomplete` set (a part of the area, below the
+// coverage threshold) are left out of every test. Where a target's series
+// had such points (up to as_of_year): if the complete points leave it
+// NOT_ASSESSABLE (no data, one year, too few pooled years, a group missing),
+// its status is DATA_INCOMPLETE (数据不完整, reason kDataIncomplete, no
+// warning) and the sentence gives each year's coverage (「2023年仅1/11个镇街
+// 报送」); otherwise it stands on the complete points and the sentence adds
+// that those years were left out. The fluctuation test likewise runs on
+// complete points and notes the years left out. A series with published
+// points (公布数) adds that they were assessed as published.
+// Each target takes
 // the series of (target.sex, target.residence); NARROW_GAP takes
 // (FEMALE, r)/(MALE, r) for GAP_DIMENSION_SEX and (s, URBAN)/(s, RURAL)
 // for GAP_DIMENSION_RESIDENCE. A missing series means no data

@@ -56,6 +56,8 @@ int StatusRank(ProgressStatus s) {
       return 2;
     case halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE:
       return 1;
+    case halfsky::v1::PROGRESS_STATUS_DATA_INCOMPLETE:
+      return 1;  // as NOT_ASSESSABLE; see the tally, which prefers it
     default:
       return 0;
   }
@@ -69,6 +71,40 @@ std::string UnitNameZh(const CatalogIndex& catalog, const std::string& code) {
 std::string UnitNameEn(const CatalogIndex& catalog, const std::string& code) {
   const halfsky::v1::MemberUnit* unit = catalog.FindMemberUnit(code);
   return unit != nullptr && !unit->name_en().empty() ? unit->name_en() : code;
+}
+
+// The words of coverage sentences for `area_code`: what its children are
+// called (镇街 for towns and subdistricts) and the area as a whole (全区).
+MethodOptions WithAreaWords(MethodOptions options, const CatalogIndex& catalog,
+                            const std::string& area_code) {
+  const halfsky::v1::Area* area = catalog.FindArea(area_code);
+  if (area == nullptr) {
+    return options;
+  }
+  switch (area->level()) {
+    case halfsky::v1::AREA_LEVEL_DISTRICT:
+      options.area_whole_zh = "全区";
+      break;
+    case halfsky::v1::AREA_LEVEL_TOWN:
+      options.area_whole_zh = "全镇";
+      break;
+    case halfsky::v1::AREA_LEVEL_SUBDISTRICT:
+      options.area_whole_zh = "全街道";
+      break;
+    default:
+      break;
+  }
+  const auto children = catalog.Children(area_code);
+  if (!children.empty()) {
+    const auto level = children.front()->level();
+    if (level == halfsky::v1::AREA_LEVEL_TOWN || level == halfsky::v1::AREA_LEVEL_SUBDISTRICT) {
+      options.child_areas_zh = "镇街";
+    } else if (level == halfsky::v1::AREA_LEVEL_VILLAGE ||
+               level == halfsky::v1::AREA_LEVEL_COMMUNITY) {
+      options.child_areas_zh = "村（社区）";
+    }
+  }
+  return options;
 }
 
 }  // namespace
@@ -127,8 +163,10 @@ absl::StatusOr<std::vector<Warning>> Evaluator::CandidateWarnings(
   if (indicator.kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
     return out;
   }
-  HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval, ::halfsky::evaluation::EvaluateIndicator(
-                                                         indicator, ToSeriesSet(series), options));
+  HALFSKY_ASSIGN_OR_RETURN(
+      IndicatorEvaluation eval,
+      ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series),
+                                               WithAreaWords(options, *catalog_, area_code)));
   auto base = [&](halfsky::v1::WarningKind kind, int target_year) {
     Warning w;
     w.set_indicator_id(indicator.id());
@@ -342,7 +380,8 @@ absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluator::Evaluate(
   const AreaSeries& series = snapshot.areas.at(0);
   HALFSKY_ASSIGN_OR_RETURN(
       IndicatorEvaluation eval,
-      ::halfsky::evaluation::EvaluateIndicator(*indicator, ToSeriesSet(series), options_.method));
+      ::halfsky::evaluation::EvaluateIndicator(*indicator, ToSeriesSet(series),
+                                               WithAreaWords(options_.method, *catalog_, area)));
   for (const Assessment& a : eval.assessments) {
     *response.add_assessments() = a.ToProto();
   }
@@ -398,7 +437,7 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
   if (catalog_->FindArea(area) == nullptr) {
     return absl::NotFoundError(absl::StrCat("未知区域 / unknown area ", area));
   }
-  MethodOptions method = options_.method;
+  MethodOptions method = WithAreaWords(options_.method, *catalog_, area);
   method.as_of_year = year;
   const bool final_report = request.type() == halfsky::v1::REPORT_TYPE_FINAL;
 
@@ -442,7 +481,9 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
           ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series), method));
       for (const Assessment& a : eval.assessments) {
         *ia->add_assessments() = a.ToProto();
-        if (StatusRank(a.status) > StatusRank(worst)) {
+        if (StatusRank(a.status) > StatusRank(worst) ||
+            (a.status == halfsky::v1::PROGRESS_STATUS_DATA_INCOMPLETE &&
+             worst == halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE)) {
           worst = a.status;
         }
       }
@@ -454,7 +495,8 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
     }
     for (Tally* t : {&tallies[indicator.domain_id()], &overall}) {
       ++t->counts[worst];
-      if (worst != halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE) {
+      if (worst != halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE &&
+          worst != halfsky::v1::PROGRESS_STATUS_DATA_INCOMPLETE) {
         ++t->assessed;
         if (worst == halfsky::v1::PROGRESS_STATUS_ACHIEVED ||
             (!final_report && worst == halfsky::v1::PROGRESS_STATUS_ON_TRACK)) {

@@ -29,14 +29,15 @@ void AddUnique(std::vector<SeriesSpec>* specs, SeriesSpec spec) {
 }
 
 // Sorts by year and fills change_from_previous (previous calendar year only,
-// as the aggregation service does).
+// neither point incomplete, as the aggregation service does).
 void Finish(std::vector<SeriesPoint>* points) {
   std::sort(points->begin(), points->end(),
             [](const SeriesPoint& a, const SeriesPoint& b) { return a.year() < b.year(); });
   for (size_t i = 1; i < points->size(); ++i) {
     SeriesPoint& p = (*points)[i];
     const SeriesPoint& prev = (*points)[i - 1];
-    if (prev.year() == p.year() - 1 && p.has_value() && prev.has_value()) {
+    if (prev.year() == p.year() - 1 && p.has_value() && prev.has_value() && !p.incomplete() &&
+        !prev.incomplete()) {
       p.set_change_from_previous(p.value() - prev.value());
     }
   }
@@ -73,17 +74,7 @@ const std::vector<SeriesPoint>& AreaSeries::Get(SeriesSpec spec) const {
 
 SeriesPoint PointFromAggregate(const halfsky::v1::Aggregate& a) {
   SeriesPoint p;
-  p.set_year(a.key().year());
-  if (a.has_value()) {
-    p.set_value(a.value());
-  }
-  p.set_numerator(a.numerator());
-  p.set_denominator(a.denominator());
-  p.set_direct(a.direct());
-  p.set_children_mismatch(a.children_mismatch());
-  const int expected = a.contributing_area_count() + a.missing_area_codes_size();
-  p.set_completeness_percent(
-      a.direct() || expected == 0 ? 100.0 : 100.0 * a.contributing_area_count() / expected);
+  aggregation::FillSeriesPoint(a, &p);
   return p;
 }
 

@@ -340,6 +340,12 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
     md << "- 默认报送截止日期 default due date: " << (offset == 0 ? "当年" : "次年") << month
        << "月" << day << "日 (UTC+8 当日结束 / end of day)\n";
   }
+  md << "- 汇总覆盖阈值 coverage threshold: 由下级区域汇总的数值，须全部下级区域报送（或本级"
+        "直接报送）才作为本级数值，否则为「数据不完整」，注明覆盖范围，不作评估；指标可另设比例 "
+        "/ a figure combined from child areas counts as the parent's only when every child "
+        "reported (or the parent reported it directly), unless the indicator sets "
+        "`coverage_threshold_percent`; below it the figure is shown as 数据不完整 with its "
+        "coverage and is not evaluated\n";
   md << "- 指纹 fingerprint (SHA-256): `" << index.fingerprint() << "`\n\n";
 
   // Overview.
@@ -426,6 +432,10 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
            << FormatNumber((i->fluctuation_threshold() > 0 ? i->fluctuation_threshold() : 0.2) *
                            100)
            << "%" << (i->fluctuation_threshold() > 0 ? "" : "（默认 default）") << "\n";
+        if (i->coverage_threshold_percent() > 0) {
+          md << "- 汇总覆盖阈值 coverage threshold: "
+             << FormatNumber(i->coverage_threshold_percent()) << "% 的下级区域 / of child areas\n";
+        }
         if (i->rare_event_threshold() > 0) {
           md << "- 罕见事件阈值 rare-event threshold: 年分子 < " << i->rare_event_threshold()
              << " 时按3年合并率评估 / pooled 3-year rates below " << i->rare_event_threshold()

@@ -95,6 +95,13 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
       if (a.code() == report.area_code()) {
         context.area_name_zh = a.name_zh();
       }
+      if (a.parent_code() == report.area_code() && context.child_areas_zh.empty()) {
+        if (a.level() == v1::AREA_LEVEL_TOWN || a.level() == v1::AREA_LEVEL_SUBDISTRICT) {
+          context.child_areas_zh = "镇街";
+        } else if (a.level() == v1::AREA_LEVEL_VILLAGE || a.level() == v1::AREA_LEVEL_COMMUNITY) {
+          context.child_areas_zh = "村（社区）";
+        }
+      }
     }
     for (const auto& d : catalog.domains()) {
       context.domain_names_zh[d.id()] = d.name_zh();

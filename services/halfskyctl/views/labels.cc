@@ -131,6 +131,8 @@ const char* StatusToken(v1::ProgressStatus status) {
       return "missed";
     case v1::PROGRESS_STATUS_NOT_ASSESSABLE:
       return "not_assessable";
+    case v1::PROGRESS_STATUS_DATA_INCOMPLETE:
+      return "data_incomplete";
     default:
       return "";
   }

@@ -42,6 +42,7 @@ int StatusRank(v1::ProgressStatus s) {
     case v1::PROGRESS_STATUS_ACHIEVED:
       return 2;
     case v1::PROGRESS_STATUS_NOT_ASSESSABLE:
+    case v1::PROGRESS_STATUS_DATA_INCOMPLETE:
       return 1;
     default:
       return 0;
@@ -58,6 +59,36 @@ std::string MdCell(absl::string_view s) {
 }
 
 std::string Num(double v) { return absl::StrFormat("%.10g", v); }
+
+std::string ChildAreas(const ReportContext& ctx) {
+  return ctx.child_areas_zh.empty() ? "下级区域" : ctx.child_areas_zh;
+}
+
+// A figure as printed, with what it covers: 「136.8（仅1/11个镇街）」 for a
+// part, 「13.2（公布数）」 for a published figure, "-" without a value.
+std::string CoveredFigure(bool has_value, double value, const v1::SeriesPoint* point,
+                          const ReportContext& ctx) {
+  if (!has_value) {
+    return "-";
+  }
+  std::string out = FormatValue(value);
+  if (point == nullptr) {
+    return out;
+  }
+  if (point->incomplete()) {
+    absl::StrAppend(&out, "（仅", point->contributing_area_count(), "/",
+                    point->expected_area_count(), "个", ChildAreas(ctx));
+    if (point->published_area_count() > 0) {
+      absl::StrAppend(&out, "，", point->published_area_count(), "个公布数未计入");
+    }
+    absl::StrAppend(&out, "）");
+  } else if (point->published()) {
+    absl::StrAppend(&out, "（公布数）");
+  } else if (point->published_area_count() > 0) {
+    absl::StrAppend(&out, "（", point->published_area_count(), "个公布数未计入）");
+  }
+  return out;
+}
 std::string Px(double v) { return absl::StrFormat("%.2f", v); }
 
 const char* ChineseOrdinal(int n) {
@@ -120,6 +151,17 @@ int CountOf(const v1::DomainSummary& s, v1::ProgressStatus status) {
     }
   }
   return 0;
+}
+
+// The statuses of the summary tables: kStatusOrder, plus 数据不完整 when
+// the report counts any (so reports without partial data keep their
+// columns).
+std::vector<v1::ProgressStatus> SummaryStatuses(const v1::EvaluationReport& report) {
+  std::vector<v1::ProgressStatus> out(std::begin(kStatusOrder), std::end(kStatusOrder));
+  if (CountOf(report.overall(), v1::PROGRESS_STATUS_DATA_INCOMPLETE) > 0) {
+    out.push_back(v1::PROGRESS_STATUS_DATA_INCOMPLETE);
+  }
+  return out;
 }
 
 std::vector<const v1::Warning*> SortedWarnings(const v1::EvaluationReport& report) {
@@ -282,7 +324,7 @@ footer { margin-top: 6mm; color: #57606a; font-size: 8.5pt; }
 
 bool HasChart(const v1::IndicatorAssessment& ia) {
   for (const auto& p : ia.series()) {
-    if (p.has_value() && std::isfinite(p.value())) {
+    if (p.has_value() && std::isfinite(p.value()) && !p.incomplete()) {
       return true;
     }
   }
@@ -332,7 +374,7 @@ ChartScale ChartScaleFor(const v1::IndicatorAssessment& ia) {
     have_value = true;
   };
   for (const auto& p : ia.series()) {
-    if (p.has_value()) {
+    if (p.has_value() && !p.incomplete()) {
       year(p.year());
       value(p.value());
     }
@@ -462,7 +504,9 @@ std::string RenderChartSvg(const v1::IndicatorAssessment& ia) {
   std::vector<std::vector<const v1::SeriesPoint*>> runs(1);
   std::vector<const v1::SeriesPoint*> points;
   for (const auto& p : ia.series()) {
-    if (p.has_value() && std::isfinite(p.value())) {
+    // A partial figure is not the area's: not drawn (the tables print it
+    // with its coverage).
+    if (p.has_value() && std::isfinite(p.value()) && !p.incomplete()) {
       points.push_back(&p);
     }
   }
@@ -547,7 +591,7 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
                   "<section class=\"summary\">\n<h2>总体情况</h2>\n<table>\n<thead><tr>"
                   "<th>领域</th><th class=\"n\">评估指标</th><th class=\"n\">达标</th>"
                   "<th class=\"n\">达标率</th>");
-  for (v1::ProgressStatus st : kStatusOrder) {
+  for (v1::ProgressStatus st : SummaryStatuses(report)) {
     absl::StrAppend(&o, "<th class=\"n\">", StatusLabelZh(st), "</th>");
   }
   absl::StrAppend(&o, "<th>分布</th></tr></thead>\n<tbody>\n");
@@ -557,12 +601,12 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
                     d.achieved_count(), "</td><td class=\"n\">",
                     FormatValue(d.achievement_rate_percent(), 1), "%</td>");
     int total = 0;
-    for (v1::ProgressStatus st : kStatusOrder) {
+    for (v1::ProgressStatus st : SummaryStatuses(report)) {
       total += CountOf(d, st);
       absl::StrAppend(&o, "<td class=\"n\">", CountOf(d, st), "</td>");
     }
     absl::StrAppend(&o, "<td><div class=\"bar\">");
-    for (v1::ProgressStatus st : kStatusOrder) {
+    for (v1::ProgressStatus st : SummaryStatuses(report)) {
       const int c = CountOf(d, st);
       if (c > 0 && total > 0) {
         absl::StrAppend(&o, "<span style=\"width:", FormatValue(100.0 * c / total, 2),
@@ -579,7 +623,7 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
   }
   summary_row(report.overall(), "合计", true);
   absl::StrAppend(&o, "</tbody>\n</table>\n<div class=\"legend\">");
-  for (v1::ProgressStatus st : kStatusOrder) {
+  for (v1::ProgressStatus st : SummaryStatuses(report)) {
     absl::StrAppend(&o, "<i style=\"background:", StatusColour(st), "\"></i>", StatusLabelZh(st));
   }
   absl::StrAppend(&o,
@@ -706,8 +750,12 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
         absl::StrAppend(
             &o, "<tr><td>", Esc(r.indicator_id()), " ", Esc(r.name_zh()),
             r.unit().empty() ? "" : absl::StrCat("（", Esc(r.unit()), "）"),
-            "</td><td class=\"n\">", r.has_value() ? FormatValue(r.value()) : "-",
-            "</td><td class=\"n\">", r.has_previous_value() ? FormatValue(r.previous_value()) : "-",
+            "</td><td class=\"n\">",
+            Esc(CoveredFigure(r.has_value(), r.value(),
+                              r.has_value_point() ? &r.value_point() : nullptr, ctx)),
+            "</td><td class=\"n\">",
+            Esc(CoveredFigure(r.has_previous_value(), r.previous_value(),
+                              r.has_previous_point() ? &r.previous_point() : nullptr, ctx)),
             "</td><td class=\"n\">", r.has_change() ? FormatValue(r.change()) : "-",
             "</td><td class=\"n\">",
             r.has_female_minus_male() ? FormatValue(r.female_minus_male()) : "-",
@@ -740,11 +788,11 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
     absl::StrAppend(&o, " · 生成时间：", generated);
   }
   absl::StrAppend(&o, "\n\n## 总体情况\n\n| 领域 | 评估指标 | 达标 | 达标率 |");
-  for (v1::ProgressStatus st : kStatusOrder) {
+  for (v1::ProgressStatus st : SummaryStatuses(report)) {
     absl::StrAppend(&o, " ", StatusLabelZh(st), " |");
   }
   absl::StrAppend(&o, "\n|---|---:|---:|---:|");
-  for (size_t i = 0; i < std::size(kStatusOrder); ++i) {
+  for (size_t i = 0; i < SummaryStatuses(report).size(); ++i) {
     absl::StrAppend(&o, "---:|");
   }
   o += "\n";
@@ -752,7 +800,7 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
     const std::string b = bold ? "**" : "";
     absl::StrAppend(&o, "| ", b, MdCell(name), b, " | ", d.assessed_count(), " | ",
                     d.achieved_count(), " | ", FormatValue(d.achievement_rate_percent(), 1), "% |");
-    for (v1::ProgressStatus st : kStatusOrder) {
+    for (v1::ProgressStatus st : SummaryStatuses(report)) {
       absl::StrAppend(&o, " ", CountOf(d, st), " |");
     }
     o += "\n";
@@ -808,7 +856,13 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
                       StatusLabelZh(HeadlineStatus(*ia)), "\n\n");
       if (HasChart(*ia)) {
         int first = 0;
-        const auto values = YearlyValues(ia->series(), &first);
+        google::protobuf::RepeatedPtrField<v1::SeriesPoint> whole;
+        for (const auto& p : ia->series()) {
+          if (!p.incomplete()) {
+            *whole.Add() = p;
+          }
+        }
+        const auto values = YearlyValues(whole, &first);
         absl::StrAppend(&o, "趋势 `", Sparkline(values), "` ", first, "–",
                         first + static_cast<int>(values.size()) - 1, "\n\n");
         std::string years = "| 年份 |";
@@ -817,7 +871,8 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
         for (const auto& p : ia->series()) {
           absl::StrAppend(&years, " ", p.year(), " |");
           absl::StrAppend(&rule, "---:|");
-          absl::StrAppend(&vals, " ", p.has_value() ? FormatValue(p.value()) : "-", " |");
+          absl::StrAppend(&vals, " ", MdCell(CoveredFigure(p.has_value(), p.value(), &p, ctx)),
+                          " |");
         }
         absl::StrAppend(&o, years, "\n", rule, "\n", vals, "\n\n");
       }
@@ -854,13 +909,17 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
                       "年监测数据\n\n| 指标 | 本年 | 上年 | 变化 | 女−男 | 城−乡 | 数据完整度 |\n"
                       "|---|---:|---:|---:|---:|---:|---:|\n");
       for (const auto& r : a->second->rows()) {
-        absl::StrAppend(&o, "| ", MdCell(r.indicator_id()), " ", MdCell(r.name_zh()), " | ",
-                        r.has_value() ? FormatValue(r.value()) : "-", " | ",
-                        r.has_previous_value() ? FormatValue(r.previous_value()) : "-", " | ",
-                        r.has_change() ? FormatValue(r.change()) : "-", " | ",
-                        r.has_female_minus_male() ? FormatValue(r.female_minus_male()) : "-", " | ",
-                        r.has_urban_minus_rural() ? FormatValue(r.urban_minus_rural()) : "-", " | ",
-                        FormatValue(r.completeness_percent(), 1), "% |\n");
+        absl::StrAppend(
+            &o, "| ", MdCell(r.indicator_id()), " ", MdCell(r.name_zh()), " | ",
+            MdCell(CoveredFigure(r.has_value(), r.value(),
+                                 r.has_value_point() ? &r.value_point() : nullptr, ctx)),
+            " | ",
+            MdCell(CoveredFigure(r.has_previous_value(), r.previous_value(),
+                                 r.has_previous_point() ? &r.previous_point() : nullptr, ctx)),
+            " | ", r.has_change() ? FormatValue(r.change()) : "-", " | ",
+            r.has_female_minus_male() ? FormatValue(r.female_minus_male()) : "-", " | ",
+            r.has_urban_minus_rural() ? FormatValue(r.urban_minus_rural()) : "-", " | ",
+            FormatValue(r.completeness_percent(), 1), "% |\n");
       }
     }
   }
@@ -914,7 +973,7 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
           {"achieved", absl::StrCat(d.achieved_count())},
           {"achievement_rate_percent", Num(d.achievement_rate_percent())},
           {"text", ReportTitle(report, ctx)}});
-    for (v1::ProgressStatus st : kStatusOrder) {
+    for (v1::ProgressStatus st : SummaryStatuses(report)) {
       emit({{"record", "status_count"},
             {"domain_id", id},
             {"domain", name},
@@ -978,6 +1037,9 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
         fields["record"] = "point";
         fields["year"] = absl::StrCat(p.year());
         fields["value"] = opt(p.has_value(), p.value());
+        if (p.incomplete() || p.published() || p.published_area_count() > 0) {
+          fields["text"] = CoveredFigure(p.has_value(), p.value(), &p, ctx);
+        }
         emit(fields);
       }
     }
@@ -993,7 +1055,14 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
               {"unit", r.unit()},
               {"year", absl::StrCat(ctx.annual->year())},
               {"value", opt(r.has_value(), r.value())},
-              {"text", absl::StrCat("completeness ", Num(r.completeness_percent()), "%")}});
+              {"text",
+               absl::StrCat("completeness ", Num(r.completeness_percent()), "%",
+                            r.has_value_point() &&
+                                    (r.value_point().incomplete() || r.value_point().published() ||
+                                     r.value_point().published_area_count() > 0)
+                                ? absl::StrCat(" ", CoveredFigure(r.has_value(), r.value(),
+                                                                  &r.value_point(), ctx))
+                                : "")}});
       }
     }
   }

@@ -39,6 +39,11 @@ struct ReportContext {
   std::string banner_zh;
   // The year's monitoring figures (annual reports); nullptr = omitted.
   const halfsky::v1::AnnualReport* annual = nullptr;
+  // What report.area_code()'s child areas are called in coverage notes,
+  // e.g. 镇街; "" → 下级区域. A partial figure (SeriesPoint.incomplete) is
+  // printed as 「136.8（仅1/11个镇街）」, a published one as 「13.2（公布数）」;
+  // partial figures are not drawn in charts.
+  std::string child_areas_zh;
 };
 
 std::string RenderReportHtml(const halfsky::v1::EvaluationReport& report,

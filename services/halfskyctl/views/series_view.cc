@@ -83,7 +83,15 @@ std::string RenderSeries(const v1::GetSeriesResponse& series, const SeriesLabels
     for (const auto& p : series.points()) {
       std::vector<Cell> row;
       row.push_back({absl::StrCat(p.year()), ""});
-      row.push_back({p.has_value() ? FormatValue(p.value()) : "-", ""});
+      // A part of the area is printed with what it covers (数据不完整).
+      std::string value = p.has_value() ? FormatValue(p.value()) : "-";
+      if (p.has_value() && p.incomplete()) {
+        absl::StrAppend(&value, "（仅", p.contributing_area_count(), "/", p.expected_area_count(),
+                        "，数据不完整）");
+      } else if (p.has_value() && p.published()) {
+        absl::StrAppend(&value, "（公布数）");
+      }
+      row.push_back({value, ""});
       row.push_back({p.has_change_from_previous()
                          ? absl::StrCat(p.change_from_previous() > 0 ? "+" : "",
                                         FormatValue(p.change_from_previous()))
