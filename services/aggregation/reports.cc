@@ -149,6 +149,9 @@ absl::StatusOr<halfsky::v1::GetSeriesResponse> BuildSeries(
     p->set_denominator(a->denominator());
     p->set_direct(a->direct());
     p->set_children_mismatch(a->children_mismatch());
+    if (a->has_children_value()) {
+      p->set_children_value(a->children_value());
+    }
     const int expected = a->contributing_area_count() + a->missing_area_codes_size();
     p->set_completeness_percent(
         a->direct() || expected == 0 ? 100.0 : 100.0 * a->contributing_area_count() / expected);
