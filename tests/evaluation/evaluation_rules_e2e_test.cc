@@ -377,6 +377,16 @@ TEST_F(RulesEndToEndTest, LateDataCoResponsibleUnitsAndTargetWording) {
   EXPECT_EQ(pc.count(2024), 0u);
   EXPECT_EQ(pc.count(2023), 1u);
 
+  // Evaluation has seen every figure of the corpus once each indicator's
+  // warning is there (DECISION-16 was submitted after EDUCATION-08, so its
+  // warning means EDUCATION-08 was evaluated too).
+  WaitFor("the corpus' warnings", [&] {
+    return !WarningsOf("DECISION-23", v1::WARNING_KIND_OUT_OF_BAND).empty() &&
+           !WarningsOf("DECISION-05", v1::WARNING_KIND_PROGRESS).empty() &&
+           !WarningsOf("DECISION-16", v1::WARNING_KIND_FLUCTUATION).empty() &&
+           !WarningsOf("ENVIRONMENT-11", v1::WARNING_KIND_DATA_QUALITY).empty();
+  });
+
   // ---- 「保持在60％左右」: DECISION-23 at 50, 45, 60 is not achieved.
   {
     v1::EvaluateResponse r = Evaluate("DECISION-23");
