@@ -355,6 +355,14 @@ const std::vector<const v1::Area*>& CatalogIndex::Children(absl::string_view cod
   return it == children_.end() ? *kEmpty : it->second;
 }
 
+const std::string& CatalogIndex::LeadUnit(const v1::Indicator& indicator) {
+  static const std::string* const kNone = new std::string();
+  if (!indicator.lead_unit_code().empty()) {
+    return indicator.lead_unit_code();
+  }
+  return indicator.responsible_unit_codes().empty() ? *kNone : indicator.responsible_unit_codes(0);
+}
+
 std::vector<const v1::Indicator*> CatalogIndex::IndicatorsOfUnit(
     absl::string_view unit_code) const {
   std::vector<const v1::Indicator*> out;

@@ -68,6 +68,9 @@ class CatalogIndex {
   const std::vector<const halfsky::v1::Area*>& Children(absl::string_view code) const;
   // Indicators a unit is responsible for, in catalog order.
   std::vector<const halfsky::v1::Indicator*> IndicatorsOfUnit(absl::string_view unit_code) const;
+  // The indicator's lead unit 牵头单位: lead_unit_code, else its first (for a
+  // valid catalog: only) responsible unit; "" when it has none.
+  static const std::string& LeadUnit(const halfsky::v1::Indicator& indicator);
 
   // The indicator's due date (its override, else the calendar's), in the
   // district's time zone, for data year `year`: end of that day (23:59:59).

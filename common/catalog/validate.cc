@@ -563,6 +563,19 @@ class Validator {
           Add(loc, id, absl::StrCat("未知责任单位 ", u, " / unknown responsible unit ", u));
         }
       }
+      // Lead unit 牵头单位: one of the responsible units; required when
+      // there are several (a late-data warning names it).
+      if (!ind.lead_unit_code().empty()) {
+        if (!own_units.contains(ind.lead_unit_code())) {
+          Add(loc, id,
+              absl::StrCat("牵头单位 ", ind.lead_unit_code(), " 不是该指标的责任单位 / lead unit ",
+                           ind.lead_unit_code(), " is not one of responsible_unit_codes"));
+        }
+      } else if (ind.responsible_unit_codes_size() > 1) {
+        Add(loc, id,
+            "指标有多个责任单位，须指定牵头单位 lead_unit_code / an indicator with several "
+            "responsible units needs lead_unit_code");
+      }
       // Disaggregations.
       absl::flat_hash_set<int> disagg;
       for (int d : ind.required_disaggregations()) {
@@ -761,7 +774,20 @@ class Validator {
                                     tg.year(), FirstYear(), LastYear(), tg.year(), FirstYear(),
                                     LastYear()));
       }
-      if (NeedsEveryYear(cmp) && !tg.every_year()) {
+      // 「达到并保持」 (reach, then keep) is MAINTAIN_* with a year: progress
+      // toward the value until it is reached, kept in every year from then
+      // on; 「保持」 alone holds in every year from the base year.
+      const bool reach_and_keep = absl::StrContains(tg.text_zh(), "达到并保持");
+      const bool maintain =
+          cmp == v1::COMPARATOR_MAINTAIN_AT_LEAST || cmp == v1::COMPARATOR_MAINTAIN_AT_MOST;
+      if (maintain && reach_and_keep) {
+        if (tg.every_year()) {
+          Add(loc, id,
+              which +
+                  "「达到并保持」是先达到后保持，须设年份而非每年 / 「达到并保持」 (reach, "
+                  "then keep) needs a year, not every_year");
+        }
+      } else if (NeedsEveryYear(cmp) && !tg.every_year()) {
         Add(loc, id, which + cname + " 须为每年目标 / " + cname + " needs every_year");
       }
       // Value.

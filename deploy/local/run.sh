@@ -424,13 +424,8 @@ cmd_demo() {
     HALFSKY_TOKEN=$token "$BIN/halfskyctl/halfskyctl" submit --server "127.0.0.1:$SUBMISSION_PORT" "$f" \
       || die "loading $f failed"
   done
-  # Late-data warnings are re-checked on evaluation's full passes (start-up
-  # and every --reevaluate_interval); restart it so the demo shows the
-  # reporting status just loaded rather than five minutes later.
-  stop_one evaluation
-  start_service evaluation
-  "$BIN/halfskyctl/halfskyctl" health --wait 60s "127.0.0.1:$EVALUATION_PORT" >/dev/null \
-    || die "evaluation did not come back; see deploy/local/run.sh logs evaluation"
+  # Evaluation re-checks late data after each update message, so the
+  # warnings follow the data just loaded (no restart needed).
   say "demo data loaded. Try:"
   say "  export HALFSKY_TOKEN=\$(cat $SECRETS/assessment.token)"
   say "  $BIN/halfskyctl/halfskyctl warnings"

@@ -78,6 +78,9 @@ void FillSeriesPoint(const halfsky::v1::Aggregate& a, halfsky::v1::SeriesPoint* 
   p->set_denominator(a.denominator());
   p->set_direct(a.direct());
   p->set_children_mismatch(a.children_mismatch());
+  if (a.has_children_value()) {
+    p->set_children_value(a.children_value());
+  }
   const int expected = a.expected_area_count() > 0
                            ? a.expected_area_count()
                            : a.contributing_area_count() + a.missing_area_codes_size() +

@@ -1,5 +1,6 @@
 #include "services/submission/reporting.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -65,16 +66,32 @@ absl::StatusOr<v1::GetReportingStatusResponse> ComputeReportingStatus(
       e->set_year(year);
       const absl::Time due = catalog.DueAt(*ind, year);
       SetTs(due, e->mutable_due_at());
-      auto it = by_key.find({unit, ind->id()});
-      // A submission after as_of does not exist yet as far as this report
-      // is concerned.
-      const bool reported = it != by_key.end() && it->second->first_at <= as_of;
+      // A figure from any responsible unit reports the indicator for all of
+      // them (co-responsible units, 牵头单位 and 配合单位); a narrative is
+      // each unit's own. A submission after as_of does not exist yet as far
+      // as this report is concerned.
+      std::vector<std::string> reporters = {unit};
+      if (ind->kind() != v1::INDICATOR_KIND_QUALITATIVE) {
+        reporters.assign(ind->responsible_unit_codes().begin(),
+                         ind->responsible_unit_codes().end());
+      }
+      bool reported = false;
+      absl::Time first_at = absl::InfiniteFuture();
+      absl::Time last_at = absl::InfinitePast();
+      for (const std::string& reporter : reporters) {
+        auto it = by_key.find({reporter, ind->id()});
+        if (it == by_key.end() || it->second->first_at > as_of) {
+          continue;
+        }
+        reported = true;
+        first_at = std::min(first_at, it->second->first_at);
+        last_at = std::max(
+            last_at, it->second->last_at <= as_of ? it->second->last_at : it->second->first_at);
+      }
       if (reported) {
-        SetTs(it->second->first_at, e->mutable_first_submitted_at());
-        SetTs(it->second->last_at <= as_of ? it->second->last_at : it->second->first_at,
-              e->mutable_last_submitted_at());
-        e->set_state(it->second->first_at <= due ? v1::REPORTING_STATE_ON_TIME
-                                                 : v1::REPORTING_STATE_LATE);
+        SetTs(first_at, e->mutable_first_submitted_at());
+        SetTs(last_at, e->mutable_last_submitted_at());
+        e->set_state(first_at <= due ? v1::REPORTING_STATE_ON_TIME : v1::REPORTING_STATE_LATE);
       } else {
         e->set_state(as_of > due ? v1::REPORTING_STATE_MISSING : v1::REPORTING_STATE_NOT_DUE);
       }

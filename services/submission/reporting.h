@@ -6,7 +6,10 @@
 // store keeps. Pure; thread-safe.
 //
 // For each requested unit, every indicator the unit is responsible for
-// (numeric and qualitative alike) is one entry:
+// (numeric and qualitative alike) is one entry. A figure submitted by any
+// of the indicator's responsible units reports it for all of them (the
+// earliest such submission decides ON_TIME / LATE); a narrative
+// (QUALITATIVE) is reported only by the unit's own submission:
 //   ON_TIME  first submission at or before CatalogIndex::DueAt;
 //   LATE     first submission after the due date;
 //   MISSING  nothing submitted and as_of is after the due date;

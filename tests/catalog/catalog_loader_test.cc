@@ -359,6 +359,29 @@ std::vector<BadCase> BadCases() {
       {"MaintainNeedsEveryYear",
        rep("    comparator: COMPARATOR_AT_MOST\n", "    comparator: COMPARATOR_MAINTAIN_AT_MOST\n"),
        "# T1", "HEALTH-01", "COMPARATOR_MAINTAIN_AT_MOST needs every_year"},
+      // Lead unit 牵头单位 (issue #12 item 3).
+      {"LeadUnitNotResponsible",
+       rep("  responsible_unit_codes: \"HEALTH\"\n",
+           "  responsible_unit_codes: \"HEALTH\"\n  lead_unit_code: \"EDU\"\n"),
+       "# IND1", "HEALTH-01", "lead unit EDU is not one of responsible_unit_codes"},
+      {"SeveralUnitsWithoutLead",
+       [](const std::string& t) {
+         return Append(Replace(t, "  responsible_unit_codes: \"HEALTH\"\n",
+                               "  responsible_unit_codes: \"HEALTH\"\n"
+                               "  responsible_unit_codes: \"EDU\"\n"),
+                       "member_units { code: \"EDU\" name_zh: \"区教育局\" name_en: \"Edu\" }\n");
+       },
+       "# IND1", "HEALTH-01", "several responsible units needs lead_unit_code"},
+      // 「达到并保持」 is reach, then keep: a year, not every_year.
+      {"ReachAndKeepNeedsAYear",
+       [](const std::string& t) {
+         return Replace(
+             Replace(t, "    comparator: COMPARATOR_AT_MOST\n    year: 2030\n",
+                     "    comparator: COMPARATOR_MAINTAIN_AT_MOST\n    every_year: true\n"),
+             "    text_zh: \"下降到10.15/10万以下\"\n",
+             "    text_zh: \"达到并保持在10.15/10万以下\"\n");
+       },
+       "# T1", "HEALTH-01", "「达到并保持」 (reach, then keep) needs a year, not every_year"},
       {"AboutNegativeTolerance",
        rep("    comparator: COMPARATOR_AT_MOST\n",
            "    comparator: COMPARATOR_ABOUT\n    tolerance: -1\n"),

@@ -150,14 +150,14 @@ TEST_F(PlanCatalogTest, ExactTargetsOfThePlan) {
       {"35—45岁妇女接受高效宫颈癌筛查比例", v1::COMPARATOR_AT_LEAST, 2030, 70},  // 保障措施5
       {"政府举办的标准化妇幼保健机构数", v1::COMPARATOR_AT_LEAST, 2030, 1},      // 保障措施2
       // 二（二） education
-      {"女性高中阶段毛入学率", v1::COMPARATOR_MAINTAIN_AT_LEAST, 0, 95},
+      {"女性高中阶段毛入学率", v1::COMPARATOR_MAINTAIN_AT_LEAST, 2030, 95},  // 达到并保持
       // 二（三） economy
       {"就业人员中女性比例", v1::COMPARATOR_ABOUT, 0, 45},
       {"城镇单位就业人员中女性比例", v1::COMPARATOR_ABOUT, 2030, 40},
       {"女性高级专业技术人员比例", v1::COMPARATOR_AT_LEAST, 2030, 40},
       // 二（四） decision-making
-      {"区人大代表中女性比例", v1::COMPARATOR_MAINTAIN_AT_LEAST, 0, 30},
-      {"区政协委员中女性比例", v1::COMPARATOR_MAINTAIN_AT_LEAST, 0, 30},
+      {"区人大代表中女性比例", v1::COMPARATOR_MAINTAIN_AT_LEAST, 2030, 30},  // 达到并保持
+      {"区政协委员中女性比例", v1::COMPARATOR_MAINTAIN_AT_LEAST, 2030, 30},  // 达到并保持
       {"区人大常委会组成人员中女性比例", v1::COMPARATOR_AT_LEAST, 2025, 20},
       {"区人大常委会组成人员中女性比例", v1::COMPARATOR_AT_LEAST, 2030, 25},
       {"区政协常委中女性比例", v1::COMPARATOR_AT_LEAST, 2025, 20},

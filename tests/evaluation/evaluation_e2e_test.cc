@@ -5,6 +5,7 @@
 // service; a correction resolves the warning.
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -166,7 +167,11 @@ TEST_F(EvaluationEndToEndTest, SubmitWatchAcknowledgeRestartCorrect) {
   (void)reader->Finish();
 
   // Late data from the real GetReportingStatus: HEALTH-01 was never
-  // reported, the health bureau is named.
+  // reported, the health bureau is named. Late data is one warning per unit
+  // and data year listing its overdue indicators (issue #12; this test
+  // used to expect one warning per indicator for all years): under the
+  // real clock every year from the base year to last year is overdue, one
+  // warning each.
   grpc::ClientContext list_ctx;
   auth::AddBearerToken(&list_ctx, testing::kUnitToken);
   halfsky::v1::ListWarningsRequest list;
@@ -174,9 +179,18 @@ TEST_F(EvaluationEndToEndTest, SubmitWatchAcknowledgeRestartCorrect) {
   list.set_indicator_id("HEALTH-01");
   halfsky::v1::ListWarningsResponse listed;
   ASSERT_TRUE(stub_->ListWarnings(&list_ctx, list, &listed).ok());
-  ASSERT_EQ(listed.warnings_size(), 1) << evaluation().log();
-  EXPECT_THAT(listed.warnings(0).responsible_unit_codes(), ::testing::ElementsAre("HEALTH_BUREAU"));
-  EXPECT_THAT(listed.warnings(0).explanation_zh(), ::testing::HasSubstr("区卫生健康局"));
+  const int last_due_year =
+      absl::ToCivilYear(absl::Now(), absl::FixedTimeZone(8 * 3600)).year() - 1;
+  ASSERT_EQ(listed.warnings_size(), last_due_year - 2020 + 1) << evaluation().log();
+  std::set<int> years;
+  for (const auto& w : listed.warnings()) {
+    years.insert(w.data_year());
+    EXPECT_THAT(w.responsible_unit_codes(), ::testing::ElementsAre("HEALTH_BUREAU"));
+    EXPECT_EQ(w.unit_code(), "HEALTH_BUREAU");
+    EXPECT_THAT(w.missing_indicator_ids(), ::testing::Contains("HEALTH-01"));
+    EXPECT_THAT(w.explanation_zh(), ::testing::HasSubstr("区卫生健康局"));
+  }
+  EXPECT_EQ(years.size(), static_cast<size_t>(listed.warnings_size()));
 }
 
 TEST_F(EvaluationEndToEndTest, GrpcSeriesSourceReadsTheRealAggregationService) {

@@ -6,6 +6,7 @@
 // evaluation_e2e_test).
 #include "services/evaluation/service/evaluation_service.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -126,6 +127,7 @@ class EvaluationServiceTest : public ::testing::Test {
         "");
     series_ = std::make_unique<FallbackSeriesSource>(cache_.get(), grpc_source_.get());
     EvaluatorOptions eo;
+    eo.area_depth = area_depth_;
     eo.full_pass_interval = absl::Hours(1);
     eo.retry_interval = absl::Milliseconds(200);
     evaluator_ =
@@ -189,6 +191,7 @@ class EvaluationServiceTest : public ::testing::Test {
     ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-02", 2024, 55, 100)}).ok());
   }
 
+  int area_depth_ = 0;
   FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01
   std::shared_ptr<const CatalogIndex> catalog_;
   std::unique_ptr<halfsky::testing::RedisServer> redis_server_;
@@ -386,6 +389,52 @@ TEST_F(EvaluationServiceTest, AcknowledgementRulesAndDurabilityAcrossRestart) {
   ASSERT_TRUE(warnings[0].has_acknowledgement());
   EXPECT_EQ(warnings[0].acknowledgement().by(), "alice");
   EXPECT_EQ(warnings[0].acknowledgement().note(), "开展筛查专项行动");
+}
+
+// Towns (issue #12 item 10): a town warns only on data as complete as the
+// district's, and on a target only where it is worse than the district.
+TEST_F(EvaluationServiceTest, TownsWarnOnlyWhereCompleteAndWorseThanTheDistrict) {
+  StopService();
+  area_depth_ = 1;
+  StartService();
+  constexpr char kSubdistrict[] = "610303001";
+  constexpr char kTown[] = "610303100";
+  // HEALTH-02 (≥ 60 % by 2030): the district 50 → 50.5 (at risk, orange);
+  // the subdistrict the same (orange: the district's warning says it); the
+  // town 50 → 45 (moving away, red: worse than the district).
+  ASSERT_TRUE(writer_
+                  ->Write({FractionValue("HEALTH-02", 2020, 50, 100),
+                           FractionValue("HEALTH-02", 2024, 50.5, 100),
+                           FractionValue("HEALTH-02", 2020, 50, 100, kSubdistrict),
+                           FractionValue("HEALTH-02", 2024, 50.5, 100, kSubdistrict),
+                           FractionValue("HEALTH-02", 2020, 50, 100, kTown),
+                           FractionValue("HEALTH-02", 2024, 45, 100, kTown)})
+                  .ok());
+  // EDU-01 (逐步提高): the district 10 → 11 by 2024 (on track); the town
+  // falls 10 → 9 but has reported up to 2023 only: no town warning.
+  ASSERT_TRUE(
+      writer_
+          ->Write({PlainValue("EDU-01", 2020, 10), PlainValue("EDU-01", 2024, 11),
+                   PlainValue("EDU-01", 2020, 10, kTown), PlainValue("EDU-01", 2023, 9, kTown)})
+          .ok());
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("EDU-01").ok());
+  std::map<std::string, Warning> progress;
+  for (const Warning& w : Firing("HEALTH-02")) {
+    if (w.kind() == halfsky::v1::WARNING_KIND_PROGRESS) {
+      progress[w.area_code()] = w;
+    }
+  }
+  ASSERT_EQ(progress.count(kRoot), 1u);
+  EXPECT_EQ(progress[kRoot].severity(), halfsky::v1::SEVERITY_ORANGE);
+  ASSERT_EQ(progress.count(kTown), 1u);
+  EXPECT_EQ(progress[kTown].id(), "HEALTH-02:610303100:progress:2030");
+  EXPECT_EQ(progress[kTown].severity(), halfsky::v1::SEVERITY_RED);
+  EXPECT_EQ(progress[kTown].status(), halfsky::v1::PROGRESS_STATUS_MOVING_AWAY);
+  EXPECT_EQ(progress.count(kSubdistrict), 0u) << progress[kSubdistrict].explanation_zh();
+  for (const Warning& w : Firing("EDU-01")) {
+    EXPECT_NE(w.area_code(), kTown) << w.id() << ": " << w.explanation_zh();
+  }
 }
 
 TEST_F(EvaluationServiceTest, ListWarningsRejectsUnknownFilterValues) {

@@ -551,8 +551,11 @@ TEST(EvaluateIndicatorTest, PicksSeriesPerTarget) {
   EXPECT_DOUBLE_EQ(e->assessments[1].figures.current_value(), 8);
   EXPECT_EQ(e->assessments[1].status, v1::PROGRESS_STATUS_ON_TRACK);
   EXPECT_THAT(e->assessments[1].explanation_zh, HasSubstr("城乡差距"));
-  // Fluctuation on the total: 40 → 55 is +37.5 % with one change.
-  EXPECT_TRUE(e->fluctuation.warns);
+  // Fluctuation on the total: 40 (2020) → 55 (2024) is +37.5 % over four
+  // years, (55/40)^(1/4) − 1 = 8.3 % a year: not 波动较大 (this test used
+  // to expect a warning from the raw four-year change, issue #12 item 4).
+  EXPECT_NEAR(*e->fluctuation.relative_change, std::pow(55.0 / 40, 0.25) - 1, 1e-12);
+  EXPECT_FALSE(e->fluctuation.warns);
 }
 
 TEST(EvaluateIndicatorTest, MissingSeriesIsNoData) {
@@ -896,6 +899,130 @@ TEST(EveryYearNumberTest, IncreaseWithValueEveryYearIsARule) {
   ASSERT_EQ(a.broken_years.size(), 1u);
   EXPECT_EQ(a.broken_years[0].year, 2021);
   EXPECT_FALSE(a.figures.has_progress());
+}
+
+}  // namespace
+}  // namespace halfsky::evaluation
+
+// --- Issue #12: target wording, annualised fluctuation, filled protos,
+// late-data severity. ---
+
+namespace halfsky::evaluation {
+namespace {
+
+TEST(AboutEveryYearTest, EveryYearIsCheckedNotOnlyTheLatest) {
+  // DECISION-23 「保持在60％左右」: 2020 = 50, 2022 = 45, 2024 = 60. The
+  // latest year is inside 58–62, the two earlier ones are not.
+  Assessment a = Assess(Proportion(), MakeTarget(v1::COMPARATOR_ABOUT, 0, 60),
+                        Values({{2020, 50}, {2022, 45}, {2024, 60}}));
+  EXPECT_EQ(a.status, v1::PROGRESS_STATUS_MISSED);
+  EXPECT_EQ(a.warning_kind, v1::WARNING_KIND_OUT_OF_BAND);
+  EXPECT_EQ(a.severity, v1::SEVERITY_ORANGE);
+  ASSERT_EQ(a.broken_years.size(), 2u);
+  EXPECT_EQ(a.broken_years[0].year, 2020);
+  EXPECT_DOUBLE_EQ(a.broken_years[0].value, 50);
+  EXPECT_EQ(a.broken_years[1].year, 2022);
+  EXPECT_DOUBLE_EQ(a.broken_years[1].value, 45);
+  EXPECT_EQ(a.explanation_zh,
+            "女性比例应各年保持在60%左右（58.0%—62.0%），2024年为60.0%，但2020年（50.0%）、"
+            "2022年（45.0%）不在该范围内。");
+  EXPECT_EQ(a.explanation_en,
+            "Test indicator must stay about 60% (58.0%–62.0%) every year; it was 60.0% in 2024, "
+            "but outside the band in 2020 (50.0%), 2022 (45.0%).");
+  EXPECT_THAT(a.explanation_zh, ::testing::Not(HasSubstr("各年均符合")));
+  // Every year inside: achieved, and the sentence may say so.
+  Assessment kept = Assess(Proportion(), MakeTarget(v1::COMPARATOR_ABOUT, 0, 60),
+                           Values({{2020, 59}, {2022, 61.5}, {2024, 60}}));
+  EXPECT_EQ(kept.status, v1::PROGRESS_STATUS_ACHIEVED);
+  EXPECT_TRUE(kept.broken_years.empty());
+  EXPECT_THAT(kept.explanation_zh, HasSubstr("2020年以来各年均符合60%左右的要求"));
+}
+
+TEST(ReachAndKeepTest, NotYetReachedIsMeasuredOnProgress) {
+  // 「达到并保持在30％以上」 is MAINTAIN_AT_LEAST with the plan's end year:
+  // never reached yet → progress toward 30 % by 2030, not RULE_BROKEN.
+  // CAGR 2020→2024 = (26.5/24)^(1/4) − 1 = 2.51 %; needed from the base
+  // (30/24)^(1/10) − 1 = 2.26 %: P = 1.11, on track.
+  v1::Target target = MakeTarget(v1::COMPARATOR_MAINTAIN_AT_LEAST, 2030, 30);
+  Assessment a = Assess(Proportion(), target, Values({{2020, 24}, {2022, 25}, {2024, 26.5}}));
+  EXPECT_EQ(a.status, v1::PROGRESS_STATUS_ON_TRACK);
+  EXPECT_FALSE(a.warns());
+  EXPECT_TRUE(a.broken_years.empty());
+  EXPECT_NEAR(a.figures.progress(),
+              (std::pow(26.5 / 24, 0.25) - 1) / (std::pow(30.0 / 24, 0.1) - 1), 1e-12);
+  EXPECT_THAT(a.explanation_zh, HasSubstr("可以达到≥30%的目标"));
+  // Slower: 26 → 26.5 is P = 0.22 → at risk (orange PROGRESS), not red.
+  Assessment slow = Assess(Proportion(), target, Values({{2020, 26}, {2024, 26.5}}));
+  EXPECT_EQ(slow.status, v1::PROGRESS_STATUS_AT_RISK);
+  EXPECT_EQ(slow.warning_kind, v1::WARNING_KIND_PROGRESS);
+  EXPECT_EQ(slow.severity, v1::SEVERITY_ORANGE);
+  // Reached in 2022 and then lost: kept from the year it was reached.
+  Assessment lost = Assess(Proportion(), target, Values({{2020, 28}, {2022, 31}, {2024, 29}}));
+  EXPECT_EQ(lost.warning_kind, v1::WARNING_KIND_RULE_BROKEN);
+  ASSERT_EQ(lost.broken_years.size(), 1u);
+  EXPECT_EQ(lost.broken_years[0].year, 2024);
+}
+
+TEST(FluctuationTest, PointsYearsApartAreAnnualised) {
+  // A survey indicator measured in 2020 and 2024: 10 → 15 is +50 % over
+  // four years, (1.5)^(1/4) − 1 = 10.7 % a year: below 20 %, no warning.
+  absl::StatusOr<FluctuationResult> r =
+      AssessFluctuation(Proportion(), Values({{2020, 10}, {2024, 15}}), MethodOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->method, FluctuationMethod::kRelativeChange);
+  EXPECT_EQ(r->gap_years, 4);
+  EXPECT_NEAR(*r->relative_change, std::pow(1.5, 0.25) - 1, 1e-12);
+  EXPECT_FALSE(r->warns);
+  EXPECT_EQ(r->explanation_zh,
+            "女性比例2024年为15.0%，比2020年上升5.0个百分点，间隔4年，年均变化幅度10.7%，"
+            "未超过20%的波动阈值，属正常波动。");
+  // The same +50 % in one year is 波动较大.
+  absl::StatusOr<FluctuationResult> one =
+      AssessFluctuation(Proportion(), Values({{2023, 10}, {2024, 15}}), MethodOptions());
+  ASSERT_TRUE(one.ok());
+  EXPECT_NEAR(*one->relative_change, 0.5, 1e-12);
+  EXPECT_TRUE(one->warns);
+  // Four years apart but +150 %: 25.7 % a year still warns.
+  absl::StatusOr<FluctuationResult> big =
+      AssessFluctuation(Proportion(), Values({{2020, 10}, {2024, 25}}), MethodOptions());
+  ASSERT_TRUE(big.ok());
+  EXPECT_TRUE(big->warns);
+}
+
+TEST(ToProtoTest, EveryFieldIsFilled) {
+  Assessment a = Assess(Proportion(), MakeTarget(v1::COMPARATOR_ABOUT, 0, 45),
+                        Values({{2020, 44}, {2024, 47.5}}));
+  const v1::TargetAssessment p = a.ToProto();
+  EXPECT_EQ(p.status(), v1::PROGRESS_STATUS_MISSED);
+  EXPECT_EQ(p.severity(), v1::SEVERITY_ORANGE);
+  EXPECT_EQ(p.warning_kind(), v1::WARNING_KIND_OUT_OF_BAND);
+  EXPECT_EQ(p.explanation_zh(), a.explanation_zh);
+  EXPECT_FALSE(p.explanation_en().empty());
+  EXPECT_EQ(p.explanation_en(), a.explanation_en);
+}
+
+TEST(LateDataSeverityTest, EscalatesWithLateness) {
+  const MethodOptions o;  // orange from 90 days, red from 180
+  EXPECT_EQ(LateDataSeverity(-1, o), v1::SEVERITY_UNSPECIFIED);
+  EXPECT_EQ(LateDataSeverity(0, o), v1::SEVERITY_YELLOW);
+  EXPECT_EQ(LateDataSeverity(89, o), v1::SEVERITY_YELLOW);
+  EXPECT_EQ(LateDataSeverity(90, o), v1::SEVERITY_ORANGE);
+  EXPECT_EQ(LateDataSeverity(179, o), v1::SEVERITY_ORANGE);
+  EXPECT_EQ(LateDataSeverity(180, o), v1::SEVERITY_RED);
+  // SeverityFor agrees: the due date's severity.
+  EXPECT_EQ(SeverityFor(v1::WARNING_KIND_LATE_DATA, v1::PROGRESS_STATUS_UNSPECIFIED),
+            LateDataSeverity(0, o));
+  MethodOptions custom;
+  custom.late_orange_after_days = 30;
+  custom.late_red_after_days = 60;
+  EXPECT_EQ(LateDataSeverity(45, custom), v1::SEVERITY_ORANGE);
+  EXPECT_EQ(LateDataSeverity(60, custom), v1::SEVERITY_RED);
+  // Thresholds out of order are refused by the method's validation.
+  MethodOptions bad;
+  bad.late_orange_after_days = 60;
+  bad.late_red_after_days = 60;
+  EXPECT_EQ(AssessFluctuation(Proportion(), Values({{2020, 1}}), bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

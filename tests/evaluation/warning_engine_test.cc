@@ -91,6 +91,30 @@ TEST(WarningIdTest, IsStableAndReadable) {
             "HEALTH-01:610303:late_data:0");
 }
 
+// Late data is one warning per unit and data year (issue #12): its
+// identity is the unit and year, and the indicator filter matches any
+// indicator it lists.
+TEST(WarningIdTest, LateDataIsPerUnitAndYear) {
+  halfsky::v1::Warning w;
+  w.set_kind(halfsky::v1::WARNING_KIND_LATE_DATA);
+  w.set_area_code("610303");
+  w.set_unit_code("HEALTH");
+  w.set_data_year(2024);
+  w.add_missing_indicator_ids("HEALTH-01");
+  w.add_missing_indicator_ids("HEALTH-04");
+  w.set_state(halfsky::v1::WARNING_STATE_FIRING);
+  EXPECT_EQ(WarningIdOf(w), "unit.HEALTH:610303:late_data:2024");
+  EXPECT_EQ(LateDataWarningId("HEALTH", "610303", 2023), "unit.HEALTH:610303:late_data:2023");
+  halfsky::v1::ListWarningsRequest f;
+  f.set_indicator_id("HEALTH-04");
+  EXPECT_TRUE(MatchesFilter(w, f, false));
+  f.set_indicator_id("HEALTH-02");
+  EXPECT_FALSE(MatchesFilter(w, f, false));
+  w.clear_unit_code();
+  w.set_indicator_id("HEALTH-01");
+  EXPECT_EQ(WarningIdOf(w), "HEALTH-01:610303:late_data:0");
+}
+
 TEST_F(WarningEngineTest, StoreMigratesToTheLatestSchema) {
   EXPECT_EQ(store_->schema_version(), WarningStore::LatestSchemaVersion());
   EXPECT_GE(WarningStore::LatestSchemaVersion(), 1);

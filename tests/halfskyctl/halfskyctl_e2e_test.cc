@@ -179,7 +179,7 @@ constexpr Promise kDemoPromises[] = {
     {"EDUCATION-05", "", "rule_broken", ""},
     {"ECONOMY-02", "", "out_of_band", ""},
     {"HEALTH-03", "", "slipped", ""},
-    {"DECISION-05", "", "late_data", ""},
+    {"DECISION-05", "", "late_data", "yellow"},  // 2 months late: yellow (orange from 90 days)
 };
 
 std::string KindToken(v1::WarningKind kind) {
@@ -311,8 +311,12 @@ class HalfskyctlEndToEndTest : public ::testing::Test {
       response = Warnings();
       bool late_settled = true;
       for (const auto& w : response.warnings()) {
-        if (w.kind() == v1::WARNING_KIND_LATE_DATA && late_allowed.count(w.indicator_id()) == 0) {
-          late_settled = false;
+        if (w.kind() == v1::WARNING_KIND_LATE_DATA) {
+          for (const std::string& id : w.missing_indicator_ids()) {
+            if (late_allowed.count(id) == 0) {
+              late_settled = false;
+            }
+          }
         }
       }
       const std::string now = Fingerprint(response);
@@ -373,9 +377,19 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
 
   // 2. Wait for evaluation; then every promise of deploy/demo/README.md.
   const v1::ListWarningsResponse warnings = WaitForStableWarnings({"DECISION-05"});
+  // A late-data warning is one per unit and year (issue #12) and lists its
+  // overdue indicators: it counts for each of them.
+  auto indicators_of = [](const v1::Warning& w) {
+    return w.kind() == v1::WARNING_KIND_LATE_DATA
+               ? std::vector<std::string>(w.missing_indicator_ids().begin(),
+                                          w.missing_indicator_ids().end())
+               : std::vector<std::string>{w.indicator_id()};
+  };
   std::map<std::string, std::vector<const v1::Warning*>> by_indicator;
   for (const auto& w : warnings.warnings()) {
-    by_indicator[w.indicator_id()].push_back(&w);
+    for (const std::string& id : indicators_of(w)) {
+      by_indicator[id].push_back(&w);
+    }
   }
 
   ht::CommandResult report_csv =
@@ -417,14 +431,18 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
   }
   // Nothing warns by accident.
   for (const auto& w : warnings.warnings()) {
-    EXPECT_EQ(promised_warnings.count(absl::StrCat(w.indicator_id(), " ", KindToken(w.kind()))), 1u)
-        << "unannounced warning " << w.id() << " (" << SeverityToken(w.severity())
-        << "): " << w.explanation_zh();
+    for (const std::string& id : indicators_of(w)) {
+      EXPECT_EQ(promised_warnings.count(absl::StrCat(id, " ", KindToken(w.kind()))), 1u)
+          << "unannounced warning " << w.id() << " (" << SeverityToken(w.severity())
+          << "): " << w.explanation_zh();
+    }
   }
   // The late unit is named.
   for (const v1::Warning* w : by_indicator["DECISION-05"]) {
     if (w->kind() == v1::WARNING_KIND_LATE_DATA) {
       EXPECT_THAT(w->responsible_unit_codes(), ::testing::ElementsAre("PEOPLES_CONGRESS"));
+      EXPECT_EQ(w->unit_code(), "PEOPLES_CONGRESS");
+      EXPECT_THAT(w->missing_indicator_ids(), ::testing::ElementsAre("DECISION-05"));
       EXPECT_EQ(w->data_year(), 2024);
     }
   }

@@ -66,6 +66,31 @@ TEST(ReportingTest, SubmissionsAfterAsOfDoNotCount) {
   }
 }
 
+// Issue #12 item 3: one figure from any responsible unit reports the
+// indicator for all of them; narratives stay each unit's own.
+TEST(ReportingTest, AFigureFromAnyResponsibleUnitReportsItForAll) {
+  auto catalog = TestCatalog();
+  std::vector<ReportingTimes> times = {
+      // HEALTH-02 (HEALTH_BUREAU + EDU_BUREAU), a figure, by EDU_BUREAU.
+      {"EDU_BUREAU", "HEALTH-02", 2024, Local(2025, 1, 10), Local(2025, 2, 1)},
+      // HEALTH-05 (the same two), a narrative, by EDU_BUREAU only.
+      {"EDU_BUREAU", "HEALTH-05", 2024, Local(2024, 12, 1), Local(2024, 12, 1)},
+  };
+  auto status = ComputeReportingStatus(*catalog, 2024, {}, Local(2025, 3, 1), times);
+  ASSERT_TRUE(status.ok()) << status.status();
+  std::map<std::pair<std::string, std::string>, const v1::ReportingStatusEntry*> entry;
+  for (const auto& e : status->entries()) {
+    entry[{e.unit_code(), e.indicator_id()}] = &e;
+  }
+  const auto* health = entry.at({"HEALTH_BUREAU", "HEALTH-02"});
+  EXPECT_EQ(health->state(), v1::REPORTING_STATE_LATE);  // 10 January, after 31 December
+  EXPECT_EQ(health->first_submitted_at().seconds(), absl::ToUnixSeconds(Local(2025, 1, 10)));
+  EXPECT_EQ(health->last_submitted_at().seconds(), absl::ToUnixSeconds(Local(2025, 2, 1)));
+  EXPECT_EQ(entry.at({"EDU_BUREAU", "HEALTH-02"})->state(), v1::REPORTING_STATE_LATE);
+  EXPECT_EQ(entry.at({"HEALTH_BUREAU", "HEALTH-05"})->state(), v1::REPORTING_STATE_MISSING);
+  EXPECT_EQ(entry.at({"EDU_BUREAU", "HEALTH-05"})->state(), v1::REPORTING_STATE_ON_TIME);
+}
+
 TEST(ReportingTest, UnknownUnitIsInvalidArgument) {
   auto catalog = TestCatalog();
   auto status = ComputeReportingStatus(*catalog, 2024, {"NOPE"}, Local(2025, 3, 1), {});

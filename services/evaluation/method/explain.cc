@@ -535,6 +535,24 @@ void ExplainAssessment(const Indicator& indicator, const MethodOptions& options,
     case v1::PROGRESS_STATUS_MISSED:
       if (a.warning_kind == v1::WARNING_KIND_RULE_BROKEN) {
         RuleBrokenSentences(w, &zh, &en);
+      } else if (a.warning_kind == v1::WARNING_KIND_OUT_OF_BAND && big_t == 0 &&
+                 !a.broken_years.empty() &&
+                 !(a.broken_years.size() == 1 && a.broken_years[0].year == t)) {
+        // Every year must be in the band: name each year that was not
+        // (when only the latest was not, the sentence below says it).
+        std::vector<std::string> zh_years;
+        std::vector<std::string> en_years;
+        for (const Assessment::BrokenYear& b : a.broken_years) {
+          zh_years.push_back(absl::StrFormat("%s（%s）", w.L(b.year), w.V(b.value)));
+          en_years.push_back(absl::StrFormat("%s (%s)", w.LEn(b.year), w.VEn(b.value)));
+        }
+        zh = absl::StrFormat("%s应各年保持在%s（%s），%s为%s，但%s不在该范围内。", s, w.TT(),
+                             w.Band(), w.L(t), w.V(f.current_value()),
+                             absl::StrJoin(zh_years, "、"));
+        en = absl::StrFormat(
+            "%s must stay %s (%s) every year; it was %s in %s, but outside the band in %s.", se,
+            w.TTEn(), w.BandEn(), w.VEn(f.current_value()), w.LEn(t),
+            absl::StrJoin(en_years, ", "));
       } else if (a.warning_kind == v1::WARNING_KIND_OUT_OF_BAND) {
         zh = absl::StrFormat("%s%s为%s，不在%s（%s）的目标范围内。", s, w.L(t),
                              w.V(f.current_value()), w.TT(), w.Band());
@@ -623,12 +641,16 @@ void ExplainFluctuation(const Indicator& indicator, const MethodOptions& options
     en.push_back(absl::StrFormat("modified z-score %s, %s %g", Fixed(f.modified_z_score(), 1),
                                  r.exceeds_threshold ? "above" : "not above", r.threshold));
   } else if (r.relative_change.has_value()) {
-    zh.push_back(absl::StrFormat(
-        "变化幅度%s%%，%s%s%%的波动阈值", FormatPercent(*r.relative_change),
-        r.exceeds_threshold ? "超过" : "未超过", absl::StrFormat("%g", r.threshold * 100)));
-    en.push_back(absl::StrFormat("a change of %s%%, %s the %g%% threshold",
+    const bool annualised = r.gap_years > 1;
+    zh.push_back(absl::StrFormat("%s变化幅度%s%%，%s%s%%的波动阈值",
+                                 annualised ? absl::StrFormat("间隔%d年，年均", r.gap_years) : "",
                                  FormatPercent(*r.relative_change),
-                                 r.exceeds_threshold ? "above" : "not above", r.threshold * 100));
+                                 r.exceeds_threshold ? "超过" : "未超过",
+                                 absl::StrFormat("%g", r.threshold * 100)));
+    en.push_back(absl::StrFormat(
+        "a change of %s%%%s, %s the %g%% threshold", FormatPercent(*r.relative_change),
+        annualised ? absl::StrFormat(" a year over %d years", r.gap_years) : "",
+        r.exceeds_threshold ? "above" : "not above", r.threshold * 100));
   } else {
     zh.push_back("上年数值为0，无法计算变化幅度");
     en.push_back("the previous value was 0, so no relative change can be computed");

@@ -55,6 +55,7 @@ absl::Status ValidateOptions(const MethodOptions& o) {
       !(o.confidence_level > 0 && o.confidence_level < 1) || !(o.zero_replacement > 0) ||
       !(o.fluctuation_z_threshold > 0) || !(o.default_relative_threshold > 0) ||
       !(o.default_about_tolerance >= 0) || o.default_rare_event_threshold < 0 ||
+      !(o.late_orange_after_days > 0 && o.late_red_after_days > o.late_orange_after_days) ||
       !(o.on_track_bound >= o.needs_acceleration_bound &&
         o.needs_acceleration_bound >= o.at_risk_bound) ||
       !(o.no_target_on_track_bound >= o.no_target_needs_acceleration_bound &&
@@ -559,6 +560,9 @@ v1::TargetAssessment Assessment::ToProto() const {
   out.set_status(status);
   *out.mutable_figures() = figures;
   out.set_explanation_zh(explanation_zh);
+  out.set_severity(severity);
+  out.set_warning_kind(warning_kind);
+  out.set_explanation_en(explanation_en);
   return out;
 }
 
@@ -609,13 +613,27 @@ Severity SeverityFor(WarningKind kind, ProgressStatus status) {
         return v1::SEVERITY_ORANGE;
       }
       return Max(v1::SEVERITY_YELLOW, StatusSeverity(status));
-    case v1::WARNING_KIND_FLUCTUATION:
     case v1::WARNING_KIND_LATE_DATA:
+      return LateDataSeverity(0, MethodOptions{});
+    case v1::WARNING_KIND_FLUCTUATION:
     case v1::WARNING_KIND_DATA_QUALITY:
       return v1::SEVERITY_YELLOW;
     default:
       return v1::SEVERITY_UNSPECIFIED;
   }
+}
+
+Severity LateDataSeverity(int days_overdue, const MethodOptions& options) {
+  if (days_overdue < 0) {
+    return v1::SEVERITY_UNSPECIFIED;
+  }
+  if (days_overdue >= options.late_red_after_days) {
+    return v1::SEVERITY_RED;
+  }
+  if (days_overdue >= options.late_orange_after_days) {
+    return v1::SEVERITY_ORANGE;
+  }
+  return v1::SEVERITY_YELLOW;
 }
 
 absl::StatusOr<Assessment> AssessTarget(const Indicator& indicator, const Target& target,
@@ -779,7 +797,13 @@ absl::StatusOr<Assessment> AssessTarget(const Indicator& indicator, const Target
             break;
           }
           SetBaseAndCurrent(pts.front(), pts.back(), options, options.pool_years, c.pooled, &a);
-          if (inside(pts.back().value)) {
+          // 「保持在…左右」 holds in every year from the base year.
+          for (const Pt& p : pts) {
+            if (!inside(p.value)) {
+              a.broken_years.push_back({p.year, p.value, std::nullopt});
+            }
+          }
+          if (a.broken_years.empty()) {
             a.status = v1::PROGRESS_STATUS_ACHIEVED;
           } else {
             a.status = v1::PROGRESS_STATUS_MISSED;
@@ -866,8 +890,15 @@ absl::StatusOr<FluctuationResult> AssessFluctuation(const Indicator& indicator,
   r.figures.set_current_year(cur.year);
   r.figures.set_current_value(cur.value);
   r.figures.set_latest_change(latest);
+  r.gap_years = cur.year - prev.year;
   if (prev.value != 0) {
-    r.relative_change = (cur.value - prev.value) / std::fabs(prev.value);
+    // Per year: points years apart (a survey every few years) are judged
+    // on their yearly pace, not on the change of the whole gap.
+    if (prev.value > 0 && cur.value >= 0) {
+      r.relative_change = std::pow(cur.value / prev.value, 1.0 / r.gap_years) - 1.0;
+    } else {
+      r.relative_change = (cur.value - prev.value) / std::fabs(prev.value) / r.gap_years;
+    }
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());

@@ -102,6 +102,11 @@ struct MethodOptions {
   // what the evaluated area is called as a whole (e.g. 全区).
   std::string child_areas_zh = "下级区域";
   std::string area_whole_zh = "本区域";
+  // Late data (LateDataSeverity): yellow from the due date, orange from
+  // this many whole days past it, red from late_red_after_days. Must be
+  // 0 < orange < red.
+  int late_orange_after_days = 90;
+  int late_red_after_days = 180;
 };
 
 // Why an assessment is NOT_ASSESSABLE.
@@ -153,7 +158,8 @@ struct Assessment {
   std::string explanation_en;
 
   bool warns() const { return warning_kind != halfsky::v1::WARNING_KIND_UNSPECIFIED; }
-  // Target, status, figures and explanation_zh (what the proto holds).
+  // Every field of the proto: target, status, figures, severity,
+  // warning_kind, explanation_zh and explanation_en.
   halfsky::v1::TargetAssessment ToProto() const;
 };
 
@@ -174,8 +180,13 @@ struct FluctuationResult {
   // modified_z_score (z-score method only); rare events: few_events,
   // interval (latest year's rate) and event_count (latest year).
   halfsky::v1::Figures figures;
-  // (current − previous) / |previous|; absent when previous is 0.
+  // The relative change per year: (current / previous)^(1 / gap) − 1 for
+  // two positive values `gap` years apart, else (current − previous) /
+  // |previous| / gap; absent when previous is 0. Equal to (current −
+  // previous) / |previous| for consecutive years.
   std::optional<double> relative_change;
+  // Years between the two points (1 for consecutive years).
+  int gap_years = 0;
   // The threshold that applied (z or relative).
   double threshold = 0;
   // Rare events: the pooled rate of the years before the latest one.
@@ -231,8 +242,10 @@ struct IndicatorEvaluation {
 //  - ABOUT: inside [value − tol, value + tol] (tol = target.tolerance or
 //    options.default_about_tolerance) → ACHIEVED. Outside: t ≥ T → MISSED
 //    (kind MISSED, red); every_year → status MISSED, kind OUT_OF_BAND
-//    (orange); before T → status from P toward the value, kind OUT_OF_BAND,
-//    severity = that of the band but at least yellow.
+//    (orange) naming, in broken_years, every year from the base year that
+//    was outside the band (「保持在60％左右」 holds in every year, not only
+//    the latest); before T → status from P toward the value, kind
+//    OUT_OF_BAND, severity = that of the band but at least yellow.
 //  - INCREASE / DECREASE without a value: d·CAGR(base → current) against
 //    Open SDG's no-target bands 0.015 / 0.005 / 0 (Figures.progress holds
 //    d·CAGR). t ≥ T → ACHIEVED if d·CAGR(base → T) > 0, else MISSED.
@@ -269,7 +282,9 @@ absl::StatusOr<Assessment> AssessTarget(const halfsky::v1::Indicator& indicator,
 // changes and MAD > 0: modified z-score of the latest change
 // 0.6745·|d − median(d)| / MAD over all changes (the latest included, as
 // Iglewicz–Hoaglin and DHIS2 compute it), warning when > 3.5. Otherwise the
-// relative change |v_t − v_{t−1}| / |v_{t−1}| against the indicator's
+// relative change per year (relative_change: annualised when the two
+// latest points are years apart, so a survey measured in 2020 and 2024 is
+// judged on its yearly pace) against the indicator's
 // fluctuation_threshold (default 0.20), warning when strictly above; a
 // previous value of 0 gives no relative change and no warning.
 // Rare events (as in AssessTarget): the latest year's exact interval is
@@ -309,9 +324,16 @@ const char* StatusLabelEn(halfsky::v1::ProgressStatus status);
 const char* SeverityLabelZh(halfsky::v1::Severity severity);
 
 // The severity this method gives a (kind, status) pair; exposed so the
-// service and reports agree with it.
+// service and reports agree with it. LATE_DATA: the severity on the due
+// date (yellow); its escalation is LateDataSeverity.
 halfsky::v1::Severity SeverityFor(halfsky::v1::WarningKind kind,
                                   halfsky::v1::ProgressStatus status);
+
+// The one rule for late data (数据迟报): yellow from the due date, orange
+// from options.late_orange_after_days whole days past it, red from
+// options.late_red_after_days. `days_overdue` < 0 (not yet due) gives
+// SEVERITY_UNSPECIFIED.
+halfsky::v1::Severity LateDataSeverity(int days_overdue, const MethodOptions& options);
 
 }  // namespace halfsky::evaluation
 

@@ -63,6 +63,13 @@ int StatusRank(ProgressStatus s) {
   }
 }
 
+// Warnings about a target (not fluctuation, data quality or late data).
+bool IsTargetWarning(halfsky::v1::WarningKind kind) {
+  return kind != halfsky::v1::WARNING_KIND_FLUCTUATION &&
+         kind != halfsky::v1::WARNING_KIND_DATA_QUALITY &&
+         kind != halfsky::v1::WARNING_KIND_LATE_DATA;
+}
+
 std::string UnitNameZh(const CatalogIndex& catalog, const std::string& code) {
   const halfsky::v1::MemberUnit* unit = catalog.FindMemberUnit(code);
   return unit != nullptr ? unit->name_zh() : code;
@@ -216,13 +223,24 @@ absl::StatusOr<std::vector<Warning>> Evaluator::CandidateWarnings(
       w.set_data_year(latest.year());
       const halfsky::v1::Area* area = catalog_->FindArea(area_code);
       const std::string area_name = area != nullptr ? area->name_zh() : area_code;
+      if (latest.has_children_value()) {
+        w.mutable_figures()->set_base_value(latest.children_value());
+      }
+      const std::string children_zh = latest.has_children_value()
+                                          ? FormatFigureZh(indicator, latest.children_value())
+                                          : std::string("-");
+      const std::string children_en = latest.has_children_value()
+                                          ? FormatFigureEn(indicator, latest.children_value())
+                                          : std::string("-");
       w.set_explanation_zh(absl::StrCat(
           area_name, indicator.name_zh(), latest.year(), "年直接报送值",
           latest.has_value() ? FormatFigureZh(indicator, latest.value()) : std::string("-"),
-          "与下级区域汇总值不一致，请核实数据。"));
-      w.set_explanation_en(absl::StrCat(indicator.name_en(), " ", latest.year(),
-                                        ": the figure reported for the area disagrees with the "
-                                        "sum of its child areas; please check the data."));
+          "与下级区域汇总值", children_zh, "不一致，请核实数据。"));
+      w.set_explanation_en(absl::StrCat(
+          indicator.name_en(), " ", latest.year(), ": the figure reported for the area (",
+          latest.has_value() ? FormatFigureEn(indicator, latest.value()) : std::string("-"),
+          ") disagrees with the sum of its child areas (", children_en,
+          "); please check the data."));
       out.push_back(std::move(w));
     }
   }
@@ -240,11 +258,53 @@ absl::Status Evaluator::EvaluateIndicator(const std::string& indicator_id) {
     const std::vector<std::string> areas = EvaluatedAreas();
     HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
                              series_->Read(*indicator, areas, NeededSeries(*indicator)));
+    const std::string& root = catalog_->RootArea().code();
+    // The district first: its latest data year and, per target year, the
+    // severity of its own target warnings.
+    int district_latest = 0;
+    std::map<int, halfsky::v1::Severity> district_severity;
     for (const AreaSeries& area : snapshot.areas) {
+      if (area.area_code != root) {
+        continue;
+      }
+      if (!area.Get(SeriesSpec{}).empty()) {
+        district_latest = area.Get(SeriesSpec{}).back().year();
+      }
+      HALFSKY_ASSIGN_OR_RETURN(std::vector<Warning> ws,
+                               CandidateWarnings(*indicator, root, area, options_.method));
+      for (Warning& w : ws) {
+        if (IsTargetWarning(w.kind())) {
+          halfsky::v1::Severity& s = district_severity[w.target_year()];
+          s = std::max(s, w.severity());
+        }
+        candidates.push_back(std::move(w));
+      }
+    }
+    for (const AreaSeries& area : snapshot.areas) {
+      if (area.area_code == root) {
+        continue;
+      }
+      // A town warns only on data as complete as the district's ...
+      const std::vector<SeriesPoint>& total = area.Get(SeriesSpec{});
+      if (total.empty() || total.back().year() < district_latest) {
+        continue;
+      }
       HALFSKY_ASSIGN_OR_RETURN(
           std::vector<Warning> ws,
           CandidateWarnings(*indicator, area.area_code, area, options_.method));
       for (Warning& w : ws) {
+        // ... never on fluctuation (small populations swing), and on a
+        // target only where it is worse than the district as a whole (what
+        // the district's own warning already says is not repeated per town).
+        if (w.kind() == halfsky::v1::WARNING_KIND_FLUCTUATION) {
+          continue;
+        }
+        if (IsTargetWarning(w.kind())) {
+          auto it = district_severity.find(w.target_year());
+          if (it != district_severity.end() && w.severity() <= it->second) {
+            continue;
+          }
+        }
         candidates.push_back(std::move(w));
       }
     }
@@ -262,63 +322,109 @@ absl::Status Evaluator::CheckLateData() {
   }
   absl::MutexLock pass(&pass_mu_);
   const absl::Time now = clock_->Now();
-  const int first_year = catalog_->catalog().base_year();
+  const int base_year =
+      catalog_->catalog().base_year() != 0 ? catalog_->catalog().base_year() : 2020;
+  const int first_year =
+      options_.first_reporting_year > 0 ? options_.first_reporting_year : base_year;
   int last_year = LocalYear(now);
   if (catalog_->catalog().final_year() != 0) {
     last_year = std::min(last_year, catalog_->catalog().final_year());
   }
-  // indicator → unit → missing years (ascending).
-  std::map<std::string, std::map<std::string, std::vector<int>>> missing;
+  // (unit, year) → the unit's overdue indicators, in catalog order.
+  struct Overdue {
+    std::vector<const Indicator*> indicators;
+    absl::Time earliest_due = absl::InfiniteFuture();
+  };
+  std::map<std::pair<std::string, int>, Overdue> overdue;
   for (int year = first_year; year <= last_year; ++year) {
     HALFSKY_ASSIGN_OR_RETURN(halfsky::v1::GetReportingStatusResponse response,
                              reporting_->Get(year, now));
     for (const auto& entry : response.entries()) {
-      if (entry.state() == halfsky::v1::REPORTING_STATE_MISSING) {
-        missing[entry.indicator_id()][entry.unit_code()].push_back(entry.year());
+      if (entry.state() != halfsky::v1::REPORTING_STATE_MISSING) {
+        continue;
       }
+      const Indicator* indicator = catalog_->FindIndicator(entry.indicator_id());
+      if (indicator == nullptr) {
+        continue;
+      }
+      // A figure nobody reported is its lead unit's to report; every
+      // co-responsible unit has a MISSING entry for it too.
+      if (indicator->kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE &&
+          entry.unit_code() != CatalogIndex::LeadUnit(*indicator)) {
+        continue;
+      }
+      Overdue& o = overdue[{entry.unit_code(), entry.year()}];
+      o.indicators.push_back(indicator);
+      o.earliest_due = std::min(o.earliest_due, catalog_->DueAt(*indicator, entry.year()));
     }
   }
   std::vector<Warning> candidates;
   const std::string root = catalog_->RootArea().code();
-  for (auto& [indicator_id, units] : missing) {
-    const Indicator* indicator = catalog_->FindIndicator(indicator_id);
-    if (indicator == nullptr) {
-      continue;
-    }
+  for (const auto& [key, o] : overdue) {
+    const auto& [unit, year] = key;
     Warning w;
-    w.set_indicator_id(indicator_id);
     w.set_area_code(root);
     w.set_kind(halfsky::v1::WARNING_KIND_LATE_DATA);
     w.set_target_year(0);
-    w.set_domain_id(indicator->domain_id());
-    w.set_indicator_name_zh(indicator->name_zh());
-    size_t most_years = 0;
-    int latest = 0;
-    std::vector<std::string> parts_zh;
-    std::vector<std::string> parts_en;
-    for (auto& [unit, years] : units) {
-      std::sort(years.begin(), years.end());
-      w.add_responsible_unit_codes(unit);
-      most_years = std::max(most_years, years.size());
-      latest = std::max(latest, years.back());
-      parts_zh.push_back(
-          absl::StrCat(UnitNameZh(*catalog_, unit), "（", absl::StrJoin(years, "、"), "年）"));
-      parts_en.push_back(
-          absl::StrCat(UnitNameEn(*catalog_, unit), " (", absl::StrJoin(years, ", "), ")"));
+    w.set_unit_code(unit);
+    w.add_responsible_unit_codes(unit);
+    w.set_data_year(year);
+    w.mutable_figures()->set_current_year(year);
+    const int days = static_cast<int>(absl::ToInt64Hours(now - o.earliest_due) / 24);
+    w.set_days_overdue(days);
+    w.set_severity(LateDataSeverity(days, options_.method));
+    std::vector<std::string> items_zh;
+    std::vector<std::string> items_en;
+    std::vector<std::string> names_zh;
+    std::string domain = o.indicators.front()->domain_id();
+    bool same_due = true;
+    for (const Indicator* indicator : o.indicators) {
+      w.add_missing_indicator_ids(indicator->id());
+      names_zh.push_back(indicator->name_zh());
+      if (indicator->domain_id() != domain) {
+        domain.clear();
+      }
+      if (catalog_->DueAt(*indicator, year) != o.earliest_due) {
+        same_due = false;
+      }
+      std::vector<std::string> partners_zh;
+      std::vector<std::string> partners_en;
+      if (indicator->kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+        for (const std::string& other : indicator->responsible_unit_codes()) {
+          if (other != unit) {
+            partners_zh.push_back(UnitNameZh(*catalog_, other));
+            partners_en.push_back(UnitNameEn(*catalog_, other));
+          }
+        }
+      }
+      std::string zh = absl::StrCat(indicator->name_zh(), "（", indicator->id());
+      std::string en = absl::StrCat(indicator->name_en(), " (", indicator->id());
+      if (indicator->kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+        absl::StrAppend(&zh, "，本单位工作进展");
+        absl::StrAppend(&en, ", the unit's own narrative");
+      } else if (!partners_zh.empty()) {
+        absl::StrAppend(&zh, "，牵头单位；配合单位：", absl::StrJoin(partners_zh, "、"));
+        absl::StrAppend(&en, ", lead unit; with ", absl::StrJoin(partners_en, ", "));
+      }
+      items_zh.push_back(zh + "）");
+      items_en.push_back(en + ")");
     }
-    w.set_severity(most_years >= 3   ? halfsky::v1::SEVERITY_RED
-                   : most_years == 2 ? halfsky::v1::SEVERITY_ORANGE
-                                     : halfsky::v1::SEVERITY_YELLOW);
-    w.set_data_year(latest);
-    w.mutable_figures()->set_current_year(latest);
-    const absl::CivilSecond due =
-        absl::ToCivilSecond(catalog_->DueAt(*indicator, latest), DistrictTimeZone());
+    w.set_domain_id(domain);
+    w.set_indicator_name_zh(names_zh.size() <= 3
+                                ? absl::StrJoin(names_zh, "、")
+                                : absl::StrCat(names_zh[0], "、", names_zh[1], "、", names_zh[2],
+                                               "等", names_zh.size(), "项"));
+    const absl::CivilSecond due = absl::ToCivilSecond(o.earliest_due, DistrictTimeZone());
     w.set_explanation_zh(absl::StrCat(
-        absl::StrJoin(parts_zh, "、"), "逾期未报送", indicator->name_zh(), "数据；", latest,
-        "年数据应于", due.year(), "年", due.month(), "月", due.day(), "日前报送。"));
+        UnitNameZh(*catalog_, unit), "逾期未报送", year, "年数据", o.indicators.size(), "项：",
+        absl::StrJoin(items_zh, "、"), "；", same_due ? "应于" : "最早应于", due.year(), "年",
+        due.month(), "月", due.day(), "日前报送，已逾期", days, "天。"));
     w.set_explanation_en(absl::StrCat(
-        "Overdue ", indicator->name_en(), " data from ", absl::StrJoin(parts_en, ", "), "; ",
-        latest, " data were due by ", due.year(), "-", due.month(), "-", due.day(), "."));
+        UnitNameEn(*catalog_, unit), " has not submitted ", o.indicators.size(), " item",
+        o.indicators.size() == 1 ? "" : "s", " of ", year, " data: ", absl::StrJoin(items_en, ", "),
+        "; ", same_due ? "due by " : "the first was due by ",
+        absl::FormatCivilTime(absl::CivilDay(due)), ", ", days, " day", days == 1 ? "" : "s",
+        " overdue."));
     candidates.push_back(std::move(w));
   }
   auto in_scope = [](const Warning& w) { return w.kind() == halfsky::v1::WARNING_KIND_LATE_DATA; };
@@ -635,6 +741,11 @@ void Evaluator::Run() {
         if (!st.ok() && status.ok()) {
           status = st;
         }
+      }
+      // The figures behind these updates were just submitted: their
+      // late-data warnings clear now, not at the next full pass.
+      if (absl::Status late = CheckLateData(); !late.ok() && status.ok()) {
+        status = late;
       }
     }
     if (!status.ok()) {

@@ -11,20 +11,37 @@
 //                          from ONE consistent snapshot; scope = that
 //                          indicator, every area, every kind but LATE_DATA.
 //   CheckLateData()        SubmissionService.GetReportingStatus for every
-//                          year from the catalog's base year to the current
-//                          year (service clock); an entry MISSING (nothing
-//                          reported and past due) raises a LATE_DATA warning
-//                          per indicator at the root area naming the units
-//                          and years: yellow for one missing year, orange for
-//                          two, red for three or more. Scope = every
-//                          LATE_DATA warning. A unit reporting (even late)
-//                          resolves it.
+//                          year from first_reporting_year (0: the catalog's
+//                          base year) to the current year (service clock).
+//                          ONE LATE_DATA warning per member unit and data
+//                          year (Warning.unit_code, data_year; indicator_id
+//                          empty) at the root area, listing the unit's
+//                          overdue indicators (missing_indicator_ids): a
+//                          figure nobody of its responsible units reported
+//                          is its lead unit's (CatalogIndex::LeadUnit); a
+//                          missing narrative is the unit's own. Severity =
+//                          LateDataSeverity(days past the earliest due date
+//                          among them) — yellow, then orange, then red by
+//                          options.method's thresholds. Scope = every
+//                          LATE_DATA warning. Any responsible unit reporting
+//                          (even late) removes the indicator; the last one
+//                          resolves the warning.
 //   FullPass()             every indicator, then late data.
+// Areas: the root, and its children (towns/subdistricts) when area_depth
+// >= 1. A town raises warnings for an indicator only when its data is as
+// complete as the district's (its total series has the district's latest
+// data year); never FLUCTUATION warnings (small populations swing); and a
+// target warning only when it is more severe than the district's own for
+// that target year (none counts as less), so a problem of the whole
+// district is one warning, not one per town.
+
 // A pass whose inputs cannot be read (Redis and aggregation down, submission
 // down) changes NOTHING: warnings are never resolved for lack of data.
 //
 // Background (Start/Stop): one worker thread. Each Redis message on
-// halfsky:aggregates:updated enqueues the indicators it names (a rebuild
+// halfsky:aggregates:updated enqueues the indicators it names, and the
+// worker re-checks late data after evaluating them (a new submission
+// clears its late-data warning at once, not at the next full pass) (a rebuild
 // message, an unparsable one, or a (re)subscription enqueues a full pass,
 // since pub/sub loses messages while disconnected). A full pass also runs
 // every `full_pass_interval` (it catches lost messages and due dates that
@@ -84,6 +101,9 @@ struct EvaluatorOptions {
   MethodOptions method;
   // 0: the root area only; 1: also its direct children (towns/subdistricts).
   int area_depth = 0;
+  // First data year whose late data warns (the year monitoring started in
+  // this deployment); 0 means the catalog's base year.
+  int first_reporting_year = 0;
   absl::Duration full_pass_interval = absl::Minutes(5);
   absl::Duration retry_interval = absl::Seconds(2);
   // Not owned; may be null. Records pass durations and results, and the

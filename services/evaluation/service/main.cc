@@ -33,7 +33,15 @@ ABSL_FLAG(std::string, db, "var/evaluation.db",
           "SQLite file for warning lifecycle and acknowledgements.");
 ABSL_FLAG(absl::Duration, reevaluate_interval, absl::Minutes(5),
           "Period of the full re-evaluation (catches lost update messages and due dates).");
-ABSL_FLAG(int, area_depth, 0, "Areas evaluated: 0 = the district only, 1 = also its towns.");
+ABSL_FLAG(int, area_depth, 1,
+          "Areas evaluated: 0 = the district only, 1 = also its towns/subdistricts (a town "
+          "warns only where its data is as complete as the district's, never on fluctuation).");
+ABSL_FLAG(int, first_reporting_year, 0,
+          "First data year whose late data warns: the year monitoring started in this "
+          "deployment. 0 = the catalog's base year.");
+ABSL_FLAG(int, late_orange_after_days, 90,
+          "Late data: yellow from the due date, orange from this many days past it.");
+ABSL_FLAG(int, late_red_after_days, 180, "Late data: red from this many days past the due date.");
 ABSL_FLAG(std::string, submission_token_file, "",
           "File holding the bearer token presented to the submission service "
           "(GetReportingStatus). Empty: no token.");
@@ -123,6 +131,20 @@ int main(int argc, char** argv) {
   halfsky::evaluation::EvaluatorOptions evaluator_options;
   evaluator_options.full_pass_interval = absl::GetFlag(FLAGS_reevaluate_interval);
   evaluator_options.area_depth = absl::GetFlag(FLAGS_area_depth);
+  evaluator_options.first_reporting_year = absl::GetFlag(FLAGS_first_reporting_year);
+  evaluator_options.method.late_orange_after_days = absl::GetFlag(FLAGS_late_orange_after_days);
+  evaluator_options.method.late_red_after_days = absl::GetFlag(FLAGS_late_red_after_days);
+  if (!(evaluator_options.method.late_orange_after_days > 0 &&
+        evaluator_options.method.late_red_after_days >
+            evaluator_options.method.late_orange_after_days)) {
+    std::cerr << "halfsky-evaluation: --late_orange_after_days and --late_red_after_days must "
+                 "be 0 < orange < red\n";
+    return 2;
+  }
+  if (evaluator_options.first_reporting_year < 0 || evaluator_options.area_depth < 0) {
+    std::cerr << "halfsky-evaluation: --first_reporting_year and --area_depth must be >= 0\n";
+    return 2;
+  }
   evaluator_options.metrics = &metrics;
   halfsky::evaluation::Evaluator evaluator(catalog, &series, &reporting, engine->get(), clock,
                                            evaluator_options);

@@ -35,6 +35,8 @@ Warning Content(const Warning& w) {
   c.set_domain_id(w.domain_id());
   c.set_indicator_name_zh(w.indicator_name_zh());
   c.set_data_year(w.data_year());
+  *c.mutable_missing_indicator_ids() = w.missing_indicator_ids();
+  c.set_days_overdue(w.days_overdue());
   return c;
 }
 
@@ -114,11 +116,26 @@ std::string WarningId(absl::string_view indicator_id, absl::string_view area_cod
   return absl::StrCat(indicator_id, ":", area_code, ":", WarningKindName(kind), ":", target_year);
 }
 
+std::string LateDataWarningId(absl::string_view unit_code, absl::string_view area_code,
+                              int data_year) {
+  return absl::StrCat("unit.", unit_code, ":", area_code, ":",
+                      WarningKindName(halfsky::v1::WARNING_KIND_LATE_DATA), ":", data_year);
+}
+
+std::string WarningIdOf(const Warning& w) {
+  if (!w.unit_code().empty()) {
+    return LateDataWarningId(w.unit_code(), w.area_code(), w.data_year());
+  }
+  return WarningId(w.indicator_id(), w.area_code(), w.kind(), w.target_year());
+}
+
 bool MatchesFilter(const Warning& w, const halfsky::v1::ListWarningsRequest& f, bool ignore_state) {
   if (!f.domain_id().empty() && w.domain_id() != f.domain_id()) {
     return false;
   }
-  if (!f.indicator_id().empty() && w.indicator_id() != f.indicator_id()) {
+  if (!f.indicator_id().empty() && w.indicator_id() != f.indicator_id() &&
+      std::find(w.missing_indicator_ids().begin(), w.missing_indicator_ids().end(),
+                f.indicator_id()) == w.missing_indicator_ids().end()) {
     return false;
   }
   if (!f.area_code().empty() && w.area_code() != f.area_code()) {
@@ -268,7 +285,7 @@ absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
   absl::flat_hash_map<std::string, Warning> wanted;
   std::vector<std::string> order;
   for (Warning& c : candidates) {
-    c.set_id(WarningId(c.indicator_id(), c.area_code(), c.kind(), c.target_year()));
+    c.set_id(WarningIdOf(c));
     auto it = wanted.find(c.id());
     if (it == wanted.end()) {
       order.push_back(c.id());
@@ -312,6 +329,8 @@ absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
       next.set_domain_id(content.domain_id());
       next.set_indicator_name_zh(content.indicator_name_zh());
       next.set_data_year(content.data_year());
+      *next.mutable_missing_indicator_ids() = content.missing_indicator_ids();
+      next.set_days_overdue(content.days_overdue());
       *next.mutable_last_evaluated() = now_proto;
       changes.push_back({halfsky::v1::WARNING_EVENT_TYPE_UPDATED, std::move(next), it->second});
       ++result.updated;

@@ -81,6 +81,13 @@ const char* WarningKindName(halfsky::v1::WarningKind kind);
 // "HEALTH-01:610303:progress:2030".
 std::string WarningId(absl::string_view indicator_id, absl::string_view area_code,
                       halfsky::v1::WarningKind kind, int target_year);
+// A LATE_DATA warning of one member unit and data year (Warning.unit_code
+// set, indicator_id empty): "unit.UNIT:AREA:late_data:YEAR".
+std::string LateDataWarningId(absl::string_view unit_code, absl::string_view area_code,
+                              int data_year);
+// The identity of `w`: LateDataWarningId when w.unit_code() is set, else
+// WarningId.
+std::string WarningIdOf(const halfsky::v1::Warning& w);
 
 // True when `w` passes every filter of `filter` (pagination ignored).
 // With `ignore_state`, the state filter is not applied.

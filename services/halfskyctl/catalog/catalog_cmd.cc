@@ -376,6 +376,59 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
   md << "| **合计 total** | **" << total_o << "** | **" << total_q << "** | **" << total_i
      << "** | **" << total_it << "** | **" << total_t << "** |\n\n";
 
+  // How the plan's wording is read (issue #12): listed from the catalog so
+  // the list stays true.
+  {
+    std::vector<std::string> reach_keep, keep, about, leads;
+    for (const auto& i : c.indicators()) {
+      for (const auto& t : i.targets()) {
+        const std::string item =
+            absl::StrCat("`", i.id(), "` ", i.name_zh(), "：「", t.text_zh(), "」");
+        const bool maintain = t.comparator() == v1::COMPARATOR_MAINTAIN_AT_LEAST ||
+                              t.comparator() == v1::COMPARATOR_MAINTAIN_AT_MOST;
+        if (maintain && !t.every_year()) {
+          reach_keep.push_back(item);
+        } else if (maintain) {
+          keep.push_back(item);
+        } else if (t.comparator() == v1::COMPARATOR_ABOUT && t.every_year()) {
+          about.push_back(item);
+        }
+      }
+      if (i.responsible_unit_codes_size() > 1) {
+        const std::string& lead = CatalogIndex::LeadUnit(i);
+        const v1::MemberUnit* u = index.FindMemberUnit(lead);
+        leads.push_back(absl::StrCat("`", i.id(), "` ", i.name_zh(), "：",
+                                     u != nullptr ? u->name_zh() : lead, " (`", lead, "`)"));
+      }
+    }
+    auto list = [&md](const std::vector<std::string>& items) {
+      for (const auto& s : items) {
+        md << "  - " << s << "\n";
+      }
+    };
+    md << "## 规划措辞的解读 How the plan's wording is read\n\n"
+       << "- 「达到并保持在X以上」= 先达到、后保持 (reach, then keep): `MAINTAIN_*` "
+          "以规划终期为年份；"
+          "尚未达到时按进度测度评估（朝X的进展），自首次达到之年起每年须保持，之后任何一年未达到即"
+          "“规则未遵守”。Not yet reached: progress toward X; from the first year it is reached, "
+          "every year must keep it.\n";
+    list(reach_keep);
+    md << "- 「保持在X以上/以下」（无“达到”）= 基期起每年 (every year from the base year): "
+          "`MAINTAIN_*` `every_year`.\n";
+    list(keep);
+    md << "- 「保持在X左右」= 基期起每年均在 X±容差内 (every year inside the band, not only the "
+          "latest): `ABOUT` `every_year`.\n";
+    list(about);
+    md << "- 牵头单位 lead unit: 规划未逐项指明指标的牵头单位（仅写明区统计局牵头组织年度监测），"
+          "以下有多个责任单位的指标取所列第一个责任单位为牵头单位（本目录的解读）。任一责任单位报送"
+          "数值即视为该指标已报送；逾期未报的预警发给牵头单位。The plan names no lead unit per "
+          "indicator: the first responsible unit listed is our reading. A figure from any "
+          "responsible unit reports the indicator; a late-data warning names the lead unit.\n";
+    list(leads);
+    md << "- 波动较大 fluctuation: 相隔多年的两个数据点（如抽样调查）按年均变化判断 (changes "
+          "between points years apart are annualised before the test).\n\n";
+  }
+
   // Domains.
   for (const auto& d : c.domains()) {
     const int n = d.number();
@@ -414,6 +467,12 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
         units.push_back(absl::StrCat(u != nullptr ? u->name_zh() : code, " (`", code, "`)"));
       }
       md << "- 责任单位 responsible: " << absl::StrJoin(units, "、") << "\n";
+      if (i->responsible_unit_codes_size() > 1) {
+        const std::string& lead = CatalogIndex::LeadUnit(*i);
+        const v1::MemberUnit* u = index.FindMemberUnit(lead);
+        md << "- 牵头单位 lead: " << (u != nullptr ? u->name_zh() : lead) << " (`" << lead
+           << "`)\n";
+      }
       if (!i->required_disaggregations().empty()) {
         std::vector<std::string> ds;
         for (int x : i->required_disaggregations()) {
