@@ -15,7 +15,8 @@ HALFSKY_BUILD_PACKAGES=(
 # iproute2: run.sh names the process holding a taken port (ss); procps:
 # pgrep, which tests/local/run_sh_test.sh uses to find what run.sh started.
 HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl iproute2 procps)
-HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml
+# git: tests/local/fresh_machine_test.sh copies the checkout with git ls-files.
+HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml git
   chromium fonts-noto-cjk)
 
 # The kustomize renderer of the deploy checks: kubectl, pinned, from the npm
