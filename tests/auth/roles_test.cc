@@ -45,12 +45,14 @@ TEST(RolesTest, RequireRoleNamesWhatIsNeeded) {
 }
 
 TEST(RolesTest, ParseAndFormatRoundTrip) {
-  for (const char* text : {"unit:HEALTH", "unit:a.b-c_9", "statistics", "assessment", "admin"}) {
+  for (const char* text :
+       {"unit:HEALTH", "unit:a.b-c_9", "statistics", "assessment", "admin", "service"}) {
     auto role = ParseRole(text);
     ASSERT_TRUE(role.ok()) << text << ": " << role.status();
     EXPECT_EQ(FormatRole(*role), text);
   }
   EXPECT_EQ(ParseRole("unit:HEALTH")->unit_code(), "HEALTH");
+  EXPECT_EQ(ParseRole("service")->kind(), ::halfsky::v1::ROLE_KIND_SERVICE);
   for (const char* bad : {"", "unit:", "unit:A B", "unit:健康", "Admin", "stats", "unit"}) {
     EXPECT_EQ(ParseRole(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
