@@ -18,6 +18,32 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// A client socket connected to 127.0.0.1:port (-1 on failure).
+int ConnectLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Everything the server sends on `fd` until it closes it; closes `fd`.
+std::string ReadToClose(int fd) {
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+    answer.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return answer;
+}
+
 TEST(MetricsTest, SameNameAndLabelsIsSameObject) {
   MetricsRegistry r;
   Counter* a = r.GetCounter("x_total", "help", {{"k", "v"}});
@@ -100,12 +126,8 @@ TEST(MetricsHttpServerTest, SlowClientDelaysNoOtherScrape) {
   auto server = MetricsHttpServer::Start("127.0.0.1:0", &r);
   ASSERT_TRUE(server.ok()) << server.status();
 
-  const int slow = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>((*server)->port()));
-  ASSERT_EQ(connect(slow, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const int slow = ConnectLoopback((*server)->port());
+  ASSERT_GE(slow, 0);
   const std::string head = "GET /metr";
   ASSERT_EQ(send(slow, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
 
@@ -118,13 +140,7 @@ TEST(MetricsHttpServerTest, SlowClientDelaysNoOtherScrape) {
 
   const std::string rest = "ics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   ASSERT_EQ(send(slow, rest.data(), rest.size(), MSG_NOSIGNAL), static_cast<ssize_t>(rest.size()));
-  std::string answer;
-  char buf[4096];
-  ssize_t n;
-  while ((n = recv(slow, buf, sizeof(buf), 0)) > 0) {
-    answer.append(buf, static_cast<size_t>(n));
-  }
-  close(slow);
+  const std::string answer = ReadToClose(slow);
   EXPECT_THAT(answer, HasSubstr("HTTP/1.1 200 OK"));
   EXPECT_THAT(answer, HasSubstr("halfsky_test_gauge 7"));
 }
@@ -133,23 +149,12 @@ TEST(MetricsHttpServerTest, OnlyGetIsServed) {
   MetricsRegistry r;
   auto server = MetricsHttpServer::Start("127.0.0.1:0", &r);
   ASSERT_TRUE(server.ok()) << server.status();
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>((*server)->port()));
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const int fd = ConnectLoopback((*server)->port());
+  ASSERT_GE(fd, 0);
   const std::string req =
       "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
   ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-  std::string answer;
-  char buf[4096];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-    answer.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  EXPECT_THAT(answer, HasSubstr("405"));
+  EXPECT_THAT(ReadToClose(fd), HasSubstr("405"));
 }
 
 }  // namespace
