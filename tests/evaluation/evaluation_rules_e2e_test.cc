@@ -54,9 +54,10 @@ constexpr char kRoot[] = "610303";
 // 2 months after the 2024 data fell due (31 December 2024).
 constexpr char kFakeNow[] = "2025-03-01T00:00:00+08:00";
 
-const char* const kUnits[] = {"PEOPLES_CONGRESS",  "HUMAN_RESOURCES",   "STATISTICS",
-                              "CIVIL_AFFAIRS",     "ORGANIZATION_DEPT", "SCIENCE_ASSOCIATION",
-                              "MARKET_REGULATION", "URBAN_MANAGEMENT",  "TRADE_UNION"};
+const char* const kUnits[] = {"PEOPLES_CONGRESS",   "HUMAN_RESOURCES",   "STATISTICS",
+                              "CIVIL_AFFAIRS",      "ORGANIZATION_DEPT", "SCIENCE_ASSOCIATION",
+                              "MARKET_REGULATION",  "URBAN_MANAGEMENT",  "TRADE_UNION",
+                              "DISABLED_FEDERATION"};
 
 std::string UnitToken(const std::string& unit) { return "token-of-" + unit; }
 
@@ -500,6 +501,32 @@ TEST_F(RulesEndToEndTest, RealClockFreshInstallOneLateWarningPerUnitAndYear) {
   ASSERT_EQ(stats.count(year), 1u);
   EXPECT_THAT(Ids(stats[year]), Not(Contains("ECONOMY-02")));
   EXPECT_THAT(Ids(stats[year]), Not(Contains("ECONOMY-04")));
+}
+
+// A write that changes no aggregate (a narrative: never aggregated) makes
+// aggregation publish nothing, yet it answers a late-data warning: the
+// periodic late-data check (--late_data_interval) clears it without a full
+// pass (an hour apart here).
+TEST_F(RulesEndToEndTest, NarrativeClearsItsLateDataWarningWithoutAFullPass) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSuite({absl::StrCat("--fake_now=", kFakeNow)},
+                 {absl::StrCat("--fake_now=", kFakeNow), "--reevaluate_interval=1h",
+                  "--first_reporting_year=2024", "--late_data_interval=1s"}));
+  // 区残联 is responsible for one qualitative objective only (SOCIAL-08).
+  WaitFor("区残联's 2024 late-data warning",
+          [&] { return LateByYear("DISABLED_FEDERATION").count(2024) == 1; });
+  ASSERT_THAT(Ids(LateByYear("DISABLED_FEDERATION").at(2024)), ElementsAre("SOCIAL-08"));
+
+  v1::DataValue narrative;
+  narrative.mutable_key()->set_indicator_id("SOCIAL-08");
+  narrative.mutable_key()->set_area_code(kRoot);
+  narrative.mutable_key()->set_year(2024);
+  narrative.mutable_narrative()->set_text("2024年开展残疾妇女就业帮扶培训12期");
+  narrative.mutable_narrative()->set_self_assessment(v1::SELF_ASSESSMENT_MET);
+  narrative.set_source("区残联工作总结");
+  ASSERT_NO_FATAL_FAILURE(Submit("DISABLED_FEDERATION", "df-1", {narrative}));
+  WaitFor("区残联's 2024 late-data warning resolved",
+          [&] { return LateByYear("DISABLED_FEDERATION").count(2024) == 0; });
 }
 
 }  // namespace

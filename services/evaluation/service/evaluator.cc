@@ -695,7 +695,12 @@ void Evaluator::OnUpdateMessage(const std::string& message) {
     EnqueueFullPass();
     return;
   }
-  Enqueue(parsed->indicator_ids);
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : parsed->indicator_ids) {
+    pending_.insert(id);
+  }
+  late_pending_ = true;
+  cv_.Signal();
 }
 
 int64_t Evaluator::completed_passes() const {
@@ -714,8 +719,9 @@ void Evaluator::Run() {
     std::set<std::string> ids;
     {
       absl::MutexLock lock(&mu_);
-      while (!stop_ && !full_pending_ && pending_.empty() && absl::Now() < next_full_) {
-        cv_.WaitWithDeadline(&mu_, next_full_);
+      while (!stop_ && !full_pending_ && pending_.empty() && !late_pending_ &&
+             absl::Now() < std::min(next_full_, next_late_)) {
+        cv_.WaitWithDeadline(&mu_, std::min(next_full_, next_late_));
       }
       if (stop_) {
         return;
@@ -727,6 +733,8 @@ void Evaluator::Run() {
       } else {
         ids.swap(pending_);
       }
+      late_pending_ = false;
+      next_late_ = absl::Now() + options_.late_data_interval;
     }
     absl::Status status;
     if (full) {

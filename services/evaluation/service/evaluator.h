@@ -40,12 +40,15 @@
 //
 // Background (Start/Stop): one worker thread. Each Redis message on
 // halfsky:aggregates:updated enqueues the indicators it names, and the
-// worker re-checks late data after evaluating them (a new submission
-// clears its late-data warning at once, not at the next full pass) (a rebuild
-// message, an unparsable one, or a (re)subscription enqueues a full pass,
-// since pub/sub loses messages while disconnected). A full pass also runs
-// every `full_pass_interval` (it catches lost messages and due dates that
-// pass) and, after a failed pass, again after `retry_interval`.
+// worker re-checks late data after evaluating them, also for a message that
+// names none (a new submission clears its late-data warning at once, not at
+// the next full pass) (a rebuild message, an unparsable one, or a
+// (re)subscription enqueues a full pass, since pub/sub loses messages while
+// disconnected). Writes that change no aggregate publish nothing (a
+// narrative, a figure resubmitted unchanged), so late data is also
+// re-checked every `late_data_interval`. A full pass also runs every
+// `full_pass_interval` (it catches lost messages and due dates that pass)
+// and, after a failed pass, again after `retry_interval`.
 //
 // Thread-safety: thread-safe.
 
@@ -105,6 +108,10 @@ struct EvaluatorOptions {
   // this deployment); 0 means the catalog's base year.
   int first_reporting_year = 0;
   absl::Duration full_pass_interval = absl::Minutes(5);
+  // Late data only (one GetReportingStatus per due year), between full
+  // passes: bounds how long a late-data warning outlives the data that
+  // answers it when no update message names it.
+  absl::Duration late_data_interval = absl::Seconds(15);
   absl::Duration retry_interval = absl::Seconds(2);
   // Not owned; may be null. Records pass durations and results, and the
   // time of the last successful full pass.
@@ -182,8 +189,12 @@ class Evaluator {
   absl::CondVar cv_;
   std::set<std::string> pending_ ABSL_GUARDED_BY(mu_);
   bool full_pending_ ABSL_GUARDED_BY(mu_) = false;
+  // An update message arrived: re-check late data (even if it named no
+  // indicator).
+  bool late_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time next_full_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  absl::Time next_late_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   int64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_full_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::thread worker_;

@@ -33,6 +33,9 @@ ABSL_FLAG(std::string, db, "var/evaluation.db",
           "SQLite file for warning lifecycle and acknowledgements.");
 ABSL_FLAG(absl::Duration, reevaluate_interval, absl::Minutes(5),
           "Period of the full re-evaluation (catches lost update messages and due dates).");
+ABSL_FLAG(absl::Duration, late_data_interval, absl::Seconds(15),
+          "Re-check late data (reporting status only) this often between full passes: a write "
+          "that changes no aggregate (a narrative) publishes no update message.");
 ABSL_FLAG(int, area_depth, 1,
           "Areas evaluated: 0 = the district only, 1 = also its towns/subdistricts (a town "
           "warns only where its data is as complete as the district's, never on fluctuation).");
@@ -130,6 +133,7 @@ int main(int argc, char** argv) {
       submission_token);
   halfsky::evaluation::EvaluatorOptions evaluator_options;
   evaluator_options.full_pass_interval = absl::GetFlag(FLAGS_reevaluate_interval);
+  evaluator_options.late_data_interval = absl::GetFlag(FLAGS_late_data_interval);
   evaluator_options.area_depth = absl::GetFlag(FLAGS_area_depth);
   evaluator_options.first_reporting_year = absl::GetFlag(FLAGS_first_reporting_year);
   evaluator_options.method.late_orange_after_days = absl::GetFlag(FLAGS_late_orange_after_days);
