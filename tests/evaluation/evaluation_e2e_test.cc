@@ -4,6 +4,7 @@
 // watching client; an acknowledgement survives a restart of the evaluation
 // service; a correction resolves the warning.
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -191,6 +192,71 @@ TEST_F(EvaluationEndToEndTest, SubmitWatchAcknowledgeRestartCorrect) {
     EXPECT_THAT(w.explanation_zh(), ::testing::HasSubstr("区卫生健康局"));
   }
   EXPECT_EQ(years.size(), static_cast<size_t>(listed.warnings_size()));
+}
+
+// A unit that reports an indicator's figure for one town only (610303100,
+// none for the district) has reported it for the year: the real
+// GetReportingStatus counts it and the late-data warning of that year no
+// longer lists the indicator (the district's figure is 数据不完整 instead,
+// aggregation's coverage). The other years stay overdue.
+TEST_F(EvaluationEndToEndTest, TownOnlyFigureClearsTheLateDataOfItsYear) {
+  const int last_due_year =
+      absl::ToCivilYear(absl::Now(), absl::FixedTimeZone(8 * 3600)).year() - 1;
+  // HEALTH-01's late-data warnings, by data year (waits for the evaluation
+  // pass to give `want` of them, or for `until` to hold; 120 s at most).
+  auto late_years = [&](const std::function<bool(const std::set<int>&)>& until) {
+    std::set<int> years;
+    const absl::Time give_up = absl::Now() + absl::Seconds(120);
+    while (absl::Now() < give_up) {
+      grpc::ClientContext ctx;
+      auth::AddBearerToken(&ctx, testing::kUnitToken);
+      halfsky::v1::ListWarningsRequest list;
+      list.set_kind(halfsky::v1::WARNING_KIND_LATE_DATA);
+      list.set_indicator_id("HEALTH-01");
+      halfsky::v1::ListWarningsResponse listed;
+      years.clear();
+      if (stub_->ListWarnings(&ctx, list, &listed).ok()) {
+        for (const auto& w : listed.warnings()) {
+          years.insert(w.data_year());
+        }
+        if (until(years)) {
+          break;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return years;
+  };
+  const std::set<int> before = late_years([&](const std::set<int>& y) {
+    return static_cast<int>(y.size()) == last_due_year - 2020 + 1;
+  });
+  ASSERT_EQ(static_cast<int>(before.size()), last_due_year - 2020 + 1) << evaluation().log();
+  ASSERT_EQ(before.count(2024), 1u);
+
+  ASSERT_NO_FATAL_FAILURE(
+      Submit("town-only", {FractionValue("HEALTH-01", 2024, 1, 5000, "610303100")}));
+  const std::set<int> after = late_years([](const std::set<int>& y) { return y.count(2024) == 0; });
+  EXPECT_EQ(after.count(2024), 0u) << evaluation().log();
+  EXPECT_EQ(after.size(), before.size() - 1);
+
+  // The real reporting status says the same.
+  auto stub = halfsky::v1::SubmissionService::NewStub(
+      grpc::CreateChannel(submission().address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auth::AddBearerToken(&ctx, testing::kUnitToken);
+  halfsky::v1::GetReportingStatusRequest request;
+  request.set_year(2024);
+  halfsky::v1::GetReportingStatusResponse status;
+  grpc::Status st = stub->GetReportingStatus(&ctx, request, &status);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  bool found = false;
+  for (const auto& e : status.entries()) {
+    if (e.unit_code() == "HEALTH_BUREAU" && e.indicator_id() == "HEALTH-01") {
+      found = true;
+      EXPECT_EQ(e.state(), halfsky::v1::REPORTING_STATE_LATE);  // reported, after 31 December
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST_F(EvaluationEndToEndTest, GrpcSeriesSourceReadsTheRealAggregationService) {

@@ -474,6 +474,53 @@ TEST_F(EvaluationServiceTest, EvaluateGivesEveryFigureAlsoWithoutWarning) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+// Issue "Evaluate leaves TargetAssessment.severity, warning_kind and
+// explanation_en empty": through the real service, every assessed target
+// carries its English sentence, and one that warns carries the severity and
+// kind of the warning it raised (UNSPECIFIED only where nothing warns).
+TEST_F(EvaluationServiceTest, EvaluateFillsSeverityKindAndEnglishOfEveryTarget) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(
+      writer_->Write({PlainValue("EDU-01", 2020, 10.0), PlainValue("EDU-01", 2023, 10.6)}).ok());
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("EDU-01").ok());
+
+  halfsky::v1::EvaluateRequest request;
+  request.set_indicator_id("HEALTH-02");
+  halfsky::v1::EvaluateResponse response;
+  auto ctx = Ctx();
+  grpc::Status st = stub_->Evaluate(ctx.get(), request, &response);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_GE(response.assessments_size(), 1);
+  ASSERT_EQ(response.warnings_size(), 1);
+  const Warning& w = response.warnings(0);
+  int warned = 0;
+  for (const auto& a : response.assessments()) {
+    EXPECT_FALSE(a.explanation_zh().empty());
+    EXPECT_FALSE(a.explanation_en().empty()) << a.explanation_zh();
+    if (a.status() == halfsky::v1::PROGRESS_STATUS_AT_RISK) {
+      ++warned;
+      EXPECT_EQ(a.severity(), halfsky::v1::SEVERITY_ORANGE);
+      EXPECT_EQ(a.warning_kind(), halfsky::v1::WARNING_KIND_PROGRESS);
+      EXPECT_EQ(a.severity(), w.severity());
+      EXPECT_EQ(a.warning_kind(), w.kind());
+      EXPECT_EQ(a.explanation_en(), w.explanation_en());
+    }
+  }
+  EXPECT_EQ(warned, 1);
+
+  halfsky::v1::EvaluateRequest on_track;
+  on_track.set_indicator_id("EDU-01");
+  auto ctx2 = Ctx();
+  st = stub_->Evaluate(ctx2.get(), on_track, &response);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(response.assessments_size(), 1);
+  EXPECT_EQ(response.assessments(0).status(), halfsky::v1::PROGRESS_STATUS_ON_TRACK);
+  EXPECT_FALSE(response.assessments(0).explanation_en().empty());
+  EXPECT_EQ(response.assessments(0).severity(), halfsky::v1::SEVERITY_UNSPECIFIED);
+  EXPECT_EQ(response.warnings_size(), 0);
+}
+
 TEST_F(EvaluationServiceTest, MidtermReportCountsStatusesPerDomain) {
   WriteAtRiskScreening();
   ASSERT_TRUE(

@@ -452,6 +452,25 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
     }
   }
 
+  // `warnings --indicator DECISION-05` passes the indicator to ListWarnings,
+  // which finds the unit's late-data warning listing it; the table shows the
+  // unit by its Chinese name with the missing indicator and days overdue,
+  // never an empty indicator.
+  {
+    const v1::ListWarningsResponse listed =
+        Warnings({"--indicator", "DECISION-05", "--kind", "late_data"});
+    ASSERT_GE(listed.warnings_size(), 1);
+    for (const auto& w : listed.warnings()) {
+      EXPECT_THAT(w.missing_indicator_ids(), ::testing::Contains("DECISION-05"));
+    }
+    ht::CommandResult table =
+        Ctl({"warnings", "--indicator", "DECISION-05", "--kind", "late_data", "--no-color"},
+            evaluation, kAssessmentToken);
+    EXPECT_EQ(table.exit_code, 1) << Describe(table);
+    EXPECT_THAT(table.out, HasSubstr("区人大常委会办公室 未报1项：DECISION-05 ")) << table.out;
+    EXPECT_THAT(table.out, HasSubstr("逾期")) << table.out;
+  }
+
   // HEALTH-04: rare events, pooled with a Poisson interval (Evaluate).
   {
     auto stub = v1::EvaluationService::NewStub(

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -23,6 +24,7 @@ views::ReportContext Context(const v1::AnnualReport* annual) {
   ctx.plan_title_zh = "金台区妇女发展规划（2021—2030年）";
   ctx.area_name_zh = "金台区";
   ctx.banner_zh = "示例数据（合成）/ synthetic sample";
+  ctx.unit_names_zh = {{"PEOPLES_CONGRESS", "区人大常委会办公室"}, {"HEALTH", "区卫生健康局"}};
   ctx.annual = annual;
   return ctx;
 }
@@ -62,13 +64,45 @@ TEST(ReportHtmlTest, SummaryWarningsAndSentences) {
   EXPECT_THAT(html, HasSubstr("示例数据（合成）"));
   EXPECT_THAT(html, HasSubstr("<td>妇女与健康</td><td class=\"n\">2</td><td class=\"n\">1</td><td "
                               "class=\"n\">50%</td>"));
-  EXPECT_THAT(html, HasSubstr("共 4 条预警"));
+  EXPECT_THAT(html, HasSubstr("共 5 条预警"));
   EXPECT_THAT(html, HasSubstr("难以达到≤10.15/10万的目标"));
   // The fluctuation warning is not an assessment sentence: shown beside the chart too.
   EXPECT_EQ(Count(html, "近年波动较大"), 2);
   EXPECT_EQ(Count(html, "<section class=\"domain\""), 3);
   EXPECT_THAT(html, HasSubstr("2024年监测数据"));
   EXPECT_THAT(html, HasSubstr("95%置信区间"));
+}
+
+// A per-unit late-data warning (no indicator_id) is printed as the unit with
+// its missing indicators (bounded, 等N项) and the days overdue, in every
+// format; under an indicator it lists, it is shown beside that indicator.
+TEST(ReportRenderTest, UnitLateDataWarningShowsUnitMissingIndicatorsAndDays) {
+  const v1::AnnualReport annual = testing::SampleAnnualReport();
+  views::ReportContext ctx = Context(&annual);
+  ctx.indicator_names_zh = {{"DECISION-03", "区人大代表中女性比例"},
+                            {"DECISION-06", "区政协委员中女性比例"},
+                            {"DECISION-07", "区人大常委会组成人员中女性比例"}};
+  const v1::EvaluationReport report = testing::SampleReport();
+  const std::string subject =
+      "区人大常委会办公室 未报4项：DECISION-03 区人大代表中女性比例、DECISION-06 "
+      "区政协委员中女性比例、DECISION-07 区人大常委会组成人员中女性比例等4项";
+  const std::string html = views::RenderReportHtml(report, ctx);
+  EXPECT_THAT(html, HasSubstr(absl::StrCat(
+                        "<tr data-warning=\"unit.PEOPLES_CONGRESS:610303:late_data:2024\">"
+                        "<td class=\"sev\" style=\"color:#d4a72c\">黄色预警</td><td>",
+                        subject, "</td><td>数据迟报（逾期59天）</td>")));
+  EXPECT_THAT(html, Not(HasSubstr("<td> </td>")));
+  const std::string md = views::RenderReportMarkdown(report, ctx);
+  EXPECT_THAT(md, HasSubstr(absl::StrCat("| 黄色预警 | ", subject, " | 数据迟报（逾期59天） |")));
+  EXPECT_THAT(md, HasSubstr("| 红色预警 | 区卫生健康局 未报1项：HEALTH-04 孕产妇死亡率 | "
+                            "数据迟报（逾期425天） |"));
+  // Red first: the unit's red warning comes before every orange one.
+  EXPECT_LT(md.find("区卫生健康局 未报1项"), md.find("| 橙色预警 |"));
+  // Beside HEALTH-04, the indicator it lists.
+  EXPECT_THAT(md, HasSubstr("- **红色预警·数据迟报** 区卫生健康局逾期未报送2023年数据1项"));
+  const std::string csv = views::RenderReportCsv(report, ctx);
+  EXPECT_THAT(csv, HasSubstr(",PEOPLES_CONGRESS,区人大常委会办公室,"
+                             "DECISION-03;DECISION-06;DECISION-07;DECISION-08,59\n"));
 }
 
 TEST(ReportHtmlTest, OneChartPerIndicatorWithData) {

@@ -52,13 +52,25 @@ constexpr char kWarnings[] = R"pb(
     firing_since { seconds: 1735707600 }
   }
   warnings {
-    id: "DECISION-03:610303:LATE_DATA:0" indicator_id: "DECISION-03" area_code: "610303"
+    id: "unit.PEOPLES_CONGRESS:610303:late_data:2024" area_code: "610303"
     kind: WARNING_KIND_LATE_DATA severity: SEVERITY_YELLOW state: WARNING_STATE_FIRING
-    domain_id: "DECISION" indicator_name_zh: "区人大代表中女性比例" data_year: 2024
-    responsible_unit_codes: "PEOPLES_CONGRESS"
+    domain_id: "DECISION" indicator_name_zh: "区人大代表中女性比例、区政协委员中女性比例、区人大常委会组成人员中女性比例等4项"
+    data_year: 2024 unit_code: "PEOPLES_CONGRESS" responsible_unit_codes: "PEOPLES_CONGRESS"
+    missing_indicator_ids: "DECISION-03" missing_indicator_ids: "DECISION-06"
+    missing_indicator_ids: "DECISION-07" missing_indicator_ids: "DECISION-08"
+    days_overdue: 59
     figures { current_year: 2024 }
-    explanation_zh: "区人大常委会办公室（2024年）逾期未报送区人大代表中女性比例数据；2024年数据应于2024年12月31日前报送。"
+    explanation_zh: "区人大常委会办公室逾期未报送2024年数据4项：区人大代表中女性比例（DECISION-03）、区政协委员中女性比例（DECISION-06）、区人大常委会组成人员中女性比例（DECISION-07）、区政协常委中女性比例（DECISION-08）；应于2024年12月31日前报送，已逾期59天。"
     firing_since { seconds: 1735660800 }
+  }
+  warnings {
+    id: "unit.HEALTH:610303:late_data:2023" area_code: "610303"
+    kind: WARNING_KIND_LATE_DATA severity: SEVERITY_RED state: WARNING_STATE_FIRING
+    domain_id: "HEALTH" indicator_name_zh: "孕产妇死亡率" data_year: 2023 unit_code: "HEALTH"
+    responsible_unit_codes: "HEALTH" missing_indicator_ids: "HEALTH-04" days_overdue: 425
+    figures { current_year: 2023 }
+    explanation_zh: "区卫生健康局逾期未报送2023年数据1项：孕产妇死亡率（HEALTH-04）；应于2023年12月31日前报送，已逾期425天。"
+    firing_since { seconds: 1704038400 }
   }
 )pb";
 // clang-format on

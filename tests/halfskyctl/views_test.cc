@@ -25,6 +25,11 @@ views::Names SampleNames() {
   views::Names n;
   n.areas = {{"610303", "金台区"}, {"610303001", "中山东路街道"}};
   n.units = {{"HEALTH", "区卫生健康局"}, {"PEOPLES_CONGRESS", "区人大常委会办公室"}};
+  n.indicators = {{"DECISION-03", "区人大代表中女性比例"},
+                  {"DECISION-06", "区政协委员中女性比例"},
+                  {"DECISION-07", "区人大常委会组成人员中女性比例"},
+                  {"DECISION-08", "区政协常委中女性比例"},
+                  {"HEALTH-04", "孕产妇死亡率"}};
   return n;
 }
 
@@ -99,13 +104,52 @@ TEST(TableTest, AlignsMixedChineseAndAsciiByDisplayWidth) {
 
 TEST(WarningsViewTest, SortsRedFirst) {
   const std::vector<v1::Warning> w = Sorted();
-  ASSERT_EQ(w.size(), 5u);
+  ASSERT_EQ(w.size(), 6u);
   EXPECT_EQ(w[0].severity(), v1::SEVERITY_RED);
-  EXPECT_EQ(w[1].severity(), v1::SEVERITY_ORANGE);
+  EXPECT_EQ(w[1].severity(), v1::SEVERITY_RED);
   EXPECT_EQ(w[2].severity(), v1::SEVERITY_ORANGE);
-  EXPECT_EQ(w[3].severity(), v1::SEVERITY_YELLOW);
+  EXPECT_EQ(w[3].severity(), v1::SEVERITY_ORANGE);
   EXPECT_EQ(w[4].severity(), v1::SEVERITY_YELLOW);
-  EXPECT_EQ(w[1].indicator_id(), "HEALTH-04");  // then by indicator id
+  EXPECT_EQ(w[5].severity(), v1::SEVERITY_YELLOW);
+  EXPECT_EQ(w[2].indicator_id(), "HEALTH-04");  // then by indicator id
+  // A severity's per-unit late-data warnings after its indicators' warnings.
+  EXPECT_EQ(w[0].indicator_id(), "ECONOMY-02");
+  EXPECT_EQ(w[1].unit_code(), "HEALTH");
+  EXPECT_EQ(w[4].indicator_id(), "EDUCATION-05");
+  EXPECT_EQ(w[5].unit_code(), "PEOPLES_CONGRESS");
+}
+
+// A per-unit late-data warning has no indicator: the 指标 column shows the
+// unit's Chinese name with its missing indicators (at most 3, then 等N项) and
+// 状态 the days overdue; never an empty indicator.
+TEST(WarningsViewTest, UnitLateDataWarningShowsUnitAndMissingIndicators) {
+  const std::string t = views::RenderWarningsTable(Sorted(), SampleNames(), false);
+  EXPECT_THAT(t, HasSubstr("区人大常委会办公室 未报4项：DECISION-03 区人大代表中女性比例、"
+                           "DECISION-06 区政协委员中女性比例、DECISION-07 "
+                           "区人大常委会组成人员中女性比例等4项"));
+  EXPECT_THAT(t, Not(HasSubstr("DECISION-08 区政协常委中女性比例")));  // bounded
+  EXPECT_THAT(t, HasSubstr("区卫生健康局 未报1项：HEALTH-04 孕产妇死亡率"));
+  EXPECT_THAT(t, HasSubstr("逾期425天"));
+  EXPECT_THAT(t, HasSubstr("逾期59天"));
+  std::vector<std::string> lines = absl::StrSplit(t, '\n');
+  EXPECT_THAT(lines[3], HasSubstr("红色预警  unit.HEALTH:610303:late_data:2023"));
+
+  views::Names no_names;  // no catalog: codes and ids, still not empty
+  const v1::Warning unit = Sorted()[5];
+  EXPECT_EQ(views::WarningSubjectZh(unit, no_names.units, no_names.indicators),
+            "PEOPLES_CONGRESS 未报4项：DECISION-03、DECISION-06、DECISION-07等4项");
+  EXPECT_EQ(views::WarningSubjectZh(unit, {}, {}, 4),
+            "PEOPLES_CONGRESS 未报4项：DECISION-03、DECISION-06、DECISION-07、DECISION-08");
+
+  const std::string csv = views::RenderWarningsCsv(Sorted(), SampleNames());
+  EXPECT_THAT(csv, HasSubstr(",PEOPLES_CONGRESS,区人大常委会办公室,"
+                             "DECISION-03;DECISION-06;DECISION-07;DECISION-08,59\n"));
+
+  v1::WarningEvent e;
+  e.set_type(v1::WARNING_EVENT_TYPE_FIRED);
+  *e.mutable_warning() = unit;
+  EXPECT_THAT(views::RenderEventLine(e, SampleNames(), false),
+              HasSubstr("unit.PEOPLES_CONGRESS:610303:late_data:2024  区人大常委会办公室 未报4项"));
 }
 
 TEST(WarningsViewTest, TableGolden) {
@@ -118,7 +162,7 @@ TEST(WarningsViewTest, TableColumnsLineUpByDisplayWidth) {
   std::vector<std::string> lines = absl::StrSplit(t, '\n');
   const std::vector<int> header = ColumnStarts(lines[0]);
   ASSERT_EQ(header.size(), 9u) << lines[0];
-  for (size_t i = 2; i < 2 + 5; ++i) {
+  for (size_t i = 2; i < 2 + 6; ++i) {
     const std::vector<int> row = ColumnStarts(lines[i]);
     // Every row's cells start at header columns (empty cells skip one).
     for (int start : row) {

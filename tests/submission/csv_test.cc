@@ -127,6 +127,62 @@ TEST(ParseSubmissionCsvTest, UnitColumnInBothLanguages) {
                    .errors.empty());
 }
 
+// 公布数 / published: a rate as a publication prints it, instead of its
+// counts; 修改原因 / change_reason: optional free text kept with the value.
+TEST(ParseSubmissionCsvTest, PublishedAndChangeReasonInBothLanguages) {
+  CsvParseResult zh = ParseSubmissionCsv(
+      "指标代码,区域代码,年份,分子,分母,公布数,数据来源,修改原因\n"
+      "HEALTH-01,610303,2024,,,13.2,统计年鉴2025,年鉴更正\n"
+      "HEALTH-01,610303100,2024,2,\"20,000\",,妇幼年报,\n");
+  ASSERT_TRUE(zh.errors.empty()) << zh.errors[0];
+  ASSERT_THAT(zh.values, SizeIs(2));
+  const v1::DataValue& a = zh.values[0].value;
+  ASSERT_EQ(a.payload_case(), v1::DataValue::kPublished);
+  EXPECT_DOUBLE_EQ(a.published().value(), 13.2);
+  EXPECT_EQ(a.change_reason(), "年鉴更正");
+  EXPECT_EQ(a.source(), "统计年鉴2025");
+  const v1::DataValue& b = zh.values[1].value;
+  ASSERT_EQ(b.payload_case(), v1::DataValue::kFraction);
+  EXPECT_EQ(b.fraction().denominator(), 20000);
+  EXPECT_EQ(b.change_reason(), "");
+
+  CsvParseResult en = ParseSubmissionCsv(
+      "indicator_id,area_code,year,published,change_reason,source\n"
+      "HEALTH-02,610303,2023,\" 45.5 \",\"corrected, see letter 12\",s\n");
+  ASSERT_TRUE(en.errors.empty()) << en.errors[0];
+  ASSERT_THAT(en.values, SizeIs(1));
+  EXPECT_DOUBLE_EQ(en.values[0].value.published().value(), 45.5);
+  EXPECT_EQ(en.values[0].value.change_reason(), "corrected, see letter 12");
+  // A reason also goes with the other payloads.
+  CsvParseResult value = ParseSubmissionCsv(
+      "indicator_id,area_code,year,value,修改原因\nHEALTH-03,610303,2024,5,复核\n");
+  ASSERT_TRUE(value.errors.empty()) << value.errors[0];
+  EXPECT_EQ(value.values[0].value.change_reason(), "复核");
+}
+
+TEST(ParseSubmissionCsvTest, PublishedIsOneFormOneNumber) {
+  CsvParseResult r = ParseSubmissionCsv(
+      "indicator_id,area_code,year,numerator,denominator,published,value,source\n"
+      "HEALTH-01,610303,2024,2,100,2.0,,s\n"    // line 2: counts and published
+      "HEALTH-01,610303,2024,,,\"1,5\",,s\n"    // line 3: ambiguous number
+      "HEALTH-01,610303,2024,,,13.2/10万,,s\n"  // line 4: not one number
+      "HEALTH-01,610303,2024,,,13.2,7,s\n"      // line 5: published and value
+      "HEALTH-01,610303,2024,,,13.2,,s\n");     // line 6: fine
+  ASSERT_THAT(r.errors, SizeIs(4));
+  EXPECT_THAT(r.errors[0], HasSubstr("line 2, column 6 (published)"));
+  EXPECT_THAT(r.errors[0], HasSubstr("分子分母与公布数只能填一种"));
+  EXPECT_THAT(r.errors[1], HasSubstr("line 3, column 6 (published)"));
+  EXPECT_THAT(r.errors[2], HasSubstr("line 4, column 6 (published)"));
+  EXPECT_THAT(r.errors[3], HasSubstr("line 5"));
+  EXPECT_THAT(r.errors[3], HasSubstr("只能填一种数据"));
+  ASSERT_THAT(r.values, SizeIs(1));
+  EXPECT_EQ(r.values[0].line, 6);
+  // Named twice (once per language) is a header error.
+  EXPECT_FALSE(ParseSubmissionCsv("indicator_id,area_code,year,公布数,published\n"
+                                  "HEALTH-01,610303,2024,1,1\n")
+                   .errors.empty());
+}
+
 TEST(ParseSubmissionCsvTest, HeaderProblems) {
   CsvParseResult r = ParseSubmissionCsv("indicator_id,colour\nHEALTH-03,red\n");
   ASSERT_THAT(r.errors, SizeIs(3));  // unknown column, missing area_code, missing year

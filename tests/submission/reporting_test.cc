@@ -1,8 +1,15 @@
 // Unit tests of reporting status (on time / late / missing / not due).
 #include "services/submission/reporting.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/submission/sqlite_store.h"
 #include "tests/submission/test_util.h"
 
 namespace halfsky::submission {
@@ -89,6 +96,76 @@ TEST(ReportingTest, AFigureFromAnyResponsibleUnitReportsItForAll) {
   EXPECT_EQ(entry.at({"EDU_BUREAU", "HEALTH-02"})->state(), v1::REPORTING_STATE_LATE);
   EXPECT_EQ(entry.at({"HEALTH_BUREAU", "HEALTH-05"})->state(), v1::REPORTING_STATE_MISSING);
   EXPECT_EQ(entry.at({"EDU_BUREAU", "HEALTH-05"})->state(), v1::REPORTING_STATE_ON_TIME);
+}
+
+// Town-level figures (area codes below the district): a unit that reported
+// an indicator's figure for every town, for the district itself, or for
+// only some towns has reported it for the year. Reporting status answers
+// "did the unit submit its figures, on time", not "is the district's figure
+// whole": that is aggregation's coverage (a district figure combined from
+// some towns is incomplete, 数据不完整, and is not assessed). So a unit that
+// reported one town is not late (no late-data warning), and its partial
+// figure is shown as partial, never as the district's. Through a real SQLite
+// store: what it records per write is what counts.
+TEST(ReportingTest, TownFiguresReportTheIndicatorEvenForSomeTownsOnly) {
+  auto catalog = TestCatalog();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() /
+       absl::StrCat("reporting-towns-", getpid(), "-", absl::ToUnixNanos(absl::Now())))
+          .string();
+  std::filesystem::create_directories(dir);
+  FakeClock clock(Local(2024, 12, 1));  // before the 31 December due date
+  SqliteSubmissionStore::Options o;
+  o.path = dir + "/submission.db";
+  o.clock = &clock;
+  auto store = SqliteSubmissionStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto write = [&](const std::string& id, std::vector<v1::DataValue> values) {
+    WriteRequest r;
+    r.principal = "health";
+    r.request_id = id;
+    r.payload_hash = id;
+    for (auto& v : values) {
+      v.mutable_key()->set_sex(v1::SEX_TOTAL);
+      v.mutable_key()->set_residence(v1::RESIDENCE_ALL);
+      r.values.push_back({v, "HEALTH_BUREAU"});
+    }
+    auto reply = (*store)->WriteAndWait(std::move(r));
+    ASSERT_TRUE(reply.ok()) << reply.status();
+  };
+  using testing::Fraction;
+  using testing::Number;
+  // HEALTH-01: one of the district's two towns (陈仓镇) only.
+  write("some-towns", {Fraction("HEALTH-01", 2024, 2, 20000, "610303100")});
+  // HEALTH-02 (shared with EDU_BUREAU): every town, no district figure.
+  write("every-town", {Fraction("HEALTH-02", 2024, 50, 100, "610303001"),
+                       Fraction("HEALTH-02", 2024, 40, 100, "610303100")});
+  // HEALTH-03: the district itself.
+  write("district", {Number("HEALTH-03", 2024, 3)});
+  // HEALTH-04: a town, but another year: 2024 stays unreported.
+  write("other-year", {Number("HEALTH-04", 2023, 70, "610303100")});
+
+  auto times = (*store)->ListReportingTimes(2024);
+  ASSERT_TRUE(times.ok()) << times.status();
+  auto status = ComputeReportingStatus(*catalog, 2024, {}, Local(2025, 3, 1), *times);
+  ASSERT_TRUE(status.ok()) << status.status();
+  std::map<std::pair<std::string, std::string>, v1::ReportingState> state;
+  for (const auto& e : status->entries()) {
+    state[{e.unit_code(), e.indicator_id()}] = e.state();
+  }
+  EXPECT_EQ(state[std::make_pair(std::string("HEALTH_BUREAU"), std::string("HEALTH-01"))],
+            v1::REPORTING_STATE_ON_TIME);
+  EXPECT_EQ(state[std::make_pair(std::string("HEALTH_BUREAU"), std::string("HEALTH-02"))],
+            v1::REPORTING_STATE_ON_TIME);
+  EXPECT_EQ(state[std::make_pair(std::string("EDU_BUREAU"), std::string("HEALTH-02"))],
+            v1::REPORTING_STATE_ON_TIME);
+  EXPECT_EQ(state[std::make_pair(std::string("HEALTH_BUREAU"), std::string("HEALTH-03"))],
+            v1::REPORTING_STATE_ON_TIME);
+  EXPECT_EQ(state[std::make_pair(std::string("HEALTH_BUREAU"), std::string("HEALTH-04"))],
+            v1::REPORTING_STATE_MISSING);
+  store->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 TEST(ReportingTest, UnknownUnitIsInvalidArgument) {

@@ -269,6 +269,59 @@ TEST_F(SubmitCmdTest, UnitColumnKeepsEachUnitsNarrative) {
   EXPECT_EQ(Head(), 3);
 }
 
+// 公布数 and 修改原因 reach the store: a published rate (no counts) as
+// DataValue.published, the reason on the new revision; a row giving both
+// counts and a published figure uploads nothing and names its cell.
+TEST_F(SubmitCmdTest, PublishedRateAndReasonForChange) {
+  const std::string first = Write("first.csv",
+                                  "指标代码,区域代码,年份,分子,分母,公布数,数据来源\n"
+                                  "HEALTH-01,610303,2024,,,13.2,统计年鉴\n"
+                                  "HEALTH-02,610303,2024,50,100,,妇幼年报\n");
+  ASSERT_EQ(Run({first}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("created 2"));
+  const std::string fix = Write("fix.csv",
+                                "indicator_id,area_code,year,published,source,change_reason\n"
+                                "HEALTH-01,610303,2024,12.8,统计年鉴,\"年鉴勘误, 第3页\"\n");
+  ASSERT_EQ(Run({fix}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("revised 1"));
+  v1::DataKey key;
+  key.set_indicator_id("HEALTH-01");
+  key.set_area_code("610303");
+  key.set_year(2024);
+  key.set_sex(v1::SEX_TOTAL);
+  key.set_residence(v1::RESIDENCE_ALL);
+  auto history = store_->History(key);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 2u);
+  const v1::Revision* latest = &(*history)[0];
+  const v1::Revision* older = &(*history)[1];
+  if (latest->revision() < older->revision()) {
+    std::swap(latest, older);
+  }
+  ASSERT_EQ(latest->data_value().payload_case(), v1::DataValue::kPublished);
+  EXPECT_DOUBLE_EQ(latest->data_value().published().value(), 12.8);
+  EXPECT_EQ(latest->change_reason(), "年鉴勘误, 第3页");
+  EXPECT_EQ(latest->data_value().change_reason(), "");  // never inside the value
+  EXPECT_DOUBLE_EQ(older->data_value().published().value(), 13.2);
+  EXPECT_EQ(older->change_reason(), "");
+
+  const int64_t head = Head();
+  const std::string both = Write("both.csv",
+                                 "指标代码,区域代码,年份,分子,分母,公布数,数据来源\n"
+                                 "HEALTH-02,610303,2023,50,100,,妇幼年报\n"
+                                 "HEALTH-01,610303,2023,2,100,2.0,统计年鉴\n");
+  EXPECT_EQ(Run({both}), 1) << out_.str() << err_.str();
+  EXPECT_THAT(err_.str(), HasSubstr("line 3, column 6 (公布数)"));
+  EXPECT_EQ(Head(), head);  // nothing written, the good row neither
+  // A published figure on a COUNT is the server's refusal, naming the line.
+  const std::string count = Write("count.csv",
+                                  "indicator_id,area_code,year,published,source\n"
+                                  "HEALTH-03,610303,2023,5,s\n");
+  EXPECT_NE(Run({count}), 0);
+  EXPECT_THAT(err_.str(), HasSubstr(count + ":2:"));
+  EXPECT_EQ(Head(), head);
+}
+
 TEST_F(SubmitCmdTest, PermissionDenied) {
   const std::string file =
       Write("edu.csv", "indicator_id,area_code,year,value,source\nHEALTH-06,610303,2021,1,x\n");

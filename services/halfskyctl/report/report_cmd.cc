@@ -109,6 +109,9 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
     for (const auto& u : catalog.member_units()) {
       context.unit_names_zh[u.code()] = u.name_zh();
     }
+    for (const auto& i : catalog.indicators()) {
+      context.indicator_names_zh[i.id()] = i.name_zh();
+    }
   }
   v1::AnnualReport annual;
   if (*type == v1::REPORT_TYPE_ANNUAL && !args->Has("no-annual")) {

@@ -32,7 +32,9 @@ enum class Col {
   kNarrative,
   kSelfAssessment,
   kEvidence,
-  kUnit
+  kUnit,
+  kPublished,
+  kChangeReason
 };
 
 const std::map<std::string, Col>& HeaderNames() {
@@ -67,6 +69,10 @@ const std::map<std::string, Col>& HeaderNames() {
       {"evidence", Col::kEvidence},
       {"填报单位", Col::kUnit},
       {"unit_code", Col::kUnit},
+      {"公布数", Col::kPublished},
+      {"published", Col::kPublished},
+      {"修改原因", Col::kChangeReason},
+      {"change_reason", Col::kChangeReason},
   };
   return *m;
 }
@@ -367,7 +373,7 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
   };
   // Numeric columns: do they use thousands separators, consistently?
   std::map<Col, NumberColumn> number_columns;
-  for (Col c : {Col::kNumerator, Col::kDenominator, Col::kValue}) {
+  for (Col c : {Col::kNumerator, Col::kDenominator, Col::kValue, Col::kPublished}) {
     const int index = column_of(c);
     if (index < 0) {
       continue;
@@ -461,15 +467,24 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     const std::string num = get(Col::kNumerator), den = get(Col::kDenominator),
                       val = get(Col::kValue), nar = get(Col::kNarrative),
                       sa = absl::AsciiStrToLower(get(Col::kSelfAssessment)),
-                      ev = get(Col::kEvidence);
-    const int kinds = (!num.empty() || !den.empty() ? 1 : 0) + (!val.empty() ? 1 : 0) +
+                      ev = get(Col::kEvidence), pub = get(Col::kPublished);
+    const bool fraction = !num.empty() || !den.empty();
+    const int kinds = (fraction ? 1 : 0) + (!val.empty() ? 1 : 0) + (!pub.empty() ? 1 : 0) +
                       (!nar.empty() || !sa.empty() || !ev.empty() ? 1 : 0);
-    if (kinds != 1) {
+    if (kinds == 2 && fraction && !pub.empty()) {
+      // A rate is given either by its counts or as published, never both:
+      // which one would be the figure?
+      out.errors.push_back(at(Col::kPublished) +
+                           "分子分母与公布数只能填一种 / give either numerator+denominator or "
+                           "the published figure, not both");
+    } else if (kinds != 1) {
       out.errors.push_back(where(rec.line, -1) +
-                           (kinds == 0 ? "没有数据（分子分母、数值或工作进展） / no payload "
-                                         "(numerator+denominator, value or narrative)"
-                                       : "只能填一种数据：分子分母、数值或工作进展 / give "
-                                         "exactly one of numerator+denominator, value, narrative"));
+                           (kinds == 0 ? "没有数据（分子分母、公布数、数值或工作进展） / no "
+                                         "payload (numerator+denominator, published, value or "
+                                         "narrative)"
+                                       : "只能填一种数据：分子分母、公布数、数值或工作进展 / "
+                                         "give exactly one of numerator+denominator, published, "
+                                         "value, narrative"));
     } else if (!num.empty() || !den.empty()) {
       double n = 0, d = 0;
       if (const std::string e = ParseNumber(num, number_columns[Col::kNumerator], &n); !e.empty()) {
@@ -487,6 +502,12 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
         out.errors.push_back(at(Col::kValue) + "数值" + e);
       }
       v.set_value(x);
+    } else if (!pub.empty()) {
+      double x = 0;
+      if (const std::string e = ParseNumber(pub, number_columns[Col::kPublished], &x); !e.empty()) {
+        out.errors.push_back(at(Col::kPublished) + "公布数" + e);
+      }
+      v.mutable_published()->set_value(x);
     } else {
       v1::Narrative* n = v.mutable_narrative();
       n->set_text(nar);
@@ -519,6 +540,8 @@ CsvParseResult ParseSubmissionCsv(absl::string_view content) {
     v.mutable_key()->set_unit_code(get(Col::kUnit));
     v.set_source(get(Col::kSource));
     v.set_note(get(Col::kNote));
+    // Free text, optional; the server bounds it (DataValue.change_reason).
+    v.set_change_reason(get(Col::kChangeReason));
     if (out.errors.size() == errors_before) {
       out.values.push_back(std::move(cv));
     }

@@ -19,14 +19,20 @@
 //   填报单位 unit_code: the member unit whose narrative it is (optional:
 //   a unit's own token may leave it empty; statistics/admin name it; empty
 //   for figures)
+//   公布数 published: a RATE/PROPORTION as a publication prints it, in the
+//   indicator's display unit (13.2 for 13.2/10万), when its counts are not
+//   known (DataValue.published)
+//   修改原因 change_reason: why the value replaces the current one
+//   (optional free text, DataValue.change_reason)
 //
-// A row carries exactly one payload: numerator+denominator, value, or a
-// narrative. Empty rows are skipped. Whether the payload fits the
+// A row carries exactly one payload: numerator+denominator, published,
+// value, or a narrative; numerator/denominator together with published is
+// an error naming the 公布数 cell. Empty rows are skipped. Whether the payload fits the
 // indicator is the server's decision (it knows the catalog).
 //
 // Nothing is guessed: every row has exactly the header's number of cells
 // (an unquoted "12,345" makes a ragged row); a number cell is one plain
-// number ("12", "-3.5", "1e6"), or digits grouped by three with commas
+// number ("12", "-3.5", "1e6"; 公布数 too), or digits grouped by three with commas
 // ("12,345") only when its whole column uses thousands separators
 // consistently (every comma cell grouped, no 4+ digit number without them);
 // "1,5" is refused. No cell may hold a control character other than tab

@@ -28,6 +28,9 @@ namespace {
 constexpr char kUsage[] =
     "用法 usage: halfskyctl submit [flags] FILE.csv\n"
     "  上报一个CSV数据文件 / submit a CSV file of indicator data\n"
+    "  列 columns: 指标代码 区域代码 年份 [性别 城乡], 每行一种数据 / one payload a row:\n"
+    "  分子+分母 | 公布数 published (比率无分子分母时) | 数值 | 工作进展+自评[+佐证材料];\n"
+    "  数据来源 source, [备注 note] [修改原因 change_reason] [填报单位 unit_code]\n"
     "  --chunk N             每块条数 / values per chunk (default 1000)\n"
     "  --dry-run             只校验不写入 / validate only, write nothing\n"
     "  --state-dir DIR       未完成上传的记录目录 / where unfinished uploads are journaled\n"

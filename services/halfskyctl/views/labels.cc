@@ -2,10 +2,13 @@
 
 #include <cmath>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "services/evaluation/method/method.h"
 
@@ -408,6 +411,53 @@ std::string FormatTime(const google::protobuf::Timestamp& ts) {
   }
   static const absl::TimeZone kDistrict = absl::FixedTimeZone(8 * 3600);
   return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(ts.seconds()), kDistrict);
+}
+
+bool IsUnitWarning(const v1::Warning& w) {
+  return w.kind() == v1::WARNING_KIND_LATE_DATA && !w.unit_code().empty();
+}
+
+std::string WarningSubjectZh(const v1::Warning& w,
+                             const std::map<std::string, std::string>& unit_names,
+                             const std::map<std::string, std::string>& indicator_names,
+                             int max_listed) {
+  if (!IsUnitWarning(w)) {
+    return w.indicator_name_zh().empty()
+               ? w.indicator_id()
+               : absl::StrCat(w.indicator_id(), " ", w.indicator_name_zh());
+  }
+  auto unit = unit_names.find(w.unit_code());
+  std::string out = absl::StrCat(unit != unit_names.end() ? unit->second : w.unit_code(), " 未报",
+                                 w.missing_indicator_ids_size(), "项");
+  std::vector<std::string> items;
+  for (const std::string& id : w.missing_indicator_ids()) {
+    if (static_cast<int>(items.size()) >= max_listed) {
+      break;
+    }
+    auto name = indicator_names.find(id);
+    items.push_back(name != indicator_names.end() ? absl::StrCat(id, " ", name->second) : id);
+  }
+  if (!items.empty()) {
+    absl::StrAppend(&out, "：", absl::StrJoin(items, "、"));
+    if (w.missing_indicator_ids_size() > static_cast<int>(items.size())) {
+      absl::StrAppend(&out, "等", w.missing_indicator_ids_size(), "项");
+    }
+  }
+  return out;
+}
+
+std::string OverdueZh(const v1::Warning& w) {
+  return IsUnitWarning(w) ? absl::StrCat("逾期", w.days_overdue(), "天") : std::string();
+}
+
+bool WarningBefore(const v1::Warning& a, const v1::Warning& b) {
+  auto key = [](const v1::Warning& w) {
+    const bool unit = IsUnitWarning(w);
+    return std::make_tuple(-static_cast<int>(w.severity()), unit, w.indicator_id(), w.area_code(),
+                           unit ? -w.days_overdue() : 0, w.unit_code(), unit ? w.data_year() : 0,
+                           static_cast<int>(w.kind()), w.target_year(), w.id());
+  };
+  return key(a) < key(b);
 }
 
 }  // namespace halfsky::views

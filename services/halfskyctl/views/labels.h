@@ -6,6 +6,7 @@
 // library so that reports and warnings agree), flag-value parsing, number
 // and time formatting. Pure functions, thread-safe.
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -69,6 +70,28 @@ std::string FormatRate(double fraction);
 std::string TargetShortZh(const halfsky::v1::Target& target, absl::string_view unit);
 // "2025-01-02 10:00" in the district's time (UTC+8); "" when unset.
 std::string FormatTime(const google::protobuf::Timestamp& ts);
+
+// True for a per-unit late-data warning (LATE_DATA with Warning.unit_code:
+// one warning per member unit and data year, indicator_id empty).
+bool IsUnitWarning(const halfsky::v1::Warning& w);
+// What a warning is about, as the 指标 column prints it. An indicator's
+// warning: "HEALTH-04 孕产妇死亡率". A per-unit late-data warning: the
+// unit's Chinese name (from `unit_names`, else its code), how many
+// indicators are overdue and the first `max_listed` of them with their
+// names (from `indicator_names`, else the id alone), then 「等N项」 when
+// more are missing: "区卫生健康局 未报3项：HEALTH-01 宫颈癌筛查率、
+// HEALTH-02 乳腺癌筛查率等3项". Maps may be empty.
+std::string WarningSubjectZh(const halfsky::v1::Warning& w,
+                             const std::map<std::string, std::string>& unit_names,
+                             const std::map<std::string, std::string>& indicator_names,
+                             int max_listed = 3);
+// "逾期200天" for a per-unit late-data warning, "" otherwise.
+std::string OverdueZh(const halfsky::v1::Warning& w);
+// Order of warnings in every view: red first, then orange, yellow; within a
+// severity the indicators' warnings (by indicator id, area) before the
+// member units' late-data warnings (most days overdue first, then unit
+// code, data year); then kind, target year, id.
+bool WarningBefore(const halfsky::v1::Warning& a, const halfsky::v1::Warning& b);
 
 }  // namespace halfsky::views
 

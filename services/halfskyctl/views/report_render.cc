@@ -173,12 +173,45 @@ std::vector<const v1::Warning*> SortedWarnings(const v1::EvaluationReport& repor
     if (a->severity() != b->severity()) {
       return a->severity() > b->severity();
     }
+    if (IsUnitWarning(*a) != IsUnitWarning(*b) || IsUnitWarning(*a)) {
+      return WarningBefore(*a, *b);
+    }
     if (a->indicator_id() != b->indicator_id()) {
       return a->indicator_id() < b->indicator_id();
     }
     return a->id() < b->id();
   });
   return out;
+}
+
+// Does `w` concern indicator `id`: its own warning, or a unit's late-data
+// warning that lists it.
+bool ConcernsIndicator(const v1::Warning& w, const std::string& id) {
+  if (IsUnitWarning(w)) {
+    return std::find(w.missing_indicator_ids().begin(), w.missing_indicator_ids().end(), id) !=
+           w.missing_indicator_ids().end();
+  }
+  return w.indicator_id() == id;
+}
+
+// The 指标 cell of a warning: the indicator, or the member unit with its
+// missing indicators (named from the context, else the report's own).
+std::string Subject(const v1::Warning& w, const v1::EvaluationReport& report,
+                    const ReportContext& ctx) {
+  if (!IsUnitWarning(w)) {
+    return WarningSubjectZh(w, {}, {});
+  }
+  std::map<std::string, std::string> names = ctx.indicator_names_zh;
+  for (const auto& ia : report.indicators()) {
+    names.emplace(ia.indicator_id(), ia.name_zh());
+  }
+  return WarningSubjectZh(w, ctx.unit_names_zh, names);
+}
+
+// The 类型 cell: 数据迟报（逾期200天） for a unit's late data.
+std::string KindCell(const v1::Warning& w) {
+  return IsUnitWarning(w) ? absl::StrCat(KindLabelZh(w.kind()), "（", OverdueZh(w), "）")
+                          : std::string(KindLabelZh(w.kind()));
 }
 
 // Warnings of the indicator whose sentence is not already one of its
@@ -191,7 +224,7 @@ std::vector<const v1::Warning*> ExtraWarnings(const v1::EvaluationReport& report
   }
   std::vector<const v1::Warning*> out;
   for (const v1::Warning* w : SortedWarnings(report)) {
-    if (w->indicator_id() == ia.indicator_id() && said.count(w->explanation_zh()) == 0) {
+    if (ConcernsIndicator(*w, ia.indicator_id()) && said.count(w->explanation_zh()) == 0) {
       out.push_back(w);
     }
   }
@@ -648,12 +681,11 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
     for (const auto* w : warnings) {
       absl::StrAppend(&o, "<tr data-warning=\"", Esc(w->id()),
                       "\"><td class=\"sev\" style=\"color:", SeverityColour(w->severity()), "\">",
-                      SeverityLabelZh(w->severity()), "</td><td>", Esc(w->indicator_id()), " ",
-                      Esc(w->indicator_name_zh()),
+                      SeverityLabelZh(w->severity()), "</td><td>", Esc(Subject(*w, report, ctx)),
                       w->area_code() != report.area_code() && !w->area_code().empty()
                           ? absl::StrCat("（", Esc(w->area_code()), "）")
                           : "",
-                      "</td><td>", KindLabelZh(w->kind()), "</td><td>", Esc(w->explanation_zh()));
+                      "</td><td>", KindCell(*w), "</td><td>", Esc(w->explanation_zh()));
       if (w->has_acknowledgement()) {
         absl::StrAppend(&o, "<br><span class=\"muted\">对策建议（", Esc(w->acknowledgement().by()),
                         "）：", Esc(w->acknowledgement().note()), "</span>");
@@ -827,9 +859,9 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
         absl::StrAppend(&text, " 对策建议（", w->acknowledgement().by(), "）：",
                         w->acknowledgement().note());
       }
-      absl::StrAppend(&o, "| ", SeverityLabelZh(w->severity()), " | ", MdCell(w->indicator_id()),
-                      " ", MdCell(w->indicator_name_zh()), " | ", KindLabelZh(w->kind()), " | ",
-                      MdCell(text), " |\n");
+      absl::StrAppend(&o, "| ", SeverityLabelZh(w->severity()), " | ",
+                      MdCell(Subject(*w, report, ctx)), " | ", KindCell(*w), " | ", MdCell(text),
+                      " |\n");
     }
   }
   std::map<std::string, const v1::AnnualReportDomain*> annual;
@@ -954,7 +986,11 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
                                                    "achieved",
                                                    "achievement_rate_percent",
                                                    "count",
-                                                   "text"};
+                                                   "text",
+                                                   "member_unit_code",
+                                                   "member_unit",
+                                                   "missing_indicator_ids",
+                                                   "days_overdue"};
   std::string o = CsvLine(kHeader);
   auto opt = [](bool has, double v) { return has ? Num(v) : std::string(); };
   auto emit = [&](std::map<std::string, std::string> fields) {
@@ -1001,7 +1037,14 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
           {"severity", SeverityToken(w->severity())},
           {"kind", KindToken(w->kind())},
           {"year", w->data_year() != 0 ? absl::StrCat(w->data_year()) : ""},
-          {"text", w->explanation_zh()}});
+          {"text", w->explanation_zh()},
+          {"member_unit_code", w->unit_code()},
+          {"member_unit", w->unit_code().empty() ? ""
+                          : ctx.unit_names_zh.count(w->unit_code()) != 0
+                              ? ctx.unit_names_zh.at(w->unit_code())
+                              : w->unit_code()},
+          {"missing_indicator_ids", absl::StrJoin(w->missing_indicator_ids(), ";")},
+          {"days_overdue", IsUnitWarning(*w) ? absl::StrCat(w->days_overdue()) : ""}});
   }
   for (const auto& g : groups) {
     for (const v1::IndicatorAssessment* ia : g.indicators) {

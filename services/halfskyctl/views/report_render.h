@@ -33,8 +33,14 @@ struct ReportContext {
   // Domain id → name and plan order, for domains the report's summaries
   // do not name; optional.
   std::map<std::string, std::string> domain_names_zh;
-  // Member unit code → name, for warnings; optional.
+  // Member unit code → name, for warnings; optional. A per-unit late-data
+  // warning (LATE_DATA with unit_code) is printed as the unit's name with its
+  // missing indicators (views::WarningSubjectZh, at most 3 listed) and the
+  // days overdue.
   std::map<std::string, std::string> unit_names_zh;
+  // Indicator id → name for those lists, besides the report's own
+  // indicators; optional.
+  std::map<std::string, std::string> indicator_names_zh;
   // A banner printed under the title, e.g. "示例数据（合成）"; "" = none.
   std::string banner_zh;
   // The year's monitoring figures (annual reports); nullptr = omitted.

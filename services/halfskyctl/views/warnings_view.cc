@@ -58,7 +58,11 @@ std::vector<std::string> CsvFields(const v1::Warning& w, const Names& names) {
           Rfc3339(w.firing_since()),
           w.has_acknowledgement() ? w.acknowledgement().by() : "",
           w.has_acknowledgement() ? w.acknowledgement().note() : "",
-          w.explanation_zh()};
+          w.explanation_zh(),
+          w.unit_code(),
+          w.unit_code().empty() ? "" : Lookup(names.units, w.unit_code()),
+          absl::StrJoin(w.missing_indicator_ids(), ";"),
+          IsUnitWarning(w) ? absl::StrCat(w.days_overdue()) : ""};
 }
 
 std::string Json(const google::protobuf::Message& m, bool pretty) {
@@ -83,17 +87,14 @@ Names NamesFromCatalog(const v1::Catalog& catalog) {
   for (const auto& u : catalog.member_units()) {
     n.units[u.code()] = u.name_zh();
   }
+  for (const auto& i : catalog.indicators()) {
+    n.indicators[i.id()] = i.name_zh();
+  }
   return n;
 }
 
 void SortWarnings(std::vector<v1::Warning>* warnings) {
-  std::stable_sort(
-      warnings->begin(), warnings->end(), [](const v1::Warning& a, const v1::Warning& b) {
-        return std::make_tuple(-static_cast<int>(a.severity()), a.indicator_id(), a.area_code(),
-                               static_cast<int>(a.kind()), a.target_year(), a.id()) <
-               std::make_tuple(-static_cast<int>(b.severity()), b.indicator_id(), b.area_code(),
-                               static_cast<int>(b.kind()), b.target_year(), b.id());
-      });
+  std::stable_sort(warnings->begin(), warnings->end(), WarningBefore);
 }
 
 std::string RenderWarningsTable(const std::vector<v1::Warning>& warnings, const Names& names,
@@ -111,7 +112,8 @@ std::string RenderWarningsTable(const std::vector<v1::Warning>& warnings, const 
     red += w.severity() == v1::SEVERITY_RED;
     orange += w.severity() == v1::SEVERITY_ORANGE;
     yellow += w.severity() == v1::SEVERITY_YELLOW;
-    std::string status = w.kind() == v1::WARNING_KIND_LATE_DATA ||
+    std::string status = IsUnitWarning(w) ? OverdueZh(w)
+                         : w.kind() == v1::WARNING_KIND_LATE_DATA ||
                                  w.kind() == v1::WARNING_KIND_DATA_QUALITY ||
                                  w.kind() == v1::WARNING_KIND_FLUCTUATION
                              ? std::string()
@@ -122,7 +124,7 @@ std::string RenderWarningsTable(const std::vector<v1::Warning>& warnings, const 
     rows.push_back({
         {SeverityLabelZh(w.severity()), SeveritySgr(SeverityToken(w.severity()))},
         {w.id(), ""},
-        {absl::StrCat(w.indicator_id(), " ", w.indicator_name_zh()), ""},
+        {WarningSubjectZh(w, names.units, names.indicators), ""},
         {Lookup(names.areas, w.area_code()), ""},
         {KindLabelZh(w.kind()), ""},
         {status, ""},
@@ -168,7 +170,11 @@ std::string WarningsCsvHeader(bool with_event) {
                                 "firing_since",
                                 "acknowledged_by",
                                 "note",
-                                "explanation_zh"};
+                                "explanation_zh",
+                                "unit_code",
+                                "unit",
+                                "missing_indicator_ids",
+                                "days_overdue"};
   if (with_event) {
     h.insert(h.begin(), {"event", "at"});
   }
@@ -214,10 +220,12 @@ std::string RenderEventLine(const v1::WarningEvent& event, const Names& names, b
   const std::string sgr = event.type() == v1::WARNING_EVENT_TYPE_RESOLVED
                               ? "32"
                               : SeveritySgr(SeverityToken(w.severity()));
-  std::string line = absl::StrCat(FormatTime(event.at()), event.at().seconds() != 0 ? "  " : "",
-                                  PadToWidth(EventLabelZh(event.type()), 6), "  ",
-                                  Paint(PadToWidth(SeverityLabelZh(w.severity()), 8), sgr, colour),
-                                  "  ", w.id(), "  ", w.indicator_name_zh());
+  std::string line = absl::StrCat(
+      FormatTime(event.at()), event.at().seconds() != 0 ? "  " : "",
+      PadToWidth(EventLabelZh(event.type()), 6), "  ",
+      Paint(PadToWidth(SeverityLabelZh(w.severity()), 8), sgr, colour), "  ", w.id(), "  ",
+      IsUnitWarning(w) ? WarningSubjectZh(w, names.units, names.indicators)
+                       : w.indicator_name_zh());
   const std::string area = Lookup(names.areas, w.area_code());
   if (!area.empty()) {
     absl::StrAppend(&line, "（", area, "）");

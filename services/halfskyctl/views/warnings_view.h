@@ -16,19 +16,23 @@ namespace halfsky::views {
 
 // Names used instead of codes where known.
 struct Names {
-  std::map<std::string, std::string> areas;  // code → 名称
-  std::map<std::string, std::string> units;  // code → 名称
+  std::map<std::string, std::string> areas;       // code → 名称
+  std::map<std::string, std::string> units;       // code → 名称
+  std::map<std::string, std::string> indicators;  // id → 名称
 };
 
-// Names of every area and member unit of `catalog`.
+// Names of every area, member unit and indicator of `catalog`.
 Names NamesFromCatalog(const halfsky::v1::Catalog& catalog);
 
 // Red first, then orange, yellow; then indicator id, area code, kind,
-// target year, id.
+// target year, id; a severity's per-unit late-data warnings after its
+// indicators' warnings (views::WarningBefore).
 void SortWarnings(std::vector<halfsky::v1::Warning>* warnings);
 
 // Columns: 级别 | 编号 | 指标 | 区域 | 类型 | 状态 | 年份 | 确认 | 说明, then
-// a count line. `colour` paints the severity (red/orange/yellow, ANSI).
+// a count line. A per-unit late-data warning shows the unit and its
+// missing indicators in 指标 (views::WarningSubjectZh, at most 3 listed)
+// and 「逾期N天」 in 状态. `colour` paints the severity (red/orange/yellow, ANSI).
 // An empty list prints "没有符合条件的预警 / no matching warnings".
 std::string RenderWarningsTable(const std::vector<halfsky::v1::Warning>& warnings,
                                 const Names& names, bool colour);
@@ -41,7 +45,9 @@ std::string RenderWarningsCsv(const std::vector<halfsky::v1::Warning>& warnings,
 // id,severity,kind,state,status,domain_id,indicator_id,indicator,area_code,
 // area,target_year,data_year,base_value,current_value,target_value,
 // projected_value,responsible_units,firing_since,acknowledged_by,note,
-// explanation_zh — with a leading `event,at` when `with_event`.
+// explanation_zh,unit_code,unit,missing_indicator_ids,days_overdue — with a
+// leading `event,at` when `with_event`. The last four are filled for a
+// per-unit late-data warning only (ids ";"-separated, every one listed).
 std::string WarningsCsvHeader(bool with_event);
 
 // --watch: one line per event. Table: "时间  事件  级别  编号  指标  说明";

@@ -262,7 +262,18 @@ int RunAckCommand(const std::vector<std::string>& raw, std::ostream& out, std::o
     err << "halfskyctl ack: " << DescribeRpcError(st) << "\n";
     return cli::ExitCodeFor(st);
   }
-  out << "已确认 / acknowledged " << warning.id() << "（" << warning.indicator_name_zh() << "，"
+  // A unit's late-data warning has no indicator: name the unit and what it
+  // has not reported (names from the catalog when it can be read).
+  std::string subject = warning.indicator_name_zh();
+  if (views::IsUnitWarning(warning)) {
+    v1::Catalog catalog;
+    views::Names names;
+    if (cli::FetchCatalog(*options, &catalog).ok()) {
+      names = views::NamesFromCatalog(catalog);
+    }
+    subject = views::WarningSubjectZh(warning, names.units, names.indicators);
+  }
+  out << "已确认 / acknowledged " << warning.id() << "（" << subject << "，"
       << views::SeverityLabelZh(warning.severity()) << "）by " << warning.acknowledgement().by()
       << "：" << warning.acknowledgement().note() << "\n";
   return cli::kExitOk;
