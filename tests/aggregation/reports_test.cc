@@ -2,6 +2,7 @@
 // transaction (against the in-memory Redis fake) and the message format.
 #include "services/aggregation/reports.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
 #include "common/redis/in_memory_redis.h"
 #include "common/status/status.h"
@@ -345,6 +346,10 @@ TEST(RedisLayoutTest, SealedValuesOpenOnlyWithTheirKeyAndKeyName) {
   const std::string sealed = SealSeriesValue("k1", key, payload);
   ASSERT_EQ(sealed.size(), kSeriesMacSize + payload.size());
   EXPECT_EQ(sealed.substr(kSeriesMacSize), payload);
+  // Plain HMAC-SHA256 (docs/ARCHITECTURE.md), e.g. Python's
+  // hmac.new(b"k1", b"halfsky:agg:v3:mac\0" + key + b"\0" + payload, sha256).
+  EXPECT_EQ(absl::BytesToHexString(sealed.substr(0, kSeriesMacSize)),
+            "7940fb1b4c794ed91f23b0f871bc3ece118f19678d57bb5253b355b3ceffa788");
   auto opened = OpenSeriesValue("k1", key, sealed);
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(*opened, payload);
