@@ -160,6 +160,17 @@ TEST_F(CacheAuthEndToEndTest, AclRefusesStrangersAndReadersCannotWrite) {
     ASSERT_FALSE(reply.ok()) << argv[0];
     EXPECT_THAT(reply.status().message(), HasSubstr("NOPERM")) << argv[0];
   }
+  EXPECT_TRUE(writer.Command({"SET", "halfsky:agg:probe", "1"}).ok());
+
+  // After a Redis restart the clients reconnect and AUTH again.
+  ASSERT_TRUE(suite_->redis().Restart().ok());
+  auto again = reader.Command({"GET", aggregation::kCursorKey});
+  if (!again.ok()) {  // the first command may hit the dead connection
+    again = reader.Command({"GET", aggregation::kCursorKey});
+  }
+  EXPECT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(reader.Command({"DEL", aggregation::kCursorKey}).status().message(),
+              HasSubstr("NOPERM"));
 }
 
 TEST_F(CacheAuthEndToEndTest, ForgedValueWithWriterRightsIsRefused) {
