@@ -9,10 +9,12 @@
 //     sentence stay the true ones, and the rejection is counted.
 
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
@@ -109,6 +111,33 @@ class CacheAuthEndToEndTest : public ::testing::Test {
     return absl::NotFoundError("no warning yet");
   }
 
+  // The value of an unlabelled metric on evaluation's /metrics (-1 if
+  // absent). The metrics port is read from the service's log.
+  double EvaluationMetric(const std::string& name) {
+    const std::string log = suite_->evaluation().log();
+    std::string last;
+    const std::regex port_re("metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics");
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), port_re);
+         it != std::sregex_iterator(); ++it) {
+      last = (*it)[1];
+    }
+    int port = 0;
+    if (!absl::SimpleAtoi(last, &port)) {
+      return -1;
+    }
+    absl::StatusOr<std::string> page = halfsky::testing::HttpGet(port, "/metrics");
+    if (!page.ok()) {
+      return -1;
+    }
+    std::smatch m;
+    const std::regex value_re("\n" + name + " ([-0-9.e+]+)");
+    if (!std::regex_search(*page, m, value_re)) {
+      return -1;
+    }
+    double v = -1;
+    return absl::SimpleAtod(m[1].str(), &v) ? v : -1;
+  }
+
   // Evaluate HEALTH-02 at the root: reads the series now (Redis first).
   absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluate() {
     grpc::ClientContext ctx;
@@ -193,6 +222,7 @@ TEST_F(CacheAuthEndToEndTest, ForgedValueWithWriterRightsIsRefused) {
   ASSERT_DOUBLE_EQ(before->assessments(0).figures().current_value(), 50.5);
   ASSERT_EQ(before->assessments(0).severity(), warning->severity());
   ASSERT_THAT(suite_->evaluation().log(), Not(HasSubstr("refused cached value")));
+  ASSERT_EQ(EvaluationMetric("halfsky_evaluation_cache_rejected_total"), 0);
 
   // The attacker holds the writer's password, not the MAC key: takes the
   // real value, makes 2024 read 90 %, tags it with a key of its own.
@@ -248,6 +278,7 @@ TEST_F(CacheAuthEndToEndTest, ForgedValueWithWriterRightsIsRefused) {
   EXPECT_EQ(after->assessments(0).explanation_zh(), before->assessments(0).explanation_zh());
   EXPECT_EQ(after->assessments(0).severity(), before->assessments(0).severity());
   EXPECT_THAT(after->assessments(0).explanation_zh(), Not(HasSubstr("90")));
+  EXPECT_GE(EvaluationMetric("halfsky_evaluation_cache_rejected_total"), 1);
   ASSERT_FALSE(after->series().empty());
   EXPECT_DOUBLE_EQ(after->series(after->series_size() - 1).value(), 50.5);
   // The re-evaluation the forged PUBLISH asked for kept the warning too.

@@ -13,8 +13,8 @@
 //                           responses of one snapshot must all carry the
 //                           same as_of_sequence (retried otherwise).
 //   FallbackSeriesSource    Redis first; on a cache miss (no cursor: cache
-//                           empty, flushed or being rebuilt) or with Redis
-//                           down, gRPC.
+//                           empty, flushed or being rebuilt), a refused
+//                           value (MAC mismatch) or with Redis down, gRPC.
 //
 // Thread-safety: every implementation is thread-safe.
 
