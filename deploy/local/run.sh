@@ -33,6 +33,10 @@
 # Add member units' principals to var/secrets/tokens (format:
 # deploy/local/tokens.example) and restart. HALFSKY_NO_AUTH=1 runs without
 # authentication (development only; the services say so loudly).
+# Redis runs with an ACL (var/redis/users.acl, default user off): aggregation
+# as halfsky-writer, evaluation as the read-only halfsky-reader, passwords and
+# the cache MAC key in var/secrets/ (docs/OPERATIONS.md, "Redis passwords and
+# the cache MAC key").
 set -euo pipefail
 HALFSKY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # A relative HALFSKY_VAR is relative to where the script was called from.
@@ -194,12 +198,16 @@ service_args() {
   case $name in
     submission) args+=(--db "$VAR/submission.db") ;;
     aggregation)
-      args+=(--submission "127.0.0.1:$SUBMISSION_PORT" --redis "127.0.0.1:$REDIS_PORT")
+      args+=(--submission "127.0.0.1:$SUBMISSION_PORT" --redis "127.0.0.1:$REDIS_PORT"
+             --redis_user halfsky-writer --redis_password_file "$SECRETS/redis-writer.password"
+             --cache_mac_key_file "$SECRETS/cache-mac.key")
       [ "$NO_AUTH" = 1 ] || args+=(--submission_token_file "$SECRETS/aggregation-service.token")
       ;;
     evaluation)
       args+=(--submission "127.0.0.1:$SUBMISSION_PORT" --aggregation "127.0.0.1:$AGGREGATION_PORT"
-             --redis "127.0.0.1:$REDIS_PORT" --db "$VAR/evaluation.db")
+             --redis "127.0.0.1:$REDIS_PORT" --db "$VAR/evaluation.db"
+             --redis_user halfsky-reader --redis_password_file "$SECRETS/redis-reader.password"
+             --cache_mac_key_file "$SECRETS/cache-mac.key")
       [ "$NO_AUTH" = 1 ] || args+=(--submission_token_file "$SECRETS/evaluation-service.token"
                                    --aggregation_token_file "$SECRETS/evaluation-service.token")
       ;;
@@ -264,6 +272,32 @@ make_secrets() {
   say "tokens       created in $SECRETS/ (export HALFSKY_TOKEN=\$(cat $SECRETS/admin.token))"
 }
 
+# make_redis_secrets: once, random passwords for the Redis ACL users
+# halfsky-writer (aggregation) and halfsky-reader (evaluation) and the cache
+# MAC key, and for the operator halfsky-admin (all commands:
+#   REDISCLI_AUTH=$(cat var/secrets/redis-admin.password) redis-cli --user halfsky-admin ...),
+# each in var/secrets (600); never overwritten. Then, on every
+# start, the ACL file var/redis/users.acl (600) from deploy/redis/users.acl.in
+# with those passwords (the default user is off). Also with HALFSKY_NO_AUTH=1:
+# that switch is about the gRPC tokens, not Redis.
+make_redis_secrets() {
+  mkdir -p "$SECRETS" "$VAR/redis"
+  chmod 700 "$SECRETS"
+  local name
+  for name in redis-writer.password redis-reader.password redis-admin.password cache-mac.key; do
+    if [ ! -s "$SECRETS/$name" ]; then
+      (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRETS/$name")
+    fi
+  done
+  local writer reader admin
+  writer=$(cat "$SECRETS/redis-writer.password")
+  reader=$(cat "$SECRETS/redis-reader.password")
+  admin=$(cat "$SECRETS/redis-admin.password")
+  (umask 077 && sed -e "s/@WRITER_PASSWORD@/$writer/" -e "s/@READER_PASSWORD@/$reader/" \
+    -e "s/@ADMIN_PASSWORD@/$admin/" deploy/redis/users.acl.in >"$VAR/redis/users.acl.tmp")
+  mv "$VAR/redis/users.acl.tmp" "$VAR/redis/users.acl"
+}
+
 # resolve_programs: the programs packages provide, looked up only now (after
 # build(), which installs them).
 resolve_programs() {
@@ -291,7 +325,8 @@ start_redis() {
   fi
   mkdir -p "$VAR/redis"
   supervise redis "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 \
-    --dir "$VAR/redis" --appendonly yes --appendfsync everysec --save "" --daemonize no
+    --dir "$VAR/redis" --appendonly yes --appendfsync everysec --save "" --daemonize no \
+    --aclfile "$VAR/redis/users.acl"
   for _ in $(seq 100); do
     port_taken "$REDIS_PORT" && break
     sleep 0.1
@@ -323,6 +358,7 @@ cmd_start() {
   mkdir -p "$VAR" "$RUN" "$LOG"
   chmod -R go-rwx "$VAR"
   make_secrets
+  make_redis_secrets
   start_redis
   for s in "${SERVICES[@]}"; do
     start_service "$s"

@@ -140,7 +140,7 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
       channel_(std::move(submission)),
       stub_(halfsky::v1::SubmissionService::NewStub(channel_)),
       state_(state),
-      writer_(redis),
+      writer_(redis, options.cache_mac_key),
       options_(options),
       backoff_(options.backoff_min) {
   status_.committed_sequence = -1;

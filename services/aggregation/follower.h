@@ -128,6 +128,9 @@ struct FollowerOptions {
   // Where to record the metrics listed above (not owned; must outlive the
   // follower). Null: none. The service passes halfsky::ServiceMetrics().
   MetricsRegistry* metrics = nullptr;
+  // HMAC key of the cached values (redis_layout.h, SealSeriesValue); the
+  // readers (evaluation) need the same. Empty: an unkeyed checksum only.
+  std::string cache_mac_key;
 };
 
 struct FollowerStatus {

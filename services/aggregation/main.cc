@@ -13,6 +13,7 @@
 #include "common/auth/authenticator.h"
 #include "common/clock/clock.h"
 #include "common/redis/hiredis_client.h"
+#include "common/redis/secret_file.h"
 #include "common/server/server.h"
 #include "grpcpp/grpcpp.h"
 #include "services/aggregation/aggregation_service.h"
@@ -23,6 +24,16 @@ ABSL_FLAG(std::string, submission_token_file, "",
           "File holding the bearer token this service presents to the submission service "
           "(WatchChanges). Empty: no token (submission in no-auth mode).");
 ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis address HOST:PORT (the aggregate cache).");
+ABSL_FLAG(std::string, redis_user, "",
+          "Redis ACL user (AUTH user password after every connect); the writer user, allowed "
+          "to write halfsky:agg:* and PUBLISH. Empty: the default user.");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "File holding the Redis password (mode 600 or 640; never on the command line). "
+          "Empty: no AUTH.");
+ABSL_FLAG(std::string, cache_mac_key_file, "",
+          "File holding the HMAC-SHA256 key that tags every cached series value (the "
+          "evaluation service's --cache_mac_key_file must hold the same). Empty: values carry "
+          "an unkeyed checksum only (anyone with write access to Redis can forge them).");
 
 int main(int argc, char** argv) {
   halfsky::InitService(argc, argv, "halfsky-aggregation");
@@ -38,7 +49,27 @@ int main(int argc, char** argv) {
     std::cerr << "halfsky-aggregation: --redis: " << redis_options.status() << "\n";
     return 2;
   }
+  redis_options->username = absl::GetFlag(FLAGS_redis_user);
+  if (const std::string path = absl::GetFlag(FLAGS_redis_password_file); !path.empty()) {
+    auto password = halfsky::ReadSecretFile(path);
+    if (!password.ok()) {
+      std::cerr << "halfsky-aggregation: --redis_password_file: " << password.status() << "\n";
+      return 2;
+    }
+    redis_options->password = *std::move(password);
+  }
   halfsky::aggregation::FollowerOptions follower_options;
+  if (const std::string path = absl::GetFlag(FLAGS_cache_mac_key_file); !path.empty()) {
+    auto key = halfsky::ReadSecretFile(path);
+    if (!key.ok()) {
+      std::cerr << "halfsky-aggregation: --cache_mac_key_file: " << key.status() << "\n";
+      return 2;
+    }
+    follower_options.cache_mac_key = *std::move(key);
+  } else {
+    std::cerr << "halfsky-aggregation: warning: no --cache_mac_key_file: cached values are "
+                 "not authenticated\n";
+  }
   follower_options.metrics = &halfsky::ServiceMetrics();
   if (const std::string path = absl::GetFlag(FLAGS_submission_token_file); !path.empty()) {
     std::ifstream in(path);

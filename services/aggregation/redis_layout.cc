@@ -1,11 +1,16 @@
 #include "services/aggregation/redis_layout.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "openssl/crypto.h"
+#include "openssl/evp.h"
+#include "openssl/params.h"
 
 namespace halfsky::aggregation {
 namespace {
@@ -32,7 +37,105 @@ const char* Res3(halfsky::v1::Residence r) {
   }
 }
 
+// One keyed HMAC context per thread, set up once per MAC key (OpenSSL 3's
+// one-shot HMAC() fetches the digest and builds a context on every call,
+// which cost more than the hashing itself: docs/BENCHMARKS.md, "Cache MAC").
+class ThreadMac {
+ public:
+  ~ThreadMac() {
+    EVP_MAC_CTX_free(ctx_);
+    EVP_MAC_free(mac_);
+  }
+  // Resets the context to `key` (re-keying only when it changed). False if
+  // OpenSSL failed.
+  bool Start(absl::string_view key) {
+    if (mac_ == nullptr) {
+      mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+      if (mac_ == nullptr) {
+        return false;
+      }
+    }
+    if (ctx_ == nullptr || key != key_) {
+      EVP_MAC_CTX_free(ctx_);
+      ctx_ = EVP_MAC_CTX_new(mac_);
+      if (ctx_ == nullptr) {
+        return false;
+      }
+      key_ = std::string(key);
+      char digest[] = "SHA256";
+      const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                                   OSSL_PARAM_construct_end()};
+      static const unsigned char kNoKey = 0;
+      const auto* k = key.empty() ? &kNoKey : reinterpret_cast<const unsigned char*>(key.data());
+      if (EVP_MAC_init(ctx_, k, key.size(), params) != 1) {
+        EVP_MAC_CTX_free(ctx_);
+        ctx_ = nullptr;
+        return false;
+      }
+      return true;
+    }
+    // Same key: restart the computation.
+    return EVP_MAC_init(ctx_, nullptr, 0, nullptr) == 1;
+  }
+  bool Update(absl::string_view data) {
+    return EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()), data.size()) ==
+           1;
+  }
+  bool Final(unsigned char out[kSeriesMacSize]) {
+    size_t len = 0;
+    return EVP_MAC_final(ctx_, out, &len, kSeriesMacSize) == 1 && len == kSeriesMacSize;
+  }
+
+ private:
+  EVP_MAC* mac_ = nullptr;
+  EVP_MAC_CTX* ctx_ = nullptr;
+  std::string key_;
+};
+
+// HMAC-SHA256(mac_key, domain \0 key \0 payload) into `out`. False if
+// OpenSSL failed (`out` is then not a tag: the writer stores zeros, which
+// no reader accepts since a reader whose HMAC fails refuses every value).
+bool SeriesMac(absl::string_view mac_key, absl::string_view redis_key, absl::string_view payload,
+               unsigned char out[kSeriesMacSize]) {
+  static constexpr char kDomain[] = "halfsky:agg:v3:mac";  // sizeof counts its \0
+  thread_local ThreadMac mac;
+  return mac.Start(mac_key) && mac.Update(absl::string_view(kDomain, sizeof(kDomain))) &&
+         mac.Update(redis_key) && mac.Update(absl::string_view("\0", 1)) && mac.Update(payload) &&
+         mac.Final(out);
+}
+
 }  // namespace
+
+std::string SealSeriesValue(absl::string_view mac_key, absl::string_view redis_key,
+                            absl::string_view payload) {
+  std::string value(kSeriesMacSize + payload.size(), '\0');
+  if (!SeriesMac(mac_key, redis_key, payload, reinterpret_cast<unsigned char*>(&value[0]))) {
+    std::fill(value.begin(), value.begin() + kSeriesMacSize, '\0');
+  }
+  if (!payload.empty()) {
+    value.replace(kSeriesMacSize, payload.size(), payload.data(), payload.size());
+  }
+  return value;
+}
+
+absl::StatusOr<absl::string_view> OpenSeriesValue(absl::string_view mac_key,
+                                                  absl::string_view redis_key,
+                                                  absl::string_view value) {
+  if (value.size() < kSeriesMacSize) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cached value of ", redis_key, " has no authentication tag"));
+  }
+  const absl::string_view payload = value.substr(kSeriesMacSize);
+  unsigned char expected[kSeriesMacSize];
+  if (!SeriesMac(mac_key, redis_key, payload, expected)) {
+    return absl::InternalError(absl::StrCat("cannot compute the tag of ", redis_key));
+  }
+  if (CRYPTO_memcmp(expected, value.data(), kSeriesMacSize) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cached value of ", redis_key, " fails its authentication tag"));
+  }
+  return payload;
+}
 
 std::string SeriesRedisKey(absl::string_view indicator_id, absl::string_view area_code,
                            halfsky::v1::Sex sex, halfsky::v1::Residence residence) {

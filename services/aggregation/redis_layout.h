@@ -5,12 +5,14 @@
 // (halfsky-aggregation) and every reader (halfsky-evaluation, tools).
 // docs/ARCHITECTURE.md, section "Redis key layout", says the same in prose.
 //
-// All keys start with "halfsky:agg:v2:". Indicator ids and area codes are
+// All keys start with "halfsky:agg:v3:". Indicator ids and area codes are
 // the catalog's (they never contain ':'); sex is "total" | "female" |
 // "male"; residence is "all" | "urban" | "rural".
 //
-//   halfsky:agg:v2:s:{indicator}:{area}:{sex}:{residence}       STRING
-//       One value per series (indicator × area × sex × residence): every
+//   halfsky:agg:v3:s:{indicator}:{area}:{sex}:{residence}       STRING
+//       One value per series (indicator × area × sex × residence): a
+//       32-byte HMAC-SHA256 tag (SealSeriesValue / OpenSeriesValue below)
+//       followed by the payload: every
 //       year with a figure, in ascending year order, as a protobuf
 //       DELIMITED STREAM of halfsky.v1.Aggregate (each message preceded by
 //       its length as a varint, like Java's writeDelimitedTo). Each
@@ -18,17 +20,17 @@
 //       (AppendStoredAggregate / ParseStoredSeries below). The key exists
 //       only for a series with at least one figure. One GET gives a whole
 //       series (GetSeries).
-//   halfsky:agg:v2:idx:{indicator}                                HASH
+//   halfsky:agg:v3:idx:{indicator}                                HASH
 //       The series present for an indicator: field =
 //       "{area}:{sex}:{residence}", value = "" — so readers can enumerate
 //       an indicator's series without SCAN.
-//   halfsky:agg:v2:cursor                                         STRING
+//   halfsky:agg:v3:cursor                                         STRING
 //       Decimal int64: every change-feed revision with sequence <= cursor
 //       is reflected in the hashes above, and none later. Written in the
 //       same MULTI/EXEC as the aggregates it covers. ABSENT means the cache
 //       is not valid (empty, flushed, or being rebuilt): readers then fall
 //       back to the aggregation service's gRPC API.
-//   halfsky:agg:v2:version                                        STRING
+//   halfsky:agg:v3:version                                        STRING
 //       Integer, INCR'd in every committing MULTI/EXEC (never reset by the
 //       writer): a cheap "has anything changed" check for pollers.
 //
@@ -45,7 +47,18 @@
 // everything. Pub/sub loses messages while a subscriber is disconnected:
 // readers re-read on (re)subscribe, or compare `version`.
 //
-// History: v1 (until 2026-11) kept one HASH per series (field = year, value
+// Authenticity (v3): every series value starts with
+//   HMAC-SHA256(mac_key, "halfsky:agg:v3:mac\0" + key name + "\0" + payload)
+// where mac_key is a secret only the writer and the readers hold
+// (--cache_mac_key_file). A value written into Redis by anyone without the
+// key (even with write rights on Redis) fails the check, and so does an
+// authentic value copied to another key. NOT covered: replaying an older
+// authentic value of the SAME key (docs/ARCHITECTURE.md, "Redis key
+// layout", threat model). An empty mac_key gives a checksum, not
+// authenticity.
+//
+// History: v2 (until 2026-12) had the same keys without the tag.
+// v1 (until 2026-11) kept one HASH per series (field = year, value
 // = the Aggregate with its full key) under "halfsky:agg:v1:". One string per
 // series costs Redis far less to write (a full rewrite of 1 000 000 values:
 // 92 000 SETs instead of 1 000 000 hash fields). The writer deletes leftover
@@ -62,20 +75,24 @@
 
 namespace halfsky::aggregation {
 
-inline constexpr char kKeyPrefix[] = "halfsky:agg:v2:";
-inline constexpr char kSeriesKeyPrefix[] = "halfsky:agg:v2:s:";
-inline constexpr char kIndexKeyPrefix[] = "halfsky:agg:v2:idx:";
-inline constexpr char kCursorKey[] = "halfsky:agg:v2:cursor";
-inline constexpr char kVersionKey[] = "halfsky:agg:v2:version";
-// Keys of the previous layout (deleted by full rewrites).
-inline constexpr char kLegacyKeyPattern[] = "halfsky:agg:v1:*";
+inline constexpr char kKeyPrefix[] = "halfsky:agg:v3:";
+inline constexpr char kSeriesKeyPrefix[] = "halfsky:agg:v3:s:";
+inline constexpr char kIndexKeyPrefix[] = "halfsky:agg:v3:idx:";
+inline constexpr char kCursorKey[] = "halfsky:agg:v3:cursor";
+inline constexpr char kVersionKey[] = "halfsky:agg:v3:version";
+// Keys of the previous layouts (deleted by full rewrites, which SCAN
+// "halfsky:agg:*").
+inline constexpr char kLegacyKeyPattern[] = "halfsky:agg:v[12]:*";
 inline constexpr char kUpdatesChannel[] = "halfsky:aggregates:updated";
 
-// "halfsky:agg:v2:s:HEALTH-01:610303:female:all". UNSPECIFIED sex/residence
+// Length of the tag in front of every series value.
+inline constexpr size_t kSeriesMacSize = 32;
+
+// "halfsky:agg:v3:s:HEALTH-01:610303:female:all". UNSPECIFIED sex/residence
 // read as total/all.
 std::string SeriesRedisKey(absl::string_view indicator_id, absl::string_view area_code,
                            halfsky::v1::Sex sex, halfsky::v1::Residence residence);
-// "halfsky:agg:v2:idx:HEALTH-01".
+// "halfsky:agg:v3:idx:HEALTH-01".
 std::string IndexRedisKey(absl::string_view indicator_id);
 // "610303:female:all" (the field of the index hash).
 std::string IndexField(absl::string_view area_code, halfsky::v1::Sex sex,
@@ -92,6 +109,20 @@ void AppendStoredAggregate(const halfsky::v1::Aggregate& aggregate, std::string*
 absl::StatusOr<std::vector<halfsky::v1::Aggregate>> ParseStoredSeries(
     absl::string_view indicator_id, absl::string_view area_code, halfsky::v1::Sex sex,
     halfsky::v1::Residence residence, absl::string_view value);
+
+// The stored value of series key `redis_key` (SeriesRedisKey) for
+// `payload` (AppendStoredAggregate output): the tag, then the payload.
+// Thread-safe; never fails.
+std::string SealSeriesValue(absl::string_view mac_key, absl::string_view redis_key,
+                            absl::string_view payload);
+// The payload of a stored value (a view into `value`) if its tag is
+// `mac_key`'s for `redis_key` and this payload (compared in constant time).
+// PERMISSION_DENIED when the tag does not match (a forged, moved or
+// corrupted value, or another key) or the value is shorter than a tag;
+// INTERNAL if OpenSSL cannot compute the tag.
+absl::StatusOr<absl::string_view> OpenSeriesValue(absl::string_view mac_key,
+                                                  absl::string_view redis_key,
+                                                  absl::string_view value);
 
 // The figure and coverage fields of a SeriesPoint from its Aggregate, the
 // same for GetSeries and for readers of the cache: year, value, numerator,

@@ -37,7 +37,7 @@ absl::StatusOr<std::optional<int64_t>> ParseCursor(const RedisReply& reply) {
 // Renders series into SET commands. One per thread (it reuses buffers).
 class SeriesRenderer {
  public:
-  explicit SeriesRenderer(const Aggregator& agg) : agg_(agg) {}
+  SeriesRenderer(const Aggregator& agg, absl::string_view mac_key) : agg_(agg), mac_key_(mac_key) {}
 
   // Appends the SET of series `s` (every year with a figure) to `commands`
   // and records its index field. A series without any figure gets a DEL
@@ -69,7 +69,8 @@ class SeriesRenderer {
       }
       return 0;
     }
-    commands->push_back({"SET", std::move(key), std::move(value)});
+    std::string sealed = SealSeriesValue(mac_key_, key, value);
+    commands->push_back({"SET", std::move(key), std::move(sealed)});
     index_fields_[name.indicator_index].push_back(
         IndexField(*name.area_code, name.sex, name.residence));
     return years;
@@ -102,6 +103,7 @@ class SeriesRenderer {
 
  private:
   const Aggregator& agg_;
+  const absl::string_view mac_key_;
   halfsky::v1::Aggregate aggregate_;
   std::map<int, std::vector<std::string>> index_fields_;
 };
@@ -169,7 +171,7 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
   std::sort(sorted.begin(), sorted.end());
   Commands commands;
   commands.push_back({"GET", kCursorKey});
-  SeriesRenderer renderer(agg);
+  SeriesRenderer renderer(agg, mac_key_);
   for (size_t i = 0; i < sorted.size();) {
     const Aggregator::SeriesId s = Aggregator::SeriesOf(sorted[i]);
     while (i < sorted.size() && Aggregator::SeriesOf(sorted[i]) == s) {
@@ -247,7 +249,7 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
   std::vector<std::string> indicator_ids;
   ChunkQueue queue(/*capacity=*/2);
   std::thread renderer_thread([&] {
-    SeriesRenderer renderer(agg);
+    SeriesRenderer renderer(agg, mac_key_);
     Commands chunk;
     int64_t count = 0;
     const size_t n = agg.series_count();

@@ -29,7 +29,8 @@
 // Readers never see a cursor next to half-written series: the cursor is
 // absent from step 1 until step 4.
 //
-// Values are stored in the format of redis_layout.h (AppendStoredAggregate).
+// Values are stored in the format of redis_layout.h (AppendStoredAggregate,
+// then SealSeriesValue with the writer's MAC key).
 //
 // Errors: the RedisClient's (UNAVAILABLE when Redis is down — a commit may
 // or may not have been applied; both are safe to retry since SET of the
@@ -41,6 +42,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -53,7 +56,10 @@ namespace halfsky::aggregation {
 class RedisWriter {
  public:
   // `redis` is not owned and must outlive the writer.
-  explicit RedisWriter(RedisClient* redis) : redis_(redis) {}
+  // `mac_key` tags every series value (SealSeriesValue); readers need the
+  // same key.
+  explicit RedisWriter(RedisClient* redis, std::string mac_key = "")
+      : redis_(redis), mac_key_(std::move(mac_key)) {}
 
   // The cursor, or nullopt if absent. FAILED_PRECONDITION if it is not an
   // integer.
@@ -83,6 +89,7 @@ class RedisWriter {
 
  private:
   RedisClient* const redis_;
+  const std::string mac_key_;
   int pipeline_chunk_ = 1024;
 };
 

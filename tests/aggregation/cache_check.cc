@@ -22,6 +22,10 @@ CacheContents ExpectedCache(std::shared_ptr<const CatalogIndex> catalog,
     AppendStoredAggregate(
         a, &out[SeriesRedisKey(k.indicator_id(), k.area_code(), k.sex(), k.residence())]);
   });
+  // As the writer stores them: tagged with its (here empty) MAC key.
+  for (auto& [key, value] : out) {
+    value = SealSeriesValue("", key, value);
+  }
   return out;
 }
 

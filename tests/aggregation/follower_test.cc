@@ -130,8 +130,13 @@ TEST_F(FollowerTest, CommitsAggregatesWithCursorAndPublishes) {
   auto value = probe_->Get(
       SeriesRedisKey("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL));
   ASSERT_TRUE(value.ok() && value->has_value());
+  // Tagged with the follower's (empty) MAC key.
+  auto payload = OpenSeriesValue(
+      "", SeriesRedisKey("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL),
+      **value);
+  ASSERT_TRUE(payload.ok()) << payload.status();
   auto series = ParseStoredSeries("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL,
-                                  halfsky::v1::RESIDENCE_ALL, **value);
+                                  halfsky::v1::RESIDENCE_ALL, *payload);
   ASSERT_TRUE(series.ok()) << series.status();
   ASSERT_EQ(series->size(), 1u);
   const halfsky::v1::Aggregate& a = series->front();

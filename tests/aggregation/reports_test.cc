@@ -2,6 +2,7 @@
 // transaction (against the in-memory Redis fake) and the message format.
 #include "services/aggregation/reports.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
 #include "common/redis/in_memory_redis.h"
 #include "common/status/status.h"
@@ -253,7 +254,10 @@ TEST(RedisWriterTest, CommitIsOneTransactionAndNeverRecreatesAVanishedCursor) {
   EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("2"));
   auto value = redis.Get(SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL));
   ASSERT_TRUE(value.ok() && value->has_value());
-  auto series = ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, **value);
+  auto payload =
+      OpenSeriesValue("", SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL), **value);
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  auto series = ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, *payload);
   ASSERT_TRUE(series.ok()) << series.status();
   ASSERT_EQ(series->size(), 1u);
   EXPECT_DOUBLE_EQ((*series)[0].value(), 100);
@@ -263,7 +267,9 @@ TEST(RedisWriterTest, CommitIsOneTransactionAndNeverRecreatesAVanishedCursor) {
   EXPECT_EQ(**value, [&] {
     std::string expected;
     AppendStoredAggregate(*agg.Get(Key("HEALTH-01", "610303", 2022)), &expected);
-    return expected;
+    // v3: tagged with the writer's (empty) MAC key, bound to the key name.
+    return SealSeriesValue("", SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL),
+                           expected);
   }());
 }
 
@@ -295,7 +301,7 @@ TEST(RedisWriterTest, RewriteAllReplacesEveryAggregateKeyButTheVersion) {
                        "unrelated"}));  // sorted
   std::string expected;
   AppendStoredAggregate(*agg.Get(Key("HEALTH-01", "610303", 2022)), &expected);
-  EXPECT_EQ(redis.Get(district)->value_or(""), expected);
+  EXPECT_EQ(redis.Get(district)->value_or(""), SealSeriesValue("", district, expected));
   auto index = redis.HGetAll(IndexRedisKey("HEALTH-01"));
   ASSERT_TRUE(index.ok());
   EXPECT_EQ(index->size(), 2u);
@@ -333,6 +339,36 @@ TEST(RedisLayoutTest, StoredSeriesRoundTrip) {
   EXPECT_FALSE(ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, "\x05\xff").ok());
 }
 
+TEST(RedisLayoutTest, SealedValuesOpenOnlyWithTheirKeyAndKeyName) {
+  const std::string key = SeriesRedisKey("HEALTH-04", "610303", SEX_TOTAL, RESIDENCE_ALL);
+  const std::string other = SeriesRedisKey("HEALTH-04", "610303001", SEX_TOTAL, RESIDENCE_ALL);
+  const std::string payload = "\x03\x08\x01\x10";
+  const std::string sealed = SealSeriesValue("k1", key, payload);
+  ASSERT_EQ(sealed.size(), kSeriesMacSize + payload.size());
+  EXPECT_EQ(sealed.substr(kSeriesMacSize), payload);
+  // Plain HMAC-SHA256 (docs/ARCHITECTURE.md), e.g. Python's
+  // hmac.new(b"k1", b"halfsky:agg:v3:mac\0" + key + b"\0" + payload, sha256).
+  EXPECT_EQ(absl::BytesToHexString(sealed.substr(0, kSeriesMacSize)),
+            "7940fb1b4c794ed91f23b0f871bc3ece118f19678d57bb5253b355b3ceffa788");
+  auto opened = OpenSeriesValue("k1", key, sealed);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, payload);
+  // Another MAC key, another key name (a value moved), a changed byte, a
+  // value without a tag: all refused.
+  EXPECT_EQ(OpenSeriesValue("k2", key, sealed).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(OpenSeriesValue("k1", other, sealed).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  std::string flipped = sealed;
+  flipped.back() ^= 1;
+  EXPECT_FALSE(OpenSeriesValue("k1", key, flipped).ok());
+  EXPECT_FALSE(OpenSeriesValue("k1", key, payload).ok());
+  EXPECT_FALSE(OpenSeriesValue("k1", key, "").ok());
+  // An empty series still carries its tag.
+  EXPECT_TRUE(OpenSeriesValue("", key, SealSeriesValue("", key, "")).ok());
+  EXPECT_FALSE(OpenSeriesValue("k1", key, SealSeriesValue("", key, "")).ok());
+}
+
 TEST(RedisLayoutTest, MessageRoundTrip) {
   UpdateMessage m{42, 7, false, {"EDU-01", "HEALTH-02"}};
   const std::string text = FormatUpdateMessage(m);
@@ -348,7 +384,7 @@ TEST(RedisLayoutTest, MessageRoundTrip) {
   EXPECT_FALSE(ParseUpdateMessage("cursor=x version=2 rebuild=1 indicators=").ok());
   EXPECT_FALSE(ParseUpdateMessage("hello").ok());
   EXPECT_EQ(SeriesRedisKey("HEALTH-01", "610303", SEX_FEMALE, RESIDENCE_URBAN),
-            "halfsky:agg:v2:s:HEALTH-01:610303:female:urban");
+            "halfsky:agg:v3:s:HEALTH-01:610303:female:urban");  // v3: tagged values
 }
 
 }  // namespace

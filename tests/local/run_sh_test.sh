@@ -379,7 +379,21 @@ fi
 
 # ------------------------------------------------------------ 6. redis AOF
 log "6. redis AOF under $var/redis"
-rcli() { timeout 10 redis-cli -h 127.0.0.1 -p "$p_redis" "$@"; }
+# Redis runs with an ACL (default user off): the operator's admin user here.
+rcli() {
+  REDISCLI_AUTH=$(cat "$var/secrets/redis-admin.password") \
+    timeout 10 redis-cli --no-auth-warning --user halfsky-admin -h 127.0.0.1 -p "$p_redis" "$@"
+}
+for f in redis-writer.password redis-reader.password redis-admin.password cache-mac.key; do
+  [[ $(stat -c %a "$var/secrets/$f") == 600 ]] || fail "$var/secrets/$f is not mode 600"
+done
+[[ $(stat -c %a "$var/redis/users.acl") == 600 ]] || fail "$var/redis/users.acl is not mode 600"
+[[ $(timeout 10 redis-cli -h 127.0.0.1 -p "$p_redis" PING 2>&1) == *NOAUTH* ]] \
+  || fail "redis answers without a password"
+[[ $(REDISCLI_AUTH=$(cat "$var/secrets/redis-reader.password") timeout 10 redis-cli \
+      --no-auth-warning --user halfsky-reader -h 127.0.0.1 -p "$p_redis" \
+      SET halfsky:agg:run_sh_test x 2>&1) == *NOPERM* ]] \
+  || fail "the reader user may write"
 [[ $(rcli CONFIG GET appendonly | tail -n 1) == yes ]] || fail "redis runs without appendonly"
 [[ $(rcli CONFIG GET dir | tail -n 1) == "$(realpath "$var/redis")" ]] \
   || fail "redis's dir is $(rcli CONFIG GET dir | tail -n 1), not $var/redis"

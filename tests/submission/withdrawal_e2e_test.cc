@@ -74,13 +74,17 @@ class WithdrawalEndToEndTest : public ::testing::Test {
   // The stored series of HEALTH-03 in `area` (total/all): year → value;
   // nullopt when the key does not exist.
   std::optional<std::map<int, double>> Series(const std::string& area) {
-    auto reply = probe_->Command(
-        {"GET", aggregation::SeriesRedisKey("HEALTH-03", area, v1::SEX_TOTAL, v1::RESIDENCE_ALL)});
+    const std::string key =
+        aggregation::SeriesRedisKey("HEALTH-03", area, v1::SEX_TOTAL, v1::RESIDENCE_ALL);
+    auto reply = probe_->Command({"GET", key});
     if (!reply.ok() || reply->is_nil()) {
       return std::nullopt;
     }
+    // The suite's aggregation runs without a MAC key: tagged with "".
+    auto payload = aggregation::OpenSeriesValue("", key, reply->str());
+    EXPECT_TRUE(payload.ok()) << payload.status();
     auto parsed = aggregation::ParseStoredSeries("HEALTH-03", area, v1::SEX_TOTAL,
-                                                 v1::RESIDENCE_ALL, reply->str());
+                                                 v1::RESIDENCE_ALL, payload.value_or(""));
     EXPECT_TRUE(parsed.ok()) << parsed.status();
     std::map<int, double> out;
     for (const auto& a : parsed.value_or(std::vector<v1::Aggregate>{})) {

@@ -176,9 +176,22 @@ std::string MakeTempDir(const std::string& prefix) {
   return dir != nullptr ? std::string(dir) : std::string();
 }
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() {
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() { return StartWithAcl(""); }
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithAcl(const std::string& acl) {
   std::unique_ptr<RedisServer> server(new RedisServer());
   server->dir_ = MakeTempDir("halfsky-redis");
+  if (!acl.empty()) {
+    server->acl_file_ = server->dir_ + "/users.acl";
+    const int fd = open(server->acl_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, acl.data(), acl.size()) != static_cast<ssize_t>(acl.size())) {
+      if (fd >= 0) {
+        close(fd);
+      }
+      return absl::InternalError("cannot write " + server->acl_file_);
+    }
+    close(fd);
+  }
   for (int attempt = 0; attempt < 5; ++attempt) {
     server->port_ = FreePort();
     absl::Status s = server->Launch();
@@ -192,10 +205,16 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() {
 absl::Status RedisServer::Launch() {
   const char* bin = std::getenv("HALFSKY_REDIS_SERVER");
   const std::string binary = bin != nullptr && *bin != '\0' ? bin : "redis-server";
-  auto child = ChildProcess::Start(
-      {binary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", dir_, "--save", "",
-       "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"},
-      dir_ + "/redis.log");
+  std::vector<std::string> argv = {binary,         "--port",      std::to_string(port_),
+                                   "--bind",       "127.0.0.1",   "--dir",
+                                   dir_,           "--save",      "",
+                                   "--appendonly", "no",          "--protected-mode",
+                                   "yes",          "--daemonize", "no"};
+  if (!acl_file_.empty()) {
+    argv.push_back("--aclfile");
+    argv.push_back(acl_file_);
+  }
+  auto child = ChildProcess::Start(argv, dir_ + "/redis.log");
   if (!child.ok()) {
     return child.status();
   }

@@ -63,6 +63,10 @@ std::string MakeTempDir(const std::string& prefix);
 class RedisServer {
  public:
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start();
+  // With `acl` (the text of a Redis ACL file, e.g. deploy/redis/users.acl.in
+  // with its passwords filled in) written to <dir>/users.acl, mode 600, and
+  // passed as --aclfile. Empty: no ACL file (the default user, no password).
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithAcl(const std::string& acl);
   ~RedisServer();
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -76,6 +80,7 @@ class RedisServer {
   absl::Status Launch();
   int port_ = 0;
   std::string dir_;
+  std::string acl_file_;  // "" = none
   std::unique_ptr<ChildProcess> process_;
 };
 

@@ -4,15 +4,18 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -39,6 +42,19 @@ absl::Status WriteTextFile(const std::string& path, const std::string& content) 
     return absl::InternalError(absl::StrCat("cannot write ", path));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> HalfskyRedisAcl(const std::string& writer_password,
+                                            const std::string& reader_password) {
+  const std::string path = absl::StrCat(HALFSKY_SOURCE_DIR, "/deploy/redis/users.acl.in");
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return absl::StrReplaceAll(text, {{"@WRITER_PASSWORD@", writer_password},
+                                    {"@READER_PASSWORD@", reader_password},
+                                    {"@ADMIN_PASSWORD@", kRedisAdminPassword}});
 }
 
 namespace {
@@ -175,7 +191,33 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
                    "--aggregation_token_file=" + token_file};
     }
   }
-  auto redis = RedisServer::Start();
+  std::string acl;
+  if (options.redis_acl) {
+    auto text = HalfskyRedisAcl(kRedisWriterPassword, kRedisReaderPassword);
+    if (!text.ok()) {
+      return text.status();
+    }
+    acl = *std::move(text);
+    const std::vector<std::pair<std::string, std::string>> secrets = {
+        {dir + "/redis-writer-password", kRedisWriterPassword},
+        {dir + "/redis-reader-password", kRedisReaderPassword},
+        {dir + "/cache-mac-key", options.cache_mac_key}};
+    for (const auto& [path, content] : secrets) {
+      if (absl::Status st = WriteTextFile(path, content); !st.ok()) {
+        return st;
+      }
+      if (chmod(path.c_str(), 0600) != 0) {
+        return absl::InternalError(absl::StrCat("cannot chmod ", path));
+      }
+    }
+    agg_auth.insert(agg_auth.end(), {"--redis_user=halfsky-writer",
+                                     "--redis_password_file=" + dir + "/redis-writer-password",
+                                     "--cache_mac_key_file=" + dir + "/cache-mac-key"});
+    eval_auth.insert(eval_auth.end(), {"--redis_user=halfsky-reader",
+                                       "--redis_password_file=" + dir + "/redis-reader-password",
+                                       "--cache_mac_key_file=" + dir + "/cache-mac-key"});
+  }
+  auto redis = RedisServer::StartWithAcl(acl);
   if (!redis.ok()) {
     return redis.status();
   }

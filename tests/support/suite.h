@@ -87,7 +87,22 @@ struct SuiteOptions {
   std::vector<std::string> evaluation_flags;
   // Directory for databases, logs, tokens; "" = a fresh MakeTempDir.
   std::string dir;
+  // Redis with deploy/redis/users.acl.in (default user off): aggregation
+  // runs as halfsky-writer, evaluation as halfsky-reader, each with
+  // --redis_password_file, and both with --cache_mac_key_file holding
+  // `cache_mac_key` (files mode 600 under `dir`).
+  bool redis_acl = false;
+  std::string cache_mac_key = "test-cache-mac-key";
 };
+
+// The passwords a Suite with redis_acl gives its Redis users.
+inline constexpr char kRedisWriterPassword[] = "writer-pw-0123456789abcdef";
+inline constexpr char kRedisReaderPassword[] = "reader-pw-0123456789abcdef";
+inline constexpr char kRedisAdminPassword[] = "admin-pw-0123456789abcdef";
+// deploy/redis/users.acl.in with those passwords filled in (the file is
+// found under HALFSKY_SOURCE_DIR, compiled into halfsky_test_suite).
+absl::StatusOr<std::string> HalfskyRedisAcl(const std::string& writer_password,
+                                            const std::string& reader_password);
 
 // Redis plus the three services, started in dependency order. The
 // destructor stops whatever still runs (evaluation, aggregation,

@@ -1,6 +1,7 @@
 #include "services/evaluation/service/series_source.h"
 
 #include <algorithm>
+#include <iostream>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -116,8 +117,18 @@ absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indic
       ++i;
       std::vector<SeriesPoint>& points = out.series[spec];
       if (value.has_value()) {
-        auto aggregates =
-            aggregation::ParseStoredSeries(indicator.id(), area, spec.sex, spec.residence, *value);
+        // commands[i - 1] is {"GET", key} of this series.
+        const std::string& key = commands[i - 1][1];
+        absl::StatusOr<absl::string_view> payload =
+            aggregation::OpenSeriesValue(mac_key_, key, *value);
+        if (!payload.ok()) {
+          Reject(key, payload.status());
+          return absl::FailedPreconditionError(
+              absl::StrCat("聚合缓存值未通过认证，改读聚合服务 / cached aggregate refused: ",
+                           payload.status().message()));
+        }
+        auto aggregates = aggregation::ParseStoredSeries(indicator.id(), area, spec.sex,
+                                                         spec.residence, *payload);
         if (!aggregates.ok()) {
           return absl::FailedPreconditionError(aggregates.status().message());
         }
@@ -129,6 +140,17 @@ absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indic
     }
   }
   return snapshot;
+}
+
+void RedisSeriesSource::Reject(const std::string& key, const absl::Status& why) {
+  if (rejected_ != nullptr) {
+    rejected_->Increment();
+  }
+  absl::MutexLock lock(&mu_);
+  if (logged_.insert(key).second) {
+    std::cerr << "halfsky-evaluation: refused cached value (" << why.message()
+              << "); reading the aggregation service instead. Logged once per key.\n";
+  }
 }
 
 void PrepareClientContext(grpc::ClientContext* ctx, const std::string& bearer_token,

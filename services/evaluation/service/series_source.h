@@ -13,20 +13,24 @@
 //                           responses of one snapshot must all carry the
 //                           same as_of_sequence (retried otherwise).
 //   FallbackSeriesSource    Redis first; on a cache miss (no cursor: cache
-//                           empty, flushed or being rebuilt) or with Redis
-//                           down, gRPC.
+//                           empty, flushed or being rebuilt), a refused
+//                           value (MAC mismatch) or with Redis down, gRPC.
 //
 // Thread-safety: every implementation is thread-safe.
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/metrics/metrics.h"
 #include "common/redis/redis_client.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
@@ -89,16 +93,33 @@ class SeriesSource {
 // Reads the cache: ONE MULTI/EXEC of GET cursor, then GET of every series
 // key (values decoded with aggregation::ParseStoredSeries). A missing cursor
 // (cache not valid) is UNAVAILABLE; a malformed value FAILED_PRECONDITION.
+//
+// Authenticity: every series value must carry the tag of `mac_key` for its
+// key (aggregation::OpenSeriesValue). A value that fails it (forged in
+// Redis, moved from another key, written with another key) makes the whole
+// read FAILED_PRECONDITION — never a figure from it — so that
+// FallbackSeriesSource asks the aggregation service instead; each such
+// value increments `rejected` (halfsky_evaluation_cache_rejected_total) and
+// is logged to stderr once per key for the life of the process.
 class RedisSeriesSource final : public SeriesSource {
  public:
-  // `redis` is not owned and must outlive this object.
-  explicit RedisSeriesSource(RedisClient* redis) : redis_(redis) {}
+  // `redis` and `rejected` (may be null) are not owned and must outlive this
+  // object.
+  explicit RedisSeriesSource(RedisClient* redis, std::string mac_key = "",
+                             Counter* rejected = nullptr)
+      : redis_(redis), mac_key_(std::move(mac_key)), rejected_(rejected) {}
   absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
                                          const std::vector<std::string>& area_codes,
                                          const std::vector<SeriesSpec>& specs) override;
 
  private:
+  void Reject(const std::string& key, const absl::Status& why);
+
   RedisClient* const redis_;
+  const std::string mac_key_;
+  Counter* const rejected_;
+  absl::Mutex mu_;
+  std::set<std::string> logged_ ABSL_GUARDED_BY(mu_);
 };
 
 // Adds "authorization: Bearer <token>" to outgoing calls when the token is
