@@ -692,5 +692,42 @@ TEST_F(HalfskyctlEndToEndTest, ExitCodes) {
   }
 }
 
+// Corrections happen (issue #12 item 6), through the real binary and
+// processes: file A, then a wrong correction B, then A again leaves A's
+// value, and each run reports what it wrote (never a replay as new writes).
+// A CRLF file stores no carriage return (item 9).
+TEST_F(HalfskyctlEndToEndTest, ResubmittingAFileCorrectsAndCrlfStoresNoCarriageReturn) {
+  const std::string submission = suite_->submission().address();
+  const std::string header = "指标代码,区域代码,年份,性别,城乡,分子,分母,数值,数据来源,备注\r\n";
+  const std::string a = suite_->dir() + "/a.csv";
+  const std::string b = suite_->dir() + "/b.csv";
+  ASSERT_TRUE(
+      ht::WriteTextFile(a, header + "HEALTH-11,610303,2023,合计,全部,10,1000,,妇幼年报,\r\n").ok());
+  ASSERT_TRUE(
+      ht::WriteTextFile(b, header + "HEALTH-11,610303,2023,合计,全部,30,1000,,妇幼年报,\r\n").ok());
+  ht::CommandResult first = Ctl({"submit", a}, submission, kHealthUnitToken);
+  ASSERT_EQ(first.exit_code, 0) << Describe(first);
+  EXPECT_THAT(first.out, HasSubstr("新增 1")) << first.out;
+  ht::CommandResult wrong = Ctl({"submit", b}, submission, kHealthUnitToken);
+  ASSERT_EQ(wrong.exit_code, 0) << Describe(wrong);
+  EXPECT_THAT(wrong.out, HasSubstr("修订 1")) << wrong.out;
+  ht::CommandResult again = Ctl({"submit", a}, submission, kHealthUnitToken);
+  ASSERT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_THAT(again.out, HasSubstr("修订 1")) << again.out;
+  EXPECT_THAT(again.out, ::testing::Not(HasSubstr("replayed"))) << again.out;
+
+  ht::CommandResult history =
+      Ctl({"history", "--indicator", "HEALTH-11", "--area", "610303", "--year", "2023"}, submission,
+          kHealthUnitToken);
+  ASSERT_EQ(history.exit_code, 0) << Describe(history);
+  // Three revisions: A, B, then A again as the current value.
+  EXPECT_THAT(history.out, HasSubstr("修订 revision 3")) << history.out;
+  const size_t third = history.out.find("修订 revision 3");
+  ASSERT_NE(third, std::string::npos);
+  EXPECT_THAT(history.out.substr(third), HasSubstr("数值 value: 10/1000")) << history.out;
+  EXPECT_THAT(history.out.substr(third), HasSubstr("来源 source: 妇幼年报\n")) << history.out;
+  EXPECT_EQ(history.out.find('\r'), std::string::npos) << "a carriage return was stored";
+}
+
 }  // namespace
 }  // namespace halfsky
