@@ -13,7 +13,7 @@
 #include "common/auth/authenticator.h"
 #include "common/clock/clock.h"
 #include "common/redis/hiredis_client.h"
-#include "common/redis/secret_file.h"
+#include "common/redis/redis_flags.h"
 #include "common/server/server.h"
 #include "grpcpp/grpcpp.h"
 #include "services/aggregation/aggregation_service.h"
@@ -23,18 +23,6 @@ ABSL_FLAG(std::string, submission, "127.0.0.1:7301", "Submission service address
 ABSL_FLAG(std::string, submission_token_file, "",
           "File holding the bearer token this service presents to the submission service "
           "(WatchChanges). Empty: no token (submission in no-auth mode).");
-ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis address HOST:PORT (the aggregate cache).");
-ABSL_FLAG(std::string, redis_user, "",
-          "Redis ACL user (AUTH user password after every connect); the writer user, allowed "
-          "to write halfsky:agg:* and PUBLISH. Empty: the default user.");
-ABSL_FLAG(std::string, redis_password_file, "",
-          "File holding the Redis password (mode 600 or 640; never on the command line). "
-          "Empty: no AUTH.");
-ABSL_FLAG(std::string, cache_mac_key_file, "",
-          "File holding the HMAC-SHA256 key that tags every cached series value (the "
-          "evaluation service's --cache_mac_key_file must hold the same). Empty: values carry "
-          "an unkeyed checksum only (anyone with write access to Redis can forge them).");
-
 int main(int argc, char** argv) {
   halfsky::InitService(argc, argv, "halfsky-aggregation");
   const halfsky::ServerOptions options = halfsky::ServerOptionsFromFlags("halfsky-aggregation");
@@ -44,29 +32,15 @@ int main(int argc, char** argv) {
     std::cerr << "halfsky-aggregation: " << authenticator.status() << "\n";
     return 2;
   }
-  auto redis_options = halfsky::ParseRedisAddress(absl::GetFlag(FLAGS_redis));
-  if (!redis_options.ok()) {
-    std::cerr << "halfsky-aggregation: --redis: " << redis_options.status() << "\n";
+  absl::StatusOr<halfsky::CacheConnection> cache = halfsky::CacheConnectionFromFlags();
+  if (!cache.ok()) {
+    std::cerr << "halfsky-aggregation: " << cache.status() << "\n";
     return 2;
   }
-  redis_options->username = absl::GetFlag(FLAGS_redis_user);
-  if (const std::string path = absl::GetFlag(FLAGS_redis_password_file); !path.empty()) {
-    auto password = halfsky::ReadSecretFile(path);
-    if (!password.ok()) {
-      std::cerr << "halfsky-aggregation: --redis_password_file: " << password.status() << "\n";
-      return 2;
-    }
-    redis_options->password = *std::move(password);
-  }
+  const halfsky::HiredisOptions& redis_options = cache->redis;
   halfsky::aggregation::FollowerOptions follower_options;
-  if (const std::string path = absl::GetFlag(FLAGS_cache_mac_key_file); !path.empty()) {
-    auto key = halfsky::ReadSecretFile(path);
-    if (!key.ok()) {
-      std::cerr << "halfsky-aggregation: --cache_mac_key_file: " << key.status() << "\n";
-      return 2;
-    }
-    follower_options.cache_mac_key = *std::move(key);
-  } else {
+  follower_options.cache_mac_key = cache->cache_mac_key;
+  if (follower_options.cache_mac_key.empty()) {
     std::cerr << "halfsky-aggregation: warning: no --cache_mac_key_file: cached values are "
                  "not authenticated\n";
   }
@@ -82,7 +56,7 @@ int main(int argc, char** argv) {
     follower_options.submission_token = std::string(absl::StripAsciiWhitespace(text.str()));
   }
 
-  halfsky::HiredisClient redis(*redis_options);
+  halfsky::HiredisClient redis(redis_options);
   auto channel =
       grpc::CreateChannel(absl::GetFlag(FLAGS_submission), halfsky::UpstreamCredentialsFromFlags());
   halfsky::aggregation::AggregationState state(catalog);

@@ -17,7 +17,7 @@
 #include "common/auth/authenticator.h"
 #include "common/clock/clock.h"
 #include "common/redis/hiredis_client.h"
-#include "common/redis/secret_file.h"
+#include "common/redis/redis_flags.h"
 #include "common/server/server.h"
 #include "services/evaluation/service/evaluation_service.h"
 #include "services/evaluation/service/evaluator.h"
@@ -29,17 +29,6 @@
 
 ABSL_FLAG(std::string, submission, "127.0.0.1:7301", "Submission service address HOST:PORT.");
 ABSL_FLAG(std::string, aggregation, "127.0.0.1:7302", "Aggregation service address HOST:PORT.");
-ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis address HOST:PORT (the aggregate cache).");
-ABSL_FLAG(std::string, redis_user, "",
-          "Redis ACL user (AUTH user password after every connect); the read-only reader user "
-          "(GET halfsky:agg:*, SUBSCRIBE). Empty: the default user.");
-ABSL_FLAG(std::string, redis_password_file, "",
-          "File holding the Redis password (mode 600 or 640; never on the command line). "
-          "Empty: no AUTH.");
-ABSL_FLAG(std::string, cache_mac_key_file, "",
-          "File holding the HMAC-SHA256 key of the cached series values (the aggregation "
-          "service's). A cached value whose tag does not match is refused and read from the "
-          "aggregation service. Empty: only values tagged with the empty key are accepted.");
 ABSL_FLAG(std::string, db, "var/evaluation.db",
           "SQLite file for warning lifecycle and acknowledgements.");
 ABSL_FLAG(absl::Duration, reevaluate_interval, absl::Minutes(5),
@@ -109,29 +98,13 @@ int main(int argc, char** argv) {
     replica.service.max_watch_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_watch_queue));
     return halfsky::evaluation::RunReplica(replica, catalog, (*authenticator)->AsFunction(), clock);
   }
-  auto redis_options = halfsky::ParseRedisAddress(absl::GetFlag(FLAGS_redis));
-  if (!redis_options.ok()) {
-    std::cerr << "halfsky-evaluation: --redis: " << redis_options.status() << "\n";
+  absl::StatusOr<halfsky::CacheConnection> connection = halfsky::CacheConnectionFromFlags();
+  if (!connection.ok()) {
+    std::cerr << "halfsky-evaluation: " << connection.status() << "\n";
     return 2;
   }
-  redis_options->username = absl::GetFlag(FLAGS_redis_user);
-  if (const std::string path = absl::GetFlag(FLAGS_redis_password_file); !path.empty()) {
-    auto password = halfsky::ReadSecretFile(path);
-    if (!password.ok()) {
-      std::cerr << "halfsky-evaluation: --redis_password_file: " << password.status() << "\n";
-      return 2;
-    }
-    redis_options->password = *std::move(password);
-  }
-  std::string cache_mac_key;
-  if (const std::string path = absl::GetFlag(FLAGS_cache_mac_key_file); !path.empty()) {
-    auto key = halfsky::ReadSecretFile(path);
-    if (!key.ok()) {
-      std::cerr << "halfsky-evaluation: --cache_mac_key_file: " << key.status() << "\n";
-      return 2;
-    }
-    cache_mac_key = *std::move(key);
-  }
+  const halfsky::HiredisOptions& redis_options = connection->redis;
+  const std::string cache_mac_key = connection->cache_mac_key;
   auto store = halfsky::evaluation::WarningStore::Open(absl::GetFlag(FLAGS_db));
   if (!store.ok()) {
     std::cerr << "halfsky-evaluation: " << store.status() << "\n";
@@ -146,7 +119,7 @@ int main(int argc, char** argv) {
   (*engine)->SetObserver(
       [&metrics](const halfsky::evaluation::WarningSet& set) { metrics.UpdateWarnings(set); });
   metrics.SetLastFullPass(absl::InfinitePast());
-  halfsky::HiredisClient redis(*redis_options);
+  halfsky::HiredisClient redis(redis_options);
   halfsky::evaluation::RedisSeriesSource cache(
       &redis, cache_mac_key,
       metrics.registry()->GetCounter("halfsky_evaluation_cache_rejected_total",

@@ -1,0 +1,58 @@
+#include "common/redis/redis_flags.h"
+
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/redis/secret_file.h"
+
+ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis address HOST:PORT (the aggregate cache).");
+ABSL_FLAG(std::string, redis_user, "",
+          "Redis ACL user (AUTH user password after every connect): aggregation's is the writer "
+          "(halfsky:agg:* and PUBLISH), evaluation's the read-only reader (GET, SUBSCRIBE). "
+          "Empty: the default user.");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "File holding the Redis password (mode 600 or 640; never on the command line). "
+          "Empty: no AUTH.");
+ABSL_FLAG(std::string, cache_mac_key_file, "",
+          "File holding the HMAC-SHA256 key that tags every cached series value; aggregation and "
+          "evaluation must hold the same. Evaluation refuses a value whose tag does not match and "
+          "reads it from the aggregation service. Empty: values carry an unkeyed checksum only "
+          "(anyone with write access to Redis can forge them).");
+
+namespace halfsky {
+namespace {
+
+absl::Status Prefixed(absl::string_view flag, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("--", flag, ": ", status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<CacheConnection> CacheConnectionFromFlags() {
+  CacheConnection out;
+  absl::StatusOr<HiredisOptions> redis = ParseRedisAddress(absl::GetFlag(FLAGS_redis));
+  if (!redis.ok()) {
+    return Prefixed("redis", redis.status());
+  }
+  out.redis = *std::move(redis);
+  out.redis.username = absl::GetFlag(FLAGS_redis_user);
+  if (const std::string path = absl::GetFlag(FLAGS_redis_password_file); !path.empty()) {
+    absl::StatusOr<std::string> password = ReadSecretFile(path);
+    if (!password.ok()) {
+      return Prefixed("redis_password_file", password.status());
+    }
+    out.redis.password = *std::move(password);
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_cache_mac_key_file); !path.empty()) {
+    absl::StatusOr<std::string> key = ReadSecretFile(path);
+    if (!key.ok()) {
+      return Prefixed("cache_mac_key_file", key.status());
+    }
+    out.cache_mac_key = *std::move(key);
+  }
+  return out;
+}
+
+}  // namespace halfsky
