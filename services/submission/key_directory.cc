@@ -1,0 +1,137 @@
+#include "services/submission/key_directory.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status.h"
+#include "services/submission/sqlite_schema.h"
+
+namespace halfsky::submission {
+
+namespace v1 = ::halfsky::v1;
+
+absl::StatusOr<uint64_t> KeyDirectory::PackedKey(absl::string_view indicator_id,
+                                                 absl::string_view unit_code,
+                                                 absl::string_view area_code, int64_t year,
+                                                 int64_t sex, int64_t residence) {
+  auto intern = [](absl::flat_hash_map<std::string, uint32_t>& ids, absl::string_view s,
+                   uint32_t next) {
+    auto it = ids.find(s);
+    if (it == ids.end()) {
+      it = ids.emplace(std::string(s), next).first;
+    }
+    return it->second;
+  };
+  // Slot of (indicator, unit): a figure's (unit "") is its indicator's own
+  // slot, one lookup as before; a narrative's is interned as the pair of the
+  // indicator's slot and the interned unit, in the same slot space.
+  uint32_t slot = intern(indicator_ids_, indicator_id, next_indicator_slot_);
+  if (slot == next_indicator_slot_) {
+    ++next_indicator_slot_;
+  }
+  if (!unit_code.empty()) {
+    const uint64_t pair = static_cast<uint64_t>(slot) << 32 |
+                          intern(unit_ids_, unit_code, static_cast<uint32_t>(unit_ids_.size()));
+    auto [it, inserted] = narrative_slots_.try_emplace(pair, next_indicator_slot_);
+    if (inserted) {
+      ++next_indicator_slot_;
+    }
+    slot = it->second;
+  }
+  // 20 bits each for the slot and the interned area (the catalog has
+  // hundreds of indicators, a few hundred (objective, unit) pairs and
+  // hundreds of areas), 16 for the year, 4 each for sex and residence.
+  const uint32_t area = intern(area_ids_, area_code, static_cast<uint32_t>(area_ids_.size()));
+  constexpr uint32_t kIds = 1u << 20;
+  if (slot >= kIds || area >= kIds) {
+    return absl::ResourceExhaustedError(
+        "submission store: more than 2^20 distinct indicators or areas in the key directory");
+  }
+  return static_cast<uint64_t>(slot) << 44 | static_cast<uint64_t>(area) << 24 |
+         (static_cast<uint64_t>(year) & 0xffff) << 8 | (static_cast<uint64_t>(sex) & 0xf) << 4 |
+         (static_cast<uint64_t>(residence) & 0xf);
+}
+
+absl::Status KeyDirectory::Load() {
+  current_.clear();
+  complete_ = false;
+  sqlite::Statement s;
+  HALFSKY_RETURN_IF_ERROR(s.Prepare(
+      *db_, absl::StrCat("SELECT k.indicator_id, k.area_code, k.year, k.sex, k.residence, "
+                         "k.key_id, r.revision, r.data_value, r.sequence, k.unit_code, "
+                         "r.withdrawn",
+                         kCurrentRevisionJoin)));
+  while (true) {
+    absl::StatusOr<int> step = s.Step();
+    if (!step.ok()) {
+      current_.clear();
+      return step.status();
+    }
+    if (*step != SQLITE_ROW) {
+      break;
+    }
+    const absl::string_view unit = s.View(9);
+    absl::StatusOr<uint64_t> key =
+        PackedKey(s.View(0), unit, s.View(1), s.Int(2), s.Int(3), s.Int(4));
+    if (!key.ok()) {
+      current_.clear();
+      return key.status();
+    }
+    KeyState& state = current_[*key];
+    state.key_id = s.Int(5);
+    state.revision = s.Int(6);
+    state.encoded = EncodedWithUnit(s.Text(7), unit);
+    state.sequence = s.Int(8);
+    state.withdrawn = s.Int(10) != 0;
+  }
+  complete_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KeyDirectory::KeyState*> KeyDirectory::Find(const v1::DataKey& key) {
+  HALFSKY_ASSIGN_OR_RETURN(const uint64_t cache_key,
+                           PackedKey(key.indicator_id(), key.unit_code(), key.area_code(),
+                                     key.year(), key.sex(), key.residence()));
+  if (auto it = current_.find(cache_key); it != current_.end()) {
+    return &it->second;
+  }
+  if (complete_) {
+    return &current_[cache_key];  // a new key
+  }
+  // Incomplete directory: read the committed state (nothing of this group
+  // has touched the key, so what the query sees is committed).
+  if (!select_current_.prepared()) {
+    HALFSKY_RETURN_IF_ERROR(select_current_.Prepare(
+        *db_,
+        absl::StrCat("SELECT k.key_id, r.revision, r.data_value, r.sequence, r.withdrawn",
+                     kCurrentRevisionJoin,
+                     " WHERE k.indicator_id = ?1 AND k.area_code = ?2 AND k.year = ?3 AND "
+                     "k.sex = ?4 AND k.residence = ?5 AND k.unit_code = ?6"),
+        /*persistent=*/true));
+  }
+  select_current_.Bind(1, key.indicator_id());
+  select_current_.Bind(2, key.area_code());
+  select_current_.Bind(3, key.year());
+  select_current_.Bind(4, key.sex());
+  select_current_.Bind(5, key.residence());
+  select_current_.Bind(6, key.unit_code());
+  absl::StatusOr<int> step = select_current_.Step();
+  if (!step.ok()) {
+    select_current_.Reset();
+    return step.status();
+  }
+  KeyState loaded;
+  if (*step == SQLITE_ROW) {
+    loaded.key_id = select_current_.Int(0);
+    loaded.revision = select_current_.Int(1);
+    loaded.encoded = EncodedWithUnit(select_current_.Text(2), key.unit_code());
+    loaded.sequence = select_current_.Int(3);
+    loaded.withdrawn = select_current_.Int(4) != 0;
+  }
+  select_current_.Reset();
+  return &current_.emplace(cache_key, std::move(loaded)).first->second;
+}
+
+}  // namespace halfsky::submission

@@ -1,0 +1,98 @@
+#ifndef HALFSKY_SERVICES_SUBMISSION_KEY_DIRECTORY_H_
+#define HALFSKY_SERVICES_SUBMISSION_KEY_DIRECTORY_H_
+
+// The SQLite submission store's in-memory directory of every key's current
+// state (key id, revision, sequence, encoded value, withdrawn), including
+// the changes of the group in flight, so that the committer decides
+// CREATED / REVISED / UNCHANGED without a query per value.
+//
+// Loaded whole from the database (Load), so a key not in it is new and
+// needs no lookup query; the committer drops and reloads it when a group
+// fails. If a load fails, the directory is incomplete and keys missing from
+// it are looked up in the database one by one (Find) until a later Load
+// succeeds. Memory is bounded by the number of distinct keys, which the
+// catalog bounds (indicators x areas x years x 3 sexes x 3 residences):
+// about 60 bytes per key plus its current value.
+//
+// Keys are packed into 64 bits: an interned (indicator, narrative unit)
+// slot (unit "" for every figure), an interned area, year, sex and
+// residence; interned names are never forgotten (bounded by the catalog).
+//
+// Thread-safety: thread-compatible (the committer thread only). The
+// database connection is not owned and must outlive the directory.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/sqlite/sqlite.h"
+#include "halfsky/v1/common.pb.h"
+
+namespace halfsky::submission {
+
+class KeyDirectory {
+ public:
+  struct KeyState {
+    int64_t key_id = 0;
+    // 0: the key has no revision (and no data_keys row) yet.
+    int64_t revision = 0;
+    // Sequence of the current revision (0 when none).
+    int64_t sequence = 0;
+    // Deterministic serialization of the current DataValue.
+    std::string encoded;
+    // The current revision is a withdrawal (the key has no value).
+    bool withdrawn = false;
+  };
+
+  // `db` (migrated to the submission schema) is read by Load and Find.
+  explicit KeyDirectory(sqlite::Database* db) : db_(db) {}
+  KeyDirectory(const KeyDirectory&) = delete;
+  KeyDirectory& operator=(const KeyDirectory&) = delete;
+
+  // Replaces the contents with every committed key. On error the
+  // directory is left empty and incomplete (Find then looks keys up); the
+  // error is the mapped SQLite status, or RESOURCE_EXHAUSTED (see Find).
+  absl::Status Load();
+
+  // The entry of `key` (normalized: unit_code set for narratives only).
+  // A key without one gets an entry with revision 0 (a new key); when the
+  // directory is incomplete the committed state is read from the database
+  // first. The pointer stays valid until the next Load. Errors: the mapped
+  // SQLite status of the lookup; RESOURCE_EXHAUSTED once more than 2^20
+  // (indicator, unit) slots or areas were seen (the packing would alias
+  // keys; catalogs have hundreds).
+  absl::StatusOr<KeyState*> Find(const halfsky::v1::DataKey& key);
+
+  // True when every committed key is in the directory.
+  bool complete() const { return complete_; }
+  // Number of entries (committed keys and keys of the group in flight).
+  size_t size() const { return current_.size(); }
+
+ private:
+  absl::StatusOr<uint64_t> PackedKey(absl::string_view indicator_id, absl::string_view unit_code,
+                                     absl::string_view area_code, int64_t year, int64_t sex,
+                                     int64_t residence);
+
+  sqlite::Database* const db_;
+  // Looks one key up (prepared on first use).
+  sqlite::Statement select_current_;
+  absl::flat_hash_map<uint64_t, KeyState> current_;
+  bool complete_ = false;
+  // Interned names of PackedKey(). Indicators and (indicator, unit) pairs
+  // of narratives share one slot space: indicator_ids_ gives an
+  // indicator's slot (that of its figures), narrative_slots_ maps
+  // (indicator slot << 32 | interned unit) to the slot of that unit's
+  // narratives.
+  absl::flat_hash_map<std::string, uint32_t> indicator_ids_;
+  absl::flat_hash_map<std::string, uint32_t> unit_ids_;
+  absl::flat_hash_map<uint64_t, uint32_t> narrative_slots_;
+  uint32_t next_indicator_slot_ = 0;
+  absl::flat_hash_map<std::string, uint32_t> area_ids_;
+};
+
+}  // namespace halfsky::submission
+
+#endif  // HALFSKY_SERVICES_SUBMISSION_KEY_DIRECTORY_H_
