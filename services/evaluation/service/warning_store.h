@@ -12,24 +12,33 @@
 // version (higher schema_version than this code knows) is refused with
 // FAILED_PRECONDITION.
 //
+// Errors of every method follow common/sqlite's one mapping: UNAVAILABLE
+// (SQLITE_BUSY: another connection holds the lock past the busy timeout;
+// retry), RESOURCE_EXHAUSTED with reason STORAGE_FULL (disk full), DATA_LOSS
+// (a damaged file or row), INTERNAL otherwise. A failed write changes
+// nothing.
+//
 // Thread-safety: thread-compatible (the WarningEngine serializes calls).
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/sqlite/sqlite.h"
 #include "halfsky/v1/evaluation.pb.h"
-
-struct sqlite3;
 
 namespace halfsky::evaluation {
 
 class WarningStore {
  public:
   // Opens (creating if missing) the database at `path`; creates its parent
-  // directory. INTERNAL / UNAVAILABLE when SQLite cannot open or migrate it.
+  // directory. Errors (common/sqlite's mapping): UNAVAILABLE when the file
+  // cannot be opened or is locked by another connection past the busy
+  // timeout, DATA_LOSS when it is not a database, FAILED_PRECONDITION when
+  // its schema is newer than this code, INTERNAL otherwise.
   static absl::StatusOr<std::unique_ptr<WarningStore>> Open(const std::string& path);
   ~WarningStore();
   WarningStore(const WarningStore&) = delete;
@@ -45,6 +54,7 @@ class WarningStore {
 
   // Inserts or replaces each warning by id, all in one transaction. The
   // `acknowledgement` field is not stored here (see Acknowledge).
+
   absl::Status Upsert(const std::vector<halfsky::v1::Warning>& warnings);
 
   // Appends an acknowledgement of (warning_id, episode).
@@ -56,11 +66,11 @@ class WarningStore {
       const std::string& warning_id);
 
  private:
-  explicit WarningStore(sqlite3* db) : db_(db) {}
-  absl::Status Exec(const std::string& sql);
+  explicit WarningStore(sqlite::Database db) : db_(std::move(db)) {}
+  absl::Status Exec(const std::string& sql) { return db_.Exec(sql); }
   absl::Status Migrate();
 
-  sqlite3* db_;
+  sqlite::Database db_;
   int schema_version_ = 0;
 };
 
