@@ -54,36 +54,32 @@ absl::StatusOr<std::unique_ptr<SqliteReaders>> SqliteReaders::Open(const std::st
   return readers;
 }
 
+namespace {
+
+// Appends every year-lock row of `table` (year_locks or year_lock_history)
+// in `order` to `out`.
+absl::Status ReadLocks(sqlite::Database& db, absl::string_view table, absl::string_view order,
+                       std::vector<v1::YearLock>* out) {
+  sqlite::Statement s;
+  HALFSKY_RETURN_IF_ERROR(
+      s.Prepare(db, absl::StrCat("SELECT year, locked, changed_by, changed_at_us, reason FROM ",
+                                 table, " ORDER BY ", order)));
+  while (true) {
+    HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
+    if (step != SQLITE_ROW) {
+      return absl::OkStatus();
+    }
+    out->push_back(LockFromRow(s));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<YearLocks> SqliteReaders::ListYearLocks() {
   Lease lease(this);
-  sqlite::Database& db = lease.db();
   YearLocks out;
-  {
-    sqlite::Statement s;
-    HALFSKY_RETURN_IF_ERROR(s.Prepare(
-        db,
-        "SELECT year, locked, changed_by, changed_at_us, reason FROM year_locks ORDER BY year"));
-    while (true) {
-      HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
-      if (step != SQLITE_ROW) {
-        break;
-      }
-      out.current.push_back(LockFromRow(s));
-    }
-  }
-  {
-    sqlite::Statement s;
-    HALFSKY_RETURN_IF_ERROR(s.Prepare(db,
-                                      "SELECT year, locked, changed_by, changed_at_us, reason "
-                                      "FROM year_lock_history ORDER BY id"));
-    while (true) {
-      HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
-      if (step != SQLITE_ROW) {
-        break;
-      }
-      out.history.push_back(LockFromRow(s));
-    }
-  }
+  HALFSKY_RETURN_IF_ERROR(ReadLocks(lease.db(), "year_locks", "year", &out.current));
+  HALFSKY_RETURN_IF_ERROR(ReadLocks(lease.db(), "year_lock_history", "id", &out.history));
   return out;
 }
 
