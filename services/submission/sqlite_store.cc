@@ -13,10 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "common/proto/serialize.h"
+#include "common/proto/timestamp.h"
 #include "common/status/status.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/util/time_util.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace halfsky::submission {
@@ -294,22 +293,6 @@ class Stmt {
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
-  const int64_t us = absl::ToUnixMicros(t);
-  *ts = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(us);
-}
-
-std::string Deterministic(const google::protobuf::MessageLite& m) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream sos(&out);
-    google::protobuf::io::CodedOutputStream cos(&sos);
-    cos.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&cos);
-  }
-  return out;
-}
-
 // Revision columns in the order every read query selects them.
 constexpr char kRevisionColumns[] =
     "r.data_value, r.revision, r.sequence, r.submitted_by, r.unit_code, r.committed_at_us, "
@@ -353,7 +336,7 @@ std::string EncodedWithUnit(std::string encoded, absl::string_view unit_code) {
     return encoded;
   }
   value.mutable_key()->set_unit_code(std::string(unit_code));
-  return Deterministic(value);
+  return DeterministicBytes(value);
 }
 
 v1::YearLock LockFromRow(Stmt& s) {
@@ -1222,7 +1205,7 @@ absl::Status SqliteSubmissionStore::ApplyAcceptedWrite(
   for (ValueToWrite& v : request.values) {
     const v1::DataKey& key = v.value.key();
     if (v.encoded.empty()) {
-      v.encoded = Deterministic(v.value);
+      v.encoded = DeterministicBytes(v.value);
     }
     v1::ValueResult* out = reply.add_results();
     HALFSKY_ASSIGN_OR_RETURN(KeyState * state, FindKeyState(key));
