@@ -59,20 +59,21 @@ absl::StatusOr<std::string> ParseBearerHeader(absl::string_view value) {
 }
 
 Authenticator::Authenticator(bool enabled, std::shared_ptr<const TokenStore> store,
-                             std::string path)
-    : enabled_(enabled), path_(std::move(path)), store_(std::move(store)) {}
+                             std::string path, AuthenticatorOptions options)
+    : enabled_(enabled), path_(std::move(path)), options_(options), store_(std::move(store)) {}
 
-std::unique_ptr<Authenticator> Authenticator::WithTokens(TokenStore store, std::string path) {
+std::unique_ptr<Authenticator> Authenticator::WithTokens(TokenStore store, std::string path,
+                                                         AuthenticatorOptions options) {
   return std::unique_ptr<Authenticator>(new Authenticator(
-      true, std::make_shared<const TokenStore>(std::move(store)), std::move(path)));
+      true, std::make_shared<const TokenStore>(std::move(store)), std::move(path), options));
 }
 
 std::unique_ptr<Authenticator> Authenticator::NoAuth() {
-  return std::unique_ptr<Authenticator>(new Authenticator(false, nullptr, ""));
+  return std::unique_ptr<Authenticator>(new Authenticator(false, nullptr, "", {}));
 }
 
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromTokensFile(
-    const std::string& path) {
+    const std::string& path, AuthenticatorOptions options) {
   if (path.empty()) {
     std::cerr << "\n"
               << "**********************************************************************\n"
@@ -87,7 +88,7 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromTokensFile(
   if (!store.ok()) {
     return store.status();
   }
-  return WithTokens(*std::move(store), path);
+  return WithTokens(*std::move(store), path, options);
 }
 
 absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateToken(
@@ -99,11 +100,26 @@ absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateToken(
     return anonymous;
   }
   std::shared_ptr<const TokenStore> store;
+  uint64_t generation = 0;
   {
-    absl::MutexLock lock(&mu_);
+    absl::ReaderMutexLock lock(&mu_);
+    if (auto it = cache_.find(token); it != cache_.end()) {
+      return it->second;
+    }
     store = store_;
+    generation = generation_;
   }
-  return store->Authenticate(token);
+  absl::StatusOr<halfsky::v1::Principal> who = store->Authenticate(token);
+  if (who.ok() && options_.cache_entries > 0) {
+    absl::MutexLock lock(&mu_);
+    if (generation == generation_) {  // not computed from tokens Reload() replaced
+      if (cache_.size() >= options_.cache_entries) {
+        cache_.clear();
+      }
+      cache_.emplace(std::string(token), *who);
+    }
+  }
+  return who;
 }
 
 absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateMetadata(
@@ -131,8 +147,7 @@ absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateCall(
   return AuthenticateMetadata(context.client_metadata());
 }
 
-std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>
-Authenticator::AsFunction() const {
+AuthenticateFn Authenticator::AsFunction() const {
   return [this](const grpc::CallbackServerContext& context) { return AuthenticateCall(context); };
 }
 
@@ -141,7 +156,7 @@ absl::Status Authenticator::CheckUnitCodes(
   if (!enabled_) {
     return absl::OkStatus();
   }
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return store_->CheckUnitCodes(is_known);
 }
 
@@ -156,7 +171,14 @@ absl::Status Authenticator::Reload() {
   auto fresh = std::make_shared<const TokenStore>(*std::move(store));
   absl::MutexLock lock(&mu_);
   store_ = std::move(fresh);
+  ++generation_;
+  cache_.clear();
   return absl::OkStatus();
+}
+
+size_t Authenticator::cached_principals() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return cache_.size();
 }
 
 std::string TokensFileFlag() { return absl::GetFlag(FLAGS_tokens_file); }

@@ -1,18 +1,29 @@
 #ifndef HALFSKY_COMMON_AUTH_AUTHENTICATOR_H_
 #define HALFSKY_COMMON_AUTH_AUTHENTICATOR_H_
 
-// Authentication of gRPC calls: reads `authorization: Bearer <token>` from
-// the call's metadata and maps the token to a principal through a
-// TokenStore.
+// Authentication of gRPC calls, the one path every halfsky service uses:
+// reads `authorization: Bearer <token>` from the call's metadata and maps
+// the token to a principal through a TokenStore, behind a bounded cache.
 //
-// Usage in a service (one line at the top of every handler):
+// Every service takes an AuthenticateFn (main() passes
+// `authenticator->AsFunction()`) and starts each handler with:
 //
-//   HALFSKY_ASSIGN_OR_RETURN(v1::Principal who, authenticator_->AuthenticateCall(*context));
+//   HALFSKY_ASSIGN_OR_RETURN(v1::Principal who, authenticate_(*context));
 //   HALFSKY_RETURN_IF_ERROR(auth::RequireRole(who, {v1::ROLE_KIND_STATISTICS,
 //                                                   v1::ROLE_KIND_ADMIN}));
 //
-// or, where a service takes a std::function<StatusOr<Principal>(const
-// grpc::CallbackServerContext&)>: `authenticator->AsFunction()`.
+// A server interceptor (grpc::experimental::Interceptor, at
+// POST_RECV_INITIAL_METADATA) calls AuthenticateMetadata on
+// `methods->GetRecvInitialMetadata()`: the same checks, messages and cache
+// as AuthenticateCall, so a call refused early and a call refused in its
+// handler say the same thing.
+//
+// Cache (decision): successful authentications are kept by token, at most
+// `cache_entries` of them (the cache is emptied when full), so a repeated
+// token costs a hash-map lookup instead of a SHA-256 and a store lookup.
+// Failures are never cached. The tokens cannot change without Reload(),
+// which empties the cache: a revoked token stops working as soon as the
+// reload returns.
 //
 // Errors (UNAUTHENTICATED; messages Chinese then English; the token is never
 // echoed, not even in part):
@@ -30,14 +41,17 @@
 // never a silent fallback to no-auth.
 //
 // Thread-safety: thread-safe. Reload() may run concurrently with
-// authentication; each call sees either the old or the new tokens.
+// authentication; each call sees either the old or the new tokens, and no
+// principal of the old tokens is cached after Reload() returns.
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -47,6 +61,17 @@
 #include "halfsky/v1/common.pb.h"
 
 namespace halfsky::auth {
+
+// Who is calling: the principal, or UNAUTHENTICATED (the service then
+// answers with that status). What every service's constructor takes:
+// Authenticator::AsFunction() in production. Must be thread-safe.
+using AuthenticateFn =
+    std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>;
+
+struct AuthenticatorOptions {
+  // Successful authentications kept (see above); 0 disables the cache.
+  size_t cache_entries = 1024;
+};
 
 // Name of the principal every caller becomes in no-auth mode.
 inline constexpr char kAnonymousPrincipal[] = "anonymous";
@@ -59,12 +84,14 @@ class Authenticator {
  public:
   // Authenticates against `store`. `path` (may be empty) is the file it
   // came from, for Reload().
-  static std::unique_ptr<Authenticator> WithTokens(TokenStore store, std::string path = "");
+  static std::unique_ptr<Authenticator> WithTokens(TokenStore store, std::string path = "",
+                                                   AuthenticatorOptions options = {});
   // No-auth mode (see above). Prints nothing; FromTokensFile warns.
   static std::unique_ptr<Authenticator> NoAuth();
   // Empty `path` → NoAuth() and a warning on stderr; otherwise loads the
   // file (TokenStore::FromFile errors).
-  static absl::StatusOr<std::unique_ptr<Authenticator>> FromTokensFile(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<Authenticator>> FromTokensFile(
+      const std::string& path, AuthenticatorOptions options = {});
 
   // False in no-auth mode.
   bool enabled() const { return enabled_; }
@@ -73,33 +100,42 @@ class Authenticator {
   // Works for grpc::CallbackServerContext and every other ServerContextBase.
   absl::StatusOr<halfsky::v1::Principal> AuthenticateCall(
       const grpc::ServerContextBase& context) const;
-  // The same from a raw metadata map (for interceptors and tests).
+  // The same from a raw metadata map (for interceptors and tests): exactly
+  // one `authorization` entry, "Bearer <token68>".
   absl::StatusOr<halfsky::v1::Principal> AuthenticateMetadata(
       const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
-  // The principal for a bare token (no "Bearer " prefix).
+  // The principal for a bare token (no "Bearer " prefix), through the
+  // cache.
   absl::StatusOr<halfsky::v1::Principal> AuthenticateToken(absl::string_view token) const;
 
   // A callable that outlives nothing: it references *this, which must stay
   // alive while the function is used.
-  std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>
-  AsFunction() const;
+  AuthenticateFn AsFunction() const;
 
   // TokenStore::CheckUnitCodes on the current tokens; OK in no-auth mode.
   absl::Status CheckUnitCodes(const std::function<bool(absl::string_view)>& is_known) const;
 
   // Re-reads the token file given at construction (e.g. after rotating a
-  // Kubernetes Secret). On error the previous tokens stay in force and the
-  // error is returned. FAILED_PRECONDITION in no-auth mode or without a
-  // path.
+  // Kubernetes Secret) and empties the cache. On error the previous tokens
+  // (and the cache) stay in force and the error is returned.
+  // FAILED_PRECONDITION in no-auth mode or without a path.
   absl::Status Reload();
 
+  // Principals currently cached (tests, metrics).
+  size_t cached_principals() const;
+
  private:
-  Authenticator(bool enabled, std::shared_ptr<const TokenStore> store, std::string path);
+  Authenticator(bool enabled, std::shared_ptr<const TokenStore> store, std::string path,
+                AuthenticatorOptions options);
 
   const bool enabled_;
   const std::string path_;
+  const AuthenticatorOptions options_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const TokenStore> store_ ABSL_GUARDED_BY(mu_);
+  // Bumped by Reload(): a result computed from an older store is not cached.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable absl::flat_hash_map<std::string, halfsky::v1::Principal> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 // --tokens_file (defined by this library): the token file path, "" for

@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/file_util.h"
 
 namespace halfsky::auth {
 
@@ -31,11 +33,25 @@ class BearerTokenPlugin final : public grpc::MetadataCredentialsPlugin {
 }  // namespace
 
 void AddBearerToken(grpc::ClientContext* context, absl::string_view token) {
+  if (token.empty()) {
+    return;
+  }
   context->AddMetadata("authorization", absl::StrCat("Bearer ", token));
 }
 
 std::shared_ptr<grpc::CallCredentials> BearerTokenCredentials(const std::string& token) {
   return grpc::MetadataCredentialsFromPlugin(std::make_unique<BearerTokenPlugin>(token));
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  if (path.empty()) {
+    return std::string();
+  }
+  absl::StatusOr<std::string> content = ReadTokenFileBytes(path);
+  if (!content.ok()) {
+    return content.status();
+  }
+  return std::string(absl::StripAsciiWhitespace(*content));
 }
 
 }  // namespace halfsky::auth

@@ -3,12 +3,8 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -16,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/auth/file_util.h"
 #include "common/auth/roles.h"
 
 namespace halfsky::auth {
@@ -132,19 +129,11 @@ absl::StatusOr<TokenStore> TokenStore::FromString(absl::string_view content,
 }
 
 absl::StatusOr<TokenStore> TokenStore::FromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    const std::string message =
-        absl::StrCat("cannot read token file ", path, ": ", std::strerror(err));
-    if (err == EACCES) {
-      return absl::PermissionDeniedError(message);
-    }
-    return absl::NotFoundError(message);
+  absl::StatusOr<std::string> content = ReadTokenFileBytes(path);
+  if (!content.ok()) {
+    return content.status();
   }
-  std::stringstream content;
-  content << in.rdbuf();
-  return FromString(content.str(), path);
+  return FromString(*content, path);
 }
 
 absl::StatusOr<halfsky::v1::Principal> TokenStore::Authenticate(

@@ -26,12 +26,12 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::St
 AggregationServiceImpl::AggregationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
                                                aggregation::AggregationState* state,
                                                aggregation::Follower* follower, Clock* clock,
-                                               AggregationAuthenticator authenticator)
+                                               auth::AuthenticateFn authenticate)
     : catalog_(std::move(catalog)),
       state_(state),
       follower_(follower),
       clock_(clock),
-      authenticate_(std::move(authenticator)) {}
+      authenticate_(std::move(authenticate)) {}
 
 absl::Status AggregationServiceImpl::CheckRead(const grpc::CallbackServerContext& ctx) const {
   HALFSKY_RETURN_IF_ERROR(authenticate_(ctx).status());

@@ -22,6 +22,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "common/auth/authenticator.h"
 #include "common/catalog/catalog.h"
 #include "common/clock/clock.h"
 #include "grpcpp/grpcpp.h"
@@ -31,17 +32,13 @@
 
 namespace halfsky {
 
-// Who is calling: the principal, or UNAUTHENTICATED. Thread-safe.
-using AggregationAuthenticator =
-    std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>;
-
 class AggregationServiceImpl final : public halfsky::v1::AggregationService::CallbackService {
  public:
   // `state` and `follower` are not owned and must outlive the service;
   // `follower` may be null (Rebuild then answers UNAVAILABLE).
   AggregationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
                          aggregation::AggregationState* state, aggregation::Follower* follower,
-                         Clock* clock, AggregationAuthenticator authenticator);
+                         Clock* clock, auth::AuthenticateFn authenticate);
 
   grpc::ServerUnaryReactor* GetSeries(grpc::CallbackServerContext* ctx,
                                       const halfsky::v1::GetSeriesRequest* request,
@@ -64,7 +61,7 @@ class AggregationServiceImpl final : public halfsky::v1::AggregationService::Cal
   aggregation::AggregationState* const state_;
   aggregation::Follower* const follower_;
   Clock* const clock_;
-  const AggregationAuthenticator authenticate_;
+  const auth::AuthenticateFn authenticate_;
 };
 
 }  // namespace halfsky

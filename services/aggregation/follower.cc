@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/auth/credentials.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -49,9 +50,7 @@ class Follower::ChangeStream {
   ChangeStream(halfsky::v1::SubmissionService::Stub* stub, int64_t after, size_t capacity,
                const std::string& token)
       : capacity_(capacity) {
-    if (!token.empty()) {
-      ctx_.AddMetadata("authorization", "Bearer " + token);
-    }
+    auth::AddBearerToken(&ctx_, token);
     thread_ = std::thread([this, stub, after] { Run(stub, after); });
   }
   ~ChangeStream() {

@@ -2,15 +2,13 @@
 // the submission service's change feed, keeps the aggregates in memory and in
 // Redis (services/aggregation/redis_layout.h), and serves
 // halfsky.v1.AggregationService.
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/strip.h"
 #include "common/auth/authenticator.h"
+#include "common/auth/credentials.h"
 #include "common/clock/clock.h"
 #include "common/redis/hiredis_client.h"
 #include "common/redis/redis_flags.h"
@@ -45,15 +43,14 @@ int main(int argc, char** argv) {
                  "not authenticated\n";
   }
   follower_options.metrics = &halfsky::ServiceMetrics();
-  if (const std::string path = absl::GetFlag(FLAGS_submission_token_file); !path.empty()) {
-    std::ifstream in(path);
-    if (!in) {
-      std::cerr << "halfsky-aggregation: cannot read --submission_token_file " << path << "\n";
-      return 2;
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    follower_options.submission_token = std::string(absl::StripAsciiWhitespace(text.str()));
+  if (absl::StatusOr<std::string> token =
+          halfsky::auth::ReadTokenFile(absl::GetFlag(FLAGS_submission_token_file));
+      token.ok()) {
+    follower_options.submission_token = *std::move(token);
+  } else {
+    std::cerr << "halfsky-aggregation: --submission_token_file: " << token.status().message()
+              << "\n";
+    return 2;
   }
 
   halfsky::HiredisClient redis(redis_options);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status/status.h"
+#include "common/text/csv.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/aggregation/redis_layout.h"
 
@@ -57,22 +58,6 @@ absl::StatusOr<std::string> ResolveArea(const Aggregator& agg, const std::string
 }
 
 std::string Num(double v) { return absl::StrFormat("%.15g", v); }
-
-std::string CsvField(absl::string_view s) {
-  if (s.find_first_of(",\"\r\n") == absl::string_view::npos) {
-    return std::string(s);
-  }
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') {
-      out += "\"\"";
-    } else {
-      out += c;
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 const char* SdmxSex(Sex s) {
   switch (s) {

@@ -2,11 +2,14 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/credentials.h"
 #include "common/status/status.h"
+#include "halfsky/v1/catalog.grpc.pb.h"
 
 namespace halfsky {
 namespace {
@@ -43,7 +46,7 @@ const char* CodeText(grpc::StatusCode code) {
 
 }  // namespace
 
-absl::StatusOr<ClientOptions> ExtractClientOptions(std::vector<std::string>* args, Target target) {
+ClientOptions DefaultClientOptions(Target target) {
   ClientOptions o;
   const char* specific = target == Target::kSubmission    ? "HALFSKY_SUBMISSION"
                          : target == Target::kAggregation ? "HALFSKY_AGGREGATION"
@@ -56,40 +59,29 @@ absl::StatusOr<ClientOptions> ExtractClientOptions(std::vector<std::string>* arg
                                               : fallback;
   o.token = Env("HALFSKY_TOKEN");
   o.tls_ca = Env("HALFSKY_TLS_CA");
-  std::vector<std::string> rest;
-  for (size_t i = 0; i < args->size(); ++i) {
-    std::string a = (*args)[i];
-    std::string value;
-    bool matched = false;
-    for (const char* flag : {"--server", "--token", "--tls_ca", "--timeout"}) {
-      if (a == flag) {
-        if (i + 1 >= args->size()) {
-          return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value"));
-        }
-        value = (*args)[++i];
-      } else if (absl::StartsWith(a, absl::StrCat(flag, "="))) {
-        value = a.substr(std::string(flag).size() + 1);
-      } else {
-        continue;
-      }
-      matched = true;
-      if (absl::string_view(flag) == "--server") {
-        o.server = value;
-      } else if (absl::string_view(flag) == "--token") {
-        o.token = value;
-      } else if (absl::string_view(flag) == "--tls_ca") {
-        o.tls_ca = value;
-      } else if (!absl::ParseDuration(value, &o.timeout)) {
-        return absl::InvalidArgumentError(absl::StrCat("--timeout: bad duration '", value, "'"));
-      }
-      break;
-    }
-    if (!matched) {
-      rest.push_back(a);
-    }
-  }
-  *args = std::move(rest);
   return o;
+}
+
+absl::StatusOr<cli::Args> ParseWithClientFlags(const std::vector<std::string>& args, Target target,
+                                               const std::set<std::string>& value_flags,
+                                               const std::set<std::string>& bool_flags,
+                                               ClientOptions* options) {
+  std::set<std::string> all_value_flags = value_flags;
+  all_value_flags.insert({"server", "token", "tls-ca", "timeout"});
+  absl::StatusOr<cli::Args> parsed = cli::Args::Parse(args, all_value_flags, bool_flags);
+  if (!parsed.ok()) {
+    return parsed.status();
+  }
+  ClientOptions o = DefaultClientOptions(target);
+  o.server = parsed->GetOr("server", o.server);
+  o.token = parsed->GetOr("token", o.token);
+  o.tls_ca = parsed->GetOr("tls-ca", o.tls_ca);
+  if (std::optional<std::string> timeout = parsed->Get("timeout");
+      timeout && !absl::ParseDuration(*timeout, &o.timeout)) {
+    return absl::InvalidArgumentError(absl::StrCat("--timeout: bad duration '", *timeout, "'"));
+  }
+  *options = std::move(o);
+  return parsed;
 }
 
 const char* ClientFlagsHelp() {
@@ -114,9 +106,20 @@ std::shared_ptr<grpc::Channel> Dial(const ClientOptions& options) {
 
 void PrepareContext(const ClientOptions& options, grpc::ClientContext* ctx) {
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
-  if (!options.token.empty()) {
-    ctx->AddMetadata("authorization", absl::StrCat("Bearer ", options.token));
+  auth::AddBearerToken(ctx, options.token);
+}
+
+grpc::Status FetchCatalog(const ClientOptions& options, halfsky::v1::Catalog* catalog) {
+  auto stub = halfsky::v1::CatalogService::NewStub(Dial(options));
+  grpc::ClientContext ctx;
+  PrepareContext(options, &ctx);
+  halfsky::v1::GetCatalogRequest request;
+  halfsky::v1::GetCatalogResponse response;
+  grpc::Status st = stub->GetCatalog(&ctx, request, &response);
+  if (st.ok()) {
+    *catalog = std::move(*response.mutable_catalog());
   }
+  return st;
 }
 
 std::string DescribeRpcError(const grpc::Status& status) {

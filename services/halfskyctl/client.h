@@ -2,15 +2,21 @@
 #define HALFSKY_SERVICES_HALFSKYCTL_CLIENT_H_
 
 // Connection settings shared by every halfskyctl command that talks to a
-// service: which server, which bearer token, TLS, deadline.
+// service: which server, which bearer token (attached with common/auth's
+// AddBearerToken), TLS, deadline; and the RPCs every command shares. The
+// only halfskyctl library besides the commands that makes RPCs.
+// Thread-compatible.
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "halfsky/v1/catalog.pb.h"
+#include "services/halfskyctl/cli.h"
 
 namespace halfsky {
 
@@ -25,13 +31,21 @@ struct ClientOptions {
   absl::Duration timeout = absl::Seconds(30);
 };
 
-// Removes --server, --token, --tls_ca and --timeout (with their values,
-// as "--flag value" or "--flag=value") from `args` and returns them, with
-// defaults from the environment: HALFSKY_SERVER (any target) or
-// HALFSKY_SUBMISSION / HALFSKY_AGGREGATION / HALFSKY_EVALUATION, then
-// 127.0.0.1:7301 / 7302 / 7303; HALFSKY_TOKEN; HALFSKY_TLS_CA.
-// INVALID_ARGUMENT for a flag without value or a bad duration.
-absl::StatusOr<ClientOptions> ExtractClientOptions(std::vector<std::string>* args, Target target);
+// The settings from the environment alone: HALFSKY_SUBMISSION /
+// HALFSKY_AGGREGATION / HALFSKY_EVALUATION (per target), else
+// HALFSKY_SERVER, else 127.0.0.1:7301 / 7302 / 7303; HALFSKY_TOKEN;
+// HALFSKY_TLS_CA; a 30 s timeout.
+ClientOptions DefaultClientOptions(Target target);
+
+// Parses the command line of a command that talks to `target` with
+// cli::Args::Parse: the command's `value_flags` and `bool_flags` plus the
+// connection flags --server, --token, --tls_ca and --timeout, which
+// override DefaultClientOptions(target) in `*options`. The parser's errors,
+// or INVALID_ARGUMENT for a bad --timeout duration.
+absl::StatusOr<cli::Args> ParseWithClientFlags(const std::vector<std::string>& args, Target target,
+                                               const std::set<std::string>& value_flags,
+                                               const std::set<std::string>& bool_flags,
+                                               ClientOptions* options);
 
 // Help text for the flags above, for commands' --help.
 const char* ClientFlagsHelp();
@@ -40,6 +54,11 @@ std::shared_ptr<grpc::Channel> Dial(const ClientOptions& options);
 
 // Sets the deadline and the authorization metadata on `ctx`.
 void PrepareContext(const ClientOptions& options, grpc::ClientContext* ctx);
+
+// The catalog the server serves (every halfsky service serves
+// CatalogService), for names of areas, units, domains and indicators.
+// The RPC's status on failure.
+grpc::Status FetchCatalog(const ClientOptions& options, halfsky::v1::Catalog* catalog);
 
 // A readable, multi-line description of an RPC error for people: the code
 // explained in Chinese and English, the message, and every BadRequest field

@@ -3,31 +3,15 @@
 #include <functional>
 #include <map>
 
-#include "services/halfskyctl/health_cmd.h"
-#ifdef HALFSKYCTL_HAS_CATALOG
 #include "services/halfskyctl/catalog/catalog_cmd.h"
-#endif
-#ifdef HALFSKYCTL_HAS_SUBMIT
-#include "services/halfskyctl/submit/submit_cmd.h"
-#endif
-#ifdef HALFSKYCTL_HAS_WARNINGS
-#include "services/halfskyctl/warnings/warnings_cmd.h"
-#endif
-#ifdef HALFSKYCTL_HAS_SERIES
-#include "services/halfskyctl/series/series_cmd.h"
-#endif
-#ifdef HALFSKYCTL_HAS_STATUS
-#include "services/halfskyctl/status/status_cmd.h"
-#endif
-#ifdef HALFSKYCTL_HAS_REPORT
-#include "services/halfskyctl/report/report_cmd.h"
-#endif
-#ifdef HALFSKYCTL_HAS_EXPORT
 #include "services/halfskyctl/export/export_cmd.h"
-#endif
-#ifdef HALFSKYCTL_HAS_WITHDRAW
+#include "services/halfskyctl/health_cmd.h"
+#include "services/halfskyctl/report/report_cmd.h"
+#include "services/halfskyctl/series/series_cmd.h"
+#include "services/halfskyctl/status/status_cmd.h"
+#include "services/halfskyctl/submit/submit_cmd.h"
+#include "services/halfskyctl/warnings/warnings_cmd.h"
 #include "services/halfskyctl/withdraw/withdraw_cmd.h"
-#endif
 
 namespace halfsky {
 namespace {
@@ -42,36 +26,20 @@ struct Entry {
 const std::map<std::string, Entry>& Commands() {
   static const auto* commands = new std::map<std::string, Entry>{
       {"health", {RunHealthCommand, "服务健康状态 / ask services for their grpc.health.v1 status"}},
-#ifdef HALFSKYCTL_HAS_CATALOG
       {"catalog", {RunCatalogCommand, "指标目录 lint/show/doc / the indicator catalog"}},
-#endif
-#ifdef HALFSKYCTL_HAS_SUBMIT
       {"submit", {RunSubmitCommand, "上报数据 CSV / submit a CSV file of indicator data"}},
-#endif
-#ifdef HALFSKYCTL_HAS_WARNINGS
       {"warnings", {RunWarningsCommand, "预警列表与实时变化 / list or --watch warnings"}},
       {"ack", {RunAckCommand, "确认预警并填写对策建议 / acknowledge a warning with a note"}},
-#endif
-#ifdef HALFSKYCTL_HAS_SERIES
       {"series",
        {RunSeriesCommand, "指标逐年数值与目标 / an indicator's yearly values and target"}},
-#endif
-#ifdef HALFSKYCTL_HAS_STATUS
       {"status", {RunStatusCommand, "各单位报送率与及时率 / reporting completeness per unit"}},
-#endif
-#ifdef HALFSKYCTL_HAS_REPORT
       {"report", {RunReportCommand, "监测评估报告 HTML/MD/CSV / annual, mid-term, final report"}},
-#endif
-#ifdef HALFSKYCTL_HAS_EXPORT
       {"export", {RunExportCommand, "导出汇总数据 CSV/SDMX-CSV / export aggregates"}},
-#endif
-#ifdef HALFSKYCTL_HAS_WITHDRAW
       {"withdraw",
        {RunWithdrawCommand,
         "撤回已报送的数据并说明原因 / withdraw a reported figure, with a reason"}},
       {"history",
        {RunHistoryCommand, "数据键的修订历史与撤回 / every revision of one key, withdrawals too"}},
-#endif
   };
   return *commands;
 }

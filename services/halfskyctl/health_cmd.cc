@@ -1,10 +1,14 @@
 #include "services/halfskyctl/health_cmd.h"
 
+#include <optional>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "services/halfskyctl/cli.h"
 
 namespace halfsky {
 namespace {
@@ -25,31 +29,24 @@ const char* StatusName(grpc::health::v1::HealthCheckResponse::ServingStatus s) {
 }  // namespace
 
 int RunHealthCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  absl::Duration wait = absl::ZeroDuration();
-  std::string service;
-  std::vector<std::string> addresses;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      out << "用法 usage: halfskyctl health [--wait 30s] [--service NAME] ADDRESS...\n"
-             "  查询各服务的 grpc.health.v1 状态 / asks each address for its health.\n"
-             "  exit 0: all SERVING; 1: some not serving or unreachable; 2: usage.\n";
-      return 0;
-    }
-    if (a == "--wait" && i + 1 < args.size()) {
-      if (!absl::ParseDuration(args[++i], &wait)) {
-        err << "--wait: bad duration '" << args[i] << "' (e.g. 30s)\n";
-        return 2;
-      }
-    } else if (a == "--service" && i + 1 < args.size()) {
-      service = args[++i];
-    } else if (!a.empty() && a[0] == '-') {
-      err << "unknown flag " << a << " (see halfskyctl health --help)\n";
-      return 2;
-    } else {
-      addresses.push_back(a);
-    }
+  if (cli::WantsHelp(args)) {
+    out << "用法 usage: halfskyctl health [--wait 30s] [--service NAME] ADDRESS...\n"
+           "  查询各服务的 grpc.health.v1 状态 / asks each address for its health.\n"
+           "  exit 0: all SERVING; 1: some not serving or unreachable; 2: usage.\n";
+    return 0;
   }
+  absl::StatusOr<cli::Args> parsed = cli::Args::Parse(args, {"wait", "service"}, {});
+  if (!parsed.ok()) {
+    err << parsed.status().message() << " (see halfskyctl health --help)\n";
+    return 2;
+  }
+  absl::Duration wait = absl::ZeroDuration();
+  if (std::optional<std::string> v = parsed->Get("wait"); v && !absl::ParseDuration(*v, &wait)) {
+    err << "--wait: bad duration '" << *v << "' (e.g. 30s)\n";
+    return 2;
+  }
+  const std::string service = parsed->GetOr("service", "");
+  const std::vector<std::string>& addresses = parsed->positional();
   if (addresses.empty()) {
     err << "halfskyctl health: give at least one ADDRESS (HOST:PORT)\n";
     return 2;

@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "common/proto/serialize.h"
+#include "common/proto/timestamp.h"
 #include "common/status/status.h"
 #include "google/rpc/error_details.pb.h"
 #include "services/submission/sqlite_schema.h"
@@ -665,7 +667,7 @@ absl::Status GroupCommitter::ApplyAcceptedWrite(WriteRequest& request, absl::Tim
   for (ValueToWrite& v : request.values) {
     const v1::DataKey& key = v.value.key();
     if (v.encoded.empty()) {
-      v.encoded = Deterministic(v.value);
+      v.encoded = DeterministicBytes(v.value);
     }
     v1::ValueResult* out = reply.add_results();
     HALFSKY_ASSIGN_OR_RETURN(KeyState * state, keys_.Find(key));

@@ -5,18 +5,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto/timestamp.h"
 #include "common/status/status.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace halfsky::submission {
 
 namespace v1 = ::halfsky::v1;
 
 namespace {
-
-void SetTs(absl::Time t, google::protobuf::Timestamp* ts) {
-  *ts = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
 
 void Finalize(v1::ReportingSummary* s) {
   if (s->expected_count() > 0) {
@@ -65,7 +61,7 @@ absl::StatusOr<v1::GetReportingStatusResponse> ComputeReportingStatus(
       e->set_indicator_id(ind->id());
       e->set_year(year);
       const absl::Time due = catalog.DueAt(*ind, year);
-      SetTs(due, e->mutable_due_at());
+      SetTimestamp(due, e->mutable_due_at());
       // A figure from any responsible unit reports the indicator for all of
       // them (co-responsible units, 牵头单位 and 配合单位); a narrative is
       // each unit's own. A submission after as_of does not exist yet as far
@@ -89,8 +85,8 @@ absl::StatusOr<v1::GetReportingStatusResponse> ComputeReportingStatus(
             last_at, it->second->last_at <= as_of ? it->second->last_at : it->second->first_at);
       }
       if (reported) {
-        SetTs(first_at, e->mutable_first_submitted_at());
-        SetTs(last_at, e->mutable_last_submitted_at());
+        SetTimestamp(first_at, e->mutable_first_submitted_at());
+        SetTimestamp(last_at, e->mutable_last_submitted_at());
         e->set_state(first_at <= due ? v1::REPORTING_STATE_ON_TIME : v1::REPORTING_STATE_LATE);
       } else {
         e->set_state(as_of > due ? v1::REPORTING_STATE_MISSING : v1::REPORTING_STATE_NOT_DUE);

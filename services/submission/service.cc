@@ -15,9 +15,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/auth/roles.h"
+#include "common/proto/serialize.h"
+#include "common/proto/timestamp.h"
 #include "common/status/status.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/submission/read_access.h"
 #include "services/submission/reporting.h"
@@ -27,21 +28,6 @@ namespace halfsky::submission {
 namespace v1 = ::halfsky::v1;
 
 namespace {
-
-std::string Deterministic(const google::protobuf::MessageLite& m) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream sos(&out);
-    google::protobuf::io::CodedOutputStream cos(&sos);
-    cos.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&cos);
-  }
-  return out;
-}
-
-void SetTs(absl::Time t, google::protobuf::Timestamp* ts) {
-  *ts = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
 
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl::Status& status) {
   auto* reactor = ctx->DefaultReactor();
@@ -76,7 +62,7 @@ std::string FilterFingerprint(const v1::ListDataValuesRequest& r) {
   f.clear_page_token();
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  const std::string bytes = Deterministic(f);
+  const std::string bytes = DeterministicBytes(f);
   EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(md), 8));
 }
@@ -90,7 +76,7 @@ std::string PayloadHash(const std::vector<ValueToWrite>& values) {
   for (const ValueToWrite& v : values) {
     const std::string* encoded = &v.encoded;
     if (encoded->empty()) {
-      scratch = Deterministic(v.value);
+      scratch = DeterministicBytes(v.value);
       encoded = &scratch;
     }
     const std::string& bytes = *encoded;
@@ -118,12 +104,12 @@ std::string PayloadHash(const std::vector<ValueToWrite>& values) {
 
 SubmissionServiceImpl::SubmissionServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
                                              SubmissionStore* store, Clock* clock,
-                                             Authenticator authenticator,
+                                             auth::AuthenticateFn authenticate,
                                              SubmissionServiceOptions options)
     : catalog_(std::move(catalog)),
       store_(store),
       clock_(clock),
-      authenticate_(std::move(authenticator)),
+      authenticate_(std::move(authenticate)),
       options_(options) {
   if (options_.metrics != nullptr) {
     storage_full_gauge_ = options_.metrics->GetGauge(
@@ -260,7 +246,7 @@ absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
     // Kept on the revision, not part of the value (never compared).
     v.change_reason = std::move(*v.value.mutable_change_reason());
     v.value.clear_change_reason();
-    v.encoded = Deterministic(v.value);
+    v.encoded = DeterministicBytes(v.value);
   }
   req.payload_hash = PayloadHash(req.values);
   return req;
@@ -356,7 +342,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::WithdrawValues(
     v.unit_code = std::move(units[i]);
     v.withdraw = true;
     v.change_reason = request->reason();
-    v.encoded = Deterministic(v.value);
+    v.encoded = DeterministicBytes(v.value);
   }
   write.payload_hash = PayloadHash(write.values);
   write.deadline = DeadlineOf(*ctx);
@@ -678,7 +664,7 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
       if (!heartbeat_sent || now >= next_heartbeat) {
         v1::ChangeEvent hb;
         hb.mutable_heartbeat()->set_head_sequence(cursor_);
-        SetTs(service_->clock_->Now(), hb.mutable_heartbeat()->mutable_sent_at());
+        SetTimestamp(service_->clock_->Now(), hb.mutable_heartbeat()->mutable_sent_at());
         if (!Send(hb)) {
           final_status = grpc::Status::CANCELLED;
           break;
@@ -881,11 +867,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
                                 "） / outside 0001-01-01..9999-12-31 or invalid "
                                 "nanos")}}));
   }
-  const absl::Time as_of =
-      request->has_as_of()
-          ? absl::FromUnixMicros(
-                google::protobuf::util::TimeUtil::TimestampToMicroseconds(request->as_of()))
-          : clock_->Now();
+  const absl::Time as_of = request->has_as_of() ? FromTimestamp(request->as_of()) : clock_->Now();
   absl::StatusOr<std::vector<ReportingTimes>> times = store_->ListReportingTimes(request->year());
   if (!times.ok()) {
     return FinishNow(ctx, times.status());
@@ -909,7 +891,8 @@ absl::StatusOr<v1::YearLock> SubmissionServiceImpl::ChangeLock(grpc::CallbackSer
                                                                int year, bool locked,
                                                                const std::string& reason) {
   HALFSKY_ASSIGN_OR_RETURN(v1::Principal principal, authenticate_(*ctx));
-  if (!HasRole(principal, v1::ROLE_KIND_STATISTICS) && !HasRole(principal, v1::ROLE_KIND_ADMIN)) {
+  if (!auth::HasRole(principal, v1::ROLE_KIND_STATISTICS) &&
+      !auth::HasRole(principal, v1::ROLE_KIND_ADMIN)) {
     return WithReason(absl::PermissionDeniedError(
                           "只有统计局（statistics）或管理员（admin）可以锁定/解锁年份 / only the "
                           "statistics or admin role may lock or unlock a year"),

@@ -46,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/auth/authenticator.h"
 #include "common/catalog/catalog.h"
 #include "common/clock/clock.h"
 #include "common/metrics/metrics.h"
@@ -56,10 +57,6 @@
 #include "services/submission/validate.h"
 
 namespace halfsky::submission {
-
-// Who is calling: the principal, or UNAUTHENTICATED. Thread-safe.
-using Authenticator =
-    std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>;
 
 struct SubmissionServiceOptions {
   ValidationLimits limits;
@@ -78,7 +75,7 @@ class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::Callb
  public:
   // `store` and `clock` are not owned and must outlive the service.
   SubmissionServiceImpl(std::shared_ptr<const CatalogIndex> catalog, SubmissionStore* store,
-                        Clock* clock, Authenticator authenticator,
+                        Clock* clock, auth::AuthenticateFn authenticate,
                         SubmissionServiceOptions options = {});
   ~SubmissionServiceImpl() override;
 
@@ -151,7 +148,7 @@ class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::Callb
   const std::shared_ptr<const CatalogIndex> catalog_;
   SubmissionStore* const store_;
   Clock* const clock_;
-  const Authenticator authenticate_;
+  const auth::AuthenticateFn authenticate_;
   const SubmissionServiceOptions options_;
 
   // Shared by the commit listener and every watcher.

@@ -4,11 +4,10 @@
 
 #include <iterator>
 
+#include "common/proto/serialize.h"
+#include "common/proto/timestamp.h"
 #include "common/sqlite/migrations.h"
 #include "common/status/status.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace halfsky::submission {
 
@@ -193,22 +192,6 @@ const char kCurrentRevisionJoin[] =
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
-  const int64_t us = absl::ToUnixMicros(t);
-  *ts = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(us);
-}
-
-std::string Deterministic(const google::protobuf::MessageLite& m) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream sos(&out);
-    google::protobuf::io::CodedOutputStream cos(&sos);
-    cos.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&cos);
-  }
-  return out;
-}
-
 // Revision columns in the order every read query selects them.
 const char kRevisionColumns[] =
     "r.data_value, r.revision, r.sequence, r.submitted_by, r.unit_code, r.committed_at_us, "
@@ -251,7 +234,7 @@ std::string EncodedWithUnit(std::string encoded, absl::string_view unit_code) {
     return encoded;
   }
   value.mutable_key()->set_unit_code(std::string(unit_code));
-  return Deterministic(value);
+  return DeterministicBytes(value);
 }
 
 v1::YearLock LockFromRow(sqlite::Statement& s) {

@@ -71,10 +71,6 @@ halfsky::v1::YearLock LockFromRow(sqlite::Statement& s);
 // Times are stored as Unix microseconds.
 int64_t ToMicros(absl::Time t);
 absl::Time FromMicros(int64_t us);
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts);
-
-// Deterministic serialization (what the store keeps and compares).
-std::string Deterministic(const google::protobuf::MessageLite& m);
 
 }  // namespace halfsky::submission
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/auth/roles.h"
 #include "common/clock/clock.h"
 
 namespace halfsky::submission {
@@ -510,15 +511,6 @@ absl::Status ValidateBatch(absl::string_view request_id,
   return absl::OkStatus();
 }
 
-bool HasRole(const v1::Principal& principal, v1::RoleKind kind) {
-  for (const auto& r : principal.roles()) {
-    if (r.kind() == kind) {
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string ResponsibleUnitOf(const v1::Principal& principal, const v1::Indicator& indicator) {
   for (const auto& role : principal.roles()) {
     if (role.kind() != v1::ROLE_KIND_UNIT) {
@@ -533,24 +525,11 @@ std::string ResponsibleUnitOf(const v1::Principal& principal, const v1::Indicato
   return "";
 }
 
-namespace {
-
-bool HoldsUnit(const v1::Principal& principal, absl::string_view unit) {
-  for (const auto& role : principal.roles()) {
-    if (role.kind() == v1::ROLE_KIND_UNIT && role.unit_code() == unit) {
-      return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
 absl::Status AuthorizeWrite(const v1::Principal& principal,
                             const google::protobuf::RepeatedPtrField<v1::DataValue>& values,
                             const CatalogIndex& catalog, std::vector<std::string>* unit_codes) {
-  const bool privileged =
-      HasRole(principal, v1::ROLE_KIND_STATISTICS) || HasRole(principal, v1::ROLE_KIND_ADMIN);
+  const bool privileged = auth::HasRole(principal, v1::ROLE_KIND_STATISTICS) ||
+                          auth::HasRole(principal, v1::ROLE_KIND_ADMIN);
   unit_codes->assign(values.size(), "");
   std::set<std::string> denied;
   // "indicator（unit）" of narratives of another unit a unit principal named.
@@ -581,7 +560,7 @@ absl::Status AuthorizeWrite(const v1::Principal& principal,
       // caller writes it for that unit only if it holds that unit's role
       // too; statistics/admin may write any unit's narrative (validation
       // checks the unit is responsible), crediting no unit.
-      if (HoldsUnit(principal, key.unit_code())) {
+      if (auth::IsUnit(principal, key.unit_code())) {
         (*unit_codes)[i] = key.unit_code();
       } else if (!privileged && !known.unit.empty()) {
         others.emplace(id, IsValidUtf8(key.unit_code()) ? key.unit_code() : "?");

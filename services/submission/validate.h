@@ -124,8 +124,6 @@ void AssignNarrativeUnits(google::protobuf::RepeatedPtrField<halfsky::v1::DataVa
 std::string ResponsibleUnitOf(const halfsky::v1::Principal& principal,
                               const halfsky::v1::Indicator& indicator);
 
-bool HasRole(const halfsky::v1::Principal& principal, halfsky::v1::RoleKind kind);
-
 // Violations of the reasons for change of a batch (DataValue.change_reason:
 // optional, UTF-8, at most max_note_bytes), fields
 // "data_values[i].change_reason".

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/credentials.h"  // ReadTokenFile
 #include "common/auth/roles.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -102,6 +103,51 @@ TEST(AuthenticatorFileTest, ReloadSwapsTokensAndKeepsOldOnError) {
   { std::ofstream(path) << "broken\n"; }
   EXPECT_EQ((*auth)->Reload().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE((*auth)->AuthenticateToken("new").ok());
+}
+
+TEST(AuthenticatorCacheTest, CachesSuccessesOnlyAndReloadEmptiesIt) {
+  const std::string path = testing::MakeTempDir("halfsky-auth") + "/tokens";
+  { std::ofstream(path) << HashToken("a") << " pa admin\n" << HashToken("b") << " pb admin\n"; }
+  AuthenticatorOptions options;
+  options.cache_entries = 1;
+  auto auth = Authenticator::FromTokensFile(path, options);
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  EXPECT_EQ((*auth)->cached_principals(), 0u);
+  EXPECT_EQ((*auth)->AuthenticateToken("nope").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ((*auth)->cached_principals(), 0u);  // failures are not cached
+  ASSERT_TRUE((*auth)->AuthenticateToken("a").ok());
+  EXPECT_EQ((*auth)->cached_principals(), 1u);
+  auto b = (*auth)->AuthenticateToken("b");  // full: emptied, then b
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->name(), "pb");
+  EXPECT_EQ((*auth)->cached_principals(), 1u);
+  // b is cached; revoking it in the file changes nothing until Reload().
+  { std::ofstream(path) << HashToken("a") << " pa admin\n"; }
+  EXPECT_TRUE((*auth)->AuthenticateToken("b").ok());
+  ASSERT_TRUE((*auth)->Reload().ok());
+  EXPECT_EQ((*auth)->cached_principals(), 0u);
+  EXPECT_EQ((*auth)->AuthenticateToken("b").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE((*auth)->AuthenticateToken("a").ok());
+}
+
+TEST(AuthenticatorCacheTest, ZeroEntriesDisablesTheCache) {
+  auto store = TokenStore::FromString(absl::StrCat(HashToken("a"), " pa admin\n"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  AuthenticatorOptions options;
+  options.cache_entries = 0;
+  auto auth = Authenticator::WithTokens(*std::move(store), "", options);
+  EXPECT_TRUE(auth->AuthenticateMetadata(Metadata{{"authorization", "Bearer a"}}).ok());
+  EXPECT_EQ(auth->cached_principals(), 0u);
+}
+
+TEST(ReadTokenFileTest, TrimsWhitespaceAndNamesAnUnreadablePath) {
+  const std::string dir = testing::MakeTempDir("halfsky-auth");
+  { std::ofstream(dir + "/token") << "  s3cret-token\r\n\n"; }
+  EXPECT_EQ(ReadTokenFile(dir + "/token").value(), "s3cret-token");
+  EXPECT_EQ(ReadTokenFile("").value(), "");
+  auto missing = ReadTokenFile(dir + "/missing");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr(dir + "/missing"));
 }
 
 }  // namespace

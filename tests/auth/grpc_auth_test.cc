@@ -102,6 +102,15 @@ TEST_F(GrpcAuthTest, ValidTokenAuthenticates) {
   EXPECT_EQ(response.fingerprint(), "statistics-bureau");
 }
 
+TEST_F(GrpcAuthTest, EmptyTokenSendsNoHeader) {
+  grpc::ClientContext context;
+  AddBearerToken(&context, "");
+  v1::GetCatalogResponse response;
+  grpc::Status status = stub_->GetCatalog(&context, v1::GetCatalogRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("missing credentials"));  // not "malformed"
+}
+
 TEST_F(GrpcAuthTest, MissingTokenIsUnauthenticated) {
   std::string name;
   grpc::Status status = Call("", &name);

@@ -30,13 +30,13 @@ std::string TokenFileContent() {
                       auth::HashToken(kStatisticsToken), " stats statistics\n");
 }
 
-std::unique_ptr<auth::Authenticator> TestAuthenticator() {
+std::unique_ptr<auth::Authenticator> TestAuthenticator(auth::AuthenticatorOptions options) {
   auto store = auth::TokenStore::FromString(TokenFileContent());
   if (!store.ok()) {
     std::cerr << store.status() << "\n";
     std::abort();
   }
-  return auth::Authenticator::WithTokens(std::move(*store));
+  return auth::Authenticator::WithTokens(std::move(*store), "", options);
 }
 
 namespace {

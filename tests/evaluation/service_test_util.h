@@ -32,7 +32,7 @@ std::shared_ptr<const CatalogIndex> TestCatalog();
 // kUnitToken → "health-system" (unit:HEALTH_BUREAU), kStatisticsToken →
 // "stats" (statistics).
 std::string TokenFileContent();
-std::unique_ptr<auth::Authenticator> TestAuthenticator();
+std::unique_ptr<auth::Authenticator> TestAuthenticator(auth::AuthenticatorOptions options = {});
 
 halfsky::v1::DataValue FractionValue(const std::string& indicator, int year, double numerator,
                                      double denominator, const std::string& area = kRoot);

@@ -4,7 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/halfskyctl/views/cli.h"
+#include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/views/display_width.h"
 #include "services/halfskyctl/views/labels.h"
 #include "services/halfskyctl/views/series_view.h"

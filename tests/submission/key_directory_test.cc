@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto/serialize.h"
 #include "common/sqlite/sqlite.h"
 #include "gtest/gtest.h"
 #include "services/submission/sqlite_schema.h"
@@ -50,7 +51,7 @@ class KeyDirectoryTest : public ::testing::Test {
     key.Bind(6, static_cast<int64_t>(k.residence()));
     key.Bind(7, stored_unit.empty() ? k.unit_code() : stored_unit);
     EXPECT_TRUE(key.Run().ok());
-    const std::string encoded = Deterministic(value);
+    const std::string encoded = DeterministicBytes(value);
     int64_t prev = 0;
     for (int rev = 1; rev <= revisions; ++rev) {
       const int64_t seq = next_sequence_++;
@@ -107,7 +108,7 @@ TEST_F(KeyDirectoryTest, LoadsEveryCommittedKeyWithoutAliasing) {
   EXPECT_EQ((*f)->key_id, 2);
   EXPECT_EQ((*f)->revision, 3);
   EXPECT_EQ((*f)->sequence, female_head);
-  EXPECT_EQ((*f)->encoded, Deterministic(female));
+  EXPECT_EQ((*f)->encoded, DeterministicBytes(female));
   EXPECT_FALSE((*f)->withdrawn);
 
   // The figure and the two units' narratives of one indicator, area, year
@@ -175,7 +176,7 @@ TEST_F(KeyDirectoryTest, IncompleteDirectoryLooksKeysUpOneByOne) {
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ((*found)->key_id, 1);
   EXPECT_EQ((*found)->revision, 2);
-  EXPECT_EQ((*found)->encoded, Deterministic(a));
+  EXPECT_EQ((*found)->encoded, DeterministicBytes(a));
   EXPECT_EQ(dir.size(), 1u);  // only what was looked up
   const v1::DataValue unknown = WithSex(Number("HEALTH-03", 2022, 1), v1::SEX_TOTAL);
   auto none = dir.Find(unknown.key());
@@ -205,8 +206,8 @@ TEST_F(KeyDirectoryTest, NarrativeStoredWithoutItsUnitIsReencodedWithIt) {
   auto s = dir.Find(now.key());
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->key_id, 1);
-  EXPECT_EQ((*s)->encoded, Deterministic(now));
-  EXPECT_NE((*s)->encoded, Deterministic(old));
+  EXPECT_EQ((*s)->encoded, DeterministicBytes(now));
+  EXPECT_NE((*s)->encoded, DeterministicBytes(old));
 }
 
 }  // namespace

@@ -4,11 +4,19 @@
 // Shared helpers of the submission tests: the test catalog, value builders
 // and a token → principal authenticator for in-process servers.
 
+#include <cstdlib>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/auth/authenticator.h"
+#include "common/auth/roles.h"
+#include "common/auth/token_store.h"
 #include "common/catalog/catalog.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -88,24 +96,32 @@ inline const std::map<std::string, halfsky::v1::Principal>& TestPrincipals() {
   return *m;
 }
 
-// "authorization: Bearer TOKEN" → TestPrincipals().
+// The production authenticator (common/auth) over a token store holding
+// TestPrincipals(): "authorization: Bearer TOKEN" → TestPrincipals()[TOKEN].
+inline const auth::Authenticator& TestAuthenticator() {
+  static const auth::Authenticator* authenticator = [] {
+    std::string tokens;
+    for (const auto& [token, principal] : TestPrincipals()) {
+      std::vector<std::string> roles;
+      for (const auto& role : principal.roles()) {
+        roles.push_back(auth::FormatRole(role));
+      }
+      absl::StrAppend(&tokens, auth::HashToken(token), " ", principal.name(), " ",
+                      absl::StrJoin(roles, ","), "\n");
+    }
+    absl::StatusOr<auth::TokenStore> store = auth::TokenStore::FromString(tokens, "test tokens");
+    if (!store.ok()) {
+      std::cerr << store.status() << "\n";
+      std::abort();
+    }
+    return auth::Authenticator::WithTokens(*std::move(store)).release();
+  }();
+  return *authenticator;
+}
+
 inline absl::StatusOr<halfsky::v1::Principal> TestAuthenticate(
     const grpc::CallbackServerContext& ctx) {
-  const auto& md = ctx.client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) {
-    return absl::UnauthenticatedError("missing bearer token");
-  }
-  std::string value(it->second.data(), it->second.size());
-  const std::string prefix = "Bearer ";
-  if (value.rfind(prefix, 0) != 0) {
-    return absl::UnauthenticatedError("malformed authorization");
-  }
-  auto p = TestPrincipals().find(value.substr(prefix.size()));
-  if (p == TestPrincipals().end()) {
-    return absl::UnauthenticatedError("unknown token");
-  }
-  return p->second;
+  return TestAuthenticator().AuthenticateCall(ctx);
 }
 
 }  // namespace halfsky::submission::testing

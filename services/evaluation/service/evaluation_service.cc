@@ -179,12 +179,12 @@ class EvaluationServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
 EvaluationServiceImpl::EvaluationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
                                              evaluation::WarningEngine* engine,
                                              evaluation::Evaluator* evaluator,
-                                             EvaluationAuthenticator authenticator,
+                                             auth::AuthenticateFn authenticate,
                                              EvaluationServiceOptions options)
     : catalog_(std::move(catalog)),
       engine_(engine),
       evaluator_(evaluator),
-      authenticate_(std::move(authenticator)),
+      authenticate_(std::move(authenticate)),
       options_(options) {}
 
 void EvaluationServiceImpl::Shutdown() {
@@ -229,36 +229,6 @@ absl::Status EvaluationServiceImpl::CheckFilter(const halfsky::v1::ListWarningsR
   return absl::OkStatus();
 }
 
-absl::StatusOr<halfsky::v1::Principal> EvaluationServiceImpl::Authenticate(
-    const grpc::CallbackServerContext& ctx) {
-  if (options_.auth_cache_entries == 0 || options_.auth_cache_ttl <= absl::ZeroDuration()) {
-    return authenticate_(ctx);
-  }
-  const auto& metadata = ctx.client_metadata();
-  auto range = metadata.equal_range("authorization");
-  if (range.first == range.second || std::next(range.first) != range.second) {
-    return authenticate_(ctx);  // none or several: the authenticator decides
-  }
-  const std::string header(range.first->second.data(), range.first->second.size());
-  const absl::Time now = absl::Now();
-  {
-    absl::ReaderMutexLock lock(&auth_mu_);
-    auto it = auth_cache_.find(header);
-    if (it != auth_cache_.end() && now < it->second.expires) {
-      return it->second.principal;
-    }
-  }
-  absl::StatusOr<halfsky::v1::Principal> who = authenticate_(ctx);
-  if (who.ok()) {
-    absl::MutexLock lock(&auth_mu_);
-    if (auth_cache_.size() >= options_.auth_cache_entries) {
-      auth_cache_.clear();
-    }
-    auth_cache_[header] = CachedPrincipal{*who, now + options_.auth_cache_ttl};
-  }
-  return who;
-}
-
 absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(const evaluation::WarningSet& set,
                                                                 const std::string& request_bytes) {
   if (options_.list_cache_entries > 0) {
@@ -292,7 +262,7 @@ absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(const evaluation
 grpc::ServerUnaryReactor* EvaluationServiceImpl::ListWarnings(grpc::CallbackServerContext* ctx,
                                                               const grpc::ByteBuffer* request,
                                                               grpc::ByteBuffer* response) {
-  absl::StatusOr<halfsky::v1::Principal> who = Authenticate(*ctx);
+  absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
     return Reply(ctx, who.status());
   }
@@ -317,7 +287,7 @@ grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
   halfsky::v1::ListWarningsRequest filter = request->filter();
   filter.clear_page_size();
   filter.clear_page_token();
-  absl::Status st = Authenticate(*ctx).status();
+  absl::Status st = authenticate_(*ctx).status();
   if (st.ok()) {
     st = CheckFilter(filter);
   }
@@ -350,7 +320,7 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
         ctx, request, response, [reactor](const grpc::Status& st) { reactor->Finish(st); });
     return reactor;
   }
-  absl::StatusOr<halfsky::v1::Principal> who = Authenticate(*ctx);
+  absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
     return Reply(ctx, who.status());
   }
@@ -390,7 +360,7 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::Evaluate(
                                   [reactor](const grpc::Status& st) { reactor->Finish(st); });
     return reactor;
   }
-  absl::Status st = Authenticate(*ctx).status();
+  absl::Status st = authenticate_(*ctx).status();
   if (st.ok()) {
     absl::StatusOr<halfsky::v1::EvaluateResponse> r = evaluator_->Evaluate(*request);
     if (r.ok()) {
@@ -411,7 +381,7 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::GetEvaluationReport(
         ctx, request, response, [reactor](const grpc::Status& st) { reactor->Finish(st); });
     return reactor;
   }
-  absl::Status st = Authenticate(*ctx).status();
+  absl::Status st = authenticate_(*ctx).status();
   if (st.ok()) {
     absl::StatusOr<halfsky::v1::EvaluationReport> r = evaluator_->Report(*request);
     if (r.ok()) {

@@ -48,12 +48,9 @@
 //     get the same bytes without copying or serializing a warning. Reads
 //     use the engine's published WarningSet and never wait for the engine's
 //     writers.
-//   - Authentication results are cached by the exact `authorization`
-//     header value (bounded: `auth_cache_entries`, each kept for
-//     `auth_cache_ttl`; 0 disables), so a repeated token costs a hash-map
-//     lookup instead of a SHA-256 and a store lookup. Only successes are
-//     cached. A token removed from the token file (Authenticator::Reload)
-//     keeps working for at most `auth_cache_ttl`.
+//   - Authentication goes through common/auth's Authenticator, whose
+//     bounded cache makes a repeated token a hash-map lookup (see
+//     authenticator.h; Reload() empties it).
 //
 // Thread-safety: thread-safe.
 
@@ -66,6 +63,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/auth/authenticator.h"
 #include "common/catalog/catalog.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/common.pb.h"
@@ -77,18 +75,11 @@
 
 namespace halfsky {
 
-// Who is calling: the principal, or UNAUTHENTICATED. Thread-safe.
-using EvaluationAuthenticator =
-    std::function<absl::StatusOr<halfsky::v1::Principal>(const grpc::CallbackServerContext&)>;
-
 struct EvaluationServiceOptions {
   size_t max_watch_queue = 1024;
   int max_watchers = 256;
   // ListWarnings response cache (see above).
   size_t list_cache_entries = 256;
-  // Authentication cache (see above).
-  size_t auth_cache_entries = 1024;
-  absl::Duration auth_cache_ttl = absl::Seconds(30);
   // Not owned; may be null. Watcher gauges and drop counters.
   evaluation::EvaluationMetrics* metrics = nullptr;
   // Not owned; may be null. Set on a read replica: see above.
@@ -105,8 +96,7 @@ class EvaluationServiceImpl final
   // `evaluator` may be null when options.forward_to is set.
   EvaluationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
                         evaluation::WarningEngine* engine, evaluation::Evaluator* evaluator,
-                        EvaluationAuthenticator authenticator,
-                        EvaluationServiceOptions options = {});
+                        auth::AuthenticateFn authenticate, EvaluationServiceOptions options = {});
 
   // Ends every WatchWarnings stream with UNAVAILABLE and refuses new ones
   // (call before grpc::Server::Shutdown so it need not wait for them).
@@ -133,27 +123,17 @@ class EvaluationServiceImpl final
  private:
   class WatchReactor;
   absl::Status CheckFilter(const halfsky::v1::ListWarningsRequest& filter) const;
-  // authenticate_ behind the cache.
-  absl::StatusOr<halfsky::v1::Principal> Authenticate(const grpc::CallbackServerContext& ctx);
   // The serialized response for `request_bytes`, from the cache or built
   // from `set` (and cached).
   absl::StatusOr<grpc::Slice> ListResponse(const evaluation::WarningSet& set,
                                            const std::string& request_bytes);
 
-  struct CachedPrincipal {
-    halfsky::v1::Principal principal;
-    absl::Time expires;
-  };
-
   const std::shared_ptr<const CatalogIndex> catalog_;
   evaluation::WarningEngine* const engine_;
   evaluation::Evaluator* const evaluator_;
-  const EvaluationAuthenticator authenticate_;
+  const auth::AuthenticateFn authenticate_;
   const EvaluationServiceOptions options_;
   std::atomic<int> watchers_{0};
-
-  absl::Mutex auth_mu_;
-  absl::flat_hash_map<std::string, CachedPrincipal> auth_cache_ ABSL_GUARDED_BY(auth_mu_);
 
   absl::Mutex list_mu_;
   int64_t list_cache_version_ ABSL_GUARDED_BY(list_mu_) = -1;

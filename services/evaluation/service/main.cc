@@ -5,16 +5,14 @@
 // there instead (services/evaluation/service/replica.h): no store, no
 // evaluation; --db, --redis, --submission, --aggregation and their token
 // files are then ignored.
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <utility>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/ascii.h"
 #include "common/auth/authenticator.h"
+#include "common/auth/credentials.h"
 #include "common/clock/clock.h"
 #include "common/redis/hiredis_client.h"
 #include "common/redis/redis_flags.h"
@@ -77,17 +75,12 @@ int main(int argc, char** argv) {
        {std::pair{absl::GetFlag(FLAGS_submission_token_file), &submission_token},
         std::pair{absl::GetFlag(FLAGS_aggregation_token_file), &aggregation_token},
         std::pair{absl::GetFlag(FLAGS_follow_token_file), &follow_token}}) {
-    if (flag.empty()) {
-      continue;
-    }
-    std::ifstream in(flag);
-    if (!in) {
-      std::cerr << "halfsky-evaluation: cannot read token file " << flag << "\n";
+    absl::StatusOr<std::string> token = halfsky::auth::ReadTokenFile(flag);
+    if (!token.ok()) {
+      std::cerr << "halfsky-evaluation: " << token.status().message() << "\n";
       return 2;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    *out = std::string(absl::StripAsciiWhitespace(text.str()));
+    *out = *std::move(token);
   }
   if (const std::string primary = absl::GetFlag(FLAGS_follow); !primary.empty()) {
     halfsky::evaluation::ReplicaConfig replica;

@@ -11,7 +11,7 @@
 namespace halfsky::evaluation {
 
 int RunReplica(const ReplicaConfig& config, std::shared_ptr<const CatalogIndex> catalog,
-               EvaluationAuthenticator authenticator, Clock* clock) {
+               auth::AuthenticateFn authenticator, Clock* clock) {
   const std::string& name = config.server.name;
   std::unique_ptr<WarningEngine> mirror = WarningEngine::CreateMirror(
       clock, absl::UnavailableError("尚未与主服务同步 / not yet in sync with the primary"));

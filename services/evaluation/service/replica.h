@@ -45,7 +45,7 @@ struct ReplicaConfig {
 // Serves until SIGTERM/SIGINT; returns the process exit code (as
 // RunServer). `clock` is not owned.
 int RunReplica(const ReplicaConfig& config, std::shared_ptr<const CatalogIndex> catalog,
-               EvaluationAuthenticator authenticator, Clock* clock);
+               auth::AuthenticateFn authenticator, Clock* clock);
 
 }  // namespace halfsky::evaluation
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -17,6 +18,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "halfsky/v1/catalog.pb.h"
 #include "services/halfskyctl/catalog/catalog_text.h"
+#include "services/halfskyctl/cli.h"
 
 namespace halfsky {
 namespace {
@@ -75,59 +77,42 @@ struct Options {
 
 bool ParseOptions(const std::vector<std::string>& args, bool allow_domain, bool allow_output,
                   Options* o, std::ostream& err) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](const std::string& name, std::string* v) {
-      const std::string prefix = name + "=";
-      if (a.rfind(prefix, 0) == 0) {
-        *v = a.substr(prefix.size());
-        return true;
-      }
-      if (a == name) {
-        if (i + 1 >= args.size()) {
-          err << "halfskyctl catalog: " << name << " 需要参数 / needs a value\n";
-          *v = "\x01";  // marks the error
-          return true;
-        }
-        *v = args[++i];
-        return true;
-      }
-      return false;
-    };
-    std::string v;
+  for (const std::string& a : args) {
     if (IsHelp(a)) {
       o->help = true;
-    } else if (value("--catalog", &v)) {
-      if (v == "\x01") {
-        return false;
-      }
-      for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
-        o->catalog.emplace_back(p);
-      }
-    } else if (allow_domain && value("--domain", &v)) {
-      if (v == "\x01") {
-        return false;
-      }
-      o->domain = v;
-    } else if (allow_domain && value("--format", &v)) {
-      if (v == "\x01") {
-        return false;
-      }
-      if (v != "table" && v != "json") {
-        err << "halfskyctl catalog: --format 只能是 table 或 json / must be table or json\n";
-        return false;
-      }
-      o->format = v;
-    } else if (allow_output && (value("-o", &v) || value("--output", &v))) {
-      if (v == "\x01") {
-        return false;
-      }
-      o->output = v;
-    } else {
-      err << "halfskyctl catalog: 未知参数 / unknown argument '" << a << "'\n";
-      return false;
+      return true;
     }
   }
+  std::set<std::string> value_flags = {"catalog"};
+  if (allow_domain) {
+    value_flags.insert({"domain", "format"});
+  }
+  if (allow_output) {
+    value_flags.insert({"o", "output"});
+  }
+  absl::StatusOr<cli::Args> parsed = cli::Args::Parse(args, value_flags, {});
+  if (!parsed.ok()) {
+    err << "halfskyctl catalog: " << parsed.status().message() << "\n";
+    return false;
+  }
+  if (!parsed->positional().empty()) {
+    err << "halfskyctl catalog: 未知参数 / unknown argument '" << parsed->positional()[0] << "'\n";
+    return false;
+  }
+  for (const std::string& v : parsed->GetAll("catalog")) {
+    for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
+      o->catalog.emplace_back(p);
+    }
+  }
+  o->domain = parsed->GetOr("domain", "");
+  if (std::optional<std::string> format = parsed->Get("format")) {
+    if (*format != "table" && *format != "json") {
+      err << "halfskyctl catalog: --format 只能是 table 或 json / must be table or json\n";
+      return false;
+    }
+    o->format = *format;
+  }
+  o->output = parsed->GetOr("output", parsed->GetOr("o", ""));
   if (o->catalog.empty()) {
     o->catalog = DefaultCatalogPaths();
   }
@@ -157,18 +142,18 @@ std::shared_ptr<const CatalogIndex> LoadOrReport(const std::vector<std::string>&
 // --- lint -------------------------------------------------------------------
 
 int Lint(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  std::vector<std::string> paths;
   for (const auto& a : args) {
     if (IsHelp(a)) {
       out << kLintUsage;
       return 0;
     }
-    if (a.size() > 1 && a[0] == '-') {
-      err << "halfskyctl catalog lint: 未知参数 / unknown option '" << a << "'\n" << kLintUsage;
-      return 2;
-    }
-    paths.push_back(a);
   }
+  absl::StatusOr<cli::Args> parsed = cli::Args::Parse(args, {}, {});
+  if (!parsed.ok()) {
+    err << "halfskyctl catalog lint: " << parsed.status().message() << "\n" << kLintUsage;
+    return 2;
+  }
+  std::vector<std::string> paths = parsed->positional();
   if (paths.empty()) {
     paths = DefaultCatalogPaths();
   }

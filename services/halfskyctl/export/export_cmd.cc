@@ -5,8 +5,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
+#include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/cli.h"
 
 namespace halfsky {
 
@@ -25,12 +25,10 @@ int RunExportCommand(const std::vector<std::string>& raw, std::ostream& out, std
     out << kUsage << ClientFlagsHelp() << cli::ExitCodesHelp();
     return cli::kExitOk;
   }
-  std::vector<std::string> rest = raw;
-  absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kAggregation);
-  auto args =
-      options.ok()
-          ? cli::Args::Parse(rest, {"format", "o", "output", "indicator", "area", "from", "to"}, {})
-          : absl::StatusOr<cli::Args>(options.status());
+  ClientOptions options;
+  auto args = ParseWithClientFlags(raw, Target::kAggregation,
+                                   {"format", "o", "output", "indicator", "area", "from", "to"}, {},
+                                   &options);
   if (!args.ok() || !args->positional().empty()) {
     err << "halfskyctl export: "
         << (args.ok() ? "多余的参数 / unexpected argument" : std::string(args.status().message()))
@@ -76,9 +74,9 @@ int RunExportCommand(const std::vector<std::string>& raw, std::ostream& out, std
     }
     sink = &file;
   }
-  auto stub = v1::AggregationService::NewStub(Dial(*options));
+  auto stub = v1::AggregationService::NewStub(Dial(options));
   grpc::ClientContext ctx;
-  PrepareContext(*options, &ctx);
+  PrepareContext(options, &ctx);
   auto reader = stub->Export(&ctx, request);
   v1::ExportChunk chunk;
   size_t bytes = 0;

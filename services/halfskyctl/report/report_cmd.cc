@@ -4,8 +4,8 @@
 #include "absl/strings/numbers.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
+#include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/cli.h"
 #include "services/halfskyctl/views/labels.h"
 #include "services/halfskyctl/views/report_render.h"
 
@@ -35,13 +35,10 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
     out << kUsage << ClientFlagsHelp() << cli::ExitCodesHelp();
     return cli::kExitOk;
   }
-  std::vector<std::string> rest = raw;
-  absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kEvaluation);
-  auto args = options.ok()
-                  ? cli::Args::Parse(
-                        rest, {"year", "area", "format", "o", "output", "aggregation", "banner"},
-                        {"no-annual"})
-                  : absl::StatusOr<cli::Args>(options.status());
+  ClientOptions options;
+  auto args = ParseWithClientFlags(
+      raw, Target::kEvaluation, {"year", "area", "format", "o", "output", "aggregation", "banner"},
+      {"no-annual"}, &options);
   std::optional<v1::ReportType> type;
   if (args.ok() && args->positional().size() == 1) {
     type = views::ParseReportType(args->positional()[0]);
@@ -72,9 +69,9 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
     return cli::kExitUsage;
   }
 
-  auto stub = v1::EvaluationService::NewStub(Dial(*options));
+  auto stub = v1::EvaluationService::NewStub(Dial(options));
   grpc::ClientContext ctx;
-  PrepareContext(*options, &ctx);
+  PrepareContext(options, &ctx);
   v1::GetEvaluationReportRequest request;
   request.set_type(*type);
   request.set_year(year);
@@ -89,7 +86,7 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
   views::ReportContext context;
   context.banner_zh = args->GetOr("banner", "");
   v1::Catalog catalog;
-  if (cli::FetchCatalog(*options, &catalog).ok()) {
+  if (FetchCatalog(options, &catalog).ok()) {
     context.plan_title_zh = catalog.plan_title_zh();
     for (const auto& a : catalog.areas()) {
       if (a.code() == report.area_code()) {
@@ -115,11 +112,10 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
   }
   v1::AnnualReport annual;
   if (*type == v1::REPORT_TYPE_ANNUAL && !args->Has("no-annual")) {
-    std::vector<std::string> none;
-    ClientOptions agg = *ExtractClientOptions(&none, Target::kAggregation);
-    agg.token = options->token;
-    agg.tls_ca = options->tls_ca;
-    agg.timeout = options->timeout;
+    ClientOptions agg = DefaultClientOptions(Target::kAggregation);
+    agg.token = options.token;
+    agg.tls_ca = options.tls_ca;
+    agg.timeout = options.timeout;
     if (auto a = args->Get("aggregation")) {
       agg.server = *a;
     }

@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
+#include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/cli.h"
 #include "services/halfskyctl/views/labels.h"
 #include "services/halfskyctl/views/series_view.h"
 #include "services/halfskyctl/views/table.h"
@@ -31,12 +31,10 @@ int RunSeriesCommand(const std::vector<std::string>& raw, std::ostream& out, std
     out << kUsage << ClientFlagsHelp() << cli::ExitCodesHelp();
     return cli::kExitOk;
   }
-  std::vector<std::string> rest = raw;
-  absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kAggregation);
-  auto args = options.ok()
-                  ? cli::Args::Parse(rest, {"area", "sex", "residence", "from", "to", "format"},
-                                     {"color", "no-color"})
-                  : absl::StatusOr<cli::Args>(options.status());
+  ClientOptions options;
+  auto args = ParseWithClientFlags(raw, Target::kAggregation,
+                                   {"area", "sex", "residence", "from", "to", "format"},
+                                   {"color", "no-color"}, &options);
   if (!args.ok() || args->positional().size() != 1) {
     err << "halfskyctl series: "
         << (args.ok() ? "需要一个指标代码 / needs one INDICATOR"
@@ -79,9 +77,9 @@ int RunSeriesCommand(const std::vector<std::string>& raw, std::ostream& out, std
     err << "halfskyctl series: --format 须为 table|json|csv\n";
     return cli::kExitUsage;
   }
-  auto stub = v1::AggregationService::NewStub(Dial(*options));
+  auto stub = v1::AggregationService::NewStub(Dial(options));
   grpc::ClientContext ctx;
-  PrepareContext(*options, &ctx);
+  PrepareContext(options, &ctx);
   v1::GetSeriesResponse response;
   grpc::Status st = stub->GetSeries(&ctx, request, &response);
   if (!st.ok()) {
@@ -112,7 +110,7 @@ int RunSeriesCommand(const std::vector<std::string>& raw, std::ostream& out, std
   }
   views::SeriesLabels labels;
   v1::Catalog catalog;
-  if (cli::FetchCatalog(*options, &catalog).ok()) {
+  if (FetchCatalog(options, &catalog).ok()) {
     for (const auto& i : catalog.indicators()) {
       if (i.id() == response.indicator_id()) {
         labels.indicator_name_zh = i.name_zh();

@@ -3,8 +3,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "halfsky/v1/submission.grpc.pb.h"
+#include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/cli.h"
 #include "services/halfskyctl/views/status_view.h"
 #include "services/halfskyctl/views/table.h"
 
@@ -25,11 +25,9 @@ int RunStatusCommand(const std::vector<std::string>& raw, std::ostream& out, std
     out << kUsage << ClientFlagsHelp() << cli::ExitCodesHelp();
     return cli::kExitOk;
   }
-  std::vector<std::string> rest = raw;
-  absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kSubmission);
-  auto args = options.ok()
-                  ? cli::Args::Parse(rest, {"year", "unit", "format"}, {"color", "no-color"})
-                  : absl::StatusOr<cli::Args>(options.status());
+  ClientOptions options;
+  auto args = ParseWithClientFlags(raw, Target::kSubmission, {"year", "unit", "format"},
+                                   {"color", "no-color"}, &options);
   int year = 0;
   if (!args.ok() || !args->positional().empty() ||
       !absl::SimpleAtoi(args->GetOr("year", ""), &year)) {
@@ -51,9 +49,9 @@ int RunStatusCommand(const std::vector<std::string>& raw, std::ostream& out, std
       request.add_unit_codes(std::string(u));
     }
   }
-  auto stub = v1::SubmissionService::NewStub(Dial(*options));
+  auto stub = v1::SubmissionService::NewStub(Dial(options));
   grpc::ClientContext ctx;
-  PrepareContext(*options, &ctx);
+  PrepareContext(options, &ctx);
   v1::GetReportingStatusResponse response;
   grpc::Status st = stub->GetReportingStatus(&ctx, request, &response);
   if (!st.ok()) {
@@ -62,7 +60,7 @@ int RunStatusCommand(const std::vector<std::string>& raw, std::ostream& out, std
   }
   views::StatusNames names;
   v1::Catalog catalog;
-  if (cli::FetchCatalog(*options, &catalog).ok()) {
+  if (FetchCatalog(options, &catalog).ok()) {
     for (const auto& u : catalog.member_units()) {
       names.units[u.code()] = u.name_zh();
     }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -18,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status/status.h"
 #include "halfsky/v1/submission.grpc.pb.h"
+#include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
 #include "services/halfskyctl/submit/csv.h"
 
@@ -198,83 +200,41 @@ class Progress {
 
 int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out,
                      std::ostream& err) {
-  std::vector<std::string> args = raw_args;
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      out << kUsage << ClientFlagsHelp();
-      return 0;
-    }
+  if (cli::WantsHelp(raw_args)) {
+    out << kUsage << ClientFlagsHelp();
+    return 0;
   }
-  absl::StatusOr<ClientOptions> client = ExtractClientOptions(&args, Target::kSubmission);
-  if (!client.ok()) {
-    err << "halfskyctl submit: " << client.status().message() << "\n" << kUsage;
+  ClientOptions client;
+  absl::StatusOr<cli::Args> args = ParseWithClientFlags(
+      raw_args, Target::kSubmission, {"chunk", "resume-state", "state-dir", "interrupt-after"},
+      {"dry-run", "progress", "no-progress"}, &client);
+  if (!args.ok()) {
+    err << "halfskyctl submit: " << args.status().message() << "\n" << kUsage;
     return 2;
   }
   int chunk = 1000;
-  bool dry_run = false;
-  int progress_mode = -1;  // -1 auto
-  std::string state_file;
-  std::string state_dir = DefaultStateDir();
-  int interrupt_after = -1;
-  std::string file;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::string value;
-    const size_t eq = a.find('=');
-    const bool has_eq = a.rfind("--", 0) == 0 && eq != std::string::npos;
-    if (has_eq) {
-      value = a.substr(eq + 1);
-      a = a.substr(0, eq);
-    }
-    auto take = [&](std::string* dst) {
-      if (has_eq) {
-        *dst = value;
-        return true;
-      }
-      if (i + 1 >= args.size()) {
-        return false;
-      }
-      *dst = args[++i];
-      return true;
-    };
-    if (a == "--chunk") {
-      std::string v;
-      if (!take(&v) || !absl::SimpleAtoi(v, &chunk) || chunk < 1 || chunk > 10000) {
-        err << "halfskyctl submit: --chunk 须为1—10000 / --chunk must be 1..10000\n";
-        return 2;
-      }
-    } else if (a == "--dry-run" || a == "--dry_run") {
-      dry_run = true;
-    } else if (a == "--resume-state" || a == "--resume_state") {
-      if (!take(&state_file)) {
-        err << "halfskyctl submit: --resume-state needs a file\n";
-        return 2;
-      }
-    } else if (a == "--state-dir" || a == "--state_dir") {
-      if (!take(&state_dir)) {
-        err << "halfskyctl submit: --state-dir needs a directory\n";
-        return 2;
-      }
-    } else if (a == "--interrupt-after" || a == "--interrupt_after") {
-      std::string v;
-      if (!take(&v) || !absl::SimpleAtoi(v, &interrupt_after) || interrupt_after < 0) {
-        err << "halfskyctl submit: --interrupt-after needs a number of chunks\n";
-        return 2;
-      }
-    } else if (a == "--progress") {
-      progress_mode = 1;
-    } else if (a == "--no-progress") {
-      progress_mode = 0;
-    } else if (a.rfind("--", 0) == 0) {
-      err << "halfskyctl submit: 未知选项 / unknown flag " << a << "\n" << kUsage;
-      return 2;
-    } else if (file.empty()) {
-      file = a;
-    } else {
-      err << "halfskyctl submit: 只能提交一个文件 / one file at a time\n";
-      return 2;
-    }
+  if (std::optional<std::string> v = args->Get("chunk");
+      v && (!absl::SimpleAtoi(*v, &chunk) || chunk < 1 || chunk > 10000)) {
+    err << "halfskyctl submit: --chunk 须为1—10000 / --chunk must be 1..10000\n";
+    return 2;
   }
+  const bool dry_run = args->Has("dry-run");
+  const int progress_mode = args->Has("no-progress") ? 0
+                            : args->Has("progress")  ? 1
+                                                     : -1;  // -1 auto
+  const std::string state_file = args->GetOr("resume-state", "");
+  const std::string state_dir = args->GetOr("state-dir", DefaultStateDir());
+  int interrupt_after = -1;
+  if (std::optional<std::string> v = args->Get("interrupt-after");
+      v && (!absl::SimpleAtoi(*v, &interrupt_after) || interrupt_after < 0)) {
+    err << "halfskyctl submit: --interrupt-after needs a number of chunks\n";
+    return 2;
+  }
+  if (args->positional().size() > 1) {
+    err << "halfskyctl submit: 只能提交一个文件 / one file at a time\n";
+    return 2;
+  }
+  const std::string file = args->positional().empty() ? "" : args->positional()[0];
   if (file.empty()) {
     err << kUsage;
     return 2;
@@ -310,7 +270,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
     const std::string who = Sha256Hex(
-        absl::StrCat(client->server, "\n", Sha256Hex(client->token), "\n", file_hash, "\n", chunk));
+        absl::StrCat(client.server, "\n", Sha256Hex(client.token), "\n", file_hash, "\n", chunk));
     journal.path = absl::StrCat(state_dir, "/upload-", who.substr(0, 16), ".journal");
   }
   const bool resuming = !dry_run && !journal.path.empty() && journal.Load();
@@ -326,7 +286,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   const bool progress_on =
       progress_mode == 1 || (progress_mode == -1 && &err == &std::cerr && isatty(STDERR_FILENO));
   Progress progress(progress_on, n, err);
-  auto channel = Dial(*client);
+  auto channel = Dial(client);
   auto stub = v1::SubmissionService::NewStub(channel);
 
   // Every chunk still to send is validated (and authorized, and checked
@@ -343,7 +303,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
         *req.add_data_values() = parsed.values[i].value;
       }
       grpc::ClientContext ctx;
-      PrepareContext(*client, &ctx);
+      PrepareContext(client, &ctx);
       v1::SubmitBatchResponse resp;
       grpc::Status st = stub->SubmitBatch(&ctx, req, &resp);
       if (!st.ok()) {
@@ -377,7 +337,7 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   }
 
   grpc::ClientContext ctx;
-  PrepareContext(*client, &ctx);
+  PrepareContext(client, &ctx);
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::seconds(60 + static_cast<int64_t>(chunks) * 10));
   auto stream = stub->SubmitStream(&ctx);

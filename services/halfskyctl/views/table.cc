@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/text/csv.h"
 #include "services/halfskyctl/views/display_width.h"
 
 namespace halfsky::views {
@@ -85,22 +86,6 @@ bool UseColour(const std::ostream& out) {
   }
   const char* term = std::getenv("TERM");
   return term == nullptr || absl::string_view(term) != "dumb";
-}
-
-std::string CsvField(absl::string_view text) {
-  if (text.find_first_of(",\"\r\n") == absl::string_view::npos) {
-    return std::string(text);
-  }
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') {
-      out += "\"\"";
-    } else {
-      out += c;
-    }
-  }
-  out += "\"";
-  return out;
 }
 
 std::string CsvLine(const std::vector<std::string>& fields) {

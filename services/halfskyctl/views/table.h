@@ -40,9 +40,7 @@ std::string Paint(absl::string_view text, absl::string_view sgr, bool colour);
 // or empty (https://no-color.org) and $TERM is not "dumb".
 bool UseColour(const std::ostream& out);
 
-// RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
-std::string CsvField(absl::string_view text);
-// Fields joined with ',' and "\r\n"-free: ends with "\n".
+// RFC 4180 fields (common/text/csv.h's CsvField) joined with ',' and "\r\n"-free: ends with "\n".
 std::string CsvLine(const std::vector<std::string>& fields);
 
 // The SGR for a severity / status name token ("red", "orange", "yellow").

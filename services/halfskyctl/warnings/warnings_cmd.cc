@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
+#include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/cli.h"
 #include "services/halfskyctl/views/labels.h"
 #include "services/halfskyctl/views/table.h"
 #include "services/halfskyctl/views/warnings_view.h"
@@ -163,15 +163,11 @@ int RunWarningsCommand(const std::vector<std::string>& raw, std::ostream& out, s
         << "  (warnings: 0 = 没有符合条件的预警 no warning matches, 1 = 有 some match)\n";
     return cli::kExitOk;
   }
-  std::vector<std::string> rest = raw;
-  absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kEvaluation);
-  if (!options.ok()) {
-    err << "halfskyctl warnings: " << options.status().message() << "\n" << kWarningsUsage;
-    return cli::kExitUsage;
-  }
-  auto args = cli::Args::Parse(
-      rest, {"domain", "indicator", "area", "unit", "kind", "min-severity", "state", "format"},
-      {"watch", "color", "colour", "no-color", "no-colour"});
+  ClientOptions options;
+  auto args = ParseWithClientFlags(
+      raw, Target::kEvaluation,
+      {"domain", "indicator", "area", "unit", "kind", "min-severity", "state", "format"},
+      {"watch", "color", "colour", "no-color", "no-colour"}, &options);
   if (!args.ok() || !args->positional().empty()) {
     err << "halfskyctl warnings: "
         << (args.ok() ? "多余的参数 / unexpected argument " + args->positional()[0]
@@ -194,12 +190,12 @@ int RunWarningsCommand(const std::vector<std::string>& raw, std::ostream& out, s
                                                                       : views::UseColour(out);
   v1::Catalog catalog;
   views::Names names;
-  if (cli::FetchCatalog(*options, &catalog).ok()) {
+  if (FetchCatalog(options, &catalog).ok()) {
     names = views::NamesFromCatalog(catalog);
   }
-  auto stub = v1::EvaluationService::NewStub(Dial(*options));
+  auto stub = v1::EvaluationService::NewStub(Dial(options));
   if (args->Has("watch")) {
-    return Watch(stub.get(), *options, filter, format, names, colour, out, err);
+    return Watch(stub.get(), options, filter, format, names, colour, out, err);
   }
   std::vector<v1::Warning> warnings;
   grpc::Status st;
@@ -207,13 +203,13 @@ int RunWarningsCommand(const std::vector<std::string>& raw, std::ostream& out, s
     for (v1::WarningState s : {v1::WARNING_STATE_FIRING, v1::WARNING_STATE_RESOLVED}) {
       v1::ListWarningsRequest r = filter.request;
       r.set_state(s);
-      st = ListAll(stub.get(), *options, r, &warnings);
+      st = ListAll(stub.get(), options, r, &warnings);
       if (!st.ok()) {
         break;
       }
     }
   } else {
-    st = ListAll(stub.get(), *options, filter.request, &warnings);
+    st = ListAll(stub.get(), options, filter.request, &warnings);
   }
   if (!st.ok()) {
     err << "halfskyctl warnings: " << DescribeRpcError(st) << "\n";
@@ -235,13 +231,8 @@ int RunAckCommand(const std::vector<std::string>& raw, std::ostream& out, std::o
     out << kAckUsage << ClientFlagsHelp() << cli::ExitCodesHelp();
     return cli::kExitOk;
   }
-  std::vector<std::string> rest = raw;
-  absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kEvaluation);
-  if (!options.ok()) {
-    err << "halfskyctl ack: " << options.status().message() << "\n" << kAckUsage;
-    return cli::kExitUsage;
-  }
-  auto args = cli::Args::Parse(rest, {"note"}, {});
+  ClientOptions options;
+  auto args = ParseWithClientFlags(raw, Target::kEvaluation, {"note"}, {}, &options);
   if (!args.ok() || args->positional().size() != 1 || args->GetOr("note", "").empty()) {
     err << "halfskyctl ack: "
         << (args.ok() ? "需要一个预警编号和 --note / needs one WARNING_ID and --note"
@@ -250,9 +241,9 @@ int RunAckCommand(const std::vector<std::string>& raw, std::ostream& out, std::o
         << kAckUsage;
     return cli::kExitUsage;
   }
-  auto stub = v1::EvaluationService::NewStub(Dial(*options));
+  auto stub = v1::EvaluationService::NewStub(Dial(options));
   grpc::ClientContext ctx;
-  PrepareContext(*options, &ctx);
+  PrepareContext(options, &ctx);
   v1::AcknowledgeWarningRequest request;
   request.set_warning_id(args->positional()[0]);
   request.set_note(*args->Get("note"));
@@ -268,7 +259,7 @@ int RunAckCommand(const std::vector<std::string>& raw, std::ostream& out, std::o
   if (views::IsUnitWarning(warning)) {
     v1::Catalog catalog;
     views::Names names;
-    if (cli::FetchCatalog(*options, &catalog).ok()) {
+    if (FetchCatalog(options, &catalog).ok()) {
       names = views::NamesFromCatalog(catalog);
     }
     subject = views::WarningSubjectZh(warning, names.units, names.indicators);

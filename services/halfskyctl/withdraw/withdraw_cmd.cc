@@ -9,8 +9,8 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 #include "halfsky/v1/submission.grpc.pb.h"
+#include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/cli.h"
 
 namespace halfsky {
 
@@ -112,13 +112,11 @@ int RunWithdrawCommand(const std::vector<std::string>& raw, std::ostream& out, s
     out << kWithdrawUsage << kKeyFlagsHelp << ClientFlagsHelp() << cli::ExitCodesHelp();
     return cli::kExitOk;
   }
-  std::vector<std::string> rest = raw;
-  absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kSubmission);
-  auto args = options.ok() ? cli::Args::Parse(rest,
-                                              {"indicator", "area", "year", "sex", "residence",
-                                               "unit", "reason", "request_id"},
-                                              {})
-                           : absl::StatusOr<cli::Args>(options.status());
+  ClientOptions options;
+  auto args = ParseWithClientFlags(
+      raw, Target::kSubmission,
+      {"indicator", "area", "year", "sex", "residence", "unit", "reason", "request_id"}, {},
+      &options);
   v1::WithdrawValuesRequest request;
   absl::Status key_ok =
       args.ok() ? ParseKey(*args, request.add_keys()) : absl::Status(args.status());
@@ -135,9 +133,9 @@ int RunWithdrawCommand(const std::vector<std::string>& raw, std::ostream& out, s
   request.set_reason(args->GetOr("reason", ""));
   request.set_request_id(
       args->GetOr("request_id", DerivedRequestId(request.keys(0), request.reason())));
-  auto stub = v1::SubmissionService::NewStub(Dial(*options));
+  auto stub = v1::SubmissionService::NewStub(Dial(options));
   grpc::ClientContext ctx;
-  PrepareContext(*options, &ctx);
+  PrepareContext(options, &ctx);
   v1::WithdrawValuesResponse response;
   grpc::Status st = stub->WithdrawValues(&ctx, request, &response);
   if (!st.ok()) {
@@ -160,12 +158,10 @@ int RunHistoryCommand(const std::vector<std::string>& raw, std::ostream& out, st
     out << kHistoryUsage << kKeyFlagsHelp << ClientFlagsHelp() << cli::ExitCodesHelp();
     return cli::kExitOk;
   }
-  std::vector<std::string> rest = raw;
-  absl::StatusOr<ClientOptions> options = ExtractClientOptions(&rest, Target::kSubmission);
+  ClientOptions options;
   auto args =
-      options.ok()
-          ? cli::Args::Parse(rest, {"indicator", "area", "year", "sex", "residence", "unit"}, {})
-          : absl::StatusOr<cli::Args>(options.status());
+      ParseWithClientFlags(raw, Target::kSubmission,
+                           {"indicator", "area", "year", "sex", "residence", "unit"}, {}, &options);
   v1::GetHistoryRequest request;
   absl::Status key_ok =
       args.ok() ? ParseKey(*args, request.mutable_key()) : absl::Status(args.status());
@@ -176,9 +172,9 @@ int RunHistoryCommand(const std::vector<std::string>& raw, std::ostream& out, st
     err << "halfskyctl history: " << key_ok.message() << "\n" << kHistoryUsage;
     return cli::kExitUsage;
   }
-  auto stub = v1::SubmissionService::NewStub(Dial(*options));
+  auto stub = v1::SubmissionService::NewStub(Dial(options));
   grpc::ClientContext ctx;
-  PrepareContext(*options, &ctx);
+  PrepareContext(options, &ctx);
   v1::GetHistoryResponse response;
   grpc::Status st = stub->GetHistory(&ctx, request, &response);
   if (!st.ok()) {

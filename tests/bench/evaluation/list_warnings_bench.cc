@@ -24,8 +24,8 @@
 // Usage: evaluation_list_warnings_bench [--threads=8] [--seconds=3]
 //        [--rounds=5] [--warnings=40] [--page_size=20]
 //        [--list_cache=256] [--auth_cache=1]
-// --list_cache=0 / --auth_cache=0 switch the service's response and
-// authentication caches off (the load generator repeats one request, so
+// --list_cache=0 / --auth_cache=0 switch the service's response cache and
+// the authenticator's cache off (the load generator repeats one request, so
 // with the cache on every call after the first is a hit).
 #include <algorithm>
 #include <atomic>
@@ -170,13 +170,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   halfsky::evaluation::Evaluator evaluator(catalog, nullptr, nullptr, engine->get(), &clock, {});
-  auto authenticator = halfsky::evaluation::testing::TestAuthenticator();
+  halfsky::auth::AuthenticatorOptions auth_options;
+  if (halfsky::bench::IntFlag(argc, argv, "auth_cache", 1) == 0) {
+    auth_options.cache_entries = 0;
+  }
+  auto authenticator = halfsky::evaluation::testing::TestAuthenticator(auth_options);
   halfsky::EvaluationServiceOptions service_options;
   service_options.list_cache_entries =
       static_cast<size_t>(halfsky::bench::IntFlag(argc, argv, "list_cache", 256));
-  if (halfsky::bench::IntFlag(argc, argv, "auth_cache", 1) == 0) {
-    service_options.auth_cache_entries = 0;
-  }
   halfsky::EvaluationServiceImpl service(catalog, engine->get(), &evaluator,
                                          authenticator->AsFunction(), service_options);
   halfsky::v1::ListWarningsRequest request;
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
       "threads=%d seconds=%d rounds=%d warnings=%d page_size=%d response_bytes=%zu "
       "list_cache=%zu auth_cache=%zu\n",
       threads, seconds, rounds, n_warnings, page_size, canned.size(),
-      service_options.list_cache_entries, service_options.auth_cache_entries);
+      service_options.list_cache_entries, auth_options.cache_entries);
   struct Target {
     const char* label;
     std::string address;

@@ -1,20 +1,21 @@
-#ifndef HALFSKY_SERVICES_HALFSKYCTL_VIEWS_CLI_H_
-#define HALFSKY_SERVICES_HALFSKYCTL_VIEWS_CLI_H_
+#ifndef HALFSKY_SERVICES_HALFSKYCTL_CLI_H_
+#define HALFSKY_SERVICES_HALFSKYCTL_CLI_H_
 
-// Argument parsing and exit codes shared by the halfskyctl commands built
-// on the views library (warnings, ack, series, status, report, export).
+// The one command-line parser of halfskyctl, and the exit codes and output
+// helper every command shares. Pure (no RPC; the only I/O is WriteOutput's
+// file). The connection flags (--server, --token, ...) are parsed by the
+// same parser: see ParseWithClientFlags in client.h.
 // Thread-compatible.
 
 #include <map>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "grpcpp/grpcpp.h"
-#include "halfsky/v1/catalog.pb.h"
-#include "services/halfskyctl/client.h"
+#include "grpcpp/support/status.h"
 
 namespace halfsky::cli {
 
@@ -32,36 +33,36 @@ const char* ExitCodesHelp();
 int ExitCodeFor(const grpc::Status& status);
 
 // Parsed command line: "--name value", "--name=value", boolean "--name",
-// "-o value", and positional arguments. Flag names are normalised ('_' →
-// '-', so --min_severity == --min-severity).
+// "-o value", and positional arguments ("-" is positional; everything
+// after "--" is). Flag names are normalised ('_' → '-', so --min_severity
+// == --min-severity), in the argument list, in the flag lists and in
+// Get/GetOr/Has alike.
 class Args {
  public:
-  // INVALID_ARGUMENT for an unknown flag or a value flag without a value.
-  // `value_flags` and `bool_flags` list names without dashes ("format",
-  // "o" for -o).
+  // INVALID_ARGUMENT ("未知选项 / unknown flag --x", "--x 缺少取值 / needs a
+  // value") for an unknown flag, a value flag without a value, or a value
+  // given to a boolean flag (--watch=1). `value_flags` and `bool_flags`
+  // list names without dashes ("format", "o" for -o).
   static absl::StatusOr<Args> Parse(const std::vector<std::string>& args,
                                     const std::set<std::string>& value_flags,
                                     const std::set<std::string>& bool_flags);
 
   // The last value given for a value flag.
   std::optional<std::string> Get(const std::string& name) const;
+  // Every value given for a value flag, in order (empty if none).
+  std::vector<std::string> GetAll(const std::string& name) const;
   std::string GetOr(const std::string& name, const std::string& fallback) const;
   bool Has(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> bools_;
   std::vector<std::string> positional_;
 };
 
 // True when args hold --help or -h.
 bool WantsHelp(const std::vector<std::string>& args);
-
-// The catalog the server serves (every halfsky service serves
-// CatalogService), for names of areas, units, domains and indicators.
-// The RPC's status on failure.
-grpc::Status FetchCatalog(const ClientOptions& options, halfsky::v1::Catalog* catalog);
 
 // Writes `content` to `path` ("-" or "" = `out`). False, with a message on
 // `err`, when the file cannot be written.
@@ -70,4 +71,4 @@ bool WriteOutput(const std::string& path, const std::string& content, std::ostre
 
 }  // namespace halfsky::cli
 
-#endif  // HALFSKY_SERVICES_HALFSKYCTL_VIEWS_CLI_H_
+#endif  // HALFSKY_SERVICES_HALFSKYCTL_CLI_H_

@@ -1,13 +1,25 @@
-#include "services/halfskyctl/views/cli.h"
+#include "services/halfskyctl/cli.h"
 
 #include <fstream>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "halfsky/v1/catalog.grpc.pb.h"
 
 namespace halfsky::cli {
+
+namespace {
+
+std::string Normalize(const std::string& name) { return absl::StrReplaceAll(name, {{"_", "-"}}); }
+
+std::set<std::string> NormalizeAll(const std::set<std::string>& names) {
+  std::set<std::string> out;
+  for (const std::string& name : names) {
+    out.insert(Normalize(name));
+  }
+  return out;
+}
+
+}  // namespace
 
 const char* ExitCodesHelp() {
   return "exit codes 退出码:\n"
@@ -29,8 +41,10 @@ int ExitCodeFor(const grpc::Status& status) {
 }
 
 absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& args,
-                                 const std::set<std::string>& value_flags,
-                                 const std::set<std::string>& bool_flags) {
+                                 const std::set<std::string>& value_flag_names,
+                                 const std::set<std::string>& bool_flag_names) {
+  const std::set<std::string> value_flags = NormalizeAll(value_flag_names);
+  const std::set<std::string> bool_flags = NormalizeAll(bool_flag_names);
   Args out;
   bool only_positional = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -50,7 +64,7 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& args,
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
-    name = absl::StrReplaceAll(name, {{"_", "-"}});
+    name = Normalize(name);
     if (value_flags.count(name) != 0) {
       if (!value) {
         if (i + 1 >= args.size()) {
@@ -58,7 +72,7 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& args,
         }
         value = args[++i];
       }
-      out.values_[name] = *value;
+      out.values_[name].push_back(*value);
     } else if (bool_flags.count(name) != 0 && !value) {
       out.bools_.insert(name);
     } else {
@@ -69,11 +83,16 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& args,
 }
 
 std::optional<std::string> Args::Get(const std::string& name) const {
-  auto it = values_.find(name);
+  auto it = values_.find(Normalize(name));
   if (it == values_.end()) {
     return std::nullopt;
   }
-  return it->second;
+  return it->second.back();
+}
+
+std::vector<std::string> Args::GetAll(const std::string& name) const {
+  auto it = values_.find(Normalize(name));
+  return it == values_.end() ? std::vector<std::string>() : it->second;
 }
 
 std::string Args::GetOr(const std::string& name, const std::string& fallback) const {
@@ -81,7 +100,7 @@ std::string Args::GetOr(const std::string& name, const std::string& fallback) co
   return v ? *v : fallback;
 }
 
-bool Args::Has(const std::string& name) const { return bools_.count(name) != 0; }
+bool Args::Has(const std::string& name) const { return bools_.count(Normalize(name)) != 0; }
 
 bool WantsHelp(const std::vector<std::string>& args) {
   for (const auto& a : args) {
@@ -90,19 +109,6 @@ bool WantsHelp(const std::vector<std::string>& args) {
     }
   }
   return false;
-}
-
-grpc::Status FetchCatalog(const ClientOptions& options, halfsky::v1::Catalog* catalog) {
-  auto stub = halfsky::v1::CatalogService::NewStub(Dial(options));
-  grpc::ClientContext ctx;
-  PrepareContext(options, &ctx);
-  halfsky::v1::GetCatalogRequest request;
-  halfsky::v1::GetCatalogResponse response;
-  grpc::Status st = stub->GetCatalog(&ctx, request, &response);
-  if (st.ok()) {
-    *catalog = std::move(*response.mutable_catalog());
-  }
-  return st;
 }
 
 bool WriteOutput(const std::string& path, const std::string& content, std::ostream& out,
