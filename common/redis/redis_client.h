@@ -1,11 +1,12 @@
 #ifndef HALFSKY_COMMON_REDIS_REDIS_CLIENT_H_
 #define HALFSKY_COMMON_REDIS_REDIS_CLIENT_H_
 
-// The Redis interface every halfsky service programs against. Two
-// implementations: HiredisClient (common/redis/hiredis_client.h, a real
-// server over TCP) and InMemoryRedisClient (common/redis/in_memory_redis.h,
-// a fake for unit tests of logic). One typed test suite
-// (tests/redis/redis_client_test.cc) runs against both.
+// The Redis interface every halfsky service programs against. One
+// production implementation: HiredisClient (common/redis/hiredis_client.h,
+// a real server over TCP). Tests also have InMemoryRedisClient
+// (tests/support/in_memory_redis.h, a test-only fake for unit tests of
+// logic). One typed conformance suite (tests/redis/redis_client_conformance.h)
+// runs against both: hiredis_client_test.cc and in_memory_redis_test.cc.
 //
 // Commands are argument vectors, never format strings: every argument is
 // sent as one binary-safe bulk string, so keys and values may hold any bytes

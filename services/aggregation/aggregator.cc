@@ -5,6 +5,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/cache/cache_layout.h"
+
 namespace halfsky::aggregation {
 
 using halfsky::v1::Aggregate;
@@ -14,40 +16,8 @@ using halfsky::v1::Residence;
 using halfsky::v1::Revision;
 using halfsky::v1::Sex;
 
-const char* SexName(Sex sex) {
-  switch (sex) {
-    case halfsky::v1::SEX_FEMALE:
-      return "female";
-    case halfsky::v1::SEX_MALE:
-      return "male";
-    default:
-      return "total";
-  }
-}
-
-const char* ResidenceName(Residence residence) {
-  switch (residence) {
-    case halfsky::v1::RESIDENCE_URBAN:
-      return "urban";
-    case halfsky::v1::RESIDENCE_RURAL:
-      return "rural";
-    default:
-      return "all";
-  }
-}
-
-Sex NormalizeSex(Sex sex) {
-  return (sex == halfsky::v1::SEX_FEMALE || sex == halfsky::v1::SEX_MALE) ? sex
-                                                                          : halfsky::v1::SEX_TOTAL;
-}
-
-Residence NormalizeResidence(Residence residence) {
-  return (residence == halfsky::v1::RESIDENCE_URBAN || residence == halfsky::v1::RESIDENCE_RURAL)
-             ? residence
-             : halfsky::v1::RESIDENCE_ALL;
-}
-
-namespace {}  // namespace
+using cache::NormalizeResidence;
+using cache::NormalizeSex;
 
 bool Aggregator::SameCell(const Cell& a, const Cell& b) {
   return a.num == b.num && a.den == b.den && a.cnum == b.cnum && a.cden == b.cden &&

@@ -279,13 +279,6 @@ class Aggregator {
   int64_t skipped_count_ = 0;
 };
 
-// "total" / "female" / "male" and "all" / "urban" / "rural" (the names used
-// in Redis keys and exports). UNSPECIFIED reads as TOTAL / ALL.
-const char* SexName(halfsky::v1::Sex sex);
-const char* ResidenceName(halfsky::v1::Residence residence);
-halfsky::v1::Sex NormalizeSex(halfsky::v1::Sex sex);
-halfsky::v1::Residence NormalizeResidence(halfsky::v1::Residence residence);
-
 }  // namespace halfsky::aggregation
 
 #endif  // HALFSKY_SERVICES_AGGREGATION_AGGREGATOR_H_

@@ -347,7 +347,7 @@ void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
   UpdateGauges();
 }
 
-void Follower::Publish(const UpdateMessage& message) {
+void Follower::Publish(const cache::UpdateMessage& message) {
   const absl::Status st = writer_.Publish(message);
   if (!st.ok()) {
     // The commit is durable; only the notification is lost (readers can
@@ -370,7 +370,7 @@ absl::Status Follower::SyncRedis(Sync mode) {
     if (metrics_.rebuilds != nullptr) {
       metrics_.rebuilds->Increment();
     }
-    Publish(UpdateMessage{applied_, r.version, true, r.indicator_ids});
+    Publish(cache::UpdateMessage{applied_, r.version, true, r.indicator_ids});
   } else if (*cursor < applied_) {
     std::vector<CellId> cells;
     agg.ForEachCellAfter(*cursor, [&](CellId c) { cells.push_back(c); });
@@ -385,7 +385,7 @@ absl::Status Follower::SyncRedis(Sync mode) {
     for (CellId c : cells) {
       ids.insert(*agg.NameOf(Aggregator::SeriesOf(c)).indicator_id);
     }
-    Publish(UpdateMessage{applied_, r.version, false, {ids.begin(), ids.end()}});
+    Publish(cache::UpdateMessage{applied_, r.version, false, {ids.begin(), ids.end()}});
   } else {
     committed = *cursor;
   }
@@ -442,7 +442,7 @@ absl::Status Follower::CommitPending() {
     metrics_.commits->Increment();
     metrics_.commit_seconds->Observe(absl::ToDoubleSeconds(took));
   }
-  Publish(UpdateMessage{applied_, r.version, false, std::move(ids)});
+  Publish(cache::UpdateMessage{applied_, r.version, false, std::move(ids)});
   return absl::OkStatus();
 }
 

@@ -24,7 +24,7 @@
 //   3. Follow on the same stream: a reader thread queues events; the
 //      follower takes every queued event (up to `max_batch`), applies them
 //      incrementally (ChangeSet), commits the changed aggregates and the new
-//      cursor in ONE MULTI/EXEC, then PUBLISHes (redis_layout.h). Under load
+//      cursor in ONE MULTI/EXEC, then PUBLISHes (common/cache/cache_layout.h). Under load
 //      batches grow; when idle each commit is written at once.
 //
 // Faults, all recovered without operator action:
@@ -128,7 +128,7 @@ struct FollowerOptions {
   // Where to record the metrics listed above (not owned; must outlive the
   // follower). Null: none. The service passes halfsky::ServiceMetrics().
   MetricsRegistry* metrics = nullptr;
-  // HMAC key of the cached values (redis_layout.h, SealSeriesValue); the
+  // HMAC key of the cached values (common/cache/cache_layout.h, SealSeriesValue); the
   // readers (evaluation) need the same. Empty: an unkeyed checksum only.
   std::string cache_mac_key;
 };
@@ -179,7 +179,7 @@ class Follower {
   absl::Status SyncRedis(Sync mode);
   absl::Status CommitPending();
   void ApplyEvents(std::vector<halfsky::v1::ChangeEvent>& events);
-  void Publish(const UpdateMessage& message);
+  void Publish(const cache::UpdateMessage& message);
   // Sleeps up to `d`; false if stopping.
   bool Sleep(absl::Duration d);
   void NextBackoff();

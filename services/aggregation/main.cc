@@ -1,6 +1,6 @@
 // halfsky-aggregation: the statistics bureau's aggregation service. Follows
 // the submission service's change feed, keeps the aggregates in memory and in
-// Redis (services/aggregation/redis_layout.h), and serves
+// Redis (common/cache/cache_layout.h), and serves
 // halfsky.v1.AggregationService.
 #include <iostream>
 #include <memory>

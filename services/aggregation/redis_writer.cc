@@ -14,9 +14,21 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/cache/cache_layout.h"
 #include "common/status/status.h"
 
 namespace halfsky::aggregation {
+
+using cache::AppendStoredAggregate;
+using cache::IndexField;
+using cache::IndexRedisKey;
+using cache::kAnyLayoutKeyPattern;
+using cache::kCursorKey;
+using cache::kUpdatesChannel;
+using cache::kVersionKey;
+using cache::SealSeriesValue;
+using cache::SeriesRedisKey;
+
 namespace {
 
 using Commands = std::vector<std::vector<std::string>>;
@@ -206,7 +218,7 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
   // 2. Delete the old aggregate keys (and any of the previous layout) —
   // except the series about to be overwritten by a SET anyway.
   {
-    HALFSKY_ASSIGN_OR_RETURN(std::vector<std::string> keys, redis_->ScanKeys("halfsky:agg:*"));
+    HALFSKY_ASSIGN_OR_RETURN(std::vector<std::string> keys, redis_->ScanKeys(kAnyLayoutKeyPattern));
     absl::flat_hash_set<std::string> rewritten;
     if (!keys.empty()) {
       for (size_t s = 0; s < agg.series_count(); ++s) {
@@ -295,8 +307,8 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
   return result;
 }
 
-absl::Status RedisWriter::Publish(const UpdateMessage& message) {
-  return redis_->Publish(kUpdatesChannel, FormatUpdateMessage(message)).status();
+absl::Status RedisWriter::Publish(const cache::UpdateMessage& message) {
+  return redis_->Publish(kUpdatesChannel, cache::FormatUpdateMessage(message)).status();
 }
 
 }  // namespace halfsky::aggregation

@@ -2,7 +2,7 @@
 #define HALFSKY_SERVICES_AGGREGATION_REDIS_WRITER_H_
 
 // Writes aggregates from an Aggregator into Redis using the layout of
-// redis_layout.h.
+// common/cache/cache_layout.h.
 //
 // Commit: ONE MULTI/EXEC holding
 //     GET cursor                         (what the cursor was: the caller checks it)
@@ -17,7 +17,8 @@
 //
 // RewriteAll:
 //   1. DEL cursor: the cache is invalid from here on.
-//   2. Delete every other aggregate key: one SCAN of "halfsky:agg:*", then
+//   2. Delete every other aggregate key: one SCAN of "halfsky:agg:*"
+//      (cache::kAnyLayoutKeyPattern), then
 //      pipelined UNLINKs of all but the version counter and the series
 //      step 3 overwrites anyway (leftover keys of the previous layout
 //      included).
@@ -29,7 +30,7 @@
 // Readers never see a cursor next to half-written series: the cursor is
 // absent from step 1 until step 4.
 //
-// Values are stored in the format of redis_layout.h (AppendStoredAggregate,
+// Values are stored in the format of cache_layout.h (AppendStoredAggregate,
 // then SealSeriesValue with the writer's MAC key).
 //
 // Errors: the RedisClient's (UNAVAILABLE when Redis is down — a commit may
@@ -47,9 +48,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/cache/cache_layout.h"
 #include "common/redis/redis_client.h"
 #include "services/aggregation/aggregator.h"
-#include "services/aggregation/redis_layout.h"
 
 namespace halfsky::aggregation {
 
@@ -82,7 +83,7 @@ class RedisWriter {
   absl::StatusOr<RewriteResult> RewriteAll(const Aggregator& agg, int64_t cursor);
 
   // PUBLISH on kUpdatesChannel.
-  absl::Status Publish(const UpdateMessage& message);
+  absl::Status Publish(const cache::UpdateMessage& message);
 
   // Series (SET commands) per pipeline round trip in RewriteAll; >= 1.
   void set_pipeline_chunk(int n) { pipeline_chunk_ = n < 1 ? 1 : n; }

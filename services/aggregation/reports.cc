@@ -8,10 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/cache/cache_layout.h"
+#include "common/cache/series_point.h"
 #include "common/status/status.h"
 #include "common/text/csv.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/aggregation/redis_layout.h"
 
 namespace halfsky::aggregation {
 
@@ -19,6 +20,10 @@ using halfsky::v1::Aggregate;
 using halfsky::v1::DataKey;
 using halfsky::v1::Residence;
 using halfsky::v1::Sex;
+
+using cache::FillSeriesPoint;
+using cache::NormalizeResidence;
+using cache::NormalizeSex;
 
 namespace {
 
@@ -360,12 +365,12 @@ std::string ExportIndicatorRows(const Aggregator& agg, const ExportPlan& plan, s
     }
     absl::StrAppend(&out, CsvField(k.indicator_id()), ",", CsvField(indicator.name_zh()), ",",
                     CsvField(k.area_code()), ",", CsvField(area ? area->name_zh() : ""), ",",
-                    k.year(), ",", SexName(k.sex()), ",", ResidenceName(k.residence()), ",",
-                    a.has_value() ? Num(a.value()) : "", ",", Num(a.numerator()), ",",
-                    Num(a.denominator()), ",", CsvField(indicator.unit()), ",",
-                    a.direct() ? "true" : "false", ",", a.contributing_area_count(), ",",
-                    absl::StrJoin(a.missing_area_codes(), ";"), ",",
-                    a.has_children_value() ? Num(a.children_value()) : "", ",",
+                    k.year(), ",", cache::SexToken(k.sex()), ",",
+                    cache::ResidenceToken(k.residence()), ",", a.has_value() ? Num(a.value()) : "",
+                    ",", Num(a.numerator()), ",", Num(a.denominator()), ",",
+                    CsvField(indicator.unit()), ",", a.direct() ? "true" : "false", ",",
+                    a.contributing_area_count(), ",", absl::StrJoin(a.missing_area_codes(), ";"),
+                    ",", a.has_children_value() ? Num(a.children_value()) : "", ",",
                     a.children_mismatch() ? "true" : "false", ",", a.as_of_sequence(), "\n");
   });
   return out;

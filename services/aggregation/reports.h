@@ -15,7 +15,7 @@
 // completeness_percent of a point: 100 for a direct figure, else
 // contributing / (contributing + missing) child areas × 100.
 //
-// Coverage: every point carries it (redis_layout.h FillSeriesPoint); an
+// Coverage: every point carries it (common/cache/series_point.h, FillSeriesPoint); an
 // annual report row carries the points of its value and previous value
 // (value_point, previous_point), and `change` only when neither is
 // incomplete. value / previous_value stay set for a partial figure: readers

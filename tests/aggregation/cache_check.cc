@@ -3,10 +3,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/cache/cache_layout.h"
 #include "services/aggregation/aggregator.h"
-#include "services/aggregation/redis_layout.h"
 
 namespace halfsky::aggregation::testing {
+
+using cache::AppendStoredAggregate;
+using cache::kCursorKey;
+using cache::kSeriesKeyPrefix;
+using cache::SealSeriesValue;
+using cache::SeriesRedisKey;
 
 CacheContents ExpectedCache(std::shared_ptr<const CatalogIndex> catalog,
                             const std::vector<halfsky::v1::Revision>& log) {

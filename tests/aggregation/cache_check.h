@@ -18,7 +18,7 @@
 
 namespace halfsky::aggregation::testing {
 
-// Series key → stored value (redis_layout.h).
+// Series key → stored value (common/cache/cache_layout.h).
 using CacheContents = std::map<std::string, std::string>;
 
 // What the cache must hold for `log` (revisions in feed order): every

@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/cache/cache_layout.h"
 #include "common/redis/hiredis_client.h"
 #include "gtest/gtest.h"
-#include "services/aggregation/redis_layout.h"
 #include "tests/aggregation/cache_check.h"
 #include "tests/aggregation/fake_submission.h"
 #include "tests/aggregation/test_util.h"
@@ -25,6 +25,12 @@
 namespace halfsky::aggregation {
 namespace {
 
+using cache::IndexRedisKey;
+using cache::kUpdatesChannel;
+using cache::OpenSeriesValue;
+using cache::ParseStoredSeries;
+using cache::ParseUpdateMessage;
+using cache::SeriesRedisKey;
 using testing::FakeSubmission;
 using testing::Fraction;
 using testing::Key;

@@ -1,20 +1,28 @@
 // Series with derived figures, the annual report, exports, the writer's
-// transaction (against the in-memory Redis fake) and the message format.
+// transaction (against the in-memory Redis fake) and the stored series of
+// an Aggregator (the layout itself: tests/common/cache_layout_test.cc).
 #include "services/aggregation/reports.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
-#include "common/redis/in_memory_redis.h"
+#include "common/cache/cache_layout.h"
 #include "common/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/aggregation/redis_layout.h"
 #include "services/aggregation/redis_writer.h"
 #include "tests/aggregation/test_util.h"
+#include "tests/support/in_memory_redis.h"
 
 namespace halfsky::aggregation {
 namespace {
 
+using cache::AppendStoredAggregate;
+using cache::IndexRedisKey;
+using cache::kCursorKey;
+using cache::kVersionKey;
+using cache::OpenSeriesValue;
+using cache::ParseStoredSeries;
+using cache::SealSeriesValue;
+using cache::SeriesRedisKey;
 using halfsky::v1::RESIDENCE_ALL;
 using halfsky::v1::RESIDENCE_RURAL;
 using halfsky::v1::RESIDENCE_URBAN;
@@ -180,25 +188,6 @@ TEST_F(ReportsTest, PartialFiguresCarryTheirCoverageAndNoChange) {
   }
 }
 
-TEST(RedisLayoutTest, FillSeriesPointReadsValuesCachedBeforeCoverage) {
-  halfsky::v1::Aggregate old;
-  old.mutable_key()->set_year(2023);
-  old.set_value(136.8);
-  old.set_has_value(true);
-  old.set_contributing_area_count(1);
-  old.add_missing_area_codes("610303002");
-  old.add_missing_area_codes("610303100");
-  halfsky::v1::SeriesPoint p;
-  FillSeriesPoint(old, &p);
-  EXPECT_TRUE(p.incomplete());
-  EXPECT_EQ(p.expected_area_count(), 3);
-  EXPECT_NEAR(p.completeness_percent(), 100.0 / 3, 1e-9);
-  old.clear_missing_area_codes();
-  halfsky::v1::SeriesPoint whole;
-  FillSeriesPoint(old, &whole);
-  EXPECT_FALSE(whole.incomplete());
-}
-
 TEST_F(ReportsTest, CsvAndSdmxExport) {
   halfsky::v1::ExportRequest req;
   req.add_indicator_ids("HEALTH-02");
@@ -337,54 +326,6 @@ TEST(RedisLayoutTest, StoredSeriesRoundTrip) {
                                  value.substr(0, value.size() - 1))
                    .ok());
   EXPECT_FALSE(ParseStoredSeries("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL, "\x05\xff").ok());
-}
-
-TEST(RedisLayoutTest, SealedValuesOpenOnlyWithTheirKeyAndKeyName) {
-  const std::string key = SeriesRedisKey("HEALTH-04", "610303", SEX_TOTAL, RESIDENCE_ALL);
-  const std::string other = SeriesRedisKey("HEALTH-04", "610303001", SEX_TOTAL, RESIDENCE_ALL);
-  const std::string payload = "\x03\x08\x01\x10";
-  const std::string sealed = SealSeriesValue("k1", key, payload);
-  ASSERT_EQ(sealed.size(), kSeriesMacSize + payload.size());
-  EXPECT_EQ(sealed.substr(kSeriesMacSize), payload);
-  // Plain HMAC-SHA256 (docs/ARCHITECTURE.md), e.g. Python's
-  // hmac.new(b"k1", b"halfsky:agg:v3:mac\0" + key + b"\0" + payload, sha256).
-  EXPECT_EQ(absl::BytesToHexString(sealed.substr(0, kSeriesMacSize)),
-            "7940fb1b4c794ed91f23b0f871bc3ece118f19678d57bb5253b355b3ceffa788");
-  auto opened = OpenSeriesValue("k1", key, sealed);
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  EXPECT_EQ(*opened, payload);
-  // Another MAC key, another key name (a value moved), a changed byte, a
-  // value without a tag: all refused.
-  EXPECT_EQ(OpenSeriesValue("k2", key, sealed).status().code(),
-            absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(OpenSeriesValue("k1", other, sealed).status().code(),
-            absl::StatusCode::kPermissionDenied);
-  std::string flipped = sealed;
-  flipped.back() ^= 1;
-  EXPECT_FALSE(OpenSeriesValue("k1", key, flipped).ok());
-  EXPECT_FALSE(OpenSeriesValue("k1", key, payload).ok());
-  EXPECT_FALSE(OpenSeriesValue("k1", key, "").ok());
-  // An empty series still carries its tag.
-  EXPECT_TRUE(OpenSeriesValue("", key, SealSeriesValue("", key, "")).ok());
-  EXPECT_FALSE(OpenSeriesValue("k1", key, SealSeriesValue("", key, "")).ok());
-}
-
-TEST(RedisLayoutTest, MessageRoundTrip) {
-  UpdateMessage m{42, 7, false, {"EDU-01", "HEALTH-02"}};
-  const std::string text = FormatUpdateMessage(m);
-  EXPECT_EQ(text, "cursor=42 version=7 rebuild=0 indicators=EDU-01,HEALTH-02");
-  auto parsed = ParseUpdateMessage(text);
-  ASSERT_TRUE(parsed.ok());
-  EXPECT_EQ(parsed->cursor, 42);
-  EXPECT_EQ(parsed->indicator_ids, m.indicator_ids);
-  auto empty = ParseUpdateMessage("cursor=1 version=2 rebuild=1 indicators=");
-  ASSERT_TRUE(empty.ok());
-  EXPECT_TRUE(empty->rebuild);
-  EXPECT_TRUE(empty->indicator_ids.empty());
-  EXPECT_FALSE(ParseUpdateMessage("cursor=x version=2 rebuild=1 indicators=").ok());
-  EXPECT_FALSE(ParseUpdateMessage("hello").ok());
-  EXPECT_EQ(SeriesRedisKey("HEALTH-01", "610303", SEX_FEMALE, RESIDENCE_URBAN),
-            "halfsky:agg:v3:s:HEALTH-01:610303:female:urban");  // v3: tagged values
 }
 
 }  // namespace

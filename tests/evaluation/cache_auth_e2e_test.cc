@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
 #include "common/auth/token_store.h"
+#include "common/cache/cache_layout.h"
 #include "common/metrics/metrics.h"
 #include "common/redis/hiredis_client.h"
 #include "gmock/gmock.h"
@@ -26,7 +27,6 @@
 #include "gtest/gtest.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "halfsky/v1/submission.grpc.pb.h"
-#include "services/aggregation/redis_layout.h"
 #include "services/evaluation/service/series_source.h"
 #include "tests/evaluation/service_test_util.h"
 #include "tests/support/process.h"
@@ -161,7 +161,7 @@ class CacheAuthEndToEndTest : public ::testing::Test {
 
 TEST_F(CacheAuthEndToEndTest, AclRefusesStrangersAndReadersCannotWrite) {
   HiredisClient anonymous(RedisAs("", ""));
-  auto get = anonymous.Command({"GET", aggregation::kCursorKey});
+  auto get = anonymous.Command({"GET", cache::kCursorKey});
   ASSERT_FALSE(get.ok());
   EXPECT_THAT(get.status().message(), HasSubstr("NOAUTH"));
 
@@ -170,12 +170,12 @@ TEST_F(CacheAuthEndToEndTest, AclRefusesStrangersAndReadersCannotWrite) {
 
   HiredisClient reader(RedisAs("halfsky-reader", halfsky::testing::kRedisReaderPassword));
   ASSERT_TRUE(reader.Connect().ok());
-  EXPECT_TRUE(reader.Command({"GET", aggregation::kCursorKey}).ok());
+  EXPECT_TRUE(reader.Command({"GET", cache::kCursorKey}).ok());
   for (const std::vector<std::string>& argv :
-       std::vector<std::vector<std::string>>{{"SET", aggregation::kCursorKey, "999999"},
-                                             {"DEL", aggregation::kCursorKey},
+       std::vector<std::vector<std::string>>{{"SET", cache::kCursorKey, "999999"},
+                                             {"DEL", cache::kCursorKey},
                                              {"FLUSHALL"},
-                                             {"PUBLISH", aggregation::kUpdatesChannel, "x"},
+                                             {"PUBLISH", cache::kUpdatesChannel, "x"},
                                              {"GET", "other:key"}}) {
     auto reply = reader.Command(argv);
     ASSERT_FALSE(reply.ok()) << argv[0];
@@ -193,13 +193,12 @@ TEST_F(CacheAuthEndToEndTest, AclRefusesStrangersAndReadersCannotWrite) {
 
   // After a Redis restart the clients reconnect and AUTH again.
   ASSERT_TRUE(suite_->redis().Restart().ok());
-  auto again = reader.Command({"GET", aggregation::kCursorKey});
+  auto again = reader.Command({"GET", cache::kCursorKey});
   if (!again.ok()) {  // the first command may hit the dead connection
-    again = reader.Command({"GET", aggregation::kCursorKey});
+    again = reader.Command({"GET", cache::kCursorKey});
   }
   EXPECT_TRUE(again.ok()) << again.status();
-  EXPECT_THAT(reader.Command({"DEL", aggregation::kCursorKey}).status().message(),
-              HasSubstr("NOPERM"));
+  EXPECT_THAT(reader.Command({"DEL", cache::kCursorKey}).status().message(), HasSubstr("NOPERM"));
 }
 
 TEST_F(CacheAuthEndToEndTest, ForgedValueWithWriterRightsIsRefused) {
@@ -227,14 +226,14 @@ TEST_F(CacheAuthEndToEndTest, ForgedValueWithWriterRightsIsRefused) {
   // The attacker holds the writer's password, not the MAC key: takes the
   // real value, makes 2024 read 90 %, tags it with a key of its own.
   HiredisClient writer(RedisAs("halfsky-writer", halfsky::testing::kRedisWriterPassword));
-  const std::string key = aggregation::SeriesRedisKey(
-      "HEALTH-02", testing::kRoot, halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL);
+  const std::string key = cache::SeriesRedisKey("HEALTH-02", testing::kRoot, halfsky::v1::SEX_TOTAL,
+                                                halfsky::v1::RESIDENCE_ALL);
   auto stored = writer.Get(key);
   ASSERT_TRUE(stored.ok() && stored->has_value()) << stored.status();
-  auto payload = aggregation::OpenSeriesValue(kMacKey, key, **stored);
+  auto payload = cache::OpenSeriesValue(kMacKey, key, **stored);
   ASSERT_TRUE(payload.ok()) << payload.status();  // aggregation tags with the shared key
-  auto series = aggregation::ParseStoredSeries("HEALTH-02", testing::kRoot, halfsky::v1::SEX_TOTAL,
-                                               halfsky::v1::RESIDENCE_ALL, *payload);
+  auto series = cache::ParseStoredSeries("HEALTH-02", testing::kRoot, halfsky::v1::SEX_TOTAL,
+                                         halfsky::v1::RESIDENCE_ALL, *payload);
   ASSERT_TRUE(series.ok() && series->size() == 2);
   std::string forged_payload;
   for (halfsky::v1::Aggregate a : *series) {
@@ -242,17 +241,17 @@ TEST_F(CacheAuthEndToEndTest, ForgedValueWithWriterRightsIsRefused) {
       a.set_value(90);
       a.set_numerator(90);
     }
-    aggregation::AppendStoredAggregate(a, &forged_payload);
+    cache::AppendStoredAggregate(a, &forged_payload);
   }
   // Untagged first, then tagged with the wrong key (left in Redis for the
   // service to read below).
   for (const std::string& forged :
-       {forged_payload, aggregation::SealSeriesValue("attacker-key", key, forged_payload)}) {
+       {forged_payload, cache::SealSeriesValue("attacker-key", key, forged_payload)}) {
     ASSERT_TRUE(writer.Command({"SET", key, forged}).ok());
-    auto cursor = writer.Get(aggregation::kCursorKey);
+    auto cursor = writer.Get(cache::kCursorKey);
     ASSERT_TRUE(cursor.ok() && cursor->has_value());
     ASSERT_TRUE(writer
-                    .Publish(aggregation::kUpdatesChannel,
+                    .Publish(cache::kUpdatesChannel,
                              absl::StrCat("cursor=", **cursor,
                                           " version=1000000 rebuild=0 indicators=HEALTH-02"))
                     .ok());

@@ -24,7 +24,6 @@
 #include "gtest/gtest.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
-#include "services/aggregation/redis_layout.h"
 #include "services/evaluation/service/evaluator.h"
 #include "services/evaluation/service/series_source.h"
 #include "services/evaluation/service/warning_engine.h"

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/token_store.h"
+#include "common/cache/cache_layout.h"
 #include "common/status/status.h"
-#include "services/aggregation/redis_layout.h"
 
 namespace halfsky::evaluation::testing {
 
@@ -89,7 +89,7 @@ absl::Status AggregateWriter::Write(const std::vector<halfsky::v1::DataValue>& v
   HALFSKY_ASSIGN_OR_RETURN(auto result,
                            writer_.Commit(agg_, cells, sequence_, /*create_cursor=*/!created_));
   created_ = true;
-  aggregation::UpdateMessage message;
+  cache::UpdateMessage message;
   message.cursor = sequence_;
   message.version = result.version;
   message.indicator_ids.assign(indicators.begin(), indicators.end());

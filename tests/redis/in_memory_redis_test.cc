@@ -1,7 +1,7 @@
 // The shared RedisClient suite against the in-memory fake, plus the fake's
 // own test hooks.
 
-#include "common/redis/in_memory_redis.h"
+#include "tests/support/in_memory_redis.h"
 
 #include "tests/redis/redis_client_conformance.h"
 

@@ -3,8 +3,9 @@
 
 // One test suite for every RedisClient implementation (type-parameterized).
 // Instantiated against a real redis-server in hiredis_client_test.cc
-// (integration) and against InMemoryRedisClient in in_memory_redis_test.cc
-// (unit), so the fake cannot drift from real Redis.
+// (integration) and against InMemoryRedisClient (tests/support/
+// in_memory_redis.h) in in_memory_redis_test.cc (unit), so the fake cannot
+// drift from real Redis.
 //
 // An Env type provides:
 //   void SetUp();                                 // fresh, empty keyspace

@@ -13,11 +13,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/auth/token_store.h"
+#include "common/cache/cache_layout.h"
 #include "common/redis/hiredis_client.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "halfsky/v1/submission.grpc.pb.h"
-#include "services/aggregation/redis_layout.h"
 #include "tests/submission/test_util.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
@@ -75,16 +75,16 @@ class WithdrawalEndToEndTest : public ::testing::Test {
   // nullopt when the key does not exist.
   std::optional<std::map<int, double>> Series(const std::string& area) {
     const std::string key =
-        aggregation::SeriesRedisKey("HEALTH-03", area, v1::SEX_TOTAL, v1::RESIDENCE_ALL);
+        cache::SeriesRedisKey("HEALTH-03", area, v1::SEX_TOTAL, v1::RESIDENCE_ALL);
     auto reply = probe_->Command({"GET", key});
     if (!reply.ok() || reply->is_nil()) {
       return std::nullopt;
     }
     // The suite's aggregation runs without a MAC key: tagged with "".
-    auto payload = aggregation::OpenSeriesValue("", key, reply->str());
+    auto payload = cache::OpenSeriesValue("", key, reply->str());
     EXPECT_TRUE(payload.ok()) << payload.status();
-    auto parsed = aggregation::ParseStoredSeries("HEALTH-03", area, v1::SEX_TOTAL,
-                                                 v1::RESIDENCE_ALL, payload.value_or(""));
+    auto parsed = cache::ParseStoredSeries("HEALTH-03", area, v1::SEX_TOTAL, v1::RESIDENCE_ALL,
+                                           payload.value_or(""));
     EXPECT_TRUE(parsed.ok()) << parsed.status();
     std::map<int, double> out;
     for (const auto& a : parsed.value_or(std::vector<v1::Aggregate>{})) {
@@ -175,8 +175,8 @@ TEST_F(WithdrawalEndToEndTest, WithdrawnFigureLeavesAggregatesAndRedisAndHistory
                                 "2023", "--reason", "重复报送 / duplicate"});
   ASSERT_EQ(last.exit_code, 0) << last.out << last.err;
   ASSERT_TRUE(Eventually([&] { return !Series(kTown).has_value(); })) << aggregation_.log();
-  auto field = probe_->Command({"HEXISTS", aggregation::IndexRedisKey("HEALTH-03"),
-                                aggregation::IndexField(kTown, v1::SEX_TOTAL, v1::RESIDENCE_ALL)});
+  auto field = probe_->Command({"HEXISTS", cache::IndexRedisKey("HEALTH-03"),
+                                cache::IndexField(kTown, v1::SEX_TOTAL, v1::RESIDENCE_ALL)});
   ASSERT_TRUE(field.ok());
   EXPECT_EQ(field->AsInteger().value_or(-1), 0);
   EXPECT_FALSE(Series(kDistrict)->count(2023));

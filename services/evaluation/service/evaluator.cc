@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/cache/cache_layout.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/aggregation/redis_layout.h"
 #include "services/evaluation/method/explain.h"
 #include "services/evaluation/service/service_metrics.h"
 
@@ -654,7 +654,7 @@ absl::Status Evaluator::Start(RedisClient* redis) {
       std::cerr << "halfsky-evaluation: update subscription lost: " << st << "\n";
     };
     absl::StatusOr<std::unique_ptr<RedisSubscription>> sub =
-        redis->Subscribe({aggregation::kUpdatesChannel}, std::move(callbacks));
+        redis->Subscribe({cache::kUpdatesChannel}, std::move(callbacks));
     if (!sub.ok()) {
       return sub.status();
     }
@@ -690,7 +690,7 @@ void Evaluator::EnqueueFullPass() {
 }
 
 void Evaluator::OnUpdateMessage(const std::string& message) {
-  absl::StatusOr<aggregation::UpdateMessage> parsed = aggregation::ParseUpdateMessage(message);
+  absl::StatusOr<cache::UpdateMessage> parsed = cache::ParseUpdateMessage(message);
   if (!parsed.ok() || parsed->rebuild) {
     EnqueueFullPass();
     return;

@@ -160,7 +160,7 @@ class Evaluator {
   void Stop();
   void Enqueue(const std::vector<std::string>& indicator_ids);
   void EnqueueFullPass();
-  // A message of the update channel (redis_layout.h format).
+  // A message of the update channel (common/cache/cache_layout.h format).
   void OnUpdateMessage(const std::string& message);
 
   // Passes finished since Start (full and single-indicator), for tests.

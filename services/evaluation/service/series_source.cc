@@ -7,8 +7,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/credentials.h"
+#include "common/cache/cache_layout.h"
+#include "common/cache/series_point.h"
 #include "common/status/status.h"
-#include "services/aggregation/redis_layout.h"
 
 namespace halfsky::evaluation {
 namespace {
@@ -73,22 +74,16 @@ const std::vector<SeriesPoint>& AreaSeries::Get(SeriesSpec spec) const {
   return it == series.end() ? *kEmpty : it->second;
 }
 
-SeriesPoint PointFromAggregate(const halfsky::v1::Aggregate& a) {
-  SeriesPoint p;
-  aggregation::FillSeriesPoint(a, &p);
-  return p;
-}
-
 absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indicator,
                                                           const std::vector<std::string>& areas,
                                                           const std::vector<SeriesSpec>& specs) {
   std::vector<std::vector<std::string>> commands;
   commands.reserve(1 + areas.size() * specs.size());
-  commands.push_back({"GET", aggregation::kCursorKey});
+  commands.push_back({"GET", cache::kCursorKey});
   for (const std::string& area : areas) {
     for (const SeriesSpec& spec : specs) {
       commands.push_back(
-          {"GET", aggregation::SeriesRedisKey(indicator.id(), area, spec.sex, spec.residence)});
+          {"GET", cache::SeriesRedisKey(indicator.id(), area, spec.sex, spec.residence)});
     }
   }
   // One MULTI/EXEC: the cursor and every series come from the same state,
@@ -119,21 +114,20 @@ absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indic
       if (value.has_value()) {
         // commands[i - 1] is {"GET", key} of this series.
         const std::string& key = commands[i - 1][1];
-        absl::StatusOr<absl::string_view> payload =
-            aggregation::OpenSeriesValue(mac_key_, key, *value);
+        absl::StatusOr<absl::string_view> payload = cache::OpenSeriesValue(mac_key_, key, *value);
         if (!payload.ok()) {
           Reject(key, payload.status());
           return absl::FailedPreconditionError(
               absl::StrCat("聚合缓存值未通过认证，改读聚合服务 / cached aggregate refused: ",
                            payload.status().message()));
         }
-        auto aggregates = aggregation::ParseStoredSeries(indicator.id(), area, spec.sex,
-                                                         spec.residence, *payload);
+        auto aggregates =
+            cache::ParseStoredSeries(indicator.id(), area, spec.sex, spec.residence, *payload);
         if (!aggregates.ok()) {
           return absl::FailedPreconditionError(aggregates.status().message());
         }
         for (const halfsky::v1::Aggregate& aggregate : *aggregates) {
-          points.push_back(PointFromAggregate(aggregate));
+          points.push_back(cache::SeriesPointFromAggregate(aggregate));
         }
       }
       Finish(&points);

@@ -6,7 +6,7 @@
 //   SeriesSource            the interface: every series one indicator needs,
 //                           for a list of areas, as ONE consistent snapshot.
 //   RedisSeriesSource       the aggregation service's Redis cache
-//                           (services/aggregation/redis_layout.h), read in
+//                           (common/cache/cache_layout.h), read in
 //                           one MULTI/EXEC, so a snapshot never mixes data
 //                           from before and after an aggregation commit.
 //   GrpcSeriesSource        AggregationService.GetSeries over gRPC; the
@@ -91,11 +91,11 @@ class SeriesSource {
 };
 
 // Reads the cache: ONE MULTI/EXEC of GET cursor, then GET of every series
-// key (values decoded with aggregation::ParseStoredSeries). A missing cursor
+// key (values decoded with cache::ParseStoredSeries). A missing cursor
 // (cache not valid) is UNAVAILABLE; a malformed value FAILED_PRECONDITION.
 //
 // Authenticity: every series value must carry the tag of `mac_key` for its
-// key (aggregation::OpenSeriesValue). A value that fails it (forged in
+// key (cache::OpenSeriesValue). A value that fails it (forged in
 // Redis, moved from another key, written with another key) makes the whole
 // read FAILED_PRECONDITION — never a figure from it — so that
 // FallbackSeriesSource asks the aggregation service instead; each such
@@ -154,9 +154,6 @@ class FallbackSeriesSource final : public SeriesSource {
   SeriesSource* const primary_;
   SeriesSource* const secondary_;
 };
-
-// Aggregate (as stored in Redis) → SeriesPoint (as GetSeries returns it).
-halfsky::v1::SeriesPoint PointFromAggregate(const halfsky::v1::Aggregate& aggregate);
 
 }  // namespace halfsky::evaluation
 

@@ -29,11 +29,11 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/cache/cache_layout.h"
 #include "common/catalog/catalog.h"
 #include "common/redis/hiredis_client.h"
 #include "services/aggregation/aggregator.h"
 #include "services/aggregation/follower.h"
-#include "services/aggregation/redis_layout.h"
 #include "services/aggregation/redis_writer.h"
 #include "tests/aggregation/fake_submission.h"
 #include "tests/support/process.h"
@@ -319,7 +319,7 @@ int main(int argc, char** argv) {
             if (agg->RenderValue(Aggregator::MakeCell(static_cast<Aggregator::SeriesId>(s), y),
                                  &a)) {
               a.mutable_key()->set_year(agg->first_year() + y);
-              halfsky::aggregation::AppendStoredAggregate(a, &value);
+              halfsky::cache::AppendStoredAggregate(a, &value);
             }
           }
           bytes += value.size();
@@ -350,8 +350,8 @@ int main(int argc, char** argv) {
         auto dbsize = redis.Command({"DBSIZE"});
         auto encoding = redis.Command(
             {"OBJECT", "ENCODING",
-             halfsky::aggregation::SeriesRedisKey("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL,
-                                                  halfsky::v1::RESIDENCE_ALL)});
+             halfsky::cache::SeriesRedisKey("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL,
+                                            halfsky::v1::RESIDENCE_ALL)});
         auto memory = redis.Command({"MEMORY", "STATS"});
         std::printf("redis keys: %lld, series value encoding: %s, used memory: %.1f MB\n",
                     dbsize.ok() ? static_cast<long long>(dbsize->integer()) : -1LL,
@@ -406,7 +406,7 @@ int main(int argc, char** argv) {
     halfsky::RedisSubscriptionCallbacks cb;
     cb.on_message = [&](const std::string&, const std::string& m) {
       const absl::Time now = absl::Now();
-      auto msg = halfsky::aggregation::ParseUpdateMessage(m);
+      auto msg = halfsky::cache::ParseUpdateMessage(m);
       if (!msg.ok() || msg->rebuild || msg->cursor <= base) {
         return;
       }
@@ -416,7 +416,7 @@ int main(int argc, char** argv) {
         latencies_ms.push_back(absl::ToDoubleMilliseconds(now - appended[msg->cursor]));
       }
     };
-    auto sub = sub_client.Subscribe({halfsky::aggregation::kUpdatesChannel}, cb);
+    auto sub = sub_client.Subscribe({halfsky::cache::kUpdatesChannel}, cb);
     follower.Start();
     if (!follower.WaitForCommitted(base, absl::Minutes(2))) {
       std::cerr << "follower did not catch up\n";

@@ -1,4 +1,4 @@
-// The cost of the cache MAC (redis_layout.h, SealSeriesValue /
+// The cost of the cache MAC (common/cache/cache_layout.h, SealSeriesValue /
 // OpenSeriesValue) next to the encoding it protects: for a typical series
 // value (--years years of one indicator and area, as RewriteAll renders
 // them), the time per series to encode (AppendStoredAggregate for every
@@ -15,7 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
-#include "services/aggregation/redis_layout.h"
+#include "common/cache/cache_layout.h"
 
 ABSL_FLAG(int, years, 11, "Years with a figure per series (2020-2030: 11).");
 ABSL_FLAG(int, series, 92000, "Series per run (a full rewrite of 990 000 values: 92 000).");
@@ -51,32 +51,30 @@ int main(int argc, char** argv) {
   for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
     std::vector<std::string> keys(n), payloads(n), sealed(n);
     for (int i = 0; i < n; ++i) {
-      keys[i] =
-          halfsky::aggregation::SeriesRedisKey("HEALTH-01", std::to_string(610303000 + i),
+      keys[i] = halfsky::cache::SeriesRedisKey("HEALTH-01", std::to_string(610303000 + i),
                                                halfsky::v1::SEX_TOTAL, halfsky::v1::RESIDENCE_ALL);
     }
     const absl::Time t0 = absl::Now();
     for (int i = 0; i < n; ++i) {
       for (const auto& a : aggregates) {
-        halfsky::aggregation::AppendStoredAggregate(a, &payloads[i]);
+        halfsky::cache::AppendStoredAggregate(a, &payloads[i]);
       }
     }
     const absl::Time t1 = absl::Now();
     for (int i = 0; i < n; ++i) {
-      sealed[i] = halfsky::aggregation::SealSeriesValue(mac_key, keys[i], payloads[i]);
+      sealed[i] = halfsky::cache::SealSeriesValue(mac_key, keys[i], payloads[i]);
     }
     const absl::Time t2 = absl::Now();
     size_t ok = 0;
     for (int i = 0; i < n; ++i) {
-      ok += halfsky::aggregation::OpenSeriesValue(mac_key, keys[i], sealed[i]).ok();
+      ok += halfsky::cache::OpenSeriesValue(mac_key, keys[i], sealed[i]).ok();
     }
     const absl::Time t3 = absl::Now();
     size_t parsed = 0;
     for (int i = 0; i < n; ++i) {
-      parsed +=
-          halfsky::aggregation::ParseStoredSeries("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL,
+      parsed += halfsky::cache::ParseStoredSeries("HEALTH-01", "610303", halfsky::v1::SEX_TOTAL,
                                                   halfsky::v1::RESIDENCE_ALL, payloads[i])
-              ->size();
+                    ->size();
     }
     const absl::Time t4 = absl::Now();
     if (ok != static_cast<size_t>(n) || parsed != static_cast<size_t>(n) * years) {

@@ -1,11 +1,14 @@
-#ifndef HALFSKY_COMMON_REDIS_IN_MEMORY_REDIS_H_
-#define HALFSKY_COMMON_REDIS_IN_MEMORY_REDIS_H_
+#ifndef HALFSKY_TESTS_SUPPORT_IN_MEMORY_REDIS_H_
+#define HALFSKY_TESTS_SUPPORT_IN_MEMORY_REDIS_H_
 
-// A fake RedisClient for unit tests of logic in other services. It keeps
-// one in-process keyspace and follows real Redis' replies and error
-// messages for the commands halfsky uses; the shared typed test suite
-// (tests/redis/redis_client_test.cc) checks that it agrees with a real
-// redis-server.
+// A fake RedisClient for unit tests of logic in other services. Test-only:
+// library halfsky_in_memory_redis (tests/support/CMakeLists.txt), linked by
+// tests, never by a service. It keeps one in-process keyspace and follows
+// real Redis' replies and error messages for the commands halfsky uses; the
+// shared typed conformance suite (tests/redis/redis_client_conformance.h,
+// run in tests/redis/in_memory_redis_test.cc and, against a real
+// redis-server, in tests/redis/hiredis_client_test.cc) checks that it agrees
+// with Redis.
 //
 // Supported (case-insensitive): PING ECHO GET SET (NX XX EX PX KEEPTTL GET)
 // SETNX MSET GETDEL DEL UNLINK EXISTS MGET INCR INCRBY DECR DECRBY
@@ -98,4 +101,4 @@ class InMemoryRedisClient final : public RedisClient {
 
 }  // namespace halfsky
 
-#endif  // HALFSKY_COMMON_REDIS_IN_MEMORY_REDIS_H_
+#endif  // HALFSKY_TESTS_SUPPORT_IN_MEMORY_REDIS_H_

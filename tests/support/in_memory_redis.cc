@@ -1,4 +1,4 @@
-#include "common/redis/in_memory_redis.h"
+#include "tests/support/in_memory_redis.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,9 +1,14 @@
-#ifndef HALFSKY_SERVICES_AGGREGATION_REDIS_LAYOUT_H_
-#define HALFSKY_SERVICES_AGGREGATION_REDIS_LAYOUT_H_
+#ifndef HALFSKY_COMMON_CACHE_CACHE_LAYOUT_H_
+#define HALFSKY_COMMON_CACHE_CACHE_LAYOUT_H_
 
-// The Redis key layout of the aggregate cache, shared by the writer
-// (halfsky-aggregation) and every reader (halfsky-evaluation, tools).
-// docs/ARCHITECTURE.md, section "Redis key layout", says the same in prose.
+// The aggregate cache in Redis: a contract between its one writer
+// (halfsky-aggregation) and every reader (halfsky-evaluation, tools). This
+// library (halfsky_cache_layout) is the only definition of its key names,
+// the sex / residence tokens, the value codec with its authentication tag,
+// and the update message; common/cache/series_point.h turns a cached
+// Aggregate into the SeriesPoint the gRPC API returns. Neither service
+// defines any of it again. docs/ARCHITECTURE.md, section "Redis key layout",
+// says the same in prose.
 //
 // All keys start with "halfsky:agg:v3:". Indicator ids and area codes are
 // the catalog's (they never contain ':'); sex is "total" | "female" |
@@ -73,20 +78,34 @@
 #include "halfsky/v1/aggregation.pb.h"
 #include "halfsky/v1/common.pb.h"
 
-namespace halfsky::aggregation {
+namespace halfsky::cache {
 
+// Every key of the current layout starts with this.
 inline constexpr char kKeyPrefix[] = "halfsky:agg:v3:";
 inline constexpr char kSeriesKeyPrefix[] = "halfsky:agg:v3:s:";
 inline constexpr char kIndexKeyPrefix[] = "halfsky:agg:v3:idx:";
 inline constexpr char kCursorKey[] = "halfsky:agg:v3:cursor";
 inline constexpr char kVersionKey[] = "halfsky:agg:v3:version";
-// Keys of the previous layouts (deleted by full rewrites, which SCAN
-// "halfsky:agg:*").
-inline constexpr char kLegacyKeyPattern[] = "halfsky:agg:v[12]:*";
+// SCAN/KEYS pattern of every key of this layout AND of the previous ones
+// (v1, v2): what a full rewrite of the cache deletes (RedisWriter::RewriteAll)
+// and what the writer's Redis ACL covers (deploy/redis/users.acl.in,
+// deploy/k8s).
+inline constexpr char kAnyLayoutKeyPattern[] = "halfsky:agg:*";
 inline constexpr char kUpdatesChannel[] = "halfsky:aggregates:updated";
 
 // Length of the tag in front of every series value.
 inline constexpr size_t kSeriesMacSize = 32;
+
+// Tokens: "total" / "female" / "male" and "all" / "urban" / "rural", the
+// names of sex and residence in key names, index fields and the CSV export.
+// UNSPECIFIED (or any unknown value) reads as TOTAL / ALL.
+const char* SexToken(halfsky::v1::Sex sex);
+const char* ResidenceToken(halfsky::v1::Residence residence);
+// FEMALE and MALE stay; everything else (UNSPECIFIED, unknown values)
+// becomes TOTAL. The series a key name or a token denotes.
+halfsky::v1::Sex NormalizeSex(halfsky::v1::Sex sex);
+// URBAN and RURAL stay; everything else becomes ALL.
+halfsky::v1::Residence NormalizeResidence(halfsky::v1::Residence residence);
 
 // "halfsky:agg:v3:s:HEALTH-01:610303:female:all". UNSPECIFIED sex/residence
 // read as total/all.
@@ -124,18 +143,7 @@ absl::StatusOr<absl::string_view> OpenSeriesValue(absl::string_view mac_key,
                                                   absl::string_view redis_key,
                                                   absl::string_view value);
 
-// The figure and coverage fields of a SeriesPoint from its Aggregate, the
-// same for GetSeries and for readers of the cache: year, value, numerator,
-// denominator, direct, children_mismatch, completeness_percent (100 for a
-// direct figure, else contributing / expected × 100, expected =
-// expected_area_count or, for values cached before it existed,
-// contributing + missing), contributing_area_count, expected_area_count,
-// incomplete (also set for a value cached before coverage existed — no
-// expected_area_count — that is combined and misses children: the default
-// threshold), published, published_area_count. Derived fields
-// (change_from_previous, gaps) are left alone.
-void FillSeriesPoint(const halfsky::v1::Aggregate& aggregate, halfsky::v1::SeriesPoint* point);
-
+// One message of kUpdatesChannel (format above).
 struct UpdateMessage {
   int64_t cursor = 0;
   int64_t version = 0;
@@ -147,6 +155,6 @@ std::string FormatUpdateMessage(const UpdateMessage& message);
 // INVALID_ARGUMENT if `text` is not exactly the format above.
 absl::StatusOr<UpdateMessage> ParseUpdateMessage(absl::string_view text);
 
-}  // namespace halfsky::aggregation
+}  // namespace halfsky::cache
 
-#endif  // HALFSKY_SERVICES_AGGREGATION_REDIS_LAYOUT_H_
+#endif  // HALFSKY_COMMON_CACHE_CACHE_LAYOUT_H_

@@ -1,4 +1,4 @@
-#include "services/aggregation/redis_layout.h"
+#include "common/cache/cache_layout.h"
 
 #include <algorithm>
 
@@ -12,30 +12,8 @@
 #include "openssl/evp.h"
 #include "openssl/params.h"
 
-namespace halfsky::aggregation {
+namespace halfsky::cache {
 namespace {
-
-const char* Sex3(halfsky::v1::Sex sex) {
-  switch (sex) {
-    case halfsky::v1::SEX_FEMALE:
-      return "female";
-    case halfsky::v1::SEX_MALE:
-      return "male";
-    default:
-      return "total";
-  }
-}
-
-const char* Res3(halfsky::v1::Residence r) {
-  switch (r) {
-    case halfsky::v1::RESIDENCE_URBAN:
-      return "urban";
-    case halfsky::v1::RESIDENCE_RURAL:
-      return "rural";
-    default:
-      return "all";
-  }
-}
 
 // One keyed HMAC context per thread, set up once per MAC key (OpenSSL 3's
 // one-shot HMAC() fetches the digest and builds a context on every call,
@@ -106,6 +84,39 @@ bool SeriesMac(absl::string_view mac_key, absl::string_view redis_key, absl::str
 
 }  // namespace
 
+const char* SexToken(halfsky::v1::Sex sex) {
+  switch (sex) {
+    case halfsky::v1::SEX_FEMALE:
+      return "female";
+    case halfsky::v1::SEX_MALE:
+      return "male";
+    default:
+      return "total";
+  }
+}
+
+const char* ResidenceToken(halfsky::v1::Residence residence) {
+  switch (residence) {
+    case halfsky::v1::RESIDENCE_URBAN:
+      return "urban";
+    case halfsky::v1::RESIDENCE_RURAL:
+      return "rural";
+    default:
+      return "all";
+  }
+}
+
+halfsky::v1::Sex NormalizeSex(halfsky::v1::Sex sex) {
+  return (sex == halfsky::v1::SEX_FEMALE || sex == halfsky::v1::SEX_MALE) ? sex
+                                                                          : halfsky::v1::SEX_TOTAL;
+}
+
+halfsky::v1::Residence NormalizeResidence(halfsky::v1::Residence residence) {
+  return (residence == halfsky::v1::RESIDENCE_URBAN || residence == halfsky::v1::RESIDENCE_RURAL)
+             ? residence
+             : halfsky::v1::RESIDENCE_ALL;
+}
+
 std::string SealSeriesValue(absl::string_view mac_key, absl::string_view redis_key,
                             absl::string_view payload) {
   std::string value(kSeriesMacSize + payload.size(), '\0');
@@ -139,8 +150,8 @@ absl::StatusOr<absl::string_view> OpenSeriesValue(absl::string_view mac_key,
 
 std::string SeriesRedisKey(absl::string_view indicator_id, absl::string_view area_code,
                            halfsky::v1::Sex sex, halfsky::v1::Residence residence) {
-  return absl::StrCat(kSeriesKeyPrefix, indicator_id, ":", area_code, ":", Sex3(sex), ":",
-                      Res3(residence));
+  return absl::StrCat(kSeriesKeyPrefix, indicator_id, ":", area_code, ":", SexToken(sex), ":",
+                      ResidenceToken(residence));
 }
 
 std::string IndexRedisKey(absl::string_view indicator_id) {
@@ -149,7 +160,7 @@ std::string IndexRedisKey(absl::string_view indicator_id) {
 
 std::string IndexField(absl::string_view area_code, halfsky::v1::Sex sex,
                        halfsky::v1::Residence residence) {
-  return absl::StrCat(area_code, ":", Sex3(sex), ":", Res3(residence));
+  return absl::StrCat(area_code, ":", SexToken(sex), ":", ResidenceToken(residence));
 }
 
 void AppendStoredAggregate(const halfsky::v1::Aggregate& aggregate, std::string* value) {
@@ -170,35 +181,6 @@ void AppendStoredAggregate(const halfsky::v1::Aggregate& aggregate, std::string*
   const size_t at = value->size();
   value->resize(at + size);
   a->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(&(*value)[at]));
-}
-
-void FillSeriesPoint(const halfsky::v1::Aggregate& a, halfsky::v1::SeriesPoint* p) {
-  p->set_year(a.key().year());
-  if (a.has_value()) {
-    p->set_value(a.value());
-  }
-  p->set_numerator(a.numerator());
-  p->set_denominator(a.denominator());
-  p->set_direct(a.direct());
-  p->set_children_mismatch(a.children_mismatch());
-  if (a.has_children_value()) {
-    p->set_children_value(a.children_value());
-  }
-  const int expected = a.expected_area_count() > 0
-                           ? a.expected_area_count()
-                           : a.contributing_area_count() + a.missing_area_codes_size() +
-                                 a.published_area_codes_size();
-  p->set_completeness_percent(
-      a.direct() || expected == 0 ? 100.0 : 100.0 * a.contributing_area_count() / expected);
-  p->set_contributing_area_count(a.contributing_area_count());
-  p->set_expected_area_count(expected);
-  // A value cached before coverage existed (no expected_area_count) is
-  // read at the default threshold: a combined figure with missing children
-  // is incomplete.
-  p->set_incomplete(a.incomplete() || (a.expected_area_count() == 0 && !a.direct() &&
-                                       a.missing_area_codes_size() > 0));
-  p->set_published(a.published());
-  p->set_published_area_count(a.published_area_codes_size());
 }
 
 absl::StatusOr<std::vector<halfsky::v1::Aggregate>> ParseStoredSeries(
@@ -228,13 +210,8 @@ absl::StatusOr<std::vector<halfsky::v1::Aggregate>> ParseStoredSeries(
     halfsky::v1::DataKey* k = a.mutable_key();
     k->set_indicator_id(std::string(indicator_id));
     k->set_area_code(std::string(area_code));
-    k->set_sex(sex == halfsky::v1::SEX_FEMALE || sex == halfsky::v1::SEX_MALE
-                   ? sex
-                   : halfsky::v1::SEX_TOTAL);
-    k->set_residence(residence == halfsky::v1::RESIDENCE_URBAN ||
-                             residence == halfsky::v1::RESIDENCE_RURAL
-                         ? residence
-                         : halfsky::v1::RESIDENCE_ALL);
+    k->set_sex(NormalizeSex(sex));
+    k->set_residence(NormalizeResidence(residence));
   }
   return out;
 }
@@ -284,4 +261,4 @@ absl::StatusOr<UpdateMessage> ParseUpdateMessage(absl::string_view text) {
   return m;
 }
 
-}  // namespace halfsky::aggregation
+}  // namespace halfsky::cache
