@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/labels/labels.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/evaluation/method/explain.h"
@@ -840,9 +841,9 @@ TEST(SeverityTest, Mapping) {
             v1::SEVERITY_RED);
   EXPECT_EQ(SeverityFor(v1::WARNING_KIND_FLUCTUATION, v1::PROGRESS_STATUS_UNSPECIFIED),
             v1::SEVERITY_YELLOW);
-  EXPECT_STREQ(StatusLabelZh(v1::PROGRESS_STATUS_AT_RISK), "预计达标困难");
-  EXPECT_STREQ(StatusLabelZh(v1::PROGRESS_STATUS_NOT_ASSESSABLE), "数据不足");
-  EXPECT_STREQ(SeverityLabelZh(v1::SEVERITY_ORANGE), "橙色预警");
+  EXPECT_EQ(labels::LabelZh(v1::PROGRESS_STATUS_AT_RISK), "预计达标困难");
+  EXPECT_EQ(labels::LabelZh(v1::PROGRESS_STATUS_NOT_ASSESSABLE), "数据不足");
+  EXPECT_EQ(labels::LabelZh(v1::SEVERITY_ORANGE), "橙色预警");
 }
 
 TEST(ProtoTest, SeriesFromProtoAndToProto) {

@@ -316,13 +316,6 @@ absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const halfsky::v1::Indicat
                                                       const SeriesSet& series,
                                                       const MethodOptions& options);
 
-// The label officials use: 已达标, 进展良好, 需加快进度, 预计达标困难,
-// 逆向变化, 未达标, 数据不足 ("" for UNSPECIFIED).
-const char* StatusLabelZh(halfsky::v1::ProgressStatus status);
-const char* StatusLabelEn(halfsky::v1::ProgressStatus status);
-// 红色预警 / 橙色预警 / 黄色预警.
-const char* SeverityLabelZh(halfsky::v1::Severity severity);
-
 // The severity this method gives a (kind, status) pair; exposed so the
 // service and reports agree with it. LATE_DATA: the severity on the due
 // date (yellow); its escalation is LateDataSeverity.
