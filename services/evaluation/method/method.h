@@ -109,6 +109,11 @@ struct MethodOptions {
   int late_red_after_days = 180;
 };
 
+// The half-width of an ABOUT target's band: target.tolerance, or
+// options.default_about_tolerance when it is 0 (the band is value ± this,
+// bounds inside).
+double EffectiveAboutTolerance(const halfsky::v1::Target& target, const MethodOptions& options);
+
 // Why an assessment is NOT_ASSESSABLE.
 enum class NotAssessableReason {
   kNone = 0,
