@@ -56,10 +56,7 @@ absl::Status ValidateOptions(const MethodOptions& o) {
       !(o.fluctuation_z_threshold > 0) || !(o.default_relative_threshold > 0) ||
       !(o.default_about_tolerance >= 0) || o.default_rare_event_threshold < 0 ||
       !(o.late_orange_after_days > 0 && o.late_red_after_days > o.late_orange_after_days) ||
-      !(o.on_track_bound >= o.needs_acceleration_bound &&
-        o.needs_acceleration_bound >= o.at_risk_bound) ||
-      !(o.no_target_on_track_bound >= o.no_target_needs_acceleration_bound &&
-        o.no_target_needs_acceleration_bound >= o.no_target_at_risk_bound)) {
+      !ProgressBandsProblem(o.bands).empty()) {
     return absl::InvalidArgumentError("评估参数无效 / invalid method options");
   }
   return absl::OkStatus();
@@ -187,26 +184,26 @@ double Cagr(double a, double b, int t1, int t0) {
 }
 
 ProgressStatus BandP(double p, const MethodOptions& o) {
-  if (AtLeastBound(p, o.on_track_bound)) {
+  if (AtLeastBound(p, o.bands.on_track())) {
     return v1::PROGRESS_STATUS_ON_TRACK;
   }
-  if (AtLeastBound(p, o.needs_acceleration_bound)) {
+  if (AtLeastBound(p, o.bands.needs_acceleration())) {
     return v1::PROGRESS_STATUS_NEEDS_ACCELERATION;
   }
-  if (AtLeastBound(p, o.at_risk_bound)) {
+  if (AtLeastBound(p, o.bands.at_risk())) {
     return v1::PROGRESS_STATUS_AT_RISK;
   }
   return v1::PROGRESS_STATUS_MOVING_AWAY;
 }
 
 ProgressStatus BandNoTarget(double g, const MethodOptions& o) {
-  if (AtLeastBound(g, o.no_target_on_track_bound)) {
+  if (AtLeastBound(g, o.bands.no_target_on_track())) {
     return v1::PROGRESS_STATUS_ON_TRACK;
   }
-  if (AtLeastBound(g, o.no_target_needs_acceleration_bound)) {
+  if (AtLeastBound(g, o.bands.no_target_needs_acceleration())) {
     return v1::PROGRESS_STATUS_NEEDS_ACCELERATION;
   }
-  if (AtLeastBound(g, o.no_target_at_risk_bound)) {
+  if (AtLeastBound(g, o.bands.no_target_at_risk())) {
     return v1::PROGRESS_STATUS_AT_RISK;
   }
   return v1::PROGRESS_STATUS_MOVING_AWAY;

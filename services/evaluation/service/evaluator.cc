@@ -148,6 +148,9 @@ Evaluator::Evaluator(std::shared_ptr<const CatalogIndex> catalog, SeriesSource* 
   if (catalog_->catalog().base_year() != 0) {
     options_.method.base_year = catalog_->catalog().base_year();
   }
+  // The deployment's progress bands: the bounds the catalog sets replace
+  // those of the options (the defaults unless a caller chose others).
+  options_.method.bands.MergeFrom(catalog_->catalog().progress_bands());
 }
 
 Evaluator::~Evaluator() { Stop(); }
