@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/catalog/progress_bands.h"
 
 namespace halfsky {
 namespace catalog_internal {
@@ -207,6 +208,12 @@ class Validator {
       std::string p = DueDateProblem(d.year_offset(), d.month(), d.day());
       if (!p.empty()) {
         Add(HeaderLoc("calendar"), "", "报送日历：" + p);
+      }
+    }
+    if (c_.has_progress_bands()) {
+      std::string p = ProgressBandsProblem(ResolveProgressBands(c_.progress_bands()));
+      if (!p.empty()) {
+        Add(HeaderLoc("progress_bands"), "", p);
       }
     }
     if (c_.domains().empty()) {

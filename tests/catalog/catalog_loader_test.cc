@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/catalog/catalog.h"
+#include "common/catalog/progress_bands.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
@@ -118,6 +119,25 @@ TEST(CatalogLoaderTest, MinimalCatalogIsValid) {
   EXPECT_NE((*index)->FindArea("610303100"), nullptr);
   EXPECT_EQ((*index)->IndicatorsOfUnit("HEALTH").size(), 2u);
   EXPECT_TRUE((*index)->IndicatorsOfUnit("NOPE").empty());
+}
+
+TEST(CatalogLoaderTest, ProgressBandsAreOptionalPerBound) {
+  const std::string dir = testing::MakeTempDir("catalog-bands");
+  const std::string path = WriteFile(
+      dir, "c.textproto",
+      std::string(kMinimal) + "progress_bands { on_track: 0.9 no_target_on_track: 0.02 }\n");
+  auto index = CatalogIndex::Load({path});
+  ASSERT_TRUE(index.ok()) << index.status();
+  const v1::ProgressBands b = ResolveProgressBands((*index)->catalog().progress_bands());
+  EXPECT_DOUBLE_EQ(b.on_track(), 0.9);
+  EXPECT_DOUBLE_EQ(b.no_target_on_track(), 0.02);
+  const v1::ProgressBands d = DefaultProgressBands();
+  EXPECT_DOUBLE_EQ(b.needs_acceleration(), d.needs_acceleration());
+  EXPECT_DOUBLE_EQ(b.at_risk(), d.at_risk());
+  EXPECT_DOUBLE_EQ(b.no_target_needs_acceleration(), d.no_target_needs_acceleration());
+  EXPECT_DOUBLE_EQ(b.no_target_at_risk(), d.no_target_at_risk());
+  EXPECT_EQ(ProgressBandsProblem(b), "");
+  EXPECT_NE(ProgressBandsProblem(v1::ProgressBands()), "") << "no bound set";
 }
 
 TEST(CatalogLoaderTest, FingerprintIsStableAndTracksContent) {
@@ -467,6 +487,14 @@ std::vector<BadCase> BadCases() {
        "calendar", "", "due date day 30 invalid for month 2"},
       {"UnitWithoutEnglishName", rep("name_en: \"Health Bureau\"", "name_en: \"\""), "# U1",
        "HEALTH", "member unit without name_en"},
+      // The bands in force (the catalog's over the defaults) must not
+      // increase: a needs_acceleration bound above the default on_track.
+      {"ProgressBandsIncrease", app("progress_bands { needs_acceleration: 0.99 }  # BANDS\n"),
+       "# BANDS", "", "bands must not increase: on_track 0.95 < needs_acceleration 0.99"},
+      {"ProgressBandsNoTargetIncrease",
+       app("progress_bands {\n  no_target_on_track: 0.01\n  no_target_at_risk: 0.02\n}  # NT\n"),
+       "progress_bands {", "",
+       "bands must not increase: no_target_needs_acceleration 0.005 < no_target_at_risk 0.02"},
   };
 }
 

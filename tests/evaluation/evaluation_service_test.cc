@@ -6,6 +6,7 @@
 // evaluation_e2e_test).
 #include "services/evaluation/service/evaluation_service.h"
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -233,6 +234,37 @@ TEST_F(EvaluationServiceTest, WarningComputedFromAggregatesInRedis) {
   EXPECT_THAT(w.explanation_zh(), HasSubstr("宫颈癌筛查率"));
   EXPECT_THAT(w.explanation_zh(), HasSubstr("60%"));
   EXPECT_EQ(fake_aggregation_.calls(), 0) << "read from Redis, not the fallback";
+}
+
+// The progress bands are the deployment's: the same figures through the real
+// service, with a catalog whose progress_bands move the bounds, land in
+// another band (P ≈ 0.135: 预计达标困难 by default, 需加快进度 with
+// needs_acceleration 0.1) and the warning's severity follows.
+TEST_F(EvaluationServiceTest, CatalogProgressBandsChangeTheBand) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  std::vector<Warning> warnings = Firing("HEALTH-02");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].status(), halfsky::v1::PROGRESS_STATUS_AT_RISK);
+  EXPECT_EQ(warnings[0].severity(), halfsky::v1::SEVERITY_ORANGE);
+
+  StopService();
+  const std::string bands = halfsky::testing::MakeTempDir("evaluation-bands") + "/bands.textproto";
+  {
+    std::ofstream out(bands);
+    out << "progress_bands { on_track: 0.5 needs_acceleration: 0.1 }\n";
+  }
+  auto catalog = CatalogIndex::Load({testing::TestCatalogPath(), bands});
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  catalog_ = *catalog;
+  StartService();
+  ASSERT_TRUE(evaluator_->EvaluateIndicator("HEALTH-02").ok());
+  warnings = Firing("HEALTH-02");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].id(), "HEALTH-02:610303:progress:2030");
+  EXPECT_EQ(warnings[0].status(), halfsky::v1::PROGRESS_STATUS_NEEDS_ACCELERATION);
+  EXPECT_EQ(warnings[0].severity(), halfsky::v1::SEVERITY_YELLOW);
+  EXPECT_NEAR(warnings[0].figures().progress(), 0.1354, 0.001);
 }
 
 TEST_F(EvaluationServiceTest, CacheMissFallsBackToGetSeries) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/labels/labels.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/evaluation/method/explain.h"
@@ -146,6 +147,53 @@ TEST(LowerIsBetterEdgeTest, PExactlyAtBounds) {
             v1::PROGRESS_STATUS_AT_RISK);  // P = 0
   EXPECT_EQ(Assess(Value(), target, Values({{2020, 400}, {2021, 401}})).status,
             v1::PROGRESS_STATUS_MOVING_AWAY);
+}
+
+// The bands are the deployment's (Catalog.progress_bands): the same P
+// lands in another band when the bounds move.
+TEST(ConfiguredBandsTest, ChangedBoundsChangeTheBand) {
+  const v1::Target target = MakeTarget(v1::COMPARATOR_AT_LEAST, 2022, 400);
+  const Series series = Values({{2020, 100}, {2021, 170}});  // P = 0.7
+  EXPECT_EQ(Assess(Value(), target, series).status, v1::PROGRESS_STATUS_NEEDS_ACCELERATION);
+  MethodOptions lenient;
+  lenient.bands.set_on_track(0.7);
+  Assessment on_track = Assess(Value(), target, series, lenient);
+  EXPECT_EQ(on_track.status, v1::PROGRESS_STATUS_ON_TRACK);
+  EXPECT_FALSE(on_track.warns());
+  MethodOptions strict;
+  strict.bands.set_needs_acceleration(0.8);
+  Assessment at_risk = Assess(Value(), target, series, strict);
+  EXPECT_EQ(at_risk.status, v1::PROGRESS_STATUS_AT_RISK);
+  EXPECT_EQ(at_risk.warning_kind, v1::WARNING_KIND_PROGRESS);
+  EXPECT_EQ(at_risk.severity, v1::SEVERITY_ORANGE);
+  strict.bands.set_at_risk(0.75);
+  EXPECT_EQ(Assess(Value(), target, series, strict).status, v1::PROGRESS_STATUS_MOVING_AWAY);
+}
+
+TEST(ConfiguredBandsTest, ChangedNoTargetBoundsChangeTheBand) {
+  const v1::Target target = MakeTarget(v1::COMPARATOR_INCREASE, 2030);
+  const Series series = Values({{2020, 100}, {2021, 101}});  // +1 % a year
+  EXPECT_EQ(Assess(Proportion(), target, series).status, v1::PROGRESS_STATUS_NEEDS_ACCELERATION);
+  MethodOptions options;
+  options.bands.set_no_target_on_track(0.01);
+  EXPECT_EQ(Assess(Proportion(), target, series, options).status, v1::PROGRESS_STATUS_ON_TRACK);
+  options.bands.set_no_target_on_track(0.05);
+  options.bands.set_no_target_needs_acceleration(0.02);
+  EXPECT_EQ(Assess(Proportion(), target, series, options).status, v1::PROGRESS_STATUS_AT_RISK);
+}
+
+TEST(ConfiguredBandsTest, IncreasingOrIncompleteBandsAreInvalid) {
+  const v1::Target target = MakeTarget(v1::COMPARATOR_AT_LEAST, 2022, 400);
+  const Series series = Values({{2020, 100}, {2021, 170}});
+  MethodOptions options;
+  options.bands.set_needs_acceleration(0.99);  // above on_track 0.95
+  EXPECT_EQ(AssessTarget(Value(), target, series, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.bands = v1::ProgressBands();  // no bound set
+  EXPECT_EQ(AssessTarget(Value(), target, series, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.bands = ResolveProgressBands(v1::ProgressBands());
+  EXPECT_TRUE(AssessTarget(Value(), target, series, options).ok());
 }
 
 TEST(ProgressFiguresTest, ProjectedAndRequiredRates) {
@@ -840,9 +888,9 @@ TEST(SeverityTest, Mapping) {
             v1::SEVERITY_RED);
   EXPECT_EQ(SeverityFor(v1::WARNING_KIND_FLUCTUATION, v1::PROGRESS_STATUS_UNSPECIFIED),
             v1::SEVERITY_YELLOW);
-  EXPECT_STREQ(StatusLabelZh(v1::PROGRESS_STATUS_AT_RISK), "预计达标困难");
-  EXPECT_STREQ(StatusLabelZh(v1::PROGRESS_STATUS_NOT_ASSESSABLE), "数据不足");
-  EXPECT_STREQ(SeverityLabelZh(v1::SEVERITY_ORANGE), "橙色预警");
+  EXPECT_EQ(labels::LabelZh(v1::PROGRESS_STATUS_AT_RISK), "预计达标困难");
+  EXPECT_EQ(labels::LabelZh(v1::PROGRESS_STATUS_NOT_ASSESSABLE), "数据不足");
+  EXPECT_EQ(labels::LabelZh(v1::SEVERITY_ORANGE), "橙色预警");
 }
 
 TEST(ProtoTest, SeriesFromProtoAndToProto) {

@@ -34,6 +34,7 @@
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
 #include "common/auth/token_store.h"
+#include "common/labels/labels.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -182,35 +183,13 @@ constexpr Promise kDemoPromises[] = {
     {"DECISION-05", "", "late_data", "yellow"},  // 2 months late: yellow (orange from 90 days)
 };
 
+// The contract's tokens (common/labels), as halfskyctl prints them.
 std::string KindToken(v1::WarningKind kind) {
-  switch (kind) {
-    case v1::WARNING_KIND_PROGRESS:
-      return "progress";
-    case v1::WARNING_KIND_FLUCTUATION:
-      return "fluctuation";
-    case v1::WARNING_KIND_LATE_DATA:
-      return "late_data";
-    case v1::WARNING_KIND_MISSED:
-      return "missed";
-    case v1::WARNING_KIND_OUT_OF_BAND:
-      return "out_of_band";
-    case v1::WARNING_KIND_RULE_BROKEN:
-      return "rule_broken";
-    case v1::WARNING_KIND_SLIPPED:
-      return "slipped";
-    case v1::WARNING_KIND_DATA_QUALITY:
-      return "data_quality";
-    default:
-      return "unspecified";
-  }
+  const std::string& token = labels::Token(kind);
+  return token.empty() ? "unspecified" : token;
 }
 
-std::string SeverityToken(v1::Severity s) {
-  return s == v1::SEVERITY_RED      ? "red"
-         : s == v1::SEVERITY_ORANGE ? "orange"
-         : s == v1::SEVERITY_YELLOW ? "yellow"
-                                    : "";
-}
+std::string SeverityToken(v1::Severity s) { return labels::Token(s); }
 
 std::string Describe(const ht::CommandResult& r) {
   return absl::StrCat("exit ", r.exit_code, "\n--- stdout ---\n", r.out, "\n--- stderr ---\n",

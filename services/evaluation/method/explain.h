@@ -32,9 +32,6 @@ std::string TargetTextZh(const halfsky::v1::Indicator& indicator,
 std::string TargetTextEn(const halfsky::v1::Indicator& indicator,
                          const halfsky::v1::Target& target);
 
-// The ABOUT half-width: target.tolerance, or the default when 0.
-double EffectiveAboutTolerance(const halfsky::v1::Target& target, const MethodOptions& options);
-
 // Fills explanation_zh / explanation_en of a finished assessment.
 void ExplainAssessment(const halfsky::v1::Indicator& indicator, const MethodOptions& options,
                        Assessment* assessment);

@@ -56,10 +56,7 @@ absl::Status ValidateOptions(const MethodOptions& o) {
       !(o.fluctuation_z_threshold > 0) || !(o.default_relative_threshold > 0) ||
       !(o.default_about_tolerance >= 0) || o.default_rare_event_threshold < 0 ||
       !(o.late_orange_after_days > 0 && o.late_red_after_days > o.late_orange_after_days) ||
-      !(o.on_track_bound >= o.needs_acceleration_bound &&
-        o.needs_acceleration_bound >= o.at_risk_bound) ||
-      !(o.no_target_on_track_bound >= o.no_target_needs_acceleration_bound &&
-        o.no_target_needs_acceleration_bound >= o.no_target_at_risk_bound)) {
+      !ProgressBandsProblem(o.bands).empty()) {
     return absl::InvalidArgumentError("评估参数无效 / invalid method options");
   }
   return absl::OkStatus();
@@ -187,26 +184,26 @@ double Cagr(double a, double b, int t1, int t0) {
 }
 
 ProgressStatus BandP(double p, const MethodOptions& o) {
-  if (AtLeastBound(p, o.on_track_bound)) {
+  if (AtLeastBound(p, o.bands.on_track())) {
     return v1::PROGRESS_STATUS_ON_TRACK;
   }
-  if (AtLeastBound(p, o.needs_acceleration_bound)) {
+  if (AtLeastBound(p, o.bands.needs_acceleration())) {
     return v1::PROGRESS_STATUS_NEEDS_ACCELERATION;
   }
-  if (AtLeastBound(p, o.at_risk_bound)) {
+  if (AtLeastBound(p, o.bands.at_risk())) {
     return v1::PROGRESS_STATUS_AT_RISK;
   }
   return v1::PROGRESS_STATUS_MOVING_AWAY;
 }
 
 ProgressStatus BandNoTarget(double g, const MethodOptions& o) {
-  if (AtLeastBound(g, o.no_target_on_track_bound)) {
+  if (AtLeastBound(g, o.bands.no_target_on_track())) {
     return v1::PROGRESS_STATUS_ON_TRACK;
   }
-  if (AtLeastBound(g, o.no_target_needs_acceleration_bound)) {
+  if (AtLeastBound(g, o.bands.no_target_needs_acceleration())) {
     return v1::PROGRESS_STATUS_NEEDS_ACCELERATION;
   }
-  if (AtLeastBound(g, o.no_target_at_risk_bound)) {
+  if (AtLeastBound(g, o.bands.no_target_at_risk())) {
     return v1::PROGRESS_STATUS_AT_RISK;
   }
   return v1::PROGRESS_STATUS_MOVING_AWAY;
@@ -1002,65 +999,6 @@ absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const Indicator& indicator
                &*fluctuation);
   out.fluctuation = std::move(*fluctuation);
   return out;
-}
-
-const char* StatusLabelZh(ProgressStatus status) {
-  switch (status) {
-    case v1::PROGRESS_STATUS_ACHIEVED:
-      return "已达标";
-    case v1::PROGRESS_STATUS_ON_TRACK:
-      return "进展良好";
-    case v1::PROGRESS_STATUS_NEEDS_ACCELERATION:
-      return "需加快进度";
-    case v1::PROGRESS_STATUS_AT_RISK:
-      return "预计达标困难";
-    case v1::PROGRESS_STATUS_MOVING_AWAY:
-      return "逆向变化";
-    case v1::PROGRESS_STATUS_MISSED:
-      return "未达标";
-    case v1::PROGRESS_STATUS_NOT_ASSESSABLE:
-      return "数据不足";
-    case v1::PROGRESS_STATUS_DATA_INCOMPLETE:
-      return "数据不完整";
-    default:
-      return "";
-  }
-}
-
-const char* StatusLabelEn(ProgressStatus status) {
-  switch (status) {
-    case v1::PROGRESS_STATUS_ACHIEVED:
-      return "achieved";
-    case v1::PROGRESS_STATUS_ON_TRACK:
-      return "on track";
-    case v1::PROGRESS_STATUS_NEEDS_ACCELERATION:
-      return "needs acceleration";
-    case v1::PROGRESS_STATUS_AT_RISK:
-      return "at risk";
-    case v1::PROGRESS_STATUS_MOVING_AWAY:
-      return "moving away";
-    case v1::PROGRESS_STATUS_MISSED:
-      return "missed";
-    case v1::PROGRESS_STATUS_NOT_ASSESSABLE:
-      return "not assessable";
-    case v1::PROGRESS_STATUS_DATA_INCOMPLETE:
-      return "data incomplete";
-    default:
-      return "";
-  }
-}
-
-const char* SeverityLabelZh(Severity severity) {
-  switch (severity) {
-    case v1::SEVERITY_RED:
-      return "红色预警";
-    case v1::SEVERITY_ORANGE:
-      return "橙色预警";
-    case v1::SEVERITY_YELLOW:
-      return "黄色预警";
-    default:
-      return "";
-  }
 }
 
 }  // namespace halfsky::evaluation

@@ -11,10 +11,10 @@
 //  - Progress measure (Open SDG / Statistics Canada):
 //      CAGR(a, b, t1, t0) = (a / b)^(1 / (t1 − t0)) − 1
 //      P = d · CAGR(y_t, y_0, t, t0) / |CAGR(y_T, y_0, T, t0)|
-//    bands P ≥ 0.95 ON_TRACK, [0.6, 0.95) NEEDS_ACCELERATION,
-//    [0, 0.6) AT_RISK, < 0 MOVING_AWAY. Ties go to the higher band: P is
-//    compared with bound − 1e-9, so a P equal to a bound in exact arithmetic
-//    is in the higher band despite rounding.
+//    bands (MethodOptions.bands) P ≥ on_track ON_TRACK, ≥ needs_acceleration
+//    NEEDS_ACCELERATION, ≥ at_risk AT_RISK, below MOVING_AWAY. Ties go to
+//    the higher band: P is compared with bound − 1e-9, so a P equal to a
+//    bound in exact arithmetic is in the higher band despite rounding.
 //  - Base year t0: options.base_year (2020). When that year has no data,
 //    the earliest later year with data is the base (as Open SDG does);
 //    Assessment::base_year_substituted says so and Figures.base_year shows
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/catalog/progress_bands.h"
 #include "halfsky/v1/aggregation.pb.h"
 #include "halfsky/v1/catalog.pb.h"
 #include "halfsky/v1/common.pb.h"
@@ -75,15 +76,13 @@ struct MethodOptions {
   // Points after this year are ignored (an evaluation "as of" a year, e.g.
   // an annual report for 2024). 0 means no limit.
   int as_of_year = 0;
-  // Progress bands for P (targets with a number).
-  double on_track_bound = 0.95;
-  double needs_acceleration_bound = 0.6;
-  double at_risk_bound = 0.0;
-  // Open SDG's bands for the direction-adjusted CAGR of targets without a
-  // number (INCREASE, DECREASE, DECREASE_EACH_YEAR, NARROW_GAP).
-  double no_target_on_track_bound = 0.015;
-  double no_target_needs_acceleration_bound = 0.005;
-  double no_target_at_risk_bound = 0.0;
+  // The progress bands: for P (targets with a number) and for the
+  // direction-adjusted CAGR of targets without a number (INCREASE,
+  // DECREASE, DECREASE_EACH_YEAR, NARROW_GAP). Every bound must be set (a
+  // catalog's bands through ResolveProgressBands); the defaults are
+  // common/catalog/progress_bands.h's. The evaluation service takes the
+  // catalog's (Catalog.progress_bands).
+  halfsky::v1::ProgressBands bands = DefaultProgressBands();
   // ABOUT targets whose tolerance is 0.
   double default_about_tolerance = 2.0;
   // Fluctuation: modified z-score threshold (strictly above warns), the
@@ -108,6 +107,11 @@ struct MethodOptions {
   int late_orange_after_days = 90;
   int late_red_after_days = 180;
 };
+
+// The half-width of an ABOUT target's band: target.tolerance, or
+// options.default_about_tolerance when it is 0 (the band is value ± this,
+// bounds inside).
+double EffectiveAboutTolerance(const halfsky::v1::Target& target, const MethodOptions& options);
 
 // Why an assessment is NOT_ASSESSABLE.
 enum class NotAssessableReason {
@@ -247,8 +251,8 @@ struct IndicatorEvaluation {
 //    the latest); before T → status from P toward the value, kind
 //    OUT_OF_BAND, severity = that of the band but at least yellow.
 //  - INCREASE / DECREASE without a value: d·CAGR(base → current) against
-//    Open SDG's no-target bands 0.015 / 0.005 / 0 (Figures.progress holds
-//    d·CAGR). t ≥ T → ACHIEVED if d·CAGR(base → T) > 0, else MISSED.
+//    the no-target bands of options.bands (Figures.progress holds d·CAGR). t ≥ T → ACHIEVED if
+//    d·CAGR(base → T) > 0, else MISSED.
 //  - DECREASE_EACH_YEAR: any rise over the previous point → RULE_BROKEN
 //    (red) naming the years; a flat year is no break. Otherwise as
 //    DECREASE (or AT_MOST when it has a value).
@@ -315,13 +319,6 @@ absl::StatusOr<FluctuationResult> AssessFluctuation(const halfsky::v1::Indicator
 absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const halfsky::v1::Indicator& indicator,
                                                       const SeriesSet& series,
                                                       const MethodOptions& options);
-
-// The label officials use: 已达标, 进展良好, 需加快进度, 预计达标困难,
-// 逆向变化, 未达标, 数据不足 ("" for UNSPECIFIED).
-const char* StatusLabelZh(halfsky::v1::ProgressStatus status);
-const char* StatusLabelEn(halfsky::v1::ProgressStatus status);
-// 红色预警 / 橙色预警 / 黄色预警.
-const char* SeverityLabelZh(halfsky::v1::Severity severity);
 
 // The severity this method gives a (kind, status) pair; exposed so the
 // service and reports agree with it. LATE_DATA: the severity on the due

@@ -6,12 +6,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/cache/cache_layout.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/evaluation/method/explain.h"
+#include "services/evaluation/method/data_warnings.h"
 #include "services/evaluation/service/service_metrics.h"
 
 namespace halfsky::evaluation {
@@ -149,6 +148,9 @@ Evaluator::Evaluator(std::shared_ptr<const CatalogIndex> catalog, SeriesSource* 
   if (catalog_->catalog().base_year() != 0) {
     options_.method.base_year = catalog_->catalog().base_year();
   }
+  // The deployment's progress bands: the bounds the catalog sets replace
+  // those of the options (the defaults unless a caller chose others).
+  options_.method.bands.MergeFrom(catalog_->catalog().progress_bands());
 }
 
 Evaluator::~Evaluator() { Stop(); }
@@ -209,40 +211,17 @@ absl::StatusOr<std::vector<Warning>> Evaluator::CandidateWarnings(
   }
   // Data quality: the latest figure was reported directly and disagrees
   // with the sum of the child areas (aggregation's children_mismatch).
-  const std::vector<SeriesPoint>& total = series.Get(SeriesSpec{});
-  if (!total.empty()) {
-    const SeriesPoint& latest = total.back();
-    if (latest.children_mismatch() &&
-        (options.as_of_year == 0 || latest.year() <= options.as_of_year)) {
-      Warning w = base(halfsky::v1::WARNING_KIND_DATA_QUALITY, 0);
-      w.set_severity(halfsky::v1::SEVERITY_YELLOW);
-      w.mutable_figures()->set_current_year(latest.year());
-      if (latest.has_value()) {
-        w.mutable_figures()->set_current_value(latest.value());
-      }
-      w.set_data_year(latest.year());
-      const halfsky::v1::Area* area = catalog_->FindArea(area_code);
-      const std::string area_name = area != nullptr ? area->name_zh() : area_code;
-      if (latest.has_children_value()) {
-        w.mutable_figures()->set_base_value(latest.children_value());
-      }
-      const std::string children_zh = latest.has_children_value()
-                                          ? FormatFigureZh(indicator, latest.children_value())
-                                          : std::string("-");
-      const std::string children_en = latest.has_children_value()
-                                          ? FormatFigureEn(indicator, latest.children_value())
-                                          : std::string("-");
-      w.set_explanation_zh(absl::StrCat(
-          area_name, indicator.name_zh(), latest.year(), "年直接报送值",
-          latest.has_value() ? FormatFigureZh(indicator, latest.value()) : std::string("-"),
-          "与下级区域汇总值", children_zh, "不一致，请核实数据。"));
-      w.set_explanation_en(absl::StrCat(
-          indicator.name_en(), " ", latest.year(), ": the figure reported for the area (",
-          latest.has_value() ? FormatFigureEn(indicator, latest.value()) : std::string("-"),
-          ") disagrees with the sum of its child areas (", children_en,
-          "); please check the data."));
-      out.push_back(std::move(w));
-    }
+  const halfsky::v1::Area* area = catalog_->FindArea(area_code);
+  DataQualityResult quality = AssessDataQuality(
+      indicator, area != nullptr ? area->name_zh() : area_code, series.Get(SeriesSpec{}), options);
+  if (quality.warns) {
+    Warning w = base(halfsky::v1::WARNING_KIND_DATA_QUALITY, 0);
+    w.set_severity(quality.severity());
+    *w.mutable_figures() = std::move(quality.figures);
+    w.set_data_year(quality.data_year);
+    w.set_explanation_zh(std::move(quality.explanation_zh));
+    w.set_explanation_en(std::move(quality.explanation_en));
+    out.push_back(std::move(w));
   }
   return out;
 }
@@ -370,61 +349,40 @@ absl::Status Evaluator::CheckLateData() {
     w.add_responsible_unit_codes(unit);
     w.set_data_year(year);
     w.mutable_figures()->set_current_year(year);
-    const int days = static_cast<int>(absl::ToInt64Hours(now - o.earliest_due) / 24);
-    w.set_days_overdue(days);
-    w.set_severity(LateDataSeverity(days, options_.method));
-    std::vector<std::string> items_zh;
-    std::vector<std::string> items_en;
-    std::vector<std::string> names_zh;
+    LateDataInput input;
+    input.unit_name_zh = UnitNameZh(*catalog_, unit);
+    input.unit_name_en = UnitNameEn(*catalog_, unit);
+    input.data_year = year;
+    input.earliest_due = absl::CivilDay(absl::ToCivilSecond(o.earliest_due, DistrictTimeZone()));
+    input.days_overdue = static_cast<int>(absl::ToInt64Hours(now - o.earliest_due) / 24);
     std::string domain = o.indicators.front()->domain_id();
-    bool same_due = true;
     for (const Indicator* indicator : o.indicators) {
       w.add_missing_indicator_ids(indicator->id());
-      names_zh.push_back(indicator->name_zh());
       if (indicator->domain_id() != domain) {
         domain.clear();
       }
       if (catalog_->DueAt(*indicator, year) != o.earliest_due) {
-        same_due = false;
+        input.same_due = false;
       }
-      std::vector<std::string> partners_zh;
-      std::vector<std::string> partners_en;
+      OverdueItem item;
+      item.indicator = indicator;
       if (indicator->kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
         for (const std::string& other : indicator->responsible_unit_codes()) {
           if (other != unit) {
-            partners_zh.push_back(UnitNameZh(*catalog_, other));
-            partners_en.push_back(UnitNameEn(*catalog_, other));
+            item.partner_names_zh.push_back(UnitNameZh(*catalog_, other));
+            item.partner_names_en.push_back(UnitNameEn(*catalog_, other));
           }
         }
       }
-      std::string zh = absl::StrCat(indicator->name_zh(), "（", indicator->id());
-      std::string en = absl::StrCat(indicator->name_en(), " (", indicator->id());
-      if (indicator->kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
-        absl::StrAppend(&zh, "，本单位工作进展");
-        absl::StrAppend(&en, ", the unit's own narrative");
-      } else if (!partners_zh.empty()) {
-        absl::StrAppend(&zh, "，牵头单位；配合单位：", absl::StrJoin(partners_zh, "、"));
-        absl::StrAppend(&en, ", lead unit; with ", absl::StrJoin(partners_en, ", "));
-      }
-      items_zh.push_back(zh + "）");
-      items_en.push_back(en + ")");
+      input.items.push_back(std::move(item));
     }
+    LateDataResult late = AssessLateData(input, options_.method);
+    w.set_days_overdue(input.days_overdue);
+    w.set_severity(late.severity);
     w.set_domain_id(domain);
-    w.set_indicator_name_zh(names_zh.size() <= 3
-                                ? absl::StrJoin(names_zh, "、")
-                                : absl::StrCat(names_zh[0], "、", names_zh[1], "、", names_zh[2],
-                                               "等", names_zh.size(), "项"));
-    const absl::CivilSecond due = absl::ToCivilSecond(o.earliest_due, DistrictTimeZone());
-    w.set_explanation_zh(absl::StrCat(
-        UnitNameZh(*catalog_, unit), "逾期未报送", year, "年数据", o.indicators.size(), "项：",
-        absl::StrJoin(items_zh, "、"), "；", same_due ? "应于" : "最早应于", due.year(), "年",
-        due.month(), "月", due.day(), "日前报送，已逾期", days, "天。"));
-    w.set_explanation_en(absl::StrCat(
-        UnitNameEn(*catalog_, unit), " has not submitted ", o.indicators.size(), " item",
-        o.indicators.size() == 1 ? "" : "s", " of ", year, " data: ", absl::StrJoin(items_en, ", "),
-        "; ", same_due ? "due by " : "the first was due by ",
-        absl::FormatCivilTime(absl::CivilDay(due)), ", ", days, " day", days == 1 ? "" : "s",
-        " overdue."));
+    w.set_indicator_name_zh(std::move(late.subject_zh));
+    w.set_explanation_zh(std::move(late.explanation_zh));
+    w.set_explanation_en(std::move(late.explanation_en));
     candidates.push_back(std::move(w));
   }
   auto in_scope = [](const Warning& w) { return w.kind() == halfsky::v1::WARNING_KIND_LATE_DATA; };

@@ -100,7 +100,8 @@ class GrpcReportingSource final : public ReportingSource {
 };
 
 struct EvaluatorOptions {
-  // base_year is replaced by the catalog's.
+  // base_year is replaced by the catalog's, and each bound of bands the
+  // catalog sets (Catalog.progress_bands) by the catalog's.
   MethodOptions method;
   // 0: the root area only; 1: also its direct children (towns/subdistricts).
   int area_depth = 0;

@@ -1,22 +1,10 @@
 #include "services/evaluation/service/service_metrics.h"
 
 #include "absl/status/status.h"
+#include "common/labels/labels.h"
 
 namespace halfsky::evaluation {
 namespace {
-
-const char* SeverityLabel(halfsky::v1::Severity s) {
-  switch (s) {
-    case halfsky::v1::SEVERITY_RED:
-      return "red";
-    case halfsky::v1::SEVERITY_ORANGE:
-      return "orange";
-    case halfsky::v1::SEVERITY_YELLOW:
-      return "yellow";
-    default:
-      return "unspecified";
-  }
-}
 
 constexpr char kFiringHelp[] = "Firing warnings now, by severity and kind.";
 constexpr char kPassHelp[] = "Duration of evaluation passes (full or one indicator), seconds.";
@@ -37,7 +25,7 @@ EvaluationMetrics::EvaluationMetrics(MetricsRegistry* registry) : registry_(regi
       }
       firing_[{s, k}] = registry_->GetGauge(
           "halfsky_evaluation_firing_warnings", kFiringHelp,
-          {{"severity", SeverityLabel(static_cast<halfsky::v1::Severity>(s))},
+          {{"severity", labels::Token(static_cast<halfsky::v1::Severity>(s))},
            {"kind", WarningKindName(static_cast<halfsky::v1::WarningKind>(k))}});
     }
   }

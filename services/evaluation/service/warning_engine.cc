@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/labels/labels.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
@@ -89,26 +90,8 @@ absl::StatusOr<SortKey> DecodeToken(absl::string_view token) {
 }  // namespace
 
 const char* WarningKindName(halfsky::v1::WarningKind kind) {
-  switch (kind) {
-    case halfsky::v1::WARNING_KIND_PROGRESS:
-      return "progress";
-    case halfsky::v1::WARNING_KIND_FLUCTUATION:
-      return "fluctuation";
-    case halfsky::v1::WARNING_KIND_LATE_DATA:
-      return "late_data";
-    case halfsky::v1::WARNING_KIND_MISSED:
-      return "missed";
-    case halfsky::v1::WARNING_KIND_OUT_OF_BAND:
-      return "out_of_band";
-    case halfsky::v1::WARNING_KIND_RULE_BROKEN:
-      return "rule_broken";
-    case halfsky::v1::WARNING_KIND_SLIPPED:
-      return "slipped";
-    case halfsky::v1::WARNING_KIND_DATA_QUALITY:
-      return "data_quality";
-    default:
-      return "unspecified";
-  }
+  const std::string& token = labels::Token(kind);
+  return token.empty() ? "unspecified" : token.c_str();
 }
 
 std::string WarningId(absl::string_view indicator_id, absl::string_view area_code,

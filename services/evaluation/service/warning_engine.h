@@ -75,8 +75,8 @@
 
 namespace halfsky::evaluation {
 
-// "progress", "fluctuation", "late_data", "missed", "out_of_band",
-// "rule_broken", "slipped", "data_quality" ("unspecified" otherwise).
+// The kind's token (common/labels: "progress", "late_data", ...), or
+// "unspecified" for a kind without one. Part of every warning's id.
 const char* WarningKindName(halfsky::v1::WarningKind kind);
 // "HEALTH-01:610303:progress:2030".
 std::string WarningId(absl::string_view indicator_id, absl::string_view area_code,

@@ -15,8 +15,11 @@
 #include "absl/strings/str_split.h"
 #include "common/catalog/catalog.h"
 #include "common/catalog/catalog_service.h"
+#include "common/catalog/progress_bands.h"
+#include "common/labels/labels.h"
 #include "google/protobuf/util/json_util.h"
 #include "halfsky/v1/catalog.pb.h"
+#include "halfsky/v1/evaluation.pb.h"
 #include "services/halfskyctl/catalog/catalog_text.h"
 #include "services/halfskyctl/cli.h"
 
@@ -331,6 +334,31 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
         "reported (or the parent reported it directly), unless the indicator sets "
         "`coverage_threshold_percent`; below it the figure is shown as 数据不完整 with its "
         "coverage and is not evaluated\n";
+  {
+    const v1::ProgressBands b = ResolveProgressBands(c.progress_bands());
+    auto label = [](v1::ProgressStatus s) { return labels::LabelZh(s); };
+    auto pct = [](double fraction) { return FormatNumber(fraction * 100) + "%"; };
+    md << "- 进展分档 progress bands (`progress_bands`, "
+       << (c.has_progress_bands() ? "本目录设定，未设的界限取默认值 / set by this catalog, "
+                                    "bounds it leaves out take the defaults"
+                                  : "默认值 / the defaults")
+       << "): 有数值目标按进度测度 P / targets with a number by P: P ≥ "
+       << FormatNumber(b.on_track()) << " " << label(v1::PROGRESS_STATUS_ON_TRACK) << "，"
+       << FormatNumber(b.needs_acceleration()) << " ≤ P < " << FormatNumber(b.on_track()) << " "
+       << label(v1::PROGRESS_STATUS_NEEDS_ACCELERATION) << "，" << FormatNumber(b.at_risk())
+       << " ≤ P < " << FormatNumber(b.needs_acceleration()) << " "
+       << label(v1::PROGRESS_STATUS_AT_RISK) << "，P < " << FormatNumber(b.at_risk()) << " "
+       << label(v1::PROGRESS_STATUS_MOVING_AWAY)
+       << "；无数值目标（逐步提高、逐步降低、逐年降低、差距缩小）按方向调整后的年均增长率 / "
+          "targets without a number by the direction-adjusted yearly growth rate: ≥ "
+       << pct(b.no_target_on_track()) << " " << label(v1::PROGRESS_STATUS_ON_TRACK) << "，"
+       << pct(b.no_target_needs_acceleration()) << "—" << pct(b.no_target_on_track()) << " "
+       << label(v1::PROGRESS_STATUS_NEEDS_ACCELERATION) << "，" << pct(b.no_target_at_risk()) << "—"
+       << pct(b.no_target_needs_acceleration()) << " " << label(v1::PROGRESS_STATUS_AT_RISK)
+       << "，< " << pct(b.no_target_at_risk()) << " " << label(v1::PROGRESS_STATUS_MOVING_AWAY)
+       << "（界限值归入较高一档 / a value on a bound "
+       << "is in the higher band）\n";
+  }
   md << "- 指纹 fingerprint (SHA-256): `" << index.fingerprint() << "`\n\n";
 
   // Overview.

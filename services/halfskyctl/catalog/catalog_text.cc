@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/labels/labels.h"
 
 namespace halfsky {
 
@@ -175,16 +176,8 @@ std::string AreaLevelText(v1::AreaLevel level) {
 }
 
 std::string ResidenceText(v1::Residence residence) {
-  switch (residence) {
-    case v1::RESIDENCE_URBAN:
-      return "城镇";
-    case v1::RESIDENCE_RURAL:
-      return "农村";
-    case v1::RESIDENCE_ALL:
-      return "全部";
-    default:
-      return "?";
-  }
+  const std::string& label = labels::LabelZh(residence);
+  return label.empty() ? "?" : label;
 }
 
 }  // namespace halfsky

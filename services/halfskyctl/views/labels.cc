@@ -10,136 +10,31 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "services/evaluation/method/method.h"
+#include "common/labels/labels.h"
 
 namespace halfsky::views {
 
 namespace v1 = ::halfsky::v1;
 
-const char* KindLabelZh(v1::WarningKind kind) {
-  switch (kind) {
-    case v1::WARNING_KIND_PROGRESS:
-      return "进度预警";
-    case v1::WARNING_KIND_FLUCTUATION:
-      return "波动较大";
-    case v1::WARNING_KIND_LATE_DATA:
-      return "数据迟报";
-    case v1::WARNING_KIND_MISSED:
-      return "未达标";
-    case v1::WARNING_KIND_OUT_OF_BAND:
-      return "超出目标区间";
-    case v1::WARNING_KIND_RULE_BROKEN:
-      return "年度要求未满足";
-    case v1::WARNING_KIND_SLIPPED:
-      return "达标后回落";
-    case v1::WARNING_KIND_DATA_QUALITY:
-      return "数据质量";
-    default:
-      return "";
-  }
-}
+const char* KindLabelZh(v1::WarningKind kind) { return labels::LabelZh(kind).c_str(); }
 
-const char* KindToken(v1::WarningKind kind) {
-  switch (kind) {
-    case v1::WARNING_KIND_PROGRESS:
-      return "progress";
-    case v1::WARNING_KIND_FLUCTUATION:
-      return "fluctuation";
-    case v1::WARNING_KIND_LATE_DATA:
-      return "late_data";
-    case v1::WARNING_KIND_MISSED:
-      return "missed";
-    case v1::WARNING_KIND_OUT_OF_BAND:
-      return "out_of_band";
-    case v1::WARNING_KIND_RULE_BROKEN:
-      return "rule_broken";
-    case v1::WARNING_KIND_SLIPPED:
-      return "slipped";
-    case v1::WARNING_KIND_DATA_QUALITY:
-      return "data_quality";
-    default:
-      return "";
-  }
-}
+const char* KindToken(v1::WarningKind kind) { return labels::Token(kind).c_str(); }
 
-const char* SeverityLabelZh(v1::Severity severity) {
-  return ::halfsky::evaluation::SeverityLabelZh(severity);
-}
+const char* SeverityLabelZh(v1::Severity severity) { return labels::LabelZh(severity).c_str(); }
 
 const char* SeverityShortZh(v1::Severity severity) {
-  switch (severity) {
-    case v1::SEVERITY_RED:
-      return "红";
-    case v1::SEVERITY_ORANGE:
-      return "橙";
-    case v1::SEVERITY_YELLOW:
-      return "黄";
-    default:
-      return "";
-  }
+  return labels::ShortLabelZh(severity).c_str();
 }
 
-const char* SeverityToken(v1::Severity severity) {
-  switch (severity) {
-    case v1::SEVERITY_RED:
-      return "red";
-    case v1::SEVERITY_ORANGE:
-      return "orange";
-    case v1::SEVERITY_YELLOW:
-      return "yellow";
-    default:
-      return "";
-  }
-}
+const char* SeverityToken(v1::Severity severity) { return labels::Token(severity).c_str(); }
 
-const char* StateLabelZh(v1::WarningState state) {
-  switch (state) {
-    case v1::WARNING_STATE_FIRING:
-      return "预警中";
-    case v1::WARNING_STATE_RESOLVED:
-      return "已解除";
-    default:
-      return "";
-  }
-}
+const char* StateLabelZh(v1::WarningState state) { return labels::LabelZh(state).c_str(); }
 
-const char* StateToken(v1::WarningState state) {
-  switch (state) {
-    case v1::WARNING_STATE_FIRING:
-      return "firing";
-    case v1::WARNING_STATE_RESOLVED:
-      return "resolved";
-    default:
-      return "";
-  }
-}
+const char* StateToken(v1::WarningState state) { return labels::Token(state).c_str(); }
 
-const char* StatusLabelZh(v1::ProgressStatus status) {
-  return ::halfsky::evaluation::StatusLabelZh(status);
-}
+const char* StatusLabelZh(v1::ProgressStatus status) { return labels::LabelZh(status).c_str(); }
 
-const char* StatusToken(v1::ProgressStatus status) {
-  switch (status) {
-    case v1::PROGRESS_STATUS_ACHIEVED:
-      return "achieved";
-    case v1::PROGRESS_STATUS_ON_TRACK:
-      return "on_track";
-    case v1::PROGRESS_STATUS_NEEDS_ACCELERATION:
-      return "needs_acceleration";
-    case v1::PROGRESS_STATUS_AT_RISK:
-      return "at_risk";
-    case v1::PROGRESS_STATUS_MOVING_AWAY:
-      return "moving_away";
-    case v1::PROGRESS_STATUS_MISSED:
-      return "missed";
-    case v1::PROGRESS_STATUS_NOT_ASSESSABLE:
-      return "not_assessable";
-    case v1::PROGRESS_STATUS_DATA_INCOMPLETE:
-      return "data_incomplete";
-    default:
-      return "";
-  }
-}
+const char* StatusToken(v1::ProgressStatus status) { return labels::Token(status).c_str(); }
 
 const char* StatusColour(v1::ProgressStatus status) {
   switch (status) {
@@ -186,127 +81,40 @@ const char* ReportTitleZh(v1::ReportType type) {
   }
 }
 
-const char* EventLabelZh(v1::WarningEventType type) {
-  switch (type) {
-    case v1::WARNING_EVENT_TYPE_CURRENT:
-      return "当前";
-    case v1::WARNING_EVENT_TYPE_SYNCED:
-      return "已同步";
-    case v1::WARNING_EVENT_TYPE_FIRED:
-      return "新增";
-    case v1::WARNING_EVENT_TYPE_UPDATED:
-      return "更新";
-    case v1::WARNING_EVENT_TYPE_RESOLVED:
-      return "解除";
-    case v1::WARNING_EVENT_TYPE_ACKNOWLEDGED:
-      return "已确认";
-    default:
-      return "";
-  }
-}
+const char* EventLabelZh(v1::WarningEventType type) { return labels::LabelZh(type).c_str(); }
 
 const char* SexLabelZh(v1::Sex sex) {
-  switch (sex) {
-    case v1::SEX_FEMALE:
-      return "女";
-    case v1::SEX_MALE:
-      return "男";
-    default:
-      return "合计";
-  }
+  return labels::LabelZh(sex == v1::SEX_FEMALE || sex == v1::SEX_MALE ? sex : v1::SEX_TOTAL)
+      .c_str();
 }
 
 const char* ResidenceLabelZh(v1::Residence residence) {
-  switch (residence) {
-    case v1::RESIDENCE_URBAN:
-      return "城镇";
-    case v1::RESIDENCE_RURAL:
-      return "农村";
-    default:
-      return "全部";
-  }
+  return labels::LabelZh(residence == v1::RESIDENCE_URBAN || residence == v1::RESIDENCE_RURAL
+                             ? residence
+                             : v1::RESIDENCE_ALL)
+      .c_str();
 }
 
 const char* ReportingStateLabelZh(v1::ReportingState state) {
-  switch (state) {
-    case v1::REPORTING_STATE_ON_TIME:
-      return "按时报送";
-    case v1::REPORTING_STATE_LATE:
-      return "迟报";
-    case v1::REPORTING_STATE_MISSING:
-      return "未报";
-    case v1::REPORTING_STATE_NOT_DUE:
-      return "未到期";
-    default:
-      return "";
-  }
+  return labels::LabelZh(state).c_str();
 }
-
-namespace {
-
-template <typename Enum, int N>
-std::optional<Enum> Lookup(absl::string_view text, const Enum (&values)[N],
-                           const char* (*token)(Enum), const char* (*label)(Enum)) {
-  const std::string lower = absl::AsciiStrToLower(text);
-  for (Enum v : values) {
-    if (lower == token(v) || text == label(v)) {
-      return v;
-    }
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 std::optional<v1::WarningKind> ParseKind(absl::string_view text) {
-  static constexpr v1::WarningKind kAll[] = {
-      v1::WARNING_KIND_PROGRESS, v1::WARNING_KIND_FLUCTUATION, v1::WARNING_KIND_LATE_DATA,
-      v1::WARNING_KIND_MISSED,   v1::WARNING_KIND_OUT_OF_BAND, v1::WARNING_KIND_RULE_BROKEN,
-      v1::WARNING_KIND_SLIPPED,  v1::WARNING_KIND_DATA_QUALITY};
-  return Lookup(text, kAll, &KindToken, &KindLabelZh);
+  return labels::Parse<v1::WarningKind>(text);
 }
 
 std::optional<v1::Severity> ParseSeverity(absl::string_view text) {
-  static constexpr v1::Severity kAll[] = {v1::SEVERITY_YELLOW, v1::SEVERITY_ORANGE,
-                                          v1::SEVERITY_RED};
-  auto r = Lookup(text, kAll, &SeverityToken, &SeverityLabelZh);
-  if (!r) {
-    r = Lookup(text, kAll, &SeverityToken, &SeverityShortZh);
-  }
-  return r;
+  return labels::Parse<v1::Severity>(text);
 }
 
 std::optional<v1::WarningState> ParseState(absl::string_view text) {
-  static constexpr v1::WarningState kAll[] = {v1::WARNING_STATE_FIRING, v1::WARNING_STATE_RESOLVED};
-  return Lookup(text, kAll, &StateToken, &StateLabelZh);
+  return labels::Parse<v1::WarningState>(text);
 }
 
-std::optional<v1::Sex> ParseSex(absl::string_view text) {
-  const std::string lower = absl::AsciiStrToLower(text);
-  if (lower == "total" || text == "合计") {
-    return v1::SEX_TOTAL;
-  }
-  if (lower == "female" || text == "女") {
-    return v1::SEX_FEMALE;
-  }
-  if (lower == "male" || text == "男") {
-    return v1::SEX_MALE;
-  }
-  return std::nullopt;
-}
+std::optional<v1::Sex> ParseSex(absl::string_view text) { return labels::Parse<v1::Sex>(text); }
 
 std::optional<v1::Residence> ParseResidence(absl::string_view text) {
-  const std::string lower = absl::AsciiStrToLower(text);
-  if (lower == "all" || text == "全部") {
-    return v1::RESIDENCE_ALL;
-  }
-  if (lower == "urban" || text == "城镇") {
-    return v1::RESIDENCE_URBAN;
-  }
-  if (lower == "rural" || text == "农村") {
-    return v1::RESIDENCE_RURAL;
-  }
-  return std::nullopt;
+  return labels::Parse<v1::Residence>(text);
 }
 
 std::optional<v1::ReportType> ParseReportType(absl::string_view text) {

@@ -1,10 +1,11 @@
 #ifndef HALFSKY_SERVICES_HALFSKYCTL_VIEWS_LABELS_H_
 #define HALFSKY_SERVICES_HALFSKYCTL_VIEWS_LABELS_H_
 
-// Words and numbers as halfskyctl prints them: Chinese labels of the
-// evaluation enums (the status labels come from the evaluation method
-// library so that reports and warnings agree), flag-value parsing, number
-// and time formatting. Pure functions, thread-safe.
+// Words and numbers as halfskyctl prints them: labels and tokens of the
+// contract's enums (read from the proto's enum value options through
+// common/labels, so that every client says the same words), colours,
+// flag-value parsing, number and time formatting. Pure functions,
+// thread-safe. The strings returned live as long as the program.
 
 #include <map>
 #include <optional>
@@ -33,7 +34,7 @@ const char* SeverityToken(halfsky::v1::Severity severity);
 // 预警中 / 已解除; firing / resolved.
 const char* StateLabelZh(halfsky::v1::WarningState state);
 const char* StateToken(halfsky::v1::WarningState state);
-// 已达标 … 数据不足 (the method library's labels); achieved … not_assessable.
+// 已达标 … 数据不完整; achieved … data_incomplete ("" for UNSPECIFIED).
 const char* StatusLabelZh(halfsky::v1::ProgressStatus status);
 const char* StatusToken(halfsky::v1::ProgressStatus status);
 // Colour of a status in charts and tables, "#rrggbb".
