@@ -5,6 +5,7 @@
 
 #include "services/halfskyctl/catalog/catalog_cmd.h"
 #include "services/halfskyctl/export/export_cmd.h"
+#include "services/halfskyctl/followup/followup_cmd.h"
 #include "services/halfskyctl/health_cmd.h"
 #include "services/halfskyctl/report/report_cmd.h"
 #include "services/halfskyctl/series/series_cmd.h"
@@ -40,6 +41,8 @@ const std::map<std::string, Entry>& Commands() {
         "撤回已报送的数据并说明原因 / withdraw a reported figure, with a reason"}},
       {"history",
        {RunHistoryCommand, "数据键的修订历史与撤回 / every revision of one key, withdrawals too"}},
+      {"followup",
+       {RunFollowUpCommand, "督办：责任单位、整改措施、进展、销号 / follow-up of warnings"}},
   };
   return *commands;
 }

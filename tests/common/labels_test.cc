@@ -75,6 +75,9 @@ TEST(LabelsTest, LabelledEnumsAreComplete) {
   ExpectComplete<v1::WarningState>();
   ExpectComplete<v1::Sex>();
   ExpectComplete<v1::Residence>();
+  ExpectComplete<v1::FollowUpState>();
+  ExpectComplete<v1::FollowUpClosing>();
+  ExpectComplete<v1::FollowUpStepKind>();
 }
 
 TEST(LabelsTest, ParseAcceptsShortLabels) {
@@ -83,6 +86,10 @@ TEST(LabelsTest, ParseAcceptsShortLabels) {
   EXPECT_EQ(Parse<v1::Severity>("Orange"), v1::SEVERITY_ORANGE);
   // Labels match exactly (no case folding, no trimming).
   EXPECT_EQ(Parse<v1::Severity>(" 红"), std::nullopt);
+  // halfskyctl followup close --decision takes a token or either label.
+  EXPECT_EQ(Parse<v1::FollowUpClosing>("false-alarm"), v1::FOLLOW_UP_CLOSING_FALSE_ALARM);
+  EXPECT_EQ(Parse<v1::FollowUpClosing>("数据好转"), v1::FOLLOW_UP_CLOSING_RESOLVED_BY_DATA);
+  EXPECT_EQ(Parse<v1::FollowUpClosing>("说明理由"), v1::FOLLOW_UP_CLOSING_CLOSED_WITH_REASON);
 }
 
 }  // namespace

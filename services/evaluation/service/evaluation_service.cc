@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth/roles.h"
+#include "common/server/queued_write_reactor.h"
 #include "common/status/parse_error.h"
 #include "common/status/status.h"
 
@@ -30,17 +31,19 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::St
 
 }  // namespace
 
-// One WatchWarnings stream. Owned by gRPC: deletes itself in OnDone.
-//
-// The engine calls OnEvent/OnClose under its lock; they only touch this
-// object's queue under mu_. gRPC calls (StartWrite, Finish) are made with
-// mu_ released, since gRPC may run OnWriteDone inline.
-class EvaluationServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<WarningEvent>,
+// One WatchWarnings stream. Owned by gRPC: deletes itself in OnDone. The
+// engine calls OnEvent/OnClose under its lock; they only queue (see
+// common/server/queued_write_reactor.h).
+class EvaluationServiceImpl::WatchReactor final : public server::QueuedWriteReactor<WarningEvent>,
                                                   public evaluation::WarningWatcher {
  public:
   WatchReactor(EvaluationServiceImpl* service, halfsky::v1::ListWarningsRequest filter,
                bool all_states)
-      : service_(service), filter_(std::move(filter)), all_states_(all_states) {}
+      : QueuedWriteReactor(
+            "预警订阅积压过多，请重新订阅 / watcher fell behind; watch again to resync"),
+        service_(service),
+        filter_(std::move(filter)),
+        all_states_(all_states) {}
 
   // Subscribes (the initial set arrives through OnEvent) and starts writing.
   void Begin() {
@@ -49,68 +52,27 @@ class EvaluationServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
       Close(st);
       return;
     }
-    {
-      absl::MutexLock lock(&mu_);
-      synced_ = true;
-      limit_ = queue_.size() + service_->options_.max_watch_queue;
-    }
-    Pump();
+    StartWriting(service_->options_.max_watch_queue);
   }
 
   void OnEvent(const WarningEvent& event, const Warning* previous) override {
-    bool pump = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (closing_) {
+    if (event.type() != halfsky::v1::WARNING_EVENT_TYPE_CURRENT &&
+        event.type() != halfsky::v1::WARNING_EVENT_TYPE_SYNCED) {
+      const bool now_matches = evaluation::MatchesFilter(event.warning(), filter_, all_states_);
+      const bool was_matching =
+          previous != nullptr && evaluation::MatchesFilter(*previous, filter_, all_states_);
+      if (!now_matches && !was_matching) {
         return;
       }
-      if (event.type() != halfsky::v1::WARNING_EVENT_TYPE_CURRENT &&
-          event.type() != halfsky::v1::WARNING_EVENT_TYPE_SYNCED) {
-        const bool now_matches = evaluation::MatchesFilter(event.warning(), filter_, all_states_);
-        const bool was_matching =
-            previous != nullptr && evaluation::MatchesFilter(*previous, filter_, all_states_);
-        if (!now_matches && !was_matching) {
-          return;
-        }
-      }
-      if (synced_ && queue_.size() >= limit_) {
-        // Fell behind: free the queue and end the stream; the client
-        // watches again and gets the whole current set.
-        if (service_->options_.metrics != nullptr) {
-          service_->options_.metrics->WatcherFellBehind();
-        }
-        queue_.clear();
-        closing_ = true;
-        finish_status_ = grpc::Status(
-            grpc::StatusCode::ABORTED,
-            "预警订阅积压过多，请重新订阅 / watcher fell behind; watch again to resync");
-      } else {
-        queue_.push_back(event);
-      }
-      // Before Begin() has finished subscribing, Begin() starts the writes.
-      pump = synced_;
     }
-    if (pump) {
-      Pump();
+    // Fell behind: the queue is freed and the stream ends; the client
+    // watches again and gets the whole current set.
+    if (Enqueue(event) == Queued::kFellBehind && service_->options_.metrics != nullptr) {
+      service_->options_.metrics->WatcherFellBehind();
     }
   }
 
   void OnClose(const absl::Status& status) override { Close(status); }
-
-  void OnWriteDone(bool ok) override {
-    {
-      absl::MutexLock lock(&mu_);
-      writing_ = false;
-      if (!ok && !closing_) {
-        queue_.clear();
-        closing_ = true;
-        finish_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "write failed");
-      }
-    }
-    Pump();
-  }
-
-  void OnCancel() override { Close(absl::CancelledError("cancelled by the client")); }
 
   void OnDone() override {
     service_->engine_->Unsubscribe(this);
@@ -122,58 +84,9 @@ class EvaluationServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
   }
 
  private:
-  void Close(const absl::Status& status) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (closing_) {
-        return;
-      }
-      closing_ = true;
-      queue_.clear();
-      finish_status_ = ToGrpcStatus(status);
-      synced_ = true;
-    }
-    Pump();
-  }
-
-  // Starts the next write, or finishes once closing and idle.
-  void Pump() {
-    const WarningEvent* to_write = nullptr;
-    std::optional<grpc::Status> to_finish;
-    {
-      absl::MutexLock lock(&mu_);
-      if (writing_ || finished_) {
-        return;
-      }
-      if (!queue_.empty()) {
-        current_ = std::move(queue_.front());
-        queue_.pop_front();
-        writing_ = true;
-        to_write = &current_;
-      } else if (closing_) {
-        finished_ = true;
-        to_finish = finish_status_;
-      }
-    }
-    if (to_write != nullptr) {
-      StartWrite(to_write);
-    } else if (to_finish.has_value()) {
-      Finish(*to_finish);
-    }
-  }
-
   EvaluationServiceImpl* const service_;
   const halfsky::v1::ListWarningsRequest filter_;
   const bool all_states_;  // the replication stream: every state
-  absl::Mutex mu_;
-  std::deque<WarningEvent> queue_ ABSL_GUARDED_BY(mu_);
-  WarningEvent current_;  // the event being written (only while writing_)
-  bool synced_ ABSL_GUARDED_BY(mu_) = false;
-  size_t limit_ ABSL_GUARDED_BY(mu_) = 0;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool closing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
 EvaluationServiceImpl::EvaluationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
@@ -384,10 +297,13 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::GetEvaluationReport(
   absl::Status st = authenticate_(*ctx).status();
   if (st.ok()) {
     absl::StatusOr<halfsky::v1::EvaluationReport> r = evaluator_->Report(*request);
-    if (r.ok()) {
-      *response = std::move(*r);
-    } else {
+    if (r.ok() && options_.followups != nullptr) {
+      st = options_.followups->AnnotateReport(&*r);
+    }
+    if (!r.ok()) {
       st = r.status();
+    } else if (st.ok()) {
+      *response = std::move(*r);
     }
   }
   return Reply(ctx, st);

@@ -69,6 +69,7 @@
 #include "halfsky/v1/common.pb.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/followup_tracker.h"
 #include "services/evaluation/service/primary_forwarder.h"
 #include "services/evaluation/service/service_metrics.h"
 #include "services/evaluation/service/warning_engine.h"
@@ -84,6 +85,10 @@ struct EvaluationServiceOptions {
   evaluation::EvaluationMetrics* metrics = nullptr;
   // Not owned; may be null. Set on a read replica: see above.
   evaluation::PrimaryForwarder* forward_to = nullptr;
+  // Not owned; may be null. When set, GetEvaluationReport adds the
+  // follow-up records (督办) of the report's warnings and their summary
+  // (FollowUpTracker::AnnotateReport).
+  evaluation::FollowUpTracker* followups = nullptr;
 };
 
 // ListWarnings is served raw (pre-serialized bytes, see above); clients see

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/cache/cache_layout.h"
+#include "common/proto/timestamp.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/evaluation/method/data_warnings.h"
@@ -20,10 +21,6 @@ using ::halfsky::v1::Indicator;
 using ::halfsky::v1::ProgressStatus;
 using ::halfsky::v1::SeriesPoint;
 using ::halfsky::v1::Warning;
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
 
 Series ToSeries(const std::vector<SeriesPoint>& points) {
   google::protobuf::RepeatedPtrField<SeriesPoint> field(points.begin(), points.end());
@@ -127,7 +124,7 @@ absl::StatusOr<halfsky::v1::GetReportingStatusResponse> GrpcReportingSource::Get
   PrepareClientContext(&ctx, token_, deadline_);
   halfsky::v1::GetReportingStatusRequest request;
   request.set_year(year);
-  *request.mutable_as_of() = ToProto(as_of);
+  *request.mutable_as_of() = ToTimestamp(as_of);
   halfsky::v1::GetReportingStatusResponse response;
   grpc::Status st = stub_->GetReportingStatus(&ctx, request, &response);
   if (!st.ok()) {
@@ -509,7 +506,7 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
   report.set_type(request.type());
   report.set_year(year);
   report.set_area_code(area);
-  *report.mutable_generated_at() = ToProto(clock_->Now());
+  *report.mutable_generated_at() = ToTimestamp(clock_->Now());
 
   // domain id → (status → count), assessed, achieved.
   struct Tally {

@@ -19,6 +19,9 @@
 #include "common/server/server.h"
 #include "services/evaluation/service/evaluation_service.h"
 #include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/followup_service.h"
+#include "services/evaluation/service/followup_store.h"
+#include "services/evaluation/service/followup_tracker.h"
 #include "services/evaluation/service/replica.h"
 #include "services/evaluation/service/series_source.h"
 #include "services/evaluation/service/service_metrics.h"
@@ -57,6 +60,13 @@ ABSL_FLAG(std::string, follow, "",
 ABSL_FLAG(std::string, follow_token_file, "",
           "File holding the bearer token the replica presents to the primary for its "
           "WatchWarnings stream (forwarded calls carry the caller's). Empty: no token.");
+
+ABSL_FLAG(std::string, followup_plan_days, "red=7,orange=14,yellow=30",
+          "Follow-up (督办): days after a warning fires by which its record needs a plan "
+          "(整改措施), per severity; past them it escalates.");
+ABSL_FLAG(absl::Duration, followup_check_interval, absl::Minutes(1),
+          "Follow-up: how often records are checked for escalations and expired silences "
+          "(also on every warning change and every follow-up call).");
 
 int main(int argc, char** argv) {
   halfsky::InitService(argc, argv, "halfsky-evaluation");
@@ -152,21 +162,48 @@ int main(int argc, char** argv) {
   evaluator_options.metrics = &metrics;
   halfsky::evaluation::Evaluator evaluator(catalog, &series, &reporting, engine->get(), clock,
                                            evaluator_options);
+  auto plan_days =
+      halfsky::evaluation::ParseEscalationSettings(absl::GetFlag(FLAGS_followup_plan_days));
+  if (!plan_days.ok()) {
+    std::cerr << "halfsky-evaluation: --followup_plan_days: " << plan_days.status() << "\n";
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_followup_check_interval) <= absl::ZeroDuration()) {
+    std::cerr << "halfsky-evaluation: --followup_check_interval must be positive\n";
+    return 2;
+  }
+  auto followup_store = halfsky::evaluation::FollowUpStore::Open(absl::GetFlag(FLAGS_db));
+  if (!followup_store.ok()) {
+    std::cerr << "halfsky-evaluation: " << followup_store.status() << "\n";
+    return 1;
+  }
+  auto followups = halfsky::evaluation::FollowUpTracker::Create(
+      catalog, engine->get(), followup_store->get(), clock, *plan_days);
+  if (!followups.ok()) {
+    std::cerr << "halfsky-evaluation: " << followups.status() << "\n";
+    return 1;
+  }
   halfsky::EvaluationServiceOptions service_options;
   service_options.max_watch_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_watch_queue));
   service_options.metrics = &metrics;
+  service_options.followups = followups->get();
   halfsky::EvaluationServiceImpl service(catalog, engine->get(), &evaluator,
                                          (*authenticator)->AsFunction(), service_options);
+  halfsky::FollowUpServiceImpl followup_service(followups->get(), (*authenticator)->AsFunction(),
+                                                service_options.max_watch_queue);
   if (auto st = evaluator.Start(&redis); !st.ok()) {
     std::cerr << "halfsky-evaluation: " << st << "\n";
     return 1;
   }
+  (*followups)->Start(absl::GetFlag(FLAGS_followup_check_interval));
   halfsky::RunHooks hooks;
   hooks.before_shutdown = [&] {
+    followup_service.Shutdown();
     service.Shutdown();
     evaluator.Stop();
+    (*followups)->Stop();
   };
-  const int code = halfsky::RunServer(options, catalog, {&service}, hooks);
+  const int code = halfsky::RunServer(options, catalog, {&service, &followup_service}, hooks);
   (*engine)->SetObserver(nullptr);  // `metrics` goes first
   return code;
 }

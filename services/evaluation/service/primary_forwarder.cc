@@ -12,12 +12,14 @@ PrimaryForwarder::PrimaryForwarder(std::shared_ptr<grpc::ChannelInterface> prima
     : stub_(halfsky::v1::EvaluationService::NewStub(std::move(primary))),
       max_deadline_(max_deadline) {}
 
-std::shared_ptr<grpc::ClientContext> PrimaryForwarder::ContextFor(
-    const grpc::CallbackServerContext& caller) const {
+std::shared_ptr<grpc::ClientContext> ForwardedContext(const grpc::CallbackServerContext& caller,
+                                                      std::optional<absl::Duration> max_deadline) {
   // Propagates the caller's deadline (the earlier of it and ours wins) and
   // its cancellation.
   std::shared_ptr<grpc::ClientContext> ctx = grpc::ClientContext::FromCallbackServerContext(caller);
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + max_deadline_));
+  if (max_deadline.has_value()) {
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + *max_deadline));
+  }
   auto range = caller.client_metadata().equal_range("authorization");
   for (auto it = range.first; it != range.second; ++it) {
     ctx->AddMetadata("authorization", std::string(it->second.data(), it->second.size()));
@@ -29,7 +31,7 @@ template <typename Request, typename Response>
 void PrimaryForwarder::Forward(AsyncMethod<Request, Response> method,
                                grpc::CallbackServerContext* caller, const Request* request,
                                Response* response, Done done) {
-  std::shared_ptr<grpc::ClientContext> ctx = ContextFor(*caller);
+  std::shared_ptr<grpc::ClientContext> ctx = ForwardedContext(*caller, max_deadline_);
   // `ctx` lives until the primary answered.
   (stub_->async()->*method)(ctx.get(), request, response,
                             [ctx, done = std::move(done)](grpc::Status status) { done(status); });

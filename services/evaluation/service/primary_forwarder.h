@@ -22,12 +22,20 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 
 namespace halfsky::evaluation {
+
+// A client context for forwarding `caller`'s RPC to the primary: the
+// caller's `authorization` metadata copied unchanged (every value), its
+// deadline and cancellation propagated, the deadline capped at
+// `max_deadline` when one is given (a watch stream forwards uncapped).
+std::shared_ptr<grpc::ClientContext> ForwardedContext(const grpc::CallbackServerContext& caller,
+                                                      std::optional<absl::Duration> max_deadline);
 
 class PrimaryForwarder final {
  public:
@@ -50,13 +58,11 @@ class PrimaryForwarder final {
   template <typename Request, typename Response>
   using AsyncMethod = void (Async::*)(grpc::ClientContext*, const Request*, Response*,
                                       std::function<void(grpc::Status)>);
-  // Calls `method` of the async stub with ContextFor(*caller); `done` gets
+  // Calls `method` of the async stub with ForwardedContext(*caller, max_deadline_); `done` gets
   // the primary's status.
   template <typename Request, typename Response>
   void Forward(AsyncMethod<Request, Response> method, grpc::CallbackServerContext* caller,
                const Request* request, Response* response, Done done);
-  // A client context carrying the caller's authorization and deadline.
-  std::shared_ptr<grpc::ClientContext> ContextFor(const grpc::CallbackServerContext& caller) const;
 
   const std::unique_ptr<halfsky::v1::EvaluationService::Stub> stub_;
   const absl::Duration max_deadline_;

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <utility>
 
+#include "services/evaluation/service/followup_forwarder.h"
 #include "services/evaluation/service/primary_forwarder.h"
 #include "services/evaluation/service/service_metrics.h"
 #include "services/evaluation/service/warning_engine.h"
@@ -28,7 +29,9 @@ int RunReplica(const ReplicaConfig& config, std::shared_ptr<const CatalogIndex> 
   EvaluationServiceImpl service(catalog, mirror.get(), /*evaluator=*/nullptr,
                                 std::move(authenticator), service_options);
 
-  auto server = RunningServer::Start(config.server, catalog, {&service});
+  FollowUpForwarder followups(channel);  // follow-up records live on the primary
+
+  auto server = RunningServer::Start(config.server, catalog, {&service, &followups});
   if (!server.ok()) {
     std::cerr << name << ": " << server.status().message() << "\n";
     mirror->SetObserver(nullptr);

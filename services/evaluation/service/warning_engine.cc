@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/labels/labels.h"
+#include "common/proto/timestamp.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
@@ -18,10 +19,6 @@ namespace {
 
 using ::halfsky::v1::Warning;
 using ::halfsky::v1::WarningEvent;
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
 
 // The fields the evaluator computes; two warnings with equal content are
 // "no change".
@@ -179,7 +176,7 @@ void WarningEngine::EmitLocked(halfsky::v1::WarningEventType type, const Warning
   WarningEvent event;
   event.set_type(type);
   *event.mutable_warning() = w;
-  *event.mutable_at() = ToProto(now);
+  *event.mutable_at() = ToTimestamp(now);
   DeliverLocked(event, previous);
 }
 
@@ -262,7 +259,7 @@ absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
   }
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
-  const google::protobuf::Timestamp now_proto = ToProto(now);
+  const google::protobuf::Timestamp now_proto = ToTimestamp(now);
 
   // Deduplicate by identity: the more severe candidate wins.
   absl::flat_hash_map<std::string, Warning> wanted;
@@ -370,7 +367,7 @@ absl::StatusOr<Warning> WarningEngine::Acknowledge(const std::string& id, const 
   halfsky::v1::Acknowledgement ack;
   ack.set_by(by);
   ack.set_note(note);
-  *ack.mutable_at() = ToProto(now);
+  *ack.mutable_at() = ToTimestamp(now);
   HALFSKY_RETURN_IF_ERROR(store_->Acknowledge(id, it->second->episode(), ack));
   const WarningSet::Ptr previous = it->second;
   auto next = std::make_shared<Warning>(*previous);
@@ -550,7 +547,7 @@ absl::Status WarningEngine::Subscribe(WarningWatcher* watcher,
   if (absl::Status why = availability(); !why.ok()) {
     return why;
   }
-  const google::protobuf::Timestamp now = ToProto(clock_->Now());
+  const google::protobuf::Timestamp now = ToTimestamp(clock_->Now());
   WarningEvent event;
   *event.mutable_at() = now;
   event.set_type(halfsky::v1::WARNING_EVENT_TYPE_CURRENT);

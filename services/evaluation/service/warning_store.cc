@@ -10,6 +10,7 @@
 #include "common/sqlite/migrations.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/evaluation/service/followup_store.h"
 
 namespace halfsky::evaluation {
 namespace {
@@ -40,6 +41,8 @@ const char* const kMigrations[] = {
     "  at_micros INTEGER NOT NULL"
     ");"
     "CREATE INDEX acknowledgements_by_warning ON acknowledgements (warning_id, episode, seq);",
+    // 2: follow-up records (督办) and their history (followup_store.h).
+    kFollowUpSchemaMigration,
 };
 
 int64_t ToMicros(const google::protobuf::Timestamp& t) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "services/halfskyctl/views/followup_view.h"
 #include "services/halfskyctl/views/labels.h"
 #include "services/halfskyctl/views/series_view.h"
 #include "services/halfskyctl/views/table.h"
@@ -209,6 +210,18 @@ std::string Subject(const v1::Warning& w, const v1::EvaluationReport& report,
 }
 
 // The 类型 cell: 数据迟报（逾期200天） for a unit's late data.
+// Names for the 督办 section: the context's units and indicators, and the
+// report's own indicators.
+Names FollowUpNames(const v1::EvaluationReport& report, const ReportContext& ctx) {
+  Names names;
+  names.units = ctx.unit_names_zh;
+  names.indicators = ctx.indicator_names_zh;
+  for (const auto& ia : report.indicators()) {
+    names.indicators.emplace(ia.indicator_id(), ia.name_zh());
+  }
+  return names;
+}
+
 std::string KindCell(const v1::Warning& w) {
   return IsUnitWarning(w) ? absl::StrCat(KindLabelZh(w.kind()), "（", OverdueZh(w), "）")
                           : std::string(KindLabelZh(w.kind()));
@@ -694,6 +707,7 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
     }
     absl::StrAppend(&o, "</tbody>\n</table>\n");
   }
+  absl::StrAppend(&o, ReportFollowUpsHtml(report, FollowUpNames(report, ctx), &Esc));
   absl::StrAppend(&o, "</section>\n");
 
   // Domains.
@@ -864,6 +878,7 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
                       " |\n");
     }
   }
+  o += ReportFollowUpsMarkdown(report, FollowUpNames(report, ctx));
   std::map<std::string, const v1::AnnualReportDomain*> annual;
   if (ctx.annual != nullptr) {
     for (const auto& d : ctx.annual->domains()) {
@@ -990,7 +1005,9 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
                                                    "member_unit_code",
                                                    "member_unit",
                                                    "missing_indicator_ids",
-                                                   "days_overdue"};
+                                                   "days_overdue",
+                                                   "due",
+                                                   "follow_up_state"};
   std::string o = CsvLine(kHeader);
   auto opt = [](bool has, double v) { return has ? Num(v) : std::string(); };
   auto emit = [&](std::map<std::string, std::string> fields) {
@@ -1045,6 +1062,28 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
                               : w->unit_code()},
           {"missing_indicator_ids", absl::StrJoin(w->missing_indicator_ids(), ";")},
           {"days_overdue", IsUnitWarning(*w) ? absl::StrCat(w->days_overdue()) : ""}});
+  }
+  if (report.has_follow_up_summary()) {
+    const int64_t now = report.follow_up_summary().as_of().seconds();
+    const Names names = FollowUpNames(report, ctx);
+    emit({{"record", "follow_up_summary"},
+          {"count", absl::StrCat(report.follow_up_summary().total())},
+          {"text", FollowUpSummaryZh(report.follow_up_summary())}});
+    for (const v1::FollowUp& f : report.follow_ups()) {
+      const v1::Warning& w = f.warning();
+      emit({{"record", "follow_up"},
+            {"domain_id", w.domain_id()},
+            {"domain", domain_name[w.domain_id()]},
+            {"indicator_id", w.indicator_id()},
+            {"indicator", w.indicator_name_zh()},
+            {"severity", SeverityToken(w.severity())},
+            {"kind", KindToken(w.kind())},
+            {"text", AskedZh(f)},
+            {"member_unit_code", f.owner_unit_code()},
+            {"member_unit", UnitNameZh(f.owner_unit_code(), names)},
+            {"due", DueDateZh(f)},
+            {"follow_up_state", FollowUpStateToken(f, now)}});
+    }
   }
   for (const auto& g : groups) {
     for (const v1::IndicatorAssessment* ia : g.indicators) {

@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "google/protobuf/util/json_util.h"
 #include "services/halfskyctl/views/display_width.h"
+#include "services/halfskyctl/views/json.h"
 #include "services/halfskyctl/views/labels.h"
 #include "services/halfskyctl/views/table.h"
 
@@ -63,18 +63,6 @@ std::vector<std::string> CsvFields(const v1::Warning& w, const Names& names) {
           w.unit_code().empty() ? "" : Lookup(names.units, w.unit_code()),
           absl::StrJoin(w.missing_indicator_ids(), ";"),
           IsUnitWarning(w) ? absl::StrCat(w.days_overdue()) : ""};
-}
-
-std::string Json(const google::protobuf::Message& m, bool pretty) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = pretty;
-  options.preserve_proto_field_names = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  if (!pretty) {
-    out += "\n";
-  }
-  return out;
 }
 
 }  // namespace
@@ -146,7 +134,7 @@ std::string RenderWarningsJson(const std::vector<v1::Warning>& warnings) {
     *response.add_warnings() = w;
   }
   response.set_total_count(static_cast<int>(warnings.size()));
-  return Json(response, true);
+  return ProtoJson(response, true);
 }
 
 std::string WarningsCsvHeader(bool with_event) {
@@ -238,7 +226,7 @@ std::string RenderEventLine(const v1::WarningEvent& event, const Names& names, b
   return line + "\n";
 }
 
-std::string RenderEventJson(const v1::WarningEvent& event) { return Json(event, false); }
+std::string RenderEventJson(const v1::WarningEvent& event) { return ProtoJson(event, false); }
 
 std::string RenderEventCsv(const v1::WarningEvent& event, const Names& names) {
   if (event.type() == v1::WARNING_EVENT_TYPE_SYNCED) {
