@@ -252,5 +252,64 @@ TEST_F(FollowUpBinaryTest, ReplicaForwardsCallsAndRelaysTheWatch) {
   EXPECT_TRUE(replica.Stop().ok()) << replica.log();
 }
 
+// `halfskyctl followup list --watch` (the real binary) prints what happens
+// to the records as it happens: the unit's own stream, as JSON lines, shows
+// its note; the group's default stream (escalations only) does not.
+TEST_F(FollowUpBinaryTest, HalfskyctlWatchPrintsChangesLive) {
+  ASSERT_NO_FATAL_FAILURE(Submit());
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < give_up && List(testing::kUnitToken, kWarningId).follow_ups_size() == 0) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(List(testing::kUnitToken, kWarningId).follow_ups_size(), 1);
+
+  const std::string ctl = halfsky::testing::ServiceBinary("halfskyctl");
+  const std::string all_log = suite_->dir() + "/watch_all.log";
+  const std::string escalations_log = suite_->dir() + "/watch_escalations.log";
+  auto all = halfsky::testing::ChildProcess::Start(
+      {ctl, "followup", "list", "--watch", "--all-events", "--format", "json",
+       "--server=" + suite_->evaluation().address(), std::string("--token=") + testing::kUnitToken},
+      all_log);
+  ASSERT_TRUE(all.ok()) << all.status();
+  auto escalations =
+      halfsky::testing::ChildProcess::Start({ctl, "followup", "list", "--watch", "--no-color",
+                                             "--server=" + suite_->evaluation().address(),
+                                             std::string("--token=") + testing::kAssessmentToken},
+                                            escalations_log);
+  ASSERT_TRUE(escalations.ok()) << escalations.status();
+  // Both streams are open once the unit's has printed its initial set.
+  const absl::Time synced_by = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < synced_by && halfsky::testing::ReadFile(all_log).find(
+                                        "FOLLOW_UP_EVENT_TYPE_SYNCED") == std::string::npos) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_THAT(halfsky::testing::ReadFile(all_log),
+              ::testing::HasSubstr("FOLLOW_UP_EVENT_TYPE_SYNCED"));
+  absl::SleepFor(absl::Milliseconds(300));  // the group's stream subscribes too
+
+  halfsky::v1::AddFollowUpNoteRequest r;
+  r.set_warning_id(kWarningId);
+  r.set_note("命令行订阅看到的整改进展");
+  halfsky::v1::FollowUp f;
+  auto ctx = Ctx(testing::kUnitToken);
+  grpc::Status st = stub_->AddFollowUpNote(ctx.get(), r, &f);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  const absl::Time seen_by = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < seen_by && halfsky::testing::ReadFile(all_log).find(
+                                      "命令行订阅看到的整改进展") == std::string::npos) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  const std::string printed = halfsky::testing::ReadFile(all_log);
+  EXPECT_THAT(printed, ::testing::HasSubstr("命令行订阅看到的整改进展"));
+  EXPECT_THAT(printed, ::testing::HasSubstr("FOLLOW_UP_STEP_KIND_NOTE"));
+  EXPECT_THAT(printed, ::testing::Not(::testing::HasSubstr("EDU_BUREAU")));
+  EXPECT_TRUE((*all)->Running()) << printed;
+  // Nothing escalated: the group's 督办 stream printed no record.
+  EXPECT_THAT(halfsky::testing::ReadFile(escalations_log),
+              ::testing::Not(::testing::HasSubstr(kWarningId)));
+  EXPECT_TRUE((*escalations)->Running()) << halfsky::testing::ReadFile(escalations_log);
+}
+
 }  // namespace
 }  // namespace halfsky::evaluation
