@@ -70,6 +70,8 @@ class RedisServer {
   ~RedisServer();
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Its process id (-1 when not running).
+  pid_t pid() const { return process_ != nullptr ? process_->pid() : -1; }
   // SIGKILLs the server (if running).
   void Kill();
   // Starts it again on the same port and directory.

@@ -57,6 +57,8 @@ class ServiceProcess {
   // Sends SIGKILL and reaps it (simulating a crash).
   void Kill();
   bool running() const { return process_ != nullptr; }
+  // Its process id (-1 when not running).
+  pid_t pid() const { return process_ != nullptr ? process_->pid() : -1; }
 
   // "127.0.0.1:PORT" of its gRPC server (valid after Start).
   const std::string& address() const { return address_; }
