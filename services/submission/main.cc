@@ -18,6 +18,9 @@ ABSL_FLAG(int, max_batch_values, 10000, "Most values accepted in one SubmitBatch
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(5),
           "WatchChanges heartbeat period while idle.");
 ABSL_FLAG(int, max_watchers, 64, "Most concurrent WatchChanges streams.");
+ABSL_FLAG(int, sqlite_cache_mib, 64,
+          "Page cache of the database's writer connection, MiB (the process grows by the pages "
+          "written until this bound, then stays flat).");
 
 int main(int argc, char** argv) {
   halfsky::InitService(argc, argv, "halfsky-submission");
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
   halfsky::submission::SqliteSubmissionStore::Options store_options;
   store_options.path = absl::GetFlag(FLAGS_db);
   store_options.clock = clock;
+  store_options.cache_mib = absl::GetFlag(FLAGS_sqlite_cache_mib);
   {
     std::error_code ec;
     const auto parent = std::filesystem::path(store_options.path).parent_path();

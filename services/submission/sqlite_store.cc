@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/sqlite/sqlite.h"
 #include "common/status/status.h"
 #include "services/submission/group_committer.h"
@@ -25,9 +26,15 @@ absl::StatusOr<std::unique_ptr<SqliteSubmissionStore>> SqliteSubmissionStore::Op
                            sqlite::Database::Open(options.path, writer_options));
   HALFSKY_RETURN_IF_ERROR(writer.Exec("PRAGMA journal_mode=WAL"));
   HALFSKY_RETURN_IF_ERROR(writer.Exec("PRAGMA synchronous=FULL"));
-  // 64 MiB page cache. No automatic checkpoints on the writer: the WAL
-  // hook hands them to the checkpointer thread (see group_committer.h).
-  HALFSKY_RETURN_IF_ERROR(writer.Exec("PRAGMA cache_size=-65536"));
+  if (options.cache_mib < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("页缓存至少1 MiB / cache_mib must be at least 1, got ", options.cache_mib));
+  }
+  // The page cache (cache_size in KiB when negative). No automatic
+  // checkpoints on the writer: the WAL hook hands them to the checkpointer
+  // thread (see group_committer.h).
+  HALFSKY_RETURN_IF_ERROR(
+      writer.Exec(absl::StrCat("PRAGMA cache_size=-", int64_t{options.cache_mib} * 1024)));
   HALFSKY_RETURN_IF_ERROR(writer.Exec("PRAGMA temp_store=MEMORY"));
   HALFSKY_RETURN_IF_ERROR(MigrateSubmissionSchema(writer));
 

@@ -70,6 +70,11 @@ class SqliteSubmissionStore final : public SubmissionStore {
     // A group of at most this many values is answered on the committer
     // itself when no earlier group waits for the completion thread.
     int inline_completion_values = 256;
+    // The writer connection's page cache (PRAGMA cache_size), MiB. The
+    // database is append-only, so under a steady write load the process
+    // grows by the pages written until this bound is reached; it then
+    // stays flat (tests/bench/soak_bench.cc). At least 1.
+    int cache_mib = 64;
   };
 
   // Opens (creating and migrating as needed). Errors (common/sqlite's

@@ -22,6 +22,9 @@
 //
 // Usage: soak_bench [--seconds=300] [--window_seconds=30] [--threads=8]
 //                   [--peak_seconds=20] [--load_fraction=0.5] [--watchers=4]
+//                   [--sqlite_cache_mib=N]  (the submission service's page
+//                   cache; small, it is full before the soak starts, so
+//                   what grows after that is not the cache filling)
 // Prints figures; asserts nothing about speed.
 #include <sys/resource.h>
 
@@ -175,12 +178,18 @@ int main(int argc, char** argv) {
   const int peak_seconds = IntFlag(argc, argv, "peak_seconds", 20);
   const double load_fraction = DoubleFlag(argc, argv, "load_fraction", 0.5);
   const int watchers = IntFlag(argc, argv, "watchers", 4);
+  // The submission service's page cache bound (its --sqlite_cache_mib);
+  // 0 = the service's default (64 MiB).
+  const int sqlite_cache_mib = IntFlag(argc, argv, "sqlite_cache_mib", 0);
 
   halfsky::testing::SuiteOptions options;
   options.catalog = et::TestCatalogPath();
   options.tokens = absl::StrCat(et::TokenFileContent(), halfsky::auth::HashToken(kServiceToken),
                                 " halfsky-services service\n");
   options.service_token = kServiceToken;
+  if (sqlite_cache_mib > 0) {
+    options.submission_flags.push_back(absl::StrCat("--sqlite_cache_mib=", sqlite_cache_mib));
+  }
   auto suite_or = halfsky::testing::Suite::Start(options);
   if (!suite_or.ok()) {
     std::fprintf(stderr, "soak_bench: %s\n", suite_or.status().ToString().c_str());

@@ -63,6 +63,23 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<SqliteSubmissionStore> store_;
 };
 
+// The writer's page cache bound (PRAGMA cache_size): below 1 MiB it is
+// refused; any positive bound opens. (Its effect on memory is shown by
+// tests/bench/soak_bench.cc --sqlite_cache_mib.)
+TEST_F(StoreTest, PageCacheBoundBelowOneMibIsRefused) {
+  store_.reset();
+  SqliteSubmissionStore::Options o;
+  o.path = path_;
+  o.clock = &clock_;
+  o.cache_mib = 0;
+  auto refused = SqliteSubmissionStore::Open(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  o.cache_mib = 3;
+  auto opened = SqliteSubmissionStore::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+}
+
 TEST_F(StoreTest, CreateReviseUnchanged) {
   auto r1 = store_->WriteAndWait(Req("p", "a", {Number("HEALTH-03", 2024, 3)}));
   ASSERT_TRUE(r1.ok()) << r1.status();
