@@ -12,11 +12,12 @@
 //   HALFSKY_RETURN_IF_ERROR(auth::RequireRole(who, {v1::ROLE_KIND_STATISTICS,
 //                                                   v1::ROLE_KIND_ADMIN}));
 //
-// A server interceptor (grpc::experimental::Interceptor, at
-// POST_RECV_INITIAL_METADATA) calls AuthenticateMetadata on
-// `methods->GetRecvInitialMetadata()`: the same checks, messages and cache
-// as AuthenticateCall, so a call refused early and a call refused in its
-// handler say the same thing.
+// With TLS, the server bootstrap (common/server) calls AuthenticateMetadata
+// from a grpc::AuthMetadataProcessor, before a call's message is read: the
+// same checks, messages and cache as AuthenticateCall, so a call refused
+// early and a call refused in its handler say the same thing. (gRPC 1.51
+// has no such hook for plaintext servers, and its interceptors run only
+// after the message is read and parsed.)
 //
 // Cache (decision): successful authentications are kept by token, at most
 // `cache_entries` of them (the cache is emptied when full), so a repeated
