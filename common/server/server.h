@@ -63,7 +63,8 @@ struct ServerOptions {
   // Refuses unauthenticated calls before their message is read, with TLS
   // only (a grpc::AuthMetadataProcessor; gRPC 1.51 aborts the process if
   // one is set on plaintext credentials): the call answers UNAUTHENTICATED
-  // from its metadata. nullptr = auth::FlagsAuthenticator() (what main()
+  // from its metadata. Health, reflection and CatalogService stay open, as
+  // their handlers are. nullptr = auth::FlagsAuthenticator() (what main()
   // made); none, or one in no-auth mode, = no early refusal. Must outlive
   // the server. Handlers authenticate as before.
   const auth::Authenticator* authenticator = nullptr;

@@ -22,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/auth/token_store.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -255,6 +256,22 @@ TEST_F(AdmissionTest, WithTlsUnauthenticatedCallsAreRefusedBeforeTheirMessage) {
   std::cerr << "TLS: peak RSS before " << before / kMiB << " MiB, after " << after / kMiB
             << " MiB (12 x 60 MiB unauthenticated)\n";
   EXPECT_LT(after - before, 100 * kMiB);
+  // Health stays open without a token (as in plaintext).
+  {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = tls_ca_;
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    auto health = grpc::health::v1::Health::NewStub(
+        grpc::CreateCustomChannel(address_, grpc::SslCredentials(ssl), args));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status =
+        health->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  }
   // An authenticated call still reaches the service.
   const std::vector<grpc::StatusCode> good = SendConcurrently(1, 10, "stats-secret");
   EXPECT_NE(good[0], grpc::StatusCode::UNAUTHENTICATED) << first_message_;
