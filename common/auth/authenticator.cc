@@ -1,5 +1,6 @@
 #include "common/auth/authenticator.h"
 
+#include <atomic>
 #include <iostream>
 #include <utility>
 
@@ -13,6 +14,13 @@ ABSL_FLAG(std::string, tokens_file, "",
           "deploy/local/tokens.example). Empty: NO authentication, every caller is an "
           "anonymous admin (local development only).");
 
+ABSL_FLAG(double, rate_limit_per_second, 50,
+          "Calls a second each authenticated principal may make, sustained (token bucket; "
+          "service principals are not limited). 0 turns the limit off. Over it a call answers "
+          "RESOURCE_EXHAUSTED with google.rpc.RetryInfo.");
+ABSL_FLAG(double, rate_limit_burst, 200,
+          "Calls a principal may make back to back after being idle (the bucket's size).");
+
 namespace halfsky::auth {
 
 namespace {
@@ -23,6 +31,8 @@ constexpr char kMissing[] =
 constexpr char kMalformed[] =
     "身份凭证格式错误：应为 \"authorization: Bearer <令牌>\" / malformed authorization metadata: "
     "expected \"Bearer <token>\"";
+
+std::atomic<const Authenticator*> flags_authenticator{nullptr};
 
 bool IsToken68Char(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
@@ -60,12 +70,23 @@ absl::StatusOr<std::string> ParseBearerHeader(absl::string_view value) {
 
 Authenticator::Authenticator(bool enabled, std::shared_ptr<const TokenStore> store,
                              std::string path, AuthenticatorOptions options)
-    : enabled_(enabled), path_(std::move(path)), options_(options), store_(std::move(store)) {}
+    : enabled_(enabled),
+      path_(std::move(path)),
+      options_(options),
+      limiter_(enabled && options.rate_limit.per_second > 0
+                   ? std::make_unique<RateLimiter>(options.rate_limit, options.clock)
+                   : nullptr),
+      store_(std::move(store)) {}
 
 std::unique_ptr<Authenticator> Authenticator::WithTokens(TokenStore store, std::string path,
                                                          AuthenticatorOptions options) {
   return std::unique_ptr<Authenticator>(new Authenticator(
       true, std::make_shared<const TokenStore>(std::move(store)), std::move(path), options));
+}
+
+Authenticator::~Authenticator() {
+  const Authenticator* self = this;
+  flags_authenticator.compare_exchange_strong(self, nullptr);
 }
 
 std::unique_ptr<Authenticator> Authenticator::NoAuth() {
@@ -144,7 +165,19 @@ absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateMetadata(
 
 absl::StatusOr<halfsky::v1::Principal> Authenticator::AuthenticateCall(
     const grpc::ServerContextBase& context) const {
-  return AuthenticateMetadata(context.client_metadata());
+  absl::StatusOr<halfsky::v1::Principal> who = AuthenticateMetadata(context.client_metadata());
+  if (!who.ok() || limiter_ == nullptr) {
+    return who;
+  }
+  for (const halfsky::v1::Role& role : who->roles()) {
+    if (role.kind() == halfsky::v1::ROLE_KIND_SERVICE) {
+      return who;
+    }
+  }
+  if (absl::Status admitted = limiter_->Admit(who->name()); !admitted.ok()) {
+    return admitted;
+  }
+  return who;
 }
 
 AuthenticateFn Authenticator::AsFunction() const {
@@ -184,7 +217,21 @@ size_t Authenticator::cached_principals() const {
 std::string TokensFileFlag() { return absl::GetFlag(FLAGS_tokens_file); }
 
 absl::StatusOr<std::unique_ptr<Authenticator>> AuthenticatorFromFlags() {
-  return Authenticator::FromTokensFile(TokensFileFlag());
+  AuthenticatorOptions options;
+  options.rate_limit.per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
+  options.rate_limit.burst = absl::GetFlag(FLAGS_rate_limit_burst);
+  if (!(options.rate_limit.per_second >= 0) || !(options.rate_limit.burst >= 0)) {
+    return absl::InvalidArgumentError(
+        "--rate_limit_per_second 和 --rate_limit_burst 不能为负 / must not be negative");
+  }
+  absl::StatusOr<std::unique_ptr<Authenticator>> made =
+      Authenticator::FromTokensFile(TokensFileFlag(), options);
+  if (made.ok()) {
+    flags_authenticator.store(made->get());
+  }
+  return made;
 }
+
+const Authenticator* FlagsAuthenticator() { return flags_authenticator.load(); }
 
 }  // namespace halfsky::auth

@@ -12,11 +12,12 @@
 //   HALFSKY_RETURN_IF_ERROR(auth::RequireRole(who, {v1::ROLE_KIND_STATISTICS,
 //                                                   v1::ROLE_KIND_ADMIN}));
 //
-// A server interceptor (grpc::experimental::Interceptor, at
-// POST_RECV_INITIAL_METADATA) calls AuthenticateMetadata on
-// `methods->GetRecvInitialMetadata()`: the same checks, messages and cache
-// as AuthenticateCall, so a call refused early and a call refused in its
-// handler say the same thing.
+// With TLS, the server bootstrap (common/server) calls AuthenticateMetadata
+// from a grpc::AuthMetadataProcessor, before a call's message is read: the
+// same checks, messages and cache as AuthenticateCall, so a call refused
+// early and a call refused in its handler say the same thing. (gRPC 1.51
+// has no such hook for plaintext servers, and its interceptors run only
+// after the message is read and parsed.)
 //
 // Cache (decision): successful authentications are kept by token, at most
 // `cache_entries` of them (the cache is emptied when full), so a repeated
@@ -31,6 +32,18 @@
 //   - more than one authorization entry, a scheme other than "Bearer"
 //     (case-insensitive), or a token outside RFC 6750's token68 alphabet;
 //   - a token not in the store.
+//
+// Rate limit (decision): AuthenticateCall — what every handler calls
+// first, through AsFunction() — also takes one call from the principal's
+// budget (RateLimiter: a token bucket per principal name) and refuses an
+// authenticated call over budget with RESOURCE_EXHAUSTED carrying a
+// google.rpc.RetryInfo (the delay until the next call is allowed), before
+// the handler does anything. Not limited: principals holding
+// ROLE_KIND_SERVICE (the services' own bursts, e.g. evaluation's full pass
+// reading every series, are the system working, and their tokens never
+// leave the cluster) and no-auth mode (everyone is one anonymous
+// principal). AuthenticateMetadata and AuthenticateToken never take from
+// the budget. A streaming call is one call, however long it lasts.
 //
 // No-auth mode (decision): when --tokens_file is empty, every caller —
 // with or without a token — is the principal "anonymous" holding the
@@ -55,7 +68,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/auth/rate_limiter.h"
 #include "common/auth/token_store.h"
+#include "common/clock/clock.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/string_ref.h"
 #include "halfsky/v1/common.pb.h"
@@ -71,6 +86,13 @@ using AuthenticateFn =
 struct AuthenticatorOptions {
   // Successful authentications kept (see above); 0 disables the cache.
   size_t cache_entries = 1024;
+  // Per-principal call budget applied by AuthenticateCall (see "Rate
+  // limit" above); off by default (per_second 0). AuthenticatorFromFlags
+  // sets it from --rate_limit_per_second and --rate_limit_burst.
+  RateLimitOptions rate_limit;
+  // For the rate limiter; nullptr = the system clock. Must outlive the
+  // authenticator.
+  const Clock* clock = nullptr;
 };
 
 // Name of the principal every caller becomes in no-auth mode.
@@ -93,11 +115,15 @@ class Authenticator {
   static absl::StatusOr<std::unique_ptr<Authenticator>> FromTokensFile(
       const std::string& path, AuthenticatorOptions options = {});
 
+  ~Authenticator();
+
   // False in no-auth mode.
   bool enabled() const { return enabled_; }
 
-  // The principal for the call's `authorization: Bearer <token>` metadata.
-  // Works for grpc::CallbackServerContext and every other ServerContextBase.
+  // The principal for the call's `authorization: Bearer <token>` metadata,
+  // after taking one call from its rate-limit budget (RESOURCE_EXHAUSTED
+  // with RetryInfo when over it; see above). Works for
+  // grpc::CallbackServerContext and every other ServerContextBase.
   absl::StatusOr<halfsky::v1::Principal> AuthenticateCall(
       const grpc::ServerContextBase& context) const;
   // The same from a raw metadata map (for interceptors and tests): exactly
@@ -124,6 +150,10 @@ class Authenticator {
   // Principals currently cached (tests, metrics).
   size_t cached_principals() const;
 
+  // Whether calls are rate-limited (options.rate_limit.per_second > 0 and
+  // authentication enabled).
+  bool rate_limited() const { return limiter_ != nullptr; }
+
  private:
   Authenticator(bool enabled, std::shared_ptr<const TokenStore> store, std::string path,
                 AuthenticatorOptions options);
@@ -131,6 +161,8 @@ class Authenticator {
   const bool enabled_;
   const std::string path_;
   const AuthenticatorOptions options_;
+  // nullptr when not rate-limited.
+  const std::unique_ptr<RateLimiter> limiter_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const TokenStore> store_ ABSL_GUARDED_BY(mu_);
   // Bumped by Reload(): a result computed from an older store is not cached.
@@ -139,11 +171,20 @@ class Authenticator {
 };
 
 // --tokens_file (defined by this library): the token file path, "" for
-// no-auth mode.
+// no-auth mode. --rate_limit_per_second and --rate_limit_burst (also
+// defined here) give AuthenticatorFromFlags its rate limit.
 std::string TokensFileFlag();
-// Authenticator::FromTokensFile(--tokens_file). Services call this in main()
-// and exit with status 2 on error.
+// Authenticator::FromTokensFile(--tokens_file) with the --rate_limit_*
+// flags. Services call this in main() and exit with status 2 on error.
+// The result is also what FlagsAuthenticator() returns while it lives.
 absl::StatusOr<std::unique_ptr<Authenticator>> AuthenticatorFromFlags();
+
+// The authenticator AuthenticatorFromFlags made last, while it is alive
+// (its destructor clears this); nullptr otherwise. How the server
+// bootstrap (common/server) refuses unauthenticated calls before their
+// message is read, without main() handing the authenticator over.
+// Thread-safe.
+const Authenticator* FlagsAuthenticator();
 
 }  // namespace halfsky::auth
 

@@ -14,14 +14,18 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/catalog/catalog_service.h"
 #include "common/server/request_parse.h"
+#include "common/status/status.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
+#include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/support/server_interceptor.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0",
@@ -43,6 +47,12 @@ ABSL_FLAG(std::string, upstream_tls_ca, "",
 ABSL_FLAG(std::string, upstream_tls_cert, "",
           "PEM client certificate presented to other halfsky services (mTLS).");
 ABSL_FLAG(std::string, upstream_tls_key, "", "PEM private key of --upstream_tls_cert.");
+ABSL_FLAG(int, max_receive_message_bytes, 16 << 20,
+          "Largest request message accepted, bytes; larger ones are refused with "
+          "RESOURCE_EXHAUSTED before any service code runs.");
+ABSL_FLAG(int64_t, grpc_memory_quota_bytes, int64_t{256} << 20,
+          "Memory gRPC may use for connections and requests in flight, bytes (resource quota; "
+          "under pressure gRPC shrinks flow-control windows and refuses calls). 0 = unbounded.");
 ABSL_FLAG(std::string, catalog, "deploy/catalog",
           "Catalog text-format files or directories, comma-separated.");
 
@@ -53,6 +63,20 @@ std::string ReadWholeFile(const std::string& path, bool* ok) {
   std::ifstream in(path, std::ios::binary);
   *ok = static_cast<bool>(in);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Why a call was refused at admission, or nullptr: UNAUTHENTICATED, or
+// RESOURCE_EXHAUSTED carrying a google.rpc.RetryInfo (the rate limit of
+// common/auth; other RESOURCE_EXHAUSTED answers are not admission).
+const char* RefusalReason(const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    return "unauthenticated";
+  }
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+      absl::StrContains(status.error_details(), "google.rpc.RetryInfo")) {
+    return "rate_limited";
+  }
+  return nullptr;
 }
 
 // Records per-method request counts by status code and latencies.
@@ -74,6 +98,14 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
                          "RPC latency from first metadata to status, seconds.",
                          {{"method", method_}})
           ->Observe(absl::ToDoubleSeconds(absl::Now() - start_));
+      if (const char* reason = RefusalReason(status); reason != nullptr) {
+        registry_
+            ->GetCounter("halfsky_admission_refused_total",
+                         "Calls refused before their handler did any work, by method and reason "
+                         "(unauthenticated, rate_limited).",
+                         {{"method", method_}, {"reason", reason}})
+            ->Increment();
+      }
     }
     methods->Proceed();
   }
@@ -96,6 +128,45 @@ class MetricsInterceptorFactory final
 
  private:
   MetricsRegistry* const registry_;
+};
+
+// Authenticates each call from its metadata in gRPC's server auth filter,
+// before the call reaches the application or its message is read (TLS
+// credentials only), except the methods no handler authenticates (health,
+// reflection, CatalogService). Non-blocking: a cache lookup or one SHA-256.
+class AdmissionProcessor final : public grpc::AuthMetadataProcessor {
+ public:
+  explicit AdmissionProcessor(const auth::Authenticator* authenticator)
+      : authenticator_(authenticator) {}
+  bool IsBlocking() const override { return false; }
+  grpc::Status Process(const InputMetadata& metadata, grpc::AuthContext* /*context*/,
+                       OutputMetadata* /*consumed*/, OutputMetadata* /*response*/) override {
+    auto path = metadata.find(":path");
+    const absl::string_view method =
+        path == metadata.end() ? absl::string_view()
+                               : absl::string_view(path->second.data(), path->second.size());
+    // Open to everyone, as their handlers are: health, reflection, the
+    // catalog.
+    if (absl::StartsWith(method, "/grpc.") ||
+        absl::StartsWith(method, "/halfsky.v1.CatalogService/")) {
+      return grpc::Status::OK;
+    }
+    absl::StatusOr<v1::Principal> who = authenticator_->AuthenticateMetadata(metadata);
+    if (who.ok()) {
+      return grpc::Status::OK;
+    }
+    ServiceMetrics()
+        .GetCounter("halfsky_admission_refused_total",
+                    "Calls refused before their handler did any work, by method and reason "
+                    "(unauthenticated, rate_limited).",
+                    {{"method", method.empty() ? std::string("unknown") : std::string(method)},
+                     {"reason", "unauthenticated"}})
+        ->Increment();
+    return ToGrpcStatus(who.status());
+  }
+
+ private:
+  const auth::Authenticator* const authenticator_;
 };
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
@@ -121,7 +192,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
     }
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
-  return grpc::SslServerCredentials(ssl);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(ssl);
+  const auth::Authenticator* authenticator =
+      options.authenticator != nullptr ? options.authenticator : auth::FlagsAuthenticator();
+  if (authenticator != nullptr && authenticator->enabled()) {
+    creds->SetAuthMetadataProcessor(std::make_shared<AdmissionProcessor>(authenticator));
+  }
+  return creds;
 }
 
 }  // namespace
@@ -151,6 +228,8 @@ ServerOptions ServerOptionsFromFlags(const std::string& name) {
   o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   o.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  o.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
+  o.memory_quota_bytes = absl::GetFlag(FLAGS_grpc_memory_quota_bytes);
   return o;
 }
 
@@ -221,7 +300,17 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, *creds, &rs->port_);
+  if (options.max_receive_message_bytes <= 0 || options.memory_quota_bytes < 0) {
+    return absl::InvalidArgumentError(
+        "--max_receive_message_bytes 必须为正，--grpc_memory_quota_bytes 不能为负 / "
+        "--max_receive_message_bytes must be positive, --grpc_memory_quota_bytes >= 0");
+  }
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  if (options.memory_quota_bytes > 0) {
+    grpc::ResourceQuota quota(options.name.empty() ? "halfsky" : options.name);
+    quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
+    builder.SetResourceQuota(quota);  // the builder keeps its own reference
+  }
   for (grpc::Service* s : services) {
     builder.RegisterService(s);
   }

@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/auth/authenticator.h"
 #include "common/catalog/catalog.h"
 #include "common/metrics/metrics.h"
 #include "grpcpp/grpcpp.h"
@@ -53,8 +54,28 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
-  // Largest accepted request, bytes.
-  int max_receive_message_bytes = 64 << 20;
+  // Largest accepted request message, bytes (--max_receive_message_bytes).
+  // A larger one is refused by gRPC with RESOURCE_EXHAUSTED before any
+  // service code runs. It applies to every peer: gRPC 1.51 cannot know who
+  // a peer is before its message is read (see docs/OPERATIONS.md,
+  // "Admission control").
+  int max_receive_message_bytes = 16 << 20;
+  // Refuses unauthenticated calls before their message is read, with TLS
+  // only (a grpc::AuthMetadataProcessor; gRPC 1.51 aborts the process if
+  // one is set on plaintext credentials): the call answers UNAUTHENTICATED
+  // from its metadata. Health, reflection and CatalogService stay open, as
+  // their handlers are. nullptr = auth::FlagsAuthenticator() (what main()
+  // made); none, or one in no-auth mode, = no early refusal. Must outlive
+  // the server. Handlers authenticate as before.
+  const auth::Authenticator* authenticator = nullptr;
+  // Memory gRPC may use for this server's connections and calls, bytes
+  // (--grpc_memory_quota_bytes; a grpc::ResourceQuota). It bounds what
+  // gRPC buffers for requests in flight (read buffers and received
+  // messages): near it gRPC shrinks flow-control windows and refuses calls
+  // (RESOURCE_EXHAUSTED or UNAVAILABLE). It does not bound what service
+  // code allocates. Measured peak ≈ quota + 60 MiB (docs/OPERATIONS.md).
+  // 0 = unbounded.
+  int64_t memory_quota_bytes = int64_t{256} << 20;
 };
 
 // Parses flags (absl), sets the program name for usage, and blocks
@@ -63,7 +84,8 @@ struct ServerOptions {
 void InitService(int argc, char** argv, const std::string& name);
 
 // --listen, --metrics_listen, --address_file, --drain_delay, --grace_period,
-// --tls_cert, --tls_key, --tls_client_ca.
+// --tls_cert, --tls_key, --tls_client_ca, --max_receive_message_bytes,
+// --grpc_memory_quota_bytes.
 ServerOptions ServerOptionsFromFlags(const std::string& name);
 
 // --catalog (comma-separated files or directories). Prints every problem

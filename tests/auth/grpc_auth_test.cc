@@ -7,9 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth/authenticator.h"
 #include "common/auth/credentials.h"
+#include "common/auth/rate_limiter.h"
 #include "common/auth/roles.h"
+#include "common/clock/clock.h"
 #include "common/status/status.h"
 #include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "halfsky/v1/catalog.grpc.pb.h"
@@ -171,6 +175,77 @@ TEST(GrpcNoAuthTest, NoAuthModeServesAnonymousAdmin) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.fingerprint(), kAnonymousPrincipal);
   server->Shutdown();
+}
+
+// The rate limit over the wire: one principal over its budget answers
+// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail (what a client
+// reads), before the handler; another principal is unaffected; a service
+// principal is never limited. Switched off (rate_limit.per_second = 0) the
+// fourth call of "stats-a" is OK and the test fails.
+class GrpcRateLimitTest : public GrpcAuthTest {
+ protected:
+  void SetUp() override {
+    auto store = TokenStore::FromString(absl::StrCat(
+        HashToken("a-secret"), " stats-a statistics\n", HashToken("b-secret"),
+        " stats-b statistics\n", HashToken("svc-secret"), " evaluation-service service\n"));
+    ASSERT_TRUE(store.ok()) << store.status();
+    AuthenticatorOptions options;
+    options.rate_limit.per_second = 1;
+    options.rate_limit.burst = 3;
+    options.clock = &clock_;
+    auth_ = Authenticator::WithTokens(*std::move(store), "", options);
+    ASSERT_TRUE(auth_->rate_limited());
+    Start(auth_.get());
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+};
+
+TEST_F(GrpcRateLimitTest, OverBudgetIsResourceExhaustedWithRetryInfoOthersUnaffected) {
+  std::string name;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Call("Bearer a-secret", &name).ok()) << i;
+  }
+  grpc::Status refused = Call("Bearer a-secret", &name);
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(name.empty());  // the handler did nothing
+  EXPECT_THAT(refused.error_message(), HasSubstr("调用过于频繁"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("retry after 1s"));
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(refused.error_details()));
+  google::rpc::RetryInfo retry;
+  bool found = false;
+  for (const auto& any : details.details()) {
+    if (any.Is<google::rpc::RetryInfo>()) {
+      found = any.UnpackTo(&retry);
+    }
+  }
+  ASSERT_TRUE(found) << "no RetryInfo in the status details";
+  EXPECT_EQ(retry.retry_delay().seconds(), 1);
+  EXPECT_EQ(FromGrpcStatus(refused).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(RetryDelay(FromGrpcStatus(refused)), absl::Seconds(1));
+
+  // Another principal has its own budget.
+  ASSERT_TRUE(Call("Bearer b-secret", &name).ok());
+  EXPECT_EQ(name, "stats-b");
+  // A service principal is never limited (it lacks the statistics role, so
+  // PERMISSION_DENIED, never RESOURCE_EXHAUSTED).
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Call("Bearer svc-secret", &name).error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << i;
+  }
+  // After the advertised delay the call passes.
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(Call("Bearer a-secret", &name).ok());
+  EXPECT_EQ(name, "stats-a");
+}
+
+TEST_F(GrpcRateLimitTest, UnauthenticatedCallsAreNotCountedAgainstAnyone) {
+  std::string name;
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Call("Bearer wrong", &name).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  ASSERT_TRUE(Call("Bearer a-secret", &name).ok());
 }
 
 }  // namespace

@@ -187,6 +187,13 @@ int main(int argc, char** argv) {
   options.tokens = absl::StrCat(et::TokenFileContent(), halfsky::auth::HashToken(kServiceToken),
                                 " halfsky-services service\n");
   options.service_token = kServiceToken;
+  // One unit token carries the whole generated load (hundreds of calls a
+  // second): the per-principal rate limit (--rate_limit_per_second, 50/s by
+  // default) would measure admission, not the chain.
+  for (auto* flags :
+       {&options.submission_flags, &options.aggregation_flags, &options.evaluation_flags}) {
+    flags->push_back("--rate_limit_per_second=0");
+  }
   if (sqlite_cache_mib > 0) {
     options.submission_flags.push_back(absl::StrCat("--sqlite_cache_mib=", sqlite_cache_mib));
   }
