@@ -260,13 +260,19 @@ absl::Status ProblemsToStatus(const std::vector<CatalogProblem>& problems) {
 
 }  // namespace
 
-CatalogLoadResult LintCatalog(const std::vector<std::string>& paths) {
+CatalogLoadResult LintCatalog(const std::vector<std::string>& paths, const LintOptions& options) {
   Parsed parsed = ParseAll(paths);
   CatalogLoadResult result;
   result.problems = std::move(parsed.problems);
   if (parsed.parsed) {
     std::vector<CatalogProblem> more =
         catalog_internal::ValidateCatalog(parsed.catalog, &parsed.locations);
+    if (options.require_explanations) {
+      std::vector<CatalogProblem> wording =
+          catalog_internal::CheckExplanations(parsed.catalog, &parsed.locations);
+      more.insert(more.end(), std::make_move_iterator(wording.begin()),
+                  std::make_move_iterator(wording.end()));
+    }
     result.problems.insert(result.problems.end(), std::make_move_iterator(more.begin()),
                            std::make_move_iterator(more.end()));
     result.catalog = std::move(parsed.catalog);

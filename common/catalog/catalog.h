@@ -37,7 +37,16 @@ struct CatalogLoadResult {
   halfsky::v1::Catalog catalog;
   std::vector<CatalogProblem> problems;
 };
-CatalogLoadResult LintCatalog(const std::vector<std::string>& paths);
+//
+// `options` adds checks for the catalog's authors that the services'
+// loader (CatalogIndex::Load) does not make: require_explanations, every
+// numeric indicator's 指标解释 complete (what `halfskyctl catalog lint`
+// asks; a catalog used in tests need not carry the wording).
+struct LintOptions {
+  bool require_explanations = false;
+};
+CatalogLoadResult LintCatalog(const std::vector<std::string>& paths,
+                              const LintOptions& options = {});
 
 // Immutable, validated catalog with indexes. Thread-safe after construction
 // (all methods const). Pointers returned stay valid for the object's life.

@@ -41,6 +41,12 @@ struct CatalogLocations {
 std::vector<CatalogProblem> ValidateCatalog(const halfsky::v1::Catalog& catalog,
                                             const CatalogLocations* locations);
 
+// The 指标解释 check (LintOptions::require_explanations): one problem per
+// numeric indicator whose explanation lacks definition_zh, formula_zh,
+// data_source_zh or wording, naming all that is missing.
+std::vector<CatalogProblem> CheckExplanations(const halfsky::v1::Catalog& catalog,
+                                              const CatalogLocations* locations);
+
 }  // namespace catalog_internal
 }  // namespace halfsky
 

@@ -129,6 +129,70 @@ TEST(CatalogCmdTest, LintRejectsACopyWithABrokenTarget) {
   EXPECT_THAT(show.err, HasSubstr("target without year"));
 }
 
+// 指标解释 (issue #16 item 1): lint requires it for every numeric indicator
+// and names what is missing at the indicator's file:line; the services'
+// loader does not (test catalogs need no wording).
+TEST(CatalogCmdTest, LintRefusesANumericIndicatorWithoutItsExplanation) {
+  const std::string dir = CopyCatalog();
+  const std::string file = dir + "/plan_1_health.textproto";
+  std::string text = Read(file);
+  const size_t id = text.find("  id: \"HEALTH-04\"\n");
+  ASSERT_NE(id, std::string::npos);
+  const int line = LineOfOffset(text, text.rfind("indicators {", id));
+  // HEALTH-04 loses its definition and its wording marker.
+  const size_t def = text.find("    definition_zh: ", id);
+  ASSERT_NE(def, std::string::npos);
+  text.erase(def, text.find('\n', def) + 1 - def);
+  const size_t wording = text.find("    wording: EXPLANATION_WORDING_OURS\n", id);
+  ASSERT_NE(wording, std::string::npos);
+  text.erase(wording, std::string("    wording: EXPLANATION_WORDING_OURS\n").size());
+  // HEALTH-05 loses its whole explanation.
+  const size_t id5 = text.find("  id: \"HEALTH-05\"\n");
+  ASSERT_NE(id5, std::string::npos);
+  const int line5 = LineOfOffset(text, text.rfind("indicators {", id5));
+  const size_t block = text.find("  explanation {\n", id5);
+  ASSERT_NE(block, std::string::npos);
+  text.erase(block, text.find("  }\n", block) + 4 - block);
+  Write(file, text);
+
+  CmdResult r = Cmd({"lint", dir});
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(file, ":", line,
+                                            ": HEALTH-04: 数值指标的指标解释缺少指标含义、措辞出处 "
+                                            "/ numeric indicator's explanation lacks "
+                                            "definition_zh, wording")))
+      << r.out;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(file, ":", line5, ": HEALTH-05: ")));
+  EXPECT_THAT(r.out, HasSubstr("definition_zh, formula_zh, data_source_zh, wording"));
+  EXPECT_THAT(r.out, HasSubstr("2 problem(s)"));
+  // The services still load it.
+  EXPECT_TRUE(CatalogIndex::Load({dir}).ok());
+}
+
+TEST(CatalogCmdTest, ShowPrintsAnIndicatorsExplanation) {
+  CmdResult r = Cmd({"show", "--catalog", kCatalogDir, "--indicator", "HEALTH-04"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("HEALTH-04 孕产妇死亡率"));
+  EXPECT_THAT(r.out, HasSubstr("  指标含义 definition: 指年内每10万名活产儿中孕产妇死亡的人数。"));
+  EXPECT_THAT(r.out,
+              HasSubstr("  计算方法 formula: 孕产妇死亡率 = 孕产妇死亡人数 ÷ 活产数 × 10万\n"));
+  EXPECT_THAT(r.out, HasSubstr("  计量单位 unit: /10万\n"));
+  EXPECT_THAT(r.out, HasSubstr("  数据来源 source: 妇幼卫生年报、孕产妇死亡监测（区卫生健康局）"
+                               "（部门统计 departmental statistics）\n"));
+  EXPECT_THAT(r.out, HasSubstr("  责任单位 responsible: 区卫生健康局 (HEALTH)\n"));
+  EXPECT_THAT(r.out, HasSubstr("  牵头单位 lead: 区卫生健康局 (HEALTH)\n"));
+  EXPECT_THAT(r.out, HasSubstr("  解释出处 wording: 本系统依通行统计口径拟定，待责任单位确认"));
+  // Several responsible units: the lead is named.
+  CmdResult two = Cmd({"show", "--catalog", kCatalogDir, "--indicator", "ECONOMY-08"});
+  ASSERT_EQ(two.code, 0) << two.err;
+  EXPECT_THAT(two.out,
+              HasSubstr("责任单位 responsible: 区卫生健康局 (HEALTH)、区人力资源和社会保障局"));
+  EXPECT_THAT(two.out, HasSubstr("牵头单位 lead: "));
+  CmdResult unknown = Cmd({"show", "--catalog", kCatalogDir, "--indicator", "NO-SUCH-1"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("未知指标"));
+}
+
 TEST(CatalogCmdTest, LintOfMissingPathIsAProblem) {
   CmdResult r = Cmd({"lint", "/nonexistent/dir"});
   EXPECT_EQ(r.code, 1);

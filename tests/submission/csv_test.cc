@@ -77,6 +77,20 @@ TEST(ParseSubmissionCsvTest, EnglishHeadersAnyOrder) {
   EXPECT_EQ(r.values[0].value.key().residence(), v1::RESIDENCE_URBAN);
 }
 
+// Excel's "Unicode text" is tab separated (halfskyctl submit passes '\t'
+// for UTF-16 files): commas are then ordinary text.
+TEST(ParseSubmissionCsvTest, TabSeparatedWhenAsked) {
+  const std::string tsv =
+      "指标代码\t区域代码\t年份\t数值\t数据来源\nHEALTH-03\t610303\t2023\t5\t年报, 第2版\n";
+  CsvParseResult r = ParseSubmissionCsv(tsv, '\t');
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+  ASSERT_THAT(r.values, SizeIs(1));
+  EXPECT_EQ(r.values[0].value.key().indicator_id(), "HEALTH-03");
+  EXPECT_EQ(r.values[0].value.source(), "年报, 第2版");
+  // Read as comma separated, the header is one unknown column.
+  EXPECT_FALSE(ParseSubmissionCsv(tsv).errors.empty());
+}
+
 TEST(ParseSubmissionCsvTest, ErrorsNameTheLine) {
   CsvParseResult r = ParseSubmissionCsv(
       "indicator_id,area_code,year,value,numerator,denominator,sex,self_assessment\n"

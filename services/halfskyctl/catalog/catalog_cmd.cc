@@ -45,13 +45,19 @@ constexpr char kLintUsage[] =
     "检查指标目录并列出每个问题（文件:行: id: 说明）。不给路径时检查默认目录。\n"
     "Validates the catalog and prints every problem as FILE:LINE: id: message;\n"
     "without paths, lints the default catalog ($HALFSKY_CATALOG or deploy/catalog).\n"
+    "比服务启动时的检查更严：每个数值指标须有完整的指标解释（含义、计算方法、数据来源、\n"
+    "措辞出处） / stricter than the services' loader: every numeric indicator needs its\n"
+    "explanation (definition_zh, formula_zh, data_source_zh, wording).\n"
     "exit: 0 valid, 1 problems found, 2 usage error.\n";
 
 constexpr char kShowUsage[] =
     "用法 usage: halfskyctl catalog show [--catalog PATHS] [--domain ID] [--format table|json]\n"
-    "列出目录中的指标（表格按显示宽度对齐）或以 JSON 输出目录。\n"
+    "                                [--indicator ID]\n"
+    "列出目录中的指标（表格按显示宽度对齐）或以 JSON 输出目录；--indicator 显示该指标的\n"
+    "指标解释（含义、计算方法、单位、数据来源、责任单位、牵头单位）。\n"
     "Lists the indicators as an aligned table, or prints the catalog (and its\n"
-    "fingerprint) as JSON. --domain restricts to one domain (e.g. HEALTH).\n"
+    "fingerprint) as JSON. --domain restricts to one domain (e.g. HEALTH);\n"
+    "--indicator ID prints that indicator's explanation (指标解释).\n"
     "exit: 0 ok, 1 invalid catalog or unknown domain, 2 usage error.\n";
 
 constexpr char kDocUsage[] =
@@ -73,6 +79,7 @@ bool IsHelp(const std::string& a) { return a == "--help" || a == "-h" || a == "h
 struct Options {
   std::vector<std::string> catalog;
   std::string domain;
+  std::string indicator;
   std::string format = "table";
   std::string output;
   bool help = false;
@@ -88,7 +95,7 @@ bool ParseOptions(const std::vector<std::string>& args, bool allow_domain, bool 
   }
   std::set<std::string> value_flags = {"catalog"};
   if (allow_domain) {
-    value_flags.insert({"domain", "format"});
+    value_flags.insert({"domain", "format", "indicator"});
   }
   if (allow_output) {
     value_flags.insert({"o", "output"});
@@ -108,6 +115,7 @@ bool ParseOptions(const std::vector<std::string>& args, bool allow_domain, bool 
     }
   }
   o->domain = parsed->GetOr("domain", "");
+  o->indicator = parsed->GetOr("indicator", "");
   if (std::optional<std::string> format = parsed->Get("format")) {
     if (*format != "table" && *format != "json") {
       err << "halfskyctl catalog: --format 只能是 table 或 json / must be table or json\n";
@@ -160,7 +168,9 @@ int Lint(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (paths.empty()) {
     paths = DefaultCatalogPaths();
   }
-  CatalogLoadResult result = LintCatalog(paths);
+  // Lint asks more than the services' loader: every numeric indicator's
+  // 指标解释 (common/catalog/catalog.h LintOptions).
+  CatalogLoadResult result = LintCatalog(paths, LintOptions{/*require_explanations=*/true});
   if (!result.problems.empty()) {
     for (const auto& p : result.problems) {
       out << p.ToString() << "\n";
@@ -238,6 +248,31 @@ int Show(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   auto index = LoadOrReport(o.catalog, err);
   if (index == nullptr) {
     return 1;
+  }
+  if (!o.indicator.empty()) {
+    const v1::Indicator* ind = index->FindIndicator(o.indicator);
+    if (ind == nullptr) {
+      err << "halfskyctl catalog show: 未知指标 / unknown indicator " << o.indicator << "\n";
+      return 1;
+    }
+    if (o.format == "json") {
+      google::protobuf::util::JsonPrintOptions options;
+      options.add_whitespace = true;
+      options.preserve_proto_field_names = true;
+      std::string json;
+      if (auto st = google::protobuf::util::MessageToJsonString(*ind, &json, options); !st.ok()) {
+        err << "halfskyctl catalog show: " << st.ToString() << "\n";
+        return 1;
+      }
+      out << json;
+      return 0;
+    }
+    out << ind->id() << " " << ind->name_zh() << " — " << ind->name_en() << "\n";
+    out << "  类型 kind: " << KindText(*ind) << "\n";
+    for (const auto& [label, text] : ExplanationLines(*index, *ind)) {
+      out << "  " << label << ": " << text << "\n";
+    }
+    return 0;
   }
   absl::StatusOr<v1::Catalog> catalog = CatalogForDomain(*index, o.domain);
   if (!catalog.ok()) {
@@ -327,6 +362,24 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
     }
     md << "- 默认报送截止日期 default due date: " << (offset == 0 ? "当年" : "次年") << month
        << "月" << day << "日 (UTC+8 当日结束 / end of day)\n";
+  }
+  {
+    int ours = 0, numeric = 0;
+    for (const auto& i : c.indicators()) {
+      if (i.kind() != v1::INDICATOR_KIND_QUALITATIVE) {
+        ++numeric;
+        ours += i.explanation().wording() == v1::EXPLANATION_WORDING_OURS ? 1 : 0;
+      }
+    }
+    md << "- 指标解释 explanations: 每个数值指标列出指标含义、计算方法、计量单位、数据来源、"
+          "责任单位和牵头单位；规划只给出目标，"
+       << numeric << " 个数值指标中 " << ours
+       << " 个的解释由本系统依通行的官方统计口径拟定（「解释出处」注明），待责任单位确认 / each "
+          "numeric indicator lists its definition, formula, unit, data source, responsible and "
+          "lead unit; the plan gives only the targets, so "
+       << ours << " of the " << numeric
+       << " explanations were drafted by halfsky from the usual official statistical "
+          "definitions (see \"wording\"), to be confirmed by the responsible units\n";
   }
   md << "- 汇总覆盖阈值 coverage threshold: 由下级区域汇总的数值，须全部下级区域报送（或本级"
         "直接报送）才作为本级数值，否则为「数据不完整」，注明覆盖范围，不作评估；指标可另设比例 "
@@ -465,6 +518,12 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
         md << "；方向 direction: " << DirectionText(i->direction());
       }
       md << "\n";
+      if (!i->explanation().definition_zh().empty()) {
+        md << "- 指标含义 definition: " << i->explanation().definition_zh() << "\n";
+      }
+      if (!i->explanation().formula_zh().empty()) {
+        md << "- 计算方法 formula: " << i->explanation().formula_zh() << "\n";
+      }
       if (!i->definition().numerator_zh().empty()) {
         md << "- 分子 numerator: " << i->definition().numerator_zh() << "\n";
       }
@@ -494,7 +553,12 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
         md << "- 分组 disaggregations: " << absl::StrJoin(ds, "、") << "\n";
       }
       if (i->kind() != v1::INDICATOR_KIND_QUALITATIVE) {
-        md << "- 数据来源 source: " << DataSourceText(i->data_source()) << "\n";
+        md << "- 数据来源 source: "
+           << (i->explanation().data_source_zh().empty()
+                   ? ""
+                   : absl::StrCat(i->explanation().data_source_zh(), "；"))
+           << DataSourceText(i->data_source()) << "\n";
+        md << "- 解释出处 wording: " << WordingText(i->explanation().wording()) << "\n";
         if (i->value_range().has_min() || i->value_range().has_max()) {
           md << "- 取值范围 range: "
              << (i->value_range().has_min() ? FormatNumber(i->value_range().min()) : "") << " — "

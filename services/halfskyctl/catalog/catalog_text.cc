@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/labels/labels.h"
 
 namespace halfsky {
@@ -141,6 +142,53 @@ std::string DisaggregationText(v1::Disaggregation d) {
     default:
       return "?";
   }
+}
+
+std::string WordingText(v1::ExplanationWording wording) {
+  const std::string& zh = labels::LabelZh(wording);
+  if (zh.empty()) {
+    return "未注明 / not stated";
+  }
+  return absl::StrCat(zh, " / ", labels::LabelEn(wording));
+}
+
+std::vector<std::pair<std::string, std::string>> ExplanationLines(const CatalogIndex& index,
+                                                                  const v1::Indicator& ind) {
+  std::vector<std::pair<std::string, std::string>> lines;
+  auto add = [&](const char* label, const std::string& text) {
+    if (!text.empty()) {
+      lines.emplace_back(label, text);
+    }
+  };
+  auto unit = [&](const std::string& code) {
+    const v1::MemberUnit* u = index.FindMemberUnit(code);
+    return absl::StrCat(u != nullptr ? u->name_zh() : code, " (", code, ")");
+  };
+  const v1::IndicatorExplanation& e = ind.explanation();
+  add("指标含义 definition", e.definition_zh());
+  add("计算方法 formula", e.formula_zh());
+  add("计量单位 unit", ind.unit());
+  add("分子 numerator", ind.definition().numerator_zh());
+  add("分母 denominator", ind.definition().denominator_zh());
+  add("说明 note", ind.definition().note_zh());
+  if (ind.kind() != v1::INDICATOR_KIND_QUALITATIVE) {
+    add("数据来源 source",
+        e.data_source_zh().empty()
+            ? DataSourceText(ind.data_source())
+            : absl::StrCat(e.data_source_zh(), "（", DataSourceText(ind.data_source()), "）"));
+  }
+  std::vector<std::string> units;
+  for (const std::string& code : ind.responsible_unit_codes()) {
+    units.push_back(unit(code));
+  }
+  add("责任单位 responsible", absl::StrJoin(units, "、"));
+  if (!CatalogIndex::LeadUnit(ind).empty()) {
+    add("牵头单位 lead", unit(CatalogIndex::LeadUnit(ind)));
+  }
+  if (ind.kind() != v1::INDICATOR_KIND_QUALITATIVE || e.wording() != 0) {
+    add("解释出处 wording", WordingText(e.wording()));
+  }
+  return lines;
 }
 
 std::string DataSourceText(v1::DataSource s) {

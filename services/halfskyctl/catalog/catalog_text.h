@@ -6,8 +6,11 @@
 // width helpers live in views/display_width.h, shared by every command.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/catalog/catalog.h"
 #include "halfsky/v1/catalog.pb.h"
 #include "services/halfskyctl/views/display_width.h"  // DisplayWidth, PadToWidth
 
@@ -27,6 +30,15 @@ std::string DisaggregationText(halfsky::v1::Disaggregation d);
 std::string DataSourceText(halfsky::v1::DataSource s);
 std::string AreaLevelText(halfsky::v1::AreaLevel level);
 std::string ResidenceText(halfsky::v1::Residence residence);
+// The indicator's 指标解释 as (label, text) lines, in the order a reporting
+// system (报表制度) prints it: 指标含义, 计算方法, 计量单位, 分子, 分母, 说明,
+// 数据来源 (kind and concrete source), 责任单位, 牵头单位, 措辞出处. Parts
+// the indicator lacks are left out. Member units are named from `index`.
+std::vector<std::pair<std::string, std::string>> ExplanationLines(
+    const CatalogIndex& index, const halfsky::v1::Indicator& indicator);
+// Who wrote the wording, e.g. "本系统依通行统计口径拟定，待责任单位确认 /
+// drafted by halfsky ...", or "未注明 / not stated".
+std::string WordingText(halfsky::v1::ExplanationWording wording);
 // A number without trailing zeros: 10.15, 95, 0.5.
 std::string FormatNumber(double v);
 

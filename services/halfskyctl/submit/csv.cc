@@ -212,7 +212,7 @@ std::string ForbiddenControl(absl::string_view s) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content) {
+absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content, char delimiter) {
   if (absl::StartsWith(content, "\xEF\xBB\xBF")) {
     content.remove_prefix(3);
   }
@@ -279,13 +279,14 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content) {
         field.push_back(content[i++]);
       }
       field_started = true;
-      if (i < content.size() && content[i] != ',' && content[i] != '\n' && content[i] != '\r') {
+      if (i < content.size() && content[i] != delimiter && content[i] != '\n' &&
+          content[i] != '\r') {
         return absl::InvalidArgumentError(absl::StrCat("第", line, "行：引号后有多余字符 / line ",
                                                        line, ": text after a closing quote"));
       }
       continue;
     }
-    if (c == ',') {
+    if (c == delimiter) {
       rec.fields.push_back(std::move(field));
       field.clear();
       field_started = false;
@@ -310,9 +311,9 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content) {
   return records;
 }
 
-CsvParseResult ParseSubmissionCsv(absl::string_view content) {
+CsvParseResult ParseSubmissionCsv(absl::string_view content, char delimiter) {
   CsvParseResult out;
-  absl::StatusOr<std::vector<CsvRecord>> records = ParseCsv(content);
+  absl::StatusOr<std::vector<CsvRecord>> records = ParseCsv(content, delimiter);
   if (!records.ok()) {
     out.errors.push_back(std::string(records.status().message()));
     return out;

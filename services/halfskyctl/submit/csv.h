@@ -3,7 +3,9 @@
 
 // CSV → DataValue for `halfskyctl submit`. Pure; thread-safe.
 //
-// Format: UTF-8 with or without BOM; RFC 4180 (comma separated, fields may
+// Format: UTF-8 with or without BOM (halfskyctl submit decodes GB18030/GBK
+// and UTF-16 files to UTF-8 first, common/text/encoding.h); RFC 4180
+// (comma separated, or tab separated when the caller says so, fields may
 // be double-quoted, "" inside quotes is a quote, quoted fields may span
 // lines; CRLF or LF). The first record is the header; columns are matched
 // by name, Chinese or English, in any order:
@@ -57,8 +59,8 @@ struct CsvRecord {
 
 // RFC 4180 records (CRLF / CR inside quotes read as "\n"). INVALID_ARGUMENT
 // ("line N: ...") for an unterminated quote or text after a closing quote,
-// or invalid UTF-8.
-absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content);
+// or invalid UTF-8. `delimiter` separates fields (',' or '\t').
+absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content, char delimiter = ',');
 
 struct CsvValue {
   int line = 0;
@@ -72,7 +74,7 @@ struct CsvParseResult {
   std::vector<std::string> errors;
 };
 
-CsvParseResult ParseSubmissionCsv(absl::string_view content);
+CsvParseResult ParseSubmissionCsv(absl::string_view content, char delimiter = ',');
 
 }  // namespace halfsky::submit
 

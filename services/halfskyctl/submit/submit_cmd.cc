@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/status/status.h"
+#include "common/text/encoding.h"
 #include "halfsky/v1/submission.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
@@ -33,6 +34,10 @@ constexpr char kUsage[] =
     "  列 columns: 指标代码 区域代码 年份 [性别 城乡], 每行一种数据 / one payload a row:\n"
     "  分子+分母 | 公布数 published (比率无分子分母时) | 数值 | 工作进展+自评[+佐证材料];\n"
     "  数据来源 source, [备注 note] [修改原因 change_reason] [填报单位 unit_code]\n"
+    "  文件编码 encoding: UTF-8（可带BOM）、GB18030/GBK（Excel“CSV（逗号分隔）”）自动识别；\n"
+    "  UTF-16（Excel“Unicode文本”，制表符分隔）需带BOM / UTF-8 (BOM or not) and GB18030/GBK\n"
+    "  are detected; UTF-16 (Excel \"Unicode text\", tab separated) needs its BOM\n"
+    "  --encoding E          指定编码 / force the encoding: utf-8, gb18030, gbk, utf-16, auto\n"
     "  --chunk N             每块条数 / values per chunk (default 1000)\n"
     "  --dry-run             只校验不写入 / validate only, write nothing\n"
     "  --state-dir DIR       未完成上传的记录目录 / where unfinished uploads are journaled\n"
@@ -205,9 +210,10 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     return 0;
   }
   ClientOptions client;
-  absl::StatusOr<cli::Args> args = ParseWithClientFlags(
-      raw_args, Target::kSubmission, {"chunk", "resume-state", "state-dir", "interrupt-after"},
-      {"dry-run", "progress", "no-progress"}, &client);
+  absl::StatusOr<cli::Args> args =
+      ParseWithClientFlags(raw_args, Target::kSubmission,
+                           {"chunk", "resume-state", "state-dir", "interrupt-after", "encoding"},
+                           {"dry-run", "progress", "no-progress"}, &client);
   if (!args.ok()) {
     err << "halfskyctl submit: " << args.status().message() << "\n" << kUsage;
     return 2;
@@ -216,6 +222,11 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   if (std::optional<std::string> v = args->Get("chunk");
       v && (!absl::SimpleAtoi(*v, &chunk) || chunk < 1 || chunk > 10000)) {
     err << "halfskyctl submit: --chunk 须为1—10000 / --chunk must be 1..10000\n";
+    return 2;
+  }
+  absl::StatusOr<TextEncoding> encoding = ParseTextEncoding(args->GetOr("encoding", "auto"));
+  if (!encoding.ok()) {
+    err << "halfskyctl submit: --encoding: " << encoding.status().message() << "\n";
     return 2;
   }
   const bool dry_run = args->Has("dry-run");
@@ -247,7 +258,21 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string content = buffer.str();
-  submit::CsvParseResult parsed = submit::ParseSubmissionCsv(content);
+  // Decoded to UTF-8 before anything else: an undecidable file is refused
+  // here, before any RPC.
+  absl::StatusOr<DecodedText> text = DecodeText(content, *encoding);
+  if (!text.ok()) {
+    err << file << ": " << text.status().message() << "\n";
+    err << "未上传任何数据 / nothing was uploaded\n";
+    return 1;
+  }
+  err << "已按 " << TextEncodingName(text->encoding) << " 编码读取 / read as "
+      << TextEncodingName(text->encoding) << "\n";
+  // Excel's "Unicode text" (UTF-16) is tab separated; every other file is
+  // comma separated.
+  const bool utf16 =
+      text->encoding == TextEncoding::kUtf16Le || text->encoding == TextEncoding::kUtf16Be;
+  submit::CsvParseResult parsed = submit::ParseSubmissionCsv(text->utf8, utf16 ? '\t' : ',');
   if (!parsed.errors.empty()) {
     for (const auto& e : parsed.errors) {
       err << file << ": " << e << "\n";

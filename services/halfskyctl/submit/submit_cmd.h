@@ -34,7 +34,11 @@ namespace halfsky {
 // --dry-run, --state-dir DIR, --resume-state FILE, --interrupt-after N (a
 // drill: cancels the stream after N acknowledged chunks, as a lost
 // connection would; exit code 3), --progress / --no-progress (default: a
-// progress bar only when stderr is a terminal).
+// progress bar only when stderr is a terminal), --encoding
+// utf-8|gb18030|gbk|utf-16|utf-16be|auto (default auto: the file is decoded
+// as common/text/encoding.h detects, and what it was read as is one line on
+// stderr; a file that cannot be decoded is refused before any RPC; UTF-16
+// files are tab separated, all others comma separated).
 int RunSubmitCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace halfsky
