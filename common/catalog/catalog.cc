@@ -119,6 +119,7 @@ void RecordLocations(const std::string& file, const v1::Catalog& part,
   const FieldDescriptor* f_indicators = d->FindFieldByName("indicators");
   const FieldDescriptor* f_units = d->FindFieldByName("member_units");
   const FieldDescriptor* f_areas = d->FindFieldByName("areas");
+  const FieldDescriptor* f_rules = d->FindFieldByName("validation_rules");
   const FieldDescriptor* f_targets = v1::Indicator::descriptor()->FindFieldByName("targets");
   for (int i = 0; i < part.domains_size(); ++i) {
     locs->domains.push_back(LocOf(file, tree, f_domains, i));
@@ -141,6 +142,9 @@ void RecordLocations(const std::string& file, const v1::Catalog& part,
   }
   for (int i = 0; i < part.areas_size(); ++i) {
     locs->areas.push_back(LocOf(file, tree, f_areas, i));
+  }
+  for (int i = 0; i < part.validation_rules_size(); ++i) {
+    locs->validation_rules.push_back(LocOf(file, tree, f_rules, i));
   }
 }
 

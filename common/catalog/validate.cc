@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/catalog/progress_bands.h"
+#include "common/catalog/rules/rules.h"
 
 namespace halfsky {
 namespace catalog_internal {
@@ -144,6 +145,7 @@ class Validator {
     CheckObjectives();
     CheckIndicators();
     CheckCoverage();
+    CheckRules();
     return std::move(problems_);
   }
 
@@ -167,6 +169,7 @@ class Validator {
   SourceLoc IndicatorLoc(int i) const { return At(locs_ ? &locs_->indicators : nullptr, i); }
   SourceLoc UnitLoc(int i) const { return At(locs_ ? &locs_->member_units : nullptr, i); }
   SourceLoc AreaLoc(int i) const { return At(locs_ ? &locs_->areas : nullptr, i); }
+  SourceLoc RuleLoc(int i) const { return At(locs_ ? &locs_->validation_rules : nullptr, i); }
   SourceLoc TargetLoc(int ind, int t) const {
     if (locs_ == nullptr || ind >= static_cast<int>(locs_->targets.size()) ||
         t >= static_cast<int>(locs_->targets[ind].size())) {
@@ -910,6 +913,14 @@ class Validator {
                 "重复的目标（比较方式、年份和分组相同） / duplicate target (same "
                 "comparator, year and group)");
       }
+    }
+  }
+
+  // --- validation rules -------------------------------------------------------
+
+  void CheckRules() {
+    for (const rules::RuleProblem& p : rules::LintRules(c_)) {
+      Add(RuleLoc(p.index), p.id, "校验规则：" + p.message);
     }
   }
 

@@ -551,6 +551,10 @@ absl::Status GroupCommitter::ApplyWrite(WriteRequest& request, absl::Time now,
     *result = absl::DeadlineExceededError(
         "请求已超过截止时间，未写入 / the request's deadline passed before it was committed; "
         "nothing was written");
+  } else if (absl::Status refused =
+                 request.precondition ? request.precondition(request) : absl::OkStatus();
+             !refused.ok()) {
+    *result = std::move(refused);
   } else {
     storage = ApplyAcceptedWrite(request, now, locks, result);
   }

@@ -8,7 +8,9 @@
 #include "common/auth/authenticator.h"
 #include "common/clock/clock.h"
 #include "common/server/server.h"
+#include "services/submission/review_service.h"
 #include "services/submission/service.h"
+#include "services/submission/sqlite_review_store.h"
 #include "services/submission/sqlite_store.h"
 
 // --listen, --metrics_listen, --catalog, --address_file come from common/server,
@@ -65,6 +67,25 @@ int main(int argc, char** argv) {
   service_options.max_watchers = absl::GetFlag(FLAGS_max_watchers);
   service_options.metrics = &halfsky::ServiceMetrics();
   auto authenticate = (*authenticator)->AsFunction();
+  // The review workflow (ReviewService) on the same database; its approved
+  // forms lock their values in every write's precondition.
+  auto review_store = halfsky::submission::SqliteReviewStore::Open(store_options.path);
+  if (!review_store.ok()) {
+    std::cerr << "halfsky-submission: cannot open the review tables of " << store_options.path
+              << ": " << review_store.status() << "\n";
+    return 1;
+  }
+  halfsky::submission::ApprovedForms approved_forms(catalog);
+  auto review = halfsky::submission::ReviewServiceImpl::Create(
+      catalog, store->get(), review_store->get(), &approved_forms, clock, authenticate);
+  if (!review.ok()) {
+    std::cerr << "halfsky-submission: cannot load the review forms: " << review.status() << "\n";
+    return 1;
+  }
+  service_options.write_precondition =
+      [&approved_forms](const halfsky::submission::WriteRequest& request) {
+        return approved_forms.CheckWrite(request);
+      };
   halfsky::submission::SubmissionServiceImpl service(catalog, store->get(), clock, authenticate,
                                                      service_options);
   halfsky::RunHooks hooks;
@@ -79,6 +100,6 @@ int main(int argc, char** argv) {
           halfsky::v1::SubmissionService::service_full_name(), writable);
     });
   };
-  const int rc = halfsky::RunServer(options, catalog, {&service}, hooks);
+  const int rc = halfsky::RunServer(options, catalog, {&service, review->get()}, hooks);
   return rc;
 }

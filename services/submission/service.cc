@@ -249,6 +249,7 @@ absl::StatusOr<WriteRequest> SubmissionServiceImpl::PrepareWrite(
     v.encoded = DeterministicBytes(v.value);
   }
   req.payload_hash = PayloadHash(req.values);
+  req.precondition = options_.write_precondition;
   return req;
 }
 
@@ -345,6 +346,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::WithdrawValues(
     v.encoded = DeterministicBytes(v.value);
   }
   write.payload_hash = PayloadHash(write.values);
+  write.precondition = options_.write_precondition;
   write.deadline = DeadlineOf(*ctx);
   auto* reactor = ctx->DefaultReactor();
   store_->Write(std::move(write),

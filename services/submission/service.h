@@ -69,6 +69,10 @@ struct SubmissionServiceOptions {
   // Where halfsky_submission_storage_full{,_failures_total} are recorded;
   // not owned, may be null (no metrics).
   MetricsRegistry* metrics = nullptr;
+  // Attached to every write and withdrawal as WriteRequest::precondition
+  // (the review workflow's lock of approved forms,
+  // ApprovedForms::CheckWrite); empty: none.
+  std::function<absl::Status(const WriteRequest&)> write_precondition;
 };
 
 class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::CallbackService {

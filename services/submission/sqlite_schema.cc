@@ -154,6 +154,33 @@ ALTER TABLE data_keys_v4 RENAME TO data_keys;
 ALTER TABLE revisions ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE revisions ADD COLUMN change_reason TEXT NOT NULL DEFAULT '';
 )sql"},
+    // The review workflow (review_store.h): each form's current state and
+    // every transition of it (who, when, why).
+    {6, R"sql(
+CREATE TABLE review_forms(
+  unit_code TEXT NOT NULL,
+  area_code TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  explanation TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  changed_by TEXT NOT NULL,
+  changed_at_us INTEGER NOT NULL,
+  PRIMARY KEY(unit_code, area_code, year));
+CREATE TABLE review_events(
+  event_id INTEGER PRIMARY KEY,
+  unit_code TEXT NOT NULL,
+  area_code TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  action INTEGER NOT NULL,
+  from_state INTEGER NOT NULL,
+  to_state INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  at_us INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  explanation TEXT NOT NULL);
+CREATE INDEX review_events_by_form ON review_events(unit_code, area_code, year, event_id);
+)sql"},
 };
 
 // halfsky_is_narrative(data_value): 1 when the blob is a DataValue whose

@@ -5,14 +5,15 @@
 // read back as protos (shared by the committer, the key directory and the
 // readers; see sqlite_store.h for the store itself).
 //
-// Schema (version 5): data_keys (one write-once row per key; a key is
+// Schema (version 6): data_keys (one write-once row per key; a key is
 // (indicator, area, year, sex, residence, unit_code), unit_code naming the
 // unit whose narrative it is, '' for figures), revisions (append-only, by
 // sequence; each names its key's previous revision in prev_sequence, so a
 // key's history is a chain), key_heads (each key's current revision,
 // rewritten in place), requests (idempotency and stored replies),
 // year_locks and year_lock_history, reporting_times. Version 5 added
-// revisions.withdrawn and revisions.change_reason.
+// revisions.withdrawn and revisions.change_reason; version 6 the review
+// workflow's review_forms and review_events (review_store.h).
 //
 // Thread-safety: pure functions on the connection or statement they are
 // given (thread-compatible).

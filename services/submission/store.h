@@ -106,6 +106,12 @@ struct WriteRequest {
   absl::Time deadline = absl::InfiniteFuture();
   // Optional; see WriteChain.
   std::shared_ptr<WriteChain> chain;
+  // Optional: checked by the committer when it applies the request, after
+  // the chain and deadline and before anything is buffered, serialized with
+  // every other write; an error fails the request with it and writes
+  // nothing (the review workflow's lock of approved forms). Must be cheap,
+  // must not block and must not call into the store.
+  std::function<absl::Status(const WriteRequest&)> precondition;
 };
 
 // Called exactly once per Write, on an internal thread, after the commit
@@ -131,7 +137,8 @@ struct WriteRequest {
 //                       (ErrorInfo reason "REQUEST_ID_REUSED").
 //   FAILED_PRECONDITION a value's year is locked (ErrorInfo reason
 //                       "YEAR_LOCKED" and a google.rpc.PreconditionFailure
-//                       naming each locked year).
+//                       naming each locked year), or
+//                       WriteRequest::precondition refused it (its status).
 //   UNAVAILABLE         the store is closing, or a transient fault (busy);
 //                       nothing of the request was committed.
 //   INTERNAL            the backend failed in a non-transient way; nothing

@@ -1,0 +1,122 @@
+#ifndef HALFSKY_SERVICES_SUBMISSION_REVIEW_SERVICE_H_
+#define HALFSKY_SERVICES_SUBMISSION_REVIEW_SERVICE_H_
+
+// halfsky.v1.ReviewService (protos/halfsky/v1/review.proto): the validation
+// rules 逻辑审核 over the submission store's current values, and the review
+// workflow of each (unit, area, year) form: 填报中 → 已报送 → 已退回 / 已审核,
+// unlock by exception. Served by the submission process next to
+// SubmissionService.
+//
+// Locking: ApprovedForms holds the approved forms in memory (loaded at
+// start from the ReviewStore, changed by ApproveForm / UnlockForm). The
+// submission service attaches ApprovedForms::CheckWrite to every write as
+// WriteRequest::precondition, so the committer refuses a write of an
+// approved form's values in the same serial order as every other write.
+// A form covers the keys of the indicators its unit is responsible for (a
+// figure shared by several responsible units is locked by any of their
+// approved forms), at its area and year, every sex and residence, and the
+// unit's own narratives there.
+//
+// Handlers run inline on the callback thread (short SQLite reads and small
+// transactions, as the submission service's reads and year locks).
+
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth/authenticator.h"
+#include "common/catalog/catalog.h"
+#include "common/clock/clock.h"
+#include "halfsky/v1/review.grpc.pb.h"
+#include "services/submission/review_store.h"
+#include "services/submission/store.h"
+
+namespace halfsky::submission {
+
+// The approved forms, for the write path. Thread-safe.
+class ApprovedForms {
+ public:
+  explicit ApprovedForms(std::shared_ptr<const CatalogIndex> catalog)
+      : catalog_(std::move(catalog)) {}
+
+  void Set(const halfsky::v1::FormKey& key, bool approved);
+  bool IsApproved(const halfsky::v1::FormKey& key) const;
+
+  // OK unless a value of `request` belongs to an approved form; then
+  // FAILED_PRECONDITION (reason "FORM_APPROVED") naming each such key and
+  // the form's unit (at most 10, then the count).
+  absl::Status CheckWrite(const WriteRequest& request) const;
+
+ private:
+  using Key = std::tuple<std::string, std::string, int>;
+  const std::shared_ptr<const CatalogIndex> catalog_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<Key> approved_ ABSL_GUARDED_BY(mu_);
+};
+
+class ReviewServiceImpl final : public halfsky::v1::ReviewService::CallbackService {
+ public:
+  // Not owned; must outlive the service. `approved` must be the object the
+  // submission service checks writes against; Create loads it.
+  static absl::StatusOr<std::unique_ptr<ReviewServiceImpl>> Create(
+      std::shared_ptr<const CatalogIndex> catalog, SubmissionStore* store,
+      ReviewStore* review_store, ApprovedForms* approved, Clock* clock,
+      auth::AuthenticateFn authenticate);
+
+  grpc::ServerUnaryReactor* ValidateData(grpc::CallbackServerContext* ctx,
+                                         const halfsky::v1::ValidateDataRequest* request,
+                                         halfsky::v1::ValidateDataResponse* response) override;
+  grpc::ServerUnaryReactor* SubmitForm(grpc::CallbackServerContext* ctx,
+                                       const halfsky::v1::SubmitFormRequest* request,
+                                       halfsky::v1::Form* response) override;
+  grpc::ServerUnaryReactor* ReturnForm(grpc::CallbackServerContext* ctx,
+                                       const halfsky::v1::ReturnFormRequest* request,
+                                       halfsky::v1::Form* response) override;
+  grpc::ServerUnaryReactor* ApproveForm(grpc::CallbackServerContext* ctx,
+                                        const halfsky::v1::ApproveFormRequest* request,
+                                        halfsky::v1::Form* response) override;
+  grpc::ServerUnaryReactor* UnlockForm(grpc::CallbackServerContext* ctx,
+                                       const halfsky::v1::UnlockFormRequest* request,
+                                       halfsky::v1::Form* response) override;
+  grpc::ServerUnaryReactor* ListForms(grpc::CallbackServerContext* ctx,
+                                      const halfsky::v1::ListFormsRequest* request,
+                                      halfsky::v1::ListFormsResponse* response) override;
+  grpc::ServerUnaryReactor* GetFormHistory(grpc::CallbackServerContext* ctx,
+                                           const halfsky::v1::GetFormHistoryRequest* request,
+                                           halfsky::v1::GetFormHistoryResponse* response) override;
+
+  // The logic behind the RPCs (absl::Status; converted once at the edge).
+  absl::StatusOr<halfsky::v1::ValidateDataResponse> Validate(
+      const halfsky::v1::Principal& principal, const halfsky::v1::ValidateDataRequest& request);
+  absl::StatusOr<halfsky::v1::Form> Act(const halfsky::v1::Principal& principal,
+                                        halfsky::v1::FormAction action,
+                                        const halfsky::v1::FormKey& key, const std::string& text);
+
+ private:
+  ReviewServiceImpl(std::shared_ptr<const CatalogIndex> catalog, SubmissionStore* store,
+                    ReviewStore* review_store, ApprovedForms* approved, Clock* clock,
+                    auth::AuthenticateFn authenticate);
+  // Validates and normalizes (area "" → root) a form key.
+  absl::StatusOr<halfsky::v1::FormKey> CheckKey(const halfsky::v1::FormKey& key,
+                                                const std::string& field) const;
+  // The violations of a form's figures.
+  absl::StatusOr<halfsky::v1::ValidateDataResponse> ValidateForm(const halfsky::v1::FormKey& key);
+
+  const std::shared_ptr<const CatalogIndex> catalog_;
+  SubmissionStore* const store_;
+  ReviewStore* const review_store_;
+  ApprovedForms* const approved_;
+  Clock* const clock_;
+  const auth::AuthenticateFn authenticate_;
+  // Serializes transitions (with their checks) of every form.
+  absl::Mutex act_mu_;
+};
+
+}  // namespace halfsky::submission
+
+#endif  // HALFSKY_SERVICES_SUBMISSION_REVIEW_SERVICE_H_
