@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "common/auth/roles.h"
+#include "common/server/unary_reply.h"
 #include "common/status/status.h"
 #include "services/aggregation/reports.h"
 
@@ -16,11 +17,6 @@ using aggregation::Aggregator;
 namespace {
 constexpr size_t kChunkBytes = 64 * 1024;
 
-grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::Status& status) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
 }  // namespace
 
 AggregationServiceImpl::AggregationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
@@ -55,7 +51,7 @@ grpc::ServerUnaryReactor* AggregationServiceImpl::GetSeries(
       st = built.status();
     }
   }
-  return Reply(ctx, st);
+  return server::FinishUnary(ctx, st);
 }
 
 grpc::ServerUnaryReactor* AggregationServiceImpl::GetAnnualReport(
@@ -72,7 +68,7 @@ grpc::ServerUnaryReactor* AggregationServiceImpl::GetAnnualReport(
       st = built.status();
     }
   }
-  return Reply(ctx, st);
+  return server::FinishUnary(ctx, st);
 }
 
 class AggregationServiceImpl::ExportReactor final
@@ -155,16 +151,17 @@ grpc::ServerUnaryReactor* AggregationServiceImpl::Rebuild(
     halfsky::v1::RebuildResponse* response) {
   auto principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return Reply(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   // Statistics or admin; never a service principal (read-only).
   if (absl::Status allowed = auth::RequireRole(
           *principal, {halfsky::v1::ROLE_KIND_STATISTICS, halfsky::v1::ROLE_KIND_ADMIN});
       !allowed.ok()) {
-    return Reply(ctx, allowed);
+    return server::FinishUnary(ctx, allowed);
   }
   if (follower_ == nullptr) {
-    return Reply(ctx, absl::UnavailableError("没有变更流跟随器 / no change-feed follower"));
+    return server::FinishUnary(
+        ctx, absl::UnavailableError("没有变更流跟随器 / no change-feed follower"));
   }
   auto* reactor = ctx->DefaultReactor();
   follower_->RequestRebuild(

@@ -10,6 +10,7 @@
 #include "common/catalog/rules/rules.h"
 #include "common/labels/labels.h"
 #include "common/proto/timestamp.h"
+#include "common/server/unary_reply.h"
 #include "common/status/status.h"
 #include "services/submission/read_access.h"
 
@@ -20,12 +21,6 @@ namespace v1 = ::halfsky::v1;
 namespace {
 
 constexpr size_t kMaxTextBytes = 2000;
-
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl::Status& status) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
 
 std::string KeyText(const v1::FormKey& k) {
   return absl::StrCat(k.unit_code(), "/", k.area_code(), "/", k.year());
@@ -490,13 +485,13 @@ grpc::ServerUnaryReactor* ReviewServiceImpl::ValidateData(grpc::CallbackServerCo
                                                           v1::ValidateDataResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   absl::StatusOr<v1::ValidateDataResponse> out = Validate(*principal, *request);
   if (out.ok()) {
     *response = *std::move(out);
   }
-  return FinishNow(ctx, out.status());
+  return server::FinishUnary(ctx, out.status());
 }
 
 #define HALFSKY_REVIEW_ACTION(Method, Request, action, text)                              \
@@ -504,13 +499,13 @@ grpc::ServerUnaryReactor* ReviewServiceImpl::ValidateData(grpc::CallbackServerCo
       grpc::CallbackServerContext* ctx, const v1::Request* request, v1::Form* response) { \
     absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);                        \
     if (!principal.ok()) {                                                                \
-      return FinishNow(ctx, principal.status());                                          \
+      return server::FinishUnary(ctx, principal.status());                                \
     }                                                                                     \
     absl::StatusOr<v1::Form> form = Act(*principal, action, request->key(), text);        \
     if (form.ok()) {                                                                      \
       *response = *std::move(form);                                                       \
     }                                                                                     \
-    return FinishNow(ctx, form.status());                                                 \
+    return server::FinishUnary(ctx, form.status());                                       \
   }
 
 HALFSKY_REVIEW_ACTION(SubmitForm, SubmitFormRequest, v1::FORM_ACTION_SUBMIT, request->explanation())
@@ -525,26 +520,26 @@ grpc::ServerUnaryReactor* ReviewServiceImpl::ListForms(grpc::CallbackServerConte
                                                        v1::ListFormsResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   std::string unit = request->unit_code();
   if (absl::Status st = ScopeListToOwnUnit(*principal, &unit); !st.ok()) {
-    return FinishNow(ctx, st);
+    return server::FinishUnary(ctx, st);
   }
   if (unit.empty() && !ReadsEverything(*principal)) {
-    return FinishNow(
+    return server::FinishUnary(
         ctx, auth::RequireRole(*principal, {v1::ROLE_KIND_STATISTICS, v1::ROLE_KIND_ASSESSMENT,
                                             v1::ROLE_KIND_ADMIN}));
   }
   absl::StatusOr<std::vector<v1::Form>> forms =
       review_store_->ListForms(request->year(), unit, request->state());
   if (!forms.ok()) {
-    return FinishNow(ctx, forms.status());
+    return server::FinishUnary(ctx, forms.status());
   }
   for (auto& f : *forms) {
     *response->add_forms() = std::move(f);
   }
-  return FinishNow(ctx, absl::OkStatus());
+  return server::FinishUnary(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* ReviewServiceImpl::GetFormHistory(
@@ -552,29 +547,29 @@ grpc::ServerUnaryReactor* ReviewServiceImpl::GetFormHistory(
     v1::GetFormHistoryResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   absl::StatusOr<v1::FormKey> key = CheckKey(request->key(), "key");
   if (!key.ok()) {
-    return FinishNow(ctx, key.status());
+    return server::FinishUnary(ctx, key.status());
   }
   std::string unit = key->unit_code();
   if (absl::Status st = ScopeListToOwnUnit(*principal, &unit); !st.ok()) {
-    return FinishNow(ctx, st);
+    return server::FinishUnary(ctx, st);
   }
   if (!auth::IsUnit(*principal, unit) && !ReadsEverything(*principal)) {
-    return FinishNow(
+    return server::FinishUnary(
         ctx, auth::RequireRole(*principal, {v1::ROLE_KIND_STATISTICS, v1::ROLE_KIND_ASSESSMENT,
                                             v1::ROLE_KIND_ADMIN}));
   }
   absl::StatusOr<std::vector<v1::FormEvent>> events = review_store_->History(*key);
   if (!events.ok()) {
-    return FinishNow(ctx, events.status());
+    return server::FinishUnary(ctx, events.status());
   }
   for (auto& e : *events) {
     *response->add_events() = std::move(e);
   }
-  return FinishNow(ctx, absl::OkStatus());
+  return server::FinishUnary(ctx, absl::OkStatus());
 }
 
 }  // namespace halfsky::submission

@@ -18,6 +18,7 @@
 #include "common/auth/roles.h"
 #include "common/proto/serialize.h"
 #include "common/proto/timestamp.h"
+#include "common/server/unary_reply.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/submission/read_access.h"
@@ -28,12 +29,6 @@ namespace halfsky::submission {
 namespace v1 = ::halfsky::v1;
 
 namespace {
-
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const absl::Status& status) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
 
 // The call's deadline as an absl::Time (InfiniteFuture when none).
 absl::Time DeadlineOf(const grpc::CallbackServerContext& ctx) {
@@ -260,22 +255,22 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::SubmitBatch(grpc::CallbackServe
                                                              v1::SubmitBatchResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   absl::StatusOr<WriteRequest> write =
       PrepareWrite(*principal, request->request_id(), request->data_values());
   if (!write.ok()) {
-    return FinishNow(ctx, write.status());
+    return server::FinishUnary(ctx, write.status());
   }
   if (request->dry_run()) {
     absl::StatusOr<YearLocks> locks = store_->ListYearLocks();
     if (!locks.ok()) {
-      return FinishNow(ctx, locks.status());
+      return server::FinishUnary(ctx, locks.status());
     }
     for (const auto& lock : locks->current) {
       for (const auto& v : write->values) {
         if (lock.locked() && lock.year() == v.value.key().year()) {
-          return FinishNow(
+          return server::FinishUnary(
               ctx,
               WithReason(absl::FailedPreconditionError(absl::StrCat(
                              "年份已锁定，不能写入 / year locked, writes refused: ", lock.year())),
@@ -286,7 +281,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::SubmitBatch(grpc::CallbackServe
     for (const auto& v : write->values) {
       *response->add_results()->mutable_key() = v.value.key();
     }
-    return FinishNow(ctx, absl::OkStatus());
+    return server::FinishUnary(ctx, absl::OkStatus());
   }
   write->deadline = DeadlineOf(*ctx);
   auto* reactor = ctx->DefaultReactor();
@@ -310,7 +305,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::WithdrawValues(
     v1::WithdrawValuesResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   // Authorized as writes of the keys (same roles, same narrative rules).
   google::protobuf::RepeatedPtrField<v1::DataValue> values;
@@ -320,7 +315,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::WithdrawValues(
   std::vector<std::string> units;
   absl::Status st = AuthorizeWrite(*principal, values, *catalog_, &units);
   if (!st.ok()) {
-    return FinishNow(ctx, st);
+    return server::FinishUnary(ctx, st);
   }
   AssignNarrativeUnits(&values, *catalog_, units);
   google::protobuf::RepeatedPtrField<v1::DataKey> keys;
@@ -330,7 +325,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::WithdrawValues(
   st = ValidateWithdrawal(request->request_id(), keys, request->reason(), *catalog_, clock_->Now(),
                           options_.limits);
   if (!st.ok()) {
-    return FinishNow(ctx, st);
+    return server::FinishUnary(ctx, st);
   }
   WriteRequest write;
   write.principal = principal->name();
@@ -745,11 +740,12 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
     v1::ListDataValuesResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   if (request->page_size() < 0) {
-    return FinishNow(ctx, InvalidArgumentError("page_size 不能为负 / page_size must be >= 0",
-                                               {{"page_size", "不能为负 / must be >= 0"}}));
+    return server::FinishUnary(ctx,
+                               InvalidArgumentError("page_size 不能为负 / page_size must be >= 0",
+                                                    {{"page_size", "不能为负 / must be >= 0"}}));
   }
   const int page_size = request->page_size() == 0 ? 1000 : std::min(request->page_size(), 10000);
   const std::string fingerprint = FilterFingerprint(*request);
@@ -762,10 +758,11 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
     }
     if (parts.size() != 3 || parts[0] != "v1" || !absl::SimpleAtoi(parts[1], &cursor) ||
         parts[2] != fingerprint) {
-      return FinishNow(ctx, InvalidArgumentError("分页标记无效 / invalid page_token",
-                                                 {{"page_token",
-                                                   "分页标记无效或与筛选条件不符 / page_token is "
-                                                   "invalid or belongs to a different filter"}}));
+      return server::FinishUnary(
+          ctx, InvalidArgumentError("分页标记无效 / invalid page_token",
+                                    {{"page_token",
+                                      "分页标记无效或与筛选条件不符 / page_token is "
+                                      "invalid or belongs to a different filter"}}));
     }
   }
   CurrentFilter filter;
@@ -774,11 +771,11 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
   filter.years.assign(request->years().begin(), request->years().end());
   filter.unit_code = request->unit_code();
   if (absl::Status allowed = ScopeListToOwnUnit(*principal, &filter.unit_code); !allowed.ok()) {
-    return FinishNow(ctx, allowed);
+    return server::FinishUnary(ctx, allowed);
   }
   absl::StatusOr<CurrentPage> page = store_->ListCurrent(filter, cursor, page_size);
   if (!page.ok()) {
-    return FinishNow(ctx, page.status());
+    return server::FinishUnary(ctx, page.status());
   }
   for (auto& rev : page->revisions) {
     *response->add_data_values() = std::move(rev);
@@ -787,7 +784,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
     response->set_next_page_token(
         absl::WebSafeBase64Escape(absl::StrCat("v1:", page->next_cursor, ":", fingerprint)));
   }
-  return FinishNow(ctx, absl::OkStatus());
+  return server::FinishUnary(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServerContext* ctx,
@@ -795,7 +792,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServer
                                                             v1::GetHistoryResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   std::vector<FieldViolation> bad;
   if (request->key().indicator_id().empty()) {
@@ -821,7 +818,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServer
     bad.insert(bad.end(), v.begin(), v.end());
   }
   if (!bad.empty()) {
-    return FinishNow(ctx, InvalidArgumentError("键不完整 / incomplete key", bad));
+    return server::FinishUnary(ctx, InvalidArgumentError("键不完整 / incomplete key", bad));
   }
   v1::DataKey key = request->key();
   NormalizeKey(&key);
@@ -833,16 +830,16 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServer
     }
   }
   if (absl::Status allowed = AuthorizeHistory(*principal, ind, key); !allowed.ok()) {
-    return FinishNow(ctx, allowed);
+    return server::FinishUnary(ctx, allowed);
   }
   absl::StatusOr<std::vector<v1::Revision>> history = store_->History(key);
   if (!history.ok()) {
-    return FinishNow(ctx, history.status());
+    return server::FinishUnary(ctx, history.status());
   }
   for (auto& rev : *history) {
     *response->add_revisions() = std::move(rev);
   }
-  return FinishNow(ctx, absl::OkStatus());
+  return server::FinishUnary(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
@@ -850,17 +847,17 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
     v1::GetReportingStatusResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   absl::Status year_ok = YearInRange(request->year(), options_.limits, "year");
   if (!year_ok.ok()) {
-    return FinishNow(ctx, year_ok);
+    return server::FinishUnary(ctx, year_ok);
   }
   if (request->has_as_of() &&
       (request->as_of().seconds() < google::protobuf::util::TimeUtil::kTimestampMinSeconds ||
        request->as_of().seconds() > google::protobuf::util::TimeUtil::kTimestampMaxSeconds ||
        request->as_of().nanos() < 0 || request->as_of().nanos() > 999999999)) {
-    return FinishNow(
+    return server::FinishUnary(
         ctx, InvalidArgumentError(
                  "as_of 不是有效时间 / as_of is not a valid timestamp",
                  {{"as_of",
@@ -872,19 +869,19 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
   const absl::Time as_of = request->has_as_of() ? FromTimestamp(request->as_of()) : clock_->Now();
   absl::StatusOr<std::vector<ReportingTimes>> times = store_->ListReportingTimes(request->year());
   if (!times.ok()) {
-    return FinishNow(ctx, times.status());
+    return server::FinishUnary(ctx, times.status());
   }
   std::vector<std::string> unit_codes(request->unit_codes().begin(), request->unit_codes().end());
   if (absl::Status allowed = ScopeReportingToOwnUnits(*principal, &unit_codes); !allowed.ok()) {
-    return FinishNow(ctx, allowed);
+    return server::FinishUnary(ctx, allowed);
   }
   absl::StatusOr<v1::GetReportingStatusResponse> status =
       ComputeReportingStatus(*catalog_, request->year(), unit_codes, as_of, *times);
   if (!status.ok()) {
-    return FinishNow(ctx, status.status());
+    return server::FinishUnary(ctx, status.status());
   }
   *response = std::move(*status);
-  return FinishNow(ctx, absl::OkStatus());
+  return server::FinishUnary(ctx, absl::OkStatus());
 }
 
 // ------------------------------------------------------------------- Locks
@@ -920,7 +917,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::LockYear(grpc::CallbackServerCo
   if (lock.ok()) {
     *response = std::move(*lock);
   }
-  return FinishNow(ctx, lock.status());
+  return server::FinishUnary(ctx, lock.status());
 }
 
 grpc::ServerUnaryReactor* SubmissionServiceImpl::UnlockYear(grpc::CallbackServerContext* ctx,
@@ -930,7 +927,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::UnlockYear(grpc::CallbackServer
   if (lock.ok()) {
     *response = std::move(*lock);
   }
-  return FinishNow(ctx, lock.status());
+  return server::FinishUnary(ctx, lock.status());
 }
 
 grpc::ServerUnaryReactor* SubmissionServiceImpl::ListYearLocks(
@@ -938,11 +935,11 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListYearLocks(
     v1::ListYearLocksResponse* response) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   if (!principal.ok()) {
-    return FinishNow(ctx, principal.status());
+    return server::FinishUnary(ctx, principal.status());
   }
   absl::StatusOr<YearLocks> locks = store_->ListYearLocks();
   if (!locks.ok()) {
-    return FinishNow(ctx, locks.status());
+    return server::FinishUnary(ctx, locks.status());
   }
   for (auto& l : locks->current) {
     *response->add_locks() = std::move(l);
@@ -950,7 +947,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListYearLocks(
   for (auto& l : locks->history) {
     *response->add_history() = std::move(l);
   }
-  return FinishNow(ctx, absl::OkStatus());
+  return server::FinishUnary(ctx, absl::OkStatus());
 }
 
 }  // namespace halfsky::submission

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth/roles.h"
 #include "common/server/queued_write_reactor.h"
+#include "common/server/unary_reply.h"
 #include "common/status/parse_error.h"
 #include "common/status/status.h"
 
@@ -22,12 +23,6 @@ using ::halfsky::v1::Warning;
 using ::halfsky::v1::WarningEvent;
 
 constexpr size_t kMaxNoteBytes = 4000;
-
-grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
 
 }  // namespace
 
@@ -177,22 +172,23 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::ListWarnings(grpc::CallbackServ
                                                               grpc::ByteBuffer* response) {
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   grpc::Slice flat;
   if (!request->DumpToSingleSlice(&flat).ok()) {
-    return Reply(ctx, absl::InvalidArgumentError("请求无法读取 / unreadable request"));
+    return server::FinishUnary(ctx,
+                               absl::InvalidArgumentError("请求无法读取 / unreadable request"));
   }
   if (absl::Status available = engine_->availability(); !available.ok()) {
-    return Reply(ctx, available);  // a replica out of sync with its primary
+    return server::FinishUnary(ctx, available);  // a replica out of sync with its primary
   }
   const std::string request_bytes(reinterpret_cast<const char*>(flat.begin()), flat.size());
   absl::StatusOr<grpc::Slice> bytes = ListResponse(*engine_->Current(), request_bytes);
   if (!bytes.ok()) {
-    return Reply(ctx, bytes.status());
+    return server::FinishUnary(ctx, bytes.status());
   }
   *response = grpc::ByteBuffer(&*bytes, 1);
-  return Reply(ctx, absl::OkStatus());
+  return server::FinishUnary(ctx, absl::OkStatus());
 }
 
 grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
@@ -235,12 +231,12 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
   }
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   absl::Status st =
       auth::RequireRole(*who, {halfsky::v1::ROLE_KIND_ASSESSMENT, halfsky::v1::ROLE_KIND_ADMIN});
   if (!st.ok()) {
-    return Reply(ctx, st);
+    return server::FinishUnary(ctx, st);
   }
   std::vector<FieldViolation> violations;
   if (request->warning_id().empty()) {
@@ -253,15 +249,16 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
                                                "字节 / note exceeds ", kMaxNoteBytes, " bytes")});
   }
   if (!violations.empty()) {
-    return Reply(ctx, InvalidArgumentError("确认请求无效 / invalid acknowledgement", violations));
+    return server::FinishUnary(
+        ctx, InvalidArgumentError("确认请求无效 / invalid acknowledgement", violations));
   }
   absl::StatusOr<Warning> acked =
       engine_->Acknowledge(request->warning_id(), who->name(), request->note());
   if (acked.ok()) {
     *response = std::move(*acked);
-    return Reply(ctx, absl::OkStatus());
+    return server::FinishUnary(ctx, absl::OkStatus());
   }
-  return Reply(ctx, acked.status());
+  return server::FinishUnary(ctx, acked.status());
 }
 
 grpc::ServerUnaryReactor* EvaluationServiceImpl::Evaluate(
@@ -282,7 +279,7 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::Evaluate(
       st = r.status();
     }
   }
-  return Reply(ctx, st);
+  return server::FinishUnary(ctx, st);
 }
 
 grpc::ServerUnaryReactor* EvaluationServiceImpl::GetEvaluationReport(
@@ -306,7 +303,7 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::GetEvaluationReport(
       *response = std::move(*r);
     }
   }
-  return Reply(ctx, st);
+  return server::FinishUnary(ctx, st);
 }
 
 }  // namespace halfsky

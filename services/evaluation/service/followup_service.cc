@@ -7,6 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/server/queued_write_reactor.h"
+#include "common/server/unary_reply.h"
 #include "common/status/status.h"
 
 namespace halfsky {
@@ -15,20 +16,14 @@ namespace {
 using ::halfsky::v1::FollowUp;
 using ::halfsky::v1::FollowUpEvent;
 
-grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 template <typename T>
 grpc::ServerUnaryReactor* ReplyWith(grpc::CallbackServerContext* ctx, absl::StatusOr<T> result,
                                     T* response) {
   if (result.ok()) {
     *response = std::move(*result);
-    return Reply(ctx, absl::OkStatus());
+    return server::FinishUnary(ctx, absl::OkStatus());
   }
-  return Reply(ctx, result.status());
+  return server::FinishUnary(ctx, result.status());
 }
 
 }  // namespace
@@ -85,7 +80,7 @@ grpc::ServerUnaryReactor* FollowUpServiceImpl::ListFollowUps(
     halfsky::v1::ListFollowUpsResponse* response) {
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   return ReplyWith(ctx, tracker_->List(*who, *request), response);
 }
@@ -95,11 +90,11 @@ grpc::ServerUnaryReactor* FollowUpServiceImpl::GetFollowUp(
     FollowUp* response) {
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   if (request->warning_id().empty()) {
-    return Reply(ctx, InvalidArgumentError("缺少预警编号 / warning_id is required",
-                                           {{"warning_id", "不能为空 / required"}}));
+    return server::FinishUnary(ctx, InvalidArgumentError("缺少预警编号 / warning_id is required",
+                                                         {{"warning_id", "不能为空 / required"}}));
   }
   return ReplyWith(ctx, tracker_->Get(*who, request->warning_id()), response);
 }
@@ -109,7 +104,7 @@ grpc::ServerUnaryReactor* FollowUpServiceImpl::AssignFollowUp(
     FollowUp* response) {
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   return ReplyWith(ctx, tracker_->Assign(*who, *request), response);
 }
@@ -119,7 +114,7 @@ grpc::ServerUnaryReactor* FollowUpServiceImpl::PlanFollowUp(
     FollowUp* response) {
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   return ReplyWith(ctx, tracker_->Plan(*who, *request), response);
 }
@@ -129,7 +124,7 @@ grpc::ServerUnaryReactor* FollowUpServiceImpl::AddFollowUpNote(
     FollowUp* response) {
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   return ReplyWith(ctx, tracker_->Note(*who, *request), response);
 }
@@ -139,7 +134,7 @@ grpc::ServerUnaryReactor* FollowUpServiceImpl::CloseFollowUp(
     FollowUp* response) {
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   return ReplyWith(ctx, tracker_->Close(*who, *request), response);
 }
@@ -149,7 +144,7 @@ grpc::ServerUnaryReactor* FollowUpServiceImpl::SilenceFollowUp(
     FollowUp* response) {
   absl::StatusOr<halfsky::v1::Principal> who = authenticate_(*ctx);
   if (!who.ok()) {
-    return Reply(ctx, who.status());
+    return server::FinishUnary(ctx, who.status());
   }
   return ReplyWith(ctx, tracker_->Silence(*who, *request), response);
 }
