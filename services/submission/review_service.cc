@@ -13,14 +13,13 @@
 #include "common/server/unary_reply.h"
 #include "common/status/status.h"
 #include "services/submission/read_access.h"
+#include "services/submission/request_checks.h"
 
 namespace halfsky::submission {
 
 namespace v1 = ::halfsky::v1;
 
 namespace {
-
-constexpr size_t kMaxTextBytes = 2000;
 
 std::string KeyText(const v1::FormKey& k) {
   return absl::StrCat(k.unit_code(), "/", k.area_code(), "/", k.year());
@@ -169,29 +168,7 @@ absl::StatusOr<std::unique_ptr<ReviewServiceImpl>> ReviewServiceImpl::Create(
 
 absl::StatusOr<v1::FormKey> ReviewServiceImpl::CheckKey(const v1::FormKey& key,
                                                         const std::string& field) const {
-  std::vector<FieldViolation> bad;
-  if (catalog_->FindMemberUnit(key.unit_code()) == nullptr) {
-    bad.push_back({field + ".unit_code",
-                   absl::StrCat("未知成员单位「", key.unit_code(), "」 / unknown member unit")});
-  }
-  if (!key.area_code().empty() && catalog_->FindArea(key.area_code()) == nullptr) {
-    bad.push_back(
-        {field + ".area_code", absl::StrCat("未知区域「", key.area_code(), "」 / unknown area")});
-  }
-  const auto& c = catalog_->catalog();
-  if (key.year() < c.base_year() || key.year() > c.final_year()) {
-    bad.push_back({field + ".year",
-                   absl::StrCat("年份须在", c.base_year(), "—", c.final_year(),
-                                "之间 / year outside ", c.base_year(), "–", c.final_year())});
-  }
-  if (!bad.empty()) {
-    return InvalidArgumentError("报表标识无效 / invalid form key", bad);
-  }
-  v1::FormKey out = key;
-  if (out.area_code().empty()) {
-    out.set_area_code(catalog_->RootArea().code());
-  }
-  return out;
+  return CheckFormKey(key, *catalog_, field);
 }
 
 namespace {
@@ -243,21 +220,7 @@ absl::StatusOr<v1::ValidateDataResponse> ReviewServiceImpl::Validate(
         principal, {v1::ROLE_KIND_STATISTICS, v1::ROLE_KIND_ASSESSMENT, v1::ROLE_KIND_ADMIN});
   }
   const auto& c = catalog_->catalog();
-  std::vector<FieldViolation> bad;
-  if (!unit.empty() && catalog_->FindMemberUnit(unit) == nullptr) {
-    bad.push_back({"unit_code", absl::StrCat("未知成员单位「", unit, "」 / unknown member unit")});
-  }
-  if (!request.area_code().empty() && catalog_->FindArea(request.area_code()) == nullptr) {
-    bad.push_back({"area_code", "未知区域 / unknown area"});
-  }
-  if (request.year() < c.base_year() || request.year() > c.final_year()) {
-    bad.push_back(
-        {"year", absl::StrCat("年份须在", c.base_year(), "—", c.final_year(),
-                              "之间 / year outside ", c.base_year(), "–", c.final_year())});
-  }
-  if (!bad.empty()) {
-    return InvalidArgumentError("校验请求无效 / invalid validation request", bad);
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckValidateDataRequest(request, unit, *catalog_));
   std::vector<v1::ValidationRule> rules = rules::RulesInForce(c);
   CurrentFilter filter;
   filter.years = {request.year(), request.year() - 1};
@@ -329,17 +292,7 @@ absl::StatusOr<v1::Form> ReviewServiceImpl::Act(const v1::Principal& principal,
     return st;
   }
   const bool needs_reason = action == v1::FORM_ACTION_RETURN || action == v1::FORM_ACTION_UNLOCK;
-  const std::string text_field = needs_reason ? "reason" : "explanation";
-  if (needs_reason && text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return InvalidArgumentError(
-        "缺少原因 / a reason is required",
-        {{"reason", absl::StrCat(labels::LabelZh(action), "须说明原因 / ", labels::Token(action),
-                                 " needs a reason")}});
-  }
-  if (text.size() > kMaxTextBytes) {
-    return InvalidArgumentError("文字过长 / text too long",
-                                {{text_field, "最多2000字节 / at most 2000 bytes"}});
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckFormActionText(action, text));
 
   absl::MutexLock lock(&act_mu_);
   absl::StatusOr<v1::Form> current = review_store_->GetForm(*key);
@@ -530,6 +483,9 @@ grpc::ServerUnaryReactor* ReviewServiceImpl::ListForms(grpc::CallbackServerConte
     return server::FinishUnary(
         ctx, auth::RequireRole(*principal, {v1::ROLE_KIND_STATISTICS, v1::ROLE_KIND_ASSESSMENT,
                                             v1::ROLE_KIND_ADMIN}));
+  }
+  if (absl::Status st = CheckListFormsRequest(*request, unit, *catalog_); !st.ok()) {
+    return server::FinishUnary(ctx, st);
   }
   absl::StatusOr<std::vector<v1::Form>> forms =
       review_store_->ListForms(request->year(), unit, request->state());

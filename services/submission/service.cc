@@ -23,6 +23,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/submission/read_access.h"
 #include "services/submission/reporting.h"
+#include "services/submission/request_checks.h"
 
 namespace halfsky::submission {
 
@@ -37,17 +38,6 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& ctx) {
     return absl::InfiniteFuture();
   }
   return absl::FromChrono(deadline);
-}
-
-absl::Status YearInRange(int year, const ValidationLimits& limits, const char* field) {
-  if (year < limits.min_year || year > limits.max_year) {
-    return InvalidArgumentError(
-        "年份无效 / invalid year",
-        {{field,
-          absl::StrCat("年份", year, "超出", limits.min_year, "—", limits.max_year, " / year ",
-                       year, " outside ", limits.min_year, "–", limits.max_year)}});
-  }
-  return absl::OkStatus();
 }
 
 // Page tokens: base64url("v1:<cursor>:<filter fingerprint>").
@@ -697,20 +687,10 @@ grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
     error = principal.status();
   } else if (absl::Status allowed = AuthorizeChangeFeed(*principal); !allowed.ok()) {
     error = allowed;
-  } else if (request->after_sequence() < 0) {
-    error = InvalidArgumentError("after_sequence 不能为负 / after_sequence must be >= 0",
-                                 {{"after_sequence", "不能为负 / must be >= 0"}});
-  } else if (const int64_t head = store_->HeadSequence(); request->after_sequence() > head) {
-    // Nothing beyond the head exists: the caller's cursor comes from a
-    // different (or newer) database. Never echo it as the head.
-    absl::Status beyond = InvalidArgumentError(
-        "", {{"after_sequence", absl::StrCat("超出已提交的最大序号", head,
-                                             " / beyond the committed head sequence ", head)}});
-    error = absl::Status(absl::StatusCode::kOutOfRange,
-                         absl::StrCat("after_sequence ", request->after_sequence(),
-                                      " 超出变更流末尾 / is beyond the change feed's head ", head));
-    beyond.ForEachPayload(
-        [&](absl::string_view url, const absl::Cord& payload) { error.SetPayload(url, payload); });
+  } else if (absl::Status cursor =
+                 CheckWatchCursor(request->after_sequence(), store_->HeadSequence());
+             !cursor.ok()) {
+    error = cursor;
   } else {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
@@ -742,28 +722,14 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
   if (!principal.ok()) {
     return server::FinishUnary(ctx, principal.status());
   }
-  if (request->page_size() < 0) {
-    return server::FinishUnary(ctx,
-                               InvalidArgumentError("page_size 不能为负 / page_size must be >= 0",
-                                                    {{"page_size", "不能为负 / must be >= 0"}}));
+  if (absl::Status size = CheckPageSize(request->page_size()); !size.ok()) {
+    return server::FinishUnary(ctx, size);
   }
   const int page_size = request->page_size() == 0 ? 1000 : std::min(request->page_size(), 10000);
   const std::string fingerprint = FilterFingerprint(*request);
-  int64_t cursor = 0;
-  if (!request->page_token().empty()) {
-    std::string decoded;
-    std::vector<std::string> parts;
-    if (absl::WebSafeBase64Unescape(request->page_token(), &decoded)) {
-      parts = absl::StrSplit(decoded, ':');
-    }
-    if (parts.size() != 3 || parts[0] != "v1" || !absl::SimpleAtoi(parts[1], &cursor) ||
-        parts[2] != fingerprint) {
-      return server::FinishUnary(
-          ctx, InvalidArgumentError("分页标记无效 / invalid page_token",
-                                    {{"page_token",
-                                      "分页标记无效或与筛选条件不符 / page_token is "
-                                      "invalid or belongs to a different filter"}}));
-    }
+  absl::StatusOr<int64_t> cursor = DecodePageToken(request->page_token(), fingerprint);
+  if (!cursor.ok()) {
+    return server::FinishUnary(ctx, cursor.status());
   }
   CurrentFilter filter;
   filter.indicator_ids.assign(request->indicator_ids().begin(), request->indicator_ids().end());
@@ -773,7 +739,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
   if (absl::Status allowed = ScopeListToOwnUnit(*principal, &filter.unit_code); !allowed.ok()) {
     return server::FinishUnary(ctx, allowed);
   }
-  absl::StatusOr<CurrentPage> page = store_->ListCurrent(filter, cursor, page_size);
+  absl::StatusOr<CurrentPage> page = store_->ListCurrent(filter, *cursor, page_size);
   if (!page.ok()) {
     return server::FinishUnary(ctx, page.status());
   }
@@ -781,8 +747,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
     *response->add_data_values() = std::move(rev);
   }
   if (page->next_cursor != 0) {
-    response->set_next_page_token(
-        absl::WebSafeBase64Escape(absl::StrCat("v1:", page->next_cursor, ":", fingerprint)));
+    response->set_next_page_token(EncodePageToken(page->next_cursor, fingerprint));
   }
   return server::FinishUnary(ctx, absl::OkStatus());
 }
@@ -794,31 +759,8 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServer
   if (!principal.ok()) {
     return server::FinishUnary(ctx, principal.status());
   }
-  std::vector<FieldViolation> bad;
-  if (request->key().indicator_id().empty()) {
-    bad.push_back({"key.indicator_id", "缺少指标代码 / indicator_id is required"});
-  }
-  if (request->key().area_code().empty()) {
-    bad.push_back({"key.area_code", "缺少区域代码 / area_code is required"});
-  }
-  if (!v1::Sex_IsValid(request->key().sex())) {
-    bad.push_back(
-        {"key.sex", absl::StrCat("性别取值", static_cast<int>(request->key().sex()),
-                                 "无效 / invalid sex ", static_cast<int>(request->key().sex()))});
-  }
-  if (!v1::Residence_IsValid(request->key().residence())) {
-    bad.push_back(
-        {"key.residence",
-         absl::StrCat("城乡取值", static_cast<int>(request->key().residence()),
-                      "无效 / invalid residence ", static_cast<int>(request->key().residence()))});
-  }
-  if (absl::Status year = YearInRange(request->key().year(), options_.limits, "key.year");
-      !year.ok()) {
-    const std::vector<FieldViolation> v = BadRequestViolations(year);
-    bad.insert(bad.end(), v.begin(), v.end());
-  }
-  if (!bad.empty()) {
-    return server::FinishUnary(ctx, InvalidArgumentError("键不完整 / incomplete key", bad));
+  if (absl::Status checked = CheckHistoryRequest(*request, options_.limits); !checked.ok()) {
+    return server::FinishUnary(ctx, checked);
   }
   v1::DataKey key = request->key();
   NormalizeKey(&key);
@@ -849,22 +791,9 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
   if (!principal.ok()) {
     return server::FinishUnary(ctx, principal.status());
   }
-  absl::Status year_ok = YearInRange(request->year(), options_.limits, "year");
-  if (!year_ok.ok()) {
-    return server::FinishUnary(ctx, year_ok);
-  }
-  if (request->has_as_of() &&
-      (request->as_of().seconds() < google::protobuf::util::TimeUtil::kTimestampMinSeconds ||
-       request->as_of().seconds() > google::protobuf::util::TimeUtil::kTimestampMaxSeconds ||
-       request->as_of().nanos() < 0 || request->as_of().nanos() > 999999999)) {
-    return server::FinishUnary(
-        ctx, InvalidArgumentError(
-                 "as_of 不是有效时间 / as_of is not a valid timestamp",
-                 {{"as_of",
-                   absl::StrCat("时间超出0001-01-01至9999-12-31或纳秒无效（seconds=",
-                                request->as_of().seconds(), ", nanos=", request->as_of().nanos(),
-                                "） / outside 0001-01-01..9999-12-31 or invalid "
-                                "nanos")}}));
+  if (absl::Status checked = CheckReportingStatusRequest(*request, options_.limits);
+      !checked.ok()) {
+    return server::FinishUnary(ctx, checked);
   }
   const absl::Time as_of = request->has_as_of() ? FromTimestamp(request->as_of()) : clock_->Now();
   absl::StatusOr<std::vector<ReportingTimes>> times = store_->ListReportingTimes(request->year());

@@ -50,10 +50,11 @@ int RunStatusCommand(const std::vector<std::string>& raw, std::ostream& out, std
     }
   }
   auto stub = v1::SubmissionService::NewStub(Dial(options));
-  grpc::ClientContext ctx;
-  PrepareContext(options, &ctx);
   v1::GetReportingStatusResponse response;
-  grpc::Status st = stub->GetReportingStatus(&ctx, request, &response);
+  grpc::Status st = CallWithRetries(
+      options, Idempotency::kIdempotent,
+      [&](grpc::ClientContext* ctx) { return stub->GetReportingStatus(ctx, request, &response); },
+      err);
   if (!st.ok()) {
     err << "halfskyctl status: " << DescribeRpcError(st) << "\n";
     return cli::ExitCodeFor(st);

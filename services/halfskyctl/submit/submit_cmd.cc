@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/status/status.h"
 #include "common/text/encoding.h"
 #include "halfsky/v1/submission.grpc.pb.h"
@@ -327,10 +328,11 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
       for (size_t i = begin; i < end; ++i) {
         *req.add_data_values() = parsed.values[i].value;
       }
-      grpc::ClientContext ctx;
-      PrepareContext(client, &ctx);
       v1::SubmitBatchResponse resp;
-      grpc::Status st = stub->SubmitBatch(&ctx, req, &resp);
+      // A dry run with its request id: safe to send again.
+      grpc::Status st = CallWithRetries(
+          client, Idempotency::kIdempotent,
+          [&](grpc::ClientContext* ctx) { return stub->SubmitBatch(ctx, req, &resp); }, err);
       if (!st.ok()) {
         ReportError(st, file, parsed.values, begin, err);
         failure = ExitCode(st);
@@ -361,53 +363,80 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     return 1;
   }
 
-  grpc::ClientContext ctx;
-  PrepareContext(client, &ctx);
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::seconds(60 + static_cast<int64_t>(chunks) * 10));
-  auto stream = stub->SubmitStream(&ctx);
   // What the server says happened: created / revised / unchanged are this
   // run's writes; a replayed chunk was written by the interrupted run (the
   // server answered with its stored reply and wrote nothing now).
   int64_t created = 0, revised = 0, unchanged = 0, replayed_chunks = 0, replayed_values = 0;
   progress.Update(skip * chunk > n ? n : skip * chunk);
-  for (size_t c = skip; c < chunks; ++c) {
-    v1::SubmitStreamRequest req;
-    req.set_request_id(request_id(c));
-    const size_t begin = c * chunk, end = std::min(n, begin + chunk);
-    for (size_t i = begin; i < end; ++i) {
-      *req.add_data_values() = parsed.values[i].value;
+  // Every chunk carries its request id, so when the server is busy (or
+  // unavailable) the stream is opened again from the first chunk not
+  // acknowledged; a chunk it had committed is answered as a replay.
+  size_t next = skip;
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext ctx;
+    PrepareContext(client, &ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(60 + static_cast<int64_t>(chunks - next) * 10));
+    auto stream = stub->SubmitStream(&ctx);
+    grpc::Status failed;
+    bool interrupted = false;
+    bool closed_without_status = false;
+    for (; next < chunks; ++next) {
+      const size_t c = next;
+      v1::SubmitStreamRequest req;
+      req.set_request_id(request_id(c));
+      const size_t begin = c * chunk, end = std::min(n, begin + chunk);
+      for (size_t i = begin; i < end; ++i) {
+        *req.add_data_values() = parsed.values[i].value;
+      }
+      v1::SubmitStreamResponse ack;
+      interrupted = interrupt_after >= 0 && c >= skip + interrupt_after;
+      if (interrupted) {
+        ctx.TryCancel();
+      }
+      if (interrupted || !stream->Write(req) || !stream->Read(&ack)) {
+        grpc::Status st = stream->Finish();
+        closed_without_status = st.ok();
+        failed = st.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : st;
+        break;
+      }
+      if (ack.replayed()) {
+        ++replayed_chunks;
+        replayed_values += ack.created_count() + ack.revised_count() + ack.unchanged_count();
+      } else {
+        created += ack.created_count();
+        revised += ack.revised_count();
+        unchanged += ack.unchanged_count();
+      }
+      journal.acked = c + 1;
+      journal.Save();
+      progress.Update(end);
     }
-    v1::SubmitStreamResponse ack;
-    const bool interrupted = interrupt_after >= 0 && c >= skip + interrupt_after;
-    if (interrupted) {
-      ctx.TryCancel();
-    }
-    if (interrupted || !stream->Write(req) || !stream->Read(&ack)) {
+    if (next == chunks) {
+      stream->WritesDone();
       grpc::Status st = stream->Finish();
-      ReportError(st.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : st, file,
-                  parsed.values, begin, err);
-      err << "已确认 " << c << "/" << chunks << " 块；重新运行同一命令即可续传 / " << c << " of "
-          << chunks << " chunks acknowledged; run the same command again to resume\n";
-      return interrupted || st.ok() ? 3 : ExitCode(st);
+      if (st.ok()) {
+        break;
+      }
+      failed = st;
     }
-    if (ack.replayed()) {
-      ++replayed_chunks;
-      replayed_values += ack.created_count() + ack.revised_count() + ack.unchanged_count();
-    } else {
-      created += ack.created_count();
-      revised += ack.revised_count();
-      unchanged += ack.unchanged_count();
+    if (!interrupted && !closed_without_status) {
+      if (std::optional<absl::Duration> wait =
+              RetryWait(client, Idempotency::kIdempotent, failed, attempt + 1, err);
+          wait.has_value()) {
+        absl::SleepFor(*wait);
+        continue;
+      }
     }
-    journal.acked = c + 1;
-    journal.Save();
-    progress.Update(end);
-  }
-  stream->WritesDone();
-  grpc::Status st = stream->Finish();
-  if (!st.ok()) {
-    err << file << ": " << DescribeRpcError(st) << "\n";
-    return ExitCode(st);
+    if (next == chunks) {
+      err << file << ": " << DescribeRpcError(failed) << "\n";
+      return ExitCode(failed);
+    }
+    const size_t begin = next * chunk;
+    ReportError(failed, file, parsed.values, begin, err);
+    err << "已确认 " << next << "/" << chunks << " 块；重新运行同一命令即可续传 / " << next
+        << " of " << chunks << " chunks acknowledged; run the same command again to resume\n";
+    return interrupted || closed_without_status ? 3 : ExitCode(failed);
   }
   journal.Remove();
   out << "已提交 " << file << "：" << n << " 条，新增 " << created << "，修订 " << revised
