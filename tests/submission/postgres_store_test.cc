@@ -13,6 +13,8 @@
 #include "common/postgres/postgres.h"
 #include "common/status/status.h"
 #include "gtest/gtest.h"
+#include "services/submission/postgres_review_store.h"
+#include "services/submission/review_service.h"
 #include "tests/submission/test_util.h"
 #include "tests/support/postgres.h"
 
@@ -181,6 +183,66 @@ TEST_F(PostgresStoreTest, ReconnectsAfterTheServerRestarts) {
   ASSERT_TRUE(history.ok()) << history.status();
   ASSERT_EQ(history->size(), 2u);
   store->reset();
+}
+
+// An approval committed through one replica's review store locks the form's
+// values for writes through every replica: the committer reloads the
+// approved forms (Options::on_approvals) when review_events moved.
+TEST_F(PostgresStoreTest, ApprovalOnOneReplicaLocksWritesThroughAnother) {
+  auto catalog = testing::TestCatalog();
+  ASSERT_NE(catalog, nullptr);
+  ApprovedForms approved_b(catalog);
+  PostgresSubmissionStore::Options o;
+  o.conninfo = uri_;
+  o.clock = &clock_;
+  o.on_approvals = [&](const std::vector<v1::FormKey>& keys) { approved_b.ReplaceAll(keys); };
+  auto b = PostgresSubmissionStore::Open(o);
+  ASSERT_TRUE(b.ok()) << b.status();
+  postgres::Connection::Options ro;
+  ro.conninfo = uri_;
+  auto review_a = PostgresReviewStore::Open(ro);
+  ASSERT_TRUE(review_a.ok()) << review_a.status();
+
+  auto write_b = [&](const std::string& id, double value) {
+    WriteRequest r = Req(id, Number("HEALTH-03", 2024, value));
+    r.precondition = [&](const WriteRequest& req) { return approved_b.CheckWrite(req); };
+    return (*b)->WriteAndWait(std::move(r));
+  };
+  ASSERT_TRUE(write_b("before", 1).ok());
+
+  v1::FormEvent approve;
+  approve.mutable_key()->set_unit_code("HEALTH_BUREAU");
+  approve.mutable_key()->set_area_code("610303");
+  approve.mutable_key()->set_year(2024);
+  approve.set_action(v1::FORM_ACTION_APPROVE);
+  approve.set_from_state(v1::FORM_STATE_DRAFT);
+  approve.set_to_state(v1::FORM_STATE_APPROVED);
+  approve.set_actor("stats");
+  auto form = (*review_a)->Transition(approve);
+  ASSERT_TRUE(form.ok()) << form.status();
+  EXPECT_EQ(form->state(), v1::FORM_STATE_APPROVED);
+  // The transition is conditional on the state: a second one is refused.
+  EXPECT_EQ((*review_a)->Transition(approve).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  auto refused = write_b("after", 2);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_EQ(ErrorReason(refused.status()), "FORM_APPROVED");
+
+  v1::FormEvent unlock = approve;
+  unlock.set_action(v1::FORM_ACTION_UNLOCK);
+  unlock.set_from_state(v1::FORM_STATE_APPROVED);
+  unlock.set_to_state(v1::FORM_STATE_DRAFT);
+  unlock.set_reason("更正");
+  ASSERT_TRUE((*review_a)->Transition(unlock).ok());
+  EXPECT_TRUE(write_b("unlocked", 3).ok());
+  auto history = (*review_a)->History(approve.key());
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 2u);
+  auto forms = (*review_a)->ListForms(2024, "", v1::FORM_STATE_UNSPECIFIED);
+  ASSERT_TRUE(forms.ok());
+  ASSERT_EQ(forms->size(), 1u);
+  EXPECT_EQ((*forms)[0].reason(), "更正");
 }
 
 }  // namespace
