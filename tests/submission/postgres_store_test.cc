@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "services/submission/postgres_review_store.h"
 #include "services/submission/review_service.h"
+#include "services/submission/store_factory.h"
 #include "tests/submission/test_util.h"
 #include "tests/support/postgres.h"
 
@@ -243,6 +244,24 @@ TEST_F(PostgresStoreTest, ApprovalOnOneReplicaLocksWritesThroughAnother) {
   ASSERT_TRUE(forms.ok());
   ASSERT_EQ(forms->size(), 1u);
   EXPECT_EQ((*forms)[0].reason(), "更正");
+}
+
+TEST(StoreFlagTest, ParsesBothBackendsKeepsTheOldFlagAndRefusesTheRest) {
+  auto legacy = ParseStoreFlag("", "var/submission.db");
+  ASSERT_TRUE(legacy.ok());
+  EXPECT_EQ(legacy->backend, StoreConfig::Backend::kSqlite);
+  EXPECT_EQ(legacy->target, "var/submission.db");
+  auto sqlite = ParseStoreFlag("sqlite:/data/s.db", "ignored");
+  ASSERT_TRUE(sqlite.ok());
+  EXPECT_EQ(sqlite->backend, StoreConfig::Backend::kSqlite);
+  EXPECT_EQ(sqlite->target, "/data/s.db");
+  auto pg = ParseStoreFlag("postgres:postgresql://halfsky@db:5432/halfsky", "ignored");
+  ASSERT_TRUE(pg.ok());
+  EXPECT_EQ(pg->backend, StoreConfig::Backend::kPostgres);
+  EXPECT_EQ(pg->target, "postgresql://halfsky@db:5432/halfsky");
+  EXPECT_EQ(ParseStoreFlag("mysql://x", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseStoreFlag("postgres:", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseStoreFlag("sqlite:", "").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
