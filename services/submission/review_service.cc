@@ -90,6 +90,15 @@ void ApprovedForms::Set(const v1::FormKey& key, bool approved) {
   }
 }
 
+void ApprovedForms::ReplaceAll(const std::vector<v1::FormKey>& approved) {
+  absl::flat_hash_set<Key> next;
+  for (const v1::FormKey& key : approved) {
+    next.insert(Key{key.unit_code(), key.area_code(), key.year()});
+  }
+  absl::MutexLock lock(&mu_);
+  approved_ = std::move(next);
+}
+
 bool ApprovedForms::IsApproved(const v1::FormKey& key) const {
   absl::MutexLock lock(&mu_);
   return approved_.contains(Key{key.unit_code(), key.area_code(), key.year()});

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -45,6 +46,9 @@ class ApprovedForms {
       : catalog_(std::move(catalog)) {}
 
   void Set(const halfsky::v1::FormKey& key, bool approved);
+  // Replaces the set with `approved` (PostgreSQL: the approvals committed
+  // by any replica, read by the committer under the write lock).
+  void ReplaceAll(const std::vector<halfsky::v1::FormKey>& approved);
   bool IsApproved(const halfsky::v1::FormKey& key) const;
 
   // OK unless a value of `request` belongs to an approved form; then
