@@ -45,7 +45,7 @@ class Node:
 
 
 class TreeBuilder(HTMLParser):
-    VOID = {"meta", "br", "line", "circle", "path", "rect", "polyline", "img", "hr", "input"}
+    VOID = {"meta", "br", "img", "hr", "input", "link"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -200,9 +200,9 @@ def main():
             if g("当前值") is not None:
                 items[f"当前 {int(g('当前年份'))}"] = fmt(g("当前值")) + unit
             if g("目标值") is not None:
-                items[f"目标 {int(g('目标年份'))}"] = fmt(g("目标值"), 4) + unit
+                items[f"目标 {int(g('目标年份') or 0)}"] = fmt(g("目标值"), 4) + unit
             if g("预计值") is not None:
-                items[f"预计 {int(g('目标年份'))}"] = fmt(g("预计值")) + unit
+                items[f"预计 {int(g('目标年份') or 0)}"] = fmt(g("预计值")) + unit
             if g("实际年均变化(%)") is not None:
                 items["实际年均变化"] = rate(g("实际年均变化(%)"))
             if g("所需年均变化(%)") is not None:
