@@ -17,6 +17,7 @@ import sys
 import zipfile
 
 import openpyxl
+import openpyxl.utils
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -105,7 +106,8 @@ def shared_strings(path, rich=None):
 
 def cache(path, title, values):
     """Stores cached values of formula cells, as Excel does when it saves:
-    values = {"E7": 12.5, "F7": "text"} (a str is stored as t="str")."""
+    values = {"E7": 12.5, "F7": "text", "G7": ("e", "#DIV/0!")} (a str is
+    stored as t="str", a ("e", text) tuple as an error value)."""
     part = sheet_part(path, title)
 
     def fn(s):
@@ -113,7 +115,9 @@ def cache(path, title, values):
             pattern = re.compile(r'<c r="%s"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?</c>' % ref)
             if not pattern.search(s):
                 raise KeyError("no formula at %s" % ref)
-            if isinstance(value, str):
+            if isinstance(value, tuple):  # ("e", "#DIV/0!"): an error value
+                rep = lambda m: '<c r="%s" t="e"><f>%s</f><v>%s</v></c>' % (ref, m.group(2), value[1])
+            elif isinstance(value, str):
                 rep = lambda m: '<c r="%s" t="str"><f>%s</f><v>%s</v></c>' % (ref, m.group(2), value)
             else:
                 rep = lambda m: '<c r="%s"%s><f>%s</f><v>%s</v></c>' % (ref, m.group(1), m.group(2), repr(value))
@@ -228,10 +232,99 @@ def reader_fixtures(out):
     write_parts(out + "/notworkbook.xlsx", [("hello.txt", b"hello")])
 
 
+FORM_HEADER = ["指标代码", "指标名称", "区域代码", "区域名称", "年份", "性别", "城乡", "计量单位",
+               "填报内容", "分子", "分母", "数值", "上年分子", "上年分母", "上年数值", "数据来源", "备注"]
+COL = {name: openpyxl.utils.get_column_letter(i + 1) for i, name in enumerate(FORM_HEADER)}
+
+
+def form_sheet(wb, rows):
+    """The report form's layout: a header block, the header row (row 7)
+    with the informational columns, then `rows` (dicts by column name)
+    from row 8; a second sheet 指标解释 without 区域代码 (skipped)."""
+    ws = wb.active
+    ws.title = "表式"
+    ws["A1"] = "妇女发展纲要监测统计报表"
+    ws.merge_cells("A1:Q1")
+    ws["A2"] = "表号：HS-01"
+    ws["A3"] = "制表机关：区统计局"
+    ws["A4"] = "填报单位：区卫生健康局（HEALTH）"
+    ws["A5"] = "报告期：2023年"
+    ws["J5"] = "报送截止日期：2024-03-31"
+    for i, name in enumerate(FORM_HEADER):
+        ws.cell(row=7, column=i + 1, value=name)
+    for r, row in enumerate(rows):
+        for name, value in row.items():
+            ws["%s%d" % (COL[name], 8 + r)] = value
+    doc = wb.create_sheet("指标解释")
+    doc.append(["指标代码", "指标名称", "指标解释"])
+    doc.append(["HEALTH-11", "孕产妇系统管理率", "分子：系统管理的产妇人数；分母：活产数"])
+    return ws
+
+
+def keys(indicator, year, content, **more):
+    row = {"指标代码": indicator, "指标名称": "（名称）", "区域代码": 610303, "区域名称": "本区",
+           "年份": year, "性别": "合计", "城乡": "全部", "计量单位": "%", "填报内容": content}
+    row.update(more)
+    return row
+
+
+def form_fixtures(out):
+    # form.xlsx: filled by a unit; numbers typed, a formula with its cached
+    # value, a number typed as text, rows left blank; last year's values beside.
+    wb = openpyxl.Workbook()
+    form_sheet(wb, [
+        keys("HEALTH-11", 2023, "分子/分母", 分子=12, 分母="=600+400", 上年分子=10, 上年分母=900,
+             数据来源="妇幼年报（Excel）"),
+        keys("HEALTH-11", 2022, "分子/分母", 上年分子=9, 上年分母=950),
+        keys("HEALTH-01", 2023, "数值", 数值=79.35, 数据来源="统计年鉴（Excel）", 备注="Excel表式"),
+        keys("HEALTH-11", 2021, "分子/分母", 分子="7", 分母=1000, 数据来源="妇幼年报（文本数字）"),
+        keys("HEALTH-11", 2020, "分子/分母"),
+    ])
+    wb.save(out + "/form.xlsx")
+    shared_strings(out + "/form.xlsx")
+    cache(out + "/form.xlsx", "表式", {"K8": 1000})
+
+    # form_bad.xlsx: one good row and three bad cells (an ambiguous comma,
+    # a formula's error value, a word in a number column).
+    wb = openpyxl.Workbook()
+    form_sheet(wb, [
+        keys("HEALTH-11", 2023, "分子/分母", 分子=12, 分母=1000, 数据来源="妇幼年报"),
+        keys("HEALTH-01", 2023, "数值", 数值="1,5", 数据来源="统计年鉴"),
+        keys("HEALTH-11", 2021, "分子/分母", 分子=7, 分母="=1/0", 数据来源="妇幼年报"),
+        keys("HEALTH-11", 2019, "分子/分母", 分子="十二", 分母=1000, 数据来源="妇幼年报"),
+    ])
+    wb.save(out + "/form_bad.xlsx")
+    cache(out + "/form_bad.xlsx", "表式", {"K10": ("e", "#DIV/0!")})
+
+    # form_uncached.xlsx: a formula as openpyxl leaves it (never opened in Excel).
+    wb = openpyxl.Workbook()
+    form_sheet(wb, [keys("HEALTH-11", 2023, "分子/分母", 分子=12, 分母="=600+400", 数据来源="x")])
+    wb.save(out + "/form_uncached.xlsx")
+
+    # form_blank.xlsx: nothing filled in.
+    wb = openpyxl.Workbook()
+    form_sheet(wb, [keys("HEALTH-11", 2023, "分子/分母"), keys("HEALTH-11", 2022, "分子/分母")])
+    wb.save(out + "/form_blank.xlsx")
+
+    # plain.xlsx: the CSV's columns on a sheet, header in row 1.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["指标代码", "区域代码", "年份", "分子", "分母", "数据来源"])
+    ws.append(["HEALTH-11", "610303", 2019, 5, 1000, "普通工作簿"])
+    wb.save(out + "/plain.xlsx")
+
+    # nothing.xlsx: no sheet has a header row.
+    wb = openpyxl.Workbook()
+    wb.active.append(["指标代码", "指标名称"])
+    wb.save(out + "/nothing.xlsx")
+
+
 def main():
     kind, out = sys.argv[1], sys.argv[2]
     if kind == "reader":
         reader_fixtures(out)
+    elif kind == "form":
+        form_fixtures(out)
     else:
         raise SystemExit("unknown fixture set " + kind)
 
