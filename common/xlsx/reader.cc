@@ -257,8 +257,10 @@ class Package {
     std::unique_ptr<zip_file_t, ZipFileCloser> file(
         zip_fopen_index(zip_, static_cast<zip_uint64_t>(index), 0));
     if (file == nullptr) {
-      return Invalid(absl::StrCat(part, "：无法解压（", zip_strerror(zip_), "） / cannot inflate ",
-                                  part, ": ", zip_strerror(zip_)));
+      // Copied at once: libzip rebuilds (and frees) the text on each call.
+      const std::string why = zip_strerror(zip_);
+      return Invalid(
+          absl::StrCat(part, "：无法解压（", why, "） / cannot inflate ", part, ": ", why));
     }
     std::unique_ptr<XML_ParserStruct, decltype(&XML_ParserFree)> parser(
         XML_ParserCreateNS(nullptr, kNsSeparator), &XML_ParserFree);
@@ -275,9 +277,9 @@ class Package {
     while (true) {
       const zip_int64_t n = zip_fread(file.get(), buffer.data(), buffer.size());
       if (n < 0) {
-        return Invalid(absl::StrCat(part, "：解压出错（", zip_file_strerror(file.get()),
-                                    "） / cannot inflate ", part, ": ",
-                                    zip_file_strerror(file.get())));
+        const std::string why = zip_file_strerror(file.get());
+        return Invalid(
+            absl::StrCat(part, "：解压出错（", why, "） / cannot inflate ", part, ": ", why));
       }
       part_bytes += n;
       total_bytes_ += n;
