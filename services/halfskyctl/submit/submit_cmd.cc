@@ -324,11 +324,12 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     // A workbook: every sheet with a form table (xlsx.h); every error at
     // once, each as Sheet!Cell.
     submit::WorkbookParseResult workbook = submit::ParseSubmissionXlsx(content);
-    if (!args->Has("encoding") || *encoding == TextEncoding::kAuto) {
-      ReportSheets(workbook.sheets, err);
-    } else {
+    if (*encoding != TextEncoding::kAuto) {
       err << "halfskyctl submit: --encoding 只用于CSV文件 / --encoding applies to CSV files only\n";
       return 2;
+    }
+    if (!workbook.sheets.empty()) {  // empty: the workbook could not be read
+      ReportSheets(workbook.sheets, err);
     }
     parsed = std::move(workbook.table);
   } else {

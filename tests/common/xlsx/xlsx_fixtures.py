@@ -310,8 +310,18 @@ def form_fixtures(out):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["指标代码", "区域代码", "年份", "分子", "分母", "数据来源"])
-    ws.append(["HEALTH-11", "610303", 2019, 5, 1000, "普通工作簿"])
+    ws.append(["HEALTH-11", "610303", 2024, 5, 1000, "普通工作簿"])
     wb.save(out + "/plain.xlsx")
+
+    # server_bad.xlsx: well-formed cells the server refuses (a plain value
+    # for a proportion): its dry run names the row.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "数据"
+    ws.append(["说明：服务器校验"])
+    ws.append(["指标代码", "区域代码", "年份", "数值", "数据来源"])
+    ws.append(["HEALTH-11", "610303", 2025, 5, "x"])
+    wb.save(out + "/server_bad.xlsx")
 
     # nothing.xlsx: no sheet has a header row.
     wb = openpyxl.Workbook()
