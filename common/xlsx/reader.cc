@@ -573,6 +573,11 @@ class SheetHandler : public XmlHandler {
     }
     const bool has_value = type_ == "inlineStr" ? true : saw_v_;
     if (!has_value || (type_ != "inlineStr" && type_ != "str" && v_.empty())) {
+      if (cell_.formula && !limits_.refuse_uncached_formulas) {
+        cell_.type = CellType::kNoValue;
+        Keep();
+        return;
+      }
       if (cell_.formula) {
         problems_->Add(absl::StrCat(
             Here(),
@@ -627,6 +632,10 @@ class SheetHandler : public XmlHandler {
     if (cell_.type == CellType::kText && cell_.text.empty()) {
       return;
     }
+    Keep();
+  }
+
+  void Keep() {
     if (++*cells_in_workbook_ > limits_.max_cells) {
       fatal = absl::StrCat("工作簿超过 ", limits_.max_cells, " 个单元格上限 / more than ",
                            limits_.max_cells, " cells in the workbook");

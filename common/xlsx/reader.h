@@ -17,7 +17,8 @@
 //     s (shared string), str (formula text), inlineStr, n (number, the
 //     default), b (boolean), e (error, e.g. "#DIV/0!"), d (ISO date, kept as
 //     text). A formula cell is read as its cached value (<v>, as Excel saves
-//     it); a formula without a cached value is an error naming the cell.
+//     it); a formula without a cached value is an error naming the cell
+//     (unless ReadLimits::refuse_uncached_formulas is false).
 //     Cells without a value (only a style) are left out. Dates are not
 //     interpreted: a date-formatted number is its serial number.
 //
@@ -59,13 +60,19 @@ struct ReadLimits {
   // Bytes of one string (Excel's limit is 32767 characters).
   int64_t max_string_bytes = 32767 * 4;
   int64_t max_shared_strings = 1000000;
+  // A formula without a cached value is an error naming the cell (true), or
+  // (false) a cell of type kNoValue, for a caller that refuses it only
+  // where the cell matters (halfskyctl submit ignores the form's
+  // informational columns and sheets without a table).
+  bool refuse_uncached_formulas = true;
 };
 
 enum class CellType {
-  kNumber,  // number (t="n" or none), `number` holds it, `text` the <v> as written
-  kText,    // s, str, inlineStr, d
-  kBool,    // b: `text` is "TRUE" or "FALSE", `number` 1 or 0
-  kError,   // e: `text` is the error, e.g. "#DIV/0!"
+  kNumber,   // number (t="n" or none), `number` holds it, `text` the <v> as written
+  kText,     // s, str, inlineStr, d
+  kBool,     // b: `text` is "TRUE" or "FALSE", `number` 1 or 0
+  kError,    // e: `text` is the error, e.g. "#DIV/0!"
+  kNoValue,  // a formula without a cached value (only without refuse_uncached_formulas)
 };
 
 struct Cell {

@@ -125,6 +125,16 @@ TEST_F(XlsxReaderTest, FormulaWithoutCachedValueNamesEveryCell) {
   EXPECT_THAT(wb.status().message(),
               AllOf(HasSubstr("表式!D7：公式没有缓存值"), HasSubstr("表式!E9：公式没有缓存值"),
                     HasSubstr("no cached value")));
+  // Or kept as kNoValue cells, for a caller that decides where they matter.
+  ReadLimits keep;
+  keep.refuse_uncached_formulas = false;
+  absl::StatusOr<Workbook> kept = Read("uncached.xlsx", keep);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  const Cell* d7 = Find(kept->sheets[0], 7, 4);
+  ASSERT_NE(d7, nullptr);
+  EXPECT_EQ(d7->type, CellType::kNoValue);
+  EXPECT_TRUE(d7->formula);
+  EXPECT_EQ(Find(kept->sheets[0], 9, 5)->type, CellType::kNoValue);
 }
 
 TEST_F(XlsxReaderTest, CellsWithoutReferencesFollowEachOther) {

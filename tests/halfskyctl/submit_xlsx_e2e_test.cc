@@ -147,7 +147,7 @@ TEST_F(SubmitXlsxTest, BadCellsAreNamedAndNothingIsWritten) {
 
   ht::CommandResult u = Ctl({"submit", File("form_uncached.xlsx")});
   EXPECT_EQ(u.exit_code, 1) << Describe(u);
-  EXPECT_THAT(u.err, AllOf(HasSubstr("form_uncached.xlsx: 表式!K8：公式没有缓存值"),
+  EXPECT_THAT(u.err, AllOf(HasSubstr("form_uncached.xlsx: 表式!K8 (分母)：公式没有缓存值"),
                            HasSubstr("未上传任何数据")))
       << Describe(u);
 

@@ -19,14 +19,14 @@
 // the "no payload" error of a plain table.
 //
 // Cells are text as read (CSV, a spreadsheet's text cells) or typed by a
-// spreadsheet. A number cell in a number column (分子 分母 数值 公布数) is
-// taken exactly; a text cell there follows the strict rules of csv.h (one
-// plain number, or thousands separators used consistently by the column's
-// text cells); a boolean or error cell (#DIV/0!) is refused. In a text or
-// key column a number cell reads as its shortest round-trip decimal
-// (610303100, 2024, 0.1). Errors name the cell: "第3行第4列“数值” / line 3,
-// column 4 (数值): ..." for a CSV file, "表式!D7 (数值)：..." for a sheet;
-// every problem of the table at once.
+// spreadsheet (a formula without a cached value is refused wherever it is
+// read, ignored in an informational column). A number cell in a number column (分子 分母 数值
+// 公布数) is taken exactly; a text cell there follows the strict rules of csv.h (one plain number,
+// or thousands separators used consistently by the column's text cells); a boolean or error cell
+// (#DIV/0!) is refused. In a text or key column a number cell reads as its shortest round-trip
+// decimal (610303100, 2024, 0.1). Errors name the cell: "第3行第4列“数值” / line 3, column 4
+// (数值): ..." for a CSV file, "表式!D7 (数值)：..." for a sheet; every problem of the table at
+// once.
 
 #include <string>
 #include <vector>
@@ -37,7 +37,9 @@
 namespace halfsky::submit {
 
 struct TableCell {
-  enum class Kind { kText, kNumber, kBool, kError };
+  // kNoValue: a spreadsheet's formula without a cached value (refused in
+  // any column that is read, ignored in an informational one).
+  enum class Kind { kText, kNumber, kBool, kError, kNoValue };
   Kind kind = Kind::kText;
   // kText: as read; kNumber: the shortest round-trip decimal of `number`;
   // kBool: "TRUE" / "FALSE"; kError: e.g. "#DIV/0!".

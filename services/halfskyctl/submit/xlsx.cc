@@ -28,6 +28,11 @@ TableCell ToTableCell(const xlsx::Cell& c) {
       t.text = c.text;
       return t;
     }
+    case xlsx::CellType::kNoValue: {
+      TableCell t;
+      t.kind = TableCell::Kind::kNoValue;
+      return t;
+    }
     case xlsx::CellType::kText:
       break;
   }
@@ -65,7 +70,12 @@ std::vector<std::string> Texts(const Table::Row& row) {
 
 WorkbookParseResult ParseSubmissionXlsx(absl::string_view bytes) {
   WorkbookParseResult out;
-  absl::StatusOr<xlsx::Workbook> wb = xlsx::ReadWorkbook(bytes);
+  // A formula without a cached value matters only where it is read: in a
+  // table's used column (refused there, naming the cell), not in an
+  // informational column or a sheet without a table.
+  xlsx::ReadLimits limits;
+  limits.refuse_uncached_formulas = false;
+  absl::StatusOr<xlsx::Workbook> wb = xlsx::ReadWorkbook(bytes, limits);
   if (!wb.ok()) {
     // The reader lists every cell problem, one a line.
     for (absl::string_view line : absl::StrSplit(wb.status().message(), '\n')) {

@@ -6,7 +6,9 @@
 // thread-safe.
 //
 // The workbook is read by common/xlsx/reader.h (cached values of formulas;
-// a formula without one is an error naming the cell). Every worksheet, in
+// a formula without one is an error naming the cell where it is read — a
+// used column of a table — and ignored in an informational column or a
+// sheet without a table, as a program that filled the form may leave it). Every worksheet, in
 // workbook order, hidden ones too, is searched for a form table: its header
 // is the first row whose cells include 指标代码/indicator_id,
 // 区域代码/area_code and 年份/year; rows above it (title, 表号, 制表机关,

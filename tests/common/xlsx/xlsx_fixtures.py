@@ -296,9 +296,12 @@ def form_fixtures(out):
     wb.save(out + "/form_bad.xlsx")
     cache(out + "/form_bad.xlsx", "表式", {"K10": ("e", "#DIV/0!")})
 
-    # form_uncached.xlsx: a formula as openpyxl leaves it (never opened in Excel).
+    # form_uncached.xlsx: formulas as openpyxl leaves them (never opened in
+    # Excel): in 分母 (refused), in 上年数值 and on 指标解释 (not read: ignored).
     wb = openpyxl.Workbook()
-    form_sheet(wb, [keys("HEALTH-11", 2023, "分子/分母", 分子=12, 分母="=600+400", 数据来源="x")])
+    form_sheet(wb, [keys("HEALTH-11", 2023, "分子/分母", 分子=12, 分母="=600+400", 上年数值="=M8/N8",
+                         数据来源="x")])
+    wb["指标解释"]["D2"] = "=1+1"
     wb.save(out + "/form_uncached.xlsx")
 
     # form_blank.xlsx: nothing filled in.
