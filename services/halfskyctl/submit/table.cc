@@ -230,6 +230,10 @@ std::string ForbiddenControl(absl::string_view s) {
 
 namespace {
 
+constexpr char kNoCachedValue[] =
+    "公式没有缓存值（请在Excel中打开并保存，或填入数值） / the formula has no cached value "
+    "(open and save the file in Excel, or type the number)";
+
 // A cell of a number column: a spreadsheet's number taken exactly, text by
 // ParseNumber's strict rules. "" on success, else why not.
 std::string ParseNumberCell(const TableCell& cell, const NumberColumn& column, double* out) {
@@ -243,6 +247,8 @@ std::string ParseNumberCell(const TableCell& cell, const NumberColumn& column, d
     case TableCell::Kind::kError:
       return absl::StrCat("是错误值", cell.text, "（公式出错？），不是数字 / is the error value ",
                           cell.text, " (a failed formula?), not a number");
+    case TableCell::Kind::kNoValue:
+      return kNoCachedValue;
     case TableCell::Kind::kText:
       break;
   }
@@ -427,6 +433,10 @@ TableParseResult ParseSubmissionTable(const Table& table) {
     for (size_t i = 0; i < rec.cells.size(); ++i) {
       const TableCell& c = rec.cells[i];
       if (i < width && informational[i]) {
+        continue;
+      }
+      if (c.kind == TableCell::Kind::kNoValue) {
+        out.errors.push_back(where(rec.line, static_cast<int>(i)) + kNoCachedValue);
         continue;
       }
       if (const std::string cc = ForbiddenControl(c.text); !cc.empty()) {
