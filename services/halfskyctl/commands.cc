@@ -9,6 +9,7 @@
 #include "services/halfskyctl/form/form_cmd.h"
 #include "services/halfskyctl/health_cmd.h"
 #include "services/halfskyctl/report/report_cmd.h"
+#include "services/halfskyctl/review/review_cmd.h"
 #include "services/halfskyctl/series/series_cmd.h"
 #include "services/halfskyctl/status/status_cmd.h"
 #include "services/halfskyctl/submit/submit_cmd.h"
@@ -46,6 +47,11 @@ const std::map<std::string, Entry>& Commands() {
         "撤回已报送的数据并说明原因 / withdraw a reported figure, with a reason"}},
       {"history",
        {RunHistoryCommand, "数据键的修订历史与撤回 / every revision of one key, withdrawals too"}},
+      {"validate",
+       {RunValidateCommand, "逻辑审核：列出全部不满足的校验规则 / run the validation rules"}},
+      {"review",
+       {RunReviewCommand,
+        "报送审核：报送、退回、审核通过、解锁、待办与实时变化 / the review workflow"}},
       {"followup",
        {RunFollowUpCommand, "督办：责任单位、整改措施、进展、销号 / follow-up of warnings"}},
   };

@@ -93,7 +93,10 @@ int main(int argc, char** argv) {
   halfsky::submission::SubmissionServiceImpl service(catalog, stores->submission.get(), clock,
                                                      authenticate, service_options);
   halfsky::RunHooks hooks;
-  hooks.before_shutdown = [&service] { service.Shutdown(); };
+  hooks.before_shutdown = [&service, &review] {
+    service.Shutdown();
+    (*review)->Shutdown();
+  };
   // Writes failing for lack of space turn the write service's health
   // NOT_SERVING (the process's overall health "" stays SERVING: reads work).
   hooks.after_start = [&service](halfsky::RunningServer& server) {

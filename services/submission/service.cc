@@ -389,7 +389,14 @@ class SubmissionServiceImpl::StreamReactor final
   void OnReadDone(bool ok) override {
     // reading_ stays true while request_ is in use, so Act() on another
     // thread neither reuses request_ nor finishes meanwhile.
-    if (ok) {
+    bool stopped = false;
+    {
+      absl::MutexLock lock(&mu_);
+      stopped = error_.has_value() || finished_;
+    }
+    // A chunk read after the stream's error is never written (the stream
+    // may already be finished: see Act).
+    if (ok && !stopped) {
       // The values are moved out of request_ (it is refilled by the next
       // read); acknowledgements need counts and sequences only, not keys.
       absl::StatusOr<WriteRequest> write =
@@ -499,7 +506,11 @@ class SubmissionServiceImpl::StreamReactor final
         reading_ = true;
         start_read = true;
       }
-      if (!writing_ && ready_.empty() && in_flight_ == 0 && !reading_ && (read_done_ || error_)) {
+      // After an error the stream ends without waiting for the read in
+      // flight: a client that waits for each chunk's acknowledgement before
+      // sending the next would otherwise wait for its deadline.
+      if (!writing_ && ready_.empty() && in_flight_ == 0 &&
+          (error_.has_value() || (!reading_ && read_done_))) {
         finished_ = true;
         finish = true;
         status = error_ ? *error_ : grpc::Status::OK;
