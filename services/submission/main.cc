@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
       [&approved_forms](const halfsky::submission::WriteRequest& request) {
         return approved_forms.CheckWrite(request);
       };
+  // The change feed carries the forms' transitions (approval of values).
+  service_options.review_store = review_store->get();
   halfsky::submission::SubmissionServiceImpl service(catalog, store->get(), clock, authenticate,
                                                      service_options);
   halfsky::RunHooks hooks;

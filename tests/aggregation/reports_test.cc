@@ -238,7 +238,7 @@ TEST(RedisWriterTest, CommitIsOneTransactionAndNeverRecreatesAVanishedCursor) {
   cells.assign(changes.cells.begin(), changes.cells.end());
   r = writer.Commit(agg, cells, 2, false);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->previous_cursor, std::optional<int64_t>(1));
+  EXPECT_EQ(r->previous_cursor, std::optional<CachePosition>(CachePosition(1, 0)));
   EXPECT_EQ(r->version, full->version + 1);
   EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("2"));
   auto value = redis.Get(SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL));
