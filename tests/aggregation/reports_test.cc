@@ -18,6 +18,7 @@ namespace {
 using cache::AppendStoredAggregate;
 using cache::IndexRedisKey;
 using cache::kCursorKey;
+using cache::kFormCursorKey;
 using cache::kVersionKey;
 using cache::OpenSeriesValue;
 using cache::ParseStoredSeries;
@@ -284,7 +285,7 @@ TEST(RedisWriterTest, RewriteAllReplacesEveryAggregateKeyButTheVersion) {
   auto keys = redis.ScanKeys("*");
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ(*keys, (std::vector<std::string>{
-                       kCursorKey, IndexRedisKey("HEALTH-01"),
+                       kCursorKey, kFormCursorKey, IndexRedisKey("HEALTH-01"),
                        SeriesRedisKey("HEALTH-01", "610303001", SEX_TOTAL, RESIDENCE_ALL),
                        SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL), kVersionKey,
                        "unrelated"}));  // sorted
