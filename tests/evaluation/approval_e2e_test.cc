@@ -243,7 +243,11 @@ TEST_P(ApprovalEndToEndTest, UnapprovedIsMarkedApprovalClearsItUnlockBringsItBac
   ASSERT_NO_FATAL_FAILURE(Submit("screening-1", Screening()));
 
   // 1. Submitted, not approved.
-  v1::EvaluateResponse e = EvaluateUntil(HasTwoPoints);
+  // (Default mode: until its PROGRESS warning fired, which follows the
+  // evaluation pass the update message started.)
+  v1::EvaluateResponse e = EvaluateUntil([this](const v1::EvaluateResponse& r) {
+    return HasTwoPoints(r) && (approved_only() || Progress(r).size() == 1);
+  });
   ASSERT_EQ(e.series_size(), 2) << e.ShortDebugString();
   for (const auto& p : e.series()) {
     EXPECT_TRUE(p.contains_unapproved_data()) << p.ShortDebugString();
