@@ -47,11 +47,11 @@ class Follower::ChangeStream {
  public:
   enum class Next { kEvents, kTimeout, kEnded };
 
-  ChangeStream(halfsky::v1::SubmissionService::Stub* stub, int64_t after, size_t capacity,
-               const std::string& token)
+  ChangeStream(halfsky::v1::SubmissionService::Stub* stub, int64_t after, int64_t after_form,
+               size_t capacity, const std::string& token)
       : capacity_(capacity) {
     auth::AddBearerToken(&ctx_, token);
-    thread_ = std::thread([this, stub, after] { Run(stub, after); });
+    thread_ = std::thread([this, stub, after, after_form] { Run(stub, after, after_form); });
   }
   ~ChangeStream() {
     {
@@ -93,9 +93,10 @@ class Follower::ChangeStream {
   }
 
  private:
-  void Run(halfsky::v1::SubmissionService::Stub* stub, int64_t after) {
+  void Run(halfsky::v1::SubmissionService::Stub* stub, int64_t after, int64_t after_form) {
     halfsky::v1::WatchChangesRequest request;
     request.set_after_sequence(after);
+    request.set_after_form_sequence(after_form);
     std::unique_ptr<grpc::ClientReader<ChangeEvent>> reader = stub->WatchChanges(&ctx_, request);
     ChangeEvent event;
     while (reader->Read(&event)) {
@@ -143,6 +144,7 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
       options_(options),
       backoff_(options.backoff_min) {
   status_.committed_sequence = -1;
+  status_.committed_form_sequence = -1;
   if (MetricsRegistry* m = options_.metrics; m != nullptr) {
     metrics_.cursor = m->GetGauge("halfsky_aggregation_cursor",
                                   "Change-feed cursor acknowledged by Redis (-1: none yet).");
@@ -234,6 +236,17 @@ bool Follower::WaitForCommitted(int64_t sequence, absl::Duration timeout) const 
   return true;
 }
 
+bool Follower::WaitForFormCommitted(int64_t form_sequence, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + timeout;
+  while (status_.committed_form_sequence < form_sequence) {
+    if (cv_.WaitWithDeadline(&mu_, deadline)) {
+      return status_.committed_form_sequence >= form_sequence;
+    }
+  }
+  return true;
+}
+
 bool Follower::Stopping() const {
   absl::MutexLock lock(&mu_);
   return stop_;
@@ -277,12 +290,14 @@ void Follower::UpdateGauges() {
 }
 
 absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
-    std::unique_ptr<ChangeStream>* stream, std::vector<ChangeEvent>* carry, int64_t* applied) {
+    std::unique_ptr<ChangeStream>* stream, std::vector<ChangeEvent>* carry, int64_t* applied,
+    int64_t* applied_form) {
   auto agg = std::make_unique<Aggregator>(catalog_);
   stream->reset();
-  *stream = std::make_unique<ChangeStream>(stub_.get(), 0, options_.queue_capacity,
+  *stream = std::make_unique<ChangeStream>(stub_.get(), 0, 0, options_.queue_capacity,
                                            options_.submission_token);
   int64_t last = 0;
+  int64_t last_form = 0;
   std::vector<ChangeEvent> events;
   while (true) {
     if (Stopping()) {
@@ -307,6 +322,11 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
           agg->Load(ev.revision());
           last = ev.revision().sequence();
         }
+      } else if (ev.has_form_change()) {
+        if (ev.form_change().form_sequence() > last_form) {
+          agg->LoadFormChange(ev.form_change());
+          last_form = ev.form_change().form_sequence();
+        }
       } else if (ev.has_heartbeat()) {
         // Backlog drained: what follows is live and applied incrementally.
         for (size_t j = i + 1; j < events.size(); ++j) {
@@ -314,6 +334,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
         }
         agg->RecomputeAll();
         *applied = last;
+        *applied_form = last_form;
         return agg;
       }
     }
@@ -331,12 +352,24 @@ void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
         agg.Apply(ev.revision(), &pending_);
         applied_ = seq;
         head_ = std::max(head_, seq);
+      } else if (ev.has_form_change()) {
+        const int64_t seq = ev.form_change().form_sequence();
+        if (seq <= applied_form_) {
+          continue;  // re-delivered after a reconnect
+        }
+        agg.ApplyFormChange(ev.form_change(), &pending_);
+        applied_form_ = seq;
+        form_head_ = std::max(form_head_, seq);
+        form_pending_ = true;
       } else if (ev.has_heartbeat()) {
         head_ = ev.heartbeat().head_sequence();
-        if (ev.heartbeat().head_sequence() < applied_) {
+        form_head_ = ev.heartbeat().head_form_sequence();
+        if (ev.heartbeat().head_sequence() < applied_ ||
+            ev.heartbeat().head_form_sequence() < applied_form_) {
           std::cerr << "halfsky-aggregation: change feed head " << ev.heartbeat().head_sequence()
-                    << " is below the applied sequence " << applied_
-                    << "; rebuilding from sequence 0\n";
+                    << " (forms " << ev.heartbeat().head_form_sequence()
+                    << ") is below the applied sequence " << applied_ << " (forms " << applied_form_
+                    << "); rebuilding from sequence 0\n";
           feed_reset_ = true;
         }
       }
@@ -344,6 +377,7 @@ void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
   });
   absl::MutexLock lock(&mu_);
   status_.applied_sequence = applied_;
+  status_.applied_form_sequence = applied_form_;
   UpdateGauges();
 }
 
@@ -358,11 +392,15 @@ void Follower::Publish(const cache::UpdateMessage& message) {
 
 absl::Status Follower::SyncRedis(Sync mode) {
   const Aggregator& agg = state_->WriterView();
-  HALFSKY_ASSIGN_OR_RETURN(std::optional<int64_t> cursor, writer_.ReadCursor());
-  int64_t committed = -1;
-  if (mode == Sync::kFull || !cursor || *cursor > applied_) {
-    HALFSKY_ASSIGN_OR_RETURN(RedisWriter::RewriteResult r, writer_.RewriteAll(agg, applied_));
-    committed = applied_;
+  HALFSKY_ASSIGN_OR_RETURN(std::optional<CachePosition> cursor, writer_.ReadCursor());
+  const CachePosition applied(applied_, applied_form_);
+  CachePosition committed(-1, -1);
+  // Approval counts move without a revision sequence: a form cursor other
+  // than the applied one is only made exact by a rewrite.
+  if (mode == Sync::kFull || !cursor || cursor->sequence > applied_ ||
+      cursor->form_sequence != applied_form_) {
+    HALFSKY_ASSIGN_OR_RETURN(RedisWriter::RewriteResult r, writer_.RewriteAll(agg, applied));
+    committed = applied;
     {
       absl::MutexLock lock(&mu_);
       ++status_.rewrites;
@@ -371,16 +409,16 @@ absl::Status Follower::SyncRedis(Sync mode) {
       metrics_.rebuilds->Increment();
     }
     Publish(cache::UpdateMessage{applied_, r.version, true, r.indicator_ids});
-  } else if (*cursor < applied_) {
+  } else if (cursor->sequence < applied_) {
     std::vector<CellId> cells;
-    agg.ForEachCellAfter(*cursor, [&](CellId c) { cells.push_back(c); });
-    attempted_ = applied_;
+    agg.ForEachCellAfter(cursor->sequence, [&](CellId c) { cells.push_back(c); });
+    attempted_ = applied;
     HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
-                             writer_.Commit(agg, cells, applied_, /*create_cursor=*/false));
+                             writer_.Commit(agg, cells, applied, /*create_cursor=*/false));
     if (r.previous_cursor != cursor) {
       return absl::AbortedError("the cursor changed during the sync");
     }
-    committed = applied_;
+    committed = applied;
     std::set<std::string> ids;
     for (CellId c : cells) {
       ids.insert(*agg.NameOf(Aggregator::SeriesOf(c)).indicator_id);
@@ -390,9 +428,11 @@ absl::Status Follower::SyncRedis(Sync mode) {
     committed = *cursor;
   }
   pending_.Clear();
-  attempted_ = -1;
+  form_pending_ = false;
+  attempted_.reset();
   absl::MutexLock lock(&mu_);
-  status_.committed_sequence = committed;
+  status_.committed_sequence = committed.sequence;
+  status_.committed_form_sequence = committed.form_sequence;
   status_.redis_ok = true;
   UpdateGauges();
   cv_.SignalAll();
@@ -401,25 +441,31 @@ absl::Status Follower::SyncRedis(Sync mode) {
 
 absl::Status Follower::CommitPending() {
   const Aggregator& agg = state_->WriterView();
-  int64_t committed;
+  CachePosition committed;
   {
     absl::MutexLock lock(&mu_);
-    committed = status_.committed_sequence;
+    committed = CachePosition(status_.committed_sequence, status_.committed_form_sequence);
   }
   std::vector<CellId> cells(pending_.cells.begin(), pending_.cells.end());
-  attempted_ = applied_;
+  const CachePosition applied(applied_, applied_form_);
+  const std::optional<CachePosition> earlier_attempt = attempted_;
+  attempted_ = applied;
   const absl::Time start = absl::Now();
   HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
-                           writer_.Commit(agg, cells, applied_, /*create_cursor=*/false));
+                           writer_.Commit(agg, cells, applied, /*create_cursor=*/false));
   const absl::Duration took = absl::Now() - start;
-  const int64_t previous = r.previous_cursor.value_or(-2);
-  if (!r.previous_cursor || (previous != committed && previous != attempted_)) {
+  if (!r.previous_cursor ||
+      (*r.previous_cursor != committed && r.previous_cursor != earlier_attempt &&
+       *r.previous_cursor != applied)) {
     // FLUSHALL or a Redis restarted empty / from an older snapshot: this
     // commit landed on a cache that is not ours. SET XX left an absent
     // cursor absent; rewrite everything from memory.
     std::cerr << "halfsky-aggregation: Redis cursor is "
-              << (r.previous_cursor ? absl::StrCat(previous) : std::string("absent"))
-              << ", expected " << committed << "; rewriting the cache\n";
+              << (r.previous_cursor ? absl::StrCat(r.previous_cursor->sequence, "/forms ",
+                                                   r.previous_cursor->form_sequence)
+                                    : std::string("absent"))
+              << ", expected " << committed.sequence << "/forms " << committed.form_sequence
+              << "; rewriting the cache\n";
     sync_ = Sync::kFull;
     return absl::OkStatus();
   }
@@ -429,10 +475,12 @@ absl::Status Follower::CommitPending() {
   }
   std::sort(ids.begin(), ids.end());
   pending_.Clear();
-  attempted_ = -1;
+  form_pending_ = false;
+  attempted_.reset();
   {
     absl::MutexLock lock(&mu_);
     status_.committed_sequence = applied_;
+    status_.committed_form_sequence = applied_form_;
     status_.redis_ok = true;
     ++status_.commits;
     UpdateGauges();
@@ -459,7 +507,8 @@ void Follower::Run() {
     const absl::Time build_start = absl::Now();
     std::vector<ChangeEvent> carry;
     int64_t built_applied = 0;
-    auto built = BuildFromZero(&stream, &carry, &built_applied);
+    int64_t built_applied_form = 0;
+    auto built = BuildFromZero(&stream, &carry, &built_applied, &built_applied_form);
     if (!built.ok()) {
       if (Stopping()) {
         break;
@@ -482,8 +531,10 @@ void Follower::Run() {
     backoff_ = options_.backoff_min;
     state_->Swap(std::move(built).value());
     applied_ = built_applied;
+    applied_form_ = built_applied_form;
     pending_.Clear();
-    attempted_ = -1;
+    form_pending_ = false;
+    attempted_.reset();
     feed_reset_ = false;
     sync_ = (force_full || rebuild_requested) ? Sync::kFull : Sync::kCompare;
     force_full = false;
@@ -491,8 +542,10 @@ void Follower::Run() {
       absl::MutexLock lock(&mu_);
       status_.ready = true;
       status_.applied_sequence = applied_;
+      status_.applied_form_sequence = applied_form_;
       ++status_.builds;
       head_ = std::max(head_, applied_);
+      form_head_ = std::max(form_head_, applied_form_);
       UpdateGauges();
     }
     if (metrics_.builds != nullptr) {
@@ -534,7 +587,7 @@ void Follower::Run() {
           Sleep(backoff_);
           NextBackoff();
         }
-      } else if (!pending_.empty()) {
+      } else if (!pending_.empty() || form_pending_) {
         const absl::Status st = CommitPending();
         if (st.ok()) {
           backoff_ = options_.backoff_min;
@@ -560,10 +613,10 @@ void Follower::Run() {
         break;
       }
       events.clear();
-      const auto next =
-          stream->Wait(pending_.empty() && sync_ == Sync::kNone ? options_.cursor_check_interval
-                                                                : absl::ZeroDuration(),
-                       options_.max_batch, &events);
+      const auto next = stream->Wait(pending_.empty() && !form_pending_ && sync_ == Sync::kNone
+                                         ? options_.cursor_check_interval
+                                         : absl::ZeroDuration(),
+                                     options_.max_batch, &events);
       if (next == ChangeStream::Next::kEvents) {
         ApplyEvents(events);
         continue;
@@ -585,12 +638,12 @@ void Follower::Run() {
         if (metrics_.reconnects != nullptr) {
           metrics_.reconnects->Increment();
         }
-        stream = std::make_unique<ChangeStream>(stub_.get(), applied_, options_.queue_capacity,
-                                                options_.submission_token);
+        stream = std::make_unique<ChangeStream>(stub_.get(), applied_, applied_form_,
+                                                options_.queue_capacity, options_.submission_token);
         continue;
       }
       // Idle: is the cache still ours?
-      if (pending_.empty() && sync_ == Sync::kNone &&
+      if (pending_.empty() && !form_pending_ && sync_ == Sync::kNone &&
           absl::Now() - last_cursor_check >= options_.cursor_check_interval) {
         last_cursor_check = absl::Now();
         auto cursor = writer_.ReadCursor();
@@ -599,16 +652,19 @@ void Follower::Run() {
           continue;
         }
         SetRedisOk(true);
-        int64_t committed;
+        CachePosition committed;
         {
           absl::MutexLock lock(&mu_);
-          committed = status_.committed_sequence;
+          committed = CachePosition(status_.committed_sequence, status_.committed_form_sequence);
           status_.stream_connected = stream->received_any() || status_.stream_connected;
         }
         if (!cursor->has_value() || **cursor != committed) {
           std::cerr << "halfsky-aggregation: Redis cursor is "
-                    << (cursor->has_value() ? absl::StrCat(**cursor) : std::string("absent"))
-                    << ", expected " << committed << "; rewriting the cache\n";
+                    << (cursor->has_value()
+                            ? absl::StrCat((*cursor)->sequence, "/forms ", (*cursor)->form_sequence)
+                            : std::string("absent"))
+                    << ", expected " << committed.sequence << "/forms " << committed.form_sequence
+                    << "; rewriting the cache\n";
           sync_ = Sync::kFull;
         }
       }

@@ -21,6 +21,11 @@
 //      So a killed and restarted aggregation resumes exactly: nothing is
 //      counted twice (figures replace, they never add up across revisions)
 //      and nothing committed after C is lost.
+//      The position is the pair (revision cursor, form cursor): form
+//      changes (ChangeEvent.form_change, the review forms' approval) have
+//      their own gapless sequence. A form cursor different from the one
+//      applied → RewriteAll (approval counts change without a sequence of
+//      the revisions, so only a rewrite is exact).
 //   3. Follow on the same stream: a reader thread queues events; the
 //      follower takes every queued event (up to `max_batch`), applies them
 //      incrementally (ChangeSet), commits the changed aggregates and the new
@@ -64,6 +69,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -134,10 +140,12 @@ struct FollowerOptions {
 };
 
 struct FollowerStatus {
-  int64_t applied_sequence = 0;    // last revision applied in memory
-  int64_t committed_sequence = 0;  // cursor acknowledged by Redis (-1: none yet)
-  bool ready = false;              // first build done
-  bool redis_ok = false;           // last Redis operation succeeded
+  int64_t applied_sequence = 0;         // last revision applied in memory
+  int64_t committed_sequence = 0;       // cursor acknowledged by Redis (-1: none yet)
+  int64_t applied_form_sequence = 0;    // last form change applied in memory
+  int64_t committed_form_sequence = 0;  // form cursor acknowledged by Redis (-1: none yet)
+  bool ready = false;                   // first build done
+  bool redis_ok = false;                // last Redis operation succeeded
   bool stream_connected = false;
   int64_t commits = 0;
   int64_t rewrites = 0;  // full rewrites of the cache
@@ -165,6 +173,8 @@ class Follower {
   FollowerStatus status() const;
   // Waits until Redis acknowledged a cursor >= `sequence` (tests, tools).
   bool WaitForCommitted(int64_t sequence, absl::Duration timeout) const;
+  // Waits until Redis acknowledged a form cursor >= `form_sequence`.
+  bool WaitForFormCommitted(int64_t form_sequence, absl::Duration timeout) const;
 
  private:
   class ChangeStream;
@@ -175,7 +185,7 @@ class Follower {
   // *stream for following); events after the first heartbeat go to *carry.
   absl::StatusOr<std::unique_ptr<Aggregator>> BuildFromZero(
       std::unique_ptr<ChangeStream>* stream, std::vector<halfsky::v1::ChangeEvent>* carry,
-      int64_t* applied);
+      int64_t* applied, int64_t* applied_form);
   absl::Status SyncRedis(Sync mode);
   absl::Status CommitPending();
   void ApplyEvents(std::vector<halfsky::v1::ChangeEvent>& events);
@@ -218,7 +228,12 @@ class Follower {
   ChangeSet pending_;
   int64_t head_ = 0;  // feed head as last seen
   int64_t applied_ = 0;
-  int64_t attempted_ = -1;  // cursor of a commit whose outcome is unknown
+  int64_t applied_form_ = 0;  // last form change applied
+  int64_t form_head_ = 0;     // form feed head as last seen
+  // A form change was applied since the last commit: commit the form
+  // cursor even when no cell changed.
+  bool form_pending_ = false;
+  std::optional<CachePosition> attempted_;  // a commit whose outcome is unknown
   Sync sync_ = Sync::kNone;
   bool feed_reset_ = false;
   absl::Duration backoff_;

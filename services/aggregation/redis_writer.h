@@ -5,10 +5,11 @@
 // common/cache/cache_layout.h.
 //
 // Commit: ONE MULTI/EXEC holding
-//     GET cursor                         (what the cursor was: the caller checks it)
+//     GET cursor, GET form_cursor        (what they were: the caller checks them)
 //     SET series-key value               (one per changed series: its whole value)
 //     HSET index-key field "" ...        (one per indicator with changed series)
 //     SET cursor N [XX]                  (XX unless the caller creates the cursor)
+//     SET form_cursor F [XX]             (the review forms' position, likewise)
 //     INCR version
 // so the series and the cursor change together. With XX a cursor that has
 // vanished (FLUSHALL, a new empty Redis) is NOT recreated: the cache stays
@@ -26,7 +27,7 @@
 //      pipelined `pipeline_chunk` series per round trip. A second thread
 //      renders and serializes chunk k+1 while chunk k is in flight, so the
 //      CPU work of this process overlaps Redis' (and the network's).
-//   4. One MULTI/EXEC of SET cursor + INCR version.
+//   4. One MULTI/EXEC of SET cursor + SET form_cursor + INCR version.
 // Readers never see a cursor next to half-written series: the cursor is
 // absent from step 1 until step 4.
 //
@@ -54,6 +55,22 @@
 
 namespace halfsky::aggregation {
 
+// Where the cache stands in the change feed: every revision with sequence
+// <= `sequence` and every form change with form_sequence <= `form_sequence`
+// is reflected (cache_layout.h: cursor and form_cursor).
+struct CachePosition {
+  // Implicit from a revision sequence alone (no form change yet), so that
+  // callers without review forms read as before.
+  CachePosition(int64_t seq = 0, int64_t form_seq = 0)  // NOLINT(runtime/explicit)
+      : sequence(seq), form_sequence(form_seq) {}
+  int64_t sequence;
+  int64_t form_sequence;
+  bool operator==(const CachePosition& o) const {
+    return sequence == o.sequence && form_sequence == o.form_sequence;
+  }
+  bool operator!=(const CachePosition& o) const { return !(*this == o); }
+};
+
 class RedisWriter {
  public:
   // `redis` is not owned and must outlive the writer.
@@ -62,25 +79,26 @@ class RedisWriter {
   explicit RedisWriter(RedisClient* redis, std::string mac_key = "")
       : redis_(redis), mac_key_(std::move(mac_key)) {}
 
-  // The cursor, or nullopt if absent. FAILED_PRECONDITION if it is not an
-  // integer.
-  absl::StatusOr<std::optional<int64_t>> ReadCursor();
+  // The cursor and form cursor, or nullopt if either is absent (a cache
+  // written before form changes were tracked counts as absent).
+  // FAILED_PRECONDITION if one is not an integer.
+  absl::StatusOr<std::optional<CachePosition>> ReadCursor();
 
   struct CommitResult {
-    // The cursor as it was just before this commit (nullopt: absent).
-    std::optional<int64_t> previous_cursor;
+    // The position just before this commit (nullopt: a cursor was absent).
+    std::optional<CachePosition> previous_cursor;
     int64_t version = 0;
   };
   // `cells` must belong to `agg`; cells without a figure are skipped.
   absl::StatusOr<CommitResult> Commit(const Aggregator& agg, const std::vector<CellId>& cells,
-                                      int64_t cursor, bool create_cursor);
+                                      CachePosition cursor, bool create_cursor);
 
   struct RewriteResult {
     int64_t aggregate_count = 0;
     int64_t version = 0;
     std::vector<std::string> indicator_ids;  // with aggregates, sorted
   };
-  absl::StatusOr<RewriteResult> RewriteAll(const Aggregator& agg, int64_t cursor);
+  absl::StatusOr<RewriteResult> RewriteAll(const Aggregator& agg, CachePosition cursor);
 
   // PUBLISH on kUpdatesChannel.
   absl::Status Publish(const cache::UpdateMessage& message);

@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
       [&approved_forms](const halfsky::submission::WriteRequest& request) {
         return approved_forms.CheckWrite(request);
       };
+  // The change feed carries the forms' transitions (approval of values).
+  service_options.review_store = stores->review.get();
   halfsky::submission::SubmissionServiceImpl service(catalog, stores->submission.get(), clock,
                                                      authenticate, service_options);
   halfsky::RunHooks hooks;

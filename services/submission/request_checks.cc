@@ -75,25 +75,40 @@ absl::Status CheckHistoryRequest(const v1::GetHistoryRequest& request,
   return absl::OkStatus();
 }
 
-absl::Status CheckWatchCursor(int64_t after_sequence, int64_t head) {
-  if (after_sequence < 0) {
-    return InvalidArgumentError("after_sequence 不能为负 / after_sequence must be >= 0",
-                                {{"after_sequence", "不能为负 / must be >= 0"}});
+namespace {
+
+// A feed cursor: not negative, not beyond the committed head (the caller's
+// cursor comes from a different or newer database; never echo it as the
+// head). `what_zh`/`what_en` name the sequence in the messages.
+absl::Status CheckCursor(const std::string& field, int64_t after, int64_t head,
+                         absl::string_view what_zh, absl::string_view what_en) {
+  if (after < 0) {
+    return InvalidArgumentError(absl::StrCat(field, " 不能为负 / ", field, " must be >= 0"),
+                                {{field, "不能为负 / must be >= 0"}});
   }
-  if (after_sequence > head) {
-    // Nothing beyond the head exists: the caller's cursor comes from a
-    // different (or newer) database. Never echo it as the head.
+  if (after > head) {
     const absl::Status beyond = InvalidArgumentError(
-        "", {{"after_sequence", absl::StrCat("超出已提交的最大序号", head,
-                                             " / beyond the committed head sequence ", head)}});
+        "", {{field, absl::StrCat("超出已提交的最大", what_zh, head,
+                                  " / beyond the committed head ", what_en, " ", head)}});
     absl::Status error(absl::StatusCode::kOutOfRange,
-                       absl::StrCat("after_sequence ", after_sequence,
-                                    " 超出变更流末尾 / is beyond the change feed's head ", head));
+                       absl::StrCat(field, " ", after, " 超出", what_zh, "末尾 / is beyond the ",
+                                    what_en, " head ", head));
     beyond.ForEachPayload(
         [&](absl::string_view url, const absl::Cord& payload) { error.SetPayload(url, payload); });
     return error;
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckWatchCursor(int64_t after_sequence, int64_t head) {
+  return CheckCursor("after_sequence", after_sequence, head, "序号", "sequence");
+}
+
+absl::Status CheckWatchFormCursor(int64_t after_form_sequence, int64_t form_head) {
+  return CheckCursor("after_form_sequence", after_form_sequence, form_head, "报表序号",
+                     "form sequence");
 }
 
 absl::Status CheckReportingStatusRequest(const v1::GetReportingStatusRequest& request,

@@ -41,6 +41,10 @@ absl::Status CheckHistoryRequest(const halfsky::v1::GetHistoryRequest& request,
 // never echoed as the head.
 absl::Status CheckWatchCursor(int64_t after_sequence, int64_t head);
 
+// The same for WatchChangesRequest.after_form_sequence against the review
+// store's head form sequence (BadRequest naming after_form_sequence).
+absl::Status CheckWatchFormCursor(int64_t after_form_sequence, int64_t form_head);
+
 // GetReportingStatus: year within the limits; as_of, when set, a valid
 // google.protobuf.Timestamp (0001-01-01..9999-12-31, nanos 0..999 999 999).
 // (Unknown unit codes are refused by ComputeReportingStatus.)

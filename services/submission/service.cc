@@ -117,10 +117,29 @@ SubmissionServiceImpl::SubmissionServiceImpl(std::shared_ptr<const CatalogIndex>
     }
     cv_.SignalAll();
   });
+  if (options_.review_store != nullptr) {
+    // A head that cannot be read starts at 0: the first transition's
+    // listener call, or the first page a stream reads, moves it.
+    const absl::StatusOr<int64_t> form_head = options_.review_store->HeadFormSequence();
+    {
+      absl::MutexLock lock(&mu_);
+      form_head_ = form_head.ok() ? *form_head : 0;
+    }
+    options_.review_store->SetTransitionListener([this](int64_t head) {
+      absl::MutexLock lock(&mu_);
+      if (head > form_head_) {
+        form_head_ = head;
+      }
+      cv_.SignalAll();
+    });
+  }
 }
 
 SubmissionServiceImpl::~SubmissionServiceImpl() {
   store_->SetCommitListener(nullptr);
+  if (options_.review_store != nullptr) {
+    options_.review_store->SetTransitionListener(nullptr);
+  }
   Shutdown();
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
@@ -557,7 +576,8 @@ SubmissionServiceImpl::SubmitStream(grpc::CallbackServerContext* ctx) {
 
 class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<v1::ChangeEvent> {
  public:
-  WatchReactor(SubmissionServiceImpl* service, int64_t after) : service_(service), cursor_(after) {
+  WatchReactor(SubmissionServiceImpl* service, int64_t after, int64_t after_form)
+      : service_(service), cursor_(after), form_cursor_(after_form) {
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -644,24 +664,53 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
         final_status = grpc::Status::CANCELLED;
         break;
       }
-      if (static_cast<int>(page->size()) == opts.watch_page_size) {
+      // Then the review forms' transitions, in their own gapless order.
+      size_t form_count = 0;
+      if (ReviewStore* review = opts.review_store; review != nullptr) {
+        absl::StatusOr<std::vector<v1::FormChange>> forms =
+            review->ReadFormChanges(form_cursor_, opts.watch_page_size);
+        if (!forms.ok()) {
+          final_status = ToGrpcStatus(forms.status());
+          break;
+        }
+        form_count = forms->size();
+        for (v1::FormChange& change : *forms) {
+          v1::ChangeEvent ev;
+          const int64_t seq = change.form_sequence();
+          *ev.mutable_form_change() = std::move(change);
+          if (!Send(ev)) {
+            alive = false;
+            break;
+          }
+          form_cursor_ = seq;
+        }
+        if (!alive) {
+          final_status = grpc::Status::CANCELLED;
+          break;
+        }
+      }
+      if (static_cast<int>(page->size()) == opts.watch_page_size ||
+          static_cast<int>(form_count) == opts.watch_page_size) {
         continue;  // more backlog
       }
       // Caught up with what the read saw. Heartbeat only if nothing newer
       // has committed meanwhile (so head_sequence never runs ahead of what
       // this stream has delivered).
       int64_t head = 0;
+      int64_t form_head = 0;
       {
         absl::MutexLock lock(&service_->mu_);
         head = service_->head_;
+        form_head = service_->form_head_;
       }
-      if (head > cursor_) {
+      if (head > cursor_ || form_head > form_cursor_) {
         continue;
       }
       const absl::Time now = absl::Now();
       if (!heartbeat_sent || now >= next_heartbeat) {
         v1::ChangeEvent hb;
         hb.mutable_heartbeat()->set_head_sequence(cursor_);
+        hb.mutable_heartbeat()->set_head_form_sequence(form_cursor_);
         SetTimestamp(service_->clock_->Now(), hb.mutable_heartbeat()->mutable_sent_at());
         if (!Send(hb)) {
           final_status = grpc::Status::CANCELLED;
@@ -671,7 +720,8 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
         next_heartbeat = absl::Now() + opts.heartbeat_interval;
       }
       absl::MutexLock lock(&service_->mu_);
-      while (!cancelled_ && !service_->shutting_down_ && service_->head_ <= cursor_) {
+      while (!cancelled_ && !service_->shutting_down_ && service_->head_ <= cursor_ &&
+             service_->form_head_ <= form_cursor_) {
         if (service_->cv_.WaitWithDeadline(&service_->mu_, next_heartbeat)) {
           break;  // timed out: time for a heartbeat
         }
@@ -682,6 +732,7 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
 
   SubmissionServiceImpl* const service_;
   int64_t cursor_;
+  int64_t form_cursor_;
   std::thread thread_;
   v1::ChangeEvent event_;
   // Guarded by service_->mu_.
@@ -702,6 +753,15 @@ grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
                  CheckWatchCursor(request->after_sequence(), store_->HeadSequence());
              !cursor.ok()) {
     error = cursor;
+  } else if (absl::StatusOr<int64_t> form_head = options_.review_store != nullptr
+                                                     ? options_.review_store->HeadFormSequence()
+                                                     : absl::StatusOr<int64_t>(0);
+             !form_head.ok()) {
+    error = form_head.status();
+  } else if (absl::Status form_cursor =
+                 CheckWatchFormCursor(request->after_form_sequence(), *form_head);
+             !form_cursor.ok()) {
+    error = form_cursor;
   } else {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
@@ -721,7 +781,7 @@ grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
     };
     return new Failed(ToGrpcStatus(error));
   }
-  return new WatchReactor(this, request->after_sequence());
+  return new WatchReactor(this, request->after_sequence(), request->after_form_sequence());
 }
 
 // ------------------------------------------------------------------- Reads

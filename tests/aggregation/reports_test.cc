@@ -18,6 +18,7 @@ namespace {
 using cache::AppendStoredAggregate;
 using cache::IndexRedisKey;
 using cache::kCursorKey;
+using cache::kFormCursorKey;
 using cache::kVersionKey;
 using cache::OpenSeriesValue;
 using cache::ParseStoredSeries;
@@ -238,7 +239,7 @@ TEST(RedisWriterTest, CommitIsOneTransactionAndNeverRecreatesAVanishedCursor) {
   cells.assign(changes.cells.begin(), changes.cells.end());
   r = writer.Commit(agg, cells, 2, false);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->previous_cursor, std::optional<int64_t>(1));
+  EXPECT_EQ(r->previous_cursor, std::optional<CachePosition>(CachePosition(1, 0)));
   EXPECT_EQ(r->version, full->version + 1);
   EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("2"));
   auto value = redis.Get(SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL));
@@ -284,7 +285,7 @@ TEST(RedisWriterTest, RewriteAllReplacesEveryAggregateKeyButTheVersion) {
   auto keys = redis.ScanKeys("*");
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ(*keys, (std::vector<std::string>{
-                       kCursorKey, IndexRedisKey("HEALTH-01"),
+                       kCursorKey, kFormCursorKey, IndexRedisKey("HEALTH-01"),
                        SeriesRedisKey("HEALTH-01", "610303001", SEX_TOTAL, RESIDENCE_ALL),
                        SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL), kVersionKey,
                        "unrelated"}));  // sorted

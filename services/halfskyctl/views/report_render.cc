@@ -98,6 +98,9 @@ std::string CoveredFigure(bool has_value, double value, const v1::SeriesPoint* p
   if (!note.empty()) {
     absl::StrAppend(&out, "（", note, "）");
   }
+  if (point->contains_unapproved_data()) {
+    absl::StrAppend(&out, "（含未审核数据）");
+  }
   return out;
 }
 std::string Px(double v) { return absl::StrFormat("%.2f", v); }
@@ -348,6 +351,7 @@ tr.overall td { font-weight: 700; background: #fbefe6; }
 section.summary table { font-size: 8.5pt; }
 section.summary td:first-child { white-space: nowrap; }
 table.warnings td:nth-child(3) { white-space: nowrap; }
+.unapproved { color: #9a3412; font-size: .85em; border: 1px solid #9a3412; border-radius: 3px; padding: 0 .3em; }
 .bar { display: flex; height: 3.2mm; width: 22mm; border-radius: 1mm; overflow: hidden; background: #eaeef2; }
 .bar span { display: block; height: 100%; }
 .legend { font-size: 8.5pt; color: #57606a; margin: 1.5mm 0; }
@@ -765,6 +769,9 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
           absl::StrAppend(&o, " <span class=\"sev\" style=\"color:", SeverityColour(a.severity()),
                           "\">", SeverityLabelZh(a.severity()), "</span>");
         }
+        if (a.contains_unapproved_data()) {
+          absl::StrAppend(&o, " <span class=\"unapproved\">含未审核数据</span>");
+        }
         absl::StrAppend(&o, "</div>\n");
         const std::vector<FigureItem> items = FigureItems(a.figures(), ia->unit());
         if (!items.empty()) {
@@ -941,6 +948,9 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
         absl::StrAppend(&o, " — ", StatusLabelZh(a.status()));
         if (a.severity() != v1::SEVERITY_UNSPECIFIED) {
           absl::StrAppend(&o, "（", SeverityLabelZh(a.severity()), "）");
+        }
+        if (a.contains_unapproved_data()) {
+          absl::StrAppend(&o, " · 含未审核数据");
         }
         o += "\n";
         const std::vector<FigureItem> items = FigureItems(a.figures(), ia->unit());
