@@ -447,25 +447,22 @@ cmd_demo() {
   FAKE_NOW=${FAKE_NOW:-2025-03-01T00:00:00+08:00}
   cmd_start
   say "==> loading the synthetic demo data (deploy/demo, 示例数据) with each unit's own token; clock: $FAKE_NOW"
-  [ -n "$(ls deploy/demo/demo-synthetic-*.csv 2>/dev/null)" ] || bash deploy/demo/generate.sh
-  local f unit token
-  for f in deploy/demo/demo-synthetic-*.csv; do
-    unit=$(basename "$f" .csv)
-    unit=${unit#demo-synthetic-}
-    token=""
-    if [ "$NO_AUTH" != 1 ]; then
-      [ -f "$SECRETS/unit-$unit.token" ] || die "no token for unit $unit in $SECRETS (created before the unit was in the catalog?); add one or remove var/secrets to regenerate"
-      token=$(cat "$SECRETS/unit-$unit.token")
-    fi
-    HALFSKY_TOKEN=$token "$BIN/halfskyctl/halfskyctl" submit --server "127.0.0.1:$SUBMISSION_PORT" "$f" \
-      || die "loading $f failed"
-  done
+  # deploy/demo/load.sh: every unit's file with its own token, then the 2024
+  # review (every form approved, one returned with a reason); re-runnable.
+  if [ "$NO_AUTH" = 1 ]; then
+    bash deploy/demo/load.sh "$BIN/halfskyctl/halfskyctl" "127.0.0.1:$SUBMISSION_PORT" \
+      || die "loading the demo failed"
+  else
+    bash deploy/demo/load.sh "$BIN/halfskyctl/halfskyctl" "127.0.0.1:$SUBMISSION_PORT" "$SECRETS" \
+      || die "loading the demo failed"
+  fi
   # Evaluation re-checks late data after each update message, so the
   # warnings follow the data just loaded (no restart needed).
   say "demo data loaded. Try:"
   say "  export HALFSKY_TOKEN=\$(cat $SECRETS/assessment.token)"
   say "  $BIN/halfskyctl/halfskyctl warnings"
   say "  $BIN/halfskyctl/halfskyctl report annual --year 2024 -o report.html"
+  say "  HALFSKY_TOKEN=\$(cat $SECRETS/statistics.token) $BIN/halfskyctl/halfskyctl review list --year 2024"
   say "(the services run with the demo's clock $FAKE_NOW until the next stop/start)"
 }
 

@@ -72,6 +72,7 @@ absl::StatusOr<v1::Form> PostgresReviewStore::Transition(const v1::FormEvent& ev
   absl::MutexLock lock(&mu_);
   HALFSKY_RETURN_IF_ERROR(EnsureConnected());
   v1::Form result;
+  int64_t event_id = 0;
   absl::Status st = postgres::InTransaction(conn_, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     HALFSKY_RETURN_IF_ERROR(
         conn_.Query("SELECT pg_advisory_xact_lock($1)", {Param::Int(kSubmissionWriteLockKey)})
@@ -109,22 +110,66 @@ absl::StatusOr<v1::Form> PostgresReviewStore::Transition(const v1::FormEvent& ev
                     Param::Text(result.explanation()), Param::Text(result.reason()),
                     Param::Text(result.changed_by()), Param::Int(at_us)})
             .status());
-    return conn_
-        .Query(
-            "INSERT INTO review_events(unit_code, area_code, year, action, from_state, "
-            "to_state, actor, at_us, reason, explanation) VALUES($1, $2, $3, $4, $5, $6, $7, "
-            "$8, $9, $10)",
+    // The event id is the form_sequence of the change feed: taken as
+    // MAX + 1 under the write lock (never from the BIGSERIAL, whose values a
+    // rolled-back transaction would skip), so the sequence has no gaps.
+    HALFSKY_ASSIGN_OR_RETURN(
+        event_id,
+        conn_.QueryInt(
+            "INSERT INTO review_events(event_id, unit_code, area_code, year, action, from_state, "
+            "to_state, actor, at_us, reason, explanation) SELECT COALESCE(MAX(event_id), 0) + 1, "
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM review_events RETURNING event_id",
             {Param::Text(event.key().unit_code()), Param::Text(event.key().area_code()),
              Param::Int(event.key().year()), Param::Int(event.action()),
              Param::Int(event.from_state()), Param::Int(event.to_state()),
              Param::Text(event.actor()), Param::Int(at_us), Param::Text(event.reason()),
-             Param::Text(event.explanation())})
-        .status();
+             Param::Text(event.explanation())}));
+    return absl::OkStatus();
   });
   if (!st.ok()) {
     return st;
   }
+  {
+    absl::MutexLock l(&listener_mu_);
+    if (listener_) {
+      listener_(event_id);
+    }
+  }
   return result;
+}
+
+absl::StatusOr<std::vector<v1::FormChange>> PostgresReviewStore::ReadFormChanges(
+    int64_t after_sequence, int limit) {
+  absl::MutexLock lock(&mu_);
+  HALFSKY_RETURN_IF_ERROR(EnsureConnected());
+  HALFSKY_ASSIGN_OR_RETURN(
+      Result r, conn_.Query("SELECT event_id, unit_code, area_code, year, action, to_state, at_us "
+                            "FROM review_events WHERE event_id > $1 ORDER BY event_id LIMIT $2",
+                            {Param::Int(after_sequence), Param::Int(limit)}));
+  std::vector<v1::FormChange> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    v1::FormChange c;
+    c.set_form_sequence(r.Int(i, 0));
+    c.mutable_key()->set_unit_code(r.Text(i, 1));
+    c.mutable_key()->set_area_code(r.Text(i, 2));
+    c.mutable_key()->set_year(static_cast<int>(r.Int(i, 3)));
+    c.set_action(static_cast<v1::FormAction>(r.Int(i, 4)));
+    c.set_state(static_cast<v1::FormState>(r.Int(i, 5)));
+    SetTimestamp(absl::FromUnixMicros(r.Int(i, 6)), c.mutable_at());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> PostgresReviewStore::HeadFormSequence() {
+  absl::MutexLock lock(&mu_);
+  HALFSKY_RETURN_IF_ERROR(EnsureConnected());
+  return conn_.QueryInt("SELECT COALESCE(MAX(event_id), 0) FROM review_events");
+}
+
+void PostgresReviewStore::SetTransitionListener(std::function<void(int64_t head)> listener) {
+  absl::MutexLock l(&listener_mu_);
+  listener_ = std::move(listener);
 }
 
 absl::StatusOr<std::vector<v1::Form>> PostgresReviewStore::ListForms(int year,

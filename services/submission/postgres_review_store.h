@@ -11,6 +11,7 @@
 // Thread-safety: thread-safe (one connection behind a mutex, re-opened when
 // broken).
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,15 @@ class PostgresReviewStore final : public ReviewStore {
                                                            halfsky::v1::FormState state) override;
   absl::StatusOr<std::vector<halfsky::v1::FormEvent>> History(
       const halfsky::v1::FormKey& key) override;
+  // Form changes are review_events in event_id order; event ids are taken
+  // as MAX + 1 under the write lock, so the sequence is gapless across
+  // replicas. The transition listener hears this process' transitions
+  // only: a WatchChanges stream on another replica reads them at its next
+  // wake (a revision or its heartbeat interval).
+  absl::StatusOr<std::vector<halfsky::v1::FormChange>> ReadFormChanges(int64_t after_sequence,
+                                                                       int limit) override;
+  absl::StatusOr<int64_t> HeadFormSequence() override;
+  void SetTransitionListener(std::function<void(int64_t head)> listener) override;
 
  private:
   PostgresReviewStore(postgres::Connection::Options options, postgres::Connection conn)
@@ -47,6 +57,8 @@ class PostgresReviewStore final : public ReviewStore {
   const postgres::Connection::Options options_;
   absl::Mutex mu_;
   postgres::Connection conn_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex listener_mu_;
+  std::function<void(int64_t head)> listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 }  // namespace halfsky::submission
