@@ -17,6 +17,10 @@
 //                        or a command timed out; also Redis' own transient
 //                        errors (LOADING, BUSY, TRYAGAIN, MASTERDOWN,
 //                        CLUSTERDOWN, READONLY). Transient: retry later.
+//                        Also while no primary is reachable during a
+//                        failover (common/redis/hiredis_client.h): an
+//                        implementation that follows a failover reconnects
+//                        on a later call, never inside one.
 //                        A command that failed this way may or may not have
 //                        been executed by the server.
 //   UNIMPLEMENTED        the server does not know the command.
@@ -97,6 +101,31 @@ class RedisClient {
   //     have been applied (entirely or not at all).
   // An empty list returns an empty vector.
   virtual absl::StatusOr<std::vector<RedisReply>> Transaction(
+      const std::vector<std::vector<std::string>>& commands) = 0;
+
+  // Optimistic check-and-set (WATCH key; GET key; then MULTI commands EXEC,
+  // or UNWATCH) on ONE connection: reads the string `key` (std::nullopt when
+  // absent) and runs `commands` as Transaction() does only if
+  // `proceed(value)` returns true; the transaction is then applied only if
+  // `key` was not modified between the read and EXEC (by anyone: another
+  // client, a FLUSHALL, an expiry). Two round trips. Never reconnects
+  // between the read and the EXEC: a connection that breaks in between (a
+  // server restart, a failover to another primary) is UNAVAILABLE and
+  // nothing was applied by that connection after the read.
+  //   - `proceed` returned false: OK, applied = false, nothing sent after
+  //     the read.
+  //   - `key` changed in between: ABORTED, nothing applied.
+  //   - `key` holds a non-string: FAILED_PRECONDITION (WRONGTYPE).
+  //   - otherwise as Transaction().
+  // `proceed` runs on the caller's thread, once, and must not call this
+  // client. An empty `commands` still reads the key.
+  struct GuardedResult {
+    std::optional<std::string> observed;  // the value `proceed` was shown
+    bool applied = false;                 // the commands ran (EXEC succeeded)
+    std::vector<RedisReply> replies;      // EXEC's replies when applied
+  };
+  virtual absl::StatusOr<GuardedResult> GuardedTransaction(
+      const std::string& key, const std::function<bool(const std::optional<std::string>&)>& proceed,
       const std::vector<std::vector<std::string>>& commands) = 0;
 
   // Subscribes to `channels` (exact names, at least one) on a connection of
