@@ -167,6 +167,10 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
                                           "Failed Redis operations (retried).");
     metrics_.reconnects = m->GetCounter("halfsky_aggregation_stream_reconnects_total",
                                         "WatchChanges streams re-opened after ending.");
+    metrics_.catchups = m->GetCounter(
+        "halfsky_aggregation_catchups_total",
+        "Redis found behind the committed cursor (failover or restore lost writes) and caught "
+        "up by re-committing the aggregates changed since.");
     metrics_.cursor->Set(-1);
   }
 }
@@ -360,9 +364,10 @@ absl::Status Follower::SyncRedis(Sync mode) {
   const Aggregator& agg = state_->WriterView();
   HALFSKY_ASSIGN_OR_RETURN(std::optional<int64_t> cursor, writer_.ReadCursor());
   int64_t committed = -1;
-  if (mode == Sync::kFull || !cursor || *cursor > applied_) {
+  if (mode == Sync::kFull || !cursor || *cursor > applied_ || *cursor < rewrite_floor_) {
     HALFSKY_ASSIGN_OR_RETURN(RedisWriter::RewriteResult r, writer_.RewriteAll(agg, applied_));
     committed = applied_;
+    rewrite_floor_ = applied_;
     {
       absl::MutexLock lock(&mu_);
       ++status_.rewrites;
@@ -374,10 +379,13 @@ absl::Status Follower::SyncRedis(Sync mode) {
   } else if (*cursor < applied_) {
     std::vector<CellId> cells;
     agg.ForEachCellAfter(*cursor, [&](CellId c) { cells.push_back(c); });
-    attempted_ = applied_;
-    HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
-                             writer_.Commit(agg, cells, applied_, /*create_cursor=*/false));
-    if (r.previous_cursor != cursor) {
+    unknown_attempts_.push_back(applied_);
+    const std::optional<int64_t> base = cursor;
+    HALFSKY_ASSIGN_OR_RETURN(
+        RedisWriter::CommitResult r,
+        writer_.Commit(agg, cells, applied_, /*create_cursor=*/false,
+                       [base](const std::optional<int64_t>& c) { return c == base; }));
+    if (!r.applied) {
       return absl::AbortedError("the cursor changed during the sync");
     }
     committed = applied_;
@@ -390,13 +398,40 @@ absl::Status Follower::SyncRedis(Sync mode) {
     committed = *cursor;
   }
   pending_.Clear();
-  attempted_ = -1;
+  unknown_attempts_.clear();
   absl::MutexLock lock(&mu_);
   status_.committed_sequence = committed;
   status_.redis_ok = true;
   UpdateGauges();
   cv_.SignalAll();
   return absl::OkStatus();
+}
+
+void Follower::ForeignCursor(const std::optional<int64_t>& cursor, int64_t committed) {
+  const std::string seen = cursor ? absl::StrCat(*cursor) : std::string("absent");
+  if (cursor && *cursor < committed && *cursor >= rewrite_floor_) {
+    // Behind our last commit but after our last full rewrite: Redis holds
+    // exactly our commit at *cursor (every commit is one MULTI/EXEC and
+    // replication keeps their order), so re-committing what changed since
+    // restores everything that was lost.
+    std::cerr << "halfsky-aggregation: Redis cursor is " << seen << ", behind the committed "
+              << committed
+              << " (a failover or restore lost writes); re-committing the aggregates changed "
+                 "after "
+              << seen << "\n";
+    sync_ = Sync::kCompare;
+    {
+      absl::MutexLock lock(&mu_);
+      ++status_.catchups;
+    }
+    if (metrics_.catchups != nullptr) {
+      metrics_.catchups->Increment();
+    }
+    return;
+  }
+  std::cerr << "halfsky-aggregation: Redis cursor is " << seen << ", expected " << committed
+            << "; rewriting the cache\n";
+  sync_ = Sync::kFull;
 }
 
 absl::Status Follower::CommitPending() {
@@ -407,20 +442,27 @@ absl::Status Follower::CommitPending() {
     committed = status_.committed_sequence;
   }
   std::vector<CellId> cells(pending_.cells.begin(), pending_.cells.end());
-  attempted_ = applied_;
+  // The bases this commit may land on: the cursor Redis acknowledged, or
+  // one of the commits since whose outcome is unknown (they wrote a subset
+  // of the cells still pending, which this commit writes again).
+  std::vector<int64_t> bases = unknown_attempts_;
+  bases.push_back(committed);
+  if (std::find(unknown_attempts_.begin(), unknown_attempts_.end(), applied_) ==
+      unknown_attempts_.end()) {
+    unknown_attempts_.push_back(applied_);
+  }
   const absl::Time start = absl::Now();
   HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
-                           writer_.Commit(agg, cells, applied_, /*create_cursor=*/false));
+                           writer_.Commit(agg, cells, applied_, /*create_cursor=*/false,
+                                          [&bases](const std::optional<int64_t>& c) {
+                                            return c && std::find(bases.begin(), bases.end(), *c) !=
+                                                            bases.end();
+                                          }));
   const absl::Duration took = absl::Now() - start;
-  const int64_t previous = r.previous_cursor.value_or(-2);
-  if (!r.previous_cursor || (previous != committed && previous != attempted_)) {
-    // FLUSHALL or a Redis restarted empty / from an older snapshot: this
-    // commit landed on a cache that is not ours. SET XX left an absent
-    // cursor absent; rewrite everything from memory.
-    std::cerr << "halfsky-aggregation: Redis cursor is "
-              << (r.previous_cursor ? absl::StrCat(previous) : std::string("absent"))
-              << ", expected " << committed << "; rewriting the cache\n";
-    sync_ = Sync::kFull;
+  if (!r.applied) {
+    // Nothing was written: Redis does not hold our last commit (a failover
+    // that lost writes, a restore, a FLUSHALL).
+    ForeignCursor(r.previous_cursor, committed);
     return absl::OkStatus();
   }
   std::vector<std::string> ids;
@@ -429,7 +471,7 @@ absl::Status Follower::CommitPending() {
   }
   std::sort(ids.begin(), ids.end());
   pending_.Clear();
-  attempted_ = -1;
+  unknown_attempts_.clear();
   {
     absl::MutexLock lock(&mu_);
     status_.committed_sequence = applied_;
@@ -483,7 +525,7 @@ void Follower::Run() {
     state_->Swap(std::move(built).value());
     applied_ = built_applied;
     pending_.Clear();
-    attempted_ = -1;
+    unknown_attempts_.clear();
     feed_reset_ = false;
     sync_ = (force_full || rebuild_requested) ? Sync::kFull : Sync::kCompare;
     force_full = false;
@@ -606,10 +648,7 @@ void Follower::Run() {
           status_.stream_connected = stream->received_any() || status_.stream_connected;
         }
         if (!cursor->has_value() || **cursor != committed) {
-          std::cerr << "halfsky-aggregation: Redis cursor is "
-                    << (cursor->has_value() ? absl::StrCat(**cursor) : std::string("absent"))
-                    << ", expected " << committed << "; rewriting the cache\n";
-          sync_ = Sync::kFull;
+          ForeignCursor(*cursor, committed);
         }
       }
     }

@@ -15,6 +15,18 @@
 // marked invalid until the caller rewrites everything, and the returned
 // previous cursor (nullopt) tells it to.
 //
+// Guarded commit (`base_ok` set; what the follower uses): instead of the GET
+// inside the MULTI, the cursor is read first under WATCH
+// (RedisClient::GuardedTransaction) and the MULTI/EXEC runs only if
+// `base_ok(cursor)` accepts it and the cursor did not change before EXEC.
+// A cache whose cursor is not the writer's base — a Redis that lost the last
+// commits in a failover (a replica promoted before it received them), a
+// restore from an older snapshot, a FLUSHALL — is therefore never written
+// over: its cursor is not moved past writes it does not hold. The result
+// says so (applied = false, previous_cursor = what Redis holds; nullopt for
+// absent or malformed) and the caller reconciles. One more round trip than
+// the unguarded commit.
+//
 // RewriteAll:
 //   1. DEL cursor: the cache is invalid from here on.
 //   2. Delete every other aggregate key: one SCAN of "halfsky:agg:*"
@@ -42,6 +54,7 @@
 // reads it from two threads).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -69,11 +82,21 @@ class RedisWriter {
   struct CommitResult {
     // The cursor as it was just before this commit (nullopt: absent).
     std::optional<int64_t> previous_cursor;
+    // False only for a guarded commit whose base check refused the cursor:
+    // nothing was written.
+    bool applied = true;
     int64_t version = 0;
   };
+  // Accepts (true) or refuses the cursor Redis holds (nullopt: absent) as
+  // the base of a commit.
+  using BaseCheck = std::function<bool(const std::optional<int64_t>&)>;
   // `cells` must belong to `agg`; cells without a figure are skipped.
+  // Unguarded when `base_ok` is empty (see the top of this file).
+  // ABORTED: the cursor changed between the guard's read and EXEC (nothing
+  // written; retry).
   absl::StatusOr<CommitResult> Commit(const Aggregator& agg, const std::vector<CellId>& cells,
-                                      int64_t cursor, bool create_cursor);
+                                      int64_t cursor, bool create_cursor,
+                                      const BaseCheck& base_ok = nullptr);
 
   struct RewriteResult {
     int64_t aggregate_count = 0;
