@@ -262,6 +262,54 @@ TEST(RedisWriterTest, CommitIsOneTransactionAndNeverRecreatesAVanishedCursor) {
   }());
 }
 
+TEST(RedisWriterTest, GuardedCommitWritesNothingOnACursorItRefuses) {
+  // A Redis that lost our last commits (a promoted replica) holds cursor 1
+  // while we committed 5: a guarded commit must neither write the series
+  // nor move the cursor past the writes Redis lacks.
+  Aggregator agg(TestCatalog());
+  ChangeSet changes;
+  agg.Apply(Fraction(6, Key("HEALTH-01", "610303001", 2022), 1, 1000), &changes);
+  InMemoryRedisClient redis;
+  ASSERT_TRUE(redis.Set(kCursorKey, "1").ok());
+  RedisWriter writer(&redis);
+  std::vector<CellId> cells(changes.cells.begin(), changes.cells.end());
+  std::optional<int64_t> shown;
+  auto refused = writer.Commit(agg, cells, 6, /*create_cursor=*/false,
+                               [&](const std::optional<int64_t>& c) {
+                                 shown = c;
+                                 return c == std::optional<int64_t>(5);
+                               });
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->applied);
+  EXPECT_EQ(refused->previous_cursor, std::optional<int64_t>(1));
+  EXPECT_EQ(shown, std::optional<int64_t>(1));
+  EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("1"));
+  auto keys = redis.ScanKeys("halfsky:agg:*");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(*keys, std::vector<std::string>{kCursorKey});
+
+  // Accepted: written, the cursor moves.
+  auto applied = writer.Commit(agg, cells, 6, false,
+                               [](const std::optional<int64_t>& c) { return c.has_value(); });
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_TRUE(applied->applied);
+  EXPECT_EQ(applied->previous_cursor, std::optional<int64_t>(1));
+  EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("6"));
+  EXPECT_TRUE(*redis.Exists(SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL)));
+
+  // A malformed cursor is refused without asking (previous: nullopt).
+  ASSERT_TRUE(redis.Set(kCursorKey, "garbage").ok());
+  bool asked = false;
+  auto malformed = writer.Commit(agg, cells, 7, false, [&](const std::optional<int64_t>&) {
+    asked = true;
+    return true;
+  });
+  ASSERT_TRUE(malformed.ok()) << malformed.status();
+  EXPECT_FALSE(malformed->applied);
+  EXPECT_FALSE(malformed->previous_cursor.has_value());
+  EXPECT_FALSE(asked);
+}
+
 TEST(RedisWriterTest, RewriteAllReplacesEveryAggregateKeyButTheVersion) {
   Aggregator agg(TestCatalog());
   agg.Apply(Fraction(1, Key("HEALTH-01", "610303001", 2022), 1, 1000), nullptr);
