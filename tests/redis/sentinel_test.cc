@@ -20,7 +20,9 @@ namespace {
 
 RedisSentinelBed& SharedBed() {
   static std::unique_ptr<RedisSentinelBed> bed = [] {
-    auto b = RedisSentinelBed::Start(RedisSentinelBed::Options());
+    RedisSentinelBed::Options options;
+    options.wait_for_discovery = false;  // no failover on the shared bed
+    auto b = RedisSentinelBed::Start(options);
     if (!b.ok()) {
       std::cerr << "cannot start the sentinel test bed: " << b.status() << "\n";
       std::abort();
@@ -195,6 +197,7 @@ TEST(SentinelClientTest, ReadOnlyReplyDropsTheConnection) {
 TEST(SentinelClientTest, SentinelPasswordIsSentToTheSentinels) {
   RedisSentinelBed::Options options;
   options.sentinel_password = "s3ntinel-pw";
+  options.wait_for_discovery = false;
   auto bed = RedisSentinelBed::Start(options);
   ASSERT_TRUE(bed.ok()) << bed.status();
   HiredisClient with((*bed)->ClientOptions());

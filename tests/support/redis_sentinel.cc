@@ -87,6 +87,9 @@ absl::StatusOr<std::unique_ptr<RedisSentinelBed>> RedisSentinelBed::Start(Option
   // messages every 2 s), so that a failover needs no discovery.
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   for (int port : bed->sentinel_ports_) {
+    if (!bed->options_.wait_for_discovery) {
+      break;
+    }
     HiredisOptions o = Loopback(port);
     o.password = bed->options_.sentinel_password;
     HiredisClient sentinel(o);

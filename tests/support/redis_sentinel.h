@@ -30,12 +30,17 @@ class RedisSentinelBed {
     int failover_timeout_ms = 4000;
     // Sentinels require this password (requirepass) when non-empty.
     std::string sentinel_password;
+    // Start() waits until every sentinel knows the replicas and the other
+    // sentinels (needed before a failover; ~5 s). False: only until they
+    // listen (enough to look the primary up).
+    bool wait_for_discovery = true;
     // Extra arguments of every data server (primary and replicas).
     std::vector<std::string> server_args;
   };
 
   // Starts everything and waits (up to 30 s) until every replica is in sync
-  // and every sentinel knows every replica and the other sentinels.
+  // and (wait_for_discovery) every sentinel knows every replica and the
+  // other sentinels.
   static absl::StatusOr<std::unique_ptr<RedisSentinelBed>> Start(Options options);
   ~RedisSentinelBed();
 
