@@ -274,11 +274,11 @@ TEST(RedisWriterTest, GuardedCommitWritesNothingOnACursorItRefuses) {
   RedisWriter writer(&redis);
   std::vector<CellId> cells(changes.cells.begin(), changes.cells.end());
   std::optional<int64_t> shown;
-  auto refused = writer.Commit(agg, cells, 6, /*create_cursor=*/false,
-                               [&](const std::optional<int64_t>& c) {
-                                 shown = c;
-                                 return c == std::optional<int64_t>(5);
-                               });
+  auto refused =
+      writer.Commit(agg, cells, 6, /*create_cursor=*/false, [&](const std::optional<int64_t>& c) {
+        shown = c;
+        return c == std::optional<int64_t>(5);
+      });
   ASSERT_TRUE(refused.ok()) << refused.status();
   EXPECT_FALSE(refused->applied);
   EXPECT_EQ(refused->previous_cursor, std::optional<int64_t>(1));
