@@ -35,6 +35,14 @@
 //       same MULTI/EXEC as the aggregates it covers. ABSENT means the cache
 //       is not valid (empty, flushed, or being rebuilt): readers then fall
 //       back to the aggregation service's gRPC API.
+//   halfsky:agg:v3:form_cursor                                    STRING
+//       Decimal int64: every review-form transition of the change feed
+//       (ChangeEvent.form_change) with form_sequence <= form_cursor is
+//       reflected in the series' approval counts (Aggregate.part_count,
+//       approved_part_count), none later. Written in the same MULTI/EXEC as
+//       the cursor, and deleted with it; the writer treats a cursor without
+//       a form_cursor (a cache written before approval was tracked) as not
+//       its own and rewrites everything.
 //   halfsky:agg:v3:version                                        STRING
 //       Integer, INCR'd in every committing MULTI/EXEC (never reset by the
 //       writer): a cheap "has anything changed" check for pollers.
@@ -86,6 +94,7 @@ inline constexpr char kSeriesKeyPrefix[] = "halfsky:agg:v3:s:";
 inline constexpr char kIndexKeyPrefix[] = "halfsky:agg:v3:idx:";
 inline constexpr char kCursorKey[] = "halfsky:agg:v3:cursor";
 inline constexpr char kVersionKey[] = "halfsky:agg:v3:version";
+inline constexpr char kFormCursorKey[] = "halfsky:agg:v3:form_cursor";
 // SCAN/KEYS pattern of every key of this layout AND of the previous ones
 // (v1, v2): what a full rewrite of the cache deletes (RedisWriter::RewriteAll)
 // and what the writer's Redis ACL covers (deploy/redis/users.acl.in,

@@ -29,6 +29,11 @@ void FillSeriesPoint(const halfsky::v1::Aggregate& a, halfsky::v1::SeriesPoint* 
                                        a.missing_area_codes_size() > 0));
   p->set_published(a.published());
   p->set_published_area_count(a.published_area_codes_size());
+  p->set_part_count(a.part_count());
+  p->set_approved_part_count(a.approved_part_count());
+  // part_count 0: a value cached before approval was tracked (or without
+  // any figure): never read as approved.
+  p->set_contains_unapproved_data(a.part_count() == 0 || a.approved_part_count() < a.part_count());
 }
 
 halfsky::v1::SeriesPoint SeriesPointFromAggregate(const halfsky::v1::Aggregate& aggregate) {

@@ -472,14 +472,23 @@ absl::StatusOr<std::vector<RedisReply>> HiredisClient::TransactionReplies(
 }
 
 absl::StatusOr<RedisClient::GuardedResult> HiredisClient::GuardedTransaction(
-    const std::string& key, const std::function<bool(const std::optional<std::string>&)>& proceed,
+    const std::vector<std::string>& keys, const GuardProceed& proceed,
     const std::vector<std::vector<std::string>>& commands) {
+  if (keys.empty()) {
+    return absl::InvalidArgumentError("redis: GuardedTransaction needs at least one key");
+  }
   for (const auto& argv : commands) {
     HALFSKY_RETURN_IF_ERROR(CheckClientCommand(argv));
   }
+  std::vector<std::vector<std::string>> reads;
+  reads.reserve(keys.size() + 1);
+  reads.push_back({"WATCH"});
+  reads.front().insert(reads.front().end(), keys.begin(), keys.end());
+  for (const std::string& key : keys) {
+    reads.push_back({"GET", key});
+  }
   absl::MutexLock lock(&mu_);
-  HALFSKY_ASSIGN_OR_RETURN(std::vector<RedisReply> read,
-                           RoundTripLocked({{"WATCH", key}, {"GET", key}}));
+  HALFSKY_ASSIGN_OR_RETURN(std::vector<RedisReply> read, RoundTripLocked(reads));
   for (const RedisReply& r : read) {
     if (r.is_error()) {
       // WATCH refused (e.g. NOPERM) or GET on a non-string: nothing to undo
@@ -489,8 +498,9 @@ absl::StatusOr<RedisClient::GuardedResult> HiredisClient::GuardedTransaction(
     }
   }
   GuardedResult result;
-  if (!read[1].is_nil()) {
-    result.observed = read[1].str();
+  for (size_t i = 1; i < read.size(); ++i) {
+    result.observed.push_back(read[i].is_nil() ? std::optional<std::string>()
+                                               : std::optional<std::string>(read[i].str()));
   }
   if (!proceed(result.observed)) {
     HALFSKY_RETURN_IF_ERROR(RoundTripOnCurrentLocked({{"UNWATCH"}}).status());

@@ -145,8 +145,9 @@ class HiredisClient final : public RedisClient {
       const std::vector<std::vector<std::string>>& commands) override;
   absl::StatusOr<std::vector<RedisReply>> Transaction(
       const std::vector<std::vector<std::string>>& commands) override;
+  using RedisClient::GuardedTransaction;
   absl::StatusOr<GuardedResult> GuardedTransaction(
-      const std::string& key, const std::function<bool(const std::optional<std::string>&)>& proceed,
+      const std::vector<std::string>& keys, const GuardProceed& proceed,
       const std::vector<std::vector<std::string>>& commands) override;
   // Starts a HiredisSubscriber (common/redis/hiredis_subscriber.h) with
   // this client's options.

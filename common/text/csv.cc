@@ -1,10 +1,14 @@
 #include "common/text/csv.h"
 
+#include "common/text/formula.h"
+
 namespace halfsky {
 
-std::string CsvField(absl::string_view text) {
+std::string CsvField(absl::string_view raw) {
+  const std::string safe = FormulaSafeText(raw);
+  const absl::string_view text = safe;
   if (text.find_first_of(",\"\r\n") == absl::string_view::npos) {
-    return std::string(text);
+    return safe;
   }
   std::string out = "\"";
   for (char c : text) {

@@ -11,8 +11,11 @@
 
 namespace halfsky {
 
-// `text` as one CSV field: unchanged unless it holds a comma, a double
-// quote, CR or LF; then enclosed in double quotes with each quote doubled.
+// `text` as one CSV field: first made formula-safe (common/text/formula.h:
+// text a spreadsheet would run as a formula, "=1+2", "@SUM(A1)", "-2+3",
+// gets a leading apostrophe; plain numbers such as "-3.5" stay as they
+// are); then unchanged unless it holds a comma, a double quote, CR or LF,
+// else enclosed in double quotes with each quote doubled.
 std::string CsvField(absl::string_view text);
 
 }  // namespace halfsky

@@ -23,7 +23,8 @@ bool Aggregator::SameCell(const Cell& a, const Cell& b) {
   return a.num == b.num && a.den == b.den && a.cnum == b.cnum && a.cden == b.cden &&
          a.seq == b.seq && a.max_seq == b.max_seq && a.children == b.children &&
          a.complete_children == b.complete_children &&
-         a.published_children == b.published_children && a.flags == b.flags;
+         a.published_children == b.published_children && a.parts == b.parts &&
+         a.approved_parts == b.approved_parts && a.flags == b.flags;
 }
 
 Aggregator::Aggregator(std::shared_ptr<const CatalogIndex> catalog) : catalog_(std::move(catalog)) {
@@ -320,9 +321,14 @@ void Aggregator::Recompute(SeriesId s, int y) {
   c.complete_children = 0;
   c.published_children = 0;
   c.max_seq = (c.flags & (kDirect | kNarrative)) ? c.seq : 0;
+  const bool direct = (c.flags & kDirect) != 0;
+  c.parts = direct ? 1 : 0;
+  c.approved_parts = direct && DirectApproved(ind, area, y) ? 1 : 0;
   if (info.method == Method::kNone || info.method == Method::kQualitative) {
     return;
   }
+  int32_t child_parts = 0;
+  int32_t child_approved = 0;
   for (int child : areas_[area].children) {
     const int64_t cs = FindSeries(SeriesKey(ind, child, sex, res));
     if (cs < 0) {
@@ -368,6 +374,8 @@ void Aggregator::Recompute(SeriesId s, int y) {
         c.cnum += value * weff->num;
         c.cden += weff->num;
         c.max_seq = std::max(c.max_seq, wc.max_seq);
+        child_parts += wc.parts;
+        child_approved += wc.approved_parts;
         break;
       }
       default:
@@ -378,6 +386,96 @@ void Aggregator::Recompute(SeriesId s, int y) {
       ++c.complete_children;
     }
     c.max_seq = std::max(c.max_seq, cc.max_seq);
+    child_parts += cc.parts;
+    child_approved += cc.approved_parts;
+  }
+  if (!direct) {
+    c.parts = child_parts;
+    c.approved_parts = child_approved;
+  }
+}
+
+bool Aggregator::DirectApproved(int indicator, int area, int y) const {
+  if (approved_units_.empty()) {
+    return false;
+  }
+  const auto it = approved_units_.find(std::make_pair(area, y));
+  if (it == approved_units_.end()) {
+    return false;
+  }
+  for (const std::string& unit : indicators_[indicator].proto->responsible_unit_codes()) {
+    if (std::find(it->second.begin(), it->second.end(), unit) != it->second.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<std::pair<int, int>> Aggregator::SetForm(const halfsky::v1::FormChange& change) {
+  if (change.form_sequence() <= last_form_sequence_) {
+    return std::nullopt;  // a replay
+  }
+  last_form_sequence_ = change.form_sequence();
+  const halfsky::v1::FormKey& key = change.key();
+  const int area =
+      key.area_code().empty() ? AreaIndex(catalog_->RootArea().code()) : AreaIndex(key.area_code());
+  const int y = key.year() - first_year_;
+  if (area < 0 || y < 0 || y >= years_ || catalog_->FindMemberUnit(key.unit_code()) == nullptr) {
+    ++skipped_count_;
+    return std::nullopt;
+  }
+  std::vector<std::string>& units = approved_units_[std::make_pair(area, y)];
+  const auto found = std::find(units.begin(), units.end(), key.unit_code());
+  if (change.state() == halfsky::v1::FORM_STATE_APPROVED) {
+    if (found == units.end()) {
+      units.push_back(key.unit_code());
+    }
+  } else if (found != units.end()) {
+    units.erase(found);
+  }
+  if (units.empty()) {
+    approved_units_.erase(std::make_pair(area, y));
+  }
+  return std::make_pair(area, y);
+}
+
+bool Aggregator::LoadFormChange(const halfsky::v1::FormChange& change) {
+  return SetForm(change).has_value();
+}
+
+bool Aggregator::ApplyFormChange(const halfsky::v1::FormChange& change, ChangeSet* changes) {
+  const auto set = SetForm(change);
+  if (!set) {
+    return false;
+  }
+  const auto [area, y] = *set;
+  absl::flat_hash_set<int> own;
+  for (const halfsky::v1::Indicator* ind : catalog_->IndicatorsOfUnit(change.key().unit_code())) {
+    own.insert(IndicatorIndex(ind->id()));
+  }
+  // Copy: RecomputeUpward never creates series, but keep the loop safe.
+  const std::vector<SeriesId> series = series_by_area_[area];
+  for (SeriesId s : series) {
+    const uint64_t key = series_keys_[s];
+    const int ind = static_cast<int>(key >> 40);
+    if (!own.contains(ind) || indicators_[ind].method == Method::kQualitative) {
+      continue;
+    }
+    RecomputeUpward(ind, area, static_cast<int>((key >> 4) & 0xf), static_cast<int>(key & 0xf), y,
+                    changes);
+  }
+  return true;
+}
+
+void Aggregator::RecomputeUpward(int ind, int area, int sex, int res, int y, ChangeSet* changes) {
+  RecomputeAndRecord(SeriesKey(ind, area, sex, res), y, changes);
+  for (int a = areas_[area].parent; a >= 0; a = areas_[a].parent) {
+    RecomputeAndRecord(SeriesKey(ind, a, sex, res), y, changes);
+  }
+  for (int v : indicators_[ind].weighted) {
+    for (int a = areas_[area].parent; a >= 0; a = areas_[a].parent) {
+      RecomputeAndRecord(SeriesKey(v, a, sex, res), y, changes);
+    }
   }
 }
 
@@ -598,6 +696,8 @@ bool Aggregator::RenderCellValue(SeriesId s, int y, Aggregate* out) const {
     }
   }
   a.set_as_of_sequence(c.max_seq);
+  a.set_part_count(c.parts);
+  a.set_approved_part_count(c.approved_parts);
   return true;
 }
 

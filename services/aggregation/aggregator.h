@@ -54,6 +54,16 @@
 //     has an aggregate without a value (numerator, denominator 0) naming
 //     them, and counts as "published only" for its own parent in turn, so
 //     an aggregate never disappears when a figure becomes a published one.
+//   - Approval (review workflow): a direct figure is approved while an
+//     approved (FORM_STATE_APPROVED) form of one of the indicator's
+//     responsible units covers its area and year (the submission service's
+//     lock, ApprovedForms). Every aggregate counts the reported figures it
+//     rests on (part_count: 1 for a direct figure, else the contributing
+//     children's, the weights' included for WEIGHTED_MEAN) and how many are
+//     approved (approved_part_count). Form changes (ApplyFormChange) move it
+//     without a new revision; the result depends only on the current
+//     figures and the current approved forms, never on the order in which
+//     revisions and form changes arrived.
 //   - Aggregate.as_of_sequence is the highest change-feed sequence among the
 //     revisions the aggregate depends on (its own, its descendants', and the
 //     weights' for WEIGHTED_MEAN). It does not depend on the order or the
@@ -83,6 +93,7 @@
 #include "common/catalog/catalog.h"
 #include "halfsky/v1/aggregation.pb.h"
 #include "halfsky/v1/common.pb.h"
+#include "halfsky/v1/submission.pb.h"
 
 namespace halfsky::aggregation {
 
@@ -127,6 +138,19 @@ class Aggregator {
   // RecomputeAll() once after the last Load() (before any read).
   bool Load(const halfsky::v1::Revision& revision);
   void RecomputeAll();
+
+  // A review form's transition (ChangeEvent.form_change): the form's values
+  // are approved while change.state is FORM_STATE_APPROVED. Incremental:
+  // recomputes the cells of the indicators the unit is responsible for at
+  // the form's area and year, and their ancestors, adding changed ones to
+  // `changes` (may be null). A change with form_sequence <= the last one
+  // applied is a replay and changes nothing. An unknown unit, area or a
+  // year outside the catalog's is skipped (counted). False if skipped.
+  bool ApplyFormChange(const halfsky::v1::FormChange& change, ChangeSet* changes);
+  // Bulk path: records the form's state; RecomputeAll() afterwards.
+  bool LoadFormChange(const halfsky::v1::FormChange& change);
+  // Highest form_sequence applied or loaded (0 if none).
+  int64_t last_form_sequence() const { return last_form_sequence_; }
 
   // Highest sequence applied or loaded (0 if none).
   int64_t last_sequence() const { return last_sequence_; }
@@ -218,6 +242,8 @@ class Aggregator {
     int32_t children = 0;            // contributing children
     int32_t complete_children = 0;   // contributing children with a complete figure
     int32_t published_children = 0;  // children with a published figure (left out)
+    int32_t parts = 0;               // reported figures the effective figure rests on
+    int32_t approved_parts = 0;      // of which approved
     uint8_t flags = 0;
   };
   static bool SameCell(const Cell& a, const Cell& b);
@@ -250,6 +276,14 @@ class Aggregator {
   std::optional<std::pair<SeriesId, int>> SetDirect(const halfsky::v1::Revision& revision);
   // Recomputes one cell from its own direct figure and its children.
   void Recompute(SeriesId s, int y);
+  // An approved form of one of the indicator's responsible units covers
+  // (area, year index).
+  bool DirectApproved(int indicator, int area, int y) const;
+  // Recomputes (ind, area, sex, res, y), its ancestors and the cells it
+  // weights, recording changes.
+  void RecomputeUpward(int ind, int area, int sex, int res, int y, ChangeSet* changes);
+  // Records the form's state; nullopt if skipped, else (area, year index).
+  std::optional<std::pair<int, int>> SetForm(const halfsky::v1::FormChange& change);
   void RecomputeAndRecord(uint64_t key, int y, ChangeSet* changes);
   std::optional<halfsky::v1::Aggregate> RenderCell(SeriesId s, int y) const;
   bool RenderCellValue(SeriesId s, int y, halfsky::v1::Aggregate* out) const;
@@ -273,6 +307,10 @@ class Aggregator {
   // Cells of series s at chunks_[s / kChunk][(s % kChunk) * years_ + y].
   static constexpr size_t kChunk = 1024;
   std::vector<std::unique_ptr<Cell[]>> chunks_;
+
+  // Approved forms: (area index, year index) → their units.
+  absl::flat_hash_map<std::pair<int, int>, std::vector<std::string>> approved_units_;
+  int64_t last_form_sequence_ = 0;
 
   int64_t last_sequence_ = 0;
   int64_t data_value_count_ = 0;

@@ -47,11 +47,11 @@ class Follower::ChangeStream {
  public:
   enum class Next { kEvents, kTimeout, kEnded };
 
-  ChangeStream(halfsky::v1::SubmissionService::Stub* stub, int64_t after, size_t capacity,
-               const std::string& token)
+  ChangeStream(halfsky::v1::SubmissionService::Stub* stub, int64_t after, int64_t after_form,
+               size_t capacity, const std::string& token)
       : capacity_(capacity) {
     auth::AddBearerToken(&ctx_, token);
-    thread_ = std::thread([this, stub, after] { Run(stub, after); });
+    thread_ = std::thread([this, stub, after, after_form] { Run(stub, after, after_form); });
   }
   ~ChangeStream() {
     {
@@ -93,9 +93,10 @@ class Follower::ChangeStream {
   }
 
  private:
-  void Run(halfsky::v1::SubmissionService::Stub* stub, int64_t after) {
+  void Run(halfsky::v1::SubmissionService::Stub* stub, int64_t after, int64_t after_form) {
     halfsky::v1::WatchChangesRequest request;
     request.set_after_sequence(after);
+    request.set_after_form_sequence(after_form);
     std::unique_ptr<grpc::ClientReader<ChangeEvent>> reader = stub->WatchChanges(&ctx_, request);
     ChangeEvent event;
     while (reader->Read(&event)) {
@@ -143,6 +144,7 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
       options_(options),
       backoff_(options.backoff_min) {
   status_.committed_sequence = -1;
+  status_.committed_form_sequence = -1;
   if (MetricsRegistry* m = options_.metrics; m != nullptr) {
     metrics_.cursor = m->GetGauge("halfsky_aggregation_cursor",
                                   "Change-feed cursor acknowledged by Redis (-1: none yet).");
@@ -238,6 +240,17 @@ bool Follower::WaitForCommitted(int64_t sequence, absl::Duration timeout) const 
   return true;
 }
 
+bool Follower::WaitForFormCommitted(int64_t form_sequence, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + timeout;
+  while (status_.committed_form_sequence < form_sequence) {
+    if (cv_.WaitWithDeadline(&mu_, deadline)) {
+      return status_.committed_form_sequence >= form_sequence;
+    }
+  }
+  return true;
+}
+
 bool Follower::Stopping() const {
   absl::MutexLock lock(&mu_);
   return stop_;
@@ -281,12 +294,14 @@ void Follower::UpdateGauges() {
 }
 
 absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
-    std::unique_ptr<ChangeStream>* stream, std::vector<ChangeEvent>* carry, int64_t* applied) {
+    std::unique_ptr<ChangeStream>* stream, std::vector<ChangeEvent>* carry, int64_t* applied,
+    int64_t* applied_form) {
   auto agg = std::make_unique<Aggregator>(catalog_);
   stream->reset();
-  *stream = std::make_unique<ChangeStream>(stub_.get(), 0, options_.queue_capacity,
+  *stream = std::make_unique<ChangeStream>(stub_.get(), 0, 0, options_.queue_capacity,
                                            options_.submission_token);
   int64_t last = 0;
+  int64_t last_form = 0;
   std::vector<ChangeEvent> events;
   while (true) {
     if (Stopping()) {
@@ -311,6 +326,11 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
           agg->Load(ev.revision());
           last = ev.revision().sequence();
         }
+      } else if (ev.has_form_change()) {
+        if (ev.form_change().form_sequence() > last_form) {
+          agg->LoadFormChange(ev.form_change());
+          last_form = ev.form_change().form_sequence();
+        }
       } else if (ev.has_heartbeat()) {
         // Backlog drained: what follows is live and applied incrementally.
         for (size_t j = i + 1; j < events.size(); ++j) {
@@ -318,6 +338,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
         }
         agg->RecomputeAll();
         *applied = last;
+        *applied_form = last_form;
         return agg;
       }
     }
@@ -335,12 +356,24 @@ void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
         agg.Apply(ev.revision(), &pending_);
         applied_ = seq;
         head_ = std::max(head_, seq);
+      } else if (ev.has_form_change()) {
+        const int64_t seq = ev.form_change().form_sequence();
+        if (seq <= applied_form_) {
+          continue;  // re-delivered after a reconnect
+        }
+        agg.ApplyFormChange(ev.form_change(), &pending_);
+        applied_form_ = seq;
+        form_head_ = std::max(form_head_, seq);
+        form_pending_ = true;
       } else if (ev.has_heartbeat()) {
         head_ = ev.heartbeat().head_sequence();
-        if (ev.heartbeat().head_sequence() < applied_) {
+        form_head_ = ev.heartbeat().head_form_sequence();
+        if (ev.heartbeat().head_sequence() < applied_ ||
+            ev.heartbeat().head_form_sequence() < applied_form_) {
           std::cerr << "halfsky-aggregation: change feed head " << ev.heartbeat().head_sequence()
-                    << " is below the applied sequence " << applied_
-                    << "; rebuilding from sequence 0\n";
+                    << " (forms " << ev.heartbeat().head_form_sequence()
+                    << ") is below the applied sequence " << applied_ << " (forms " << applied_form_
+                    << "); rebuilding from sequence 0\n";
           feed_reset_ = true;
         }
       }
@@ -348,6 +381,7 @@ void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
   });
   absl::MutexLock lock(&mu_);
   status_.applied_sequence = applied_;
+  status_.applied_form_sequence = applied_form_;
   UpdateGauges();
 }
 
@@ -362,11 +396,16 @@ void Follower::Publish(const cache::UpdateMessage& message) {
 
 absl::Status Follower::SyncRedis(Sync mode) {
   const Aggregator& agg = state_->WriterView();
-  HALFSKY_ASSIGN_OR_RETURN(std::optional<int64_t> cursor, writer_.ReadCursor());
-  int64_t committed = -1;
-  if (mode == Sync::kFull || !cursor || *cursor > applied_ || *cursor < rewrite_floor_) {
-    HALFSKY_ASSIGN_OR_RETURN(RedisWriter::RewriteResult r, writer_.RewriteAll(agg, applied_));
-    committed = applied_;
+  HALFSKY_ASSIGN_OR_RETURN(std::optional<CachePosition> cursor, writer_.ReadCursor());
+  const CachePosition applied(applied_, applied_form_);
+  CachePosition committed(-1, -1);
+  // Approval counts move without a revision sequence: a form cursor other
+  // than the applied one is only made exact by a rewrite. A cursor below our
+  // last rewrite predates it and cannot be caught up either.
+  if (mode == Sync::kFull || !cursor || cursor->sequence > applied_ ||
+      cursor->form_sequence != applied_form_ || cursor->sequence < rewrite_floor_) {
+    HALFSKY_ASSIGN_OR_RETURN(RedisWriter::RewriteResult r, writer_.RewriteAll(agg, applied));
+    committed = applied;
     rewrite_floor_ = applied_;
     {
       absl::MutexLock lock(&mu_);
@@ -376,19 +415,19 @@ absl::Status Follower::SyncRedis(Sync mode) {
       metrics_.rebuilds->Increment();
     }
     Publish(cache::UpdateMessage{applied_, r.version, true, r.indicator_ids});
-  } else if (*cursor < applied_) {
+  } else if (cursor->sequence < applied_) {
     std::vector<CellId> cells;
-    agg.ForEachCellAfter(*cursor, [&](CellId c) { cells.push_back(c); });
-    unknown_attempts_.push_back(applied_);
-    const std::optional<int64_t> base = cursor;
+    agg.ForEachCellAfter(cursor->sequence, [&](CellId c) { cells.push_back(c); });
+    unknown_attempts_.push_back(applied);
+    const std::optional<CachePosition> base = cursor;
     HALFSKY_ASSIGN_OR_RETURN(
         RedisWriter::CommitResult r,
-        writer_.Commit(agg, cells, applied_, /*create_cursor=*/false,
-                       [base](const std::optional<int64_t>& c) { return c == base; }));
+        writer_.Commit(agg, cells, applied, /*create_cursor=*/false,
+                       [base](const std::optional<CachePosition>& c) { return c == base; }));
     if (!r.applied) {
       return absl::AbortedError("the cursor changed during the sync");
     }
-    committed = applied_;
+    committed = applied;
     std::set<std::string> ids;
     for (CellId c : cells) {
       ids.insert(*agg.NameOf(Aggregator::SeriesOf(c)).indicator_id);
@@ -398,27 +437,33 @@ absl::Status Follower::SyncRedis(Sync mode) {
     committed = *cursor;
   }
   pending_.Clear();
+  form_pending_ = false;
   unknown_attempts_.clear();
   absl::MutexLock lock(&mu_);
-  status_.committed_sequence = committed;
+  status_.committed_sequence = committed.sequence;
+  status_.committed_form_sequence = committed.form_sequence;
   status_.redis_ok = true;
   UpdateGauges();
   cv_.SignalAll();
   return absl::OkStatus();
 }
 
-void Follower::ForeignCursor(const std::optional<int64_t>& cursor, int64_t committed) {
-  const std::string seen = cursor ? absl::StrCat(*cursor) : std::string("absent");
-  if (cursor && *cursor < committed && *cursor >= rewrite_floor_) {
-    // Behind our last commit but after our last full rewrite: Redis holds
-    // exactly our commit at *cursor (every commit is one MULTI/EXEC and
-    // replication keeps their order), so re-committing what changed since
-    // restores everything that was lost.
+void Follower::ForeignCursor(const std::optional<CachePosition>& cursor,
+                             const CachePosition& committed) {
+  const std::string seen =
+      cursor ? absl::StrCat(cursor->sequence, "/forms ", cursor->form_sequence) : "absent";
+  if (cursor && cursor->sequence < committed.sequence && cursor->sequence >= rewrite_floor_ &&
+      cursor->form_sequence == applied_form_) {
+    // Behind our last commit but after our last full rewrite, with the
+    // applied form cursor: Redis holds exactly our commit at *cursor (every
+    // commit is one MULTI/EXEC and replication keeps their order) and only
+    // revisions were lost, so re-committing the cells they changed restores
+    // everything. (A lost form change is not caught up: SyncRedis rewrites.)
     std::cerr << "halfsky-aggregation: Redis cursor is " << seen << ", behind the committed "
-              << committed
+              << committed.sequence << "/forms " << committed.form_sequence
               << " (a failover or restore lost writes); re-committing the aggregates changed "
                  "after "
-              << seen << "\n";
+              << cursor->sequence << "\n";
     sync_ = Sync::kCompare;
     {
       absl::MutexLock lock(&mu_);
@@ -429,32 +474,34 @@ void Follower::ForeignCursor(const std::optional<int64_t>& cursor, int64_t commi
     }
     return;
   }
-  std::cerr << "halfsky-aggregation: Redis cursor is " << seen << ", expected " << committed
+  std::cerr << "halfsky-aggregation: Redis cursor is " << seen << ", expected "
+            << committed.sequence << "/forms " << committed.form_sequence
             << "; rewriting the cache\n";
   sync_ = Sync::kFull;
 }
 
 absl::Status Follower::CommitPending() {
   const Aggregator& agg = state_->WriterView();
-  int64_t committed;
+  CachePosition committed;
   {
     absl::MutexLock lock(&mu_);
-    committed = status_.committed_sequence;
+    committed = CachePosition(status_.committed_sequence, status_.committed_form_sequence);
   }
   std::vector<CellId> cells(pending_.cells.begin(), pending_.cells.end());
-  // The bases this commit may land on: the cursor Redis acknowledged, or
+  const CachePosition applied(applied_, applied_form_);
+  // The bases this commit may land on: the position Redis acknowledged, or
   // one of the commits since whose outcome is unknown (they wrote a subset
   // of the cells still pending, which this commit writes again).
-  std::vector<int64_t> bases = unknown_attempts_;
+  std::vector<CachePosition> bases = unknown_attempts_;
   bases.push_back(committed);
-  if (std::find(unknown_attempts_.begin(), unknown_attempts_.end(), applied_) ==
+  if (std::find(unknown_attempts_.begin(), unknown_attempts_.end(), applied) ==
       unknown_attempts_.end()) {
-    unknown_attempts_.push_back(applied_);
+    unknown_attempts_.push_back(applied);
   }
   const absl::Time start = absl::Now();
   HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
-                           writer_.Commit(agg, cells, applied_, /*create_cursor=*/false,
-                                          [&bases](const std::optional<int64_t>& c) {
+                           writer_.Commit(agg, cells, applied, /*create_cursor=*/false,
+                                          [&bases](const std::optional<CachePosition>& c) {
                                             return c && std::find(bases.begin(), bases.end(), *c) !=
                                                             bases.end();
                                           }));
@@ -471,10 +518,12 @@ absl::Status Follower::CommitPending() {
   }
   std::sort(ids.begin(), ids.end());
   pending_.Clear();
+  form_pending_ = false;
   unknown_attempts_.clear();
   {
     absl::MutexLock lock(&mu_);
     status_.committed_sequence = applied_;
+    status_.committed_form_sequence = applied_form_;
     status_.redis_ok = true;
     ++status_.commits;
     UpdateGauges();
@@ -501,7 +550,8 @@ void Follower::Run() {
     const absl::Time build_start = absl::Now();
     std::vector<ChangeEvent> carry;
     int64_t built_applied = 0;
-    auto built = BuildFromZero(&stream, &carry, &built_applied);
+    int64_t built_applied_form = 0;
+    auto built = BuildFromZero(&stream, &carry, &built_applied, &built_applied_form);
     if (!built.ok()) {
       if (Stopping()) {
         break;
@@ -524,7 +574,9 @@ void Follower::Run() {
     backoff_ = options_.backoff_min;
     state_->Swap(std::move(built).value());
     applied_ = built_applied;
+    applied_form_ = built_applied_form;
     pending_.Clear();
+    form_pending_ = false;
     unknown_attempts_.clear();
     feed_reset_ = false;
     sync_ = (force_full || rebuild_requested) ? Sync::kFull : Sync::kCompare;
@@ -533,8 +585,10 @@ void Follower::Run() {
       absl::MutexLock lock(&mu_);
       status_.ready = true;
       status_.applied_sequence = applied_;
+      status_.applied_form_sequence = applied_form_;
       ++status_.builds;
       head_ = std::max(head_, applied_);
+      form_head_ = std::max(form_head_, applied_form_);
       UpdateGauges();
     }
     if (metrics_.builds != nullptr) {
@@ -576,7 +630,7 @@ void Follower::Run() {
           Sleep(backoff_);
           NextBackoff();
         }
-      } else if (!pending_.empty()) {
+      } else if (!pending_.empty() || form_pending_) {
         const absl::Status st = CommitPending();
         if (st.ok()) {
           backoff_ = options_.backoff_min;
@@ -602,10 +656,10 @@ void Follower::Run() {
         break;
       }
       events.clear();
-      const auto next =
-          stream->Wait(pending_.empty() && sync_ == Sync::kNone ? options_.cursor_check_interval
-                                                                : absl::ZeroDuration(),
-                       options_.max_batch, &events);
+      const auto next = stream->Wait(pending_.empty() && !form_pending_ && sync_ == Sync::kNone
+                                         ? options_.cursor_check_interval
+                                         : absl::ZeroDuration(),
+                                     options_.max_batch, &events);
       if (next == ChangeStream::Next::kEvents) {
         ApplyEvents(events);
         continue;
@@ -627,12 +681,12 @@ void Follower::Run() {
         if (metrics_.reconnects != nullptr) {
           metrics_.reconnects->Increment();
         }
-        stream = std::make_unique<ChangeStream>(stub_.get(), applied_, options_.queue_capacity,
-                                                options_.submission_token);
+        stream = std::make_unique<ChangeStream>(stub_.get(), applied_, applied_form_,
+                                                options_.queue_capacity, options_.submission_token);
         continue;
       }
       // Idle: is the cache still ours?
-      if (pending_.empty() && sync_ == Sync::kNone &&
+      if (pending_.empty() && !form_pending_ && sync_ == Sync::kNone &&
           absl::Now() - last_cursor_check >= options_.cursor_check_interval) {
         last_cursor_check = absl::Now();
         auto cursor = writer_.ReadCursor();
@@ -641,10 +695,10 @@ void Follower::Run() {
           continue;
         }
         SetRedisOk(true);
-        int64_t committed;
+        CachePosition committed;
         {
           absl::MutexLock lock(&mu_);
-          committed = status_.committed_sequence;
+          committed = CachePosition(status_.committed_sequence, status_.committed_form_sequence);
           status_.stream_connected = stream->received_any() || status_.stream_connected;
         }
         if (!cursor->has_value() || **cursor != committed) {

@@ -21,6 +21,11 @@
 //      So a killed and restarted aggregation resumes exactly: nothing is
 //      counted twice (figures replace, they never add up across revisions)
 //      and nothing committed after C is lost.
+//      The position is the pair (revision cursor, form cursor): form
+//      changes (ChangeEvent.form_change, the review forms' approval) have
+//      their own gapless sequence. A form cursor different from the one
+//      applied → RewriteAll (approval counts change without a sequence of
+//      the revisions, so only a rewrite is exact).
 //   3. Follow on the same stream: a reader thread queues events; the
 //      follower takes every queued event (up to `max_batch`), applies them
 //      incrementally (ChangeSet), commits the changed aggregates and the new
@@ -41,14 +46,15 @@
 //   - Redis failover (Sentinel, a managed endpoint; common/redis): commits
 //     fail with UNAVAILABLE while no primary is reachable, as above, then go
 //     to the new primary. Every commit is guarded (redis_writer.h): it
-//     applies only if the cursor Redis holds is our last acknowledged commit
-//     (or a commit whose outcome is unknown), so it never lands on a cache
-//     that lost writes.
+//     applies only if the position (cursor AND form cursor) Redis holds is
+//     our last acknowledged commit (or a commit whose outcome is unknown),
+//     so it never lands on a cache that lost writes.
 //   - cursor vanished, stale or behind: detected by that guard and by a
-//     check every `cursor_check_interval` while idle. The cursor tells what
-//     to do:
+//     check every `cursor_check_interval` while idle. The position tells
+//     what to do:
 //       absent, or ahead of what we committed (FLUSHALL, a new Redis,
-//       another writer) → RewriteAll from memory;
+//       another writer), or a form cursor other than the applied one (a
+//       lost form change cannot be caught up) → RewriteAll from memory;
 //       behind our last commit but not before our last full rewrite (a
 //       promoted replica that had not received the last commits, a restore
 //       of a recent snapshot) → catch up: ONE guarded MULTI/EXEC of every
@@ -156,10 +162,12 @@ struct FollowerOptions {
 };
 
 struct FollowerStatus {
-  int64_t applied_sequence = 0;    // last revision applied in memory
-  int64_t committed_sequence = 0;  // cursor acknowledged by Redis (-1: none yet)
-  bool ready = false;              // first build done
-  bool redis_ok = false;           // last Redis operation succeeded
+  int64_t applied_sequence = 0;         // last revision applied in memory
+  int64_t committed_sequence = 0;       // cursor acknowledged by Redis (-1: none yet)
+  int64_t applied_form_sequence = 0;    // last form change applied in memory
+  int64_t committed_form_sequence = 0;  // form cursor acknowledged by Redis (-1: none yet)
+  bool ready = false;                   // first build done
+  bool redis_ok = false;                // last Redis operation succeeded
   bool stream_connected = false;
   int64_t commits = 0;
   int64_t rewrites = 0;  // full rewrites of the cache
@@ -188,6 +196,8 @@ class Follower {
   FollowerStatus status() const;
   // Waits until Redis acknowledged a cursor >= `sequence` (tests, tools).
   bool WaitForCommitted(int64_t sequence, absl::Duration timeout) const;
+  // Waits until Redis acknowledged a form cursor >= `form_sequence`.
+  bool WaitForFormCommitted(int64_t form_sequence, absl::Duration timeout) const;
 
  private:
   class ChangeStream;
@@ -198,12 +208,12 @@ class Follower {
   // *stream for following); events after the first heartbeat go to *carry.
   absl::StatusOr<std::unique_ptr<Aggregator>> BuildFromZero(
       std::unique_ptr<ChangeStream>* stream, std::vector<halfsky::v1::ChangeEvent>* carry,
-      int64_t* applied);
+      int64_t* applied, int64_t* applied_form);
   absl::Status SyncRedis(Sync mode);
   absl::Status CommitPending();
-  // Redis' cursor is not our last commit `committed`: sets sync_ to a
-  // catch-up (kCompare) or a full rewrite, as the cursor tells (see above).
-  void ForeignCursor(const std::optional<int64_t>& cursor, int64_t committed);
+  // Redis' position is not our last commit `committed`: sets sync_ to a
+  // catch-up (kCompare) or a full rewrite, as the position tells (see above).
+  void ForeignCursor(const std::optional<CachePosition>& cursor, const CachePosition& committed);
   void ApplyEvents(std::vector<halfsky::v1::ChangeEvent>& events);
   void Publish(const cache::UpdateMessage& message);
   // Sleeps up to `d`; false if stopping.
@@ -245,11 +255,18 @@ class Follower {
   ChangeSet pending_;
   int64_t head_ = 0;  // feed head as last seen
   int64_t applied_ = 0;
-  // Cursors of commits since the last acknowledged one whose outcome is
+  int64_t applied_form_ = 0;  // last form change applied
+  int64_t form_head_ = 0;     // form feed head as last seen
+  // A form change was applied since the last commit: commit the form
+  // cursor even when no cell changed.
+  bool form_pending_ = false;
+  // Positions of commits since the last acknowledged one whose outcome is
   // unknown (UNAVAILABLE mid-commit).
-  std::vector<int64_t> unknown_attempts_;
-  // The cursor of this process' last full rewrite (-1: none): a Redis
-  // cursor below it predates the rewrite and cannot be caught up.
+  std::vector<CachePosition> unknown_attempts_;
+  // The revision sequence of this process' last full rewrite (-1: none): a
+  // Redis cursor below it predates the rewrite and cannot be caught up. (The
+  // form cursor needs no floor: any form cursor other than the applied one
+  // forces a rewrite.)
   int64_t rewrite_floor_ = -1;
   Sync sync_ = Sync::kNone;
   bool feed_reset_ = false;

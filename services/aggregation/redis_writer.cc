@@ -24,6 +24,7 @@ using cache::IndexField;
 using cache::IndexRedisKey;
 using cache::kAnyLayoutKeyPattern;
 using cache::kCursorKey;
+using cache::kFormCursorKey;
 using cache::kUpdatesChannel;
 using cache::kVersionKey;
 using cache::SealSeriesValue;
@@ -44,6 +45,16 @@ absl::StatusOr<std::optional<int64_t>> ParseCursor(const RedisReply& reply) {
         absl::StrCat(kCursorKey, " is not an integer: \"", *text, "\""));
   }
   return std::optional<int64_t>(v);
+}
+
+absl::StatusOr<std::optional<CachePosition>> ParsePosition(const RedisReply& cursor,
+                                                           const RedisReply& form_cursor) {
+  HALFSKY_ASSIGN_OR_RETURN(std::optional<int64_t> seq, ParseCursor(cursor));
+  HALFSKY_ASSIGN_OR_RETURN(std::optional<int64_t> form_seq, ParseCursor(form_cursor));
+  if (!seq || !form_seq) {
+    return std::optional<CachePosition>();
+  }
+  return std::optional<CachePosition>(CachePosition{*seq, *form_seq});
 }
 
 // Renders series into SET commands. One per thread (it reuses buffers).
@@ -171,20 +182,26 @@ class ChunkQueue {
 
 }  // namespace
 
-absl::StatusOr<std::optional<int64_t>> RedisWriter::ReadCursor() {
-  HALFSKY_ASSIGN_OR_RETURN(RedisReply reply, redis_->Command({"GET", kCursorKey}));
-  return ParseCursor(reply);
+absl::StatusOr<std::optional<CachePosition>> RedisWriter::ReadCursor() {
+  HALFSKY_ASSIGN_OR_RETURN(std::vector<RedisReply> replies,
+                           redis_->Transaction({{"GET", kCursorKey}, {"GET", kFormCursorKey}}));
+  if (replies.size() != 2) {
+    return absl::UnavailableError("EXEC returned an unexpected number of replies");
+  }
+  return ParsePosition(replies[0], replies[1]);
 }
 
 absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& agg,
                                                               const std::vector<CellId>& cells,
-                                                              int64_t cursor, bool create_cursor,
+                                                              CachePosition cursor,
+                                                              bool create_cursor,
                                                               const BaseCheck& base_ok) {
   std::vector<CellId> sorted = cells;
   std::sort(sorted.begin(), sorted.end());
   Commands commands;
   if (!base_ok) {
     commands.push_back({"GET", kCursorKey});
+    commands.push_back({"GET", kFormCursorKey});
   }
   SeriesRenderer renderer(agg, mac_key_);
   for (size_t i = 0; i < sorted.size();) {
@@ -198,9 +215,11 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
   }
   renderer.AppendIndex(&commands);
   if (create_cursor) {
-    commands.push_back({"SET", kCursorKey, absl::StrCat(cursor)});
+    commands.push_back({"SET", kCursorKey, absl::StrCat(cursor.sequence)});
+    commands.push_back({"SET", kFormCursorKey, absl::StrCat(cursor.form_sequence)});
   } else {
-    commands.push_back({"SET", kCursorKey, absl::StrCat(cursor), "XX"});
+    commands.push_back({"SET", kCursorKey, absl::StrCat(cursor.sequence), "XX"});
+    commands.push_back({"SET", kFormCursorKey, absl::StrCat(cursor.form_sequence), "XX"});
   }
   commands.push_back({"INCR", kVersionKey});
   CommitResult result;
@@ -209,20 +228,24 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
     // atomically with the commit (WATCH): a commit never lands on a cache
     // that lost writes (a failover, a restore) and never moves its cursor.
     bool malformed = false;
-    HALFSKY_ASSIGN_OR_RETURN(RedisClient::GuardedResult guarded,
-                             redis_->GuardedTransaction(
-                                 std::string(kCursorKey),
-                                 [&](const std::optional<std::string>& text) {
-                                   absl::StatusOr<std::optional<int64_t>> parsed = ParseCursor(
-                                       text ? RedisReply::String(*text) : RedisReply::Nil());
-                                   if (!parsed.ok()) {
-                                     malformed = true;
-                                     return false;
-                                   }
-                                   result.previous_cursor = *parsed;
-                                   return base_ok(*parsed);
-                                 },
-                                 commands));
+    HALFSKY_ASSIGN_OR_RETURN(
+        RedisClient::GuardedResult guarded,
+        redis_->GuardedTransaction(
+            std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey)},
+            [&](const std::vector<std::optional<std::string>>& texts) {
+              auto reply = [](const std::optional<std::string>& text) {
+                return text ? RedisReply::String(*text) : RedisReply::Nil();
+              };
+              absl::StatusOr<std::optional<CachePosition>> parsed =
+                  ParsePosition(reply(texts[0]), reply(texts[1]));
+              if (!parsed.ok()) {
+                malformed = true;
+                return false;
+              }
+              result.previous_cursor = *parsed;
+              return base_ok(*parsed);
+            },
+            commands));
     if (!guarded.applied) {
       result.applied = false;
       if (malformed) {
@@ -240,15 +263,15 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
   if (replies.size() != commands.size()) {
     return absl::UnavailableError("EXEC returned an unexpected number of replies");
   }
-  HALFSKY_ASSIGN_OR_RETURN(result.previous_cursor, ParseCursor(replies.front()));
+  HALFSKY_ASSIGN_OR_RETURN(result.previous_cursor, ParsePosition(replies[0], replies[1]));
   HALFSKY_ASSIGN_OR_RETURN(result.version, replies.back().AsInteger());
   return result;
 }
 
 absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggregator& agg,
-                                                                   int64_t cursor) {
+                                                                   CachePosition cursor) {
   // 1. The cache is invalid from here until the final MULTI/EXEC.
-  HALFSKY_RETURN_IF_ERROR(redis_->Command({"DEL", kCursorKey}).status());
+  HALFSKY_RETURN_IF_ERROR(redis_->Command({"DEL", kCursorKey, kFormCursorKey}).status());
 
   // 2. Delete the old aggregate keys (and any of the previous layout) —
   // except the series about to be overwritten by a SET anyway.
@@ -333,8 +356,10 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
   // 4. The cursor, atomically with the version bump.
   HALFSKY_ASSIGN_OR_RETURN(
       std::vector<RedisReply> replies,
-      redis_->Transaction({{"SET", kCursorKey, absl::StrCat(cursor)}, {"INCR", kVersionKey}}));
-  if (replies.size() != 2) {
+      redis_->Transaction({{"SET", kCursorKey, absl::StrCat(cursor.sequence)},
+                           {"SET", kFormCursorKey, absl::StrCat(cursor.form_sequence)},
+                           {"INCR", kVersionKey}}));
+  if (replies.size() != 3) {
     return absl::UnavailableError("EXEC returned an unexpected number of replies");
   }
   HALFSKY_ASSIGN_OR_RETURN(result.version, replies.back().AsInteger());

@@ -5,26 +5,28 @@
 // common/cache/cache_layout.h.
 //
 // Commit: ONE MULTI/EXEC holding
-//     GET cursor                         (what the cursor was: the caller checks it)
+//     GET cursor, GET form_cursor        (what they were: the caller checks them)
 //     SET series-key value               (one per changed series: its whole value)
 //     HSET index-key field "" ...        (one per indicator with changed series)
 //     SET cursor N [XX]                  (XX unless the caller creates the cursor)
+//     SET form_cursor F [XX]             (the review forms' position, likewise)
 //     INCR version
 // so the series and the cursor change together. With XX a cursor that has
 // vanished (FLUSHALL, a new empty Redis) is NOT recreated: the cache stays
 // marked invalid until the caller rewrites everything, and the returned
 // previous cursor (nullopt) tells it to.
 //
-// Guarded commit (`base_ok` set; what the follower uses): instead of the GET
-// inside the MULTI, the cursor is read first under WATCH
-// (RedisClient::GuardedTransaction) and the MULTI/EXEC runs only if
-// `base_ok(cursor)` accepts it and the cursor did not change before EXEC.
+// Guarded commit (`base_ok` set; what the follower uses): instead of the GETs
+// inside the MULTI, the position (cursor and form cursor) is read first
+// under WATCH of both keys (RedisClient::GuardedTransaction) and the
+// MULTI/EXEC runs only if `base_ok(position)` accepts it and neither key
+// changed before EXEC.
 // A cache whose cursor is not the writer's base — a Redis that lost the last
 // commits in a failover (a replica promoted before it received them), a
 // restore from an older snapshot, a FLUSHALL — is therefore never written
 // over: its cursor is not moved past writes it does not hold. The result
 // says so (applied = false, previous_cursor = what Redis holds; nullopt for
-// absent or malformed) and the caller reconciles. One more round trip than
+// absent — either key — or malformed) and the caller reconciles. One more round trip than
 // the unguarded commit.
 //
 // RewriteAll:
@@ -38,7 +40,7 @@
 //      pipelined `pipeline_chunk` series per round trip. A second thread
 //      renders and serializes chunk k+1 while chunk k is in flight, so the
 //      CPU work of this process overlaps Redis' (and the network's).
-//   4. One MULTI/EXEC of SET cursor + INCR version.
+//   4. One MULTI/EXEC of SET cursor + SET form_cursor + INCR version.
 // Readers never see a cursor next to half-written series: the cursor is
 // absent from step 1 until step 4.
 //
@@ -67,6 +69,22 @@
 
 namespace halfsky::aggregation {
 
+// Where the cache stands in the change feed: every revision with sequence
+// <= `sequence` and every form change with form_sequence <= `form_sequence`
+// is reflected (cache_layout.h: cursor and form_cursor).
+struct CachePosition {
+  // Implicit from a revision sequence alone (no form change yet), so that
+  // callers without review forms read as before.
+  CachePosition(int64_t seq = 0, int64_t form_seq = 0)  // NOLINT(runtime/explicit)
+      : sequence(seq), form_sequence(form_seq) {}
+  int64_t sequence;
+  int64_t form_sequence;
+  bool operator==(const CachePosition& o) const {
+    return sequence == o.sequence && form_sequence == o.form_sequence;
+  }
+  bool operator!=(const CachePosition& o) const { return !(*this == o); }
+};
+
 class RedisWriter {
  public:
   // `redis` is not owned and must outlive the writer.
@@ -75,27 +93,28 @@ class RedisWriter {
   explicit RedisWriter(RedisClient* redis, std::string mac_key = "")
       : redis_(redis), mac_key_(std::move(mac_key)) {}
 
-  // The cursor, or nullopt if absent. FAILED_PRECONDITION if it is not an
-  // integer.
-  absl::StatusOr<std::optional<int64_t>> ReadCursor();
+  // The cursor and form cursor, or nullopt if either is absent (a cache
+  // written before form changes were tracked counts as absent).
+  // FAILED_PRECONDITION if one is not an integer.
+  absl::StatusOr<std::optional<CachePosition>> ReadCursor();
 
   struct CommitResult {
-    // The cursor as it was just before this commit (nullopt: absent).
-    std::optional<int64_t> previous_cursor;
-    // False only for a guarded commit whose base check refused the cursor:
-    // nothing was written.
+    // The position just before this commit (nullopt: a cursor was absent).
+    std::optional<CachePosition> previous_cursor;
+    // False only for a guarded commit whose base check refused the
+    // position: nothing was written.
     bool applied = true;
     int64_t version = 0;
   };
-  // Accepts (true) or refuses the cursor Redis holds (nullopt: absent) as
+  // Accepts (true) or refuses the position Redis holds (nullopt: absent) as
   // the base of a commit.
-  using BaseCheck = std::function<bool(const std::optional<int64_t>&)>;
+  using BaseCheck = std::function<bool(const std::optional<CachePosition>&)>;
   // `cells` must belong to `agg`; cells without a figure are skipped.
   // Unguarded when `base_ok` is empty (see the top of this file).
-  // ABORTED: the cursor changed between the guard's read and EXEC (nothing
-  // written; retry).
+  // ABORTED: the cursor or form cursor changed between the guard's read and
+  // EXEC (nothing written; retry).
   absl::StatusOr<CommitResult> Commit(const Aggregator& agg, const std::vector<CellId>& cells,
-                                      int64_t cursor, bool create_cursor,
+                                      CachePosition cursor, bool create_cursor,
                                       const BaseCheck& base_ok = nullptr);
 
   struct RewriteResult {
@@ -103,7 +122,7 @@ class RedisWriter {
     int64_t version = 0;
     std::vector<std::string> indicator_ids;  // with aggregates, sorted
   };
-  absl::StatusOr<RewriteResult> RewriteAll(const Aggregator& agg, int64_t cursor);
+  absl::StatusOr<RewriteResult> RewriteAll(const Aggregator& agg, CachePosition cursor);
 
   // PUBLISH on kUpdatesChannel.
   absl::Status Publish(const cache::UpdateMessage& message);

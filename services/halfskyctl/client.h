@@ -7,7 +7,10 @@
 // only halfskyctl library besides the commands that makes RPCs.
 // Thread-compatible.
 
+#include <functional>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +32,12 @@ struct ClientOptions {
   std::string token;   // bearer token, "" = none
   std::string tls_ca;  // PEM file; "" = plaintext
   absl::Duration timeout = absl::Seconds(30);
+  // Attempts per call when the server says "busy" (see CallWithRetries);
+  // 1 = never retry. --max_attempts.
+  int max_attempts = 5;
+  // A RetryInfo delay longer than this is not waited for: the refusal is
+  // reported instead.
+  absl::Duration max_retry_delay = absl::Seconds(60);
 };
 
 // The settings from the environment alone: HALFSKY_SUBMISSION /
@@ -47,13 +56,50 @@ absl::StatusOr<cli::Args> ParseWithClientFlags(const std::vector<std::string>& a
                                                const std::set<std::string>& bool_flags,
                                                ClientOptions* options);
 
-// Help text for the flags above, for commands' --help.
+// Help text for the flags above (and --max_attempts), for commands' --help.
 const char* ClientFlagsHelp();
 
 std::shared_ptr<grpc::Channel> Dial(const ClientOptions& options);
 
 // Sets the deadline and the authorization metadata on `ctx`.
 void PrepareContext(const ClientOptions& options, grpc::ClientContext* ctx);
+
+// Whether a call may be sent again after a failure that may have come after
+// the server acted on it.
+enum class Idempotency {
+  // Reads, and writes that carry a request id (the server answers a repeat
+  // of the id with the first reply and writes nothing again): retried on
+  // RESOURCE_EXHAUSTED with a google.rpc.RetryInfo and on UNAVAILABLE.
+  kIdempotent,
+  // Writes without a request id: retried only on RESOURCE_EXHAUSTED with a
+  // RetryInfo, which the server's admission control (the per-principal
+  // rate limit) answers before any handler runs, so nothing was done;
+  // never on UNAVAILABLE, which may follow a write that happened.
+  kNotIdempotent,
+};
+
+// The retry_delay of the google.rpc.RetryInfo detail of `status`; nullopt
+// when it carries none.
+std::optional<absl::Duration> RetryInfoDelay(const grpc::Status& status);
+
+// Runs `call` with a fresh ClientContext prepared by PrepareContext, and
+// again while it fails retryably (see Idempotency) and attempts are left
+// (options.max_attempts in all): after RESOURCE_EXHAUSTED it waits the
+// RetryInfo delay (refusing to wait longer than options.max_retry_delay),
+// after UNAVAILABLE 1, 2, 4… s. Before each wait it tells the user on
+// `err`: "服务繁忙，N 秒后重试（第 k/M 次）/ server busy (RESOURCE_EXHAUSTED),
+// retrying in N s (attempt k of M)". Returns the last status.
+grpc::Status CallWithRetries(const ClientOptions& options, Idempotency idempotency,
+                             const std::function<grpc::Status(grpc::ClientContext*)>& call,
+                             std::ostream& err = std::cerr);
+
+// How long to wait before attempt `next_attempt` (2..) after `status`, or
+// nullopt when `status` is not retried (or attempts / the delay bound are
+// exhausted). Exposed for the streaming upload, which reopens its stream
+// itself; prints the notice to `err` when it returns a delay.
+std::optional<absl::Duration> RetryWait(const ClientOptions& options, Idempotency idempotency,
+                                        const grpc::Status& status, int next_attempt,
+                                        std::ostream& err);
 
 // The catalog the server serves (every halfsky service serves
 // CatalogService), for names of areas, units, domains and indicators.

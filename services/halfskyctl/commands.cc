@@ -6,8 +6,10 @@
 #include "services/halfskyctl/catalog/catalog_cmd.h"
 #include "services/halfskyctl/export/export_cmd.h"
 #include "services/halfskyctl/followup/followup_cmd.h"
+#include "services/halfskyctl/form/form_cmd.h"
 #include "services/halfskyctl/health_cmd.h"
 #include "services/halfskyctl/report/report_cmd.h"
+#include "services/halfskyctl/review/review_cmd.h"
 #include "services/halfskyctl/series/series_cmd.h"
 #include "services/halfskyctl/status/status_cmd.h"
 #include "services/halfskyctl/submit/submit_cmd.h"
@@ -28,19 +30,28 @@ const std::map<std::string, Entry>& Commands() {
   static const auto* commands = new std::map<std::string, Entry>{
       {"health", {RunHealthCommand, "服务健康状态 / ask services for their grpc.health.v1 status"}},
       {"catalog", {RunCatalogCommand, "指标目录 lint/show/doc / the indicator catalog"}},
+      {"form",
+       {RunFormCommand,
+        "成员单位空白报表 xlsx/CSV（报表表式）/ blank report forms from the catalog"}},
       {"submit", {RunSubmitCommand, "上报数据 CSV / submit a CSV file of indicator data"}},
       {"warnings", {RunWarningsCommand, "预警列表与实时变化 / list or --watch warnings"}},
       {"ack", {RunAckCommand, "确认预警并填写对策建议 / acknowledge a warning with a note"}},
       {"series",
        {RunSeriesCommand, "指标逐年数值与目标 / an indicator's yearly values and target"}},
       {"status", {RunStatusCommand, "各单位报送率与及时率 / reporting completeness per unit"}},
-      {"report", {RunReportCommand, "监测评估报告 HTML/MD/CSV / annual, mid-term, final report"}},
-      {"export", {RunExportCommand, "导出汇总数据 CSV/SDMX-CSV / export aggregates"}},
+      {"report",
+       {RunReportCommand, "监测评估报告 HTML/MD/CSV/xlsx / annual, mid-term, final report"}},
+      {"export", {RunExportCommand, "导出汇总数据 CSV/SDMX-CSV/xlsx / export aggregates"}},
       {"withdraw",
        {RunWithdrawCommand,
         "撤回已报送的数据并说明原因 / withdraw a reported figure, with a reason"}},
       {"history",
        {RunHistoryCommand, "数据键的修订历史与撤回 / every revision of one key, withdrawals too"}},
+      {"validate",
+       {RunValidateCommand, "逻辑审核：列出全部不满足的校验规则 / run the validation rules"}},
+      {"review",
+       {RunReviewCommand,
+        "报送审核：报送、退回、审核通过、解锁、待办与实时变化 / the review workflow"}},
       {"followup",
        {RunFollowUpCommand, "督办：责任单位、整改措施、进展、销号 / follow-up of warnings"}},
   };

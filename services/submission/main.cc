@@ -1,8 +1,8 @@
 // halfsky-submission: member units' data intake, the system of record.
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "common/auth/authenticator.h"
@@ -10,12 +10,19 @@
 #include "common/server/server.h"
 #include "services/submission/review_service.h"
 #include "services/submission/service.h"
-#include "services/submission/sqlite_review_store.h"
-#include "services/submission/sqlite_store.h"
+#include "services/submission/store_factory.h"
 
 // --listen, --metrics_listen, --catalog, --address_file come from common/server,
 // --fake_now from common/clock, --tokens_file from common/auth.
-ABSL_FLAG(std::string, db, "var/submission.db", "SQLite database file (created if missing).");
+ABSL_FLAG(std::string, store, "",
+          "Where the record is kept: sqlite:PATH (one process) or postgres:URI (a libpq URI or "
+          "conninfo without password; several replicas may share the database). Empty: "
+          "sqlite:--db.");
+ABSL_FLAG(std::string, store_password_file, "",
+          "PostgreSQL: file holding the password (mode 600/640). Empty: libpq's environment "
+          "(PGPASSWORD, PGPASSFILE). Never put the password in --store.");
+ABSL_FLAG(std::string, db, "var/submission.db",
+          "SQLite database file (created if missing) when --store is empty.");
 ABSL_FLAG(int, max_batch_values, 10000, "Most values accepted in one SubmitBatch / stream chunk.");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(5),
           "WatchChanges heartbeat period while idle.");
@@ -43,21 +50,26 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  halfsky::submission::SqliteSubmissionStore::Options store_options;
-  store_options.path = absl::GetFlag(FLAGS_db);
-  store_options.clock = clock;
-  store_options.cache_mib = absl::GetFlag(FLAGS_sqlite_cache_mib);
-  {
-    std::error_code ec;
-    const auto parent = std::filesystem::path(store_options.path).parent_path();
-    if (!parent.empty()) {
-      std::filesystem::create_directories(parent, ec);
-    }
+  auto store_config =
+      halfsky::submission::ParseStoreFlag(absl::GetFlag(FLAGS_store), absl::GetFlag(FLAGS_db));
+  if (!store_config.ok()) {
+    std::cerr << "halfsky-submission: " << store_config.status() << "\n";
+    return 2;
   }
-  auto store = halfsky::submission::SqliteSubmissionStore::Open(store_options);
-  if (!store.ok()) {
-    std::cerr << "halfsky-submission: cannot open " << store_options.path << ": " << store.status()
-              << "\n";
+  // The review workflow's approved forms lock their values in every write's
+  // precondition; on PostgreSQL the committer refreshes them from the
+  // database whenever any replica changed a form.
+  halfsky::submission::ApprovedForms approved_forms(catalog);
+  halfsky::submission::StoreOptions open_options;
+  open_options.clock = clock;
+  open_options.sqlite_cache_mib = absl::GetFlag(FLAGS_sqlite_cache_mib);
+  open_options.password_file = absl::GetFlag(FLAGS_store_password_file);
+  open_options.on_approvals = [&approved_forms](const std::vector<halfsky::v1::FormKey>& keys) {
+    approved_forms.ReplaceAll(keys);
+  };
+  auto stores = halfsky::submission::OpenStores(*store_config, open_options);
+  if (!stores.ok()) {
+    std::cerr << "halfsky-submission: cannot open the store (--store): " << stores.status() << "\n";
     return 1;
   }
 
@@ -67,17 +79,9 @@ int main(int argc, char** argv) {
   service_options.max_watchers = absl::GetFlag(FLAGS_max_watchers);
   service_options.metrics = &halfsky::ServiceMetrics();
   auto authenticate = (*authenticator)->AsFunction();
-  // The review workflow (ReviewService) on the same database; its approved
-  // forms lock their values in every write's precondition.
-  auto review_store = halfsky::submission::SqliteReviewStore::Open(store_options.path);
-  if (!review_store.ok()) {
-    std::cerr << "halfsky-submission: cannot open the review tables of " << store_options.path
-              << ": " << review_store.status() << "\n";
-    return 1;
-  }
-  halfsky::submission::ApprovedForms approved_forms(catalog);
   auto review = halfsky::submission::ReviewServiceImpl::Create(
-      catalog, store->get(), review_store->get(), &approved_forms, clock, authenticate);
+      catalog, stores->submission.get(), stores->review.get(), &approved_forms, clock,
+      authenticate);
   if (!review.ok()) {
     std::cerr << "halfsky-submission: cannot load the review forms: " << review.status() << "\n";
     return 1;
@@ -86,10 +90,15 @@ int main(int argc, char** argv) {
       [&approved_forms](const halfsky::submission::WriteRequest& request) {
         return approved_forms.CheckWrite(request);
       };
-  halfsky::submission::SubmissionServiceImpl service(catalog, store->get(), clock, authenticate,
-                                                     service_options);
+  // The change feed carries the forms' transitions (approval of values).
+  service_options.review_store = stores->review.get();
+  halfsky::submission::SubmissionServiceImpl service(catalog, stores->submission.get(), clock,
+                                                     authenticate, service_options);
   halfsky::RunHooks hooks;
-  hooks.before_shutdown = [&service] { service.Shutdown(); };
+  hooks.before_shutdown = [&service, &review] {
+    service.Shutdown();
+    (*review)->Shutdown();
+  };
   // Writes failing for lack of space turn the write service's health
   // NOT_SERVING (the process's overall health "" stays SERVING: reads work).
   hooks.after_start = [&service](halfsky::RunningServer& server) {

@@ -10,17 +10,19 @@
 #include "common/catalog/rules/rules.h"
 #include "common/labels/labels.h"
 #include "common/proto/timestamp.h"
+#include "common/server/queued_write_reactor.h"
 #include "common/server/unary_reply.h"
 #include "common/status/status.h"
+#include "google/protobuf/util/time_util.h"
 #include "services/submission/read_access.h"
+#include "services/submission/reporting.h"
+#include "services/submission/request_checks.h"
 
 namespace halfsky::submission {
 
 namespace v1 = ::halfsky::v1;
 
 namespace {
-
-constexpr size_t kMaxTextBytes = 2000;
 
 std::string KeyText(const v1::FormKey& k) {
   return absl::StrCat(k.unit_code(), "/", k.area_code(), "/", k.year());
@@ -91,6 +93,15 @@ void ApprovedForms::Set(const v1::FormKey& key, bool approved) {
   }
 }
 
+void ApprovedForms::ReplaceAll(const std::vector<v1::FormKey>& approved) {
+  absl::flat_hash_set<Key> next;
+  for (const v1::FormKey& key : approved) {
+    next.insert(Key{key.unit_code(), key.area_code(), key.year()});
+  }
+  absl::MutexLock lock(&mu_);
+  approved_ = std::move(next);
+}
+
 bool ApprovedForms::IsApproved(const v1::FormKey& key) const {
   absl::MutexLock lock(&mu_);
   return approved_.contains(Key{key.unit_code(), key.area_code(), key.year()});
@@ -144,17 +155,19 @@ absl::Status ApprovedForms::CheckWrite(const WriteRequest& request) const {
 ReviewServiceImpl::ReviewServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
                                      SubmissionStore* store, ReviewStore* review_store,
                                      ApprovedForms* approved, Clock* clock,
-                                     auth::AuthenticateFn authenticate)
+                                     auth::AuthenticateFn authenticate, size_t max_watch_queue)
     : catalog_(std::move(catalog)),
       store_(store),
       review_store_(review_store),
       approved_(approved),
       clock_(clock),
-      authenticate_(std::move(authenticate)) {}
+      authenticate_(std::move(authenticate)),
+      max_watch_queue_(max_watch_queue) {}
 
 absl::StatusOr<std::unique_ptr<ReviewServiceImpl>> ReviewServiceImpl::Create(
     std::shared_ptr<const CatalogIndex> catalog, SubmissionStore* store, ReviewStore* review_store,
-    ApprovedForms* approved, Clock* clock, auth::AuthenticateFn authenticate) {
+    ApprovedForms* approved, Clock* clock, auth::AuthenticateFn authenticate,
+    size_t max_watch_queue) {
   absl::StatusOr<std::vector<v1::Form>> forms =
       review_store->ListForms(0, "", v1::FORM_STATE_APPROVED);
   if (!forms.ok()) {
@@ -163,35 +176,14 @@ absl::StatusOr<std::unique_ptr<ReviewServiceImpl>> ReviewServiceImpl::Create(
   for (const v1::Form& f : *forms) {
     approved->Set(f.key(), true);
   }
-  return std::unique_ptr<ReviewServiceImpl>(new ReviewServiceImpl(
-      std::move(catalog), store, review_store, approved, clock, std::move(authenticate)));
+  return std::unique_ptr<ReviewServiceImpl>(
+      new ReviewServiceImpl(std::move(catalog), store, review_store, approved, clock,
+                            std::move(authenticate), max_watch_queue));
 }
 
 absl::StatusOr<v1::FormKey> ReviewServiceImpl::CheckKey(const v1::FormKey& key,
                                                         const std::string& field) const {
-  std::vector<FieldViolation> bad;
-  if (catalog_->FindMemberUnit(key.unit_code()) == nullptr) {
-    bad.push_back({field + ".unit_code",
-                   absl::StrCat("未知成员单位「", key.unit_code(), "」 / unknown member unit")});
-  }
-  if (!key.area_code().empty() && catalog_->FindArea(key.area_code()) == nullptr) {
-    bad.push_back(
-        {field + ".area_code", absl::StrCat("未知区域「", key.area_code(), "」 / unknown area")});
-  }
-  const auto& c = catalog_->catalog();
-  if (key.year() < c.base_year() || key.year() > c.final_year()) {
-    bad.push_back({field + ".year",
-                   absl::StrCat("年份须在", c.base_year(), "—", c.final_year(),
-                                "之间 / year outside ", c.base_year(), "–", c.final_year())});
-  }
-  if (!bad.empty()) {
-    return InvalidArgumentError("报表标识无效 / invalid form key", bad);
-  }
-  v1::FormKey out = key;
-  if (out.area_code().empty()) {
-    out.set_area_code(catalog_->RootArea().code());
-  }
-  return out;
+  return CheckFormKey(key, *catalog_, field);
 }
 
 namespace {
@@ -243,26 +235,16 @@ absl::StatusOr<v1::ValidateDataResponse> ReviewServiceImpl::Validate(
         principal, {v1::ROLE_KIND_STATISTICS, v1::ROLE_KIND_ASSESSMENT, v1::ROLE_KIND_ADMIN});
   }
   const auto& c = catalog_->catalog();
-  std::vector<FieldViolation> bad;
-  if (!unit.empty() && catalog_->FindMemberUnit(unit) == nullptr) {
-    bad.push_back({"unit_code", absl::StrCat("未知成员单位「", unit, "」 / unknown member unit")});
-  }
-  if (!request.area_code().empty() && catalog_->FindArea(request.area_code()) == nullptr) {
-    bad.push_back({"area_code", "未知区域 / unknown area"});
-  }
-  if (request.year() < c.base_year() || request.year() > c.final_year()) {
-    bad.push_back(
-        {"year", absl::StrCat("年份须在", c.base_year(), "—", c.final_year(),
-                              "之间 / year outside ", c.base_year(), "–", c.final_year())});
-  }
-  if (!bad.empty()) {
-    return InvalidArgumentError("校验请求无效 / invalid validation request", bad);
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckValidateDataRequest(request, unit, *catalog_));
   std::vector<v1::ValidationRule> rules = rules::RulesInForce(c);
   CurrentFilter filter;
   filter.years = {request.year(), request.year() - 1};
   if (!request.area_code().empty()) {
+    // The area's own figures, and its children's for the children-sum rules.
     filter.area_codes = {request.area_code()};
+    for (const v1::Area* child : catalog_->Children(request.area_code())) {
+      filter.area_codes.push_back(child->code());
+    }
   }
   if (!unit.empty()) {
     absl::flat_hash_set<std::string> own;
@@ -287,7 +269,8 @@ absl::StatusOr<v1::ValidateDataResponse> ReviewServiceImpl::Validate(
   }
   std::vector<std::pair<std::string, int>> scope;
   for (auto& ay : table.AreaYears()) {
-    if (ay.second == request.year()) {
+    if (ay.second == request.year() &&
+        (request.area_code().empty() || ay.first == request.area_code())) {
       scope.push_back(std::move(ay));
     }
   }
@@ -329,17 +312,7 @@ absl::StatusOr<v1::Form> ReviewServiceImpl::Act(const v1::Principal& principal,
     return st;
   }
   const bool needs_reason = action == v1::FORM_ACTION_RETURN || action == v1::FORM_ACTION_UNLOCK;
-  const std::string text_field = needs_reason ? "reason" : "explanation";
-  if (needs_reason && text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return InvalidArgumentError(
-        "缺少原因 / a reason is required",
-        {{"reason", absl::StrCat(labels::LabelZh(action), "须说明原因 / ", labels::Token(action),
-                                 " needs a reason")}});
-  }
-  if (text.size() > kMaxTextBytes) {
-    return InvalidArgumentError("文字过长 / text too long",
-                                {{text_field, "最多2000字节 / at most 2000 bytes"}});
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckFormActionText(action, text));
 
   absl::MutexLock lock(&act_mu_);
   absl::StatusOr<v1::Form> current = review_store_->GetForm(*key);
@@ -475,6 +448,7 @@ absl::StatusOr<v1::Form> ReviewServiceImpl::Act(const v1::Principal& principal,
   if (action == v1::FORM_ACTION_UNLOCK) {
     approved_->Set(*key, false);
   }
+  Publish(*form, event);
   return form;
 }
 
@@ -531,6 +505,9 @@ grpc::ServerUnaryReactor* ReviewServiceImpl::ListForms(grpc::CallbackServerConte
         ctx, auth::RequireRole(*principal, {v1::ROLE_KIND_STATISTICS, v1::ROLE_KIND_ASSESSMENT,
                                             v1::ROLE_KIND_ADMIN}));
   }
+  if (absl::Status st = CheckListFormsRequest(*request, unit, *catalog_); !st.ok()) {
+    return server::FinishUnary(ctx, st);
+  }
   absl::StatusOr<std::vector<v1::Form>> forms =
       review_store_->ListForms(request->year(), unit, request->state());
   if (!forms.ok()) {
@@ -570,6 +547,233 @@ grpc::ServerUnaryReactor* ReviewServiceImpl::GetFormHistory(
     *response->add_events() = std::move(e);
   }
   return server::FinishUnary(ctx, absl::OkStatus());
+}
+
+}  // namespace halfsky::submission
+
+namespace halfsky::submission {
+
+// ---------------------------------------------------------------- WatchForms
+
+// One WatchForms stream; owned by gRPC, deletes itself in OnDone. The
+// service queues to it under its own locks (common/server's reactor only
+// queues there).
+class ReviewServiceImpl::WatchReactor final
+    : public server::QueuedWriteReactor<v1::FormWatchEvent> {
+ public:
+  WatchReactor(ReviewServiceImpl* service, int year, std::string unit_code)
+      : QueuedWriteReactor(
+            "报表订阅积压过多，请重新订阅 / watcher fell behind; watch again to resync"),
+        service_(service),
+        year_(year),
+        unit_code_(std::move(unit_code)) {}
+
+  void Begin() {
+    absl::Status st = service_->Subscribe(this);
+    if (!st.ok()) {
+      Close(st);
+      return;
+    }
+    StartWriting(service_->max_watch_queue_);
+  }
+
+  bool Matches(const v1::FormKey& key) const {
+    return (year_ == 0 || key.year() == year_) &&
+           (unit_code_.empty() || key.unit_code() == unit_code_);
+  }
+  int year() const { return year_; }
+  const std::string& unit_code() const { return unit_code_; }
+
+  void Queue(const v1::FormWatchEvent& event) { Enqueue(event); }
+  void End(const absl::Status& status) { Close(status); }
+
+  void OnDone() override {
+    service_->Unsubscribe(this);
+    delete this;
+  }
+
+ private:
+  ReviewServiceImpl* const service_;
+  const int year_;
+  const std::string unit_code_;
+};
+
+absl::Status ReviewServiceImpl::Subscribe(WatchReactor* watcher) {
+  absl::MutexLock act(&act_mu_);
+  {
+    absl::MutexLock lock(&watch_mu_);
+    if (shutting_down_) {
+      return absl::UnavailableError("服务正在停止 / server shutting down");
+    }
+  }
+  absl::StatusOr<std::vector<v1::Form>> forms =
+      review_store_->ListForms(watcher->year(), watcher->unit_code(), v1::FORM_STATE_UNSPECIFIED);
+  if (!forms.ok()) {
+    return forms.status();
+  }
+  for (v1::Form& f : *forms) {
+    v1::FormWatchEvent e;
+    e.set_type(v1::FORM_WATCH_EVENT_TYPE_CURRENT);
+    *e.mutable_form() = std::move(f);
+    watcher->Queue(e);
+  }
+  v1::FormWatchEvent synced;
+  synced.set_type(v1::FORM_WATCH_EVENT_TYPE_SYNCED);
+  watcher->Queue(synced);
+  absl::MutexLock lock(&watch_mu_);
+  watchers_.insert(watcher);
+  return absl::OkStatus();
+}
+
+void ReviewServiceImpl::Unsubscribe(WatchReactor* watcher) {
+  absl::MutexLock lock(&watch_mu_);
+  watchers_.erase(watcher);
+}
+
+void ReviewServiceImpl::Publish(const v1::Form& form, const v1::FormEvent& event) {
+  v1::FormWatchEvent e;
+  e.set_type(v1::FORM_WATCH_EVENT_TYPE_CHANGED);
+  *e.mutable_form() = form;
+  *e.mutable_event() = event;
+  absl::MutexLock lock(&watch_mu_);
+  for (WatchReactor* w : watchers_) {
+    if (w->Matches(form.key())) {
+      w->Queue(e);
+    }
+  }
+}
+
+void ReviewServiceImpl::Shutdown() {
+  absl::MutexLock lock(&watch_mu_);
+  shutting_down_ = true;
+  for (WatchReactor* w : watchers_) {
+    w->End(absl::UnavailableError("服务正在停止 / server shutting down"));
+  }
+}
+
+grpc::ServerWriteReactor<v1::FormWatchEvent>* ReviewServiceImpl::WatchForms(
+    grpc::CallbackServerContext* ctx, const v1::WatchFormsRequest* request) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  std::string unit = request->unit_code();
+  absl::Status allowed = principal.status();
+  if (allowed.ok()) {
+    allowed = ScopeListToOwnUnit(*principal, &unit);
+  }
+  if (allowed.ok() && unit.empty() && !ReadsEverything(*principal)) {
+    allowed = auth::RequireRole(
+        *principal, {v1::ROLE_KIND_STATISTICS, v1::ROLE_KIND_ASSESSMENT, v1::ROLE_KIND_ADMIN});
+  }
+  if (allowed.ok() && !unit.empty() && catalog_->FindMemberUnit(unit) == nullptr) {
+    allowed = InvalidArgumentError(
+        "未知成员单位 / unknown member unit",
+        {{"unit_code", absl::StrCat("未知成员单位「", unit, "」 / unknown member unit")}});
+  }
+  auto* reactor = new WatchReactor(this, request->year(), unit);
+  if (!allowed.ok()) {
+    reactor->End(allowed);
+    return reactor;
+  }
+  reactor->Begin();
+  return reactor;
+}
+
+// ------------------------------------------------------------ GetReviewBoard
+
+absl::StatusOr<v1::GetReviewBoardResponse> ReviewServiceImpl::Board(
+    const v1::Principal& principal, const v1::GetReviewBoardRequest& request) {
+  std::vector<std::string> units(request.unit_codes().begin(), request.unit_codes().end());
+  if (absl::Status st = ScopeReportingToOwnUnits(principal, &units); !st.ok()) {
+    return st;
+  }
+  if (units.empty() && !ReadsEverything(principal)) {
+    return auth::RequireRole(
+        principal, {v1::ROLE_KIND_STATISTICS, v1::ROLE_KIND_ASSESSMENT, v1::ROLE_KIND_ADMIN});
+  }
+  const auto& c = catalog_->catalog();
+  if (request.year() < c.base_year() || request.year() > c.final_year()) {
+    return InvalidArgumentError(
+        "年份无效 / invalid year",
+        {{"year", absl::StrCat("年份须在", c.base_year(), "—", c.final_year(),
+                               "之间 / year outside ", c.base_year(), "–", c.final_year())}});
+  }
+  if (request.has_as_of() &&
+      (request.as_of().seconds() < google::protobuf::util::TimeUtil::kTimestampMinSeconds ||
+       request.as_of().seconds() > google::protobuf::util::TimeUtil::kTimestampMaxSeconds ||
+       request.as_of().nanos() < 0 || request.as_of().nanos() > 999999999)) {
+    return InvalidArgumentError(
+        "as_of 不是有效时间 / as_of is not a valid timestamp",
+        {{"as_of",
+          "时间超出0001-01-01至9999-12-31或纳秒无效 / outside 0001-01-01..9999-12-31 "
+          "or invalid nanos"}});
+  }
+  const absl::Time as_of = request.has_as_of() ? FromTimestamp(request.as_of()) : clock_->Now();
+  absl::StatusOr<std::vector<ReportingTimes>> times = store_->ListReportingTimes(request.year());
+  if (!times.ok()) {
+    return times.status();
+  }
+  absl::StatusOr<v1::GetReportingStatusResponse> status =
+      ComputeReportingStatus(*catalog_, request.year(), units, as_of, *times);
+  if (!status.ok()) {
+    return status.status();
+  }
+  absl::StatusOr<std::vector<v1::Form>> forms =
+      review_store_->ListForms(request.year(), "", v1::FORM_STATE_UNSPECIFIED);
+  if (!forms.ok()) {
+    return forms.status();
+  }
+  const std::string root = catalog_->RootArea().code();
+  v1::GetReviewBoardResponse out;
+  for (const v1::ReportingSummary& summary : status->units()) {
+    v1::ReviewBoardRow* row = out.add_rows();
+    row->set_unit_code(summary.unit_code());
+    row->set_year(request.year());
+    row->mutable_form()->mutable_key()->set_unit_code(summary.unit_code());
+    row->mutable_form()->mutable_key()->set_area_code(root);
+    row->mutable_form()->mutable_key()->set_year(request.year());
+    row->mutable_form()->set_state(v1::FORM_STATE_DRAFT);
+    absl::Time due = absl::InfinitePast();
+    for (const v1::ReportingStatusEntry& e : status->entries()) {
+      if (e.unit_code() != summary.unit_code()) {
+        continue;
+      }
+      row->set_expected_count(row->expected_count() + 1);
+      if (e.state() == v1::REPORTING_STATE_ON_TIME || e.state() == v1::REPORTING_STATE_LATE) {
+        row->set_reported_count(row->reported_count() + 1);
+      }
+      due = std::max(due, FromTimestamp(e.due_at()));
+    }
+    for (const v1::Form& f : *forms) {
+      if (f.key().unit_code() != summary.unit_code()) {
+        continue;
+      }
+      if (f.key().area_code() == root) {
+        *row->mutable_form() = f;
+      } else {
+        *row->add_area_forms() = f;
+      }
+    }
+    if (due != absl::InfinitePast()) {
+      SetTimestamp(due, row->mutable_due_at());
+      const v1::FormState state = row->form().state();
+      row->set_overdue(as_of > due &&
+                       (state == v1::FORM_STATE_DRAFT || state == v1::FORM_STATE_RETURNED));
+    }
+  }
+  return out;
+}
+
+grpc::ServerUnaryReactor* ReviewServiceImpl::GetReviewBoard(
+    grpc::CallbackServerContext* ctx, const v1::GetReviewBoardRequest* request,
+    v1::GetReviewBoardResponse* response) {
+  absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
+  if (!principal.ok()) {
+    return server::FinishUnary(ctx, principal.status());
+  }
+  absl::StatusOr<v1::GetReviewBoardResponse> board = Board(*principal, *request);
+  if (board.ok()) {
+    *response = *std::move(board);
+  }
+  return server::FinishUnary(ctx, board.status());
 }
 
 }  // namespace halfsky::submission

@@ -19,10 +19,20 @@
 //
 // Handlers run inline on the callback thread (short SQLite reads and small
 // transactions, as the submission service's reads and year locks).
+//
+// WatchForms: each stream is a common/server QueuedWriteReactor. It is
+// subscribed under the transition mutex (its initial set is the store's
+// forms at that point), and every committed transition is queued to the
+// matching streams in the same critical section, so a stream sees every
+// transition after its initial set exactly once, in order. A stream whose
+// queue passes `max_watch_queue` events is ended ABORTED; Shutdown() ends
+// every stream UNAVAILABLE and refuses new ones.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -45,6 +55,9 @@ class ApprovedForms {
       : catalog_(std::move(catalog)) {}
 
   void Set(const halfsky::v1::FormKey& key, bool approved);
+  // Replaces the set with `approved` (PostgreSQL: the approvals committed
+  // by any replica, read by the committer under the write lock).
+  void ReplaceAll(const std::vector<halfsky::v1::FormKey>& approved);
   bool IsApproved(const halfsky::v1::FormKey& key) const;
 
   // OK unless a value of `request` belongs to an approved form; then
@@ -66,7 +79,11 @@ class ReviewServiceImpl final : public halfsky::v1::ReviewService::CallbackServi
   static absl::StatusOr<std::unique_ptr<ReviewServiceImpl>> Create(
       std::shared_ptr<const CatalogIndex> catalog, SubmissionStore* store,
       ReviewStore* review_store, ApprovedForms* approved, Clock* clock,
-      auth::AuthenticateFn authenticate);
+      auth::AuthenticateFn authenticate, size_t max_watch_queue = 1024);
+
+  // Ends every WatchForms stream UNAVAILABLE and refuses new ones (call
+  // before grpc::Server::Shutdown).
+  void Shutdown();
 
   grpc::ServerUnaryReactor* ValidateData(grpc::CallbackServerContext* ctx,
                                          const halfsky::v1::ValidateDataRequest* request,
@@ -89,6 +106,11 @@ class ReviewServiceImpl final : public halfsky::v1::ReviewService::CallbackServi
   grpc::ServerUnaryReactor* GetFormHistory(grpc::CallbackServerContext* ctx,
                                            const halfsky::v1::GetFormHistoryRequest* request,
                                            halfsky::v1::GetFormHistoryResponse* response) override;
+  grpc::ServerWriteReactor<halfsky::v1::FormWatchEvent>* WatchForms(
+      grpc::CallbackServerContext* ctx, const halfsky::v1::WatchFormsRequest* request) override;
+  grpc::ServerUnaryReactor* GetReviewBoard(grpc::CallbackServerContext* ctx,
+                                           const halfsky::v1::GetReviewBoardRequest* request,
+                                           halfsky::v1::GetReviewBoardResponse* response) override;
 
   // The logic behind the RPCs (absl::Status; converted once at the edge).
   absl::StatusOr<halfsky::v1::ValidateDataResponse> Validate(
@@ -96,11 +118,22 @@ class ReviewServiceImpl final : public halfsky::v1::ReviewService::CallbackServi
   absl::StatusOr<halfsky::v1::Form> Act(const halfsky::v1::Principal& principal,
                                         halfsky::v1::FormAction action,
                                         const halfsky::v1::FormKey& key, const std::string& text);
+  // The board of `request` as `principal` may see it.
+  absl::StatusOr<halfsky::v1::GetReviewBoardResponse> Board(
+      const halfsky::v1::Principal& principal, const halfsky::v1::GetReviewBoardRequest& request);
 
  private:
+  class WatchReactor;
+
   ReviewServiceImpl(std::shared_ptr<const CatalogIndex> catalog, SubmissionStore* store,
                     ReviewStore* review_store, ApprovedForms* approved, Clock* clock,
-                    auth::AuthenticateFn authenticate);
+                    auth::AuthenticateFn authenticate, size_t max_watch_queue);
+  // Queues the initial set and registers `watcher` (under act_mu_).
+  absl::Status Subscribe(WatchReactor* watcher) ABSL_LOCKS_EXCLUDED(act_mu_, watch_mu_);
+  void Unsubscribe(WatchReactor* watcher) ABSL_LOCKS_EXCLUDED(watch_mu_);
+  // Queues a committed transition to the matching streams.
+  void Publish(const halfsky::v1::Form& form, const halfsky::v1::FormEvent& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(act_mu_) ABSL_LOCKS_EXCLUDED(watch_mu_);
   // Validates and normalizes (area "" → root) a form key.
   absl::StatusOr<halfsky::v1::FormKey> CheckKey(const halfsky::v1::FormKey& key,
                                                 const std::string& field) const;
@@ -113,8 +146,13 @@ class ReviewServiceImpl final : public halfsky::v1::ReviewService::CallbackServi
   ApprovedForms* const approved_;
   Clock* const clock_;
   const auth::AuthenticateFn authenticate_;
-  // Serializes transitions (with their checks) of every form.
+  const size_t max_watch_queue_;
+  // Serializes transitions (with their checks) of every form, and the
+  // subscription of watchers against them. Taken before watch_mu_.
   absl::Mutex act_mu_;
+  absl::Mutex watch_mu_ ABSL_ACQUIRED_AFTER(act_mu_);
+  absl::flat_hash_set<WatchReactor*> watchers_ ABSL_GUARDED_BY(watch_mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(watch_mu_) = false;
 };
 
 }  // namespace halfsky::submission

@@ -11,11 +11,14 @@
 // normalized by the caller (area_code never empty).
 // Thread-safety: every method may be called from any thread concurrently.
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "halfsky/v1/review.pb.h"
+#include "halfsky/v1/submission.pb.h"
 
 namespace halfsky::submission {
 
@@ -44,6 +47,19 @@ class ReviewStore {
   // Every event of the form, oldest first (empty when it never moved).
   virtual absl::StatusOr<std::vector<halfsky::v1::FormEvent>> History(
       const halfsky::v1::FormKey& key) = 0;
+
+  // The change feed's form transitions (ChangeEvent.form_change): every
+  // transition with form_sequence > after_sequence, in form_sequence order,
+  // at most `limit`; always a gapless run starting at after_sequence + 1
+  // (form sequences are assigned at commit, 1, 2, 3 …, none skipped).
+  virtual absl::StatusOr<std::vector<halfsky::v1::FormChange>> ReadFormChanges(
+      int64_t after_sequence, int limit) = 0;
+  // Highest committed form_sequence (0 when no form ever moved).
+  virtual absl::StatusOr<int64_t> HeadFormSequence() = 0;
+  // `listener(head)` is called after every committed transition with the
+  // new head form_sequence, on the transition's thread. Must be cheap and
+  // never block. Replaces an earlier listener; nullptr removes it.
+  virtual void SetTransitionListener(std::function<void(int64_t head)> listener) = 0;
 };
 
 }  // namespace halfsky::submission

@@ -23,6 +23,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/submission/read_access.h"
 #include "services/submission/reporting.h"
+#include "services/submission/request_checks.h"
 
 namespace halfsky::submission {
 
@@ -37,17 +38,6 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& ctx) {
     return absl::InfiniteFuture();
   }
   return absl::FromChrono(deadline);
-}
-
-absl::Status YearInRange(int year, const ValidationLimits& limits, const char* field) {
-  if (year < limits.min_year || year > limits.max_year) {
-    return InvalidArgumentError(
-        "年份无效 / invalid year",
-        {{field,
-          absl::StrCat("年份", year, "超出", limits.min_year, "—", limits.max_year, " / year ",
-                       year, " outside ", limits.min_year, "–", limits.max_year)}});
-  }
-  return absl::OkStatus();
 }
 
 // Page tokens: base64url("v1:<cursor>:<filter fingerprint>").
@@ -127,10 +117,29 @@ SubmissionServiceImpl::SubmissionServiceImpl(std::shared_ptr<const CatalogIndex>
     }
     cv_.SignalAll();
   });
+  if (options_.review_store != nullptr) {
+    // A head that cannot be read starts at 0: the first transition's
+    // listener call, or the first page a stream reads, moves it.
+    const absl::StatusOr<int64_t> form_head = options_.review_store->HeadFormSequence();
+    {
+      absl::MutexLock lock(&mu_);
+      form_head_ = form_head.ok() ? *form_head : 0;
+    }
+    options_.review_store->SetTransitionListener([this](int64_t head) {
+      absl::MutexLock lock(&mu_);
+      if (head > form_head_) {
+        form_head_ = head;
+      }
+      cv_.SignalAll();
+    });
+  }
 }
 
 SubmissionServiceImpl::~SubmissionServiceImpl() {
   store_->SetCommitListener(nullptr);
+  if (options_.review_store != nullptr) {
+    options_.review_store->SetTransitionListener(nullptr);
+  }
   Shutdown();
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
@@ -399,7 +408,14 @@ class SubmissionServiceImpl::StreamReactor final
   void OnReadDone(bool ok) override {
     // reading_ stays true while request_ is in use, so Act() on another
     // thread neither reuses request_ nor finishes meanwhile.
-    if (ok) {
+    bool stopped = false;
+    {
+      absl::MutexLock lock(&mu_);
+      stopped = error_.has_value() || finished_;
+    }
+    // A chunk read after the stream's error is never written (the stream
+    // may already be finished: see Act).
+    if (ok && !stopped) {
       // The values are moved out of request_ (it is refilled by the next
       // read); acknowledgements need counts and sequences only, not keys.
       absl::StatusOr<WriteRequest> write =
@@ -509,7 +525,11 @@ class SubmissionServiceImpl::StreamReactor final
         reading_ = true;
         start_read = true;
       }
-      if (!writing_ && ready_.empty() && in_flight_ == 0 && !reading_ && (read_done_ || error_)) {
+      // After an error the stream ends without waiting for the read in
+      // flight: a client that waits for each chunk's acknowledgement before
+      // sending the next would otherwise wait for its deadline.
+      if (!writing_ && ready_.empty() && in_flight_ == 0 &&
+          (error_.has_value() || (!reading_ && read_done_))) {
         finished_ = true;
         finish = true;
         status = error_ ? *error_ : grpc::Status::OK;
@@ -556,7 +576,8 @@ SubmissionServiceImpl::SubmitStream(grpc::CallbackServerContext* ctx) {
 
 class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<v1::ChangeEvent> {
  public:
-  WatchReactor(SubmissionServiceImpl* service, int64_t after) : service_(service), cursor_(after) {
+  WatchReactor(SubmissionServiceImpl* service, int64_t after, int64_t after_form)
+      : service_(service), cursor_(after), form_cursor_(after_form) {
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -643,24 +664,53 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
         final_status = grpc::Status::CANCELLED;
         break;
       }
-      if (static_cast<int>(page->size()) == opts.watch_page_size) {
+      // Then the review forms' transitions, in their own gapless order.
+      size_t form_count = 0;
+      if (ReviewStore* review = opts.review_store; review != nullptr) {
+        absl::StatusOr<std::vector<v1::FormChange>> forms =
+            review->ReadFormChanges(form_cursor_, opts.watch_page_size);
+        if (!forms.ok()) {
+          final_status = ToGrpcStatus(forms.status());
+          break;
+        }
+        form_count = forms->size();
+        for (v1::FormChange& change : *forms) {
+          v1::ChangeEvent ev;
+          const int64_t seq = change.form_sequence();
+          *ev.mutable_form_change() = std::move(change);
+          if (!Send(ev)) {
+            alive = false;
+            break;
+          }
+          form_cursor_ = seq;
+        }
+        if (!alive) {
+          final_status = grpc::Status::CANCELLED;
+          break;
+        }
+      }
+      if (static_cast<int>(page->size()) == opts.watch_page_size ||
+          static_cast<int>(form_count) == opts.watch_page_size) {
         continue;  // more backlog
       }
       // Caught up with what the read saw. Heartbeat only if nothing newer
       // has committed meanwhile (so head_sequence never runs ahead of what
       // this stream has delivered).
       int64_t head = 0;
+      int64_t form_head = 0;
       {
         absl::MutexLock lock(&service_->mu_);
         head = service_->head_;
+        form_head = service_->form_head_;
       }
-      if (head > cursor_) {
+      if (head > cursor_ || form_head > form_cursor_) {
         continue;
       }
       const absl::Time now = absl::Now();
       if (!heartbeat_sent || now >= next_heartbeat) {
         v1::ChangeEvent hb;
         hb.mutable_heartbeat()->set_head_sequence(cursor_);
+        hb.mutable_heartbeat()->set_head_form_sequence(form_cursor_);
         SetTimestamp(service_->clock_->Now(), hb.mutable_heartbeat()->mutable_sent_at());
         if (!Send(hb)) {
           final_status = grpc::Status::CANCELLED;
@@ -670,7 +720,8 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
         next_heartbeat = absl::Now() + opts.heartbeat_interval;
       }
       absl::MutexLock lock(&service_->mu_);
-      while (!cancelled_ && !service_->shutting_down_ && service_->head_ <= cursor_) {
+      while (!cancelled_ && !service_->shutting_down_ && service_->head_ <= cursor_ &&
+             service_->form_head_ <= form_cursor_) {
         if (service_->cv_.WaitWithDeadline(&service_->mu_, next_heartbeat)) {
           break;  // timed out: time for a heartbeat
         }
@@ -681,6 +732,7 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
 
   SubmissionServiceImpl* const service_;
   int64_t cursor_;
+  int64_t form_cursor_;
   std::thread thread_;
   v1::ChangeEvent event_;
   // Guarded by service_->mu_.
@@ -697,20 +749,19 @@ grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
     error = principal.status();
   } else if (absl::Status allowed = AuthorizeChangeFeed(*principal); !allowed.ok()) {
     error = allowed;
-  } else if (request->after_sequence() < 0) {
-    error = InvalidArgumentError("after_sequence 不能为负 / after_sequence must be >= 0",
-                                 {{"after_sequence", "不能为负 / must be >= 0"}});
-  } else if (const int64_t head = store_->HeadSequence(); request->after_sequence() > head) {
-    // Nothing beyond the head exists: the caller's cursor comes from a
-    // different (or newer) database. Never echo it as the head.
-    absl::Status beyond = InvalidArgumentError(
-        "", {{"after_sequence", absl::StrCat("超出已提交的最大序号", head,
-                                             " / beyond the committed head sequence ", head)}});
-    error = absl::Status(absl::StatusCode::kOutOfRange,
-                         absl::StrCat("after_sequence ", request->after_sequence(),
-                                      " 超出变更流末尾 / is beyond the change feed's head ", head));
-    beyond.ForEachPayload(
-        [&](absl::string_view url, const absl::Cord& payload) { error.SetPayload(url, payload); });
+  } else if (absl::Status cursor =
+                 CheckWatchCursor(request->after_sequence(), store_->HeadSequence());
+             !cursor.ok()) {
+    error = cursor;
+  } else if (absl::StatusOr<int64_t> form_head = options_.review_store != nullptr
+                                                     ? options_.review_store->HeadFormSequence()
+                                                     : absl::StatusOr<int64_t>(0);
+             !form_head.ok()) {
+    error = form_head.status();
+  } else if (absl::Status form_cursor =
+                 CheckWatchFormCursor(request->after_form_sequence(), *form_head);
+             !form_cursor.ok()) {
+    error = form_cursor;
   } else {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
@@ -730,7 +781,7 @@ grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
     };
     return new Failed(ToGrpcStatus(error));
   }
-  return new WatchReactor(this, request->after_sequence());
+  return new WatchReactor(this, request->after_sequence(), request->after_form_sequence());
 }
 
 // ------------------------------------------------------------------- Reads
@@ -742,28 +793,14 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
   if (!principal.ok()) {
     return server::FinishUnary(ctx, principal.status());
   }
-  if (request->page_size() < 0) {
-    return server::FinishUnary(ctx,
-                               InvalidArgumentError("page_size 不能为负 / page_size must be >= 0",
-                                                    {{"page_size", "不能为负 / must be >= 0"}}));
+  if (absl::Status size = CheckPageSize(request->page_size()); !size.ok()) {
+    return server::FinishUnary(ctx, size);
   }
   const int page_size = request->page_size() == 0 ? 1000 : std::min(request->page_size(), 10000);
   const std::string fingerprint = FilterFingerprint(*request);
-  int64_t cursor = 0;
-  if (!request->page_token().empty()) {
-    std::string decoded;
-    std::vector<std::string> parts;
-    if (absl::WebSafeBase64Unescape(request->page_token(), &decoded)) {
-      parts = absl::StrSplit(decoded, ':');
-    }
-    if (parts.size() != 3 || parts[0] != "v1" || !absl::SimpleAtoi(parts[1], &cursor) ||
-        parts[2] != fingerprint) {
-      return server::FinishUnary(
-          ctx, InvalidArgumentError("分页标记无效 / invalid page_token",
-                                    {{"page_token",
-                                      "分页标记无效或与筛选条件不符 / page_token is "
-                                      "invalid or belongs to a different filter"}}));
-    }
+  absl::StatusOr<int64_t> cursor = DecodePageToken(request->page_token(), fingerprint);
+  if (!cursor.ok()) {
+    return server::FinishUnary(ctx, cursor.status());
   }
   CurrentFilter filter;
   filter.indicator_ids.assign(request->indicator_ids().begin(), request->indicator_ids().end());
@@ -773,7 +810,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
   if (absl::Status allowed = ScopeListToOwnUnit(*principal, &filter.unit_code); !allowed.ok()) {
     return server::FinishUnary(ctx, allowed);
   }
-  absl::StatusOr<CurrentPage> page = store_->ListCurrent(filter, cursor, page_size);
+  absl::StatusOr<CurrentPage> page = store_->ListCurrent(filter, *cursor, page_size);
   if (!page.ok()) {
     return server::FinishUnary(ctx, page.status());
   }
@@ -781,8 +818,7 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
     *response->add_data_values() = std::move(rev);
   }
   if (page->next_cursor != 0) {
-    response->set_next_page_token(
-        absl::WebSafeBase64Escape(absl::StrCat("v1:", page->next_cursor, ":", fingerprint)));
+    response->set_next_page_token(EncodePageToken(page->next_cursor, fingerprint));
   }
   return server::FinishUnary(ctx, absl::OkStatus());
 }
@@ -794,31 +830,8 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetHistory(grpc::CallbackServer
   if (!principal.ok()) {
     return server::FinishUnary(ctx, principal.status());
   }
-  std::vector<FieldViolation> bad;
-  if (request->key().indicator_id().empty()) {
-    bad.push_back({"key.indicator_id", "缺少指标代码 / indicator_id is required"});
-  }
-  if (request->key().area_code().empty()) {
-    bad.push_back({"key.area_code", "缺少区域代码 / area_code is required"});
-  }
-  if (!v1::Sex_IsValid(request->key().sex())) {
-    bad.push_back(
-        {"key.sex", absl::StrCat("性别取值", static_cast<int>(request->key().sex()),
-                                 "无效 / invalid sex ", static_cast<int>(request->key().sex()))});
-  }
-  if (!v1::Residence_IsValid(request->key().residence())) {
-    bad.push_back(
-        {"key.residence",
-         absl::StrCat("城乡取值", static_cast<int>(request->key().residence()),
-                      "无效 / invalid residence ", static_cast<int>(request->key().residence()))});
-  }
-  if (absl::Status year = YearInRange(request->key().year(), options_.limits, "key.year");
-      !year.ok()) {
-    const std::vector<FieldViolation> v = BadRequestViolations(year);
-    bad.insert(bad.end(), v.begin(), v.end());
-  }
-  if (!bad.empty()) {
-    return server::FinishUnary(ctx, InvalidArgumentError("键不完整 / incomplete key", bad));
+  if (absl::Status checked = CheckHistoryRequest(*request, options_.limits); !checked.ok()) {
+    return server::FinishUnary(ctx, checked);
   }
   v1::DataKey key = request->key();
   NormalizeKey(&key);
@@ -849,22 +862,9 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::GetReportingStatus(
   if (!principal.ok()) {
     return server::FinishUnary(ctx, principal.status());
   }
-  absl::Status year_ok = YearInRange(request->year(), options_.limits, "year");
-  if (!year_ok.ok()) {
-    return server::FinishUnary(ctx, year_ok);
-  }
-  if (request->has_as_of() &&
-      (request->as_of().seconds() < google::protobuf::util::TimeUtil::kTimestampMinSeconds ||
-       request->as_of().seconds() > google::protobuf::util::TimeUtil::kTimestampMaxSeconds ||
-       request->as_of().nanos() < 0 || request->as_of().nanos() > 999999999)) {
-    return server::FinishUnary(
-        ctx, InvalidArgumentError(
-                 "as_of 不是有效时间 / as_of is not a valid timestamp",
-                 {{"as_of",
-                   absl::StrCat("时间超出0001-01-01至9999-12-31或纳秒无效（seconds=",
-                                request->as_of().seconds(), ", nanos=", request->as_of().nanos(),
-                                "） / outside 0001-01-01..9999-12-31 or invalid "
-                                "nanos")}}));
+  if (absl::Status checked = CheckReportingStatusRequest(*request, options_.limits);
+      !checked.ok()) {
+    return server::FinishUnary(ctx, checked);
   }
   const absl::Time as_of = request->has_as_of() ? FromTimestamp(request->as_of()) : clock_->Now();
   absl::StatusOr<std::vector<ReportingTimes>> times = store_->ListReportingTimes(request->year());

@@ -53,6 +53,7 @@
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/common.pb.h"
 #include "halfsky/v1/submission.grpc.pb.h"
+#include "services/submission/review_store.h"
 #include "services/submission/store.h"
 #include "services/submission/validate.h"
 
@@ -73,6 +74,11 @@ struct SubmissionServiceOptions {
   // (the review workflow's lock of approved forms,
   // ApprovedForms::CheckWrite); empty: none.
   std::function<absl::Status(const WriteRequest&)> write_precondition;
+  // The review forms whose transitions WatchChanges carries
+  // (ChangeEvent.form_change, after the revisions of each page); not owned,
+  // must outlive the service. Null: the feed carries no form changes (and
+  // every Heartbeat.head_form_sequence is 0).
+  ReviewStore* review_store = nullptr;
 };
 
 class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::CallbackService {
@@ -159,6 +165,8 @@ class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::Callb
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
   int64_t head_ ABSL_GUARDED_BY(mu_) = 0;
+  // Head form_sequence of options_.review_store (0 without one).
+  int64_t form_head_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   int watchers_ ABSL_GUARDED_BY(mu_) = 0;
 

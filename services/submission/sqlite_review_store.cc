@@ -81,6 +81,7 @@ absl::StatusOr<v1::Form> SqliteReviewStore::GetForm(const v1::FormKey& key) {
 absl::StatusOr<v1::Form> SqliteReviewStore::Transition(const v1::FormEvent& event) {
   absl::MutexLock lock(&mu_);
   v1::Form result;
+  int64_t event_id = 0;
   absl::Status st = sqlite::InTransaction(db_, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     absl::StatusOr<v1::Form> current = GetLocked(event.key());
     if (!current.ok()) {
@@ -141,12 +142,76 @@ absl::StatusOr<v1::Form> SqliteReviewStore::Transition(const v1::FormEvent& even
     ev.Bind(8, at_us);
     ev.Bind(9, event.reason());
     ev.Bind(10, event.explanation());
-    return ev.Run();
+    if (absl::Status s = ev.Run(); !s.ok()) {
+      return s;
+    }
+    event_id = sqlite3_last_insert_rowid(db_.get());
+    return absl::OkStatus();
   });
   if (!st.ok()) {
     return st;
   }
+  {
+    absl::MutexLock l(&listener_mu_);
+    if (listener_) {
+      listener_(event_id);
+    }
+  }
   return result;
+}
+
+absl::StatusOr<std::vector<v1::FormChange>> SqliteReviewStore::ReadFormChanges(
+    int64_t after_sequence, int limit) {
+  absl::MutexLock lock(&mu_);
+  sqlite::Statement s;
+  if (absl::Status st = s.Prepare(db_,
+                                  "SELECT event_id, unit_code, area_code, year, action, to_state, "
+                                  "at_us FROM review_events WHERE event_id > ?1 ORDER BY event_id "
+                                  "LIMIT ?2");
+      !st.ok()) {
+    return st;
+  }
+  s.Bind(1, after_sequence);
+  s.Bind(2, int64_t{limit});
+  std::vector<v1::FormChange> out;
+  while (true) {
+    absl::StatusOr<int> rc = s.Step();
+    if (!rc.ok()) {
+      return rc.status();
+    }
+    if (*rc != SQLITE_ROW) {
+      break;
+    }
+    v1::FormChange c;
+    c.set_form_sequence(s.Int(0));
+    c.mutable_key()->set_unit_code(s.Text(1));
+    c.mutable_key()->set_area_code(s.Text(2));
+    c.mutable_key()->set_year(static_cast<int>(s.Int(3)));
+    c.set_action(static_cast<v1::FormAction>(s.Int(4)));
+    c.set_state(static_cast<v1::FormState>(s.Int(5)));
+    SetTimestamp(FromMicros(s.Int(6)), c.mutable_at());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> SqliteReviewStore::HeadFormSequence() {
+  absl::MutexLock lock(&mu_);
+  sqlite::Statement s;
+  if (absl::Status st = s.Prepare(db_, "SELECT COALESCE(MAX(event_id), 0) FROM review_events");
+      !st.ok()) {
+    return st;
+  }
+  absl::StatusOr<int> rc = s.Step();
+  if (!rc.ok()) {
+    return rc.status();
+  }
+  return *rc == SQLITE_ROW ? s.Int(0) : 0;
+}
+
+void SqliteReviewStore::SetTransitionListener(std::function<void(int64_t head)> listener) {
+  absl::MutexLock l(&listener_mu_);
+  listener_ = std::move(listener);
 }
 
 absl::StatusOr<std::vector<v1::Form>> SqliteReviewStore::ListForms(int year,

@@ -31,6 +31,10 @@ class SqliteReviewStore final : public ReviewStore {
                                                            halfsky::v1::FormState state) override;
   absl::StatusOr<std::vector<halfsky::v1::FormEvent>> History(
       const halfsky::v1::FormKey& key) override;
+  absl::StatusOr<std::vector<halfsky::v1::FormChange>> ReadFormChanges(int64_t after_sequence,
+                                                                       int limit) override;
+  absl::StatusOr<int64_t> HeadFormSequence() override;
+  void SetTransitionListener(std::function<void(int64_t head)> listener) override;
 
  private:
   explicit SqliteReviewStore(sqlite::Database db) : db_(std::move(db)) {}
@@ -39,6 +43,8 @@ class SqliteReviewStore final : public ReviewStore {
 
   absl::Mutex mu_;
   sqlite::Database db_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex listener_mu_;
+  std::function<void(int64_t)> listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 }  // namespace halfsky::submission

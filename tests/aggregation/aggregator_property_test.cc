@@ -144,5 +144,144 @@ TEST(AggregatorPropertyTest, IncrementalEqualsRebuildForRandomFeeds) {
   }
 }
 
+// Approval (review forms): form changes interleaved with the revisions give
+// the same part_count / approved_part_count incrementally (ApplyFormChange,
+// with replays) as a rebuild that loads every revision and form change in
+// any order; every cell whose approval moved is in the ChangeSet.
+halfsky::v1::FormChange Form(int64_t seq, const std::string& unit, const std::string& area,
+                             int year, bool approved) {
+  halfsky::v1::FormChange c;
+  c.set_form_sequence(seq);
+  c.mutable_key()->set_unit_code(unit);
+  c.mutable_key()->set_area_code(area);
+  c.mutable_key()->set_year(year);
+  c.set_state(approved ? halfsky::v1::FORM_STATE_APPROVED : halfsky::v1::FORM_STATE_DRAFT);
+  return c;
+}
+
+TEST(AggregatorPropertyTest, ApprovalIncrementalEqualsRebuild) {
+  const auto catalog = TestCatalog();
+  std::vector<std::string> areas;
+  for (const auto& area : catalog->catalog().areas()) {
+    areas.push_back(area.code());
+  }
+  const std::vector<std::string> units = {"HEALTH_BUREAU", "EDU_BUREAU"};
+  int64_t approved_seen = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE(seed);
+    std::mt19937_64 rng(seed);
+    const auto feed = RandomFeed(rng, 50 + static_cast<int>(rng() % 300));
+    std::vector<halfsky::v1::FormChange> forms;
+    const int n_forms = 5 + static_cast<int>(rng() % 60);
+    for (int f = 1; f <= n_forms; ++f) {
+      forms.push_back(Form(f, units[rng() % units.size()], areas[rng() % areas.size()],
+                           2020 + static_cast<int>(rng() % 4), rng() % 3 != 0));
+    }
+
+    Aggregator incremental(catalog);
+    auto before = Snapshot(incremental);
+    ChangeSet changes;
+    size_t i = 0;
+    size_t f = 0;
+    while (i < feed.size() || f < forms.size()) {
+      const size_t batch = 1 + rng() % 10;
+      for (size_t j = 0; j < batch; ++j) {
+        if (f < forms.size() && (i >= feed.size() || rng() % 4 == 0)) {
+          incremental.ApplyFormChange(forms[f], &changes);
+          if (rng() % 8 == 0) {
+            incremental.ApplyFormChange(forms[rng() % (f + 1)], &changes);  // replay
+          }
+          ++f;
+        } else if (i < feed.size()) {
+          incremental.Apply(feed[i++], &changes);
+        }
+      }
+      auto after = Snapshot(incremental);
+      std::set<std::string> named;
+      for (CellId cell : changes.cells) {
+        named.insert(incremental.KeyOf(cell).SerializeAsString());
+      }
+      for (const auto& [key, bytes] : after) {
+        auto it = before.find(key);
+        if (it == before.end() || it->second != bytes) {
+          ASSERT_TRUE(named.count(key)) << "changed but not in the ChangeSet";
+        }
+      }
+      before = std::move(after);
+      changes.Clear();
+    }
+    EXPECT_EQ(incremental.last_form_sequence(), n_forms);
+
+    Aggregator rebuilt(catalog);
+    auto shuffled = feed;
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    // Form changes in their own order (the feed's), revisions in any.
+    size_t k = 0;
+    for (const auto& r : shuffled) {
+      rebuilt.Load(r);
+      if (k < forms.size() && rng() % 3 == 0) {
+        rebuilt.LoadFormChange(forms[k++]);
+      }
+    }
+    for (; k < forms.size(); ++k) {
+      rebuilt.LoadFormChange(forms[k]);
+    }
+    rebuilt.RecomputeAll();
+
+    const auto a = Snapshot(incremental);
+    const auto b = Snapshot(rebuilt);
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& [key, bytes] : a) {
+      auto it = b.find(key);
+      ASSERT_NE(it, b.end());
+      halfsky::v1::Aggregate x, y;
+      x.ParseFromString(bytes);
+      y.ParseFromString(it->second);
+      ASSERT_EQ(it->second, bytes)
+          << "incremental: " << x.ShortDebugString() << "\nrebuilt: " << y.ShortDebugString();
+      ASSERT_LE(x.approved_part_count(), x.part_count());
+      if (x.has_value()) {
+        ASSERT_GE(x.part_count(), 1) << x.ShortDebugString();
+      }
+      approved_seen += x.approved_part_count();
+    }
+  }
+  EXPECT_GT(approved_seen, 0) << "no approved figure at all: the test would prove nothing";
+}
+
+// A direct leaf figure is approved exactly while its responsible unit's form
+// of that area and year is approved; the parent counts its children's parts.
+TEST(AggregatorApprovalTest, ApproveAndUnlockMoveTheCountsUpTheTree) {
+  Aggregator agg(TestCatalog());
+  ChangeSet changes;
+  agg.Apply(Fraction(1, Key("HEALTH-01", "610303001", 2022), 1, 1000), &changes);
+  agg.Apply(Fraction(2, Key("HEALTH-01", "610303002", 2022), 2, 1000), &changes);
+  auto district = agg.Get(Key("HEALTH-01", "610303", 2022));
+  ASSERT_TRUE(district.has_value());
+  EXPECT_EQ(district->part_count(), 2);
+  EXPECT_EQ(district->approved_part_count(), 0);
+
+  changes.Clear();
+  EXPECT_TRUE(agg.ApplyFormChange(Form(1, "HEALTH_BUREAU", "610303001", 2022, true), &changes));
+  EXPECT_FALSE(changes.empty());
+  EXPECT_EQ(agg.Get(Key("HEALTH-01", "610303001", 2022))->approved_part_count(), 1);
+  EXPECT_EQ(agg.Get(Key("HEALTH-01", "610303", 2022))->approved_part_count(), 1);
+  // Another unit's form does not approve HEALTH-01.
+  EXPECT_TRUE(agg.ApplyFormChange(Form(2, "EDU_BUREAU", "610303002", 2022, true), &changes));
+  EXPECT_EQ(agg.Get(Key("HEALTH-01", "610303", 2022))->approved_part_count(), 1);
+  EXPECT_TRUE(agg.ApplyFormChange(Form(3, "HEALTH_BUREAU", "610303002", 2022, true), &changes));
+  EXPECT_EQ(agg.Get(Key("HEALTH-01", "610303", 2022))->approved_part_count(), 2);
+  // A replay changes nothing; unlock takes it back.
+  changes.Clear();
+  EXPECT_FALSE(agg.ApplyFormChange(Form(3, "HEALTH_BUREAU", "610303002", 2022, false), &changes));
+  EXPECT_TRUE(changes.empty());
+  EXPECT_TRUE(agg.ApplyFormChange(Form(4, "HEALTH_BUREAU", "610303002", 2022, false), &changes));
+  EXPECT_EQ(agg.Get(Key("HEALTH-01", "610303", 2022))->approved_part_count(), 1);
+  EXPECT_EQ(agg.Get(Key("HEALTH-01", "610303002", 2022))->approved_part_count(), 0);
+  // Another year is untouched.
+  agg.Apply(Fraction(5, Key("HEALTH-01", "610303001", 2023), 1, 1000), &changes);
+  EXPECT_EQ(agg.Get(Key("HEALTH-01", "610303001", 2023))->approved_part_count(), 0);
+}
+
 }  // namespace
 }  // namespace halfsky::aggregation

@@ -32,6 +32,10 @@
 // Usage: submission_bench [--rounds=R] [--seconds=S] [--concurrency=C]
 //                         [--streams=K] [--chunk=N] [--window=W] [--keys=N]
 //                         [--dir=DIR] [--only=a|b] [--inline_completion=N]
+//                         [--postgres=URI [--replicas=N]]
+// --postgres runs the same load on PostgresSubmissionStore on that (empty)
+// database; --replicas=N puts N stores (each its own service and server) on
+// it, as N submission replicas would be, and spreads (b)'s streams over them.
 // --inline_completion sets SqliteSubmissionStore::Options::
 // inline_completion_values (0: every group is answered by the completion
 // thread).
@@ -59,6 +63,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/submission.grpc.pb.h"
+#include "services/submission/postgres_store.h"
 #include "services/submission/service.h"
 #include "services/submission/sqlite_store.h"
 #include "tests/bench/common/bench_util.h"
@@ -217,10 +222,12 @@ class StreamLoad {
 
   int64_t keys() const { return static_cast<int64_t>(chunks_.size()) * chunks_[0].size() * chunk_; }
 
-  StreamRound Run(v1::SubmissionService::Stub& stub, SqliteSubmissionStore& store, int window,
+  // Stream s goes to stubs[s % stubs.size()] (one per replica).
+  StreamRound Run(const std::vector<v1::SubmissionService::Stub*>& stubs,
+                  const std::function<int64_t()>& commit_count, int window,
                   absl::Duration duration) {
     std::atomic<int64_t> values{0}, unchanged{0}, errors{0};
-    const int64_t commits_before = store.commit_count();
+    const int64_t commits_before = commit_count();
     const double cpu_before = CpuSeconds();
     const absl::Time start = absl::Now();
     const absl::Time end = start + duration;
@@ -229,7 +236,7 @@ class StreamLoad {
       threads.emplace_back([&, s] {
         grpc::ClientContext ctx;
         ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kToken));
-        auto stream = stub.SubmitStream(&ctx);
+        auto stream = stubs[s % stubs.size()]->SubmitStream(&ctx);
         int outstanding = 0;
         v1::SubmitStreamResponse ack;
         auto count = [&] {
@@ -283,7 +290,7 @@ class StreamLoad {
     r.values = values.load();
     r.unchanged = unchanged.load();
     r.errors = errors.load();
-    r.commits = store.commit_count() - commits_before;
+    r.commits = commit_count() - commits_before;
     r.values_per_second = r.values / elapsed;
     r.cpu_us_per_value = r.values > 0 ? (CpuSeconds() - cpu_before) * 1e6 / r.values : 0;
     return r;
@@ -320,15 +327,47 @@ int Main(int argc, char** argv) {
       }
     }
   } cleanup{db};
-  SqliteSubmissionStore::Options so;
-  so.path = db;
-  so.clock = SystemClock::Default();
-  so.inline_completion_values =
-      bench::IntFlag(argc, argv, "inline_completion", so.inline_completion_values);
-  auto store = SqliteSubmissionStore::Open(so);
-  if (!store.ok()) {
-    std::cerr << store.status() << "\n";
-    return 1;
+  // --postgres=URI: PostgresSubmissionStore on that (empty) database, with
+  // --replicas=N stores, each behind its own service and server, sharing it
+  // (the streams of (b) spread over them; (a) uses the first).
+  const std::string postgres = bench::StringFlag(argc, argv, "postgres", "");
+  const int replicas =
+      postgres.empty() ? 1 : std::max(1, bench::IntFlag(argc, argv, "replicas", 1));
+  std::vector<std::unique_ptr<SubmissionStore>> stores;
+  std::function<int64_t()> commit_count;
+  if (postgres.empty()) {
+    SqliteSubmissionStore::Options so;
+    so.path = db;
+    so.clock = SystemClock::Default();
+    so.inline_completion_values =
+        bench::IntFlag(argc, argv, "inline_completion", so.inline_completion_values);
+    auto store = SqliteSubmissionStore::Open(so);
+    if (!store.ok()) {
+      std::cerr << store.status() << "\n";
+      return 1;
+    }
+    SqliteSubmissionStore* raw = store->get();
+    commit_count = [raw] { return raw->commit_count(); };
+    stores.push_back(std::move(*store));
+  } else {
+    std::vector<PostgresSubmissionStore*> raws;
+    for (int r = 0; r < replicas; ++r) {
+      PostgresSubmissionStore::Options po;
+      po.conninfo = postgres;
+      po.clock = SystemClock::Default();
+      auto store = PostgresSubmissionStore::Open(po);
+      if (!store.ok()) {
+        std::cerr << store.status() << "\n";
+        return 1;
+      }
+      raws.push_back(store->get());
+      stores.push_back(std::move(*store));
+    }
+    commit_count = [raws] {
+      int64_t n = 0;
+      for (auto* s : raws) n += s->commit_count();
+      return n;
+    };
   }
   auto tokens = auth::TokenStore::FromString(
       absl::StrCat(auth::HashToken(kToken), " bench statistics\n"), "bench-tokens");
@@ -338,23 +377,38 @@ int Main(int argc, char** argv) {
   }
   std::unique_ptr<auth::Authenticator> authenticator =
       auth::Authenticator::WithTokens(std::move(*tokens));
-  SubmissionServiceImpl service(catalog, store->get(), SystemClock::Default(),
-                                authenticator->AsFunction());
+  std::vector<std::unique_ptr<SubmissionServiceImpl>> services;
+  std::vector<std::unique_ptr<RunningServer>> servers;
+  std::vector<std::unique_ptr<v1::SubmissionService::Stub>> replica_stubs;
   bench::EchoService echo;
-  ServerOptions options;
-  options.name = "submission-bench";
-  options.drain_delay = absl::ZeroDuration();
-  auto server = RunningServer::Start(options, catalog, {&service, &echo});
-  if (!server.ok()) {
-    std::cerr << server.status() << "\n";
-    return 1;
+  for (auto& store : stores) {
+    services.push_back(std::make_unique<SubmissionServiceImpl>(
+        catalog, store.get(), SystemClock::Default(), authenticator->AsFunction()));
+    ServerOptions options;
+    options.name = "submission-bench";
+    options.drain_delay = absl::ZeroDuration();
+    std::vector<grpc::Service*> hosted = {services.back().get()};
+    if (servers.empty()) hosted.push_back(&echo);
+    auto server = RunningServer::Start(options, catalog, hosted);
+    if (!server.ok()) {
+      std::cerr << server.status() << "\n";
+      return 1;
+    }
+    replica_stubs.push_back(v1::SubmissionService::NewStub(
+        grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials())));
+    servers.push_back(std::move(*server));
   }
-  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  auto& server = servers.front();
+  auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
 
   std::cout << absl::StrFormat(
-      "submission benchmarks: %d CPUs, load average %.2f, SQLite %s (WAL, synchronous=FULL), "
-      "one RunningServer with the real service and an echo method\n",
-      std::thread::hardware_concurrency(), bench::LoadAverage(), db);
+      "submission benchmarks: %d CPUs, load average %.2f, %s, "
+      "%d RunningServer(s) with the real service (the first with an echo method)\n",
+      std::thread::hardware_concurrency(), bench::LoadAverage(),
+      postgres.empty() ? absl::StrCat("SQLite ", db, " (WAL, synchronous=FULL)")
+                       : absl::StrCat("PostgreSQL ", postgres, " (synchronous_commit=on), ",
+                                      replicas, " replica(s)"),
+      replicas);
 
   if (only.empty() || only == "a") {
     // (a) One-value SubmitBatch vs echo, same generator; keys of the last
@@ -393,7 +447,8 @@ int Main(int argc, char** argv) {
   }
 
   if (only.empty() || only == "b") {
-    auto stub = v1::SubmissionService::NewStub(channel);
+    std::vector<v1::SubmissionService::Stub*> stubs;
+    for (auto& st : replica_stubs) stubs.push_back(st.get());
     const absl::Time build_start = absl::Now();
     StreamLoad load(streams, chunk, keys);
     std::cout << absl::StrFormat(
@@ -404,7 +459,7 @@ int Main(int argc, char** argv) {
         streams, chunk, window, load.keys(), absl::ToDoubleSeconds(absl::Now() - build_start));
     std::vector<double> rates, cpu;
     for (int round = 1; round <= rounds; ++round) {
-      StreamRound r = load.Run(*stub, **store, window, absl::Seconds(seconds));
+      StreamRound r = load.Run(stubs, commit_count, window, absl::Seconds(seconds));
       rates.push_back(r.values_per_second);
       cpu.push_back(r.cpu_us_per_value);
       std::cout << absl::StrFormat("    %5d   %16.0f   %12.2f   %6d   %9d   %7d   %6d   %4.2f\n",
@@ -416,9 +471,11 @@ int Main(int argc, char** argv) {
         bench::Median(rates), bench::Median(cpu));
   }
 
-  service.Shutdown();
-  (*server)->Shutdown();
-  server->reset();
+  for (auto& s : services) s->Shutdown();
+  for (auto& s : servers) {
+    s->Shutdown();
+    s.reset();
+  }
   return 0;
 }
 

@@ -24,6 +24,10 @@ Pod) and every container and init container in it:
     catalog ConfigMap grows with the catalog);
 and for the halfsky services:
   * each ClusterIP Service selecting a halfsky service has a port named grpc;
+  * submission runs more than one replica only on PostgreSQL (every
+    container passes --store=postgres:..., none --db, no volume claims),
+    SQLite submission (--db or --store=sqlite:) runs exactly one, and
+    --store never carries a password (user:password@ or password=);
   * aggregation runs as one active replica: a Deployment with replicas 1
     and strategy Recreate, and no HorizontalPodAutoscaler targets it;
   * the evaluation primary (StatefulSet evaluation, the one SQLite writer)
@@ -236,6 +240,26 @@ def check(objects):
                 names = {p.get("name") for p in (obj.get("spec") or {}).get("ports") or []}
                 if "grpc" not in names:
                     problems.append(f"{ident}: a halfsky Service needs a port named grpc")
+
+        if kind in WORKLOAD_KINDS and name == "submission":
+            spec = obj.get("spec") or {}
+            _, pod = pod_template(obj)
+            stores = []
+            for c in (pod or {}).get("containers") or []:
+                args = c.get("args") or []
+                store = flag_value(args, "store")
+                if store is not None and (re.search(r"://[^/@]*:[^/@]*@", store)
+                                          or re.search(r"(^|[\s?&])password=", store)):
+                    problems.append(f"{ident}: --store must not carry the password "
+                                    "(use --store_password_file or PGPASSWORD from a Secret)")
+                stores.append("postgres" if (store or "").startswith("postgres:") else "sqlite")
+            on_postgres = bool(stores) and all(s == "postgres" for s in stores)
+            replicas = spec.get("replicas", 1)
+            if replicas != 1 and not on_postgres:
+                problems.append(f"{ident}: submission on SQLite must run exactly one replica "
+                                "(several replicas need --store=postgres:)")
+            if on_postgres and spec.get("volumeClaimTemplates"):
+                problems.append(f"{ident}: submission on PostgreSQL keeps no volume")
 
         if kind == "Deployment" and name == "aggregation":
             spec = obj.get("spec") or {}

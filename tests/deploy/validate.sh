@@ -43,9 +43,9 @@ missing_tool() {
 renderer() {
   local kubectl=${HALFSKY_KUBECTL:-$here/node_modules/.halfsky-bin/kubectl}
   if [[ -n ${KUSTOMIZE:-} ]]; then
-    echo "$KUSTOMIZE build --load-restrictor LoadRestrictionsNone"
+    echo "$KUSTOMIZE build"
   elif [[ -x $kubectl ]]; then
-    echo "$kubectl kustomize --load-restrictor=LoadRestrictionsNone"
+    echo "$kubectl kustomize"
   else
     return 1
   fi
@@ -72,19 +72,21 @@ need_manifest_tools() {
 
 # ----------------------------------------------------------------- checks --
 
-# The catalog ConfigMap lists deploy/catalog/*.textproto by name (kustomize
-# has no globs): the list and the directory must agree.
+# The catalog ConfigMap (deploy/catalog/kustomization.yaml) lists
+# deploy/catalog/*.textproto by name (kustomize has no globs): the list and
+# the directory must agree. Every variant renders with the renderer's
+# defaults (no --load-restrictor), as `kubectl apply -k` and GitOps tools do.
 check_catalog_list() {
   local root=$1 listed present
-  listed=$(sed -n 's#^ *- \.\./\.\./catalog/\([^ ]*\.textproto\) *$#\1#p' \
-             "$root/deploy/k8s/base/kustomization.yaml" | sort)
+  listed=$(sed -n 's#^ *- \([^ /]*\.textproto\) *$#\1#p' \
+             "$root/deploy/catalog/kustomization.yaml" | sort)
   present=$(cd "$root/deploy/catalog" && ls -1 -- *.textproto 2>/dev/null | sort || true)
   if [[ -z $present ]]; then
     echo "CATALOG deploy/catalog has no *.textproto" >&2
     return 1
   fi
   if [[ $listed != "$present" ]]; then
-    echo "CATALOG deploy/k8s/base/kustomization.yaml (halfsky-catalog) lists:" >&2
+    echo "CATALOG deploy/catalog/kustomization.yaml (halfsky-catalog) lists:" >&2
     echo "${listed:-  (nothing)}" | sed 's/^/    /' >&2
     echo "  but deploy/catalog holds:" >&2
     echo "$present" | sed 's/^/    /' >&2
@@ -279,10 +281,22 @@ check_negative() {
     return 1
   fi
 
-  d=$(broken_overlay "$root" neg-no-limits StatefulSet submission \
+  d=$(broken_overlay "$root" neg-no-limits Deployment submission \
         '- op: remove
   path: /spec/template/spec/containers/0/resources/limits')
   expect_failure "policy: submission without resource limits" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-sqlite-replicas Deployment submission \
+        '- op: replace
+  path: /spec/template/spec/containers/0/args/4
+  value: --db=/var/lib/halfsky/submission.db')
+  expect_failure "policy: three submission replicas on SQLite" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-password-in-store Deployment submission \
+        '- op: replace
+  path: /spec/template/spec/containers/0/args/4
+  value: --store=postgres:postgresql://halfsky:secret@db:5432/halfsky')
+  expect_failure "policy: a password in --store" render_then policy "$d"
 
   d=$(broken_overlay "$root" neg-no-readiness Deployment aggregation \
         '- op: remove
@@ -319,13 +333,13 @@ check_negative() {
   value: evaluation')
   expect_failure "policy: clients routed to the evaluation primary" render_then policy "$d"
 
-  d=$(broken_overlay "$root" neg-short-grace StatefulSet submission \
+  d=$(broken_overlay "$root" neg-short-grace Deployment submission \
         '- op: replace
   path: /spec/template/spec/terminationGracePeriodSeconds
   value: 10')
   expect_failure "policy: grace period shorter than --grace_period" render_then policy "$d"
 
-  d=$(broken_overlay "$root" neg-typo StatefulSet submission \
+  d=$(broken_overlay "$root" neg-typo Deployment submission \
         '- op: add
   path: /spec/template/spec/containers/0/livenesProbe
   value: {tcpSocket: {port: 7301}}')
@@ -341,6 +355,13 @@ check_negative() {
   mkdir -p "$d"
   printf 'resources:\n- ../prod\npatches:\n- path: does-not-exist.yaml\n' >"$d/kustomization.yaml"
   expect_failure "render: overlay naming a missing patch" render "$d" "$neg_tmp/missing.yaml"
+
+  # The renderer keeps kustomize's load restrictor: a file from outside the
+  # kustomization root fails to render, as `kubectl apply -k` would.
+  d=$root/deploy/k8s/overlays/neg-outside-root
+  mkdir -p "$d"
+  printf 'resources:\n- ../prod\nconfigMapGenerator:\n- name: outside\n  files:\n  - ../../../catalog/areas.textproto\n' >"$d/kustomization.yaml"
+  expect_failure "render: a file loaded from outside the kustomization root" render "$d" "$neg_tmp/outside.yaml"
 
   echo '# not listed in the kustomization' >"$root/deploy/catalog/zz_unlisted.textproto"
   expect_failure "catalog: a catalog file the ConfigMap does not list" check_catalog_list "$root"

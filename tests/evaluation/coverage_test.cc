@@ -244,5 +244,57 @@ TEST(CoverageTextTest, Sentences) {
   EXPECT_EQ(CoverageTextEn(Part(2023, 1, 731, 1, 5)), "2023: only 1 of 5 child areas reported");
 }
 
+// Approval (issue #15 item 4): a point containing unapproved data is used
+// and named (含未审核数据), or, with approved_only, left out like a part.
+YearPoint Unapproved(YearPoint p) {
+  p.unapproved = true;
+  p.parts = 11;
+  p.approved_parts = 4;
+  return p;
+}
+
+TEST(ApprovalTest, UnapprovedPointsAreNamedOrLeftOut) {
+  const v1::Indicator ind = MaternalMortality();
+  SeriesSet set;
+  set.Put(v1::SEX_TOTAL, v1::RESIDENCE_ALL,
+          {Whole(2020, 60, 3000), Whole(2021, 60, 3000), Unapproved(Whole(2022, 60, 3000)),
+           Whole(2023, 60, 3000), Unapproved(Whole(2024, 90, 3000))});
+
+  // Default: assessed on every point, and it says which years are unapproved.
+  IndicatorEvaluation e = Evaluate(ind, set, DistrictWords());
+  ASSERT_FALSE(e.assessments.empty());
+  const Assessment& a = e.assessments[0];
+  EXPECT_NE(a.status, v1::PROGRESS_STATUS_DATA_INCOMPLETE);
+  EXPECT_EQ(a.unapproved_years, (std::vector<int>{2022, 2024}));
+  EXPECT_THAT(a.explanation_zh, HasSubstr("（含未审核数据：2022、2024年。）"));
+  EXPECT_THAT(a.explanation_en, HasSubstr("(contains unapproved data: 2022, 2024.)"));
+  const v1::TargetAssessment proto = a.ToProto();
+  EXPECT_TRUE(proto.contains_unapproved_data());
+  EXPECT_EQ(proto.unapproved_years_size(), 2);
+  EXPECT_THAT(e.fluctuation.explanation_zh, HasSubstr("含未审核数据"));
+
+  // approved_only: 2022 and 2024 are left out; 2023 is the current year.
+  MethodOptions only = DistrictWords();
+  only.approved_only = true;
+  e = Evaluate(ind, set, only);
+  const Assessment& b = e.assessments[0];
+  EXPECT_TRUE(b.unapproved_years.empty());
+  EXPECT_EQ(b.figures.current_year(), 2023) << b.figures.ShortDebugString();
+  EXPECT_THAT(b.explanation_zh,
+              HasSubstr("2022年含未审核数据（已审核4/11项），按设置只评估已审核数据"));
+  EXPECT_THAT(b.explanation_zh, HasSubstr("未计入评估"));
+  EXPECT_FALSE(b.ToProto().contains_unapproved_data());
+
+  // Nothing approved: 数据不完整, never assessed on a part.
+  SeriesSet none;
+  none.Put(v1::SEX_TOTAL, v1::RESIDENCE_ALL,
+           {Unapproved(Whole(2020, 60, 3000)), Unapproved(Whole(2024, 90, 3000))});
+  e = Evaluate(ind, none, only);
+  EXPECT_EQ(e.assessments[0].status, v1::PROGRESS_STATUS_DATA_INCOMPLETE);
+  EXPECT_THAT(e.assessments[0].explanation_zh,
+              HasSubstr("未审核数据不纳入评估：数据不完整，暂无法评估进展。"));
+  EXPECT_FALSE(e.assessments[0].figures.has_current_value());
+}
+
 }  // namespace
 }  // namespace halfsky::evaluation

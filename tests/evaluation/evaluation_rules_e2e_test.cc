@@ -388,6 +388,8 @@ TEST_F(RulesEndToEndTest, LateDataCoResponsibleUnitsAndTargetWording) {
            !WarningsOf("ENVIRONMENT-11", v1::WARNING_KIND_DATA_QUALITY).empty();
   });
 
+  // Nothing of this corpus went through the review workflow: every sentence
+  // that uses a figure ends with 含未审核数据 and its years (issue #15 item 4).
   // ---- 「保持在60％左右」: DECISION-23 at 50, 45, 60 is not achieved.
   {
     v1::EvaluateResponse r = Evaluate("DECISION-23");
@@ -397,13 +399,14 @@ TEST_F(RulesEndToEndTest, LateDataCoResponsibleUnitsAndTargetWording) {
     // Evaluate fills every field (issue #12 item 8).
     EXPECT_EQ(a.warning_kind(), v1::WARNING_KIND_OUT_OF_BAND);
     EXPECT_EQ(a.severity(), v1::SEVERITY_ORANGE);
-    EXPECT_EQ(a.explanation_zh(),
-              "社区“两委”成员中女性比例应各年保持在60%左右（58.0%—62.0%），2024年为60.0%，"
-              "但2020年（50.0%）、2022年（45.0%）不在该范围内。");
+    EXPECT_EQ(
+        a.explanation_zh(),
+        "社区“两委”成员中女性比例应各年保持在60%左右（58.0%—62.0%），2024年为60.0%，"
+        "但2020年（50.0%）、2022年（45.0%）不在该范围内。（含未审核数据：2020、2022、2024年。）");
     EXPECT_EQ(a.explanation_en(),
               "Share of women on community Party and residents' committees must stay about 60% "
               "(58.0%–62.0%) every year; it was 60.0% in 2024, but outside the band in 2020 "
-              "(50.0%), 2022 (45.0%).");
+              "(50.0%), 2022 (45.0%). (contains unapproved data: 2020, 2022, 2024.)");
     std::vector<v1::Warning> ws = WarningsOf("DECISION-23", v1::WARNING_KIND_OUT_OF_BAND);
     ASSERT_EQ(ws.size(), 1u);
     EXPECT_EQ(ws[0].severity(), v1::SEVERITY_ORANGE);
@@ -421,9 +424,10 @@ TEST_F(RulesEndToEndTest, LateDataCoResponsibleUnitsAndTargetWording) {
     EXPECT_EQ(a.severity(), v1::SEVERITY_ORANGE);
     EXPECT_EQ(a.figures().target_year(), 2030);
     EXPECT_DOUBLE_EQ(a.figures().current_value(), 26.5);
-    EXPECT_EQ(a.explanation_zh(),
-              "区人大代表中女性比例2024年为26.5%，按2020—2024年年均上升0.5%的速度，2030年预计为"
-              "27.3%，达不到≥30%的目标，今后每年需上升2.1%。");
+    EXPECT_EQ(
+        a.explanation_zh(),
+        "区人大代表中女性比例2024年为26.5%，按2020—2024年年均上升0.5%的速度，2030年预计为"
+        "27.3%，达不到≥30%的目标，今后每年需上升2.1%。（含未审核数据：2020、2022、2024年。）");
     EXPECT_TRUE(WarningsOf("DECISION-05", v1::WARNING_KIND_RULE_BROKEN).empty());
     std::vector<v1::Warning> ws = WarningsOf("DECISION-05", v1::WARNING_KIND_PROGRESS);
     ASSERT_EQ(ws.size(), 1u);

@@ -48,6 +48,7 @@ namespace {
 
 namespace ht = ::halfsky::testing;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kStatisticsToken[] = "e2e-statistics-token";
 constexpr char kAssessmentToken[] = "e2e-assessment-token";
@@ -583,6 +584,71 @@ TEST_F(HalfskyctlEndToEndTest, DemoDataThroughTheWholeProduct) {
     }
     EXPECT_THAT(html, HasSubstr("示例数据（合成）"));
     EXPECT_THAT(html, HasSubstr("金台区"));
+
+    // The statistical compendium (issue #16 item 4): the same call as the
+    // HTML report with --format xlsx, both parsed by
+    // tests/halfskyctl/xlsx/check_compendium.py (html.parser, openpyxl) and
+    // their figures compared; one sheet per domain of the catalog.
+    // Formula injection (item 3): an acknowledgement note that is a formula
+    // reaches the report's xlsx as a text cell and `warnings --format csv`
+    // with a leading apostrophe.
+    const std::string injected = "=HYPERLINK(\"http://example.invalid\",\"详情\")";
+    {
+      std::string other;
+      for (const auto& w : warnings.warnings()) {
+        if (w.indicator_id() != "HEALTH-09" && w.indicator_id() != "HEALTH-11" &&
+            !w.indicator_id().empty()) {
+          other = w.id();
+          break;
+        }
+      }
+      ASSERT_FALSE(other.empty());
+      ht::CommandResult ack = Ctl({"ack", other, "--note", injected}, evaluation, kAssessmentToken);
+      ASSERT_EQ(ack.exit_code, 0) << Describe(ack);
+      ht::CommandResult csv = Ctl({"warnings", "--format", "csv"}, evaluation, kAssessmentToken);
+      ASSERT_EQ(csv.exit_code, 1) << Describe(csv);  // 1: there are warnings
+      EXPECT_THAT(csv.out,
+                  HasSubstr(",\"'=HYPERLINK(\"\"http://example.invalid\"\",\"\"详情\"\")\""))
+          << csv.out.substr(0, 2000);
+      EXPECT_THAT(csv.out, Not(HasSubstr(",\"=HYPERLINK("))) << csv.out.substr(0, 2000);
+    }
+    const std::string html2_path = dir + "/report-2024-2.html";
+    const std::string xlsx_path = dir + "/report-2024.xlsx";
+    for (const std::string& path : {html2_path, xlsx_path}) {
+      ht::CommandResult x = Ctl({"report", "annual", "--year", "2024", "-o", path, "--banner",
+                                 "示例数据（合成）", "--aggregation", aggregation},
+                                evaluation, kAssessmentToken);
+      ASSERT_EQ(x.exit_code, 0) << Describe(x);
+    }
+    absl::StatusOr<ht::CommandResult> compared =
+        ht::RunCommand({"/usr/bin/python3", SourcePath("tests/halfskyctl/xlsx/check_compendium.py"),
+                        html2_path, xlsx_path, "8"},
+                       {}, absl::Seconds(120));
+    ASSERT_TRUE(compared.ok()) << compared.status();
+    EXPECT_EQ(compared->exit_code, 0) << Describe(*compared);
+    EXPECT_THAT(compared->out, HasSubstr("OK")) << Describe(*compared);
+    absl::StatusOr<ht::CommandResult> text_cell =
+        ht::RunCommand({"/usr/bin/python3", SourcePath("tests/halfskyctl/xlsx/check_text_cells.py"),
+                        xlsx_path, "总体情况", absl::StrCat(injected, "（alice）")},
+                       {}, absl::Seconds(60));
+    ASSERT_TRUE(text_cell.ok()) << text_cell.status();
+    EXPECT_EQ(text_cell->exit_code, 0) << Describe(*text_cell);
+
+    // export --format xlsx: the aggregates, one sheet per domain, numbers
+    // typed, as many rows as the CSV export.
+    const std::string export_path = dir + "/export.xlsx";
+    ht::CommandResult ex =
+        Ctl({"export", "--format", "xlsx", "-o", export_path}, aggregation, kStatisticsToken);
+    ASSERT_EQ(ex.exit_code, 0) << Describe(ex);
+    ht::CommandResult ex_csv = Ctl({"export", "--format", "csv"}, aggregation, kStatisticsToken);
+    ASSERT_EQ(ex_csv.exit_code, 0) << Describe(ex_csv);
+    const size_t csv_rows = CsvRecords(ex_csv.out).size();
+    absl::StatusOr<ht::CommandResult> exported =
+        ht::RunCommand({"/usr/bin/python3", SourcePath("tests/halfskyctl/xlsx/check_export.py"),
+                        export_path, absl::StrCat(csv_rows), "8"},
+                       {}, absl::Seconds(120));
+    ASSERT_TRUE(exported.ok()) << exported.status();
+    EXPECT_EQ(exported->exit_code, 0) << Describe(*exported);
 
     ht::CommandResult sdmx = Ctl({"export", "--format", "sdmx-csv"}, aggregation, kStatisticsToken);
     ASSERT_EQ(sdmx.exit_code, 0) << Describe(sdmx);

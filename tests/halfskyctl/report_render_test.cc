@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/halfskyctl/views/labels.h"
 #include "tests/halfskyctl/golden.h"
 #include "tests/halfskyctl/sample_report.h"
 
@@ -253,6 +254,89 @@ TEST(ReportCoverageTest, PartialAndPublishedFiguresCarryWhatTheyCover) {
   EXPECT_THAT(csv, HasSubstr("136.8（仅1/11个镇街）"));
   // Without a coverage the bare number would be printed: the test sees it.
   EXPECT_THAT(md, Not(HasSubstr("| 136.8 |")));
+}
+
+// The compendium (report --format xlsx) carries the same figures and
+// coverage wording as the HTML report: the number typed, what it covers
+// beside it, and the two together are the HTML's 「136.8（仅1/11个镇街）」.
+TEST(ReportCoverageTest, CompendiumCarriesTheReportsFiguresAndCoverage) {
+  v1::EvaluationReport report;
+  report.set_type(v1::REPORT_TYPE_ANNUAL);
+  report.set_year(2024);
+  report.set_area_code("610303");
+  v1::IndicatorAssessment* ia = report.add_indicators();
+  ia->set_indicator_id("HEALTH-02");
+  ia->set_name_zh("孕产妇死亡率");
+  ia->set_domain_id("HEALTH");
+  ia->set_unit("/10万");
+  v1::TargetAssessment* ta = ia->add_assessments();
+  ta->set_status(v1::PROGRESS_STATUS_DATA_INCOMPLETE);
+  ta->mutable_target()->set_comparator(v1::COMPARATOR_AT_MOST);
+  ta->mutable_target()->set_year(2030);
+  ta->mutable_target()->set_value(10.15);
+  ta->mutable_figures()->set_base_year(2020);
+  ta->mutable_figures()->set_base_value(14.234);
+  v1::SeriesPoint* part = ia->add_series();
+  part->set_year(2023);
+  part->set_value(136.8);
+  part->set_incomplete(true);
+  part->set_contributing_area_count(1);
+  part->set_expected_area_count(11);
+  v1::SeriesPoint* published = ia->add_series();
+  published->set_year(2024);
+  published->set_value(13.2);
+  published->set_published(true);
+  v1::AnnualReport annual;
+  annual.set_year(2024);
+  v1::AnnualReportDomain* d = annual.add_domains();
+  d->set_domain_id("HEALTH");
+  d->set_name_zh("妇女与健康");
+  v1::AnnualReportRow* row = d->add_rows();
+  row->set_indicator_id("HEALTH-02");
+  row->set_name_zh("孕产妇死亡率");
+  row->set_unit("/10万");
+  row->set_value(13.2);
+  *row->mutable_value_point() = *published;
+  row->set_previous_value(136.8);
+  *row->mutable_previous_point() = *part;
+  row->set_completeness_percent(9.0909);
+  views::ReportContext ctx = Context(&annual);
+  ctx.child_areas_zh = "镇街";
+  ctx.domain_names_zh = {{"HEALTH", "妇女与健康"}, {"LAW", "妇女与法律"}};
+
+  const std::vector<views::CompendiumSheet> sheets = views::ReportCompendium(report, ctx);
+  ASSERT_EQ(sheets.size(), 3u);  // 总体情况 + every domain the context names
+  EXPECT_EQ(sheets[0].name, "总体情况");
+  EXPECT_EQ(sheets[1].name, "妇女与健康");
+  EXPECT_EQ(sheets[2].name, "妇女与法律");
+  const std::string html = views::RenderReportHtml(report, ctx);
+  auto cell = [](const views::CompendiumCell& c) {
+    return c.kind == views::CompendiumCell::kNumber ? views::FormatValue(c.number) : c.text;
+  };
+  const views::CompendiumSheet& health = sheets[1];
+  ASSERT_GE(health.tables.size(), 3u);
+  const views::CompendiumTable& series = health.tables[1];
+  ASSERT_EQ(series.caption, "逐年数值");
+  ASSERT_EQ(series.rows.size(), 2u);
+  for (const auto& r : series.rows) {
+    ASSERT_EQ(r.size(), series.header.size());
+    EXPECT_EQ(r[4].kind, views::CompendiumCell::kNumber);
+    const std::string printed = absl::StrCat(cell(r[4]), "（", cell(r[5]), "）");
+    EXPECT_THAT(html, HasSubstr(printed)) << printed;
+  }
+  EXPECT_EQ(cell(series.rows[0][5]), "仅1/11个镇街");
+  EXPECT_EQ(cell(series.rows[1][5]), "公布数");
+  const views::CompendiumTable& targets = health.tables[0];
+  ASSERT_EQ(targets.rows.size(), 1u);
+  EXPECT_EQ(targets.rows[0][8].kind, views::CompendiumCell::kNumber);
+  EXPECT_EQ(targets.rows[0][8].number, 14.23);  // as the report prints it
+  const views::CompendiumTable& monitoring = health.tables[2];
+  ASSERT_EQ(monitoring.rows.size(), 1u);
+  const auto& m = monitoring.rows[0];
+  EXPECT_EQ(absl::StrCat(cell(m[3]), "（", cell(m[4]), "）"), "13.2（公布数）");
+  EXPECT_EQ(absl::StrCat(cell(m[5]), "（", cell(m[6]), "）"), "136.8（仅1/11个镇街）");
+  EXPECT_EQ(m[10].number, 9.1);
+  EXPECT_THAT(html, HasSubstr("9.1%"));
 }
 
 }  // namespace

@@ -419,7 +419,8 @@ TYPED_TEST_P(RedisClientConformanceTest, GuardedTransactionRunsOnlyWhenProceedAg
                                       {{"SET", "a", "1"}, {"SET", "cursor", "6"}});
   ASSERT_TRUE(refused.ok()) << refused.status();
   EXPECT_FALSE(refused->applied);
-  EXPECT_EQ(refused->observed, std::optional<std::string>("5"));
+  ASSERT_EQ(refused->observed.size(), 1u);
+  EXPECT_EQ(refused->observed[0], std::optional<std::string>("5"));
   EXPECT_EQ(shown, std::optional<std::string>("5"));
   EXPECT_EQ(c.Get("a").value(), std::nullopt);
 
@@ -439,7 +440,8 @@ TYPED_TEST_P(RedisClientConformanceTest, GuardedTransactionRunsOnlyWhenProceedAg
       {{"SET", "b", "1"}});
   ASSERT_TRUE(absent.ok()) << absent.status();
   EXPECT_TRUE(absent->applied);
-  EXPECT_FALSE(absent->observed.has_value());
+  ASSERT_EQ(absent->observed.size(), 1u);
+  EXPECT_FALSE(absent->observed[0].has_value());
   // The connection is usable afterwards (no WATCH left behind).
   EXPECT_TRUE(c.Transaction({{"SET", "cursor", "7"}}).ok());
   EXPECT_TRUE(this->other().Set("cursor", "8").ok());
@@ -467,6 +469,25 @@ TYPED_TEST_P(RedisClientConformanceTest, GuardedTransactionAbortsWhenTheKeyChang
                 .code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(c.Ping().ok());
+  // With two keys: both are shown, in order; a change of the second aborts.
+  ASSERT_TRUE(c.Set("form", "2").ok());
+  std::vector<std::optional<std::string>> shown;
+  auto second = c.GuardedTransaction(std::vector<std::string>{"cursor", "form"},
+                                     [&](const std::vector<std::optional<std::string>>& values) {
+                                       shown = values;
+                                       EXPECT_TRUE(other.Set("form", "3").ok());
+                                       return true;
+                                     },
+                                     {{"SET", "a", "2"}});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted) << second.status();
+  EXPECT_EQ(shown, (std::vector<std::optional<std::string>>{"9", "2"}));
+  EXPECT_EQ(c.Get("a").value(), std::nullopt);
+  EXPECT_EQ(
+      c.GuardedTransaction(std::vector<std::string>{},
+                           [](const std::vector<std::optional<std::string>>&) { return true; }, {})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(RedisClientConformanceTest, PingAndEcho, SetGetExistsDel, SetOptions,

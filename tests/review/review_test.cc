@@ -387,3 +387,54 @@ TEST_F(ReviewTest, TownFormApprovedBeforeTheDistricts) {
 
 }  // namespace
 }  // namespace halfsky
+
+namespace halfsky {
+namespace {
+
+// Bad review requests (issue #13 item 7, docs/BAD_INPUT.md): each answers
+// INVALID_ARGUMENT naming its field and changes nothing (the form keeps its
+// state, no event is recorded).
+TEST_F(ReviewTest, BadReviewRequestsAreRefusedNamingTheFieldAndChangeNothing) {
+  const v1::FormKey key = Key(2024);
+  ASSERT_TRUE(WriteSex(2024, 100, 40, 60).ok());
+  ASSERT_TRUE(Submit(key).ok());
+  ASSERT_EQ(FormOf(key).state(), v1::FORM_STATE_SUBMITTED);
+
+  // A carriage return (or any control character but tab / newline) in a reason.
+  grpc::Status s = Return(key, "女性人数\r与年报不符");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(DetailsOf(s).fields, std::vector<std::string>{"reason"});
+  // An explanation over 2 000 bytes.
+  s = Submit(Key(2023), std::string(2001, 'x'));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(DetailsOf(s).fields, std::vector<std::string>{"explanation"});
+  // An unknown unit, an unknown area and a year outside the plan, together.
+  s = Approve(Key(2019, "999999", "NO_SUCH_UNIT"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(DetailsOf(s).fields,
+            (std::vector<std::string>{"key.unit_code", "key.area_code", "key.year"}));
+  EXPECT_EQ(FormOf(key).state(), v1::FORM_STATE_SUBMITTED);  // still, after all of the above
+
+  // ListForms with a state the proto does not define (was: OK, an empty list).
+  v1::ListFormsRequest req;
+  req.set_year(2024);
+  req.set_state(static_cast<v1::FormState>(99));
+  v1::ListFormsResponse resp;
+  s = review_->ListForms(Ctx(kStats).get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(DetailsOf(s).fields, std::vector<std::string>{"state"});
+  req.set_state(v1::FORM_STATE_UNSPECIFIED);
+  req.set_year(1999);
+  s = review_->ListForms(Ctx(kStats).get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(DetailsOf(s).fields, std::vector<std::string>{"year"});
+
+  // ValidateData of an unknown area.
+  v1::ValidateDataResponse r;
+  s = Validate(kStats, "", 2024, &r, "999999");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(DetailsOf(s).fields, std::vector<std::string>{"area_code"});
+}
+
+}  // namespace
+}  // namespace halfsky

@@ -81,9 +81,27 @@ TEST_F(RulesTest, BuiltinFamiliesFollowTheDisaggregations) {
   EXPECT_EQ(std::find(ids.begin(), ids.end(), "builtin.sex_sum.HEALTH-01.numerator"), ids.end());
   // A PROPORTION: numerator <= denominator for every group it has.
   EXPECT_NE(std::find(ids.begin(), ids.end(), "builtin.fraction.HEALTH-02.female.all"), ids.end());
-  // No family for a COUNT without disaggregation, a VALUE or a narrative.
+  // The children's sum for every summable indicator, each group and part,
+  // importance WARNING.
+  EXPECT_NE(std::find(ids.begin(), ids.end(), "builtin.children_sum.HEALTH-03.total.all"),
+            ids.end());
+  EXPECT_NE(std::find(ids.begin(), ids.end(), "builtin.children_sum.HEALTH-07.female.all"),
+            ids.end());
+  EXPECT_NE(
+      std::find(ids.begin(), ids.end(), "builtin.children_sum.HEALTH-01.total.rural.denominator"),
+      ids.end());
+  for (const auto& r : BuiltinRules(catalog_->catalog())) {
+    EXPECT_EQ(r.importance(), absl::StartsWith(r.id(), "builtin.children_sum.")
+                                  ? v1::RULE_IMPORTANCE_WARNING
+                                  : v1::RULE_IMPORTANCE_ERROR)
+        << r.id();
+  }
+  // No other family for a COUNT without disaggregation; none for a VALUE or
+  // a narrative.
   for (const auto& id : ids) {
-    EXPECT_FALSE(absl::StrContains(id, "HEALTH-03")) << id;
+    EXPECT_TRUE(!absl::StrContains(id, "HEALTH-03") ||
+                id == "builtin.children_sum.HEALTH-03.total.all")
+        << id;
     EXPECT_FALSE(absl::StrContains(id, "HEALTH-04")) << id;
     EXPECT_FALSE(absl::StrContains(id, "HEALTH-05")) << id;
   }
@@ -135,6 +153,65 @@ TEST_F(RulesTest, ResidenceSumAndPartAndFractionCatch) {
                                                       "builtin.fraction.HEALTH-02.female.all",
                                                       "builtin.residence_sum.HEALTH-07"}));
   EXPECT_EQ(Ids(Run(2023)), std::vector<std::string>{"builtin.sex_part.HEALTH-07.female"});
+}
+
+// The children's sum against the parent's own figure (WARNING): checked
+// only where the parent reports its own figure and every child has one.
+TEST_F(RulesTest, ChildrenSumAgainstTheParentsOwnFigure) {
+  Count("HEALTH-07", 2024, 100);
+  Count("HEALTH-07", 2024, 50, v1::SEX_TOTAL, v1::RESIDENCE_ALL, "610303001");
+  // One child missing: a partial sum is never compared.
+  int checked = 0;
+  std::vector<v1::RuleViolation> vs =
+      Evaluate(rules_, catalog_->catalog(), table_, {{"610303", 2024}}, &checked);
+  EXPECT_TRUE(vs.empty()) << vs[0].message_zh();
+  const int without_children = checked;
+
+  Count("HEALTH-07", 2024, 40, v1::SEX_TOTAL, v1::RESIDENCE_ALL, "610303100");
+  vs = Evaluate(rules_, catalog_->catalog(), table_, {{"610303", 2024}}, &checked);
+  ASSERT_EQ(Ids(vs), std::vector<std::string>{"builtin.children_sum.HEALTH-07.total.all"});
+  EXPECT_EQ(checked, without_children + 1);
+  EXPECT_EQ(vs[0].importance(), v1::RULE_IMPORTANCE_WARNING);
+  EXPECT_EQ(vs[0].left_value(), 90);
+  EXPECT_EQ(vs[0].right_value(), 100);
+  EXPECT_EQ(vs[0].field(), "HEALTH-07/610303/2024: children.total == total");
+  EXPECT_TRUE(absl::StrContains(vs[0].message_zh(), "下级合计 90 与本级 100 不一致（相差 10）"))
+      << vs[0].message_zh();
+  EXPECT_TRUE(absl::StrContains(vs[0].message_zh(), "提示")) << vs[0].message_zh();
+
+  // Consistent: 60 + 40 = 100 passes; a town (no children) is not checked.
+  Count("HEALTH-07", 2024, 60, v1::SEX_TOTAL, v1::RESIDENCE_ALL, "610303001");
+  EXPECT_TRUE(Evaluate(rules_, catalog_->catalog(), table_, {{"610303", 2024}}).empty());
+  EXPECT_TRUE(Evaluate(rules_, catalog_->catalog(), table_, {{"610303100", 2024}}).empty());
+}
+
+// For a RATE the children's numerators and denominators are compared, by
+// group (here the female figures), never the rates.
+TEST_F(RulesTest, ChildrenSumOfFractionsComparesNumeratorsAndDenominators) {
+  auto frac = [&](const std::string& area, double num, double den) {
+    v1::DataValue d;
+    d.mutable_key()->set_indicator_id("HEALTH-02");
+    d.mutable_key()->set_area_code(area);
+    d.mutable_key()->set_year(2024);
+    d.mutable_key()->set_sex(v1::SEX_FEMALE);
+    d.mutable_fraction()->set_numerator(num);
+    d.mutable_fraction()->set_denominator(den);
+    table_.Add(d, *catalog_->FindIndicator("HEALTH-02"));
+  };
+  frac("610303", 90, 100);
+  frac("610303001", 50, 55);
+  frac("610303100", 40, 50);  // denominators 105 against 100
+  std::vector<v1::RuleViolation> vs =
+      Evaluate(rules_, catalog_->catalog(), table_, {{"610303", 2024}});
+  ASSERT_EQ(Ids(vs),
+            std::vector<std::string>{"builtin.children_sum.HEALTH-02.female.all.denominator"});
+  EXPECT_TRUE(absl::StrContains(vs[0].message_zh(), "下级合计女分母 105 与本级女分母 100 不一致"))
+      << vs[0].message_zh();
+  table_ = FigureTable();
+  frac("610303", 90, 100);
+  frac("610303001", 50, 50);
+  frac("610303100", 40, 50);
+  EXPECT_TRUE(Evaluate(rules_, catalog_->catalog(), table_, {{"610303", 2024}}).empty());
 }
 
 TEST_F(RulesTest, CatalogComparisonAndBoundsRules) {

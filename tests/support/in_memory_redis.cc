@@ -342,8 +342,11 @@ absl::StatusOr<std::optional<std::string>> InMemoryRedisClient::ReadStringLocked
 }
 
 absl::StatusOr<RedisClient::GuardedResult> InMemoryRedisClient::GuardedTransaction(
-    const std::string& key, const std::function<bool(const std::optional<std::string>&)>& proceed,
+    const std::vector<std::string>& keys, const GuardProceed& proceed,
     const std::vector<std::vector<std::string>>& commands) {
+  if (keys.empty()) {
+    return absl::InvalidArgumentError("redis: GuardedTransaction needs at least one key");
+  }
   for (const auto& argv : commands) {
     HALFSKY_RETURN_IF_ERROR(CheckClientCommand(argv));
   }
@@ -351,17 +354,22 @@ absl::StatusOr<RedisClient::GuardedResult> InMemoryRedisClient::GuardedTransacti
   {
     absl::MutexLock lock(&mu_);
     HALFSKY_RETURN_IF_ERROR(CheckAvailableLocked());
-    command_count_ += 2;  // WATCH, GET
-    HALFSKY_ASSIGN_OR_RETURN(result.observed, ReadStringLocked(key));
+    command_count_ += 1 + static_cast<int64_t>(keys.size());  // WATCH, GETs
+    for (const std::string& key : keys) {
+      HALFSKY_ASSIGN_OR_RETURN(std::optional<std::string> value, ReadStringLocked(key));
+      result.observed.push_back(std::move(value));
+    }
   }
   if (!proceed(result.observed)) {
     return result;
   }
   absl::MutexLock lock(&mu_);
   HALFSKY_RETURN_IF_ERROR(CheckAvailableLocked());
-  absl::StatusOr<std::optional<std::string>> now = ReadStringLocked(key);
-  if (!now.ok() || *now != result.observed) {
-    return absl::AbortedError("redis: transaction aborted (a watched key changed)");
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<std::optional<std::string>> now = ReadStringLocked(keys[i]);
+    if (!now.ok() || *now != result.observed[i]) {
+      return absl::AbortedError("redis: transaction aborted (a watched key changed)");
+    }
   }
   if (!commands.empty()) {
     HALFSKY_ASSIGN_OR_RETURN(result.replies, TransactionLocked(commands));

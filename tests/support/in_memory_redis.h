@@ -55,10 +55,11 @@ class InMemoryRedisClient final : public RedisClient {
       const std::vector<std::vector<std::string>>& commands) override;
   // `proceed` runs outside the fake's lock (so a test may change the key
   // from it, as another client would); "modified in between" is detected by
-  // comparing the key's value before and after (a write of the same value is
+  // comparing the keys' values before and after (a write of the same value is
   // not noticed, unlike Redis' WATCH).
+  using RedisClient::GuardedTransaction;
   absl::StatusOr<GuardedResult> GuardedTransaction(
-      const std::string& key, const std::function<bool(const std::optional<std::string>&)>& proceed,
+      const std::vector<std::string>& keys, const GuardProceed& proceed,
       const std::vector<std::vector<std::string>>& commands) override;
   absl::StatusOr<std::unique_ptr<RedisSubscription>> Subscribe(
       const std::vector<std::string>& channels, RedisSubscriptionCallbacks callbacks) override;

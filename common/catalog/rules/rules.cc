@@ -24,12 +24,16 @@ v1::RulePart NormPart(v1::RulePart p) {
   return p == v1::RULE_PART_UNSPECIFIED ? v1::RULE_PART_VALUE : p;
 }
 
-v1::RuleTerm Term(const std::string& indicator, v1::Sex sex, v1::Residence res, v1::RulePart part) {
+v1::RuleTerm Term(const std::string& indicator, v1::Sex sex, v1::Residence res, v1::RulePart part,
+                  bool children_sum = false) {
   v1::RuleTerm t;
   t.set_indicator_id(indicator);
   t.set_sex(sex);
   t.set_residence(res);
   t.set_part(part);
+  if (children_sum) {
+    t.set_children_sum(true);
+  }
   return t;
 }
 
@@ -110,8 +114,12 @@ std::string Num(double v) { return absl::StrFormat("%.10g", v); }
 
 // 「女」「城镇分子」, or with the indicator's name when the rule spans
 // several indicators.
-std::string TermZh(const v1::RuleTerm& t, const v1::Catalog& catalog, bool with_name) {
+std::string TermZh(const v1::RuleTerm& t, const v1::Catalog& catalog, bool with_name,
+                   bool children_rule) {
   std::string s;
+  if (children_rule) {
+    s = t.children_sum() ? "下级合计" : "本级";
+  }
   if (with_name) {
     for (const auto& ind : catalog.indicators()) {
       if (ind.id() == t.indicator_id()) {
@@ -131,7 +139,7 @@ std::string TermZh(const v1::RuleTerm& t, const v1::Catalog& catalog, bool with_
   if (res != v1::RESIDENCE_ALL) {
     absl::StrAppend(&s, labels::LabelZh(res));
   }
-  if (sex == v1::SEX_TOTAL && res == v1::RESIDENCE_ALL && !with_name) {
+  if (sex == v1::SEX_TOTAL && res == v1::RESIDENCE_ALL && !with_name && !children_rule) {
     absl::StrAppend(&s, labels::LabelZh(v1::SEX_TOTAL));
   }
   absl::StrAppend(&s, PartZh(NormPart(t.part())));
@@ -142,6 +150,9 @@ std::string TermToken(const v1::RuleTerm& t, bool with_indicator) {
   std::vector<std::string> bits;
   if (with_indicator) {
     bits.push_back(t.indicator_id());
+  }
+  if (t.children_sum()) {
+    bits.push_back("children");
   }
   const v1::Sex sex = NormSex(t.sex());
   const v1::Residence res = NormRes(t.residence());
@@ -194,23 +205,59 @@ const char* OpZh(v1::RuleOperator op) {
   }
 }
 
-// Sum of `terms` at (area, year), with each term's text; nullopt when a
-// figure is missing.
-std::optional<double> SumOf(const google::protobuf::RepeatedPtrField<v1::RuleTerm>& terms,
-                            const FigureTable& figures, const std::string& area, int year,
-                            const v1::Catalog& catalog, bool with_name,
-                            std::vector<std::string>* texts) {
+using ChildMap = absl::flat_hash_map<std::string, std::vector<std::string>>;
+
+// One term's figure at (area, year): the area's own, or for a
+// children_sum term the sum over every child area (nullopt when the area
+// has no children or a child lacks the figure).
+std::optional<double> TermValue(const v1::RuleTerm& t, const FigureTable& figures,
+                                const ChildMap& children, const std::string& area, int year) {
+  if (!t.children_sum()) {
+    return figures.Get(t.indicator_id(), area, year, NormSex(t.sex()), NormRes(t.residence()),
+                       NormPart(t.part()));
+  }
+  auto it = children.find(area);
+  if (it == children.end() || it->second.empty()) {
+    return std::nullopt;
+  }
   double sum = 0;
-  for (const auto& t : terms) {
-    std::optional<double> v = figures.Get(t.indicator_id(), area, year, NormSex(t.sex()),
+  for (const std::string& child : it->second) {
+    std::optional<double> v = figures.Get(t.indicator_id(), child, year, NormSex(t.sex()),
                                           NormRes(t.residence()), NormPart(t.part()));
     if (!v.has_value()) {
       return std::nullopt;
     }
     sum += *v;
-    texts->push_back(absl::StrCat(TermZh(t, catalog, with_name), " ", Num(*v)));
   }
   return sum;
+}
+
+// Sum of `terms` at (area, year), with each term's text; nullopt when a
+// figure is missing.
+std::optional<double> SumOf(const google::protobuf::RepeatedPtrField<v1::RuleTerm>& terms,
+                            const FigureTable& figures, const ChildMap& children,
+                            const std::string& area, int year, const v1::Catalog& catalog,
+                            bool with_name, bool children_rule, std::vector<std::string>* texts) {
+  double sum = 0;
+  for (const auto& t : terms) {
+    std::optional<double> v = TermValue(t, figures, children, area, year);
+    if (!v.has_value()) {
+      return std::nullopt;
+    }
+    sum += *v;
+    texts->push_back(absl::StrCat(TermZh(t, catalog, with_name, children_rule), " ", Num(*v)));
+  }
+  return sum;
+}
+
+bool UsesChildren(const v1::ValidationRule& r) {
+  for (const auto& t : r.left()) {
+    if (t.children_sum()) return true;
+  }
+  for (const auto& t : r.right()) {
+    if (t.children_sum()) return true;
+  }
+  return false;
 }
 
 bool SpansIndicators(const v1::ValidationRule& r) {
@@ -244,6 +291,31 @@ std::vector<v1::ValidationRule> BuiltinRules(const v1::Catalog& catalog) {
     }
     if (by_res) {
       AddSplitRules(ind, residence, &out);
+    }
+    // Children's sum against the parent's own figure, every group and part.
+    {
+      std::vector<std::pair<v1::Sex, v1::Residence>> groups = {{v1::SEX_TOTAL, v1::RESIDENCE_ALL}};
+      if (by_sex) {
+        groups.push_back({v1::SEX_FEMALE, v1::RESIDENCE_ALL});
+        groups.push_back({v1::SEX_MALE, v1::RESIDENCE_ALL});
+      }
+      if (by_res) {
+        groups.push_back({v1::SEX_TOTAL, v1::RESIDENCE_URBAN});
+        groups.push_back({v1::SEX_TOTAL, v1::RESIDENCE_RURAL});
+      }
+      for (v1::RulePart part : SummedParts(ind)) {
+        for (const auto& [s, r] : groups) {
+          v1::ValidationRule c =
+              NewRule(absl::StrCat(kBuiltinPrefix, "children_sum.", ind.id(), ".", labels::Token(s),
+                                   ".", labels::Token(r), PartSuffix(part)),
+                      absl::StrCat(ind.name_zh(), PartZh(part), "：下级区域合计等于本级"),
+                      v1::RULE_OPERATOR_EQUAL);
+          c.set_importance(v1::RULE_IMPORTANCE_WARNING);
+          *c.add_left() = Term(ind.id(), s, r, part, /*children_sum=*/true);
+          *c.add_right() = Term(ind.id(), s, r, part);
+          out.push_back(std::move(c));
+        }
+      }
     }
     if (ind.kind() == v1::INDICATOR_KIND_PROPORTION) {
       std::vector<std::pair<v1::Sex, v1::Residence>> groups = {{v1::SEX_TOTAL, v1::RESIDENCE_ALL}};
@@ -411,6 +483,12 @@ std::vector<v1::RuleViolation> Evaluate(const std::vector<v1::ValidationRule>& r
                                         const std::vector<std::pair<std::string, int>>& scope,
                                         int* checked) {
   std::vector<v1::RuleViolation> out;
+  ChildMap children;
+  for (const auto& a : catalog.areas()) {
+    if (!a.parent_code().empty()) {
+      children[a.parent_code()].push_back(a.code());
+    }
+  }
   int count = 0;
   for (const auto& [area, year] : scope) {
     for (const auto& rule : rules) {
@@ -418,9 +496,10 @@ std::vector<v1::RuleViolation> Evaluate(const std::vector<v1::ValidationRule>& r
         continue;
       }
       const bool with_name = SpansIndicators(rule);
+      const bool children_rule = UsesChildren(rule);
       std::vector<std::string> left_texts, right_texts;
-      std::optional<double> left =
-          SumOf(rule.left(), figures, area, year, catalog, with_name, &left_texts);
+      std::optional<double> left = SumOf(rule.left(), figures, children, area, year, catalog,
+                                         with_name, children_rule, &left_texts);
       if (!left.has_value()) {
         continue;
       }
@@ -437,8 +516,8 @@ std::vector<v1::RuleViolation> Evaluate(const std::vector<v1::ValidationRule>& r
       std::string field_op;
       if (rule.has_max_change_percent()) {
         std::vector<std::string> prev_texts;
-        std::optional<double> prev =
-            SumOf(rule.left(), figures, area, year - 1, catalog, with_name, &prev_texts);
+        std::optional<double> prev = SumOf(rule.left(), figures, children, area, year - 1, catalog,
+                                           with_name, children_rule, &prev_texts);
         if (!prev.has_value() || *prev == 0) {
           continue;
         }
@@ -461,8 +540,8 @@ std::vector<v1::RuleViolation> Evaluate(const std::vector<v1::ValidationRule>& r
         }
         field_op = " within bounds";
       } else {
-        std::optional<double> r =
-            SumOf(rule.right(), figures, area, year, catalog, with_name, &right_texts);
+        std::optional<double> r = SumOf(rule.right(), figures, children, area, year, catalog,
+                                        with_name, children_rule, &right_texts);
         if (!r.has_value()) {
           continue;
         }
@@ -472,7 +551,13 @@ std::vector<v1::RuleViolation> Evaluate(const std::vector<v1::ValidationRule>& r
             right_texts.size() == 1
                 ? right_texts[0]
                 : absl::StrCat(absl::StrJoin(right_texts, " + "), " = ", Num(right));
-        detail = absl::StrCat(left_text, "，", OpZh(rule.operator_()), right_text);
+        if (children_rule && rule.operator_() == v1::RULE_OPERATOR_EQUAL) {
+          // 「下级合计 150 与本级 140 不一致（相差 10）」
+          detail = absl::StrCat(left_text, " 与", right_text, " 不一致（相差 ",
+                                Num(std::fabs(*left - right)), "）");
+        } else {
+          detail = absl::StrCat(left_text, "，", OpZh(rule.operator_()), right_text);
+        }
         if (rule.operator_() == v1::RULE_OPERATOR_EQUAL && rule.tolerance() > 0) {
           absl::StrAppend(&detail, "（容差 ", Num(rule.tolerance()), "）");
         }

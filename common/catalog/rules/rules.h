@@ -6,13 +6,18 @@
 // disaggregation, their lint, and their evaluation over a table of figures.
 // Pure: no I/O, no clock. Thread-safe (no shared state).
 //
-// Built-in families (importance ERROR; ids "builtin.<family>.<indicator>"
+// Built-in families (importance ERROR unless said; ids "builtin.<family>.<indicator>"
 // plus the part for fractions):
 //   sex_sum        female + male == total     (SEX disaggregation)
 //   residence_sum  urban + rural == all       (RESIDENCE disaggregation)
 //   sex_part       female <= total, male <= total
 //   residence_part urban <= all, rural <= all
 //   fraction       numerator <= denominator   (PROPORTION, every group)
+//   children_sum   sum over the child areas == the area's own figure,
+//                  importance WARNING (every group the indicator has:
+//                  total, female, male, urban, rural), checked only where
+//                  the area reports its own figure and every child area has
+//                  one; message 「下级合计 … 与本级 … 不一致」
 // For COUNT the figure's value is compared; for RATE and PROPORTION the
 // numerators and the denominators (never the rates); VALUE and QUALITATIVE
 // indicators get no family (a mean is not a sum).

@@ -122,6 +122,69 @@ SeriesSet CompletePointsOnly(const SeriesSet& series) {
   return out;
 }
 
+SeriesSet UnapprovedAsLeftOut(const SeriesSet& series) {
+  SeriesSet out;
+  for (const auto& [key, points] : series.entries()) {
+    Series marked = points;
+    for (YearPoint& p : marked) {
+      if (p.unapproved && !p.incomplete) {
+        p.incomplete = true;
+        p.unapproved_left_out = true;
+      }
+    }
+    out.Put(static_cast<v1::Sex>(key.first), static_cast<v1::Residence>(key.second),
+            std::move(marked));
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<int> UnapprovedYears(const MethodOptions& options,
+                                 const std::vector<const Series*>& series) {
+  std::set<int> years;
+  for (const Series* s : series) {
+    if (s == nullptr) {
+      continue;
+    }
+    for (const YearPoint& p : *s) {
+      if (p.unapproved && !p.incomplete &&
+          (options.as_of_year <= 0 || p.year <= options.as_of_year)) {
+        years.insert(p.year);
+      }
+    }
+  }
+  return {years.begin(), years.end()};
+}
+
+void AppendUnapproved(const std::vector<int>& years, std::string* zh, std::string* en) {
+  absl::StrAppend(zh, "（含未审核数据：", YearsZh(years), "。）");
+  absl::StrAppend(en, " (contains unapproved data: ", YearsEn(years), ".)");
+}
+
+}  // namespace
+
+void NoteUnapproved(const MethodOptions& options, const std::vector<const Series*>& series,
+                    Assessment* a) {
+  if (options.approved_only) {
+    return;
+  }
+  a->unapproved_years = UnapprovedYears(options, series);
+  if (!a->unapproved_years.empty()) {
+    AppendUnapproved(a->unapproved_years, &a->explanation_zh, &a->explanation_en);
+  }
+}
+
+void NoteUnapproved(const MethodOptions& options, const Series* total, FluctuationResult* r) {
+  if (options.approved_only) {
+    return;
+  }
+  const std::vector<int> years = UnapprovedYears(options, {total});
+  if (!years.empty()) {
+    AppendUnapproved(years, &r->explanation_zh, &r->explanation_en);
+  }
+}
+
 std::vector<const Series*> TargetSeries(const SeriesSet& series, const v1::Target& target) {
   std::vector<const Series*> out;
   auto add = [&](v1::Sex s, v1::Residence r) {
@@ -144,6 +207,10 @@ std::vector<const Series*> TargetSeries(const SeriesSet& series, const v1::Targe
 }
 
 std::string CoverageTextZh(const YearPoint& p, const MethodOptions& options) {
+  if (p.unapproved_left_out) {
+    return absl::StrFormat("%d年含未审核数据（已审核%d/%d项），按设置只评估已审核数据", p.year,
+                           p.approved_parts, p.parts);
+  }
   if (p.expected_areas <= 0) {
     return absl::StrFormat("%d年%s报送不全", p.year, options.child_areas_zh);
   }
@@ -156,6 +223,12 @@ std::string CoverageTextZh(const YearPoint& p, const MethodOptions& options) {
 }
 
 std::string CoverageTextEn(const YearPoint& p) {
+  if (p.unapproved_left_out) {
+    return absl::StrFormat(
+        "%d: contains unapproved data (%d of %d parts approved); only approved "
+        "data is evaluated",
+        p.year, p.approved_parts, p.parts);
+  }
   if (p.expected_areas <= 0) {
     return absl::StrFormat("%d: not every child area reported", p.year);
   }
@@ -195,6 +268,21 @@ void NoteCoverage(const v1::Indicator& indicator, const MethodOptions& options,
         cov_en.push_back(CoverageTextEn(p));
       }
       const std::vector<int> years = YearsOf(noted.incomplete);
+      const bool all_unapproved =
+          std::all_of(noted.incomplete.begin(), noted.incomplete.end(),
+                      [](const YearPoint& p) { return p.unapproved_left_out; });
+      if (all_unapproved) {
+        // Nothing is missing but the approval: never shown as the whole.
+        a->explanation_zh = absl::StrCat(SubjectZh(indicator, &a->target), YearsZh(years),
+                                         "的数值含未审核数据（", absl::StrJoin(cov_zh, "，"),
+                                         "），未审核数据不纳入评估：数据不完整，暂无法评估进展。");
+        a->explanation_en = absl::StrCat(
+            SubjectEn(indicator, &a->target), ": the figures contain unapproved data (",
+            absl::StrJoin(cov_en, "; "),
+            "), which is not evaluated: data incomplete, progress cannot be assessed.");
+        AppendPublished(indicator, noted, &a->explanation_zh, &a->explanation_en);
+        return;
+      }
       a->explanation_zh =
           absl::StrCat(SubjectZh(indicator, &a->target), YearsZh(years), "仅有部分",
                        options.child_areas_zh, "报送（", absl::StrJoin(cov_zh, "，"),

@@ -18,6 +18,19 @@ namespace halfsky::evaluation {
 // `series` without its incomplete points (every series, same keys).
 SeriesSet CompletePointsOnly(const SeriesSet& series);
 
+// `series` with every point containing unapproved data marked incomplete
+// and unapproved_left_out (MethodOptions.approved_only).
+SeriesSet UnapprovedAsLeftOut(const SeriesSet& series);
+
+// 含未审核数据: the years of the points of `series` (complete points as
+// assessed, up to options.as_of_year) that contain unapproved data go into
+// assessment->unapproved_years and the sentences get
+// 「（含未审核数据：2024年。）」. Nothing with options.approved_only (those
+// points were left out). `total` may be null.
+void NoteUnapproved(const MethodOptions& options, const std::vector<const Series*>& series,
+                    Assessment* assessment);
+void NoteUnapproved(const MethodOptions& options, const Series* total, FluctuationResult* result);
+
 // The series (as put, incomplete points included) a target reads: its own
 // disaggregation, or both groups of a NARROW_GAP target. Absent ones are
 // skipped.

@@ -546,6 +546,9 @@ Series SeriesFromProto(const google::protobuf::RepeatedPtrField<v1::SeriesPoint>
     y.expected_areas = p.expected_area_count();
     y.published_areas = p.published_area_count();
     y.published = p.published();
+    y.unapproved = p.contains_unapproved_data();
+    y.parts = p.part_count();
+    y.approved_parts = p.approved_part_count();
     series.push_back(y);
   }
   return series;
@@ -557,6 +560,10 @@ v1::TargetAssessment Assessment::ToProto() const {
   out.set_status(status);
   *out.mutable_figures() = figures;
   out.set_explanation_zh(explanation_zh);
+  out.set_contains_unapproved_data(!unapproved_years.empty());
+  for (int y : unapproved_years) {
+    out.add_unapproved_years(y);
+  }
   out.set_severity(severity);
   out.set_warning_kind(warning_kind);
   out.set_explanation_en(explanation_en);
@@ -964,8 +971,12 @@ absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const Indicator& indicator
                                                       const MethodOptions& options) {
   IndicatorEvaluation out;
   static const Series kEmpty;
+  // With approved_only, points with unapproved data are left out like
+  // incomplete ones (and noted as such); otherwise they are used and noted.
+  const SeriesSet noted_series =
+      options.approved_only ? UnapprovedAsLeftOut(all_series) : all_series;
   // Only complete points are the area's figures (coverage.h).
-  const SeriesSet series = CompletePointsOnly(all_series);
+  const SeriesSet series = CompletePointsOnly(noted_series);
   for (const Target& target : indicator.targets()) {
     const Series* a = nullptr;
     const Series* b = nullptr;
@@ -986,7 +997,8 @@ absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const Indicator& indicator
     if (!assessment.ok()) {
       return assessment.status();
     }
-    NoteCoverage(indicator, options, TargetSeries(all_series, target), &*assessment);
+    NoteCoverage(indicator, options, TargetSeries(noted_series, target), &*assessment);
+    NoteUnapproved(options, TargetSeries(series, target), &*assessment);
     out.assessments.push_back(std::move(*assessment));
   }
   const Series* total = series.Find(v1::SEX_TOTAL, v1::RESIDENCE_ALL);
@@ -995,8 +1007,9 @@ absl::StatusOr<IndicatorEvaluation> EvaluateIndicator(const Indicator& indicator
   if (!fluctuation.ok()) {
     return fluctuation.status();
   }
-  NoteCoverage(indicator, options, all_series.Find(v1::SEX_TOTAL, v1::RESIDENCE_ALL),
+  NoteCoverage(indicator, options, noted_series.Find(v1::SEX_TOTAL, v1::RESIDENCE_ALL),
                &*fluctuation);
+  NoteUnapproved(options, total, &*fluctuation);
   out.fluctuation = std::move(*fluctuation);
   return out;
 }

@@ -61,6 +61,15 @@ struct YearPoint {
   // A published figure without counts (公布数): `value` only; never pooled
   // as rare events (a series holding one is assessed on single-year values).
   bool published = false;
+  // Approval (SeriesPoint.contains_unapproved_data): the figure rests on
+  // `parts` reported figures of which `approved_parts` are approved (已审核).
+  // EvaluateIndicator says 含未审核数据 where such a point is used, or, with
+  // MethodOptions.approved_only, leaves it out like an incomplete point
+  // (then `unapproved_left_out` is set on the copy it notes).
+  bool unapproved = false;
+  int parts = 0;
+  int approved_parts = 0;
+  bool unapproved_left_out = false;
 };
 
 // A yearly series, in any order. Two points of the same year are an error.
@@ -101,6 +110,13 @@ struct MethodOptions {
   // what the evaluated area is called as a whole (e.g. 全区).
   std::string child_areas_zh = "下级区域";
   std::string area_whole_zh = "本区域";
+  // Evaluate approved data only (the evaluation service's --approved_only):
+  // points containing unapproved data are left out of every test like
+  // incomplete ones, and the coverage sentences say so
+  // (「2024年含未审核数据（已审核0/1项）」); a target they leave without data
+  // is DATA_INCOMPLETE 数据不完整. Off: they are used, and every sentence that
+  // uses one says 含未审核数据 with its years.
+  bool approved_only = false;
   // Late data (LateDataSeverity): yellow from the due date, orange from
   // this many whole days past it, red from late_red_after_days. Must be
   // 0 < orange < red.
@@ -160,10 +176,14 @@ struct Assessment {
   // One sentence each, with the figures.
   std::string explanation_zh;
   std::string explanation_en;
+  // Years of points the assessment used that contain unapproved data
+  // (ascending; empty with MethodOptions.approved_only).
+  std::vector<int> unapproved_years;
 
   bool warns() const { return warning_kind != halfsky::v1::WARNING_KIND_UNSPECIFIED; }
   // Every field of the proto: target, status, figures, severity,
-  // warning_kind, explanation_zh and explanation_en.
+  // warning_kind, explanation_zh, explanation_en, contains_unapproved_data
+  // and unapproved_years.
   halfsky::v1::TargetAssessment ToProto() const;
 };
 

@@ -15,14 +15,13 @@
 #include "common/server/unary_reply.h"
 #include "common/status/parse_error.h"
 #include "common/status/status.h"
+#include "services/evaluation/service/request_checks.h"
 
 namespace halfsky {
 namespace {
 
 using ::halfsky::v1::Warning;
 using ::halfsky::v1::WarningEvent;
-
-constexpr size_t kMaxNoteBytes = 4000;
 
 }  // namespace
 
@@ -100,41 +99,7 @@ void EvaluationServiceImpl::Shutdown() {
 }
 
 absl::Status EvaluationServiceImpl::CheckFilter(const halfsky::v1::ListWarningsRequest& f) const {
-  std::vector<FieldViolation> violations;
-  if (!f.domain_id().empty() && catalog_->FindDomain(f.domain_id()) == nullptr) {
-    violations.push_back(
-        {"domain_id", absl::StrCat("未知领域 / unknown domain \"", f.domain_id(), "\"")});
-  }
-  if (!f.indicator_id().empty() && catalog_->FindIndicator(f.indicator_id()) == nullptr) {
-    violations.push_back(
-        {"indicator_id", absl::StrCat("未知指标 / unknown indicator \"", f.indicator_id(), "\"")});
-  }
-  if (!f.area_code().empty() && catalog_->FindArea(f.area_code()) == nullptr) {
-    violations.push_back(
-        {"area_code", absl::StrCat("未知区域 / unknown area \"", f.area_code(), "\"")});
-  }
-  if (!f.responsible_unit_code().empty() &&
-      catalog_->FindMemberUnit(f.responsible_unit_code()) == nullptr) {
-    violations.push_back(
-        {"responsible_unit_code",
-         absl::StrCat("未知成员单位 / unknown member unit \"", f.responsible_unit_code(), "\"")});
-  }
-  if (!halfsky::v1::WarningKind_IsValid(f.kind())) {
-    violations.push_back({"kind", "未知预警类型 / unknown warning kind"});
-  }
-  if (!halfsky::v1::Severity_IsValid(f.min_severity())) {
-    violations.push_back({"min_severity", "未知预警级别 / unknown severity"});
-  }
-  if (!halfsky::v1::WarningState_IsValid(f.state())) {
-    violations.push_back({"state", "未知状态 / unknown state"});
-  }
-  if (f.page_size() < 0) {
-    violations.push_back({"page_size", "不能为负数 / must not be negative"});
-  }
-  if (!violations.empty()) {
-    return InvalidArgumentError("筛选条件无效 / invalid filter", violations);
-  }
-  return absl::OkStatus();
+  return evaluation::CheckWarningsFilter(f, *catalog_);
 }
 
 absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(const evaluation::WarningSet& set,
@@ -238,19 +203,8 @@ grpc::ServerUnaryReactor* EvaluationServiceImpl::AcknowledgeWarning(
   if (!st.ok()) {
     return server::FinishUnary(ctx, st);
   }
-  std::vector<FieldViolation> violations;
-  if (request->warning_id().empty()) {
-    violations.push_back({"warning_id", "不能为空 / required"});
-  }
-  if (request->note().empty()) {
-    violations.push_back({"note", "确认预警须填写对策建议 / a note (对策建议) is required"});
-  } else if (request->note().size() > kMaxNoteBytes) {
-    violations.push_back({"note", absl::StrCat("对策建议不超过", kMaxNoteBytes,
-                                               "字节 / note exceeds ", kMaxNoteBytes, " bytes")});
-  }
-  if (!violations.empty()) {
-    return server::FinishUnary(
-        ctx, InvalidArgumentError("确认请求无效 / invalid acknowledgement", violations));
+  if (absl::Status checked = evaluation::CheckAcknowledgement(*request); !checked.ok()) {
+    return server::FinishUnary(ctx, checked);
   }
   absl::StatusOr<Warning> acked =
       engine_->Acknowledge(request->warning_id(), who->name(), request->note());

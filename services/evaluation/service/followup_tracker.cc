@@ -10,6 +10,7 @@
 #include "common/proto/timestamp.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/evaluation/service/request_checks.h"
 
 namespace halfsky::evaluation {
 namespace {
@@ -21,7 +22,6 @@ using ::halfsky::v1::Principal;
 using ::halfsky::v1::Warning;
 
 constexpr char kSystem[] = "system";
-constexpr size_t kMaxTextBytes = 4000;
 
 std::string DateZh(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, DistrictTimeZone()); }
 std::string MinuteZh(absl::Time t) {
@@ -74,32 +74,6 @@ absl::Status NeedGroup(const Principal& who, absl::string_view what) {
 
 bool Visible(const Principal& who, const FollowUp& f) {
   return MayReadAllFollowUps(who) || auth::IsUnit(who, f.owner_unit_code());
-}
-
-void CheckText(const std::string& text, const char* field, const char* label_zh,
-               std::vector<FieldViolation>* violations) {
-  if (text.empty()) {
-    violations->push_back({field, absl::StrCat(label_zh, "不能为空 / ", field, " is required")});
-  } else if (text.size() > kMaxTextBytes) {
-    violations->push_back({field, absl::StrCat(label_zh, "不超过", kMaxTextBytes, "字节 / ", field,
-                                               " exceeds ", kMaxTextBytes, " bytes")});
-  }
-}
-
-// `t` (field `field`, `has` whether set) must be set, later than `now` and
-// at most `horizon` (said as `horizon_zh`) ahead.
-void CheckFutureTime(bool has, const google::protobuf::Timestamp& t, absl::Time now,
-                     absl::Duration horizon, const char* field, const char* label_zh,
-                     const char* horizon_zh, std::vector<FieldViolation>* violations) {
-  if (!has) {
-    violations->push_back({field, absl::StrCat(label_zh, "不能为空 / ", field, " is required")});
-  } else if (FromTimestamp(t) <= now) {
-    violations->push_back({field, absl::StrCat(label_zh, "须晚于现在（", MinuteZh(now), "） / ",
-                                               field, " must be in the future")});
-  } else if (FromTimestamp(t) > now + horizon) {
-    violations->push_back(
-        {field, absl::StrCat(label_zh, "不超过", horizon_zh, " / ", field, " too far ahead")});
-  }
 }
 
 }  // namespace
@@ -464,18 +438,7 @@ absl::StatusOr<halfsky::v1::ListFollowUpsResponse> FollowUpTracker::List(
     return absl::PermissionDeniedError(
         absl::StrCat("无权查看督办记录 / principal \"", who.name(), "\" may read no follow-up"));
   }
-  std::vector<FieldViolation> violations;
-  if (!request.owner_unit_code().empty() &&
-      catalog_->FindMemberUnit(request.owner_unit_code()) == nullptr) {
-    violations.push_back({"owner_unit_code", absl::StrCat("未知成员单位 / unknown member unit \"",
-                                                          request.owner_unit_code(), "\"")});
-  }
-  if (!halfsky::v1::FollowUpState_IsValid(request.state())) {
-    violations.push_back({"state", "未知状态 / unknown state"});
-  }
-  if (!violations.empty()) {
-    return InvalidArgumentError("筛选条件无效 / invalid filter", violations);
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckFollowUpFilter(request, *catalog_));
   if (!request.owner_unit_code().empty() && !MayReadAllFollowUps(who) &&
       !auth::IsUnit(who, request.owner_unit_code())) {
     return absl::PermissionDeniedError(
@@ -557,17 +520,7 @@ absl::StatusOr<FollowUp> FollowUpTracker::Get(const Principal& who, const std::s
 absl::StatusOr<FollowUp> FollowUpTracker::Assign(const Principal& who,
                                                  const halfsky::v1::AssignFollowUpRequest& req) {
   HALFSKY_RETURN_IF_ERROR(NeedGroup(who, "调整责任单位 / assign"));
-  std::vector<FieldViolation> violations;
-  if (req.unit_code().empty()) {
-    violations.push_back({"unit_code", "责任单位不能为空 / unit_code is required"});
-  } else if (catalog_->FindMemberUnit(req.unit_code()) == nullptr) {
-    violations.push_back({"unit_code", absl::StrCat("未知成员单位 / unknown member unit \"",
-                                                    req.unit_code(), "\"")});
-  }
-  CheckText(req.reason(), "reason", "调整理由", &violations);
-  if (!violations.empty()) {
-    return InvalidArgumentError("调整责任单位的请求无效 / invalid assignment", violations);
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckAssign(req, *catalog_));
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   HALFSKY_ASSIGN_OR_RETURN(Change change, BeginWriteLocked(req.warning_id(), now));
@@ -594,13 +547,7 @@ absl::StatusOr<FollowUp> FollowUpTracker::Plan(const Principal& who,
   HALFSKY_RETURN_IF_ERROR(NeedGroup(who, "制定整改措施 / plan"));
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
-  std::vector<FieldViolation> violations;
-  CheckText(req.measures(), "measures", "整改措施", &violations);
-  CheckFutureTime(req.has_due(), req.due(), now, absl::Hours(24 * 3 * 366), "due", "整改时限",
-                  "三年", &violations);
-  if (!violations.empty()) {
-    return InvalidArgumentError("整改措施无效 / invalid plan", violations);
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckPlan(req, now));
   HALFSKY_ASSIGN_OR_RETURN(Change change, BeginWriteLocked(req.warning_id(), now));
   FollowUp& rec = change.next;
   HALFSKY_RETURN_IF_ERROR(RefuseClosed(rec));
@@ -623,11 +570,7 @@ absl::StatusOr<FollowUp> FollowUpTracker::Plan(const Principal& who,
 
 absl::StatusOr<FollowUp> FollowUpTracker::Note(const Principal& who,
                                                const halfsky::v1::AddFollowUpNoteRequest& req) {
-  std::vector<FieldViolation> violations;
-  CheckText(req.note(), "note", "整改进展", &violations);
-  if (!violations.empty()) {
-    return InvalidArgumentError("整改进展无效 / invalid note", violations);
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckNote(req));
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   HALFSKY_ASSIGN_OR_RETURN(Change change, BeginWriteLocked(req.warning_id(), now));
@@ -649,19 +592,8 @@ absl::StatusOr<FollowUp> FollowUpTracker::Note(const Principal& who,
 absl::StatusOr<FollowUp> FollowUpTracker::Close(const Principal& who,
                                                 const halfsky::v1::CloseFollowUpRequest& req) {
   HALFSKY_RETURN_IF_ERROR(NeedGroup(who, "销号 / close"));
-  std::vector<FieldViolation> violations;
+  HALFSKY_RETURN_IF_ERROR(CheckClose(req));
   const bool by_data = req.closing() == halfsky::v1::FOLLOW_UP_CLOSING_RESOLVED_BY_DATA;
-  if (req.closing() == halfsky::v1::FOLLOW_UP_CLOSING_UNSPECIFIED ||
-      !halfsky::v1::FollowUpClosing_IsValid(req.closing())) {
-    violations.push_back({"closing",
-                          "须为 RESOLVED_BY_DATA、CLOSED_WITH_REASON 或 FALSE_ALARM / closing "
-                          "decision is required"});
-  } else if (!by_data || !req.reason().empty()) {
-    CheckText(req.reason(), "reason", "销号理由", &violations);
-  }
-  if (!violations.empty()) {
-    return InvalidArgumentError("销号请求无效 / invalid closing", violations);
-  }
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   HALFSKY_ASSIGN_OR_RETURN(Change change, BeginWriteLocked(req.warning_id(), now));
@@ -695,13 +627,7 @@ absl::StatusOr<FollowUp> FollowUpTracker::Silence(const Principal& who,
   HALFSKY_RETURN_IF_ERROR(NeedGroup(who, "暂缓督办 / silence"));
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
-  std::vector<FieldViolation> violations;
-  CheckText(req.reason(), "reason", "暂缓理由", &violations);
-  CheckFutureTime(req.has_until(), req.until(), now, absl::Hours(24 * 366), "until", "暂缓截止时间",
-                  "366天", &violations);
-  if (!violations.empty()) {
-    return InvalidArgumentError("暂缓督办请求无效 / invalid silence", violations);
-  }
+  HALFSKY_RETURN_IF_ERROR(CheckSilence(req, now));
   HALFSKY_ASSIGN_OR_RETURN(Change change, BeginWriteLocked(req.warning_id(), now));
   FollowUp& rec = change.next;
   HALFSKY_RETURN_IF_ERROR(RefuseClosed(rec));

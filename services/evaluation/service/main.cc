@@ -46,6 +46,10 @@ ABSL_FLAG(int, first_reporting_year, 0,
 ABSL_FLAG(int, late_orange_after_days, 90,
           "Late data: yellow from the due date, orange from this many days past it.");
 ABSL_FLAG(int, late_red_after_days, 180, "Late data: red from this many days past the due date.");
+ABSL_FLAG(bool, approved_only, false,
+          "Evaluate approved data only (审核通过的数据): figures containing unapproved data "
+          "(含未审核数据) are left out and the sentences say which years (数据不完整); "
+          "off: they are used and marked 含未审核数据.");
 ABSL_FLAG(std::string, submission_token_file, "",
           "File holding the bearer token presented to the submission service "
           "(GetReportingStatus). Empty: no token.");
@@ -148,6 +152,7 @@ int main(int argc, char** argv) {
   evaluator_options.first_reporting_year = absl::GetFlag(FLAGS_first_reporting_year);
   evaluator_options.method.late_orange_after_days = absl::GetFlag(FLAGS_late_orange_after_days);
   evaluator_options.method.late_red_after_days = absl::GetFlag(FLAGS_late_red_after_days);
+  evaluator_options.method.approved_only = absl::GetFlag(FLAGS_approved_only);
   if (!(evaluator_options.method.late_orange_after_days > 0 &&
         evaluator_options.method.late_red_after_days >
             evaluator_options.method.late_orange_after_days)) {

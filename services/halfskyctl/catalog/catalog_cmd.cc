@@ -387,6 +387,17 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
         "reported (or the parent reported it directly), unless the indicator sets "
         "`coverage_threshold_percent`; below it the figure is shown as 数据不完整 with its "
         "coverage and is not evaluated\n";
+  md << "- 审核状态 approval: 数值所依据的填报数据须其责任单位该区域"
+        "该年度的报表「已审核」才算已审核；含有未审核数据的数值"
+        "及使用它的评估、预警和报告均注明「含未审核数据」；部署"
+        "可设为只评估已审核数据（`--approved_only`），此时含未审核数据"
+        "的数值不纳入评估，并注明「含未审核数据（已审核a/b项）」"
+        "，目标因此无数据时为「数据不完整」 / a figure is approved when t"
+        "he forms of its responsible units for its area and year are approved (已审核);"
+        " figures resting on unapproved data, and the assessments, warnings and reports us"
+        "ing them, say 含未审核数据; a deployment may evaluate approved data only (`"
+        "--approved_only`): such figures are then left out, named with how many of their p"
+        "arts are approved, and a target left without data is 数据不完整\n";
   {
     const v1::ProgressBands b = ResolveProgressBands(c.progress_bands());
     auto label = [](v1::ProgressStatus s) { return labels::LabelZh(s); };

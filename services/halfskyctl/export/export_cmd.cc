@@ -1,22 +1,27 @@
 #include "services/halfskyctl/export/export_cmd.h"
 
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
+#include "services/halfskyctl/export/export_xlsx.h"
+#include "services/halfskyctl/views/xlsx_tables.h"
 
 namespace halfsky {
 
 namespace {
 
 constexpr char kUsage[] =
-    "用法 usage: halfskyctl export --format csv|sdmx-csv [-o FILE] [--indicator ID[,ID…]]\n"
+    "用法 usage: halfskyctl export --format csv|sdmx-csv|xlsx [-o FILE] [--indicator ID[,ID…]]\n"
     "                               [--area CODE[,CODE…]] [--from YEAR] [--to YEAR]\n"
     "  导出汇总数据 / export the aggregates (AggregationService.Export), to FILE or stdout.\n"
-    "  A partial file is removed when the stream fails.\n";
+    "  A partial file is removed when the stream fails.\n"
+    "  xlsx: 统计资料，每个领域一张工作表，数字为数值单元格（须 -o FILE）/ the compendium:\n"
+    "        one sheet per domain, numbers typed (needs -o FILE)\n";
 
 }  // namespace
 
@@ -38,12 +43,19 @@ int RunExportCommand(const std::vector<std::string>& raw, std::ostream& out, std
   }
   v1::ExportRequest request;
   const std::string format = args->GetOr("format", "csv");
-  if (format == "csv") {
+  const std::string path = args->GetOr("o", args->GetOr("output", "-"));
+  if (format == "xlsx") {
+    if (path == "-") {
+      err << "halfskyctl export: xlsx 须写入文件 / xlsx needs -o FILE\n";
+      return cli::kExitUsage;
+    }
+    request.set_format(v1::EXPORT_FORMAT_CSV);
+  } else if (format == "csv") {
     request.set_format(v1::EXPORT_FORMAT_CSV);
   } else if (format == "sdmx-csv" || format == "sdmx_csv" || format == "sdmx") {
     request.set_format(v1::EXPORT_FORMAT_SDMX_CSV);
   } else {
-    err << "halfskyctl export: --format 须为 csv|sdmx-csv\n";
+    err << "halfskyctl export: --format 须为 csv|sdmx-csv|xlsx\n";
     return cli::kExitUsage;
   }
   for (absl::string_view id :
@@ -63,10 +75,12 @@ int RunExportCommand(const std::vector<std::string>& raw, std::ostream& out, std
       std::string(flag) == "from" ? request.set_from_year(year) : request.set_to_year(year);
     }
   }
-  const std::string path = args->GetOr("o", args->GetOr("output", "-"));
   std::ofstream file;
+  std::ostringstream buffer;
   std::ostream* sink = &out;
-  if (path != "-") {
+  if (format == "xlsx") {
+    sink = &buffer;
+  } else if (path != "-") {
     file.open(path, std::ios::binary | std::ios::trunc);
     if (!file) {
       err << "halfskyctl export: 无法写入 / cannot write " << path << "\n";
@@ -85,6 +99,31 @@ int RunExportCommand(const std::vector<std::string>& raw, std::ostream& out, std
     bytes += chunk.data().size();
   }
   grpc::Status st = reader->Finish();
+  if (format == "xlsx") {
+    if (!st.ok()) {
+      err << "halfskyctl export: " << DescribeRpcError(st) << "\n";
+      return cli::ExitCodeFor(st);
+    }
+    v1::Catalog catalog;
+    grpc::Status cst = FetchCatalog(options, &catalog);
+    if (!cst.ok()) {
+      err << "halfskyctl export: 无法取得指标目录 / cannot fetch the catalog: "
+          << DescribeRpcError(cst) << "\n";
+      return cli::ExitCodeFor(cst);
+    }
+    auto sheets = ExportCompendium(catalog, buffer.str());
+    if (!sheets.ok()) {
+      err << "halfskyctl export: " << sheets.status().message() << "\n";
+      return cli::kExitProblems;
+    }
+    absl::Status ws = views::WriteCompendiumXlsx(*sheets, sheets->front().title, path);
+    if (!ws.ok()) {
+      err << "halfskyctl export: 无法写入 / cannot write " << path << ": " << ws.message() << "\n";
+      return cli::kExitProblems;
+    }
+    err << "已导出 / exported " << sheets->size() << " sheets to " << path << "\n";
+    return cli::kExitOk;
+  }
   if (path != "-") {
     file.close();
     if (!st.ok() || !file) {

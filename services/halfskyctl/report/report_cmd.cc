@@ -8,6 +8,7 @@
 #include "services/halfskyctl/client.h"
 #include "services/halfskyctl/views/labels.h"
 #include "services/halfskyctl/views/report_render.h"
+#include "services/halfskyctl/views/xlsx_tables.h"
 
 namespace halfsky {
 
@@ -15,10 +16,12 @@ namespace {
 
 constexpr char kUsage[] =
     "用法 usage: halfskyctl report annual|midterm|final [--year YEAR] [--area CODE]\n"
-    "                               [--format html|md|csv] [-o FILE]\n"
+    "                               [--format html|md|csv|xlsx] [-o FILE]\n"
     "  年度监测评估 / 中期评估 / 终期评估报告 / the annual, mid-term or final report.\n"
     "  html: 单个自包含文件（内嵌样式与SVG图表，可A4打印）/ one self-contained file, A4-printable\n"
     "  md, csv: 同样内容 / the same content\n"
+    "  xlsx: 统计资料，每个领域一张工作表，数字为数值单元格（须 -o FILE）/ the statistical\n"
+    "        compendium: one sheet per domain, numbers typed, the HTML report's figures\n"
     "  --year YEAR        annual: 数据年份（默认上一年）; midterm/final: 2025/2030\n"
     "  --area CODE        区域，默认全区 / default: the district\n"
     "  --format F         默认按 -o 的扩展名，否则 html / default from -o's extension, else html\n"
@@ -59,13 +62,20 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
   const std::string path = args->GetOr("o", args->GetOr("output", "-"));
   std::string format = args->GetOr("format", "");
   if (format.empty()) {
-    format = absl::EndsWith(path, ".md") ? "md" : absl::EndsWith(path, ".csv") ? "csv" : "html";
+    format = absl::EndsWith(path, ".md")     ? "md"
+             : absl::EndsWith(path, ".csv")  ? "csv"
+             : absl::EndsWith(path, ".xlsx") ? "xlsx"
+                                             : "html";
   }
   if (format == "markdown") {
     format = "md";
   }
-  if (format != "html" && format != "md" && format != "csv") {
-    err << "halfskyctl report: --format 须为 html|md|csv\n";
+  if (format != "html" && format != "md" && format != "csv" && format != "xlsx") {
+    err << "halfskyctl report: --format 须为 html|md|csv|xlsx\n";
+    return cli::kExitUsage;
+  }
+  if (format == "xlsx" && (path == "-" || path.empty())) {
+    err << "halfskyctl report: xlsx 须写入文件 / xlsx needs -o FILE\n";
     return cli::kExitUsage;
   }
 
@@ -132,6 +142,18 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
       err << "halfskyctl report: 未包含年度监测数据 / annual monitoring figures left out ("
           << agg.server << ": " << ast.error_message() << ")\n";
     }
+  }
+  if (format == "xlsx") {
+    const std::vector<views::CompendiumSheet> sheets = views::ReportCompendium(report, context);
+    absl::Status ws = views::WriteCompendiumXlsx(
+        sheets, sheets.empty() ? std::string() : sheets.front().title, path);
+    if (!ws.ok()) {
+      err << "halfskyctl report: 无法写入 / cannot write " << path << ": " << ws.message() << "\n";
+      return cli::kExitProblems;
+    }
+    err << "已生成 / wrote " << path << "（" << sheets.size() << " 张工作表，"
+        << report.indicators_size() << " 项指标）\n";
+    return cli::kExitOk;
   }
   const std::string content = format == "html" ? views::RenderReportHtml(report, context)
                               : format == "md" ? views::RenderReportMarkdown(report, context)

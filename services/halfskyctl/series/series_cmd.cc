@@ -78,10 +78,10 @@ int RunSeriesCommand(const std::vector<std::string>& raw, std::ostream& out, std
     return cli::kExitUsage;
   }
   auto stub = v1::AggregationService::NewStub(Dial(options));
-  grpc::ClientContext ctx;
-  PrepareContext(options, &ctx);
   v1::GetSeriesResponse response;
-  grpc::Status st = stub->GetSeries(&ctx, request, &response);
+  grpc::Status st = CallWithRetries(
+      options, Idempotency::kIdempotent,
+      [&](grpc::ClientContext* ctx) { return stub->GetSeries(ctx, request, &response); }, err);
   if (!st.ok()) {
     err << "halfskyctl series: " << DescribeRpcError(st) << "\n";
     return cli::ExitCodeFor(st);

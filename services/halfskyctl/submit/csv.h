@@ -1,7 +1,8 @@
 #ifndef HALFSKY_SERVICES_HALFSKYCTL_SUBMIT_CSV_H_
 #define HALFSKY_SERVICES_HALFSKYCTL_SUBMIT_CSV_H_
 
-// CSV → DataValue for `halfskyctl submit`. Pure; thread-safe.
+// CSV → DataValue for `halfskyctl submit`. Pure; thread-safe. The rows
+// go through the path every table shares (table.h; xlsx.h for workbooks).
 //
 // Format: UTF-8 with or without BOM (halfskyctl submit decodes GB18030/GBK
 // and UTF-16 files to UTF-8 first, common/text/encoding.h); RFC 4180
@@ -27,6 +28,15 @@
 //   修改原因 change_reason: why the value replaces the current one
 //   (optional free text, DataValue.change_reason)
 //
+// The header is the first record that names 指标代码/indicator_id,
+// 区域代码/area_code and 年份/year (records above it, such as the header
+// block of `halfskyctl form --format csv`, are ignored; without such a
+// record the first one is the header, and what it lacks is reported).
+// The report form's informational columns (指标名称 区域名称 计量单位 填报内容
+// 上年分子 上年分母 上年数值 上年公布数 指标解释) are recognised and ignored;
+// with 填报内容 the file is a form, whose rows without a payload are skipped
+// and counted (table.h).
+//
 // A row carries exactly one payload: numerator+denominator, published,
 // value, or a narrative; numerator/denominator together with published is
 // an error naming the 公布数 cell. Empty rows are skipped. Whether the payload fits the
@@ -48,7 +58,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "halfsky/v1/common.pb.h"
+#include "services/halfskyctl/submit/table.h"
 
 namespace halfsky::submit {
 
@@ -62,18 +72,15 @@ struct CsvRecord {
 // or invalid UTF-8. `delimiter` separates fields (',' or '\t').
 absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view content, char delimiter = ',');
 
-struct CsvValue {
-  int line = 0;
-  halfsky::v1::DataValue value;
-};
+// A value and its line (sheet ""). table.h.
+using CsvValue = TableValue;
+// errors: "line N, column C (header): message" for each problem (line only
+// when no single cell is at fault); values is meaningless if not empty. A
+// file without any value is an error ("no data rows", or for a form
+// "nothing is filled in").
+using CsvParseResult = TableParseResult;
 
-struct CsvParseResult {
-  std::vector<CsvValue> values;
-  // "line N, column C (header): message" for each problem (line only when
-  // no single cell is at fault); values is meaningless if not empty.
-  std::vector<std::string> errors;
-};
-
+// ParseCsv, then ParseSubmissionTable (table.h).
 CsvParseResult ParseSubmissionCsv(absl::string_view content, char delimiter = ',');
 
 }  // namespace halfsky::submit

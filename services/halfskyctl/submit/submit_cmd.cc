@@ -12,25 +12,32 @@
 #include <random>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/status/status.h"
 #include "common/text/encoding.h"
+#include "common/xlsx/reader.h"
 #include "halfsky/v1/submission.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
 #include "services/halfskyctl/submit/csv.h"
+#include "services/halfskyctl/submit/xlsx.h"
 
 namespace halfsky {
 
 namespace {
 
 constexpr char kUsage[] =
-    "用法 usage: halfskyctl submit [flags] FILE.csv\n"
-    "  上报一个CSV数据文件 / submit a CSV file of indicator data\n"
+    "用法 usage: halfskyctl submit [flags] FILE.csv|FILE.xlsx\n"
+    "  上报一个CSV数据文件或填好的Excel报表 / submit a CSV file of indicator data, or a\n"
+    "  filled report form (.xlsx, `halfskyctl form`; any workbook with these columns)\n"
     "  列 columns: 指标代码 区域代码 年份 [性别 城乡], 每行一种数据 / one payload a row:\n"
     "  分子+分母 | 公布数 published (比率无分子分母时) | 数值 | 工作进展+自评[+佐证材料];\n"
     "  数据来源 source, [备注 note] [修改原因 change_reason] [填报单位 unit_code]\n"
@@ -86,8 +93,15 @@ void ReportError(const grpc::Status& status, const std::string& file,
     int index = 0;
     std::string rest;
     if (SplitField(v.field, &index, &rest) && chunk_begin + index < values.size()) {
-      err << file << ":" << values[chunk_begin + index].line << ": "
-          << (rest.empty() ? "" : rest + ": ") << v.description << "\n";
+      const submit::CsvValue& value = values[chunk_begin + index];
+      if (value.sheet.empty()) {
+        err << file << ":" << value.line << ": ";
+      } else {
+        // A workbook's row: "表式 第7行 / sheet 表式, row 7".
+        err << file << ": " << value.sheet << " 第" << value.line << "行 / sheet " << value.sheet
+            << ", row " << value.line << ": ";
+      }
+      err << (rest.empty() ? "" : rest + ": ") << v.description << "\n";
     } else {
       err << file << ": " << v.field << ": " << v.description << "\n";
     }
@@ -169,6 +183,46 @@ std::string DefaultStateDir() {
     return std::string(d) + "/.local/state/halfskyctl";
   }
   return "";
+}
+
+// An OLE2 compound file: Excel 97–2003 (.xls), or an encrypted .xlsx.
+bool IsOle2(absl::string_view content) {
+  return absl::StartsWith(content, absl::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8));
+}
+
+bool IsXlsxName(const std::string& file) {
+  const std::string lower = absl::AsciiStrToLower(file);
+  return absl::EndsWith(lower, ".xlsx") || absl::EndsWith(lower, ".xlsm");
+}
+
+// Which sheets were read, one line on stderr: "已读取工作表 表式（第5行表头，
+// 12 条，未填 3 行）；跳过 指标解释（无表头行） / read sheets: ...".
+void ReportSheets(const std::vector<submit::SheetSummary>& sheets, std::ostream& err) {
+  std::vector<std::string> zh_read, en_read, zh_skipped, en_skipped;
+  for (const submit::SheetSummary& s : sheets) {
+    if (!s.has_table) {
+      zh_skipped.push_back(s.name);
+      en_skipped.push_back(s.name);
+      continue;
+    }
+    std::string zh = absl::StrCat(s.name, "（第", s.header_row, "行表头，", s.values, " 条");
+    std::string en = absl::StrCat(s.name, " (header row ", s.header_row, ", ", s.values, " values");
+    if (s.form) {
+      absl::StrAppend(&zh, "，未填 ", s.blank_form_rows, " 行");
+      absl::StrAppend(&en, ", ", s.blank_form_rows, " rows left blank");
+    }
+    zh_read.push_back(zh + "）");
+    en_read.push_back(en + ")");
+  }
+  err << "已读取工作表 " << (zh_read.empty() ? "（无）" : absl::StrJoin(zh_read, "、"));
+  if (!zh_skipped.empty()) {
+    err << "；跳过（无表头行） " << absl::StrJoin(zh_skipped, "、");
+  }
+  err << " / read sheets: " << (en_read.empty() ? "none" : absl::StrJoin(en_read, ", "));
+  if (!en_skipped.empty()) {
+    err << "; skipped (no header row): " << absl::StrJoin(en_skipped, ", ");
+  }
+  err << "\n";
 }
 
 int ExitCode(const grpc::Status& status) {
@@ -258,21 +312,48 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string content = buffer.str();
-  // Decoded to UTF-8 before anything else: an undecidable file is refused
-  // here, before any RPC.
-  absl::StatusOr<DecodedText> text = DecodeText(content, *encoding);
-  if (!text.ok()) {
-    err << file << ": " << text.status().message() << "\n";
+  submit::CsvParseResult parsed;
+  if (IsOle2(content)) {
+    err << file
+        << ": 这是旧版Excel（.xls）或加密的工作簿，无法读取：请在Excel中“另存为”Excel工作簿（."
+           "xlsx），不设密码 / an old Excel .xls file or an encrypted workbook: save it as an "
+           "Excel workbook (.xlsx) without a password\n";
     err << "未上传任何数据 / nothing was uploaded\n";
     return 1;
   }
-  err << "已按 " << TextEncodingName(text->encoding) << " 编码读取 / read as "
-      << TextEncodingName(text->encoding) << "\n";
-  // Excel's "Unicode text" (UTF-16) is tab separated; every other file is
-  // comma separated.
-  const bool utf16 =
-      text->encoding == TextEncoding::kUtf16Le || text->encoding == TextEncoding::kUtf16Be;
-  submit::CsvParseResult parsed = submit::ParseSubmissionCsv(text->utf8, utf16 ? '\t' : ',');
+  if (xlsx::LooksLikeZip(content) || IsXlsxName(file)) {
+    // A workbook: every sheet with a form table (xlsx.h); every error at
+    // once, each as Sheet!Cell.
+    submit::WorkbookParseResult workbook = submit::ParseSubmissionXlsx(content);
+    if (*encoding != TextEncoding::kAuto) {
+      err << "halfskyctl submit: --encoding 只用于CSV文件 / --encoding applies to CSV files only\n";
+      return 2;
+    }
+    if (!workbook.sheets.empty()) {  // empty: the workbook could not be read
+      ReportSheets(workbook.sheets, err);
+    }
+    parsed = std::move(workbook.table);
+  } else {
+    // Decoded to UTF-8 before anything else: an undecidable file is refused
+    // here, before any RPC.
+    absl::StatusOr<DecodedText> text = DecodeText(content, *encoding);
+    if (!text.ok()) {
+      err << file << ": " << text.status().message() << "\n";
+      err << "未上传任何数据 / nothing was uploaded\n";
+      return 1;
+    }
+    err << "已按 " << TextEncodingName(text->encoding) << " 编码读取 / read as "
+        << TextEncodingName(text->encoding) << "\n";
+    // Excel's "Unicode text" (UTF-16) is tab separated; every other file is
+    // comma separated.
+    const bool utf16 =
+        text->encoding == TextEncoding::kUtf16Le || text->encoding == TextEncoding::kUtf16Be;
+    parsed = submit::ParseSubmissionCsv(text->utf8, utf16 ? '\t' : ',');
+  }
+  if (parsed.form && parsed.blank_form_rows > 0) {
+    err << "未填 " << parsed.blank_form_rows << " 行（跳过） / " << parsed.blank_form_rows
+        << " rows left blank (skipped)\n";
+  }
   if (!parsed.errors.empty()) {
     for (const auto& e : parsed.errors) {
       err << file << ": " << e << "\n";
@@ -327,10 +408,11 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
       for (size_t i = begin; i < end; ++i) {
         *req.add_data_values() = parsed.values[i].value;
       }
-      grpc::ClientContext ctx;
-      PrepareContext(client, &ctx);
       v1::SubmitBatchResponse resp;
-      grpc::Status st = stub->SubmitBatch(&ctx, req, &resp);
+      // A dry run with its request id: safe to send again.
+      grpc::Status st = CallWithRetries(
+          client, Idempotency::kIdempotent,
+          [&](grpc::ClientContext* ctx) { return stub->SubmitBatch(ctx, req, &resp); }, err);
       if (!st.ok()) {
         ReportError(st, file, parsed.values, begin, err);
         failure = ExitCode(st);
@@ -361,53 +443,80 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
     return 1;
   }
 
-  grpc::ClientContext ctx;
-  PrepareContext(client, &ctx);
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::seconds(60 + static_cast<int64_t>(chunks) * 10));
-  auto stream = stub->SubmitStream(&ctx);
   // What the server says happened: created / revised / unchanged are this
   // run's writes; a replayed chunk was written by the interrupted run (the
   // server answered with its stored reply and wrote nothing now).
   int64_t created = 0, revised = 0, unchanged = 0, replayed_chunks = 0, replayed_values = 0;
   progress.Update(skip * chunk > n ? n : skip * chunk);
-  for (size_t c = skip; c < chunks; ++c) {
-    v1::SubmitStreamRequest req;
-    req.set_request_id(request_id(c));
-    const size_t begin = c * chunk, end = std::min(n, begin + chunk);
-    for (size_t i = begin; i < end; ++i) {
-      *req.add_data_values() = parsed.values[i].value;
+  // Every chunk carries its request id, so when the server is busy (or
+  // unavailable) the stream is opened again from the first chunk not
+  // acknowledged; a chunk it had committed is answered as a replay.
+  size_t next = skip;
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext ctx;
+    PrepareContext(client, &ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(60 + static_cast<int64_t>(chunks - next) * 10));
+    auto stream = stub->SubmitStream(&ctx);
+    grpc::Status failed;
+    bool interrupted = false;
+    bool closed_without_status = false;
+    for (; next < chunks; ++next) {
+      const size_t c = next;
+      v1::SubmitStreamRequest req;
+      req.set_request_id(request_id(c));
+      const size_t begin = c * chunk, end = std::min(n, begin + chunk);
+      for (size_t i = begin; i < end; ++i) {
+        *req.add_data_values() = parsed.values[i].value;
+      }
+      v1::SubmitStreamResponse ack;
+      interrupted = interrupt_after >= 0 && c >= skip + interrupt_after;
+      if (interrupted) {
+        ctx.TryCancel();
+      }
+      if (interrupted || !stream->Write(req) || !stream->Read(&ack)) {
+        grpc::Status st = stream->Finish();
+        closed_without_status = st.ok();
+        failed = st.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : st;
+        break;
+      }
+      if (ack.replayed()) {
+        ++replayed_chunks;
+        replayed_values += ack.created_count() + ack.revised_count() + ack.unchanged_count();
+      } else {
+        created += ack.created_count();
+        revised += ack.revised_count();
+        unchanged += ack.unchanged_count();
+      }
+      journal.acked = c + 1;
+      journal.Save();
+      progress.Update(end);
     }
-    v1::SubmitStreamResponse ack;
-    const bool interrupted = interrupt_after >= 0 && c >= skip + interrupt_after;
-    if (interrupted) {
-      ctx.TryCancel();
-    }
-    if (interrupted || !stream->Write(req) || !stream->Read(&ack)) {
+    if (next == chunks) {
+      stream->WritesDone();
       grpc::Status st = stream->Finish();
-      ReportError(st.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : st, file,
-                  parsed.values, begin, err);
-      err << "已确认 " << c << "/" << chunks << " 块；重新运行同一命令即可续传 / " << c << " of "
-          << chunks << " chunks acknowledged; run the same command again to resume\n";
-      return interrupted || st.ok() ? 3 : ExitCode(st);
+      if (st.ok()) {
+        break;
+      }
+      failed = st;
     }
-    if (ack.replayed()) {
-      ++replayed_chunks;
-      replayed_values += ack.created_count() + ack.revised_count() + ack.unchanged_count();
-    } else {
-      created += ack.created_count();
-      revised += ack.revised_count();
-      unchanged += ack.unchanged_count();
+    if (!interrupted && !closed_without_status) {
+      if (std::optional<absl::Duration> wait =
+              RetryWait(client, Idempotency::kIdempotent, failed, attempt + 1, err);
+          wait.has_value()) {
+        absl::SleepFor(*wait);
+        continue;
+      }
     }
-    journal.acked = c + 1;
-    journal.Save();
-    progress.Update(end);
-  }
-  stream->WritesDone();
-  grpc::Status st = stream->Finish();
-  if (!st.ok()) {
-    err << file << ": " << DescribeRpcError(st) << "\n";
-    return ExitCode(st);
+    if (next == chunks) {
+      err << file << ": " << DescribeRpcError(failed) << "\n";
+      return ExitCode(failed);
+    }
+    const size_t begin = next * chunk;
+    ReportError(failed, file, parsed.values, begin, err);
+    err << "已确认 " << next << "/" << chunks << " 块；重新运行同一命令即可续传 / " << next
+        << " of " << chunks << " chunks acknowledged; run the same command again to resume\n";
+    return interrupted || closed_without_status ? 3 : ExitCode(failed);
   }
   journal.Remove();
   out << "已提交 " << file << "：" << n << " 条，新增 " << created << "，修订 " << revised

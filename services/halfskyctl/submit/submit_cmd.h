@@ -1,9 +1,13 @@
 #ifndef HALFSKY_SERVICES_HALFSKYCTL_SUBMIT_SUBMIT_CMD_H_
 #define HALFSKY_SERVICES_HALFSKYCTL_SUBMIT_SUBMIT_CMD_H_
 
-// `halfskyctl submit FILE.csv`: uploads a CSV of indicator data through
-// SubmissionService.SubmitStream in chunks (or validates it with
-// --dry-run). See csv.h for the format.
+// `halfskyctl submit FILE.csv|FILE.xlsx`: uploads a CSV of indicator data,
+// or a filled report form / workbook, through SubmissionService.SubmitStream
+// in chunks (or validates it with --dry-run). See csv.h for the CSV format,
+// xlsx.h for workbooks (a file whose name ends .xlsx/.xlsm or that starts
+// like a zip is a workbook; which sheets were read is one line on stderr;
+// an .xls or encrypted workbook is refused with what to do). A form's rows
+// left blank are skipped and counted on stderr ("未填 N 行").
 //
 // Before anything is written, every chunk is validated by the server as a
 // dry run (SubmitBatch dry_run): a file with any bad row writes nothing.
@@ -18,7 +22,8 @@
 // and reported as replayed, not as new writes. Once an upload completed,
 // its journal is gone, and submitting the same file again is a new upload
 // that writes again (a correction B followed by A again leaves A's values).
-// Errors name the CSV line (BadRequest rows are mapped back to lines; the
+// Errors name the CSV line or the sheet's cell / row (BadRequest rows are
+// mapped back to lines or rows; the
 // server lists at most the first violations, and says how many there were).
 // Exit codes: 0 success, 1 data or server error, 2 usage, 3 server
 // unreachable, deadline passed or upload interrupted (run again to resume).

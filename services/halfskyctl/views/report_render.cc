@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -65,6 +66,26 @@ std::string ChildAreas(const ReportContext& ctx) {
   return ctx.child_areas_zh.empty() ? "下级区域" : ctx.child_areas_zh;
 }
 
+// What a printed figure covers, without the figure: 「仅1/11个镇街」 for a
+// part (「，2个公布数未计入」 added when published figures were left out),
+// 「公布数」 for a published figure, 「2个公布数未计入」, or "" for a whole
+// figure.
+std::string CoverageNote(const v1::SeriesPoint& point, const ReportContext& ctx) {
+  std::string out;
+  if (point.incomplete()) {
+    absl::StrAppend(&out, "仅", point.contributing_area_count(), "/", point.expected_area_count(),
+                    "个", ChildAreas(ctx));
+    if (point.published_area_count() > 0) {
+      absl::StrAppend(&out, "，", point.published_area_count(), "个公布数未计入");
+    }
+  } else if (point.published()) {
+    out = "公布数";
+  } else if (point.published_area_count() > 0) {
+    absl::StrAppend(&out, point.published_area_count(), "个公布数未计入");
+  }
+  return out;
+}
+
 // A figure as printed, with what it covers: 「136.8（仅1/11个镇街）」 for a
 // part, 「13.2（公布数）」 for a published figure, "-" without a value.
 std::string CoveredFigure(bool has_value, double value, const v1::SeriesPoint* point,
@@ -73,20 +94,12 @@ std::string CoveredFigure(bool has_value, double value, const v1::SeriesPoint* p
     return "-";
   }
   std::string out = FormatValue(value);
-  if (point == nullptr) {
-    return out;
+  const std::string note = point == nullptr ? "" : CoverageNote(*point, ctx);
+  if (!note.empty()) {
+    absl::StrAppend(&out, "（", note, "）");
   }
-  if (point->incomplete()) {
-    absl::StrAppend(&out, "（仅", point->contributing_area_count(), "/",
-                    point->expected_area_count(), "个", ChildAreas(ctx));
-    if (point->published_area_count() > 0) {
-      absl::StrAppend(&out, "，", point->published_area_count(), "个公布数未计入");
-    }
-    absl::StrAppend(&out, "）");
-  } else if (point->published()) {
-    absl::StrAppend(&out, "（公布数）");
-  } else if (point->published_area_count() > 0) {
-    absl::StrAppend(&out, "（", point->published_area_count(), "个公布数未计入）");
+  if (point->contains_unapproved_data()) {
+    absl::StrAppend(&out, "（含未审核数据）");
   }
   return out;
 }
@@ -338,6 +351,7 @@ tr.overall td { font-weight: 700; background: #fbefe6; }
 section.summary table { font-size: 8.5pt; }
 section.summary td:first-child { white-space: nowrap; }
 table.warnings td:nth-child(3) { white-space: nowrap; }
+.unapproved { color: #9a3412; font-size: .85em; border: 1px solid #9a3412; border-radius: 3px; padding: 0 .3em; }
 .bar { display: flex; height: 3.2mm; width: 22mm; border-radius: 1mm; overflow: hidden; background: #eaeef2; }
 .bar span { display: block; height: 100%; }
 .legend { font-size: 8.5pt; color: #57606a; margin: 1.5mm 0; }
@@ -755,6 +769,9 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
           absl::StrAppend(&o, " <span class=\"sev\" style=\"color:", SeverityColour(a.severity()),
                           "\">", SeverityLabelZh(a.severity()), "</span>");
         }
+        if (a.contains_unapproved_data()) {
+          absl::StrAppend(&o, " <span class=\"unapproved\">含未审核数据</span>");
+        }
         absl::StrAppend(&o, "</div>\n");
         const std::vector<FigureItem> items = FigureItems(a.figures(), ia->unit());
         if (!items.empty()) {
@@ -931,6 +948,9 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
         absl::StrAppend(&o, " — ", StatusLabelZh(a.status()));
         if (a.severity() != v1::SEVERITY_UNSPECIFIED) {
           absl::StrAppend(&o, "（", SeverityLabelZh(a.severity()), "）");
+        }
+        if (a.contains_unapproved_data()) {
+          absl::StrAppend(&o, " · 含未审核数据");
         }
         o += "\n";
         const std::vector<FigureItem> items = FigureItems(a.figures(), ia->unit());
@@ -1149,6 +1169,226 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
     }
   }
   return o;
+}
+
+namespace {
+
+CompendiumCell TextCell(std::string text) {
+  CompendiumCell c;
+  c.kind = text.empty() ? CompendiumCell::kEmpty : CompendiumCell::kText;
+  c.text = std::move(text);
+  return c;
+}
+
+// The figure as the report prints it (FormatValue(value, decimals)), as a
+// number.
+CompendiumCell PrintedNumber(double value, int decimals = 2) {
+  CompendiumCell c;
+  double printed = 0;
+  if (std::isfinite(value) && absl::SimpleAtod(FormatValue(value, decimals), &printed)) {
+    c.kind = CompendiumCell::kNumber;
+    c.number = printed;
+  }
+  return c;
+}
+
+CompendiumCell OptionalNumber(bool has, double value, int decimals = 2) {
+  return has ? PrintedNumber(value, decimals) : CompendiumCell{};
+}
+
+CompendiumCell IntCell(int64_t v) {
+  CompendiumCell c;
+  c.kind = CompendiumCell::kNumber;
+  c.number = static_cast<double>(v);
+  return c;
+}
+
+// A rate as FormatRate prints it ("+2.3%"), as a percentage number (2.3).
+CompendiumCell RatePercent(bool has, double fraction) {
+  return has ? PrintedNumber(fraction * 100.0, 1) : CompendiumCell{};
+}
+
+// Excel refuses []:*?/\ in sheet names and more than 31 characters.
+std::string SheetName(const std::string& name) {
+  std::string out;
+  int chars = 0;
+  for (size_t i = 0; i < name.size() && chars < 31;) {
+    const unsigned char c = name[i];
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+    const std::string ch = name.substr(i, len);
+    out += (ch.size() == 1 && std::string("[]:*?/\\").find(ch[0]) != std::string::npos) ? "_" : ch;
+    i += len;
+    ++chars;
+  }
+  return out.empty() ? std::string("领域") : out;
+}
+
+}  // namespace
+
+std::vector<CompendiumSheet> ReportCompendium(const v1::EvaluationReport& report,
+                                              const ReportContext& ctx) {
+  std::vector<DomainGroup> groups = GroupByDomain(report, ctx);
+  {
+    std::set<std::string> present;
+    for (const auto& g : groups) {
+      present.insert(g.id);
+    }
+    for (const auto& [id, name] : ctx.domain_names_zh) {
+      if (present.insert(id).second) {
+        DomainGroup g;
+        g.id = id;
+        g.name = name;
+        groups.push_back(std::move(g));
+      }
+    }
+  }
+  const std::string title = ReportTitle(report, ctx);
+  std::vector<std::string> notes;
+  if (!ctx.banner_zh.empty()) {
+    notes.push_back(ctx.banner_zh);
+  }
+  {
+    std::string meta =
+        absl::StrCat("区域：", AreaText(report, ctx), " · 数据截至：", report.year(), "年");
+    const std::string generated = FormatTime(report.generated_at());
+    if (!generated.empty()) {
+      absl::StrAppend(&meta, " · 生成时间：", generated);
+    }
+    notes.push_back(meta);
+  }
+
+  std::vector<CompendiumSheet> sheets;
+  CompendiumSheet overview;
+  overview.name = "总体情况";
+  overview.title = title;
+  overview.notes = notes;
+  overview.notes.push_back(
+      "达标率 = 已达标（含按进度可如期实现的目标，依报告类型）/ 评估指标数 × 100%。");
+  CompendiumTable summary;
+  summary.caption = "达标情况";
+  summary.header = {"领域", "评估指标", "达标", "达标率(%)"};
+  for (v1::ProgressStatus st : SummaryStatuses(report)) {
+    summary.header.push_back(StatusLabelZh(st));
+  }
+  auto summary_row = [&](const v1::DomainSummary& d, const std::string& name) {
+    std::vector<CompendiumCell> row = {TextCell(name), IntCell(d.assessed_count()),
+                                       IntCell(d.achieved_count()),
+                                       PrintedNumber(d.achievement_rate_percent(), 1)};
+    for (v1::ProgressStatus st : SummaryStatuses(report)) {
+      row.push_back(IntCell(CountOf(d, st)));
+    }
+    summary.rows.push_back(std::move(row));
+  };
+  for (const auto& g : groups) {
+    if (g.summary != nullptr) {
+      summary_row(*g.summary, g.name);
+    }
+  }
+  summary_row(report.overall(), "合计");
+  overview.tables.push_back(std::move(summary));
+  CompendiumTable warnings;
+  warnings.caption = "预警情况";
+  warnings.header = {"级别", "指标", "区域", "类型", "说明", "对策建议"};
+  for (const v1::Warning* w : SortedWarnings(report)) {
+    warnings.rows.push_back(
+        {TextCell(SeverityLabelZh(w->severity())), TextCell(Subject(*w, report, ctx)),
+         TextCell(w->area_code()), TextCell(KindCell(*w)), TextCell(w->explanation_zh()),
+         TextCell(w->has_acknowledgement() ? absl::StrCat(w->acknowledgement().note(), "（",
+                                                          w->acknowledgement().by(), "）")
+                                           : "")});
+  }
+  overview.tables.push_back(std::move(warnings));
+  sheets.push_back(std::move(overview));
+
+  std::map<std::string, const v1::AnnualReportDomain*> annual;
+  if (ctx.annual != nullptr) {
+    for (const auto& d : ctx.annual->domains()) {
+      annual[d.domain_id()] = &d;
+    }
+  }
+  int number = 0;
+  std::set<std::string> names = {"总体情况"};
+  for (const auto& g : groups) {
+    ++number;
+    CompendiumSheet sheet;
+    sheet.name = SheetName(g.name);
+    while (!names.insert(sheet.name).second) {
+      sheet.name = SheetName(absl::StrCat(number, " ", g.name));
+    }
+    sheet.title = absl::StrCat(ChineseOrdinal(number), "、", g.name);
+    sheet.notes = {title};
+    if (g.summary != nullptr) {
+      sheet.notes.push_back(absl::StrCat(
+          "评估指标 ", g.summary->assessed_count(), " 项，达标 ", g.summary->achieved_count(),
+          " 项，达标率 ", FormatValue(g.summary->achievement_rate_percent(), 1), "%。"));
+    }
+    if (g.indicators.empty() && annual.count(g.id) == 0) {
+      sheet.notes.push_back("本领域在本报告中没有指标数据。");
+    }
+    CompendiumTable targets;
+    targets.caption = "目标评估";
+    targets.header = {"指标代码",        "指标名称",  "计量单位", "目标",   "目标原文",
+                      "评估结果",        "预警级别",  "基期年份", "基期值", "当前年份",
+                      "当前值",          "目标年份",  "目标值",   "预计值", "实际年均变化(%)",
+                      "所需年均变化(%)", "进展指数P", "说明"};
+    CompendiumTable series;
+    series.caption = "逐年数值";
+    series.header = {"指标代码", "指标名称", "计量单位", "年份", "数值", "数据说明"};
+    for (const v1::IndicatorAssessment* ia : g.indicators) {
+      for (const auto& a : ia->assessments()) {
+        const v1::Figures& f = a.figures();
+        targets.rows.push_back(
+            {TextCell(ia->indicator_id()), TextCell(ia->name_zh()), TextCell(ia->unit()),
+             TextCell(TargetShortZh(a.target(), ia->unit())), TextCell(a.target().text_zh()),
+             TextCell(StatusLabelZh(a.status())),
+             TextCell(a.severity() != v1::SEVERITY_UNSPECIFIED ? SeverityLabelZh(a.severity())
+                                                               : ""),
+             f.has_base_value() ? IntCell(f.base_year()) : CompendiumCell{},
+             OptionalNumber(f.has_base_value(), f.base_value()),
+             f.has_current_value() ? IntCell(f.current_year()) : CompendiumCell{},
+             OptionalNumber(f.has_current_value(), f.current_value()),
+             f.target_year() != 0 ? IntCell(f.target_year()) : CompendiumCell{},
+             OptionalNumber(f.has_target_value(), f.target_value(), 4),
+             OptionalNumber(f.has_projected_value(), f.projected_value()),
+             RatePercent(f.has_actual_annual_rate(), f.actual_annual_rate()),
+             RatePercent(f.has_required_annual_rate(), f.required_annual_rate()),
+             OptionalNumber(f.has_progress(), f.progress()), TextCell(a.explanation_zh())});
+      }
+      for (const auto& p : ia->series()) {
+        series.rows.push_back({TextCell(ia->indicator_id()), TextCell(ia->name_zh()),
+                               TextCell(ia->unit()), IntCell(p.year()),
+                               OptionalNumber(p.has_value(), p.value()),
+                               TextCell(CoverageNote(p, ctx))});
+      }
+    }
+    sheet.tables.push_back(std::move(targets));
+    sheet.tables.push_back(std::move(series));
+    auto an = annual.find(g.id);
+    if (an != annual.end()) {
+      CompendiumTable monitoring;
+      monitoring.caption = absl::StrCat(ctx.annual->year(), "年监测数据");
+      monitoring.header = {"指标代码",     "指标名称", "计量单位", "本年",  "本年数据说明", "上年",
+                           "上年数据说明", "变化",     "女−男",    "城−乡", "数据完整度(%)"};
+      for (const auto& r : an->second->rows()) {
+        monitoring.rows.push_back(
+            {TextCell(r.indicator_id()), TextCell(r.name_zh()), TextCell(r.unit()),
+             OptionalNumber(r.has_value(), r.value()),
+             TextCell(r.has_value() && r.has_value_point() ? CoverageNote(r.value_point(), ctx)
+                                                           : ""),
+             OptionalNumber(r.has_previous_value(), r.previous_value()),
+             TextCell(r.has_previous_value() && r.has_previous_point()
+                          ? CoverageNote(r.previous_point(), ctx)
+                          : ""),
+             OptionalNumber(r.has_change(), r.change()),
+             OptionalNumber(r.has_female_minus_male(), r.female_minus_male()),
+             OptionalNumber(r.has_urban_minus_rural(), r.urban_minus_rural()),
+             PrintedNumber(r.completeness_percent(), 1)});
+      }
+      sheet.tables.push_back(std::move(monitoring));
+    }
+    sheets.push_back(std::move(sheet));
+  }
+  return sheets;
 }
 
 }  // namespace halfsky::views

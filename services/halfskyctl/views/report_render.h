@@ -63,6 +63,40 @@ std::string RenderReportMarkdown(const halfsky::v1::EvaluationReport& report,
 std::string RenderReportCsv(const halfsky::v1::EvaluationReport& report,
                             const ReportContext& context);
 
+// The statistical compendium (统计资料) of a report: its figures as tables,
+// what `halfskyctl report --format xlsx` writes (views/xlsx_tables.h), one
+// sheet per domain. Built from the same report and context as the HTML
+// report, with the same helpers, so its figures and wording are the HTML
+// report's: every number is the figure as the report prints it (rounded as
+// FormatValue rounds it there: values to 2 decimals, target values to 4,
+// rates and 达标率 to 1) and typed as a number; what a figure covers (仅1/11个
+// 镇街, 公布数, …) is a text column beside it, the same words as the
+// report's 「136.8（仅1/11个镇街）」.
+struct CompendiumCell {
+  enum Kind { kEmpty, kText, kNumber };
+  Kind kind = kEmpty;
+  std::string text;
+  double number = 0;
+};
+struct CompendiumTable {
+  std::string caption;  // e.g. 目标评估
+  std::vector<std::string> header;
+  std::vector<std::vector<CompendiumCell>> rows;
+};
+struct CompendiumSheet {
+  std::string name;                // sheet name (≤ 31 characters)
+  std::string title;               // first row
+  std::vector<std::string> notes;  // lines under the title
+  std::vector<CompendiumTable> tables;
+};
+// Sheets: 总体情况 (达标情况 per domain and 合计, 预警情况), then one per
+// domain of the report in plan order — every domain the report or context
+// names, so the catalog's eight — with 目标评估 (one row per target),
+// 逐年数值 (one row per yearly value) and, for annual reports with
+// context.annual, 年度监测数据.
+std::vector<CompendiumSheet> ReportCompendium(const halfsky::v1::EvaluationReport& report,
+                                              const ReportContext& context);
+
 // Whether the report shows a chart for the indicator: it has at least one
 // yearly value. Qualitative objectives and indicators without data get
 // their figures and sentences without a chart.

@@ -84,10 +84,11 @@ grpc::Status ListAll(v1::EvaluationService::Stub* stub, const ClientOptions& opt
                      v1::ListWarningsRequest request, std::vector<v1::Warning>* out) {
   request.set_page_size(1000);
   for (;;) {
-    grpc::ClientContext ctx;
-    PrepareContext(options, &ctx);
     v1::ListWarningsResponse response;
-    grpc::Status st = stub->ListWarnings(&ctx, request, &response);
+    grpc::Status st = CallWithRetries(
+        options, Idempotency::kIdempotent,
+        [&](grpc::ClientContext* ctx) { return stub->ListWarnings(ctx, request, &response); },
+        std::cerr);
     if (!st.ok()) {
       return st;
     }
@@ -242,13 +243,15 @@ int RunAckCommand(const std::vector<std::string>& raw, std::ostream& out, std::o
     return cli::kExitUsage;
   }
   auto stub = v1::EvaluationService::NewStub(Dial(options));
-  grpc::ClientContext ctx;
-  PrepareContext(options, &ctx);
   v1::AcknowledgeWarningRequest request;
   request.set_warning_id(args->positional()[0]);
   request.set_note(*args->Get("note"));
   v1::Warning warning;
-  grpc::Status st = stub->AcknowledgeWarning(&ctx, request, &warning);
+  // No request id: retried only when the rate limit refused it unread.
+  grpc::Status st = CallWithRetries(
+      options, Idempotency::kNotIdempotent,
+      [&](grpc::ClientContext* ctx) { return stub->AcknowledgeWarning(ctx, request, &warning); },
+      err);
   if (!st.ok()) {
     err << "halfskyctl ack: " << DescribeRpcError(st) << "\n";
     return cli::ExitCodeFor(st);

@@ -134,10 +134,10 @@ int RunWithdrawCommand(const std::vector<std::string>& raw, std::ostream& out, s
   request.set_request_id(
       args->GetOr("request_id", DerivedRequestId(request.keys(0), request.reason())));
   auto stub = v1::SubmissionService::NewStub(Dial(options));
-  grpc::ClientContext ctx;
-  PrepareContext(options, &ctx);
   v1::WithdrawValuesResponse response;
-  grpc::Status st = stub->WithdrawValues(&ctx, request, &response);
+  grpc::Status st = CallWithRetries(
+      options, Idempotency::kIdempotent,
+      [&](grpc::ClientContext* ctx) { return stub->WithdrawValues(ctx, request, &response); }, err);
   if (!st.ok()) {
     err << "halfskyctl withdraw: " << DescribeRpcError(st) << "\n";
     return cli::ExitCodeFor(st);
@@ -173,10 +173,10 @@ int RunHistoryCommand(const std::vector<std::string>& raw, std::ostream& out, st
     return cli::kExitUsage;
   }
   auto stub = v1::SubmissionService::NewStub(Dial(options));
-  grpc::ClientContext ctx;
-  PrepareContext(options, &ctx);
   v1::GetHistoryResponse response;
-  grpc::Status st = stub->GetHistory(&ctx, request, &response);
+  grpc::Status st = CallWithRetries(
+      options, Idempotency::kIdempotent,
+      [&](grpc::ClientContext* ctx) { return stub->GetHistory(ctx, request, &response); }, err);
   if (!st.ok()) {
     err << "halfskyctl history: " << DescribeRpcError(st) << "\n";
     return cli::ExitCodeFor(st);

@@ -1,0 +1,28 @@
+#ifndef HALFSKY_SERVICES_HALFSKYCTL_VIEWS_XLSX_TABLES_H_
+#define HALFSKY_SERVICES_HALFSKYCTL_VIEWS_XLSX_TABLES_H_
+
+// CompendiumSheets (report_render.h) as an .xlsx workbook, through
+// common/xlsx/writer.h: each sheet its title (row 1, bold), its notes, then
+// its tables one under the other — a caption row, a header row (bold,
+// shaded), the rows (numbers typed as numbers, text as strings, never
+// formulas), a blank row between tables. The first table's header row is
+// frozen; columns get widths from their contents. Sheets are not
+// protected (a compendium is for reading and reuse). Writes `path`
+// (replacing it); the writer's error otherwise, and no file. The only I/O
+// of views/ besides WriteOutput; a library of its own
+// (halfskyctl_xlsx_tables) so the pure views do not link libxlsxwriter.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "services/halfskyctl/views/report_render.h"
+
+namespace halfsky::views {
+
+absl::Status WriteCompendiumXlsx(const std::vector<CompendiumSheet>& sheets,
+                                 const std::string& title, const std::string& path);
+
+}  // namespace halfsky::views
+
+#endif  // HALFSKY_SERVICES_HALFSKYCTL_VIEWS_XLSX_TABLES_H_

@@ -1,0 +1,131 @@
+// The pure request checks of EvaluationService and FollowUpService
+// (services/evaluation/service/request_checks.h) against the plan's
+// catalog: each bad field is named, OK only when every field is good.
+#include "services/evaluation/service/request_checks.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/catalog/catalog.h"
+#include "common/proto/timestamp.h"
+#include "common/status/status.h"
+#include "gtest/gtest.h"
+
+namespace halfsky::evaluation {
+namespace {
+
+namespace v1 = ::halfsky::v1;
+
+std::vector<std::string> Fields(const absl::Status& s) {
+  std::vector<std::string> out;
+  for (const FieldViolation& v : BadRequestViolations(s)) out.push_back(v.field);
+  return out;
+}
+
+class EvaluationRequestChecksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = CatalogIndex::Load({HALFSKY_SOURCE_DIR "/deploy/catalog"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    catalog_ = *c;
+  }
+  std::shared_ptr<const CatalogIndex> catalog_;
+  const absl::Time now_ = absl::FromCivil(absl::CivilDay(2026, 6, 1), absl::UTCTimeZone());
+};
+
+TEST_F(EvaluationRequestChecksTest, WarningsFilterNamesEveryUnknownValue) {
+  v1::ListWarningsRequest r;
+  EXPECT_TRUE(CheckWarningsFilter(r, *catalog_).ok());
+  r.set_domain_id("NOPE");
+  r.set_indicator_id("NOPE-1");
+  r.set_area_code("999999");
+  r.set_responsible_unit_code("NOPE");
+  r.set_kind(static_cast<v1::WarningKind>(77));
+  r.set_min_severity(static_cast<v1::Severity>(77));
+  r.set_state(static_cast<v1::WarningState>(9));
+  r.set_page_size(-1);
+  const absl::Status s = CheckWarningsFilter(r, *catalog_);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Fields(s), (std::vector<std::string>{"domain_id", "indicator_id", "area_code",
+                                                 "responsible_unit_code", "kind", "min_severity",
+                                                 "state", "page_size"}));
+}
+
+TEST_F(EvaluationRequestChecksTest, AcknowledgementNeedsAnIdAndAClearNote) {
+  v1::AcknowledgeWarningRequest r;
+  EXPECT_EQ(Fields(CheckAcknowledgement(r)), (std::vector<std::string>{"warning_id", "note"}));
+  r.set_warning_id("w");
+  r.set_note("对策\x1b建议");
+  EXPECT_EQ(Fields(CheckAcknowledgement(r)), std::vector<std::string>{"note"});
+  r.set_note(std::string(4001, 'x'));
+  EXPECT_EQ(Fields(CheckAcknowledgement(r)), std::vector<std::string>{"note"});
+  r.set_note("第一条\n第二条\t完");
+  EXPECT_TRUE(CheckAcknowledgement(r).ok());
+}
+
+TEST_F(EvaluationRequestChecksTest, FollowUpTextsRefuseControlCharactersAndNeedAWarningId) {
+  v1::AddFollowUpNoteRequest note;
+  note.set_note("进展\r");
+  EXPECT_EQ(Fields(CheckNote(note)), (std::vector<std::string>{"warning_id", "note"}));
+  note.set_warning_id("w");
+  note.set_note("进展\u0085");  // C1 NEL
+  EXPECT_EQ(Fields(CheckNote(note)), std::vector<std::string>{"note"});
+  note.set_note("进展\n下一步");
+  EXPECT_TRUE(CheckNote(note).ok());
+
+  v1::AssignFollowUpRequest assign;
+  assign.set_warning_id("w");
+  assign.set_unit_code("NOPE");
+  assign.set_reason("");
+  EXPECT_EQ(Fields(CheckAssign(assign, *catalog_)),
+            (std::vector<std::string>{"unit_code", "reason"}));
+  assign.set_unit_code("HEALTH");
+  assign.set_reason("调整");
+  EXPECT_TRUE(CheckAssign(assign, *catalog_).ok());
+
+  v1::CloseFollowUpRequest close;
+  close.set_warning_id("w");
+  close.set_closing(static_cast<v1::FollowUpClosing>(42));
+  EXPECT_EQ(Fields(CheckClose(close)), std::vector<std::string>{"closing"});
+  close.set_closing(v1::FOLLOW_UP_CLOSING_RESOLVED_BY_DATA);
+  EXPECT_TRUE(CheckClose(close).ok());  // no reason needed when the data resolved it
+  close.set_closing(v1::FOLLOW_UP_CLOSING_FALSE_ALARM);
+  EXPECT_EQ(Fields(CheckClose(close)), std::vector<std::string>{"reason"});
+
+  v1::ListFollowUpsRequest list;
+  list.set_owner_unit_code("NOPE");
+  list.set_state(static_cast<v1::FollowUpState>(99));
+  EXPECT_EQ(Fields(CheckFollowUpFilter(list, *catalog_)),
+            (std::vector<std::string>{"owner_unit_code", "state"}));
+}
+
+TEST_F(EvaluationRequestChecksTest, DueDatesMustBeValidTimestampsInTheirWindow) {
+  v1::PlanFollowUpRequest plan;
+  plan.set_warning_id("w");
+  plan.set_measures("措施");
+  EXPECT_EQ(Fields(CheckPlan(plan, now_)), std::vector<std::string>{"due"});  // missing
+  // Far outside google.protobuf.Timestamp's range: refused, not overflowed.
+  plan.mutable_due()->set_seconds(int64_t{1} << 62);
+  EXPECT_EQ(Fields(CheckPlan(plan, now_)), std::vector<std::string>{"due"});
+  plan.mutable_due()->set_seconds(absl::ToUnixSeconds(now_) + 3600);
+  plan.mutable_due()->set_nanos(-1);
+  EXPECT_EQ(Fields(CheckPlan(plan, now_)), std::vector<std::string>{"due"});
+  plan.mutable_due()->set_nanos(0);
+  EXPECT_TRUE(CheckPlan(plan, now_).ok());
+  *plan.mutable_due() = ToTimestamp(now_ - absl::Hours(1));  // the past
+  EXPECT_EQ(Fields(CheckPlan(plan, now_)), std::vector<std::string>{"due"});
+  *plan.mutable_due() = ToTimestamp(now_ + kMaxPlanAhead + absl::Hours(1));  // too far
+  EXPECT_EQ(Fields(CheckPlan(plan, now_)), std::vector<std::string>{"due"});
+
+  v1::SilenceFollowUpRequest silence;
+  silence.set_warning_id("w");
+  silence.set_reason("理由");
+  *silence.mutable_until() = ToTimestamp(now_ + kMaxSilenceAhead + absl::Hours(1));
+  EXPECT_EQ(Fields(CheckSilence(silence, now_)), std::vector<std::string>{"until"});
+  *silence.mutable_until() = ToTimestamp(now_ + absl::Hours(24));
+  EXPECT_TRUE(CheckSilence(silence, now_).ok());
+}
+
+}  // namespace
+}  // namespace halfsky::evaluation
