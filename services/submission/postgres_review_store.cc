@@ -169,4 +169,19 @@ absl::StatusOr<std::vector<v1::FormEvent>> PostgresReviewStore::History(const v1
   return out;
 }
 
+absl::StatusOr<std::vector<halfsky::v1::FormChange>> PostgresReviewStore::ReadFormChanges(
+    int64_t /*after_sequence*/, int /*limit*/) {
+  return absl::UnimplementedError(
+      "PostgreSQL 审核存储尚不支持表单变更流 / the PostgreSQL review store has no form-change "
+      "feed yet");
+}
+
+absl::StatusOr<int64_t> PostgresReviewStore::HeadFormSequence() {
+  return absl::UnimplementedError(
+      "PostgreSQL 审核存储尚不支持表单变更流 / the PostgreSQL review store has no form-change "
+      "feed yet");
+}
+
+void PostgresReviewStore::SetTransitionListener(std::function<void(int64_t head)> /*listener*/) {}
+
 }  // namespace halfsky::submission

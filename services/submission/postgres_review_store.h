@@ -36,6 +36,12 @@ class PostgresReviewStore final : public ReviewStore {
                                                            halfsky::v1::FormState state) override;
   absl::StatusOr<std::vector<halfsky::v1::FormEvent>> History(
       const halfsky::v1::FormKey& key) override;
+  // Not implemented for PostgreSQL yet (the form-change feed exists only in
+  // the SQLite review store): UNIMPLEMENTED; the listener is never called.
+  absl::StatusOr<std::vector<halfsky::v1::FormChange>> ReadFormChanges(int64_t after_sequence,
+                                                                       int limit) override;
+  absl::StatusOr<int64_t> HeadFormSequence() override;
+  void SetTransitionListener(std::function<void(int64_t head)> listener) override;
 
  private:
   PostgresReviewStore(postgres::Connection::Options options, postgres::Connection conn)
