@@ -13,6 +13,15 @@
 //     (`reconnect_min` doubling up to `reconnect_max`), resubscribes and
 //     calls on_subscribed again. Messages published while disconnected are
 //     lost: callers resynchronize in on_subscribed.
+//   - With Sentinel (HiredisOptions::sentinels), every connect asks the
+//     sentinels for the primary and checks its ROLE, exactly as
+//     HiredisClient does (redis_internal::ConnectHiredis): after a failover
+//     the broken connection is replaced by one to the new primary, and
+//     on_subscribed runs again there (so a caller rereads the state the new
+//     primary holds). While no primary is verified it keeps retrying with
+//     the backoff above. A subscriber left on a demoted primary (Sentinel
+//     does not close pub/sub clients) keeps receiving: a replica delivers
+//     the PUBLISHes it replicates.
 //   - An idle connection is checked with PING every `ping_interval`; no
 //     answer within the command timeout counts as a broken connection (a
 //     half-open TCP connection would otherwise wait forever).

@@ -17,6 +17,10 @@
 //                        or a command timed out; also Redis' own transient
 //                        errors (LOADING, BUSY, TRYAGAIN, MASTERDOWN,
 //                        CLUSTERDOWN, READONLY). Transient: retry later.
+//                        Also while no primary is reachable during a
+//                        failover (common/redis/hiredis_client.h): an
+//                        implementation that follows a failover reconnects
+//                        on a later call, never inside one.
 //                        A command that failed this way may or may not have
 //                        been executed by the server.
 //   UNIMPLEMENTED        the server does not know the command.
@@ -98,6 +102,44 @@ class RedisClient {
   // An empty list returns an empty vector.
   virtual absl::StatusOr<std::vector<RedisReply>> Transaction(
       const std::vector<std::vector<std::string>>& commands) = 0;
+
+  // Optimistic check-and-set (WATCH keys; GET each key; then MULTI commands
+  // EXEC, or UNWATCH) on ONE connection: reads the strings `keys` (at least
+  // one; std::nullopt when absent), in order, and runs `commands` as
+  // Transaction() does only if `proceed(values)` returns true; the
+  // transaction is then applied only if no key of `keys` was modified
+  // between the read and EXEC (by anyone: another client, a FLUSHALL, an
+  // expiry). Two round trips. Never reconnects between the read and the
+  // EXEC: a connection that breaks in between (a server restart, a failover
+  // to another primary) is UNAVAILABLE and nothing was applied by that
+  // connection after the read.
+  //   - `keys` empty: INVALID_ARGUMENT, nothing sent.
+  //   - `proceed` returned false: OK, applied = false, nothing sent after
+  //     the read.
+  //   - a key changed in between: ABORTED, nothing applied.
+  //   - a key holds a non-string: FAILED_PRECONDITION (WRONGTYPE).
+  //   - otherwise as Transaction().
+  // `proceed` runs on the caller's thread, once, and must not call this
+  // client. An empty `commands` still reads the keys.
+  struct GuardedResult {
+    // The values `proceed` was shown, one per key of `keys`.
+    std::vector<std::optional<std::string>> observed;
+    bool applied = false;             // the commands ran (EXEC succeeded)
+    std::vector<RedisReply> replies;  // EXEC's replies when applied
+  };
+  using GuardProceed = std::function<bool(const std::vector<std::optional<std::string>>&)>;
+  virtual absl::StatusOr<GuardedResult> GuardedTransaction(
+      const std::vector<std::string>& keys, const GuardProceed& proceed,
+      const std::vector<std::vector<std::string>>& commands) = 0;
+  // The same with one key.
+  absl::StatusOr<GuardedResult> GuardedTransaction(
+      const std::string& key, const std::function<bool(const std::optional<std::string>&)>& proceed,
+      const std::vector<std::vector<std::string>>& commands) {
+    return GuardedTransaction(
+        std::vector<std::string>{key},
+        [&](const std::vector<std::optional<std::string>>& values) { return proceed(values[0]); },
+        commands);
+  }
 
   // Subscribes to `channels` (exact names, at least one) on a connection of
   // its own; `callbacks` run on a thread of the implementation's choosing

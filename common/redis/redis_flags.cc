@@ -7,7 +7,16 @@
 #include "absl/strings/str_cat.h"
 #include "common/redis/secret_file.h"
 
-ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis address HOST:PORT (the aggregate cache).");
+ABSL_FLAG(std::string, redis, "127.0.0.1:6379",
+          "Redis (the aggregate cache): HOST:PORT (one server, or a managed endpoint whose name "
+          "follows the primary), or sentinel://HOST:PORT[,HOST:PORT...]/MASTER to follow the "
+          "primary that Redis Sentinel reports for MASTER.");
+ABSL_FLAG(std::string, redis_sentinel_user, "",
+          "ACL user for AUTH to the sentinels (with --redis=sentinel://...). Empty: the "
+          "sentinel's default user.");
+ABSL_FLAG(std::string, redis_sentinel_password_file, "",
+          "File holding the sentinels' password (their requirepass or the ACL user's; mode 600 "
+          "or 640). Empty: no AUTH to the sentinels.");
 ABSL_FLAG(std::string, redis_user, "",
           "Redis ACL user (AUTH user password after every connect): aggregation's is the writer "
           "(halfsky:agg:* and PUBLISH), evaluation's the read-only reader (GET, SUBSCRIBE). "
@@ -38,6 +47,21 @@ absl::StatusOr<CacheConnection> CacheConnectionFromFlags() {
   }
   out.redis = *std::move(redis);
   out.redis.username = absl::GetFlag(FLAGS_redis_user);
+  const std::string sentinel_user = absl::GetFlag(FLAGS_redis_sentinel_user);
+  const std::string sentinel_password_path = absl::GetFlag(FLAGS_redis_sentinel_password_file);
+  if (out.redis.sentinels.empty() && (!sentinel_user.empty() || !sentinel_password_path.empty())) {
+    return absl::InvalidArgumentError(
+        "--redis_sentinel_user / --redis_sentinel_password_file 只用于 "
+        "--redis=sentinel://... (only with a sentinel address)");
+  }
+  out.redis.sentinel_username = sentinel_user;
+  if (!sentinel_password_path.empty()) {
+    absl::StatusOr<std::string> password = ReadSecretFile(sentinel_password_path);
+    if (!password.ok()) {
+      return Prefixed("redis_sentinel_password_file", password.status());
+    }
+    out.redis.sentinel_password = *std::move(password);
+  }
   if (const std::string path = absl::GetFlag(FLAGS_redis_password_file); !path.empty()) {
     absl::StatusOr<std::string> password = ReadSecretFile(path);
     if (!password.ok()) {

@@ -3,8 +3,11 @@
 
 // The flags of every service that uses the aggregate cache in Redis
 // (aggregation writes it, evaluation reads it), defined once:
-//   --redis HOST:PORT, --redis_user, --redis_password_file (the ACL user and
-//   its password; deploy/redis/users.acl.in), --cache_mac_key_file (the
+//   --redis HOST:PORT or sentinel://HOST:PORT[,...]/MASTER (Redis Sentinel;
+//   common/redis/hiredis_client.h), --redis_user, --redis_password_file (the
+//   ACL user and its password; deploy/redis/users.acl.in),
+//   --redis_sentinel_user, --redis_sentinel_password_file (AUTH to the
+//   sentinels; only with a sentinel:// address), --cache_mac_key_file (the
 //   HMAC-SHA256 key that tags every cached series value; both services must
 //   hold the same). Secrets are read with ReadSecretFile, never from the
 //   command line.
@@ -21,7 +24,8 @@ struct CacheConnection {
   std::string cache_mac_key;  // empty without --cache_mac_key_file
 };
 
-// Reads the flags above. INVALID_ARGUMENT for a bad --redis address; the
+// Reads the flags above. INVALID_ARGUMENT for a bad --redis address or
+// sentinel credentials without a sentinel address; the
 // errors of ReadSecretFile for a password or key file, each prefixed with
 // its flag. Call after absl::ParseCommandLine.
 absl::StatusOr<CacheConnection> CacheConnectionFromFlags();

@@ -169,6 +169,10 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
                                           "Failed Redis operations (retried).");
     metrics_.reconnects = m->GetCounter("halfsky_aggregation_stream_reconnects_total",
                                         "WatchChanges streams re-opened after ending.");
+    metrics_.catchups = m->GetCounter(
+        "halfsky_aggregation_catchups_total",
+        "Redis found behind the committed cursor (failover or restore lost writes) and caught "
+        "up by re-committing the aggregates changed since.");
     metrics_.cursor->Set(-1);
   }
 }
@@ -396,11 +400,13 @@ absl::Status Follower::SyncRedis(Sync mode) {
   const CachePosition applied(applied_, applied_form_);
   CachePosition committed(-1, -1);
   // Approval counts move without a revision sequence: a form cursor other
-  // than the applied one is only made exact by a rewrite.
+  // than the applied one is only made exact by a rewrite. A cursor below our
+  // last rewrite predates it and cannot be caught up either.
   if (mode == Sync::kFull || !cursor || cursor->sequence > applied_ ||
-      cursor->form_sequence != applied_form_) {
+      cursor->form_sequence != applied_form_ || cursor->sequence < rewrite_floor_) {
     HALFSKY_ASSIGN_OR_RETURN(RedisWriter::RewriteResult r, writer_.RewriteAll(agg, applied));
     committed = applied;
+    rewrite_floor_ = applied_;
     {
       absl::MutexLock lock(&mu_);
       ++status_.rewrites;
@@ -412,10 +418,13 @@ absl::Status Follower::SyncRedis(Sync mode) {
   } else if (cursor->sequence < applied_) {
     std::vector<CellId> cells;
     agg.ForEachCellAfter(cursor->sequence, [&](CellId c) { cells.push_back(c); });
-    attempted_ = applied;
-    HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
-                             writer_.Commit(agg, cells, applied, /*create_cursor=*/false));
-    if (r.previous_cursor != cursor) {
+    unknown_attempts_.push_back(applied);
+    const std::optional<CachePosition> base = cursor;
+    HALFSKY_ASSIGN_OR_RETURN(
+        RedisWriter::CommitResult r,
+        writer_.Commit(agg, cells, applied, /*create_cursor=*/false,
+                       [base](const std::optional<CachePosition>& c) { return c == base; }));
+    if (!r.applied) {
       return absl::AbortedError("the cursor changed during the sync");
     }
     committed = applied;
@@ -429,7 +438,7 @@ absl::Status Follower::SyncRedis(Sync mode) {
   }
   pending_.Clear();
   form_pending_ = false;
-  attempted_.reset();
+  unknown_attempts_.clear();
   absl::MutexLock lock(&mu_);
   status_.committed_sequence = committed.sequence;
   status_.committed_form_sequence = committed.form_sequence;
@@ -437,6 +446,38 @@ absl::Status Follower::SyncRedis(Sync mode) {
   UpdateGauges();
   cv_.SignalAll();
   return absl::OkStatus();
+}
+
+void Follower::ForeignCursor(const std::optional<CachePosition>& cursor,
+                             const CachePosition& committed) {
+  const std::string seen =
+      cursor ? absl::StrCat(cursor->sequence, "/forms ", cursor->form_sequence) : "absent";
+  if (cursor && cursor->sequence < committed.sequence && cursor->sequence >= rewrite_floor_ &&
+      cursor->form_sequence == applied_form_) {
+    // Behind our last commit but after our last full rewrite, with the
+    // applied form cursor: Redis holds exactly our commit at *cursor (every
+    // commit is one MULTI/EXEC and replication keeps their order) and only
+    // revisions were lost, so re-committing the cells they changed restores
+    // everything. (A lost form change is not caught up: SyncRedis rewrites.)
+    std::cerr << "halfsky-aggregation: Redis cursor is " << seen << ", behind the committed "
+              << committed.sequence << "/forms " << committed.form_sequence
+              << " (a failover or restore lost writes); re-committing the aggregates changed "
+                 "after "
+              << cursor->sequence << "\n";
+    sync_ = Sync::kCompare;
+    {
+      absl::MutexLock lock(&mu_);
+      ++status_.catchups;
+    }
+    if (metrics_.catchups != nullptr) {
+      metrics_.catchups->Increment();
+    }
+    return;
+  }
+  std::cerr << "halfsky-aggregation: Redis cursor is " << seen << ", expected "
+            << committed.sequence << "/forms " << committed.form_sequence
+            << "; rewriting the cache\n";
+  sync_ = Sync::kFull;
 }
 
 absl::Status Follower::CommitPending() {
@@ -448,25 +489,27 @@ absl::Status Follower::CommitPending() {
   }
   std::vector<CellId> cells(pending_.cells.begin(), pending_.cells.end());
   const CachePosition applied(applied_, applied_form_);
-  const std::optional<CachePosition> earlier_attempt = attempted_;
-  attempted_ = applied;
+  // The bases this commit may land on: the position Redis acknowledged, or
+  // one of the commits since whose outcome is unknown (they wrote a subset
+  // of the cells still pending, which this commit writes again).
+  std::vector<CachePosition> bases = unknown_attempts_;
+  bases.push_back(committed);
+  if (std::find(unknown_attempts_.begin(), unknown_attempts_.end(), applied) ==
+      unknown_attempts_.end()) {
+    unknown_attempts_.push_back(applied);
+  }
   const absl::Time start = absl::Now();
   HALFSKY_ASSIGN_OR_RETURN(RedisWriter::CommitResult r,
-                           writer_.Commit(agg, cells, applied, /*create_cursor=*/false));
+                           writer_.Commit(agg, cells, applied, /*create_cursor=*/false,
+                                          [&bases](const std::optional<CachePosition>& c) {
+                                            return c && std::find(bases.begin(), bases.end(), *c) !=
+                                                            bases.end();
+                                          }));
   const absl::Duration took = absl::Now() - start;
-  if (!r.previous_cursor ||
-      (*r.previous_cursor != committed && r.previous_cursor != earlier_attempt &&
-       *r.previous_cursor != applied)) {
-    // FLUSHALL or a Redis restarted empty / from an older snapshot: this
-    // commit landed on a cache that is not ours. SET XX left an absent
-    // cursor absent; rewrite everything from memory.
-    std::cerr << "halfsky-aggregation: Redis cursor is "
-              << (r.previous_cursor ? absl::StrCat(r.previous_cursor->sequence, "/forms ",
-                                                   r.previous_cursor->form_sequence)
-                                    : std::string("absent"))
-              << ", expected " << committed.sequence << "/forms " << committed.form_sequence
-              << "; rewriting the cache\n";
-    sync_ = Sync::kFull;
+  if (!r.applied) {
+    // Nothing was written: Redis does not hold our last commit (a failover
+    // that lost writes, a restore, a FLUSHALL).
+    ForeignCursor(r.previous_cursor, committed);
     return absl::OkStatus();
   }
   std::vector<std::string> ids;
@@ -476,7 +519,7 @@ absl::Status Follower::CommitPending() {
   std::sort(ids.begin(), ids.end());
   pending_.Clear();
   form_pending_ = false;
-  attempted_.reset();
+  unknown_attempts_.clear();
   {
     absl::MutexLock lock(&mu_);
     status_.committed_sequence = applied_;
@@ -534,7 +577,7 @@ void Follower::Run() {
     applied_form_ = built_applied_form;
     pending_.Clear();
     form_pending_ = false;
-    attempted_.reset();
+    unknown_attempts_.clear();
     feed_reset_ = false;
     sync_ = (force_full || rebuild_requested) ? Sync::kFull : Sync::kCompare;
     force_full = false;
@@ -659,13 +702,7 @@ void Follower::Run() {
           status_.stream_connected = stream->received_any() || status_.stream_connected;
         }
         if (!cursor->has_value() || **cursor != committed) {
-          std::cerr << "halfsky-aggregation: Redis cursor is "
-                    << (cursor->has_value()
-                            ? absl::StrCat((*cursor)->sequence, "/forms ", (*cursor)->form_sequence)
-                            : std::string("absent"))
-                    << ", expected " << committed.sequence << "/forms " << committed.form_sequence
-                    << "; rewriting the cache\n";
-          sync_ = Sync::kFull;
+          ForeignCursor(*cursor, committed);
         }
       }
     }

@@ -43,9 +43,29 @@
 //     the commit is retried with backoff; revisions keep being applied in
 //     memory meanwhile (bounded by the stream queue). A commit whose fate is
 //     unknown is safe to redo.
-//   - cursor vanished or stale (FLUSHALL, Redis restarted empty or from an
-//     older snapshot): detected by the GET inside each commit and by a check
-//     every `cursor_check_interval` while idle → RewriteAll from memory.
+//   - Redis failover (Sentinel, a managed endpoint; common/redis): commits
+//     fail with UNAVAILABLE while no primary is reachable, as above, then go
+//     to the new primary. Every commit is guarded (redis_writer.h): it
+//     applies only if the position (cursor AND form cursor) Redis holds is
+//     our last acknowledged commit (or a commit whose outcome is unknown),
+//     so it never lands on a cache that lost writes.
+//   - cursor vanished, stale or behind: detected by that guard and by a
+//     check every `cursor_check_interval` while idle. The position tells
+//     what to do:
+//       absent, or ahead of what we committed (FLUSHALL, a new Redis,
+//       another writer), or a form cursor other than the applied one (a
+//       lost form change cannot be caught up) → RewriteAll from memory;
+//       behind our last commit but not before our last full rewrite (a
+//       promoted replica that had not received the last commits, a restore
+//       of a recent snapshot) → catch up: ONE guarded MULTI/EXEC of every
+//       aggregate whose as_of_sequence > that cursor (exactly the lost
+//       range, from memory — the change feed's revisions are all applied
+//       there) and the cursor, PUBLISHed like a commit (rebuild=0, the
+//       indicators changed since that cursor);
+//       behind our last full rewrite (the writes lost include the rewrite)
+//       → RewriteAll.
+//     Until then the cache stays a consistent snapshot at the older cursor:
+//     readers keep answering from it (evaluation: as of that sequence).
 //
 // Metrics (when FollowerOptions::metrics is set; names are stable, for
 // dashboards and alerts):
@@ -59,6 +79,8 @@
 //   halfsky_aggregation_commit_seconds         histogram: one commit's MULTI/EXEC
 //                                              (rendering included), successful ones
 //   halfsky_aggregation_rebuilds_total         counter: full rewrites of the cache
+//   halfsky_aggregation_catchups_total         counter: catch-ups of a cursor found
+//                                              behind (writes lost by Redis)
 //   halfsky_aggregation_builds_total           counter: builds from sequence 0
 //   halfsky_aggregation_redis_errors_total     counter: failed Redis operations
 //   halfsky_aggregation_stream_reconnects_total counter: WatchChanges reconnects
@@ -149,6 +171,7 @@ struct FollowerStatus {
   bool stream_connected = false;
   int64_t commits = 0;
   int64_t rewrites = 0;  // full rewrites of the cache
+  int64_t catchups = 0;  // cursor found behind, lost range re-committed
   int64_t builds = 0;    // builds from sequence 0
 };
 
@@ -188,6 +211,9 @@ class Follower {
       int64_t* applied, int64_t* applied_form);
   absl::Status SyncRedis(Sync mode);
   absl::Status CommitPending();
+  // Redis' position is not our last commit `committed`: sets sync_ to a
+  // catch-up (kCompare) or a full rewrite, as the position tells (see above).
+  void ForeignCursor(const std::optional<CachePosition>& cursor, const CachePosition& committed);
   void ApplyEvents(std::vector<halfsky::v1::ChangeEvent>& events);
   void Publish(const cache::UpdateMessage& message);
   // Sleeps up to `d`; false if stopping.
@@ -220,6 +246,7 @@ class Follower {
     Counter* builds = nullptr;
     Counter* redis_errors = nullptr;
     Counter* reconnects = nullptr;
+    Counter* catchups = nullptr;
   };
   // All null without FollowerOptions::metrics.
   Metrics metrics_;
@@ -233,7 +260,14 @@ class Follower {
   // A form change was applied since the last commit: commit the form
   // cursor even when no cell changed.
   bool form_pending_ = false;
-  std::optional<CachePosition> attempted_;  // a commit whose outcome is unknown
+  // Positions of commits since the last acknowledged one whose outcome is
+  // unknown (UNAVAILABLE mid-commit).
+  std::vector<CachePosition> unknown_attempts_;
+  // The revision sequence of this process' last full rewrite (-1: none): a
+  // Redis cursor below it predates the rewrite and cannot be caught up. (The
+  // form cursor needs no floor: any form cursor other than the applied one
+  // forces a rewrite.)
+  int64_t rewrite_floor_ = -1;
   Sync sync_ = Sync::kNone;
   bool feed_reset_ = false;
   absl::Duration backoff_;

@@ -194,12 +194,15 @@ absl::StatusOr<std::optional<CachePosition>> RedisWriter::ReadCursor() {
 absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& agg,
                                                               const std::vector<CellId>& cells,
                                                               CachePosition cursor,
-                                                              bool create_cursor) {
+                                                              bool create_cursor,
+                                                              const BaseCheck& base_ok) {
   std::vector<CellId> sorted = cells;
   std::sort(sorted.begin(), sorted.end());
   Commands commands;
-  commands.push_back({"GET", kCursorKey});
-  commands.push_back({"GET", kFormCursorKey});
+  if (!base_ok) {
+    commands.push_back({"GET", kCursorKey});
+    commands.push_back({"GET", kFormCursorKey});
+  }
   SeriesRenderer renderer(agg, mac_key_);
   for (size_t i = 0; i < sorted.size();) {
     const Aggregator::SeriesId s = Aggregator::SeriesOf(sorted[i]);
@@ -219,11 +222,47 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
     commands.push_back({"SET", kFormCursorKey, absl::StrCat(cursor.form_sequence), "XX"});
   }
   commands.push_back({"INCR", kVersionKey});
+  CommitResult result;
+  if (base_ok) {
+    // The cursor must be one this writer accepts as its base, checked
+    // atomically with the commit (WATCH): a commit never lands on a cache
+    // that lost writes (a failover, a restore) and never moves its cursor.
+    bool malformed = false;
+    HALFSKY_ASSIGN_OR_RETURN(
+        RedisClient::GuardedResult guarded,
+        redis_->GuardedTransaction(
+            std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey)},
+            [&](const std::vector<std::optional<std::string>>& texts) {
+              auto reply = [](const std::optional<std::string>& text) {
+                return text ? RedisReply::String(*text) : RedisReply::Nil();
+              };
+              absl::StatusOr<std::optional<CachePosition>> parsed =
+                  ParsePosition(reply(texts[0]), reply(texts[1]));
+              if (!parsed.ok()) {
+                malformed = true;
+                return false;
+              }
+              result.previous_cursor = *parsed;
+              return base_ok(*parsed);
+            },
+            commands));
+    if (!guarded.applied) {
+      result.applied = false;
+      if (malformed) {
+        result.previous_cursor.reset();
+      }
+      return result;
+    }
+    if (guarded.replies.size() != commands.size()) {
+      return absl::UnavailableError("EXEC returned an unexpected number of replies");
+    }
+    HALFSKY_ASSIGN_OR_RETURN(result.version, guarded.replies.back().AsInteger());
+    return result;
+  }
   HALFSKY_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, redis_->Transaction(commands));
   if (replies.size() != commands.size()) {
     return absl::UnavailableError("EXEC returned an unexpected number of replies");
   }
-  CommitResult result;
   HALFSKY_ASSIGN_OR_RETURN(result.previous_cursor, ParsePosition(replies[0], replies[1]));
   HALFSKY_ASSIGN_OR_RETURN(result.version, replies.back().AsInteger());
   return result;

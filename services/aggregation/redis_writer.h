@@ -16,6 +16,19 @@
 // marked invalid until the caller rewrites everything, and the returned
 // previous cursor (nullopt) tells it to.
 //
+// Guarded commit (`base_ok` set; what the follower uses): instead of the GETs
+// inside the MULTI, the position (cursor and form cursor) is read first
+// under WATCH of both keys (RedisClient::GuardedTransaction) and the
+// MULTI/EXEC runs only if `base_ok(position)` accepts it and neither key
+// changed before EXEC.
+// A cache whose cursor is not the writer's base — a Redis that lost the last
+// commits in a failover (a replica promoted before it received them), a
+// restore from an older snapshot, a FLUSHALL — is therefore never written
+// over: its cursor is not moved past writes it does not hold. The result
+// says so (applied = false, previous_cursor = what Redis holds; nullopt for
+// absent — either key — or malformed) and the caller reconciles. One more round trip than
+// the unguarded commit.
+//
 // RewriteAll:
 //   1. DEL cursor: the cache is invalid from here on.
 //   2. Delete every other aggregate key: one SCAN of "halfsky:agg:*"
@@ -43,6 +56,7 @@
 // reads it from two threads).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -87,11 +101,21 @@ class RedisWriter {
   struct CommitResult {
     // The position just before this commit (nullopt: a cursor was absent).
     std::optional<CachePosition> previous_cursor;
+    // False only for a guarded commit whose base check refused the
+    // position: nothing was written.
+    bool applied = true;
     int64_t version = 0;
   };
+  // Accepts (true) or refuses the position Redis holds (nullopt: absent) as
+  // the base of a commit.
+  using BaseCheck = std::function<bool(const std::optional<CachePosition>&)>;
   // `cells` must belong to `agg`; cells without a figure are skipped.
+  // Unguarded when `base_ok` is empty (see the top of this file).
+  // ABORTED: the cursor or form cursor changed between the guard's read and
+  // EXEC (nothing written; retry).
   absl::StatusOr<CommitResult> Commit(const Aggregator& agg, const std::vector<CellId>& cells,
-                                      CachePosition cursor, bool create_cursor);
+                                      CachePosition cursor, bool create_cursor,
+                                      const BaseCheck& base_ok = nullptr);
 
   struct RewriteResult {
     int64_t aggregate_count = 0;

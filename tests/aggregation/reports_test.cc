@@ -3,6 +3,8 @@
 // an Aggregator (the layout itself: tests/common/cache_layout_test.cc).
 #include "services/aggregation/reports.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_split.h"
 #include "common/cache/cache_layout.h"
 #include "common/status/status.h"
@@ -261,6 +263,85 @@ TEST(RedisWriterTest, CommitIsOneTransactionAndNeverRecreatesAVanishedCursor) {
     return SealSeriesValue("", SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL),
                            expected);
   }());
+}
+
+TEST(RedisWriterTest, GuardedCommitWritesNothingOnACursorItRefuses) {
+  // A Redis that lost our last commits (a promoted replica) holds position
+  // 1/forms 0 while we committed 5/forms 0: a guarded commit must neither
+  // write the series nor move the cursor past the writes Redis lacks.
+  Aggregator agg(TestCatalog());
+  ChangeSet changes;
+  agg.Apply(Fraction(6, Key("HEALTH-01", "610303001", 2022), 1, 1000), &changes);
+  InMemoryRedisClient redis;
+  ASSERT_TRUE(redis.Set(kCursorKey, "1").ok());
+  ASSERT_TRUE(redis.Set(kFormCursorKey, "0").ok());
+  RedisWriter writer(&redis);
+  std::vector<CellId> cells(changes.cells.begin(), changes.cells.end());
+  std::optional<CachePosition> shown;
+  auto refused = writer.Commit(agg, cells, CachePosition(6, 0), /*create_cursor=*/false,
+                               [&](const std::optional<CachePosition>& c) {
+                                 shown = c;
+                                 return c == std::optional<CachePosition>(CachePosition(5, 0));
+                               });
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->applied);
+  EXPECT_EQ(refused->previous_cursor, std::optional<CachePosition>(CachePosition(1, 0)));
+  EXPECT_EQ(shown, std::optional<CachePosition>(CachePosition(1, 0)));
+  EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("1"));
+  auto keys = redis.ScanKeys("halfsky:agg:*");
+  ASSERT_TRUE(keys.ok());
+  std::sort(keys->begin(), keys->end());
+  std::vector<std::string> only_cursors = {kCursorKey, kFormCursorKey};
+  std::sort(only_cursors.begin(), only_cursors.end());
+  EXPECT_EQ(*keys, only_cursors);
+
+  // The form cursor is part of the base: same sequence, other form cursor
+  // (a lost form change) is refused too.
+  ASSERT_TRUE(redis.Set(kFormCursorKey, "2").ok());
+  auto other_form = writer.Commit(agg, cells, CachePosition(6, 3), false,
+                                  [](const std::optional<CachePosition>& c) {
+                                    return c == std::optional<CachePosition>(CachePosition(1, 3));
+                                  });
+  ASSERT_TRUE(other_form.ok()) << other_form.status();
+  EXPECT_FALSE(other_form->applied);
+  EXPECT_EQ(other_form->previous_cursor, std::optional<CachePosition>(CachePosition(1, 2)));
+  EXPECT_EQ(*redis.Get(kFormCursorKey), std::optional<std::string>("2"));
+
+  // Accepted: written, both cursors move.
+  auto applied = writer.Commit(agg, cells, CachePosition(6, 2), false,
+                               [](const std::optional<CachePosition>& c) { return c.has_value(); });
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_TRUE(applied->applied);
+  EXPECT_EQ(applied->previous_cursor, std::optional<CachePosition>(CachePosition(1, 2)));
+  EXPECT_EQ(*redis.Get(kCursorKey), std::optional<std::string>("6"));
+  EXPECT_EQ(*redis.Get(kFormCursorKey), std::optional<std::string>("2"));
+  EXPECT_TRUE(*redis.Exists(SeriesRedisKey("HEALTH-01", "610303", SEX_TOTAL, RESIDENCE_ALL)));
+
+  // A missing form cursor (a cache of before form changes) reads as absent.
+  ASSERT_TRUE(redis.Command({"DEL", kFormCursorKey}).ok());
+  std::optional<CachePosition> absent_shown = CachePosition(-1, -1);
+  auto absent = writer.Commit(agg, cells, CachePosition(7, 2), false,
+                              [&](const std::optional<CachePosition>& c) {
+                                absent_shown = c;
+                                return false;
+                              });
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_FALSE(absent->applied);
+  EXPECT_FALSE(absent_shown.has_value());
+
+  // A malformed cursor is refused without asking (previous: nullopt).
+  ASSERT_TRUE(redis.Set(kFormCursorKey, "2").ok());
+  ASSERT_TRUE(redis.Set(kCursorKey, "garbage").ok());
+  bool asked = false;
+  auto malformed = writer.Commit(agg, cells, CachePosition(7, 2), false,
+                                 [&](const std::optional<CachePosition>&) {
+                                   asked = true;
+                                   return true;
+                                 });
+  ASSERT_TRUE(malformed.ok()) << malformed.status();
+  EXPECT_FALSE(malformed->applied);
+  EXPECT_FALSE(malformed->previous_cursor.has_value());
+  EXPECT_FALSE(asked);
 }
 
 TEST(RedisWriterTest, RewriteAllReplacesEveryAggregateKeyButTheVersion) {

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -406,6 +407,89 @@ TYPED_TEST_P(RedisClientConformanceTest, SubscribeRejectsBadArguments) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TYPED_TEST_P(RedisClientConformanceTest, GuardedTransactionRunsOnlyWhenProceedAgrees) {
+  RedisClient& c = this->client();
+  ASSERT_TRUE(c.Set("cursor", "5").ok());
+  std::optional<std::string> shown;
+  auto refused = c.GuardedTransaction("cursor",
+                                      [&](const std::optional<std::string>& v) {
+                                        shown = v;
+                                        return v == std::optional<std::string>("4");
+                                      },
+                                      {{"SET", "a", "1"}, {"SET", "cursor", "6"}});
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->applied);
+  ASSERT_EQ(refused->observed.size(), 1u);
+  EXPECT_EQ(refused->observed[0], std::optional<std::string>("5"));
+  EXPECT_EQ(shown, std::optional<std::string>("5"));
+  EXPECT_EQ(c.Get("a").value(), std::nullopt);
+
+  auto applied = c.GuardedTransaction(
+      "cursor",
+      [](const std::optional<std::string>& v) { return v == std::optional<std::string>("5"); },
+      {{"SET", "a", "1"}, {"SET", "cursor", "6"}});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_TRUE(applied->applied);
+  ASSERT_EQ(applied->replies.size(), 2u);
+  EXPECT_EQ(c.Get("cursor").value(), std::optional<std::string>("6"));
+  EXPECT_EQ(c.Get("a").value(), std::optional<std::string>("1"));
+
+  // An absent key is shown as nullopt.
+  auto absent = c.GuardedTransaction(
+      "missing", [](const std::optional<std::string>& v) { return !v.has_value(); },
+      {{"SET", "b", "1"}});
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_TRUE(absent->applied);
+  ASSERT_EQ(absent->observed.size(), 1u);
+  EXPECT_FALSE(absent->observed[0].has_value());
+  // The connection is usable afterwards (no WATCH left behind).
+  EXPECT_TRUE(c.Transaction({{"SET", "cursor", "7"}}).ok());
+  EXPECT_TRUE(this->other().Set("cursor", "8").ok());
+  EXPECT_TRUE(c.Transaction({{"SET", "c", "1"}}).ok());
+}
+
+TYPED_TEST_P(RedisClientConformanceTest, GuardedTransactionAbortsWhenTheKeyChangesMeanwhile) {
+  RedisClient& c = this->client();
+  ASSERT_TRUE(c.Set("cursor", "5").ok());
+  RedisClient& other = this->other();
+  auto result = c.GuardedTransaction("cursor",
+                                     [&](const std::optional<std::string>&) {
+                                       // Another client moves the cursor between the read and EXEC.
+                                       EXPECT_TRUE(other.Set("cursor", "9").ok());
+                                       return true;
+                                     },
+                                     {{"SET", "a", "1"}, {"SET", "cursor", "6"}});
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kAborted) << result.status();
+  EXPECT_EQ(c.Get("cursor").value(), std::optional<std::string>("9"));
+  EXPECT_EQ(c.Get("a").value(), std::nullopt);
+  // A hash is not a string.
+  ASSERT_TRUE(c.HSet("h", {{"f", "v"}}).ok());
+  EXPECT_EQ(c.GuardedTransaction("h", [](const std::optional<std::string>&) { return true; }, {})
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(c.Ping().ok());
+  // With two keys: both are shown, in order; a change of the second aborts.
+  ASSERT_TRUE(c.Set("form", "2").ok());
+  std::vector<std::optional<std::string>> shown;
+  auto second = c.GuardedTransaction(std::vector<std::string>{"cursor", "form"},
+                                     [&](const std::vector<std::optional<std::string>>& values) {
+                                       shown = values;
+                                       EXPECT_TRUE(other.Set("form", "3").ok());
+                                       return true;
+                                     },
+                                     {{"SET", "a", "2"}});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted) << second.status();
+  EXPECT_EQ(shown, (std::vector<std::optional<std::string>>{"9", "2"}));
+  EXPECT_EQ(c.Get("a").value(), std::nullopt);
+  EXPECT_EQ(
+      c.GuardedTransaction(std::vector<std::string>{},
+                           [](const std::vector<std::optional<std::string>>&) { return true; }, {})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(RedisClientConformanceTest, PingAndEcho, SetGetExistsDel, SetOptions,
                             BinaryKeysAndValuesRoundTrip, Counters, ErrorMapping, Hashes,
                             ListsAndSortedSets, ScanKeysMatchesPatternAcrossCursors,
@@ -415,7 +499,9 @@ REGISTER_TYPED_TEST_SUITE_P(RedisClientConformanceTest, PingAndEcho, SetGetExist
                             TransactionRuntimeErrorIsReported,
                             TransactionIsNeverObservedHalfApplied,
                             ConcurrentCommandsFromManyThreads, SubscriberReceivesMessagesInOrder,
-                            DestroyedSubscriptionStopsReceiving, SubscribeRejectsBadArguments);
+                            DestroyedSubscriptionStopsReceiving, SubscribeRejectsBadArguments,
+                            GuardedTransactionRunsOnlyWhenProceedAgrees,
+                            GuardedTransactionAbortsWhenTheKeyChangesMeanwhile);
 
 }  // namespace halfsky::testing
 

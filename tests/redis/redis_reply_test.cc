@@ -84,6 +84,36 @@ TEST(ParseRedisAddressTest, RejectsMalformed) {
   }
 }
 
+TEST(ParseRedisAddressTest, AcceptsSentinelForm) {
+  auto one = ParseRedisAddress("sentinel://s1.halfsky:26379/halfsky");
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_EQ(one->sentinels.size(), 1u);
+  EXPECT_EQ(one->sentinels[0].host, "s1.halfsky");
+  EXPECT_EQ(one->sentinels[0].port, 26379);
+  EXPECT_EQ(one->sentinel_master, "halfsky");
+  auto three = ParseRedisAddress("sentinel://10.0.0.1:26379,[::1]:26380,s3:5000/mymaster");
+  ASSERT_TRUE(three.ok()) << three.status();
+  ASSERT_EQ(three->sentinels.size(), 3u);
+  EXPECT_EQ(three->sentinels[1].host, "::1");
+  EXPECT_EQ(three->sentinels[1].port, 26380);
+  EXPECT_EQ(three->sentinels[2].host, "s3");
+  EXPECT_EQ(three->sentinel_master, "mymaster");
+  EXPECT_EQ(DescribeTarget(*three), "sentinel://10.0.0.1:26379,::1:26380,s3:5000/mymaster");
+  // A later plain address leaves Sentinel mode.
+  auto plain = ParseRedisAddress("127.0.0.1:6379", *three);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->sentinels.empty());
+}
+
+TEST(ParseRedisAddressTest, RejectsMalformedSentinelForm) {
+  for (const char* bad :
+       {"sentinel://", "sentinel://h:26379", "sentinel://h:26379/", "sentinel:///m",
+        "sentinel://h:26379,/m", "sentinel://h/m", "sentinel://h:0/m", "sentinel://h:1/a/b",
+        "sentinel://h:1/a b", "sentinel://::1:26379/m"}) {
+    EXPECT_EQ(ParseRedisAddress(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST(RedisErrorToStatusTest, MapsTransientAndPermanentErrors) {
   EXPECT_EQ(RedisErrorToStatus("LOADING Redis is loading the dataset in memory").code(),
             absl::StatusCode::kUnavailable);

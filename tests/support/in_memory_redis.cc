@@ -302,6 +302,11 @@ absl::StatusOr<std::vector<RedisReply>> InMemoryRedisClient::Transaction(
     return std::vector<RedisReply>();
   }
   HALFSKY_RETURN_IF_ERROR(CheckAvailableLocked());
+  return TransactionLocked(commands);
+}
+
+absl::StatusOr<std::vector<RedisReply>> InMemoryRedisClient::TransactionLocked(
+    const std::vector<std::vector<std::string>>& commands) {
   for (size_t i = 0; i < commands.size(); ++i) {
     std::optional<RedisReply> error = ValidateLocked(commands[i]);
     if (error.has_value()) {
@@ -322,6 +327,55 @@ absl::StatusOr<std::vector<RedisReply>> InMemoryRedisClient::Transaction(
     }
   }
   return replies;
+}
+
+absl::StatusOr<std::optional<std::string>> InMemoryRedisClient::ReadStringLocked(
+    const std::string& key) const {
+  auto it = data_.find(key);
+  if (it == data_.end()) {
+    return std::optional<std::string>();
+  }
+  if (it->second.kind != Entry::Kind::kString) {
+    return RedisErrorToStatus("WRONGTYPE Operation against a key holding the wrong kind of value");
+  }
+  return std::optional<std::string>(it->second.str);
+}
+
+absl::StatusOr<RedisClient::GuardedResult> InMemoryRedisClient::GuardedTransaction(
+    const std::vector<std::string>& keys, const GuardProceed& proceed,
+    const std::vector<std::vector<std::string>>& commands) {
+  if (keys.empty()) {
+    return absl::InvalidArgumentError("redis: GuardedTransaction needs at least one key");
+  }
+  for (const auto& argv : commands) {
+    HALFSKY_RETURN_IF_ERROR(CheckClientCommand(argv));
+  }
+  GuardedResult result;
+  {
+    absl::MutexLock lock(&mu_);
+    HALFSKY_RETURN_IF_ERROR(CheckAvailableLocked());
+    command_count_ += 1 + static_cast<int64_t>(keys.size());  // WATCH, GETs
+    for (const std::string& key : keys) {
+      HALFSKY_ASSIGN_OR_RETURN(std::optional<std::string> value, ReadStringLocked(key));
+      result.observed.push_back(std::move(value));
+    }
+  }
+  if (!proceed(result.observed)) {
+    return result;
+  }
+  absl::MutexLock lock(&mu_);
+  HALFSKY_RETURN_IF_ERROR(CheckAvailableLocked());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<std::optional<std::string>> now = ReadStringLocked(keys[i]);
+    if (!now.ok() || *now != result.observed[i]) {
+      return absl::AbortedError("redis: transaction aborted (a watched key changed)");
+    }
+  }
+  if (!commands.empty()) {
+    HALFSKY_ASSIGN_OR_RETURN(result.replies, TransactionLocked(commands));
+  }
+  result.applied = true;
+  return result;
 }
 
 RedisReply InMemoryRedisClient::ExecuteLocked(const std::vector<std::string>& argv) {

@@ -53,6 +53,14 @@ class InMemoryRedisClient final : public RedisClient {
       const std::vector<std::vector<std::string>>& commands) override;
   absl::StatusOr<std::vector<RedisReply>> Transaction(
       const std::vector<std::vector<std::string>>& commands) override;
+  // `proceed` runs outside the fake's lock (so a test may change the key
+  // from it, as another client would); "modified in between" is detected by
+  // comparing the keys' values before and after (a write of the same value is
+  // not noticed, unlike Redis' WATCH).
+  using RedisClient::GuardedTransaction;
+  absl::StatusOr<GuardedResult> GuardedTransaction(
+      const std::vector<std::string>& keys, const GuardProceed& proceed,
+      const std::vector<std::vector<std::string>>& commands) override;
   absl::StatusOr<std::unique_ptr<RedisSubscription>> Subscribe(
       const std::vector<std::string>& channels, RedisSubscriptionCallbacks callbacks) override;
 
@@ -90,6 +98,11 @@ class InMemoryRedisClient final : public RedisClient {
   std::optional<RedisReply> ValidateLocked(const std::vector<std::string>& argv) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckAvailableLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // GET `key` as Redis answers it (nil, a string, or WRONGTYPE).
+  absl::StatusOr<std::optional<std::string>> ReadStringLocked(const std::string& key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<RedisReply>> TransactionLocked(
+      const std::vector<std::vector<std::string>>& commands) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> data_ ABSL_GUARDED_BY(mu_);

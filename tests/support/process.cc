@@ -179,7 +179,13 @@ std::string MakeTempDir(const std::string& prefix) {
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() { return StartWithAcl(""); }
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithAcl(const std::string& acl) {
+  return StartWithArgs({}, acl);
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithArgs(
+    const std::vector<std::string>& extra_args, const std::string& acl) {
   std::unique_ptr<RedisServer> server(new RedisServer());
+  server->extra_args_ = extra_args;
   server->dir_ = MakeTempDir("halfsky-redis");
   if (!acl.empty()) {
     server->acl_file_ = server->dir_ + "/users.acl";
@@ -214,6 +220,7 @@ absl::Status RedisServer::Launch() {
     argv.push_back("--aclfile");
     argv.push_back(acl_file_);
   }
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   auto child = ChildProcess::Start(argv, dir_ + "/redis.log");
   if (!child.ok()) {
     return child.status();

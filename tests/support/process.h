@@ -67,6 +67,10 @@ class RedisServer {
   // with its passwords filled in) written to <dir>/users.acl, mode 600, and
   // passed as --aclfile. Empty: no ACL file (the default user, no password).
   static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithAcl(const std::string& acl);
+  // With `extra_args` appended to the command line (e.g. {"--replicaof",
+  // "127.0.0.1", "6379"}), and the ACL as above when `acl` is not empty.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithArgs(
+      const std::vector<std::string>& extra_args, const std::string& acl = "");
   ~RedisServer();
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -83,6 +87,7 @@ class RedisServer {
   int port_ = 0;
   std::string dir_;
   std::string acl_file_;  // "" = none
+  std::vector<std::string> extra_args_;
   std::unique_ptr<ChildProcess> process_;
 };
 
