@@ -1,7 +1,7 @@
 // docs/BAD_INPUT.md cannot rot: every row of its tables names at least one
 // test (`Suite.Name`, `Prefix/Suite.Name/*` for a parameterized one, or
 // `Suite.*` for every test of a suite) in its last cell; every named test
-// exists in tests/ (TEST, TEST_F or TEST_P); every suite named is listed
+// exists in tests/ (TEST, TEST_F, TEST_P or TYPED_TEST); every suite named is listed
 // in the "Test files" table with the file that defines it; `name.corpus`
 // names a fuzz target whose seed corpus ctest replays; and the matrix keeps
 // at least the 144 kinds of bad input issue #13 counted.
@@ -35,7 +35,7 @@ struct TestIndex {
 
 TestIndex IndexTests() {
   TestIndex index;
-  const std::regex test_re(R"(\bTEST(?:_F|_P)?\(\s*(\w+)\s*,\s*(\w+)\s*\))");
+  const std::regex test_re(R"(\b(?:TYPED_)?TEST(?:_F|_P)?\(\s*(\w+)\s*,\s*(\w+)\s*\))");
   const std::filesystem::path root = std::filesystem::path(HALFSKY_SOURCE_DIR) / "tests";
   for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
     if (!entry.is_regular_file() || entry.path().extension() != ".cc") continue;

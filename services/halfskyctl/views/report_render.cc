@@ -86,6 +86,17 @@ std::string CoverageNote(const v1::SeriesPoint& point, const ReportContext& ctx)
   return out;
 }
 
+// CoverageNote plus 「含未审核数据」 when the point rests on unapproved
+// values: the one note a figure's cell carries where the figure and its
+// note stand in separate cells (the xlsx compendium's 数据说明).
+std::string CoverageAndReviewNote(const v1::SeriesPoint& point, const ReportContext& ctx) {
+  std::string out = CoverageNote(point, ctx);
+  if (point.contains_unapproved_data()) {
+    absl::StrAppend(&out, out.empty() ? "" : "，", "含未审核数据");
+  }
+  return out;
+}
+
 // A figure as printed, with what it covers: 「136.8（仅1/11个镇街）」 for a
 // part, 「13.2（公布数）」 for a published figure, "-" without a value.
 std::string CoveredFigure(bool has_value, double value, const v1::SeriesPoint* point,
@@ -98,7 +109,7 @@ std::string CoveredFigure(bool has_value, double value, const v1::SeriesPoint* p
   if (!note.empty()) {
     absl::StrAppend(&out, "（", note, "）");
   }
-  if (point->contains_unapproved_data()) {
+  if (point != nullptr && point->contains_unapproved_data()) {
     absl::StrAppend(&out, "（含未审核数据）");
   }
   return out;
@@ -1358,7 +1369,7 @@ std::vector<CompendiumSheet> ReportCompendium(const v1::EvaluationReport& report
         series.rows.push_back({TextCell(ia->indicator_id()), TextCell(ia->name_zh()),
                                TextCell(ia->unit()), IntCell(p.year()),
                                OptionalNumber(p.has_value(), p.value()),
-                               TextCell(CoverageNote(p, ctx))});
+                               TextCell(CoverageAndReviewNote(p, ctx))});
       }
     }
     sheet.tables.push_back(std::move(targets));
@@ -1370,19 +1381,19 @@ std::vector<CompendiumSheet> ReportCompendium(const v1::EvaluationReport& report
       monitoring.header = {"指标代码",     "指标名称", "计量单位", "本年",  "本年数据说明", "上年",
                            "上年数据说明", "变化",     "女−男",    "城−乡", "数据完整度(%)"};
       for (const auto& r : an->second->rows()) {
-        monitoring.rows.push_back(
-            {TextCell(r.indicator_id()), TextCell(r.name_zh()), TextCell(r.unit()),
-             OptionalNumber(r.has_value(), r.value()),
-             TextCell(r.has_value() && r.has_value_point() ? CoverageNote(r.value_point(), ctx)
-                                                           : ""),
-             OptionalNumber(r.has_previous_value(), r.previous_value()),
-             TextCell(r.has_previous_value() && r.has_previous_point()
-                          ? CoverageNote(r.previous_point(), ctx)
-                          : ""),
-             OptionalNumber(r.has_change(), r.change()),
-             OptionalNumber(r.has_female_minus_male(), r.female_minus_male()),
-             OptionalNumber(r.has_urban_minus_rural(), r.urban_minus_rural()),
-             PrintedNumber(r.completeness_percent(), 1)});
+        monitoring.rows.push_back({TextCell(r.indicator_id()), TextCell(r.name_zh()),
+                                   TextCell(r.unit()), OptionalNumber(r.has_value(), r.value()),
+                                   TextCell(r.has_value() && r.has_value_point()
+                                                ? CoverageAndReviewNote(r.value_point(), ctx)
+                                                : ""),
+                                   OptionalNumber(r.has_previous_value(), r.previous_value()),
+                                   TextCell(r.has_previous_value() && r.has_previous_point()
+                                                ? CoverageAndReviewNote(r.previous_point(), ctx)
+                                                : ""),
+                                   OptionalNumber(r.has_change(), r.change()),
+                                   OptionalNumber(r.has_female_minus_male(), r.female_minus_male()),
+                                   OptionalNumber(r.has_urban_minus_rural(), r.urban_minus_rural()),
+                                   PrintedNumber(r.completeness_percent(), 1)});
       }
       sheet.tables.push_back(std::move(monitoring));
     }

@@ -221,8 +221,14 @@ def main():
                     v = g(k)
                     if v is None:
                         return "-"
-                    note = r[col[note_k]].value
-                    return fmt(v) + (f"（{note}）" if note else "")
+                    note = r[col[note_k]].value or ""
+                    # 数据说明 「仅1/11个镇街，含未审核数据」 is the HTML's
+                    # 「（仅1/11个镇街）（含未审核数据）」.
+                    review = ""
+                    if note.endswith("含未审核数据"):
+                        note = note[: -len("含未审核数据")].rstrip("，")
+                        review = "（含未审核数据）"
+                    return fmt(v) + (f"（{note}）" if note else "") + review
 
                 unit = r[col["计量单位"]].value
                 x_monitoring.append([
