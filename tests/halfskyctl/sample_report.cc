@@ -226,7 +226,8 @@ v1::GetSeriesResponse SampleSeries() {
     points { year: 2022 value: 17.2 numerator: 3 denominator: 17442 completeness_percent: 90.9
              change_from_previous: -0.7 }
     points { year: 2023 numerator: 0 denominator: 0 completeness_percent: 0 }
-    points { year: 2024 value: 16.2 numerator: 3 denominator: 18519 completeness_percent: 100 }
+    points { year: 2024 value: 16.2 numerator: 3 denominator: 18519 completeness_percent: 100
+             part_count: 2 approved_part_count: 1 contains_unapproved_data: true }
     targets { comparator: COMPARATOR_AT_MOST year: 2030 value: 10.15
               text_zh: "孕产妇死亡率下降到10.15/10万以下" }
     targets { comparator: COMPARATOR_NARROW_GAP year: 2030 gap_dimension: GAP_DIMENSION_RESIDENCE

@@ -91,6 +91,10 @@ std::string RenderSeries(const v1::GetSeriesResponse& series, const SeriesLabels
       } else if (p.has_value() && p.published()) {
         absl::StrAppend(&value, "（公布数）");
       }
+      // Not every reported figure behind it is approved yet (审核).
+      if (p.has_value() && p.contains_unapproved_data()) {
+        absl::StrAppend(&value, "（含未审核数据）");
+      }
       row.push_back({value, ""});
       row.push_back({p.has_change_from_previous()
                          ? absl::StrCat(p.change_from_previous() > 0 ? "+" : "",

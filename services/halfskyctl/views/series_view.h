@@ -29,7 +29,8 @@ struct SeriesLabels {
 };
 
 // Heading, the table (年份 | 数值 | 较上年 | 分子 | 分母 | 完整度), the
-// sparkline with its years, and one line per target. Aligned by display
+// sparkline with its years, and one line per target. A value says what it
+// is: （仅n/m，数据不完整）, （公布数）, （含未审核数据）. Aligned by display
 // width; `colour` only adds bold to the heading.
 std::string RenderSeries(const halfsky::v1::GetSeriesResponse& series, const SeriesLabels& labels,
                          bool colour);
