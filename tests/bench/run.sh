@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh — one benchmark run, every figure against a baseline
+# measured in the same run that shares none of halfsky's costs (issue #20).
+#
+#   tests/bench/run.sh [--smoke] [--no-build] [--build-dir=DIR]
+#
+# Builds Release into build-bench/ (deploy/local/deps.sh's halfsky_build),
+# starts its own redis-server and servers on free loopback ports, runs each
+# figure for a bounded time and prints one line per figure:
+#   figure | value | same-run baseline | ratio | goal
+# Exit status: non-zero when a benchmark could not run (or is not built
+# yet); a missed goal is printed, not an error. --smoke: tiny durations, for
+# checking that the harness works (not for figures).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export HALFSKY_ROOT=$ROOT
+BUILD=$ROOT/build-bench
+SMOKE=0
+DO_BUILD=1
+for a in "$@"; do
+  case $a in
+    --smoke) SMOKE=1 ;;
+    --no-build) DO_BUILD=0 ;;
+    --build-dir=*) BUILD=${a#--build-dir=} ;;
+    *) echo "用法 usage: $0 [--smoke] [--no-build] [--build-dir=DIR]" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$SMOKE" = 1 ]; then
+  SECS=1; SQLITE_ROWS=20000; REDIS_N=20000
+else
+  SECS=10; SQLITE_ROWS=1000000; REDIS_N=2000000
+fi
+CONNS=16; STREAMS=32          # h2load -c / -m, the same for every gRPC figure
+
+FAILED=0
+WORK=$(mktemp -d /tmp/halfsky-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# shellcheck source=../../deploy/local/deps.sh
+. "$ROOT/deploy/local/deps.sh"
+
+# One output line per figure.
+figure() {  # name value baseline ratio goal
+  printf '%-58s | %14s | %14s | %8s | %s\n' "$1" "$2" "$3" "$4" "$5"
+}
+not_run() {  # name goal reason
+  figure "$1" "NOT RUN" "-" "-" "$2"
+  echo "    ($3)"
+  FAILED=1
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+echo "== halfsky benchmark run $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== load before: $(uptime)"
+
+# --- Tools -----------------------------------------------------------------
+if ! command -v h2load >/dev/null || ! command -v redis-benchmark >/dev/null; then
+  halfsky_install_packages nghttp2-client redis-tools || true
+fi
+
+# --- Build -----------------------------------------------------------------
+if [ "$DO_BUILD" = 1 ]; then
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-/work} CCACHE_NOHASHDIR=true
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
+    -DHALFSKY_BUILD_TESTS=ON -DHALFSKY_BUILD_BENCHMARKS=ON \
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache >/dev/null || exit 1
+  ninja -C "$BUILD" bare_echo_server || exit 1
+fi
+ECHO_BIN=$BUILD/tests/bench/bare_echo_server
+
+# --- Baseline 1: bare gRPC callback echo, driven by h2load ------------------
+# h2load sends one fixed gRPC frame: 1 byte flags (0), 4 bytes big-endian
+# length, the message. The echo answers any method with the same bytes.
+grpc_frame() {  # FILE_IN FILE_OUT : wrap a serialized message in a gRPC frame
+  python3 - "$1" "$2" <<'EOF'
+import struct, sys
+body = open(sys.argv[1], 'rb').read()
+open(sys.argv[2], 'wb').write(b'\0' + struct.pack('>I', len(body)) + body)
+EOF
+}
+h2load_rate() {  # URL BODYFILE -> prints req/s (succeeded), or nothing
+  local out
+  out=$(h2load -c "$CONNS" -m "$STREAMS" -t 1 -D "$SECS" -d "$2" \
+          -H 'content-type: application/grpc' -H 'te: trailers' "$1" 2>&1) || return 1
+  echo "$out" >"$WORK/h2load.last"
+  # "finished in 10.00s, 33512.30 req/s, ..." and "requests: ... N succeeded"
+  awk '/^finished in/ { gsub(",", "", $4); print $4 }' <<<"$out"
+}
+
+ECHO_RATE=""
+head -c 64 /dev/zero >"$WORK/echo.msg"   # a small message; the echo does not parse it
+grpc_frame "$WORK/echo.msg" "$WORK/echo.frame"
+if [ ! -x "$ECHO_BIN" ]; then
+  not_run "bare gRPC echo (h2load)" "baseline" "$ECHO_BIN missing"
+elif ! command -v h2load >/dev/null; then
+  not_run "bare gRPC echo (h2load)" "baseline" "h2load not installed (Debian nghttp2-client)"
+else
+  "$ECHO_BIN" >"$WORK/echo.out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do grep -q '^PORT' "$WORK/echo.out" && break; sleep 0.1; done
+  ECHO_PORT=$(awk '/^PORT/ {print $2}' "$WORK/echo.out")
+  if [ -z "$ECHO_PORT" ]; then
+    not_run "bare gRPC echo (h2load)" "baseline" "echo server did not start: $(cat "$WORK/echo.out")"
+  else
+    ECHO_RATE=$(h2load_rate "http://127.0.0.1:$ECHO_PORT/bench.Echo/Echo" "$WORK/echo.frame")
+    if [ -z "$ECHO_RATE" ]; then
+      not_run "bare gRPC echo (h2load)" "baseline" "h2load failed: $(tail -3 "$WORK/h2load.last" 2>/dev/null)"
+    else
+      figure "bare gRPC echo, h2load -c$CONNS -m$STREAMS -t1 (req/s)" "$ECHO_RATE" "-" "1" "baseline"
+    fi
+  fi
+fi
+
+# --- Baseline 2: raw SQLite inserts, same durability ------------------------
+# WAL, synchronous=FULL, 1 000-row transactions, unique text key, a value.
+if ! command -v sqlite3 >/dev/null; then
+  not_run "raw SQLite inserts (rows/s)" "baseline" "sqlite3 CLI not installed"
+else
+  {
+    echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    echo "CREATE TABLE t(k TEXT NOT NULL UNIQUE, v REAL NOT NULL);"
+    for ((b = 0; b < SQLITE_ROWS / 1000; b++)); do
+      echo "BEGIN; WITH RECURSIVE c(x) AS (SELECT $((b * 1000)) UNION ALL SELECT x+1 FROM c WHERE x < $((b * 1000 + 999)))"
+      echo " INSERT INTO t SELECT printf('HEALTH-%02d/%06d/%04d/%d', x % 40, x / 400, 2020 + x % 11, x % 9), x * 0.5 FROM c; COMMIT;"
+    done
+  } >"$WORK/sqlite.sql"
+  t0=$(date +%s.%N)
+  if sqlite3 "$WORK/raw.db" <"$WORK/sqlite.sql" >/dev/null 2>"$WORK/sqlite.err"; then
+    t1=$(date +%s.%N)
+    SQLITE_RATE=$(awk -v n="$SQLITE_ROWS" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+    figure "raw SQLite inserts, WAL+FULL, 1000-row txns (rows/s)" "$SQLITE_RATE" "-" "1" "baseline"
+  else
+    not_run "raw SQLite inserts (rows/s)" "baseline" "$(cat "$WORK/sqlite.err")"
+  fi
+fi
+
+# --- Baseline 3: Redis' own pipelined SET rate ------------------------------
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+  not_run "redis-benchmark SET -P 1024 (SET/s)" "baseline" "redis-server/redis-benchmark missing"
+else
+  RPORT=$(free_port)
+  redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  # 420 B values: the size of an 11-year series value (docs/BENCHMARKS.md).
+  REDIS_RATE=$(redis-benchmark -p "$RPORT" -t set -P 1024 -n "$REDIS_N" -d 420 -r 100000 -q 2>/dev/null |
+                 tr '\r' '\n' | awk '/^SET:/ { print $2 }' | tail -1)
+  if [ -z "$REDIS_RATE" ]; then
+    not_run "redis-benchmark SET -P 1024 (SET/s)" "baseline" "redis-benchmark failed"
+  else
+    figure "redis-benchmark SET -P 1024 -d 420 (SET/s)" "$REDIS_RATE" "-" "1" "baseline"
+  fi
+fi
+
+# --- Figures not yet in this harness ----------------------------------------
+# Each is printed as NOT RUN (and makes the run exit non-zero) until its
+# driver exists: see docs/BENCHMARKS.md "Harness status".
+not_run "write generator ÷ h2load on the bare echo" ">= 0.9" "generator not built yet"
+not_run "SubmitBatch (1 value, durable) ÷ bare echo" ">= 0.5" "not yet in the harness"
+not_run "ListWarnings ÷ bare echo (h2load)" ">= 0.85" "not yet in the harness"
+not_run "GetSeries ÷ bare echo (h2load)" ">= 0.85" "not yet in the harness"
+not_run "halfsky grpc.health.v1 Check ÷ bare echo (h2load)" ">= 0.95" "not yet in the harness"
+not_run "SubmitStream durable values/s ÷ raw SQLite rows/s" ">= 1.0" "not yet in the harness"
+not_run "Rebuild 1e6 values ÷ redis-benchmark SET rate" "report; <= 1 s" "not yet in the harness"
+not_run "submit -> WatchWarnings p99 at half peak writes" "<= 20 ms" "not yet in the harness"
+not_run "RSS per service, ~2e6 values" "<= 150 MB" "not yet in the harness"
+not_run "growth 1e5 -> 2e6 values (three sizes)" "report" "not yet in the harness"
+
+echo "== load after: $(uptime)"
+exit "$FAILED"
