@@ -18,7 +18,7 @@
 # redis-server per fixture on a free loopback port, the services as child
 # processes on ports chosen at run time — and stop it when they finish.
 # At the end it says how long the install, the build and the tests took
-# (the first run on a fresh 2-core machine: about 20 minutes in all).
+# (the first run on a fresh 2-core machine: about 20–25 minutes in all).
 set -euo pipefail
 HALFSKY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$HALFSKY_ROOT"
