@@ -68,8 +68,9 @@ echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d:
 echo "== load before: $(uptime)"
 
 # --- Tools -----------------------------------------------------------------
-if ! command -v h2load >/dev/null || ! command -v redis-benchmark >/dev/null; then
-  halfsky_install_packages nghttp2-client redis-tools || true
+if ! command -v h2load >/dev/null || ! command -v redis-benchmark >/dev/null ||
+   ! command -v sqlite3 >/dev/null; then
+  halfsky_install_packages nghttp2-client redis-tools sqlite3 || true
 fi
 
 # --- Build -----------------------------------------------------------------
