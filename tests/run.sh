@@ -124,7 +124,7 @@ else
   BUILD_DIR=${HALFSKY_TEST_BUILD_DIR:-$HALFSKY_ROOT/build}
   echo "==> building into $BUILD_DIR"
   # RelWithDebInfo's -O2 -DNDEBUG without its -g: debug info made the first
-  # build on a 2-core machine about 25 minutes (it is half of each compile
+  # build on a 2-core machine about 25 minutes (about a third of each compile
   # and most of each link of ~100 test programs). The sanitizer build
   # above keeps -g for its reports.
   halfsky_build "$BUILD_DIR" Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
