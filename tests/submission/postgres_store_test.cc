@@ -1,16 +1,21 @@
 // PostgresSubmissionStore beyond the shared contract (store_contract_test.cc):
 // its migrations, the libpq layer's refusals and error mapping, two stores
 // (replicas) on one database following each other's commits, and
-// reconnecting after the server restarts. On a real PostgreSQL
-// (tests/support/postgres.h).
+// reconnecting after the server restarts, and the form-change feed written
+// concurrently through several review stores (replicas) while a follower
+// reads it. On a real PostgreSQL (tests/support/postgres.h).
 #include "services/submission/postgres_store.h"
 
 #include <atomic>
+#include <map>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/postgres/migrations.h"
 #include "common/postgres/postgres.h"
+#include "common/proto/timestamp.h"
 #include "common/status/status.h"
 #include "gtest/gtest.h"
 #include "services/submission/postgres_review_store.h"
@@ -253,6 +258,171 @@ TEST_F(PostgresStoreTest, ApprovalOnOneReplicaLocksWritesThroughAnother) {
   ASSERT_TRUE(forms.ok());
   ASSERT_EQ(forms->size(), 1u);
   EXPECT_EQ((*forms)[0].reason(), "更正");
+}
+
+// The form-change feed under concurrent writers on several replicas: three
+// review stores (one connection each) on one database, two threads on each
+// cycling their own forms through submit / return / submit / approve /
+// unlock, while a fourth store follows ReadFormChanges after its cursor in
+// small pages. Every transition must succeed (the forms are distinct), and
+// the follower must end having seen each committed transition exactly once,
+// form sequences 1, 2, 3 … with no gap or repeat, each page starting right
+// after its cursor, and each matching what its writer was told (the
+// sequence the transition listener heard on the writer's thread, the key,
+// action, state and time it wrote). Seen to fail with the write lock
+// removed (writers refused: duplicate event_id), and with the id taken
+// from the BIGSERIAL without the lock (the follower skips an id that
+// committed after a higher one).
+TEST_F(PostgresStoreTest, FormFeedIsGaplessAndInCommitOrderAcrossReplicas) {
+  {
+    auto migrate = Open();
+    ASSERT_TRUE(migrate.ok()) << migrate.status();
+  }
+  postgres::Connection::Options ro;
+  ro.conninfo = uri_;
+  constexpr int kReplicas = 3;
+  constexpr int kThreadsPerReplica = 2;
+  constexpr int kFormsPerThread = 3;
+  constexpr int kTransitionsPerThread = 40;
+  constexpr int kTotal = kReplicas * kThreadsPerReplica * kTransitionsPerThread;
+  std::vector<std::unique_ptr<PostgresReviewStore>> replicas;
+  // The sequence the listener heard, on the transition's own thread.
+  static thread_local int64_t heard = 0;
+  for (int i = 0; i < kReplicas; ++i) {
+    auto r = PostgresReviewStore::Open(ro);
+    ASSERT_TRUE(r.ok()) << r.status();
+    (*r)->SetTransitionListener([](int64_t head) { heard = head; });
+    replicas.push_back(*std::move(r));
+  }
+  auto follower_store = PostgresReviewStore::Open(ro);
+  ASSERT_TRUE(follower_store.ok()) << follower_store.status();
+
+  struct Committed {
+    int64_t sequence;
+    v1::FormKey key;
+    v1::FormAction action;
+    v1::FormState state;
+    int64_t at_us;
+  };
+  struct Step {
+    v1::FormAction action;
+    v1::FormState from, to;
+  };
+  const Step kCycle[] = {
+      {v1::FORM_ACTION_SUBMIT, v1::FORM_STATE_DRAFT, v1::FORM_STATE_SUBMITTED},
+      {v1::FORM_ACTION_RETURN, v1::FORM_STATE_SUBMITTED, v1::FORM_STATE_RETURNED},
+      {v1::FORM_ACTION_SUBMIT, v1::FORM_STATE_RETURNED, v1::FORM_STATE_SUBMITTED},
+      {v1::FORM_ACTION_APPROVE, v1::FORM_STATE_SUBMITTED, v1::FORM_STATE_APPROVED},
+      {v1::FORM_ACTION_UNLOCK, v1::FORM_STATE_APPROVED, v1::FORM_STATE_DRAFT},
+  };
+  constexpr int kCycleLength = sizeof(kCycle) / sizeof(kCycle[0]);
+
+  absl::Mutex mu;
+  std::vector<Committed> committed;   // ABSL_GUARDED_BY(mu)
+  std::vector<std::string> failures;  // ABSL_GUARDED_BY(mu)
+  auto fail = [&](std::string what) {
+    absl::MutexLock l(&mu);
+    failures.push_back(std::move(what));
+  };
+  std::atomic<bool> writers_done{false};
+
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kReplicas * kThreadsPerReplica; ++w) {
+    writers.emplace_back([&, w] {
+      PostgresReviewStore& store = *replicas[w / kThreadsPerReplica];
+      std::vector<int> step(kFormsPerThread, 0);
+      int64_t last = 0;
+      for (int i = 0; i < kTransitionsPerThread; ++i) {
+        const int form = i % kFormsPerThread;
+        const Step& s = kCycle[step[form] % kCycleLength];
+        v1::FormEvent e;
+        e.mutable_key()->set_unit_code(absl::StrCat("UNIT_", w));
+        e.mutable_key()->set_area_code("610303");
+        e.mutable_key()->set_year(2020 + form);
+        e.set_action(s.action);
+        e.set_from_state(s.from);
+        e.set_to_state(s.to);
+        e.set_actor(absl::StrCat("writer", w));
+        if (s.action == v1::FORM_ACTION_RETURN || s.action == v1::FORM_ACTION_UNLOCK) {
+          e.set_reason("更正");
+        }
+        const int64_t at_us = 1767225600000000 + w * 1000000 + i;
+        SetTimestamp(absl::FromUnixMicros(at_us), e.mutable_at());
+        heard = 0;
+        auto form_after = store.Transition(e);
+        if (!form_after.ok()) {
+          fail(absl::StrCat("writer ", w, " transition ", i, ": ", form_after.status().ToString()));
+          return;
+        }
+        if (form_after->state() != s.to) {
+          fail(absl::StrCat("writer ", w, " transition ", i, ": state ", form_after->state()));
+        }
+        if (heard <= last) {
+          fail(absl::StrCat("writer ", w, " transition ", i, ": heard sequence ", heard, " after ",
+                            last));
+        }
+        last = heard;
+        ++step[form];
+        absl::MutexLock l(&mu);
+        committed.push_back({heard, e.key(), s.action, s.to, at_us});
+      }
+    });
+  }
+
+  // The follower: pages of at most 7 after its cursor, throughout.
+  std::vector<v1::FormChange> seen;
+  std::thread follower([&] {
+    int64_t cursor = 0;
+    const absl::Time deadline = absl::Now() + absl::Seconds(15);
+    while (absl::Now() < deadline) {
+      const bool done = writers_done.load();
+      auto page = (*follower_store)->ReadFormChanges(cursor, 7);
+      if (!page.ok()) {
+        fail(absl::StrCat("follower: ", page.status().ToString()));
+        return;
+      }
+      for (const v1::FormChange& c : *page) {
+        if (c.form_sequence() != cursor + 1) {
+          fail(absl::StrCat("follower: sequence ", c.form_sequence(), " after cursor ", cursor));
+        }
+        cursor = c.form_sequence();
+        seen.push_back(c);
+      }
+      if (page->empty()) {
+        if (done) return;  // read to the head after every writer returned
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+    }
+    fail("follower: did not reach the head in time");
+  });
+  for (std::thread& t : writers) t.join();
+  writers_done = true;
+  follower.join();
+
+  absl::MutexLock l(&mu);
+  for (const std::string& f : failures) ADD_FAILURE() << f;
+  ASSERT_TRUE(failures.empty());
+  ASSERT_EQ(committed.size(), static_cast<size_t>(kTotal));
+  auto head = (*follower_store)->HeadFormSequence();
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(*head, kTotal);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(kTotal));
+  std::map<int64_t, const Committed*> by_sequence;
+  for (const Committed& c : committed) {
+    EXPECT_TRUE(by_sequence.emplace(c.sequence, &c).second)
+        << "two writers were told sequence " << c.sequence;
+  }
+  for (int i = 0; i < kTotal; ++i) {
+    const v1::FormChange& c = seen[i];
+    ASSERT_EQ(c.form_sequence(), i + 1);
+    auto it = by_sequence.find(c.form_sequence());
+    ASSERT_NE(it, by_sequence.end()) << "no writer was told sequence " << c.form_sequence();
+    const Committed& w = *it->second;
+    EXPECT_EQ(c.key().SerializeAsString(), w.key.SerializeAsString()) << c.ShortDebugString();
+    EXPECT_EQ(c.action(), w.action) << c.ShortDebugString();
+    EXPECT_EQ(c.state(), w.state) << c.ShortDebugString();
+    EXPECT_EQ(absl::ToUnixMicros(FromTimestamp(c.at())), w.at_us) << c.ShortDebugString();
+  }
 }
 
 TEST(StoreFlagTest, ParsesBothBackendsKeepsTheOldFlagAndRefusesTheRest) {
