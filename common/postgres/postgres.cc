@@ -181,6 +181,13 @@ absl::StatusOr<Connection> Connection::Open(const Options& options) {
   std::vector<const char*> keys = {"dbname", "fallback_application_name", "connect_timeout"};
   std::vector<const char*> values = {options.conninfo.c_str(), options.application_name.c_str(),
                                      timeout.c_str()};
+  for (const auto& [key, value] : options.parameters) {
+    if (key == "password") {
+      return absl::InvalidArgumentError("postgres: the password is passed as Options::password");
+    }
+    keys.push_back(key.c_str());
+    values.push_back(value.c_str());
+  }
   if (!options.password.empty()) {
     keys.push_back("password");
     values.push_back(options.password.c_str());

@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -114,6 +115,9 @@ class Connection {
     // Shown in pg_stat_activity.
     std::string application_name = "halfsky";
     absl::Duration connect_timeout = absl::Seconds(10);
+    // Further libpq connection parameters (keepalives, tcp_user_timeout,
+    // ...); they override the same keywords in `conninfo`.
+    std::vector<std::pair<std::string, std::string>> parameters;
   };
 
   // Connects. Errors: INVALID_ARGUMENT when the conninfo does not parse or
