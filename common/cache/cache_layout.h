@@ -101,6 +101,12 @@ inline constexpr char kFormCursorKey[] = "halfsky:agg:v3:form_cursor";
 // deploy/k8s).
 inline constexpr char kAnyLayoutKeyPattern[] = "halfsky:agg:*";
 inline constexpr char kUpdatesChannel[] = "halfsky:aggregates:updated";
+// The epoch of the aggregation leader that owns the cache (decimal), the
+// fencing token of common/election/leader_elector.h: with several
+// aggregation replicas every write is conditional on it
+// (services/aggregation/redis_writer.h). Outside the versioned layout, so
+// that a layout change keeps it; kept by RewriteAll.
+inline constexpr char kLeaderEpochKey[] = "halfsky:agg:leader_epoch";
 
 // Length of the tag in front of every series value.
 inline constexpr size_t kSeriesMacSize = 32;

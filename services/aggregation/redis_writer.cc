@@ -25,6 +25,7 @@ using cache::IndexRedisKey;
 using cache::kAnyLayoutKeyPattern;
 using cache::kCursorKey;
 using cache::kFormCursorKey;
+using cache::kLeaderEpochKey;
 using cache::kUpdatesChannel;
 using cache::kVersionKey;
 using cache::SealSeriesValue;
@@ -228,11 +229,21 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
     // atomically with the commit (WATCH): a commit never lands on a cache
     // that lost writes (a failover, a restore) and never moves its cursor.
     bool malformed = false;
+    bool fenced = false;
+    std::optional<std::string> fence_holder;
     HALFSKY_ASSIGN_OR_RETURN(
         RedisClient::GuardedResult guarded,
         redis_->GuardedTransaction(
-            std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey)},
+            fence_epoch_ > 0
+                ? std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey),
+                                           std::string(kLeaderEpochKey)}
+                : std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey)},
             [&](const std::vector<std::optional<std::string>>& texts) {
+              if (fence_epoch_ > 0 && !FenceIsOurs(texts[2])) {
+                fenced = true;
+                fence_holder = texts[2];
+                return false;
+              }
               auto reply = [](const std::optional<std::string>& text) {
                 return text ? RedisReply::String(*text) : RedisReply::Nil();
               };
@@ -246,6 +257,9 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
               return base_ok(*parsed);
             },
             commands));
+    if (fenced) {
+      return Superseded(fence_holder);
+    }
     if (!guarded.applied) {
       result.applied = false;
       if (malformed) {
@@ -259,7 +273,7 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
     HALFSKY_ASSIGN_OR_RETURN(result.version, guarded.replies.back().AsInteger());
     return result;
   }
-  HALFSKY_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, redis_->Transaction(commands));
+  HALFSKY_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, FencedTransaction(commands));
   if (replies.size() != commands.size()) {
     return absl::UnavailableError("EXEC returned an unexpected number of replies");
   }
@@ -271,7 +285,11 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
 absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggregator& agg,
                                                                    CachePosition cursor) {
   // 1. The cache is invalid from here until the final MULTI/EXEC.
-  HALFSKY_RETURN_IF_ERROR(redis_->Command({"DEL", kCursorKey, kFormCursorKey}).status());
+  if (fence_epoch_ > 0) {
+    HALFSKY_RETURN_IF_ERROR(FencedTransaction({{"DEL", kCursorKey, kFormCursorKey}}).status());
+  } else {
+    HALFSKY_RETURN_IF_ERROR(redis_->Command({"DEL", kCursorKey, kFormCursorKey}).status());
+  }
 
   // 2. Delete the old aggregate keys (and any of the previous layout) —
   // except the series about to be overwritten by a SET anyway.
@@ -287,9 +305,11 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
         }
       }
     }
-    keys.erase(std::remove_if(
-                   keys.begin(), keys.end(),
-                   [&](const std::string& k) { return k == kVersionKey || rewritten.contains(k); }),
+    keys.erase(std::remove_if(keys.begin(), keys.end(),
+                              [&](const std::string& k) {
+                                return k == kVersionKey || k == kLeaderEpochKey ||
+                                       rewritten.contains(k);
+                              }),
                keys.end());
     bool unlink = true;
     for (size_t i = 0; i < keys.size();) {
@@ -301,14 +321,18 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
         }
         batch.push_back(std::move(argv));
       }
-      auto st = redis_->Pipeline(batch).status();
+      auto send = [&] {
+        return fence_epoch_ > 0 ? FencedTransaction(batch).status()
+                                : redis_->Pipeline(batch).status();
+      };
+      auto st = send();
       if (absl::IsUnimplemented(st) && unlink) {
         // Redis < 4: no UNLINK. DEL of keys already gone is harmless.
         unlink = false;
         for (auto& argv : batch) {
           argv[0] = "DEL";
         }
-        st = redis_->Pipeline(batch).status();
+        st = send();
       }
       HALFSKY_RETURN_IF_ERROR(st);
     }
@@ -344,7 +368,8 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
   absl::Status write_status;
   Commands chunk;
   while (queue.Pop(&chunk)) {
-    write_status = redis_->Pipeline(chunk).status();
+    write_status =
+        fence_epoch_ > 0 ? FencedTransaction(chunk).status() : redis_->Pipeline(chunk).status();
     if (!write_status.ok()) {
       queue.Abandon();
       break;
@@ -356,15 +381,82 @@ absl::StatusOr<RedisWriter::RewriteResult> RedisWriter::RewriteAll(const Aggrega
   // 4. The cursor, atomically with the version bump.
   HALFSKY_ASSIGN_OR_RETURN(
       std::vector<RedisReply> replies,
-      redis_->Transaction({{"SET", kCursorKey, absl::StrCat(cursor.sequence)},
-                           {"SET", kFormCursorKey, absl::StrCat(cursor.form_sequence)},
-                           {"INCR", kVersionKey}}));
+      FencedTransaction({{"SET", kCursorKey, absl::StrCat(cursor.sequence)},
+                         {"SET", kFormCursorKey, absl::StrCat(cursor.form_sequence)},
+                         {"INCR", kVersionKey}}));
   if (replies.size() != 3) {
     return absl::UnavailableError("EXEC returned an unexpected number of replies");
   }
   HALFSKY_ASSIGN_OR_RETURN(result.version, replies.back().AsInteger());
   result.indicator_ids = std::move(indicator_ids);
   return result;
+}
+
+bool RedisWriter::FenceIsOurs(const std::optional<std::string>& text) const {
+  int64_t epoch = 0;
+  return text && absl::SimpleAtoi(*text, &epoch) && epoch == fence_epoch_;
+}
+
+absl::Status RedisWriter::Superseded(const std::optional<std::string>& holder) const {
+  return WithReason(
+      absl::FailedPreconditionError(absl::StrCat(
+          "汇总主节点已更替，本节点不再写缓存 / this aggregation replica (leader epoch ",
+          fence_epoch_, ") was succeeded: the cache belongs to leader epoch ",
+          holder ? *holder : "(none)", "; nothing was written")),
+      "LEADER_SUPERSEDED");
+}
+
+bool RedisWriter::IsLeaderSuperseded(const absl::Status& status) {
+  return absl::IsFailedPrecondition(status) && ErrorReason(status) == "LEADER_SUPERSEDED";
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisWriter::FencedTransaction(const Commands& commands) {
+  if (fence_epoch_ <= 0) {
+    return redis_->Transaction(commands);
+  }
+  std::optional<std::string> holder;
+  bool ours = false;
+  HALFSKY_ASSIGN_OR_RETURN(RedisClient::GuardedResult guarded,
+                           redis_->GuardedTransaction(
+                               std::string(kLeaderEpochKey),
+                               [&](const std::optional<std::string>& text) {
+                                 holder = text;
+                                 ours = FenceIsOurs(text);
+                                 return ours;
+                               },
+                               commands));
+  if (!ours) {
+    return Superseded(holder);
+  }
+  return std::move(guarded.replies);
+}
+
+absl::Status RedisWriter::ClaimFence() {
+  if (fence_epoch_ <= 0) {
+    return absl::FailedPreconditionError("no fence epoch set");
+  }
+  std::optional<std::string> holder;
+  bool newer = false;
+  HALFSKY_ASSIGN_OR_RETURN(
+      RedisClient::GuardedResult guarded,
+      redis_->GuardedTransaction(std::string(kLeaderEpochKey),
+                                 [&](const std::optional<std::string>& text) {
+                                   holder = text;
+                                   int64_t epoch = 0;
+                                   newer = text && absl::SimpleAtoi(*text, &epoch) &&
+                                           epoch >= fence_epoch_;
+                                   return !newer;
+                                 },
+                                 {{"SET", kLeaderEpochKey, absl::StrCat(fence_epoch_)}}));
+  if (newer) {
+    int64_t epoch = 0;
+    if (absl::SimpleAtoi(holder.value_or(""), &epoch) && epoch == fence_epoch_) {
+      return absl::OkStatus();  // claimed before (a retried claim)
+    }
+    return Superseded(holder);
+  }
+  (void)guarded;
+  return absl::OkStatus();
 }
 
 absl::Status RedisWriter::Publish(const cache::UpdateMessage& message) {

@@ -44,6 +44,17 @@
 // Readers never see a cursor next to half-written series: the cursor is
 // absent from step 1 until step 4.
 //
+// Fencing (several aggregation replicas, one leader; common/election): with
+// a fence epoch set (set_fence_epoch), every write — Commit, and each step
+// of RewriteAll (the DEL, every chunk, the final MULTI/EXEC) — runs as a
+// MULTI/EXEC under WATCH of cache::kLeaderEpochKey, and only while that key
+// holds exactly this epoch. A replica that was succeeded (a newer leader
+// claimed the key) writes nothing more: the call fails with
+// FAILED_PRECONDITION, ErrorInfo reason LEADER_SUPERSEDED
+// (IsLeaderSuperseded). A RewriteAll cut short that way leaves the cache
+// invalid (cursor absent) for the new leader to rewrite. Without a fence
+// epoch (one aggregator) nothing changes.
+//
 // Values are stored in the format of cache_layout.h (AppendStoredAggregate,
 // then SealSeriesValue with the writer's MAC key).
 //
@@ -124,6 +135,18 @@ class RedisWriter {
   };
   absl::StatusOr<RewriteResult> RewriteAll(const Aggregator& agg, CachePosition cursor);
 
+  // Fences every later write with `epoch` (> 0; see the top of this file).
+  // Not thread-safe against concurrent writes: set it before the first.
+  void set_fence_epoch(int64_t epoch) { fence_epoch_ = epoch; }
+  int64_t fence_epoch() const { return fence_epoch_; }
+  // Makes the fence epoch the cache's owner: SET kLeaderEpochKey to it,
+  // under WATCH, unless the key already holds an epoch >= it (then
+  // FAILED_PRECONDITION, LEADER_SUPERSEDED: a newer leader exists). A
+  // malformed key is overwritten. Errors: the RedisClient's.
+  absl::Status ClaimFence();
+  // True for the error of a write refused by the fence.
+  static bool IsLeaderSuperseded(const absl::Status& status);
+
   // PUBLISH on kUpdatesChannel.
   absl::Status Publish(const cache::UpdateMessage& message);
 
@@ -134,6 +157,16 @@ class RedisWriter {
   RedisClient* const redis_;
   const std::string mac_key_;
   int pipeline_chunk_ = 1024;
+  int64_t fence_epoch_ = 0;
+
+  // `commands` in one MULTI/EXEC, fenced when a fence epoch is set (then
+  // LEADER_SUPERSEDED when refused). Returns EXEC's replies.
+  absl::StatusOr<std::vector<RedisReply>> FencedTransaction(
+      const std::vector<std::vector<std::string>>& commands);
+  // The error of a refused fenced write; `holder` is what the key held.
+  absl::Status Superseded(const std::optional<std::string>& holder) const;
+  // Whether the fence key's text is this writer's epoch.
+  bool FenceIsOurs(const std::optional<std::string>& text) const;
 };
 
 }  // namespace halfsky::aggregation

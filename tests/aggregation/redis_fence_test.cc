@@ -1,0 +1,115 @@
+// The leader fence of RedisWriter (redis_writer.h, "Fencing") on a real
+// redis-server: a writer whose epoch was succeeded writes nothing — no
+// commit, no step of a rewrite — and a claim never goes backwards.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/cache/cache_layout.h"
+#include "common/redis/hiredis_client.h"
+#include "gtest/gtest.h"
+#include "services/aggregation/aggregator.h"
+#include "services/aggregation/redis_writer.h"
+#include "tests/aggregation/test_util.h"
+#include "tests/support/process.h"
+
+namespace halfsky::aggregation {
+namespace {
+
+using testing::Key;
+using testing::TestCatalog;
+using testing::Value;
+
+class RedisFenceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = halfsky::testing::RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    server_ = std::move(*redis);
+    HiredisOptions o;
+    o.port = server_->port();
+    redis_ = std::make_unique<HiredisClient>(o);
+    agg_ = std::make_unique<Aggregator>(TestCatalog());
+  }
+
+  // Applies one revision; returns the cells it changed.
+  std::vector<CellId> Apply(int64_t sequence, double value) {
+    ChangeSet changes;
+    EXPECT_TRUE(agg_->Apply(Value(sequence, Key("HEALTH-03", "610303001", 2022), value), &changes));
+    return std::vector<CellId>(changes.cells.begin(), changes.cells.end());
+  }
+
+  std::optional<std::string> Get(const std::string& key) {
+    auto v = redis_->Get(key);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *v : std::nullopt;
+  }
+
+  std::unique_ptr<halfsky::testing::RedisServer> server_;
+  std::unique_ptr<HiredisClient> redis_;
+  std::unique_ptr<Aggregator> agg_;
+};
+
+TEST_F(RedisFenceTest, ASucceededWriterWritesNothing) {
+  RedisWriter old_leader(redis_.get());
+  old_leader.set_fence_epoch(7);
+  ASSERT_TRUE(old_leader.ClaimFence().ok());
+  EXPECT_EQ(Get(cache::kLeaderEpochKey), "7");
+  ASSERT_TRUE(old_leader.RewriteAll(*agg_, CachePosition(0, 0)).ok());
+  auto cells = Apply(1, 5);
+  auto first = old_leader.Commit(*agg_, cells, CachePosition(1, 0), false,
+                                 [](const std::optional<CachePosition>& c) { return true; });
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->applied);
+  EXPECT_EQ(Get(cache::kCursorKey), "1");
+
+  // A new leader claims the cache.
+  RedisWriter new_leader(redis_.get());
+  new_leader.set_fence_epoch(8);
+  ASSERT_TRUE(new_leader.ClaimFence().ok());
+  EXPECT_EQ(Get(cache::kLeaderEpochKey), "8");
+  // Claiming again with the same epoch is fine (a retried claim).
+  EXPECT_TRUE(new_leader.ClaimFence().ok());
+
+  // The old leader's guarded commit, unguarded commit and rewrite are all
+  // refused; the cursor and the version do not move.
+  const auto version = Get(cache::kVersionKey);
+  cells = Apply(2, 6);
+  auto guarded = old_leader.Commit(*agg_, cells, CachePosition(2, 0), false,
+                                   [](const std::optional<CachePosition>& c) { return true; });
+  EXPECT_TRUE(RedisWriter::IsLeaderSuperseded(guarded.status())) << guarded.status();
+  auto unguarded = old_leader.Commit(*agg_, cells, CachePosition(2, 0), false);
+  EXPECT_TRUE(RedisWriter::IsLeaderSuperseded(unguarded.status())) << unguarded.status();
+  auto rewrite = old_leader.RewriteAll(*agg_, CachePosition(2, 0));
+  EXPECT_TRUE(RedisWriter::IsLeaderSuperseded(rewrite.status())) << rewrite.status();
+  EXPECT_NE(std::string(rewrite.status().message()).find("8"), std::string::npos)
+      << rewrite.status();
+  EXPECT_EQ(Get(cache::kCursorKey), "1");
+  EXPECT_EQ(Get(cache::kVersionKey), version);
+  // An older epoch cannot claim the cache back.
+  EXPECT_TRUE(RedisWriter::IsLeaderSuperseded(old_leader.ClaimFence()));
+  EXPECT_EQ(Get(cache::kLeaderEpochKey), "8");
+
+  // The new leader writes; a full rewrite keeps the fence key.
+  auto commit = new_leader.Commit(*agg_, cells, CachePosition(2, 0), false,
+                                  [](const std::optional<CachePosition>& c) { return true; });
+  ASSERT_TRUE(commit.ok()) << commit.status();
+  EXPECT_EQ(Get(cache::kCursorKey), "2");
+  ASSERT_TRUE(new_leader.RewriteAll(*agg_, CachePosition(2, 0)).ok());
+  EXPECT_EQ(Get(cache::kLeaderEpochKey), "8");
+  EXPECT_EQ(Get(cache::kCursorKey), "2");
+}
+
+TEST_F(RedisFenceTest, UnfencedWriterIgnoresTheKey) {
+  // One aggregator (no election): the fence key plays no part.
+  ASSERT_TRUE(redis_->Set(cache::kLeaderEpochKey, "99").ok());
+  RedisWriter writer(redis_.get());
+  ASSERT_TRUE(writer.RewriteAll(*agg_, CachePosition(0, 0)).ok());
+  auto cells = Apply(1, 5);
+  ASSERT_TRUE(writer.Commit(*agg_, cells, CachePosition(1, 0), false).ok());
+  EXPECT_EQ(Get(cache::kCursorKey), "1");
+}
+
+}  // namespace
+}  // namespace halfsky::aggregation
