@@ -179,12 +179,15 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
 
 Follower::~Follower() { Stop(); }
 
-void Follower::Start() {
+void Follower::Start(int64_t leader_epoch) {
   absl::MutexLock lock(&mu_);
   if (started_) {
     return;
   }
   started_ = true;
+  if (leader_epoch > 0) {
+    writer_.set_fence_epoch(leader_epoch);
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -202,15 +205,20 @@ void Follower::Stop() {
 
 void Follower::RequestRebuild(
     std::function<void(absl::StatusOr<halfsky::v1::RebuildResponse>)> done) {
+  bool standby = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!stop_) {
+    if (!stop_ && started_) {
       rebuilds_.push_back(std::move(done));
       cv_.SignalAll();
       return;
     }
+    standby = !started_;
   }
-  done(absl::UnavailableError("聚合服务正在停止 / aggregation is stopping"));
+  done(absl::UnavailableError(
+      standby ? "本节点为备用汇总节点，请求主节点 / this aggregation replica is a standby "
+                "(not the elected leader); ask the leader"
+              : "聚合服务正在停止 / aggregation is stopping"));
 }
 
 void Follower::FinishRebuilds(const absl::StatusOr<halfsky::v1::RebuildResponse>& result) {
@@ -274,10 +282,17 @@ void Follower::SetRedisOk(bool ok) {
   status_.redis_ok = ok;
 }
 
-void Follower::RedisFailed() {
+void Follower::RedisFailed(const absl::Status& st) {
   SetRedisOk(false);
   if (metrics_.redis_errors != nullptr) {
     metrics_.redis_errors->Increment();
+  }
+  if (RedisWriter::IsLeaderSuperseded(st) && !superseded_) {
+    superseded_ = true;
+    std::cerr << "halfsky-aggregation: " << st.message() << "; this replica stops writing\n";
+    if (options_.on_superseded) {
+      options_.on_superseded(st);
+    }
   }
 }
 
@@ -395,6 +410,10 @@ void Follower::Publish(const cache::UpdateMessage& message) {
 }
 
 absl::Status Follower::SyncRedis(Sync mode) {
+  if (writer_.fence_epoch() > 0 && !fence_claimed_) {
+    HALFSKY_RETURN_IF_ERROR(writer_.ClaimFence());
+    fence_claimed_ = true;
+  }
   const Aggregator& agg = state_->WriterView();
   HALFSKY_ASSIGN_OR_RETURN(std::optional<CachePosition> cursor, writer_.ReadCursor());
   const CachePosition applied(applied_, applied_form_);
@@ -540,7 +559,7 @@ absl::Status Follower::CommitPending() {
 void Follower::Run() {
   std::unique_ptr<ChangeStream> stream;
   bool force_full = false;
-  while (!Stopping()) {
+  while (!Stopping() && !superseded_) {
     // ---- 1. Build from sequence 0 ----
     bool rebuild_requested;
     {
@@ -621,7 +640,10 @@ void Follower::Run() {
             FinishRebuilds(response);
           }
         } else {
-          RedisFailed();
+          RedisFailed(st);
+          if (superseded_) {
+            break;
+          }
           std::cerr << "halfsky-aggregation: Redis sync failed: " << st << "; retrying in "
                     << backoff_ << "\n";
           if (absl::IsAborted(st)) {
@@ -638,7 +660,10 @@ void Follower::Run() {
         } else {
           // The cursor stays where it was; the changed cells stay pending and
           // the feed keeps being applied in memory (bounded by the queue).
-          RedisFailed();
+          RedisFailed(st);
+          if (superseded_) {
+            break;
+          }
           std::cerr << "halfsky-aggregation: Redis commit failed: " << st << "; retrying in "
                     << backoff_ << "\n";
           Sleep(backoff_);
@@ -691,7 +716,7 @@ void Follower::Run() {
         last_cursor_check = absl::Now();
         auto cursor = writer_.ReadCursor();
         if (!cursor.ok()) {
-          RedisFailed();
+          RedisFailed(cursor.status());
           continue;
         }
         SetRedisOk(true);

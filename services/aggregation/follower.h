@@ -159,6 +159,11 @@ struct FollowerOptions {
   // HMAC key of the cached values (common/cache/cache_layout.h, SealSeriesValue); the
   // readers (evaluation) need the same. Empty: an unkeyed checksum only.
   std::string cache_mac_key;
+  // Called (on the follower thread, at most once) when a write was refused
+  // because a newer leader owns the cache (RedisWriter::IsLeaderSuperseded;
+  // only with Start(leader_epoch > 0)). The follower stops writing; the
+  // owner is expected to stop it and exit.
+  std::function<void(const absl::Status&)> on_superseded;
 };
 
 struct FollowerStatus {
@@ -184,13 +189,20 @@ class Follower {
   Follower(const Follower&) = delete;
   Follower& operator=(const Follower&) = delete;
 
-  void Start();
+  // Starts following. `leader_epoch` > 0 (one of several replicas, elected:
+  // common/election): the first Redis sync claims the cache for that epoch
+  // (RedisWriter::ClaimFence, retried like any Redis error) and every write
+  // is fenced by it; a refused write stops all further writes and calls
+  // FollowerOptions::on_superseded. 0: the only aggregator, unfenced.
+  void Start(int64_t leader_epoch = 0);
   // Cancels the stream and joins the thread. Pending rebuild callbacks get
   // UNAVAILABLE. Idempotent.
   void Stop();
 
   // Full recompute from sequence 0 and rewrite of the cache. `done` runs on
-  // the follower thread when finished (or with the error of the attempt).
+  // the follower thread when finished (or with the error of the attempt);
+  // at once with UNAVAILABLE when the follower was never started (a standby
+  // replica) or is stopping.
   void RequestRebuild(std::function<void(absl::StatusOr<halfsky::v1::RebuildResponse>)> done);
 
   FollowerStatus status() const;
@@ -221,8 +233,9 @@ class Follower {
   void NextBackoff();
   bool Stopping() const;
   void SetRedisOk(bool ok);
-  // Records a failed Redis operation (metrics, status).
-  void RedisFailed();
+  // Records a failed Redis operation (metrics, status); a write refused by
+  // the fence ends the follower's writing (superseded_).
+  void RedisFailed(const absl::Status& st);
   // Refreshes the cursor / head / lag gauges from status_.
   void UpdateGauges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishRebuilds(const absl::StatusOr<halfsky::v1::RebuildResponse>& result);
@@ -276,6 +289,10 @@ class Follower {
   mutable absl::CondVar cv_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
+  // Follower thread only: the fence was claimed (Start(leader_epoch > 0));
+  // a write was refused by the fence (nothing more is written).
+  bool fence_claimed_ = false;
+  bool superseded_ = false;
   std::vector<std::function<void(absl::StatusOr<halfsky::v1::RebuildResponse>)>> rebuilds_
       ABSL_GUARDED_BY(mu_);
   FollowerStatus status_ ABSL_GUARDED_BY(mu_);

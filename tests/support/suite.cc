@@ -14,6 +14,7 @@
 #include <iterator>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -157,6 +158,53 @@ void ServiceProcess::Kill() {
     (void)process_->Wait(absl::Seconds(5));
     process_.reset();
   }
+}
+
+absl::StatusOr<std::string> ServiceProcess::Metrics() const {
+  int port = 0;
+  for (absl::string_view field :
+       absl::StrSplit(absl::StripTrailingAsciiWhitespace(ReadFile(address_file_)), ' ')) {
+    if (absl::ConsumePrefix(&field, "metrics=")) {
+      const size_t colon = field.rfind(':');
+      if (colon != absl::string_view::npos) {
+        (void)absl::SimpleAtoi(field.substr(colon + 1), &port);
+      }
+    }
+  }
+  if (port == 0) {
+    return absl::NotFoundError(absl::StrCat(name_, ": no metrics address in ", address_file_));
+  }
+  return HttpGet(port, "/metrics");
+}
+
+std::optional<double> MetricSample(const std::string& page, const std::string& name) {
+  for (absl::string_view line : absl::StrSplit(page, '\n')) {
+    absl::string_view rest = line;
+    if (absl::ConsumePrefix(&rest, name) && absl::ConsumePrefix(&rest, " ")) {
+      double v = 0;
+      if (absl::SimpleAtod(absl::StripAsciiWhitespace(rest), &v)) {
+        return v;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void ServiceProcess::Signal(int sig) {
+  if (process_ != nullptr) {
+    process_->Signal(sig);
+  }
+}
+
+absl::StatusOr<int> ServiceProcess::WaitForExit(absl::Duration timeout) {
+  if (process_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(name_, " is not running"));
+  }
+  absl::StatusOr<int> status = process_->Wait(timeout);
+  if (status.ok()) {
+    process_.reset();
+  }
+  return status;
 }
 
 std::string ServiceProcess::log() const { return ReadFile(log_path_); }

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,12 +57,21 @@ class ServiceProcess {
   absl::Status Stop();
   // Sends SIGKILL and reaps it (simulating a crash).
   void Kill();
+  // Sends `sig` (e.g. SIGSTOP / SIGCONT to freeze and thaw it).
+  void Signal(int sig);
+  // Waits up to `timeout` for it to exit on its own and reaps it: its wait
+  // status. DEADLINE_EXCEEDED (still running), FAILED_PRECONDITION (not
+  // running).
+  absl::StatusOr<int> WaitForExit(absl::Duration timeout);
   bool running() const { return process_ != nullptr; }
   // Its process id (-1 when not running).
   pid_t pid() const { return process_ != nullptr ? process_->pid() : -1; }
 
   // "127.0.0.1:PORT" of its gRPC server (valid after Start).
   const std::string& address() const { return address_; }
+  // GET /metrics of the running process (its --metrics_listen port from the
+  // address file). Errors: as HttpGet; NOT_FOUND without a metrics port.
+  absl::StatusOr<std::string> Metrics() const;
   std::string log() const;
 
  private:
@@ -72,6 +82,10 @@ class ServiceProcess {
   std::string log_path_;
   std::string address_;
 };
+
+// The value of the sample `name` (without labels) in a Prometheus text
+// page; nullopt when absent.
+std::optional<double> MetricSample(const std::string& page, const std::string& name);
 
 struct SuiteOptions {
   // --catalog of every service (a directory of textprotos).
