@@ -35,7 +35,7 @@
 namespace halfsky::aggregation {
 namespace {
 
-using halfsky::testing::HttpGet;
+using halfsky::testing::MetricSample;
 using halfsky::testing::ServiceBinary;
 using halfsky::testing::ServiceProcess;
 using testing::TestCatalog;
@@ -75,20 +75,6 @@ halfsky::v1::SubmitBatchRequest Batch(int64_t i) {
     v->set_source("aggregation e2e");
   }
   return request;
-}
-
-// The value of a sample "NAME VALUE" (no labels) in a Prometheus text page.
-std::optional<double> Sample(const std::string& page, const std::string& name) {
-  for (absl::string_view line : absl::StrSplit(page, '\n')) {
-    absl::string_view rest = line;
-    if (absl::ConsumePrefix(&rest, name) && absl::ConsumePrefix(&rest, " ")) {
-      double v = 0;
-      if (absl::SimpleAtod(absl::StripAsciiWhitespace(rest), &v)) {
-        return v;
-      }
-    }
-  }
-  return std::nullopt;
 }
 
 class AggregationEndToEndTest : public ::testing::Test {
@@ -177,25 +163,7 @@ class AggregationEndToEndTest : public ::testing::Test {
 
   // The submission service's whole change feed (WatchChanges from 0 up to
   // the first heartbeat).
-  std::vector<halfsky::v1::Revision> FeedLog() {
-    std::vector<halfsky::v1::Revision> log;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    halfsky::v1::WatchChangesRequest request;
-    auto reader = stub_->WatchChanges(&ctx, request);
-    halfsky::v1::ChangeEvent event;
-    while (reader->Read(&event)) {
-      if (event.has_heartbeat()) {
-        break;
-      }
-      log.push_back(event.revision());
-    }
-    ctx.TryCancel();
-    while (reader->Read(&event)) {
-    }
-    (void)reader->Finish();
-    return log;
-  }
+  std::vector<halfsky::v1::Revision> FeedLog() { return testing::ReadFeedLog(*stub_); }
 
   // Stops the load and waits until Redis equals a rebuild of the feed.
   void ExpectRedisEqualsRebuild() {
@@ -212,21 +180,7 @@ class AggregationEndToEndTest : public ::testing::Test {
 
   // GET /metrics of the running aggregation process.
   std::string Metrics() {
-    const std::string addr = halfsky::testing::ReadFile(dir_ + "/aggregation.addr");
-    int port = 0;
-    for (absl::string_view field : absl::StrSplit(absl::StripTrailingAsciiWhitespace(addr), ' ')) {
-      if (absl::ConsumePrefix(&field, "metrics=")) {
-        const size_t colon = field.rfind(':');
-        if (colon != absl::string_view::npos) {
-          (void)absl::SimpleAtoi(field.substr(colon + 1), &port);
-        }
-      }
-    }
-    if (port == 0) {
-      ADD_FAILURE() << "no metrics address in " << addr;
-      return "";
-    }
-    auto page = HttpGet(port, "/metrics");
+    auto page = aggregation_.Metrics();
     if (!page.ok()) {
       ADD_FAILURE() << page.status();
       return "";
@@ -239,7 +193,7 @@ class AggregationEndToEndTest : public ::testing::Test {
     std::optional<double> v;
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     do {
-      v = Sample(Metrics(), name);
+      v = MetricSample(Metrics(), name);
       if (v && ok(*v)) {
         return v;
       }
@@ -281,7 +235,7 @@ TEST_F(AggregationEndToEndTest, AggregationKilledMidStreamResumesExactly) {
   ASSERT_NO_FATAL_FAILURE(ExpectRedisEqualsRebuild());
   // It resumed (a delta commit) instead of rewriting the whole cache.
   const std::string page = Metrics();
-  EXPECT_EQ(Sample(page, "halfsky_aggregation_rebuilds_total"), 0.0) << page;
+  EXPECT_EQ(MetricSample(page, "halfsky_aggregation_rebuilds_total"), 0.0) << page;
 
   // Killed again right after a restart, under load.
   StartLoad();
@@ -332,7 +286,7 @@ TEST_F(AggregationEndToEndTest, SubmissionRestartRedisRestartAndFlushAllConverge
 TEST_F(AggregationEndToEndTest, MetricsMove) {
   // Ready, nothing committed beyond the empty feed yet.
   WaitForMetric("halfsky_aggregation_ready", [](double v) { return v == 1; });
-  const double commits0 = Sample(Metrics(), "halfsky_aggregation_commits_total").value_or(-1);
+  const double commits0 = MetricSample(Metrics(), "halfsky_aggregation_commits_total").value_or(-1);
   ASSERT_GE(commits0, 0);
 
   for (int64_t i = 0; i < 5; ++i) {
@@ -344,12 +298,12 @@ TEST_F(AggregationEndToEndTest, MetricsMove) {
   WaitForMetric("halfsky_aggregation_feed_head_sequence", [&](double v) { return v == head; });
   WaitForMetric("halfsky_aggregation_commits_total", [&](double v) { return v > commits0; });
   const std::string page = Metrics();
-  const auto latency_count = Sample(page, "halfsky_aggregation_commit_seconds_count");
+  const auto latency_count = MetricSample(page, "halfsky_aggregation_commit_seconds_count");
   ASSERT_TRUE(latency_count.has_value()) << page;
   EXPECT_GT(*latency_count, 0);
   EXPECT_TRUE(absl::StrContains(page, "halfsky_aggregation_commit_seconds_bucket{le=")) << page;
-  EXPECT_EQ(Sample(page, "halfsky_aggregation_redis_errors_total"), 0.0);
-  const double rebuilds0 = Sample(page, "halfsky_aggregation_rebuilds_total").value_or(-1);
+  EXPECT_EQ(MetricSample(page, "halfsky_aggregation_redis_errors_total"), 0.0);
+  const double rebuilds0 = MetricSample(page, "halfsky_aggregation_rebuilds_total").value_or(-1);
   ASSERT_GE(rebuilds0, 0);
 
   // FLUSHALL: detected, the cache is rewritten.
@@ -364,7 +318,7 @@ TEST_F(AggregationEndToEndTest, MetricsMove) {
   WaitForMetric("halfsky_aggregation_redis_errors_total", [](double v) { return v > 0; });
   WaitForMetric("halfsky_aggregation_feed_head_sequence", [&](double v) { return v == head2; });
   WaitForMetric("halfsky_aggregation_lag_revisions", [&](double v) { return v == head2 - head; });
-  EXPECT_EQ(Sample(Metrics(), "halfsky_aggregation_cursor"), static_cast<double>(head));
+  EXPECT_EQ(MetricSample(Metrics(), "halfsky_aggregation_cursor"), static_cast<double>(head));
 
   // Back: the lag drains.
   ASSERT_TRUE(redis_server_->Restart().ok());

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/cache/cache_layout.h"
+#include "grpcpp/grpcpp.h"
 #include "services/aggregation/aggregator.h"
 
 namespace halfsky::aggregation::testing {
@@ -92,6 +93,26 @@ std::string WaitForCache(RedisClient& redis, int64_t head, const CacheContents& 
     absl::SleepFor(absl::Milliseconds(50));
   } while (absl::Now() < deadline);
   return why;
+}
+
+std::vector<halfsky::v1::Revision> ReadFeedLog(halfsky::v1::SubmissionService::Stub& stub) {
+  std::vector<halfsky::v1::Revision> log;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  halfsky::v1::WatchChangesRequest request;
+  auto reader = stub.WatchChanges(&ctx, request);
+  halfsky::v1::ChangeEvent event;
+  while (reader->Read(&event)) {
+    if (event.has_heartbeat()) {
+      break;
+    }
+    log.push_back(event.revision());
+  }
+  ctx.TryCancel();
+  while (reader->Read(&event)) {
+  }
+  (void)reader->Finish();
+  return log;
 }
 
 }  // namespace halfsky::aggregation::testing

@@ -15,6 +15,7 @@
 #include "common/catalog/catalog.h"
 #include "common/redis/redis_client.h"
 #include "halfsky/v1/common.pb.h"
+#include "halfsky/v1/submission.grpc.pb.h"
 
 namespace halfsky::aggregation::testing {
 
@@ -32,6 +33,10 @@ CacheContents ActualCache(RedisClient& redis);
 
 // The cache cursor, or nullopt if absent, unreadable or Redis is down.
 std::optional<int64_t> CacheCursor(RedisClient& redis);
+
+// The submission service's whole change feed: WatchChanges from sequence 0
+// up to the first heartbeat (30 s deadline).
+std::vector<halfsky::v1::Revision> ReadFeedLog(halfsky::v1::SubmissionService::Stub& stub);
 
 // Polls until the cursor is `head` and the series equal `expected`.
 // Returns "" on success, else a description of the last difference seen.

@@ -194,25 +194,7 @@ class LeaderElectionEndToEndTest : public ::testing::Test {
     }
   }
 
-  std::vector<halfsky::v1::Revision> FeedLog() {
-    std::vector<halfsky::v1::Revision> log;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    halfsky::v1::WatchChangesRequest request;
-    auto reader = stub_->WatchChanges(&ctx, request);
-    halfsky::v1::ChangeEvent event;
-    while (reader->Read(&event)) {
-      if (event.has_heartbeat()) {
-        break;
-      }
-      log.push_back(event.revision());
-    }
-    ctx.TryCancel();
-    while (reader->Read(&event)) {
-    }
-    (void)reader->Finish();
-    return log;
-  }
+  std::vector<halfsky::v1::Revision> FeedLog() { return testing::ReadFeedLog(*stub_); }
   void ExpectRedisEqualsRebuild() {
     StopLoad();
     const auto log = FeedLog();

@@ -36,7 +36,7 @@
 namespace halfsky::aggregation {
 namespace {
 
-using halfsky::testing::HttpGet;
+using halfsky::testing::MetricSample;
 using halfsky::testing::RedisSentinelBed;
 using halfsky::testing::ServiceBinary;
 using halfsky::testing::ServiceProcess;
@@ -77,20 +77,6 @@ halfsky::v1::SubmitBatchRequest Batch(int64_t i) {
     v->set_source("aggregation e2e");
   }
   return request;
-}
-
-// The value of a sample "NAME VALUE" (no labels) in a Prometheus text page.
-std::optional<double> Sample(const std::string& page, const std::string& name) {
-  for (absl::string_view line : absl::StrSplit(page, '\n')) {
-    absl::string_view rest = line;
-    if (absl::ConsumePrefix(&rest, name) && absl::ConsumePrefix(&rest, " ")) {
-      double v = 0;
-      if (absl::SimpleAtod(absl::StripAsciiWhitespace(rest), &v)) {
-        return v;
-      }
-    }
-  }
-  return std::nullopt;
 }
 
 int ConnectedSlaves(HiredisClient& primary) {
@@ -149,25 +135,7 @@ class RedisFailoverEndToEndTest : public ::testing::Test {
     }
   }
 
-  std::vector<halfsky::v1::Revision> FeedLog() {
-    std::vector<halfsky::v1::Revision> log;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    halfsky::v1::WatchChangesRequest request;
-    auto reader = stub_->WatchChanges(&ctx, request);
-    halfsky::v1::ChangeEvent event;
-    while (reader->Read(&event)) {
-      if (event.has_heartbeat()) {
-        break;
-      }
-      log.push_back(event.revision());
-    }
-    ctx.TryCancel();
-    while (reader->Read(&event)) {
-    }
-    (void)reader->Finish();
-    return log;
-  }
+  std::vector<halfsky::v1::Revision> FeedLog() { return testing::ReadFeedLog(*stub_); }
 
   int64_t Head() {
     const auto log = FeedLog();
@@ -186,17 +154,7 @@ class RedisFailoverEndToEndTest : public ::testing::Test {
   }
 
   std::string Metrics() {
-    const std::string addr = halfsky::testing::ReadFile(dir_ + "/aggregation.addr");
-    int port = 0;
-    for (absl::string_view field : absl::StrSplit(absl::StripTrailingAsciiWhitespace(addr), ' ')) {
-      if (absl::ConsumePrefix(&field, "metrics=")) {
-        const size_t colon = field.rfind(':');
-        if (colon != absl::string_view::npos) {
-          (void)absl::SimpleAtoi(field.substr(colon + 1), &port);
-        }
-      }
-    }
-    auto page = HttpGet(port, "/metrics");
+    auto page = aggregation_.Metrics();
     return page.ok() ? *page : std::string();
   }
 
@@ -231,7 +189,7 @@ TEST_F(RedisFailoverEndToEndTest, FailoverThatLostCommitsConvergesToARebuild) {
   ASSERT_TRUE(replicated.has_value());
   // (The first start found no cursor: one full rewrite.)
   const std::optional<double> rebuilds_before =
-      Sample(Metrics(), "halfsky_aggregation_rebuilds_total");
+      MetricSample(Metrics(), "halfsky_aggregation_rebuilds_total");
   ASSERT_TRUE(rebuilds_before.has_value());
 
   // Cut the replica off: stopped, it reads nothing; the primary's buffer
@@ -267,8 +225,8 @@ TEST_F(RedisFailoverEndToEndTest, FailoverThatLostCommitsConvergesToARebuild) {
   // the new primary to the feed's head.
   ASSERT_NO_FATAL_FAILURE(ExpectRedisEqualsRebuild());
   const std::string page = Metrics();
-  EXPECT_EQ(Sample(page, "halfsky_aggregation_catchups_total"), 1.0) << page;
-  EXPECT_EQ(Sample(page, "halfsky_aggregation_rebuilds_total"), rebuilds_before) << page;
+  EXPECT_EQ(MetricSample(page, "halfsky_aggregation_catchups_total"), 1.0) << page;
+  EXPECT_EQ(MetricSample(page, "halfsky_aggregation_rebuilds_total"), rebuilds_before) << page;
   EXPECT_TRUE(absl::StrContains(aggregation_.log(), "behind the committed")) << aggregation_.log();
 
   // And it keeps following on the new primary.
