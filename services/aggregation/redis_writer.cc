@@ -231,34 +231,43 @@ absl::StatusOr<RedisWriter::CommitResult> RedisWriter::Commit(const Aggregator& 
     bool malformed = false;
     bool fenced = false;
     std::optional<std::string> fence_holder;
-    HALFSKY_ASSIGN_OR_RETURN(
-        RedisClient::GuardedResult guarded,
-        redis_->GuardedTransaction(
-            fence_epoch_ > 0
-                ? std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey),
-                                           std::string(kLeaderEpochKey)}
-                : std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey)},
-            [&](const std::vector<std::optional<std::string>>& texts) {
-              if (fence_epoch_ > 0 && !FenceIsOurs(texts[2])) {
-                fenced = true;
-                fence_holder = texts[2];
-                return false;
-              }
-              auto reply = [](const std::optional<std::string>& text) {
-                return text ? RedisReply::String(*text) : RedisReply::Nil();
-              };
-              absl::StatusOr<std::optional<CachePosition>> parsed =
-                  ParsePosition(reply(texts[0]), reply(texts[1]));
-              if (!parsed.ok()) {
-                malformed = true;
-                return false;
-              }
-              result.previous_cursor = *parsed;
-              return base_ok(*parsed);
-            },
-            commands));
-    if (fenced) {
-      return Superseded(fence_holder);
+    RedisClient::GuardedResult guarded;
+    for (int attempt = 0;; ++attempt) {
+      malformed = false;
+      fenced = false;
+      HALFSKY_ASSIGN_OR_RETURN(
+          guarded,
+          redis_->GuardedTransaction(
+              fence_epoch_ > 0
+                  ? std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey),
+                                             std::string(kLeaderEpochKey)}
+                  : std::vector<std::string>{std::string(kCursorKey), std::string(kFormCursorKey)},
+              [&](const std::vector<std::optional<std::string>>& texts) {
+                if (fence_epoch_ > 0 && !FenceIsOurs(texts[2])) {
+                  fenced = true;
+                  fence_holder = texts[2];
+                  return false;
+                }
+                auto reply = [](const std::optional<std::string>& text) {
+                  return text ? RedisReply::String(*text) : RedisReply::Nil();
+                };
+                absl::StatusOr<std::optional<CachePosition>> parsed =
+                    ParsePosition(reply(texts[0]), reply(texts[1]));
+                if (!parsed.ok()) {
+                  malformed = true;
+                  return false;
+                }
+                result.previous_cursor = *parsed;
+                return base_ok(*parsed);
+              },
+              commands));
+      if (!fenced) {
+        break;
+      }
+      if (attempt > 0 || !MayReclaim(fence_holder)) {
+        return Superseded(fence_holder);
+      }
+      HALFSKY_RETURN_IF_ERROR(ClaimFence());
     }
     if (!guarded.applied) {
       result.applied = false;
@@ -414,21 +423,31 @@ absl::StatusOr<std::vector<RedisReply>> RedisWriter::FencedTransaction(const Com
   if (fence_epoch_ <= 0) {
     return redis_->Transaction(commands);
   }
-  std::optional<std::string> holder;
-  bool ours = false;
-  HALFSKY_ASSIGN_OR_RETURN(RedisClient::GuardedResult guarded,
-                           redis_->GuardedTransaction(
-                               std::string(kLeaderEpochKey),
-                               [&](const std::optional<std::string>& text) {
-                                 holder = text;
-                                 ours = FenceIsOurs(text);
-                                 return ours;
-                               },
-                               commands));
-  if (!ours) {
-    return Superseded(holder);
+  for (int attempt = 0;; ++attempt) {
+    std::optional<std::string> holder;
+    bool ours = false;
+    HALFSKY_ASSIGN_OR_RETURN(RedisClient::GuardedResult guarded,
+                             redis_->GuardedTransaction(
+                                 std::string(kLeaderEpochKey),
+                                 [&](const std::optional<std::string>& text) {
+                                   holder = text;
+                                   ours = FenceIsOurs(text);
+                                   return ours;
+                                 },
+                                 commands));
+    if (ours) {
+      return std::move(guarded.replies);
+    }
+    if (attempt > 0 || !MayReclaim(holder)) {
+      return Superseded(holder);
+    }
+    HALFSKY_RETURN_IF_ERROR(ClaimFence());
   }
-  return std::move(guarded.replies);
+}
+
+bool RedisWriter::MayReclaim(const std::optional<std::string>& holder) const {
+  int64_t epoch = 0;
+  return !holder || !absl::SimpleAtoi(*holder, &epoch) || epoch < fence_epoch_;
 }
 
 absl::Status RedisWriter::ClaimFence() {

@@ -52,8 +52,14 @@
 // claimed the key) writes nothing more: the call fails with
 // FAILED_PRECONDITION, ErrorInfo reason LEADER_SUPERSEDED
 // (IsLeaderSuperseded). A RewriteAll cut short that way leaves the cache
-// invalid (cursor absent) for the new leader to rewrite. Without a fence
-// epoch (one aggregator) nothing changes.
+// invalid (cursor absent) for the new leader to rewrite. A key found
+// absent, malformed or holding an OLDER epoch (Redis lost it: a FLUSHALL, a
+// failover that lost writes — after which a predecessor may have claimed it
+// back) is claimed again (ClaimFence) and the write retried once: the
+// newest leader always wins the key back at its next write, and a
+// predecessor's writes in between are caught by the cursor guard like any
+// foreign writer's. Without a fence epoch (one aggregator) nothing
+// changes.
 //
 // Values are stored in the format of cache_layout.h (AppendStoredAggregate,
 // then SealSeriesValue with the writer's MAC key).
@@ -167,6 +173,9 @@ class RedisWriter {
   absl::Status Superseded(const std::optional<std::string>& holder) const;
   // Whether the fence key's text is this writer's epoch.
   bool FenceIsOurs(const std::optional<std::string>& text) const;
+  // Whether a refused write may claim the key back: absent, malformed, or
+  // an older epoch than ours.
+  bool MayReclaim(const std::optional<std::string>& holder) const;
 };
 
 }  // namespace halfsky::aggregation

@@ -101,6 +101,36 @@ TEST_F(RedisFenceTest, ASucceededWriterWritesNothing) {
   EXPECT_EQ(Get(cache::kCursorKey), "2");
 }
 
+TEST_F(RedisFenceTest, ALostKeyIsClaimedBackAndTheNewestLeaderWinsIt) {
+  RedisWriter old_leader(redis_.get());
+  old_leader.set_fence_epoch(7);
+  RedisWriter leader(redis_.get());
+  leader.set_fence_epoch(8);
+  ASSERT_TRUE(leader.ClaimFence().ok());
+  ASSERT_TRUE(leader.RewriteAll(*agg_, CachePosition(0, 0)).ok());
+  // Redis loses everything (FLUSHALL, a failover that lost writes): the
+  // leader's next write claims the key again and goes through.
+  ASSERT_TRUE(redis_->Command({"FLUSHALL"}).ok());
+  auto cells = Apply(1, 5);
+  auto commit = leader.Commit(*agg_, cells, CachePosition(1, 0), false);
+  ASSERT_TRUE(commit.ok()) << commit.status();
+  EXPECT_EQ(Get(cache::kLeaderEpochKey), "8");
+  // After another loss a predecessor may get the key back for a while ...
+  ASSERT_TRUE(redis_->Command({"FLUSHALL"}).ok());
+  ASSERT_TRUE(old_leader.RewriteAll(*agg_, CachePosition(1, 0)).ok());
+  EXPECT_EQ(Get(cache::kLeaderEpochKey), "7");
+  // ... until the newest leader's next write takes it back for good.
+  cells = Apply(2, 6);
+  ASSERT_TRUE(leader
+                  .Commit(*agg_, cells, CachePosition(2, 0), false,
+                          [](const std::optional<CachePosition>&) { return true; })
+                  .ok());
+  EXPECT_EQ(Get(cache::kLeaderEpochKey), "8");
+  auto refused = old_leader.Commit(*agg_, cells, CachePosition(2, 0), false);
+  EXPECT_TRUE(RedisWriter::IsLeaderSuperseded(refused.status())) << refused.status();
+  EXPECT_EQ(Get(cache::kCursorKey), "2");
+}
+
 TEST_F(RedisFenceTest, UnfencedWriterIgnoresTheKey) {
   // One aggregator (no election): the fence key plays no part.
   ASSERT_TRUE(redis_->Set(cache::kLeaderEpochKey, "99").ok());
