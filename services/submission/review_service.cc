@@ -24,10 +24,6 @@ namespace v1 = ::halfsky::v1;
 
 namespace {
 
-std::string KeyText(const v1::FormKey& k) {
-  return absl::StrCat(k.unit_code(), "/", k.area_code(), "/", k.year());
-}
-
 // FAILED_PRECONDITION with reason and every violation as a BadRequest field
 // violation (field = the violation's field, description = its sentence).
 absl::Status ViolationsError(absl::string_view message, absl::string_view reason,
