@@ -28,8 +28,12 @@ and for the halfsky services:
     container passes --store=postgres:..., none --db, no volume claims),
     SQLite submission (--db or --store=sqlite:) runs exactly one, and
     --store never carries a password (user:password@ or password=);
-  * aggregation runs as one active replica: a Deployment with replicas 1
-    and strategy Recreate, and no HorizontalPodAutoscaler targets it;
+  * aggregation has one active writer: a Deployment with replicas 1 and
+    strategy Recreate, or with --leader_election=postgres:CONNINFO (no
+    password in it, PGPASSWORD from a Secret) on every container, liveness
+    and startup on the overall health status, a gRPC readiness probe (if
+    any) on halfsky.v1.AggregationService and a rollout that may stop every
+    old pod (maxUnavailable 100%); no HorizontalPodAutoscaler targets it;
   * the evaluation primary (StatefulSet evaluation, the one SQLite writer)
     runs one replica and no HorizontalPodAutoscaler targets it;
   * an evaluation read replica (a container passing --follow=HOST:PORT)
@@ -209,6 +213,67 @@ def check_evaluation(objects, hpas, problems):
                                         "least 2 evaluation read replicas (minReplicas)")
 
 
+AGGREGATION_HEALTH_SERVICE = "halfsky.v1.AggregationService"
+
+
+def password_in_conninfo(conninfo):
+    return bool(re.search(r"://[^/@]*:[^/@]*@", conninfo)
+                or re.search(r"(^|[\s?&])password=", conninfo))
+
+
+def check_aggregation(ident, obj, hpa_targets, problems):
+    """One active aggregator: a single replica (strategy Recreate), or
+    several that elect a leader (--leader_election=postgres:...)."""
+    spec = obj.get("spec") or {}
+    _, pod = pod_template(obj)
+    containers = (pod or {}).get("containers") or []
+    elections = [flag_value(c.get("args"), "leader_election") for c in containers]
+    electing = bool(containers) and all((e or "").startswith("postgres:") for e in elections)
+    for e in elections:
+        if e is not None and not e.startswith("postgres:"):
+            problems.append(f"{ident}: --leader_election={e}: only postgres:CONNINFO is known")
+        if e is not None and password_in_conninfo(e):
+            problems.append(f"{ident}: --leader_election must not carry the password "
+                            "(PGPASSWORD from a Secret)")
+    if obj.get("kind") != "Deployment":
+        problems.append(f"{ident}: aggregation is a Deployment")
+    replicas = spec.get("replicas", 1)
+    if not electing:
+        if replicas != 1:
+            problems.append(f"{ident}: aggregation without --leader_election=postgres: must run "
+                            "exactly one replica (two would race on the cursor)")
+        if (spec.get("strategy") or {}).get("type") != "Recreate":
+            problems.append(f"{ident}: aggregation without --leader_election needs strategy "
+                            "Recreate (one active replica)")
+    else:
+        for c in containers:
+            where = f"{ident} container {c.get('name', '?')}"
+            # A standby is healthy: liveness and startup ask for the overall
+            # status, or a standby would be restarted for not being leader.
+            for probe_name in ("livenessProbe", "startupProbe"):
+                grpc = (c.get(probe_name) or {}).get("grpc") or {}
+                if grpc.get("service"):
+                    problems.append(f"{where}: {probe_name} must not name a gRPC health service "
+                                    "(a standby would be restarted)")
+            grpc = (c.get("readinessProbe") or {}).get("grpc")
+            if grpc is not None and grpc.get("service") != AGGREGATION_HEALTH_SERVICE:
+                problems.append(f"{where}: a gRPC readinessProbe of an electing aggregation must "
+                                f"ask for service {AGGREGATION_HEALTH_SERVICE} (only the leader "
+                                "serves)")
+            if not any(e.get("name") == "PGPASSWORD" and (e.get("valueFrom") or {}).get("secretKeyRef")
+                       for e in c.get("env") or []):
+                problems.append(f"{where}: --leader_election needs PGPASSWORD from a Secret")
+        rolling = spec.get("strategy") or {}
+        if rolling.get("type", "RollingUpdate") == "RollingUpdate":
+            unavailable = str((rolling.get("rollingUpdate") or {}).get("maxUnavailable", "25%"))
+            if unavailable not in ("100%", str(replicas)) and replicas > 1:
+                problems.append(f"{ident}: only the leader is Ready: maxUnavailable must be 100% "
+                                f"(got {unavailable}), or the rollout waits forever for a second "
+                                "Ready pod")
+    if ("Deployment", "aggregation") in hpa_targets:
+        problems.append(f"{ident}: aggregation must not be autoscaled")
+
+
 def check(objects):
     problems = []
     hpa_targets = set()
@@ -248,8 +313,7 @@ def check(objects):
             for c in (pod or {}).get("containers") or []:
                 args = c.get("args") or []
                 store = flag_value(args, "store")
-                if store is not None and (re.search(r"://[^/@]*:[^/@]*@", store)
-                                          or re.search(r"(^|[\s?&])password=", store)):
+                if store is not None and password_in_conninfo(store):
                     problems.append(f"{ident}: --store must not carry the password "
                                     "(use --store_password_file or PGPASSWORD from a Secret)")
                 stores.append("postgres" if (store or "").startswith("postgres:") else "sqlite")
@@ -261,14 +325,8 @@ def check(objects):
             if on_postgres and spec.get("volumeClaimTemplates"):
                 problems.append(f"{ident}: submission on PostgreSQL keeps no volume")
 
-        if kind == "Deployment" and name == "aggregation":
-            spec = obj.get("spec") or {}
-            if spec.get("replicas", 1) != 1:
-                problems.append(f"{ident}: aggregation must run exactly one replica")
-            if (spec.get("strategy") or {}).get("type") != "Recreate":
-                problems.append(f"{ident}: aggregation needs strategy Recreate (one active replica)")
-            if ("Deployment", "aggregation") in hpa_targets:
-                problems.append(f"{ident}: aggregation must not be autoscaled")
+        if kind in WORKLOAD_KINDS and name == "aggregation":
+            check_aggregation(ident, obj, hpa_targets, problems)
 
         tmeta, pod = pod_template(obj)
         if pod is None:

@@ -309,11 +309,36 @@ check_negative() {
   value: true')
   expect_failure "policy: evaluation allowing privilege escalation" render_then policy "$d"
 
+  # prod runs 2 aggregation replicas that elect a leader; args/12 is
+  # --leader_election (the `test` makes a shifted index fail to render).
   d=$(broken_overlay "$root" neg-two-aggregators Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/12
+  value: --leader_election=postgres:sslmode=require connect_timeout=10
+- op: remove
+  path: /spec/template/spec/containers/0/args/12')
+  expect_failure "policy: two aggregation replicas without leader election" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-election-password Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/12
+  value: --leader_election=postgres:sslmode=require connect_timeout=10
+- op: replace
+  path: /spec/template/spec/containers/0/args/12
+  value: --leader_election=postgres:sslmode=require password=secret')
+  expect_failure "policy: a password in --leader_election" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-standby-liveness Deployment aggregation \
         '- op: replace
-  path: /spec/replicas
-  value: 2')
-  expect_failure "policy: two aggregation replicas" render_then policy "$d"
+  path: /spec/template/spec/containers/0/livenessProbe
+  value: {grpc: {port: 7302, service: halfsky.v1.AggregationService}, periodSeconds: 10}')
+  expect_failure "policy: liveness on the leader-only health service" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-standby-rollout Deployment aggregation \
+        '- op: replace
+  path: /spec/strategy/rollingUpdate/maxUnavailable
+  value: 1')
+  expect_failure "policy: a rollout that waits for a second Ready aggregation" render_then policy "$d"
 
   d=$(broken_overlay "$root" neg-hpa-on-primary HorizontalPodAutoscaler evaluation-replica \
         '- op: replace
