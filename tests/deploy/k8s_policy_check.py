@@ -41,6 +41,11 @@ and for the halfsky services:
     pods on that port, keeps no store (no --db, no volumeClaimTemplates);
     where replicas run, the client-facing Service `evaluation` selects them
     and an HPA scaling them keeps at least 2.
+  * the cache's Redis address (--redis, $(VAR) expanded from the rendered
+    ConfigMaps): sentinel://... lists at least 3 sentinels, each a pod of a
+    StatefulSet here, with --redis_sentinel_password_file; a plain
+    HOST:PORT has no sentinel flags; more than one Redis server needs a
+    Sentinel set of at least 3.
 Exit status: 0 no violation, 1 violations (printed), 2 usage error.
 """
 
@@ -274,6 +279,99 @@ def check_aggregation(ident, obj, hpa_targets, problems):
         problems.append(f"{ident}: aggregation must not be autoscaled")
 
 
+_VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def expand(arg, container, configmaps):
+    """Expands $(VAR) in arg as the kubelet would, from the container's env
+    (value, or configMapKeyRef into the rendered ConfigMaps). None when a
+    variable cannot be resolved here (a Secret, the downward API)."""
+    env = {e.get("name"): e for e in container.get("env") or []}
+    unresolved = []
+
+    def one(m):
+        e = env.get(m.group(1))
+        if e is None:
+            unresolved.append(m.group(1))
+            return m.group(0)
+        if "value" in e:
+            return str(e.get("value") or "")
+        ref = (e.get("valueFrom") or {}).get("configMapKeyRef") or {}
+        data = (configmaps.get(ref.get("name")) or {}).get("data") or {}
+        if ref.get("key") not in data:
+            unresolved.append(m.group(1))
+            return m.group(0)
+        return str(data[ref["key"]] or "")
+
+    out = _VAR.sub(one, arg)
+    return None if unresolved else out
+
+
+def check_redis(objects, problems):
+    """The Redis address of the services that use the cache, as rendered:
+    with a sentinel:// address, at least 3 sentinels, each a pod of a
+    StatefulSet of these manifests (POD.SERVICE), and sentinel credentials;
+    with a plain HOST:PORT, no sentinel flags (the binary refuses them). A
+    Redis StatefulSet of more than one server needs 3 sentinels."""
+    configmaps = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "ConfigMap"}
+    statefulsets = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "StatefulSet"}
+    services = {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == "Service"}
+    pods = set()  # "pod.service" of every StatefulSet pod
+    for name, sts in statefulsets.items():
+        spec = sts.get("spec") or {}
+        for i in range(spec.get("replicas", 1)):
+            pods.add(f"{name}-{i}.{spec.get('serviceName', '')}")
+    redis = statefulsets.get("redis")
+    sentinel_sets = [o for o in statefulsets.values()
+                     if any("--sentinel" in " ".join(map(str, (c.get("command") or []) + (c.get("args") or [])))
+                            or "sentinel" in str(c.get("name", ""))
+                            for c in ((o.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or [])]
+    if redis is not None and (redis.get("spec") or {}).get("replicas", 1) > 1:
+        if not any((o.get("spec") or {}).get("replicas", 1) >= 3 for o in sentinel_sets):
+            problems.append("StatefulSet/redis: more than one Redis server needs a Sentinel set of at "
+                            "least 3 (components/sentinel-redis)")
+    for obj in objects:
+        _, pod = pod_template(obj)
+        if pod is None:
+            continue
+        ident = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+        for c in pod.get("containers") or []:
+            args = c.get("args") or []
+            raw = flag_value(args, "redis")
+            if raw is None:
+                continue
+            addr = expand(raw, c, configmaps)
+            if addr is None:
+                problems.append(f"{ident}: --redis={raw}: a variable that these manifests do not define")
+                continue
+            sentinel_flags = {}
+            for flag in ("redis_sentinel_user", "redis_sentinel_password_file"):
+                v = flag_value(args, flag)
+                sentinel_flags[flag] = expand(v, c, configmaps) if v is not None else ""
+            if not addr.startswith("sentinel://"):
+                for flag, v in sentinel_flags.items():
+                    if v:
+                        problems.append(f"{ident}: --{flag}={v} with --redis={addr}: only with a "
+                                        "sentinel:// address (the service refuses to start)")
+                continue
+            hosts, _, master = addr[len("sentinel://"):].partition("/")
+            sentinels = [h for h in hosts.split(",") if h]
+            if not master:
+                problems.append(f"{ident}: --redis={addr} names no master")
+            if len(sentinels) < 3:
+                problems.append(f"{ident}: --redis={addr}: list at least 3 sentinels (quorum 2)")
+            for h in sentinels:
+                # POD.SERVICE[.NAMESPACE...] of a Service here must be a pod
+                # of its StatefulSet; other hosts are outside these manifests.
+                labels = h.rpartition(":")[0].split(".")
+                if len(labels) >= 2 and labels[1] in services and f"{labels[0]}.{labels[1]}" not in pods:
+                    problems.append(f"{ident}: --redis: sentinel {h} is no pod of a StatefulSet "
+                                    f"governed by Service {labels[1]}")
+            if not sentinel_flags["redis_sentinel_password_file"]:
+                problems.append(f"{ident}: --redis={addr} without --redis_sentinel_password_file "
+                                "(the sentinels' default user is off)")
+
+
 def check(objects):
     problems = []
     hpa_targets = set()
@@ -282,6 +380,7 @@ def check(objects):
         ref = (obj.get("spec") or {}).get("scaleTargetRef") or {}
         hpa_targets.add((ref.get("kind"), ref.get("name")))
     check_evaluation(objects, hpas, problems)
+    check_redis(objects, problems)
 
     for obj in objects:
         kind = obj.get("kind")

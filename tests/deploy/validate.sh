@@ -340,6 +340,37 @@ check_negative() {
   value: 1')
   expect_failure "policy: a rollout that waits for a second Ready aggregation" render_then policy "$d"
 
+  # prod's Redis is a Sentinel set; aggregation's args/6 is --redis.
+  d=$(broken_overlay "$root" neg-sentinel-flags-plain-redis Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/6
+  value: --redis=$(REDIS_ADDR)
+- op: replace
+  path: /spec/template/spec/containers/0/args/6
+  value: --redis=redis-0.redis-headless:6379')
+  expect_failure "policy: sentinel flags with a plain Redis address" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-one-sentinel Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/6
+  value: --redis=$(REDIS_ADDR)
+- op: replace
+  path: /spec/template/spec/containers/0/args/6
+  value: --redis=sentinel://redis-sentinel-0.redis-sentinel:26379/halfsky')
+  expect_failure "policy: a sentinel address with one sentinel" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-sentinel-set-of-one StatefulSet redis-sentinel \
+        '- op: replace
+  path: /spec/replicas
+  value: 1')
+  expect_failure "policy: three Redis servers and one sentinel" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-sentinel-root StatefulSet redis-sentinel \
+        '- op: replace
+  path: /spec/template/spec/containers/0/securityContext/runAsUser
+  value: 0')
+  expect_failure "policy: a sentinel running as root" render_then policy "$d"
+
   d=$(broken_overlay "$root" neg-hpa-on-primary HorizontalPodAutoscaler evaluation-replica \
         '- op: replace
   path: /spec/scaleTargetRef
