@@ -2,7 +2,7 @@
 # Offline validation of halfsky's deployment files (issue 8). No cluster, no
 # container engine, no network.
 #
-#   tests/deploy/validate.sh manifests            render + catalog list + schema + policy
+#   tests/deploy/validate.sh manifests            render + catalog list + dev ACL + schema + policy
 #   tests/deploy/validate.sh dockerfile           static checks of deploy/docker/Dockerfile
 #   tests/deploy/validate.sh runtime-libs BIN...  runtime-packages.txt covers `ldd BIN`
 #   tests/deploy/validate.sh flags BIN...         the manifests pass only flags BIN defines
@@ -95,6 +95,26 @@ check_catalog_list() {
   echo "catalog list: $(echo "$present" | wc -l) files, in sync"
 }
 
+# The dev overlay's ACL file is deploy/redis/users.acl.in with the dev
+# passwords of overlays/dev/kustomization.yaml filled in; a user rule added
+# to the template (e.g. +watch for the writer) must reach it too.
+check_dev_acl() {
+  local root=$1 k pw args=()
+  k=$root/deploy/k8s/overlays/dev/kustomization.yaml
+  for pw in writer reader admin; do
+    local v
+    v=$(sed -n "s/^ *- $pw-password=\([^ ]*\) *\$/\1/p" "$k")
+    [[ -n $v ]] || { echo "ACL dev overlay: no $pw-password literal" >&2; return 1; }
+    args+=(-e "s/@${pw^^}_PASSWORD@/$v/")
+  done
+  if ! diff <(sed "${args[@]}" "$root/deploy/redis/users.acl.in") \
+      "$root/deploy/k8s/overlays/dev/dev-users.acl" >&2; then
+    echo "ACL deploy/k8s/overlays/dev/dev-users.acl is not deploy/redis/users.acl.in with the dev passwords" >&2
+    return 1
+  fi
+  echo "dev ACL: in sync with deploy/redis/users.acl.in"
+}
+
 # render ROOT VARIANT_DIR OUT.yaml
 render() {
   local dir=$1 out=$2
@@ -115,6 +135,7 @@ variants() {
 check_manifests() {
   local root=$1 out=$2 failed=0 v name files=()
   check_catalog_list "$root" || failed=1
+  check_dev_acl "$root" || failed=1
   for v in $(variants); do
     name=$(basename "$v")
     if render "$root/deploy/k8s/$v" "$out/$name.yaml"; then
@@ -221,7 +242,7 @@ expect_failure() {
   shift
   "$@" >"$neg_tmp/last.log" 2>&1 || rc=$?
   if [[ $rc -eq 1 ]]; then
-    echo "negative ok: $what ($(grep -m1 -E '^(INVALID|POLICY|CATALOG|RENDER|UNLISTED|DOCKERFILE|FLAGS)' "$neg_tmp/last.log" | cut -c1-110))"
+    echo "negative ok: $what ($(grep -m1 -E '^(INVALID|POLICY|CATALOG|ACL|RENDER|UNLISTED|DOCKERFILE|FLAGS)' "$neg_tmp/last.log" | cut -c1-110))"
   else
     echo "NEGATIVE FAILED: $what: expected exit 1, got $rc" >&2
     sed 's/^/    /' "$neg_tmp/last.log" >&2
@@ -265,7 +286,7 @@ render_then() {
 copy_tree() {
   local dst=$1
   mkdir -p "$dst/deploy"
-  cp -r "$repo/deploy/k8s" "$repo/deploy/catalog" "$repo/deploy/docker" "$dst/deploy/"
+  cp -r "$repo/deploy/k8s" "$repo/deploy/catalog" "$repo/deploy/docker" "$repo/deploy/redis" "$dst/deploy/"
 }
 
 check_negative() {
@@ -418,6 +439,11 @@ check_negative() {
   mkdir -p "$d"
   printf 'resources:\n- ../prod\nconfigMapGenerator:\n- name: outside\n  files:\n  - ../../../catalog/areas.textproto\n' >"$d/kustomization.yaml"
   expect_failure "render: a file loaded from outside the kustomization root" render "$d" "$neg_tmp/outside.yaml"
+
+  cp "$root/deploy/k8s/overlays/dev/dev-users.acl" "$neg_tmp/dev-users.acl"
+  sed -i 's/ +watch//' "$root/deploy/k8s/overlays/dev/dev-users.acl"
+  expect_failure "acl: a dev ACL file behind deploy/redis/users.acl.in" check_dev_acl "$root"
+  cp "$neg_tmp/dev-users.acl" "$root/deploy/k8s/overlays/dev/dev-users.acl"
 
   echo '# not listed in the kustomization' >"$root/deploy/catalog/zz_unlisted.textproto"
   expect_failure "catalog: a catalog file the ConfigMap does not list" check_catalog_list "$root"
