@@ -11,7 +11,9 @@
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
 # Renders base, overlays/dev, overlays/prod and overlays/prod-managed-redis
-# with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
+# (and "plaintext-ha": base + components aggregation-standby and
+# sentinel-redis without TLS, so that the gRPC probes TLS replaces are
+# checked too) with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
 #   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
 #   * k8s_policy_check.py  (python3 + PyYAML)
 # Tools: the pinned kubectl and node with tests/deploy's npm packages (both
@@ -131,6 +133,43 @@ variants() {
   echo base overlays/dev overlays/prod overlays/prod-managed-redis
 }
 
+# plaintext_ha_overlay ROOT DIR [JSON6902 PATCH of Deployment aggregation]:
+# writes DIR/kustomization.yaml = base + components aggregation-standby and
+# sentinel-redis, without components/tls. prod has TLS, which turns every
+# probe into TCP; this variant checks the probes as they are without it
+# (aggregation's readiness on the leader-only health service). Paths are
+# relative: kustomize refuses absolute ones.
+plaintext_ha_overlay() {
+  local root=$1 dir=$2 patch=${3:-} k
+  mkdir -p "$dir"
+  k=$(realpath --relative-to="$dir" "$root/deploy/k8s")
+  cat >"$dir/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- $k/base
+components:
+- $k/components/aggregation-standby
+- $k/components/sentinel-redis
+replicas:
+- name: aggregation
+  count: 2
+- name: redis
+  count: 3
+EOF
+  if [[ -n $patch ]]; then
+    cat >>"$dir/kustomization.yaml" <<EOF
+patches:
+- target:
+    kind: Deployment
+    name: aggregation
+  patch: |-
+$(sed 's/^/    /' <<<"$patch")
+EOF
+  fi
+  echo "$dir"
+}
+
 # check_manifests ROOT OUTDIR: every check on the tree at ROOT.
 check_manifests() {
   local root=$1 out=$2 failed=0 v name files=()
@@ -144,6 +183,11 @@ check_manifests() {
       failed=1
     fi
   done
+  if render "$(plaintext_ha_overlay "$root" "$out/plaintext-ha.d")" "$out/plaintext-ha.yaml"; then
+    files+=("$out/plaintext-ha.yaml")
+  else
+    failed=1
+  fi
   if [[ ${#files[@]} -gt 0 ]]; then
     node "$here/k8s_schema_check.js" "${files[@]}" || failed=1
     local f
@@ -391,6 +435,12 @@ check_negative() {
   path: /spec/template/spec/containers/0/securityContext/runAsUser
   value: 0')
   expect_failure "policy: a sentinel running as root" render_then policy "$d"
+
+  d=$(plaintext_ha_overlay "$root" "$neg_tmp/neg-standby-ready" \
+        '- op: replace
+  path: /spec/template/spec/containers/0/readinessProbe
+  value: {grpc: {port: 7302}, periodSeconds: 5}')
+  expect_failure "policy: a standby that is Ready (readiness on the overall status)" render_then policy "$d"
 
   d=$(broken_overlay "$root" neg-hpa-on-primary HorizontalPodAutoscaler evaluation-replica \
         '- op: replace
