@@ -28,8 +28,12 @@ and for the halfsky services:
     container passes --store=postgres:..., none --db, no volume claims),
     SQLite submission (--db or --store=sqlite:) runs exactly one, and
     --store never carries a password (user:password@ or password=);
-  * aggregation runs as one active replica: a Deployment with replicas 1
-    and strategy Recreate, and no HorizontalPodAutoscaler targets it;
+  * aggregation has one active writer: a Deployment with replicas 1 and
+    strategy Recreate, or with --leader_election=postgres:CONNINFO (no
+    password in it, PGPASSWORD from a Secret) on every container, liveness
+    and startup on the overall health status, a gRPC readiness probe (if
+    any) on halfsky.v1.AggregationService and a rollout that may stop every
+    old pod (maxUnavailable 100%); no HorizontalPodAutoscaler targets it;
   * the evaluation primary (StatefulSet evaluation, the one SQLite writer)
     runs one replica and no HorizontalPodAutoscaler targets it;
   * an evaluation read replica (a container passing --follow=HOST:PORT)
@@ -37,6 +41,11 @@ and for the halfsky services:
     pods on that port, keeps no store (no --db, no volumeClaimTemplates);
     where replicas run, the client-facing Service `evaluation` selects them
     and an HPA scaling them keeps at least 2.
+  * the cache's Redis address (--redis, $(VAR) expanded from the rendered
+    ConfigMaps): sentinel://... lists at least 3 sentinels, each a pod of a
+    StatefulSet here, with --redis_sentinel_password_file; a plain
+    HOST:PORT has no sentinel flags; more than one Redis server needs a
+    Sentinel set of at least 3.
 Exit status: 0 no violation, 1 violations (printed), 2 usage error.
 """
 
@@ -209,6 +218,160 @@ def check_evaluation(objects, hpas, problems):
                                         "least 2 evaluation read replicas (minReplicas)")
 
 
+AGGREGATION_HEALTH_SERVICE = "halfsky.v1.AggregationService"
+
+
+def password_in_conninfo(conninfo):
+    return bool(re.search(r"://[^/@]*:[^/@]*@", conninfo)
+                or re.search(r"(^|[\s?&])password=", conninfo))
+
+
+def check_aggregation(ident, obj, hpa_targets, problems):
+    """One active aggregator: a single replica (strategy Recreate), or
+    several that elect a leader (--leader_election=postgres:...)."""
+    spec = obj.get("spec") or {}
+    _, pod = pod_template(obj)
+    containers = (pod or {}).get("containers") or []
+    elections = [flag_value(c.get("args"), "leader_election") for c in containers]
+    electing = bool(containers) and all((e or "").startswith("postgres:") for e in elections)
+    for e in elections:
+        if e is not None and not e.startswith("postgres:"):
+            problems.append(f"{ident}: --leader_election={e}: only postgres:CONNINFO is known")
+        if e is not None and password_in_conninfo(e):
+            problems.append(f"{ident}: --leader_election must not carry the password "
+                            "(PGPASSWORD from a Secret)")
+    if obj.get("kind") != "Deployment":
+        problems.append(f"{ident}: aggregation is a Deployment")
+    replicas = spec.get("replicas", 1)
+    if not electing:
+        if replicas != 1:
+            problems.append(f"{ident}: aggregation without --leader_election=postgres: must run "
+                            "exactly one replica (two would race on the cursor)")
+        if (spec.get("strategy") or {}).get("type") != "Recreate":
+            problems.append(f"{ident}: aggregation without --leader_election needs strategy "
+                            "Recreate (one active replica)")
+    else:
+        for c in containers:
+            where = f"{ident} container {c.get('name', '?')}"
+            # A standby is healthy: liveness and startup ask for the overall
+            # status, or a standby would be restarted for not being leader.
+            for probe_name in ("livenessProbe", "startupProbe"):
+                grpc = (c.get(probe_name) or {}).get("grpc") or {}
+                if grpc.get("service"):
+                    problems.append(f"{where}: {probe_name} must not name a gRPC health service "
+                                    "(a standby would be restarted)")
+            grpc = (c.get("readinessProbe") or {}).get("grpc")
+            if grpc is not None and grpc.get("service") != AGGREGATION_HEALTH_SERVICE:
+                problems.append(f"{where}: a gRPC readinessProbe of an electing aggregation must "
+                                f"ask for service {AGGREGATION_HEALTH_SERVICE} (only the leader "
+                                "serves)")
+            if not any(e.get("name") == "PGPASSWORD" and (e.get("valueFrom") or {}).get("secretKeyRef")
+                       for e in c.get("env") or []):
+                problems.append(f"{where}: --leader_election needs PGPASSWORD from a Secret")
+        rolling = spec.get("strategy") or {}
+        if rolling.get("type", "RollingUpdate") == "RollingUpdate":
+            unavailable = str((rolling.get("rollingUpdate") or {}).get("maxUnavailable", "25%"))
+            if unavailable not in ("100%", str(replicas)) and replicas > 1:
+                problems.append(f"{ident}: only the leader is Ready: maxUnavailable must be 100% "
+                                f"(got {unavailable}), or the rollout waits forever for a second "
+                                "Ready pod")
+    if ("Deployment", "aggregation") in hpa_targets:
+        problems.append(f"{ident}: aggregation must not be autoscaled")
+
+
+_VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def expand(arg, container, configmaps):
+    """Expands $(VAR) in arg as the kubelet would, from the container's env
+    (value, or configMapKeyRef into the rendered ConfigMaps). None when a
+    variable cannot be resolved here (a Secret, the downward API)."""
+    env = {e.get("name"): e for e in container.get("env") or []}
+    unresolved = []
+
+    def one(m):
+        e = env.get(m.group(1))
+        if e is None:
+            unresolved.append(m.group(1))
+            return m.group(0)
+        if "value" in e:
+            return str(e.get("value") or "")
+        ref = (e.get("valueFrom") or {}).get("configMapKeyRef") or {}
+        data = (configmaps.get(ref.get("name")) or {}).get("data") or {}
+        if ref.get("key") not in data:
+            unresolved.append(m.group(1))
+            return m.group(0)
+        return str(data[ref["key"]] or "")
+
+    out = _VAR.sub(one, arg)
+    return None if unresolved else out
+
+
+def check_redis(objects, problems):
+    """The Redis address of the services that use the cache, as rendered:
+    with a sentinel:// address, at least 3 sentinels, each a pod of a
+    StatefulSet of these manifests (POD.SERVICE), and sentinel credentials;
+    with a plain HOST:PORT, no sentinel flags (the binary refuses them). A
+    Redis StatefulSet of more than one server needs 3 sentinels."""
+    configmaps = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "ConfigMap"}
+    statefulsets = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "StatefulSet"}
+    services = {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == "Service"}
+    pods = set()  # "pod.service" of every StatefulSet pod
+    for name, sts in statefulsets.items():
+        spec = sts.get("spec") or {}
+        for i in range(spec.get("replicas", 1)):
+            pods.add(f"{name}-{i}.{spec.get('serviceName', '')}")
+    redis = statefulsets.get("redis")
+    sentinel_sets = [o for o in statefulsets.values()
+                     if any("--sentinel" in " ".join(map(str, (c.get("command") or []) + (c.get("args") or [])))
+                            or "sentinel" in str(c.get("name", ""))
+                            for c in ((o.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or [])]
+    if redis is not None and (redis.get("spec") or {}).get("replicas", 1) > 1:
+        if not any((o.get("spec") or {}).get("replicas", 1) >= 3 for o in sentinel_sets):
+            problems.append("StatefulSet/redis: more than one Redis server needs a Sentinel set of at "
+                            "least 3 (components/sentinel-redis)")
+    for obj in objects:
+        _, pod = pod_template(obj)
+        if pod is None:
+            continue
+        ident = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+        for c in pod.get("containers") or []:
+            args = c.get("args") or []
+            raw = flag_value(args, "redis")
+            if raw is None:
+                continue
+            addr = expand(raw, c, configmaps)
+            if addr is None:
+                problems.append(f"{ident}: --redis={raw}: a variable that these manifests do not define")
+                continue
+            sentinel_flags = {}
+            for flag in ("redis_sentinel_user", "redis_sentinel_password_file"):
+                v = flag_value(args, flag)
+                sentinel_flags[flag] = expand(v, c, configmaps) if v is not None else ""
+            if not addr.startswith("sentinel://"):
+                for flag, v in sentinel_flags.items():
+                    if v:
+                        problems.append(f"{ident}: --{flag}={v} with --redis={addr}: only with a "
+                                        "sentinel:// address (the service refuses to start)")
+                continue
+            hosts, _, master = addr[len("sentinel://"):].partition("/")
+            sentinels = [h for h in hosts.split(",") if h]
+            if not master:
+                problems.append(f"{ident}: --redis={addr} names no master")
+            if len(sentinels) < 3:
+                problems.append(f"{ident}: --redis={addr}: list at least 3 sentinels (quorum 2)")
+            for h in sentinels:
+                # POD.SERVICE[.NAMESPACE...] of a Service here must be a pod
+                # of its StatefulSet; other hosts are outside these manifests.
+                labels = h.rpartition(":")[0].split(".")
+                if len(labels) >= 2 and labels[1] in services and f"{labels[0]}.{labels[1]}" not in pods:
+                    problems.append(f"{ident}: --redis: sentinel {h} is no pod of a StatefulSet "
+                                    f"governed by Service {labels[1]}")
+            if not sentinel_flags["redis_sentinel_password_file"]:
+                problems.append(f"{ident}: --redis={addr} without --redis_sentinel_password_file "
+                                "(the sentinels' default user is off)")
+
+
 def check(objects):
     problems = []
     hpa_targets = set()
@@ -217,6 +380,7 @@ def check(objects):
         ref = (obj.get("spec") or {}).get("scaleTargetRef") or {}
         hpa_targets.add((ref.get("kind"), ref.get("name")))
     check_evaluation(objects, hpas, problems)
+    check_redis(objects, problems)
 
     for obj in objects:
         kind = obj.get("kind")
@@ -248,8 +412,7 @@ def check(objects):
             for c in (pod or {}).get("containers") or []:
                 args = c.get("args") or []
                 store = flag_value(args, "store")
-                if store is not None and (re.search(r"://[^/@]*:[^/@]*@", store)
-                                          or re.search(r"(^|[\s?&])password=", store)):
+                if store is not None and password_in_conninfo(store):
                     problems.append(f"{ident}: --store must not carry the password "
                                     "(use --store_password_file or PGPASSWORD from a Secret)")
                 stores.append("postgres" if (store or "").startswith("postgres:") else "sqlite")
@@ -261,14 +424,8 @@ def check(objects):
             if on_postgres and spec.get("volumeClaimTemplates"):
                 problems.append(f"{ident}: submission on PostgreSQL keeps no volume")
 
-        if kind == "Deployment" and name == "aggregation":
-            spec = obj.get("spec") or {}
-            if spec.get("replicas", 1) != 1:
-                problems.append(f"{ident}: aggregation must run exactly one replica")
-            if (spec.get("strategy") or {}).get("type") != "Recreate":
-                problems.append(f"{ident}: aggregation needs strategy Recreate (one active replica)")
-            if ("Deployment", "aggregation") in hpa_targets:
-                problems.append(f"{ident}: aggregation must not be autoscaled")
+        if kind in WORKLOAD_KINDS and name == "aggregation":
+            check_aggregation(ident, obj, hpa_targets, problems)
 
         tmeta, pod = pod_template(obj)
         if pod is None:

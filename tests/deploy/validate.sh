@@ -2,7 +2,7 @@
 # Offline validation of halfsky's deployment files (issue 8). No cluster, no
 # container engine, no network.
 #
-#   tests/deploy/validate.sh manifests            render + catalog list + schema + policy
+#   tests/deploy/validate.sh manifests            render + catalog list + dev ACL + schema + policy
 #   tests/deploy/validate.sh dockerfile           static checks of deploy/docker/Dockerfile
 #   tests/deploy/validate.sh runtime-libs BIN...  runtime-packages.txt covers `ldd BIN`
 #   tests/deploy/validate.sh flags BIN...         the manifests pass only flags BIN defines
@@ -11,7 +11,9 @@
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
 # Renders base, overlays/dev, overlays/prod and overlays/prod-managed-redis
-# with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
+# (and "plaintext-ha": base + components aggregation-standby and
+# sentinel-redis without TLS, so that the gRPC probes TLS replaces are
+# checked too) with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
 #   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
 #   * k8s_policy_check.py  (python3 + PyYAML)
 # Tools: the pinned kubectl and node with tests/deploy's npm packages (both
@@ -95,6 +97,26 @@ check_catalog_list() {
   echo "catalog list: $(echo "$present" | wc -l) files, in sync"
 }
 
+# The dev overlay's ACL file is deploy/redis/users.acl.in with the dev
+# passwords of overlays/dev/kustomization.yaml filled in; a user rule added
+# to the template (e.g. +watch for the writer) must reach it too.
+check_dev_acl() {
+  local root=$1 k pw args=()
+  k=$root/deploy/k8s/overlays/dev/kustomization.yaml
+  for pw in writer reader admin; do
+    local v
+    v=$(sed -n "s/^ *- $pw-password=\([^ ]*\) *\$/\1/p" "$k")
+    [[ -n $v ]] || { echo "ACL dev overlay: no $pw-password literal" >&2; return 1; }
+    args+=(-e "s/@${pw^^}_PASSWORD@/$v/")
+  done
+  if ! diff <(sed "${args[@]}" "$root/deploy/redis/users.acl.in") \
+      "$root/deploy/k8s/overlays/dev/dev-users.acl" >&2; then
+    echo "ACL deploy/k8s/overlays/dev/dev-users.acl is not deploy/redis/users.acl.in with the dev passwords" >&2
+    return 1
+  fi
+  echo "dev ACL: in sync with deploy/redis/users.acl.in"
+}
+
 # render ROOT VARIANT_DIR OUT.yaml
 render() {
   local dir=$1 out=$2
@@ -111,10 +133,48 @@ variants() {
   echo base overlays/dev overlays/prod overlays/prod-managed-redis
 }
 
+# plaintext_ha_overlay ROOT DIR [JSON6902 PATCH of Deployment aggregation]:
+# writes DIR/kustomization.yaml = base + components aggregation-standby and
+# sentinel-redis, without components/tls. prod has TLS, which turns every
+# probe into TCP; this variant checks the probes as they are without it
+# (aggregation's readiness on the leader-only health service). Paths are
+# relative: kustomize refuses absolute ones.
+plaintext_ha_overlay() {
+  local root=$1 dir=$2 patch=${3:-} k
+  mkdir -p "$dir"
+  k=$(realpath --relative-to="$dir" "$root/deploy/k8s")
+  cat >"$dir/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- $k/base
+components:
+- $k/components/aggregation-standby
+- $k/components/sentinel-redis
+replicas:
+- name: aggregation
+  count: 2
+- name: redis
+  count: 3
+EOF
+  if [[ -n $patch ]]; then
+    cat >>"$dir/kustomization.yaml" <<EOF
+patches:
+- target:
+    kind: Deployment
+    name: aggregation
+  patch: |-
+$(sed 's/^/    /' <<<"$patch")
+EOF
+  fi
+  echo "$dir"
+}
+
 # check_manifests ROOT OUTDIR: every check on the tree at ROOT.
 check_manifests() {
   local root=$1 out=$2 failed=0 v name files=()
   check_catalog_list "$root" || failed=1
+  check_dev_acl "$root" || failed=1
   for v in $(variants); do
     name=$(basename "$v")
     if render "$root/deploy/k8s/$v" "$out/$name.yaml"; then
@@ -123,6 +183,11 @@ check_manifests() {
       failed=1
     fi
   done
+  if render "$(plaintext_ha_overlay "$root" "$out/plaintext-ha.d")" "$out/plaintext-ha.yaml"; then
+    files+=("$out/plaintext-ha.yaml")
+  else
+    failed=1
+  fi
   if [[ ${#files[@]} -gt 0 ]]; then
     node "$here/k8s_schema_check.js" "${files[@]}" || failed=1
     local f
@@ -221,7 +286,7 @@ expect_failure() {
   shift
   "$@" >"$neg_tmp/last.log" 2>&1 || rc=$?
   if [[ $rc -eq 1 ]]; then
-    echo "negative ok: $what ($(grep -m1 -E '^(INVALID|POLICY|CATALOG|RENDER|UNLISTED|DOCKERFILE|FLAGS)' "$neg_tmp/last.log" | cut -c1-110))"
+    echo "negative ok: $what ($(grep -m1 -E '^(INVALID|POLICY|CATALOG|ACL|RENDER|UNLISTED|DOCKERFILE|FLAGS)' "$neg_tmp/last.log" | cut -c1-110))"
   else
     echo "NEGATIVE FAILED: $what: expected exit 1, got $rc" >&2
     sed 's/^/    /' "$neg_tmp/last.log" >&2
@@ -265,7 +330,7 @@ render_then() {
 copy_tree() {
   local dst=$1
   mkdir -p "$dst/deploy"
-  cp -r "$repo/deploy/k8s" "$repo/deploy/catalog" "$repo/deploy/docker" "$dst/deploy/"
+  cp -r "$repo/deploy/k8s" "$repo/deploy/catalog" "$repo/deploy/docker" "$repo/deploy/redis" "$dst/deploy/"
 }
 
 check_negative() {
@@ -309,11 +374,73 @@ check_negative() {
   value: true')
   expect_failure "policy: evaluation allowing privilege escalation" render_then policy "$d"
 
+  # prod runs 2 aggregation replicas that elect a leader; args/12 is
+  # --leader_election (the `test` makes a shifted index fail to render).
   d=$(broken_overlay "$root" neg-two-aggregators Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/12
+  value: --leader_election=postgres:sslmode=require connect_timeout=10
+- op: remove
+  path: /spec/template/spec/containers/0/args/12')
+  expect_failure "policy: two aggregation replicas without leader election" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-election-password Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/12
+  value: --leader_election=postgres:sslmode=require connect_timeout=10
+- op: replace
+  path: /spec/template/spec/containers/0/args/12
+  value: --leader_election=postgres:sslmode=require password=secret')
+  expect_failure "policy: a password in --leader_election" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-standby-liveness Deployment aggregation \
+        '- op: replace
+  path: /spec/template/spec/containers/0/livenessProbe
+  value: {grpc: {port: 7302, service: halfsky.v1.AggregationService}, periodSeconds: 10}')
+  expect_failure "policy: liveness on the leader-only health service" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-standby-rollout Deployment aggregation \
+        '- op: replace
+  path: /spec/strategy/rollingUpdate/maxUnavailable
+  value: 1')
+  expect_failure "policy: a rollout that waits for a second Ready aggregation" render_then policy "$d"
+
+  # prod's Redis is a Sentinel set; aggregation's args/6 is --redis.
+  d=$(broken_overlay "$root" neg-sentinel-flags-plain-redis Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/6
+  value: --redis=$(REDIS_ADDR)
+- op: replace
+  path: /spec/template/spec/containers/0/args/6
+  value: --redis=redis-0.redis-headless:6379')
+  expect_failure "policy: sentinel flags with a plain Redis address" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-one-sentinel Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/6
+  value: --redis=$(REDIS_ADDR)
+- op: replace
+  path: /spec/template/spec/containers/0/args/6
+  value: --redis=sentinel://redis-sentinel-0.redis-sentinel:26379/halfsky')
+  expect_failure "policy: a sentinel address with one sentinel" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-sentinel-set-of-one StatefulSet redis-sentinel \
         '- op: replace
   path: /spec/replicas
-  value: 2')
-  expect_failure "policy: two aggregation replicas" render_then policy "$d"
+  value: 1')
+  expect_failure "policy: three Redis servers and one sentinel" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-sentinel-root StatefulSet redis-sentinel \
+        '- op: replace
+  path: /spec/template/spec/containers/0/securityContext/runAsUser
+  value: 0')
+  expect_failure "policy: a sentinel running as root" render_then policy "$d"
+
+  d=$(plaintext_ha_overlay "$root" "$neg_tmp/neg-standby-ready" \
+        '- op: replace
+  path: /spec/template/spec/containers/0/readinessProbe
+  value: {grpc: {port: 7302}, periodSeconds: 5}')
+  expect_failure "policy: a standby that is Ready (readiness on the overall status)" render_then policy "$d"
 
   d=$(broken_overlay "$root" neg-hpa-on-primary HorizontalPodAutoscaler evaluation-replica \
         '- op: replace
@@ -362,6 +489,11 @@ check_negative() {
   mkdir -p "$d"
   printf 'resources:\n- ../prod\nconfigMapGenerator:\n- name: outside\n  files:\n  - ../../../catalog/areas.textproto\n' >"$d/kustomization.yaml"
   expect_failure "render: a file loaded from outside the kustomization root" render "$d" "$neg_tmp/outside.yaml"
+
+  cp "$root/deploy/k8s/overlays/dev/dev-users.acl" "$neg_tmp/dev-users.acl"
+  sed -i 's/ +watch//' "$root/deploy/k8s/overlays/dev/dev-users.acl"
+  expect_failure "acl: a dev ACL file behind deploy/redis/users.acl.in" check_dev_acl "$root"
+  cp "$neg_tmp/dev-users.acl" "$root/deploy/k8s/overlays/dev/dev-users.acl"
 
   echo '# not listed in the kustomization' >"$root/deploy/catalog/zz_unlisted.textproto"
   expect_failure "catalog: a catalog file the ConfigMap does not list" check_catalog_list "$root"
