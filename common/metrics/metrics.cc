@@ -175,7 +175,8 @@ namespace {
 MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url, const char* method,
                          const char* /*version*/, const char* /*upload_data*/,
                          size_t* upload_data_size, void** /*con_cls*/) {
-  const auto* registry = static_cast<const MetricsRegistry*>(cls);
+  const auto* context = static_cast<const MetricsHttpServer::Context*>(cls);
+  const MetricsRegistry* registry = context->registry;
   unsigned int status = MHD_HTTP_OK;
   std::string body;
   const char* type = "text/plain; charset=utf-8";
@@ -187,8 +188,24 @@ MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url,
   } else if (std::strcmp(url, "/metrics") == 0) {
     body = registry->Render();
     type = "text/plain; version=0.0.4; charset=utf-8";
-  } else if (std::strcmp(url, "/healthz") == 0) {
+  } else if (std::strcmp(url, "/healthz") == 0 && !context->health) {
     body = "ok\n";
+  } else if (context->health &&
+             (std::strcmp(url, "/healthz") == 0 || std::strncmp(url, "/healthz/", 9) == 0)) {
+    const std::string service = std::strcmp(url, "/healthz") == 0 ? "" : std::string(url + 9);
+    switch (context->health(service)) {
+      case MetricsHttpServer::Health::kServing:
+        body = "SERVING\n";
+        break;
+      case MetricsHttpServer::Health::kNotServing:
+        status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        body = "NOT_SERVING\n";
+        break;
+      case MetricsHttpServer::Health::kUnknownService:
+        status = MHD_HTTP_NOT_FOUND;
+        body = "unknown service\n";
+        break;
+    }
   } else {
     status = MHD_HTTP_NOT_FOUND;
     body = "not found\n";
@@ -210,7 +227,7 @@ MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& address, const MetricsRegistry* registry) {
+    const std::string& address, const MetricsRegistry* registry, HealthCheck health) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("metrics address needs HOST:PORT: ", address));
@@ -234,10 +251,13 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   }
   // One polling thread (epoll) serves every connection: a slow or idle
   // client holds only its own connection, which the timeout then closes.
+  auto context = std::make_unique<Context>();
+  context->registry = registry;
+  context->health = std::move(health);
   MHD_Daemon* daemon = MHD_start_daemon(
       MHD_USE_AUTO_INTERNAL_THREAD, static_cast<uint16_t>(port), /*apc=*/nullptr,
-      /*apc_cls=*/nullptr, &HandleRequest, const_cast<MetricsRegistry*>(registry),
-      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_CONNECTION_TIMEOUT,
+      /*apc_cls=*/nullptr, &HandleRequest, context.get(), MHD_OPTION_SOCK_ADDR,
+      reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_CONNECTION_TIMEOUT,
       static_cast<unsigned int>(kConnectionTimeoutSeconds), MHD_OPTION_CONNECTION_LIMIT,
       static_cast<unsigned int>(kMaxConnections), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       static_cast<size_t>(64 * 1024), MHD_OPTION_END);
@@ -249,6 +269,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer());
   server->daemon_ = daemon;
   server->port_ = info != nullptr ? info->port : port;
+  server->context_ = std::move(context);
   return server;
 }
 

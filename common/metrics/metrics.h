@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -94,15 +95,28 @@ class MetricsRegistry {
   std::map<std::string, Family> families_ ABSL_GUARDED_BY(mu_);
 };
 
-// Serves GET /metrics (and GET /healthz → "ok") over HTTP/1.1 with
+// Serves GET /metrics and GET /healthz over HTTP/1.1 with
 // libmicrohttpd: one internal polling thread (epoll) serves every connection
 // at once, so a slow or stuck client delays no one else; a connection idle
 // for kConnectionTimeoutSeconds is closed, at most kMaxConnections are open
 // (more are refused at accept), and a request may use at most 64 KiB.
 // Other paths answer 404, other methods 405. Thread-safe; the registry must
 // outlive the server.
+//
+// /healthz: without a HealthCheck, "ok" (200). With one (the service
+// bootstrap passes the gRPC server's own grpc.health.v1 status), GET
+// /healthz is the overall status ("") and GET /healthz/NAME the status of
+// service NAME: 200 "SERVING", 503 "NOT_SERVING" (also when the check
+// fails), 404 for a service the health service does not know. A plaintext
+// probe endpoint for kubelets where the gRPC port speaks only TLS (the
+// kubelet's gRPC probe has no TLS).
 class MetricsHttpServer {
  public:
+  enum class Health { kServing, kNotServing, kUnknownService };
+  // Called on the daemon's thread for each /healthz request; must be
+  // thread-safe and return within a few seconds.
+  using HealthCheck = std::function<Health(const std::string& service)>;
+
   static constexpr int kConnectionTimeoutSeconds = 5;
   static constexpr int kMaxConnections = 64;
 
@@ -110,7 +124,8 @@ class MetricsHttpServer {
   // one. INVALID_ARGUMENT for a malformed address, UNAVAILABLE if it cannot
   // bind.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& address,
-                                                                  const MetricsRegistry* registry);
+                                                                  const MetricsRegistry* registry,
+                                                                  HealthCheck health = nullptr);
   ~MetricsHttpServer();  // stops the daemon, closing its connections
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
@@ -120,6 +135,16 @@ class MetricsHttpServer {
   MetricsHttpServer() = default;
   ::MHD_Daemon* daemon_ = nullptr;  // owned; MHD_stop_daemon in the destructor
   int port_ = 0;
+
+ public:
+  // The handler's state (libmicrohttpd's closure); not part of the API.
+  struct Context {
+    const MetricsRegistry* registry = nullptr;
+    HealthCheck health;
+  };
+
+ private:
+  std::unique_ptr<Context> context_;
 };
 
 }  // namespace halfsky

@@ -22,6 +22,7 @@
 #include "common/catalog/catalog_service.h"
 #include "common/server/request_parse.h"
 #include "common/status/status.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -340,7 +341,26 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
 
   std::string metrics_address;
   if (!options.metrics_listen.empty()) {
-    auto ms = MetricsHttpServer::Start(options.metrics_listen, &metrics);
+    // /healthz answers with this server's own grpc.health.v1 status, asked
+    // in-process (a plaintext probe where the gRPC port is TLS only).
+    grpc::Server* const grpc_server = rs->server_.get();
+    auto health = [grpc_server](const std::string& service) {
+      auto stub = grpc::health::v1::Health::NewStub(
+          grpc_server->InProcessChannel(grpc::ChannelArguments()));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      grpc::health::v1::HealthCheckRequest request;
+      request.set_service(service);
+      grpc::health::v1::HealthCheckResponse response;
+      const grpc::Status st = stub->Check(&ctx, request, &response);
+      if (st.error_code() == grpc::StatusCode::NOT_FOUND) {
+        return MetricsHttpServer::Health::kUnknownService;
+      }
+      return st.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+                 ? MetricsHttpServer::Health::kServing
+                 : MetricsHttpServer::Health::kNotServing;
+    };
+    auto ms = MetricsHttpServer::Start(options.metrics_listen, &metrics, health);
     if (!ms.ok()) {
       rs->server_->Shutdown(std::chrono::system_clock::now());
       rs->server_->Wait();

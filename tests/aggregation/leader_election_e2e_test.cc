@@ -128,6 +128,18 @@ class LeaderElectionEndToEndTest : public ::testing::Test {
     return page.ok() ? MetricSample(*page, name) : std::nullopt;
   }
   bool Leads(int i) { return Metric(i, "halfsky_aggregation_leader") == 1.0; }
+  // The status line of GET `path` on replica i's metrics port.
+  std::string HealthzLine(int i, const std::string& path) {
+    const std::string addr =
+        halfsky::testing::ReadFile(absl::StrCat(dir_, "/aggregation-", i, ".addr"));
+    const size_t at = addr.find("metrics=");
+    if (at == std::string::npos) {
+      return "no metrics address";
+    }
+    const std::string metrics = addr.substr(at + 8, addr.find_first_of(" \n", at) - at - 8);
+    auto page = halfsky::testing::HttpGet(std::stoi(metrics.substr(metrics.rfind(':') + 1)), path);
+    return page.ok() ? page->substr(0, page->find('\n')) : std::string(page.status().message());
+  }
 
   // Waits until replica `i` leads and serves (named health SERVING);
   // returns how long it took, or a failure.
@@ -231,6 +243,13 @@ TEST_F(LeaderElectionEndToEndTest, OneLeadsTheStandbyRefusesAndTakesOverWhenTheL
   // The process itself is alive and well (liveness).
   EXPECT_EQ(Health(aggregation_[standby].address(), ""),
             grpc::health::v1::HealthCheckResponse::SERVING);
+  // The same over the plaintext metrics port (the kubelet's probe where the
+  // gRPC port is TLS only): 200 on the leader, 503 on the standby.
+  EXPECT_NE(HealthzLine(leader, "/healthz/halfsky.v1.AggregationService").find("200"),
+            std::string::npos);
+  EXPECT_NE(HealthzLine(standby, "/healthz/halfsky.v1.AggregationService").find("503"),
+            std::string::npos);
+  EXPECT_NE(HealthzLine(standby, "/healthz").find("200"), std::string::npos);
   const std::optional<double> epoch = Metric(leader, "halfsky_aggregation_leader_epoch");
   ASSERT_TRUE(epoch.has_value());
   SubmitSome(20);

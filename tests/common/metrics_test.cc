@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
@@ -106,6 +107,43 @@ TEST(MetricsHttpServerTest, ServesMetricsOverRealHttp) {
   auto missing = testing::HttpGet((*server)->port(), "/nope");
   ASSERT_TRUE(missing.ok());
   EXPECT_THAT(*missing, HasSubstr("404"));
+}
+
+TEST(MetricsHttpServerTest, HealthzAnswersWithTheGivenHealthCheck) {
+  MetricsRegistry r;
+  // Without a check: "ok".
+  auto plain = MetricsHttpServer::Start("127.0.0.1:0", &r);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto ok = testing::HttpGet((*plain)->port(), "/healthz");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_THAT(*ok, HasSubstr("HTTP/1.1 200 OK"));
+  // With one: the overall status, a named service's, an unknown one.
+  std::vector<std::string> asked;
+  absl::Mutex mu;
+  auto server = MetricsHttpServer::Start("127.0.0.1:0", &r, [&](const std::string& service) {
+    absl::MutexLock lock(&mu);
+    asked.push_back(service);
+    if (service.empty()) return MetricsHttpServer::Health::kServing;
+    if (service == "halfsky.v1.AggregationService") {
+      return MetricsHttpServer::Health::kNotServing;
+    }
+    return MetricsHttpServer::Health::kUnknownService;
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto overall = testing::HttpGet((*server)->port(), "/healthz");
+  ASSERT_TRUE(overall.ok());
+  EXPECT_THAT(*overall, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(*overall, HasSubstr("SERVING"));
+  auto named = testing::HttpGet((*server)->port(), "/healthz/halfsky.v1.AggregationService");
+  ASSERT_TRUE(named.ok());
+  EXPECT_THAT(*named, HasSubstr("503"));
+  EXPECT_THAT(*named, HasSubstr("NOT_SERVING"));
+  auto unknown = testing::HttpGet((*server)->port(), "/healthz/no.such.Service");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_THAT(*unknown, HasSubstr("404"));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(asked,
+            (std::vector<std::string>{"", "halfsky.v1.AggregationService", "no.such.Service"}));
 }
 
 TEST(MetricsHttpServerTest, TakenPortIsAClearError) {

@@ -272,6 +272,17 @@ TEST_F(AdmissionTest, WithTlsUnauthenticatedCallsAreRefusedBeforeTheirMessage) {
     EXPECT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
   }
+  // The kubelet's probe where the gRPC port speaks only TLS: the plaintext
+  // metrics port answers with the server's own health status.
+  {
+    auto overall = testing::HttpGet(metrics_port_, "/healthz");
+    ASSERT_TRUE(overall.ok()) << overall.status();
+    EXPECT_NE(overall->find("200 OK"), std::string::npos) << *overall;
+    EXPECT_NE(overall->find("SERVING"), std::string::npos) << *overall;
+    auto unknown = testing::HttpGet(metrics_port_, "/healthz/no.such.Service");
+    ASSERT_TRUE(unknown.ok()) << unknown.status();
+    EXPECT_NE(unknown->find("404"), std::string::npos) << *unknown;
+  }
   // An authenticated call still reaches the service.
   const std::vector<grpc::StatusCode> good = SendConcurrently(1, 10, "stats-secret");
   EXPECT_NE(good[0], grpc::StatusCode::UNAUTHENTICATED) << first_message_;
