@@ -9,7 +9,9 @@ Needs only Python 3 and PyYAML (Debian: python3 python3-yaml).
 For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob,
 Pod) and every container and init container in it:
   * liveness and readiness probes; halfsky containers (image halfsky-*) use
-    native gRPC or TCP probes, others may also use exec; a gRPC probe's port
+    native gRPC probes, TCP probes, or HTTP GET /healthz[/SERVICE] on their
+    port named metrics (the server's own health status in plaintext, where
+    the gRPC port speaks TLS); others may also use exec; a gRPC probe's port
     is a number that the container exposes;
   * resource requests and limits for cpu and memory, requests <= limits;
   * effective security context (container over pod): runAsNonRoot, a fixed
@@ -31,8 +33,9 @@ and for the halfsky services:
   * aggregation has one active writer: a Deployment with replicas 1 and
     strategy Recreate, or with --leader_election=postgres:CONNINFO (no
     password in it, PGPASSWORD from a Secret) on every container, liveness
-    and startup on the overall health status, a gRPC readiness probe (if
-    any) on halfsky.v1.AggregationService and a rollout that may stop every
+    and startup on the overall health status, readiness on
+    halfsky.v1.AggregationService (gRPC, or HTTP /healthz/ of it; never TCP:
+    a standby would be Ready) and a rollout that may stop every
     old pod (maxUnavailable 100%); no HorizontalPodAutoscaler targets it;
   * the evaluation primary (StatefulSet evaluation, the one SQLite writer)
     runs one replica and no HorizontalPodAutoscaler targets it;
@@ -113,10 +116,18 @@ def check_container(where, c, pod_sc, problems, is_init):
             if not probe:
                 problems.append(f"{where}: no {probe_name}")
                 continue
-            allowed = ("grpc", "tcpSocket") if halfsky else ("grpc", "tcpSocket", "exec")
+            allowed = ("grpc", "tcpSocket", "httpGet") if halfsky else ("grpc", "tcpSocket", "exec")
             handlers = [h for h in ("grpc", "tcpSocket", "exec", "httpGet") if h in probe]
             if not handlers or handlers[0] not in allowed:
                 problems.append(f"{where}: {probe_name} must use one of {', '.join(allowed)}")
+            if halfsky and "httpGet" in probe:
+                http = probe["httpGet"] or {}
+                path = str(http.get("path", ""))
+                if http.get("port") != "metrics":
+                    problems.append(f"{where}: {probe_name}.httpGet must use the port named metrics")
+                if not (path == "/healthz" or path.startswith("/healthz/")):
+                    problems.append(f"{where}: {probe_name}.httpGet.path must be /healthz or "
+                                    "/healthz/SERVICE")
             if "grpc" in probe:
                 port = (probe["grpc"] or {}).get("port")
                 if not isinstance(port, int):
@@ -256,15 +267,27 @@ def check_aggregation(ident, obj, hpa_targets, problems):
             # A standby is healthy: liveness and startup ask for the overall
             # status, or a standby would be restarted for not being leader.
             for probe_name in ("livenessProbe", "startupProbe"):
-                grpc = (c.get(probe_name) or {}).get("grpc") or {}
-                if grpc.get("service"):
-                    problems.append(f"{where}: {probe_name} must not name a gRPC health service "
+                probe = c.get(probe_name) or {}
+                grpc = probe.get("grpc") or {}
+                http = probe.get("httpGet") or {}
+                if grpc.get("service") or str(http.get("path", "/healthz")) != "/healthz":
+                    problems.append(f"{where}: {probe_name} must not name a health service "
                                     "(a standby would be restarted)")
-            grpc = (c.get("readinessProbe") or {}).get("grpc")
+            readiness = c.get("readinessProbe") or {}
+            grpc = readiness.get("grpc")
+            http = readiness.get("httpGet")
             if grpc is not None and grpc.get("service") != AGGREGATION_HEALTH_SERVICE:
                 problems.append(f"{where}: a gRPC readinessProbe of an electing aggregation must "
                                 f"ask for service {AGGREGATION_HEALTH_SERVICE} (only the leader "
                                 "serves)")
+            if http is not None and http.get("path") != "/healthz/" + AGGREGATION_HEALTH_SERVICE:
+                problems.append(f"{where}: an HTTP readinessProbe of an electing aggregation must "
+                                f"ask for /healthz/{AGGREGATION_HEALTH_SERVICE} (only the leader "
+                                "serves)")
+            if "tcpSocket" in readiness:
+                problems.append(f"{where}: a TCP readinessProbe makes the standby Ready: ask for "
+                                f"{AGGREGATION_HEALTH_SERVICE} (gRPC, or HTTP "
+                                f"/healthz/{AGGREGATION_HEALTH_SERVICE} on the metrics port)")
             if not any(e.get("name") == "PGPASSWORD" and (e.get("valueFrom") or {}).get("secretKeyRef")
                        for e in c.get("env") or []):
                 problems.append(f"{where}: --leader_election needs PGPASSWORD from a Secret")

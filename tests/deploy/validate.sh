@@ -399,6 +399,25 @@ check_negative() {
   value: {grpc: {port: 7302, service: halfsky.v1.AggregationService}, periodSeconds: 10}')
   expect_failure "policy: liveness on the leader-only health service" render_then policy "$d"
 
+  # prod (TLS): readiness through the plaintext metrics port.
+  d=$(broken_overlay "$root" neg-standby-tcp-ready Deployment aggregation \
+        '- op: replace
+  path: /spec/template/spec/containers/0/readinessProbe
+  value: {tcpSocket: {port: grpc}, periodSeconds: 5}')
+  expect_failure "policy: a TCP readiness probe that makes the standby Ready" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-standby-http-ready Deployment aggregation \
+        '- op: replace
+  path: /spec/template/spec/containers/0/readinessProbe/httpGet/path
+  value: /healthz')
+  expect_failure "policy: an HTTP readiness probe on the overall status (the standby Ready)" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-http-probe-grpc-port Deployment submission \
+        '- op: replace
+  path: /spec/template/spec/containers/0/readinessProbe/httpGet/port
+  value: grpc')
+  expect_failure "policy: an HTTP probe on the gRPC port" render_then policy "$d"
+
   d=$(broken_overlay "$root" neg-standby-rollout Deployment aggregation \
         '- op: replace
   path: /spec/strategy/rollingUpdate/maxUnavailable
