@@ -174,9 +174,8 @@ fi
 # driver exists: see docs/BENCHMARKS.md "Harness status".
 not_run "write generator ÷ h2load on the bare echo" ">= 0.9" "generator not built yet"
 not_run "SubmitBatch (1 value, durable) ÷ bare echo" ">= 0.5" "not yet in the harness"
-not_run "ListWarnings ÷ bare echo (h2load)" ">= 0.85" "not yet in the harness"
-not_run "GetSeries ÷ bare echo (h2load)" ">= 0.85" "not yet in the harness"
-not_run "halfsky grpc.health.v1 Check ÷ bare echo (h2load)" ">= 0.95" "not yet in the harness"
+# shellcheck source=reads.sh
+. "$ROOT/tests/bench/reads.sh"   # ListWarnings, GetSeries, health Check ÷ bare echo
 not_run "SubmitStream durable values/s ÷ raw SQLite rows/s" ">= 1.0" "not yet in the harness"
 not_run "Rebuild 1e6 values ÷ redis-benchmark SET rate" "report; <= 1 s" "not yet in the harness"
 not_run "submit -> WatchWarnings p99 at half peak writes" "<= 20 ms" "not yet in the harness"
