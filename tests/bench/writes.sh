@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/bench/writes.sh — the write figures of tests/bench/run.sh (issue #20).
 # Sourced by run.sh (uses its figure/not_run/ratio helpers, BUILD, WORK, PIDS,
 # SECS, SMOKE, DO_BUILD, CONNS, STREAMS, ECHO_PORT, SQLITE_RATE); defines:
@@ -211,6 +212,7 @@ writes_submit_batch() {
            --areas="$WRITES_AREAS" --area_prefix=610303001 --warmup=0.5)
   writes_stop_submission
   result=$(grep '^RESULT' "$WORK/write_load.last")
+  [ -z "$rate" ] || rate=$(printf '%.0f' "$rate")
   if [ -z "$rate" ]; then
     not_run "$name" ">= 0.5" "SubmitBatch calls failed: $(grep -v '^RESULT' "$WORK/write_load.last" | head -3) $result"
     return
