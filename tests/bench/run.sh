@@ -169,14 +169,18 @@ else
   fi
 fi
 
+# --- Write figures: tests/bench/writes.sh -----------------------------------
+# shellcheck source=writes.sh
+. "$ROOT/tests/bench/writes.sh"
+
 # --- Figures not yet in this harness ----------------------------------------
 # Each is printed as NOT RUN (and makes the run exit non-zero) until its
 # driver exists: see docs/BENCHMARKS.md "Harness status".
-not_run "write generator ÷ h2load on the bare echo" ">= 0.9" "generator not built yet"
-not_run "SubmitBatch (1 value, durable) ÷ bare echo" ">= 0.5" "not yet in the harness"
+writes_generator_check
+writes_submit_batch
 # shellcheck source=reads.sh
 . "$ROOT/tests/bench/reads.sh"   # ListWarnings, GetSeries, health Check ÷ bare echo
-not_run "SubmitStream durable values/s ÷ raw SQLite rows/s" ">= 1.0" "not yet in the harness"
+writes_submit_stream
 not_run "Rebuild 1e6 values ÷ redis-benchmark SET rate" "report; <= 1 s" "not yet in the harness"
 not_run "submit -> WatchWarnings p99 at half peak writes" "<= 20 ms" "not yet in the harness"
 not_run "RSS per service, ~2e6 values" "<= 150 MB" "not yet in the harness"

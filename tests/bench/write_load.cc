@@ -1,0 +1,487 @@
+// write_load: the harness's load generator for writes (issue #20).
+//
+// h2load can only send one fixed body; a write needs a fresh request id and
+// value per call. This generator sends unary gRPC calls with a new body per
+// call, from `--connections` channels (each with distinct channel args and
+// a local subchannel pool, so that no two share a TCP connection), keeping
+// `--in_flight` calls outstanding on each. It uses the completion-queue
+// async API of grpc::GenericStub: `--threads` threads (default: two per
+// CPU), each owning a completion queue and every threads-th channel, so a
+// call never crosses threads. Bodies are serialized once into a reused
+// buffer per thread and copied into one slice per call.
+//
+// Modes:
+//   echo    `--method` (default /bench.Echo/Echo) with a `--body_bytes`
+//           body (default 64, as run.sh's h2load frame), a counter stamped
+//           into each body. For the bare echo server: the generator's own
+//           rate, to compare with h2load's on the same server.
+//   batch   /halfsky.v1.SubmissionService/SubmitBatch with one value, a fresh
+//           request id and a fresh value per call, bearer `--token_file`.
+//           A reply counts as OK only when its status is OK and it reports
+//           exactly one CREATED or REVISED value (durably committed).
+//   stream  SubmitStream: `--connections` streams (one per channel), each
+//           sending `--chunk`-value chunks with `--in_flight` chunks
+//           unacknowledged; every value has a new key (CREATED) until the key
+//           space (`--areas` areas) is used up, then new values (REVISED).
+//           Counts acknowledged created + revised values.
+//
+// Keys (batch, stream): indicator HEALTH-B01..HEALTH-B40 × area `--area_prefix`
+// followed by 4 digits (0000 .. areas-1) × year 2020..2026 × sex (3) ×
+// residence (3): the catalog fragment tests/bench/writes.sh writes.
+//
+// Output: one line
+//   RESULT mode=M ok=N failed=F seconds=S rate=R cpu_us_per_call=C
+// (rate: OK calls/s, or durable values/s for stream; C: this process's CPU
+// time during the measured seconds per OK call), the first errors on
+// stderr. Exit 0 when ok > 0 and failed == 0, 1 otherwise, 2 on bad flags.
+//
+// Usage: write_load --mode=echo|batch|stream --target=HOST:PORT
+//          [--connections=16] [--in_flight=32] [--seconds=10] [--warmup=0.5]
+//          [--threads=0] [--method=M] [--body_bytes=64] [--token_file=F]
+//          [--chunk=1000] [--areas=1000] [--area_prefix=610303001]
+//          [--run_id=STR]
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "halfsky/v1/submission.grpc.pb.h"
+
+namespace {
+
+namespace v1 = ::halfsky::v1;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kIndicators = 40;
+constexpr int kYears = 7;       // 2020..2026: never after the service's current year
+constexpr int kBreakdowns = 9;  // sex (3) × residence (3)
+constexpr char kBatchMethod[] = "/halfsky.v1.SubmissionService/SubmitBatch";
+
+struct Flags {
+  std::string mode;
+  std::string target;
+  int connections = 16;
+  int in_flight = 32;
+  double seconds = 10;
+  double warmup = 0.5;
+  int threads = 0;
+  std::string method = "/bench.Echo/Echo";
+  int body_bytes = 64;
+  std::string token_file;
+  int chunk = 1000;
+  int areas = 1000;
+  std::string area_prefix = "610303001";
+  std::string run_id;
+};
+
+bool ParseFlags(int argc, char** argv, Flags* f) {
+  auto str = [](std::string* out) { return [out](const std::string& v) { *out = v; }; };
+  auto num = [](int* out) { return [out](const std::string& v) { *out = std::stoi(v); }; };
+  auto real = [](double* out) { return [out](const std::string& v) { *out = std::stod(v); }; };
+  const std::map<std::string, std::function<void(const std::string&)>> setters = {
+      {"mode", str(&f->mode)},
+      {"target", str(&f->target)},
+      {"connections", num(&f->connections)},
+      {"in_flight", num(&f->in_flight)},
+      {"seconds", real(&f->seconds)},
+      {"warmup", real(&f->warmup)},
+      {"threads", num(&f->threads)},
+      {"method", str(&f->method)},
+      {"body_bytes", num(&f->body_bytes)},
+      {"token_file", str(&f->token_file)},
+      {"chunk", num(&f->chunk)},
+      {"areas", num(&f->areas)},
+      {"area_prefix", str(&f->area_prefix)},
+      {"run_id", str(&f->run_id)},
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const size_t eq = a.find('=');
+    if (a.rfind("--", 0) != 0 || eq == std::string::npos) {
+      return false;
+    }
+    const auto setter = setters.find(a.substr(2, eq - 2));
+    if (setter == setters.end()) {
+      return false;
+    }
+    try {
+      setter->second(a.substr(eq + 1));
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  return (f->mode == "echo" || f->mode == "batch" || f->mode == "stream") && !f->target.empty() &&
+         f->connections > 0 && f->in_flight > 0 && f->seconds > 0 && f->body_bytes >= 8 &&
+         f->chunk > 0 && f->areas > 0 && f->areas <= 10000 &&
+         (f->mode == "echo" || !f->token_file.empty());
+}
+
+// Key `i` of the bench key space: every i < KeySpace() names another key.
+int64_t KeySpace(const Flags& f) {
+  return static_cast<int64_t>(kIndicators) * kBreakdowns * kYears * f.areas;
+}
+
+// Fills `v` (reusing its strings' capacity) with key i % KeySpace() and a
+// value that differs for different passes i / KeySpace().
+void FillValue(const Flags& f, int64_t i, v1::DataValue* v) {
+  const int64_t space = KeySpace(f);
+  const int64_t k = i % space;
+  const int64_t pass = i / space;
+  char buf[32];
+  v1::DataKey* key = v->mutable_key();
+  std::snprintf(buf, sizeof buf, "HEALTH-B%02d", static_cast<int>(k % kIndicators) + 1);
+  key->set_indicator_id(buf);
+  const int b = static_cast<int>((k / kIndicators) % kBreakdowns);
+  key->set_sex(static_cast<v1::Sex>(1 + b % 3));
+  key->set_residence(static_cast<v1::Residence>(1 + b / 3));
+  key->set_year(2020 + static_cast<int>((k / (kIndicators * kBreakdowns)) % kYears));
+  std::snprintf(buf, sizeof buf, "%s%04d", f.area_prefix.c_str(),
+                static_cast<int>(k / (kIndicators * kBreakdowns * kYears)));
+  key->set_area_code(buf);
+  v->set_value(static_cast<double>(1 + (k * 7 + pass * 13) % 100000) + 0.5 * (pass % 2));
+  if (v->source().empty()) {
+    v->set_source("基准测试 bench");
+  }
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, int index) {
+  grpc::ChannelArguments args;
+  // Distinct args and a local pool: every channel gets its own connection.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("halfsky.bench.channel", index);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 << 20);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+struct Counts {
+  std::atomic<int64_t> ok{0};
+  std::atomic<int64_t> failed{0};
+  std::atomic<int64_t> values{0};  // stream: durable values acknowledged
+  std::mutex mu;
+  int printed = 0;
+
+  void Error(const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (printed++ < 5) {
+      std::cerr << "write_load: " << what << "\n";
+    }
+  }
+};
+
+// --- Unary modes (echo, batch) ---------------------------------------------
+
+struct UnaryCall {
+  std::unique_ptr<grpc::ClientContext> ctx;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
+  grpc::ByteBuffer request, response;
+  grpc::Status status;
+  grpc::GenericStub* stub = nullptr;
+};
+
+// One thread: its completion queue and its channels, `in_flight` calls on
+// each, until `end`; counts completions that end before `end` (the calls
+// that complete after it are drained, not counted).
+class UnaryWorker {
+ public:
+  UnaryWorker(const Flags& f, int thread_index,
+              std::vector<std::shared_ptr<grpc::Channel>> channels, const std::string& token,
+              Counts* counts)
+      : f_(f), thread_index_(thread_index), counts_(counts) {
+    for (auto& ch : channels) {
+      stubs_.push_back(std::make_unique<grpc::GenericStub>(ch));
+    }
+    if (!token.empty()) {
+      auth_ = "Bearer " + token;
+    }
+    method_ = f.mode == "echo" ? f.method : kBatchMethod;
+    body_.assign(static_cast<size_t>(f.body_bytes), '\0');
+    prefix_ = "wl-" + f.run_id + "-" + std::to_string(thread_index) + "-";
+  }
+
+  void Run(Clock::time_point start, Clock::time_point end) {
+    start_ = start;
+    end_ = end;
+    std::vector<std::unique_ptr<UnaryCall>> calls;
+    for (auto& stub : stubs_) {
+      for (int i = 0; i < f_.in_flight; ++i) {
+        calls.push_back(std::make_unique<UnaryCall>());
+        calls.back()->stub = stub.get();
+        Issue(calls.back().get());
+      }
+    }
+    size_t outstanding = calls.size();
+    void* tag = nullptr;
+    bool ok = false;
+    while (outstanding > 0 && cq_.Next(&tag, &ok)) {
+      auto* call = static_cast<UnaryCall*>(tag);
+      const Clock::time_point now = Clock::now();
+      if (now >= start_ && now < end_) {
+        Count(call, ok);
+      }
+      if (now < end_) {
+        Issue(call);
+      } else {
+        --outstanding;
+      }
+    }
+    cq_.Shutdown();
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
+ private:
+  void Count(UnaryCall* call, bool ok) {
+    if (!ok || !call->status.ok()) {
+      counts_->failed++;
+      counts_->Error(method_ + ": " + std::to_string(call->status.error_code()) + " " +
+                     call->status.error_message());
+      return;
+    }
+    if (f_.mode == "batch") {
+      std::vector<grpc::Slice> slices;
+      v1::SubmitBatchResponse reply;
+      std::string bytes;
+      if (call->response.Dump(&slices).ok()) {
+        for (const grpc::Slice& s : slices) {
+          bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+        }
+      }
+      if (!reply.ParseFromString(bytes) || reply.created_count() + reply.revised_count() != 1) {
+        counts_->failed++;
+        counts_->Error("SubmitBatch: reply without one created/revised value: " +
+                       reply.ShortDebugString());
+        return;
+      }
+    }
+    counts_->ok++;
+  }
+
+  // Starts `call` again with a fresh context and a fresh body.
+  void Issue(UnaryCall* call) {
+    const int64_t n = next_++;
+    if (f_.mode == "echo") {
+      std::memcpy(&body_[0], &n, sizeof n);  // a fresh body per call
+    } else {
+      // Spread the threads over the key space; each call a new key or value.
+      const int64_t i = n * std::max(1, f_.threads) + thread_index_;
+      request_.set_request_id(prefix_ + std::to_string(n));
+      if (request_.data_values_size() == 0) {
+        request_.add_data_values();
+      }
+      FillValue(f_, i, request_.mutable_data_values(0));
+      request_.SerializeToString(&body_);
+    }
+    grpc::Slice slice(body_.data(), body_.size());
+    call->request = grpc::ByteBuffer(&slice, 1);
+    call->response.Clear();
+    call->ctx = std::make_unique<grpc::ClientContext>();
+    if (!auth_.empty()) {
+      call->ctx->AddMetadata("authorization", auth_);
+    }
+    call->reader = call->stub->PrepareUnaryCall(call->ctx.get(), method_, call->request, &cq_);
+    call->reader->StartCall();
+    call->reader->Finish(&call->response, &call->status, call);
+  }
+
+  const Flags& f_;
+  const int thread_index_;
+  Counts* counts_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
+  grpc::CompletionQueue cq_;
+  std::string auth_, method_, body_, prefix_;
+  v1::SubmitBatchRequest request_;
+  int64_t next_ = 0;
+  Clock::time_point start_, end_;
+};
+
+// --- Stream mode -------------------------------------------------------------
+
+// One stream on `channel`: writes chunks (keys stream_index, stream_index +
+// streams, ... in chunk-sized runs) keeping `in_flight` unacknowledged.
+void RunStream(const Flags& f, int stream_index, const std::shared_ptr<grpc::Channel>& channel,
+               const std::string& token, Clock::time_point start, Clock::time_point end,
+               Counts* counts) {
+  auto stub = v1::SubmissionService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  auto stream = stub->SubmitStream(&ctx);
+  v1::SubmitStreamRequest req;
+  for (int k = 0; k < f.chunk; ++k) {
+    req.add_data_values();
+  }
+  v1::SubmitStreamResponse ack;
+  const std::string prefix = "ws-" + f.run_id + "-" + std::to_string(stream_index) + "-";
+  int outstanding = 0;
+  int64_t sent = 0;
+  bool broken = false;
+  auto take = [&] {
+    --outstanding;
+    const Clock::time_point now = Clock::now();
+    if (now >= start && now < end) {
+      counts->values += ack.created_count() + ack.revised_count();
+      counts->ok++;
+      if (ack.unchanged_count() != 0) {
+        counts->failed++;
+        counts->Error("SubmitStream: unchanged values in an ack: " + ack.ShortDebugString());
+      }
+    }
+  };
+  while (Clock::now() < end) {
+    // Chunk c of this stream: keys (c * streams + stream_index) * chunk + k.
+    const int64_t base = (sent * f.connections + stream_index) * static_cast<int64_t>(f.chunk);
+    for (int k = 0; k < f.chunk; ++k) {
+      FillValue(f, base + k, req.mutable_data_values(k));
+    }
+    req.set_request_id(prefix + std::to_string(sent));
+    ++sent;
+    if (!stream->Write(req)) {
+      broken = true;
+      break;
+    }
+    if (++outstanding < f.in_flight) {
+      continue;
+    }
+    if (!stream->Read(&ack)) {
+      broken = true;
+      break;
+    }
+    take();
+  }
+  while (!broken && outstanding > 0 && stream->Read(&ack)) {
+    take();
+  }
+  stream->WritesDone();
+  const grpc::Status st = stream->Finish();
+  if (!st.ok() || broken) {
+    counts->failed++;
+    counts->Error("SubmitStream " + std::to_string(stream_index) + ": " +
+                  std::to_string(st.error_code()) + " " + st.error_message());
+  }
+}
+
+// This process's CPU time (user + system), seconds.
+double CpuSeconds() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string ReadToken(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string t = s.str();
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) {
+    t.pop_back();
+  }
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f;
+  if (!ParseFlags(argc, argv, &f)) {
+    std::fprintf(stderr,
+                 "用法 usage: %s --mode=echo|batch|stream --target=HOST:PORT [--connections=16] "
+                 "[--in_flight=32] [--seconds=10] [--warmup=0.5] [--threads=0] [--method=M] "
+                 "[--body_bytes=64] [--token_file=F (batch, stream)] [--chunk=1000] "
+                 "[--areas=1000] [--area_prefix=P] [--run_id=S]\n",
+                 argv[0]);
+    return 2;
+  }
+  // Debian's Abseil checks every gRPC mutex for deadlock cycles (a few per
+  // cent of the client's CPU); a load generator does not need that.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  if (f.threads <= 0) {
+    // Two per CPU: measured on a loaded 2-core machine, 4 threads drove the
+    // bare echo at 0.85-0.9 of h2load where 2 threads reached 0.6-0.75.
+    f.threads = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  f.threads = std::min(f.threads, f.connections);
+  if (f.run_id.empty()) {
+    f.run_id = std::to_string(getpid()) + "." + std::to_string(time(nullptr));
+  }
+  std::string token;
+  if (!f.token_file.empty()) {
+    token = ReadToken(f.token_file);
+    if (token.empty()) {
+      std::cerr << "write_load: 无法读取令牌 / cannot read a token from " << f.token_file << "\n";
+      return 2;
+    }
+  }
+
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < f.connections; ++c) {
+    channels.push_back(MakeChannel(f.target, c));
+  }
+  const auto connect_deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+  for (auto& ch : channels) {
+    if (!ch->WaitForConnected(connect_deadline)) {
+      std::cerr << "write_load: 无法连接 / cannot connect to " << f.target << "\n";
+      std::printf("RESULT mode=%s ok=0 failed=%d seconds=0 rate=0\n", f.mode.c_str(),
+                  f.connections);
+      return 1;
+    }
+  }
+
+  Counts counts;
+  const Clock::time_point start =
+      Clock::now() + std::chrono::microseconds(static_cast<int64_t>(f.warmup * 1e6));
+  const Clock::time_point end =
+      start + std::chrono::microseconds(static_cast<int64_t>(f.seconds * 1e6));
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<UnaryWorker>> workers;
+  if (f.mode == "stream") {
+    for (int s = 0; s < f.connections; ++s) {
+      threads.emplace_back(RunStream, std::cref(f), s, channels[s], std::cref(token), start, end,
+                           &counts);
+    }
+  } else {
+    for (int t = 0; t < f.threads; ++t) {
+      std::vector<std::shared_ptr<grpc::Channel>> mine;
+      for (int c = t; c < f.connections; c += f.threads) {
+        mine.push_back(channels[c]);
+      }
+      workers.push_back(std::make_unique<UnaryWorker>(f, t, std::move(mine), token, &counts));
+    }
+    for (auto& w : workers) {
+      threads.emplace_back([&w, start, end] { w->Run(start, end); });
+    }
+  }
+  // CPU spent while the calls counted were made (the generator's own cost).
+  std::this_thread::sleep_until(start);
+  const double cpu_start = CpuSeconds();
+  std::this_thread::sleep_until(end);
+  const double cpu = CpuSeconds() - cpu_start;
+  for (auto& t : threads) {
+    t.join();
+  }
+  const double rate =
+      f.mode == "stream" ? counts.values.load() / f.seconds : counts.ok.load() / f.seconds;
+  const int64_t ok = counts.ok.load();
+  std::printf("RESULT mode=%s ok=%lld failed=%lld seconds=%.3f rate=%.1f cpu_us_per_call=%.2f\n",
+              f.mode.c_str(), static_cast<long long>(ok),
+              static_cast<long long>(counts.failed.load()), f.seconds, rate,
+              ok > 0 ? cpu * 1e6 / ok : 0.0);
+  return counts.ok.load() > 0 && counts.failed.load() == 0 ? 0 : 1;
+}
