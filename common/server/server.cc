@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/catalog/catalog_service.h"
 #include "common/server/request_parse.h"
@@ -39,6 +40,9 @@ ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(1),
           "After SIGTERM: report NOT_SERVING and keep serving this long before shutting down.");
 ABSL_FLAG(absl::Duration, grace_period, absl::Seconds(10),
           "After the drain delay: how long running RPCs may finish before they are cancelled.");
+ABSL_FLAG(bool, mutex_deadlock_detection, false,
+          "Abseil's mutex deadlock detection (a debugging aid that records the lock order on "
+          "every lock; aborts on a lock-order cycle). Off by default: it costs every call.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain; empty = plaintext.");
 ABSL_FLAG(std::string, tls_key, "", "PEM server private key.");
 ABSL_FLAG(std::string, tls_client_ca, "",
@@ -208,6 +212,13 @@ void InitService(int argc, char** argv, const std::string& name) {
   absl::SetProgramUsageMessage(
       absl::StrCat(name, ": a halfsky service. Flags: --listen, --metrics_listen, --catalog …"));
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil keeps the lock-order graph of its deadlock detector on:
+  // every Mutex lock updates it (GraphCycles::GetId/RemoveNode, ≈ 3–4 % of
+  // a GetSeries call's CPU in a perf profile, docs/BENCHMARKS.md). A
+  // debugging aid, off unless asked for.
+  absl::SetMutexDeadlockDetectionMode(absl::GetFlag(FLAGS_mutex_deadlock_detection)
+                                          ? absl::OnDeadlockCycle::kAbort
+                                          : absl::OnDeadlockCycle::kIgnore);
   // Block the shutdown signals in this thread before any other starts, so
   // every thread inherits the mask and RunServer's sigwait receives them.
   sigset_t set;
