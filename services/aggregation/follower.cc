@@ -43,6 +43,10 @@ void AggregationState::Swap(std::unique_ptr<Aggregator> agg) {
 // ChangeStream: one WatchChanges call read by its own thread into a bounded
 // queue.
 
+// The longest a follower with nothing to do waits before it looks for a
+// Rebuild request again.
+constexpr absl::Duration kIdleWaitSlice = absl::Milliseconds(20);
+
 class Follower::ChangeStream {
  public:
   enum class Next { kEvents, kTimeout, kEnded };
@@ -681,8 +685,11 @@ void Follower::Run() {
         break;
       }
       events.clear();
+      // Idle, wait for events in short slices: a Rebuild request (which
+      // cannot wake this wait) is taken within one slice, not one cursor
+      // check interval; the cursor check below keeps its own interval.
       const auto next = stream->Wait(pending_.empty() && !form_pending_ && sync_ == Sync::kNone
-                                         ? options_.cursor_check_interval
+                                         ? std::min(options_.cursor_check_interval, kIdleWaitSlice)
                                          : absl::ZeroDuration(),
                                      options_.max_batch, &events);
       if (next == ChangeStream::Next::kEvents) {
