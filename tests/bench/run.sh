@@ -181,7 +181,9 @@ writes_submit_batch
 # shellcheck source=reads.sh
 . "$ROOT/tests/bench/reads.sh"   # ListWarnings, GetSeries, health Check ÷ bare echo
 writes_submit_stream
-not_run "Rebuild 1e6 values ÷ redis-benchmark SET rate" "report; <= 1 s" "not yet in the harness"
+# shellcheck source=rebuild.sh
+. "$ROOT/tests/bench/rebuild.sh"
+rebuild_figure
 not_run "submit -> WatchWarnings p99 at half peak writes" "<= 20 ms" "not yet in the harness"
 not_run "RSS per service, ~2e6 values" "<= 150 MB" "not yet in the harness"
 not_run "growth 1e5 -> 2e6 values (three sizes)" "report" "not yet in the harness"

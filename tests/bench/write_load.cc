@@ -30,16 +30,19 @@
 // residence (3): the catalog fragment tests/bench/writes.sh writes.
 //
 // Output: one line
-//   RESULT mode=M ok=N failed=F seconds=S rate=R cpu_us_per_call=C
+//   RESULT mode=M ok=N failed=F seconds=S rate=R cpu_us_per_call=C values=V
 // (rate: OK calls/s, or durable values/s for stream; C: this process's CPU
-// time during the measured seconds per OK call), the first errors on
+// time during the measured seconds per OK call; V: values acknowledged
+// created or revised, stream mode), the first errors on
 // stderr. Exit 0 when ok > 0 and failed == 0, 1 otherwise, 2 on bad flags.
 //
 // Usage: write_load --mode=echo|batch|stream --target=HOST:PORT
 //          [--connections=16] [--in_flight=32] [--seconds=10] [--warmup=0.5]
 //          [--threads=0] [--method=M] [--body_bytes=64] [--token_file=F]
 //          [--chunk=1000] [--areas=1000] [--area_prefix=610303001]
-//          [--run_id=STR]
+//          [--run_id=STR] [--max_chunks=N]
+// --max_chunks (stream mode): stop once N chunks in all were sent (and
+// acknowledged), at the latest after --seconds: a load of a fixed size.
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -90,6 +93,8 @@ struct Flags {
   int areas = 1000;
   std::string area_prefix = "610303001";
   std::string run_id;
+  // Stream mode: stop after this many chunks in all (0: run for --seconds).
+  int64_t max_chunks = 0;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -111,6 +116,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       {"areas", num(&f->areas)},
       {"area_prefix", str(&f->area_prefix)},
       {"run_id", str(&f->run_id)},
+      {"max_chunks", [f](const std::string& v) { f->max_chunks = std::stoll(v); }},
   };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -345,7 +351,12 @@ void RunStream(const Flags& f, int stream_index, const std::shared_ptr<grpc::Cha
       }
     }
   };
-  while (Clock::now() < end) {
+  // With --max_chunks, this stream's share of them (the first streams take
+  // the remainder).
+  const int64_t my_chunks = f.max_chunks <= 0 ? -1
+                                              : f.max_chunks / f.connections +
+                                                    (stream_index < f.max_chunks % f.connections);
+  while (Clock::now() < end && (my_chunks < 0 || sent < my_chunks)) {
     // Chunk c of this stream: keys (c * streams + stream_index) * chunk + k.
     const int64_t base = (sent * f.connections + stream_index) * static_cast<int64_t>(f.chunk);
     for (int k = 0; k < f.chunk; ++k) {
@@ -471,17 +482,20 @@ int main(int argc, char** argv) {
   // CPU spent while the calls counted were made (the generator's own cost).
   std::this_thread::sleep_until(start);
   const double cpu_start = CpuSeconds();
-  std::this_thread::sleep_until(end);
-  const double cpu = CpuSeconds() - cpu_start;
+  if (f.mode != "stream" || f.max_chunks <= 0) {
+    std::this_thread::sleep_until(end);
+  }
   for (auto& t : threads) {
     t.join();
   }
+  const double cpu = CpuSeconds() - cpu_start;
   const double rate =
       f.mode == "stream" ? counts.values.load() / f.seconds : counts.ok.load() / f.seconds;
   const int64_t ok = counts.ok.load();
-  std::printf("RESULT mode=%s ok=%lld failed=%lld seconds=%.3f rate=%.1f cpu_us_per_call=%.2f\n",
-              f.mode.c_str(), static_cast<long long>(ok),
-              static_cast<long long>(counts.failed.load()), f.seconds, rate,
-              ok > 0 ? cpu * 1e6 / ok : 0.0);
+  std::printf(
+      "RESULT mode=%s ok=%lld failed=%lld seconds=%.3f rate=%.1f cpu_us_per_call=%.2f "
+      "values=%lld\n",
+      f.mode.c_str(), static_cast<long long>(ok), static_cast<long long>(counts.failed.load()),
+      f.seconds, rate, ok > 0 ? cpu * 1e6 / ok : 0.0, static_cast<long long>(counts.values.load()));
   return counts.ok.load() > 0 && counts.failed.load() == 0 ? 0 : 1;
 }
