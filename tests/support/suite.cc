@@ -162,8 +162,10 @@ void ServiceProcess::Kill() {
 
 absl::StatusOr<std::string> ServiceProcess::Metrics() const {
   int port = 0;
-  for (absl::string_view field :
-       absl::StrSplit(absl::StripTrailingAsciiWhitespace(ReadFile(address_file_)), ' ')) {
+  // A named string: the split views into it (a temporary inside the range
+  // expression would be gone before the loop body runs).
+  const std::string text = ReadFile(address_file_);
+  for (absl::string_view field : absl::StrSplit(absl::StripTrailingAsciiWhitespace(text), ' ')) {
     if (absl::ConsumePrefix(&field, "metrics=")) {
       const size_t colon = field.rfind(':');
       if (colon != absl::string_view::npos) {
