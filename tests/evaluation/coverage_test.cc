@@ -152,7 +152,7 @@ TEST(CoverageTest, PartialPointsAfterAsOfYearAreNotNamed) {
   set.Put(v1::SEX_TOTAL, v1::RESIDENCE_ALL, {Part(2025, 2, 688, 1, 11)});
   MethodOptions o = DistrictWords();
   o.as_of_year = 2024;
-  const Assessment& a = Evaluate(MaternalMortality(), set, o).assessments[0];
+  const Assessment a = Evaluate(MaternalMortality(), set, o).assessments[0];
   EXPECT_EQ(a.status, v1::PROGRESS_STATUS_NOT_ASSESSABLE);
   EXPECT_THAT(a.explanation_zh, Not(HasSubstr("2025")));
 }
@@ -184,7 +184,7 @@ TEST(PublishedRateTest, MixedSeriesIsAssessedOnSingleYearValues) {
   set.Put(v1::SEX_TOTAL, v1::RESIDENCE_ALL,
           {Whole(2020, 1, 3100), Whole(2021, 0, 3000), Whole(2022, 2, 2950),
            PublishedPoint(2023, 30.0), PublishedPoint(2024, 13.2)});
-  const Assessment& a = Evaluate(MaternalMortality(), set, DistrictWords()).assessments[0];
+  const Assessment a = Evaluate(MaternalMortality(), set, DistrictWords()).assessments[0];
   EXPECT_FALSE(a.pooled);
   EXPECT_FALSE(a.figures.few_events());
   EXPECT_EQ(a.figures.current_year(), 2024);
@@ -230,7 +230,7 @@ TEST(PublishedRateTest, RealSmallCountsArePooledAsBefore) {
   set.Put(v1::SEX_TOTAL, v1::RESIDENCE_ALL,
           {Whole(2020, 1, 3100), Whole(2021, 0, 3000), Whole(2022, 2, 2950), Whole(2023, 1, 2900),
            Whole(2024, 0, 2800)});
-  const Assessment& a = Evaluate(MaternalMortality(), set, DistrictWords()).assessments[0];
+  const Assessment a = Evaluate(MaternalMortality(), set, DistrictWords()).assessments[0];
   EXPECT_TRUE(a.pooled);
   EXPECT_TRUE(a.figures.few_events());
   ASSERT_TRUE(a.figures.has_interval());
