@@ -50,6 +50,25 @@ int64_t PeakRss(pid_t pid) {
   return -1;
 }
 
+// The peak-RSS bounds hold for the real allocator. Under AddressSanitizer
+// (tests/run.sh --sanitize) freed memory stays in its quarantine and every
+// allocation carries redzones, so the bounds are not checked there; the
+// status codes still are.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+void ExpectPeakGrowthBelow(int64_t growth, int64_t bound) {
+  if (kAddressSanitizer) {
+    std::cerr << "peak RSS growth " << growth << " B not checked against " << bound
+              << " B under AddressSanitizer\n";
+    return;
+  }
+  EXPECT_LT(growth, bound);
+}
+
 class AdmissionTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer({}); }
@@ -211,7 +230,7 @@ TEST_F(AdmissionTest, HugeUnauthenticatedRequestsAreRefusedWithoutBeingBuffered)
   }
   std::cerr << "peak RSS before " << before / kMiB << " MiB, after " << after / kMiB
             << " MiB (12 x 60 MiB unauthenticated)\n";
-  EXPECT_LT(after - before, 384 * kMiB);  // the 256 MiB default quota + slack
+  ExpectPeakGrowthBelow(after - before, 384 * kMiB);  // the 256 MiB default quota + slack
   EXPECT_TRUE(process_->Running());
 }
 
@@ -255,7 +274,7 @@ TEST_F(AdmissionTest, WithTlsUnauthenticatedCallsAreRefusedBeforeTheirMessage) {
   EXPECT_NE(first_message_.find("missing credentials"), std::string::npos) << first_message_;
   std::cerr << "TLS: peak RSS before " << before / kMiB << " MiB, after " << after / kMiB
             << " MiB (12 x 60 MiB unauthenticated)\n";
-  EXPECT_LT(after - before, 100 * kMiB);
+  ExpectPeakGrowthBelow(after - before, 100 * kMiB);
   // Health stays open without a token (as in plaintext).
   {
     grpc::SslCredentialsOptions ssl;
@@ -316,7 +335,7 @@ TEST_F(AdmissionTest, ManyConcurrentLargeRequestsStayWithinTheQuota) {
   std::cerr << "peak RSS before " << before / kMiB << " MiB, after " << after / kMiB
             << " MiB (60 x 10 MiB authenticated dry runs, " << refused_by_quota
             << " refused by gRPC)\n";
-  EXPECT_LT(after - before, 384 * kMiB);
+  ExpectPeakGrowthBelow(after - before, 384 * kMiB);
   EXPECT_TRUE(process_->Running());
 }
 
