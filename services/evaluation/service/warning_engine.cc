@@ -170,7 +170,6 @@ std::unique_ptr<WarningEngine> WarningEngine::CreateMirror(Clock* clock, absl::S
 void WarningEngine::EmitLocked(halfsky::v1::WarningEventType type, const Warning& w,
                                const Warning* previous, absl::Time now) {
   if (watchers_.empty()) {
-    ++version_;
     return;
   }
   WarningEvent event;
@@ -181,7 +180,6 @@ void WarningEngine::EmitLocked(halfsky::v1::WarningEventType type, const Warning
 }
 
 void WarningEngine::DeliverLocked(const WarningEvent& event, const Warning* previous) {
-  ++version_;
   for (WarningWatcher* watcher : watchers_) {
     watcher->OnEvent(event, previous);
   }
@@ -242,8 +240,9 @@ absl::Status WarningEngine::ApplyEvent(const WarningEvent& event) {
   WarningSet::Ptr& slot = warnings_[next->id()];
   const WarningSet::Ptr previous = slot;  // shared: valid after the swap
   slot = next;
-  DeliverLocked(event, previous.get());
+  ++version_;
   PublishLocked();
+  DeliverLocked(event, previous.get());
   return absl::OkStatus();
 }
 
@@ -337,12 +336,20 @@ absl::StatusOr<WarningEngine::ReconcileResult> WarningEngine::Reconcile(
     rows.push_back(ch.next);
   }
   HALFSKY_RETURN_IF_ERROR(store_->Upsert(rows));
+  std::vector<WarningSet::Ptr> published;
+  published.reserve(changes.size());
   for (Change& ch : changes) {
     auto next = std::make_shared<const Warning>(std::move(ch.next));
     warnings_[next->id()] = next;
-    EmitLocked(ch.type, *next, ch.previous.get(), now);
+    published.push_back(std::move(next));
   }
+  // The set first, then the events: a watcher that reads ListWarnings on an
+  // event sees at least that change (never the state before it).
+  version_ += static_cast<int64_t>(changes.size());
   PublishLocked();
+  for (size_t i = 0; i < changes.size(); ++i) {
+    EmitLocked(changes[i].type, *published[i], changes[i].previous.get(), now);
+  }
   return result;
 }
 
@@ -373,8 +380,9 @@ absl::StatusOr<Warning> WarningEngine::Acknowledge(const std::string& id, const 
   auto next = std::make_shared<Warning>(*previous);
   *next->mutable_acknowledgement() = ack;
   it->second = next;
-  EmitLocked(halfsky::v1::WARNING_EVENT_TYPE_ACKNOWLEDGED, *next, previous.get(), now);
+  ++version_;
   PublishLocked();
+  EmitLocked(halfsky::v1::WARNING_EVENT_TYPE_ACKNOWLEDGED, *next, previous.get(), now);
   return *next;
 }
 

@@ -237,7 +237,9 @@ class WarningEngine {
   void EmitLocked(halfsky::v1::WarningEventType type, const halfsky::v1::Warning& w,
                   const halfsky::v1::Warning* previous, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Counts the version and delivers `event` to every watcher.
+  // Delivers `event` to every watcher. Callers count the version and
+  // publish the set first (PublishLocked), so that a watcher reading the
+  // list on an event sees that change.
   void DeliverLocked(const halfsky::v1::WarningEvent& event, const halfsky::v1::Warning* previous)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Rebuilds and publishes the WarningSet from warnings_.
