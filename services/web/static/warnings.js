@@ -110,12 +110,15 @@
     });
   }
 
+  // ?live=0: no watch stream (a snapshot: printing, headless rendering).
+  var live = new URLSearchParams(location.search).get('live') !== '0';
+
   function load() {
     var f = filter();
     return loadPage(f, '', {}).then(function (all) {
       warnings = all;
       render();
-      watch(f);
+      if (live) { watch(f); }
     }).catch(function (err) { halfsky.showError(document.getElementById('status'), err); });
   }
 

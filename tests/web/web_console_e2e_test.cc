@@ -1,0 +1,530 @@
+// halfsky-web end to end (issue #19, first slice): the real services
+// (tests/support/suite.h) and the real halfsky-web binary, checked over
+// HTTP as a browser and a script would use them, and the warnings board in
+// a real headless Chromium:
+//  - an API call without a session is 401; a forged session id too;
+//  - sign-in checks the token upstream and sets an HttpOnly, SameSite=Strict
+//    session cookie (a wrong token: 401, no cookie);
+//  - a POST without (or with a wrong) X-CSRF-Token is 403 and changes nothing;
+//  - a role the upstream refuses is 403 with its google.rpc.Status;
+//  - ListWarnings over the JSON API equals the gRPC answer, field for field;
+//  - methods outside the allow-list are 404;
+//  - return with a reason and the FAILED_PRECONDITION details as JSON;
+//  - WatchWarnings as Server-Sent Events;
+//  - sign-out ends the session;
+//  - Chromium signs in and renders the board: every warning's name, red
+//    first, no console errors.
+// One suite for every test (SetUpTestSuite) keeps the run short.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/auth/credentials.h"
+#include "common/auth/token_store.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "halfsky/v1/evaluation.grpc.pb.h"
+#include "halfsky/v1/review.grpc.pb.h"
+#include "halfsky/v1/submission.grpc.pb.h"
+#include "tests/halfskyctl/chromium.h"
+#include "tests/support/process.h"
+#include "tests/support/suite.h"
+
+namespace halfsky {
+namespace {
+
+namespace v1 = ::halfsky::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kAssessmentToken[] = "web-assessment-token-1";
+constexpr char kUnitToken[] = "web-health-unit-token-1";
+constexpr char kStatisticsToken[] = "web-statistics-token-1";
+constexpr char kServiceToken[] = "web-service-token-1";
+constexpr char kDistrict[] = "610303";
+constexpr char kUnit[] = "HEALTH_BUREAU";
+constexpr char kProgressWarning[] = "HEALTH-02:610303:progress:2025";
+
+struct HttpAnswer {
+  int status = 0;
+  std::multimap<std::string, std::string> headers;  // names lowercased
+  std::string body;
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+std::string RequestText(int port, const std::string& method, const std::string& path,
+                        const std::vector<std::string>& headers, const std::string& body) {
+  std::string req = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
+                                 "\r\nConnection: close\r\nContent-Length: ", body.size(), "\r\n");
+  for (const std::string& h : headers) {
+    absl::StrAppend(&req, h, "\r\n");
+  }
+  absl::StrAppend(&req, "\r\n", body);
+  return req;
+}
+
+// One HTTP/1.1 request on its own connection (a plain socket client, so
+// nothing outside the test decides what is sent).
+HttpAnswer Http(int port, const std::string& method, const std::string& path,
+                const std::vector<std::string>& headers = {}, const std::string& body = "") {
+  HttpAnswer answer;
+  const int fd = Connect(port);
+  if (fd < 0) {
+    return answer;
+  }
+  const std::string req = RequestText(port, method, path, headers, body);
+  (void)!write(fd, req.data(), req.size());
+  std::string raw;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  const size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) {
+    return answer;
+  }
+  std::vector<std::string> lines = absl::StrSplit(raw.substr(0, end), "\r\n");
+  std::vector<std::string> status_line = absl::StrSplit(lines[0], ' ');
+  if (status_line.size() >= 2) {
+    (void)absl::SimpleAtoi(status_line[1], &answer.status);
+  }
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const size_t colon = lines[i].find(':');
+    if (colon != std::string::npos) {
+      answer.headers.emplace(absl::AsciiStrToLower(lines[i].substr(0, colon)),
+                             std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1))));
+    }
+  }
+  answer.body = raw.substr(end + 4);
+  return answer;
+}
+
+// Reads a streamed response until `until` appears (or 10 s pass).
+std::string ReadStreamUntil(int port, const std::string& path, const std::string& cookie,
+                            const std::string& until) {
+  const int fd = Connect(port);
+  if (fd < 0) {
+    return "";
+  }
+  const std::string req = RequestText(port, "GET", path, {"Cookie: " + cookie}, "");
+  (void)!write(fd, req.data(), req.size());
+  std::string raw;
+  char buf[65536];
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!absl::StrContains(raw, until) && absl::Now() < deadline) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) {
+      break;
+    }
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return raw;
+}
+
+// "name=value" of the Set-Cookie header for `name` ("" if none).
+std::string SetCookie(const HttpAnswer& a, const std::string& name) {
+  auto range = a.headers.equal_range("set-cookie");
+  for (auto it = range.first; it != range.second; ++it) {
+    if (absl::StartsWith(it->second, name + "=")) {
+      return it->second;
+    }
+  }
+  return "";
+}
+
+std::string CookieValue(const std::string& set_cookie) {
+  const size_t eq = set_cookie.find('=');
+  const size_t semi = set_cookie.find(';');
+  return set_cookie.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
+}
+
+struct Signed {
+  std::string cookie;  // the Cookie header value
+  std::string csrf;
+};
+
+class WebConsoleTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    testing::SuiteOptions options;
+    options.catalog =
+        std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto";
+    options.tokens = absl::StrCat(auth::HashToken(kAssessmentToken), " alice assessment\n",
+                                  auth::HashToken(kUnitToken), " health-system unit:", kUnit, "\n",
+                                  auth::HashToken(kStatisticsToken), " stats statistics\n",
+                                  auth::HashToken(kServiceToken), " halfsky-services statistics\n");
+    options.service_token = kServiceToken;
+    options.evaluation_flags = {"--reevaluate_interval=1h"};
+    auto suite = testing::Suite::Start(options);
+    ASSERT_TRUE(suite.ok()) << suite.status();
+    suite_ = suite->release();
+    web_ = new testing::ServiceProcess();
+    const std::string http_file = suite_->dir() + "/web.http";
+    absl::Status started =
+        web_->Start(suite_->dir(), "web", testing::ServiceBinary("web"), options.catalog,
+                    /*tokens_file=*/"",
+                    {"--http_listen=127.0.0.1:0", "--http_address_file=" + http_file,
+                     "--submission=" + suite_->submission().address(),
+                     "--aggregation=" + suite_->aggregation().address(),
+                     "--evaluation=" + suite_->evaluation().address()});
+    ASSERT_TRUE(started.ok()) << started;
+    const std::string address = std::string(
+        absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
+    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
+
+    // The district's screening proportion 50 % (2020) and 52 % (2024)
+    // against ≥ 70 % by 2025: a PROGRESS warning.
+    auto submission = v1::SubmissionService::NewStub(
+        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+    v1::SubmitBatchRequest request;
+    request.set_request_id("web-e2e-1");
+    for (const auto& [year, num] : std::vector<std::pair<int, double>>{{2020, 500}, {2024, 520}}) {
+      v1::DataValue* v = request.add_data_values();
+      v->mutable_key()->set_indicator_id("HEALTH-02");
+      v->mutable_key()->set_area_code(kDistrict);
+      v->mutable_key()->set_year(year);
+      v->mutable_fraction()->set_numerator(num);
+      v->mutable_fraction()->set_denominator(1000);
+      v->set_source("两癌筛查年报");
+    }
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kUnitToken);
+    v1::SubmitBatchResponse response;
+    const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    // Late-data warnings fire at start; wait for the progress warning too.
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!HasWarning(kProgressWarning) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    ASSERT_TRUE(HasWarning(kProgressWarning)) << "no progress warning fired";
+  }
+
+  static void TearDownTestSuite() {
+    if (web_ != nullptr) {
+      EXPECT_TRUE(web_->Stop().ok()) << web_->log();
+      delete web_;
+      web_ = nullptr;
+    }
+    if (suite_ != nullptr) {
+      EXPECT_TRUE(suite_->Stop().ok());
+      delete suite_;
+      suite_ = nullptr;
+    }
+  }
+
+  static bool HasWarning(const std::string& id) {
+    const v1::ListWarningsResponse r = GrpcWarnings();
+    for (const v1::Warning& w : r.warnings()) {
+      if (w.id() == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static v1::ListWarningsResponse GrpcWarnings() {
+    auto stub = v1::EvaluationService::NewStub(
+        grpc::CreateChannel(suite_->evaluation().address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kAssessmentToken);
+    v1::ListWarningsRequest request;
+    request.set_page_size(1000);
+    v1::ListWarningsResponse response;
+    EXPECT_TRUE(stub->ListWarnings(&ctx, request, &response).ok());
+    return response;
+  }
+
+  static HttpAnswer SignInAnswer(const std::string& token) {
+    return Http(port_, "POST", "/api/session", {"Content-Type: application/json"},
+                absl::StrCat(R"({"token":")", token, "\"}"));
+  }
+
+  static Signed SignIn(const std::string& token) {
+    const HttpAnswer a = SignInAnswer(token);
+    EXPECT_EQ(a.status, 200) << a.body;
+    const std::string session = CookieValue(SetCookie(a, "halfsky_session"));
+    const std::string csrf = CookieValue(SetCookie(a, "halfsky_csrf"));
+    return {absl::StrCat("halfsky_session=", session, "; halfsky_csrf=", csrf), csrf};
+  }
+
+  static HttpAnswer Api(const Signed& s, const std::string& method, const std::string& json,
+                        bool with_csrf = true) {
+    std::vector<std::string> headers = {"Content-Type: application/json", "Cookie: " + s.cookie};
+    if (with_csrf) {
+      headers.push_back("X-CSRF-Token: " + s.csrf);
+    }
+    return Http(port_, "POST", "/api/v1/" + method, headers, json);
+  }
+
+  static testing::Suite* suite_;
+  static testing::ServiceProcess* web_;
+  static int port_;
+};
+
+testing::Suite* WebConsoleTest::suite_ = nullptr;
+testing::ServiceProcess* WebConsoleTest::web_ = nullptr;
+int WebConsoleTest::port_ = 0;
+
+TEST_F(WebConsoleTest, AnApiCallWithoutASessionIsUnauthenticated) {
+  HttpAnswer a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
+                      {"Content-Type: application/json"}, "{}");
+  EXPECT_EQ(a.status, 401);
+  EXPECT_THAT(a.body, HasSubstr(R"("status":"UNAUTHENTICATED")"));
+  a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
+           {"Content-Type: application/json", "Cookie: halfsky_session=0123abcd"}, "{}");
+  EXPECT_EQ(a.status, 401);
+  // A page without a session goes to the sign-in page.
+  a = Http(port_, "GET", "/warnings");
+  EXPECT_EQ(a.status, 303);
+  EXPECT_EQ(a.Header("location"), "/signin?next=/warnings");
+}
+
+TEST_F(WebConsoleTest, SignInSetsAnHttpOnlySameSiteStrictCookie) {
+  const HttpAnswer wrong = SignInAnswer("not-a-token");
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  EXPECT_EQ(SetCookie(wrong, "halfsky_session"), "");
+
+  const HttpAnswer a = SignInAnswer(kAssessmentToken);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const std::string session = SetCookie(a, "halfsky_session");
+  EXPECT_THAT(session, HasSubstr("; HttpOnly"));
+  EXPECT_THAT(session, HasSubstr("; SameSite=Strict"));
+  EXPECT_THAT(session, HasSubstr("; Path=/"));
+  EXPECT_THAT(session, HasSubstr("; Max-Age=28800"));
+  EXPECT_THAT(session, Not(HasSubstr("Secure")));  // plain HTTP here
+  EXPECT_EQ(CookieValue(session).size(), 64u);
+  EXPECT_THAT(session, Not(HasSubstr(kAssessmentToken)));
+  const std::string csrf = SetCookie(a, "halfsky_csrf");
+  EXPECT_THAT(csrf, HasSubstr("; SameSite=Strict"));
+  EXPECT_THAT(csrf, Not(HasSubstr("HttpOnly")));  // the pages read it
+  EXPECT_THAT(a.body, HasSubstr(CookieValue(csrf)));
+  // A form post (not JSON) is refused before anything is checked.
+  const HttpAnswer form =
+      Http(port_, "POST", "/api/session", {"Content-Type: application/x-www-form-urlencoded"},
+           absl::StrCat("token=", kAssessmentToken));
+  EXPECT_EQ(form.status, 415);
+}
+
+TEST_F(WebConsoleTest, AWriteWithoutTheCsrfTokenIsRefused) {
+  const Signed s = SignIn(kAssessmentToken);
+  const v1::ListWarningsResponse before = GrpcWarnings();
+  const std::string id = before.warnings(0).id();
+  const std::string ack = absl::StrCat(R"({"warningId":")", id, R"(","note":"加强筛查宣传"})");
+  HttpAnswer a = Api(s, "halfsky.v1.EvaluationService/AcknowledgeWarning", ack,
+                     /*with_csrf=*/false);
+  EXPECT_EQ(a.status, 403) << a.body;
+  EXPECT_THAT(a.body, HasSubstr("CSRF"));
+  Signed wrong = s;
+  wrong.csrf = std::string(64, 'a');
+  a = Api(wrong, "halfsky.v1.EvaluationService/AcknowledgeWarning", ack);
+  EXPECT_EQ(a.status, 403) << a.body;
+  // Another origin, even with the token.
+  a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/AcknowledgeWarning",
+           {"Content-Type: application/json", "Cookie: " + s.cookie, "X-CSRF-Token: " + s.csrf,
+            "Origin: http://evil.example"},
+           ack);
+  EXPECT_EQ(a.status, 403) << a.body;
+  const v1::ListWarningsResponse after = GrpcWarnings();
+  for (const v1::Warning& w : after.warnings()) {
+    EXPECT_FALSE(w.has_acknowledgement()) << w.id();
+  }
+}
+
+TEST_F(WebConsoleTest, ARoleTheServiceRefusesIsForbiddenWithItsStatus) {
+  const Signed unit = SignIn(kUnitToken);
+  const HttpAnswer a = Api(unit, "halfsky.v1.ReviewService/ApproveForm",
+                           absl::StrCat(R"({"key":{"unitCode":")", kUnit, R"(","areaCode":")",
+                                        kDistrict, R"(","year":2024}})"));
+  EXPECT_EQ(a.status, 403) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("status":"PERMISSION_DENIED","code":7)"));
+  const HttpAnswer ack =
+      Api(unit, "halfsky.v1.EvaluationService/AcknowledgeWarning",
+          absl::StrCat(R"({"warningId":")", GrpcWarnings().warnings(0).id(), R"(","note":"x"})"));
+  EXPECT_EQ(ack.status, 403) << ack.body;
+}
+
+TEST_F(WebConsoleTest, ListWarningsJsonEqualsTheGrpcAnswer) {
+  const Signed s = SignIn(kAssessmentToken);
+  // The answer between two equal gRPC answers (a re-evaluation in between
+  // would change last_evaluated): retried a few times.
+  bool compared = false;
+  HttpAnswer a;
+  for (int attempt = 0; attempt < 5 && !compared; ++attempt) {
+    const v1::ListWarningsResponse before = GrpcWarnings();
+    a = Api(s, "halfsky.v1.EvaluationService/ListWarnings", R"({"pageSize":1000})");
+    const v1::ListWarningsResponse after = GrpcWarnings();
+    if (!google::protobuf::util::MessageDifferencer::Equals(before, after)) {
+      continue;
+    }
+    compared = true;
+    ASSERT_EQ(a.status, 200) << a.body.substr(0, 500);
+    EXPECT_THAT(a.Header("content-type"), HasSubstr("application/json"));
+    v1::ListWarningsResponse from_json;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(a.body, &from_json).ok())
+        << a.body.substr(0, 500);
+    std::string diff;
+    google::protobuf::util::MessageDifferencer differencer;
+    differencer.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(differencer.Compare(before, from_json)) << diff;
+    EXPECT_GT(from_json.warnings_size(), 1);
+    EXPECT_EQ(from_json.total_count(), before.total_count());
+  }
+  ASSERT_TRUE(compared) << "the warnings kept changing";
+  // A script with its own token: Authorization passes through, no cookie
+  // and no CSRF token needed.
+  const HttpAnswer bearer = Http(
+      port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
+      {"Content-Type: application/json", absl::StrCat("Authorization: Bearer ", kAssessmentToken)},
+      R"({"pageSize":1000})");
+  EXPECT_EQ(bearer.status, 200);
+  v1::ListWarningsResponse by_bearer;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(bearer.body, &by_bearer).ok());
+  EXPECT_EQ(by_bearer.warnings_size(), GrpcWarnings().warnings_size());
+  // A body that is not the request's JSON mapping.
+  const HttpAnswer bad = Api(s, "halfsky.v1.EvaluationService/ListWarnings", R"({"nope":1})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("INVALID_ARGUMENT"));
+}
+
+TEST_F(WebConsoleTest, MethodsOutsideTheAllowListAreNotFound) {
+  const Signed s = SignIn(kStatisticsToken);
+  for (const char* method :
+       {"halfsky.v1.SubmissionService/SubmitStream", "halfsky.v1.SubmissionService/WatchChanges",
+        "halfsky.v1.SubmissionService/LockYear", "halfsky.v1.AggregationService/Rebuild",
+        "grpc.health.v1.Health/Check", "halfsky.v1.EvaluationService/NoSuchMethod",
+        "halfsky.v1.EvaluationService/WatchWarnings"}) {
+    const HttpAnswer a = Api(s, method, "{}");
+    EXPECT_EQ(a.status, 404) << method << " " << a.body;
+  }
+}
+
+TEST_F(WebConsoleTest, ReturnWithAReasonAndTheErrorDetailsAsJson) {
+  const Signed unit = SignIn(kUnitToken);
+  const Signed bureau = SignIn(kStatisticsToken);
+  const std::string key =
+      absl::StrCat(R"({"unitCode":")", kUnit, R"(","areaCode":")", kDistrict, R"(","year":2020})");
+  HttpAnswer a =
+      Api(unit, "halfsky.v1.ReviewService/SubmitForm", absl::StrCat(R"({"key":)", key, "}"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("state":"FORM_STATE_SUBMITTED")"));
+  a = Api(bureau, "halfsky.v1.ReviewService/ReturnForm",
+          absl::StrCat(R"({"key":)", key, R"(,"reason":"筛查人数与年报不符"})"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("state":"FORM_STATE_RETURNED")"));
+  EXPECT_THAT(a.body, HasSubstr("筛查人数与年报不符"));
+  // Approving a returned form: FAILED_PRECONDITION with its ErrorInfo.
+  a = Api(bureau, "halfsky.v1.ReviewService/ApproveForm", absl::StrCat(R"({"key":)", key, "}"));
+  EXPECT_EQ(a.status, 400) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("status":"FAILED_PRECONDITION")"));
+  EXPECT_THAT(a.body, HasSubstr(R"("@type":"type.googleapis.com/google.rpc.ErrorInfo")"));
+  EXPECT_THAT(a.body, HasSubstr(R"("reason":"FORM_STATE")"));
+  // The unit sees the reason on its own forms.
+  a = Api(unit, "halfsky.v1.ReviewService/ListForms", R"({"year":2020})");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(a.body, HasSubstr("筛查人数与年报不符"));
+}
+
+TEST_F(WebConsoleTest, WatchWarningsIsServerSentEvents) {
+  const Signed s = SignIn(kAssessmentToken);
+  const std::string raw =
+      ReadStreamUntil(port_, "/api/v1/halfsky.v1.EvaluationService/WatchWarnings?request=%7B%7D",
+                      s.cookie, "WARNING_EVENT_TYPE_SYNCED");
+  EXPECT_THAT(raw, HasSubstr("text/event-stream"));
+  EXPECT_THAT(raw, HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_CURRENT")"));
+  EXPECT_THAT(raw, HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_SYNCED")"));
+  EXPECT_THAT(raw, HasSubstr(GrpcWarnings().warnings(0).id()));
+}
+
+TEST_F(WebConsoleTest, SignOutEndsTheSession) {
+  const Signed s = SignIn(kAssessmentToken);
+  HttpAnswer a = Http(port_, "POST", "/api/session/end",
+                      {"Content-Type: application/json", "Cookie: " + s.cookie}, "{}");
+  EXPECT_EQ(a.status, 403) << "sign-out needs the CSRF token too";
+  a = Http(port_, "POST", "/api/session/end",
+           {"Content-Type: application/json", "Cookie: " + s.cookie, "X-CSRF-Token: " + s.csrf},
+           "{}");
+  EXPECT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(SetCookie(a, "halfsky_session"), HasSubstr("Max-Age=0"));
+  EXPECT_EQ(Api(s, "halfsky.v1.EvaluationService/ListWarnings", "{}").status, 401);
+}
+
+TEST_F(WebConsoleTest, ChromiumRendersTheWarningsBoard) {
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  // The sign-in page signs in with a token in the fragment (never sent to
+  // the server as part of the URL), then opens the board.
+  auto run = testing::RunChromiumOnUrl(
+      chromium,
+      absl::StrCat("http://127.0.0.1:", port_,
+                   "/signin?next=/warnings%3Flive%3D0#token=", kAssessmentToken),
+      "--enable-logging=stderr --v=0 --window-size=390,844 --virtual-time-budget=8000 "
+      "--timeout=10000 "
+      "--dump-dom");
+  ASSERT_TRUE(run.ok()) << run.status();
+  const v1::ListWarningsResponse warnings = GrpcWarnings();
+  EXPECT_THAT(run->stdout_text,
+              HasSubstr(absl::StrCat("data-rendered=\"", warnings.warnings_size(), "\"")))
+      << run->stdout_text.substr(0, 3000);
+  for (const v1::Warning& w : warnings.warnings()) {
+    EXPECT_THAT(run->stdout_text, HasSubstr(absl::StrCat("data-id=\"", w.id(), "\"")));
+    if (!w.indicator_name_zh().empty()) {
+      EXPECT_THAT(run->stdout_text, HasSubstr(w.indicator_name_zh()));
+    }
+  }
+  EXPECT_THAT(run->stdout_text, HasSubstr("预警看板"));
+  // Red first: no red card after the first orange one.
+  const size_t first_orange = run->stdout_text.find(R"(data-severity="orange")");
+  const size_t last_red = run->stdout_text.rfind(R"(data-severity="red")");
+  ASSERT_NE(first_orange, std::string::npos);
+  ASSERT_NE(last_red, std::string::npos);
+  EXPECT_LT(last_red, first_orange);
+  for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
+    if (absl::StrContains(line, "CONSOLE")) {
+      ADD_FAILURE() << "console: " << line;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace halfsky
