@@ -81,13 +81,21 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  halfsky::Counter* requests = halfsky::ServiceMetrics().GetCounter(
-      "halfsky_web_http_requests_total", "HTTP requests of the console, by status class.",
-      {{"class", "all"}});
+  // Requests by status class ("2xx" … "5xx").
+  halfsky::Counter* by_class[6] = {};
+  for (int c = 1; c <= 5; ++c) {
+    by_class[c] = halfsky::ServiceMetrics().GetCounter(
+        "halfsky_web_http_requests_total", "HTTP requests of the console, by status class.",
+        {{"class", absl::StrCat(c, "xx")}});
+  }
   auto http = halfsky::web::HttpServer::Start(
-      http_options, [&console, requests](const halfsky::web::HttpRequest& request) {
-        requests->Increment();
-        return console.Handle(request);
+      http_options, [&console, &by_class](const halfsky::web::HttpRequest& request) {
+        halfsky::web::HttpResponse response = console.Handle(request);
+        const int c = response.status / 100;
+        if (c >= 1 && c <= 5) {
+          by_class[c]->Increment();
+        }
+        return response;
       });
   if (!http.ok()) {
     std::cerr << "halfsky-web: " << http.status() << "\n";

@@ -19,8 +19,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <map>
 #include <memory>
 #include <string>
@@ -524,6 +526,38 @@ TEST_F(WebConsoleTest, ChromiumRendersTheWarningsBoard) {
       ADD_FAILURE() << "console: " << line;
     }
   }
+}
+
+// Last: it stops halfsky-web. SIGTERM ends an open watch stream (its final
+// event names the status) and the process exits cleanly and promptly.
+TEST_F(WebConsoleTest, SigtermEndsOpenStreamsAndExitsCleanly) {
+  const Signed s = SignIn(kAssessmentToken);
+  const int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  const std::string req =
+      RequestText(port_, "GET", "/api/v1/halfsky.v1.EvaluationService/WatchWarnings?request=%7B%7D",
+                  {"Cookie: " + s.cookie}, "");
+  ASSERT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string raw;
+  char buf[65536];
+  while (!absl::StrContains(raw, "WARNING_EVENT_TYPE_SYNCED")) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    ASSERT_GT(n, 0) << raw;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  const absl::Time start = absl::Now();
+  web_->Signal(SIGTERM);
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_THAT(raw, HasSubstr("event: error"));
+  EXPECT_THAT(raw, HasSubstr(R"("status":"CANCELLED")"));
+  const absl::StatusOr<int> status = web_->WaitForExit(absl::Seconds(10));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 }  // namespace
