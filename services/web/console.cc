@@ -203,7 +203,8 @@ HttpResponse Console::Handle(const HttpRequest& request) {
     r = Redirect("/warnings");
   } else if (path == "/signin" && get) {
     r = Page(request, "signin.html");
-  } else if ((path == "/warnings" || path == "/review" || path == "/unit") && get) {
+  } else if ((path == "/warnings" || path == "/warning" || path == "/review" || path == "/unit") &&
+             get) {
     r = Page(request, absl::StrCat(path.substr(1), ".html"));
   } else if (absl::StartsWith(path, "/static/") && get) {
     const std::string name = path.substr(8);

@@ -528,6 +528,104 @@ TEST_F(WebConsoleTest, ChromiumRendersTheWarningsBoard) {
   }
 }
 
+TEST_F(WebConsoleTest, TheAssessmentGroupAcknowledgesThroughTheApi) {
+  const Signed s = SignIn(kAssessmentToken);
+  const HttpAnswer a =
+      Api(s, "halfsky.v1.EvaluationService/AcknowledgeWarning",
+          absl::StrCat(R"({"warningId":")", kProgressWarning, R"(","note":"加强宫颈癌筛查宣传"})"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("note":"加强宫颈癌筛查宣传")"));
+  EXPECT_THAT(a.body, HasSubstr(R"("by":"alice")"));
+  const v1::ListWarningsResponse after = GrpcWarnings();
+  bool found = false;
+  for (const v1::Warning& w : after.warnings()) {
+    if (w.id() == kProgressWarning) {
+      found = true;
+      EXPECT_EQ(w.acknowledgement().note(), "加强宫颈癌筛查宣传");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+// Loads `next` after signing in with `token` in headless Chromium at phone
+// width; the DOM, with no console message allowed.
+std::string RenderSignedIn(int port, const std::string& token, const std::string& next) {
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    return "";
+  }
+  auto run = testing::RunChromiumOnUrl(
+      chromium, absl::StrCat("http://127.0.0.1:", port, "/signin?next=", next, "#token=", token),
+      "--enable-logging=stderr --v=0 --window-size=390,844 --virtual-time-budget=8000 "
+      "--timeout=20000 --dump-dom");
+  EXPECT_TRUE(run.ok()) << run.status();
+  if (!run.ok()) {
+    return "";
+  }
+  for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
+    if (absl::StrContains(line, "CONSOLE")) {
+      ADD_FAILURE() << next << ": console: " << line;
+    }
+  }
+  return run->stdout_text;
+}
+
+TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
+  if (testing::FindChromium().empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  const std::string dom =
+      RenderSignedIn(port_, kAssessmentToken, absl::StrCat("%2Fwarning%3Fid%3D", kProgressWarning));
+  EXPECT_THAT(dom, HasSubstr(absl::StrCat("data-warning=\"", kProgressWarning, "\"")))
+      << dom.substr(0, 3000);
+  EXPECT_THAT(dom, HasSubstr("宫颈癌筛查率"));
+  EXPECT_THAT(dom, HasSubstr("橙色预警"));
+  EXPECT_THAT(dom, HasSubstr("进度预警"));
+  EXPECT_THAT(dom, HasSubstr("目标 target (2025)"));
+  const v1::ListWarningsResponse warnings = GrpcWarnings();
+  for (const v1::Warning& w : warnings.warnings()) {
+    if (w.id() == kProgressWarning) {
+      EXPECT_THAT(dom, HasSubstr(w.explanation_zh()));
+    }
+  }
+}
+
+TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
+  if (testing::FindChromium().empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  auto review = v1::ReviewService::NewStub(
+      grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+  v1::FormKey key;
+  key.set_unit_code(kUnit);
+  key.set_area_code(kDistrict);
+  key.set_year(2024);
+  v1::Form form;
+  {
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kUnitToken);
+    v1::SubmitFormRequest request;
+    *request.mutable_key() = key;
+    ASSERT_TRUE(review->SubmitForm(&ctx, request, &form).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kStatisticsToken);
+    v1::ReturnFormRequest request;
+    *request.mutable_key() = key;
+    request.set_reason("2024年筛查人数缺少来源");
+    ASSERT_TRUE(review->ReturnForm(&ctx, request, &form).ok());
+  }
+  const std::string bureau = RenderSignedIn(port_, kStatisticsToken, "%2Freview");
+  EXPECT_THAT(bureau, HasSubstr("2024年筛查人数缺少来源")) << bureau.substr(0, 3000);
+  EXPECT_THAT(bureau, HasSubstr("区卫生健康局"));
+  EXPECT_THAT(bureau, HasSubstr(R"(data-state="returned")"));
+  const std::string unit = RenderSignedIn(port_, kUnitToken, "%2Funit");
+  EXPECT_THAT(unit, HasSubstr("2024年筛查人数缺少来源")) << unit.substr(0, 3000);
+  EXPECT_THAT(unit, HasSubstr("已退回"));
+  EXPECT_THAT(unit, HasSubstr(">报送</button>"));
+}
+
 // Last: it stops halfsky-web. SIGTERM ends an open watch stream (its final
 // event names the status) and the process exits cleanly and promptly.
 TEST_F(WebConsoleTest, SigtermEndsOpenStreamsAndExitsCleanly) {

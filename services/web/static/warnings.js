@@ -55,7 +55,9 @@
     var li = halfsky.el('li', { 'class': 'warning ' + sev, 'data-id': w.id, 'data-severity': sev }, [
       halfsky.el('div', {}, [
         halfsky.el('span', { 'class': 'badge ' + sev, text: label('Severity', w.severity, 'short_zh') || label('Severity', w.severity) }),
-        halfsky.el('strong', { 'class': 'name', text: title })
+        halfsky.el('a', { 'class': 'name', href: '/warning?id=' + encodeURIComponent(w.id) }, [
+          halfsky.el('strong', { text: title })
+        ])
       ]),
       halfsky.el('div', { 'class': 'meta', text: meta }),
       halfsky.el('p', { text: w.explanationZh || '' })
