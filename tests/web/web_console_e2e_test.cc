@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -624,6 +625,59 @@ TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
   EXPECT_THAT(unit, HasSubstr("2024年筛查人数缺少来源")) << unit.substr(0, 3000);
   EXPECT_THAT(unit, HasSubstr("已退回"));
   EXPECT_THAT(unit, HasSubstr(">报送</button>"));
+}
+
+// HTTPS with the service's own --tls_cert / --tls_key (GnuTLS inside
+// libmicrohttpd): the session cookie gets Secure. A second halfsky-web.
+TEST_F(WebConsoleTest, OverTlsTheSessionCookieIsSecure) {
+  const std::string dir = suite_->dir();
+  const std::string cert = dir + "/web-tls.crt";
+  const std::string key = dir + "/web-tls.key";
+  const std::string gen = absl::StrCat(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ",
+      key, " -out ", cert, " >/dev/null 2>&1");
+  ASSERT_EQ(std::system(gen.c_str()), 0) << gen;
+  const std::string http_file = dir + "/web-tls.http";
+  auto child = testing::ChildProcess::Start(
+      {testing::ServiceBinary("web"),
+       "--catalog=" + std::string(HALFSKY_SOURCE_DIR) +
+           "/tests/testdata/real_data/catalog.textproto",
+       "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
+       "--http_address_file=" + http_file, "--tls_cert=" + cert, "--tls_key=" + key,
+       "--drain_delay=0s", "--submission=" + suite_->submission().address(),
+       "--aggregation=" + suite_->aggregation().address(),
+       "--evaluation=" + suite_->evaluation().address()},
+      dir + "/web-tls.log");
+  ASSERT_TRUE(child.ok()) << child.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  while (testing::ReadFile(http_file).empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  const std::string address = std::string(
+      absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
+  ASSERT_FALSE(address.empty()) << testing::ReadFile(dir + "/web-tls.log");
+  const std::string body = absl::StrCat(R"({"token":")", kAssessmentToken, "\"}");
+  const std::string request = absl::StrCat(
+      "POST /api/session HTTP/1.1\r\nHost: ", address,
+      "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ", body.size(),
+      "\r\n\r\n", body);
+  auto run = testing::RunCommand(
+      {"/bin/sh", "-c",
+       absl::StrCat("printf '%s' '", request, "' | openssl s_client -quiet -connect ", address,
+                    " 2>/dev/null")},
+      {}, absl::Seconds(20));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_THAT(run->out, HasSubstr("HTTP/1.1 200")) << run->out;
+  EXPECT_THAT(run->out, HasSubstr("halfsky_session="));
+  EXPECT_THAT(run->out, HasSubstr("; Secure; HttpOnly"));
+  // Plain HTTP on the TLS port gets no page.
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  EXPECT_NE(Http(port, "GET", "/signin").status, 200);
+  (*child)->Signal(SIGTERM);
+  const absl::StatusOr<int> status = (*child)->Wait(absl::Seconds(10));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
 // Last: it stops halfsky-web. SIGTERM ends an open watch stream (its final
