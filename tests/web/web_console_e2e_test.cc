@@ -621,6 +621,9 @@ TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
   EXPECT_THAT(bureau, HasSubstr("2024年筛查人数缺少来源")) << bureau.substr(0, 3000);
   EXPECT_THAT(bureau, HasSubstr("区卫生健康局"));
   EXPECT_THAT(bureau, HasSubstr(R"(data-state="returned")"));
+  // The reporting board of 2024: the unit's returned form is overdue.
+  EXPECT_THAT(bureau, HasSubstr("2024年报送看板"));
+  EXPECT_THAT(bureau, HasSubstr(R"(data-unit="HEALTH_BUREAU" data-overdue="yes")"));
   const std::string unit = RenderSignedIn(port_, kUnitToken, "%2Funit");
   EXPECT_THAT(unit, HasSubstr("2024年筛查人数缺少来源")) << unit.substr(0, 3000);
   EXPECT_THAT(unit, HasSubstr("已退回"));

@@ -95,6 +95,30 @@
       status().className = 'status';
       status().textContent = '共 ' + forms.length + ' 份报表，待审核 ' + waiting + ' 份 / ' + forms.length + ' forms, ' + waiting + ' waiting';
       document.body.setAttribute('data-rendered', String(forms.length));
+      var latest = 0;
+      forms.forEach(function (f) { latest = Math.max(latest, (f.key && f.key.year) || 0); });
+      return board(year || latest || (new Date().getFullYear() - 1));
+    }).catch(function (err) { halfsky.showError(status(), err); });
+  }
+
+  // 报送看板 of one year: per unit 应报 / 已报 / deadline / 逾期 / the district form.
+  function board(year) {
+    document.getElementById('board-title').firstChild.textContent = year + '年报送看板 ';
+    return halfsky.call('halfsky.v1.ReviewService/GetReviewBoard', { year: year }).then(function (r) {
+      var tbody = document.querySelector('#board tbody');
+      tbody.textContent = '';
+      (r.rows || []).forEach(function (row) {
+        var state = (row.form && row.form.state) || 'FORM_STATE_DRAFT';
+        tbody.appendChild(halfsky.el('tr', { 'data-unit': row.unitCode, 'data-overdue': row.overdue ? 'yes' : 'no' }, [
+          halfsky.el('td', { text: nameOf(catalog.memberUnits, row.unitCode) }),
+          halfsky.el('td', { text: String(row.year || year) }),
+          halfsky.el('td', { text: String(row.expectedCount || 0) }),
+          halfsky.el('td', { text: String(row.reportedCount || 0) }),
+          halfsky.el('td', { text: halfsky.formatTime(row.dueAt) }),
+          halfsky.el('td', { 'class': row.overdue ? 'error' : '', text: row.overdue ? '逾期' : '否' }),
+          halfsky.el('td', { 'class': 'state-' + token('FormState', state), text: label('FormState', state) })
+        ]));
+      });
     }).catch(function (err) { halfsky.showError(status(), err); });
   }
 

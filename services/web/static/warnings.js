@@ -1,5 +1,5 @@
 // The warnings board: ListWarnings (every page), red first, filtered by
-// domain / area / kind / state, kept live by WatchWarnings (Server-Sent
+// domain / area / kind / unit / state, kept live by WatchWarnings (Server-Sent
 // Events). Every word of an enum comes from /api/labels.
 'use strict';
 (function () {
@@ -24,6 +24,8 @@
     var a = document.getElementById('f-area').value;
     var k = document.getElementById('f-kind').value;
     var s = document.getElementById('f-state').value;
+    var u = document.getElementById('f-unit').value;
+    if (u) { f.responsibleUnitCode = u; }
     if (d) { f.domainId = d; }
     if (a) { f.areaCode = a; }
     if (k) { f.kind = k; }
@@ -139,11 +141,12 @@
       catalog = (got[1] && got[1].catalog) || {};
       fillSelect('f-domain', (catalog.domains || []).map(function (d) { return [d.id, d.nameZh]; }));
       fillSelect('f-area', (catalog.areas || []).map(function (a) { return [a.code, a.nameZh]; }));
+      fillSelect('f-unit', (catalog.memberUnits || []).map(function (m) { return [m.code, m.nameZh]; }));
       var kinds = L['halfsky.v1.WarningKind'] || {};
       fillSelect('f-kind', Object.keys(kinds).filter(function (k) { return kinds[k].number > 0; })
           .map(function (k) { return [k, kinds[k].zh]; }));
       fillSelect('f-state', [['WARNING_STATE_RESOLVED', label('WarningState', 'WARNING_STATE_RESOLVED')]]);
-      ['domain', 'area', 'kind', 'state'].forEach(function (k) {
+      ['domain', 'area', 'kind', 'unit', 'state'].forEach(function (k) {
         if (params.get(k)) { document.getElementById('f-' + k).value = params.get(k); }
       });
       document.getElementById('filters').addEventListener('submit', function (e) {
