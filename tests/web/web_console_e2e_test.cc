@@ -571,12 +571,33 @@ std::string RenderSignedIn(int port, const std::string& token, const std::string
   return run->stdout_text;
 }
 
+// HALFSKY_DOCS_SCREENSHOT_DIR=docs: saves a screenshot of `next` (1280 px
+// wide) there as `name` (the pictures in docs/; not taken otherwise).
+void MaybeScreenshot(int port, const std::string& token, const std::string& next,
+                     const std::string& name) {
+  const char* dir = std::getenv("HALFSKY_DOCS_SCREENSHOT_DIR");
+  const std::string chromium = testing::FindChromium();
+  if (dir == nullptr || dir[0] == '\0' || chromium.empty()) {
+    return;
+  }
+  const std::string png = absl::StrCat(dir, "/", name);
+  auto shot = testing::RunChromiumOnUrl(
+      chromium, absl::StrCat("http://127.0.0.1:", port, "/signin?next=", next, "#token=", token),
+      absl::StrCat("--window-size=1280,900 --virtual-time-budget=8000 --timeout=20000 "
+                   "--screenshot=",
+                   png));
+  ASSERT_TRUE(shot.ok()) << shot.status();
+  EXPECT_EQ(testing::ReadFile(png).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << png;
+}
+
 TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
   if (testing::FindChromium().empty()) {
     GTEST_SKIP() << "no Chromium installed";
   }
-  const std::string dom =
-      RenderSignedIn(port_, kAssessmentToken, absl::StrCat("%2Fwarning%3Fid%3D", kProgressWarning));
+  const std::string next = absl::StrCat("%2Fwarning%3Fid%3D", kProgressWarning);
+  const std::string dom = RenderSignedIn(port_, kAssessmentToken, next);
+  MaybeScreenshot(port_, kAssessmentToken, "%2Fwarnings%3Flive%3D0", "web-warnings.png");
+  MaybeScreenshot(port_, kAssessmentToken, next, "web-warning.png");
   EXPECT_THAT(dom, HasSubstr(absl::StrCat("data-warning=\"", kProgressWarning, "\"")))
       << dom.substr(0, 3000);
   EXPECT_THAT(dom, HasSubstr("宫颈癌筛查率"));
@@ -618,6 +639,7 @@ TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
     ASSERT_TRUE(review->ReturnForm(&ctx, request, &form).ok());
   }
   const std::string bureau = RenderSignedIn(port_, kStatisticsToken, "%2Freview");
+  MaybeScreenshot(port_, kStatisticsToken, "%2Freview", "web-review.png");
   EXPECT_THAT(bureau, HasSubstr("2024年筛查人数缺少来源")) << bureau.substr(0, 3000);
   EXPECT_THAT(bureau, HasSubstr("区卫生健康局"));
   EXPECT_THAT(bureau, HasSubstr(R"(data-state="returned")"));

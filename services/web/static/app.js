@@ -58,10 +58,11 @@ var halfsky = (function () {
     target.textContent = (err && err.message) ? err.message : ('请求失败 / request failed: ' + String(err));
   }
 
+  // A Timestamp (RFC 3339) in the district's time (UTC+8), as officials read it.
   function formatTime(ts) {
     if (!ts) { return ''; }
     var d = new Date(ts);
-    return isNaN(d) ? ts : d.toLocaleString('zh-CN', { hour12: false });
+    return isNaN(d) ? ts : d.toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
   }
 
   document.addEventListener('DOMContentLoaded', function () {

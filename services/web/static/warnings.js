@@ -39,6 +39,12 @@
     return code || '';
   }
 
+  function unitName(code) {
+    var units = (catalog && catalog.memberUnits) || [];
+    for (var i = 0; i < units.length; i++) { if (units[i].code === code) { return units[i].nameZh; } }
+    return code || '';
+  }
+
   // Red first, then orange, yellow; then indicator, area, id.
   function compare(a, b) {
     var s = number('Severity', b.severity) - number('Severity', a.severity);
@@ -66,7 +72,9 @@
     ]);
     var facts = [];
     if (w.firingSince) { facts.push('预警起始 ' + halfsky.formatTime(w.firingSince)); }
-    if (w.responsibleUnitCodes && w.responsibleUnitCodes.length) { facts.push('责任单位 ' + w.responsibleUnitCodes.join('、')); }
+    if (w.responsibleUnitCodes && w.responsibleUnitCodes.length) {
+      facts.push('责任单位 ' + w.responsibleUnitCodes.map(unitName).join('、'));
+    }
     if (w.daysOverdue) { facts.push('逾期 ' + w.daysOverdue + ' 天'); }
     if (w.acknowledgement) { facts.push('已确认：' + w.acknowledgement.note + '（' + w.acknowledgement.by + '）'); }
     if (facts.length) { li.appendChild(halfsky.el('div', { 'class': 'meta', text: facts.join(' · ') })); }
