@@ -506,6 +506,12 @@ void Gateway::CancelStreams() {
   }
 }
 
+bool Gateway::WaitForStreamsToEnd(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.empty(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
+}
+
 size_t Gateway::open_streams() const {
   absl::MutexLock lock(&mu_);
   return streams_.size();

@@ -77,8 +77,12 @@ class Gateway {
   grpc::Status Call(const std::string& path_method, const std::string& json_body,
                     const std::string& bearer_token, std::string* json_response);
 
-  // Cancels every open stream (shutdown: their SSE responses end).
+  // Cancels every open stream (shutdown: their SSE responses end with the
+  // CANCELLED error event), and every stream opened after it.
   void CancelStreams();
+  // Waits up to `timeout` until no stream is open (each has sent its last
+  // event and been released). True if none is.
+  bool WaitForStreamsToEnd(absl::Duration timeout);
 
   // The open streams (for tests and metrics).
   size_t open_streams() const;

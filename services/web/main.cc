@@ -113,8 +113,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<halfsky::web::HttpServer> server = *std::move(http);
   halfsky::RunHooks hooks;
   hooks.before_shutdown = [&gateway, &server] {
-    gateway.CancelStreams();  // open SSE responses end
-    server.reset();           // stop accepting, join the connection threads
+    gateway.CancelStreams();  // open SSE responses end with their error event
+    if (!gateway.WaitForStreamsToEnd(absl::Seconds(2))) {
+      std::cerr << "halfsky-web: streams still open after 2 s, closing them\n";
+    }
+    server.reset();  // stop accepting, join the connection threads
   };
   return halfsky::RunServer(options, catalog, {}, hooks);
 }

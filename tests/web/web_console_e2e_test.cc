@@ -548,6 +548,35 @@ TEST_F(WebConsoleTest, TheAssessmentGroupAcknowledgesThroughTheApi) {
   EXPECT_TRUE(found);
 }
 
+TEST_F(WebConsoleTest, AFollowUpNoteThroughTheApiIsInTheHistory) {
+  const Signed s = SignIn(kAssessmentToken);
+  const std::string id = absl::StrCat(R"({"warningId":")", kProgressWarning, "\"");
+  // The record is opened by the service when the warning fires.
+  HttpAnswer got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    got = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
+    if (got.status == 200) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() < deadline);
+  ASSERT_EQ(got.status, 200) << got.body;
+  const HttpAnswer note =
+      Api(s, "halfsky.v1.FollowUpService/AddFollowUpNote", id + R"(,"note":"已约谈区卫生健康局"})");
+  ASSERT_EQ(note.status, 200) << note.body;
+  EXPECT_THAT(note.body, HasSubstr("已约谈区卫生健康局"));
+  const HttpAnswer history = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
+  ASSERT_EQ(history.status, 200) << history.body;
+  EXPECT_THAT(history.body, HasSubstr(R"("kind":"FOLLOW_UP_STEP_KIND_NOTE")"));
+  EXPECT_THAT(history.body, HasSubstr(R"("text":"已约谈区卫生健康局")"));
+  // A plan due in the past is the service's INVALID_ARGUMENT, with its words.
+  const HttpAnswer plan = Api(s, "halfsky.v1.FollowUpService/PlanFollowUp",
+                              id + R"(,"measures":"x","due":"2020-01-01T23:59:59+08:00"})");
+  EXPECT_EQ(plan.status, 400) << plan.body;
+  EXPECT_THAT(plan.body, HasSubstr(R"("status":"INVALID_ARGUMENT")"));
+}
+
 // Loads `next` after signing in with `token` in headless Chromium at phone
 // width; the DOM, with no console message allowed.
 std::string RenderSignedIn(int port, const std::string& token, const std::string& next) {
@@ -604,6 +633,7 @@ TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
   EXPECT_THAT(dom, HasSubstr("橙色预警"));
   EXPECT_THAT(dom, HasSubstr("进度预警"));
   EXPECT_THAT(dom, HasSubstr("目标 target (2025)"));
+  EXPECT_THAT(dom, HasSubstr("data-followup=\""));  // the record and its steps
   const v1::ListWarningsResponse warnings = GrpcWarnings();
   for (const v1::Warning& w : warnings.warnings()) {
     if (w.id() == kProgressWarning) {

@@ -96,6 +96,8 @@
       if (fu.ownerUnitCode) { parts.push('承办单位 ' + nameOf(catalog.memberUnits, fu.ownerUnitCode)); }
       if (fu.plan && fu.plan.measures) { parts.push('整改措施：' + fu.plan.measures + (fu.plan.due ? '（期限 ' + halfsky.formatTime(fu.plan.due) + '）' : '')); }
       document.getElementById('followup-state').textContent = parts.join(' · ');
+      document.getElementById('followup-actions').hidden = fu.state === 'FOLLOW_UP_STATE_CLOSED';
+      document.body.setAttribute('data-followup', label('FollowUpState', fu.state, 'token'));
       var tbody = document.querySelector('#steps tbody');
       tbody.textContent = '';
       (fu.steps || []).forEach(function (s) {
@@ -132,12 +134,42 @@
           .then(function () { status().className = 'status'; status().textContent = '已确认 / acknowledged'; return load(); })
           .catch(function (err) { halfsky.showError(status(), err); });
     });
+    // The follow-up's steps (FollowUpService; the service decides who may).
+    function followUp(method, request) {
+      request.warningId = id;
+      return halfsky.call('halfsky.v1.FollowUpService/' + method, request)
+          .then(function () { status().className = 'status'; status().textContent = '已保存 / saved'; return showFollowUp(); })
+          .catch(function (err) { halfsky.showError(status(), err); });
+    }
+    document.getElementById('plan-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      followUp('PlanFollowUp', {
+        measures: document.getElementById('plan-measures').value.trim(),
+        due: document.getElementById('plan-due').value + 'T23:59:59+08:00'
+      });
+    });
+    document.getElementById('note-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      followUp('AddFollowUpNote', { note: document.getElementById('note-text').value.trim() });
+    });
+    document.getElementById('close-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      followUp('CloseFollowUp', {
+        closing: document.getElementById('close-closing').value,
+        reason: document.getElementById('close-reason').value.trim()
+      });
+    });
     Promise.all([
       halfsky.labels(),
       halfsky.call('halfsky.v1.CatalogService/GetCatalog', {}).catch(function () { return {}; })
     ]).then(function (got) {
       L = got[0];
       catalog = (got[1] && got[1].catalog) || {};
+      var closings = L['halfsky.v1.FollowUpClosing'] || {};
+      var select = document.getElementById('close-closing');
+      Object.keys(closings).filter(function (k) { return closings[k].number > 0; }).forEach(function (k) {
+        select.appendChild(halfsky.el('option', { value: k, text: closings[k].zh }));
+      });
       return load();
     });
   });
