@@ -32,7 +32,7 @@
   }
 
   function actions(form) {
-    var td = halfsky.el('td', { 'class': 'noprint' });
+    var td = halfsky.el('td', { 'class': 'noprint', 'data-label': '操作' });
     var key = form.key || {};
     var id = [key.unitCode, key.areaCode, key.year].join('-');
     if (page === 'review' && form.state === 'FORM_STATE_SUBMITTED') {
@@ -61,12 +61,12 @@
     var key = form.key || {};
     var note = form.state === 'FORM_STATE_RETURNED' ? (form.reason || '') : (form.explanation || form.reason || '');
     return halfsky.el('tr', { 'data-unit': key.unitCode || '', 'data-state': token('FormState', form.state) }, [
-      halfsky.el('td', { text: nameOf(catalog.memberUnits, key.unitCode) }),
-      halfsky.el('td', { text: nameOf(catalog.areas, key.areaCode) }),
-      halfsky.el('td', { text: String(key.year || '') }),
-      halfsky.el('td', { 'class': 'state-' + token('FormState', form.state), text: label('FormState', form.state) }),
-      halfsky.el('td', { text: note }),
-      halfsky.el('td', { text: [form.changedBy || '', halfsky.formatTime(form.changedAt)].join(' ').trim() }),
+      halfsky.el('td', { 'data-label': '单位', text: nameOf(catalog.memberUnits, key.unitCode) }),
+      halfsky.el('td', { 'data-label': '地区', text: nameOf(catalog.areas, key.areaCode) }),
+      halfsky.el('td', { 'data-label': '年度', text: String(key.year || '') }),
+      halfsky.el('td', { 'data-label': '状态', 'class': 'state-' + token('FormState', form.state), text: label('FormState', form.state) }),
+      halfsky.el('td', { 'data-label': '说明 / 退回原因', text: note }),
+      halfsky.el('td', { 'data-label': '最近操作', text: [form.changedBy || '', halfsky.formatTime(form.changedAt)].join(' ').trim() }),
       actions(form)
     ]);
   }
@@ -110,13 +110,13 @@
       (r.rows || []).forEach(function (row) {
         var state = (row.form && row.form.state) || 'FORM_STATE_DRAFT';
         tbody.appendChild(halfsky.el('tr', { 'data-unit': row.unitCode, 'data-overdue': row.overdue ? 'yes' : 'no' }, [
-          halfsky.el('td', { text: nameOf(catalog.memberUnits, row.unitCode) }),
-          halfsky.el('td', { text: String(row.year || year) }),
-          halfsky.el('td', { text: String(row.expectedCount || 0) }),
-          halfsky.el('td', { text: String(row.reportedCount || 0) }),
-          halfsky.el('td', { text: halfsky.formatTime(row.dueAt) }),
-          halfsky.el('td', { 'class': row.overdue ? 'error' : '', text: row.overdue ? '逾期' : '否' }),
-          halfsky.el('td', { 'class': 'state-' + token('FormState', state), text: label('FormState', state) })
+          halfsky.el('td', { 'data-label': '单位', text: nameOf(catalog.memberUnits, row.unitCode) }),
+          halfsky.el('td', { 'data-label': '年度', text: String(row.year || year) }),
+          halfsky.el('td', { 'data-label': '应报', text: String(row.expectedCount || 0) }),
+          halfsky.el('td', { 'data-label': '已报', text: String(row.reportedCount || 0) }),
+          halfsky.el('td', { 'data-label': '截止', text: halfsky.formatTime(row.dueAt) }),
+          halfsky.el('td', { 'data-label': '是否逾期', 'class': row.overdue ? 'error' : '', text: row.overdue ? '逾期' : '否' }),
+          halfsky.el('td', { 'data-label': '区级报表', 'class': 'state-' + token('FormState', state), text: label('FormState', state) })
         ]));
       });
     }).catch(function (err) { halfsky.showError(status(), err); });
