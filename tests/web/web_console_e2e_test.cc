@@ -735,6 +735,51 @@ TEST_F(WebConsoleTest, OverTlsTheSessionCookieIsSecure) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
+// A change upstream reaches an open WatchWarnings stream through the
+// console as it happens (a new figure: the progress warning is UPDATED).
+TEST_F(WebConsoleTest, AChangeArrivesLiveOnTheStream) {
+  const Signed s = SignIn(kAssessmentToken);
+  const int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  const std::string req =
+      RequestText(port_, "GET", "/api/v1/halfsky.v1.EvaluationService/WatchWarnings?request=%7B%7D",
+                  {"Cookie: " + s.cookie}, "");
+  ASSERT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string raw;
+  char buf[65536];
+  while (!absl::StrContains(raw, "WARNING_EVENT_TYPE_SYNCED")) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    ASSERT_GT(n, 0) << raw;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  const size_t synced = raw.size();
+  auto submission = v1::SubmissionService::NewStub(
+      grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+  v1::SubmitBatchRequest request;
+  request.set_request_id("web-e2e-live");
+  v1::DataValue* v = request.add_data_values();
+  v->mutable_key()->set_indicator_id("HEALTH-02");
+  v->mutable_key()->set_area_code(kDistrict);
+  v->mutable_key()->set_year(2024);
+  v->mutable_fraction()->set_numerator(540);
+  v->mutable_fraction()->set_denominator(1000);
+  v->set_source("两癌筛查年报（更正）");
+  v->set_change_reason("更正筛查人数");
+  grpc::ClientContext ctx;
+  auth::AddBearerToken(&ctx, kUnitToken);
+  v1::SubmitBatchResponse response;
+  ASSERT_TRUE(submission->SubmitBatch(&ctx, request, &response).ok());
+  // The update: an event after SYNCED naming the progress warning.
+  while (raw.find(kProgressWarning, synced) == std::string::npos) {
+    const ssize_t n = read(fd, buf, sizeof(buf));  // SO_RCVTIMEO 10 s
+    ASSERT_GT(n, 0) << raw.substr(synced);
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_THAT(raw.substr(synced), HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_UPDATED")"));
+  EXPECT_THAT(raw.substr(synced), HasSubstr(R"("currentValue":54)"));
+}
+
 // Last: it stops halfsky-web. SIGTERM ends an open watch stream (its final
 // event names the status) and the process exits cleanly and promptly.
 TEST_F(WebConsoleTest, SigtermEndsOpenStreamsAndExitsCleanly) {
