@@ -310,18 +310,31 @@ testing::Suite* WebConsoleTest::suite_ = nullptr;
 testing::ServiceProcess* WebConsoleTest::web_ = nullptr;
 int WebConsoleTest::port_ = 0;
 
-TEST_F(WebConsoleTest, AnApiCallWithoutASessionIsUnauthenticated) {
-  HttpAnswer a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
-                      {"Content-Type: application/json"}, "{}");
-  EXPECT_EQ(a.status, 401);
-  EXPECT_THAT(a.body, HasSubstr(R"("status":"UNAUTHENTICATED")"));
-  a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
-           {"Content-Type: application/json", "Cookie: halfsky_session=0123abcd"}, "{}");
-  EXPECT_EQ(a.status, 401);
-  // A page without a session goes to the sign-in page.
-  a = Http(port_, "GET", "/warnings");
-  EXPECT_EQ(a.status, 303);
-  EXPECT_EQ(a.Header("location"), "/signin?next=/warnings");
+TEST_F(WebConsoleTest, WithoutASessionIs401AndOffTheAllowListIs404) {
+  {
+    HttpAnswer a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
+                        {"Content-Type: application/json"}, "{}");
+    EXPECT_EQ(a.status, 401);
+    EXPECT_THAT(a.body, HasSubstr(R"("status":"UNAUTHENTICATED")"));
+    a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
+             {"Content-Type: application/json", "Cookie: halfsky_session=0123abcd"}, "{}");
+    EXPECT_EQ(a.status, 401);
+    // A page without a session goes to the sign-in page.
+    a = Http(port_, "GET", "/warnings");
+    EXPECT_EQ(a.status, 303);
+    EXPECT_EQ(a.Header("location"), "/signin?next=/warnings");
+  }
+  {
+    const Signed s = SignIn(kStatisticsToken);
+    for (const char* method :
+         {"halfsky.v1.SubmissionService/SubmitStream", "halfsky.v1.SubmissionService/WatchChanges",
+          "halfsky.v1.SubmissionService/LockYear", "halfsky.v1.AggregationService/Rebuild",
+          "grpc.health.v1.Health/Check", "halfsky.v1.EvaluationService/NoSuchMethod",
+          "halfsky.v1.EvaluationService/WatchWarnings"}) {
+      const HttpAnswer a = Api(s, method, "{}");
+      EXPECT_EQ(a.status, 404) << method << " " << a.body;
+    }
+  }
 }
 
 TEST_F(WebConsoleTest, SignInSetsAnHttpOnlySameSiteStrictCookie) {
@@ -431,18 +444,6 @@ TEST_F(WebConsoleTest, ListWarningsJsonEqualsTheGrpcAnswer) {
   EXPECT_THAT(bad.body, HasSubstr("INVALID_ARGUMENT"));
 }
 
-TEST_F(WebConsoleTest, MethodsOutsideTheAllowListAreNotFound) {
-  const Signed s = SignIn(kStatisticsToken);
-  for (const char* method :
-       {"halfsky.v1.SubmissionService/SubmitStream", "halfsky.v1.SubmissionService/WatchChanges",
-        "halfsky.v1.SubmissionService/LockYear", "halfsky.v1.AggregationService/Rebuild",
-        "grpc.health.v1.Health/Check", "halfsky.v1.EvaluationService/NoSuchMethod",
-        "halfsky.v1.EvaluationService/WatchWarnings"}) {
-    const HttpAnswer a = Api(s, method, "{}");
-    EXPECT_EQ(a.status, 404) << method << " " << a.body;
-  }
-}
-
 TEST_F(WebConsoleTest, ReturnWithAReasonAndTheErrorDetailsAsJson) {
   const Signed unit = SignIn(kUnitToken);
   const Signed bureau = SignIn(kStatisticsToken);
@@ -469,28 +470,29 @@ TEST_F(WebConsoleTest, ReturnWithAReasonAndTheErrorDetailsAsJson) {
   EXPECT_THAT(a.body, HasSubstr("筛查人数与年报不符"));
 }
 
-TEST_F(WebConsoleTest, WatchWarningsIsServerSentEvents) {
-  const Signed s = SignIn(kAssessmentToken);
-  const std::string raw =
-      ReadStreamUntil(port_, "/api/v1/halfsky.v1.EvaluationService/WatchWarnings?request=%7B%7D",
-                      s.cookie, "WARNING_EVENT_TYPE_SYNCED");
-  EXPECT_THAT(raw, HasSubstr("text/event-stream"));
-  EXPECT_THAT(raw, HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_CURRENT")"));
-  EXPECT_THAT(raw, HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_SYNCED")"));
-  EXPECT_THAT(raw, HasSubstr(GrpcWarnings().warnings(0).id()));
-}
-
-TEST_F(WebConsoleTest, SignOutEndsTheSession) {
-  const Signed s = SignIn(kAssessmentToken);
-  HttpAnswer a = Http(port_, "POST", "/api/session/end",
-                      {"Content-Type: application/json", "Cookie: " + s.cookie}, "{}");
-  EXPECT_EQ(a.status, 403) << "sign-out needs the CSRF token too";
-  a = Http(port_, "POST", "/api/session/end",
-           {"Content-Type: application/json", "Cookie: " + s.cookie, "X-CSRF-Token: " + s.csrf},
-           "{}");
-  EXPECT_EQ(a.status, 200) << a.body;
-  EXPECT_THAT(SetCookie(a, "halfsky_session"), HasSubstr("Max-Age=0"));
-  EXPECT_EQ(Api(s, "halfsky.v1.EvaluationService/ListWarnings", "{}").status, 401);
+TEST_F(WebConsoleTest, WatchWarningsIsServerSentEventsAndSignOutEndsTheSession) {
+  {
+    const Signed s = SignIn(kAssessmentToken);
+    const std::string raw =
+        ReadStreamUntil(port_, "/api/v1/halfsky.v1.EvaluationService/WatchWarnings?request=%7B%7D",
+                        s.cookie, "WARNING_EVENT_TYPE_SYNCED");
+    EXPECT_THAT(raw, HasSubstr("text/event-stream"));
+    EXPECT_THAT(raw, HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_CURRENT")"));
+    EXPECT_THAT(raw, HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_SYNCED")"));
+    EXPECT_THAT(raw, HasSubstr(GrpcWarnings().warnings(0).id()));
+  }
+  {
+    const Signed s = SignIn(kAssessmentToken);
+    HttpAnswer a = Http(port_, "POST", "/api/session/end",
+                        {"Content-Type: application/json", "Cookie: " + s.cookie}, "{}");
+    EXPECT_EQ(a.status, 403) << "sign-out needs the CSRF token too";
+    a = Http(port_, "POST", "/api/session/end",
+             {"Content-Type: application/json", "Cookie: " + s.cookie, "X-CSRF-Token: " + s.csrf},
+             "{}");
+    EXPECT_EQ(a.status, 200) << a.body;
+    EXPECT_THAT(SetCookie(a, "halfsky_session"), HasSubstr("Max-Age=0"));
+    EXPECT_EQ(Api(s, "halfsky.v1.EvaluationService/ListWarnings", "{}").status, 401);
+  }
 }
 
 TEST_F(WebConsoleTest, ChromiumRendersTheWarningsBoard) {
@@ -532,52 +534,55 @@ TEST_F(WebConsoleTest, ChromiumRendersTheWarningsBoard) {
   }
 }
 
-TEST_F(WebConsoleTest, TheAssessmentGroupAcknowledgesThroughTheApi) {
-  const Signed s = SignIn(kAssessmentToken);
-  const HttpAnswer a =
-      Api(s, "halfsky.v1.EvaluationService/AcknowledgeWarning",
-          absl::StrCat(R"({"warningId":")", kProgressWarning, R"(","note":"加强宫颈癌筛查宣传"})"));
-  ASSERT_EQ(a.status, 200) << a.body;
-  EXPECT_THAT(a.body, HasSubstr(R"("note":"加强宫颈癌筛查宣传")"));
-  EXPECT_THAT(a.body, HasSubstr(R"("by":"alice")"));
-  const v1::ListWarningsResponse after = GrpcWarnings();
-  bool found = false;
-  for (const v1::Warning& w : after.warnings()) {
-    if (w.id() == kProgressWarning) {
-      found = true;
-      EXPECT_EQ(w.acknowledgement().note(), "加强宫颈癌筛查宣传");
+// Acknowledgement, then a follow-up note (in the history) and a plan the
+// service refuses (a past due date: its INVALID_ARGUMENT).
+TEST_F(WebConsoleTest, TheAssessmentGroupAcknowledgesAndFollowsUpThroughTheApi) {
+  {
+    const Signed s = SignIn(kAssessmentToken);
+    const HttpAnswer a = Api(
+        s, "halfsky.v1.EvaluationService/AcknowledgeWarning",
+        absl::StrCat(R"({"warningId":")", kProgressWarning, R"(","note":"加强宫颈癌筛查宣传"})"));
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_THAT(a.body, HasSubstr(R"("note":"加强宫颈癌筛查宣传")"));
+    EXPECT_THAT(a.body, HasSubstr(R"("by":"alice")"));
+    const v1::ListWarningsResponse after = GrpcWarnings();
+    bool found = false;
+    for (const v1::Warning& w : after.warnings()) {
+      if (w.id() == kProgressWarning) {
+        found = true;
+        EXPECT_EQ(w.acknowledgement().note(), "加强宫颈癌筛查宣传");
+      }
     }
+    EXPECT_TRUE(found);
   }
-  EXPECT_TRUE(found);
-}
-
-TEST_F(WebConsoleTest, AFollowUpNoteThroughTheApiIsInTheHistory) {
-  const Signed s = SignIn(kAssessmentToken);
-  const std::string id = absl::StrCat(R"({"warningId":")", kProgressWarning, "\"");
-  // The record is opened by the service when the warning fires.
-  HttpAnswer got;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  do {
-    got = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
-    if (got.status == 200) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(100));
-  } while (absl::Now() < deadline);
-  ASSERT_EQ(got.status, 200) << got.body;
-  const HttpAnswer note =
-      Api(s, "halfsky.v1.FollowUpService/AddFollowUpNote", id + R"(,"note":"已约谈区卫生健康局"})");
-  ASSERT_EQ(note.status, 200) << note.body;
-  EXPECT_THAT(note.body, HasSubstr("已约谈区卫生健康局"));
-  const HttpAnswer history = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
-  ASSERT_EQ(history.status, 200) << history.body;
-  EXPECT_THAT(history.body, HasSubstr(R"("kind":"FOLLOW_UP_STEP_KIND_NOTE")"));
-  EXPECT_THAT(history.body, HasSubstr(R"("text":"已约谈区卫生健康局")"));
-  // A plan due in the past is the service's INVALID_ARGUMENT, with its words.
-  const HttpAnswer plan = Api(s, "halfsky.v1.FollowUpService/PlanFollowUp",
-                              id + R"(,"measures":"x","due":"2020-01-01T23:59:59+08:00"})");
-  EXPECT_EQ(plan.status, 400) << plan.body;
-  EXPECT_THAT(plan.body, HasSubstr(R"("status":"INVALID_ARGUMENT")"));
+  {
+    const Signed s = SignIn(kAssessmentToken);
+    const std::string id = absl::StrCat(R"({"warningId":")", kProgressWarning, "\"");
+    // The record is opened by the service when the warning fires.
+    HttpAnswer got;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    do {
+      got = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
+      if (got.status == 200) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    } while (absl::Now() < deadline);
+    ASSERT_EQ(got.status, 200) << got.body;
+    const HttpAnswer note = Api(s, "halfsky.v1.FollowUpService/AddFollowUpNote",
+                                id + R"(,"note":"已约谈区卫生健康局"})");
+    ASSERT_EQ(note.status, 200) << note.body;
+    EXPECT_THAT(note.body, HasSubstr("已约谈区卫生健康局"));
+    const HttpAnswer history = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
+    ASSERT_EQ(history.status, 200) << history.body;
+    EXPECT_THAT(history.body, HasSubstr(R"("kind":"FOLLOW_UP_STEP_KIND_NOTE")"));
+    EXPECT_THAT(history.body, HasSubstr(R"("text":"已约谈区卫生健康局")"));
+    // A plan due in the past is the service's INVALID_ARGUMENT, with its words.
+    const HttpAnswer plan = Api(s, "halfsky.v1.FollowUpService/PlanFollowUp",
+                                id + R"(,"measures":"x","due":"2020-01-01T23:59:59+08:00"})");
+    EXPECT_EQ(plan.status, 400) << plan.body;
+    EXPECT_THAT(plan.body, HasSubstr(R"("status":"INVALID_ARGUMENT")"));
+  }
 }
 
 // Loads `next` after signing in with `token` in headless Chromium at phone
