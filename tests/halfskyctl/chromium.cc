@@ -33,16 +33,21 @@ std::string FindChromium() {
 
 absl::StatusOr<ChromiumRun> RunChromium(const std::string& chromium, const std::string& html_path,
                                         const std::string& extra_flags) {
+  return RunChromiumOnUrl(chromium, absl::StrCat("file://", html_path), extra_flags);
+}
+
+absl::StatusOr<ChromiumRun> RunChromiumOnUrl(const std::string& chromium, const std::string& url,
+                                             const std::string& extra_flags) {
   const std::string dir = MakeTempDir("chromium");
   const std::string out = dir + "/stdout.txt";
   const std::string err = dir + "/stderr.txt";
-  const std::string cmd = absl::StrCat(
-      "exec '", chromium,
-      "' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync "
-      "--disable-default-apps --disable-extensions --mute-audio --hide-scrollbars "
-      "--user-data-dir='",
-      dir, "/profile' ", extra_flags, " 'file://", html_path, "' >'", out, "' 2>'", err, "'");
+  const std::string cmd =
+      absl::StrCat("exec '", chromium,
+                   "' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                   "--disable-background-networking --disable-component-update --disable-sync "
+                   "--disable-default-apps --disable-extensions --mute-audio --hide-scrollbars "
+                   "--user-data-dir='",
+                   dir, "/profile' ", extra_flags, " '", url, "' >'", out, "' 2>'", err, "'");
   auto child = ChildProcess::Start({"/bin/sh", "-c", cmd});
   if (!child.ok()) {
     return child.status();

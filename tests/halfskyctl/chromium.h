@@ -25,6 +25,11 @@ struct ChromiumRun {
 absl::StatusOr<ChromiumRun> RunChromium(const std::string& chromium, const std::string& html_path,
                                         const std::string& extra_flags);
 
+// The same for any `url` (e.g. http://127.0.0.1:PORT/… of a server under
+// test); the URL must not contain a single quote.
+absl::StatusOr<ChromiumRun> RunChromiumOnUrl(const std::string& chromium, const std::string& url,
+                                             const std::string& extra_flags);
+
 }  // namespace halfsky::testing
 
 #endif  // HALFSKY_TESTS_HALFSKYCTL_CHROMIUM_H_

@@ -1,0 +1,82 @@
+// halfsky-web: what every page shares — the API call (with the CSRF
+// header), the enum labels from /api/labels, sign-out, small DOM helpers.
+'use strict';
+
+var halfsky = (function () {
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split('; ') : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf('=');
+      if (parts[i].substring(0, eq) === name) { return decodeURIComponent(parts[i].substring(eq + 1)); }
+    }
+    return '';
+  }
+
+  function signIn() {
+    location.href = '/signin?next=' + encodeURIComponent(location.pathname + location.search);
+  }
+
+  // POST /api/v1/<service>/<method> with `request` (an object in protobuf's
+  // JSON mapping); resolves to the response object, rejects with the error
+  // object ({status, code, message, details}); 401 goes to the sign-in page.
+  function call(method, request) {
+    return fetch('/api/v1/' + method, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': cookie('halfsky_csrf') },
+      body: JSON.stringify(request || {})
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (r.ok) { return body; }
+        if (r.status === 401) { signIn(); }
+        body.httpStatus = r.status;
+        throw body;
+      });
+    });
+  }
+
+  var labelsPromise = null;
+  // Resolves to {enumFullName: {VALUE: {zh, en, short_zh, token, number}}}.
+  function labels() {
+    if (!labelsPromise) {
+      labelsPromise = fetch('/api/labels').then(function (r) { return r.json(); });
+    }
+    return labelsPromise;
+  }
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === 'text') { e.textContent = attrs[k]; } else if (k === 'class') { e.className = attrs[k]; } else { e.setAttribute(k, attrs[k]); }
+    });
+    (children || []).forEach(function (c) { if (c) { e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); } });
+    return e;
+  }
+
+  function showError(target, err) {
+    target.className = 'status error';
+    target.textContent = (err && err.message) ? err.message : ('请求失败 / request failed: ' + String(err));
+  }
+
+  // A Timestamp (RFC 3339) in the district's time (UTC+8), as officials read it.
+  function formatTime(ts) {
+    if (!ts) { return ''; }
+    var d = new Date(ts);
+    return isNaN(d) ? ts : d.toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    var out = document.getElementById('signout');
+    if (out) {
+      out.addEventListener('click', function () {
+        fetch('/api/session/end', {
+          method: 'POST', credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': cookie('halfsky_csrf') },
+          body: '{}'
+        }).then(function () { location.href = '/signin'; });
+      });
+    }
+  });
+
+  return { call: call, labels: labels, el: el, showError: showError, formatTime: formatTime, cookie: cookie };
+})();

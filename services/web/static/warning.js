@@ -1,0 +1,176 @@
+// A warning's page (/warning?id=…): the warning as ListWarnings gives it
+// (firing or resolved), its figures and sentences, the acknowledgement
+// (AcknowledgeWarning: the assessment group) and the follow-up history
+// (FollowUpService.GetFollowUp).
+'use strict';
+(function () {
+  var L = null;
+  var catalog = {};
+  var id = new URLSearchParams(location.search).get('id') || '';
+
+  function label(type, name, field) {
+    var v = ((L && L['halfsky.v1.' + type]) || {})[name];
+    return v ? (v[field || 'zh'] || v.zh) : (name || '');
+  }
+  function status() { return document.getElementById('status'); }
+  function nameOf(list, code) {
+    for (var i = 0; i < (list || []).length; i++) { if (list[i].code === code) { return list[i].nameZh; } }
+    return code || '';
+  }
+  function percentOrNumber(x) {
+    return (x === undefined || x === null) ? '' : String(Math.round(x * 1000) / 1000);
+  }
+  function rate(x) {
+    return (x === undefined || x === null) ? '' : (Math.round(x * 1000) / 10) + '%';
+  }
+
+  // Every warning of one state, all pages.
+  function listAll(state, token, acc) {
+    var req = { pageSize: 1000, state: state };
+    if (token) { req.pageToken = token; }
+    return halfsky.call('halfsky.v1.EvaluationService/ListWarnings', req).then(function (r) {
+      acc = acc.concat(r.warnings || []);
+      return r.nextPageToken ? listAll(state, r.nextPageToken, acc) : acc;
+    });
+  }
+
+  function find() {
+    return listAll('WARNING_STATE_FIRING', '', []).then(function (firing) {
+      var w = firing.filter(function (x) { return x.id === id; })[0];
+      if (w) { return w; }
+      return listAll('WARNING_STATE_RESOLVED', '', []).then(function (resolved) {
+        return resolved.filter(function (x) { return x.id === id; })[0];
+      });
+    });
+  }
+
+  function row(tbody, th, value) {
+    if (value === '' || value === undefined) { return; }
+    tbody.appendChild(halfsky.el('tr', {}, [halfsky.el('th', { scope: 'row', text: th }), halfsky.el('td', { text: String(value) })]));
+  }
+
+  function show(w) {
+    var sev = label('Severity', w.severity, 'token');
+    var title = w.indicatorNameZh || w.indicatorId || w.id;
+    document.title = title + ' · 预警详情';
+    var h = document.getElementById('title');
+    h.textContent = title + ' ';
+    h.appendChild(halfsky.el('span', { 'class': 'en', text: nameOf(catalog.areas, w.areaCode) }));
+    var badges = document.getElementById('badges');
+    badges.textContent = '';
+    badges.appendChild(halfsky.el('span', { 'class': 'badge ' + sev, text: label('Severity', w.severity) }));
+    badges.appendChild(halfsky.el('span', { 'class': 'badge', text: label('WarningKind', w.kind) }));
+    badges.appendChild(halfsky.el('span', { 'class': 'badge', text: label('WarningState', w.state) }));
+    if (w.status) { badges.appendChild(halfsky.el('span', { 'class': 'badge', text: label('ProgressStatus', w.status) })); }
+    document.getElementById('explanation-zh').textContent = w.explanationZh || '';
+    document.getElementById('explanation-en').textContent = w.explanationEn || '';
+    var f = w.figures || {};
+    var tbody = document.querySelector('#figures tbody');
+    tbody.textContent = '';
+    if (f.baseYear) { row(tbody, '基期 base (' + f.baseYear + ')', percentOrNumber(f.baseValue)); }
+    if (f.currentYear) { row(tbody, '现值 current (' + f.currentYear + ')', percentOrNumber(f.currentValue)); }
+    if (f.targetYear) { row(tbody, '目标 target (' + f.targetYear + ')', percentOrNumber(f.targetValue)); }
+    row(tbody, '预计值 projected', percentOrNumber(f.projectedValue));
+    row(tbody, '年均变化 actual annual rate', rate(f.actualAnnualRate));
+    row(tbody, '今后每年需变化 required annual rate', rate(f.requiredAnnualRate));
+    row(tbody, '进度 progress P', percentOrNumber(f.progress));
+    row(tbody, '最近变化 latest change', percentOrNumber(f.latestChange));
+    var facts = [];
+    (w.responsibleUnitCodes || []).forEach(function (u) { facts.push('责任单位 ' + nameOf(catalog.memberUnits, u)); });
+    if (w.firingSince) { facts.push('预警起始 ' + halfsky.formatTime(w.firingSince)); }
+    if (w.resolvedAt) { facts.push('解除于 ' + halfsky.formatTime(w.resolvedAt)); }
+    if (w.episode) { facts.push('第 ' + w.episode + ' 轮'); }
+    if (w.daysOverdue) { facts.push('逾期 ' + w.daysOverdue + ' 天'); }
+    document.getElementById('facts').textContent = facts.join(' · ');
+    var ack = document.getElementById('ack');
+    ack.textContent = w.acknowledgement
+        ? ('已确认：' + w.acknowledgement.note + '（' + w.acknowledgement.by + '，' + halfsky.formatTime(w.acknowledgement.at) + '）')
+        : '尚未确认 / not acknowledged';
+    document.getElementById('warning').hidden = false;
+    document.body.setAttribute('data-warning', w.id);
+  }
+
+  function showFollowUp() {
+    return halfsky.call('halfsky.v1.FollowUpService/GetFollowUp', { warningId: id }).then(function (fu) {
+      var parts = [label('FollowUpState', fu.state)];
+      if (fu.ownerUnitCode) { parts.push('承办单位 ' + nameOf(catalog.memberUnits, fu.ownerUnitCode)); }
+      if (fu.plan && fu.plan.measures) { parts.push('整改措施：' + fu.plan.measures + (fu.plan.due ? '（期限 ' + halfsky.formatTime(fu.plan.due) + '）' : '')); }
+      document.getElementById('followup-state').textContent = parts.join(' · ');
+      document.getElementById('followup-actions').hidden = fu.state === 'FOLLOW_UP_STATE_CLOSED';
+      document.body.setAttribute('data-followup', label('FollowUpState', fu.state, 'token'));
+      var tbody = document.querySelector('#steps tbody');
+      tbody.textContent = '';
+      (fu.steps || []).forEach(function (s) {
+        tbody.appendChild(halfsky.el('tr', {}, [
+          halfsky.el('td', { text: halfsky.formatTime(s.at) }),
+          halfsky.el('td', { text: label('FollowUpStepKind', s.kind, 'short_zh') }),
+          halfsky.el('td', { text: s.by || '' }),
+          halfsky.el('td', { text: s.text || '' })
+        ]));
+      });
+    }).catch(function (err) {
+      document.getElementById('followup-state').textContent =
+          err && err.httpStatus === 404 ? '暂无督办记录 / no follow-up' : ((err && err.message) || '');
+    });
+  }
+
+  function load() {
+    return find().then(function (w) {
+      if (!w) {
+        halfsky.showError(status(), { message: '没有这条预警 / no such warning: ' + id });
+        return null;
+      }
+      status().textContent = '';
+      show(w);
+      return showFollowUp();
+    }).catch(function (err) { halfsky.showError(status(), err); });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    document.getElementById('ack-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var note = document.getElementById('ack-note').value.trim();
+      halfsky.call('halfsky.v1.EvaluationService/AcknowledgeWarning', { warningId: id, note: note })
+          .then(function () { status().className = 'status'; status().textContent = '已确认 / acknowledged'; return load(); })
+          .catch(function (err) { halfsky.showError(status(), err); });
+    });
+    // The follow-up's steps (FollowUpService; the service decides who may).
+    function followUp(method, request) {
+      request.warningId = id;
+      return halfsky.call('halfsky.v1.FollowUpService/' + method, request)
+          .then(function () { status().className = 'status'; status().textContent = '已保存 / saved'; return showFollowUp(); })
+          .catch(function (err) { halfsky.showError(status(), err); });
+    }
+    document.getElementById('plan-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      followUp('PlanFollowUp', {
+        measures: document.getElementById('plan-measures').value.trim(),
+        due: document.getElementById('plan-due').value + 'T23:59:59+08:00'
+      });
+    });
+    document.getElementById('note-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      followUp('AddFollowUpNote', { note: document.getElementById('note-text').value.trim() });
+    });
+    document.getElementById('close-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      followUp('CloseFollowUp', {
+        closing: document.getElementById('close-closing').value,
+        reason: document.getElementById('close-reason').value.trim()
+      });
+    });
+    Promise.all([
+      halfsky.labels(),
+      halfsky.call('halfsky.v1.CatalogService/GetCatalog', {}).catch(function () { return {}; })
+    ]).then(function (got) {
+      L = got[0];
+      catalog = (got[1] && got[1].catalog) || {};
+      var closings = L['halfsky.v1.FollowUpClosing'] || {};
+      var select = document.getElementById('close-closing');
+      Object.keys(closings).filter(function (k) { return closings[k].number > 0; }).forEach(function (k) {
+        select.appendChild(halfsky.el('option', { value: k, text: closings[k].zh }));
+      });
+      return load();
+    });
+  });
+})();

@@ -1,0 +1,1033 @@
+// halfsky-web end to end (issue #19, first slice): the real services
+// (tests/support/suite.h) and the real halfsky-web binary, checked over
+// HTTP as a browser and a script would use them, and the warnings board in
+// a real headless Chromium:
+//  - an API call without a session is 401; a forged session id too;
+//  - sign-in checks the token upstream and sets an HttpOnly, SameSite=Strict
+//    session cookie (a wrong token: 401, no cookie);
+//  - a POST without (or with a wrong) X-CSRF-Token is 403 and changes nothing;
+//  - a role the upstream refuses is 403 with its google.rpc.Status;
+//  - ListWarnings over the JSON API equals the gRPC answer, field for field;
+//  - methods outside the allow-list are 404;
+//  - return with a reason and the FAILED_PRECONDITION details as JSON;
+//  - WatchWarnings as Server-Sent Events;
+//  - sign-out ends the session;
+//  - Chromium signs in and renders the board: every warning's name, red
+//    first, no console errors.
+// One suite for every test (SetUpTestSuite) keeps the run short.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/auth/credentials.h"
+#include "common/auth/token_store.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "halfsky/v1/evaluation.grpc.pb.h"
+#include "halfsky/v1/review.grpc.pb.h"
+#include "halfsky/v1/submission.grpc.pb.h"
+#include "tests/halfskyctl/chromium.h"
+#include "tests/support/process.h"
+#include "tests/support/suite.h"
+
+namespace halfsky {
+namespace {
+
+namespace v1 = ::halfsky::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kAssessmentToken[] = "web-assessment-token-1";
+constexpr char kUnitToken[] = "web-health-unit-token-1";
+constexpr char kStatisticsToken[] = "web-statistics-token-1";
+constexpr char kServiceToken[] = "web-service-token-1";
+constexpr char kDistrict[] = "610303";
+constexpr char kUnit[] = "HEALTH_BUREAU";
+constexpr char kProgressWarning[] = "HEALTH-02:610303:progress:2025";
+
+struct HttpAnswer {
+  int status = 0;
+  std::multimap<std::string, std::string> headers;  // names lowercased
+  std::string body;
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+std::string RequestText(int port, const std::string& method, const std::string& path,
+                        const std::vector<std::string>& headers, const std::string& body) {
+  std::string req = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
+                                 "\r\nConnection: close\r\nContent-Length: ", body.size(), "\r\n");
+  for (const std::string& h : headers) {
+    absl::StrAppend(&req, h, "\r\n");
+  }
+  absl::StrAppend(&req, "\r\n", body);
+  return req;
+}
+
+// One HTTP/1.1 request on its own connection (a plain socket client, so
+// nothing outside the test decides what is sent).
+HttpAnswer Http(int port, const std::string& method, const std::string& path,
+                const std::vector<std::string>& headers = {}, const std::string& body = "") {
+  HttpAnswer answer;
+  const int fd = Connect(port);
+  if (fd < 0) {
+    return answer;
+  }
+  const std::string req = RequestText(port, method, path, headers, body);
+  (void)!write(fd, req.data(), req.size());
+  std::string raw;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  const size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) {
+    return answer;
+  }
+  std::vector<std::string> lines = absl::StrSplit(raw.substr(0, end), "\r\n");
+  std::vector<std::string> status_line = absl::StrSplit(lines[0], ' ');
+  if (status_line.size() >= 2) {
+    (void)absl::SimpleAtoi(status_line[1], &answer.status);
+  }
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const size_t colon = lines[i].find(':');
+    if (colon != std::string::npos) {
+      answer.headers.emplace(absl::AsciiStrToLower(lines[i].substr(0, colon)),
+                             std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1))));
+    }
+  }
+  answer.body = raw.substr(end + 4);
+  return answer;
+}
+
+// Reads a streamed response until `until` appears (or 10 s pass).
+std::string ReadStreamUntil(int port, const std::string& path, const std::string& cookie,
+                            const std::string& until) {
+  const int fd = Connect(port);
+  if (fd < 0) {
+    return "";
+  }
+  const std::string req = RequestText(port, "GET", path, {"Cookie: " + cookie}, "");
+  (void)!write(fd, req.data(), req.size());
+  std::string raw;
+  char buf[65536];
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!absl::StrContains(raw, until) && absl::Now() < deadline) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) {
+      break;
+    }
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return raw;
+}
+
+// "name=value" of the Set-Cookie header for `name` ("" if none).
+std::string SetCookie(const HttpAnswer& a, const std::string& name) {
+  auto range = a.headers.equal_range("set-cookie");
+  for (auto it = range.first; it != range.second; ++it) {
+    if (absl::StartsWith(it->second, name + "=")) {
+      return it->second;
+    }
+  }
+  return "";
+}
+
+std::string CookieValue(const std::string& set_cookie) {
+  const size_t eq = set_cookie.find('=');
+  const size_t semi = set_cookie.find(';');
+  return set_cookie.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
+}
+
+struct Signed {
+  std::string cookie;  // the Cookie header value
+  std::string csrf;
+};
+
+class WebConsoleTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    testing::SuiteOptions options;
+    options.catalog =
+        std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto";
+    options.tokens = absl::StrCat(auth::HashToken(kAssessmentToken), " alice assessment\n",
+                                  auth::HashToken(kUnitToken), " health-system unit:", kUnit, "\n",
+                                  auth::HashToken(kStatisticsToken), " stats statistics\n",
+                                  auth::HashToken(kServiceToken), " halfsky-services statistics\n");
+    options.service_token = kServiceToken;
+    options.evaluation_flags = {"--reevaluate_interval=1h"};
+    auto suite = testing::Suite::Start(options);
+    ASSERT_TRUE(suite.ok()) << suite.status();
+    suite_ = suite->release();
+    web_ = new testing::ServiceProcess();
+    const std::string http_file = suite_->dir() + "/web.http";
+    absl::Status started =
+        web_->Start(suite_->dir(), "web", testing::ServiceBinary("web"), options.catalog,
+                    /*tokens_file=*/"",
+                    {"--http_listen=127.0.0.1:0", "--http_address_file=" + http_file,
+                     "--submission=" + suite_->submission().address(),
+                     "--aggregation=" + suite_->aggregation().address(),
+                     "--evaluation=" + suite_->evaluation().address()});
+    ASSERT_TRUE(started.ok()) << started;
+    const std::string address = std::string(
+        absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
+    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
+
+    // The district's screening proportion 50 % (2020) and 52 % (2024)
+    // against ≥ 70 % by 2025: a PROGRESS warning.
+    auto submission = v1::SubmissionService::NewStub(
+        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+    v1::SubmitBatchRequest request;
+    request.set_request_id("web-e2e-1");
+    for (const auto& [year, num] : std::vector<std::pair<int, double>>{{2020, 500}, {2024, 520}}) {
+      v1::DataValue* v = request.add_data_values();
+      v->mutable_key()->set_indicator_id("HEALTH-02");
+      v->mutable_key()->set_area_code(kDistrict);
+      v->mutable_key()->set_year(year);
+      v->mutable_fraction()->set_numerator(num);
+      v->mutable_fraction()->set_denominator(1000);
+      v->set_source("两癌筛查年报");
+    }
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kUnitToken);
+    v1::SubmitBatchResponse response;
+    const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    // Late-data warnings fire at start; wait for the progress warning too.
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!HasWarning(kProgressWarning) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    ASSERT_TRUE(HasWarning(kProgressWarning)) << "no progress warning fired";
+  }
+
+  static void TearDownTestSuite() {
+    if (web_ != nullptr) {
+      EXPECT_TRUE(web_->Stop().ok()) << web_->log();
+      delete web_;
+      web_ = nullptr;
+    }
+    if (suite_ != nullptr) {
+      EXPECT_TRUE(suite_->Stop().ok());
+      delete suite_;
+      suite_ = nullptr;
+    }
+  }
+
+  static bool HasWarning(const std::string& id) {
+    const v1::ListWarningsResponse r = GrpcWarnings();
+    for (const v1::Warning& w : r.warnings()) {
+      if (w.id() == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static v1::ListWarningsResponse GrpcWarnings() {
+    auto stub = v1::EvaluationService::NewStub(
+        grpc::CreateChannel(suite_->evaluation().address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kAssessmentToken);
+    v1::ListWarningsRequest request;
+    request.set_page_size(1000);
+    v1::ListWarningsResponse response;
+    EXPECT_TRUE(stub->ListWarnings(&ctx, request, &response).ok());
+    return response;
+  }
+
+  static HttpAnswer SignInAnswer(const std::string& token) {
+    return Http(port_, "POST", "/api/session", {"Content-Type: application/json"},
+                absl::StrCat(R"({"token":")", token, "\"}"));
+  }
+
+  static Signed SignIn(const std::string& token) {
+    const HttpAnswer a = SignInAnswer(token);
+    EXPECT_EQ(a.status, 200) << a.body;
+    const std::string session = CookieValue(SetCookie(a, "halfsky_session"));
+    const std::string csrf = CookieValue(SetCookie(a, "halfsky_csrf"));
+    return {absl::StrCat("halfsky_session=", session, "; halfsky_csrf=", csrf), csrf};
+  }
+
+  static HttpAnswer Api(const Signed& s, const std::string& method, const std::string& json,
+                        bool with_csrf = true) {
+    std::vector<std::string> headers = {"Content-Type: application/json", "Cookie: " + s.cookie};
+    if (with_csrf) {
+      headers.push_back("X-CSRF-Token: " + s.csrf);
+    }
+    return Http(port_, "POST", "/api/v1/" + method, headers, json);
+  }
+
+  static testing::Suite* suite_;
+  static testing::ServiceProcess* web_;
+  static int port_;
+};
+
+testing::Suite* WebConsoleTest::suite_ = nullptr;
+testing::ServiceProcess* WebConsoleTest::web_ = nullptr;
+int WebConsoleTest::port_ = 0;
+
+TEST_F(WebConsoleTest, WithoutASessionIs401AndOffTheAllowListIs404) {
+  {
+    HttpAnswer a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
+                        {"Content-Type: application/json"}, "{}");
+    EXPECT_EQ(a.status, 401);
+    EXPECT_THAT(a.body, HasSubstr(R"("status":"UNAUTHENTICATED")"));
+    a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
+             {"Content-Type: application/json", "Cookie: halfsky_session=0123abcd"}, "{}");
+    EXPECT_EQ(a.status, 401);
+    // A page without a session goes to the sign-in page.
+    a = Http(port_, "GET", "/warnings");
+    EXPECT_EQ(a.status, 303);
+    EXPECT_EQ(a.Header("location"), "/signin?next=/warnings");
+  }
+  {
+    const Signed s = SignIn(kStatisticsToken);
+    for (const char* method :
+         {"halfsky.v1.SubmissionService/SubmitStream", "halfsky.v1.SubmissionService/WatchChanges",
+          "halfsky.v1.SubmissionService/LockYear", "halfsky.v1.AggregationService/Rebuild",
+          "grpc.health.v1.Health/Check", "halfsky.v1.EvaluationService/NoSuchMethod",
+          "halfsky.v1.EvaluationService/WatchWarnings"}) {
+      const HttpAnswer a = Api(s, method, "{}");
+      EXPECT_EQ(a.status, 404) << method << " " << a.body;
+    }
+  }
+}
+
+TEST_F(WebConsoleTest, SignInSetsAnHttpOnlySameSiteStrictCookie) {
+  const HttpAnswer wrong = SignInAnswer("not-a-token");
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  EXPECT_EQ(SetCookie(wrong, "halfsky_session"), "");
+
+  const HttpAnswer a = SignInAnswer(kAssessmentToken);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const std::string session = SetCookie(a, "halfsky_session");
+  EXPECT_THAT(session, HasSubstr("; HttpOnly"));
+  EXPECT_THAT(session, HasSubstr("; SameSite=Strict"));
+  EXPECT_THAT(session, HasSubstr("; Path=/"));
+  EXPECT_THAT(session, HasSubstr("; Max-Age=28800"));
+  EXPECT_THAT(session, Not(HasSubstr("Secure")));  // plain HTTP here
+  EXPECT_EQ(CookieValue(session).size(), 64u);
+  EXPECT_THAT(session, Not(HasSubstr(kAssessmentToken)));
+  const std::string csrf = SetCookie(a, "halfsky_csrf");
+  EXPECT_THAT(csrf, HasSubstr("; SameSite=Strict"));
+  EXPECT_THAT(csrf, Not(HasSubstr("HttpOnly")));  // the pages read it
+  EXPECT_THAT(a.body, HasSubstr(CookieValue(csrf)));
+  // A form post (not JSON) is refused before anything is checked.
+  const HttpAnswer form =
+      Http(port_, "POST", "/api/session", {"Content-Type: application/x-www-form-urlencoded"},
+           absl::StrCat("token=", kAssessmentToken));
+  EXPECT_EQ(form.status, 415);
+}
+
+TEST_F(WebConsoleTest, AWriteWithoutTheCsrfTokenIsRefused) {
+  const Signed s = SignIn(kAssessmentToken);
+  const v1::ListWarningsResponse before = GrpcWarnings();
+  const std::string id = before.warnings(0).id();
+  const std::string ack = absl::StrCat(R"({"warningId":")", id, R"(","note":"加强筛查宣传"})");
+  HttpAnswer a = Api(s, "halfsky.v1.EvaluationService/AcknowledgeWarning", ack,
+                     /*with_csrf=*/false);
+  EXPECT_EQ(a.status, 403) << a.body;
+  EXPECT_THAT(a.body, HasSubstr("CSRF"));
+  Signed wrong = s;
+  wrong.csrf = std::string(64, 'a');
+  a = Api(wrong, "halfsky.v1.EvaluationService/AcknowledgeWarning", ack);
+  EXPECT_EQ(a.status, 403) << a.body;
+  // Another origin, even with the token.
+  a = Http(port_, "POST", "/api/v1/halfsky.v1.EvaluationService/AcknowledgeWarning",
+           {"Content-Type: application/json", "Cookie: " + s.cookie, "X-CSRF-Token: " + s.csrf,
+            "Origin: http://evil.example"},
+           ack);
+  EXPECT_EQ(a.status, 403) << a.body;
+  const v1::ListWarningsResponse after = GrpcWarnings();
+  for (const v1::Warning& w : after.warnings()) {
+    EXPECT_FALSE(w.has_acknowledgement()) << w.id();
+  }
+}
+
+TEST_F(WebConsoleTest, ARoleTheServiceRefusesIsForbiddenWithItsStatus) {
+  const Signed unit = SignIn(kUnitToken);
+  const HttpAnswer a = Api(unit, "halfsky.v1.ReviewService/ApproveForm",
+                           absl::StrCat(R"({"key":{"unitCode":")", kUnit, R"(","areaCode":")",
+                                        kDistrict, R"(","year":2024}})"));
+  EXPECT_EQ(a.status, 403) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("status":"PERMISSION_DENIED","code":7)"));
+  const HttpAnswer ack =
+      Api(unit, "halfsky.v1.EvaluationService/AcknowledgeWarning",
+          absl::StrCat(R"({"warningId":")", GrpcWarnings().warnings(0).id(), R"(","note":"x"})"));
+  EXPECT_EQ(ack.status, 403) << ack.body;
+}
+
+TEST_F(WebConsoleTest, ListWarningsJsonEqualsTheGrpcAnswer) {
+  const Signed s = SignIn(kAssessmentToken);
+  // The answer between two equal gRPC answers (a re-evaluation in between
+  // would change last_evaluated): retried a few times.
+  bool compared = false;
+  HttpAnswer a;
+  for (int attempt = 0; attempt < 5 && !compared; ++attempt) {
+    const v1::ListWarningsResponse before = GrpcWarnings();
+    a = Api(s, "halfsky.v1.EvaluationService/ListWarnings", R"({"pageSize":1000})");
+    const v1::ListWarningsResponse after = GrpcWarnings();
+    if (!google::protobuf::util::MessageDifferencer::Equals(before, after)) {
+      continue;
+    }
+    compared = true;
+    ASSERT_EQ(a.status, 200) << a.body.substr(0, 500);
+    EXPECT_THAT(a.Header("content-type"), HasSubstr("application/json"));
+    v1::ListWarningsResponse from_json;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(a.body, &from_json).ok())
+        << a.body.substr(0, 500);
+    std::string diff;
+    google::protobuf::util::MessageDifferencer differencer;
+    differencer.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(differencer.Compare(before, from_json)) << diff;
+    EXPECT_GT(from_json.warnings_size(), 1);
+    EXPECT_EQ(from_json.total_count(), before.total_count());
+  }
+  ASSERT_TRUE(compared) << "the warnings kept changing";
+  // A script with its own token: Authorization passes through, no cookie
+  // and no CSRF token needed.
+  const HttpAnswer bearer = Http(
+      port_, "POST", "/api/v1/halfsky.v1.EvaluationService/ListWarnings",
+      {"Content-Type: application/json", absl::StrCat("Authorization: Bearer ", kAssessmentToken)},
+      R"({"pageSize":1000})");
+  EXPECT_EQ(bearer.status, 200);
+  v1::ListWarningsResponse by_bearer;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(bearer.body, &by_bearer).ok());
+  EXPECT_EQ(by_bearer.warnings_size(), GrpcWarnings().warnings_size());
+  // A body that is not the request's JSON mapping.
+  const HttpAnswer bad = Api(s, "halfsky.v1.EvaluationService/ListWarnings", R"({"nope":1})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("INVALID_ARGUMENT"));
+}
+
+TEST_F(WebConsoleTest, ReturnWithAReasonAndTheErrorDetailsAsJson) {
+  const Signed unit = SignIn(kUnitToken);
+  const Signed bureau = SignIn(kStatisticsToken);
+  const std::string key =
+      absl::StrCat(R"({"unitCode":")", kUnit, R"(","areaCode":")", kDistrict, R"(","year":2020})");
+  HttpAnswer a =
+      Api(unit, "halfsky.v1.ReviewService/SubmitForm", absl::StrCat(R"({"key":)", key, "}"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("state":"FORM_STATE_SUBMITTED")"));
+  a = Api(bureau, "halfsky.v1.ReviewService/ReturnForm",
+          absl::StrCat(R"({"key":)", key, R"(,"reason":"筛查人数与年报不符"})"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("state":"FORM_STATE_RETURNED")"));
+  EXPECT_THAT(a.body, HasSubstr("筛查人数与年报不符"));
+  // Approving a returned form: FAILED_PRECONDITION with its ErrorInfo.
+  a = Api(bureau, "halfsky.v1.ReviewService/ApproveForm", absl::StrCat(R"({"key":)", key, "}"));
+  EXPECT_EQ(a.status, 400) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("status":"FAILED_PRECONDITION")"));
+  EXPECT_THAT(a.body, HasSubstr(R"("@type":"type.googleapis.com/google.rpc.ErrorInfo")"));
+  EXPECT_THAT(a.body, HasSubstr(R"("reason":"FORM_STATE")"));
+  // The unit sees the reason on its own forms.
+  a = Api(unit, "halfsky.v1.ReviewService/ListForms", R"({"year":2020})");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(a.body, HasSubstr("筛查人数与年报不符"));
+}
+
+TEST_F(WebConsoleTest, WatchWarningsIsServerSentEventsAndSignOutEndsTheSession) {
+  {
+    const Signed s = SignIn(kAssessmentToken);
+    const std::string raw =
+        ReadStreamUntil(port_, "/api/v1/halfsky.v1.EvaluationService/WatchWarnings?request=%7B%7D",
+                        s.cookie, "WARNING_EVENT_TYPE_SYNCED");
+    EXPECT_THAT(raw, HasSubstr("text/event-stream"));
+    EXPECT_THAT(raw, HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_CURRENT")"));
+    EXPECT_THAT(raw, HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_SYNCED")"));
+    EXPECT_THAT(raw, HasSubstr(GrpcWarnings().warnings(0).id()));
+  }
+  {
+    const Signed s = SignIn(kAssessmentToken);
+    HttpAnswer a = Http(port_, "POST", "/api/session/end",
+                        {"Content-Type: application/json", "Cookie: " + s.cookie}, "{}");
+    EXPECT_EQ(a.status, 403) << "sign-out needs the CSRF token too";
+    a = Http(port_, "POST", "/api/session/end",
+             {"Content-Type: application/json", "Cookie: " + s.cookie, "X-CSRF-Token: " + s.csrf},
+             "{}");
+    EXPECT_EQ(a.status, 200) << a.body;
+    EXPECT_THAT(SetCookie(a, "halfsky_session"), HasSubstr("Max-Age=0"));
+    EXPECT_EQ(Api(s, "halfsky.v1.EvaluationService/ListWarnings", "{}").status, 401);
+  }
+}
+
+TEST_F(WebConsoleTest, ChromiumRendersTheWarningsBoard) {
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  // The sign-in page signs in with a token in the fragment (never sent to
+  // the server as part of the URL), then opens the board.
+  auto run = testing::RunChromiumOnUrl(
+      chromium,
+      absl::StrCat("http://127.0.0.1:", port_,
+                   "/signin?next=/warnings%3Flive%3D0#token=", kAssessmentToken),
+      "--enable-logging=stderr --v=0 --window-size=390,844 --virtual-time-budget=8000 "
+      "--timeout=10000 "
+      "--dump-dom");
+  ASSERT_TRUE(run.ok()) << run.status();
+  const v1::ListWarningsResponse warnings = GrpcWarnings();
+  EXPECT_THAT(run->stdout_text,
+              HasSubstr(absl::StrCat("data-rendered=\"", warnings.warnings_size(), "\"")))
+      << run->stdout_text.substr(0, 3000);
+  for (const v1::Warning& w : warnings.warnings()) {
+    EXPECT_THAT(run->stdout_text, HasSubstr(absl::StrCat("data-id=\"", w.id(), "\"")));
+    if (!w.indicator_name_zh().empty()) {
+      EXPECT_THAT(run->stdout_text, HasSubstr(w.indicator_name_zh()));
+    }
+  }
+  EXPECT_THAT(run->stdout_text, HasSubstr("预警看板"));
+  // Red first: no red card after the first orange one.
+  const size_t first_orange = run->stdout_text.find(R"(data-severity="orange")");
+  const size_t last_red = run->stdout_text.rfind(R"(data-severity="red")");
+  ASSERT_NE(first_orange, std::string::npos);
+  ASSERT_NE(last_red, std::string::npos);
+  EXPECT_LT(last_red, first_orange);
+  for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
+    if (absl::StrContains(line, "CONSOLE")) {
+      ADD_FAILURE() << "console: " << line;
+    }
+  }
+}
+
+// Acknowledgement, then a follow-up note (in the history) and a plan the
+// service refuses (a past due date: its INVALID_ARGUMENT).
+TEST_F(WebConsoleTest, TheAssessmentGroupAcknowledgesAndFollowsUpThroughTheApi) {
+  {
+    const Signed s = SignIn(kAssessmentToken);
+    const HttpAnswer a = Api(
+        s, "halfsky.v1.EvaluationService/AcknowledgeWarning",
+        absl::StrCat(R"({"warningId":")", kProgressWarning, R"(","note":"加强宫颈癌筛查宣传"})"));
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_THAT(a.body, HasSubstr(R"("note":"加强宫颈癌筛查宣传")"));
+    EXPECT_THAT(a.body, HasSubstr(R"("by":"alice")"));
+    const v1::ListWarningsResponse after = GrpcWarnings();
+    bool found = false;
+    for (const v1::Warning& w : after.warnings()) {
+      if (w.id() == kProgressWarning) {
+        found = true;
+        EXPECT_EQ(w.acknowledgement().note(), "加强宫颈癌筛查宣传");
+      }
+    }
+    EXPECT_TRUE(found);
+  }
+  {
+    const Signed s = SignIn(kAssessmentToken);
+    const std::string id = absl::StrCat(R"({"warningId":")", kProgressWarning, "\"");
+    // The record is opened by the service when the warning fires.
+    HttpAnswer got;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    do {
+      got = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
+      if (got.status == 200) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    } while (absl::Now() < deadline);
+    ASSERT_EQ(got.status, 200) << got.body;
+    const HttpAnswer note = Api(s, "halfsky.v1.FollowUpService/AddFollowUpNote",
+                                id + R"(,"note":"已约谈区卫生健康局"})");
+    ASSERT_EQ(note.status, 200) << note.body;
+    EXPECT_THAT(note.body, HasSubstr("已约谈区卫生健康局"));
+    const HttpAnswer history = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
+    ASSERT_EQ(history.status, 200) << history.body;
+    EXPECT_THAT(history.body, HasSubstr(R"("kind":"FOLLOW_UP_STEP_KIND_NOTE")"));
+    EXPECT_THAT(history.body, HasSubstr(R"("text":"已约谈区卫生健康局")"));
+    // A plan due in the past is the service's INVALID_ARGUMENT, with its words.
+    const HttpAnswer plan = Api(s, "halfsky.v1.FollowUpService/PlanFollowUp",
+                                id + R"(,"measures":"x","due":"2020-01-01T23:59:59+08:00"})");
+    EXPECT_EQ(plan.status, 400) << plan.body;
+    EXPECT_THAT(plan.body, HasSubstr(R"("status":"INVALID_ARGUMENT")"));
+  }
+}
+
+// Loads `next` after signing in with `token` in headless Chromium at phone
+// width; the DOM, with no console message allowed.
+std::string RenderSignedIn(int port, const std::string& token, const std::string& next) {
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    return "";
+  }
+  auto run = testing::RunChromiumOnUrl(
+      chromium, absl::StrCat("http://127.0.0.1:", port, "/signin?next=", next, "#token=", token),
+      "--enable-logging=stderr --v=0 --window-size=390,844 --virtual-time-budget=8000 "
+      "--timeout=20000 --dump-dom");
+  EXPECT_TRUE(run.ok()) << run.status();
+  if (!run.ok()) {
+    return "";
+  }
+  for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
+    if (absl::StrContains(line, "CONSOLE")) {
+      ADD_FAILURE() << next << ": console: " << line;
+    }
+  }
+  return run->stdout_text;
+}
+
+// HALFSKY_DOCS_SCREENSHOT_DIR=docs: saves a screenshot of `next` (1280 px
+// wide) there as `name` (the pictures in docs/; not taken otherwise).
+void MaybeScreenshot(int port, const std::string& token, const std::string& next,
+                     const std::string& name) {
+  const char* dir = std::getenv("HALFSKY_DOCS_SCREENSHOT_DIR");
+  const std::string chromium = testing::FindChromium();
+  if (dir == nullptr || dir[0] == '\0' || chromium.empty()) {
+    return;
+  }
+  const std::string png = absl::StrCat(dir, "/", name);
+  auto shot = testing::RunChromiumOnUrl(
+      chromium, absl::StrCat("http://127.0.0.1:", port, "/signin?next=", next, "#token=", token),
+      absl::StrCat("--window-size=1280,900 --virtual-time-budget=8000 --timeout=20000 "
+                   "--screenshot=",
+                   png));
+  ASSERT_TRUE(shot.ok()) << shot.status();
+  EXPECT_EQ(testing::ReadFile(png).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << png;
+}
+
+TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
+  if (testing::FindChromium().empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  const std::string next = absl::StrCat("%2Fwarning%3Fid%3D", kProgressWarning);
+  const std::string dom = RenderSignedIn(port_, kAssessmentToken, next);
+  MaybeScreenshot(port_, kAssessmentToken, "%2Fwarnings%3Flive%3D0", "web-warnings.png");
+  MaybeScreenshot(port_, kAssessmentToken, next, "web-warning.png");
+  EXPECT_THAT(dom, HasSubstr(absl::StrCat("data-warning=\"", kProgressWarning, "\"")))
+      << dom.substr(0, 3000);
+  EXPECT_THAT(dom, HasSubstr("宫颈癌筛查率"));
+  EXPECT_THAT(dom, HasSubstr("橙色预警"));
+  EXPECT_THAT(dom, HasSubstr("进度预警"));
+  EXPECT_THAT(dom, HasSubstr("目标 target (2025)"));
+  EXPECT_THAT(dom, HasSubstr("data-followup=\""));  // the record and its steps
+  const v1::ListWarningsResponse warnings = GrpcWarnings();
+  for (const v1::Warning& w : warnings.warnings()) {
+    if (w.id() == kProgressWarning) {
+      EXPECT_THAT(dom, HasSubstr(w.explanation_zh()));
+    }
+  }
+}
+
+TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
+  if (testing::FindChromium().empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  auto review = v1::ReviewService::NewStub(
+      grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+  v1::FormKey key;
+  key.set_unit_code(kUnit);
+  key.set_area_code(kDistrict);
+  key.set_year(2024);
+  v1::Form form;
+  {
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kUnitToken);
+    v1::SubmitFormRequest request;
+    *request.mutable_key() = key;
+    ASSERT_TRUE(review->SubmitForm(&ctx, request, &form).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kStatisticsToken);
+    v1::ReturnFormRequest request;
+    *request.mutable_key() = key;
+    request.set_reason("2024年筛查人数缺少来源");
+    ASSERT_TRUE(review->ReturnForm(&ctx, request, &form).ok());
+  }
+  const std::string bureau = RenderSignedIn(port_, kStatisticsToken, "%2Freview");
+  MaybeScreenshot(port_, kStatisticsToken, "%2Freview", "web-review.png");
+  EXPECT_THAT(bureau, HasSubstr("2024年筛查人数缺少来源")) << bureau.substr(0, 3000);
+  EXPECT_THAT(bureau, HasSubstr("区卫生健康局"));
+  EXPECT_THAT(bureau, HasSubstr(R"(data-state="returned")"));
+  // The reporting board of 2024: the unit's returned form is overdue.
+  EXPECT_THAT(bureau, HasSubstr("2024年报送看板"));
+  EXPECT_THAT(bureau, HasSubstr(R"(data-unit="HEALTH_BUREAU" data-overdue="yes")"));
+  const std::string unit = RenderSignedIn(port_, kUnitToken, "%2Funit");
+  EXPECT_THAT(unit, HasSubstr("2024年筛查人数缺少来源")) << unit.substr(0, 3000);
+  EXPECT_THAT(unit, HasSubstr("已退回"));
+  EXPECT_THAT(unit, HasSubstr(">报送</button>"));
+}
+
+// HTTPS with the service's own --tls_cert / --tls_key (GnuTLS inside
+// libmicrohttpd): the session cookie gets Secure. A second halfsky-web.
+TEST_F(WebConsoleTest, OverTlsTheSessionCookieIsSecure) {
+  const std::string dir = suite_->dir();
+  const std::string cert = dir + "/web-tls.crt";
+  const std::string key = dir + "/web-tls.key";
+  const std::string gen = absl::StrCat(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ",
+      key, " -out ", cert, " >/dev/null 2>&1");
+  ASSERT_EQ(std::system(gen.c_str()), 0) << gen;
+  const std::string http_file = dir + "/web-tls.http";
+  auto child = testing::ChildProcess::Start(
+      {testing::ServiceBinary("web"),
+       "--catalog=" + std::string(HALFSKY_SOURCE_DIR) +
+           "/tests/testdata/real_data/catalog.textproto",
+       "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
+       "--http_address_file=" + http_file, "--tls_cert=" + cert, "--tls_key=" + key,
+       "--drain_delay=0s", "--submission=" + suite_->submission().address(),
+       "--aggregation=" + suite_->aggregation().address(),
+       "--evaluation=" + suite_->evaluation().address()},
+      dir + "/web-tls.log");
+  ASSERT_TRUE(child.ok()) << child.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  while (testing::ReadFile(http_file).empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  const std::string address = std::string(
+      absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
+  ASSERT_FALSE(address.empty()) << testing::ReadFile(dir + "/web-tls.log");
+  const std::string body = absl::StrCat(R"({"token":")", kAssessmentToken, "\"}");
+  const std::string request = absl::StrCat(
+      "POST /api/session HTTP/1.1\r\nHost: ", address,
+      "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ", body.size(),
+      "\r\n\r\n", body);
+  auto run = testing::RunCommand(
+      {"/bin/sh", "-c",
+       absl::StrCat("printf '%s' '", request, "' | openssl s_client -quiet -connect ", address,
+                    " 2>/dev/null")},
+      {}, absl::Seconds(20));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_THAT(run->out, HasSubstr("HTTP/1.1 200")) << run->out;
+  EXPECT_THAT(run->out, HasSubstr("halfsky_session="));
+  EXPECT_THAT(run->out, HasSubstr("; Secure; HttpOnly"));
+  // Plain HTTP on the TLS port gets no page.
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  EXPECT_NE(Http(port, "GET", "/signin").status, 200);
+  (*child)->Signal(SIGTERM);
+  const absl::StatusOr<int> status = (*child)->Wait(absl::Seconds(10));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+}
+
+// A change upstream reaches an open WatchWarnings stream through the
+// console as it happens (a new figure: the progress warning is UPDATED).
+TEST_F(WebConsoleTest, AChangeArrivesLiveOnTheStream) {
+  const Signed s = SignIn(kAssessmentToken);
+  const int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  const std::string req =
+      RequestText(port_, "GET", "/api/v1/halfsky.v1.EvaluationService/WatchWarnings?request=%7B%7D",
+                  {"Cookie: " + s.cookie}, "");
+  ASSERT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string raw;
+  char buf[65536];
+  while (!absl::StrContains(raw, "WARNING_EVENT_TYPE_SYNCED")) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    ASSERT_GT(n, 0) << raw;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  const size_t synced = raw.size();
+  auto submission = v1::SubmissionService::NewStub(
+      grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+  v1::SubmitBatchRequest request;
+  request.set_request_id("web-e2e-live");
+  v1::DataValue* v = request.add_data_values();
+  v->mutable_key()->set_indicator_id("HEALTH-02");
+  v->mutable_key()->set_area_code(kDistrict);
+  v->mutable_key()->set_year(2024);
+  v->mutable_fraction()->set_numerator(540);
+  v->mutable_fraction()->set_denominator(1000);
+  v->set_source("两癌筛查年报（更正）");
+  v->set_change_reason("更正筛查人数");
+  grpc::ClientContext ctx;
+  auth::AddBearerToken(&ctx, kUnitToken);
+  v1::SubmitBatchResponse response;
+  ASSERT_TRUE(submission->SubmitBatch(&ctx, request, &response).ok());
+  // The update: an event after SYNCED naming the progress warning.
+  while (raw.find(kProgressWarning, synced) == std::string::npos) {
+    const ssize_t n = read(fd, buf, sizeof(buf));  // SO_RCVTIMEO 10 s
+    ASSERT_GT(n, 0) << raw.substr(synced);
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_THAT(raw.substr(synced), HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_UPDATED")"));
+  EXPECT_THAT(raw.substr(synced), HasSubstr(R"("currentValue":54)"));
+}
+
+// Headless Chromium driven over the DevTools protocol on a pipe
+// (--remote-debugging-pipe: commands on fd 3, events and answers on fd 4,
+// NUL-separated JSON), for what --dump-dom cannot do: watching a page that
+// keeps a live stream open. Messages are parsed as google.protobuf.Struct.
+class DevToolsBrowser {
+ public:
+  ~DevToolsBrowser() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (to_ >= 0) close(to_);
+    if (from_ >= 0) close(from_);
+  }
+
+  // Starts Chromium on `url` and attaches to its page. False on failure.
+  bool Start(const std::string& chromium, const std::string& url) {
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) {
+      return false;
+    }
+    const std::string profile = testing::MakeTempDir("chromium-cdp");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 3);
+      dup2(out[1], 4);
+      const int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      const std::string data_dir = "--user-data-dir=" + profile + "/profile";
+      execl(chromium.c_str(), chromium.c_str(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--no-first-run", "--disable-background-networking", "--disable-extensions",
+            "--window-size=390,844", "--remote-debugging-pipe", data_dir.c_str(), url.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    to_ = in[1];
+    from_ = out[0];
+    // The page target, attached with a flat session.
+    for (int attempt = 0; attempt < 50 && session_.empty(); ++attempt) {
+      google::protobuf::Struct targets;
+      if (!Call("Target.getTargets", "{}", "", &targets)) {
+        return false;
+      }
+      for (const auto& t : targets.fields().at("targetInfos").list_value().values()) {
+        const auto& f = t.struct_value().fields();
+        if (f.at("type").string_value() == "page") {
+          google::protobuf::Struct attached;
+          if (!Call("Target.attachToTarget",
+                    absl::StrCat(R"({"targetId":")", f.at("targetId").string_value(),
+                                 R"(","flatten":true})"),
+                    "", &attached)) {
+            return false;
+          }
+          session_ = attached.fields().at("sessionId").string_value();
+        }
+      }
+      if (session_.empty()) {
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+    }
+    google::protobuf::Struct ignored;
+    return !session_.empty() && Call("Runtime.enable", "{}", session_, &ignored);
+  }
+
+  // The value of `expression` in the page as a string ("" on an exception).
+  std::string Evaluate(const std::string& expression) {
+    google::protobuf::Value v;
+    v.set_string_value(expression);
+    std::string quoted;
+    (void)google::protobuf::util::MessageToJsonString(v, &quoted);
+    google::protobuf::Struct result;
+    if (!Call("Runtime.evaluate",
+              absl::StrCat(R"({"expression":)", quoted, R"(,"returnByValue":true})"), session_,
+              &result)) {
+      return "";
+    }
+    const auto& r = result.fields().at("result").struct_value().fields();
+    auto value = r.find("value");
+    if (value == r.end()) {
+      return "";
+    }
+    return value->second.has_string_value() ? value->second.string_value() : "";
+  }
+
+  // Polls `expression` until it yields `want` or `timeout` passes; the last value.
+  std::string WaitFor(const std::string& expression, const std::string& want,
+                      absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    std::string got = Evaluate(expression);
+    while (got != want && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+      got = Evaluate(expression);
+    }
+    return got;
+  }
+
+  // Console errors and uncaught exceptions seen so far.
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  // Sends a command and waits (10 s) for its answer's "result".
+  bool Call(const std::string& method, const std::string& params, const std::string& session,
+            google::protobuf::Struct* result) {
+    const int id = ++next_id_;
+    std::string msg =
+        absl::StrCat(R"({"id":)", id, R"(,"method":")", method, R"(","params":)", params);
+    if (!session.empty()) {
+      absl::StrAppend(&msg, R"(,"sessionId":")", session, "\"");
+    }
+    msg += '}';
+    msg += '\0';
+    if (write(to_, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) {
+      return false;
+    }
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      const size_t nul = buffer_.find('\0');
+      if (nul == std::string::npos) {
+        pollfd p{from_, POLLIN, 0};
+        if (poll(&p, 1, 200) > 0) {
+          char buf[65536];
+          const ssize_t n = read(from_, buf, sizeof(buf));
+          if (n <= 0) {
+            return false;
+          }
+          buffer_.append(buf, static_cast<size_t>(n));
+        }
+        continue;
+      }
+      const std::string one = buffer_.substr(0, nul);
+      buffer_.erase(0, nul + 1);
+      google::protobuf::Struct message;
+      if (!google::protobuf::util::JsonStringToMessage(one, &message).ok()) {
+        continue;
+      }
+      const auto& f = message.fields();
+      auto m = f.find("method");
+      if (m != f.end()) {  // an event
+        if (m->second.string_value() == "Runtime.exceptionThrown" ||
+            (m->second.string_value() == "Runtime.consoleAPICalled" &&
+             one.find(R"("type":"error")") != std::string::npos)) {
+          errors_.push_back(one.substr(0, 500));
+        }
+        continue;
+      }
+      auto got_id = f.find("id");
+      if (got_id != f.end() && static_cast<int>(got_id->second.number_value()) == id) {
+        auto r = f.find("result");
+        if (r == f.end()) {
+          return false;
+        }
+        *result = r->second.struct_value();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  pid_t pid_ = -1;
+  int to_ = -1;
+  int from_ = -1;
+  int next_id_ = 0;
+  std::string buffer_;
+  std::string session_;
+  std::vector<std::string> errors_;
+};
+
+// The board in a real browser with its live stream open: a new figure
+// upstream changes the card on the page without a reload.
+TEST_F(WebConsoleTest, ChromiumSeesAChangeArriveLiveOnTheBoard) {
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  DevToolsBrowser browser;
+  ASSERT_TRUE(
+      browser.Start(chromium, absl::StrCat("http://127.0.0.1:", port_,
+                                           "/signin?next=%2Fwarnings#token=", kAssessmentToken)));
+  const std::string count = std::to_string(GrpcWarnings().warnings_size());
+  ASSERT_EQ(browser.WaitFor("document.body.getAttribute('data-rendered') || ''", count,
+                            absl::Seconds(15)),
+            count);
+  const std::string card = absl::StrCat("(document.querySelector('li[data-id=\"", kProgressWarning,
+                                        "\"]') || {}).textContent || ''");
+  absl::SleepFor(absl::Milliseconds(500));  // the stream is open and synced
+  auto submission = v1::SubmissionService::NewStub(
+      grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+  v1::SubmitBatchRequest request;
+  request.set_request_id("web-e2e-live-browser");
+  v1::DataValue* v = request.add_data_values();
+  v->mutable_key()->set_indicator_id("HEALTH-02");
+  v->mutable_key()->set_area_code(kDistrict);
+  v->mutable_key()->set_year(2024);
+  v->mutable_fraction()->set_numerator(561);
+  v->mutable_fraction()->set_denominator(1000);
+  v->set_source("两癌筛查年报（再次更正）");
+  v->set_change_reason("更正筛查人数");
+  grpc::ClientContext ctx;
+  auth::AddBearerToken(&ctx, kUnitToken);
+  v1::SubmitBatchResponse response;
+  ASSERT_TRUE(submission->SubmitBatch(&ctx, request, &response).ok());
+  const std::string has_new = absl::StrCat("(", card, ").indexOf('56.1%') >= 0 ? 'yes' : 'no'");
+  EXPECT_EQ(browser.WaitFor(has_new, "yes", absl::Seconds(15)), "yes") << browser.Evaluate(card);
+  EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
+}
+
+// Last: it stops halfsky-web. SIGTERM ends an open watch stream (its final
+// event names the status) and the process exits cleanly and promptly.
+TEST_F(WebConsoleTest, SigtermEndsOpenStreamsAndExitsCleanly) {
+  const Signed s = SignIn(kAssessmentToken);
+  const int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  const std::string req =
+      RequestText(port_, "GET", "/api/v1/halfsky.v1.EvaluationService/WatchWarnings?request=%7B%7D",
+                  {"Cookie: " + s.cookie}, "");
+  ASSERT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string raw;
+  char buf[65536];
+  while (!absl::StrContains(raw, "WARNING_EVENT_TYPE_SYNCED")) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    ASSERT_GT(n, 0) << raw;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  const absl::Time start = absl::Now();
+  web_->Signal(SIGTERM);
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_THAT(raw, HasSubstr("event: error"));
+  EXPECT_THAT(raw, HasSubstr(R"("status":"CANCELLED")"));
+  const absl::StatusOr<int> status = web_->WaitForExit(absl::Seconds(10));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+}  // namespace
+}  // namespace halfsky
