@@ -134,7 +134,7 @@ latency_figure() {
   read -r -a l <<<"$loaded"
   figure "$name" "${l[3]} ms" "${q[3]} ms" "$(ratio "${l[3]}" "${q[3]}")" "$goal"
   echo "    (under load: n=${l[0]} p50=${l[1]} p90=${l[2]} p99=${l[3]} max=${l[4]} ms; baseline, no load, same services just before: n=${q[0]} p50=${q[1]} p90=${q[2]} p99=${q[3]} max=${q[4]} ms)"
-  echo "    (load: peak SubmitBatch on these services $(printf '%.0f' "$peak")/s (write_load -c$CONNS -m$STREAMS, ${SECS} s$([ "${WRITES_GEN_OK:-}" = 1 ] || echo '; the generator check did not pass, so the peak may be a lower bound')); background --rate=$target: achieved $(printf '%.0f' "$achieved")/s over ${LATENCY_BG_SECS} s, $bg_result)"
+  echo "    (load: peak SubmitBatch on these services $(printf '%.0f' "$peak")/s (write_load -c$CONNS -m$STREAMS, ${SECS} s$([ "${WRITES_GEN_OK:-}" = 1 ] || echo '; the generator check did not pass or did not run, so the peak may be a lower bound')); background --rate=$target: achieved $(printf '%.0f' "$achieved")/s over ${LATENCY_BG_SECS} s, $bg_result)"
   echo "    (while the background load ran: aggregation's halfsky_aggregation_lag_revisions ${lag:-not sampled}; evaluation: $passes)"
   echo "    (probe: HEALTH-06 610303 2024 alternately 50.5 % / 60 % → progress warning FIRED / RESOLVED on WatchWarnings; latency from SubmitBatch returned to the event received)"
 }

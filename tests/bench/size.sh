@@ -26,7 +26,8 @@
 #  3. reads VmRSS and VmHWM from /proc/PID/status of each service (and of
 #     redis-server, for information);
 #  4. times one Rebuild RPC from the client (as rebuild.sh), checking that
-#     its data_value_count is S.
+#     its data_value_count is S, within SIZE_WAIT_BOUND s ("failed" in the
+#     table otherwise).
 # Printed: one line per service with its RSS at the largest size against
 # ≤ 150 MB (HWM beside it), then the growth line: the sum of the three
 # services' RSS at the largest size ÷ at the smallest, against the growth
@@ -52,7 +53,7 @@ size_rebuild() {
   printf '\0\0\0\0\0' >"$WORK/size-rebuild.frame"
   local t0 t1 reply
   t0=$(date +%s.%N)
-  nghttp -d "$WORK/size-rebuild.frame" -H 'content-type: application/grpc' -H 'te: trailers' \
+  timeout "$SIZE_WAIT_BOUND" nghttp -d "$WORK/size-rebuild.frame" -H 'content-type: application/grpc' -H 'te: trailers' \
     -H "authorization: Bearer $(cat "$WORK/writes.token")" \
     "http://$STACK_AGG_ADDR/halfsky.v1.AggregationService/Rebuild" >"$WORK/size-rebuild.reply" \
     2>"$WORK/size-rebuild.err" || return 1
@@ -141,7 +142,7 @@ size_figures() {
     local rb
     rb=$(size_rebuild)
     if [ -z "$rb" ] || [ "${rb#* }" -lt "$step" ]; then
-      row+=" failed"
+      row+=" failed(>${SIZE_WAIT_BOUND}s?)"
     else
       row+=" ${rb% *}"
     fi
