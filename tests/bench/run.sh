@@ -184,9 +184,14 @@ writes_submit_stream
 # shellcheck source=rebuild.sh
 . "$ROOT/tests/bench/rebuild.sh"
 rebuild_figure
-not_run "submit -> WatchWarnings p99 at half peak writes" "<= 20 ms" "not yet in the harness"
-not_run "RSS per service, ~2e6 values" "<= 150 MB" "not yet in the harness"
-not_run "growth 1e5 -> 2e6 values (three sizes)" "report" "not yet in the harness"
+# shellcheck source=stack.sh
+. "$ROOT/tests/bench/stack.sh"   # the three real services, for the two below
+# shellcheck source=latency.sh
+. "$ROOT/tests/bench/latency.sh"
+latency_figure
+# shellcheck source=size.sh
+. "$ROOT/tests/bench/size.sh"     # RSS per service at ~2e6 values, and the growth
+size_figures
 
 echo "== load after: $(uptime)"
 exit "$FAILED"

@@ -40,9 +40,15 @@
 //          [--connections=16] [--in_flight=32] [--seconds=10] [--warmup=0.5]
 //          [--threads=0] [--method=M] [--body_bytes=64] [--token_file=F]
 //          [--chunk=1000] [--areas=1000] [--area_prefix=610303001]
-//          [--run_id=STR] [--max_chunks=N]
+//          [--run_id=STR] [--max_chunks=N] [--key_offset=N] [--rate=R]
 // --max_chunks (stream mode): stop once N chunks in all were sent (and
 // acknowledged), at the latest after --seconds: a load of a fixed size.
+// --key_offset (batch, stream): start at key index N instead of 0, so that
+// a second fixed-size load adds new keys after a first one's (stream mode:
+// N = the first load's values).
+// --rate (echo, batch): at most R calls/s in all (each of the --threads
+// threads paces its own share, R / threads, by waiting before it issues a
+// call); 0: as fast as the in-flight calls allow. A background load.
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -95,6 +101,10 @@ struct Flags {
   std::string run_id;
   // Stream mode: stop after this many chunks in all (0: run for --seconds).
   int64_t max_chunks = 0;
+  // Batch, stream: the first key index.
+  int64_t key_offset = 0;
+  // Echo, batch: total calls/s (0: unpaced).
+  double rate = 0;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -117,6 +127,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       {"area_prefix", str(&f->area_prefix)},
       {"run_id", str(&f->run_id)},
       {"max_chunks", [f](const std::string& v) { f->max_chunks = std::stoll(v); }},
+      {"key_offset", [f](const std::string& v) { f->key_offset = std::stoll(v); }},
+      {"rate", real(&f->rate)},
   };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -136,7 +148,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
   }
   return (f->mode == "echo" || f->mode == "batch" || f->mode == "stream") && !f->target.empty() &&
          f->connections > 0 && f->in_flight > 0 && f->seconds > 0 && f->body_bytes >= 8 &&
-         f->chunk > 0 && f->areas > 0 && f->areas <= 10000 &&
+         f->chunk > 0 && f->areas > 0 && f->areas <= 10000 && f->key_offset >= 0 && f->rate >= 0 &&
          (f->mode == "echo" || !f->token_file.empty());
 }
 
@@ -283,12 +295,24 @@ class UnaryWorker {
 
   // Starts `call` again with a fresh context and a fresh body.
   void Issue(UnaryCall* call) {
+    if (f_.rate > 0) {
+      // This thread's share of --rate: one call per `interval`; after a
+      // stall of over 100 ms it does not burst to catch up.
+      const auto interval = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(f_.threads / f_.rate));
+      const Clock::time_point now = Clock::now();
+      if (next_slot_ == Clock::time_point() || next_slot_ < now - std::chrono::milliseconds(100)) {
+        next_slot_ = now;
+      }
+      std::this_thread::sleep_until(next_slot_);
+      next_slot_ += interval;
+    }
     const int64_t n = next_++;
     if (f_.mode == "echo") {
       std::memcpy(&body_[0], &n, sizeof n);  // a fresh body per call
     } else {
       // Spread the threads over the key space; each call a new key or value.
-      const int64_t i = n * std::max(1, f_.threads) + thread_index_;
+      const int64_t i = f_.key_offset + n * std::max(1, f_.threads) + thread_index_;
       request_.set_request_id(prefix_ + std::to_string(n));
       if (request_.data_values_size() == 0) {
         request_.add_data_values();
@@ -317,6 +341,7 @@ class UnaryWorker {
   v1::SubmitBatchRequest request_;
   int64_t next_ = 0;
   Clock::time_point start_, end_;
+  Clock::time_point next_slot_;  // --rate: when the next call may be issued
 };
 
 // --- Stream mode -------------------------------------------------------------
@@ -358,7 +383,8 @@ void RunStream(const Flags& f, int stream_index, const std::shared_ptr<grpc::Cha
                                                     (stream_index < f.max_chunks % f.connections);
   while (Clock::now() < end && (my_chunks < 0 || sent < my_chunks)) {
     // Chunk c of this stream: keys (c * streams + stream_index) * chunk + k.
-    const int64_t base = (sent * f.connections + stream_index) * static_cast<int64_t>(f.chunk);
+    const int64_t base =
+        f.key_offset + (sent * f.connections + stream_index) * static_cast<int64_t>(f.chunk);
     for (int k = 0; k < f.chunk; ++k) {
       FillValue(f, base + k, req.mutable_data_values(k));
     }
@@ -416,7 +442,8 @@ int main(int argc, char** argv) {
                  "用法 usage: %s --mode=echo|batch|stream --target=HOST:PORT [--connections=16] "
                  "[--in_flight=32] [--seconds=10] [--warmup=0.5] [--threads=0] [--method=M] "
                  "[--body_bytes=64] [--token_file=F (batch, stream)] [--chunk=1000] "
-                 "[--areas=1000] [--area_prefix=P] [--run_id=S]\n",
+                 "[--areas=1000] [--area_prefix=P] [--run_id=S] [--max_chunks=N] "
+                 "[--key_offset=N] [--rate=R]\n",
                  argv[0]);
     return 2;
   }
