@@ -192,7 +192,31 @@ void Follower::Start(int64_t leader_epoch) {
   if (leader_epoch > 0) {
     writer_.set_fence_epoch(leader_epoch);
   }
+  writes_enabled_.store(true, std::memory_order_release);
   thread_ = std::thread([this] { Run(); });
+}
+
+void Follower::StartStandby() {
+  absl::MutexLock lock(&mu_);
+  if (started_) {
+    return;
+  }
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Follower::EnableWrites(int64_t leader_epoch) {
+  absl::MutexLock lock(&mu_);
+  if (writes_enabled_.load(std::memory_order_acquire)) {
+    return;
+  }
+  // The follower thread reads the writer only after it sees the flag
+  // (acquire), so the epoch is set before any write.
+  if (leader_epoch > 0) {
+    writer_.set_fence_epoch(leader_epoch);
+  }
+  writes_enabled_.store(true, std::memory_order_release);
+  cv_.SignalAll();
 }
 
 void Follower::Stop() {
@@ -212,12 +236,12 @@ void Follower::RequestRebuild(
   bool standby = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!stop_ && started_) {
+    if (!stop_ && started_ && writes_enabled_.load(std::memory_order_acquire)) {
       rebuilds_.push_back(std::move(done));
       cv_.SignalAll();
       return;
     }
-    standby = !started_;
+    standby = !stop_;
   }
   done(absl::UnavailableError(
       standby ? "本节点为备用汇总节点，请求主节点 / this aggregation replica is a standby "
@@ -626,7 +650,20 @@ void Follower::Run() {
     bool rebuild_answered = !rebuild_requested;
     std::vector<ChangeEvent> events;
     while (!Stopping()) {
-      if (sync_ != Sync::kNone) {
+      const bool writing = writes_enabled_.load(std::memory_order_acquire);
+      if (!writing) {
+        // A standby (StartStandby): the feed is applied in memory, nothing
+        // is written. Once writes are enabled the first sync compares the
+        // cache with memory and commits exactly what it lacks.
+        pending_.Clear();
+        form_pending_ = false;
+        if (sync_ == Sync::kNone) {
+          sync_ = Sync::kCompare;
+        }
+      }
+      if (!writing) {
+        // nothing to write
+      } else if (sync_ != Sync::kNone) {
         const absl::Status st = SyncRedis(sync_);
         if (st.ok()) {
           sync_ = Sync::kNone;
@@ -688,10 +725,11 @@ void Follower::Run() {
       // Idle, wait for events in short slices: a Rebuild request (which
       // cannot wake this wait) is taken within one slice, not one cursor
       // check interval; the cursor check below keeps its own interval.
-      const auto next = stream->Wait(pending_.empty() && !form_pending_ && sync_ == Sync::kNone
-                                         ? std::min(options_.cursor_check_interval, kIdleWaitSlice)
-                                         : absl::ZeroDuration(),
-                                     options_.max_batch, &events);
+      const auto next =
+          stream->Wait(!writing || (pending_.empty() && !form_pending_ && sync_ == Sync::kNone)
+                           ? std::min(options_.cursor_check_interval, kIdleWaitSlice)
+                           : absl::ZeroDuration(),
+                       options_.max_batch, &events);
       if (next == ChangeStream::Next::kEvents) {
         ApplyEvents(events);
         continue;
@@ -718,7 +756,7 @@ void Follower::Run() {
         continue;
       }
       // Idle: is the cache still ours?
-      if (pending_.empty() && !form_pending_ && sync_ == Sync::kNone &&
+      if (writing && pending_.empty() && !form_pending_ && sync_ == Sync::kNone &&
           absl::Now() - last_cursor_check >= options_.cursor_check_interval) {
         last_cursor_check = absl::Now();
         auto cursor = writer_.ReadCursor();

@@ -88,6 +88,7 @@
 //
 // Thread-safety: public methods are thread-safe.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -195,14 +196,24 @@ class Follower {
   // is fenced by it; a refused write stops all further writes and calls
   // FollowerOptions::on_superseded. 0: the only aggregator, unfenced.
   void Start(int64_t leader_epoch = 0);
+  // A warm standby (one of several replicas, not yet elected): builds from
+  // the feed and keeps following it in memory (reads are served), but
+  // writes nothing to Redis until EnableWrites. Rebuild is refused.
+  void StartStandby();
+  // The standby was elected with `leader_epoch` (> 0: fenced, as Start):
+  // from now on it writes. The first sync compares the cache with memory
+  // and commits exactly what the cache lacks (a catch-up from the old
+  // leader's cursor), so a takeover costs no build. Idempotent.
+  void EnableWrites(int64_t leader_epoch);
   // Cancels the stream and joins the thread. Pending rebuild callbacks get
   // UNAVAILABLE. Idempotent.
   void Stop();
 
   // Full recompute from sequence 0 and rewrite of the cache. `done` runs on
   // the follower thread when finished (or with the error of the attempt);
-  // at once with UNAVAILABLE when the follower was never started (a standby
-  // replica) or is stopping.
+  // at once with UNAVAILABLE when the follower does not write (a standby
+  // replica: not started, or StartStandby without EnableWrites) or is
+  // stopping.
   void RequestRebuild(std::function<void(absl::StatusOr<halfsky::v1::RebuildResponse>)> done);
 
   FollowerStatus status() const;
@@ -289,6 +300,8 @@ class Follower {
   mutable absl::CondVar cv_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
+  // False for a standby until EnableWrites (set before the writer is used).
+  std::atomic<bool> writes_enabled_{false};
   // Follower thread only: the fence was claimed (Start(leader_epoch > 0));
   // a write was refused by the fence (nothing more is written).
   bool fence_claimed_ = false;

@@ -41,7 +41,9 @@ void LeaderRole::Start() {
     follower_->Start();
     return;
   }
-  std::cerr << "halfsky-aggregation: standing by for the leader election\n";
+  std::cerr << "halfsky-aggregation: standing by for the leader election (following the feed "
+               "in memory)\n";
+  follower_->StartStandby();
   leadership_->Start();
 }
 
@@ -63,7 +65,7 @@ void LeaderRole::Elected(int64_t epoch) {
     leader_gauge_->Set(1);
     epoch_gauge_->Set(static_cast<double>(epoch));
   }
-  follower_->Start(epoch);
+  follower_->EnableWrites(epoch);
 }
 
 void LeaderRole::Lost(const absl::Status& why) {

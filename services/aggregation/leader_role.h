@@ -4,12 +4,14 @@
 // One replica of several aggregation replicas: a standby until elected
 // (common/election), then the one writer of the cache.
 //
-//   standby: serves health, metrics and the aggregation RPCs' refusals
-//     (GetSeries & co. UNAVAILABLE, "not ready"; Rebuild UNAVAILABLE,
-//     "standby"); the follower is not started, nothing is read or written.
-//   elected with epoch E: Follower::Start(E) — it builds from the change
-//     feed, claims the cache for E (cache::kLeaderEpochKey) and writes only
-//     while the cache is E's.
+//   standby (warm): the follower builds from the change feed and follows it
+//     in memory (Follower::StartStandby), so reads are served from its own
+//     state; nothing is written to Redis; Rebuild is refused UNAVAILABLE
+//     "standby".
+//   elected with epoch E: Follower::EnableWrites(E) — it claims the cache
+//     for E (cache::kLeaderEpochKey), commits what the cache lacks (a
+//     catch-up from the old leader's cursor, from memory: no build) and
+//     writes only while the cache is E's.
 //   lost (a renewal failed or the lease ran out, or a write found a newer
 //     epoch): `on_lost` runs once (main: SIGTERM to itself, so the process
 //     drains and exits with status 3, to be restarted as a standby).

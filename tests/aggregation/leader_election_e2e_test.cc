@@ -2,10 +2,11 @@
 // PostgreSQL (--leader_election=postgres:...), following the REAL
 // halfsky-submission, with a real redis-server:
 //   - exactly one leads (halfsky_aggregation_leader, the named health
-//     status halfsky.v1.AggregationService); the standby refuses Rebuild
-//     and reads;
+//     status halfsky.v1.AggregationService); the standby refuses Rebuild,
+//     writes nothing, and is warm (built once, following the feed);
 //   - the leader SIGKILLed under load: the standby takes over within
-//     seconds and the cache equals a rebuild of the whole feed;
+//     seconds, without a build or a rewrite, and the cache equals a rebuild
+//     of the whole feed;
 //   - the leader frozen (SIGSTOP): the standby takes over after the lease;
 //     thawed, the old leader writes nothing more and exits with status 3.
 #include <signal.h>
@@ -268,6 +269,20 @@ TEST_F(LeaderElectionEndToEndTest, OneLeadsTheStandbyRefusesAndTakesOverWhenTheL
     EXPECT_NE(st.error_message().find("备用"), std::string::npos) << st.error_message();
   }
 
+  // The standby is warm: built once and following the feed in memory,
+  // while writing nothing.
+  {
+    const double head = static_cast<double>(FeedLog().back().sequence());
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (Metric(standby, "halfsky_aggregation_applied_sequence").value_or(0) < head &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_GE(Metric(standby, "halfsky_aggregation_applied_sequence").value_or(0), head);
+    EXPECT_EQ(Metric(standby, "halfsky_aggregation_builds_total"), 1.0);
+    EXPECT_EQ(Metric(standby, "halfsky_aggregation_commits_total"), 0.0);
+  }
+
   // The leader dies under load; the standby takes over.
   StartLoad();
   absl::SleepFor(absl::Milliseconds(500));
@@ -277,6 +292,10 @@ TEST_F(LeaderElectionEndToEndTest, OneLeadsTheStandbyRefusesAndTakesOverWhenTheL
   EXPECT_LT(took, absl::Seconds(8)) << "the takeover took " << took;
   absl::SleepFor(absl::Milliseconds(500));
   ASSERT_NO_FATAL_FAILURE(ExpectRedisEqualsRebuild());
+  // No build at the takeover: the cache was caught up from memory, not
+  // rewritten.
+  EXPECT_EQ(Metric(standby, "halfsky_aggregation_builds_total"), 1.0);
+  EXPECT_EQ(Metric(standby, "halfsky_aggregation_rebuilds_total"), 0.0);
   const std::optional<double> new_epoch = Metric(standby, "halfsky_aggregation_leader_epoch");
   ASSERT_TRUE(new_epoch.has_value());
   EXPECT_GT(*new_epoch, *epoch);
