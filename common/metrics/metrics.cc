@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/metrics/listen_address.h"
 
 namespace halfsky {
 
@@ -228,27 +229,12 @@ MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url,
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& address, const MetricsRegistry* registry, HealthCheck health) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics address needs HOST:PORT: ", address));
+  absl::StatusOr<sockaddr_in> parsed = ParseIpv4ListenAddress(address, "metrics");
+  if (!parsed.ok()) {
+    return parsed.status();
   }
-  std::string host = address.substr(0, colon);
-  int port = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad metrics port: ", address));
-  }
-  if (host.empty() || host == "*" || host == "[::]") {
-    host = "0.0.0.0";
-  }
-  if (host == "localhost") {
-    host = "127.0.0.1";
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics host must be an IPv4 address: ", host));
-  }
+  sockaddr_in addr = *parsed;
+  const int port = ntohs(addr.sin_port);
   // One polling thread (epoll) serves every connection: a slow or idle
   // client holds only its own connection, which the timeout then closes.
   auto context = std::make_unique<Context>();

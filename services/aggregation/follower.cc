@@ -183,15 +183,12 @@ Follower::Follower(std::shared_ptr<const CatalogIndex> catalog,
 
 Follower::~Follower() { Stop(); }
 
-void Follower::Start(int64_t leader_epoch) {
+void Follower::Start() {
   absl::MutexLock lock(&mu_);
   if (started_) {
     return;
   }
   started_ = true;
-  if (leader_epoch > 0) {
-    writer_.set_fence_epoch(leader_epoch);
-  }
   writes_enabled_.store(true, std::memory_order_release);
   thread_ = std::thread([this] { Run(); });
 }

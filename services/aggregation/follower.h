@@ -162,7 +162,7 @@ struct FollowerOptions {
   std::string cache_mac_key;
   // Called (on the follower thread, at most once) when a write was refused
   // because a newer leader owns the cache (RedisWriter::IsLeaderSuperseded;
-  // only with Start(leader_epoch > 0)). The follower stops writing; the
+  // only after EnableWrites(leader_epoch > 0)). The follower stops writing; the
   // owner is expected to stop it and exit.
   std::function<void(const absl::Status&)> on_superseded;
 };
@@ -190,18 +190,17 @@ class Follower {
   Follower(const Follower&) = delete;
   Follower& operator=(const Follower&) = delete;
 
-  // Starts following. `leader_epoch` > 0 (one of several replicas, elected:
-  // common/election): the first Redis sync claims the cache for that epoch
-  // (RedisWriter::ClaimFence, retried like any Redis error) and every write
-  // is fenced by it; a refused write stops all further writes and calls
-  // FollowerOptions::on_superseded. 0: the only aggregator, unfenced.
-  void Start(int64_t leader_epoch = 0);
+  // Starts following and writing: the only aggregator (unfenced).
+  void Start();
   // A warm standby (one of several replicas, not yet elected): builds from
   // the feed and keeps following it in memory (reads are served), but
   // writes nothing to Redis until EnableWrites. Rebuild is refused.
   void StartStandby();
-  // The standby was elected with `leader_epoch` (> 0: fenced, as Start):
-  // from now on it writes. The first sync compares the cache with memory
+  // The standby was elected with `leader_epoch` (> 0: the first Redis
+  // sync claims the cache for it, RedisWriter::ClaimFence, retried like any
+  // Redis error; every write is fenced by it and a refused write stops all
+  // further writes and calls FollowerOptions::on_superseded): from now on
+  // it writes. The first sync compares the cache with memory
   // and commits exactly what the cache lacks (a catch-up from the old
   // leader's cursor), so a takeover costs no build. Idempotent.
   void EnableWrites(int64_t leader_epoch);
@@ -302,7 +301,7 @@ class Follower {
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   // False for a standby until EnableWrites (set before the writer is used).
   std::atomic<bool> writes_enabled_{false};
-  // Follower thread only: the fence was claimed (Start(leader_epoch > 0));
+  // Follower thread only: the fence was claimed (EnableWrites(epoch > 0));
   // a write was refused by the fence (nothing more is written).
   bool fence_claimed_ = false;
   bool superseded_ = false;

@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/metrics/listen_address.h"
 
 namespace halfsky::web {
 
@@ -174,28 +175,12 @@ void RequestCompleted(void* /*cls*/, MHD_Connection* /*connection*/, void** con_
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                               HttpHandler handler) {
-  const size_t colon = options.listen.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--http_listen needs HOST:PORT: ", options.listen));
+  absl::StatusOr<sockaddr_in> parsed = ParseIpv4ListenAddress(options.listen, "--http_listen");
+  if (!parsed.ok()) {
+    return parsed.status();
   }
-  std::string host = options.listen.substr(0, colon);
-  int port = 0;
-  if (!absl::SimpleAtoi(options.listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad HTTP port: ", options.listen));
-  }
-  if (host.empty() || host == "*" || host == "[::]") {
-    host = "0.0.0.0";
-  }
-  if (host == "localhost") {
-    host = "127.0.0.1";
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("HTTP host must be an IPv4 address: ", host));
-  }
+  sockaddr_in addr = *parsed;
+  const int port = ntohs(addr.sin_port);
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->impl_ = std::make_unique<Impl>();
   server->impl_->options = options;

@@ -6,7 +6,8 @@
 #
 # Uses from run.sh: ROOT BUILD SMOKE WORK PIDS RPORT (its redis-server)
 # figure not_run ratio free_port; from writes.sh: WRITE_LOAD_BIN
-# SUBMISSION_BIN WRITES_AREAS writes_start_submission writes_stop_submission.
+# SUBMISSION_BIN WRITES_AREAS writes_start_submission writes_stop_submission;
+# from stack.sh: AGGREGATION_BIN stack_wait_addr stack_metric.
 #
 #  1. a real halfsky-submission on a fresh SQLite file is loaded with
 #     REBUILD_VALUES new values (write_load --mode=stream: 4 streams,
@@ -24,18 +25,12 @@
 # Printed: the Rebuild's seconds, the baseline's seconds, their ratio
 # (how many times Redis' own time for the same keys and bytes), goal ≤ 1 s.
 
-AGGREGATION_BIN=$BUILD/services/aggregation/halfsky-aggregation
 if [ "$SMOKE" = 1 ]; then REBUILD_VALUES=20000; else REBUILD_VALUES=1000000; fi
 
 rebuild_stop() {
   [ -n "${REBUILD_AGG_PID:-}" ] && kill "$REBUILD_AGG_PID" 2>/dev/null && wait "$REBUILD_AGG_PID" 2>/dev/null
   REBUILD_AGG_PID=
   writes_stop_submission
-}
-
-# rebuild_metric PORT NAME: the value of an unlabelled sample NAME.
-rebuild_metric() {
-  curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
 }
 
 rebuild_figure() {
@@ -83,12 +78,9 @@ rebuild_figure() {
   REBUILD_AGG_PID=$!
   PIDS+=("$REBUILD_AGG_PID")
   local agg_addr="" mport="" _
-  for _ in $(seq 100); do
-    [ -s "$WORK/rebuild-agg.addr" ] && break
-    sleep 0.1
-  done
-  agg_addr=$(sed -n 's/^grpc=\([^ ]*\).*/\1/p' "$WORK/rebuild-agg.addr" 2>/dev/null)
-  mport=$(sed -n 's/.*metrics=[^ ]*:\([0-9]*\).*/\1/p' "$WORK/rebuild-agg.addr" 2>/dev/null)
+  stack_wait_addr rebuild-agg "$REBUILD_AGG_PID"
+  agg_addr=$STACK_ADDR
+  mport=$STACK_MPORT
   if [ -z "$agg_addr" ] || [ -z "$mport" ]; then
     not_run "$name" "$goal" "halfsky-aggregation did not start: $(tail -3 "$WORK/rebuild-agg.log" | tr '\n' ' ')"
     rebuild_stop
@@ -96,9 +88,11 @@ rebuild_figure() {
   fi
   local head cursor
   for _ in $(seq 1200); do
-    head=$(rebuild_metric "$mport" halfsky_aggregation_feed_head_sequence)
-    cursor=$(rebuild_metric "$mport" halfsky_aggregation_cursor)
-    [ -n "$head" ] && [ "${head%.*}" -gt 0 ] && [ "$head" = "$cursor" ] && break
+    head=$(stack_metric "$mport" halfsky_aggregation_feed_head_sequence)
+    cursor=$(stack_metric "$mport" halfsky_aggregation_cursor)
+    # The head metric lags the real head during a catch-up: also require
+    # every loaded value (one revision each) to be in it.
+    [ -n "$head" ] && [ "${head%.*}" -ge "$loaded" ] && [ "$head" = "$cursor" ] && break
     sleep 0.1
   done
   if [ -z "$head" ] || [ "$head" != "$cursor" ]; then

@@ -181,11 +181,11 @@ writes_submit_batch
 # shellcheck source=reads.sh
 . "$ROOT/tests/bench/reads.sh"   # ListWarnings, GetSeries, health Check ÷ bare echo
 writes_submit_stream
+# shellcheck source=stack.sh
+. "$ROOT/tests/bench/stack.sh"   # start-up helpers, and the three real services for latency/size
 # shellcheck source=rebuild.sh
 . "$ROOT/tests/bench/rebuild.sh"
 rebuild_figure
-# shellcheck source=stack.sh
-. "$ROOT/tests/bench/stack.sh"   # the three real services, for the two below
 # shellcheck source=latency.sh
 . "$ROOT/tests/bench/latency.sh"
 latency_figure
