@@ -641,6 +641,9 @@ TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
   EXPECT_THAT(dom, HasSubstr("橙色预警"));
   EXPECT_THAT(dom, HasSubstr("进度预警"));
   EXPECT_THAT(dom, HasSubstr("目标 target (2025)"));
+  // Every figure carries the indicator's unit (宫颈癌筛查率: %).
+  EXPECT_THAT(dom, ::testing::ContainsRegex("目标 target \\(2025\\)</th><td>[0-9.]+ %</td>"))
+      << dom.substr(0, 3000);
   EXPECT_THAT(dom, HasSubstr("data-followup=\""));  // the record and its steps
   const v1::ListWarningsResponse warnings = GrpcWarnings();
   for (const v1::Warning& w : warnings.warnings()) {

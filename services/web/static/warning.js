@@ -17,8 +17,12 @@
     for (var i = 0; i < (list || []).length; i++) { if (list[i].code === code) { return list[i].nameZh; } }
     return code || '';
   }
-  function percentOrNumber(x) {
-    return (x === undefined || x === null) ? '' : String(Math.round(x * 1000) / 1000);
+  // A figure with the indicator's unit from the catalog ('%', '/10万'…),
+  // so that a bare number is never read in another unit.
+  function figure(x, unit) {
+    if (x === undefined || x === null) { return ''; }
+    var v = String(Math.round(x * 1000) / 1000);
+    return unit ? v + ' ' + unit : v;
   }
   function rate(x) {
     return (x === undefined || x === null) ? '' : (Math.round(x * 1000) / 10) + '%';
@@ -65,16 +69,29 @@
     document.getElementById('explanation-zh').textContent = w.explanationZh || '';
     document.getElementById('explanation-en').textContent = w.explanationEn || '';
     var f = w.figures || {};
+    var ind = (catalog.indicators || []).filter(function (i) { return i.id === w.indicatorId; })[0] || {};
+    var unit = ind.unit || '';
     var tbody = document.querySelector('#figures tbody');
     tbody.textContent = '';
-    if (f.baseYear) { row(tbody, '基期 base (' + f.baseYear + ')', percentOrNumber(f.baseValue)); }
-    if (f.currentYear) { row(tbody, '现值 current (' + f.currentYear + ')', percentOrNumber(f.currentValue)); }
-    if (f.targetYear) { row(tbody, '目标 target (' + f.targetYear + ')', percentOrNumber(f.targetValue)); }
-    row(tbody, '预计值 projected', percentOrNumber(f.projectedValue));
+    if (f.baseYear) { row(tbody, '基期 base (' + f.baseYear + ')', figure(f.baseValue, unit)); }
+    if (f.currentYear) { row(tbody, '现值 current (' + f.currentYear + ')', figure(f.currentValue, unit)); }
+    if (f.targetYear) { row(tbody, '目标 target (' + f.targetYear + ')', figure(f.targetValue, unit)); }
+    row(tbody, '预计值 projected', figure(f.projectedValue, unit));
     row(tbody, '年均变化 actual annual rate', rate(f.actualAnnualRate));
     row(tbody, '今后每年需变化 required annual rate', rate(f.requiredAnnualRate));
-    row(tbody, '进度 progress P', percentOrNumber(f.progress));
-    row(tbody, '最近变化 latest change', percentOrNumber(f.latestChange));
+    row(tbody, '进度 progress P', figure(f.progress, ''));
+    row(tbody, '最近变化 latest change', figure(f.latestChange, unit));
+    if (f.fewEvents) {
+      // Rare events: the rate rests on few cases; its interval says how
+      // little a single figure shows.
+      var few = '事件数少 / few events';
+      if (f.eventCount !== undefined) { few += '：' + f.eventCount + ' 例'; }
+      if (f.interval) {
+        few += '，' + Math.round((f.interval.level || 0.95) * 100) + '% 区间 ' +
+            figure(f.interval.lower, '') + '–' + figure(f.interval.upper, unit);
+      }
+      row(tbody, '小数 small counts', few);
+    }
     var facts = [];
     (w.responsibleUnitCodes || []).forEach(function (u) { facts.push('责任单位 ' + nameOf(catalog.memberUnits, u)); });
     if (w.firingSince) { facts.push('预警起始 ' + halfsky.formatTime(w.firingSince)); }
