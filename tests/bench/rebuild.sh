@@ -26,6 +26,7 @@
 # (how many times Redis' own time for the same keys and bytes), goal ≤ 1 s.
 
 if [ "$SMOKE" = 1 ]; then REBUILD_VALUES=20000; else REBUILD_VALUES=1000000; fi
+REBUILD_VALUES=${HALFSKY_BENCH_REBUILD_VALUES:-$REBUILD_VALUES}
 
 rebuild_stop() {
   [ -n "${REBUILD_AGG_PID:-}" ] && kill "$REBUILD_AGG_PID" 2>/dev/null && wait "$REBUILD_AGG_PID" 2>/dev/null
@@ -105,11 +106,20 @@ rebuild_figure() {
   : >"$WORK/rebuild.msg"
   { printf '\0\0\0\0\0'; } >"$WORK/rebuild.frame"
   local t0 t1 secs reply count
+  local perf_pid=""
+  if [ -n "${HALFSKY_BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+    mkdir -p "$HALFSKY_BENCH_PERF"
+    perf record -F 499 --call-graph dwarf,8192 -o "$HALFSKY_BENCH_PERF/rebuild.perf.data" \
+      -p "$REBUILD_AGG_PID,$SUB_PID" >"$WORK/perf.log" 2>&1 &
+    perf_pid=$!
+    sleep 1
+  fi
   t0=$(date +%s.%N)
   nghttp -d "$WORK/rebuild.frame" -H 'content-type: application/grpc' -H 'te: trailers' \
     -H "authorization: Bearer $(cat "$WORK/writes.token")" \
     "http://$agg_addr/halfsky.v1.AggregationService/Rebuild" >"$WORK/rebuild.reply" 2>"$WORK/rebuild.err"
   t1=$(date +%s.%N)
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null; fi
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   reply=$(tail -c +6 "$WORK/rebuild.reply" |
           protoc -I"$ROOT/protos" --decode=halfsky.v1.RebuildResponse halfsky/v1/aggregation.proto 2>&1)

@@ -2,7 +2,12 @@
 # tests/bench/run.sh — one benchmark run, every figure against a baseline
 # measured in the same run that shares none of halfsky's costs (issue #20).
 #
-#   tests/bench/run.sh [--smoke] [--no-build] [--build-dir=DIR]
+#   tests/bench/run.sh [--smoke] [--no-build] [--build-dir=DIR] [--only=F[,F...]]
+#
+# --only: run only these figures (generator, submit_batch, reads,
+# submit_stream, rebuild, latency, size); the baselines always run.
+# HALFSKY_BENCH_PERF=DIR: perf record (call graphs) of the servers while
+# the Rebuild figure runs, into DIR (see docs/BENCHMARKS.md "Profiles").
 #
 # Builds Release into build-bench/ (deploy/local/deps.sh's halfsky_build),
 # starts its own redis-server and servers on free loopback ports, runs each
@@ -18,12 +23,14 @@ export HALFSKY_ROOT=$ROOT
 BUILD=$ROOT/build-bench
 SMOKE=0
 DO_BUILD=1
+ONLY=""
 for a in "$@"; do
   case $a in
     --smoke) SMOKE=1 ;;
     --no-build) DO_BUILD=0 ;;
     --build-dir=*) BUILD=${a#--build-dir=} ;;
-    *) echo "用法 usage: $0 [--smoke] [--no-build] [--build-dir=DIR]" >&2; exit 2 ;;
+    --only=*) ONLY=,${a#--only=}, ;;
+    *) echo "用法 usage: $0 [--smoke] [--no-build] [--build-dir=DIR] [--only=F,...]" >&2; exit 2 ;;
   esac
 done
 
@@ -57,6 +64,7 @@ not_run() {  # name goal reason
   echo "    ($3)"
   FAILED=1
 }
+want() { [ -z "$ONLY" ] || [[ $ONLY == *",$1,"* ]]; }  # is figure $1 to run?
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
 
 free_port() {
@@ -173,25 +181,27 @@ fi
 # shellcheck source=writes.sh
 . "$ROOT/tests/bench/writes.sh"
 
-# --- Figures not yet in this harness ----------------------------------------
-# Each is printed as NOT RUN (and makes the run exit non-zero) until its
-# driver exists: see docs/BENCHMARKS.md "Harness status".
-writes_generator_check
-writes_submit_batch
-# shellcheck source=reads.sh
-. "$ROOT/tests/bench/reads.sh"   # ListWarnings, GetSeries, health Check ÷ bare echo
-writes_submit_stream
+# --- Figures -----------------------------------------------------------------
+# A figure that cannot run is printed as NOT RUN (and makes the run exit
+# non-zero). The write ratios need the generator check of the same run.
+if want generator || want submit_batch || want submit_stream; then writes_generator_check; fi
+want submit_batch && writes_submit_batch
+if want reads; then
+  # shellcheck source=reads.sh
+  . "$ROOT/tests/bench/reads.sh"   # ListWarnings, GetSeries, health Check ÷ bare echo
+fi
+want submit_stream && writes_submit_stream
 # shellcheck source=stack.sh
 . "$ROOT/tests/bench/stack.sh"   # start-up helpers, and the three real services for latency/size
 # shellcheck source=rebuild.sh
 . "$ROOT/tests/bench/rebuild.sh"
-rebuild_figure
+want rebuild && rebuild_figure
 # shellcheck source=latency.sh
 . "$ROOT/tests/bench/latency.sh"
-latency_figure
+want latency && latency_figure
 # shellcheck source=size.sh
 . "$ROOT/tests/bench/size.sh"     # RSS per service at ~2e6 values, and the growth
-size_figures
+want size && size_figures
 
 echo "== load after: $(uptime)"
 exit "$FAILED"
