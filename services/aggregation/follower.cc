@@ -101,11 +101,14 @@ class Follower::ChangeStream {
     halfsky::v1::WatchChangesRequest request;
     request.set_after_sequence(after);
     request.set_after_form_sequence(after_form);
-    std::unique_ptr<grpc::ClientReader<ChangeEvent>> reader = stub->WatchChanges(&ctx_, request);
-    ChangeEvent event;
-    while (reader->Read(&event)) {
+    std::unique_ptr<grpc::ClientReader<halfsky::v1::WatchChangesResponse>> reader =
+        stub->WatchChanges(&ctx_, request);
+    halfsky::v1::WatchChangesResponse message;
+    while (reader->Read(&message)) {
       absl::MutexLock lock(&mu_);
       received_any_ = true;
+      // A whole message is queued at once: the queue may pass its capacity
+      // by one message (bounded by the server's message size).
       mu_.Await(absl::Condition(
           +[](ChangeStream* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
             return s->queue_.size() < s->capacity_ || s->cancelled_;
@@ -114,8 +117,10 @@ class Follower::ChangeStream {
       if (cancelled_) {
         break;
       }
-      queue_.push_back(std::move(event));
-      event.Clear();
+      for (ChangeEvent& event : *message.mutable_events()) {
+        queue_.push_back(std::move(event));
+      }
+      message.Clear();
     }
     const grpc::Status st = reader->Finish();
     absl::MutexLock lock(&mu_);

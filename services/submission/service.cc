@@ -574,7 +574,8 @@ SubmissionServiceImpl::SubmitStream(grpc::CallbackServerContext* ctx) {
 
 // --------------------------------------------------------------- WatchChanges
 
-class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<v1::ChangeEvent> {
+class SubmissionServiceImpl::WatchReactor final
+    : public grpc::ServerWriteReactor<v1::WatchChangesResponse> {
  public:
   WatchReactor(SubmissionServiceImpl* service, int64_t after, int64_t after_form)
       : service_(service), cursor_(after), form_cursor_(after_form) {
@@ -604,15 +605,39 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
   }
 
  private:
-  // Writes one event and waits for its completion. False if the stream is
-  // gone (cancelled, write failed) or the service shuts down.
-  bool Send(const v1::ChangeEvent& event) {
-    event_ = event;
+  // A message is closed once its events reach this size, so that it stays
+  // well under the client's default 4 MiB receive limit (a revision is a few
+  // hundred bytes; one alone can never come near it).
+  static constexpr size_t kMaxMessageBytes = 1 << 20;
+
+  // Appends one event to the message being filled; sends the message first
+  // when the event would take it past kMaxMessageBytes. False if the stream
+  // is gone.
+  bool Add(v1::ChangeEvent&& event) {
+    const size_t bytes = event.ByteSizeLong();
+    if (pending_.events_size() > 0 && pending_bytes_ + bytes > kMaxMessageBytes && !Flush()) {
+      return false;
+    }
+    *pending_.add_events() = std::move(event);
+    pending_bytes_ += bytes;
+    return true;
+  }
+
+  // Writes the message being filled (if it holds any event) and waits for
+  // its completion (gRPC flow control). False if the stream is gone
+  // (cancelled, write failed) or the service shuts down.
+  bool Flush() {
+    if (pending_.events_size() == 0) {
+      return true;
+    }
+    sending_.Swap(&pending_);
+    pending_.Clear();
+    pending_bytes_ = 0;
     {
       absl::MutexLock lock(&service_->mu_);
       writing_ = true;
     }
-    StartWrite(&event_);
+    StartWrite(&sending_);
     absl::MutexLock lock(&service_->mu_);
     while (writing_ && !cancelled_) {
       service_->cv_.Wait(&service_->mu_);
@@ -654,19 +679,15 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
         v1::ChangeEvent ev;
         const int64_t seq = rev.sequence();
         *ev.mutable_revision() = std::move(rev);
-        if (!Send(ev)) {
+        if (!Add(std::move(ev))) {
           alive = false;
           break;
         }
         cursor_ = seq;
       }
-      if (!alive) {
-        final_status = grpc::Status::CANCELLED;
-        break;
-      }
       // Then the review forms' transitions, in their own gapless order.
       size_t form_count = 0;
-      if (ReviewStore* review = opts.review_store; review != nullptr) {
+      if (ReviewStore* review = opts.review_store; alive && review != nullptr) {
         absl::StatusOr<std::vector<v1::FormChange>> forms =
             review->ReadFormChanges(form_cursor_, opts.watch_page_size);
         if (!forms.ok()) {
@@ -678,16 +699,18 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
           v1::ChangeEvent ev;
           const int64_t seq = change.form_sequence();
           *ev.mutable_form_change() = std::move(change);
-          if (!Send(ev)) {
+          if (!Add(std::move(ev))) {
             alive = false;
             break;
           }
           form_cursor_ = seq;
         }
-        if (!alive) {
-          final_status = grpc::Status::CANCELLED;
-          break;
-        }
+      }
+      // One page is one message (or a few, when large): sent before the
+      // next page is read.
+      if (!alive || !Flush()) {
+        final_status = grpc::Status::CANCELLED;
+        break;
       }
       if (static_cast<int>(page->size()) == opts.watch_page_size ||
           static_cast<int>(form_count) == opts.watch_page_size) {
@@ -712,7 +735,7 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
         hb.mutable_heartbeat()->set_head_sequence(cursor_);
         hb.mutable_heartbeat()->set_head_form_sequence(form_cursor_);
         SetTimestamp(service_->clock_->Now(), hb.mutable_heartbeat()->mutable_sent_at());
-        if (!Send(hb)) {
+        if (!Add(std::move(hb)) || !Flush()) {
           final_status = grpc::Status::CANCELLED;
           break;
         }
@@ -734,14 +757,17 @@ class SubmissionServiceImpl::WatchReactor final : public grpc::ServerWriteReacto
   int64_t cursor_;
   int64_t form_cursor_;
   std::thread thread_;
-  v1::ChangeEvent event_;
+  // The message being filled by Run, and the one gRPC is writing.
+  v1::WatchChangesResponse pending_;
+  size_t pending_bytes_ = 0;
+  v1::WatchChangesResponse sending_;
   // Guarded by service_->mu_.
   bool writing_ = false;
   bool write_ok_ = true;
   bool cancelled_ = false;
 };
 
-grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
+grpc::ServerWriteReactor<v1::WatchChangesResponse>* SubmissionServiceImpl::WatchChanges(
     grpc::CallbackServerContext* ctx, const v1::WatchChangesRequest* request) {
   absl::StatusOr<v1::Principal> principal = authenticate_(*ctx);
   absl::Status error;
@@ -774,7 +800,7 @@ grpc::ServerWriteReactor<v1::ChangeEvent>* SubmissionServiceImpl::WatchChanges(
     }
   }
   if (!error.ok()) {
-    class Failed final : public grpc::ServerWriteReactor<v1::ChangeEvent> {
+    class Failed final : public grpc::ServerWriteReactor<v1::WatchChangesResponse> {
      public:
       explicit Failed(const grpc::Status& s) { Finish(s); }
       void OnDone() override { delete this; }

@@ -11,8 +11,9 @@
 // no gRPC thread waits for the disk.
 //
 // WatchChanges runs one thread per stream: it reads the store in pages of
-// `watch_page_size` from its own cursor, writes each event and waits for the
-// write to complete (gRPC flow control) before the next, and, once caught
+// `watch_page_size` from its own cursor, writes each page as one message
+// (WatchChangesResponse; a page past about 1 MiB as several) and waits for
+// the write to complete (gRPC flow control) before the next, and, once caught
 // up, sleeps on a condition variable that commits signal (the store's commit
 // listener only bumps `head_`). So a slow consumer holds one page of memory
 // and blocks no one but itself, and a commit costs O(1) regardless of the
@@ -120,7 +121,7 @@ class SubmissionServiceImpl final : public halfsky::v1::SubmissionService::Callb
   grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* ctx,
                                        const halfsky::v1::GetHistoryRequest* request,
                                        halfsky::v1::GetHistoryResponse* response) override;
-  grpc::ServerWriteReactor<halfsky::v1::ChangeEvent>* WatchChanges(
+  grpc::ServerWriteReactor<halfsky::v1::WatchChangesResponse>* WatchChanges(
       grpc::CallbackServerContext* ctx, const halfsky::v1::WatchChangesRequest* request) override;
   grpc::ServerUnaryReactor* GetReportingStatus(
       grpc::CallbackServerContext* ctx, const halfsky::v1::GetReportingStatusRequest* request,

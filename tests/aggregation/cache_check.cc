@@ -6,6 +6,7 @@
 #include "common/cache/cache_layout.h"
 #include "grpcpp/grpcpp.h"
 #include "services/aggregation/aggregator.h"
+#include "tests/support/change_events.h"
 
 namespace halfsky::aggregation::testing {
 
@@ -100,7 +101,7 @@ std::vector<halfsky::v1::Revision> ReadFeedLog(halfsky::v1::SubmissionService::S
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
   halfsky::v1::WatchChangesRequest request;
-  auto reader = stub.WatchChanges(&ctx, request);
+  auto reader = halfsky::testing::ChangeEvents(stub.WatchChanges(&ctx, request));
   halfsky::v1::ChangeEvent event;
   while (reader->Read(&event)) {
     if (event.has_heartbeat()) {

@@ -7,9 +7,9 @@ namespace halfsky::aggregation::testing {
 
 class FakeSubmission::Service final : public halfsky::v1::SubmissionService::Service {
  public:
-  grpc::Status WatchChanges(grpc::ServerContext* ctx,
-                            const halfsky::v1::WatchChangesRequest* request,
-                            grpc::ServerWriter<halfsky::v1::ChangeEvent>* writer) override {
+  grpc::Status WatchChanges(
+      grpc::ServerContext* ctx, const halfsky::v1::WatchChangesRequest* request,
+      grpc::ServerWriter<halfsky::v1::WatchChangesResponse>* writer) override {
     int64_t next = request->after_sequence() + 1;
     bool heartbeat_sent = false;
     absl::Time last_heartbeat = absl::InfinitePast();
@@ -27,24 +27,26 @@ class FakeSubmission::Service final : public halfsky::v1::SubmissionService::Ser
         }
       }
       if (!batch.empty()) {
+        // One message per batch, as the real feed sends its pages.
+        halfsky::v1::WatchChangesResponse message;
         for (auto& r : batch) {
-          halfsky::v1::ChangeEvent ev;
-          *ev.mutable_revision() = std::move(r);
-          if (!writer->Write(ev)) {
-            return grpc::Status::OK;
-          }
-          ++next;
+          *message.add_events()->mutable_revision() = std::move(r);
         }
+        if (!writer->Write(message)) {
+          return grpc::Status::OK;
+        }
+        next += static_cast<int64_t>(batch.size());
         heartbeat_sent = false;
         continue;
       }
       // Drained: a heartbeat now, then every 200 ms while idle.
       if (!heartbeat_sent || absl::Now() - last_heartbeat >= absl::Milliseconds(200)) {
-        halfsky::v1::ChangeEvent ev;
-        ev.mutable_heartbeat()->set_head_sequence(head);
-        *ev.mutable_heartbeat()->mutable_sent_at() =
+        halfsky::v1::WatchChangesResponse message;
+        halfsky::v1::Heartbeat* hb = message.add_events()->mutable_heartbeat();
+        hb->set_head_sequence(head);
+        *hb->mutable_sent_at() =
             google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::GetCurrentTimeNanos());
-        if (!writer->Write(ev)) {
+        if (!writer->Write(message)) {
           return grpc::Status::OK;
         }
         heartbeat_sent = true;

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "halfsky/v1/submission.grpc.pb.h"
 #include "tests/submission/test_util.h"
+#include "tests/support/change_events.h"
 #include "tests/support/process.h"
 
 namespace halfsky::submission {
@@ -95,7 +96,7 @@ std::vector<v1::Revision> ReadFeed(v1::SubmissionService::Stub& stub, int64_t af
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   v1::WatchChangesRequest req;
   req.set_after_sequence(after);
-  auto reader = stub.WatchChanges(&ctx, req);
+  auto reader = halfsky::testing::ChangeEvents(stub.WatchChanges(&ctx, req));
   std::vector<v1::Revision> out;
   v1::ChangeEvent ev;
   while (reader->Read(&ev)) {

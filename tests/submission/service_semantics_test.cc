@@ -24,6 +24,7 @@
 #include "services/submission/service.h"
 #include "services/submission/sqlite_store.h"
 #include "tests/submission/test_util.h"
+#include "tests/support/change_events.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
 
@@ -180,7 +181,7 @@ class SemanticsTest : public ::testing::Test {
   // Revisions of the feed from 0 up to the first heartbeat.
   std::vector<v1::Revision> Feed() {
     auto ctx = Ctx("assess-token");
-    auto reader = stub_->WatchChanges(ctx.get(), {});
+    auto reader = halfsky::testing::ChangeEvents(stub_->WatchChanges(ctx.get(), {}));
     std::vector<v1::Revision> out;
     v1::ChangeEvent ev;
     while (reader->Read(&ev)) {
@@ -449,7 +450,7 @@ TEST_F(SemanticsTest, OutOfRangeArgumentsAreRefused) {
     auto ctx = Ctx("assess-token");
     v1::WatchChangesRequest req;
     req.set_after_sequence(1000000000000000);
-    auto reader = stub_->WatchChanges(ctx.get(), req);
+    auto reader = halfsky::testing::ChangeEvents(stub_->WatchChanges(ctx.get(), req));
     v1::ChangeEvent ev;
     EXPECT_FALSE(reader->Read(&ev)) << ev.DebugString();
     grpc::Status st = reader->Finish();
@@ -461,7 +462,7 @@ TEST_F(SemanticsTest, OutOfRangeArgumentsAreRefused) {
     auto ctx = Ctx("assess-token");
     v1::WatchChangesRequest req;
     req.set_after_sequence(1);
-    auto reader = stub_->WatchChanges(ctx.get(), req);
+    auto reader = halfsky::testing::ChangeEvents(stub_->WatchChanges(ctx.get(), req));
     v1::ChangeEvent ev;
     ASSERT_TRUE(reader->Read(&ev));
     ASSERT_TRUE(ev.has_heartbeat());

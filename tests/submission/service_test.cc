@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "services/submission/sqlite_store.h"
 #include "tests/submission/test_util.h"
+#include "tests/support/change_events.h"
 #include "tests/support/process.h"
 
 namespace halfsky::submission {
@@ -132,7 +133,7 @@ class ServiceTest : public ::testing::Test {
     auto ctx = Ctx("assess-token");
     v1::WatchChangesRequest req;
     req.set_after_sequence(after);
-    auto reader = stub_->WatchChanges(ctx.get(), req);
+    auto reader = halfsky::testing::ChangeEvents(stub_->WatchChanges(ctx.get(), req));
     std::vector<int64_t> seqs;
     v1::ChangeEvent ev;
     while (reader->Read(&ev)) {
@@ -549,7 +550,7 @@ TEST_F(ServiceTest, Unauthenticated) {
   EXPECT_EQ(stub_->ListDataValues(ctx.get(), {}, &resp).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   auto wctx = Ctx("nope");
-  auto reader = stub_->WatchChanges(wctx.get(), {});
+  auto reader = halfsky::testing::ChangeEvents(stub_->WatchChanges(wctx.get(), {}));
   v1::ChangeEvent ev;
   EXPECT_FALSE(reader->Read(&ev));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
@@ -708,7 +709,7 @@ TEST_F(ServiceTest, ChangeFeedResumesAcrossServerRestart) {
 
 TEST_F(ServiceTest, WatchersEndOnShutdown) {
   auto ctx = Ctx("assess-token");
-  auto reader = stub_->WatchChanges(ctx.get(), {});
+  auto reader = halfsky::testing::ChangeEvents(stub_->WatchChanges(ctx.get(), {}));
   v1::ChangeEvent ev;
   ASSERT_TRUE(reader->Read(&ev));  // heartbeat
   EXPECT_TRUE(ev.has_heartbeat());
@@ -849,7 +850,7 @@ TEST_F(ServiceTest, ServiceRoleReadsButNeverWrites) {
   {
     auto ctx = Ctx("service-token");
     v1::WatchChangesRequest req;
-    auto reader = stub_->WatchChanges(ctx.get(), req);
+    auto reader = halfsky::testing::ChangeEvents(stub_->WatchChanges(ctx.get(), req));
     v1::ChangeEvent ev;
     ASSERT_TRUE(reader->Read(&ev));
     EXPECT_TRUE(ev.has_revision());
@@ -884,7 +885,7 @@ TEST_F(ServiceTest, MemberUnitReadsOnlyItsOwn) {
   {
     auto ctx = Ctx("edu-token");
     v1::WatchChangesRequest req;
-    auto reader = stub_->WatchChanges(ctx.get(), req);
+    auto reader = halfsky::testing::ChangeEvents(stub_->WatchChanges(ctx.get(), req));
     v1::ChangeEvent ev;
     EXPECT_FALSE(reader->Read(&ev));
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
