@@ -635,6 +635,47 @@ TEST_F(ServiceTest, ListDataValuesFiltersAndPages) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A backlog travels as a few large messages (one per store page of 500),
+// not one message per revision: at one message per revision a replay of
+// 10^6 values took ~70 s (docs/BENCHMARKS.md, "Profile: Rebuild").
+TEST_F(ServiceTest, ChangeFeedSendsTheBacklogInPages) {
+  for (int round = 0; round < 220; ++round) {  // 220 rounds × 5 years
+    std::vector<v1::DataValue> values;
+    for (int y = 2020; y <= 2024; ++y) {
+      values.push_back(Number("HEALTH-03", y, round + 1));
+    }
+    ASSERT_TRUE(Submit("health-token", "r" + std::to_string(round), values).ok());
+  }
+  auto ctx = Ctx("assess-token");
+  auto reader = stub_->WatchChanges(ctx.get(), v1::WatchChangesRequest());
+  v1::WatchChangesResponse message;
+  int messages_with_revisions = 0;
+  int64_t last = 0;
+  while (reader->Read(&message)) {
+    ASSERT_GT(message.events_size(), 0);
+    bool heartbeat = false;
+    int revisions = 0;
+    for (const v1::ChangeEvent& ev : message.events()) {
+      if (ev.has_revision()) {
+        EXPECT_EQ(ev.revision().sequence(), last + 1);  // in order, no gap
+        last = ev.revision().sequence();
+        ++revisions;
+      } else if (ev.has_heartbeat()) {
+        heartbeat = true;
+      }
+    }
+    EXPECT_LE(revisions, 500);
+    messages_with_revisions += revisions > 0 ? 1 : 0;
+    if (heartbeat) {
+      break;
+    }
+  }
+  ctx->TryCancel();
+  reader->Finish().IgnoreError();
+  EXPECT_EQ(last, 1100);
+  EXPECT_EQ(messages_with_revisions, 3);  // 500 + 500 + 100
+}
+
 TEST_F(ServiceTest, ChangeFeedLiveAndResumeWithoutGapOrDuplicate) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(
