@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# halfsky on one machine: Redis (AOF, data under var/) and the three
-# services, each supervised (restarted if it dies), with the plan's catalog.
+# halfsky on one machine: Redis (AOF, data under var/), the three services
+# and the web console (halfsky-web), each supervised (restarted if it dies),
+# with the plan's catalog.
 #
 #   deploy/local/run.sh [start]   install what is missing, build Release, start, wait for SERVING
 #   deploy/local/run.sh stop      stop everything this script started (SIGTERM: services drain)
 #   deploy/local/run.sh status    what runs, and each service's health
-#   deploy/local/run.sh logs [NAME]  tail the logs (redis, submission, aggregation, evaluation)
+#   deploy/local/run.sh logs [NAME]  tail the logs (redis, submission, aggregation, evaluation, web)
 #   deploy/local/run.sh restart
-#   deploy/local/run.sh --demo    start, then load the synthetic demo data (deploy/demo/, 示例数据)
+#   deploy/local/run.sh --demo    start, then load the synthetic demo data (deploy/demo/, 示例数据),
+#                                 and print the console's address and the token of each role
 #
 # Idempotent: `start` when everything already runs changes nothing. Before
 # it starts anything, `start` checks every port it needs and, if one is
@@ -15,9 +17,12 @@
 # that fails later stops what it started.
 # Ports (override with the environment): HALFSKY_REDIS_PORT (7379),
 # HALFSKY_SUBMISSION_PORT (7301), HALFSKY_AGGREGATION_PORT (7302),
-# HALFSKY_EVALUATION_PORT (7303); metrics HALFSKY_SUBMISSION_METRICS_PORT,
-# HALFSKY_AGGREGATION_METRICS_PORT, HALFSKY_EVALUATION_METRICS_PORT
-# (default: the gRPC port + 2000, so 9301/9302/9303).
+# HALFSKY_EVALUATION_PORT (7303), HALFSKY_WEB_PORT (7304: the console's
+# gRPC health); metrics HALFSKY_SUBMISSION_METRICS_PORT,
+# HALFSKY_AGGREGATION_METRICS_PORT, HALFSKY_EVALUATION_METRICS_PORT,
+# HALFSKY_WEB_METRICS_PORT (default: the gRPC port + 2000, so
+# 9301/9302/9303/9304); the console's pages HALFSKY_WEB_HTTP_PORT (8080:
+# http://127.0.0.1:8080/, loopback only, plain HTTP).
 # HALFSKY_VAR (var/ of the checkout) is where all state lives: databases,
 # redis/ (AOF), log/, run/ (pids), secrets/.
 # HALFSKY_BUILD_DIR (build-release) with HALFSKY_SKIP_BUILD=1 uses binaries
@@ -53,9 +58,12 @@ REDIS_PORT=${HALFSKY_REDIS_PORT:-7379}
 SUBMISSION_PORT=${HALFSKY_SUBMISSION_PORT:-7301}
 AGGREGATION_PORT=${HALFSKY_AGGREGATION_PORT:-7302}
 EVALUATION_PORT=${HALFSKY_EVALUATION_PORT:-7303}
+WEB_PORT=${HALFSKY_WEB_PORT:-7304}
+WEB_HTTP_PORT=${HALFSKY_WEB_HTTP_PORT:-8080}
 SUBMISSION_METRICS_PORT=${HALFSKY_SUBMISSION_METRICS_PORT:-$((SUBMISSION_PORT + 2000))}
 AGGREGATION_METRICS_PORT=${HALFSKY_AGGREGATION_METRICS_PORT:-$((AGGREGATION_PORT + 2000))}
 EVALUATION_METRICS_PORT=${HALFSKY_EVALUATION_METRICS_PORT:-$((EVALUATION_PORT + 2000))}
+WEB_METRICS_PORT=${HALFSKY_WEB_METRICS_PORT:-$((WEB_PORT + 2000))}
 # Looked up by resolve_programs, after build() has installed the packages:
 # on a fresh machine redis-server is not there when the script starts.
 REDIS_SERVER=
@@ -63,7 +71,9 @@ CATALOG=${HALFSKY_CATALOG:-$HALFSKY_ROOT/deploy/catalog}
 SECRETS=$VAR/secrets
 NO_AUTH=${HALFSKY_NO_AUTH:-0}
 FAKE_NOW=${HALFSKY_FAKE_NOW:-}
-SERVICES=(submission aggregation evaluation)
+# In start order; stopped in the reverse order. web (the console) calls the
+# other three with the signed-in person's own token.
+SERVICES=(submission aggregation evaluation web)
 STARTED=()  # what this invocation started, stopped again if the start fails
 
 say() { printf '%s\n' "$*"; }
@@ -75,6 +85,7 @@ port_of() {
     submission) echo "$SUBMISSION_PORT" ;;
     aggregation) echo "$AGGREGATION_PORT" ;;
     evaluation) echo "$EVALUATION_PORT" ;;
+    web) echo "$WEB_PORT" ;;
   esac
 }
 metrics_port_of() {
@@ -82,6 +93,7 @@ metrics_port_of() {
     submission) echo "$SUBMISSION_METRICS_PORT" ;;
     aggregation) echo "$AGGREGATION_METRICS_PORT" ;;
     evaluation) echo "$EVALUATION_METRICS_PORT" ;;
+    web) echo "$WEB_METRICS_PORT" ;;
   esac
 }
 
@@ -136,7 +148,7 @@ port_holder() {
 # every port it would bind is free; otherwise says which and exits 1.
 preflight() {
   local problems=() name binary port what var holder
-  local all_ports=("$REDIS_PORT")
+  local all_ports=("$REDIS_PORT" "$WEB_HTTP_PORT")
   for name in "${SERVICES[@]}"; do
     all_ports+=("$(port_of "$name")" "$(metrics_port_of "$name")")
   done
@@ -151,14 +163,18 @@ preflight() {
     if [ -z "$binary" ] || [ ! -x "$binary" ]; then
       problems+=("找不到 $name 的程序 / the $name program is missing: ${binary:-redis-server (not on PATH; set HALFSKY_REDIS_SERVER)}")
     fi
-    for what in "$name" "$name metrics"; do
+    for what in "$name" "$name metrics" "$name http"; do
       if [ "$what" = "$name" ]; then
         port=$(port_of "$name")
         var=HALFSKY_${name^^}_PORT
-      else
+      elif [ "$what" = "$name metrics" ]; then
         [ "$name" = redis ] && continue
         port=$(metrics_port_of "$name")
         var=HALFSKY_${name^^}_METRICS_PORT
+      else
+        [ "$name" = web ] || continue
+        port=$WEB_HTTP_PORT
+        var=HALFSKY_WEB_HTTP_PORT
       fi
       if port_taken "$port"; then
         holder=$(port_holder "$port")
@@ -189,6 +205,15 @@ service_args() {
   local args=(--listen "127.0.0.1:$(port_of "$name")"
               --metrics_listen "127.0.0.1:$(metrics_port_of "$name")"
               --catalog "$CATALOG" --address_file "$RUN/$name.addr")
+  if [ "$name" = web ]; then
+    # The console checks no token itself: it passes the signed-in person's
+    # own token to the services, which decide (no --tokens_file, no clock).
+    args+=(--http_listen "127.0.0.1:$WEB_HTTP_PORT" --http_address_file "$RUN/web.http.addr"
+           --submission "127.0.0.1:$SUBMISSION_PORT" --aggregation "127.0.0.1:$AGGREGATION_PORT"
+           --evaluation "127.0.0.1:$EVALUATION_PORT")
+    printf '%s\n' "${args[@]}"
+    return
+  fi
   if [ "$NO_AUTH" != 1 ]; then
     args+=(--tokens_file "$SECRETS/tokens")
   fi
@@ -344,7 +369,20 @@ start_service() {
   local args
   mapfile -t args < <(service_args "$name")
   supervise "$name" "$(binary_of "$name")" "${args[@]}"
-  say "$name$(printf '%*s' $((13 - ${#name})) '')started on 127.0.0.1:$(port_of "$name") (metrics :$(metrics_port_of "$name"))"
+  say "$name$(printf '%*s' $((13 - ${#name})) '')started on 127.0.0.1:$(port_of "$name") (metrics :$(metrics_port_of "$name"))$([ "$name" != web ] || echo "; console $(console_url)")"
+}
+
+console_url() { echo "http://127.0.0.1:$WEB_HTTP_PORT/"; }
+
+# wait_console SECONDS: the console's HTTP port answers (it listens before
+# its gRPC health turns SERVING, so this is quick once health said so).
+wait_console() {
+  local i
+  for ((i = 0; i < $1 * 10; i++)); do
+    port_taken "$WEB_HTTP_PORT" && return 0
+    sleep 0.1
+  done
+  return 1
 }
 
 cmd_start() {
@@ -371,10 +409,12 @@ cmd_start() {
   if ! "$BIN/halfskyctl/halfskyctl" health --wait 60s "${addrs[@]}"; then
     start_failed "并非所有服务都在 SERVING / not every service reports SERVING; see the logs in $LOG"
   fi
+  wait_console 10 || start_failed "网页控制台未在 $(console_url) 应答 / the web console does not answer on $(console_url); see $LOG/web.log"
   say ""
   say "halfsky is up. halfskyctl: $BIN/halfskyctl/halfskyctl"
   say "  submission  127.0.0.1:$SUBMISSION_PORT   aggregation 127.0.0.1:$AGGREGATION_PORT   evaluation 127.0.0.1:$EVALUATION_PORT"
   say "  redis       127.0.0.1:$REDIS_PORT        logs: $LOG   data: $VAR"
+  say "  网页控制台 / web console: $(console_url)"
   if [ "$NO_AUTH" != 1 ]; then
     say "  token:      export HALFSKY_TOKEN=\$(cat $SECRETS/admin.token)"
   fi
@@ -398,14 +438,16 @@ stop_one() {
     pkill -KILL -P "$pid" 2>/dev/null || true
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$RUN/$name.pid" "$RUN/$name.addr"
+  rm -f "$RUN/$name.pid" "$RUN/$name.addr" "$RUN/$name.http.addr"
   say "$name stopped"
 }
 
 cmd_stop() {
-  for s in evaluation aggregation submission redis; do
-    stop_one "$s"
+  local i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    stop_one "${SERVICES[i]}"
   done
+  stop_one redis
 }
 
 cmd_status() {
@@ -424,6 +466,9 @@ cmd_status() {
       addrs+=("127.0.0.1:$(port_of "$s")")
     done
     "$BIN/halfskyctl/halfskyctl" health "${addrs[@]}" || rc=1
+  fi
+  if running web; then
+    say "web console  $(console_url)"
   fi
   return $rc
 }
@@ -458,7 +503,24 @@ cmd_demo() {
   fi
   # Evaluation re-checks late data after each update message, so the
   # warnings follow the data just loaded (no restart needed).
-  say "demo data loaded. Try:"
+  say "demo data loaded."
+  say ""
+  say "网页控制台 / web console: $(console_url)"
+  if [ "$NO_AUTH" = 1 ]; then
+    say "  登录 / sign in: 任意令牌 / any token (HALFSKY_NO_AUTH=1: no authentication)"
+  else
+    # The demo's principals are those make_secrets created: one token file
+    # each (var/secrets/NAME.token, 600); paste its content into the
+    # sign-in page. The returned unit's form shows the bureau's reason.
+    say "  登录时粘贴令牌 / sign in by pasting the content of a token file:"
+    say "  成员单位 / unit ($(console_url)unit): $SECRETS/unit-PEOPLES_CONGRESS.token"
+    say "      (区人大常委会办公室: its 2024 form 已退回 / returned with a reason; any unit: unit-<CODE>.token)"
+    say "  统计局 / statistics bureau ($(console_url)review): $SECRETS/statistics.token"
+    say "  妇儿工委办公室 / assessment group ($(console_url)warnings): $SECRETS/assessment.token"
+    say "  e.g. cat $SECRETS/assessment.token"
+  fi
+  say ""
+  say "halfskyctl:"
   say "  export HALFSKY_TOKEN=\$(cat $SECRETS/assessment.token)"
   say "  $BIN/halfskyctl/halfskyctl warnings"
   say "  $BIN/halfskyctl/halfskyctl report annual --year 2024 -o report.html"

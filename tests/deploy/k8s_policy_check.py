@@ -48,7 +48,19 @@ and for the halfsky services:
     ConfigMaps): sentinel://... lists at least 3 sentinels, each a pod of a
     StatefulSet here, with --redis_sentinel_password_file; a plain
     HOST:PORT has no sentinel flags; more than one Redis server needs a
-    Sentinel set of at least 3.
+    Sentinel set of at least 3;
+  * the calls between halfsky services: each upstream a container names
+    (--submission, --aggregation, --evaluation, --follow; $(VAR) expanded)
+    is a Service of these manifests with that port, selecting a workload;
+    where a default-deny NetworkPolicy is in force (podSelector {}, as in
+    prod), an egress rule of the caller and an ingress rule of the callee
+    allow that flow; a container whose own port
+    speaks TLS (--tls_cert) calls upstream with --upstream_tls_ca (the
+    others speak TLS too: plaintext calls would fail);
+  * the web console (Deployment web, sessions in its memory) runs one
+    replica unless Service web pins clients (sessionAffinity: ClientIP),
+    exposes its --http_listen port as a container port named http, and,
+    where a default-deny NetworkPolicy is in force, admits any source on it.
 Exit status: 0 no violation, 1 violations (printed), 2 usage error.
 """
 
@@ -58,7 +70,9 @@ import sys
 import yaml
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
-HALFSKY_SERVICES = {"submission", "aggregation", "evaluation", "evaluation-replica"}
+HALFSKY_SERVICES = {"submission", "aggregation", "evaluation", "evaluation-replica", "web"}
+# Flags naming another halfsky service's gRPC address (HOST:PORT).
+UPSTREAM_FLAGS = ("submission", "aggregation", "evaluation", "follow")
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([a-zA-Z]*)$")
 _SUFFIX = {
@@ -395,6 +409,210 @@ def check_redis(objects, problems):
                                 "(the sentinels' default user is off)")
 
 
+def match_selector(selector, labels):
+    """A LabelSelector (matchLabels, matchExpressions) against labels; {}
+    matches everything."""
+    selector = selector or {}
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def rule_port_matches(rule, port):
+    ports = rule.get("ports")
+    if not ports:
+        return True
+    for p in ports:
+        if p.get("protocol", "TCP") != "TCP":
+            continue
+        if "port" not in p or p.get("port") == port:
+            return True
+        end = p.get("endPort")
+        if isinstance(p.get("port"), int) and end and p["port"] <= port <= end:
+            return True
+    return False
+
+
+def peer_is_pod(peer, labels):
+    """A NetworkPolicy peer that names pods of this namespace matching
+    labels (a namespaceSelector or ipBlock peer is about other traffic)."""
+    return "podSelector" in peer and "namespaceSelector" not in peer and \
+        match_selector(peer.get("podSelector"), labels)
+
+
+def peer_is_anywhere(peer):
+    return (peer.get("ipBlock") or {}).get("cidr") == "0.0.0.0/0" and not peer["ipBlock"].get("except")
+
+
+def default_deny(policies, direction):
+    """Whether a policy of these manifests selects every pod for direction
+    (the "deny everything, then allow" design of overlays/prod). Only there
+    are flows judged: a variant with a few policies but none of that kind
+    (plaintext-ha: components/sentinel-redis alone) was not designed as a
+    whole and is not judged here."""
+    for np in policies:
+        spec = np.get("spec") or {}
+        if spec.get("podSelector") == {} and direction in (spec.get("policyTypes") or []):
+            return True
+    return False
+
+
+def flow_allowed(policies, direction, selected_labels, other_labels, port):
+    """Whether NetworkPolicies let traffic through in one direction:
+    direction "Egress" (selected = the caller, other = the callee) or
+    "Ingress" (selected = the callee, other = the caller, None = any source
+    outside the namespace). No policy of that type selecting the pod: allowed."""
+    if not default_deny(policies, direction):
+        return True
+    applying = []
+    for np in policies:
+        spec = np.get("spec") or {}
+        types = spec.get("policyTypes") or (["Ingress"] + (["Egress"] if spec.get("egress") else []))
+        if direction in types and match_selector(spec.get("podSelector"), selected_labels):
+            applying.append(spec)
+    if not applying:
+        return True
+    key, peers_key = ("egress", "to") if direction == "Egress" else ("ingress", "from")
+    for spec in applying:
+        for rule in spec.get(key) or []:
+            if not rule_port_matches(rule, port):
+                continue
+            peers = rule.get(peers_key)
+            if not peers:
+                return True
+            for peer in peers:
+                if other_labels is None and peer_is_anywhere(peer):
+                    return True
+                if other_labels is not None and peer_is_pod(peer, other_labels):
+                    return True
+    return False
+
+
+def workloads_of(objects):
+    """(ident, template labels, pod spec) of every workload."""
+    out = []
+    for obj in objects:
+        tmeta, pod = pod_template(obj)
+        if pod is None:
+            continue
+        ident = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+        out.append((ident, tmeta.get("labels") or {}, pod, obj))
+    return out
+
+
+def container_port(pod, name_or_number):
+    for c in pod.get("containers") or []:
+        for p in c.get("ports") or []:
+            if name_or_number in (p.get("name"), p.get("containerPort")):
+                return p.get("containerPort")
+    return None
+
+
+def check_upstreams(objects, problems):
+    """Every call between halfsky services goes to a Service that exists,
+    has the port, selects a workload, and is let through by the
+    NetworkPolicies; TLS callers verify TLS callees."""
+    configmaps = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "ConfigMap"}
+    services = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "Service"}
+    policies = [o for o in objects if o.get("kind") == "NetworkPolicy"]
+    workloads = workloads_of(objects)
+    for ident, labels, pod, _ in workloads:
+        for c in pod.get("containers") or []:
+            image = str(c.get("image", ""))
+            if not image.split("/")[-1].startswith("halfsky-"):
+                continue
+            args = c.get("args") or []
+            where = f"{ident} container {c.get('name', '?')}"
+            named = []
+            for flag in UPSTREAM_FLAGS:
+                raw = flag_value(args, flag)
+                if raw is None or raw == "":
+                    continue
+                addr = expand(raw, c, configmaps)
+                if addr is None:
+                    problems.append(f"{where}: --{flag}={raw}: a variable that these manifests do not define")
+                    continue
+                named.append((flag, addr))
+            if named and flag_value(args, "tls_cert") and not flag_value(args, "upstream_tls_ca"):
+                problems.append(f"{where}: serves TLS (--tls_cert) but calls "
+                                f"{', '.join('--' + f for f, _ in named)} without --upstream_tls_ca "
+                                "(the services it calls speak TLS too)")
+            for flag, addr in named:
+                host, _, port_text = addr.rpartition(":")
+                svc = services.get(host.split(".")[0])
+                if svc is None or not port_text.isdigit():
+                    # --follow is checked by check_evaluation; outside hosts are the operator's.
+                    if flag != "follow" and svc is None and "." not in host:
+                        problems.append(f"{where}: --{flag}={addr} names no Service of these manifests")
+                    continue
+                sspec = svc.get("spec") or {}
+                sport = next((p for p in sspec.get("ports") or [] if str(p.get("port")) == port_text), None)
+                if sport is None:
+                    problems.append(f"{where}: --{flag}={addr}: Service {host} has no port {port_text}")
+                    continue
+                targets = [(i, lab, pd) for i, lab, pd, _ in workloads
+                           if selects(sspec.get("selector") or {}, lab)]
+                if not targets:
+                    problems.append(f"{where}: --{flag}={addr}: Service {host} selects no workload")
+                for t_ident, t_labels, t_pod in targets:
+                    tport = container_port(t_pod, sport.get("targetPort", sport.get("port")))
+                    if tport is None:
+                        problems.append(f"{where}: --{flag}={addr}: {t_ident} has no port "
+                                        f"{sport.get('targetPort')}")
+                        continue
+                    if not flow_allowed(policies, "Egress", labels, t_labels, tport):
+                        problems.append(f"{where}: --{flag}={addr}: no NetworkPolicy egress rule lets "
+                                        f"it reach {t_ident} on port {tport}")
+                    if not flow_allowed(policies, "Ingress", t_labels, labels, tport):
+                        problems.append(f"{where}: --{flag}={addr}: no NetworkPolicy ingress rule lets "
+                                        f"{t_ident} admit it on port {tport}")
+
+
+def check_web(objects, problems):
+    """The web console: sign-ins in memory (one replica, or clients pinned
+    to a pod), its HTTP port exposed and open to browsers."""
+    services = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "Service"}
+    policies = [o for o in objects if o.get("kind") == "NetworkPolicy"]
+    for ident, labels, pod, obj in workloads_of(objects):
+        if (obj.get("metadata") or {}).get("name") != "web":
+            continue
+        svc = services.get("web")
+        affinity = ((svc or {}).get("spec") or {}).get("sessionAffinity") == "ClientIP"
+        replicas = (obj.get("spec") or {}).get("replicas", 1)
+        if replicas != 1 and not affinity:
+            problems.append(f"{ident}: the web console keeps sign-ins in memory: one replica, or "
+                            "Service web with sessionAffinity: ClientIP (got replicas "
+                            f"{replicas})")
+        for c in pod.get("containers") or []:
+            listen = flag_value(c.get("args"), "http_listen")
+            if listen is None:
+                problems.append(f"{ident} container {c.get('name', '?')}: no --http_listen (the "
+                                "console would listen on 127.0.0.1 only)")
+                continue
+            port = int(listen.rpartition(":")[2] or 0)
+            named = {p.get("containerPort"): p.get("name") for p in c.get("ports") or []}
+            if named.get(port) != "http":
+                problems.append(f"{ident}: --http_listen={listen}: port {port} must be a container "
+                                "port named http")
+            if svc is not None and not any(p.get("targetPort") in ("http", port)
+                                           for p in (svc.get("spec") or {}).get("ports") or []):
+                problems.append(f"Service/web: no port targets the console's http port {port}")
+            if not flow_allowed(policies, "Ingress", labels, None, port):
+                problems.append(f"{ident}: no NetworkPolicy admits browsers (any source) on the "
+                                f"console's port {port}")
+
+
 def check(objects):
     problems = []
     hpa_targets = set()
@@ -404,6 +622,8 @@ def check(objects):
         hpa_targets.add((ref.get("kind"), ref.get("name")))
     check_evaluation(objects, hpas, problems)
     check_redis(objects, problems)
+    check_upstreams(objects, problems)
+    check_web(objects, problems)
 
     for obj in objects:
         kind = obj.get("kind")

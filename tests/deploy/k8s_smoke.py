@@ -14,7 +14,8 @@ file and flags must let the service reach SERVING (the address file
 appears); then SIGTERM must stop it cleanly (exit 0) within the pod's
 terminationGracePeriodSeconds.
 
-Only for services whose start needs no other service (submission).
+Only for services whose start needs no other service (submission; the
+web console, whose upstream channels connect lazily).
 Exit status: 0 started and stopped cleanly, 1 it did not, 2 usage error.
 """
 
@@ -103,7 +104,7 @@ def main(argv):
     args = []
     for a in container.get("args") or []:
         a = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), a)
-        if a.startswith(("--listen=", "--metrics_listen=")):
+        if a.startswith(("--listen=", "--metrics_listen=", "--http_listen=")):
             a = a.split("=", 1)[0] + "=127.0.0.1:0"
         flag, eq, value = a.partition("=")
         for mount_path in sorted(mounts, key=len, reverse=True):

@@ -7,6 +7,7 @@
 #   tests/deploy/validate.sh runtime-libs BIN...  runtime-packages.txt covers `ldd BIN`
 #   tests/deploy/validate.sh flags BIN...         the manifests pass only flags BIN defines
 #   tests/deploy/validate.sh smoke SUBMISSION_BIN boot it as the dev pod would (and fail on a bad catalog)
+#   tests/deploy/validate.sh smoke-web WEB_BIN    boot halfsky-web as the dev pod would
 #   tests/deploy/validate.sh negative             every check above fails on a broken copy
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
@@ -217,7 +218,7 @@ check_dockerfile() {
     echo "DOCKERFILE last USER must be a numeric non-root UID (got '${user:-none}')" >&2; failed=1
   fi
   local target
-  for target in submission aggregation evaluation halfskyctl; do
+  for target in submission aggregation evaluation web halfskyctl; do
     grep -Eq "^FROM runtime AS $target\$" "$df" ||
       { echo "DOCKERFILE no target $target built on the runtime stage" >&2; failed=1; }
   done
@@ -272,6 +273,18 @@ check_smoke() {
   else
     echo "negative ok: smoke: submission refuses a corrupted catalog ConfigMap"
   fi
+  rm -rf "$out"
+  return "$rc"
+}
+
+# Boots halfsky-web with the dev pod's args and catalog ConfigMap (its
+# upstreams connect lazily, so it starts alone) and stops it with SIGTERM.
+check_smoke_web() {
+  [[ $# -eq 1 ]] || die "smoke-web needs the halfsky-web binary"
+  local bin=$1 out rc=0
+  out=$(mktemp -d)
+  render "$repo/deploy/k8s/overlays/dev" "$out/dev.yaml" || { rm -rf "$out"; return 1; }
+  "$PY" "$here/k8s_smoke.py" "$out/dev.yaml" Deployment/web "$bin" || rc=1
   rm -rf "$out"
   return "$rc"
 }
@@ -479,6 +492,45 @@ check_negative() {
   value: evaluation')
   expect_failure "policy: clients routed to the evaluation primary" render_then policy "$d"
 
+  # The web console (base/web.yaml, prod's networkpolicies.yaml).
+  d=$(broken_overlay "$root" neg-web-no-evaluation-egress NetworkPolicy web-egress \
+        '- op: test
+  path: /spec/egress/2/to/0/podSelector/matchLabels/app.kubernetes.io~1name
+  value: evaluation-replica
+- op: remove
+  path: /spec/egress/2')
+  expect_failure "policy: the web console cannot reach evaluation (NetworkPolicy)" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-web-closed NetworkPolicy web-http-ingress \
+        '- op: replace
+  path: /spec/ingress/0/ports/0/port
+  value: 7304')
+  expect_failure "policy: browsers cannot reach the web console's port" render_then policy "$d"
+
+  # prod (TLS): args/11 of web is --upstream_tls_ca.
+  d=$(broken_overlay "$root" neg-web-plaintext-upstream Deployment web \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/11
+  value: --upstream_tls_ca=/etc/halfsky/tls/ca.crt
+- op: remove
+  path: /spec/template/spec/containers/0/args/11')
+  expect_failure "policy: the web console on TLS calling upstream in plaintext" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-web-replicas Deployment web \
+        '- op: replace
+  path: /spec/replicas
+  value: 2')
+  expect_failure "policy: two web consoles with sessions in memory" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-web-unknown-upstream Deployment web \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/6
+  value: --evaluation=$(EVALUATION_ADDR)
+- op: replace
+  path: /spec/template/spec/containers/0/args/6
+  value: --evaluation=evaluation:7309')
+  expect_failure "policy: the web console calling a port its Service lacks" render_then policy "$d"
+
   d=$(broken_overlay "$root" neg-short-grace Deployment submission \
         '- op: replace
   path: /spec/template/spec/terminationGracePeriodSeconds
@@ -566,6 +618,10 @@ case $cmd in
   smoke)
     need_manifest_tools
     check_smoke "$@"
+    ;;
+  smoke-web)
+    need_manifest_tools
+    check_smoke_web "$@"
     ;;
   negative)
     need_manifest_tools

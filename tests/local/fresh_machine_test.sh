@@ -20,9 +20,9 @@
 #     the services of BUILD_DIR into the build directory it is asked for.
 #
 # Then, each on its own fresh "machine":
-#   1. deploy/local/run.sh starts redis and the three services (real
-#      processes, ports chosen at run time) until every one reports
-#      SERVING, and stops them again;
+#   1. deploy/local/run.sh starts redis, the three services and the web
+#      console (real processes, ports chosen at run time) until every one
+#      reports SERVING, and stops them again;
 #   2. tests/run.sh installs, "builds", "runs" ctest and prints its time
 #      table; then the deploy checks (`validate.sh manifests`) pass with
 #      only what tests/run.sh installed, i.e. with the pinned kubectl.
@@ -58,7 +58,8 @@ for tool in dpkg dpkg-query apt-cache python3 git; do
   command -v "$tool" >/dev/null || skip_or_fail "$tool not found"
 done
 for b in services/halfskyctl/halfskyctl services/submission/halfsky-submission \
-         services/aggregation/halfsky-aggregation services/evaluation/service/halfsky-evaluation; do
+         services/aggregation/halfsky-aggregation services/evaluation/service/halfsky-evaluation \
+         services/web/halfsky-web; do
   [[ -x $build/$b ]] || fail "$build/$b is missing: build the services first"
 done
 real_dpkg_query=$(command -v dpkg-query)
@@ -186,7 +187,8 @@ while [[ \$# -gt 0 ]]; do
   case \$1 in -C) dir=\$2; shift 2 ;; *) shift ;; esac
 done
 for b in services/halfskyctl/halfskyctl services/submission/halfsky-submission \\
-         services/aggregation/halfsky-aggregation services/evaluation/service/halfsky-evaluation; do
+         services/aggregation/halfsky-aggregation services/evaluation/service/halfsky-evaluation \\
+         services/web/halfsky-web; do
   mkdir -p "\$dir/\${b%/*}"
   ln -sf "$build/\$b" "\$dir/\$b"
 done
@@ -203,9 +205,9 @@ in_machine() {
 
 # ------------------------------------------------- 1. deploy/local/run.sh --
 new_machine run-sh
-read -r p_redis p_sub p_agg p_eval p_sub_m p_agg_m p_eval_m < <(python3 -c '
+read -r p_redis p_sub p_agg p_eval p_sub_m p_agg_m p_eval_m p_web p_web_m p_web_h < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(7)]
+socks = [socket.socket() for _ in range(10)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
@@ -215,7 +217,8 @@ for s in socks:
 run_env=(HALFSKY_VAR="$tmp/var" HALFSKY_REDIS_PORT="$p_redis"
          HALFSKY_SUBMISSION_PORT="$p_sub" HALFSKY_AGGREGATION_PORT="$p_agg"
          HALFSKY_EVALUATION_PORT="$p_eval" HALFSKY_SUBMISSION_METRICS_PORT="$p_sub_m"
-         HALFSKY_AGGREGATION_METRICS_PORT="$p_agg_m" HALFSKY_EVALUATION_METRICS_PORT="$p_eval_m")
+         HALFSKY_AGGREGATION_METRICS_PORT="$p_agg_m" HALFSKY_EVALUATION_METRICS_PORT="$p_eval_m"
+         HALFSKY_WEB_PORT="$p_web" HALFSKY_WEB_METRICS_PORT="$p_web_m" HALFSKY_WEB_HTTP_PORT="$p_web_h")
 log "deploy/local/run.sh on a fresh machine"
 run_sh_stop=(in_machine bash "$src/deploy/local/run.sh" stop)
 if ! out=$(in_machine timeout 240 bash "$src/deploy/local/run.sh" 2>&1); then
@@ -223,17 +226,19 @@ if ! out=$(in_machine timeout 240 bash "$src/deploy/local/run.sh" 2>&1); then
   fail "deploy/local/run.sh did not start on its first run"
 fi
 printf '%s\n' "$out" | grep -q 'halfsky is up' || { printf '%s\n' "$out" >&2; fail "run.sh did not say the suite is up"; }
-for p in redis-server curl iproute2 procps cmake ninja-build libgrpc++-dev; do
+for p in redis-server curl iproute2 procps cmake ninja-build libgrpc++-dev libmicrohttpd-dev; do
   grep -qw -- "$p" "$machine/apt.log" || fail "run.sh did not install $p (apt-get log: $(tr '\n' ';' <"$machine/apt.log"))"
 done
 grep -q '^ninja ' "$machine/build.log" || fail "run.sh did not build"
 # What it started is what the fake machine installed, and it is serving.
 "$build/services/halfskyctl/halfskyctl" health "127.0.0.1:$p_sub" "127.0.0.1:$p_agg" \
-  "127.0.0.1:$p_eval" >/dev/null || fail "the services started by run.sh are not SERVING"
+  "127.0.0.1:$p_eval" "127.0.0.1:$p_web" >/dev/null || fail "the services started by run.sh are not SERVING"
+printf '%s\n' "$out" | grep -qF "http://127.0.0.1:$p_web_h/" || { printf '%s\n' "$out" >&2; fail "run.sh did not print the console's address"; }
+(exec 3<>"/dev/tcp/127.0.0.1/$p_web_h") 2>/dev/null || fail "the console started by run.sh does not listen on $p_web_h"
 redis_pid=$(cat "$tmp/var/run/redis.pid")
 redis_exe=$(readlink -f "/proc/$(pgrep -P "$redis_pid" | head -n 1)/exe" 2>/dev/null || true)
 [[ -n $redis_exe ]] || fail "no redis process under run.sh's supervisor"
-log "run.sh started $redis_exe and the three services; stopping"
+log "run.sh started $redis_exe, the three services and the console; stopping"
 "${run_sh_stop[@]}" >/dev/null
 run_sh_stop=()
 # State and logs: owner only.
@@ -241,7 +246,7 @@ for f in "$tmp/var" "$tmp/var/log" "$tmp/var/secrets"; do
   [[ $(stat -c %a "$f") == 700 ]] || fail "$f is $(stat -c %a "$f"), not 700"
 done
 for f in "$tmp/var/submission.db" "$tmp/var/evaluation.db" "$tmp/var/log/submission.log" \
-         "$tmp/var/secrets/tokens"; do
+         "$tmp/var/log/web.log" "$tmp/var/secrets/tokens"; do
   [[ $(stat -c %a "$f") == 600 ]] || fail "$f is $(stat -c %a "$f"), not 600"
 done
 

@@ -2,13 +2,18 @@
 # End-to-end test of deploy/local/run.sh (issue 8): drives the real script,
 # with the real redis-server and the service binaries of a build directory,
 # in a throw-away HALFSKY_VAR on loopback ports chosen at run time. Proves:
-#   1. start brings up redis and the three services, SERVING, catalog loaded;
+#   1. start brings up redis, the three services and the web console,
+#      SERVING, catalog loaded; the console answers its pages on its HTTP
+#      port and /healthz on its metrics port;
 #   2. a second start changes nothing (same processes, same secrets);
 #   3. a service (and redis) killed with SIGKILL is restarted by the supervisor;
 #   4. a port already taken: run.sh names it (and the holder), exits non-zero
 #      and leaves nothing running;
 #   5. stop leaves no process behind, and status then says stopped;
-#   6. redis runs with AOF under the var dir, and a write survives a SIGKILL.
+#   6. redis runs with AOF under the var dir, and a write survives a SIGKILL;
+#   7. --demo loads the demo, prints the console's address and a token file
+#      for each role (unit, bureau, assessment group), and each of those
+#      tokens signs in to the console.
 #
 #   tests/local/run_sh_test.sh [BUILD_DIR]     (default: build/)
 #
@@ -45,7 +50,8 @@ for tool in python3 redis-cli timeout pgrep; do
 done
 for b in "$ctl" "$build/services/submission/halfsky-submission" \
          "$build/services/aggregation/halfsky-aggregation" \
-         "$build/services/evaluation/service/halfsky-evaluation"; do
+         "$build/services/evaluation/service/halfsky-evaluation" \
+         "$build/services/web/halfsky-web"; do
   [[ -x $b ]] || fail "$b is missing: build the services first"
 done
 
@@ -61,21 +67,24 @@ real_var_existed=0
 [[ -e $root/var ]] && real_var_existed=1
 
 # Free loopback ports: bind port 0 for each, read the port, close them all.
-read -r p_redis p_sub p_agg p_eval p_sub_m p_agg_m p_eval_m < <(python3 -c '
+read -r p_redis p_sub p_agg p_eval p_sub_m p_agg_m p_eval_m p_web p_web_m p_web_h < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(7)]
+socks = [socket.socket() for _ in range(10)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 for s in socks:
     s.close()
 ')
-declare -A port=([redis]=$p_redis [submission]=$p_sub [aggregation]=$p_agg [evaluation]=$p_eval)
-declare -A metrics_port=([submission]=$p_sub_m [aggregation]=$p_agg_m [evaluation]=$p_eval_m)
-services=(submission aggregation evaluation)
+declare -A port=([redis]=$p_redis [submission]=$p_sub [aggregation]=$p_agg [evaluation]=$p_eval
+                 [web]=$p_web)
+declare -A metrics_port=([submission]=$p_sub_m [aggregation]=$p_agg_m [evaluation]=$p_eval_m
+                         [web]=$p_web_m)
+services=(submission aggregation evaluation web)
 components=(redis "${services[@]}")
 declare -A exe_name=([redis]=redis [submission]=halfsky-submission
-                     [aggregation]=halfsky-aggregation [evaluation]=halfsky-evaluation)
+                     [aggregation]=halfsky-aggregation [evaluation]=halfsky-evaluation
+                     [web]=halfsky-web)
 
 run_env=(
   HALFSKY_VAR="$var"
@@ -90,6 +99,9 @@ run_env=(
   HALFSKY_SUBMISSION_METRICS_PORT="$p_sub_m"
   HALFSKY_AGGREGATION_METRICS_PORT="$p_agg_m"
   HALFSKY_EVALUATION_METRICS_PORT="$p_eval_m"
+  HALFSKY_WEB_PORT="$p_web"
+  HALFSKY_WEB_METRICS_PORT="$p_web_m"
+  HALFSKY_WEB_HTTP_PORT="$p_web_h"
 )
 
 # runsh SECONDS OUTFILE ARGS...: run.sh with the test's environment, bounded
@@ -206,6 +218,26 @@ trap 'exit 130' INT TERM
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# http METHOD URL [JSON_BODY]: prints the status line's code, then the
+# headers and the body; never follows a redirect. Exit 0 when answered.
+http() {
+  python3 - "$@" <<'PY'
+import http.client, sys, urllib.parse
+method, url = sys.argv[1], sys.argv[2]
+body = sys.argv[3].encode() if len(sys.argv) > 3 else None
+u = urllib.parse.urlsplit(url)
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=15)
+headers = {"Content-Type": "application/json"} if body is not None else {}
+c.request(method, u.path + ("?" + u.query if u.query else ""), body=body, headers=headers)
+r = c.getresponse()
+print(r.status)
+for k, v in r.getheaders():
+    print(f"{k}: {v}")
+print()
+print(r.read().decode("utf-8", "replace"))
+PY
+}
+
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s.
 wait_for() {
   local limit=$1 what=$2
@@ -243,7 +275,7 @@ check_suite_shape() {
   local snap name sup child n
   snap=$(snapshot)
   n=$(grep -c . <<<"$snap" || true)
-  ((n == 8)) || fail "expected 8 suite processes (4 supervisors + redis + 3 services), found $n:
+  ((n == 10)) || fail "expected 10 suite processes (5 supervisors + redis + 4 services), found $n:
 $snap"
   for name in "${components[@]}"; do
     sup=$(supervisor_of "$name") || fail "no pid file for $name"
@@ -263,11 +295,11 @@ secrets_fingerprint() {
 }
 
 # ----------------------------------------------------------------- 4. port
-# A port that run.sh wants is held by another program; evaluation's metrics
-# port is the last one it would bind, so a late check would leave redis,
-# submission and aggregation running.
-log "ports: redis $p_redis; grpc $p_sub $p_agg $p_eval; metrics $p_sub_m $p_agg_m $p_eval_m; var $var"
-for held in "$p_eval_m" "$p_redis"; do
+# A port that run.sh wants is held by another program; the console's HTTP
+# port and evaluation's metrics port are among the last ones it would bind,
+# so a late check would leave redis, submission and aggregation running.
+log "ports: redis $p_redis; grpc $p_sub $p_agg $p_eval $p_web; metrics $p_sub_m $p_agg_m $p_eval_m $p_web_m; console $p_web_h; var $var"
+for held in "$p_web_h" "$p_eval_m" "$p_redis"; do
   python3 -c '
 import socket, sys, time
 s = socket.socket()
@@ -327,7 +359,29 @@ print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
     "http://127.0.0.1:${metrics_port[$s]}/metrics" >"$tmp/metrics-$s.out" 2>&1 || true
   grep -qE '^halfsky_serving(\{[^}]*\})? 1$' "$tmp/metrics-$s.out" \
     || fail "$s's /metrics on ${metrics_port[$s]} does not say halfsky_serving 1"
+  http GET "http://127.0.0.1:${metrics_port[$s]}/healthz" >"$tmp/healthz-$s.out" 2>&1 || true
+  [[ $(head -n 1 "$tmp/healthz-$s.out") == 200 ]] \
+    || fail "$s's /healthz on ${metrics_port[$s]} is not 200: $(cat "$tmp/healthz-$s.out")"
 done
+
+# The console: its pages on the HTTP port run.sh printed, plain HTTP on
+# loopback, calling the services run.sh started.
+grep -qF "http://127.0.0.1:$p_web_h/" "$tmp/start1.out" \
+  || fail "start does not print the console's address http://127.0.0.1:$p_web_h/: $(cat "$tmp/start1.out")"
+web_cmdline=$(tr '\0' ' ' <"/proc/$(child_of web)/cmdline")
+for want in "--http_listen 127.0.0.1:$p_web_h " "--submission 127.0.0.1:$p_sub " \
+            "--aggregation 127.0.0.1:$p_agg " "--evaluation 127.0.0.1:$p_eval "; do
+  [[ $web_cmdline == *"$want"* ]] || fail "the console runs without $want: $web_cmdline"
+done
+http GET "http://127.0.0.1:$p_web_h/" >"$tmp/web-root.out" 2>&1 || fail "the console does not answer /: $(cat "$tmp/web-root.out")"
+{ [[ $(head -n 1 "$tmp/web-root.out") == 303 ]] && grep -qi '^location: /warnings' "$tmp/web-root.out"; } \
+  || fail "the console's / is not a redirect to /warnings: $(cat "$tmp/web-root.out")"
+http GET "http://127.0.0.1:$p_web_h/signin" >"$tmp/web-signin.out" 2>&1 || true
+{ [[ $(head -n 1 "$tmp/web-signin.out") == 200 ]] && grep -q '登录' "$tmp/web-signin.out"; } \
+  || fail "the console's sign-in page is not served: $(head -c 600 "$tmp/web-signin.out")"
+http GET "http://127.0.0.1:$p_web_h/api/session" >"$tmp/web-session.out" 2>&1 || true
+[[ $(head -n 1 "$tmp/web-session.out") == 401 ]] \
+  || fail "the console's API answers without a session: $(cat "$tmp/web-session.out")"
 
 # The catalog is loaded: each service answers from the plan's catalog (and
 # refuses what the catalog does not have).
@@ -368,11 +422,17 @@ grep -q 'unknown indicator "NO-SUCH-99"' "$tmp/catalog-eval2.out" \
 
 # Everything lives under HALFSKY_VAR.
 for f in submission.db evaluation.db secrets/tokens secrets/admin.token log/redis.log \
-         log/submission.log log/aggregation.log log/evaluation.log \
-         run/redis.pid run/submission.pid run/aggregation.pid run/evaluation.pid; do
+         log/submission.log log/aggregation.log log/evaluation.log log/web.log \
+         run/redis.pid run/submission.pid run/aggregation.pid run/evaluation.pid run/web.pid; do
   [[ -e $var/$f ]] || fail "$var/$f is missing"
 done
 [[ $(stat -c %a "$var/secrets") == 700 ]] || fail "$var/secrets is not mode 700"
+for f in log run; do
+  [[ $(stat -c %a "$var/$f") == 700 ]] || fail "$var/$f is not mode 700"
+done
+for f in log/web.log run/web.pid run/web.addr run/web.http.addr; do
+  [[ $(stat -c %a "$var/$f") == 600 ]] || fail "$var/$f is not mode 600"
+done
 if ((real_var_existed == 0)) && [[ -e $root/var ]]; then
   fail "run.sh created $root/var although HALFSKY_VAR=$var"
 fi
@@ -466,7 +526,8 @@ fi
 for pid in $recorded; do
   kill -0 "$pid" 2>/dev/null && fail "pid $pid ($(exe_of "$pid")) survived stop"
 done
-for p in "$p_redis" "$p_sub" "$p_agg" "$p_eval" "$p_sub_m" "$p_agg_m" "$p_eval_m"; do
+for p in "$p_redis" "$p_sub" "$p_agg" "$p_eval" "$p_sub_m" "$p_agg_m" "$p_eval_m" \
+         "$p_web" "$p_web_m" "$p_web_h"; do
   port_open "$p" && fail "port $p still listens after stop"
 done
 if compgen -G "$var/run/*.pid" >/dev/null; then
@@ -479,5 +540,36 @@ for name in "${components[@]}"; do
   grep -qE "^$name +stopped$" "$tmp/status2.out" || fail "status after stop does not say $name stopped: $(cat "$tmp/status2.out")"
 done
 runsh 60 "$tmp/stop2.out" stop || fail "a second stop failed (status $?)"
+
+# ---------------------------------------------------------------- 7. demo
+log "7. --demo: the demo data, the console's address and a token per role"
+runsh 240 "$tmp/demo.out" --demo || fail "--demo failed (status $?)"
+grep -qF "网页控制台 / web console: http://127.0.0.1:$p_web_h/" "$tmp/demo.out" \
+  || fail "--demo does not print the console's address: $(cat "$tmp/demo.out")"
+# sign_in TOKEN_FILE: POST /api/session with the token → 200 and a session cookie.
+sign_in() {
+  local body
+  body=$(python3 -c 'import json, sys; print(json.dumps({"token": open(sys.argv[1]).read().strip()}))' "$1")
+  http POST "http://127.0.0.1:$p_web_h/api/session" "$body" >"$tmp/web-signin-post.out" 2>&1 || true
+  [[ $(head -n 1 "$tmp/web-signin-post.out") == 200 ]] \
+    && grep -qi '^set-cookie: halfsky_session=.*HttpOnly' "$tmp/web-signin-post.out"
+}
+for role in "成员单位 / unit" "统计局 / statistics bureau" "妇儿工委办公室 / assessment group"; do
+  line=$(grep -F "  $role (" "$tmp/demo.out" || true)
+  [[ -n $line ]] || fail "--demo names no token for $role: $(cat "$tmp/demo.out")"
+  file=${line##* }
+  [[ $file == "$var/secrets/"*.token && -f $file ]] || fail "--demo's token for $role is no token file: $line"
+  [[ $(stat -c %a "$file") == 600 ]] || fail "$file is not mode 600"
+  sign_in "$file" || fail "the console refuses the demo's $role token ($file): $(cat "$tmp/web-signin-post.out")"
+done
+grep -qF "$var/secrets/unit-PEOPLES_CONGRESS.token" "$tmp/demo.out" || fail "--demo's unit is not the returned one"
+grep -qF "$var/secrets/statistics.token" "$tmp/demo.out" || fail "--demo's bureau token is not statistics"
+grep -qF "$var/secrets/assessment.token" "$tmp/demo.out" || fail "--demo's assessment token is not assessment"
+printf '{"token":"not-a-token"}' >"$tmp/bad.json"
+http POST "http://127.0.0.1:$p_web_h/api/session" "$(cat "$tmp/bad.json")" >"$tmp/web-bad.out" 2>&1 || true
+[[ $(head -n 1 "$tmp/web-bad.out") == 401 ]] || fail "the console accepts a wrong token: $(cat "$tmp/web-bad.out")"
+runsh 90 "$tmp/stop3.out" stop || fail "stop after --demo failed (status $?)"
+[[ -z $(suite_pids) ]] || fail "processes left after the demo's stop:
+$(snapshot)"
 
 log "PASS"
