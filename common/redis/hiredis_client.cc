@@ -181,7 +181,11 @@ namespace {
 absl::StatusOr<UniqueContext> ConnectAndSetUp(const std::string& host, int port,
                                               const HiredisOptions& options,
                                               const std::vector<std::vector<std::string>>& setup) {
-  const std::string where = absl::StrCat(host, ":", port);
+  const std::string where = absl::StrCat(
+      host, ":", port,
+      options.via_tls_tunnel ? ", TLS 隧道：证书等错误见隧道日志 / TLS tunnel: see its log for "
+                               "certificate errors"
+                             : "");
   UniqueContext c(
       redisConnectWithTimeout(host.c_str(), port, ClampedTimeval(options.connect_timeout)));
   if (c == nullptr) {
@@ -317,7 +321,8 @@ bool IsNotPrimaryError(absl::string_view message) {
 
 std::string DescribeTarget(const HiredisOptions& options) {
   if (options.sentinels.empty()) {
-    return absl::StrCat(options.host, ":", options.port);
+    return absl::StrCat(options.host, ":", options.port,
+                        options.via_tls_tunnel ? " (TLS 隧道 / tunnel)" : "");
   }
   std::vector<std::string> parts;
   for (const RedisEndpoint& s : options.sentinels) {

@@ -85,6 +85,13 @@ struct HiredisOptions {
   std::string password;
   // SELECT after connecting when not 0.
   int db = 0;
+  // For messages only: host:port (direct mode) is the local end of a TLS
+  // tunnel (a stunnel client beside the service that verifies the server's
+  // certificate; deploy/k8s/components/redis-tls). DescribeTarget and
+  // connection errors say so, since a TLS failure (a certificate the tunnel
+  // refuses) reaches the client only as a closed connection and is named in
+  // the tunnel's own log.
+  bool via_tls_tunnel = false;
 };
 
 // Parses a --redis address into `base` (other fields are kept):
@@ -100,7 +107,7 @@ absl::StatusOr<HiredisOptions> ParseRedisAddress(absl::string_view address,
                                                  HiredisOptions base = HiredisOptions());
 
 // "host:port", or "sentinel://h:p,.../master" in Sentinel mode (for logs
-// and messages).
+// and messages); "host:port (TLS 隧道 / tunnel)" with via_tls_tunnel.
 std::string DescribeTarget(const HiredisOptions& options);
 
 // Shared by HiredisClient and HiredisSubscriber; not for other callers.

@@ -11,6 +11,12 @@ ABSL_FLAG(std::string, redis, "127.0.0.1:6379",
           "Redis (the aggregate cache): HOST:PORT (one server, or a managed endpoint whose name "
           "follows the primary), or sentinel://HOST:PORT[,HOST:PORT...]/MASTER to follow the "
           "primary that Redis Sentinel reports for MASTER.");
+ABSL_FLAG(bool, redis_tls_tunnel, false,
+          "--redis is the loopback end of a TLS tunnel beside this service (a stunnel client "
+          "that verifies the Redis server's certificate; deploy/k8s/components/redis-tls). "
+          "Refuses a sentinel:// address (the sentinels name the servers' own addresses, which "
+          "would bypass the tunnel) and a host other than 127.0.0.1, ::1 or localhost; "
+          "connection errors name the tunnel.");
 ABSL_FLAG(std::string, redis_sentinel_user, "",
           "ACL user for AUTH to the sentinels (with --redis=sentinel://...). Empty: the "
           "sentinel's default user.");
@@ -46,6 +52,23 @@ absl::StatusOr<CacheConnection> CacheConnectionFromFlags() {
     return Prefixed("redis", redis.status());
   }
   out.redis = *std::move(redis);
+  if (absl::GetFlag(FLAGS_redis_tls_tunnel)) {
+    if (!out.redis.sentinels.empty()) {
+      return absl::InvalidArgumentError(
+          "--redis_tls_tunnel 不能与 --redis=sentinel://... 同用：哨兵报告的是 Redis 服务器自己的"
+          "地址，连接会绕过 TLS 隧道；请用一个（托管 Redis 的）地址 (a TLS tunnel works with one "
+          "Redis address, not with Sentinel: the sentinels report the servers' own addresses, "
+          "which bypass the tunnel)");
+    }
+    const std::string& host = out.redis.host;
+    if (host != "127.0.0.1" && host != "::1" && host != "localhost") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--redis_tls_tunnel: --redis 必须是本机隧道的回环地址 (127.0.0.1, ::1 or localhost: the "
+          "tunnel listens beside the service), got ",
+          host));
+    }
+    out.redis.via_tls_tunnel = true;
+  }
   out.redis.username = absl::GetFlag(FLAGS_redis_user);
   const std::string sentinel_user = absl::GetFlag(FLAGS_redis_sentinel_user);
   const std::string sentinel_password_path = absl::GetFlag(FLAGS_redis_sentinel_password_file);

@@ -24,8 +24,9 @@ struct CacheConnection {
   std::string cache_mac_key;  // empty without --cache_mac_key_file
 };
 
-// Reads the flags above. INVALID_ARGUMENT for a bad --redis address or
-// sentinel credentials without a sentinel address; the
+// Reads the flags above. INVALID_ARGUMENT for a bad --redis address,
+// sentinel credentials without a sentinel address, or --redis_tls_tunnel
+// with a sentinel:// address or a host that is not loopback; the
 // errors of ReadSecretFile for a password or key file, each prefixed with
 // its flag. Call after absl::ParseCommandLine.
 absl::StatusOr<CacheConnection> CacheConnectionFromFlags();

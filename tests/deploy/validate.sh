@@ -11,8 +11,8 @@
 #   tests/deploy/validate.sh negative             every check above fails on a broken copy
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
-# Renders base, overlays/dev, overlays/prod and overlays/prod-managed-redis
-# (and "plaintext-ha": base + components aggregation-standby and
+# Renders base, overlays/dev, overlays/prod, overlays/prod-managed-redis and
+# overlays/prod-managed-redis-tls (and "plaintext-ha": base + components aggregation-standby and
 # sentinel-redis without TLS, so that the gRPC probes TLS replaces are
 # checked too) with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
 #   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
@@ -131,7 +131,7 @@ render() {
 
 # The variants every run renders, relative to deploy/k8s.
 variants() {
-  echo base overlays/dev overlays/prod overlays/prod-managed-redis
+  echo base overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls
 }
 
 # plaintext_ha_overlay ROOT DIR [JSON6902 PATCH of Deployment aggregation]:
@@ -218,7 +218,7 @@ check_dockerfile() {
     echo "DOCKERFILE last USER must be a numeric non-root UID (got '${user:-none}')" >&2; failed=1
   fi
   local target
-  for target in submission aggregation evaluation web halfskyctl; do
+  for target in submission aggregation evaluation web halfskyctl redis-tunnel; do
     grep -Eq "^FROM runtime AS $target\$" "$df" ||
       { echo "DOCKERFILE no target $target built on the runtime stage" >&2; failed=1; }
   done
@@ -239,7 +239,7 @@ check_flags() {
   [[ $# -gt 0 ]] || die "flags needs at least one binary"
   local out v args=() b
   out=$(mktemp -d)
-  for v in overlays/dev overlays/prod overlays/prod-managed-redis; do
+  for v in overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls; do
     render "$repo/deploy/k8s/$v" "$out/$(basename "$v").yaml" || { rm -rf "$out"; return 1; }
     args+=("$out/$(basename "$v").yaml")
   done
@@ -307,16 +307,17 @@ expect_failure() {
   fi
 }
 
-# broken_overlay ROOT NAME PATCH: overlays/NAME = prod + a JSON 6902 patch.
+# broken_overlay ROOT NAME KIND TARGET PATCH [BASE]: overlays/NAME = BASE
+# (an overlay, default prod) + a JSON 6902 patch of KIND/TARGET.
 broken_overlay() {
-  local root=$1 name=$2 kind=$3 target=$4 patch=$5 dir
+  local root=$1 name=$2 kind=$3 target=$4 patch=$5 base=${6:-prod} dir
   dir=$root/deploy/k8s/overlays/$name
   mkdir -p "$dir"
   cat >"$dir/kustomization.yaml" <<EOF
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-- ../prod
+- ../$base
 patches:
 - target:
     kind: $kind
@@ -467,6 +468,51 @@ check_negative() {
   path: /spec/template/spec/containers/0/securityContext/runAsUser
   value: 0')
   expect_failure "policy: a sentinel running as root" render_then policy "$d"
+
+  # Redis over TLS (prod-managed-redis-tls): the tunnel must verify the
+  # server, listen on loopback only, and carry every Redis client's traffic.
+  local conf=$root/deploy/k8s/components/redis-tls/stunnel.conf tls_overlay
+  tls_overlay=$root/deploy/k8s/overlays/prod-managed-redis-tls
+  cp "$conf" "$neg_tmp/stunnel.conf"
+  sed -i 's/^verifyChain = yes$/verifyChain = no/' "$conf"
+  expect_failure "policy: a Redis TLS tunnel that does not verify the chain (verifyChain = no)" \
+    render_then policy "$tls_overlay"
+  cp "$neg_tmp/stunnel.conf" "$conf"
+  sed -i '/^checkHost = /d' "$conf"
+  expect_failure "policy: a Redis TLS tunnel that checks no name (no checkHost)" \
+    render_then policy "$tls_overlay"
+  cp "$neg_tmp/stunnel.conf" "$conf"
+  sed -i 's/^accept = 127.0.0.1:6380$/accept = 0.0.0.0:6380/' "$conf"
+  expect_failure "policy: a Redis TLS tunnel whose plaintext side listens beyond loopback" \
+    render_then policy "$tls_overlay"
+  cp "$neg_tmp/stunnel.conf" "$conf"
+
+  # evaluation's args/7 is --redis, args/16 --redis_sentinel_password_file
+  # (both set as Sentinel wants them, so that only the tunnel is wrong).
+  d=$(broken_overlay "$root" neg-tunnel-sentinel StatefulSet evaluation \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/7
+  value: --redis=$(REDIS_ADDR)
+- op: replace
+  path: /spec/template/spec/containers/0/args/7
+  value: --redis=sentinel://redis-sentinel-0.redis-sentinel:26379,redis-sentinel-1.redis-sentinel:26379,redis-sentinel-2.redis-sentinel:26379/halfsky
+- op: test
+  path: /spec/template/spec/containers/0/args/16
+  value: --redis_sentinel_password_file=$(REDIS_SENTINEL_PASSWORD_FILE)
+- op: replace
+  path: /spec/template/spec/containers/0/args/16
+  value: --redis_sentinel_password_file=/etc/halfsky/redis-sentinel/client-password' \
+        prod-managed-redis-tls)
+  expect_failure "policy: a Redis TLS tunnel with a sentinel:// address" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-tunnel-missing Deployment aggregation \
+        '- op: test
+  path: /spec/template/spec/initContainers/0/name
+  value: redis-tunnel
+- op: remove
+  path: /spec/template/spec/initContainers' \
+        prod-managed-redis-tls)
+  expect_failure "policy: --redis_tls_tunnel without a tunnel in the pod" render_then policy "$d"
 
   d=$(plaintext_ha_overlay "$root" "$neg_tmp/neg-standby-ready" \
         '- op: replace

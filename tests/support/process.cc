@@ -182,10 +182,22 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithAcl(const std
   return StartWithArgs({}, acl);
 }
 
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithTls(const RedisTlsFiles& tls,
+                                                                       const std::string& acl) {
+  return StartWithArgsAndTls({}, acl, tls);
+}
+
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithArgs(
     const std::vector<std::string>& extra_args, const std::string& acl) {
+  return StartWithArgsAndTls(extra_args, acl, std::nullopt);
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithArgsAndTls(
+    const std::vector<std::string>& extra_args, const std::string& acl,
+    std::optional<RedisTlsFiles> tls) {
   std::unique_ptr<RedisServer> server(new RedisServer());
   server->extra_args_ = extra_args;
+  server->tls_ = std::move(tls);
   server->dir_ = MakeTempDir("halfsky-redis");
   if (!acl.empty()) {
     server->acl_file_ = server->dir_ + "/users.acl";
@@ -219,6 +231,13 @@ absl::Status RedisServer::Launch() {
   if (!acl_file_.empty()) {
     argv.push_back("--aclfile");
     argv.push_back(acl_file_);
+  }
+  if (tls_.has_value()) {
+    // Later arguments win: the plaintext port is off, TLS on port_.
+    argv.insert(argv.end(),
+                {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
+                 tls_->cert_file, "--tls-key-file", tls_->key_file, "--tls-ca-cert-file",
+                 tls_->ca_file, "--tls-auth-clients", tls_->require_client_cert ? "yes" : "no"});
   }
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   auto child = ChildProcess::Start(argv, dir_ + "/redis.log");

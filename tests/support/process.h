@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,16 @@ std::string ReadFile(const std::string& path);
 // (ctest's working tree is disposable and the logs help diagnose failures).
 std::string MakeTempDir(const std::string& prefix);
 
+// TLS on a RedisServer (files in PEM): the server's certificate and key,
+// and the CA that client certificates must chain to.
+struct RedisTlsFiles {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  // --tls-auth-clients yes (a client certificate is required) or no.
+  bool require_client_cert = false;
+};
+
 // A real redis-server on a free loopback port, data under its own temp dir.
 // The binary is $HALFSKY_REDIS_SERVER, else "redis-server" on PATH.
 class RedisServer {
@@ -71,6 +82,10 @@ class RedisServer {
   // "127.0.0.1", "6379"}), and the ACL as above when `acl` is not empty.
   static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithArgs(
       const std::vector<std::string>& extra_args, const std::string& acl = "");
+  // TLS only: plaintext --port 0 and --tls-port on the free port (port()
+  // and address() are the TLS port), the ACL as above.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithTls(const RedisTlsFiles& tls,
+                                                                   const std::string& acl = "");
   ~RedisServer();
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -83,11 +98,15 @@ class RedisServer {
 
  private:
   RedisServer() = default;
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithArgsAndTls(
+      const std::vector<std::string>& extra_args, const std::string& acl,
+      std::optional<RedisTlsFiles> tls);
   absl::Status Launch();
   int port_ = 0;
   std::string dir_;
   std::string acl_file_;  // "" = none
   std::vector<std::string> extra_args_;
+  std::optional<RedisTlsFiles> tls_;
   std::unique_ptr<ChildProcess> process_;
 };
 

@@ -45,17 +45,24 @@ absl::Status WriteTextFile(const std::string& path, const std::string& content) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> HalfskyRedisAcl(const std::string& writer_password,
-                                            const std::string& reader_password) {
-  const std::string path = absl::StrCat(HALFSKY_SOURCE_DIR, "/deploy/redis/users.acl.in");
+absl::StatusOr<std::string> ReadSourceFile(const std::string& relative) {
+  const std::string path = absl::StrCat(HALFSKY_SOURCE_DIR, "/", relative);
   std::ifstream in(path);
   if (!in) {
     return absl::NotFoundError(absl::StrCat("cannot read ", path));
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return absl::StrReplaceAll(text, {{"@WRITER_PASSWORD@", writer_password},
-                                    {"@READER_PASSWORD@", reader_password},
-                                    {"@ADMIN_PASSWORD@", kRedisAdminPassword}});
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+absl::StatusOr<std::string> HalfskyRedisAcl(const std::string& writer_password,
+                                            const std::string& reader_password) {
+  absl::StatusOr<std::string> text = ReadSourceFile("deploy/redis/users.acl.in");
+  if (!text.ok()) {
+    return text.status();
+  }
+  return absl::StrReplaceAll(*text, {{"@WRITER_PASSWORD@", writer_password},
+                                     {"@READER_PASSWORD@", reader_password},
+                                     {"@ADMIN_PASSWORD@", kRedisAdminPassword}});
 }
 
 namespace {
@@ -267,11 +274,18 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
                                        "--redis_password_file=" + dir + "/redis-reader-password",
                                        "--cache_mac_key_file=" + dir + "/cache-mac-key"});
   }
-  auto redis = RedisServer::StartWithAcl(acl);
+  auto redis = options.redis_tls.has_value() ? RedisServer::StartWithTls(*options.redis_tls, acl)
+                                             : RedisServer::StartWithAcl(acl);
   if (!redis.ok()) {
     return redis.status();
   }
   suite->redis_ = std::move(*redis);
+  auto redis_address = [&](const std::string& service) -> absl::StatusOr<std::string> {
+    if (!options.redis_address_for) {
+      return suite->redis_->address();
+    }
+    return options.redis_address_for(service, *suite->redis_);
+  };
 
   std::vector<std::string> flags = {"--db=" + dir + "/submission.db"};
   flags.insert(flags.end(), options.submission_flags.begin(), options.submission_flags.end());
@@ -280,7 +294,11 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
       !st.ok()) {
     return st;
   }
-  flags = {"--submission=" + suite->submission_.address(), "--redis=" + suite->redis_->address()};
+  absl::StatusOr<std::string> aggregation_redis = redis_address("aggregation");
+  if (!aggregation_redis.ok()) {
+    return aggregation_redis.status();
+  }
+  flags = {"--submission=" + suite->submission_.address(), "--redis=" + *aggregation_redis};
   flags.insert(flags.end(), agg_auth.begin(), agg_auth.end());
   flags.insert(flags.end(), options.aggregation_flags.begin(), options.aggregation_flags.end());
   if (absl::Status st = suite->aggregation_.Start(dir, "aggregation", ServiceBinary("aggregation"),
@@ -288,8 +306,12 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
       !st.ok()) {
     return st;
   }
+  absl::StatusOr<std::string> evaluation_redis = redis_address("evaluation");
+  if (!evaluation_redis.ok()) {
+    return evaluation_redis.status();
+  }
   flags = {"--submission=" + suite->submission_.address(),
-           "--aggregation=" + suite->aggregation_.address(), "--redis=" + suite->redis_->address(),
+           "--aggregation=" + suite->aggregation_.address(), "--redis=" + *evaluation_redis,
            "--db=" + dir + "/evaluation.db"};
   flags.insert(flags.end(), eval_auth.begin(), eval_auth.end());
   flags.insert(flags.end(), options.evaluation_flags.begin(), options.evaluation_flags.end());

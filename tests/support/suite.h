@@ -11,6 +11,7 @@
 // (HALFSKY_BINARY_DIR); tests that use the suite should add_dependencies on
 // the service targets so they are built first.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -109,7 +110,19 @@ struct SuiteOptions {
   // `cache_mac_key` (files mode 600 under `dir`).
   bool redis_acl = false;
   std::string cache_mac_key = "test-cache-mac-key";
+  // Redis with TLS only (RedisServer::StartWithTls) when set.
+  std::optional<RedisTlsFiles> redis_tls;
+  // The --redis address of "aggregation" and of "evaluation", asked after
+  // Redis has started and just before that service starts (e.g. the
+  // loopback port of a TLS tunnel the caller starts here). Unset: the
+  // server's own address. An error stops Start with it.
+  std::function<absl::StatusOr<std::string>(const std::string& service, RedisServer& redis)>
+      redis_address_for;
 };
+
+// The text of a file of the source tree (`relative` to its root, e.g.
+// "deploy/k8s/components/redis-tls/stunnel.conf"); NOT_FOUND if unreadable.
+absl::StatusOr<std::string> ReadSourceFile(const std::string& relative);
 
 // The passwords a Suite with redis_acl gives its Redis users.
 inline constexpr char kRedisWriterPassword[] = "writer-pw-0123456789abcdef";
