@@ -7,7 +7,8 @@
 # --only: run only these figures (generator, submit_batch, reads,
 # submit_stream, rebuild, latency, size); the baselines always run.
 # HALFSKY_BENCH_PERF=DIR: perf record (call graphs) of the servers while
-# the Rebuild figure runs, into DIR (see docs/BENCHMARKS.md "Profiles").
+# the Rebuild RPC runs (submission, aggregation) and while the loaded latency
+# probe runs (aggregation, evaluation), into DIR (docs/BENCHMARKS.md).
 #
 # Builds Release into build-bench/ (deploy/local/deps.sh's halfsky_build),
 # starts its own redis-server and servers on free loopback ports, runs each

@@ -671,25 +671,37 @@ absl::Time Evaluator::last_full_pass() const {
 void Evaluator::Run() {
   for (;;) {
     bool full = false;
+    bool late = false;
     std::set<std::string> ids;
     {
       absl::MutexLock lock(&mu_);
-      while (!stop_ && !full_pending_ && pending_.empty() && !late_pending_ &&
-             absl::Now() < std::min(next_full_, next_late_)) {
-        cv_.WaitWithDeadline(&mu_, std::min(next_full_, next_late_));
+      // A late-data re-check asked for by an update message waits for
+      // late_allowed_: a write load publishes many messages, and each check
+      // asks submission for every due year.
+      auto late_due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return late_pending_ ? std::min(next_late_, late_allowed_) : next_late_;
+      };
+      while (!stop_ && !full_pending_ && pending_.empty() &&
+             absl::Now() < std::min(next_full_, late_due())) {
+        cv_.WaitWithDeadline(&mu_, std::min(next_full_, late_due()));
       }
       if (stop_) {
         return;
       }
-      if (full_pending_ || absl::Now() >= next_full_) {
+      const absl::Time now = absl::Now();
+      if (full_pending_ || now >= next_full_) {
         full = true;
         full_pending_ = false;
         pending_.clear();  // covered by the full pass
       } else {
         ids.swap(pending_);
       }
-      late_pending_ = false;
-      next_late_ = absl::Now() + options_.late_data_interval;
+      if (full || now >= late_due()) {
+        late = true;
+        late_pending_ = false;
+        next_late_ = now + options_.late_data_interval;
+        late_allowed_ = now + options_.late_data_min_interval;
+      }
     }
     absl::Status status;
     if (full) {
@@ -706,9 +718,12 @@ void Evaluator::Run() {
         }
       }
       // The figures behind these updates were just submitted: their
-      // late-data warnings clear now, not at the next full pass.
-      if (absl::Status late = CheckLateData(); !late.ok() && status.ok()) {
-        status = late;
+      // late-data warnings clear now (within late_data_min_interval), not at
+      // the next full pass.
+      if (late) {
+        if (absl::Status st = CheckLateData(); !st.ok() && status.ok()) {
+          status = st;
+        }
       }
     }
     if (!status.ok()) {
