@@ -6,6 +6,7 @@
 // evaluation_e2e_test).
 #include "services/evaluation/service/evaluation_service.h"
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -332,6 +333,50 @@ TEST_F(EvaluationServiceTest, WatchSeesFiredThenResolvedDrivenByPublish) {
   while (reader->Read(&event)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// Counts GetReportingStatus calls (one per due year of each late-data check).
+class CountingReporting final : public ReportingSource {
+ public:
+  absl::StatusOr<halfsky::v1::GetReportingStatusResponse> Get(int, absl::Time) override {
+    calls.fetch_add(1);
+    return halfsky::v1::GetReportingStatusResponse();
+  }
+  std::atomic<int> calls{0};
+};
+
+// Under a write load every commit publishes an update; each asks for a
+// late-data check, which asks submission for every due year. They are
+// coalesced to one per late_data_min_interval, and the last is deferred,
+// not dropped.
+TEST_F(EvaluationServiceTest, UpdateMessagesCheckLateDataAtMostOncePerInterval) {
+  CountingReporting reporting;
+  EvaluatorOptions eo;
+  eo.full_pass_interval = absl::Hours(1);
+  eo.late_data_interval = absl::Hours(1);
+  eo.late_data_min_interval = absl::Milliseconds(500);
+  Evaluator evaluator(catalog_, series_.get(), &reporting, engine_.get(), &clock_, eo);
+  ASSERT_TRUE(evaluator.Start(redis_.get()).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (evaluator.completed_passes() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::SleepFor(absl::Milliseconds(600));       // past the full pass's own check
+  const int per_check = reporting.calls.load();  // the full pass: one check
+  ASSERT_GT(per_check, 0);
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-02", 2024, 50 + i % 2, 100)}).ok());
+    absl::SleepFor(absl::Milliseconds(25));  // each update its own pass
+  }
+  const absl::Duration writing = absl::Now() - start;
+  absl::SleepFor(absl::Milliseconds(900));  // the deferred check's turn
+  const int checks = (reporting.calls.load() - per_check) / per_check;
+  evaluator.Stop();
+  EXPECT_GE(checks, 1);
+  // One right away, then at most one per 500 ms while writing, and the
+  // deferred last one.
+  EXPECT_LE(checks, 2 + static_cast<int>(writing / absl::Milliseconds(500))) << writing;
 }
 
 TEST_F(EvaluationServiceTest, NoChangeReevaluationSendsNoEvent) {
