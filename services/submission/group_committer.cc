@@ -675,8 +675,9 @@ absl::Status GroupCommitter::ApplyAcceptedWrite(WriteRequest& request, absl::Tim
     }
     v1::ValueResult* out = reply.add_results();
     HALFSKY_ASSIGN_OR_RETURN(KeyState * state, keys_.Find(key));
+    const KeyDirectory::ValueDigest digest = KeyDirectory::Digest(v.encoded);
     if (v.withdraw ? state->withdrawn
-                   : (state->revision > 0 && !state->withdrawn && state->encoded == v.encoded)) {
+                   : (state->revision > 0 && !state->withdrawn && state->digest == digest)) {
       // Unchanged: the same value again, or a withdrawn key withdrawn again.
       out->set_outcome(v1::WRITE_OUTCOME_UNCHANGED);
       out->set_revision(state->revision);
@@ -701,7 +702,7 @@ absl::Status GroupCommitter::ApplyAcceptedWrite(WriteRequest& request, absl::Tim
       ++revised;
     }
     ++state->revision;
-    state->encoded.assign(v.encoded);
+    state->digest = digest;
     state->withdrawn = v.withdraw;
     revision_rows_.push_back(RevisionRow{seq, state->key_id, state->revision, state->sequence,
                                          v.encoded, request.principal, v.unit_code,

@@ -1,7 +1,9 @@
 #include "services/submission/key_directory.h"
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -54,6 +56,18 @@ absl::StatusOr<uint64_t> KeyDirectory::PackedKey(absl::string_view indicator_id,
          (static_cast<uint64_t>(residence) & 0xf);
 }
 
+// One slot per key: keep it small (a key's value is a digest, not its bytes).
+static_assert(sizeof(KeyDirectory::KeyState) <= 40, "KeyState grew: see key_directory.h");
+
+KeyDirectory::ValueDigest KeyDirectory::Digest(absl::string_view encoded) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(encoded.data(), encoded.size(), md, &len, EVP_sha256(), nullptr);
+  ValueDigest digest;
+  std::memcpy(digest.data(), md, digest.size());
+  return digest;
+}
+
 absl::Status KeyDirectory::Load() {
   current_.clear();
   complete_ = false;
@@ -81,8 +95,8 @@ absl::Status KeyDirectory::Load() {
     }
     KeyState& state = current_[*key];
     state.key_id = s.Int(5);
-    state.revision = s.Int(6);
-    state.encoded = EncodedWithUnit(s.Text(7), unit);
+    state.revision = static_cast<int32_t>(s.Int(6));
+    state.digest = Digest(EncodedWithUnit(s.Text(7), unit));
     state.sequence = s.Int(8);
     state.withdrawn = s.Int(10) != 0;
   }
@@ -125,8 +139,8 @@ absl::StatusOr<KeyDirectory::KeyState*> KeyDirectory::Find(const v1::DataKey& ke
   KeyState loaded;
   if (*step == SQLITE_ROW) {
     loaded.key_id = select_current_.Int(0);
-    loaded.revision = select_current_.Int(1);
-    loaded.encoded = EncodedWithUnit(select_current_.Text(2), key.unit_code());
+    loaded.revision = static_cast<int32_t>(select_current_.Int(1));
+    loaded.digest = Digest(EncodedWithUnit(select_current_.Text(2), key.unit_code()));
     loaded.sequence = select_current_.Int(3);
     loaded.withdrawn = select_current_.Int(4) != 0;
   }

@@ -2,7 +2,7 @@
 #define HALFSKY_SERVICES_SUBMISSION_KEY_DIRECTORY_H_
 
 // The SQLite submission store's in-memory directory of every key's current
-// state (key id, revision, sequence, encoded value, withdrawn), including
+// state (key id, revision, sequence, a digest of the value, withdrawn), including
 // the changes of the group in flight, so that the committer decides
 // CREATED / REVISED / UNCHANGED without a query per value.
 //
@@ -12,7 +12,12 @@
 // it are looked up in the database one by one (Find) until a later Load
 // succeeds. Memory is bounded by the number of distinct keys, which the
 // catalog bounds (indicators x areas x years x 3 sexes x 3 residences):
-// about 60 bytes per key plus its current value.
+// a 48-byte slot per key (at most twice the keys' number of slots: the
+// hash table's growth), whatever the value's size. The value is kept as a
+// 128-bit digest (SHA-256, truncated) of its deterministic serialization,
+// not the serialization itself (which made the directory ~250 bytes per
+// key: 572 MB of RSS at 2·10^6 values, docs/BENCHMARKS.md); a changed value
+// passing for unchanged would need a SHA-256 collision in 128 bits.
 //
 // Keys are packed into 64 bits: an interned (indicator, narrative unit)
 // slot (unit "" for every figure), an interned area, year, sex and
@@ -21,6 +26,7 @@
 // Thread-safety: thread-compatible (the committer thread only). The
 // database connection is not owned and must outlive the directory.
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -35,17 +41,24 @@ namespace halfsky::submission {
 
 class KeyDirectory {
  public:
+  // Digest() of a value's deterministic serialization.
+  using ValueDigest = std::array<uint8_t, 16>;
+
   struct KeyState {
     int64_t key_id = 0;
-    // 0: the key has no revision (and no data_keys row) yet.
-    int64_t revision = 0;
     // Sequence of the current revision (0 when none).
     int64_t sequence = 0;
-    // Deterministic serialization of the current DataValue.
-    std::string encoded;
+    // 0: the key has no revision (and no data_keys row) yet.
+    int32_t revision = 0;
     // The current revision is a withdrawal (the key has no value).
     bool withdrawn = false;
+    // Digest of the current DataValue's deterministic serialization
+    // (with the narrative's unit, as the committer encodes it).
+    ValueDigest digest{};
   };
+
+  // The first 128 bits of SHA-256 over `encoded`.
+  static ValueDigest Digest(absl::string_view encoded);
 
   // `db` (migrated to the submission schema) is read by Load and Find.
   explicit KeyDirectory(sqlite::Database* db) : db_(db) {}

@@ -108,7 +108,7 @@ TEST_F(KeyDirectoryTest, LoadsEveryCommittedKeyWithoutAliasing) {
   EXPECT_EQ((*f)->key_id, 2);
   EXPECT_EQ((*f)->revision, 3);
   EXPECT_EQ((*f)->sequence, female_head);
-  EXPECT_EQ((*f)->encoded, DeterministicBytes(female));
+  EXPECT_EQ((*f)->digest, KeyDirectory::Digest(DeterministicBytes(female)));
   EXPECT_FALSE((*f)->withdrawn);
 
   // The figure and the two units' narratives of one indicator, area, year
@@ -176,7 +176,7 @@ TEST_F(KeyDirectoryTest, IncompleteDirectoryLooksKeysUpOneByOne) {
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ((*found)->key_id, 1);
   EXPECT_EQ((*found)->revision, 2);
-  EXPECT_EQ((*found)->encoded, DeterministicBytes(a));
+  EXPECT_EQ((*found)->digest, KeyDirectory::Digest(DeterministicBytes(a)));
   EXPECT_EQ(dir.size(), 1u);  // only what was looked up
   const v1::DataValue unknown = WithSex(Number("HEALTH-03", 2022, 1), v1::SEX_TOTAL);
   auto none = dir.Find(unknown.key());
@@ -206,8 +206,8 @@ TEST_F(KeyDirectoryTest, NarrativeStoredWithoutItsUnitIsReencodedWithIt) {
   auto s = dir.Find(now.key());
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->key_id, 1);
-  EXPECT_EQ((*s)->encoded, DeterministicBytes(now));
-  EXPECT_NE((*s)->encoded, DeterministicBytes(old));
+  EXPECT_EQ((*s)->digest, KeyDirectory::Digest(DeterministicBytes(now)));
+  EXPECT_NE((*s)->digest, KeyDirectory::Digest(DeterministicBytes(old)));
 }
 
 }  // namespace
