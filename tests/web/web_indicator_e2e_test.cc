@@ -414,24 +414,26 @@ TEST_F(WebConsoleIndicatorTest, AUnitSeesTheServicesRefusalInChinese) {
   EXPECT_THAT(other, HasSubstr(R"(id="history-status" class="status error" role="status" )"
                                R"(aria-live="polite" data-denied="yes">无权查看（服务拒绝）)"));
   EXPECT_THAT(other, HasSubstr("权限不足"));
-  // The board: only its own rows; every unit's violations are refused.
+  // The board: the services scope the unit to itself: only its own rows
+  // and its own violations.
   const std::string board = Render(kHealthToken, "%2Freporting%3Fyear%3D2024");
   EXPECT_THAT(board, HasSubstr(R"(data-rendered="2024")")) << board.substr(0, 3000);
   EXPECT_THAT(board, HasSubstr(R"(<tr data-unit="HEALTH_BUREAU" data-expected="1")"));
   EXPECT_THAT(board, Not(HasSubstr(R"(data-unit="EDU_BUREAU")")));
-  EXPECT_THAT(board, HasSubstr(R"(id="violations-status" class="status error" role="status" )"
-                               R"(aria-live="polite" data-denied="yes">无权查看（服务拒绝）)"));
-  EXPECT_THAT(board, HasSubstr(R"(data-violations="error")"));
-  // Its own unit's violations it may see.
-  const std::string own_board =
-      Render(kHealthToken, "%2Freporting%3Fyear%3D2024%26unit%3DHEALTH_BUREAU");
-  EXPECT_THAT(own_board, HasSubstr(R"(data-rule="builtin.residence_sum.)"))
-      << own_board.substr(0, 3000);
-  // Naming another unit: refused by the service, shown as such.
+  EXPECT_THAT(board, HasSubstr(R"(data-rule="builtin.residence_sum.)"));
+  // Naming another unit: every section is refused by its service, and
+  // says so.
   const std::string edu = Render(kHealthToken, "%2Freporting%3Fyear%3D2024%26unit%3DEDU_BUREAU");
   EXPECT_THAT(edu, HasSubstr(R"(data-summary="error")")) << edu.substr(0, 3000);
-  EXPECT_THAT(edu, HasSubstr(R"(id="summary-status" class="status error" role="status" )"
-                             R"(aria-live="polite" data-denied="yes">无权查看（服务拒绝）)"));
+  EXPECT_THAT(edu, HasSubstr(R"(data-violations="error")"));
+  for (const char* section : {"summary-status", "forms-status", "violations-status"}) {
+    EXPECT_THAT(edu, HasSubstr(absl::StrCat(
+                         R"(id=")", section,
+                         R"(" class="status error" role="status" )"
+                         R"(aria-live="polite" data-denied="yes">无权查看（服务拒绝）)")))
+        << section;
+  }
+  EXPECT_THAT(edu, Not(HasSubstr(R"(data-unit="EDU_BUREAU")")));
 }
 
 TEST_F(WebConsoleIndicatorTest, TheReportingBoardShowsDueReportedOnTimeOverdueAndReview) {
