@@ -16,9 +16,11 @@
   var params = new URLSearchParams(location.search);
   var id = params.get('id') || '';
 
+  // The enum value's words from /api/labels; '' when it has none (the
+  // page never shows a raw enum name).
   function label(type, name, field) {
     var v = ((L && L['halfsky.v1.' + type]) || {})[name];
-    return v ? (v[field || 'zh'] || v.zh || name) : (name || '');
+    return v ? (v[field || 'zh'] || v.zh || '') : '';
   }
   function byCode(list, code, key) {
     for (var i = 0; i < (list || []).length; i++) { if (list[i][key || 'code'] === code) { return list[i]; } }
@@ -75,15 +77,16 @@
     fact(dl, '分子 numerator', d.numeratorZh);
     fact(dl, '分母 denominator', d.denominatorZh);
     fact(dl, '说明 note', d.noteZh);
-    fact(dl, '数据来源 source', [e.dataSourceZh, ind.dataSource ? label('DataSource', ind.dataSource) : '']
+    fact(dl, '数据来源 source', [e.dataSourceZh, label('DataSource', ind.dataSource)]
         .filter(function (x) { return x; }).join('；'));
     if (e.wording) { fact(dl, '解释出处 wording', label('ExplanationWording', e.wording)); }
     var units = (ind.responsibleUnitCodes || []).map(function (u) {
       return unitName(u) + (ind.leadUnitCode === u && ind.responsibleUnitCodes.length > 1 ? '（牵头）' : '');
     });
     fact(dl, '责任单位 responsible', units.join('、'));
-    fact(dl, '分组 disaggregations', (ind.requiredDisaggregations || []).map(function (x) { return label('Disaggregation', x); }).join('、'));
-    if (ind.direction) { fact(dl, '方向 direction', label('Direction', ind.direction)); }
+    fact(dl, '分组 disaggregations', (ind.requiredDisaggregations || []).map(function (x) { return label('Disaggregation', x); })
+        .filter(function (x) { return x; }).join('、'));
+    fact(dl, '方向 direction', label('Direction', ind.direction));
     (ind.objectiveIds || []).forEach(function (o) {
       var obj = byCode(catalog.objectives, o, 'id');
       fact(dl, '主要目标 objective', o + (obj ? ' ' + obj.textZh : ''));
@@ -99,7 +102,6 @@
       tbody.appendChild(halfsky.el('tr', { 'data-target-year': String(t.year || 0) }, [
         halfsky.el('td', { 'data-label': '目标年', text: t.everyYear ? '每年 every year' : String(t.year || '') }),
         halfsky.el('td', { 'data-label': '规划原文', text: t.textZh || '' }),
-        halfsky.el('td', { 'data-label': '比较', text: label('Comparator', t.comparator) }),
         halfsky.el('td', { 'data-label': '目标值', text: t.value !== undefined ? figure(t.value) : '—' }),
         halfsky.el('td', { 'data-label': '适用', text: applies || '合计 / total' })
       ]));
@@ -211,9 +213,14 @@
     }
     var lo = Math.min.apply(null, values);
     var hi = Math.max.apply(null, values);
-    var pad = (hi - lo) * 0.15 || Math.abs(hi) * 0.1 || 1;
-    lo = Math.max(0, lo - pad);
-    hi = hi + pad;
+    var pad = (hi - lo) * 0.1 || Math.abs(hi) * 0.1 || 1;
+    // Round ticks: a step of 1, 2 or 5 × 10^n, four or five of them.
+    var raw = (hi - lo + 2 * pad) / 4;
+    var mag = Math.pow(10, Math.floor(Math.log(raw) / Math.LN10));
+    var step = [1, 2, 5, 10].map(function (m) { return m * mag; }).filter(function (x) { return x >= raw; })[0];
+    lo = Math.max(0, Math.floor((lo - pad) / step) * step);
+    hi = Math.ceil((hi + pad) / step) * step;
+    var ticks = Math.round((hi - lo) / step);
     var W = 640, H = 300, left = 56, right = 16, top = 16, bottom = 40;
     function x(year) { return left + (year - from) / Math.max(1, to - from) * (W - left - right); }
     function y(v) { return top + (hi - v) / (hi - lo) * (H - top - bottom); }
@@ -221,10 +228,10 @@
     var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': title, 'data-points': '0' });
     s.appendChild(svg('title', {}, title));
     // Axes and grid.
-    for (var i = 0; i <= 4; i++) {
-      var v = lo + (hi - lo) * i / 4;
+    for (var i = 0; i <= ticks; i++) {
+      var v = lo + step * i;
       s.appendChild(svg('line', { x1: left, x2: W - right, y1: y(v), y2: y(v), stroke: '#ddd', 'stroke-width': 1 }));
-      s.appendChild(svg('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#444' }, num(Math.round(v * 10) / 10)));
+      s.appendChild(svg('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#444' }, num(v)));
     }
     for (var yr = from; yr <= to; yr++) {
       if ((to - from) > 12 && (yr - from) % 2) { continue; }
