@@ -448,6 +448,9 @@ TEST_F(WebConsoleIndicatorTest, TheReportingBoardShowsDueReportedOnTimeOverdueAn
                         R"(data-on-time="0" data-overdue="no" data-form="draft">)"));
   EXPECT_THAT(past, HasSubstr(R"(<tr data-unit="EDU_BUREAU" data-expected="1" data-reported="0" )"
                               R"(data-on-time="0" data-overdue="yes" data-form="draft">)"));
+  EXPECT_THAT(past, HasSubstr(R"(<td data-label="应报">1</td><td data-label="已报">1</td>)"
+                              R"(<td data-label="按时">0</td><td data-label="迟报">1</td>)"
+                              R"(<td data-label="逾期未报">0</td>)"));
   EXPECT_THAT(past, HasSubstr(R"(<td data-label="逾期未报" class="error">1</td>)"));
   // Unit × indicator.
   EXPECT_THAT(past, HasSubstr(R"(data-unit="HEALTH_BUREAU" data-indicator="HEALTH-06" )"
