@@ -380,6 +380,16 @@ TEST_F(WebConsoleIndicatorTest, EachValueShowsItsRevisionsWithTheChangeReason) {
   EXPECT_THAT(dom, HasSubstr("health-system（区卫生健康局）"));
   // The newest revision first.
   EXPECT_LT(dom.find("分子 560 / 分母 1000"), dom.find("分子 540 / 分母 1000"));
+  // Each other group's directly reported value links to its own history.
+  const std::string town_link =
+      "/indicator?id=HEALTH-06&amp;area=610303100&amp;sex=SEX_TOTAL&amp;residence=RESIDENCE_ALL";
+  EXPECT_THAT(dom, HasSubstr(absl::StrCat(R"(<a class="history" href=")", town_link)));
+  const std::string town = Render(kAssessmentToken,
+                                  "%2Findicator%3Fid%3DHEALTH-06%26area%3D610303100%26sex%3DSEX_"
+                                  "TOTAL%26residence%3DRESIDENCE_ALL");
+  EXPECT_THAT(town, HasSubstr(R"(data-history="1")")) << town.substr(0, 3000);
+  EXPECT_THAT(town, HasSubstr("修订记录（陈仓镇 · 合计 · 全部）"));
+  EXPECT_THAT(town, HasSubstr("分子 260 / 分母 500"));
 }
 
 TEST_F(WebConsoleIndicatorTest, AnIndicatorBySexAndTheIndex) {

@@ -166,6 +166,12 @@
     points.forEach(function (p) {
       var note = halfsky.el('td', { 'data-label': '覆盖与说明' });
       flags(p).forEach(function (f) { note.appendChild(halfsky.el('span', { 'class': 'flag ' + f.cls, text: f.text })); });
+      if (p.direct && !g.main) {
+        // This group's own page: its chart and its values' revisions.
+        note.appendChild(halfsky.el('a', { 'class': 'history', href: '/indicator?id=' + encodeURIComponent(ind.id) +
+          '&area=' + encodeURIComponent(g.areaCode) + '&sex=' + g.sex + '&residence=' + g.residence + '#history-title',
+          text: '修订记录 / history' }));
+      }
       var attrs = { 'data-area': g.areaCode, 'data-sex': label('Sex', g.sex, 'token'),
         'data-residence': label('Residence', g.residence, 'token'), 'data-year': String(p.year),
         'data-incomplete': p.incomplete ? 'yes' : 'no' };
