@@ -203,7 +203,8 @@ HttpResponse Console::Handle(const HttpRequest& request) {
     r = Redirect("/warnings");
   } else if (path == "/signin" && get) {
     r = Page(request, "signin.html");
-  } else if ((path == "/warnings" || path == "/warning" || path == "/review" || path == "/unit") &&
+  } else if ((path == "/warnings" || path == "/warning" || path == "/review" || path == "/unit" ||
+              path == "/indicator" || path == "/reporting") &&
              get) {
     r = Page(request, absl::StrCat(path.substr(1), ".html"));
   } else if (absl::StartsWith(path, "/static/") && get) {

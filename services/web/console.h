@@ -7,6 +7,8 @@
 //   GET  /                      → 303 /warnings
 //   GET  /signin                the sign-in page (paste a token)
 //   GET  /warnings /warning /review /unit  the pages; without a session 303 /signin?next=…
+//   GET  /indicator?id=…        an indicator's page (indicator.js); without id, the list
+//   GET  /reporting?year=…      the bureau's reporting board (reporting.js)
 //   GET  /static/<file>         the pages' JavaScript and CSS
 //   GET  /api/labels            every enum value's words (gateway.h EnumLabelsJson)
 //   GET  /api/session           200 {"signedIn":true,"expiresAt":…} or 401

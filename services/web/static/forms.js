@@ -104,7 +104,14 @@
   // 报送看板 of one year: per unit 应报 / 已报 / deadline / 逾期 / the district form.
   function board(year) {
     document.getElementById('board-title').firstChild.textContent = year + '年报送看板 ';
-    return halfsky.call('halfsky.v1.ReviewService/GetReviewBoard', { year: year }).then(function (r) {
+    return Promise.all([
+      halfsky.call('halfsky.v1.ReviewService/GetReviewBoard', { year: year }),
+      // 按时: the on-time count of SubmissionService.GetReportingStatus.
+      halfsky.call('halfsky.v1.SubmissionService/GetReportingStatus', { year: year }).catch(function () { return {}; })
+    ]).then(function (got) {
+      var r = got[0];
+      var onTime = {};
+      (got[1].units || []).forEach(function (u) { onTime[u.unitCode] = u.onTimeCount || 0; });
       var tbody = document.querySelector('#board tbody');
       tbody.textContent = '';
       (r.rows || []).forEach(function (row) {
@@ -114,6 +121,7 @@
           halfsky.el('td', { 'data-label': '年度', text: String(row.year || year) }),
           halfsky.el('td', { 'data-label': '应报', text: String(row.expectedCount || 0) }),
           halfsky.el('td', { 'data-label': '已报', text: String(row.reportedCount || 0) }),
+          halfsky.el('td', { 'data-label': '按时', text: onTime[row.unitCode] === undefined ? '—' : String(onTime[row.unitCode]) }),
           halfsky.el('td', { 'data-label': '截止', text: halfsky.formatTime(row.dueAt) }),
           halfsky.el('td', { 'data-label': '是否逾期', 'class': row.overdue ? 'error' : '', text: row.overdue ? '逾期' : '否' }),
           halfsky.el('td', { 'data-label': '区级报表', 'class': 'state-' + token('FormState', state), text: label('FormState', state) })

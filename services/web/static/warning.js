@@ -66,6 +66,11 @@
     badges.appendChild(halfsky.el('span', { 'class': 'badge', text: label('WarningKind', w.kind) }));
     badges.appendChild(halfsky.el('span', { 'class': 'badge', text: label('WarningState', w.state) }));
     if (w.status) { badges.appendChild(halfsky.el('span', { 'class': 'badge', text: label('ProgressStatus', w.status) })); }
+    if (w.indicatorId) {
+      badges.appendChild(halfsky.el('a', { 'class': 'indicator',
+        href: '/indicator?id=' + encodeURIComponent(w.indicatorId) + (w.areaCode ? '&area=' + encodeURIComponent(w.areaCode) : ''),
+        text: '指标解释、分组数据与修订记录 / indicator ' + w.indicatorId }));
+    }
     document.getElementById('explanation-zh').textContent = w.explanationZh || '';
     document.getElementById('explanation-en').textContent = w.explanationEn || '';
     var f = w.figures || {};

@@ -78,6 +78,11 @@
     if (w.daysOverdue) { facts.push('逾期 ' + w.daysOverdue + ' 天'); }
     if (w.acknowledgement) { facts.push('已确认：' + w.acknowledgement.note + '（' + w.acknowledgement.by + '）'); }
     if (facts.length) { li.appendChild(halfsky.el('div', { 'class': 'meta', text: facts.join(' · ') })); }
+    if (w.indicatorId) {
+      li.appendChild(halfsky.el('div', { 'class': 'meta' }, [halfsky.el('a', { 'class': 'indicator',
+        href: '/indicator?id=' + encodeURIComponent(w.indicatorId) + (w.areaCode ? '&area=' + encodeURIComponent(w.areaCode) : ''),
+        text: '指标 ' + w.indicatorId + ' 的解释与数据 / indicator' })]));
+    }
     return li;
   }
 
