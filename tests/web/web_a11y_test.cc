@@ -1,7 +1,7 @@
 // halfsky-web's pages in headless Chromium (issue #19, item 4), against the
 // real services and halfsky-web, with a board of more than 500 real
-// warnings (a catalog of the real-data districts plus 42 screening
-// proportions, each behind its mid-term target in all 12 areas: the
+// warnings (the real-data catalog plus 500 copies of its screening
+// proportion, each behind its mid-term target in the district: the
 // evaluation's own engine fires a progress warning for each):
 //  - every main page passes axe-core (tests/web/node_modules, installed by
 //    tests/run.sh): no violation of impact serious or critical;
@@ -50,11 +50,8 @@ constexpr char kUnitToken[] = "a11y-health-unit-token-1";
 constexpr char kStatisticsToken[] = "a11y-statistics-token-1";
 constexpr char kServiceToken[] = "a11y-service-token-1";
 constexpr char kUnit[] = "HEALTH_BUREAU";
-constexpr int kExtraIndicators = 42;
-// The 11 child areas of the district 610303 (real_data/catalog.textproto).
-constexpr const char* kChildAreas[] = {"610303001", "610303002", "610303003", "610303004",
-                                       "610303005", "610303006", "610303007", "610303100",
-                                       "610303101", "610303102", "610303103"};
+constexpr char kDistrict[] = "610303";
+constexpr int kExtraIndicators = 500;
 
 // One main page of the console. `token`: the role that opens it (nullptr:
 // no sign-in); `path`: where it is; `ready`: a JavaScript expression that is
@@ -70,7 +67,9 @@ struct MainPage {
 const MainPage kMainPages[] = {
     {"signin", nullptr, "/signin", "document.readyState === 'complete'"},
     {"warnings", kAssessmentToken, "/warnings", "document.body.hasAttribute('data-rendered')"},
-    {"warning", kAssessmentToken, "/warning?id=A11Y-01:610303:progress:2025",
+    {"warnings-progress", kAssessmentToken, "/warnings?kind=WARNING_KIND_PROGRESS&live=0",
+     "document.body.hasAttribute('data-rendered')"},
+    {"warning", kAssessmentToken, "/warning?id=HEALTH-B001:610303:progress:2025",
      "document.body.hasAttribute('data-followup')"},
     {"review", kStatisticsToken, "/review",
      "document.body.hasAttribute('data-rendered') && !!document.querySelector('#board tbody tr')"},
@@ -104,7 +103,7 @@ class WebA11yTest : public ::testing::Test {
       absl::StrAppendFormat(
           &catalog,
           "indicators {\n"
-          "  id: \"A11Y-%02d\" domain_id: \"HEALTH\" objective_ids: \"HEALTH-O02\"\n"
+          "  id: \"HEALTH-B%03d\" domain_id: \"HEALTH\" objective_ids: \"HEALTH-O02\"\n"
           "  name_zh: \"宫颈癌筛查率（第%d批）\" name_en: \"Screening rate, batch %d\"\n"
           "  kind: INDICATOR_KIND_PROPORTION unit: \"%%\"\n"
           "  definition { numerator_zh: \"筛查人数\" denominator_zh: \"适龄妇女数\" }\n"
@@ -147,31 +146,32 @@ class WebA11yTest : public ::testing::Test {
         absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
     ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
 
-    // Each copy: 50 % (2020) and 52 % (2024) in every child area, so the
-    // district's sum too, against ≥ 70 % by 2025: 42 × 12 progress warnings.
+    // Each copy in the district: 50 % (2020), then 52 % (2024; every fourth
+    // falls to 40 %) against ≥ 70 % by 2025: a progress warning each, in
+    // batches of 100 indicators.
     auto submission = v1::SubmissionService::NewStub(
         grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
-    v1::SubmitBatchRequest request;
-    request.set_request_id("web-a11y-1");
-    for (int i = 1; i <= kExtraIndicators; ++i) {
-      for (const char* area : kChildAreas) {
+    for (int first = 1; first <= kExtraIndicators; first += 100) {
+      v1::SubmitBatchRequest request;
+      request.set_request_id(absl::StrCat("web-a11y-", first));
+      for (int i = first; i < first + 100 && i <= kExtraIndicators; ++i) {
         for (const auto& [year, num] :
-             std::vector<std::pair<int, double>>{{2020, 500}, {2024, 520}}) {
+             std::vector<std::pair<int, double>>{{2020, 500}, {2024, i % 4 == 0 ? 400 : 520}}) {
           v1::DataValue* v = request.add_data_values();
-          v->mutable_key()->set_indicator_id(absl::StrFormat("A11Y-%02d", i));
-          v->mutable_key()->set_area_code(area);
+          v->mutable_key()->set_indicator_id(absl::StrFormat("HEALTH-B%03d", i));
+          v->mutable_key()->set_area_code(kDistrict);
           v->mutable_key()->set_year(year);
           v->mutable_fraction()->set_numerator(num);
           v->mutable_fraction()->set_denominator(1000);
           v->set_source("两癌筛查年报");
         }
       }
+      grpc::ClientContext ctx;
+      auth::AddBearerToken(&ctx, kUnitToken);
+      v1::SubmitBatchResponse response;
+      const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
+      ASSERT_TRUE(st.ok()) << st.error_message();
     }
-    grpc::ClientContext ctx;
-    auth::AddBearerToken(&ctx, kUnitToken);
-    v1::SubmitBatchResponse response;
-    const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
-    ASSERT_TRUE(st.ok()) << st.error_message();
     // Forms with every control of the review and unit pages: 2024 submitted
     // (return, approve), 2020 returned with a reason (submit again).
     auto review = v1::ReviewService::NewStub(
@@ -179,7 +179,7 @@ class WebA11yTest : public ::testing::Test {
     for (int year : {2024, 2020}) {
       v1::FormKey key;
       key.set_unit_code(kUnit);
-      key.set_area_code("610303");
+      key.set_area_code(kDistrict);
       key.set_year(year);
       v1::Form form;
       grpc::ClientContext submit_ctx;
@@ -335,7 +335,8 @@ TEST_F(WebA11yTest, EveryMainPagePassesAxeWithoutASeriousViolation) {
       browser->Evaluate(axe);
       ASSERT_EQ(browser->Evaluate("typeof axe"), "object") << page.name;
       const std::string found = browser->Evaluate(kAxeRun, absl::Seconds(120));
-      EXPECT_EQ(found, "") << page.name << " at " << width << " px, axe-core found:\n" << found;
+      EXPECT_TRUE(found.empty()) << page.name << " at " << width << " px, axe-core found:\n"
+                                 << found;
     }
   }
   EXPECT_TRUE(browser->errors().empty()) << browser->errors()[0];
@@ -397,7 +398,13 @@ TEST_F(WebA11yTest, TheBoardRendersMoreThan500WarningsInUnderASecond) {
   constexpr char kMark[] =
       "(function () { var m = performance.getEntriesByName('halfsky-board-rendered'); "
       "return m.length ? String(Math.round(m[0].startTime)) : ''; })()";
+  // When the (last) ListWarnings answer had arrived, for the output.
+  constexpr char kFetched[] =
+      "(function () { var r = performance.getEntriesByType('resource').filter(function (e) { "
+      "return e.name.indexOf('ListWarnings') >= 0; }); "
+      "return r.length ? String(Math.round(r[r.length - 1].responseEnd)) : ''; })()";
   std::vector<int> times;
+  std::vector<std::string> fetched;
   for (int run = 0; run < 3; ++run) {
     ASSERT_TRUE(browser->Navigate(Url(run == 2 ? "/warnings?live=0" : "/warnings")));
     ASSERT_EQ(browser->WaitFor(rendered, "yes", absl::Seconds(20)), "yes")
@@ -405,12 +412,14 @@ TEST_F(WebA11yTest, TheBoardRendersMoreThan500WarningsInUnderASecond) {
     int ms = 0;
     ASSERT_TRUE(absl::SimpleAtoi(browser->Evaluate(kMark), &ms));
     times.push_back(ms);
+    fetched.push_back(browser->Evaluate(kFetched));
   }
   std::vector<int> sorted = times;
   std::sort(sorted.begin(), sorted.end());
   std::cout << "[ board    ] " << count << " warnings rendered in " << times[0] << " ms, "
             << times[1] << " ms (live), " << times[2] << " ms (live=0); median " << sorted[1]
-            << " ms" << std::endl;
+            << " ms (the ListWarnings answer had arrived at " << fetched[0] << ", " << fetched[1]
+            << ", " << fetched[2] << " ms)" << std::endl;
   RecordProperty("board_warnings", count);
   RecordProperty("board_render_ms_median", sorted[1]);
   EXPECT_LT(sorted[1], 1000) << "the board took " << sorted[1] << " ms for " << count
