@@ -60,6 +60,10 @@ HALFSKY_KUBECTL=$(halfsky_kubectl_path)
 export HALFSKY_KUBECTL
 # CI must not skip the deployment checks for want of a tool.
 export HALFSKY_REQUIRE_DEPLOY_TOOLS=${HALFSKY_REQUIRE_DEPLOY_TOOLS:-1}
+# axe-core for the browser tests' accessibility check (tests/web).
+halfsky_install_web_test_tools
+HALFSKY_AXE=$(halfsky_axe_path)
+export HALFSKY_AXE
 
 # redis-server's package starts a system instance on 6379; tests never use it.
 HALFSKY_REDIS_SERVER=${HALFSKY_REDIS_SERVER:-$(command -v redis-server)}

@@ -104,3 +104,24 @@ PY
   fi
   echo "==> kubectl $version (kustomize renderer of the deploy checks): $kubectl"
 }
+
+# halfsky_axe_path: the axe-core the browser tests inject into each page
+# (tests/web/web_a11y_test.cc); its LICENSE (MPL-2.0) stays beside it.
+halfsky_axe_path() {
+  echo "$HALFSKY_ROOT/tests/web/node_modules/axe-core/axe.min.js"
+}
+
+# halfsky_install_web_test_tools: after node is installed, the npm packages
+# of tests/web (axe-core, pinned by its package-lock). Fails if the file the
+# tests inject or its licence is missing afterwards.
+halfsky_install_web_test_tools() {
+  npm ci --prefix "$HALFSKY_ROOT/tests/web" --prefer-offline --no-audit --no-fund \
+    --loglevel=error
+  local axe
+  axe=$(halfsky_axe_path)
+  if [ ! -s "$axe" ] || [ ! -s "$(dirname "$axe")/LICENSE" ]; then
+    echo "deps.sh: $axe or its LICENSE is missing after npm ci" >&2
+    return 1
+  fi
+  echo "==> $(head -c 40 "$axe" | sed -n 's/^\/\*! //p') (accessibility check of the browser tests): $axe"
+}

@@ -266,6 +266,9 @@ printf '%s\n' "$out" | grep -qE '^==> 用时 / time taken: install [0-9]+m[0-9]+
   { printf '%s\n' "$out" >&2; fail "tests/run.sh did not print how long install, build and tests took"; }
 kubectl=$src/tests/deploy/node_modules/.halfsky-bin/kubectl
 [[ -x $kubectl ]] || fail "tests/run.sh installed no pinned kubectl at $kubectl"
+# axe-core for the browser tests' accessibility check, with its licence.
+[[ -s $src/tests/web/node_modules/axe-core/axe.min.js && -s $src/tests/web/node_modules/axe-core/LICENSE ]] ||
+  fail "tests/run.sh installed no axe-core (with its LICENSE) under tests/web/node_modules"
 # The deploy checks pass with only what tests/run.sh installed: no kubectl
 # of this machine's is on the PATH.
 log "validate.sh manifests with what tests/run.sh installed"

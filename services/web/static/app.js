@@ -65,7 +65,27 @@ var halfsky = (function () {
     return isNaN(d) ? ts : d.toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
   }
 
+  // A table too wide for a phone scrolls inside its .table-wrap: each one is
+  // a labelled region that a keyboard can reach and scroll (WCAG 2.1.1).
+  function labelTableWraps() {
+    var wraps = document.querySelectorAll('.table-wrap');
+    for (var i = 0; i < wraps.length; i++) {
+      var w = wraps[i];
+      if (w.hasAttribute('tabindex')) { continue; }
+      var name = '';
+      var caption = w.querySelector('caption');
+      if (caption) { name = caption.textContent; }
+      for (var p = w.previousElementSibling; !name && p; p = p.previousElementSibling) {
+        if (/^H[1-6]$/.test(p.tagName)) { name = p.textContent; }
+      }
+      w.setAttribute('tabindex', '0');
+      w.setAttribute('role', 'region');
+      w.setAttribute('aria-label', (name || '表格 / table').trim());
+    }
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
+    labelTableWraps();
     var out = document.getElementById('signout');
     if (out) {
       out.addEventListener('click', function () {
