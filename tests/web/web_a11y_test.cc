@@ -75,6 +75,11 @@ const MainPage kMainPages[] = {
      "document.body.hasAttribute('data-rendered') && !!document.querySelector('#board tbody tr')"},
     {"unit", kUnitToken, "/unit",
      "document.body.hasAttribute('data-rendered') && !!document.querySelector('#board tbody tr')"},
+    {"indicator", kAssessmentToken, "/indicator?id=HEALTH-B001",
+     "document.body.hasAttribute('data-series')"},
+    {"reporting", kStatisticsToken, "/reporting",
+     "document.body.hasAttribute('data-rendered') && "
+     "document.body.hasAttribute('data-violations')"},
 };
 
 std::string UrlEncode(const std::string& s) {
