@@ -1144,6 +1144,9 @@ TEST_F(WebUploadReportTest, ChromiumUploadsTheFormAndShowsEveryCellErrorOfABadOn
                             "document.getElementById('upload-file') ? 'yes' : 'no'",
                             "yes", absl::Seconds(15)),
             "yes");
+  const std::string fits = "String(document.documentElement.scrollWidth <= window.innerWidth)";
+  EXPECT_EQ(browser.Evaluate(fits), "true");  // 390 px: no horizontal scrolling
+  MaybeScreenshot(port_, kUnitToken, "%2Funit", "web-unit.png");
   const std::string state = "document.getElementById('upload').getAttribute('data-upload-state')";
   const std::string status = "document.getElementById('upload-status').textContent";
   const std::string good = FormXlsx("good.xlsx", kGoodRows);
@@ -1211,6 +1214,7 @@ TEST_F(WebUploadReportTest, ChromiumUploadsTheFormAndShowsEveryCellErrorOfABadOn
   EXPECT_THAT(shown, HasSubstr("表式!C5"));
   EXPECT_THAT(browser.Evaluate(status), HasSubstr("未写入任何数据"));
   EXPECT_TRUE(StoredValues({2019, 2021}).empty());
+  EXPECT_EQ(browser.Evaluate(fits), "true");  // the error list wraps at 390 px
   EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
 }
 
@@ -1255,6 +1259,10 @@ TEST_F(WebUploadReportTest, ChromiumShowsTheReportAndItsDownloadsHoldTheSameFigu
   EXPECT_THAT(page_text, HasSubstr("数据说明"));
   EXPECT_THAT(page_text, HasSubstr("含未审核数据"));
   EXPECT_THAT(page_text, HasSubstr("宫颈癌筛查率"));
+  EXPECT_EQ(browser.Evaluate("String(document.documentElement.scrollWidth <= window.innerWidth)"),
+            "true");  // 390 px: no horizontal scrolling
+  MaybeScreenshot(port_, kAssessmentToken, "%2Freport%3Fkind%3Dannual%26year%3D2024",
+                  "web-report.png");
   EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
 
   const Signed s = SignIn(kAssessmentToken);
