@@ -1125,6 +1125,19 @@ TEST_F(WebUploadReportTest, TheUploadNeedsTheSessionAndItsCsrfTokenAndIsBounded)
   EXPECT_EQ(a.status, 400) << a.body;
   EXPECT_THAT(a.body, HasSubstr(R"("written":false)"));
   EXPECT_THAT(a.body, HasSubstr("第3行 / line 3")) << a.body;
+  // 250 bad cells: every one counted, the first 200 listed.
+  std::string many = "指标代码,区域代码,年份,分子,分母,数据来源\n";
+  for (int i = 0; i < 250; ++i) {
+    absl::StrAppend(&many, "HEALTH-02,610303,2022,x", i, ",1000,年报\n");
+  }
+  a = Upload(s, "many.csv", many);
+  EXPECT_EQ(a.status, 400);
+  EXPECT_THAT(a.body, HasSubstr(R"("errorCount":250)"));
+  google::protobuf::Struct answer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(a.body, &answer).ok()) << a.body;
+  EXPECT_EQ(answer.fields().at("errors").list_value().values_size(), 200);
+  EXPECT_THAT(answer.fields().at("errors").list_value().values(0).string_value(),
+              HasSubstr("第2行第4列"));
   EXPECT_TRUE(StoredValues({2022, 2023}).empty());
 }
 
