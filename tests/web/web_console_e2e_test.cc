@@ -1320,6 +1320,13 @@ TEST_F(WebUploadReportTest, ChromiumShowsTheReportAndItsDownloadsHoldTheSameFigu
   EXPECT_THAT(h.Header("content-disposition"), HasSubstr("filename*=UTF-8''"));
   EXPECT_THAT(h.body, HasSubstr(title));
   EXPECT_THAT(h.body, HasSubstr("宫颈癌筛查率"));
+  // The mid-term report opened in the browser (inline), named as a download would be.
+  const HttpAnswer m = Http(port_, "GET", "/api/report?kind=midterm&format=html&disposition=inline",
+                            {"Cookie: " + s.cookie});
+  ASSERT_EQ(m.status, 200) << m.body.substr(0, 300);
+  EXPECT_THAT(m.Header("content-disposition"),
+              ::testing::StartsWith("inline; filename=\"halfsky-midterm-2025.html\""));
+  EXPECT_THAT(m.body, HasSubstr("中期评估"));
   // Without a session: 401; a bad kind: 400.
   EXPECT_EQ(Http(port_, "GET", "/api/report?kind=annual&format=xlsx").status, 401);
   EXPECT_EQ(Http(port_, "GET", "/api/report?kind=weekly", {"Cookie: " + s.cookie}).status, 400);
