@@ -9,7 +9,9 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/web/reports.h"
 #include "services/web/static_files.h"
+#include "services/web/upload.h"
 
 namespace halfsky::web {
 namespace {
@@ -71,10 +73,12 @@ std::string Console::CookieAttributes(const HttpRequest& request, absl::Duration
                       request.tls ? "; Secure" : "");
 }
 
-std::optional<HttpResponse> Console::CheckPost(const HttpRequest& request, const Session* session) {
-  if (!absl::StartsWith(request.Header("content-type"), "application/json")) {
+std::optional<HttpResponse> Console::CheckPost(const HttpRequest& request, const Session* session,
+                                               const char* content_type) {
+  if (!absl::StartsWith(request.Header("content-type"), content_type)) {
     return GatewayError(grpc::INVALID_ARGUMENT,
-                        "请求须为 JSON / Content-Type must be application/json");
+                        absl::StrCat("请求的 Content-Type 须为 ", content_type,
+                                     " / Content-Type must be ", content_type));
   }
   const std::string origin = request.Header("origin");
   if (!origin.empty() &&
@@ -165,6 +169,42 @@ HttpResponse Console::Api(const HttpRequest& request, const std::string& method)
   return r;
 }
 
+std::optional<std::string> Console::TokenOf(const HttpRequest& request,
+                                            std::optional<Session>* session) {
+  std::string token = BearerOf(request.Header("authorization"));
+  if (!token.empty()) {
+    return token;
+  }
+  *session = SessionOf(request);
+  if (!session->has_value()) {
+    return std::nullopt;
+  }
+  return (*session)->bearer_token;
+}
+
+HttpResponse Console::Upload(const HttpRequest& request) {
+  std::optional<Session> session;
+  std::optional<std::string> token = TokenOf(request, &session);
+  if (!token.has_value()) {
+    return GatewayError(grpc::UNAUTHENTICATED, "请先登录 / sign in first");
+  }
+  if (auto refused =
+          CheckPost(request, session.has_value() ? &*session : nullptr, "application/octet-stream");
+      refused.has_value()) {
+    return *refused;
+  }
+  return UploadSubmission(gateway_, request, *token);
+}
+
+HttpResponse Console::Report(const HttpRequest& request) {
+  std::optional<Session> session;
+  std::optional<std::string> token = TokenOf(request, &session);
+  if (!token.has_value()) {
+    return GatewayError(grpc::UNAUTHENTICATED, "请先登录 / sign in first");
+  }
+  return ReportDownload(gateway_, request, *token);
+}
+
 HttpResponse Console::Page(const HttpRequest& request, const std::string& file) {
   if (file != "signin.html" && !SessionOf(request).has_value()) {
     return Redirect(absl::StrCat("/signin?next=", request.path));
@@ -196,6 +236,12 @@ HttpResponse Console::Handle(const HttpRequest& request) {
                                                                     absl::UTCTimeZone()),
                                                    "\"}"))
             : GatewayError(grpc::UNAUTHENTICATED, "未登录 / not signed in");
+  } else if (path == "/api/upload" && request.method == "POST") {
+    r = Upload(request);
+  } else if (path == "/api/report" && get) {
+    r = Report(request);
+  } else if (path == "/report" && get) {
+    r = Page(request, "report.html");
   } else if (path == "/api/labels" && get) {
     static const std::string* const kLabels = new std::string(EnumLabelsJson());
     r = HttpResponse::Json(200, *kLabels);

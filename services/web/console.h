@@ -19,6 +19,11 @@
 //   POST /api/session/end       sign-out (CSRF checked): the session is removed
 //                               and both cookies cleared
 //   POST /api/v1/<Service>/<Method>, GET … (streams): gateway.h
+//   GET  /report                the assessment group's reports (report.html)
+//   POST /api/upload?name=…     a unit's filled form or CSV, raw bytes
+//                               (Content-Type application/octet-stream,
+//                               CSRF as below): upload.h
+//   GET  /api/report?kind=…     a report as the page's JSON, HTML or xlsx: reports.h
 //
 // Session and CSRF. The session cookie `halfsky_session` is a random id
 // (256 bits) mapping in memory to the token (sessions.h): HttpOnly,
@@ -74,7 +79,16 @@ class Console {
   std::optional<Session> SessionOf(const HttpRequest& request);
   // An error response when a POST fails the content-type, origin or (for a
   // cookie session) CSRF checks; nullopt when it passes.
-  std::optional<HttpResponse> CheckPost(const HttpRequest& request, const Session* session);
+  // `content_type`: what the POST must declare (JSON for every API call;
+  // application/octet-stream for the upload, which no cross-site form can
+  // send either).
+  std::optional<HttpResponse> CheckPost(const HttpRequest& request, const Session* session,
+                                        const char* content_type = "application/json");
+  // The caller's token (Authorization: Bearer, else the session's), or the
+  // 401 answer. `session` is set when it came from the session cookie.
+  std::optional<std::string> TokenOf(const HttpRequest& request, std::optional<Session>* session);
+  HttpResponse Upload(const HttpRequest& request);
+  HttpResponse Report(const HttpRequest& request);
   std::string CookieAttributes(const HttpRequest& request, absl::Duration max_age) const;
 
   Gateway* gateway_;

@@ -146,7 +146,13 @@ MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url,
     return MHD_YES;
   }
   if (pending->too_large) {
-    return Queue(connection, HttpResponse::Text(413, "请求过大 / request too large\n"));
+    return Queue(connection,
+                 HttpResponse::Json(
+                     413, absl::StrCat(R"({"status":"RESOURCE_EXHAUSTED","code":8,"message":")",
+                                       "请求过大：上限 ", impl->options.max_body_bytes >> 20,
+                                       " MiB，未读取 / request too large: at most ",
+                                       impl->options.max_body_bytes >> 20,
+                                       R"( MiB, nothing was read","written":false})")));
   }
   HttpRequest request;
   request.method = method;

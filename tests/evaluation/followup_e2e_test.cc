@@ -18,6 +18,7 @@
 #include "common/redis/hiredis_client.h"
 #include "common/server/server.h"
 #include "common/status/status.h"
+#include "common/views/report_render.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
@@ -32,7 +33,6 @@
 #include "services/evaluation/service/warning_engine.h"
 #include "services/evaluation/service/warning_store.h"
 #include "services/halfskyctl/commands.h"
-#include "services/halfskyctl/views/report_render.h"
 #include "tests/evaluation/service_test_util.h"
 #include "tests/support/process.h"
 

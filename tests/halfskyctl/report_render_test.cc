@@ -1,4 +1,4 @@
-#include "services/halfskyctl/views/report_render.h"
+#include "common/views/report_render.h"
 
 #include <regex>
 #include <set>
@@ -8,9 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/views/labels.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/halfskyctl/views/labels.h"
 #include "tests/halfskyctl/golden.h"
 #include "tests/halfskyctl/sample_report.h"
 

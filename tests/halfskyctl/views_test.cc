@@ -2,15 +2,15 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "common/views/display_width.h"
+#include "common/views/labels.h"
+#include "common/views/series_view.h"
+#include "common/views/status_view.h"
+#include "common/views/table.h"
+#include "common/views/warnings_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/halfskyctl/cli.h"
-#include "services/halfskyctl/views/display_width.h"
-#include "services/halfskyctl/views/labels.h"
-#include "services/halfskyctl/views/series_view.h"
-#include "services/halfskyctl/views/status_view.h"
-#include "services/halfskyctl/views/table.h"
-#include "services/halfskyctl/views/warnings_view.h"
 #include "tests/halfskyctl/golden.h"
 #include "tests/halfskyctl/sample_report.h"
 

@@ -1,5 +1,5 @@
 // Unit tests of the CSV reader of `halfskyctl submit`.
-#include "services/halfskyctl/submit/csv.h"
+#include "common/submission_file/csv.h"
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"

@@ -5,10 +5,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/submission_file/csv.h"
+#include "common/submission_file/xlsx.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/halfskyctl/submit/csv.h"
-#include "services/halfskyctl/submit/xlsx.h"
 #include "tests/support/process.h"
 #include "tests/support/python.h"
 

@@ -32,14 +32,20 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
 #include "common/auth/token_store.h"
+#include "common/submission_file/table.h"
+#include "common/submission_file/xlsx.h"
+#include "common/xlsx/reader.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -52,6 +58,7 @@
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
+#include "tests/web/form_xlsx.h"
 
 namespace halfsky {
 namespace {
@@ -1030,6 +1037,299 @@ TEST_F(WebConsoleTest, SigtermEndsOpenStreamsAndExitsCleanly) {
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+// The unit's upload and the assessment group's reports (a suite of its own,
+// after the one above has stopped its halfsky-web: the same fixture, fresh
+// services).
+class WebUploadReportTest : public WebConsoleTest {
+ protected:
+  // HEALTH-02 of the district in `years`, as stored (gRPC, not the web).
+  static std::vector<v1::Revision> StoredValues(const std::vector<int>& years) {
+    auto stub = v1::SubmissionService::NewStub(
+        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kStatisticsToken);
+    v1::ListDataValuesRequest request;
+    request.add_indicator_ids("HEALTH-02");
+    request.add_area_codes(kDistrict);
+    for (int y : years) {
+      request.add_years(y);
+    }
+    v1::ListDataValuesResponse response;
+    EXPECT_TRUE(stub->ListDataValues(&ctx, request, &response).ok());
+    return {response.data_values().begin(), response.data_values().end()};
+  }
+
+  // A report form (表式), tests/web/form_xlsx.h.
+  static std::string FormXlsx(const std::string& name,
+                              const std::vector<std::vector<std::string>>& rows) {
+    const std::string bytes = testing::WriteFormXlsx(suite_->dir() + "/" + name, rows);
+    EXPECT_FALSE(bytes.empty()) << name;
+    return bytes;
+  }
+
+  static HttpAnswer Upload(const Signed& s, const std::string& name, const std::string& bytes,
+                           bool with_csrf = true,
+                           const std::string& type = "application/octet-stream") {
+    std::vector<std::string> headers = {"Content-Type: " + type, "Cookie: " + s.cookie};
+    if (with_csrf) {
+      headers.push_back("X-CSRF-Token: " + s.csrf);
+    }
+    return Http(port_, "POST", "/api/upload?name=" + name, headers, bytes);
+  }
+
+  // Puts `bytes` into the page's file input as `name` and presses 上传.
+  static std::string ChooseAndSend(DevToolsBrowser& browser, const std::string& name,
+                                   const std::string& bytes) {
+    return browser.Evaluate(absl::StrCat(
+        "(function(){var b=atob('", absl::Base64Escape(bytes),
+        "');var u=new Uint8Array(b.length);for(var i=0;i<b.length;i++){u[i]=b.charCodeAt(i);}"
+        "var dt=new DataTransfer();dt.items.add(new File([u],'",
+        name,
+        "'));var input=document.getElementById('upload-file');input.files=dt.files;"
+        "document.getElementById('upload-send').click();return 'sent';})()"));
+  }
+};
+
+const std::vector<std::vector<std::string>> kGoodRows = {
+    {"HEALTH-02", kDistrict, "2022", "505", "1000", "两癌筛查年报"},
+    {"HEALTH-02", kDistrict, "2023", "512", "1000", "两癌筛查年报"}};
+
+// Every refusal of the upload writes nothing: no session (401), no or a
+// wrong X-CSRF-Token (403), a JSON content type (400), a body over the
+// bound (413, in Chinese), a value the server refuses (400, by row).
+TEST_F(WebUploadReportTest, TheUploadNeedsTheSessionAndItsCsrfTokenAndIsBounded) {
+  const std::string good = FormXlsx("good-refused.xlsx", kGoodRows);
+  HttpAnswer a = Http(port_, "POST", "/api/upload?name=f.xlsx",
+                      {"Content-Type: application/octet-stream"}, good);
+  EXPECT_EQ(a.status, 401) << a.body;
+  const Signed s = SignIn(kUnitToken);
+  a = Upload(s, "f.xlsx", good, /*with_csrf=*/false);
+  EXPECT_EQ(a.status, 403) << a.body;
+  EXPECT_THAT(a.body, HasSubstr("CSRF"));
+  Signed wrong = s;
+  wrong.csrf = "0000";
+  a = Upload(wrong, "f.xlsx", good);
+  EXPECT_EQ(a.status, 403) << a.body;
+  a = Upload(s, "f.xlsx", good, true, "application/json");
+  EXPECT_EQ(a.status, 400) << a.body;
+  a = Upload(s, "big.csv", std::string(5 << 20, 'x'));
+  EXPECT_EQ(a.status, 413) << a.body.substr(0, 300);
+  EXPECT_THAT(a.body, HasSubstr("上限 4 MiB"));
+  // A CSV the file reading accepts but the service refuses (no such
+  // indicator): the violation by the file's line, nothing written.
+  a = Upload(s, "bad.csv",
+             "指标代码,区域代码,年份,分子,分母,数据来源\nHEALTH-02,610303,2022,505,1000,年报\n"
+             "NOPE-99,610303,2022,1,2,年报\n");
+  EXPECT_EQ(a.status, 400) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(R"("written":false)"));
+  EXPECT_THAT(a.body, HasSubstr("第3行 / line 3")) << a.body;
+  // 250 bad cells: every one counted, the first 200 listed.
+  std::string many = "指标代码,区域代码,年份,分子,分母,数据来源\n";
+  for (int i = 0; i < 250; ++i) {
+    absl::StrAppend(&many, "HEALTH-02,610303,2022,x", i, ",1000,年报\n");
+  }
+  a = Upload(s, "many.csv", many);
+  EXPECT_EQ(a.status, 400);
+  EXPECT_THAT(a.body, HasSubstr(R"("errorCount":250)"));
+  google::protobuf::Struct answer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(a.body, &answer).ok()) << a.body;
+  EXPECT_EQ(answer.fields().at("errors").list_value().values_size(), 200);
+  EXPECT_THAT(answer.fields().at("errors").list_value().values(0).string_value(),
+              HasSubstr("第2行第4列"));
+  EXPECT_TRUE(StoredValues({2022, 2023}).empty());
+}
+
+// The unit's home in Chromium: a good form is written (ListDataValues has
+// it), uploading it again writes nothing twice, the unit submits the form
+// from the page (SubmitForm); a bad form shows every cell error exactly as
+// the shared reading reports it and writes nothing.
+TEST_F(WebUploadReportTest, ChromiumUploadsTheFormAndShowsEveryCellErrorOfABadOne) {
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  DevToolsBrowser browser;
+  ASSERT_TRUE(browser.Start(chromium, absl::StrCat("http://127.0.0.1:", port_,
+                                                   "/signin?next=%2Funit#token=", kUnitToken)));
+  ASSERT_EQ(browser.WaitFor("document.body.getAttribute('data-rendered') !== null && "
+                            "document.getElementById('upload-file') ? 'yes' : 'no'",
+                            "yes", absl::Seconds(15)),
+            "yes");
+  const std::string fits = "String(document.documentElement.scrollWidth <= window.innerWidth)";
+  EXPECT_EQ(browser.Evaluate(fits), "true");  // 390 px: no horizontal scrolling
+  MaybeScreenshot(port_, kUnitToken, "%2Funit", "web-unit.png");
+  const std::string state = "document.getElementById('upload').getAttribute('data-upload-state')";
+  const std::string status = "document.getElementById('upload-status').textContent";
+  const std::string good = FormXlsx("good.xlsx", kGoodRows);
+  ASSERT_EQ(ChooseAndSend(browser, "good.xlsx", good), "sent");
+  ASSERT_EQ(browser.WaitFor(state, "done", absl::Seconds(20)), "done") << browser.Evaluate(status);
+  EXPECT_EQ(browser.Evaluate("String(document.getElementById('upload-progress').value)"), "100");
+  EXPECT_THAT(browser.Evaluate(status), HasSubstr("已写入 2 条：新增 2"));
+  std::vector<v1::Revision> stored = StoredValues({2022, 2023});
+  ASSERT_EQ(stored.size(), 2u);
+  std::map<int, double> numerators;
+  for (const v1::Revision& r : stored) {
+    numerators[r.data_value().key().year()] = r.data_value().fraction().numerator();
+    EXPECT_EQ(r.data_value().source(), "两癌筛查年报");
+  }
+  EXPECT_EQ(numerators[2022], 505);
+  EXPECT_EQ(numerators[2023], 512);
+  // The same file again: the service's stored replies, nothing written twice.
+  const Signed s = SignIn(kUnitToken);
+  const HttpAnswer again = Upload(s, "good.xlsx", good);
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_THAT(again.body, HasSubstr(R"("replayedChunks":1)"));
+  EXPECT_THAT(again.body, HasSubstr(R"("created":0)"));
+  EXPECT_EQ(StoredValues({2022, 2023}).size(), 2u);
+
+  // 报送 the 2023 form from the page.
+  const std::string button =
+      absl::StrCat("document.getElementById('submit-", kUnit, "-", kDistrict, "-2023')");
+  ASSERT_EQ(browser.WaitFor(absl::StrCat(button, " ? 'yes' : 'no'"), "yes", absl::Seconds(10)),
+            "yes");
+  browser.Evaluate(absl::StrCat(button, ".click()"));
+  EXPECT_EQ(browser.WaitFor(absl::StrCat(button, ".getAttribute('data-submitted') || ''"), "yes",
+                            absl::Seconds(10)),
+            "yes")
+      << browser.Evaluate(status);
+  {
+    auto review = v1::ReviewService::NewStub(
+        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    auth::AddBearerToken(&ctx, kStatisticsToken);
+    v1::ListFormsRequest request;
+    request.set_year(2023);
+    v1::ListFormsResponse forms;
+    ASSERT_TRUE(review->ListForms(&ctx, request, &forms).ok());
+    ASSERT_EQ(forms.forms_size(), 1);
+    EXPECT_EQ(forms.forms(0).key().unit_code(), kUnit);
+    EXPECT_EQ(forms.forms(0).state(), v1::FORM_STATE_SUBMITTED);
+  }
+
+  // A bad form: two bad cells and one good row; every error shown as the
+  // shared reading words it, and not even the good row is written.
+  const std::string bad =
+      FormXlsx("bad.xlsx", {{"HEALTH-02", kDistrict, "2021", "五百", "1000", "两癌筛查年报"},
+                            {"HEALTH-02", kDistrict, "20x1", "500", "1000", "两癌筛查年报"},
+                            {"HEALTH-02", kDistrict, "2019", "480", "1000", "两癌筛查年报"}});
+  const std::vector<std::string> expected = submit::ParseSubmissionXlsx(bad).table.errors;
+  ASSERT_GE(expected.size(), 2u);
+  ASSERT_EQ(ChooseAndSend(browser, "bad.xlsx", bad), "sent");
+  ASSERT_EQ(browser.WaitFor(state, "rejected", absl::Seconds(20)), "rejected")
+      << browser.Evaluate(status);
+  const std::string shown = browser.Evaluate(
+      "Array.prototype.map.call(document.querySelectorAll('#upload-errors li'),"
+      "function(l){return l.textContent;}).join('\\n')");
+  EXPECT_EQ(shown, absl::StrJoin(expected, "\n"));
+  EXPECT_THAT(shown, HasSubstr("表式!D4"));
+  EXPECT_THAT(shown, HasSubstr("表式!C5"));
+  EXPECT_THAT(browser.Evaluate(status), HasSubstr("未写入任何数据"));
+  EXPECT_TRUE(StoredValues({2019, 2021}).empty());
+  EXPECT_EQ(browser.Evaluate(fits), "true");  // the error list wraps at 390 px
+  EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
+}
+
+// The assessment group's annual report in Chromium: the page shows the
+// compendium's figures with what each covers; the xlsx download (parsed with
+// the repo's reader) holds the same figures in the same order; the HTML
+// download is the report; both named in Chinese through filename*.
+TEST_F(WebUploadReportTest, ChromiumShowsTheReportAndItsDownloadsHoldTheSameFigures) {
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  DevToolsBrowser browser;
+  ASSERT_TRUE(browser.Start(
+      chromium, absl::StrCat("http://127.0.0.1:", port_,
+                             "/signin?next=%2Freport%3Fkind%3Dannual%26year%3D2024#token=",
+                             kAssessmentToken)));
+  std::string sheets;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    sheets = browser.Evaluate(
+        "document.body.getAttribute('data-page')==='report' ? "
+        "(document.body.getAttribute('data-rendered') || '') : ''");
+    if (!sheets.empty()) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_FALSE(sheets.empty());
+  ASSERT_NE(sheets, "error") << browser.Evaluate("document.getElementById('status').textContent");
+  const std::string title = browser.Evaluate("document.getElementById('report-title').textContent");
+  EXPECT_THAT(title, HasSubstr("2024年度监测评估报告"));
+  const std::string page_numbers = browser.Evaluate(
+      "Array.prototype.map.call(document.querySelectorAll('#report td[data-number]'),"
+      "function(t){return t.getAttribute('data-number');}).join(',')");
+  const std::string page_text = browser.Evaluate("document.getElementById('report').textContent");
+  EXPECT_EQ(
+      browser.Evaluate("document.querySelector('#report section').getAttribute('data-sheet')"),
+      "总体情况");
+  EXPECT_THAT(page_text, HasSubstr("达标情况"));
+  // What each figure covers: the 数据说明 column, e.g. unreviewed figures.
+  EXPECT_THAT(page_text, HasSubstr("数据说明"));
+  EXPECT_THAT(page_text, HasSubstr("含未审核数据"));
+  EXPECT_THAT(page_text, HasSubstr("宫颈癌筛查率"));
+  EXPECT_EQ(browser.Evaluate("String(document.documentElement.scrollWidth <= window.innerWidth)"),
+            "true");  // 390 px: no horizontal scrolling
+  MaybeScreenshot(port_, kAssessmentToken, "%2Freport%3Fkind%3Dannual%26year%3D2024",
+                  "web-report.png");
+  EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
+
+  const Signed s = SignIn(kAssessmentToken);
+  const HttpAnswer x =
+      Http(port_, "GET", "/api/report?kind=annual&year=2024&format=xlsx", {"Cookie: " + s.cookie});
+  ASSERT_EQ(x.status, 200) << x.body.substr(0, 500);
+  EXPECT_EQ(x.Header("content-type"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+  const std::string disposition = x.Header("content-disposition");
+  EXPECT_THAT(disposition, HasSubstr("attachment; filename=\"halfsky-annual-2024.xlsx\""));
+  // filename*=UTF-8''…2024年度监测评估报告统计资料.xlsx, percent-encoded.
+  std::string encoded;
+  for (unsigned char c : std::string("2024年度监测评估报告统计资料.xlsx")) {
+    encoded += absl::ascii_isalnum(c) || c == '.' ? std::string(1, static_cast<char>(c))
+                                                  : absl::StrFormat("%%%02X", c);
+  }
+  EXPECT_THAT(disposition, HasSubstr("filename*=UTF-8''")) << disposition;
+  EXPECT_THAT(disposition, ::testing::EndsWith(encoded)) << disposition;
+  absl::StatusOr<xlsx::Workbook> book = xlsx::ReadWorkbook(x.body);
+  ASSERT_TRUE(book.ok()) << book.status();
+  ASSERT_EQ(std::to_string(book->sheets.size()), sheets);
+  std::vector<std::string> numbers;
+  bool covers = false;
+  for (const xlsx::Sheet& sheet : book->sheets) {
+    for (const xlsx::Cell& cell : sheet.cells) {
+      if (cell.type == xlsx::CellType::kNumber) {
+        numbers.push_back(submit::ShortestDecimal(cell.number));
+      } else if (cell.text == "含未审核数据") {
+        covers = true;
+      }
+    }
+  }
+  EXPECT_TRUE(covers);
+  EXPECT_FALSE(numbers.empty());
+  EXPECT_EQ(page_numbers, absl::StrJoin(numbers, ","));
+
+  const HttpAnswer h =
+      Http(port_, "GET", "/api/report?kind=annual&year=2024&format=html", {"Cookie: " + s.cookie});
+  ASSERT_EQ(h.status, 200);
+  EXPECT_EQ(h.Header("content-type"), "text/html; charset=utf-8");
+  EXPECT_THAT(h.Header("content-disposition"), HasSubstr("attachment; filename="));
+  EXPECT_THAT(h.Header("content-disposition"), HasSubstr("filename*=UTF-8''"));
+  EXPECT_THAT(h.body, HasSubstr(title));
+  EXPECT_THAT(h.body, HasSubstr("宫颈癌筛查率"));
+  // The mid-term report opened in the browser (inline), named as a download would be.
+  const HttpAnswer m = Http(port_, "GET", "/api/report?kind=midterm&format=html&disposition=inline",
+                            {"Cookie: " + s.cookie});
+  ASSERT_EQ(m.status, 200) << m.body.substr(0, 300);
+  EXPECT_THAT(m.Header("content-disposition"),
+              ::testing::StartsWith("inline; filename=\"halfsky-midterm-2025.html\""));
+  EXPECT_THAT(m.body, HasSubstr("中期评估"));
+  // Without a session: 401; a bad kind: 400.
+  EXPECT_EQ(Http(port_, "GET", "/api/report?kind=annual&format=xlsx").status, 401);
+  EXPECT_EQ(Http(port_, "GET", "/api/report?kind=weekly", {"Cookie: " + s.cookie}).status, 400);
 }
 
 }  // namespace

@@ -11,8 +11,8 @@
 
 #include "absl/strings/string_view.h"
 #include "common/catalog/catalog.h"
+#include "common/views/display_width.h"  // DisplayWidth, PadToWidth
 #include "halfsky/v1/catalog.pb.h"
-#include "services/halfskyctl/views/display_width.h"  // DisplayWidth, PadToWidth
 
 namespace halfsky {
 

@@ -5,11 +5,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/views/xlsx_tables.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
 #include "services/halfskyctl/export/export_xlsx.h"
-#include "services/halfskyctl/views/xlsx_tables.h"
 
 namespace halfsky {
 

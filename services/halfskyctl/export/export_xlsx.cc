@@ -5,8 +5,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/labels/labels.h"
+#include "common/submission_file/csv.h"
 #include "common/text/formula.h"
-#include "services/halfskyctl/submit/csv.h"
 
 namespace halfsky {
 

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/views/report_render.h"
 #include "halfsky/v1/catalog.pb.h"
-#include "services/halfskyctl/views/report_render.h"
 
 namespace halfsky {
 

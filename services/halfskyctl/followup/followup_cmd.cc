@@ -7,13 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/labels/labels.h"
+#include "common/views/followup_view.h"
+#include "common/views/table.h"
+#include "common/views/warnings_view.h"
 #include "google/protobuf/util/time_util.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/followup_view.h"
-#include "services/halfskyctl/views/table.h"
-#include "services/halfskyctl/views/warnings_view.h"
 
 namespace halfsky {
 namespace {

@@ -2,13 +2,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "common/views/labels.h"
+#include "common/views/report_render.h"
+#include "common/views/xlsx_tables.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/labels.h"
-#include "services/halfskyctl/views/report_render.h"
-#include "services/halfskyctl/views/xlsx_tables.h"
 
 namespace halfsky {
 
@@ -97,28 +97,7 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
   context.banner_zh = args->GetOr("banner", "");
   v1::Catalog catalog;
   if (FetchCatalog(options, &catalog).ok()) {
-    context.plan_title_zh = catalog.plan_title_zh();
-    for (const auto& a : catalog.areas()) {
-      if (a.code() == report.area_code()) {
-        context.area_name_zh = a.name_zh();
-      }
-      if (a.parent_code() == report.area_code() && context.child_areas_zh.empty()) {
-        if (a.level() == v1::AREA_LEVEL_TOWN || a.level() == v1::AREA_LEVEL_SUBDISTRICT) {
-          context.child_areas_zh = "镇街";
-        } else if (a.level() == v1::AREA_LEVEL_VILLAGE || a.level() == v1::AREA_LEVEL_COMMUNITY) {
-          context.child_areas_zh = "村（社区）";
-        }
-      }
-    }
-    for (const auto& d : catalog.domains()) {
-      context.domain_names_zh[d.id()] = d.name_zh();
-    }
-    for (const auto& u : catalog.member_units()) {
-      context.unit_names_zh[u.code()] = u.name_zh();
-    }
-    for (const auto& i : catalog.indicators()) {
-      context.indicator_names_zh[i.id()] = i.name_zh();
-    }
+    views::FillReportContext(catalog, report.area_code(), &context);
   }
   v1::AnnualReport annual;
   if (*type == v1::REPORT_TYPE_ANNUAL && !args->Has("no-annual")) {

@@ -8,12 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/labels/labels.h"
 #include "common/status/status.h"
+#include "common/views/json.h"
+#include "common/views/review_view.h"
+#include "common/views/table.h"
 #include "halfsky/v1/review.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/json.h"
-#include "services/halfskyctl/views/review_view.h"
-#include "services/halfskyctl/views/table.h"
 
 namespace halfsky {
 namespace {

@@ -2,13 +2,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/views/labels.h"
+#include "common/views/series_view.h"
+#include "common/views/table.h"
 #include "google/protobuf/util/json_util.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/labels.h"
-#include "services/halfskyctl/views/series_view.h"
-#include "services/halfskyctl/views/table.h"
 
 namespace halfsky {
 

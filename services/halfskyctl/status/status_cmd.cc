@@ -2,13 +2,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/views/review_view.h"
+#include "common/views/status_view.h"
+#include "common/views/table.h"
 #include "halfsky/v1/review.grpc.pb.h"
 #include "halfsky/v1/submission.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/review_view.h"
-#include "services/halfskyctl/views/status_view.h"
-#include "services/halfskyctl/views/table.h"
 
 namespace halfsky {
 

@@ -22,13 +22,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/status/status.h"
+#include "common/submission_file/csv.h"
+#include "common/submission_file/file.h"
 #include "common/text/encoding.h"
 #include "common/xlsx/reader.h"
 #include "halfsky/v1/submission.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/submit/csv.h"
-#include "services/halfskyctl/submit/xlsx.h"
 
 namespace halfsky {
 
@@ -185,46 +185,6 @@ std::string DefaultStateDir() {
   return "";
 }
 
-// An OLE2 compound file: Excel 97–2003 (.xls), or an encrypted .xlsx.
-bool IsOle2(absl::string_view content) {
-  return absl::StartsWith(content, absl::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8));
-}
-
-bool IsXlsxName(const std::string& file) {
-  const std::string lower = absl::AsciiStrToLower(file);
-  return absl::EndsWith(lower, ".xlsx") || absl::EndsWith(lower, ".xlsm");
-}
-
-// Which sheets were read, one line on stderr: "已读取工作表 表式（第5行表头，
-// 12 条，未填 3 行）；跳过 指标解释（无表头行） / read sheets: ...".
-void ReportSheets(const std::vector<submit::SheetSummary>& sheets, std::ostream& err) {
-  std::vector<std::string> zh_read, en_read, zh_skipped, en_skipped;
-  for (const submit::SheetSummary& s : sheets) {
-    if (!s.has_table) {
-      zh_skipped.push_back(s.name);
-      en_skipped.push_back(s.name);
-      continue;
-    }
-    std::string zh = absl::StrCat(s.name, "（第", s.header_row, "行表头，", s.values, " 条");
-    std::string en = absl::StrCat(s.name, " (header row ", s.header_row, ", ", s.values, " values");
-    if (s.form) {
-      absl::StrAppend(&zh, "，未填 ", s.blank_form_rows, " 行");
-      absl::StrAppend(&en, ", ", s.blank_form_rows, " rows left blank");
-    }
-    zh_read.push_back(zh + "）");
-    en_read.push_back(en + ")");
-  }
-  err << "已读取工作表 " << (zh_read.empty() ? "（无）" : absl::StrJoin(zh_read, "、"));
-  if (!zh_skipped.empty()) {
-    err << "；跳过（无表头行） " << absl::StrJoin(zh_skipped, "、");
-  }
-  err << " / read sheets: " << (en_read.empty() ? "none" : absl::StrJoin(en_read, ", "));
-  if (!en_skipped.empty()) {
-    err << "; skipped (no header row): " << absl::StrJoin(en_skipped, ", ");
-  }
-  err << "\n";
-}
-
 int ExitCode(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                  status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
@@ -312,44 +272,22 @@ int RunSubmitCommand(const std::vector<std::string>& raw_args, std::ostream& out
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string content = buffer.str();
-  submit::CsvParseResult parsed;
-  if (IsOle2(content)) {
-    err << file
-        << ": 这是旧版Excel（.xls）或加密的工作簿，无法读取：请在Excel中“另存为”Excel工作簿（."
-           "xlsx），不设密码 / an old Excel .xls file or an encrypted workbook: save it as an "
-           "Excel workbook (.xlsx) without a password\n";
-    err << "未上传任何数据 / nothing was uploaded\n";
-    return 1;
+  // The one reading of a submitted file (common/submission_file/file.h),
+  // shared with halfsky-web's upload.
+  absl::StatusOr<submit::SubmissionFile> read =
+      submit::ReadSubmissionFile(content, file, *encoding);
+  if (!read.ok()) {
+    err << "halfskyctl submit: " << read.status().message() << "\n";
+    return 2;
   }
-  if (xlsx::LooksLikeZip(content) || IsXlsxName(file)) {
-    // A workbook: every sheet with a form table (xlsx.h); every error at
-    // once, each as Sheet!Cell.
-    submit::WorkbookParseResult workbook = submit::ParseSubmissionXlsx(content);
-    if (*encoding != TextEncoding::kAuto) {
-      err << "halfskyctl submit: --encoding 只用于CSV文件 / --encoding applies to CSV files only\n";
-      return 2;
-    }
-    if (!workbook.sheets.empty()) {  // empty: the workbook could not be read
-      ReportSheets(workbook.sheets, err);
-    }
-    parsed = std::move(workbook.table);
-  } else {
-    // Decoded to UTF-8 before anything else: an undecidable file is refused
-    // here, before any RPC.
-    absl::StatusOr<DecodedText> text = DecodeText(content, *encoding);
-    if (!text.ok()) {
-      err << file << ": " << text.status().message() << "\n";
-      err << "未上传任何数据 / nothing was uploaded\n";
-      return 1;
-    }
-    err << "已按 " << TextEncodingName(text->encoding) << " 编码读取 / read as "
-        << TextEncodingName(text->encoding) << "\n";
-    // Excel's "Unicode text" (UTF-16) is tab separated; every other file is
-    // comma separated.
-    const bool utf16 =
-        text->encoding == TextEncoding::kUtf16Le || text->encoding == TextEncoding::kUtf16Be;
-    parsed = submit::ParseSubmissionCsv(text->utf8, utf16 ? '\t' : ',');
+  if (!read->sheets.empty()) {  // empty: a CSV, or the workbook could not be read
+    err << submit::DescribeSheets(read->sheets) << "\n";
   }
+  if (read->encoding.has_value()) {
+    err << "已按 " << TextEncodingName(*read->encoding) << " 编码读取 / read as "
+        << TextEncodingName(*read->encoding) << "\n";
+  }
+  submit::CsvParseResult parsed = std::move(read->parsed);
   if (parsed.form && parsed.blank_form_rows > 0) {
     err << "未填 " << parsed.blank_form_rows << " 行（跳过） / " << parsed.blank_form_rows
         << " rows left blank (skipped)\n";

@@ -4,12 +4,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/views/labels.h"
+#include "common/views/table.h"
+#include "common/views/warnings_view.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "services/halfskyctl/cli.h"
 #include "services/halfskyctl/client.h"
-#include "services/halfskyctl/views/labels.h"
-#include "services/halfskyctl/views/table.h"
-#include "services/halfskyctl/views/warnings_view.h"
 
 namespace halfsky {
 
