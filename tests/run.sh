@@ -2,8 +2,12 @@
 # Installs what is missing, builds, and runs every test (ctest: unit,
 # integration and deploy labels). Exits non-zero on any failure.
 #
-#   tests/run.sh              everything
-#   tests/run.sh -L unit      only one label (extra args go to ctest)
+#   tests/run.sh              everything, then the sanitizer subset: every
+#                             fuzz target's corpus replayed under ASan +
+#                             UBSan (gcc, -O1) from build-sanitize-subset/
+#                             (HALFSKY_SANITIZE_SUBSET=0 skips it)
+#   tests/run.sh -L unit      only one label (extra args go to ctest; no
+#                             sanitizer subset)
 #   tests/run.sh --sanitize [ctest args]
 #                             the whole suite built with ASan + UBSan (gcc),
 #                             into build-sanitize/; any report fails the test
@@ -140,4 +144,30 @@ echo "==> running tests"
 rc=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 600 -j "$(nproc)" "$@" || rc=$?
 step_done tests
+
+# The bounded sanitizer subset CI runs (the whole suite under ASan + UBSan
+# is `--sanitize`: about 35 minutes of build on 2 cores, past CI's budget):
+# the parsers of untrusted input — every fuzz target (CSV and xlsx files,
+# catalog text, text decoding, the three services' request checks) replaying
+# its whole corpus, every input ever found included. -O1 without debug info
+# keeps its build to a few minutes; reports name functions, not lines (run
+# `--sanitize` for those).
+if [ "$mode" = all ] && [ $# -eq 0 ] && [ "${HALFSKY_SANITIZE_SUBSET:-1}" = 1 ]; then
+  SUBSET_DIR=$HALFSKY_ROOT/build-sanitize-subset
+  echo "==> sanitizer subset: the fuzz corpora under ASan + UBSan, into $SUBSET_DIR"
+  fuzz_targets=()
+  for corpus in "$HALFSKY_ROOT"/tests/fuzz/corpus/*/; do
+    corpus=${corpus%/}
+    fuzz_targets+=("${corpus##*/}_fuzz")
+  done
+  cmake -S "$HALFSKY_ROOT" -B "$SUBSET_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS_RELEASE=-O1 -DHALFSKY_BUILD_TESTS=ON \
+    -DHALFSKY_BUILD_BENCHMARKS=OFF -DHALFSKY_SANITIZE=address,undefined >/dev/null
+  ninja -C "$SUBSET_DIR" -j "$(nproc)" "${fuzz_targets[@]}"
+  ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    ctest --test-dir "$SUBSET_DIR" --output-on-failure --timeout 600 -j "$(nproc)" \
+      -R '_fuzz\.corpus$' || rc=$?
+  step_done sanitizer-subset
+fi
 exit $rc
