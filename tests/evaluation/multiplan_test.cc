@@ -170,6 +170,37 @@ TEST_F(MultiPlanEvaluationTest, TargetWarningsNameThePlanTheyEvaluate) {
   EXPECT_EQ(target_warnings, 1) << "one target (金台区's 10.15), not the city's or 渭滨区's";
 }
 
+TEST_F(MultiPlanEvaluationTest, AReportTakesTheYearsOfTheAreasPlan) {
+  // 渭滨区's plan with years of its own: mid-term 2024, base 2019.
+  halfsky::v1::Catalog proto = catalog_->catalog();
+  for (auto& plan : *proto.mutable_plans()) {
+    if (plan.code() == "WEIBIN") {
+      plan.set_base_year(2019);
+      plan.set_midterm_year(2024);
+    }
+  }
+  auto catalog = CatalogIndex::FromProto(proto);
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  Evaluator evaluator(*catalog, &series_, nullptr, engine_.get(), &clock_, EvaluatorOptions{});
+  halfsky::v1::GetEvaluationReportRequest request;
+  request.set_type(halfsky::v1::REPORT_TYPE_MIDTERM);
+  request.set_area_code(kWeibin);
+  auto weibin = evaluator.Report(request);
+  ASSERT_TRUE(weibin.ok()) << weibin.status();
+  EXPECT_EQ(weibin->year(), 2024);
+  request.set_area_code(kJintai);
+  auto jintai = evaluator.Report(request);
+  ASSERT_TRUE(jintai.ok()) << jintai.status();
+  EXPECT_EQ(jintai->year(), 2025);
+  // 2019 is within 渭滨区's plan, not within the city's.
+  request.set_type(halfsky::v1::REPORT_TYPE_ANNUAL);
+  request.set_year(2019);
+  request.set_area_code(kWeibin);
+  EXPECT_TRUE(evaluator.Report(request).ok());
+  request.set_area_code(kCity);
+  EXPECT_EQ(evaluator.Report(request).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
   auto catalog = CatalogIndex::Load({std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog"});
   ASSERT_TRUE(catalog.ok()) << catalog.status();

@@ -515,6 +515,20 @@ absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluator::Evaluate(
 absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
     const halfsky::v1::GetEvaluationReportRequest& request) {
   const halfsky::v1::Catalog& cat = catalog_->catalog();
+  // The years of the plan governing the area (several plans), else the
+  // catalog's; an unknown area is refused below.
+  const halfsky::v1::Plan* governing = catalog_->GoverningPlan(
+      request.area_code().empty() ? catalog_->RootArea().code() : request.area_code());
+  auto plan_year = [governing](int plan_value, int catalog_value, int fallback) {
+    if (plan_value != 0) {
+      return plan_value;
+    }
+    return catalog_value != 0 ? catalog_value : fallback;
+  };
+  const int midterm_year =
+      plan_year(governing ? governing->midterm_year() : 0, cat.midterm_year(), 2025);
+  const int final_year = plan_year(governing ? governing->final_year() : 0, cat.final_year(), 2030);
+  const int base_year = plan_year(governing ? governing->base_year() : 0, cat.base_year(), 2020);
   int year = request.year();
   switch (request.type()) {
     case halfsky::v1::REPORT_TYPE_ANNUAL:
@@ -524,12 +538,12 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
       break;
     case halfsky::v1::REPORT_TYPE_MIDTERM:
       if (year == 0) {
-        year = cat.midterm_year() != 0 ? cat.midterm_year() : 2025;
+        year = midterm_year;
       }
       break;
     case halfsky::v1::REPORT_TYPE_FINAL:
       if (year == 0) {
-        year = cat.final_year() != 0 ? cat.final_year() : 2030;
+        year = final_year;
       }
       break;
     default:
@@ -538,8 +552,8 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
                                     "须为 ANNUAL、MIDTERM 或 FINAL / must be ANNUAL, "
                                     "MIDTERM or FINAL"}});
   }
-  const int first = cat.base_year() != 0 ? cat.base_year() : 2020;
-  const int last = cat.final_year() != 0 ? cat.final_year() : 2030;
+  const int first = base_year;
+  const int last = final_year;
   if (year < first || year > last) {
     return InvalidArgumentError(
         "年份超出规划期 / year outside the plan period",
