@@ -119,6 +119,7 @@ void RecordLocations(const std::string& file, const v1::Catalog& part,
   const FieldDescriptor* f_indicators = d->FindFieldByName("indicators");
   const FieldDescriptor* f_units = d->FindFieldByName("member_units");
   const FieldDescriptor* f_areas = d->FindFieldByName("areas");
+  const FieldDescriptor* f_plans = d->FindFieldByName("plans");
   const FieldDescriptor* f_rules = d->FindFieldByName("validation_rules");
   const FieldDescriptor* f_targets = v1::Indicator::descriptor()->FindFieldByName("targets");
   for (int i = 0; i < part.domains_size(); ++i) {
@@ -142,6 +143,9 @@ void RecordLocations(const std::string& file, const v1::Catalog& part,
   }
   for (int i = 0; i < part.areas_size(); ++i) {
     locs->areas.push_back(LocOf(file, tree, f_areas, i));
+  }
+  for (int i = 0; i < part.plans_size(); ++i) {
+    locs->plans.push_back(LocOf(file, tree, f_plans, i));
   }
   for (int i = 0; i < part.validation_rules_size(); ++i) {
     locs->validation_rules.push_back(LocOf(file, tree, f_rules, i));
@@ -324,6 +328,12 @@ void CatalogIndex::BuildIndexes() {
   for (const auto& d : catalog_.domains()) {
     domains_.emplace(d.id(), &d);
   }
+  for (const auto& p : catalog_.plans()) {
+    plan_of_area_.emplace(p.area_code(), &p);
+  }
+  if (root_ != nullptr) {
+    root_plan_ = GoverningPlan(root_->code());
+  }
   for (const auto& o : catalog_.objectives()) {
     objectives_.emplace(o.id(), &o);
   }
@@ -363,6 +373,40 @@ const std::vector<const v1::Area*>& CatalogIndex::Children(absl::string_view cod
   static const auto* const kEmpty = new std::vector<const v1::Area*>();
   auto it = children_.find(code);
   return it == children_.end() ? *kEmpty : it->second;
+}
+
+const v1::Plan* CatalogIndex::GoverningPlan(absl::string_view area_code) const {
+  if (plan_of_area_.empty()) {
+    return nullptr;
+  }
+  // A valid catalog's tree has no cycle; the bound is only a guard.
+  const v1::Area* area = FindArea(area_code);
+  for (size_t steps = 0; area != nullptr && steps <= areas_.size(); ++steps) {
+    auto it = plan_of_area_.find(area->code());
+    if (it != plan_of_area_.end()) {
+      return it->second;
+    }
+    area = area->parent_code().empty() ? nullptr : FindArea(area->parent_code());
+  }
+  return nullptr;
+}
+
+const std::string& CatalogIndex::PlanTitle(absl::string_view area_code) const {
+  const v1::Plan* plan = GoverningPlan(area_code);
+  return plan != nullptr ? plan->title_zh() : catalog_.plan_title_zh();
+}
+
+bool CatalogIndex::TargetApplies(const v1::Target& target, absl::string_view area_code) const {
+  if (plan_of_area_.empty()) {
+    return true;
+  }
+  const v1::Plan* plan = GoverningPlan(area_code);
+  if (plan == nullptr) {
+    return false;
+  }
+  const std::string& code =
+      target.plan_code().empty() && root_plan_ != nullptr ? root_plan_->code() : target.plan_code();
+  return code == plan->code();
 }
 
 const std::string& CatalogIndex::LeadUnit(const v1::Indicator& indicator) {

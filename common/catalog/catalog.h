@@ -75,6 +75,16 @@ class CatalogIndex {
   const halfsky::v1::Area& RootArea() const;
   // Direct children of an area, in catalog order (empty for leaves/unknown).
   const std::vector<const halfsky::v1::Area*>& Children(absl::string_view code) const;
+  // The plan governing an area (Catalog.plans): the plan of the area's
+  // nearest ancestor-or-self with one. nullptr when the catalog lists no
+  // plans (the one-plan case: the header is the plan) or the area is unknown.
+  const halfsky::v1::Plan* GoverningPlan(absl::string_view area_code) const;
+  // The title of the plan governing the area: its Plan.title_zh, else the
+  // catalog's plan_title_zh.
+  const std::string& PlanTitle(absl::string_view area_code) const;
+  // Whether `target` is set by the plan governing the area (its plan_code,
+  // "" read as the root area's plan). Always true without plans.
+  bool TargetApplies(const halfsky::v1::Target& target, absl::string_view area_code) const;
   // Indicators a unit is responsible for, in catalog order.
   std::vector<const halfsky::v1::Indicator*> IndicatorsOfUnit(absl::string_view unit_code) const;
   // The indicator's lead unit 牵头单位: lead_unit_code, else its first (for a
@@ -97,6 +107,8 @@ class CatalogIndex {
   absl::flat_hash_map<std::string, const halfsky::v1::Objective*> objectives_;
   absl::flat_hash_map<std::string, const halfsky::v1::MemberUnit*> units_;
   absl::flat_hash_map<std::string, std::vector<const halfsky::v1::Area*>> children_;
+  absl::flat_hash_map<std::string, const halfsky::v1::Plan*> plan_of_area_;  // governed roots
+  const halfsky::v1::Plan* root_plan_ = nullptr;
   const halfsky::v1::Area* root_ = nullptr;
 };
 

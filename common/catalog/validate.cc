@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/catalog/progress_bands.h"
 #include "common/catalog/rules/rules.h"
 
@@ -61,6 +62,19 @@ bool IsAreaCode(const std::string& s) {
     }
   }
   return true;
+}
+
+// The part of a parent's code its children's codes start with: a 6-digit
+// province or city code without its trailing "00" pairs (610000 → 61,
+// 610300 → 6103); any other code whole (610303 → 610303).
+std::string SignificantPrefix(const std::string& code) {
+  std::string p = code;
+  if (p.size() == 6) {
+    while (p.size() > 2 && absl::EndsWith(p, "00")) {
+      p.resize(p.size() - 2);
+    }
+  }
+  return p;
 }
 
 bool IsBlank(const std::string& s) { return absl::StripAsciiWhitespace(s).empty(); }
@@ -141,9 +155,11 @@ class Validator {
     CheckHeader();
     CheckUnits();
     CheckAreas();
+    CheckPlans();
     CheckDomains();
     CheckObjectives();
     CheckIndicators();
+    CheckStatistics();
     CheckCoverage();
     CheckRules();
     return std::move(problems_);
@@ -299,8 +315,11 @@ class Validator {
       const SourceLoc loc = AreaLoc(i);
       if (a.parent_code().empty()) {
         roots.push_back(i);
-        if (a.level() != v1::AREA_LEVEL_DISTRICT && a.level() != v1::AREA_LEVEL_UNSPECIFIED) {
-          Add(loc, a.code(), "根区域须为区级 / the root area must be AREA_LEVEL_DISTRICT");
+        if (Tier(a.level()) < Tier(v1::AREA_LEVEL_DISTRICT) &&
+            a.level() != v1::AREA_LEVEL_UNSPECIFIED) {
+          Add(loc, a.code(),
+              "根区域须为省、市或县（区）级 / the root area must be a province, city, county or "
+              "district");
         }
         continue;
       }
@@ -316,12 +335,13 @@ class Validator {
         continue;
       }
       const auto& parent = c_.areas(it->second);
-      if (!absl::StartsWith(a.code(), parent.code())) {
+      const std::string prefix = SignificantPrefix(parent.code());
+      if (!absl::StartsWith(a.code(), prefix) || a.code() == parent.code()) {
         Add(loc, a.code(),
             absl::StrCat("区域代码须以上级代码 ", parent.code(),
                          " 开头 / area code must start "
                          "with its parent's code ",
-                         parent.code()));
+                         parent.code(), prefix != parent.code() ? " (" + prefix + "…)" : ""));
       }
       if (!LevelFits(parent.level(), a.level())) {
         Add(loc, a.code(),
@@ -375,19 +395,129 @@ class Validator {
     }
   }
 
-  static bool LevelFits(v1::AreaLevel parent, v1::AreaLevel child) {
-    switch (child) {
+  // Province 5, city 4, county/district 3, town/subdistrict 2,
+  // village/community 1; 0 unspecified.
+  static int Tier(v1::AreaLevel level) {
+    switch (level) {
+      case v1::AREA_LEVEL_PROVINCE:
+        return 5;
+      case v1::AREA_LEVEL_CITY:
+        return 4;
+      case v1::AREA_LEVEL_DISTRICT:
+      case v1::AREA_LEVEL_COUNTY:
+        return 3;
       case v1::AREA_LEVEL_TOWN:
       case v1::AREA_LEVEL_SUBDISTRICT:
-        return parent == v1::AREA_LEVEL_DISTRICT;
+        return 2;
       case v1::AREA_LEVEL_VILLAGE:
       case v1::AREA_LEVEL_COMMUNITY:
-        return parent == v1::AREA_LEVEL_TOWN || parent == v1::AREA_LEVEL_SUBDISTRICT;
-      case v1::AREA_LEVEL_DISTRICT:
-        return false;
+        return 1;
       default:
-        return true;  // unspecified: reported elsewhere
+        return 0;
     }
+  }
+
+  // A child is one tier below its parent; a county or district may also sit
+  // directly under a province (省直辖县级行政区).
+  static bool LevelFits(v1::AreaLevel parent, v1::AreaLevel child) {
+    const int p = Tier(parent), c = Tier(child);
+    if (p == 0 || c == 0) {
+      return true;  // unspecified: reported elsewhere
+    }
+    return c == p - 1 || (c == 3 && p == 5);
+  }
+
+  // --- plans ------------------------------------------------------------
+
+  void CheckPlans() {
+    absl::flat_hash_map<std::string, int> area_index;
+    for (int i = 0; i < c_.areas_size(); ++i) {
+      area_index.emplace(c_.areas(i).code(), i);
+    }
+    absl::flat_hash_map<std::string, int> plan_of_area;
+    for (int i = 0; i < c_.plans_size(); ++i) {
+      const auto& p = c_.plans(i);
+      const SourceLoc loc = PlanLoc(i);
+      if (p.code().empty()) {
+        Add(loc, "", "规划缺少代码 / plan without code");
+        continue;
+      }
+      if (!IsUpperId(p.code())) {
+        Add(loc, p.code(),
+            "规划代码须为大写字母、数字和下划线 / plan code must match [A-Z][A-Z0-9_]*");
+      }
+      if (!plans_.emplace(p.code(), i).second) {
+        Add(loc, p.code(), "规划代码重复 / duplicate plan code");
+        continue;
+      }
+      if (IsBlank(p.title_zh())) {
+        Add(loc, p.code(), "规划缺少中文名称 / plan without title_zh");
+      }
+      const int base = p.base_year() != 0 ? p.base_year() : c_.base_year();
+      const int mid = p.midterm_year() != 0 ? p.midterm_year() : c_.midterm_year();
+      const int fin = p.final_year() != 0 ? p.final_year() : c_.final_year();
+      if (base != 0 && mid != 0 && fin != 0 && !(base < mid && mid < fin)) {
+        Add(loc, p.code(),
+            absl::StrFormat("规划年份顺序错误 / plan years must satisfy base_year < midterm_year "
+                            "< final_year (got %d, %d, %d)",
+                            base, mid, fin));
+      }
+      auto it = area_index.find(p.area_code());
+      if (p.area_code().empty() || it == area_index.end()) {
+        Add(loc, p.code(),
+            absl::StrCat("规划管辖的区域 ", p.area_code(),
+                         " 不在区域树中 / plan governs unknown area ", p.area_code()));
+        continue;
+      }
+      const auto& area = c_.areas(it->second);
+      if (p.level() != v1::AREA_LEVEL_UNSPECIFIED && p.level() != area.level()) {
+        Add(loc, p.code(),
+            absl::StrCat("规划层级 ", v1::AreaLevel_Name(p.level()), " 与所辖区域 ", area.code(),
+                         " 的层级 ", v1::AreaLevel_Name(area.level()), " 不符 / plan level ",
+                         v1::AreaLevel_Name(p.level()), " differs from its area's ",
+                         v1::AreaLevel_Name(area.level())));
+      }
+      auto [prev, fresh] = plan_of_area.emplace(p.area_code(), i);
+      if (!fresh) {
+        Add(loc, p.code(),
+            absl::StrCat("两个规划管辖同一区域 ", p.area_code(), "（同一层级），已有规划 ",
+                         c_.plans(prev->second).code(), " / two plans govern area ", p.area_code(),
+                         " at the same level (first: ", c_.plans(prev->second).code(), ")"));
+      }
+    }
+    if (c_.plans_size() == 0) {
+      return;
+    }
+    for (const auto& a : c_.areas()) {
+      if (a.parent_code().empty() && !a.code().empty()) {
+        auto it = plan_of_area.find(a.code());
+        if (it == plan_of_area.end()) {
+          Add(PlanLoc(0), "",
+              absl::StrCat("没有规划管辖根区域 ", a.code(), " / no plan governs the root area ",
+                           a.code()));
+        } else {
+          root_plan_ = c_.plans(it->second).code();
+        }
+        break;
+      }
+    }
+  }
+
+  SourceLoc PlanLoc(int i) const { return At(locs_ ? &locs_->plans : nullptr, i); }
+
+  // The plan a plan_code names ("" = the root area's plan), or null when
+  // the catalog has no plans or the code is unknown.
+  const v1::Plan* PlanOf(const std::string& code) const {
+    auto it = plans_.find(code.empty() ? root_plan_ : code);
+    return it == plans_.end() ? nullptr : &c_.plans(it->second);
+  }
+
+  // Problem text for an unknown plan_code; "" when it is fine.
+  std::string UnknownPlan(const std::string& code) const {
+    if (code.empty() || plans_.contains(code)) {
+      return "";
+    }
+    return absl::StrCat("未知规划 ", code, " / unknown plan ", code);
   }
 
   // --- domains and objectives ------------------------------------------
@@ -463,9 +593,15 @@ class Validator {
       if (IsBlank(o.text_zh())) {
         Add(loc, o.id(), "主要目标缺少中文原文 / objective without text_zh");
       }
+      if (const std::string p = UnknownPlan(o.plan_code()); !p.empty()) {
+        Add(loc, o.id(), p);
+      }
+      // Numbers run per plan and domain; the one-plan case keys by domain.
+      const std::string number_key =
+          o.plan_code().empty() ? o.domain_id() : absl::StrCat(o.domain_id(), "@", o.plan_code());
       if (o.number() < 1) {
         Add(loc, o.id(), "主要目标序号须为正整数 / objective number must be >= 1");
-      } else if (!numbers_by_domain[o.domain_id()].insert(o.number()).second) {
+      } else if (!numbers_by_domain[number_key].insert(o.number()).second) {
         Add(loc, o.id(),
             absl::StrFormat("领域 %s 中主要目标序号 %d 重复 / duplicate objective number %d in "
                             "domain %s",
@@ -770,6 +906,24 @@ class Validator {
         continue;
       }
       const std::string cname = v1::Comparator_Name(cmp);
+      // Plan: the target's years are its plan's.
+      if (const std::string p = UnknownPlan(tg.plan_code()); !p.empty()) {
+        Add(loc, id, which + p);
+      }
+      const v1::Plan* plan = PlanOf(tg.plan_code());
+      int first_year = FirstYear(), last_year = LastYear();
+      if (plan != nullptr) {
+        if (plan->base_year() > 0) {
+          first_year = plan->base_year() + 1;
+        }
+        if (plan->final_year() > 0) {
+          last_year = plan->final_year();
+        }
+      }
+      const std::string plan_zh =
+          plan == nullptr ? "" : absl::StrCat("（规划 ", plan->code(), " 的年份）");
+      const std::string plan_en =
+          plan == nullptr ? "" : absl::StrCat(" (plan ", plan->code(), "'s years)");
       // Year.
       if (tg.every_year()) {
         if (tg.year() != 0) {
@@ -777,12 +931,12 @@ class Validator {
         }
       } else if (tg.year() == 0) {
         Add(loc, id, which + "目标缺少年份 / target without year");
-      } else if (tg.year() < FirstYear() || tg.year() > LastYear()) {
+      } else if (tg.year() < first_year || tg.year() > last_year) {
         Add(loc, id,
-            which + absl::StrFormat("目标年份 %d 超出 %d—%d / target year %d outside "
-                                    "%d..%d",
-                                    tg.year(), FirstYear(), LastYear(), tg.year(), FirstYear(),
-                                    LastYear()));
+            which + absl::StrFormat("目标年份 %d 超出 %d—%d%s / target year %d outside "
+                                    "%d..%d%s",
+                                    tg.year(), first_year, last_year, plan_zh, tg.year(),
+                                    first_year, last_year, plan_en));
       }
       // 「达到并保持」 (reach, then keep) is MAINTAIN_* with a year: progress
       // toward the value until it is reached, kept in every year from then
@@ -893,6 +1047,14 @@ class Validator {
         Add(loc, id,
             which + absl::StrCat("未知主要目标 ", tg.objective_id(), " / unknown objective ",
                                  tg.objective_id()));
+      } else if (PlanOf(c_.objectives(objectives_.at(tg.objective_id())).plan_code()) != plan) {
+        const std::string& op = c_.objectives(objectives_.at(tg.objective_id())).plan_code();
+        const std::string tp = plan == nullptr ? "" : plan->code();
+        Add(loc, id,
+            which + absl::StrCat("出处 ", tg.objective_id(), " 属于规划 ",
+                                 op.empty() ? root_plan_ : op, "，不是目标的规划 ", tp,
+                                 " / objective ", tg.objective_id(), " is of plan ",
+                                 op.empty() ? root_plan_ : op, ", not the target's plan ", tp));
       } else if (std::find(ind.objective_ids().begin(), ind.objective_ids().end(),
                            tg.objective_id()) == ind.objective_ids().end()) {
         Add(loc, id,
@@ -905,13 +1067,56 @@ class Validator {
         Add(loc, id, which + "目标缺少规划原文 / target without text_zh");
       }
       // Duplicates: the same comparator for the same year and group twice.
-      const std::string key = absl::StrCat(cmp, "/", tg.every_year() ? -1 : tg.year(), "/",
-                                           tg.sex(), "/", tg.residence(), "/", tg.gap_dimension());
+      const std::string key =
+          absl::StrCat(cmp, "/", tg.every_year() ? -1 : tg.year(), "/", tg.sex(), "/",
+                       tg.residence(), "/", tg.gap_dimension(), "/", plan ? plan->code() : "");
       if (!keys.insert(key).second) {
         Add(loc, id,
             which +
                 "重复的目标（比较方式、年份和分组相同） / duplicate target (same "
                 "comparator, year and group)");
+      }
+    }
+  }
+
+  // --- shared statistics ---------------------------------------------------
+
+  // Indicators declaring the same statistic_code are one statistic: they
+  // must agree on what is counted.
+  void CheckStatistics() {
+    absl::flat_hash_map<std::string, int> first;
+    for (int i = 0; i < c_.indicators_size(); ++i) {
+      const auto& ind = c_.indicators(i);
+      if (ind.statistic_code().empty()) {
+        continue;
+      }
+      auto [it, fresh] = first.emplace(ind.statistic_code(), i);
+      if (fresh) {
+        continue;
+      }
+      const auto& o = c_.indicators(it->second);
+      std::vector<std::string> differ;
+      if (ind.kind() != o.kind()) {
+        differ.push_back("类型 kind");
+      }
+      if (ind.unit() != o.unit()) {
+        differ.push_back(absl::StrCat("计量单位 unit（", ind.unit(), " ≠ ", o.unit(), "）"));
+      }
+      if (ind.multiplier() != o.multiplier()) {
+        differ.push_back("倍数 multiplier");
+      }
+      if (ind.definition().numerator_zh() != o.definition().numerator_zh()) {
+        differ.push_back("分子定义 numerator_zh");
+      }
+      if (ind.definition().denominator_zh() != o.definition().denominator_zh()) {
+        differ.push_back("分母定义 denominator_zh");
+      }
+      if (!differ.empty()) {
+        Add(IndicatorLoc(i), ind.id(),
+            absl::StrCat("与指标 ", o.id(), " 共用统计代码 ", ind.statistic_code(), "，但",
+                         absl::StrJoin(differ, "、"), "不一致 / shares statistic_code ",
+                         ind.statistic_code(), " with ", o.id(),
+                         " but its unit or definitions disagree"));
       }
     }
   }
@@ -958,6 +1163,8 @@ class Validator {
   absl::flat_hash_map<std::string, int> objectives_;
   absl::flat_hash_set<std::string> qualitative_cover_;
   absl::flat_hash_set<std::string> numeric_cover_;
+  absl::flat_hash_map<std::string, int> plans_;  // code → index
+  std::string root_plan_;                        // the root area's plan, if any
 };
 
 }  // namespace

@@ -30,6 +30,7 @@ struct CatalogLocations {
   std::vector<std::vector<SourceLoc>> targets;  // [indicator][target]
   std::vector<SourceLoc> member_units;
   std::vector<SourceLoc> areas;
+  std::vector<SourceLoc> plans;
   std::vector<SourceLoc> validation_rules;
   // Top-level singular fields by name ("version", "calendar", ...).
   std::map<std::string, SourceLoc> header;

@@ -634,15 +634,23 @@ std::string RenderChartSvg(const v1::IndicatorAssessment& ia) {
   return o;
 }
 
-void FillReportContext(const v1::Catalog& catalog, const std::string& area_code,
+void FillReportContext(const v1::Catalog& catalog, const v1::EvaluationReport& report,
                        ReportContext* context) {
-  context->plan_title_zh = catalog.plan_title_zh();
+  const std::string& area_code = report.area_code();
+  // The plan the report evaluates the area against (a district's own plan
+  // in a catalog of several); older servers leave it empty.
+  context->plan_title_zh =
+      report.plan_title_zh().empty() ? catalog.plan_title_zh() : report.plan_title_zh();
   for (const auto& a : catalog.areas()) {
     if (a.code() == area_code) {
       context->area_name_zh = a.name_zh();
     }
     if (a.parent_code() == area_code && context->child_areas_zh.empty()) {
-      if (a.level() == v1::AREA_LEVEL_TOWN || a.level() == v1::AREA_LEVEL_SUBDISTRICT) {
+      if (a.level() == v1::AREA_LEVEL_CITY) {
+        context->child_areas_zh = "各市";
+      } else if (a.level() == v1::AREA_LEVEL_DISTRICT || a.level() == v1::AREA_LEVEL_COUNTY) {
+        context->child_areas_zh = "各县区";
+      } else if (a.level() == v1::AREA_LEVEL_TOWN || a.level() == v1::AREA_LEVEL_SUBDISTRICT) {
         context->child_areas_zh = "镇街";
       } else if (a.level() == v1::AREA_LEVEL_VILLAGE || a.level() == v1::AREA_LEVEL_COMMUNITY) {
         context->child_areas_zh = "村（社区）";

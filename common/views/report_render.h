@@ -53,11 +53,14 @@ struct ReportContext {
   std::string child_areas_zh;
 };
 
-// Fills the context's names from the catalog (plan title, the name of
-// `area_code`, what its child areas are called, domains, units,
-// indicators): what `halfskyctl report` and halfsky-web's /report both do.
-void FillReportContext(const halfsky::v1::Catalog& catalog, const std::string& area_code,
-                       ReportContext* context);
+// Fills the context's names from the catalog for `report` (the plan the
+// report evaluates its area against: report.plan_title_zh, else the
+// catalog's title from servers that do not name it; the name of its area,
+// what its child areas are called — 各市, 各县区, 镇街, 村（社区）— domains,
+// units, indicators): what `halfskyctl report` and halfsky-web's /report
+// both do.
+void FillReportContext(const halfsky::v1::Catalog& catalog,
+                       const halfsky::v1::EvaluationReport& report, ReportContext* context);
 
 std::string RenderReportHtml(const halfsky::v1::EvaluationReport& report,
                              const ReportContext& context);

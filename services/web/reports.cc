@@ -167,7 +167,7 @@ HttpResponse ReportDownload(Gateway* gateway, const HttpRequest& request,
   if (CallInto(gateway, "halfsky.v1.CatalogService/GetCatalog", v1::GetCatalogRequest(), token,
                &catalog)
           .ok()) {
-    views::FillReportContext(catalog.catalog(), report.area_code(), &context);
+    views::FillReportContext(catalog.catalog(), report, &context);
   }
   v1::AnnualReport annual;
   if (*type == v1::REPORT_TYPE_ANNUAL) {

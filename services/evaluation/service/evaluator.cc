@@ -84,9 +84,24 @@ MethodOptions WithAreaWords(MethodOptions options, const CatalogIndex& catalog,
   if (area == nullptr) {
     return options;
   }
+  // Several plans: the progress measure starts from the governing plan's
+  // base year when it sets its own.
+  if (const halfsky::v1::Plan* plan = catalog.GoverningPlan(area_code);
+      plan != nullptr && plan->base_year() != 0) {
+    options.base_year = plan->base_year();
+  }
   switch (area->level()) {
     case halfsky::v1::AREA_LEVEL_DISTRICT:
       options.area_whole_zh = "全区";
+      break;
+    case halfsky::v1::AREA_LEVEL_PROVINCE:
+      options.area_whole_zh = "全省";
+      break;
+    case halfsky::v1::AREA_LEVEL_CITY:
+      options.area_whole_zh = "全市";
+      break;
+    case halfsky::v1::AREA_LEVEL_COUNTY:
+      options.area_whole_zh = "全县";
       break;
     case halfsky::v1::AREA_LEVEL_TOWN:
       options.area_whole_zh = "全镇";
@@ -100,7 +115,13 @@ MethodOptions WithAreaWords(MethodOptions options, const CatalogIndex& catalog,
   const auto children = catalog.Children(area_code);
   if (!children.empty()) {
     const auto level = children.front()->level();
-    if (level == halfsky::v1::AREA_LEVEL_TOWN || level == halfsky::v1::AREA_LEVEL_SUBDISTRICT) {
+    if (level == halfsky::v1::AREA_LEVEL_CITY) {
+      options.child_areas_zh = "各市";
+    } else if (level == halfsky::v1::AREA_LEVEL_DISTRICT ||
+               level == halfsky::v1::AREA_LEVEL_COUNTY) {
+      options.child_areas_zh = "各县区";
+    } else if (level == halfsky::v1::AREA_LEVEL_TOWN ||
+               level == halfsky::v1::AREA_LEVEL_SUBDISTRICT) {
       options.child_areas_zh = "镇街";
     } else if (level == halfsky::v1::AREA_LEVEL_VILLAGE ||
                level == halfsky::v1::AREA_LEVEL_COMMUNITY) {
@@ -108,6 +129,25 @@ MethodOptions WithAreaWords(MethodOptions options, const CatalogIndex& catalog,
     }
   }
   return options;
+}
+
+// The indicator with only the targets of the plan governing `area_code`
+// (Catalog.plans): each area is evaluated against its own plan. Without
+// plans, the indicator itself (every target applies everywhere); otherwise
+// a filtered copy in `storage`.
+const Indicator& ForArea(const CatalogIndex& catalog, const Indicator& indicator,
+                         const std::string& area_code, Indicator* storage) {
+  if (catalog.catalog().plans().empty()) {
+    return indicator;
+  }
+  *storage = indicator;
+  storage->clear_targets();
+  for (const auto& target : indicator.targets()) {
+    if (catalog.TargetApplies(target, area_code)) {
+      *storage->add_targets() = target;
+    }
+  }
+  return *storage;
 }
 
 }  // namespace
@@ -163,12 +203,15 @@ std::vector<std::string> Evaluator::EvaluatedAreas() const {
 }
 
 absl::StatusOr<std::vector<Warning>> Evaluator::CandidateWarnings(
-    const Indicator& indicator, const std::string& area_code, const AreaSeries& series,
+    const Indicator& indicator_in, const std::string& area_code, const AreaSeries& series,
     const MethodOptions& options) const {
   std::vector<Warning> out;
-  if (indicator.kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+  if (indicator_in.kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
     return out;
   }
+  Indicator storage;
+  const Indicator& indicator = ForArea(*catalog_, indicator_in, area_code, &storage);
+  const halfsky::v1::Plan* plan = catalog_->GoverningPlan(area_code);
   HALFSKY_ASSIGN_OR_RETURN(
       IndicatorEvaluation eval,
       ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series),
@@ -194,6 +237,12 @@ absl::StatusOr<std::vector<Warning>> Evaluator::CandidateWarnings(
     *w.mutable_figures() = a.figures;
     w.set_explanation_zh(a.explanation_zh);
     w.set_explanation_en(a.explanation_en);
+    if (plan != nullptr) {
+      // Several plans: the warning names the plan whose target it is.
+      w.set_plan_code(plan->code());
+      w.set_explanation_zh(absl::StrCat(a.explanation_zh, "（评估依据：", plan->title_zh(), "）"));
+      w.set_explanation_en(absl::StrCat(a.explanation_en, " (against plan ", plan->code(), ")"));
+    }
     w.set_data_year(a.figures.current_year());
     out.push_back(std::move(w));
   }
@@ -275,7 +324,10 @@ absl::Status Evaluator::EvaluateIndicator(const std::string& indicator_id) {
         if (w.kind() == halfsky::v1::WARNING_KIND_FLUCTUATION) {
           continue;
         }
-        if (IsTargetWarning(w.kind())) {
+        // An area under a plan of its own (a district under the city's
+        // catalog) is judged against its own targets, not the root's.
+        if (IsTargetWarning(w.kind()) &&
+            catalog_->GoverningPlan(area.area_code) == catalog_->GoverningPlan(root)) {
           auto it = district_severity.find(w.target_year());
           if (it != district_severity.end() && w.severity() <= it->second) {
             continue;
@@ -439,10 +491,11 @@ absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluator::Evaluate(
   HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
                            series_->Read(*indicator, {area}, NeededSeries(*indicator)));
   const AreaSeries& series = snapshot.areas.at(0);
-  HALFSKY_ASSIGN_OR_RETURN(
-      IndicatorEvaluation eval,
-      ::halfsky::evaluation::EvaluateIndicator(*indicator, ToSeriesSet(series),
-                                               WithAreaWords(options_.method, *catalog_, area)));
+  Indicator storage;
+  HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval,
+                           ::halfsky::evaluation::EvaluateIndicator(
+                               ForArea(*catalog_, *indicator, area, &storage), ToSeriesSet(series),
+                               WithAreaWords(options_.method, *catalog_, area)));
   for (const Assessment& a : eval.assessments) {
     *response.add_assessments() = a.ToProto();
   }
@@ -462,6 +515,20 @@ absl::StatusOr<halfsky::v1::EvaluateResponse> Evaluator::Evaluate(
 absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
     const halfsky::v1::GetEvaluationReportRequest& request) {
   const halfsky::v1::Catalog& cat = catalog_->catalog();
+  // The years of the plan governing the area (several plans), else the
+  // catalog's; an unknown area is refused below.
+  const halfsky::v1::Plan* governing = catalog_->GoverningPlan(
+      request.area_code().empty() ? catalog_->RootArea().code() : request.area_code());
+  auto plan_year = [governing](int plan_value, int catalog_value, int fallback) {
+    if (plan_value != 0) {
+      return plan_value;
+    }
+    return catalog_value != 0 ? catalog_value : fallback;
+  };
+  const int midterm_year =
+      plan_year(governing ? governing->midterm_year() : 0, cat.midterm_year(), 2025);
+  const int final_year = plan_year(governing ? governing->final_year() : 0, cat.final_year(), 2030);
+  const int base_year = plan_year(governing ? governing->base_year() : 0, cat.base_year(), 2020);
   int year = request.year();
   switch (request.type()) {
     case halfsky::v1::REPORT_TYPE_ANNUAL:
@@ -471,12 +538,12 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
       break;
     case halfsky::v1::REPORT_TYPE_MIDTERM:
       if (year == 0) {
-        year = cat.midterm_year() != 0 ? cat.midterm_year() : 2025;
+        year = midterm_year;
       }
       break;
     case halfsky::v1::REPORT_TYPE_FINAL:
       if (year == 0) {
-        year = cat.final_year() != 0 ? cat.final_year() : 2030;
+        year = final_year;
       }
       break;
     default:
@@ -485,8 +552,8 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
                                     "须为 ANNUAL、MIDTERM 或 FINAL / must be ANNUAL, "
                                     "MIDTERM or FINAL"}});
   }
-  const int first = cat.base_year() != 0 ? cat.base_year() : 2020;
-  const int last = cat.final_year() != 0 ? cat.final_year() : 2030;
+  const int first = base_year;
+  const int last = final_year;
   if (year < first || year > last) {
     return InvalidArgumentError(
         "年份超出规划期 / year outside the plan period",
@@ -507,6 +574,10 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
   report.set_year(year);
   report.set_area_code(area);
   *report.mutable_generated_at() = ToTimestamp(clock_->Now());
+  if (const halfsky::v1::Plan* plan = catalog_->GoverningPlan(area); plan != nullptr) {
+    report.set_plan_code(plan->code());
+  }
+  report.set_plan_title_zh(catalog_->PlanTitle(area));
 
   // domain id → (status → count), assessed, achieved.
   struct Tally {
@@ -516,7 +587,10 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
   };
   std::map<std::string, Tally> tallies;
   Tally overall;
-  for (const Indicator& indicator : cat.indicators()) {
+  for (const Indicator& catalog_indicator : cat.indicators()) {
+    // Only the targets of the plan governing the area.
+    Indicator storage;
+    const Indicator& indicator = ForArea(*catalog_, catalog_indicator, area, &storage);
     if (indicator.targets().empty()) {
       continue;
     }

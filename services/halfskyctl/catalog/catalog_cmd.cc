@@ -331,6 +331,9 @@ std::string Cell(absl::string_view s) {
 
 void WriteDoc(const CatalogIndex& index, std::ostream& md) {
   const v1::Catalog& c = index.catalog();
+  // The plan of targets and objectives without plan_code ("" without plans).
+  const v1::Plan* root_plan_proto = index.GoverningPlan(index.RootArea().code());
+  const std::string root_plan = root_plan_proto != nullptr ? root_plan_proto->code() : "";
   std::map<std::string, std::vector<const v1::Objective*>> objectives;
   std::map<std::string, std::vector<const v1::Indicator*>> indicators;
   std::map<std::string, std::vector<std::string>> indicators_of_objective;
@@ -602,13 +605,21 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
             "`", oid, "`", o != nullptr ? absl::StrCat(" 目标", o->number()) : std::string()));
       }
       md << "- 出处主要目标 objectives: " << absl::StrJoin(os, "、") << "\n";
+      if (!i->statistic_code().empty()) {
+        md << "- 统计代码 statistic code: `" << i->statistic_code() << "`\n";
+      }
       if (i->targets_size() > 0) {
         md << "\n| 目标 target | 比较 comparator | 年份 year | 规划原文 plan wording | 出处 |\n"
               "|---|---|---|---|---|\n";
         for (const auto& t : i->targets()) {
           md << "| " << Cell(TargetSummary(t, *i)) << " | " << ComparatorText(t.comparator())
              << " | " << (t.every_year() ? "每年 every year" : std::to_string(t.year())) << " | "
-             << Cell(t.text_zh()) << " | `" << t.objective_id() << "` |\n";
+             << Cell(t.text_zh()) << " | `" << t.objective_id() << "`"
+             << (c.plans().empty()
+                     ? ""
+                     : absl::StrCat("（规划 plan `",
+                                    t.plan_code().empty() ? root_plan : t.plan_code(), "`）"))
+             << " |\n";
         }
       } else if (i->kind() == v1::INDICATOR_KIND_QUALITATIVE) {
         md << "- 目标 targets: 无数值目标，按年度报送工作进展和自评 / no numeric target: a yearly "
@@ -656,6 +667,56 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
     md << "| `" << a.code() << "` | " << a.name_zh() << " | " << Cell(a.name_en()) << " | "
        << AreaLevelText(a.level()) << " | " << ResidenceText(a.residence()) << " | "
        << (a.parent_code().empty() ? "—" : "`" + a.parent_code() + "`") << " |\n";
+  }
+
+  // Plans of several levels (issue #17).
+  md << "\n## 多级规划 Plans of several levels\n\n"
+     << "- 格式 format: 目录可列出多个规划 `plans { code title_zh area_code level base_year "
+        "midterm_year final_year }`（省、市、县区各级），每个规划管辖其区域及以下各级区域，直到另有"
+        "规划的下级区域为止；年份不填取目录头部的。A catalog may list several plans; each governs "
+        "its area and every area below it down to the next area with a plan of its own; unset "
+        "years take the header's.\n"
+     << "- 目标与主要目标 targets and objectives: `targets { plan_code }`、`objectives { plan_code "
+        "}` "
+        "注明所属规划，不填即根区域的规划；目标年份须在其规划的年份内，出处主要目标须属于同一规划；"
+        "主要目标按规划和领域分别编号。`plan_code` names the plan; empty = the root area's plan; a "
+        "target's year lies within its plan's years and its objective is that plan's; objectives "
+        "are numbered per plan and domain.\n"
+     << "- 评估 evaluation: 每个区域只按管辖它的规划的目标评估（区按区规划，市按市规划）。Each "
+        "area is evaluated against the targets of the plan governing it only.\n"
+     << "- 共用统计 shared statistics: 一个指标即一项统计，各级规划的目标都读同一组数值：区的数值只"
+        "填报一次，按 Σ分子/Σ分母 汇总为市的数值；`statistic_code`（如全国纲要的指标）在不同目录间"
+        "标明同一统计，同一目录中共用统计代码的指标须类型、计量单位、倍数和分子分母定义一致。One "
+        "indicator is one statistic read by every plan's targets: a district's figures are entered "
+        "once and combine into the city's; indicators sharing a `statistic_code` must agree on "
+        "kind, unit, multiplier and definitions.\n"
+     << "- 区域层级 area levels: 省 → 市 → 县/区 → 镇/街道 → 村/社区，下级比上级低一层（县区也可"
+        "直属省）；根区域为省、市或县区；各级均标明城镇或农村。6 位省、市代码去掉末尾的 00 后为下级"
+        "代码的前缀（610000 → 61，610300 → 6103）。A child is one tier below its parent (a county "
+        "may sit directly under a province); the root is a province, city, county or district.\n"
+     << "- 未列出规划的目录即单一规划：目录头部（`plan_title_zh` "
+        "和年份）就是该规划，管辖整个区域树。"
+        "A catalog without plans is the one-plan case. 示例 example: "
+        "`deploy/examples/city/catalog`（宝鸡市、金台区、渭滨区）。\n";
+  if (!c.plans().empty()) {
+    md << "\n| 代码 code | 规划 plan | 管辖区域 area | 层级 level | 年份 years | 目标数 targets |\n"
+          "|---|---|---|---|---|---:|\n";
+    for (const auto& p : c.plans()) {
+      int targets = 0;
+      for (const auto& i : c.indicators()) {
+        for (const auto& t : i.targets()) {
+          targets += (t.plan_code().empty() ? root_plan : t.plan_code()) == p.code() ? 1 : 0;
+        }
+      }
+      const v1::Area* a = index.FindArea(p.area_code());
+      md << "| `" << p.code() << "` | " << Cell(p.title_zh()) << " | "
+         << (a != nullptr ? a->name_zh() : std::string()) << " `" << p.area_code() << "` | "
+         << AreaLevelText(p.level() != v1::AREA_LEVEL_UNSPECIFIED
+                              ? p.level()
+                              : (a != nullptr ? a->level() : v1::AREA_LEVEL_UNSPECIFIED))
+         << " | " << (p.base_year() != 0 ? p.base_year() : c.base_year()) << "—"
+         << (p.final_year() != 0 ? p.final_year() : c.final_year()) << " | " << targets << " |\n";
+    }
   }
 }
 

@@ -218,6 +218,12 @@ std::string AreaLevelText(v1::AreaLevel level) {
       return "村";
     case v1::AREA_LEVEL_COMMUNITY:
       return "社区";
+    case v1::AREA_LEVEL_PROVINCE:
+      return "省";
+    case v1::AREA_LEVEL_CITY:
+      return "市";
+    case v1::AREA_LEVEL_COUNTY:
+      return "县";
     default:
       return "?";
   }

@@ -97,7 +97,7 @@ int RunReportCommand(const std::vector<std::string>& raw, std::ostream& out, std
   context.banner_zh = args->GetOr("banner", "");
   v1::Catalog catalog;
   if (FetchCatalog(options, &catalog).ok()) {
-    views::FillReportContext(catalog, report.area_code(), &context);
+    views::FillReportContext(catalog, report, &context);
   }
   v1::AnnualReport annual;
   if (*type == v1::REPORT_TYPE_ANNUAL && !args->Has("no-annual")) {

@@ -1,0 +1,223 @@
+// Each area is evaluated against the targets of the plan that governs it
+// (issue #17), on deploy/examples/city/catalog: 宝鸡市 against the city's
+// plan (孕产妇死亡率 ≤ 12/10万), 金台区 against its own (≤ 10.15), 渭滨区
+// against its own (≤ 11, invented for the demo); the report and the target
+// warnings name the plan.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/catalog/catalog.h"
+#include "common/clock/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/evaluation/service/evaluator.h"
+#include "services/evaluation/service/series_source.h"
+#include "services/evaluation/service/warning_engine.h"
+#include "services/evaluation/service/warning_store.h"
+#include "tests/support/process.h"
+
+namespace halfsky::evaluation {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kCity[] = "610300";
+constexpr char kWeibin[] = "610302";
+constexpr char kJintai[] = "610303";
+
+// The (total) series of each area, from a table.
+class TableSeries final : public SeriesSource {
+ public:
+  void Put(const std::string& area, std::vector<halfsky::v1::SeriesPoint> points) {
+    table_[area] = std::move(points);
+  }
+  absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
+                                         const std::vector<std::string>& area_codes,
+                                         const std::vector<SeriesSpec>& specs) override {
+    IndicatorSnapshot snapshot;
+    snapshot.indicator_id = indicator.id();
+    for (const std::string& code : area_codes) {
+      AreaSeries area;
+      area.area_code = code;
+      for (const SeriesSpec& spec : specs) {
+        area.series[spec];
+      }
+      if (indicator.id() == "HEALTH-01" && table_.count(code) > 0) {
+        area.series[SeriesSpec{}] = table_[code];
+      }
+      snapshot.areas.push_back(std::move(area));
+    }
+    return snapshot;
+  }
+
+ private:
+  std::map<std::string, std::vector<halfsky::v1::SeriesPoint>> table_;
+};
+
+// A rate per 10万 from 10^6 live births (never a rare event).
+std::vector<halfsky::v1::SeriesPoint> Rates(std::vector<double> values) {
+  std::vector<halfsky::v1::SeriesPoint> out;
+  int year = 2020;
+  for (double v : values) {
+    halfsky::v1::SeriesPoint p;
+    p.set_year(year++);
+    p.set_value(v);
+    p.set_numerator(v * 10);
+    p.set_denominator(1000000);
+    p.set_direct(true);
+    p.set_completeness_percent(100);
+    out.push_back(p);
+  }
+  return out;
+}
+
+class MultiPlanEvaluationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto catalog =
+        CatalogIndex::Load({std::string(HALFSKY_SOURCE_DIR) + "/deploy/examples/city/catalog"});
+    ASSERT_TRUE(catalog.ok()) << catalog.status();
+    catalog_ = *catalog;
+    auto store =
+        WarningStore::Open(halfsky::testing::MakeTempDir("evaluation-multiplan") + "/e.db");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto engine = WarningEngine::Create(store_.get(), &clock_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+    EvaluatorOptions options;
+    options.area_depth = 1;  // the city and its districts
+    evaluator_ =
+        std::make_unique<Evaluator>(catalog_, &series_, nullptr, engine_.get(), &clock_, options);
+  }
+
+  // The 孕产妇死亡率 target values the report assesses for `area`.
+  std::vector<double> ReportedTargets(const halfsky::v1::EvaluationReport& report) {
+    std::vector<double> out;
+    for (const auto& ia : report.indicators()) {
+      if (ia.indicator_id() != "HEALTH-01") {
+        continue;
+      }
+      for (const auto& ta : ia.assessments()) {
+        out.push_back(ta.target().value());
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<halfsky::v1::EvaluationReport> Annual(const std::string& area) {
+    halfsky::v1::GetEvaluationReportRequest request;
+    request.set_type(halfsky::v1::REPORT_TYPE_ANNUAL);
+    request.set_year(2023);
+    request.set_area_code(area);
+    return evaluator_->Report(request);
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01 UTC
+  std::shared_ptr<const CatalogIndex> catalog_;
+  TableSeries series_;
+  std::unique_ptr<WarningStore> store_;
+  std::unique_ptr<WarningEngine> engine_;
+  std::unique_ptr<Evaluator> evaluator_;
+};
+
+TEST_F(MultiPlanEvaluationTest, EachAreaIsEvaluatedAgainstItsOwnPlansTargets) {
+  series_.Put(kCity, Rates({20, 18, 16, 14}));
+  series_.Put(kJintai, Rates({20, 18, 16, 14}));
+  series_.Put(kWeibin, Rates({20, 18, 16, 14}));
+
+  auto city = Annual(kCity);
+  ASSERT_TRUE(city.ok()) << city.status();
+  EXPECT_EQ(city->plan_code(), "BAOJI");
+  EXPECT_EQ(city->plan_title_zh(), "宝鸡市妇女发展规划（2021—2030年）（示例）");
+  EXPECT_THAT(ReportedTargets(*city), ::testing::ElementsAre(12));
+
+  auto jintai = Annual(kJintai);
+  ASSERT_TRUE(jintai.ok()) << jintai.status();
+  EXPECT_EQ(jintai->plan_code(), "JINTAI");
+  EXPECT_EQ(jintai->plan_title_zh(), "金台区妇女发展规划（2021—2030年）");
+  EXPECT_THAT(ReportedTargets(*jintai), ::testing::ElementsAre(10.15));
+
+  auto weibin = Annual(kWeibin);
+  ASSERT_TRUE(weibin.ok()) << weibin.status();
+  EXPECT_EQ(weibin->plan_code(), "WEIBIN");
+  EXPECT_THAT(ReportedTargets(*weibin), ::testing::ElementsAre(11));
+}
+
+TEST_F(MultiPlanEvaluationTest, TargetWarningsNameThePlanTheyEvaluate) {
+  // Rising where lower is better: moving away from every plan's target.
+  series_.Put(kJintai, Rates({10, 12, 14, 16}));
+  const halfsky::v1::Indicator* mmr = catalog_->FindIndicator("HEALTH-01");
+  ASSERT_NE(mmr, nullptr);
+  auto snapshot = series_.Read(*mmr, {kJintai}, NeededSeries(*mmr));
+  ASSERT_TRUE(snapshot.ok());
+  auto warnings =
+      evaluator_->CandidateWarnings(*mmr, kJintai, snapshot->areas.at(0), MethodOptions{});
+  ASSERT_TRUE(warnings.ok()) << warnings.status();
+  int target_warnings = 0;
+  for (const auto& w : *warnings) {
+    if (w.kind() == halfsky::v1::WARNING_KIND_FLUCTUATION ||
+        w.kind() == halfsky::v1::WARNING_KIND_DATA_QUALITY) {
+      continue;
+    }
+    ++target_warnings;
+    EXPECT_EQ(w.plan_code(), "JINTAI") << w.ShortDebugString();
+    EXPECT_EQ(w.target_year(), 2030);
+    EXPECT_THAT(w.explanation_zh(), HasSubstr("评估依据：金台区妇女发展规划（2021—2030年）"));
+  }
+  EXPECT_EQ(target_warnings, 1) << "one target (金台区's 10.15), not the city's or 渭滨区's";
+}
+
+TEST_F(MultiPlanEvaluationTest, AReportTakesTheYearsOfTheAreasPlan) {
+  // 渭滨区's plan with years of its own: mid-term 2024, base 2019.
+  halfsky::v1::Catalog proto = catalog_->catalog();
+  for (auto& plan : *proto.mutable_plans()) {
+    if (plan.code() == "WEIBIN") {
+      plan.set_base_year(2019);
+      plan.set_midterm_year(2024);
+    }
+  }
+  auto catalog = CatalogIndex::FromProto(proto);
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  Evaluator evaluator(*catalog, &series_, nullptr, engine_.get(), &clock_, EvaluatorOptions{});
+  halfsky::v1::GetEvaluationReportRequest request;
+  request.set_type(halfsky::v1::REPORT_TYPE_MIDTERM);
+  request.set_area_code(kWeibin);
+  auto weibin = evaluator.Report(request);
+  ASSERT_TRUE(weibin.ok()) << weibin.status();
+  EXPECT_EQ(weibin->year(), 2024);
+  request.set_area_code(kJintai);
+  auto jintai = evaluator.Report(request);
+  ASSERT_TRUE(jintai.ok()) << jintai.status();
+  EXPECT_EQ(jintai->year(), 2025);
+  // 2019 is within 渭滨区's plan, not within the city's.
+  request.set_type(halfsky::v1::REPORT_TYPE_ANNUAL);
+  request.set_year(2019);
+  request.set_area_code(kWeibin);
+  EXPECT_TRUE(evaluator.Report(request).ok());
+  request.set_area_code(kCity);
+  EXPECT_EQ(evaluator.Report(request).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
+  auto catalog = CatalogIndex::Load({std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog"});
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  Evaluator evaluator(*catalog, &series_, nullptr, engine_.get(), &clock_, EvaluatorOptions{});
+  halfsky::v1::GetEvaluationReportRequest request;
+  request.set_type(halfsky::v1::REPORT_TYPE_ANNUAL);
+  request.set_year(2023);
+  auto report = evaluator.Report(request);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->plan_code(), "");
+  EXPECT_EQ(report->plan_title_zh(), "金台区妇女发展规划（2021—2030年）");
+  int targets = 0;
+  for (const auto& ia : report->indicators()) {
+    targets += ia.assessments_size();
+  }
+  EXPECT_EQ(targets, 65);  // every target of the plan (docs/CATALOG.md)
+}
+
+}  // namespace
+}  // namespace halfsky::evaluation
