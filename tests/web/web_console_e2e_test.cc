@@ -17,9 +17,7 @@
 // One suite for every test (SetUpTestSuite) keeps the run short.
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,12 +56,14 @@
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
+#include "tests/web/devtools_browser.h"
 #include "tests/web/form_xlsx.h"
 
 namespace halfsky {
 namespace {
 
 namespace v1 = ::halfsky::v1;
+using testing::DevToolsBrowser;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -797,176 +797,6 @@ TEST_F(WebConsoleTest, AChangeArrivesLiveOnTheStream) {
   EXPECT_THAT(raw.substr(synced), HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_UPDATED")"));
   EXPECT_THAT(raw.substr(synced), HasSubstr(R"("currentValue":54)"));
 }
-
-// Headless Chromium driven over the DevTools protocol on a pipe
-// (--remote-debugging-pipe: commands on fd 3, events and answers on fd 4,
-// NUL-separated JSON), for what --dump-dom cannot do: watching a page that
-// keeps a live stream open. Messages are parsed as google.protobuf.Struct.
-class DevToolsBrowser {
- public:
-  ~DevToolsBrowser() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (to_ >= 0) close(to_);
-    if (from_ >= 0) close(from_);
-  }
-
-  // Starts Chromium on `url` and attaches to its page. False on failure.
-  bool Start(const std::string& chromium, const std::string& url) {
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0) {
-      return false;
-    }
-    const std::string profile = testing::MakeTempDir("chromium-cdp");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(in[0], 3);
-      dup2(out[1], 4);
-      const int null = open("/dev/null", O_WRONLY);
-      dup2(null, 1);
-      dup2(null, 2);
-      const std::string data_dir = "--user-data-dir=" + profile + "/profile";
-      execl(chromium.c_str(), chromium.c_str(), "--headless", "--no-sandbox", "--disable-gpu",
-            "--no-first-run", "--disable-background-networking", "--disable-extensions",
-            "--window-size=390,844", "--remote-debugging-pipe", data_dir.c_str(), url.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    to_ = in[1];
-    from_ = out[0];
-    // The page target, attached with a flat session.
-    for (int attempt = 0; attempt < 50 && session_.empty(); ++attempt) {
-      google::protobuf::Struct targets;
-      if (!Call("Target.getTargets", "{}", "", &targets)) {
-        return false;
-      }
-      for (const auto& t : targets.fields().at("targetInfos").list_value().values()) {
-        const auto& f = t.struct_value().fields();
-        if (f.at("type").string_value() == "page") {
-          google::protobuf::Struct attached;
-          if (!Call("Target.attachToTarget",
-                    absl::StrCat(R"({"targetId":")", f.at("targetId").string_value(),
-                                 R"(","flatten":true})"),
-                    "", &attached)) {
-            return false;
-          }
-          session_ = attached.fields().at("sessionId").string_value();
-        }
-      }
-      if (session_.empty()) {
-        absl::SleepFor(absl::Milliseconds(100));
-      }
-    }
-    google::protobuf::Struct ignored;
-    return !session_.empty() && Call("Runtime.enable", "{}", session_, &ignored);
-  }
-
-  // The value of `expression` in the page as a string ("" on an exception).
-  std::string Evaluate(const std::string& expression) {
-    google::protobuf::Value v;
-    v.set_string_value(expression);
-    std::string quoted;
-    (void)google::protobuf::util::MessageToJsonString(v, &quoted);
-    google::protobuf::Struct result;
-    if (!Call("Runtime.evaluate",
-              absl::StrCat(R"({"expression":)", quoted, R"(,"returnByValue":true})"), session_,
-              &result)) {
-      return "";
-    }
-    const auto& r = result.fields().at("result").struct_value().fields();
-    auto value = r.find("value");
-    if (value == r.end()) {
-      return "";
-    }
-    return value->second.has_string_value() ? value->second.string_value() : "";
-  }
-
-  // Polls `expression` until it yields `want` or `timeout` passes; the last value.
-  std::string WaitFor(const std::string& expression, const std::string& want,
-                      absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    std::string got = Evaluate(expression);
-    while (got != want && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(100));
-      got = Evaluate(expression);
-    }
-    return got;
-  }
-
-  // Console errors and uncaught exceptions seen so far.
-  const std::vector<std::string>& errors() const { return errors_; }
-
- private:
-  // Sends a command and waits (10 s) for its answer's "result".
-  bool Call(const std::string& method, const std::string& params, const std::string& session,
-            google::protobuf::Struct* result) {
-    const int id = ++next_id_;
-    std::string msg =
-        absl::StrCat(R"({"id":)", id, R"(,"method":")", method, R"(","params":)", params);
-    if (!session.empty()) {
-      absl::StrAppend(&msg, R"(,"sessionId":")", session, "\"");
-    }
-    msg += '}';
-    msg += '\0';
-    if (write(to_, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) {
-      return false;
-    }
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < deadline) {
-      const size_t nul = buffer_.find('\0');
-      if (nul == std::string::npos) {
-        pollfd p{from_, POLLIN, 0};
-        if (poll(&p, 1, 200) > 0) {
-          char buf[65536];
-          const ssize_t n = read(from_, buf, sizeof(buf));
-          if (n <= 0) {
-            return false;
-          }
-          buffer_.append(buf, static_cast<size_t>(n));
-        }
-        continue;
-      }
-      const std::string one = buffer_.substr(0, nul);
-      buffer_.erase(0, nul + 1);
-      google::protobuf::Struct message;
-      if (!google::protobuf::util::JsonStringToMessage(one, &message).ok()) {
-        continue;
-      }
-      const auto& f = message.fields();
-      auto m = f.find("method");
-      if (m != f.end()) {  // an event
-        if (m->second.string_value() == "Runtime.exceptionThrown" ||
-            (m->second.string_value() == "Runtime.consoleAPICalled" &&
-             one.find(R"("type":"error")") != std::string::npos)) {
-          errors_.push_back(one.substr(0, 500));
-        }
-        continue;
-      }
-      auto got_id = f.find("id");
-      if (got_id != f.end() && static_cast<int>(got_id->second.number_value()) == id) {
-        auto r = f.find("result");
-        if (r == f.end()) {
-          return false;
-        }
-        *result = r->second.struct_value();
-        return true;
-      }
-    }
-    return false;
-  }
-
-  pid_t pid_ = -1;
-  int to_ = -1;
-  int from_ = -1;
-  int next_id_ = 0;
-  std::string buffer_;
-  std::string session_;
-  std::vector<std::string> errors_;
-};
 
 // The board in a real browser with its live stream open: a new figure
 // upstream changes the card on the page without a reload.
