@@ -26,10 +26,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
-#include "common/auth/token_store.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
@@ -38,6 +36,7 @@
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
+#include "tests/web/console_stack.h"
 #include "tests/web/devtools_browser.h"
 
 namespace halfsky {
@@ -126,30 +125,19 @@ class WebA11yTest : public ::testing::Test {
       std::ofstream out(catalog_);
       out << catalog;
     }
-    testing::SuiteOptions options;
+    testing::ConsoleStackOptions options;
     options.catalog = catalog_;
-    options.tokens = absl::StrCat(auth::HashToken(kAssessmentToken), " alice assessment\n",
-                                  auth::HashToken(kUnitToken), " health-system unit:", kUnit, "\n",
-                                  auth::HashToken(kStatisticsToken), " stats statistics\n",
-                                  auth::HashToken(kServiceToken), " halfsky-services statistics\n");
+    options.assessment_token = kAssessmentToken;
+    options.unit_token = kUnitToken;
+    options.statistics_token = kStatisticsToken;
     options.service_token = kServiceToken;
-    options.evaluation_flags = {"--reevaluate_interval=1h"};
-    auto suite = testing::Suite::Start(options);
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-    web_ = new testing::ServiceProcess();
-    const std::string http_file = suite_->dir() + "/web.http";
-    absl::Status started =
-        web_->Start(suite_->dir(), "web", testing::ServiceBinary("web"), catalog_,
-                    /*tokens_file=*/"",
-                    {"--http_listen=127.0.0.1:0", "--http_address_file=" + http_file,
-                     "--submission=" + suite_->submission().address(),
-                     "--aggregation=" + suite_->aggregation().address(),
-                     "--evaluation=" + suite_->evaluation().address()});
-    ASSERT_TRUE(started.ok()) << started;
-    const std::string address = std::string(
-        absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
-    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
+    options.unit = kUnit;
+    auto stack = testing::ConsoleStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+    suite_ = &stack_->suite();
+    web_ = &stack_->web();
+    port_ = stack_->port();
 
     // Each copy in the district: 50 % (2020), then 52 % (2024; every fourth
     // falls to 40 %) against ≥ 70 % by 2025: a progress warning each, in
@@ -218,15 +206,13 @@ class WebA11yTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (web_ != nullptr) {
-      EXPECT_TRUE(web_->Stop().ok()) << web_->log();
-      delete web_;
-      web_ = nullptr;
-    }
-    if (suite_ != nullptr) {
-      EXPECT_TRUE(suite_->Stop().ok());
-      delete suite_;
+    if (stack_ != nullptr) {
+      const absl::Status stopped = stack_->Stop();
+      EXPECT_TRUE(stopped.ok()) << stopped;
+      delete stack_;
+      stack_ = nullptr;
       suite_ = nullptr;
+      web_ = nullptr;
     }
   }
 
@@ -282,12 +268,14 @@ class WebA11yTest : public ::testing::Test {
   }
 
   static std::string catalog_;
+  static testing::ConsoleStack* stack_;
   static testing::Suite* suite_;
   static testing::ServiceProcess* web_;
   static int port_;
 };
 
 std::string WebA11yTest::catalog_;
+testing::ConsoleStack* WebA11yTest::stack_ = nullptr;
 testing::Suite* WebA11yTest::suite_ = nullptr;
 testing::ServiceProcess* WebA11yTest::web_ = nullptr;
 int WebA11yTest::port_ = 0;

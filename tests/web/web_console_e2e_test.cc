@@ -40,7 +40,6 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
-#include "common/auth/token_store.h"
 #include "common/submission_file/table.h"
 #include "common/submission_file/xlsx.h"
 #include "common/xlsx/reader.h"
@@ -56,6 +55,7 @@
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
+#include "tests/web/console_stack.h"
 #include "tests/web/devtools_browser.h"
 #include "tests/web/form_xlsx.h"
 
@@ -197,31 +197,20 @@ struct Signed {
 class WebConsoleTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    testing::SuiteOptions options;
+    testing::ConsoleStackOptions options;
     options.catalog =
         std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto";
-    options.tokens = absl::StrCat(auth::HashToken(kAssessmentToken), " alice assessment\n",
-                                  auth::HashToken(kUnitToken), " health-system unit:", kUnit, "\n",
-                                  auth::HashToken(kStatisticsToken), " stats statistics\n",
-                                  auth::HashToken(kServiceToken), " halfsky-services statistics\n");
+    options.assessment_token = kAssessmentToken;
+    options.unit_token = kUnitToken;
+    options.statistics_token = kStatisticsToken;
     options.service_token = kServiceToken;
-    options.evaluation_flags = {"--reevaluate_interval=1h"};
-    auto suite = testing::Suite::Start(options);
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-    web_ = new testing::ServiceProcess();
-    const std::string http_file = suite_->dir() + "/web.http";
-    absl::Status started =
-        web_->Start(suite_->dir(), "web", testing::ServiceBinary("web"), options.catalog,
-                    /*tokens_file=*/"",
-                    {"--http_listen=127.0.0.1:0", "--http_address_file=" + http_file,
-                     "--submission=" + suite_->submission().address(),
-                     "--aggregation=" + suite_->aggregation().address(),
-                     "--evaluation=" + suite_->evaluation().address()});
-    ASSERT_TRUE(started.ok()) << started;
-    const std::string address = std::string(
-        absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
-    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
+    options.unit = kUnit;
+    auto stack = testing::ConsoleStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+    suite_ = &stack_->suite();
+    web_ = &stack_->web();
+    port_ = stack_->port();
 
     // The district's screening proportion 50 % (2020) and 52 % (2024)
     // against ≥ 70 % by 2025: a PROGRESS warning.
@@ -252,15 +241,13 @@ class WebConsoleTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (web_ != nullptr) {
-      EXPECT_TRUE(web_->Stop().ok()) << web_->log();
-      delete web_;
-      web_ = nullptr;
-    }
-    if (suite_ != nullptr) {
-      EXPECT_TRUE(suite_->Stop().ok());
-      delete suite_;
+    if (stack_ != nullptr) {
+      const absl::Status stopped = stack_->Stop();
+      EXPECT_TRUE(stopped.ok()) << stopped;
+      delete stack_;
+      stack_ = nullptr;
       suite_ = nullptr;
+      web_ = nullptr;
     }
   }
 
@@ -308,11 +295,13 @@ class WebConsoleTest : public ::testing::Test {
     return Http(port_, "POST", "/api/v1/" + method, headers, json);
   }
 
+  static testing::ConsoleStack* stack_;
   static testing::Suite* suite_;
   static testing::ServiceProcess* web_;
   static int port_;
 };
 
+testing::ConsoleStack* WebConsoleTest::stack_ = nullptr;
 testing::Suite* WebConsoleTest::suite_ = nullptr;
 testing::ServiceProcess* WebConsoleTest::web_ = nullptr;
 int WebConsoleTest::port_ = 0;

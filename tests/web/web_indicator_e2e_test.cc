@@ -33,10 +33,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
-#include "common/auth/token_store.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -47,6 +45,7 @@
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
+#include "tests/web/console_stack.h"
 
 namespace halfsky {
 namespace {
@@ -106,31 +105,19 @@ v1::DataValue Fraction(const std::string& indicator, const std::string& area, in
 class WebConsoleIndicatorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    testing::SuiteOptions options;
+    testing::ConsoleStackOptions options;
     options.catalog =
         std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/web/indicator_catalog.textproto";
-    options.tokens = absl::StrCat(
-        auth::HashToken(kAssessmentToken), " alice assessment\n", auth::HashToken(kHealthToken),
-        " health-system unit:HEALTH_BUREAU\n", auth::HashToken(kStatisticsToken),
-        " stats statistics\n", auth::HashToken(kServiceToken), " halfsky-services statistics\n");
+    options.assessment_token = kAssessmentToken;
+    options.unit_token = kHealthToken;
+    options.statistics_token = kStatisticsToken;
     options.service_token = kServiceToken;
-    options.evaluation_flags = {"--reevaluate_interval=1h"};
-    auto suite = testing::Suite::Start(options);
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-    web_ = new testing::ServiceProcess();
-    const std::string http_file = suite_->dir() + "/web.http";
-    absl::Status started =
-        web_->Start(suite_->dir(), "web", testing::ServiceBinary("web"), options.catalog,
-                    /*tokens_file=*/"",
-                    {"--http_listen=127.0.0.1:0", "--http_address_file=" + http_file,
-                     "--submission=" + suite_->submission().address(),
-                     "--aggregation=" + suite_->aggregation().address(),
-                     "--evaluation=" + suite_->evaluation().address()});
-    ASSERT_TRUE(started.ok()) << started;
-    const std::string address = std::string(
-        absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
-    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
+    auto stack = testing::ConsoleStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+    suite_ = &stack_->suite();
+    web_ = &stack_->web();
+    port_ = stack_->port();
 
     auto submission = v1::SubmissionService::NewStub(
         grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
@@ -213,15 +200,13 @@ class WebConsoleIndicatorTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (web_ != nullptr) {
-      EXPECT_TRUE(web_->Stop().ok()) << web_->log();
-      delete web_;
-      web_ = nullptr;
-    }
-    if (suite_ != nullptr) {
-      EXPECT_TRUE(suite_->Stop().ok());
-      delete suite_;
+    if (stack_ != nullptr) {
+      const absl::Status stopped = stack_->Stop();
+      EXPECT_TRUE(stopped.ok()) << stopped;
+      delete stack_;
+      stack_ = nullptr;
       suite_ = nullptr;
+      web_ = nullptr;
     }
   }
 
@@ -285,11 +270,13 @@ class WebConsoleIndicatorTest : public ::testing::Test {
     ASSERT_TRUE(shot.ok()) << shot.status();
   }
 
+  static testing::ConsoleStack* stack_;
   static testing::Suite* suite_;
   static testing::ServiceProcess* web_;
   static int port_;
 };
 
+testing::ConsoleStack* WebConsoleIndicatorTest::stack_ = nullptr;
 testing::Suite* WebConsoleIndicatorTest::suite_ = nullptr;
 testing::ServiceProcess* WebConsoleIndicatorTest::web_ = nullptr;
 int WebConsoleIndicatorTest::port_ = 0;
