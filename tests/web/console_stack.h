@@ -5,7 +5,8 @@
 // submission, aggregation and evaluation processes (tests/support/suite.h)
 // and the real halfsky-web in front of them, on one catalog, with four
 // roles' tokens. Each test chooses its catalog, its tokens and its data;
-// this starts and stops the processes, nothing else.
+// this starts and stops the processes, nothing else. ConsoleStackTest is
+// the GoogleTest fixture of a suite that runs on one stack.
 
 #include <memory>
 #include <string>
@@ -13,6 +14,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "halfsky/v1/common.pb.h"
+#include "halfsky/v1/evaluation.pb.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
 
@@ -59,6 +64,50 @@ class ConsoleStack {
   std::unique_ptr<Suite> suite_;
   ServiceProcess web_;
   int port_ = 0;
+};
+
+// A fixture whose whole suite runs on one ConsoleStack: the derived
+// fixture's SetUpTestSuite calls StartStack (then adds its data); the
+// inherited TearDownTestSuite stops it. One suite at a time per binary
+// (the members are static).
+class ConsoleStackTest : public ::testing::Test {
+ protected:
+  // Starts the stack and sets stack_, suite_, web_ and port_; a fatal
+  // failure when it does not start (wrap in ASSERT_NO_FATAL_FAILURE).
+  static void StartStack(const ConsoleStackOptions& options);
+  // Stops the stack (a non-fatal failure when it does not stop cleanly).
+  static void TearDownTestSuite();
+
+ public:
+  // A fraction figure of `indicator` in `area` and `year` from `source`.
+  static v1::DataValue FractionValue(const std::string& indicator, const std::string& area,
+                                     int year, double numerator, double denominator,
+                                     const std::string& source, v1::Sex sex = v1::SEX_TOTAL,
+                                     v1::Residence residence = v1::RESIDENCE_ALL);
+
+ protected:
+  // SubmitBatch of `values` as `token` with `request_id`, over gRPC to the
+  // stack's submission service (not through the web); a fatal failure when
+  // it is refused (wrap in ASSERT_NO_FATAL_FAILURE).
+  static void SubmitValues(const std::string& token, const std::string& request_id,
+                           const std::vector<v1::DataValue>& values);
+  // ListWarnings (one page of at most `page_size`) as `token`, over gRPC to
+  // the stack's evaluation service, into `response`; its status.
+  static grpc::Status ListWarnings(const std::string& token, int page_size,
+                                   v1::ListWarningsResponse* response);
+
+  // HALFSKY_DOCS_SCREENSHOT_DIR=docs: saves a screenshot of `next` (URL-
+  // encoded, after signing in with `token`; a `window_size` window, e.g.
+  // "1280,900", `budget_ms` of virtual time) there as `name` (the pictures
+  // in docs/; not taken otherwise). A failure when it is not a PNG.
+  static void MaybeScreenshot(const std::string& token, const std::string& next,
+                              const std::string& name, const std::string& window_size = "1280,900",
+                              int budget_ms = 8000);
+
+  static ConsoleStack* stack_;
+  static Suite* suite_;         // &stack_->suite()
+  static ServiceProcess* web_;  // &stack_->web()
+  static int port_;             // stack_->port()
 };
 
 }  // namespace halfsky::testing

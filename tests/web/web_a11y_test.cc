@@ -93,7 +93,7 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
-class WebA11yTest : public ::testing::Test {
+class WebA11yTest : public testing::ConsoleStackTest {
  protected:
   static void SetUpTestSuite() {
     // The real-data catalog plus kExtraIndicators copies of its screening
@@ -125,45 +125,21 @@ class WebA11yTest : public ::testing::Test {
       std::ofstream out(catalog_);
       out << catalog;
     }
-    testing::ConsoleStackOptions options;
-    options.catalog = catalog_;
-    options.assessment_token = kAssessmentToken;
-    options.unit_token = kUnitToken;
-    options.statistics_token = kStatisticsToken;
-    options.service_token = kServiceToken;
-    options.unit = kUnit;
-    auto stack = testing::ConsoleStack::Start(options);
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
-    suite_ = &stack_->suite();
-    web_ = &stack_->web();
-    port_ = stack_->port();
+    ASSERT_NO_FATAL_FAILURE(StartStack(
+        {catalog_, kAssessmentToken, kUnitToken, kStatisticsToken, kServiceToken, kUnit}));
 
     // Each copy in the district: 50 % (2020), then 52 % (2024; every fourth
     // falls to 40 %) against ≥ 70 % by 2025: a progress warning each, in
     // batches of 100 indicators.
-    auto submission = v1::SubmissionService::NewStub(
-        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
     for (int first = 1; first <= kExtraIndicators; first += 100) {
-      v1::SubmitBatchRequest request;
-      request.set_request_id(absl::StrCat("web-a11y-", first));
+      std::vector<v1::DataValue> values;
       for (int i = first; i < first + 100 && i <= kExtraIndicators; ++i) {
-        for (const auto& [year, num] :
-             std::vector<std::pair<int, double>>{{2020, 500}, {2024, i % 4 == 0 ? 400 : 520}}) {
-          v1::DataValue* v = request.add_data_values();
-          v->mutable_key()->set_indicator_id(absl::StrFormat("HEALTH-B%03d", i));
-          v->mutable_key()->set_area_code(kDistrict);
-          v->mutable_key()->set_year(year);
-          v->mutable_fraction()->set_numerator(num);
-          v->mutable_fraction()->set_denominator(1000);
-          v->set_source("两癌筛查年报");
-        }
+        const std::string id = absl::StrFormat("HEALTH-B%03d", i);
+        values.push_back(FractionValue(id, kDistrict, 2020, 500, 1000, "两癌筛查年报"));
+        values.push_back(
+            FractionValue(id, kDistrict, 2024, i % 4 == 0 ? 400 : 520, 1000, "两癌筛查年报"));
       }
-      grpc::ClientContext ctx;
-      auth::AddBearerToken(&ctx, kUnitToken);
-      v1::SubmitBatchResponse response;
-      const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
-      ASSERT_TRUE(st.ok()) << st.error_message();
+      ASSERT_NO_FATAL_FAILURE(SubmitValues(kUnitToken, absl::StrCat("web-a11y-", first), values));
     }
     // Forms with every control of the review and unit pages: 2024 submitted
     // (return, approve), 2020 returned with a reason (submit again).
@@ -205,26 +181,9 @@ class WebA11yTest : public ::testing::Test {
     ASSERT_GE(count, 500) << "the engine fired too few warnings";
   }
 
-  static void TearDownTestSuite() {
-    if (stack_ != nullptr) {
-      const absl::Status stopped = stack_->Stop();
-      EXPECT_TRUE(stopped.ok()) << stopped;
-      delete stack_;
-      stack_ = nullptr;
-      suite_ = nullptr;
-      web_ = nullptr;
-    }
-  }
-
   static v1::ListWarningsResponse GrpcWarnings() {
-    auto stub = v1::EvaluationService::NewStub(
-        grpc::CreateChannel(suite_->evaluation().address(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    auth::AddBearerToken(&ctx, kAssessmentToken);
-    v1::ListWarningsRequest request;
-    request.set_page_size(5000);
     v1::ListWarningsResponse response;
-    EXPECT_TRUE(stub->ListWarnings(&ctx, request, &response).ok());
+    EXPECT_TRUE(ListWarnings(kAssessmentToken, 5000, &response).ok());
     return response;
   }
 
@@ -268,17 +227,9 @@ class WebA11yTest : public ::testing::Test {
   }
 
   static std::string catalog_;
-  static testing::ConsoleStack* stack_;
-  static testing::Suite* suite_;
-  static testing::ServiceProcess* web_;
-  static int port_;
 };
 
 std::string WebA11yTest::catalog_;
-testing::ConsoleStack* WebA11yTest::stack_ = nullptr;
-testing::Suite* WebA11yTest::suite_ = nullptr;
-testing::ServiceProcess* WebA11yTest::web_ = nullptr;
-int WebA11yTest::port_ = 0;
 
 // axe-core's file: $HALFSKY_AXE, else tests/web/node_modules (tests/run.sh
 // installs it; deploy/local/deps.sh halfsky_install_web_test_tools).

@@ -194,61 +194,25 @@ struct Signed {
   std::string csrf;
 };
 
-class WebConsoleTest : public ::testing::Test {
+class WebConsoleTest : public testing::ConsoleStackTest {
  protected:
   static void SetUpTestSuite() {
-    testing::ConsoleStackOptions options;
-    options.catalog =
-        std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto";
-    options.assessment_token = kAssessmentToken;
-    options.unit_token = kUnitToken;
-    options.statistics_token = kStatisticsToken;
-    options.service_token = kServiceToken;
-    options.unit = kUnit;
-    auto stack = testing::ConsoleStack::Start(options);
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
-    suite_ = &stack_->suite();
-    web_ = &stack_->web();
-    port_ = stack_->port();
+    ASSERT_NO_FATAL_FAILURE(
+        StartStack({std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto",
+                    kAssessmentToken, kUnitToken, kStatisticsToken, kServiceToken, kUnit}));
 
     // The district's screening proportion 50 % (2020) and 52 % (2024)
     // against ≥ 70 % by 2025: a PROGRESS warning.
-    auto submission = v1::SubmissionService::NewStub(
-        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
-    v1::SubmitBatchRequest request;
-    request.set_request_id("web-e2e-1");
-    for (const auto& [year, num] : std::vector<std::pair<int, double>>{{2020, 500}, {2024, 520}}) {
-      v1::DataValue* v = request.add_data_values();
-      v->mutable_key()->set_indicator_id("HEALTH-02");
-      v->mutable_key()->set_area_code(kDistrict);
-      v->mutable_key()->set_year(year);
-      v->mutable_fraction()->set_numerator(num);
-      v->mutable_fraction()->set_denominator(1000);
-      v->set_source("两癌筛查年报");
-    }
-    grpc::ClientContext ctx;
-    auth::AddBearerToken(&ctx, kUnitToken);
-    v1::SubmitBatchResponse response;
-    const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
-    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_NO_FATAL_FAILURE(
+        SubmitValues(kUnitToken, "web-e2e-1",
+                     {FractionValue("HEALTH-02", kDistrict, 2020, 500, 1000, "两癌筛查年报"),
+                      FractionValue("HEALTH-02", kDistrict, 2024, 520, 1000, "两癌筛查年报")}));
     // Late-data warnings fire at start; wait for the progress warning too.
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (!HasWarning(kProgressWarning) && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(100));
     }
     ASSERT_TRUE(HasWarning(kProgressWarning)) << "no progress warning fired";
-  }
-
-  static void TearDownTestSuite() {
-    if (stack_ != nullptr) {
-      const absl::Status stopped = stack_->Stop();
-      EXPECT_TRUE(stopped.ok()) << stopped;
-      delete stack_;
-      stack_ = nullptr;
-      suite_ = nullptr;
-      web_ = nullptr;
-    }
   }
 
   static bool HasWarning(const std::string& id) {
@@ -262,14 +226,8 @@ class WebConsoleTest : public ::testing::Test {
   }
 
   static v1::ListWarningsResponse GrpcWarnings() {
-    auto stub = v1::EvaluationService::NewStub(
-        grpc::CreateChannel(suite_->evaluation().address(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    auth::AddBearerToken(&ctx, kAssessmentToken);
-    v1::ListWarningsRequest request;
-    request.set_page_size(1000);
     v1::ListWarningsResponse response;
-    EXPECT_TRUE(stub->ListWarnings(&ctx, request, &response).ok());
+    EXPECT_TRUE(ListWarnings(kAssessmentToken, 1000, &response).ok());
     return response;
   }
 
@@ -294,17 +252,7 @@ class WebConsoleTest : public ::testing::Test {
     }
     return Http(port_, "POST", "/api/v1/" + method, headers, json);
   }
-
-  static testing::ConsoleStack* stack_;
-  static testing::Suite* suite_;
-  static testing::ServiceProcess* web_;
-  static int port_;
 };
-
-testing::ConsoleStack* WebConsoleTest::stack_ = nullptr;
-testing::Suite* WebConsoleTest::suite_ = nullptr;
-testing::ServiceProcess* WebConsoleTest::web_ = nullptr;
-int WebConsoleTest::port_ = 0;
 
 TEST_F(WebConsoleTest, WithoutASessionIs401AndOffTheAllowListIs404) {
   {
@@ -604,33 +552,14 @@ std::string RenderSignedIn(int port, const std::string& token, const std::string
   return run->stdout_text;
 }
 
-// HALFSKY_DOCS_SCREENSHOT_DIR=docs: saves a screenshot of `next` (1280 px
-// wide) there as `name` (the pictures in docs/; not taken otherwise).
-void MaybeScreenshot(int port, const std::string& token, const std::string& next,
-                     const std::string& name) {
-  const char* dir = std::getenv("HALFSKY_DOCS_SCREENSHOT_DIR");
-  const std::string chromium = testing::FindChromium();
-  if (dir == nullptr || dir[0] == '\0' || chromium.empty()) {
-    return;
-  }
-  const std::string png = absl::StrCat(dir, "/", name);
-  auto shot = testing::RunChromiumOnUrl(
-      chromium, absl::StrCat("http://127.0.0.1:", port, "/signin?next=", next, "#token=", token),
-      absl::StrCat("--window-size=1280,900 --virtual-time-budget=8000 --timeout=20000 "
-                   "--screenshot=",
-                   png));
-  ASSERT_TRUE(shot.ok()) << shot.status();
-  EXPECT_EQ(testing::ReadFile(png).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << png;
-}
-
 TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
   if (testing::FindChromium().empty()) {
     GTEST_SKIP() << "no Chromium installed";
   }
   const std::string next = absl::StrCat("%2Fwarning%3Fid%3D", kProgressWarning);
   const std::string dom = RenderSignedIn(port_, kAssessmentToken, next);
-  MaybeScreenshot(port_, kAssessmentToken, "%2Fwarnings%3Flive%3D0", "web-warnings.png");
-  MaybeScreenshot(port_, kAssessmentToken, next, "web-warning.png");
+  MaybeScreenshot(kAssessmentToken, "%2Fwarnings%3Flive%3D0", "web-warnings.png");
+  MaybeScreenshot(kAssessmentToken, next, "web-warning.png");
   EXPECT_THAT(dom, HasSubstr(absl::StrCat("data-warning=\"", kProgressWarning, "\"")))
       << dom.substr(0, 3000);
   EXPECT_THAT(dom, HasSubstr("宫颈癌筛查率"));
@@ -676,7 +605,7 @@ TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
     ASSERT_TRUE(review->ReturnForm(&ctx, request, &form).ok());
   }
   const std::string bureau = RenderSignedIn(port_, kStatisticsToken, "%2Freview");
-  MaybeScreenshot(port_, kStatisticsToken, "%2Freview", "web-review.png");
+  MaybeScreenshot(kStatisticsToken, "%2Freview", "web-review.png");
   EXPECT_THAT(bureau, HasSubstr("2024年筛查人数缺少来源")) << bureau.substr(0, 3000);
   EXPECT_THAT(bureau, HasSubstr("区卫生健康局"));
   EXPECT_THAT(bureau, HasSubstr(R"(data-state="returned")"));
@@ -978,7 +907,7 @@ TEST_F(WebUploadReportTest, ChromiumUploadsTheFormAndShowsEveryCellErrorOfABadOn
             "yes");
   const std::string fits = "String(document.documentElement.scrollWidth <= window.innerWidth)";
   EXPECT_EQ(browser.Evaluate(fits), "true");  // 390 px: no horizontal scrolling
-  MaybeScreenshot(port_, kUnitToken, "%2Funit", "web-unit.png");
+  MaybeScreenshot(kUnitToken, "%2Funit", "web-unit.png");
   const std::string state = "document.getElementById('upload').getAttribute('data-upload-state')";
   const std::string status = "document.getElementById('upload-status').textContent";
   const std::string good = FormXlsx("good.xlsx", kGoodRows);
@@ -1093,8 +1022,7 @@ TEST_F(WebUploadReportTest, ChromiumShowsTheReportAndItsDownloadsHoldTheSameFigu
   EXPECT_THAT(page_text, HasSubstr("宫颈癌筛查率"));
   EXPECT_EQ(browser.Evaluate("String(document.documentElement.scrollWidth <= window.innerWidth)"),
             "true");  // 390 px: no horizontal scrolling
-  MaybeScreenshot(port_, kAssessmentToken, "%2Freport%3Fkind%3Dannual%26year%3D2024",
-                  "web-report.png");
+  MaybeScreenshot(kAssessmentToken, "%2Freport%3Fkind%3Dannual%26year%3D2024", "web-report.png");
   EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
 
   const Signed s = SignIn(kAssessmentToken);
