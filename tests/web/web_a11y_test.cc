@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -393,6 +394,37 @@ TEST_F(WebA11yTest, AScreenshotOfEveryMainPageAtBothWidths) {
       std::cout << "[ shot     ] " << file << " (" << png.size() / 1024 << " KiB)" << std::endl;
     }
   }
+}
+
+// The main navigation (app.js renders it into each page's <nav id="nav">):
+// on every signed-in page the same links and the sign-out button, and the
+// page's own link, when it has one, marked aria-current="page".
+TEST_F(WebA11yTest, EverySignedInPageHasTheMainNavigationWithItsOwnLinkMarked) {
+  auto browser = Browser();
+  if (browser == nullptr) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  std::vector<MainPage> pages(std::begin(kMainPages), std::end(kMainPages));
+  pages.push_back({"report", kAssessmentToken, "/report", "document.readyState === 'complete'"});
+  for (const MainPage& page : pages) {
+    if (page.token == nullptr || !Open(*browser, page)) {
+      continue;
+    }
+    EXPECT_EQ(
+        browser->Evaluate("Array.from(document.querySelectorAll('nav#nav[aria-label] a'))"
+                          ".map(function (a) { return a.getAttribute('href'); }).join(' ') + "
+                          "(document.querySelector('nav#nav button#signout') ? ' +signout' : '')"),
+        "/warnings /review /reporting /indicator /unit /report +signout")
+        << page.name;
+    const std::string path = page.path;
+    const std::string where = path.substr(0, path.find('?'));
+    EXPECT_EQ(browser->Evaluate("Array.from(document.querySelectorAll('#nav [aria-current]'))"
+                                ".map(function (a) { return a.getAttribute('href') + '=' + "
+                                "a.getAttribute('aria-current'); }).join(' ')"),
+              where == "/warning" ? "" : where + "=page")
+        << page.name;
+  }
+  EXPECT_TRUE(browser->errors().empty()) << browser->errors()[0];
 }
 
 }  // namespace
