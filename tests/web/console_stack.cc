@@ -3,8 +3,10 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/auth/credentials.h"
 #include "common/auth/token_store.h"
@@ -145,6 +147,28 @@ void ConsoleStackTest::MaybeScreenshot(const std::string& token, const std::stri
                    " --timeout=20000 --screenshot=", png));
   ASSERT_TRUE(shot.ok()) << shot.status();
   EXPECT_EQ(ReadFile(png).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << png;
+}
+
+std::string ConsoleStackTest::RenderSignedIn(const std::string& token, const std::string& next,
+                                             const std::string& window_size, int budget_ms) {
+  const std::string chromium = FindChromium();
+  if (chromium.empty()) {
+    return "";
+  }
+  auto run = RunChromiumOnUrl(
+      chromium, absl::StrCat("http://127.0.0.1:", port_, "/signin?next=", next, "#token=", token),
+      absl::StrCat("--enable-logging=stderr --v=0 --window-size=", window_size,
+                   " --virtual-time-budget=", budget_ms, " --timeout=20000 --dump-dom"));
+  EXPECT_TRUE(run.ok()) << run.status();
+  if (!run.ok()) {
+    return "";
+  }
+  for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
+    if (absl::StrContains(line, "CONSOLE")) {
+      ADD_FAILURE() << next << ": console: " << line;
+    }
+  }
+  return run->stdout_text;
 }
 
 }  // namespace halfsky::testing

@@ -104,6 +104,13 @@ class ConsoleStackTest : public ::testing::Test {
                               const std::string& name, const std::string& window_size = "1280,900",
                               int budget_ms = 8000);
 
+  // The DOM of `next` (URL-encoded) after signing in with `token`, in
+  // headless Chromium (--dump-dom; a `window_size` window, `budget_ms` of
+  // virtual time); "" without Chromium. A console message fails the test.
+  static std::string RenderSignedIn(const std::string& token, const std::string& next,
+                                    const std::string& window_size = "390,844",
+                                    int budget_ms = 8000);
+
   static ConsoleStack* stack_;
   static Suite* suite_;         // &stack_->suite()
   static ServiceProcess* web_;  // &stack_->web()

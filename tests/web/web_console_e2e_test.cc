@@ -529,35 +529,12 @@ TEST_F(WebConsoleTest, TheAssessmentGroupAcknowledgesAndFollowsUpThroughTheApi) 
   }
 }
 
-// Loads `next` after signing in with `token` in headless Chromium at phone
-// width; the DOM, with no console message allowed.
-std::string RenderSignedIn(int port, const std::string& token, const std::string& next) {
-  const std::string chromium = testing::FindChromium();
-  if (chromium.empty()) {
-    return "";
-  }
-  auto run = testing::RunChromiumOnUrl(
-      chromium, absl::StrCat("http://127.0.0.1:", port, "/signin?next=", next, "#token=", token),
-      "--enable-logging=stderr --v=0 --window-size=390,844 --virtual-time-budget=8000 "
-      "--timeout=20000 --dump-dom");
-  EXPECT_TRUE(run.ok()) << run.status();
-  if (!run.ok()) {
-    return "";
-  }
-  for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
-    if (absl::StrContains(line, "CONSOLE")) {
-      ADD_FAILURE() << next << ": console: " << line;
-    }
-  }
-  return run->stdout_text;
-}
-
 TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
   if (testing::FindChromium().empty()) {
     GTEST_SKIP() << "no Chromium installed";
   }
   const std::string next = absl::StrCat("%2Fwarning%3Fid%3D", kProgressWarning);
-  const std::string dom = RenderSignedIn(port_, kAssessmentToken, next);
+  const std::string dom = RenderSignedIn(kAssessmentToken, next);
   MaybeScreenshot(kAssessmentToken, "%2Fwarnings%3Flive%3D0", "web-warnings.png");
   MaybeScreenshot(kAssessmentToken, next, "web-warning.png");
   EXPECT_THAT(dom, HasSubstr(absl::StrCat("data-warning=\"", kProgressWarning, "\"")))
@@ -604,7 +581,7 @@ TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
     request.set_reason("2024年筛查人数缺少来源");
     ASSERT_TRUE(review->ReturnForm(&ctx, request, &form).ok());
   }
-  const std::string bureau = RenderSignedIn(port_, kStatisticsToken, "%2Freview");
+  const std::string bureau = RenderSignedIn(kStatisticsToken, "%2Freview");
   MaybeScreenshot(kStatisticsToken, "%2Freview", "web-review.png");
   EXPECT_THAT(bureau, HasSubstr("2024年筛查人数缺少来源")) << bureau.substr(0, 3000);
   EXPECT_THAT(bureau, HasSubstr("区卫生健康局"));
@@ -612,7 +589,7 @@ TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
   // The reporting board of 2024: the unit's returned form is overdue.
   EXPECT_THAT(bureau, HasSubstr("2024年报送看板"));
   EXPECT_THAT(bureau, HasSubstr(R"(data-unit="HEALTH_BUREAU" data-overdue="yes")"));
-  const std::string unit = RenderSignedIn(port_, kUnitToken, "%2Funit");
+  const std::string unit = RenderSignedIn(kUnitToken, "%2Funit");
   EXPECT_THAT(unit, HasSubstr("2024年筛查人数缺少来源")) << unit.substr(0, 3000);
   EXPECT_THAT(unit, HasSubstr("已退回"));
   EXPECT_THAT(unit, HasSubstr(">报送</button>"));

@@ -185,24 +185,7 @@ class WebConsoleIndicatorTest : public testing::ConsoleStackTest {
   // The DOM of `next` (URL-encoded) after signing in with `token`, at
   // `width` px; a console message fails the test.
   static std::string Render(const std::string& token, const std::string& next, int width = 390) {
-    const std::string chromium = testing::FindChromium();
-    if (chromium.empty()) {
-      return "";
-    }
-    auto run = testing::RunChromiumOnUrl(
-        chromium, absl::StrCat("http://127.0.0.1:", port_, "/signin?next=", next, "#token=", token),
-        absl::StrCat("--enable-logging=stderr --v=0 --window-size=", width,
-                     ",900 --virtual-time-budget=10000 --timeout=20000 --dump-dom"));
-    EXPECT_TRUE(run.ok()) << run.status();
-    if (!run.ok()) {
-      return "";
-    }
-    for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
-      if (absl::StrContains(line, "CONSOLE")) {
-        ADD_FAILURE() << next << ": console: " << line;
-      }
-    }
-    return run->stdout_text;
+    return RenderSignedIn(token, next, absl::StrCat(width, ",900"), 10000);
   }
 };
 
