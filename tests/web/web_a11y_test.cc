@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,10 +27,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
-#include "common/auth/token_store.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
@@ -38,6 +37,7 @@
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
+#include "tests/web/console_stack.h"
 #include "tests/web/devtools_browser.h"
 
 namespace halfsky {
@@ -94,7 +94,7 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
-class WebA11yTest : public ::testing::Test {
+class WebA11yTest : public testing::ConsoleStackTest {
  protected:
   static void SetUpTestSuite() {
     // The real-data catalog plus kExtraIndicators copies of its screening
@@ -126,56 +126,21 @@ class WebA11yTest : public ::testing::Test {
       std::ofstream out(catalog_);
       out << catalog;
     }
-    testing::SuiteOptions options;
-    options.catalog = catalog_;
-    options.tokens = absl::StrCat(auth::HashToken(kAssessmentToken), " alice assessment\n",
-                                  auth::HashToken(kUnitToken), " health-system unit:", kUnit, "\n",
-                                  auth::HashToken(kStatisticsToken), " stats statistics\n",
-                                  auth::HashToken(kServiceToken), " halfsky-services statistics\n");
-    options.service_token = kServiceToken;
-    options.evaluation_flags = {"--reevaluate_interval=1h"};
-    auto suite = testing::Suite::Start(options);
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-    web_ = new testing::ServiceProcess();
-    const std::string http_file = suite_->dir() + "/web.http";
-    absl::Status started =
-        web_->Start(suite_->dir(), "web", testing::ServiceBinary("web"), catalog_,
-                    /*tokens_file=*/"",
-                    {"--http_listen=127.0.0.1:0", "--http_address_file=" + http_file,
-                     "--submission=" + suite_->submission().address(),
-                     "--aggregation=" + suite_->aggregation().address(),
-                     "--evaluation=" + suite_->evaluation().address()});
-    ASSERT_TRUE(started.ok()) << started;
-    const std::string address = std::string(
-        absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
-    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
+    ASSERT_NO_FATAL_FAILURE(StartStack(
+        {catalog_, kAssessmentToken, kUnitToken, kStatisticsToken, kServiceToken, kUnit}));
 
     // Each copy in the district: 50 % (2020), then 52 % (2024; every fourth
     // falls to 40 %) against ≥ 70 % by 2025: a progress warning each, in
     // batches of 100 indicators.
-    auto submission = v1::SubmissionService::NewStub(
-        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
     for (int first = 1; first <= kExtraIndicators; first += 100) {
-      v1::SubmitBatchRequest request;
-      request.set_request_id(absl::StrCat("web-a11y-", first));
+      std::vector<v1::DataValue> values;
       for (int i = first; i < first + 100 && i <= kExtraIndicators; ++i) {
-        for (const auto& [year, num] :
-             std::vector<std::pair<int, double>>{{2020, 500}, {2024, i % 4 == 0 ? 400 : 520}}) {
-          v1::DataValue* v = request.add_data_values();
-          v->mutable_key()->set_indicator_id(absl::StrFormat("HEALTH-B%03d", i));
-          v->mutable_key()->set_area_code(kDistrict);
-          v->mutable_key()->set_year(year);
-          v->mutable_fraction()->set_numerator(num);
-          v->mutable_fraction()->set_denominator(1000);
-          v->set_source("两癌筛查年报");
-        }
+        const std::string id = absl::StrFormat("HEALTH-B%03d", i);
+        values.push_back(FractionValue(id, kDistrict, 2020, 500, 1000, "两癌筛查年报"));
+        values.push_back(
+            FractionValue(id, kDistrict, 2024, i % 4 == 0 ? 400 : 520, 1000, "两癌筛查年报"));
       }
-      grpc::ClientContext ctx;
-      auth::AddBearerToken(&ctx, kUnitToken);
-      v1::SubmitBatchResponse response;
-      const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
-      ASSERT_TRUE(st.ok()) << st.error_message();
+      ASSERT_NO_FATAL_FAILURE(SubmitValues(kUnitToken, absl::StrCat("web-a11y-", first), values));
     }
     // Forms with every control of the review and unit pages: 2024 submitted
     // (return, approve), 2020 returned with a reason (submit again).
@@ -217,28 +182,9 @@ class WebA11yTest : public ::testing::Test {
     ASSERT_GE(count, 500) << "the engine fired too few warnings";
   }
 
-  static void TearDownTestSuite() {
-    if (web_ != nullptr) {
-      EXPECT_TRUE(web_->Stop().ok()) << web_->log();
-      delete web_;
-      web_ = nullptr;
-    }
-    if (suite_ != nullptr) {
-      EXPECT_TRUE(suite_->Stop().ok());
-      delete suite_;
-      suite_ = nullptr;
-    }
-  }
-
   static v1::ListWarningsResponse GrpcWarnings() {
-    auto stub = v1::EvaluationService::NewStub(
-        grpc::CreateChannel(suite_->evaluation().address(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    auth::AddBearerToken(&ctx, kAssessmentToken);
-    v1::ListWarningsRequest request;
-    request.set_page_size(5000);
     v1::ListWarningsResponse response;
-    EXPECT_TRUE(stub->ListWarnings(&ctx, request, &response).ok());
+    EXPECT_TRUE(ListWarnings(kAssessmentToken, 5000, &response).ok());
     return response;
   }
 
@@ -282,15 +228,9 @@ class WebA11yTest : public ::testing::Test {
   }
 
   static std::string catalog_;
-  static testing::Suite* suite_;
-  static testing::ServiceProcess* web_;
-  static int port_;
 };
 
 std::string WebA11yTest::catalog_;
-testing::Suite* WebA11yTest::suite_ = nullptr;
-testing::ServiceProcess* WebA11yTest::web_ = nullptr;
-int WebA11yTest::port_ = 0;
 
 // axe-core's file: $HALFSKY_AXE, else tests/web/node_modules (tests/run.sh
 // installs it; deploy/local/deps.sh halfsky_install_web_test_tools).
@@ -454,6 +394,37 @@ TEST_F(WebA11yTest, AScreenshotOfEveryMainPageAtBothWidths) {
       std::cout << "[ shot     ] " << file << " (" << png.size() / 1024 << " KiB)" << std::endl;
     }
   }
+}
+
+// The main navigation (app.js renders it into each page's <nav id="nav">):
+// on every signed-in page the same links and the sign-out button, and the
+// page's own link, when it has one, marked aria-current="page".
+TEST_F(WebA11yTest, EverySignedInPageHasTheMainNavigationWithItsOwnLinkMarked) {
+  auto browser = Browser();
+  if (browser == nullptr) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  std::vector<MainPage> pages(std::begin(kMainPages), std::end(kMainPages));
+  pages.push_back({"report", kAssessmentToken, "/report", "document.readyState === 'complete'"});
+  for (const MainPage& page : pages) {
+    if (page.token == nullptr || !Open(*browser, page)) {
+      continue;
+    }
+    EXPECT_EQ(
+        browser->Evaluate("Array.from(document.querySelectorAll('nav#nav[aria-label] a'))"
+                          ".map(function (a) { return a.getAttribute('href'); }).join(' ') + "
+                          "(document.querySelector('nav#nav button#signout') ? ' +signout' : '')"),
+        "/warnings /review /reporting /indicator /unit /report +signout")
+        << page.name;
+    const std::string path = page.path;
+    const std::string where = path.substr(0, path.find('?'));
+    EXPECT_EQ(browser->Evaluate("Array.from(document.querySelectorAll('#nav [aria-current]'))"
+                                ".map(function (a) { return a.getAttribute('href') + '=' + "
+                                "a.getAttribute('aria-current'); }).join(' ')"),
+              where == "/warning" ? "" : where + "=page")
+        << page.name;
+  }
+  EXPECT_TRUE(browser->errors().empty()) << browser->errors()[0];
 }
 
 }  // namespace

@@ -17,9 +17,7 @@
 // One suite for every test (SetUpTestSuite) keeps the run short.
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,7 +40,6 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
-#include "common/auth/token_store.h"
 #include "common/submission_file/table.h"
 #include "common/submission_file/xlsx.h"
 #include "common/xlsx/reader.h"
@@ -58,12 +55,15 @@
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
+#include "tests/web/console_stack.h"
+#include "tests/web/devtools_browser.h"
 #include "tests/web/form_xlsx.h"
 
 namespace halfsky {
 namespace {
 
 namespace v1 = ::halfsky::v1;
+using testing::DevToolsBrowser;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -194,74 +194,25 @@ struct Signed {
   std::string csrf;
 };
 
-class WebConsoleTest : public ::testing::Test {
+class WebConsoleTest : public testing::ConsoleStackTest {
  protected:
   static void SetUpTestSuite() {
-    testing::SuiteOptions options;
-    options.catalog =
-        std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto";
-    options.tokens = absl::StrCat(auth::HashToken(kAssessmentToken), " alice assessment\n",
-                                  auth::HashToken(kUnitToken), " health-system unit:", kUnit, "\n",
-                                  auth::HashToken(kStatisticsToken), " stats statistics\n",
-                                  auth::HashToken(kServiceToken), " halfsky-services statistics\n");
-    options.service_token = kServiceToken;
-    options.evaluation_flags = {"--reevaluate_interval=1h"};
-    auto suite = testing::Suite::Start(options);
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-    web_ = new testing::ServiceProcess();
-    const std::string http_file = suite_->dir() + "/web.http";
-    absl::Status started =
-        web_->Start(suite_->dir(), "web", testing::ServiceBinary("web"), options.catalog,
-                    /*tokens_file=*/"",
-                    {"--http_listen=127.0.0.1:0", "--http_address_file=" + http_file,
-                     "--submission=" + suite_->submission().address(),
-                     "--aggregation=" + suite_->aggregation().address(),
-                     "--evaluation=" + suite_->evaluation().address()});
-    ASSERT_TRUE(started.ok()) << started;
-    const std::string address = std::string(
-        absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
-    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
+    ASSERT_NO_FATAL_FAILURE(
+        StartStack({std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto",
+                    kAssessmentToken, kUnitToken, kStatisticsToken, kServiceToken, kUnit}));
 
     // The district's screening proportion 50 % (2020) and 52 % (2024)
     // against ≥ 70 % by 2025: a PROGRESS warning.
-    auto submission = v1::SubmissionService::NewStub(
-        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
-    v1::SubmitBatchRequest request;
-    request.set_request_id("web-e2e-1");
-    for (const auto& [year, num] : std::vector<std::pair<int, double>>{{2020, 500}, {2024, 520}}) {
-      v1::DataValue* v = request.add_data_values();
-      v->mutable_key()->set_indicator_id("HEALTH-02");
-      v->mutable_key()->set_area_code(kDistrict);
-      v->mutable_key()->set_year(year);
-      v->mutable_fraction()->set_numerator(num);
-      v->mutable_fraction()->set_denominator(1000);
-      v->set_source("两癌筛查年报");
-    }
-    grpc::ClientContext ctx;
-    auth::AddBearerToken(&ctx, kUnitToken);
-    v1::SubmitBatchResponse response;
-    const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
-    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_NO_FATAL_FAILURE(
+        SubmitValues(kUnitToken, "web-e2e-1",
+                     {FractionValue("HEALTH-02", kDistrict, 2020, 500, 1000, "两癌筛查年报"),
+                      FractionValue("HEALTH-02", kDistrict, 2024, 520, 1000, "两癌筛查年报")}));
     // Late-data warnings fire at start; wait for the progress warning too.
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (!HasWarning(kProgressWarning) && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(100));
     }
     ASSERT_TRUE(HasWarning(kProgressWarning)) << "no progress warning fired";
-  }
-
-  static void TearDownTestSuite() {
-    if (web_ != nullptr) {
-      EXPECT_TRUE(web_->Stop().ok()) << web_->log();
-      delete web_;
-      web_ = nullptr;
-    }
-    if (suite_ != nullptr) {
-      EXPECT_TRUE(suite_->Stop().ok());
-      delete suite_;
-      suite_ = nullptr;
-    }
   }
 
   static bool HasWarning(const std::string& id) {
@@ -275,14 +226,8 @@ class WebConsoleTest : public ::testing::Test {
   }
 
   static v1::ListWarningsResponse GrpcWarnings() {
-    auto stub = v1::EvaluationService::NewStub(
-        grpc::CreateChannel(suite_->evaluation().address(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    auth::AddBearerToken(&ctx, kAssessmentToken);
-    v1::ListWarningsRequest request;
-    request.set_page_size(1000);
     v1::ListWarningsResponse response;
-    EXPECT_TRUE(stub->ListWarnings(&ctx, request, &response).ok());
+    EXPECT_TRUE(ListWarnings(kAssessmentToken, 1000, &response).ok());
     return response;
   }
 
@@ -307,15 +252,7 @@ class WebConsoleTest : public ::testing::Test {
     }
     return Http(port_, "POST", "/api/v1/" + method, headers, json);
   }
-
-  static testing::Suite* suite_;
-  static testing::ServiceProcess* web_;
-  static int port_;
 };
-
-testing::Suite* WebConsoleTest::suite_ = nullptr;
-testing::ServiceProcess* WebConsoleTest::web_ = nullptr;
-int WebConsoleTest::port_ = 0;
 
 TEST_F(WebConsoleTest, WithoutASessionIs401AndOffTheAllowListIs404) {
   {
@@ -592,56 +529,14 @@ TEST_F(WebConsoleTest, TheAssessmentGroupAcknowledgesAndFollowsUpThroughTheApi) 
   }
 }
 
-// Loads `next` after signing in with `token` in headless Chromium at phone
-// width; the DOM, with no console message allowed.
-std::string RenderSignedIn(int port, const std::string& token, const std::string& next) {
-  const std::string chromium = testing::FindChromium();
-  if (chromium.empty()) {
-    return "";
-  }
-  auto run = testing::RunChromiumOnUrl(
-      chromium, absl::StrCat("http://127.0.0.1:", port, "/signin?next=", next, "#token=", token),
-      "--enable-logging=stderr --v=0 --window-size=390,844 --virtual-time-budget=8000 "
-      "--timeout=20000 --dump-dom");
-  EXPECT_TRUE(run.ok()) << run.status();
-  if (!run.ok()) {
-    return "";
-  }
-  for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
-    if (absl::StrContains(line, "CONSOLE")) {
-      ADD_FAILURE() << next << ": console: " << line;
-    }
-  }
-  return run->stdout_text;
-}
-
-// HALFSKY_DOCS_SCREENSHOT_DIR=docs: saves a screenshot of `next` (1280 px
-// wide) there as `name` (the pictures in docs/; not taken otherwise).
-void MaybeScreenshot(int port, const std::string& token, const std::string& next,
-                     const std::string& name) {
-  const char* dir = std::getenv("HALFSKY_DOCS_SCREENSHOT_DIR");
-  const std::string chromium = testing::FindChromium();
-  if (dir == nullptr || dir[0] == '\0' || chromium.empty()) {
-    return;
-  }
-  const std::string png = absl::StrCat(dir, "/", name);
-  auto shot = testing::RunChromiumOnUrl(
-      chromium, absl::StrCat("http://127.0.0.1:", port, "/signin?next=", next, "#token=", token),
-      absl::StrCat("--window-size=1280,900 --virtual-time-budget=8000 --timeout=20000 "
-                   "--screenshot=",
-                   png));
-  ASSERT_TRUE(shot.ok()) << shot.status();
-  EXPECT_EQ(testing::ReadFile(png).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << png;
-}
-
 TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
   if (testing::FindChromium().empty()) {
     GTEST_SKIP() << "no Chromium installed";
   }
   const std::string next = absl::StrCat("%2Fwarning%3Fid%3D", kProgressWarning);
-  const std::string dom = RenderSignedIn(port_, kAssessmentToken, next);
-  MaybeScreenshot(port_, kAssessmentToken, "%2Fwarnings%3Flive%3D0", "web-warnings.png");
-  MaybeScreenshot(port_, kAssessmentToken, next, "web-warning.png");
+  const std::string dom = RenderSignedIn(kAssessmentToken, next);
+  MaybeScreenshot(kAssessmentToken, "%2Fwarnings%3Flive%3D0", "web-warnings.png");
+  MaybeScreenshot(kAssessmentToken, next, "web-warning.png");
   EXPECT_THAT(dom, HasSubstr(absl::StrCat("data-warning=\"", kProgressWarning, "\"")))
       << dom.substr(0, 3000);
   EXPECT_THAT(dom, HasSubstr("宫颈癌筛查率"));
@@ -686,15 +581,15 @@ TEST_F(WebConsoleTest, ChromiumShowsTheReturnedReasonToTheBureauAndTheUnit) {
     request.set_reason("2024年筛查人数缺少来源");
     ASSERT_TRUE(review->ReturnForm(&ctx, request, &form).ok());
   }
-  const std::string bureau = RenderSignedIn(port_, kStatisticsToken, "%2Freview");
-  MaybeScreenshot(port_, kStatisticsToken, "%2Freview", "web-review.png");
+  const std::string bureau = RenderSignedIn(kStatisticsToken, "%2Freview");
+  MaybeScreenshot(kStatisticsToken, "%2Freview", "web-review.png");
   EXPECT_THAT(bureau, HasSubstr("2024年筛查人数缺少来源")) << bureau.substr(0, 3000);
   EXPECT_THAT(bureau, HasSubstr("区卫生健康局"));
   EXPECT_THAT(bureau, HasSubstr(R"(data-state="returned")"));
   // The reporting board of 2024: the unit's returned form is overdue.
   EXPECT_THAT(bureau, HasSubstr("2024年报送看板"));
   EXPECT_THAT(bureau, HasSubstr(R"(data-unit="HEALTH_BUREAU" data-overdue="yes")"));
-  const std::string unit = RenderSignedIn(port_, kUnitToken, "%2Funit");
+  const std::string unit = RenderSignedIn(kUnitToken, "%2Funit");
   EXPECT_THAT(unit, HasSubstr("2024年筛查人数缺少来源")) << unit.substr(0, 3000);
   EXPECT_THAT(unit, HasSubstr("已退回"));
   EXPECT_THAT(unit, HasSubstr(">报送</button>"));
@@ -797,176 +692,6 @@ TEST_F(WebConsoleTest, AChangeArrivesLiveOnTheStream) {
   EXPECT_THAT(raw.substr(synced), HasSubstr(R"(data: {"type":"WARNING_EVENT_TYPE_UPDATED")"));
   EXPECT_THAT(raw.substr(synced), HasSubstr(R"("currentValue":54)"));
 }
-
-// Headless Chromium driven over the DevTools protocol on a pipe
-// (--remote-debugging-pipe: commands on fd 3, events and answers on fd 4,
-// NUL-separated JSON), for what --dump-dom cannot do: watching a page that
-// keeps a live stream open. Messages are parsed as google.protobuf.Struct.
-class DevToolsBrowser {
- public:
-  ~DevToolsBrowser() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (to_ >= 0) close(to_);
-    if (from_ >= 0) close(from_);
-  }
-
-  // Starts Chromium on `url` and attaches to its page. False on failure.
-  bool Start(const std::string& chromium, const std::string& url) {
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0) {
-      return false;
-    }
-    const std::string profile = testing::MakeTempDir("chromium-cdp");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(in[0], 3);
-      dup2(out[1], 4);
-      const int null = open("/dev/null", O_WRONLY);
-      dup2(null, 1);
-      dup2(null, 2);
-      const std::string data_dir = "--user-data-dir=" + profile + "/profile";
-      execl(chromium.c_str(), chromium.c_str(), "--headless", "--no-sandbox", "--disable-gpu",
-            "--no-first-run", "--disable-background-networking", "--disable-extensions",
-            "--window-size=390,844", "--remote-debugging-pipe", data_dir.c_str(), url.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    to_ = in[1];
-    from_ = out[0];
-    // The page target, attached with a flat session.
-    for (int attempt = 0; attempt < 50 && session_.empty(); ++attempt) {
-      google::protobuf::Struct targets;
-      if (!Call("Target.getTargets", "{}", "", &targets)) {
-        return false;
-      }
-      for (const auto& t : targets.fields().at("targetInfos").list_value().values()) {
-        const auto& f = t.struct_value().fields();
-        if (f.at("type").string_value() == "page") {
-          google::protobuf::Struct attached;
-          if (!Call("Target.attachToTarget",
-                    absl::StrCat(R"({"targetId":")", f.at("targetId").string_value(),
-                                 R"(","flatten":true})"),
-                    "", &attached)) {
-            return false;
-          }
-          session_ = attached.fields().at("sessionId").string_value();
-        }
-      }
-      if (session_.empty()) {
-        absl::SleepFor(absl::Milliseconds(100));
-      }
-    }
-    google::protobuf::Struct ignored;
-    return !session_.empty() && Call("Runtime.enable", "{}", session_, &ignored);
-  }
-
-  // The value of `expression` in the page as a string ("" on an exception).
-  std::string Evaluate(const std::string& expression) {
-    google::protobuf::Value v;
-    v.set_string_value(expression);
-    std::string quoted;
-    (void)google::protobuf::util::MessageToJsonString(v, &quoted);
-    google::protobuf::Struct result;
-    if (!Call("Runtime.evaluate",
-              absl::StrCat(R"({"expression":)", quoted, R"(,"returnByValue":true})"), session_,
-              &result)) {
-      return "";
-    }
-    const auto& r = result.fields().at("result").struct_value().fields();
-    auto value = r.find("value");
-    if (value == r.end()) {
-      return "";
-    }
-    return value->second.has_string_value() ? value->second.string_value() : "";
-  }
-
-  // Polls `expression` until it yields `want` or `timeout` passes; the last value.
-  std::string WaitFor(const std::string& expression, const std::string& want,
-                      absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    std::string got = Evaluate(expression);
-    while (got != want && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(100));
-      got = Evaluate(expression);
-    }
-    return got;
-  }
-
-  // Console errors and uncaught exceptions seen so far.
-  const std::vector<std::string>& errors() const { return errors_; }
-
- private:
-  // Sends a command and waits (10 s) for its answer's "result".
-  bool Call(const std::string& method, const std::string& params, const std::string& session,
-            google::protobuf::Struct* result) {
-    const int id = ++next_id_;
-    std::string msg =
-        absl::StrCat(R"({"id":)", id, R"(,"method":")", method, R"(","params":)", params);
-    if (!session.empty()) {
-      absl::StrAppend(&msg, R"(,"sessionId":")", session, "\"");
-    }
-    msg += '}';
-    msg += '\0';
-    if (write(to_, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) {
-      return false;
-    }
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < deadline) {
-      const size_t nul = buffer_.find('\0');
-      if (nul == std::string::npos) {
-        pollfd p{from_, POLLIN, 0};
-        if (poll(&p, 1, 200) > 0) {
-          char buf[65536];
-          const ssize_t n = read(from_, buf, sizeof(buf));
-          if (n <= 0) {
-            return false;
-          }
-          buffer_.append(buf, static_cast<size_t>(n));
-        }
-        continue;
-      }
-      const std::string one = buffer_.substr(0, nul);
-      buffer_.erase(0, nul + 1);
-      google::protobuf::Struct message;
-      if (!google::protobuf::util::JsonStringToMessage(one, &message).ok()) {
-        continue;
-      }
-      const auto& f = message.fields();
-      auto m = f.find("method");
-      if (m != f.end()) {  // an event
-        if (m->second.string_value() == "Runtime.exceptionThrown" ||
-            (m->second.string_value() == "Runtime.consoleAPICalled" &&
-             one.find(R"("type":"error")") != std::string::npos)) {
-          errors_.push_back(one.substr(0, 500));
-        }
-        continue;
-      }
-      auto got_id = f.find("id");
-      if (got_id != f.end() && static_cast<int>(got_id->second.number_value()) == id) {
-        auto r = f.find("result");
-        if (r == f.end()) {
-          return false;
-        }
-        *result = r->second.struct_value();
-        return true;
-      }
-    }
-    return false;
-  }
-
-  pid_t pid_ = -1;
-  int to_ = -1;
-  int from_ = -1;
-  int next_id_ = 0;
-  std::string buffer_;
-  std::string session_;
-  std::vector<std::string> errors_;
-};
 
 // The board in a real browser with its live stream open: a new figure
 // upstream changes the card on the page without a reload.
@@ -1159,7 +884,7 @@ TEST_F(WebUploadReportTest, ChromiumUploadsTheFormAndShowsEveryCellErrorOfABadOn
             "yes");
   const std::string fits = "String(document.documentElement.scrollWidth <= window.innerWidth)";
   EXPECT_EQ(browser.Evaluate(fits), "true");  // 390 px: no horizontal scrolling
-  MaybeScreenshot(port_, kUnitToken, "%2Funit", "web-unit.png");
+  MaybeScreenshot(kUnitToken, "%2Funit", "web-unit.png");
   const std::string state = "document.getElementById('upload').getAttribute('data-upload-state')";
   const std::string status = "document.getElementById('upload-status').textContent";
   const std::string good = FormXlsx("good.xlsx", kGoodRows);
@@ -1274,8 +999,7 @@ TEST_F(WebUploadReportTest, ChromiumShowsTheReportAndItsDownloadsHoldTheSameFigu
   EXPECT_THAT(page_text, HasSubstr("宫颈癌筛查率"));
   EXPECT_EQ(browser.Evaluate("String(document.documentElement.scrollWidth <= window.innerWidth)"),
             "true");  // 390 px: no horizontal scrolling
-  MaybeScreenshot(port_, kAssessmentToken, "%2Freport%3Fkind%3Dannual%26year%3D2024",
-                  "web-report.png");
+  MaybeScreenshot(kAssessmentToken, "%2Freport%3Fkind%3Dannual%26year%3D2024", "web-report.png");
   EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
 
   const Signed s = SignIn(kAssessmentToken);

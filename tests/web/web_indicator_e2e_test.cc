@@ -33,10 +33,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
-#include "common/auth/token_store.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -47,6 +45,7 @@
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
+#include "tests/web/console_stack.h"
 
 namespace halfsky {
 namespace {
@@ -91,83 +90,40 @@ int HttpStatus(int port, const std::string& path) {
 v1::DataValue Fraction(const std::string& indicator, const std::string& area, int year,
                        double numerator, double denominator, v1::Sex sex = v1::SEX_TOTAL,
                        v1::Residence residence = v1::RESIDENCE_ALL) {
-  v1::DataValue v;
-  v.mutable_key()->set_indicator_id(indicator);
-  v.mutable_key()->set_area_code(area);
-  v.mutable_key()->set_year(year);
-  v.mutable_key()->set_sex(sex);
-  v.mutable_key()->set_residence(residence);
-  v.mutable_fraction()->set_numerator(numerator);
-  v.mutable_fraction()->set_denominator(denominator);
-  v.set_source("妇幼卫生年报");
-  return v;
+  return testing::ConsoleStackTest::FractionValue(indicator, area, year, numerator, denominator,
+                                                  "妇幼卫生年报", sex, residence);
 }
 
-class WebConsoleIndicatorTest : public ::testing::Test {
+class WebConsoleIndicatorTest : public testing::ConsoleStackTest {
  protected:
   static void SetUpTestSuite() {
-    testing::SuiteOptions options;
-    options.catalog =
-        std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/web/indicator_catalog.textproto";
-    options.tokens = absl::StrCat(
-        auth::HashToken(kAssessmentToken), " alice assessment\n", auth::HashToken(kHealthToken),
-        " health-system unit:HEALTH_BUREAU\n", auth::HashToken(kStatisticsToken),
-        " stats statistics\n", auth::HashToken(kServiceToken), " halfsky-services statistics\n");
-    options.service_token = kServiceToken;
-    options.evaluation_flags = {"--reevaluate_interval=1h"};
-    auto suite = testing::Suite::Start(options);
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-    web_ = new testing::ServiceProcess();
-    const std::string http_file = suite_->dir() + "/web.http";
-    absl::Status started =
-        web_->Start(suite_->dir(), "web", testing::ServiceBinary("web"), options.catalog,
-                    /*tokens_file=*/"",
-                    {"--http_listen=127.0.0.1:0", "--http_address_file=" + http_file,
-                     "--submission=" + suite_->submission().address(),
-                     "--aggregation=" + suite_->aggregation().address(),
-                     "--evaluation=" + suite_->evaluation().address()});
-    ASSERT_TRUE(started.ok()) << started;
-    const std::string address = std::string(
-        absl::StripAsciiWhitespace(absl::StripPrefix(testing::ReadFile(http_file), "http=")));
-    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port_)) << address;
+    ASSERT_NO_FATAL_FAILURE(StartStack(
+        {std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/web/indicator_catalog.textproto",
+         kAssessmentToken, kHealthToken, kStatisticsToken, kServiceToken}));
 
-    auto submission = v1::SubmissionService::NewStub(
-        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
-    auto submit = [&](const std::string& token, const std::string& id,
-                      std::vector<v1::DataValue> values) {
-      v1::SubmitBatchRequest request;
-      request.set_request_id(id);
-      for (v1::DataValue& v : values) {
-        *request.add_data_values() = std::move(v);
-      }
-      grpc::ClientContext ctx;
-      auth::AddBearerToken(&ctx, token);
-      v1::SubmitBatchResponse response;
-      const grpc::Status st = submission->SubmitBatch(&ctx, request, &response);
-      ASSERT_TRUE(st.ok()) << id << ": " << st.error_message();
-    };
     // HEALTH-06: the district 50 % (2020), 54 % then corrected to 56 %
     // (2024), urban 60 % and rural 40 % of 2024 (their counts, 300 + 200,
     // are not the district's 560: a residence_sum violation), the town
     // alone in 2023 (the district's 2023 figure is a part: 1 of 2
     // children), and this year's figure, reported before it is due.
-    submit(kHealthToken, "webind-1",
-           {Fraction("HEALTH-06", kDistrict, 2020, 500, 1000),
-            Fraction("HEALTH-06", kDistrict, 2024, 540, 1000),
-            Fraction("HEALTH-06", kDistrict, 2024, 300, 500, v1::SEX_TOTAL, v1::RESIDENCE_URBAN),
-            Fraction("HEALTH-06", kDistrict, 2024, 200, 500, v1::SEX_TOTAL, v1::RESIDENCE_RURAL),
-            Fraction("HEALTH-06", kTown, 2023, 260, 500),
-            Fraction("HEALTH-06", kDistrict, ThisYear(), 580, 1000)});
+    ASSERT_NO_FATAL_FAILURE(SubmitValues(
+        kHealthToken, "webind-1",
+        {Fraction("HEALTH-06", kDistrict, 2020, 500, 1000),
+         Fraction("HEALTH-06", kDistrict, 2024, 540, 1000),
+         Fraction("HEALTH-06", kDistrict, 2024, 300, 500, v1::SEX_TOTAL, v1::RESIDENCE_URBAN),
+         Fraction("HEALTH-06", kDistrict, 2024, 200, 500, v1::SEX_TOTAL, v1::RESIDENCE_RURAL),
+         Fraction("HEALTH-06", kTown, 2023, 260, 500),
+         Fraction("HEALTH-06", kDistrict, ThisYear(), 580, 1000)}));
     v1::DataValue corrected = Fraction("HEALTH-06", kDistrict, 2024, 560, 1000);
     corrected.set_change_reason("更正筛查人数（补录陈仓镇）");
-    submit(kHealthToken, "webind-2", {corrected});
+    ASSERT_NO_FATAL_FAILURE(SubmitValues(kHealthToken, "webind-2", {corrected}));
     // EDUCATION-03 (the education bureau's) by sex, 2023 only: 2024 is
     // overdue.
-    submit(kStatisticsToken, "webind-3",
-           {Fraction("EDUCATION-03", kDistrict, 2023, 900, 1000),
-            Fraction("EDUCATION-03", kDistrict, 2023, 440, 490, v1::SEX_FEMALE),
-            Fraction("EDUCATION-03", kDistrict, 2023, 460, 510, v1::SEX_MALE)});
+    ASSERT_NO_FATAL_FAILURE(
+        SubmitValues(kStatisticsToken, "webind-3",
+                     {Fraction("EDUCATION-03", kDistrict, 2023, 900, 1000),
+                      Fraction("EDUCATION-03", kDistrict, 2023, 440, 490, v1::SEX_FEMALE),
+                      Fraction("EDUCATION-03", kDistrict, 2023, 460, 510, v1::SEX_MALE)}));
     // The health unit submits this year's form.
     auto review = v1::ReviewService::NewStub(
         grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
@@ -212,30 +168,11 @@ class WebConsoleIndicatorTest : public ::testing::Test {
     ASSERT_FALSE(IndicatorWarnings().empty()) << "no warning names an indicator";
   }
 
-  static void TearDownTestSuite() {
-    if (web_ != nullptr) {
-      EXPECT_TRUE(web_->Stop().ok()) << web_->log();
-      delete web_;
-      web_ = nullptr;
-    }
-    if (suite_ != nullptr) {
-      EXPECT_TRUE(suite_->Stop().ok());
-      delete suite_;
-      suite_ = nullptr;
-    }
-  }
-
   // The firing warnings that name an indicator.
   static std::vector<v1::Warning> IndicatorWarnings() {
-    auto stub = v1::EvaluationService::NewStub(
-        grpc::CreateChannel(suite_->evaluation().address(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    auth::AddBearerToken(&ctx, kAssessmentToken);
-    v1::ListWarningsRequest request;
-    request.set_page_size(1000);
     v1::ListWarningsResponse response;
     std::vector<v1::Warning> out;
-    if (stub->ListWarnings(&ctx, request, &response).ok()) {
+    if (ListWarnings(kAssessmentToken, 1000, &response).ok()) {
       for (const v1::Warning& w : response.warnings()) {
         if (!w.indicator_id().empty()) {
           out.push_back(w);
@@ -248,51 +185,9 @@ class WebConsoleIndicatorTest : public ::testing::Test {
   // The DOM of `next` (URL-encoded) after signing in with `token`, at
   // `width` px; a console message fails the test.
   static std::string Render(const std::string& token, const std::string& next, int width = 390) {
-    const std::string chromium = testing::FindChromium();
-    if (chromium.empty()) {
-      return "";
-    }
-    auto run = testing::RunChromiumOnUrl(
-        chromium, absl::StrCat("http://127.0.0.1:", port_, "/signin?next=", next, "#token=", token),
-        absl::StrCat("--enable-logging=stderr --v=0 --window-size=", width,
-                     ",900 --virtual-time-budget=10000 --timeout=20000 --dump-dom"));
-    EXPECT_TRUE(run.ok()) << run.status();
-    if (!run.ok()) {
-      return "";
-    }
-    for (absl::string_view line : absl::StrSplit(run->stderr_text, '\n')) {
-      if (absl::StrContains(line, "CONSOLE")) {
-        ADD_FAILURE() << next << ": console: " << line;
-      }
-    }
-    return run->stdout_text;
+    return RenderSignedIn(token, next, absl::StrCat(width, ",900"), 10000);
   }
-
-  // HALFSKY_DOCS_SCREENSHOT_DIR=docs: a 1280 px screenshot of `next` as `name`.
-  static void MaybeScreenshot(const std::string& token, const std::string& next,
-                              const std::string& name) {
-    const char* dir = std::getenv("HALFSKY_DOCS_SCREENSHOT_DIR");
-    const std::string chromium = testing::FindChromium();
-    if (dir == nullptr || dir[0] == '\0' || chromium.empty()) {
-      return;
-    }
-    const std::string png = absl::StrCat(dir, "/", name);
-    auto shot = testing::RunChromiumOnUrl(
-        chromium, absl::StrCat("http://127.0.0.1:", port_, "/signin?next=", next, "#token=", token),
-        absl::StrCat("--window-size=1280,1600 --virtual-time-budget=10000 --timeout=20000 "
-                     "--screenshot=",
-                     png));
-    ASSERT_TRUE(shot.ok()) << shot.status();
-  }
-
-  static testing::Suite* suite_;
-  static testing::ServiceProcess* web_;
-  static int port_;
 };
-
-testing::Suite* WebConsoleIndicatorTest::suite_ = nullptr;
-testing::ServiceProcess* WebConsoleIndicatorTest::web_ = nullptr;
-int WebConsoleIndicatorTest::port_ = 0;
 
 #define SKIP_WITHOUT_CHROMIUM()              \
   if (testing::FindChromium().empty()) {     \
@@ -307,7 +202,8 @@ TEST_F(WebConsoleIndicatorTest, ThePagesNeedASession) {
 TEST_F(WebConsoleIndicatorTest, TheIndicatorPageExplainsTheIndicatorAndItsTargets) {
   SKIP_WITHOUT_CHROMIUM();
   const std::string dom = Render(kAssessmentToken, "%2Findicator%3Fid%3DHEALTH-06");
-  MaybeScreenshot(kAssessmentToken, "%2Findicator%3Fid%3DHEALTH-06", "web-indicator.png");
+  MaybeScreenshot(kAssessmentToken, "%2Findicator%3Fid%3DHEALTH-06", "web-indicator.png",
+                  "1280,1600", 10000);
   EXPECT_THAT(dom, HasSubstr(R"(data-indicator="HEALTH-06")")) << dom.substr(0, 3000);
   EXPECT_THAT(dom, HasSubstr("适龄妇女宫颈癌人群筛查率"));
   // 指标解释 as the catalog has it.
@@ -451,7 +347,8 @@ TEST_F(WebConsoleIndicatorTest, TheReportingBoardShowsDueReportedOnTimeOverdueAn
   // 2024: the health unit reported (late: after 31 December 2024), the
   // education bureau did not (overdue).
   const std::string past = Render(kStatisticsToken, "%2Freporting%3Fyear%3D2024", 1280);
-  MaybeScreenshot(kStatisticsToken, "%2Freporting%3Fyear%3D2024", "web-reporting.png");
+  MaybeScreenshot(kStatisticsToken, "%2Freporting%3Fyear%3D2024", "web-reporting.png", "1280,1600",
+                  10000);
   EXPECT_THAT(past, HasSubstr("2024年报送看板")) << past.substr(0, 3000);
   EXPECT_THAT(past,
               HasSubstr(R"(<tr data-unit="HEALTH_BUREAU" data-expected="1" data-reported="1" )"

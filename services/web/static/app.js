@@ -44,6 +44,42 @@ var halfsky = (function () {
     return labelsPromise;
   }
 
+  // What most page scripts load first: resolves to {labels, catalog}
+  // (catalog: CatalogService.GetCatalog's catalog; {} when that call fails,
+  // unless `options.requireCatalog`: then the boot rejects with its error).
+  function boot(options) {
+    var catalog = call('halfsky.v1.CatalogService/GetCatalog', {});
+    if (!(options && options.requireCatalog)) {
+      catalog = catalog.catch(function () { return {}; });
+    }
+    return Promise.all([labels(), catalog]).then(function (got) {
+      return { labels: got[0], catalog: (got[1] && got[1].catalog) || {} };
+    });
+  }
+
+  // The main navigation, rendered into every page's <nav id="nav">; the
+  // link of the current page is marked aria-current="page".
+  var NAV = [
+    ['/warnings', '预警看板', 'warnings'],
+    ['/review', '审核', 'review'],
+    ['/reporting', '报送看板', 'reporting'],
+    ['/indicator', '指标', 'indicators'],
+    ['/unit', '本单位', 'my unit'],
+    ['/report', '评估报告', 'reports']
+  ];
+  function renderNav() {
+    var nav = document.getElementById('nav');
+    if (!nav) { return; }
+    if (!nav.hasAttribute('aria-label')) { nav.setAttribute('aria-label', '主导航 / main'); }
+    NAV.forEach(function (n) {
+      var a = el('a', { href: n[0] }, [n[1] + ' ', el('span', { class: 'en', text: n[2] })]);
+      if (location.pathname === n[0]) { a.setAttribute('aria-current', 'page'); }
+      nav.appendChild(a);
+    });
+    nav.appendChild(el('button', { type: 'button', id: 'signout', class: 'link' },
+      ['退出 ', el('span', { class: 'en', text: 'sign out' })]));
+  }
+
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -85,6 +121,7 @@ var halfsky = (function () {
   }
 
   document.addEventListener('DOMContentLoaded', function () {
+    renderNav();
     labelTableWraps();
     var out = document.getElementById('signout');
     if (out) {
@@ -98,5 +135,5 @@ var halfsky = (function () {
     }
   });
 
-  return { call: call, labels: labels, el: el, showError: showError, formatTime: formatTime, cookie: cookie };
+  return { call: call, labels: labels, boot: boot, el: el, showError: showError, formatTime: formatTime, cookie: cookie };
 })();

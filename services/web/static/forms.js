@@ -132,12 +132,9 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     page = document.body.getAttribute('data-page');
-    Promise.all([
-      halfsky.labels(),
-      halfsky.call('halfsky.v1.CatalogService/GetCatalog', {}).catch(function () { return {}; })
-    ]).then(function (got) {
-      L = got[0];
-      catalog = (got[1] && got[1].catalog) || {};
+    halfsky.boot().then(function (booted) {
+      L = booted.labels;
+      catalog = booted.catalog;
       var states = L['halfsky.v1.FormState'] || {};
       var select = document.getElementById('f-state');
       Object.keys(states).filter(function (k) { return states[k].number > 0; }).forEach(function (k) {

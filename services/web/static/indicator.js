@@ -402,9 +402,9 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
-    Promise.all([halfsky.labels(), halfsky.call('halfsky.v1.CatalogService/GetCatalog', {})]).then(function (got) {
-      L = got[0];
-      catalog = (got[1] && got[1].catalog) || {};
+    halfsky.boot({ requireCatalog: true }).then(function (booted) {
+      L = booted.labels;
+      catalog = booted.catalog;
       if (!id) { showIndex(); return null; }
       ind = byCode(catalog.indicators, id, 'id');
       var status = document.getElementById('status');

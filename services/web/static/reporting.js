@@ -207,10 +207,10 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     var params = new URLSearchParams(location.search);
-    Promise.all([halfsky.labels(), halfsky.call('halfsky.v1.CatalogService/GetCatalog', {}).catch(function () { return {}; })])
-        .then(function (got) {
-          L = got[0];
-          catalog = (got[1] && got[1].catalog) || {};
+    halfsky.boot()
+        .then(function (booted) {
+          L = booted.labels;
+          catalog = booted.catalog;
           var select = document.getElementById('f-unit');
           (catalog.memberUnits || []).forEach(function (u) {
             var opt = halfsky.el('option', { value: u.code, text: u.nameZh });

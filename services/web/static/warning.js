@@ -181,12 +181,9 @@
         reason: document.getElementById('close-reason').value.trim()
       });
     });
-    Promise.all([
-      halfsky.labels(),
-      halfsky.call('halfsky.v1.CatalogService/GetCatalog', {}).catch(function () { return {}; })
-    ]).then(function (got) {
-      L = got[0];
-      catalog = (got[1] && got[1].catalog) || {};
+    halfsky.boot().then(function (booted) {
+      L = booted.labels;
+      catalog = booted.catalog;
       var closings = L['halfsky.v1.FollowUpClosing'] || {};
       var select = document.getElementById('close-closing');
       Object.keys(closings).filter(function (k) { return closings[k].number > 0; }).forEach(function (k) {

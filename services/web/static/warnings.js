@@ -151,12 +151,9 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     var params = new URLSearchParams(location.search);
-    Promise.all([
-      halfsky.labels(),
-      halfsky.call('halfsky.v1.CatalogService/GetCatalog', {}).catch(function () { return {}; })
-    ]).then(function (got) {
-      L = got[0];
-      catalog = (got[1] && got[1].catalog) || {};
+    halfsky.boot().then(function (booted) {
+      L = booted.labels;
+      catalog = booted.catalog;
       fillSelect('f-domain', (catalog.domains || []).map(function (d) { return [d.id, d.nameZh]; }));
       fillSelect('f-area', (catalog.areas || []).map(function (a) { return [a.code, a.nameZh]; }));
       fillSelect('f-unit', (catalog.memberUnits || []).map(function (m) { return [m.code, m.nameZh]; }));
