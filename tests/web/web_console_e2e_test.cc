@@ -1459,6 +1459,11 @@ TEST_F(WebFollowUpTest, ChromiumAssignsAWarningAndTheUnitAnswersIt) {
     EXPECT_EQ(browser.Evaluate(li + ".getAttribute('data-overdue')"), "no");
     EXPECT_EQ(browser.Evaluate(fits), "true");
     MaybeScreenshot(port_, kUnitToken, "%2Funit", "web-unit-followups.png");
+    // The page's clock past the due date before the answer re-lists the
+    // records: the item is then marked 逾期.
+    browser.Evaluate(
+        "(function(){var later=Date.now()+31*24*3600*1000;"
+        "Date.now=function(){return later;};return 'x';})()");
     browser.Evaluate(li + ".querySelector('textarea').value='已在全区开展宫颈癌免费筛查进社区';" +
                      li + ".querySelector('button').click();'x'");
     const std::string answered = "document.getElementById('asked-status')";
@@ -1470,6 +1475,8 @@ TEST_F(WebFollowUpTest, ChromiumAssignsAWarningAndTheUnitAnswersIt) {
     // The answer is the record's latest note on the re-listed item.
     EXPECT_THAT(browser.Evaluate(li + ".textContent"),
                 HasSubstr("最近答复 / last answer：已在全区开展宫颈癌免费筛查进社区"));
+    EXPECT_EQ(browser.Evaluate(li + ".getAttribute('data-overdue')"), "yes");
+    EXPECT_THAT(browser.Evaluate(li + ".textContent"), HasSubstr("逾期 / overdue"));
     EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
   }
 
