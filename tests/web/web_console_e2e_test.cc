@@ -24,6 +24,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -194,12 +195,19 @@ struct Signed {
   std::string csrf;
 };
 
+// A catalog other than the real-data one for a suite's services ("" = the
+// real-data catalog); set by a derived suite before it starts.
+std::string catalog_override;
+
 class WebConsoleTest : public testing::ConsoleStackTest {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_NO_FATAL_FAILURE(
-        StartStack({std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto",
-                    kAssessmentToken, kUnitToken, kStatisticsToken, kServiceToken, kUnit}));
+    const std::string catalog =
+        catalog_override.empty()
+            ? std::string(HALFSKY_SOURCE_DIR) + "/tests/testdata/real_data/catalog.textproto"
+            : catalog_override;
+    ASSERT_NO_FATAL_FAILURE(StartStack(
+        {catalog, kAssessmentToken, kUnitToken, kStatisticsToken, kServiceToken, kUnit}));
 
     // The district's screening proportion 50 % (2020) and 52 % (2024)
     // against ≥ 70 % by 2025: a PROGRESS warning.
@@ -1054,6 +1062,161 @@ TEST_F(WebUploadReportTest, ChromiumShowsTheReportAndItsDownloadsHoldTheSameFigu
   // Without a session: 401; a bad kind: 400.
   EXPECT_EQ(Http(port_, "GET", "/api/report?kind=annual&format=xlsx").status, 401);
   EXPECT_EQ(Http(port_, "GET", "/api/report?kind=weekly", {"Cookie: " + s.cookie}).status, 400);
+}
+
+// 督办 between the assessment group and a unit (a suite of its own, fresh
+// services, with a second member unit in the catalog so that a warning can
+// be handed from one unit to another).
+class WebFollowUpTest : public WebConsoleTest {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string real = testing::ReadFile(std::string(HALFSKY_SOURCE_DIR) +
+                                               "/tests/testdata/real_data/catalog.textproto");
+    const std::string dir = testing::MakeTempDir("web-followup-catalog");
+    catalog_override = dir + "/catalog.textproto";
+    std::ofstream(catalog_override)
+        << real
+        << "\nmember_units { code: \"EDU_BUREAU\" name_zh: \"区教育局\" name_en: \"Education "
+           "bureau\" }\n";
+    WebConsoleTest::SetUpTestSuite();
+    catalog_override.clear();
+  }
+
+  // The record's whole history as the web's JSON API gives it.
+  static std::string History(const Signed& s) {
+    return Api(s, "halfsky.v1.FollowUpService/GetFollowUp",
+               absl::StrCat(R"({"warningId":")", kProgressWarning, "\"}"))
+        .body;
+  }
+};
+
+// The assessment group hands a warning to the indicator's lead unit in the
+// warning's page with what is asked and by when; a silence with a past end
+// shows the service's refusal; the unit sees it on /unit with its due date
+// and answers with its countermeasure; the group sees the answer in the
+// warning's history. No console error in any page.
+TEST_F(WebFollowUpTest, ChromiumAssignsAWarningAndTheUnitAnswersIt) {
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "no Chromium installed";
+  }
+  const Signed group = SignIn(kAssessmentToken);
+  const std::string id = absl::StrCat(R"({"warningId":")", kProgressWarning, "\"");
+  // The record opens when the warning fires; then it is first given to the
+  // other unit, so that the page hands it (back) to the lead unit.
+  HttpAnswer got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    got = Api(group, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
+    if (got.status == 200) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() < deadline);
+  ASSERT_EQ(got.status, 200) << got.body;
+  const HttpAnswer away = Api(group, "halfsky.v1.FollowUpService/AssignFollowUp",
+                              id + R"(,"unitCode":"EDU_BUREAU","reason":"先由教育局核实"})");
+  ASSERT_EQ(away.status, 200) << away.body;
+
+  const absl::TimeZone beijing = absl::FixedTimeZone(8 * 3600);
+  const std::string due = absl::FormatTime("%Y-%m-%d", absl::Now() + absl::Hours(24 * 30), beijing);
+  const std::string yesterday =
+      absl::FormatTime("%Y-%m-%d", absl::Now() - absl::Hours(24), beijing);
+  const std::string fits = "String(document.documentElement.scrollWidth <= window.innerWidth)";
+  const std::string page =
+      absl::StrCat("/signin?next=%2Fwarning%3Fid%3D", kProgressWarning, "#token=");
+  const std::string followup = "document.body.getAttribute('data-followup') || ''";
+  {
+    DevToolsBrowser browser;
+    ASSERT_TRUE(
+        browser.Start(chromium, absl::StrCat("http://127.0.0.1:", port_, page, kAssessmentToken)));
+    ASSERT_EQ(browser.WaitFor(followup, "open", absl::Seconds(15)), "open");
+    // The lead unit is preselected among the catalog's member units.
+    EXPECT_EQ(browser.Evaluate("document.getElementById('assign-unit').value"), kUnit);
+    EXPECT_EQ(browser.Evaluate("String(document.getElementById('assign-unit').options.length)"),
+              "2");
+    EXPECT_EQ(browser.Evaluate(fits), "true");
+    // A silence that ended yesterday: the service's refusal, in its words.
+    browser.Evaluate(
+        absl::StrCat("document.getElementById('silence-reason').value='等待年报';"
+                     "document.getElementById('silence-until').value='",
+                     yesterday, "';document.querySelector('#silence-form button').click();'x'"));
+    const std::string silence = "document.getElementById('silence-status')";
+    ASSERT_EQ(
+        browser.WaitFor(silence + ".getAttribute('data-state') || ''", "error", absl::Seconds(10)),
+        "error");
+    EXPECT_THAT(browser.Evaluate(silence + ".textContent"), HasSubstr("暂缓截止时间须晚于现在"));
+    // Hand it to the lead unit with what is asked and by when.
+    browser.Evaluate(absl::StrCat(
+        "document.getElementById('assign-reason').value='指标牵头单位';"
+        "document.getElementById('assign-measures').value='扩大适龄妇女宫颈癌筛查覆盖面';"
+        "document.getElementById('assign-due').value='",
+        due, "';document.querySelector('#assign-form button').click();'x'"));
+    const std::string assign = "document.getElementById('assign-status')";
+    ASSERT_EQ(
+        browser.WaitFor(assign + ".getAttribute('data-state') || ''", "done", absl::Seconds(10)),
+        "done")
+        << browser.Evaluate(assign + ".textContent");
+    EXPECT_EQ(browser.WaitFor(followup, "planned", absl::Seconds(10)), "planned");
+    EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
+  }
+  const std::string after_assign = History(group);
+  EXPECT_THAT(after_assign, HasSubstr(R"("ownerUnitCode":"HEALTH_BUREAU")"));
+  EXPECT_THAT(after_assign, HasSubstr("指标牵头单位"));
+  EXPECT_THAT(after_assign, HasSubstr("扩大适龄妇女宫颈癌筛查覆盖面"));
+
+  // The unit: what is asked of it, by when, and its answer.
+  {
+    DevToolsBrowser browser;
+    ASSERT_TRUE(browser.Start(chromium, absl::StrCat("http://127.0.0.1:", port_,
+                                                     "/signin?next=%2Funit#token=", kUnitToken)));
+    const std::string li = absl::StrCat("document.querySelector('#asked-list li[data-warning=\"",
+                                        kProgressWarning, "\"]')");
+    ASSERT_EQ(browser.WaitFor(li + " ? 'yes' : 'no'", "yes", absl::Seconds(15)), "yes");
+    const std::string text = browser.Evaluate(li + ".textContent");
+    EXPECT_THAT(text, HasSubstr("要求 / asked：扩大适龄妇女宫颈癌筛查覆盖面"));
+    // The due date as the page shows it (zh-CN, Beijing time): 2026/1/2.
+    const absl::CivilDay day = absl::ToCivilDay(absl::Now() + absl::Hours(24 * 30), beijing);
+    EXPECT_THAT(text, HasSubstr(absl::StrCat("期限 / due：", day.year(), "/", day.month(), "/",
+                                             day.day())));
+    EXPECT_THAT(text, Not(HasSubstr("逾期")));
+    EXPECT_EQ(browser.Evaluate(li + ".getAttribute('data-overdue')"), "no");
+    EXPECT_EQ(browser.Evaluate(fits), "true");
+    MaybeScreenshot(kUnitToken, "%2Funit", "web-unit-followups.png");
+    // The page's clock past the due date before the answer re-lists the
+    // records: the item is then marked 逾期.
+    browser.Evaluate(
+        "(function(){var later=Date.now()+31*24*3600*1000;"
+        "Date.now=function(){return later;};return 'x';})()");
+    browser.Evaluate(li + ".querySelector('textarea').value='已在全区开展宫颈癌免费筛查进社区';" +
+                     li + ".querySelector('button').click();'x'");
+    const std::string answered = "document.getElementById('asked-status')";
+    EXPECT_EQ(
+        browser.WaitFor(answered + ".getAttribute('data-state') || ''", "done", absl::Seconds(10)),
+        "done")
+        << browser.Evaluate("document.getElementById('asked-list').textContent");
+    EXPECT_THAT(browser.Evaluate(answered + ".textContent"), HasSubstr("已答复"));
+    // The answer is the record's latest note on the re-listed item.
+    EXPECT_THAT(browser.Evaluate(li + ".textContent"),
+                HasSubstr("最近答复 / last answer：已在全区开展宫颈癌免费筛查进社区"));
+    EXPECT_EQ(browser.Evaluate(li + ".getAttribute('data-overdue')"), "yes");
+    EXPECT_THAT(browser.Evaluate(li + ".textContent"), HasSubstr("逾期 / overdue"));
+    EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
+  }
+
+  // The group sees the answer in the warning's follow-up history.
+  {
+    DevToolsBrowser browser;
+    ASSERT_TRUE(
+        browser.Start(chromium, absl::StrCat("http://127.0.0.1:", port_, page, kAssessmentToken)));
+    ASSERT_EQ(browser.WaitFor(followup, "planned", absl::Seconds(15)), "planned");
+    const std::string steps =
+        browser.Evaluate("document.querySelector('#steps tbody').textContent");
+    EXPECT_THAT(steps, HasSubstr("已在全区开展宫颈癌免费筛查进社区"));
+    EXPECT_THAT(steps, HasSubstr("health-system"));
+    EXPECT_THAT(steps, HasSubstr("指标牵头单位"));
+    EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
+  }
 }
 
 }  // namespace

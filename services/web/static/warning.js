@@ -7,6 +7,8 @@
   var L = null;
   var catalog = {};
   var id = new URLSearchParams(location.search).get('id') || '';
+  // The follow-up record as GetFollowUp last gave it (null: none yet).
+  var followUpNow = null;
 
   function label(type, name, field) {
     var v = ((L && L['halfsky.v1.' + type]) || {})[name];
@@ -110,13 +112,17 @@
         : '尚未确认 / not acknowledged';
     document.getElementById('warning').hidden = false;
     document.body.setAttribute('data-warning', w.id);
+    fillAssignUnits(w);
   }
 
   function showFollowUp() {
     return halfsky.call('halfsky.v1.FollowUpService/GetFollowUp', { warningId: id }).then(function (fu) {
+      followUpNow = fu;
       var parts = [label('FollowUpState', fu.state)];
       if (fu.ownerUnitCode) { parts.push('承办单位 ' + nameOf(catalog.memberUnits, fu.ownerUnitCode)); }
       if (fu.plan && fu.plan.measures) { parts.push('整改措施：' + fu.plan.measures + (fu.plan.due ? '（期限 ' + halfsky.formatTime(fu.plan.due) + '）' : '')); }
+      if (fu.silence) { parts.push('暂缓督办至 ' + halfsky.formatTime(fu.silence.until) + '：' + (fu.silence.reason || '')); }
+      if (fu.escalation) { parts.push('升级督办中 / escalated'); }
       document.getElementById('followup-state').textContent = parts.join(' · ');
       document.getElementById('followup-actions').hidden = fu.state === 'FOLLOW_UP_STATE_CLOSED';
       document.body.setAttribute('data-followup', label('FollowUpState', fu.state, 'token'));
@@ -136,6 +142,84 @@
     });
   }
 
+  // The assign form's units: the catalog's member units, the indicator's
+  // lead (or first responsible) unit preselected.
+  function fillAssignUnits(w) {
+    var select = document.getElementById('assign-unit');
+    var ind = (catalog.indicators || []).filter(function (i) { return i.id === w.indicatorId; })[0] || {};
+    var lead = ind.leadUnitCode || (ind.responsibleUnitCodes || [])[0] ||
+        (w.responsibleUnitCodes || [])[0] || '';
+    select.textContent = '';
+    (catalog.memberUnits || []).forEach(function (u) {
+      var o = halfsky.el('option', { value: u.code, text: u.nameZh + (u.code === lead ? '（牵头单位）' : '') });
+      if (u.code === lead) { o.selected = true; }
+      select.appendChild(o);
+    });
+  }
+
+  // The service's refusal in its own words: the message, then every field
+  // violation of its google.rpc.BadRequest detail.
+  function refusal(err) {
+    var words = [(err && err.message) || ('请求失败 / request failed: ' + String(err))];
+    ((err && err.details) || []).forEach(function (d) {
+      (d.fieldViolations || []).forEach(function (v) { words.push(v.description || v.field); });
+    });
+    return words.join('；');
+  }
+
+  // The outcome of one of the new 督办 forms in its own status line:
+  // data-state "done" or "error", the service's own words on refusal.
+  function formOutcome(target, promise, done) {
+    target.className = 'status';
+    target.textContent = '提交中… / sending…';
+    target.setAttribute('data-state', 'sending');
+    return promise.then(function () {
+      target.textContent = done;
+      target.setAttribute('data-state', 'done');
+      return showFollowUp();
+    }).catch(function (err) {
+      target.className = 'status error';
+      target.textContent = '未保存，服务拒绝 / refused: ' + refusal(err);
+      target.setAttribute('data-state', 'error');
+      return showFollowUp();
+    });
+  }
+
+  // AssignFollowUp (the owner), then PlanFollowUp when 交办要求 is given
+  // (what is asked and by when). An unchanged owner is not reassigned.
+  function wireAssignAndSilence() {
+    document.getElementById('assign-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var unit = document.getElementById('assign-unit').value;
+      var measures = document.getElementById('assign-measures').value.trim();
+      var due = document.getElementById('assign-due').value;
+      var owner = followUpNow ? followUpNow.ownerUnitCode : '';
+      var steps = Promise.resolve();
+      if (unit !== owner || !measures) {
+        steps = halfsky.call('halfsky.v1.FollowUpService/AssignFollowUp', {
+          warningId: id, unitCode: unit, reason: document.getElementById('assign-reason').value.trim()
+        });
+      }
+      if (measures) {
+        steps = steps.then(function () {
+          var plan = { warningId: id, measures: measures };
+          if (due) { plan.due = due + 'T23:59:59+08:00'; }
+          return halfsky.call('halfsky.v1.FollowUpService/PlanFollowUp', plan);
+        });
+      }
+      formOutcome(document.getElementById('assign-status'), steps, '已交办 / assigned');
+    });
+    document.getElementById('silence-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      formOutcome(document.getElementById('silence-status'),
+          halfsky.call('halfsky.v1.FollowUpService/SilenceFollowUp', {
+            warningId: id,
+            reason: document.getElementById('silence-reason').value.trim(),
+            until: document.getElementById('silence-until').value + 'T23:59:59+08:00'
+          }), '已暂缓 / silenced');
+    });
+  }
+
   function load() {
     return find().then(function (w) {
       if (!w) {
@@ -149,6 +233,7 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
+    wireAssignAndSilence();
     document.getElementById('ack-form').addEventListener('submit', function (e) {
       e.preventDefault();
       var note = document.getElementById('ack-note').value.trim();
