@@ -555,6 +555,12 @@ TEST_F(WebConsoleTest, ChromiumRendersAWarningsPage) {
   EXPECT_THAT(dom, ::testing::ContainsRegex("目标 target \\(2025\\)</th><td>[0-9.]+ %</td>"))
       << dom.substr(0, 3000);
   EXPECT_THAT(dom, HasSubstr("data-followup=\""));  // the record and its steps
+  // The chart of the warned series against its targets: both submitted
+  // years drawn, the 2025 target as a level.
+  EXPECT_THAT(dom, HasSubstr("data-trend=\"2\"")) << dom.substr(0, 3000);
+  EXPECT_THAT(dom, HasSubstr("data-target-year=\"2025\""));
+  EXPECT_THAT(dom, HasSubstr("趋势与目标"));
+  EXPECT_THAT(dom, HasSubstr("2025年目标 "));
   const v1::ListWarningsResponse warnings = GrpcWarnings();
   for (const v1::Warning& w : warnings.warnings()) {
     if (w.id() == kProgressWarning) {
@@ -941,6 +947,42 @@ TEST_F(WebUploadReportTest, ChromiumUploadsTheFormAndShowsEveryCellErrorOfABadOn
     EXPECT_EQ(forms.forms(0).state(), v1::FORM_STATE_SUBMITTED);
   }
 
+  // The bureau approves it on /review: its row's 审核通过 button.
+  {
+    DevToolsBrowser bureau;
+    ASSERT_TRUE(
+        bureau.Start(chromium, absl::StrCat("http://127.0.0.1:", port_,
+                                            "/signin?next=%2Freview#token=", kStatisticsToken)));
+    const std::string approve = absl::StrCat(
+        "(function(){var i=document.getElementById('reason-", kUnit, "-", kDistrict,
+        "-2023');if(!i){return null;}return Array.prototype.filter.call("
+        "i.parentNode.querySelectorAll('button'),function(b){return b.textContent==='审核通过';})"
+        "[0]||null;})()");
+    ASSERT_EQ(bureau.WaitFor(approve + " ? 'yes' : 'no'", "yes", absl::Seconds(15)), "yes");
+    bureau.Evaluate(approve + ".click();'x'");
+    auto review = v1::ReviewService::NewStub(
+        grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
+    v1::FormState state = v1::FORM_STATE_UNSPECIFIED;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    do {
+      grpc::ClientContext ctx;
+      auth::AddBearerToken(&ctx, kStatisticsToken);
+      v1::ListFormsRequest request;
+      request.set_year(2023);
+      v1::ListFormsResponse forms;
+      ASSERT_TRUE(review->ListForms(&ctx, request, &forms).ok());
+      ASSERT_EQ(forms.forms_size(), 1);
+      state = forms.forms(0).state();
+      if (state == v1::FORM_STATE_APPROVED) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    } while (absl::Now() < deadline);
+    EXPECT_EQ(state, v1::FORM_STATE_APPROVED)
+        << bureau.Evaluate("document.getElementById('status').textContent");
+    EXPECT_TRUE(bureau.errors().empty()) << bureau.errors()[0];
+  }
+
   // A bad form: two bad cells and one good row; every error shown as the
   // shared reading words it, and not even the good row is written.
   const std::string bad =
@@ -1136,6 +1178,25 @@ TEST_F(WebFollowUpTest, ChromiumAssignsAWarningAndTheUnitAnswersIt) {
     EXPECT_EQ(browser.Evaluate("String(document.getElementById('assign-unit').options.length)"),
               "2");
     EXPECT_EQ(browser.Evaluate(fits), "true");
+    // The group acknowledges it in the page, with its countermeasure note.
+    browser.Evaluate(
+        "document.getElementById('ack-note').value='已约谈卫健局，制定筛查进社区计划';"
+        "document.querySelector('#ack-form button').click();'x'");
+    EXPECT_EQ(browser.WaitFor("document.getElementById('ack').textContent.indexOf('已确认')===0"
+                              "?'yes':document.getElementById('ack').textContent",
+                              "yes", absl::Seconds(10)),
+              "yes");
+    {
+      v1::ListWarningsResponse warnings;
+      ASSERT_TRUE(ListWarnings(kAssessmentToken, 1000, &warnings).ok());
+      bool acknowledged = false;
+      for (const v1::Warning& w : warnings.warnings()) {
+        if (w.id() == kProgressWarning) {
+          acknowledged = w.acknowledgement().note() == "已约谈卫健局，制定筛查进社区计划";
+        }
+      }
+      EXPECT_TRUE(acknowledged) << "the page's acknowledgement did not reach the service";
+    }
     // A silence that ended yesterday: the service's refusal, in its words.
     browser.Evaluate(
         absl::StrCat("document.getElementById('silence-reason').value='等待年报';"

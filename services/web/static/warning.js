@@ -113,6 +113,37 @@
     document.getElementById('warning').hidden = false;
     document.body.setAttribute('data-warning', w.id);
     fillAssignUnits(w);
+    showTrend(w, ind);
+  }
+
+  // The warned series (the warning's area, both sexes, urban and rural
+  // together, as the warning's figures are) against its targets, from
+  // AggregationService.GetSeries: the chart of trend vs target.
+  function showTrend(w, ind) {
+    if (!w.indicatorId || !w.areaCode) { return null; }
+    var st = document.getElementById('trend-status');
+    return halfsky.call('halfsky.v1.AggregationService/GetSeries',
+        { indicatorId: w.indicatorId, areaCode: w.areaCode, sex: 'SEX_TOTAL', residence: 'RESIDENCE_ALL' })
+        .then(function (r) {
+          var pts = (r.points || []).filter(function (p) { return p.value !== undefined; });
+          var area = nameOf(catalog.areas, w.areaCode);
+          var title = (ind.nameZh || w.indicatorId) + '：' + area + '（合计），趋势与目标';
+          var drawn = halfsky.trendChart(document.getElementById('trend'), {
+            title: title, unit: ind.unit, from: catalog.baseYear || 2020, to: catalog.finalYear || 2030,
+            targets: r.targets || [], lines: [{ name: area + '（合计）', main: true, points: pts }]
+          });
+          document.getElementById('trend-caption').textContent = title;
+          var incomplete = pts.filter(function (p) { return p.incomplete; }).length;
+          st.textContent = pts.length + ' 个年份有数' +
+              (incomplete ? '，其中 ' + incomplete + ' 个数据不完整（部分地区，空心点）' : '') + ' / ' + pts.length + ' years';
+          document.getElementById('trend-figure').hidden = false;
+          document.body.setAttribute('data-trend', String(drawn));
+        })
+        .catch(function (err) {
+          document.getElementById('trend-figure').hidden = false;
+          halfsky.showError(st, err);
+          document.body.setAttribute('data-trend', 'error');
+        });
   }
 
   function showFollowUp() {
