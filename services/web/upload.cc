@@ -158,7 +158,23 @@ HttpResponse UploadSubmission(Gateway* gateway, const HttpRequest& request,
         ChunkJson(absl::StrCat("web-upload:", hash, ":", c), false, values, begin, end), token,
         &json);
     if (!st.ok()) {
-      return Upstream(st);
+      if (c == 0) {
+        return Upstream(st);
+      }
+      // Earlier chunks are committed: say so, never "nothing written". The
+      // same file again completes it (their request ids replay).
+      std::string body = ErrorJson(st);
+      if (!body.empty() && body.front() == '{') {
+        body.insert(1, absl::StrCat(R"("written":"partial","writtenValues":)", begin,
+                                    R"(,"writtenChunks":)", c, R"(,"partialZh":)",
+                                    JsonString(absl::StrCat(
+                                        "已写入前 ", begin, " 条（", c, " 块），其余被拒绝；",
+                                        "原因消除后请重新上传同一文件补全（已写入部分不会重复） / ",
+                                        begin, " values were written, the rest refused: upload ",
+                                        "the same file again to complete it")),
+                                    ","));
+      }
+      return HttpResponse::Json(HttpStatusForGrpc(st.error_code()), body);
     }
     v1::SubmitBatchResponse resp;
     google::protobuf::util::JsonParseOptions lenient;

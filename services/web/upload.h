@@ -30,7 +30,12 @@
 //        (at most kMaxUploadErrors listed; errorCount counts them all; an
 //        upstream violation is "表式 第7行 / sheet 表式, row 7: <field>: …")
 //   other upstream errors: the gateway's error body (gateway.h) with
-//        "written":false.
+//        "written":false — or, when a write is refused after earlier chunks
+//        were committed (a year locked or a form approved between the dry
+//        run and the write, an outage), "written":"partial" with
+//        "writtenValues", "writtenChunks" and "partialZh" saying so: what
+//        the client is told is what happened. The same file again
+//        completes it (the written chunks replay).
 //
 // Thread-safe.
 

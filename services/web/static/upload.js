@@ -89,8 +89,12 @@
         if (filters && filters.requestSubmit) { filters.requestSubmit(); }
         return;
       }
-      setState(section, 'rejected');
-      halfsky.showError(status, { message: (body.message || ('请求失败 / request failed (' + xhr.status + ')')) });
+      // "partial": earlier chunks were committed before one was refused (a
+      // year locked or a form approved meanwhile): never shown as nothing.
+      var partial = body.written === 'partial';
+      setState(section, partial ? 'partial' : 'rejected');
+      halfsky.showError(status, { message: (partial ? body.partialZh + '。' : '') +
+          (body.message || ('请求失败 / request failed (' + xhr.status + ')')) });
       showErrors(list, body);
     };
     xhr.send(file);
