@@ -53,6 +53,7 @@
 #include "halfsky/v1/evaluation.grpc.pb.h"
 #include "halfsky/v1/review.grpc.pb.h"
 #include "halfsky/v1/submission.grpc.pb.h"
+#include "services/web/gateway.h"
 #include "tests/halfskyctl/chromium.h"
 #include "tests/support/process.h"
 #include "tests/support/suite.h"
@@ -287,6 +288,24 @@ TEST_F(WebConsoleTest, WithoutASessionIs401AndOffTheAllowListIs404) {
       EXPECT_EQ(a.status, 404) << method << " " << a.body;
     }
   }
+}
+
+// Every path of the JSON API refuses a request without a session: each
+// method of the allow-list, the upload and the report (the labels and the
+// sign-in itself are the only open ones).
+TEST_F(WebConsoleTest, EveryApiPathRefusesARequestWithoutASession) {
+  ASSERT_FALSE(web::AllowedMethods().empty());
+  for (const std::string& method : web::AllowedMethods()) {
+    const HttpAnswer a =
+        Http(port_, "POST", "/api/v1/" + method, {"Content-Type: application/json"}, "{}");
+    EXPECT_EQ(a.status, 401) << method << " " << a.body;
+    EXPECT_THAT(a.body, HasSubstr(R"("status":"UNAUTHENTICATED")")) << method;
+  }
+  EXPECT_EQ(Http(port_, "POST", "/api/upload?name=a.csv",
+                 {"Content-Type: application/octet-stream"}, "indicator_id\n")
+                .status,
+            401);
+  EXPECT_EQ(Http(port_, "GET", "/api/report?kind=annual&year=2024", {}, "").status, 401);
 }
 
 TEST_F(WebConsoleTest, SignInSetsAnHttpOnlySameSiteStrictCookie) {
