@@ -1261,6 +1261,9 @@ TEST_F(WebFollowUpTest, ChromiumAssignsAWarningAndTheUnitAnswersIt) {
                                              day.day())));
     EXPECT_THAT(text, Not(HasSubstr("逾期")));
     EXPECT_EQ(browser.Evaluate(li + ".getAttribute('data-overdue')"), "no");
+    // Its other warnings (late data has no follow-up): the board, filtered to it.
+    EXPECT_EQ(browser.Evaluate("document.getElementById('unit-warnings').getAttribute('href')"),
+              absl::StrCat("/warnings?unit=", kUnit));
     EXPECT_EQ(browser.Evaluate(fits), "true");
     MaybeScreenshot(kUnitToken, "%2Funit", "web-unit-followups.png");
     // The page's clock past the due date before the answer re-lists the

@@ -104,6 +104,14 @@
       status().className = 'status';
       status().textContent = items.length ? '' : '暂无交办事项 / nothing asked';
       document.getElementById('asked').setAttribute('data-followups', String(items.length));
+      // The unit's own warnings (a late-data warning has no follow-up): the
+      // board filtered to it. Its code from a record it owns, else from a
+      // row of its forms (a unit sees only its own).
+      var row = document.querySelector('#forms tbody tr[data-unit]');
+      var code = (items[0] && items[0].ownerUnitCode) || (row && row.getAttribute('data-unit')) || '';
+      if (code) {
+        document.getElementById('unit-warnings').href = '/warnings?unit=' + encodeURIComponent(code);
+      }
     }).catch(function (err) { halfsky.showError(status(), err); });
   }
 
