@@ -245,6 +245,22 @@ class WebConsoleTest : public testing::ConsoleStackTest {
                 absl::StrCat(R"({"token":")", token, "\"}"));
   }
 
+  // GetFollowUp of `warning_id` until the service has opened its record
+  // (when the warning fires), for at most 10 s; the last answer.
+  static HttpAnswer AwaitFollowUp(const Signed& s, const std::string& warning_id) {
+    const std::string request = absl::StrCat(R"({"warningId":")", warning_id, "\"}");
+    HttpAnswer got;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    do {
+      got = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", request);
+      if (got.status == 200) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    } while (absl::Now() < deadline);
+    return got;
+  }
+
   static Signed SignIn(const std::string& token) {
     const HttpAnswer a = SignInAnswer(token);
     EXPECT_EQ(a.status, 200) << a.body;
@@ -530,15 +546,7 @@ TEST_F(WebConsoleTest, TheAssessmentGroupAcknowledgesAndFollowsUpThroughTheApi) 
     const Signed s = SignIn(kAssessmentToken);
     const std::string id = absl::StrCat(R"({"warningId":")", kProgressWarning, "\"");
     // The record is opened by the service when the warning fires.
-    HttpAnswer got;
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    do {
-      got = Api(s, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
-      if (got.status == 200) {
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    } while (absl::Now() < deadline);
+    const HttpAnswer got = AwaitFollowUp(s, kProgressWarning);
     ASSERT_EQ(got.status, 200) << got.body;
     const HttpAnswer note = Api(s, "halfsky.v1.FollowUpService/AddFollowUpNote",
                                 id + R"(,"note":"已约谈区卫生健康局"})");
@@ -1165,15 +1173,7 @@ TEST_F(WebFollowUpTest, ChromiumAssignsAWarningAndTheUnitAnswersIt) {
   const std::string id = absl::StrCat(R"({"warningId":")", kProgressWarning, "\"");
   // The record opens when the warning fires; then it is first given to the
   // other unit, so that the page hands it (back) to the lead unit.
-  HttpAnswer got;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  do {
-    got = Api(group, "halfsky.v1.FollowUpService/GetFollowUp", id + "}");
-    if (got.status == 200) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(100));
-  } while (absl::Now() < deadline);
+  const HttpAnswer got = AwaitFollowUp(group, kProgressWarning);
   ASSERT_EQ(got.status, 200) << got.body;
   const HttpAnswer away = Api(group, "halfsky.v1.FollowUpService/AssignFollowUp",
                               id + R"(,"unitCode":"EDU_BUREAU","reason":"先由教育局核实"})");
