@@ -689,6 +689,12 @@ TEST_F(WebConsoleTest, OverTlsTheSessionCookieIsSecure) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
+// A correction of a submitted figure (the reason a revision needs).
+v1::DataValue Corrected(v1::DataValue value) {
+  value.set_change_reason("更正筛查人数");
+  return value;
+}
+
 // A change upstream reaches an open WatchWarnings stream through the
 // console as it happens (a new figure: the progress warning is UPDATED).
 TEST_F(WebConsoleTest, AChangeArrivesLiveOnTheStream) {
@@ -707,22 +713,9 @@ TEST_F(WebConsoleTest, AChangeArrivesLiveOnTheStream) {
     raw.append(buf, static_cast<size_t>(n));
   }
   const size_t synced = raw.size();
-  auto submission = v1::SubmissionService::NewStub(
-      grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
-  v1::SubmitBatchRequest request;
-  request.set_request_id("web-e2e-live");
-  v1::DataValue* v = request.add_data_values();
-  v->mutable_key()->set_indicator_id("HEALTH-02");
-  v->mutable_key()->set_area_code(kDistrict);
-  v->mutable_key()->set_year(2024);
-  v->mutable_fraction()->set_numerator(540);
-  v->mutable_fraction()->set_denominator(1000);
-  v->set_source("两癌筛查年报（更正）");
-  v->set_change_reason("更正筛查人数");
-  grpc::ClientContext ctx;
-  auth::AddBearerToken(&ctx, kUnitToken);
-  v1::SubmitBatchResponse response;
-  ASSERT_TRUE(submission->SubmitBatch(&ctx, request, &response).ok());
+  ASSERT_NO_FATAL_FAILURE(SubmitValues(
+      kUnitToken, "web-e2e-live",
+      {Corrected(FractionValue("HEALTH-02", kDistrict, 2024, 540, 1000, "两癌筛查年报（更正）"))}));
   // The update: an event after SYNCED naming the progress warning.
   while (raw.find(kProgressWarning, synced) == std::string::npos) {
     const ssize_t n = read(fd, buf, sizeof(buf));  // SO_RCVTIMEO 10 s
@@ -752,22 +745,10 @@ TEST_F(WebConsoleTest, ChromiumSeesAChangeArriveLiveOnTheBoard) {
   const std::string card = absl::StrCat("(document.querySelector('li[data-id=\"", kProgressWarning,
                                         "\"]') || {}).textContent || ''");
   absl::SleepFor(absl::Milliseconds(500));  // the stream is open and synced
-  auto submission = v1::SubmissionService::NewStub(
-      grpc::CreateChannel(suite_->submission().address(), grpc::InsecureChannelCredentials()));
-  v1::SubmitBatchRequest request;
-  request.set_request_id("web-e2e-live-browser");
-  v1::DataValue* v = request.add_data_values();
-  v->mutable_key()->set_indicator_id("HEALTH-02");
-  v->mutable_key()->set_area_code(kDistrict);
-  v->mutable_key()->set_year(2024);
-  v->mutable_fraction()->set_numerator(561);
-  v->mutable_fraction()->set_denominator(1000);
-  v->set_source("两癌筛查年报（再次更正）");
-  v->set_change_reason("更正筛查人数");
-  grpc::ClientContext ctx;
-  auth::AddBearerToken(&ctx, kUnitToken);
-  v1::SubmitBatchResponse response;
-  ASSERT_TRUE(submission->SubmitBatch(&ctx, request, &response).ok());
+  ASSERT_NO_FATAL_FAILURE(
+      SubmitValues(kUnitToken, "web-e2e-live-browser",
+                   {Corrected(FractionValue("HEALTH-02", kDistrict, 2024, 561, 1000,
+                                            "两癌筛查年报（再次更正）"))}));
   const std::string has_new = absl::StrCat("(", card, ").indexOf('56.1%') >= 0 ? 'yes' : 'no'");
   EXPECT_EQ(browser.WaitFor(has_new, "yes", absl::Seconds(15)), "yes") << browser.Evaluate(card);
   EXPECT_TRUE(browser.errors().empty()) << browser.errors()[0];
