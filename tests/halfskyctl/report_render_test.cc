@@ -103,7 +103,7 @@ TEST(ReportRenderTest, UnitLateDataWarningShowsUnitMissingIndicatorsAndDays) {
   EXPECT_THAT(md, HasSubstr("- **红色预警·数据迟报** 区卫生健康局逾期未报送2023年数据1项"));
   const std::string csv = views::RenderReportCsv(report, ctx);
   EXPECT_THAT(csv, HasSubstr(",PEOPLES_CONGRESS,区人大常委会办公室,"
-                             "DECISION-03;DECISION-06;DECISION-07;DECISION-08,59,,\n"));
+                             "DECISION-03;DECISION-06;DECISION-07;DECISION-08,59,,,,,,\n"));
 }
 
 TEST(ReportHtmlTest, OneChartPerIndicatorWithData) {
