@@ -294,6 +294,14 @@ TEST_F(WebCityTest, HalfskyctlFiltersWarningsByDistrictAndPrintsTheComparison) {
           suite_->evaluation().address());
   EXPECT_THAT(csv.out, HasSubstr("child_area,")) << csv.err;
   EXPECT_THAT(csv.out, HasSubstr("child_indicator,")) << csv.err;
+  const testing::CommandResult html =
+      Ctl({"report", "annual", "--year", "2024", "--area", kCity, "--format", "html"},
+          suite_->evaluation().address());
+  EXPECT_THAT(
+      html.out,
+      HasSubstr(R"(<table class="children" data-table="下级区域达标率与排名（2024年报告）">)"))
+      << html.err;
+  EXPECT_THAT(html.out, HasSubstr("<td>80（部分数）</td>"));
   // The city's 宫颈癌筛查率 rests on 金台区's part: not compared either.
   EXPECT_THAT(md.out, HasSubstr("宝鸡市同年为部分数（下级区域数据不完整），不计差距"));
 }
