@@ -341,6 +341,15 @@ std::vector<FigureItem> FigureItems(const v1::Figures& f, absl::string_view unit
   return items;
 }
 
+// Several plans: EvaluationReport.child_areas as the tables every format
+// prints (达标率 and ranking per child area, then per indicator and child
+// area the statuses, figure, gap and rank); empty without child areas.
+std::vector<CompendiumTable> ChildAreaTables(const v1::EvaluationReport& report,
+                                             const ReportContext& ctx);
+
+// A compendium cell as printed text: a number as the report prints it.
+std::string CellText(const CompendiumCell& c);
+
 const char kCss[] = R"css(
 @page { size: A4; margin: 14mm 13mm 16mm 13mm; }
 * { box-sizing: border-box; }
@@ -734,6 +743,27 @@ std::string RenderReportHtml(const v1::EvaluationReport& report, const ReportCon
   absl::StrAppend(&o,
                   "</div>\n<p class=\"muted\">达标率 = 已达标（含按进度可如期实现的目标，"
                   "依报告类型）/ 评估指标数 × 100%。</p>\n");
+  if (report.child_areas_size() > 0) {
+    absl::StrAppend(&o, "<h2>下级区域比较</h2>\n<p class=\"muted\">",
+                    Esc(report.child_areas_covers_zh()), "。</p>\n");
+    for (const CompendiumTable& t : ChildAreaTables(report, ctx)) {
+      absl::StrAppend(&o, "<table class=\"children\" data-table=\"", Esc(t.caption),
+                      "\">\n<caption>", Esc(t.caption), "</caption>\n<thead><tr>");
+      for (const std::string& h : t.header) {
+        absl::StrAppend(&o, "<th>", Esc(h), "</th>");
+      }
+      absl::StrAppend(&o, "</tr></thead>\n<tbody>\n");
+      for (const auto& row : t.rows) {
+        absl::StrAppend(&o, "<tr>");
+        for (const CompendiumCell& c : row) {
+          absl::StrAppend(&o, c.kind == CompendiumCell::kNumber ? "<td class=\"n\">" : "<td>",
+                          Esc(CellText(c)), "</td>");
+        }
+        absl::StrAppend(&o, "</tr>\n");
+      }
+      absl::StrAppend(&o, "</tbody>\n</table>\n");
+    }
+  }
 
   // Warnings.
   std::map<v1::Severity, int> by_severity;
@@ -919,6 +949,27 @@ std::string RenderReportMarkdown(const v1::EvaluationReport& report, const Repor
     }
   }
   row(report.overall(), "合计", true);
+  if (report.child_areas_size() > 0) {
+    absl::StrAppend(&o, "\n## 下级区域比较\n\n", MdCell(report.child_areas_covers_zh()), "。\n");
+    for (const CompendiumTable& t : ChildAreaTables(report, ctx)) {
+      absl::StrAppend(&o, "\n**", MdCell(t.caption), "**\n\n|");
+      for (const std::string& h : t.header) {
+        absl::StrAppend(&o, " ", MdCell(h), " |");
+      }
+      o += "\n|";
+      for (size_t i = 0; i < t.header.size(); ++i) {
+        o += "---|";
+      }
+      o += "\n";
+      for (const auto& r : t.rows) {
+        o += "|";
+        for (const CompendiumCell& c : r) {
+          absl::StrAppend(&o, " ", MdCell(CellText(c)), " |");
+        }
+        o += "\n";
+      }
+    }
+  }
 
   std::map<v1::Severity, int> by_severity;
   for (const auto* w : warnings) {
@@ -1072,7 +1123,11 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
                                                    "missing_indicator_ids",
                                                    "days_overdue",
                                                    "due",
-                                                   "follow_up_state"};
+                                                   "follow_up_state",
+                                                   "area_code",
+                                                   "plan_code",
+                                                   "rank",
+                                                   "gap"};
   std::string o = CsvLine(kHeader);
   auto opt = [](bool has, double v) { return has ? Num(v) : std::string(); };
   auto emit = [&](std::map<std::string, std::string> fields) {
@@ -1191,6 +1246,47 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
       }
     }
   }
+  // Several plans: per child area one `child_area` record per plan (its
+  // own, then the report area's: 达标率, and the rank by the latter), and
+  // per indicator one `child_indicator` record per plan (that plan's
+  // status; the figure of the comparison year, the gap to the report
+  // area, the rank; text: what the figure covers).
+  for (const v1::ChildAreaComparison& c : report.child_areas()) {
+    const std::pair<const v1::DomainSummary*, std::string> sides[] = {
+        {&c.own_plan(), c.plan_code()}, {&c.report_plan(), report.plan_code()}};
+    for (const auto& [summary, plan] : sides) {
+      const bool upper = summary == &c.report_plan();
+      emit({{"record", "child_area"},
+            {"area_code", c.area_code()},
+            {"plan_code", plan},
+            {"year", absl::StrCat(report.year())},
+            {"assessed", absl::StrCat(summary->assessed_count())},
+            {"achieved", absl::StrCat(summary->achieved_count())},
+            {"achievement_rate_percent",
+             summary->assessed_count() > 0 ? Num(summary->achievement_rate_percent()) : ""},
+            {"rank", upper && c.rank() > 0 ? absl::StrCat(c.rank()) : ""},
+            {"count", upper ? absl::StrCat(c.ranked_count()) : ""},
+            {"text", absl::StrCat(c.name_zh(), "：", summary->name_zh())}});
+    }
+    for (const v1::ChildIndicatorComparison& r : c.indicators()) {
+      for (const bool upper : {false, true}) {
+        const bool has = r.figure().year() != 0 && r.figure().has_value();
+        emit({{"record", "child_indicator"},
+              {"area_code", c.area_code()},
+              {"plan_code", upper ? report.plan_code() : c.plan_code()},
+              {"indicator_id", r.indicator_id()},
+              {"indicator", r.name_zh()},
+              {"unit", r.unit()},
+              {"status", StatusToken(upper ? r.report_plan_status() : r.own_plan_status())},
+              {"year", r.year() != 0 ? absl::StrCat(r.year()) : ""},
+              {"value", opt(has, r.figure().value())},
+              {"gap", opt(r.has_gap_to_report_area(), r.gap_to_report_area())},
+              {"rank", r.rank() > 0 ? absl::StrCat(r.rank()) : ""},
+              {"count", r.rank() > 0 ? absl::StrCat(r.ranked_count()) : ""},
+              {"text", r.covers_zh()}});
+      }
+    }
+  }
   if (ctx.annual != nullptr) {
     for (const auto& d : ctx.annual->domains()) {
       for (const auto& r : d.rows()) {
@@ -1268,6 +1364,130 @@ std::string SheetName(const std::string& name) {
   return out.empty() ? std::string("领域") : out;
 }
 
+std::string StatusesText(
+    const google::protobuf::RepeatedPtrField<v1::TargetAssessment>& assessments,
+    const std::string& unit) {
+  if (assessments.empty()) {
+    return "本规划未设目标";
+  }
+  std::vector<std::string> parts;
+  for (const v1::TargetAssessment& a : assessments) {
+    parts.push_back(
+        absl::StrCat(StatusLabelZh(a.status()), "（", TargetShortZh(a.target(), unit), "）"));
+  }
+  return absl::StrJoin(parts, "；");
+}
+
+std::string CellText(const CompendiumCell& c) {
+  switch (c.kind) {
+    case CompendiumCell::kNumber:
+      return Num(c.number);
+    case CompendiumCell::kText:
+      return c.text;
+    default:
+      return "";
+  }
+}
+
+std::vector<CompendiumTable> ChildAreaTables(const v1::EvaluationReport& report,
+                                             const ReportContext& ctx) {
+  std::vector<CompendiumTable> tables;
+  if (report.child_areas_size() == 0) {
+    return tables;
+  }
+  const std::string upper =
+      report.plan_title_zh().empty() ? ctx.plan_title_zh : report.plan_title_zh();
+  const std::string area = ctx.area_name_zh.empty() ? report.area_code() : ctx.area_name_zh;
+  CompendiumTable rates;
+  rates.caption = absl::StrCat("下级区域达标率与排名（", report.year(), "年报告）");
+  rates.header = {"区域", "本级规划",  "按本级规划：评估指标",
+                  "达标", "达标率(%)", absl::StrCat("按", upper, "：评估指标"),
+                  "达标", "达标率(%)", "排名（按上级规划达标率）",
+                  "说明"};
+  for (const v1::ChildAreaComparison& c : report.child_areas()) {
+    std::string note;
+    const int own_left = c.own_plan().assessed_count();
+    const int upper_left = c.report_plan().assessed_count();
+    if (upper_left == 0) {
+      note = "按上级规划无可评估指标，不排名";
+    }
+    for (const v1::DomainSummary* d : {&c.own_plan(), &c.report_plan()}) {
+      const int incomplete = CountOf(*d, v1::PROGRESS_STATUS_DATA_INCOMPLETE);
+      const int none = CountOf(*d, v1::PROGRESS_STATUS_NOT_ASSESSABLE);
+      if (incomplete + none > 0) {
+        absl::StrAppend(&note, note.empty() ? "" : "；", d == &c.own_plan() ? "本级" : "上级",
+                        "规划另有", incomplete > 0 ? absl::StrCat(incomplete, "项数据不完整") : "",
+                        incomplete > 0 && none > 0 ? "、" : "",
+                        none > 0 ? absl::StrCat(none, "项数据不足") : "", "，未计入");
+      }
+    }
+    rates.rows.push_back(
+        {TextCell(c.name_zh()), TextCell(c.plan_title_zh()), IntCell(own_left),
+         IntCell(c.own_plan().achieved_count()),
+         own_left > 0 ? PrintedNumber(c.own_plan().achievement_rate_percent(), 1) : TextCell("-"),
+         IntCell(upper_left), IntCell(c.report_plan().achieved_count()),
+         upper_left > 0 ? PrintedNumber(c.report_plan().achievement_rate_percent(), 1)
+                        : TextCell("-"),
+         TextCell(c.rank() > 0 ? absl::StrCat(c.rank(), "/", c.ranked_count()) : "不排名"),
+         TextCell(note)});
+  }
+  tables.push_back(std::move(rates));
+
+  CompendiumTable rows;
+  rows.caption = "分指标比较（各区域按本级规划与上级规划）";
+  rows.header = {"指标",
+                 "区域",
+                 "年份",
+                 "数值",
+                 absl::StrCat(area, "同年"),
+                 absl::StrCat("与", area, "之差"),
+                 "排名",
+                 "按本级规划",
+                 absl::StrCat("按", upper),
+                 "数据说明"};
+  // Indicator-major: every child's row of one indicator together.
+  std::vector<std::string> order;
+  for (const v1::ChildAreaComparison& c : report.child_areas()) {
+    for (const v1::ChildIndicatorComparison& r : c.indicators()) {
+      if (std::find(order.begin(), order.end(), r.indicator_id()) == order.end()) {
+        order.push_back(r.indicator_id());
+      }
+    }
+  }
+  for (const std::string& id : order) {
+    for (const v1::ChildAreaComparison& c : report.child_areas()) {
+      for (const v1::ChildIndicatorComparison& r : c.indicators()) {
+        if (r.indicator_id() != id) {
+          continue;
+        }
+        const bool has = r.figure().year() != 0 && r.figure().has_value();
+        const bool has_upper =
+            r.report_area_figure().year() != 0 && r.report_area_figure().has_value();
+        CompendiumCell value = OptionalNumber(has, r.figure().value());
+        if (has && r.figure().incomplete()) {
+          value = TextCell(absl::StrCat(FormatValue(r.figure().value()), "（部分数）"));
+        }
+        CompendiumCell upper_value = OptionalNumber(has_upper, r.report_area_figure().value());
+        if (has_upper && r.report_area_figure().incomplete()) {
+          upper_value =
+              TextCell(absl::StrCat(FormatValue(r.report_area_figure().value()), "（部分数）"));
+        }
+        rows.rows.push_back(
+            {TextCell(absl::StrCat(r.name_zh(), r.unit().empty() ? "" : "（", r.unit(),
+                                   r.unit().empty() ? "" : "）")),
+             TextCell(c.name_zh()), r.year() > 0 ? IntCell(r.year()) : TextCell("-"), value,
+             upper_value, OptionalNumber(r.has_gap_to_report_area(), r.gap_to_report_area()),
+             TextCell(r.rank() > 0 ? absl::StrCat(r.rank(), "/", r.ranked_count()) : "不排名"),
+             TextCell(StatusesText(r.own_plan_assessments(), r.unit())),
+             TextCell(StatusesText(r.report_plan_assessments(), r.unit())),
+             TextCell(r.covers_zh())});
+      }
+    }
+  }
+  tables.push_back(std::move(rows));
+  return tables;
+}
+
 }  // namespace
 
 std::vector<CompendiumSheet> ReportCompendium(const v1::EvaluationReport& report,
@@ -1343,6 +1563,12 @@ std::vector<CompendiumSheet> ReportCompendium(const v1::EvaluationReport& report
                                            : "")});
   }
   overview.tables.push_back(std::move(warnings));
+  if (report.child_areas_size() > 0) {
+    overview.notes.push_back(absl::StrCat("下级区域比较：", report.child_areas_covers_zh(), "。"));
+    for (CompendiumTable& t : ChildAreaTables(report, ctx)) {
+      overview.tables.push_back(std::move(t));
+    }
+  }
   sheets.push_back(std::move(overview));
 
   std::map<std::string, const v1::AnnualReportDomain*> annual;

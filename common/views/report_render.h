@@ -7,7 +7,9 @@
 // per domain), and Markdown and CSV variants with the same content.
 //
 // Content, in order: title; summary (达标率 per domain and overall, counts
-// by status); the warnings by severity; then per domain and indicator a
+// by status); with several plans the comparison of the child areas
+// (EvaluationReport.child_areas: 达标率 against each plan, ranks, figures
+// beside the report area's, gaps); the warnings by severity; then per domain and indicator a
 // chart — yearly values, the target line (or the ABOUT band) with its
 // year, the dashed projection to the target year (Figures.projected_value),
 // points coloured by the indicator's headline status — with the figures
@@ -69,7 +71,10 @@ std::string RenderReportMarkdown(const halfsky::v1::EvaluationReport& report,
 // One header line, then records: `summary` (per domain and overall),
 // `status_count`, `warning`, `assessment` (one per target), `point` (one per
 // yearly value), `monitoring` (AnnualReport rows). Columns are fixed; a
-// record leaves the columns it does not use empty.
+// record leaves the columns it does not use empty. With several plans also
+// `child_area` and `child_indicator` (EvaluationReport.child_areas: one
+// record per child area, plan and indicator; area_code, plan_code, rank,
+// gap).
 std::string RenderReportCsv(const halfsky::v1::EvaluationReport& report,
                             const ReportContext& context);
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "halfsky/v1/catalog.pb.h"
 #include "halfsky/v1/common.pb.h"
 #include "halfsky/v1/evaluation.pb.h"
 #include "halfsky/v1/submission.pb.h"
@@ -78,6 +79,32 @@ TEST(LabelsTest, LabelledEnumsAreComplete) {
   ExpectComplete<v1::FollowUpState>();
   ExpectComplete<v1::FollowUpClosing>();
   ExpectComplete<v1::FollowUpStepKind>();
+}
+
+// The catalog's enums the indicator page and `catalog doc` print: every
+// value but *_UNSPECIFIED has both words.
+template <typename Enum>
+void ExpectWords() {
+  const google::protobuf::EnumDescriptor* type = google::protobuf::GetEnumDescriptor<Enum>();
+  for (int i = 0; i < type->value_count(); ++i) {
+    const int n = type->value(i)->number();
+    if (n == 0) {
+      continue;
+    }
+    SCOPED_TRACE(type->value(i)->name());
+    EXPECT_FALSE(LabelZh(type, n).empty());
+    EXPECT_FALSE(LabelEn(type, n).empty());
+  }
+}
+
+TEST(LabelsTest, TheCatalogsEnumsHaveWords) {
+  ExpectWords<v1::IndicatorKind>();
+  ExpectWords<v1::Direction>();
+  ExpectWords<v1::Disaggregation>();
+  ExpectWords<v1::Comparator>();
+  ExpectWords<v1::DataSource>();
+  EXPECT_EQ(LabelZh(v1::COMPARATOR_AT_MOST), "≤ 以下");
+  EXPECT_EQ(LabelEn(v1::DIRECTION_LOWER_IS_BETTER), "lower is better");
 }
 
 TEST(LabelsTest, ParseAcceptsShortLabels) {

@@ -585,7 +585,7 @@ TEST_F(FollowUpE2eTest, ReportsCarryTheFollowUpColumns) {
     EXPECT_THAT(html, HasSubstr("<th>责任单位</th><th>整改措施</th><th>整改时限</th>"));
     EXPECT_THAT(html, HasSubstr(absl::StrCat("data-followup=\"", kWarningId, "\"")));
     const std::string csv = views::RenderReportCsv(report, context);
-    EXPECT_THAT(csv, HasSubstr(",HEALTH_BUREAU,区卫生健康局,,,2026-01-31,planned\n"));
+    EXPECT_THAT(csv, HasSubstr(",HEALTH_BUREAU,区卫生健康局,,,2026-01-31,planned,,,,\n"));
   }
   // halfskyctl report, as people run it.
   std::string out;

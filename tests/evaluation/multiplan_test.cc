@@ -201,6 +201,86 @@ TEST_F(MultiPlanEvaluationTest, AReportTakesTheYearsOfTheAreasPlan) {
   EXPECT_EQ(evaluator.Report(request).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// issue #17 item 4: the city's report reads its districts, each against its
+// own plan and against the city's, ranked, with the gap to the city.
+TEST_F(MultiPlanEvaluationTest, TheCityReportComparesItsDistricts) {
+  series_.Put(kCity, Rates({20, 18, 16, 14}));
+  series_.Put(kJintai, Rates({20, 17, 14, 11}));
+  series_.Put(kWeibin, Rates({14, 15, 16, 17}));
+  auto city = Annual(kCity);
+  ASSERT_TRUE(city.ok()) << city.status();
+  ASSERT_EQ(city->child_areas_size(), 2);
+  EXPECT_THAT(city->child_areas_covers_zh(), HasSubstr("达标率 = 已达标或进展良好的指标数"));
+  const auto& weibin = city->child_areas(0);  // catalog order
+  const auto& jintai = city->child_areas(1);
+  EXPECT_EQ(weibin.area_code(), kWeibin);
+  EXPECT_EQ(weibin.plan_code(), "WEIBIN");
+  EXPECT_EQ(jintai.plan_code(), "JINTAI");
+  EXPECT_EQ(jintai.plan_title_zh(), "金台区妇女发展规划（2021—2030年）");
+
+  // HEALTH-01 of 金台区: 11 in 2023, against its own ≤ 10.15 and the city's ≤ 12.
+  ASSERT_GE(jintai.indicators_size(), 1);
+  const auto& j = jintai.indicators(0);
+  EXPECT_EQ(j.indicator_id(), "HEALTH-01");
+  ASSERT_EQ(j.own_plan_assessments_size(), 1);
+  EXPECT_DOUBLE_EQ(j.own_plan_assessments(0).target().value(), 10.15);
+  ASSERT_EQ(j.report_plan_assessments_size(), 1);
+  EXPECT_DOUBLE_EQ(j.report_plan_assessments(0).target().value(), 12);
+  EXPECT_EQ(j.report_plan_status(), halfsky::v1::PROGRESS_STATUS_ACHIEVED);
+  EXPECT_NE(j.own_plan_status(), halfsky::v1::PROGRESS_STATUS_ACHIEVED);  // 11 > 10.15
+  EXPECT_EQ(j.year(), 2023);
+  EXPECT_DOUBLE_EQ(j.figure().value(), 11);
+  EXPECT_DOUBLE_EQ(j.report_area_figure().value(), 14);
+  ASSERT_TRUE(j.has_gap_to_report_area());
+  EXPECT_DOUBLE_EQ(j.gap_to_report_area(), -3);
+  EXPECT_EQ(j.rank(), 1);  // lower is better
+  EXPECT_EQ(j.ranked_count(), 2);
+  EXPECT_THAT(j.covers_zh(), HasSubstr("2023年；差距 = 金台区 − 宝鸡市"));
+  const auto& w = weibin.indicators(0);
+  EXPECT_DOUBLE_EQ(w.gap_to_report_area(), 3);
+  EXPECT_EQ(w.rank(), 2);
+  EXPECT_EQ(w.report_plan_status(), halfsky::v1::PROGRESS_STATUS_MOVING_AWAY);
+  EXPECT_DOUBLE_EQ(w.own_plan_assessments(0).target().value(), 11);
+
+  // 达标率 against the city's plan ranks them (HEALTH-02 has no data: not
+  // assessable, outside the denominator).
+  EXPECT_EQ(jintai.report_plan().assessed_count(), 1);
+  EXPECT_DOUBLE_EQ(jintai.report_plan().achievement_rate_percent(), 100);
+  EXPECT_EQ(jintai.rank(), 1);
+  EXPECT_EQ(weibin.report_plan().assessed_count(), 1);
+  EXPECT_DOUBLE_EQ(weibin.report_plan().achievement_rate_percent(), 0);
+  EXPECT_EQ(weibin.rank(), 2);
+  EXPECT_EQ(weibin.ranked_count(), 2);
+
+  // A district's report reads its towns under the same plan: no comparison.
+  auto district = Annual(kJintai);
+  ASSERT_TRUE(district.ok()) << district.status();
+  EXPECT_EQ(district->child_areas_size(), 0);
+}
+
+TEST_F(MultiPlanEvaluationTest, APartialDistrictFigureIsNeitherComparedNorRanked) {
+  series_.Put(kCity, Rates({20, 18, 16, 14}));
+  series_.Put(kJintai, Rates({20, 17, 14, 11}));
+  std::vector<halfsky::v1::SeriesPoint> weibin = Rates({14, 15, 16, 17});
+  weibin.back().set_incomplete(true);  // 2023: one of its two towns
+  weibin.back().set_direct(false);
+  weibin.back().set_contributing_area_count(1);
+  weibin.back().set_expected_area_count(2);
+  series_.Put(kWeibin, weibin);
+  auto city = Annual(kCity);
+  ASSERT_TRUE(city.ok()) << city.status();
+  ASSERT_EQ(city->child_areas_size(), 2);
+  const auto& w = city->child_areas(0).indicators(0);
+  EXPECT_EQ(w.year(), 2023);
+  EXPECT_TRUE(w.figure().incomplete());
+  EXPECT_FALSE(w.has_gap_to_report_area());
+  EXPECT_EQ(w.rank(), 0);
+  EXPECT_THAT(w.covers_zh(), HasSubstr("2023年仅1/2个镇街报送，为部分数，不与宝鸡市比较、不排名"));
+  const auto& j = city->child_areas(1).indicators(0);
+  EXPECT_EQ(j.rank(), 1);
+  EXPECT_EQ(j.ranked_count(), 1);
+}
+
 TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
   auto catalog = CatalogIndex::Load({std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog"});
   ASSERT_TRUE(catalog.ok()) << catalog.status();
@@ -216,7 +296,8 @@ TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
   for (const auto& ia : report->indicators()) {
     targets += ia.assessments_size();
   }
-  EXPECT_EQ(targets, 65);  // every target of the plan (docs/CATALOG.md)
+  EXPECT_EQ(targets, 65);                    // every target of the plan (docs/CATALOG.md)
+  EXPECT_EQ(report->child_areas_size(), 0);  // one plan: nothing to compare
 }
 
 }  // namespace

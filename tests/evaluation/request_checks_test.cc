@@ -52,6 +52,25 @@ TEST_F(EvaluationRequestChecksTest, WarningsFilterNamesEveryUnknownValue) {
                                                  "state", "page_size"}));
 }
 
+TEST_F(EvaluationRequestChecksTest, ASubtreeFilterNeedsAKnownAreaAndExpandsToItsSubtree) {
+  v1::ListWarningsRequest r;
+  r.set_include_subareas(true);
+  EXPECT_EQ(Fields(CheckWarningsFilter(r, *catalog_)),
+            std::vector<std::string>{"include_subareas"});
+  r.set_area_code("610303");
+  r.add_area_codes("610303100");
+  r.add_area_codes("999999");
+  EXPECT_EQ(Fields(CheckWarningsFilter(r, *catalog_)), std::vector<std::string>{"area_codes[1]"});
+  r.clear_area_codes();
+  ASSERT_TRUE(CheckWarningsFilter(r, *catalog_).ok());
+  ExpandSubareas(*catalog_, &r);
+  EXPECT_FALSE(r.include_subareas());
+  EXPECT_EQ(r.area_code(), "610303");
+  // Every town and subdistrict of the district (docs/CATALOG.md: 11).
+  EXPECT_EQ(r.area_codes_size(), static_cast<int>(catalog_->Children("610303").size()));
+  EXPECT_GT(r.area_codes_size(), 0);
+}
+
 TEST_F(EvaluationRequestChecksTest, AcknowledgementNeedsAnIdAndAClearNote) {
   v1::AcknowledgeWarningRequest r;
   EXPECT_EQ(Fields(CheckAcknowledgement(r)), (std::vector<std::string>{"warning_id", "note"}));

@@ -103,7 +103,7 @@ TEST(ReportRenderTest, UnitLateDataWarningShowsUnitMissingIndicatorsAndDays) {
   EXPECT_THAT(md, HasSubstr("- **红色预警·数据迟报** 区卫生健康局逾期未报送2023年数据1项"));
   const std::string csv = views::RenderReportCsv(report, ctx);
   EXPECT_THAT(csv, HasSubstr(",PEOPLES_CONGRESS,区人大常委会办公室,"
-                             "DECISION-03;DECISION-06;DECISION-07;DECISION-08,59,,\n"));
+                             "DECISION-03;DECISION-06;DECISION-07;DECISION-08,59,,,,,,\n"));
 }
 
 TEST(ReportHtmlTest, OneChartPerIndicatorWithData) {
@@ -337,6 +337,86 @@ TEST(ReportCoverageTest, CompendiumCarriesTheReportsFiguresAndCoverage) {
   EXPECT_EQ(absl::StrCat(cell(m[5]), "（", cell(m[6]), "）"), "136.8（仅1/11个镇街）");
   EXPECT_EQ(m[10].number, 9.1);
   EXPECT_THAT(html, HasSubstr("9.1%"));
+}
+
+// Several plans: EvaluationReport.child_areas in every format, the same
+// two tables; a part printed as such, never with a gap or rank.
+TEST(ReportChildAreasTest, EveryFormatPrintsTheComparisonAndAPartIsNotRanked) {
+  v1::EvaluationReport report = testing::SampleReport();
+  report.set_plan_code("BAOJI");
+  report.set_plan_title_zh("宝鸡市妇女发展规划（2021—2030年）");
+  report.set_child_areas_covers_zh("各下级区域按本级规划和宝鸡市规划评估");
+  v1::ChildAreaComparison* c = report.add_child_areas();
+  c->set_area_code("610303");
+  c->set_name_zh("金台区");
+  c->set_plan_code("JINTAI");
+  c->set_plan_title_zh("金台区妇女发展规划（2021—2030年）");
+  c->mutable_own_plan()->set_assessed_count(2);
+  c->mutable_own_plan()->set_achieved_count(1);
+  c->mutable_own_plan()->set_achievement_rate_percent(50);
+  c->mutable_report_plan()->set_assessed_count(2);
+  c->mutable_report_plan()->set_achieved_count(2);
+  c->mutable_report_plan()->set_achievement_rate_percent(100);
+  c->set_rank(1);
+  c->set_ranked_count(2);
+  v1::ChildIndicatorComparison* whole = c->add_indicators();
+  whole->set_indicator_id("HEALTH-01");
+  whole->set_name_zh("孕产妇死亡率");
+  whole->set_unit("/10万");
+  whole->set_year(2024);
+  whole->mutable_figure()->set_year(2024);
+  whole->mutable_figure()->set_value(11.6);
+  whole->mutable_report_area_figure()->set_year(2024);
+  whole->mutable_report_area_figure()->set_value(13.8);
+  whole->set_gap_to_report_area(-2.2);
+  whole->set_rank(1);
+  whole->set_ranked_count(2);
+  whole->set_covers_zh("2024年；差距 = 金台区 − 宝鸡市");
+  v1::TargetAssessment* a = whole->add_report_plan_assessments();
+  a->set_status(v1::PROGRESS_STATUS_ACHIEVED);
+  a->mutable_target()->set_comparator(v1::COMPARATOR_AT_MOST);
+  a->mutable_target()->set_value(12);
+  a->mutable_target()->set_year(2030);
+  v1::ChildIndicatorComparison* part = c->add_indicators();
+  part->set_indicator_id("HEALTH-02");
+  part->set_name_zh("适龄妇女宫颈癌人群筛查率");
+  part->set_unit("%");
+  part->set_year(2024);
+  part->mutable_figure()->set_year(2024);
+  part->mutable_figure()->set_value(80);
+  part->mutable_figure()->set_incomplete(true);
+  part->set_covers_zh("2024年仅1/2个镇街报送，为部分数，不与宝鸡市比较、不排名");
+  const views::ReportContext ctx = Context(nullptr);
+
+  const std::string html = views::RenderReportHtml(report, ctx);
+  EXPECT_THAT(html, HasSubstr("<h2>下级区域比较</h2>"));
+  EXPECT_THAT(html,
+              HasSubstr("<td>金台区</td><td>金台区妇女发展规划（2021—2030年）</td>"
+                        "<td class=\"n\">2</td><td class=\"n\">1</td><td class=\"n\">50</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>已达标（≤12/10万 (2030)）</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>80（部分数）</td><td></td><td></td><td>不排名</td>"));
+  const std::string md = views::RenderReportMarkdown(report, ctx);
+  EXPECT_THAT(md,
+              HasSubstr("| 孕产妇死亡率（/10万） | 金台区 | 2024 | 11.6 | 13.8 | -2.2 | 1/2 |"));
+  const std::string csv = views::RenderReportCsv(report, ctx);
+  EXPECT_THAT(csv, HasSubstr(",610303,BAOJI,1,\n"));  // the report plan's rank
+  EXPECT_THAT(csv, HasSubstr(",610303,JINTAI,1,-2.2\n"));
+
+  // The compendium types the figures as numbers and a part as text.
+  const std::vector<views::CompendiumSheet> sheets = views::ReportCompendium(report, ctx);
+  ASSERT_FALSE(sheets.empty());
+  const views::CompendiumTable* rows = nullptr;
+  for (const views::CompendiumTable& t : sheets[0].tables) {
+    if (absl::StartsWith(t.caption, "分指标比较")) {
+      rows = &t;
+    }
+  }
+  ASSERT_NE(rows, nullptr);
+  ASSERT_EQ(rows->rows.size(), 2u);
+  EXPECT_EQ(rows->rows[0][3].kind, views::CompendiumCell::kNumber);
+  EXPECT_DOUBLE_EQ(rows->rows[0][5].number, -2.2);
+  EXPECT_EQ(rows->rows[1][3].text, "80（部分数）");
+  EXPECT_EQ(rows->rows[1][5].kind, views::CompendiumCell::kEmpty);
 }
 
 }  // namespace

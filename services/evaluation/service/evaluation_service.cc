@@ -116,6 +116,7 @@ absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(const evaluation
   halfsky::v1::ListWarningsRequest request;
   HALFSKY_RETURN_IF_ERROR(ParseRequest(request_bytes, &request));
   HALFSKY_RETURN_IF_ERROR(CheckFilter(request));
+  evaluation::ExpandSubareas(*catalog_, &request);
   HALFSKY_ASSIGN_OR_RETURN(halfsky::v1::ListWarningsResponse response, set.List(request));
   grpc::Slice bytes(response.SerializeAsString());
   if (options_.list_cache_entries > 0) {
@@ -180,6 +181,7 @@ grpc::ServerWriteReactor<WarningEvent>* EvaluationServiceImpl::WatchWarnings(
   if (options_.metrics != nullptr) {
     options_.metrics->WatcherOpened();
   }
+  evaluation::ExpandSubareas(*catalog_, &filter);
   auto* reactor = new WatchReactor(this, std::move(filter), request->all_states());
   reactor->Begin();
   return reactor;

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "common/cache/cache_layout.h"
 #include "common/proto/timestamp.h"
@@ -148,6 +151,98 @@ const Indicator& ForArea(const CatalogIndex& catalog, const Indicator& indicator
     }
   }
   return *storage;
+}
+
+// The status an indicator counts in 达标率: the worst of its targets'
+// (DATA_INCOMPLETE preferred to NOT_ASSESSABLE); NOT_ASSESSABLE for none.
+ProgressStatus WorstStatus(const std::vector<Assessment>& assessments) {
+  ProgressStatus worst = halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE;
+  for (const Assessment& a : assessments) {
+    if (StatusRank(a.status) > StatusRank(worst) ||
+        (a.status == halfsky::v1::PROGRESS_STATUS_DATA_INCOMPLETE &&
+         worst == halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE)) {
+      worst = a.status;
+    }
+  }
+  return worst;
+}
+
+// 达标率 over indicators: each indicator counts once, with its worst status.
+// Assessed = every status but NOT_ASSESSABLE and DATA_INCOMPLETE; achieved =
+// ACHIEVED, and ON_TRACK too unless the report is the final one.
+struct Tally {
+  std::map<int, int> counts;  // status → indicators
+  int assessed = 0;
+  int achieved = 0;
+
+  void Add(ProgressStatus worst, bool final_report) {
+    ++counts[worst];
+    if (worst != halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE &&
+        worst != halfsky::v1::PROGRESS_STATUS_DATA_INCOMPLETE) {
+      ++assessed;
+      if (worst == halfsky::v1::PROGRESS_STATUS_ACHIEVED ||
+          (!final_report && worst == halfsky::v1::PROGRESS_STATUS_ON_TRACK)) {
+        ++achieved;
+      }
+    }
+  }
+
+  void Fill(halfsky::v1::DomainSummary* s) const {
+    for (const auto& [status, count] : counts) {
+      halfsky::v1::StatusCount* sc = s->add_status_counts();
+      sc->set_status(static_cast<ProgressStatus>(status));
+      sc->set_count(count);
+    }
+    s->set_assessed_count(assessed);
+    s->set_achieved_count(achieved);
+    s->set_achievement_rate_percent(assessed == 0 ? 0 : 100.0 * achieved / assessed);
+  }
+};
+
+// Competition ranks ("1, 1, 3") of `keys`, best first by `better`; entries
+// with no key (nullopt) get 0.
+template <typename Better>
+std::vector<int> Ranks(const std::vector<std::optional<double>>& keys, Better better) {
+  std::vector<int> ranks(keys.size(), 0);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!keys[i].has_value()) {
+      continue;
+    }
+    int rank = 1;
+    for (size_t j = 0; j < keys.size(); ++j) {
+      if (j != i && keys[j].has_value() && better(*keys[j], *keys[i])) {
+        ++rank;
+      }
+    }
+    ranks[i] = rank;
+  }
+  return ranks;
+}
+
+const SeriesPoint* PointOfYear(const std::vector<SeriesPoint>& points, int year) {
+  for (const SeriesPoint& p : points) {
+    if (p.year() == year && p.has_value()) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+// What a partial point covers: 「仅1/2个镇街报送」 when children are missing,
+// else 「下级区域数据不完整」 (every child reported, some of them a part).
+// `children_zh` names the children ("" → 下级区域).
+std::string PartOf(const SeriesPoint& point, absl::string_view children_zh) {
+  const std::string children = children_zh.empty() ? "下级区域" : std::string(children_zh);
+  if (point.contributing_area_count() < point.expected_area_count()) {
+    return absl::StrCat("仅", point.contributing_area_count(), "/", point.expected_area_count(),
+                        "个", children, "报送");
+  }
+  return absl::StrCat(children, "数据不完整");
+}
+
+std::string AreaName(const CatalogIndex& catalog, const std::string& code) {
+  const halfsky::v1::Area* area = catalog.FindArea(code);
+  return area != nullptr ? area->name_zh() : code;
 }
 
 }  // namespace
@@ -579,12 +674,7 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
   }
   report.set_plan_title_zh(catalog_->PlanTitle(area));
 
-  // domain id → (status → count), assessed, achieved.
-  struct Tally {
-    std::map<int, int> counts;
-    int assessed = 0;
-    int achieved = 0;
-  };
+  // domain id → tally.
   std::map<std::string, Tally> tallies;
   Tally overall;
   for (const Indicator& catalog_indicator : cat.indicators()) {
@@ -616,12 +706,8 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
           ::halfsky::evaluation::EvaluateIndicator(indicator, ToSeriesSet(series), method));
       for (const Assessment& a : eval.assessments) {
         *ia->add_assessments() = a.ToProto();
-        if (StatusRank(a.status) > StatusRank(worst) ||
-            (a.status == halfsky::v1::PROGRESS_STATUS_DATA_INCOMPLETE &&
-             worst == halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE)) {
-          worst = a.status;
-        }
       }
+      worst = WorstStatus(eval.assessments);
       for (const SeriesPoint& p : series.Get(SeriesSpec{})) {
         if (p.year() <= year) {
           *ia->add_series() = p;
@@ -629,41 +715,202 @@ absl::StatusOr<halfsky::v1::EvaluationReport> Evaluator::Report(
       }
     }
     for (Tally* t : {&tallies[indicator.domain_id()], &overall}) {
-      ++t->counts[worst];
-      if (worst != halfsky::v1::PROGRESS_STATUS_NOT_ASSESSABLE &&
-          worst != halfsky::v1::PROGRESS_STATUS_DATA_INCOMPLETE) {
-        ++t->assessed;
-        if (worst == halfsky::v1::PROGRESS_STATUS_ACHIEVED ||
-            (!final_report && worst == halfsky::v1::PROGRESS_STATUS_ON_TRACK)) {
-          ++t->achieved;
-        }
-      }
+      t->Add(worst, final_report);
     }
   }
-  auto fill = [](const Tally& t, halfsky::v1::DomainSummary* s) {
-    for (const auto& [status, count] : t.counts) {
-      halfsky::v1::StatusCount* sc = s->add_status_counts();
-      sc->set_status(static_cast<ProgressStatus>(status));
-      sc->set_count(count);
-    }
-    s->set_assessed_count(t.assessed);
-    s->set_achieved_count(t.achieved);
-    s->set_achievement_rate_percent(t.assessed == 0 ? 0 : 100.0 * t.achieved / t.assessed);
-  };
   for (const halfsky::v1::Domain& domain : cat.domains()) {
     halfsky::v1::DomainSummary* s = report.add_domains();
     s->set_domain_id(domain.id());
     s->set_name_zh(domain.name_zh());
-    fill(tallies[domain.id()], s);
+    tallies[domain.id()].Fill(s);
   }
   report.mutable_overall()->set_name_zh("总体");
-  fill(overall, report.mutable_overall());
+  overall.Fill(report.mutable_overall());
+  HALFSKY_RETURN_IF_ERROR(CompareChildAreas(area, year, final_report, method, &report));
   halfsky::v1::ListWarningsRequest filter;
   filter.set_area_code(area);
   for (Warning& w : engine_->Snapshot(filter)) {
     *report.add_warnings() = std::move(w);
   }
   return report;
+}
+
+absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, bool final_report,
+                                          const MethodOptions& method,
+                                          halfsky::v1::EvaluationReport* report) {
+  const std::vector<const halfsky::v1::Area*>& children = catalog_->Children(area);
+  const halfsky::v1::Plan* report_plan = catalog_->GoverningPlan(area);
+  const bool compare =
+      std::any_of(children.begin(), children.end(), [&](const halfsky::v1::Area* child) {
+        return catalog_->GoverningPlan(child->code()) != report_plan;
+      });
+  if (!compare) {
+    return absl::OkStatus();
+  }
+  const std::string& area_name = AreaName(*catalog_, area);
+  const std::string& report_title = catalog_->PlanTitle(area);
+  std::vector<std::string> codes = {area};
+  for (const halfsky::v1::Area* child : children) {
+    codes.push_back(child->code());
+    halfsky::v1::ChildAreaComparison* c = report->add_child_areas();
+    c->set_area_code(child->code());
+    c->set_name_zh(child->name_zh());
+    if (const halfsky::v1::Plan* plan = catalog_->GoverningPlan(child->code()); plan != nullptr) {
+      c->set_plan_code(plan->code());
+    }
+    c->set_plan_title_zh(catalog_->PlanTitle(child->code()));
+  }
+  // Each child's own plan (its words, its plan's base year), and the report
+  // area's plan with the child's words but that plan's base year.
+  std::vector<MethodOptions> own_method;
+  std::vector<MethodOptions> upper_method;
+  for (const halfsky::v1::Area* child : children) {
+    MethodOptions own = WithAreaWords(options_.method, *catalog_, child->code());
+    own.as_of_year = year;
+    MethodOptions upper = own;
+    upper.base_year = method.base_year;
+    own_method.push_back(own);
+    upper_method.push_back(upper);
+  }
+  std::vector<Tally> own_tally(children.size());
+  std::vector<Tally> upper_tally(children.size());
+  for (const Indicator& catalog_indicator : catalog_->catalog().indicators()) {
+    if (catalog_indicator.kind() == halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+      continue;
+    }
+    Indicator upper_storage;
+    const Indicator& upper = ForArea(*catalog_, catalog_indicator, area, &upper_storage);
+    std::vector<Indicator> own(children.size());
+    bool any_target = !upper.targets().empty();
+    for (size_t i = 0; i < children.size(); ++i) {
+      Indicator storage;
+      own[i] = ForArea(*catalog_, catalog_indicator, children[i]->code(), &storage);
+      any_target = any_target || !own[i].targets().empty();
+    }
+    if (!any_target) {
+      continue;
+    }
+    // One snapshot for the report area and every child.
+    HALFSKY_ASSIGN_OR_RETURN(
+        IndicatorSnapshot snapshot,
+        series_->Read(catalog_indicator, codes, NeededSeries(catalog_indicator)));
+    // The comparison year: the latest up to the report year with a figure
+    // of any child.
+    int compare_year = 0;
+    for (size_t i = 0; i < children.size(); ++i) {
+      for (const SeriesPoint& p : snapshot.areas.at(i + 1).Get(SeriesSpec{})) {
+        if (p.has_value() && p.year() <= year) {
+          compare_year = std::max(compare_year, p.year());
+        }
+      }
+    }
+    const SeriesPoint* upper_point =
+        PointOfYear(snapshot.areas.at(0).Get(SeriesSpec{}), compare_year);
+    std::vector<std::optional<double>> keys(children.size());
+    std::vector<halfsky::v1::ChildIndicatorComparison*> rows;
+    for (size_t i = 0; i < children.size(); ++i) {
+      const AreaSeries& series = snapshot.areas.at(i + 1);
+      halfsky::v1::ChildIndicatorComparison* row =
+          report->mutable_child_areas(static_cast<int>(i))->add_indicators();
+      rows.push_back(row);
+      row->set_indicator_id(catalog_indicator.id());
+      row->set_name_zh(catalog_indicator.name_zh());
+      row->set_unit(catalog_indicator.unit());
+      row->set_year(compare_year);
+      const SeriesSet set = ToSeriesSet(series);
+      if (!own[i].targets().empty()) {
+        HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval, ::halfsky::evaluation::EvaluateIndicator(
+                                                               own[i], set, own_method[i]));
+        for (const Assessment& a : eval.assessments) {
+          *row->add_own_plan_assessments() = a.ToProto();
+        }
+        row->set_own_plan_status(WorstStatus(eval.assessments));
+        own_tally[i].Add(row->own_plan_status(), final_report);
+      }
+      if (!upper.targets().empty()) {
+        HALFSKY_ASSIGN_OR_RETURN(IndicatorEvaluation eval, ::halfsky::evaluation::EvaluateIndicator(
+                                                               upper, set, upper_method[i]));
+        for (const Assessment& a : eval.assessments) {
+          *row->add_report_plan_assessments() = a.ToProto();
+        }
+        row->set_report_plan_status(WorstStatus(eval.assessments));
+        upper_tally[i].Add(row->report_plan_status(), final_report);
+      }
+      const SeriesPoint* point = PointOfYear(series.Get(SeriesSpec{}), compare_year);
+      const std::string& name = children[i]->name_zh();
+      std::string covers;
+      if (compare_year == 0) {
+        covers = absl::StrCat("截至", year, "年各区域均无数据");
+      } else if (point == nullptr) {
+        covers = absl::StrCat(compare_year, "年", name, "无数据，不排名");
+      } else {
+        *row->mutable_figure() = *point;
+        if (upper_point != nullptr) {
+          *row->mutable_report_area_figure() = *upper_point;
+        }
+        if (point->incomplete()) {
+          covers = absl::StrCat(compare_year, "年", PartOf(*point, own_method[i].child_areas_zh),
+                                "，为部分数，不与", area_name, "比较、不排名");
+        } else {
+          keys[i] = point->value();
+          if (upper_point == nullptr) {
+            covers = absl::StrCat(compare_year, "年；", area_name, "同年无数据，不计差距");
+          } else if (upper_point->incomplete()) {
+            covers = absl::StrCat(compare_year, "年；", area_name, "同年为部分数（",
+                                  PartOf(*upper_point, ""), "），不计差距");
+          } else {
+            row->set_gap_to_report_area(point->value() - upper_point->value());
+            covers = absl::StrCat(compare_year, "年；差距 = ", name, " − ", area_name);
+          }
+        }
+        if (point->contains_unapproved_data() ||
+            (upper_point != nullptr && upper_point->contains_unapproved_data())) {
+          absl::StrAppend(&covers, "（含未审核数据）");
+        }
+      }
+      row->set_covers_zh(std::move(covers));
+    }
+    const halfsky::v1::Direction direction = catalog_indicator.direction();
+    if (direction != halfsky::v1::DIRECTION_UNSPECIFIED) {
+      const bool higher = direction == halfsky::v1::DIRECTION_HIGHER_IS_BETTER;
+      const std::vector<int> ranks =
+          Ranks(keys, [higher](double a, double b) { return higher ? a > b : a < b; });
+      const int ranked = static_cast<int>(std::count_if(
+          keys.begin(), keys.end(), [](const std::optional<double>& k) { return k.has_value(); }));
+      for (size_t i = 0; i < rows.size(); ++i) {
+        rows[i]->set_rank(ranks[i]);
+        rows[i]->set_ranked_count(ranks[i] == 0 ? 0 : ranked);
+      }
+    }
+  }
+  std::vector<std::optional<double>> rates(children.size());
+  for (size_t i = 0; i < children.size(); ++i) {
+    halfsky::v1::ChildAreaComparison* c = report->mutable_child_areas(static_cast<int>(i));
+    c->mutable_own_plan()->set_name_zh(c->plan_title_zh());
+    own_tally[i].Fill(c->mutable_own_plan());
+    c->mutable_report_plan()->set_name_zh(report_title);
+    upper_tally[i].Fill(c->mutable_report_plan());
+    if (upper_tally[i].assessed > 0) {
+      rates[i] = c->report_plan().achievement_rate_percent();
+    }
+  }
+  const std::vector<int> ranks = Ranks(rates, [](double a, double b) { return a > b; });
+  const int ranked = static_cast<int>(std::count_if(
+      rates.begin(), rates.end(), [](const std::optional<double>& r) { return r.has_value(); }));
+  for (size_t i = 0; i < children.size(); ++i) {
+    report->mutable_child_areas(static_cast<int>(i))->set_rank(ranks[i]);
+    report->mutable_child_areas(static_cast<int>(i))->set_ranked_count(ranks[i] == 0 ? 0 : ranked);
+  }
+  report->set_child_areas_covers_zh(
+      absl::StrCat("各下级区域的数值指标分别按其本级规划和", report_title, "评估（", year,
+                   "年报告，各自的数据）；达标率 = 已达标", final_report ? "" : "或进展良好",
+                   "的指标数 ÷ 可评估的指标数（数据不足、数据不完整的不计入）；"
+                   "区域排名按",
+                   report_title,
+                   "的达标率（同一把尺子）；指标排名与差距用同一年的完整数据，"
+                   "部分数不排名、不与",
+                   area_name, "比较"));
+  return absl::OkStatus();
 }
 
 absl::Status Evaluator::Start(RedisClient* redis) {

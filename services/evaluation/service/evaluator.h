@@ -178,6 +178,12 @@ class Evaluator {
 
  private:
   std::vector<std::string> EvaluatedAreas() const;
+  // Several plans: fills report->child_areas (see EvaluationReport) when a
+  // child of `area` is governed by another plan than `area`. `method` is
+  // the report area's (its base year is the report plan's).
+  absl::Status CompareChildAreas(const std::string& area, int year, bool final_report,
+                                 const MethodOptions& method,
+                                 halfsky::v1::EvaluationReport* report);
   void Run();
 
   const std::shared_ptr<const CatalogIndex> catalog_;

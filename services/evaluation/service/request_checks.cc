@@ -105,6 +105,21 @@ absl::Status CheckWarningsFilter(const v1::ListWarningsRequest& f, const Catalog
     violations.push_back(
         {"area_code", absl::StrCat("未知区域 / unknown area \"", f.area_code(), "\"")});
   }
+  if (f.include_subareas() && f.area_code().empty()) {
+    violations.push_back({"include_subareas",
+                          "须同时指定区域 area_code / needs area_code (the root of the subtree)"});
+  }
+  if (f.area_codes_size() > kMaxFilterAreas) {
+    violations.push_back({"area_codes", absl::StrCat("最多", kMaxFilterAreas, "个区域 / at most ",
+                                                     kMaxFilterAreas, " areas")});
+  } else {
+    for (int i = 0; i < f.area_codes_size(); ++i) {
+      if (catalog.FindArea(f.area_codes(i)) == nullptr) {
+        violations.push_back({absl::StrCat("area_codes[", i, "]"),
+                              absl::StrCat("未知区域 / unknown area \"", f.area_codes(i), "\"")});
+      }
+    }
+  }
   if (!f.responsible_unit_code().empty() &&
       catalog.FindMemberUnit(f.responsible_unit_code()) == nullptr) {
     violations.push_back(
@@ -124,6 +139,22 @@ absl::Status CheckWarningsFilter(const v1::ListWarningsRequest& f, const Catalog
     violations.push_back({"page_size", "不能为负数 / must not be negative"});
   }
   return Refuse("筛选条件无效 / invalid filter", violations);
+}
+
+void ExpandSubareas(const CatalogIndex& catalog, v1::ListWarningsRequest* filter) {
+  if (!filter->include_subareas() || filter->area_code().empty()) {
+    return;
+  }
+  filter->set_include_subareas(false);
+  std::vector<std::string> pending = {filter->area_code()};
+  while (!pending.empty()) {
+    const std::string code = std::move(pending.back());
+    pending.pop_back();
+    for (const v1::Area* child : catalog.Children(code)) {
+      filter->add_area_codes(child->code());
+      pending.push_back(child->code());
+    }
+  }
 }
 
 absl::Status CheckAcknowledgement(const v1::AcknowledgeWarningRequest& request) {

@@ -36,11 +36,21 @@ inline constexpr absl::Duration kMaxSilenceAhead = absl::Hours(24 * 366);
 void CheckText(absl::string_view text, const char* field, const char* label_zh,
                std::vector<FieldViolation>* violations);
 
-// ListWarnings / WatchWarnings filter: domain, indicator, area and unit
-// empty or known to the catalog, kind / min_severity / state values the
-// proto defines, page_size >= 0.
+// At most this many ListWarningsRequest.area_codes.
+inline constexpr int kMaxFilterAreas = 10000;
+
+// ListWarnings / WatchWarnings filter: domain, indicator, area, each of
+// area_codes (at most kMaxFilterAreas) and unit empty or known to the
+// catalog, include_subareas only with area_code, kind / min_severity /
+// state values the proto defines, page_size >= 0.
 absl::Status CheckWarningsFilter(const halfsky::v1::ListWarningsRequest& filter,
                                  const CatalogIndex& catalog);
+
+// A checked filter with include_subareas: appends every area below
+// area_code (its whole subtree) to area_codes and clears include_subareas,
+// so that MatchesFilter (which knows no catalog) matches the subtree.
+// Otherwise leaves the filter as it is.
+void ExpandSubareas(const CatalogIndex& catalog, halfsky::v1::ListWarningsRequest* filter);
 
 // AcknowledgeWarning: warning_id and note (对策建议) required, the note as
 // CheckText.

@@ -118,7 +118,9 @@ bool MatchesFilter(const Warning& w, const halfsky::v1::ListWarningsRequest& f, 
                 f.indicator_id()) == w.missing_indicator_ids().end()) {
     return false;
   }
-  if (!f.area_code().empty() && w.area_code() != f.area_code()) {
+  if ((!f.area_code().empty() || !f.area_codes().empty()) && w.area_code() != f.area_code() &&
+      std::find(f.area_codes().begin(), f.area_codes().end(), w.area_code()) ==
+          f.area_codes().end()) {
     return false;
   }
   if (f.kind() != halfsky::v1::WARNING_KIND_UNSPECIFIED && w.kind() != f.kind()) {
@@ -453,7 +455,7 @@ absl::StatusOr<halfsky::v1::ListWarningsResponse> WarningSet::List(
                                  [&](const Ptr& w) { return !After(*after, *w); });
   }
   const bool state_only = request.domain_id().empty() && request.indicator_id().empty() &&
-                          request.area_code().empty() &&
+                          request.area_code().empty() && request.area_codes().empty() &&
                           request.kind() == halfsky::v1::WARNING_KIND_UNSPECIFIED &&
                           request.min_severity() == halfsky::v1::SEVERITY_UNSPECIFIED &&
                           request.responsible_unit_code().empty();

@@ -6,9 +6,42 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/labels/labels.h"
+#include "google/protobuf/descriptor.h"
 
 namespace halfsky {
+
+namespace {
+
+// "<label_zh> <NAME>" with NAME the value's name without the enum's prefix
+// (COMPARATOR_AT_LEAST → "≥ 达到/以上 AT_LEAST"); `fallback` for a value
+// without a label.
+template <typename Enum>
+std::string ZhAndName(Enum value, absl::string_view prefix, absl::string_view fallback) {
+  const std::string& zh = labels::LabelZh(value);
+  if (zh.empty()) {
+    return std::string(fallback);
+  }
+  const google::protobuf::EnumValueDescriptor* v =
+      google::protobuf::GetEnumDescriptor<Enum>()->FindValueByNumber(static_cast<int>(value));
+  absl::string_view name = v->name();
+  absl::ConsumePrefix(&name, prefix);
+  return absl::StrCat(zh, " ", name);
+}
+
+// "<label_zh> <label_en>" (DIRECTION_HIGHER_IS_BETTER → "越高越好 higher is
+// better"); `fallback` for a value without a label.
+template <typename Enum>
+std::string ZhAndEn(Enum value, absl::string_view fallback) {
+  const std::string& zh = labels::LabelZh(value);
+  if (zh.empty()) {
+    return std::string(fallback);
+  }
+  return absl::StrCat(zh, " ", labels::LabelEn(value));
+}
+
+}  // namespace
 
 std::string FormatNumber(double v) { return absl::StrFormat("%.10g", v); }
 
@@ -77,72 +110,18 @@ std::string TargetSummary(const v1::Target& t, const v1::Indicator& indicator) {
 }
 
 std::string KindText(const v1::Indicator& indicator) {
-  switch (indicator.kind()) {
-    case v1::INDICATOR_KIND_RATE:
-      return absl::StrCat("率 RATE ×", FormatNumber(indicator.multiplier()));
-    case v1::INDICATOR_KIND_PROPORTION:
-      return "比例 PROPORTION";
-    case v1::INDICATOR_KIND_COUNT:
-      return "计数 COUNT";
-    case v1::INDICATOR_KIND_VALUE:
-      return "数值 VALUE";
-    case v1::INDICATOR_KIND_QUALITATIVE:
-      return "定性 QUALITATIVE";
-    default:
-      return "?";
+  std::string s = ZhAndName(indicator.kind(), "INDICATOR_KIND_", "?");
+  if (indicator.kind() == v1::INDICATOR_KIND_RATE) {
+    absl::StrAppend(&s, " ×", FormatNumber(indicator.multiplier()));
   }
+  return s;
 }
 
-std::string DirectionText(v1::Direction direction) {
-  switch (direction) {
-    case v1::DIRECTION_HIGHER_IS_BETTER:
-      return "越高越好 higher is better";
-    case v1::DIRECTION_LOWER_IS_BETTER:
-      return "越低越好 lower is better";
-    default:
-      return "无方向 none";
-  }
-}
+std::string DirectionText(v1::Direction direction) { return ZhAndEn(direction, "无方向 none"); }
 
-std::string ComparatorText(v1::Comparator c) {
-  switch (c) {
-    case v1::COMPARATOR_AT_LEAST:
-      return "≥ 达到/以上 AT_LEAST";
-    case v1::COMPARATOR_AT_MOST:
-      return "≤ 以下 AT_MOST";
-    case v1::COMPARATOR_ABOUT:
-      return "≈ 左右 ABOUT";
-    case v1::COMPARATOR_MAINTAIN_AT_LEAST:
-      return "≥ 每年保持 MAINTAIN_AT_LEAST";
-    case v1::COMPARATOR_INCREASE:
-      return "↑ 提高 INCREASE";
-    case v1::COMPARATOR_DECREASE_EACH_YEAR:
-      return "↓ 逐年降低 DECREASE_EACH_YEAR";
-    case v1::COMPARATOR_NARROW_GAP:
-      return "差距缩小 NARROW_GAP";
-    case v1::COMPARATOR_BELOW:
-      return "< 低于 BELOW";
-    case v1::COMPARATOR_DECREASE:
-      return "↓ 降低 DECREASE";
-    case v1::COMPARATOR_MAINTAIN_AT_MOST:
-      return "≤ 每年保持 MAINTAIN_AT_MOST";
-    default:
-      return "?";
-  }
-}
+std::string ComparatorText(v1::Comparator c) { return ZhAndName(c, "COMPARATOR_", "?"); }
 
-std::string DisaggregationText(v1::Disaggregation d) {
-  switch (d) {
-    case v1::DISAGGREGATION_SEX:
-      return "分性别 sex";
-    case v1::DISAGGREGATION_RESIDENCE:
-      return "分城乡 urban/rural";
-    case v1::DISAGGREGATION_AREA:
-      return "分镇街 by town/subdistrict";
-    default:
-      return "?";
-  }
-}
+std::string DisaggregationText(v1::Disaggregation d) { return ZhAndEn(d, "?"); }
 
 std::string WordingText(v1::ExplanationWording wording) {
   const std::string& zh = labels::LabelZh(wording);
@@ -191,20 +170,7 @@ std::vector<std::pair<std::string, std::string>> ExplanationLines(const CatalogI
   return lines;
 }
 
-std::string DataSourceText(v1::DataSource s) {
-  switch (s) {
-    case v1::DATA_SOURCE_DEPARTMENTAL_STATISTICS:
-      return "部门统计 departmental statistics";
-    case v1::DATA_SOURCE_SURVEY:
-      return "调查 survey";
-    case v1::DATA_SOURCE_ADMINISTRATIVE_RECORDS:
-      return "行政记录 administrative records";
-    case v1::DATA_SOURCE_CENSUS:
-      return "普查 census";
-    default:
-      return "未指定 unspecified";
-  }
-}
+std::string DataSourceText(v1::DataSource s) { return ZhAndEn(s, "未指定 unspecified"); }
 
 std::string AreaLevelText(v1::AreaLevel level) {
   switch (level) {

@@ -23,7 +23,7 @@ constexpr char kUsage[] =
     "  xlsx: 统计资料，每个领域一张工作表，数字为数值单元格（须 -o FILE）/ the statistical\n"
     "        compendium: one sheet per domain, numbers typed, the HTML report's figures\n"
     "  --year YEAR        annual: 数据年份（默认上一年）; midterm/final: 2025/2030\n"
-    "  --area CODE        区域，默认全区 / default: the district\n"
+    "  --area CODE        区域，默认根区域 / default: the root of the area tree\n"
     "  --format F         默认按 -o 的扩展名，否则 html / default from -o's extension, else html\n"
     "  -o FILE            输出文件，默认标准输出 / output file (default: stdout)\n"
     "  --aggregation H:P  年度监测数据来源 / where the annual monitoring figures come from\n"

@@ -20,7 +20,9 @@ constexpr char kWarningsUsage[] =
     "  列出预警（按级别排序：红、橙、黄）/ list warnings, red first\n"
     "  --domain ID           领域 e.g. HEALTH\n"
     "  --indicator ID        指标 e.g. HEALTH-04\n"
-    "  --area CODE           区域代码 e.g. 610303\n"
+    "  --area CODE           区域代码，含其下各级区域 e.g. 610303 / the area and every area\n"
+    "                        below it (a city: its districts and their towns)\n"
+    "  --area-only           只列 --area 本级 / only the area itself, not its subtree\n"
     "  --unit CODE           责任单位 e.g. HEALTH\n"
     "  --kind K              progress|fluctuation|late_data|missed|out_of_band|rule_broken|\n"
     "                        slipped|data_quality (或中文：进度预警、波动较大…)\n"
@@ -48,6 +50,11 @@ bool BuildFilter(const cli::Args& args, Filter* f, std::ostream& err) {
   r.set_domain_id(args.GetOr("domain", ""));
   r.set_indicator_id(args.GetOr("indicator", ""));
   r.set_area_code(args.GetOr("area", ""));
+  if (args.Has("area-only") && r.area_code().empty()) {
+    err << "halfskyctl warnings: --area-only 须与 --area 同用 / needs --area\n";
+    return false;
+  }
+  r.set_include_subareas(!r.area_code().empty() && !args.Has("area-only"));
   r.set_responsible_unit_code(args.GetOr("unit", ""));
   if (auto k = args.Get("kind")) {
     auto kind = views::ParseKind(*k);
@@ -168,7 +175,7 @@ int RunWarningsCommand(const std::vector<std::string>& raw, std::ostream& out, s
   auto args = ParseWithClientFlags(
       raw, Target::kEvaluation,
       {"domain", "indicator", "area", "unit", "kind", "min-severity", "state", "format"},
-      {"watch", "color", "colour", "no-color", "no-colour"}, &options);
+      {"watch", "area-only", "color", "colour", "no-color", "no-colour"}, &options);
   if (!args.ok() || !args->positional().empty()) {
     err << "halfskyctl warnings: "
         << (args.ok() ? "多余的参数 / unexpected argument " + args->positional()[0]

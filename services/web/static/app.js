@@ -101,6 +101,24 @@ var halfsky = (function () {
     return isNaN(d) ? ts : d.toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
   }
 
+  // The plan an area's figures are evaluated against (Catalog.plans): the
+  // plan of the area's nearest ancestor-or-self with one, as
+  // CatalogIndex::GoverningPlan; {code: '', titleZh: the catalog's title}
+  // for a catalog without plans.
+  function governingPlan(catalog, areaCode) {
+    var plans = (catalog && catalog.plans) || [];
+    var areas = (catalog && catalog.areas) || [];
+    if (!plans.length) { return { code: '', titleZh: (catalog && catalog.planTitleZh) || '' }; }
+    var code = areaCode;
+    for (var steps = 0; code && steps <= areas.length; steps++) {
+      for (var i = 0; i < plans.length; i++) { if (plans[i].areaCode === code) { return plans[i]; } }
+      var parent = '';
+      for (var j = 0; j < areas.length; j++) { if (areas[j].code === code) { parent = areas[j].parentCode || ''; } }
+      code = parent;
+    }
+    return { code: '', titleZh: (catalog && catalog.planTitleZh) || '' };
+  }
+
   // A table too wide for a phone scrolls inside its .table-wrap: each one is
   // a labelled region that a keyboard can reach and scroll (WCAG 2.1.1).
   function labelTableWraps() {
@@ -135,5 +153,6 @@ var halfsky = (function () {
     }
   });
 
-  return { call: call, labels: labels, boot: boot, el: el, showError: showError, formatTime: formatTime, cookie: cookie };
+  return { call: call, labels: labels, boot: boot, el: el, showError: showError, formatTime: formatTime, cookie: cookie,
+    governingPlan: governingPlan };
 })();

@@ -22,6 +22,19 @@
     var v = ((L && L['halfsky.v1.' + type]) || {})[name];
     return v ? (v[field || 'zh'] || v.zh || '') : '';
   }
+  // 「越低越好 lower is better」: both words of the value ('' without them).
+  function zhEn(type, name) {
+    var zh = label(type, name);
+    var en = label(type, name, 'en');
+    return zh && en && en !== zh ? zh + ' ' + en : zh;
+  }
+  function planTitle(code) {
+    var plans = catalog.plans || [];
+    if (!plans.length) { return catalog.planTitleZh || ''; }
+    var root = halfsky.governingPlan(catalog, rootArea());
+    var p = byCode(plans, code || root.code);
+    return p ? p.titleZh : '';
+  }
   function byCode(list, code, key) {
     for (var i = 0; i < (list || []).length; i++) { if (list[i][key || 'code'] === code) { return list[i]; } }
     return null;
@@ -70,23 +83,23 @@
     var domain = byCode(catalog.domains, ind.domainId, 'id');
     fact(dl, '指标 indicator', ind.id + ' ' + (ind.nameZh || '') + (ind.nameEn ? ' — ' + ind.nameEn : ''));
     if (domain) { fact(dl, '领域 domain', domain.nameZh); }
-    fact(dl, '类型 kind', label('IndicatorKind', ind.kind));
+    fact(dl, '类型 kind', zhEn('IndicatorKind', ind.kind));
     fact(dl, '指标含义 definition', e.definitionZh);
     fact(dl, '计算方法 formula', e.formulaZh);
     fact(dl, '计量单位 unit', ind.unit);
     fact(dl, '分子 numerator', d.numeratorZh);
     fact(dl, '分母 denominator', d.denominatorZh);
     fact(dl, '说明 note', d.noteZh);
-    fact(dl, '数据来源 source', [e.dataSourceZh, label('DataSource', ind.dataSource)]
+    fact(dl, '数据来源 source', [e.dataSourceZh, zhEn('DataSource', ind.dataSource)]
         .filter(function (x) { return x; }).join('；'));
     if (e.wording) { fact(dl, '解释出处 wording', label('ExplanationWording', e.wording)); }
     var units = (ind.responsibleUnitCodes || []).map(function (u) {
       return unitName(u) + (ind.leadUnitCode === u && ind.responsibleUnitCodes.length > 1 ? '（牵头）' : '');
     });
     fact(dl, '责任单位 responsible', units.join('、'));
-    fact(dl, '分组 disaggregations', (ind.requiredDisaggregations || []).map(function (x) { return label('Disaggregation', x); })
+    fact(dl, '分组 disaggregations', (ind.requiredDisaggregations || []).map(function (x) { return zhEn('Disaggregation', x); })
         .filter(function (x) { return x; }).join('、'));
-    fact(dl, '方向 direction', label('Direction', ind.direction));
+    fact(dl, '方向 direction', zhEn('Direction', ind.direction));
     (ind.objectiveIds || []).forEach(function (o) {
       var obj = byCode(catalog.objectives, o, 'id');
       fact(dl, '主要目标 objective', o + (obj ? ' ' + obj.textZh : ''));
@@ -103,7 +116,9 @@
         halfsky.el('td', { 'data-label': '目标年', text: t.everyYear ? '每年 every year' : String(t.year || '') }),
         halfsky.el('td', { 'data-label': '规划原文', text: t.textZh || '' }),
         halfsky.el('td', { 'data-label': '目标值', text: t.value !== undefined ? figure(t.value) : '—' }),
-        halfsky.el('td', { 'data-label': '适用', text: applies || '合计 / total' })
+        halfsky.el('td', { 'data-label': '适用', text: applies || '合计 / total' }),
+        halfsky.el('td', { 'data-label': '比较', text: label('Comparator', t.comparator) }),
+        halfsky.el('td', { 'data-label': '规划', 'data-plan': t.planCode || '', text: planTitle(t.planCode) })
       ]));
     });
   }
@@ -260,6 +275,11 @@
     var sex = document.getElementById('f-sex').value || 'SEX_TOTAL';
     var residence = document.getElementById('f-residence').value || 'RESIDENCE_ALL';
     var gs = groups(area, sex, residence);
+    // The targets that apply to this area are its governing plan's.
+    var plan = halfsky.governingPlan(catalog, area);
+    var planLine = document.getElementById('plan');
+    planLine.textContent = plan.titleZh ? '评估依据 plan：' + plan.titleZh + '（' + areaName(area) + '）' : '';
+    planLine.setAttribute('data-plan', plan.code || '');
     var st = document.getElementById('series-status');
     st.className = 'status';
     st.textContent = '加载中… / loading…';

@@ -73,6 +73,15 @@
         href: '/indicator?id=' + encodeURIComponent(w.indicatorId) + (w.areaCode ? '&area=' + encodeURIComponent(w.areaCode) : ''),
         text: '指标解释、分组数据与修订记录 / indicator ' + w.indicatorId }));
     }
+    // The plan this area's figures are evaluated against: the warning's own
+    // (plan_code) for a target warning, else the plan governing its area.
+    var plan = halfsky.governingPlan(catalog, w.areaCode);
+    if (w.planCode) {
+      plan = ((catalog.plans || []).filter(function (p) { return p.code === w.planCode; })[0]) || plan;
+    }
+    var planLine = document.getElementById('plan');
+    planLine.textContent = plan.titleZh ? '评估依据 plan：' + plan.titleZh + '（' + nameOf(catalog.areas, w.areaCode) + '）' : '';
+    planLine.setAttribute('data-plan', plan.code || '');
     document.getElementById('explanation-zh').textContent = w.explanationZh || '';
     document.getElementById('explanation-en').textContent = w.explanationEn || '';
     var f = w.figures || {};

@@ -27,7 +27,9 @@
     var u = document.getElementById('f-unit').value;
     if (u) { f.responsibleUnitCode = u; }
     if (d) { f.domainId = d; }
-    if (a) { f.areaCode = a; }
+    // An area filters to it and every area below it (a city: its districts
+    // and their towns), as `halfskyctl warnings --area` does.
+    if (a) { f.areaCode = a; f.includeSubareas = true; }
     if (k) { f.kind = k; }
     if (s) { f.state = s; }
     return f;
@@ -97,7 +99,10 @@
     var red = list.filter(function (w) { return w.severity === 'SEVERITY_RED'; }).length;
     var status = document.getElementById('status');
     status.className = 'status';
-    status.textContent = '共 ' + list.length + ' 条预警，其中红色 ' + red + ' 条 / ' + list.length + ' warnings, ' + red + ' red';
+    var a = document.getElementById('f-area').value;
+    var scope = a ? areaName(a) + '及其下级区域的' : '';
+    status.textContent = '共 ' + list.length + ' 条' + scope + '预警，其中红色 ' + red + ' 条 / ' + list.length + ' warnings, ' + red + ' red' +
+        (a ? ' (' + a + ' and every area below it)' : '');
     document.body.setAttribute('data-rendered', String(list.length));
     // The browser test times the board by this mark (tests/web/web_a11y_test.cc).
     if (window.performance && performance.mark) { performance.mark('halfsky-board-rendered'); }
@@ -155,7 +160,7 @@
       L = booted.labels;
       catalog = booted.catalog;
       fillSelect('f-domain', (catalog.domains || []).map(function (d) { return [d.id, d.nameZh]; }));
-      fillSelect('f-area', (catalog.areas || []).map(function (a) { return [a.code, a.nameZh]; }));
+      fillSelect('f-area', (catalog.areas || []).map(function (a) { return [a.code, a.nameZh + '（含下级）']; }));
       fillSelect('f-unit', (catalog.memberUnits || []).map(function (m) { return [m.code, m.nameZh]; }));
       var kinds = L['halfsky.v1.WarningKind'] || {};
       fillSelect('f-kind', Object.keys(kinds).filter(function (k) { return kinds[k].number > 0; })
