@@ -38,7 +38,9 @@
 #  8. Evaluation at depth 3 (every area: cities, counties, towns), the
 #     evaluation restarted on the new aggregation: its first and second full
 #     pass, within PROVINCE_WAIT_BOUND s each ("not run" in the table if
-#     it does not end in time), RSS after.
+#     it does not end in time), RSS after. HALFSKY_BENCH_PERF=DIR: perf
+#     record (call graphs) of evaluation and aggregation during these two
+#     passes at the largest size, into DIR/province-eval-d3.perf.data.
 # Printed: one figure line per measure at the largest size, the growth of
 # each from the smallest (÷ the data's growth: 1 is linear), and a table of
 # all sizes.
@@ -196,7 +198,18 @@ province_size() {
   # 8. Evaluation, depth 3.
   local d3_first="not run" d3_second="-" d3_warn="-" eval3="-"
   if [ -n "$STACK_AGG_PID" ] && stack_start_evaluation "prov$n" --area_depth=3 --reevaluate_interval=2s; then
-    if province_two_passes; then
+    local perf_pid=""
+    if [ -n "${HALFSKY_BENCH_PERF:-}" ] && [ "$n" = "${PROVINCE_COUNTIES[-1]}" ] &&
+       command -v perf >/dev/null; then
+      mkdir -p "$HALFSKY_BENCH_PERF"
+      perf record -F 199 --call-graph dwarf,8192 -o "$HALFSKY_BENCH_PERF/province-eval-d3.perf.data" \
+        -p "$STACK_EVAL_PID,$STACK_AGG_PID" >"$WORK/province-perf.log" 2>&1 &
+      perf_pid=$!
+    fi
+    local passes_ok=0
+    province_two_passes && passes_ok=1
+    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null; fi
+    if [ "$passes_ok" = 1 ]; then
       d3_first=$PROV_PASS1
       d3_second=$PROV_PASS2
       d3_warn=$(province_metric_sum "$STACK_EVAL_MPORT" halfsky_evaluation_firing_warnings)
