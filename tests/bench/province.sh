@@ -55,7 +55,13 @@ else
   PROVINCE_TOWNS=28
   PROVINCE_YEARS=2020-2026  # 2020..today: the service refuses future years
 fi
-PROVINCE_LOAD_BOUND=60   # s, plus 1 s per 20 000 values
+# PROVINCE_SIZES="N ...": other county counts (e.g. "5 25").
+if [ -n "${PROVINCE_SIZES:-}" ]; then read -r -a PROVINCE_COUNTIES <<<"$PROVINCE_SIZES"; fi
+PROVINCE_LOAD_BOUND=${PROVINCE_LOAD_BOUND:-60}   # s, plus 1 s per 20 000 values
+# PROVINCE_PG=postgresql://USER@HOST:PORT: submission on the PostgreSQL
+# store instead, a fresh database provN per size (createdb; the disk column
+# is then the database's pg_database_size).
+PROVINCE_PG=${PROVINCE_PG:-}
 PROVINCE_WAIT_BOUND=${PROVINCE_WAIT_BOUND:-600}  # s, per catch-up and per evaluation pass
 HALFSKYCTL_BIN=$BUILD/services/halfskyctl/halfskyctl
 
@@ -130,10 +136,18 @@ province_size() {
   lint_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
   # 2. The stack on the province catalog.
   BENCH_CATALOG=$dir/catalog  # read by writes_catalog_paths (writes.sh)
+  if [ -n "$PROVINCE_PG" ]; then
+    psql -q "$PROVINCE_PG/postgres" -c "DROP DATABASE IF EXISTS prov$n" -c "CREATE DATABASE prov$n" \
+      >"$WORK/province-pg-$n.log" 2>&1 || {
+      PROV_ERR="cannot create database prov$n: $(tail -2 "$WORK/province-pg-$n.log" | tr '\n' ' ')"
+      return 1
+    }
+    BENCH_STORE=postgres:$PROVINCE_PG/prov$n
+  fi
   t0=$(date +%s.%N)
   if ! stack_start "prov$n" --area_depth=1 --reevaluate_interval=2s; then
     PROV_ERR=$STACK_ERR
-    unset BENCH_CATALOG
+    unset BENCH_CATALOG BENCH_STORE
     return 1
   fi
   t1=$(date +%s.%N)
@@ -150,7 +164,7 @@ province_size() {
   if [ "${got:-0}" -lt "$values" ]; then
     PROV_ERR="loading $values values acknowledged ${got:-0} within $bound s: $(grep -v '^RESULT' "$WORK/province-load-$n.out" | head -3 | tr '\n' ' ')"
     stack_stop
-    unset BENCH_CATALOG
+    unset BENCH_CATALOG BENCH_STORE
     return 1
   fi
   load_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
@@ -159,7 +173,7 @@ province_size() {
   if ! stack_caught_up "$PROVINCE_WAIT_BOUND" "$values"; then
     PROV_ERR="after the load: $STACK_ERR"
     stack_stop
-    unset BENCH_CATALOG
+    unset BENCH_CATALOG BENCH_STORE
     return 1
   fi
   t0=$(date +%s.%N)
@@ -182,7 +196,12 @@ province_size() {
   redis_used=$(redis-cli -p "$RPORT" info memory | tr -d '\r' | sed -n 's/^used_memory:\([0-9]*\)/\1/p')
   redis_used=$(awk -v b="${redis_used:-0}" 'BEGIN { printf "%.1f", b / 1048576 }')
   redis_rss=$(size_mb "$(size_status "${redis_pid:-0}" VmRSS)")
-  sub_disk=$(du -ck "$WORK/prov$n.db"* 2>/dev/null | awk 'END { printf "%.1f", $1 / 1024 }')
+  if [ -n "$PROVINCE_PG" ]; then
+    sub_disk=$(psql -At "$PROVINCE_PG/postgres" -c "SELECT pg_database_size('prov$n') / 1048576.0" |
+               awk '{ printf "%.1f", $1 }')
+  else
+    sub_disk=$(du -ck "$WORK/prov$n.db"* 2>/dev/null | awk 'END { printf "%.1f", $1 / 1024 }')
+  fi
   eval_disk=$(du -ck "$WORK/prov$n-eval.db"* 2>/dev/null | awk 'END { printf "%.1f", $1 / 1024 }')
   # 7. Cold catch-up.
   local cold_s="failed" agg_after="-"
@@ -219,7 +238,7 @@ province_size() {
     eval3="$(size_mb "$(size_status "$STACK_EVAL_PID" VmRSS)")/$(size_mb "$(size_status "$STACK_EVAL_PID" VmHWM)")"
   fi
   stack_stop
-  unset BENCH_CATALOG
+  unset BENCH_CATALOG BENCH_STORE
   PROV_ROWS+=("$n $areas $values $lint_s $start_s $load_s $PROV_LOAD_RATE $lag_s $cold_s $d1_first $d1_second $d1_warn ${mem[0]} ${mem[1]} ${mem[2]} $redis_used $redis_rss $sub_disk $eval_disk $agg_after ${d3_first// /} $d3_second $d3_warn $eval3")
   PROV_LAST=("$n" "$areas" "$values" "$lint_s" "$start_s" "$load_s" "$PROV_LOAD_RATE" "$lag_s" "$cold_s" "$d1_first" "$d1_second" "$d1_warn" "${mem[0]}" "${mem[1]}" "${mem[2]}" "$redis_used" "$redis_rss" "$sub_disk" "$eval_disk" "$agg_after" "$d3_first" "$d3_second" "$d3_warn" "$eval3")
 }
@@ -232,7 +251,7 @@ province_figures() {
                "province evaluation full pass, depth 3 = every area (s)"
                "province RSS submission/aggregation/evaluation (MB)"
                "province Redis used_memory (MB)"
-               "province disk: submission SQLite + WAL (MB)"
+               "province disk: submission $([ -n "$PROVINCE_PG" ] && echo "PostgreSQL database" || echo "SQLite + WAL") (MB)"
                "province growth, smallest -> largest (three sizes)")
   province_not_run() {
     local x
