@@ -5,10 +5,15 @@
 #   tests/bench/run.sh [--smoke] [--no-build] [--build-dir=DIR] [--only=F[,F...]]
 #
 # --only: run only these figures (generator, submit_batch, reads,
-# submit_stream, rebuild, latency, size); the baselines always run.
+# submit_stream, rebuild, latency, size, province); the baselines always
+# run. `province` (province.sh: a generated province instance at three
+# sizes up to 2·10^6 values) took 3.5 minutes on the 2-core machine.
+# HALFSKY_BENCH_NO_INSTALL=1: never install missing tools (the baselines
+# that need them are NOT RUN).
 # HALFSKY_BENCH_PERF=DIR: perf record (call graphs) of the servers while
 # the Rebuild RPC runs (submission, aggregation) and while the loaded latency
-# probe runs (aggregation, evaluation), into DIR (docs/BENCHMARKS.md).
+# probe runs (aggregation, evaluation), and of evaluation and aggregation
+# during province.sh's depth-3 passes, into DIR (docs/BENCHMARKS.md).
 #
 # Builds Release into build-bench/ (deploy/local/deps.sh's halfsky_build),
 # starts its own redis-server and servers on free loopback ports, runs each
@@ -77,8 +82,9 @@ echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d:
 echo "== load before: $(uptime)"
 
 # --- Tools -----------------------------------------------------------------
-if ! command -v h2load >/dev/null || ! command -v redis-benchmark >/dev/null ||
-   ! command -v sqlite3 >/dev/null; then
+if [ "${HALFSKY_BENCH_NO_INSTALL:-0}" != 1 ] &&
+   { ! command -v h2load >/dev/null || ! command -v redis-benchmark >/dev/null ||
+     ! command -v sqlite3 >/dev/null; }; then
   halfsky_install_packages nghttp2-client redis-tools sqlite3 || true
 fi
 
@@ -203,6 +209,9 @@ want latency && latency_figure
 # shellcheck source=size.sh
 . "$ROOT/tests/bench/size.sh"     # RSS per service at ~2e6 values, and the growth
 want size && size_figures
+# shellcheck source=province.sh
+. "$ROOT/tests/bench/province.sh" # a generated province instance at three sizes
+want province && province_figures
 
 echo "== load after: $(uptime)"
 exit "$FAILED"

@@ -19,6 +19,10 @@
 #       EVAL}_MPORT (metrics ports) and STACK_{SUB,AGG,EVAL}_PID; returns 1
 #       with STACK_ERR when a service did not start.
 #   stack_stop      stops the three (SIGTERM, waits).
+#   stack_stop_one aggregation|evaluation, stack_start_aggregation NAME,
+#   stack_start_evaluation NAME [EVAL_FLAG...]: stop or (re)start one of
+#       them (a restarted aggregation has a new port: restart evaluation
+#       after it).
 #   stack_metric PORT NAME [LABELS]: the value of sample NAME (with the
 #       exact label text LABELS, e.g. '{pass="full",result="ok"}') on that
 #       /metrics page, or nothing.
@@ -74,35 +78,70 @@ stack_start() {
   STACK_SUB_PID=$SUB_PID
   STACK_SUB_ADDR=$SUB_ADDR
   STACK_SUB_MPORT=$(sed -n 's/.*metrics=[^ ]*:\([0-9]*\).*/\1/p' "$WORK/$name.addr")
-  local common=(--listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0
-                --catalog "$ROOT/deploy/catalog,$WORK/writes-catalog.textproto"
+  : >"$WORK/$name-agg.log"
+  : >"$WORK/$name-eval.log"
+  rm -f "$WORK/$name-eval.db"*
+  if ! stack_start_aggregation "$name" || ! stack_start_evaluation "$name" "$@"; then
+    stack_stop
+    return 1
+  fi
+}
+
+# The flags every stack service but submission takes.
+stack_common_flags() {
+  STACK_COMMON=(--listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0
+                --catalog "$(writes_catalog_paths)"
                 --tokens_file "$WORK/writes.tokens" --drain_delay 0s --rate_limit_per_second=0
-                --submission "$SUB_ADDR" --submission_token_file "$WORK/writes.token"
+                --submission "$STACK_SUB_ADDR" --submission_token_file "$WORK/writes.token"
                 --redis "127.0.0.1:$RPORT")
-  rm -f "$WORK/$name-agg.addr" "$WORK/$name-eval.addr" "$WORK/$name-eval.db"*
-  "$AGGREGATION_BIN" "${common[@]}" --address_file "$WORK/$name-agg.addr" \
-    >"$WORK/$name-agg.log" 2>&1 &
+}
+
+# stack_start_aggregation NAME: (re)starts the stack's aggregation (after
+# stack_stop_one aggregation: a new port, so restart evaluation after it).
+stack_start_aggregation() {
+  local name=$1
+  stack_common_flags
+  rm -f "$WORK/$name-agg.addr"
+  "$AGGREGATION_BIN" "${STACK_COMMON[@]}" --address_file "$WORK/$name-agg.addr" \
+    >>"$WORK/$name-agg.log" 2>&1 &
   STACK_AGG_PID=$!
   PIDS+=("$STACK_AGG_PID")
   if ! stack_wait_addr "$name-agg" "$STACK_AGG_PID"; then
     STACK_ERR="halfsky-aggregation did not start: $(tail -3 "$WORK/$name-agg.log" | tr '\n' ' ')"
-    stack_stop
     return 1
   fi
   STACK_AGG_ADDR=$STACK_ADDR
   STACK_AGG_MPORT=$STACK_MPORT
-  "$EVALUATION_BIN" "${common[@]}" --address_file "$WORK/$name-eval.addr" \
+}
+
+# stack_start_evaluation NAME [EVAL_FLAG...]: (re)starts the stack's
+# evaluation on $WORK/NAME-eval.db, reading the current aggregation.
+stack_start_evaluation() {
+  local name=$1
+  shift
+  stack_common_flags
+  rm -f "$WORK/$name-eval.addr"
+  "$EVALUATION_BIN" "${STACK_COMMON[@]}" --address_file "$WORK/$name-eval.addr" \
     --aggregation "$STACK_AGG_ADDR" --aggregation_token_file "$WORK/writes.token" \
-    --db "$WORK/$name-eval.db" "$@" >"$WORK/$name-eval.log" 2>&1 &
+    --db "$WORK/$name-eval.db" "$@" >>"$WORK/$name-eval.log" 2>&1 &
   STACK_EVAL_PID=$!
   PIDS+=("$STACK_EVAL_PID")
   if ! stack_wait_addr "$name-eval" "$STACK_EVAL_PID"; then
     STACK_ERR="halfsky-evaluation did not start: $(tail -3 "$WORK/$name-eval.log" | tr '\n' ' ')"
-    stack_stop
     return 1
   fi
   STACK_EVAL_ADDR=$STACK_ADDR
   STACK_EVAL_MPORT=$STACK_MPORT
+}
+
+# stack_stop_one aggregation|evaluation: stops that one service (SIGTERM, waits).
+stack_stop_one() {
+  local p
+  case $1 in
+    aggregation) p=$STACK_AGG_PID; STACK_AGG_PID="" ;;
+    evaluation) p=$STACK_EVAL_PID; STACK_EVAL_PID="" ;;
+  esac
+  [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 }
 
 stack_stop() {

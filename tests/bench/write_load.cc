@@ -28,6 +28,14 @@
 // Keys (batch, stream): indicator HEALTH-B01..HEALTH-B40 × area `--area_prefix`
 // followed by 4 digits (0000 .. areas-1) × year 2020..2026 × sex (3) ×
 // residence (3): the catalog fragment tests/bench/writes.sh writes.
+// With --key_plan=FILE (tests/bench/province_gen.py's keys.txt) the key
+// space is instead the file's: its slots (each `indicator ID KIND SEX RES
+// MIN MAX MULT` line with its breakdowns: sex 3 if SEX, residence 3 if RES)
+// × its `years Y0 Y1` × its `area CODE` lines, area-major (key i: slot i %
+// slots, year (i / slots) % years, area i / (slots × years)); each value of
+// the indicator's kind (VALUE a value, COUNT a whole one, PROPORTION/RATE a
+// fraction with a denominator of 10 000..19 999) inside [MIN, MAX] (display
+// units), drawn from a hash of (i, pass, --seed).
 //
 // Output: one line
 //   RESULT mode=M ok=N failed=F seconds=S rate=R cpu_us_per_call=C values=V
@@ -41,6 +49,7 @@
 //          [--threads=0] [--method=M] [--body_bytes=64] [--token_file=F]
 //          [--chunk=1000] [--areas=1000] [--area_prefix=610303001]
 //          [--run_id=STR] [--max_chunks=N] [--key_offset=N] [--rate=R]
+//          [--key_plan=FILE] [--seed=N]
 // --max_chunks (stream mode): stop once N chunks in all were sent (and
 // acknowledged), at the latest after --seconds: a load of a fixed size.
 // --key_offset (batch, stream): start at key index N instead of 0, so that
@@ -58,6 +67,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -105,7 +115,82 @@ struct Flags {
   int64_t key_offset = 0;
   // Echo, batch: total calls/s (0: unpaced).
   double rate = 0;
+  // Batch, stream: the key space of a province_gen.py key plan ("": the
+  // bench fragment's), and the seed of its values.
+  std::string key_plan;
+  int64_t seed = 1;
 };
+
+// A --key_plan key space.
+struct PlanSlot {
+  std::string indicator_id;
+  bool fraction = false;  // PROPORTION or RATE: numerator and denominator
+  bool count = false;     // COUNT: a whole number
+  double lo = 0, hi = 0, multiplier = 1;
+  v1::Sex sex = v1::SEX_TOTAL;
+  v1::Residence residence = v1::RESIDENCE_ALL;
+};
+struct KeyPlan {
+  std::vector<PlanSlot> slots;
+  int first_year = 0, years = 0;
+  std::vector<std::string> areas;
+};
+KeyPlan g_plan;  // read once in main, before any thread starts
+
+// Reads a province_gen.py key plan; false (with a message) when malformed.
+bool ReadKeyPlan(const std::string& path, KeyPlan* plan) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "write_load: 无法读取键计划 / cannot read key plan " << path << "\n";
+    return false;
+  }
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') {
+      continue;
+    }
+    std::istringstream ls(line);
+    std::string what;
+    ls >> what;
+    if (what == "years") {
+      int y1 = 0;
+      ls >> plan->first_year >> y1;
+      plan->years = y1 - plan->first_year + 1;
+    } else if (what == "area") {
+      std::string code;
+      ls >> code;
+      plan->areas.push_back(code);
+    } else if (what == "indicator") {
+      PlanSlot s;
+      std::string kind;
+      int sex = 0, res = 0;
+      ls >> s.indicator_id >> kind >> sex >> res >> s.lo >> s.hi >> s.multiplier;
+      s.fraction = kind == "PROPORTION" || kind == "RATE";
+      s.count = kind == "COUNT";
+      for (int a = 0; a < (sex ? 3 : 1); ++a) {
+        for (int b = 0; b < (res ? 3 : 1); ++b) {
+          s.sex = static_cast<v1::Sex>(1 + a);
+          s.residence = static_cast<v1::Residence>(1 + b);
+          plan->slots.push_back(s);
+        }
+      }
+    } else {
+      ls.setstate(std::ios::failbit);
+    }
+    if (ls.fail()) {
+      std::cerr << "write_load: " << path << ":" << n << ": 无法解析 / cannot parse: " << line
+                << "\n";
+      return false;
+    }
+  }
+  if (plan->slots.empty() || plan->years <= 0 || plan->areas.empty()) {
+    std::cerr << "write_load: " << path << ": 键计划为空 / empty key plan\n";
+    return false;
+  }
+  return true;
+}
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
   auto str = [](std::string* out) { return [out](const std::string& v) { *out = v; }; };
@@ -129,6 +214,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       {"max_chunks", [f](const std::string& v) { f->max_chunks = std::stoll(v); }},
       {"key_offset", [f](const std::string& v) { f->key_offset = std::stoll(v); }},
       {"rate", real(&f->rate)},
+      {"key_plan", str(&f->key_plan)},
+      {"seed", [f](const std::string& v) { f->seed = std::stoll(v); }},
   };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -154,15 +241,60 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
 
 // Key `i` of the bench key space: every i < KeySpace() names another key.
 int64_t KeySpace(const Flags& f) {
+  if (!f.key_plan.empty()) {
+    return static_cast<int64_t>(g_plan.slots.size()) * g_plan.years *
+           static_cast<int64_t>(g_plan.areas.size());
+  }
   return static_cast<int64_t>(kIndicators) * kBreakdowns * kYears * f.areas;
 }
 
 // Fills `v` (reusing its strings' capacity) with key i % KeySpace() and a
 // value that differs for different passes i / KeySpace().
+// splitmix64: the key plan's value hash.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// FillValue for a --key_plan key space.
+void FillPlanValue(const Flags& f, int64_t k, int64_t pass, v1::DataValue* v) {
+  const int64_t nslots = static_cast<int64_t>(g_plan.slots.size());
+  const PlanSlot& s = g_plan.slots[k % nslots];
+  v1::DataKey* key = v->mutable_key();
+  key->set_indicator_id(s.indicator_id);
+  key->set_sex(s.sex);
+  key->set_residence(s.residence);
+  key->set_year(g_plan.first_year + static_cast<int>((k / nslots) % g_plan.years));
+  key->set_area_code(g_plan.areas[k / (nslots * g_plan.years)]);
+  const uint64_t h = Mix(static_cast<uint64_t>(k) ^
+                         Mix(static_cast<uint64_t>(pass) ^ (static_cast<uint64_t>(f.seed) << 32)));
+  // A point in the middle 80 % of [lo, hi] (display units).
+  const double u = 0.1 + 0.8 * static_cast<double>(h % 1000000) / 1e6;
+  const double display = s.lo + u * (s.hi - s.lo);
+  if (s.fraction) {
+    const double den = 10000 + static_cast<double>((h >> 20) % 10000);
+    v->mutable_fraction()->set_denominator(den);
+    v->mutable_fraction()->set_numerator(std::floor(display / s.multiplier * den));
+  } else if (s.count) {
+    v->set_value(std::round(display));
+  } else {
+    v->set_value(std::round(display * 10) / 10);
+  }
+}
+
 void FillValue(const Flags& f, int64_t i, v1::DataValue* v) {
   const int64_t space = KeySpace(f);
   const int64_t k = i % space;
   const int64_t pass = i / space;
+  if (!f.key_plan.empty()) {
+    FillPlanValue(f, k, pass, v);
+    if (v->source().empty()) {
+      v->set_source("基准测试 bench (province_gen.py)");
+    }
+    return;
+  }
   char buf[32];
   v1::DataKey* key = v->mutable_key();
   std::snprintf(buf, sizeof buf, "HEALTH-B%02d", static_cast<int>(k % kIndicators) + 1);
@@ -443,8 +575,11 @@ int main(int argc, char** argv) {
                  "[--in_flight=32] [--seconds=10] [--warmup=0.5] [--threads=0] [--method=M] "
                  "[--body_bytes=64] [--token_file=F (batch, stream)] [--chunk=1000] "
                  "[--areas=1000] [--area_prefix=P] [--run_id=S] [--max_chunks=N] "
-                 "[--key_offset=N] [--rate=R]\n",
+                 "[--key_offset=N] [--rate=R] [--key_plan=FILE] [--seed=N]\n",
                  argv[0]);
+    return 2;
+  }
+  if (!f.key_plan.empty() && !ReadKeyPlan(f.key_plan, &g_plan)) {
     return 2;
   }
   // Debian's Abseil checks every gRPC mutex for deadlock cycles (a few per

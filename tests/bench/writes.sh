@@ -52,8 +52,16 @@ writes_catalog() {
   } >"$1"
 }
 
+# writes_catalog_paths: the --catalog of the bench's services: deploy/catalog
+# plus the bench fragment, or $BENCH_CATALOG when set (province.sh's
+# generated province catalog).
+writes_catalog_paths() {
+  echo "${BENCH_CATALOG:-$ROOT/deploy/catalog,$WORK/writes-catalog.textproto}"
+}
+
 # writes_start_submission NAME: a real halfsky-submission on a fresh SQLite
-# file $WORK/NAME.db with the bench catalog and a statistics token
+# file $WORK/NAME.db (or on --store=$BENCH_STORE when set: province.sh's
+# PostgreSQL database) with the bench catalog (writes_catalog_paths) and a statistics token
 # ($WORK/writes.token), the per-principal rate limit off (one principal sends
 # the whole load); sets SUB_ADDR and SUB_PID, or returns 1 with
 # WRITES_START_ERR.
@@ -67,8 +75,8 @@ writes_start_submission() {
   fi
   rm -f "$WORK/$name.db" "$WORK/$name.db-wal" "$WORK/$name.db-shm" "$WORK/$name.addr"
   "$SUBMISSION_BIN" --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 \
-    --catalog "$ROOT/deploy/catalog,$WORK/writes-catalog.textproto" \
-    --tokens_file "$WORK/writes.tokens" --db "$WORK/$name.db" \
+    --catalog "$(writes_catalog_paths)" \
+    --tokens_file "$WORK/writes.tokens" --store "${BENCH_STORE:-sqlite:$WORK/$name.db}" \
     --address_file "$WORK/$name.addr" --drain_delay 0s --rate_limit_per_second=0 \
     >"$WORK/$name.log" 2>&1 &
   SUB_PID=$!

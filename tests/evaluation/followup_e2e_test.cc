@@ -524,6 +524,23 @@ TEST_F(FollowUpE2eTest, SilenceExpiresOnItsDate) {
   EXPECT_THAT(f.steps(2).text(), HasSubstr("到期"));
 }
 
+// A silence that expires while nothing else changes (no escalation due yet)
+// still ends on its date: the tracker's sync must not skip the record.
+TEST_F(FollowUpE2eTest, SilenceExpiresBeforeAnyEscalationIsDue) {
+  Write2024(50.5);  // orange: a plan is due within 14 days
+  const absl::Time until = clock_.Now() + absl::Hours(24 * 5);
+  ASSERT_TRUE(Silence(kGroupToken, until).ok());
+  clock_.Set(until);  // 5 days: the silence's date, the plan not yet due
+  halfsky::v1::ListFollowUpsResponse r = List(kGroupToken);
+  ASSERT_EQ(r.follow_ups_size(), 1);
+  EXPECT_FALSE(r.follow_ups(0).has_silence());
+  EXPECT_FALSE(r.follow_ups(0).has_escalation());
+  EXPECT_EQ(r.summary().silenced(), 0);
+  EXPECT_THAT(Kinds(Get()), ::testing::ElementsAre(halfsky::v1::FOLLOW_UP_STEP_KIND_OPENED,
+                                                   halfsky::v1::FOLLOW_UP_STEP_KIND_SILENCED,
+                                                   halfsky::v1::FOLLOW_UP_STEP_KIND_SILENCE_ENDED));
+}
+
 // A silence never hides a change of severity: the change is pushed and ends it.
 TEST_F(FollowUpE2eTest, SilenceNeverHidesASeverityChange) {
   Write2024(50.5);  // orange

@@ -300,5 +300,21 @@ TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
   EXPECT_EQ(report->child_areas_size(), 0);  // one plan: nothing to compare
 }
 
+TEST_F(MultiPlanEvaluationTest, AreaDepthReachesEveryLevelBelowTheRoot) {
+  // city → district → town/subdistrict: depth 2 reaches the towns (a
+  // province's counties are at depth 2, their towns at 3).
+  auto areas_at = [&](int depth) {
+    EvaluatorOptions options;
+    options.area_depth = depth;
+    return Evaluator(catalog_, &series_, nullptr, engine_.get(), &clock_, options).EvaluatedAreas();
+  };
+  using ::testing::ElementsAre;
+  EXPECT_THAT(areas_at(0), ElementsAre(kCity));
+  EXPECT_THAT(areas_at(1), ElementsAre(kCity, kWeibin, kJintai));
+  EXPECT_THAT(areas_at(2), ElementsAre(kCity, kWeibin, kJintai, "610302001", "610302100",
+                                       "610303001", "610303100"));
+  EXPECT_EQ(areas_at(9), areas_at(2)) << "no level below the towns";
+}
+
 }  // namespace
 }  // namespace halfsky::evaluation

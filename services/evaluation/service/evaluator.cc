@@ -289,10 +289,19 @@ Evaluator::~Evaluator() { Stop(); }
 
 std::vector<std::string> Evaluator::EvaluatedAreas() const {
   std::vector<std::string> areas = {catalog_->RootArea().code()};
-  if (options_.area_depth >= 1) {
-    for (const halfsky::v1::Area* child : catalog_->Children(catalog_->RootArea().code())) {
-      areas.push_back(child->code());
+  // Level by level, down to area_depth levels below the root.
+  size_t level_begin = 0;
+  for (int depth = 1; depth <= options_.area_depth; ++depth) {
+    const size_t level_end = areas.size();
+    for (size_t i = level_begin; i < level_end; ++i) {
+      for (const halfsky::v1::Area* child : catalog_->Children(areas[i])) {
+        areas.push_back(child->code());
+      }
     }
+    if (areas.size() == level_end) {
+      break;  // no deeper level
+    }
+    level_begin = level_end;
   }
   return areas;
 }

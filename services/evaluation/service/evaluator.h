@@ -6,8 +6,8 @@
 // (services/evaluation/method), and hands them to the WarningEngine.
 //
 // Passes:
-//   EvaluateIndicator(id)  every configured area (the root, plus its
-//                          children when area_depth >= 1) of one indicator,
+//   EvaluateIndicator(id)  every configured area (EvaluatedAreas: the root
+//                          and area_depth levels below it) of one indicator,
 //                          from ONE consistent snapshot; scope = that
 //                          indicator, every area, every kind but LATE_DATA.
 //   CheckLateData()        SubmissionService.GetReportingStatus for every
@@ -27,12 +27,13 @@
 //                          (even late) removes the indicator; the last one
 //                          resolves the warning.
 //   FullPass()             every indicator, then late data.
-// Areas: the root, and its children (towns/subdistricts) when area_depth
-// >= 1. A town raises warnings for an indicator only when its data is as
-// complete as the district's (its total series has the district's latest
-// data year); never FLUCTUATION warnings (small populations swing); and a
-// target warning only when it is more severe than the district's own for
-// that target year (none counts as less), so a problem of the whole
+// Areas: the root, and the areas up to area_depth levels below it (1: its
+// children, e.g. a district's towns or a province's cities; 2: also their
+// children, ...). An area below the root raises warnings for an indicator
+// only when its data is as complete as the root's (its total series has the
+// root's latest data year); never FLUCTUATION warnings (small populations
+// swing); and a target warning only when it is more severe than the root's
+// own for that target year (none counts as less), so a problem of the whole
 // district is one warning, not one per town.
 
 // A pass whose inputs cannot be read (Redis and aggregation down, submission
@@ -103,7 +104,9 @@ struct EvaluatorOptions {
   // base_year is replaced by the catalog's, and each bound of bands the
   // catalog sets (Catalog.progress_bands) by the catalog's.
   MethodOptions method;
-  // 0: the root area only; 1: also its direct children (towns/subdistricts).
+  // 0: the root area only; 1: also its direct children (a district's
+  // towns/subdistricts, a province's cities); N: every area up to N levels
+  // below the root (a province's counties at 2, their towns at 3).
   int area_depth = 0;
   // First data year whose late data warns (the year monitoring started in
   // this deployment); 0 means the catalog's base year.
@@ -176,8 +179,11 @@ class Evaluator {
   // halfsky_evaluation_last_full_pass_timestamp_seconds (service_metrics.h).
   absl::Time last_full_pass() const;
 
- private:
+  // The areas a pass evaluates: the root first, then level by level down to
+  // area_depth levels below it (each level in catalog order).
   std::vector<std::string> EvaluatedAreas() const;
+
+ private:
   // Several plans: fills report->child_areas (see EvaluationReport) when a
   // child of `area` is governed by another plan than `area`. `method` is
   // the report area's (its base year is the report plan's).

@@ -278,6 +278,27 @@ absl::Status FollowUpTracker::SyncLocked(absl::Time now) {
       step.set_unit_code(rec.owner_unit_code());
       change.steps.push_back(std::move(step));
     } else {
+      // Most records do not change in a sync: decide that on the record as
+      // it is, before copying it (a copy of every record of the whole set on
+      // every change of it was a third of a pass's CPU with 5·10^4 warnings,
+      // docs/BENCHMARKS.md "Province-size instance").
+      const FollowUp& cur = it->second;
+      const Warning& was = cur.warning();
+      const bool fired = was.state() == halfsky::v1::WARNING_STATE_FIRING;
+      const bool episode_step =
+          (w.episode() > cur.episode() && w.state() == halfsky::v1::WARNING_STATE_FIRING) ||
+          (w.episode() == cur.episode() && fired &&
+           (w.state() == halfsky::v1::WARNING_STATE_RESOLVED ||
+            (w.state() == halfsky::v1::WARNING_STATE_FIRING && was.severity() != w.severity())));
+      if (!episode_step) {
+        const FollowUpReview r = ReviewFollowUp(cur, w, now, settings_);
+        const halfsky::v1::EscalationReason escalation =
+            cur.has_escalation() ? cur.escalation().reason()
+                                 : halfsky::v1::ESCALATION_REASON_UNSPECIFIED;
+        if (!r.silence_expired && !r.silence_broken && r.escalation == escalation) {
+          continue;  // no step: ReviewLocked would add none either
+        }
+      }
       change.had_previous = true;
       change.previous = it->second;
       rec = it->second;

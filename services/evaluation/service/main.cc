@@ -38,8 +38,10 @@ ABSL_FLAG(absl::Duration, late_data_interval, absl::Seconds(15),
           "Re-check late data (reporting status only) this often between full passes: a write "
           "that changes no aggregate (a narrative) publishes no update message.");
 ABSL_FLAG(int, area_depth, 1,
-          "Areas evaluated: 0 = the district only, 1 = also its towns/subdistricts (a town "
-          "warns only where its data is as complete as the district's, never on fluctuation).");
+          "Areas evaluated: 0 = the root area only, 1 = also its children (a district's "
+          "towns/subdistricts, a province's cities), N = every area up to N levels below the "
+          "root (an area below the root warns only where its data is as complete as the "
+          "root's, never on fluctuation).");
 ABSL_FLAG(int, first_reporting_year, 0,
           "First data year whose late data warns: the year monitoring started in this "
           "deployment. 0 = the catalog's base year.");
