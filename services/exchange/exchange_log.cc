@@ -20,6 +20,13 @@ constexpr sqlite::Migration kMigrations[] = {
      "  outcome INTEGER NOT NULL,"
      "  batch BLOB NOT NULL);"  // ExchangeBatch, serialized (id not set)
      "CREATE INDEX exchange_batch_request ON exchange_batch(request_id, id);"},
+    {2,
+     "CREATE TABLE area_report ("
+     "  area_code TEXT NOT NULL,"
+     "  year INTEGER NOT NULL,"
+     "  fingerprint TEXT NOT NULL,"
+     "  report BLOB NOT NULL,"  // AreaReport, serialized
+     "  PRIMARY KEY (area_code, year));"},
 };
 
 absl::StatusOr<v1::ExchangeBatch> Row(sqlite::Statement& stmt) {
@@ -114,6 +121,75 @@ absl::StatusOr<std::vector<v1::ExchangeBatch>> ExchangeLog::LatestUnsent() {
   stmt.Bind(1, static_cast<int64_t>(v1::EXCHANGE_OUTCOME_REFUSED));
   stmt.Bind(2, static_cast<int64_t>(v1::EXCHANGE_OUTCOME_FAILED));
   return Rows(stmt);
+}
+
+absl::StatusOr<bool> ExchangeLog::PutAreaReport(const v1::AreaReport& report) {
+  absl::MutexLock lock(&mu_);
+  {
+    sqlite::Statement find;
+    if (absl::Status st = find.Prepare(
+            db_, "SELECT fingerprint FROM area_report WHERE area_code = ? AND year = ?");
+        !st.ok()) {
+      return st;
+    }
+    find.Bind(1, report.area_code());
+    find.Bind(2, static_cast<int64_t>(report.year()));
+    absl::StatusOr<int> rc = find.Step();
+    if (!rc.ok()) {
+      return rc.status();
+    }
+    if (*rc == SQLITE_ROW && find.View(0) == report.fingerprint()) {
+      return true;
+    }
+  }
+  const std::string blob = report.SerializeAsString();
+  sqlite::Statement put;
+  if (absl::Status st =
+          put.Prepare(db_,
+                      "INSERT OR REPLACE INTO area_report(area_code, year, fingerprint, report) "
+                      "VALUES(?,?,?,?)");
+      !st.ok()) {
+    return st;
+  }
+  put.Bind(1, report.area_code());
+  put.Bind(2, static_cast<int64_t>(report.year()));
+  put.Bind(3, report.fingerprint());
+  put.BindBlob(4, blob);
+  if (absl::Status st = put.Run(); !st.ok()) {
+    return st;
+  }
+  return false;
+}
+
+absl::StatusOr<std::vector<v1::AreaReport>> ExchangeLog::ListAreaReports(
+    const std::string& area_code) {
+  absl::MutexLock lock(&mu_);
+  sqlite::Statement stmt;
+  if (absl::Status st = stmt.Prepare(db_,
+                                     "SELECT report FROM area_report WHERE ? = '' OR area_code = ? "
+                                     "ORDER BY year DESC, area_code");
+      !st.ok()) {
+    return st;
+  }
+  stmt.Bind(1, area_code);
+  stmt.Bind(2, area_code);
+  std::vector<v1::AreaReport> out;
+  while (true) {
+    absl::StatusOr<int> rc = stmt.Step();
+    if (!rc.ok()) {
+      return rc.status();
+    }
+    if (*rc != SQLITE_ROW) {
+      break;
+    }
+    const absl::string_view blob = stmt.View(0);
+    v1::AreaReport report;
+    if (!report.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
+      return absl::DataLossError("区域报告记录无法解析 / area report row does not parse");
+    }
+    out.push_back(std::move(report));
+  }
+  return out;
 }
 
 }  // namespace halfsky::exchange

@@ -8,6 +8,8 @@
 // (reconcile.h), so losing the log loses history, never a figure. The one
 // thing read back is the retry schedule of refused batches, so that a
 // restart does not hammer the upper instance with a batch it refused.
+// At the upper end the same file keeps the lower areas' evaluation reports
+// (one per area and year, the latest).
 //
 // Thread-safe (one connection behind a mutex).
 
@@ -38,6 +40,14 @@ class ExchangeLog {
   // For each request id whose latest entry is REFUSED or FAILED: that entry
   // (attempt and next_attempt_at tell the retry schedule).
   absl::StatusOr<std::vector<halfsky::v1::ExchangeBatch>> LatestUnsent();
+
+  // The upper end: stores `report` as the report of (area_code, year),
+  // replacing an earlier one; returns true when the stored one had the same
+  // fingerprint (then nothing is written).
+  absl::StatusOr<bool> PutAreaReport(const halfsky::v1::AreaReport& report);
+  // Stored reports (of `area_code`, all when empty), newest year first.
+  absl::StatusOr<std::vector<halfsky::v1::AreaReport>> ListAreaReports(
+      const std::string& area_code);
 
  private:
   explicit ExchangeLog(sqlite::Database db) : db_(std::move(db)) {}

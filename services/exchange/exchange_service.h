@@ -4,7 +4,9 @@
 // halfsky.v1.ExchangeService (exchange.proto): the exchange's status, its
 // durable log and SyncNow, over the one server bootstrap (common/server).
 // Reads: statistics, assessment, admin or service; SyncNow: statistics or
-// admin; anything else PERMISSION_DENIED.
+// admin; SubmitAreaReport: area:<the report's area>; anything else
+// PERMISSION_DENIED. Status and SyncNow without an exchanger (an upper
+// instance that reports nowhere): FAILED_PRECONDITION.
 //
 // Thread-safe. SyncNow runs a reconciliation on the handler's thread (a
 // rare operator call; runs are serialized by the Exchanger).
@@ -17,9 +19,11 @@ namespace halfsky::exchange {
 
 class ExchangeServiceImpl final : public halfsky::v1::ExchangeService::CallbackService {
  public:
-  // `exchanger` must outlive the service.
-  ExchangeServiceImpl(Exchanger* exchanger, auth::AuthenticateFn authenticate)
-      : exchanger_(exchanger), authenticate_(std::move(authenticate)) {}
+  // `log` and `clock` (and `exchanger`, null at an upper instance that
+  // reports nowhere) must outlive the service.
+  ExchangeServiceImpl(Exchanger* exchanger, ExchangeLog* log, const Clock* clock,
+                      auth::AuthenticateFn authenticate)
+      : exchanger_(exchanger), log_(log), clock_(clock), authenticate_(std::move(authenticate)) {}
 
   grpc::ServerUnaryReactor* GetExchangeStatus(grpc::CallbackServerContext* ctx,
                                               const halfsky::v1::GetExchangeStatusRequest* request,
@@ -30,9 +34,17 @@ class ExchangeServiceImpl final : public halfsky::v1::ExchangeService::CallbackS
   grpc::ServerUnaryReactor* SyncNow(grpc::CallbackServerContext* ctx,
                                     const halfsky::v1::SyncNowRequest* request,
                                     halfsky::v1::ExchangeRun* response) override;
+  grpc::ServerUnaryReactor* SubmitAreaReport(grpc::CallbackServerContext* ctx,
+                                             const halfsky::v1::SubmitAreaReportRequest* request,
+                                             halfsky::v1::AreaReportReceipt* response) override;
+  grpc::ServerUnaryReactor* ListAreaReports(
+      grpc::CallbackServerContext* ctx, const halfsky::v1::ListAreaReportsRequest* request,
+      halfsky::v1::ListAreaReportsResponse* response) override;
 
  private:
   Exchanger* exchanger_;
+  ExchangeLog* log_;
+  const Clock* clock_;
   auth::AuthenticateFn authenticate_;
 };
 

@@ -7,10 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/auth/credentials.h"
+#include "common/auth/token_store.h"
 #include "common/status/status.h"
 #include "google/protobuf/util/time_util.h"
 #include "halfsky/v1/aggregation.grpc.pb.h"
 #include "halfsky/v1/catalog.grpc.pb.h"
+#include "halfsky/v1/evaluation.grpc.pb.h"
+#include "halfsky/v1/exchange.grpc.pb.h"
 #include "halfsky/v1/submission.grpc.pb.h"
 
 namespace halfsky::exchange {
@@ -111,6 +114,10 @@ absl::StatusOr<v1::Catalog> Exchanger::UpperCatalog() {
 v1::ExchangeRun Exchanger::RunOnce(bool retry_refused) {
   absl::MutexLock run_lock(&run_mu_);
   v1::ExchangeRun run = RunLocked(retry_refused);
+  if (run.status_code() == "OK" && report_year_ != 0 && options_.lower_evaluation != nullptr &&
+      options_.upper_exchange != nullptr) {
+    SendReport(report_year_);
+  }
   std::vector<v1::ExchangeBatch> pending;
   {
     // The latest entry of each request id still scheduled, as logged.
@@ -218,6 +225,10 @@ v1::ExchangeRun Exchanger::RunLocked(bool retry_refused) {
     }
   }
   run.set_eligible_count(static_cast<int>(lower.eligible.size()));
+  report_year_ = 0;
+  for (const auto& [cell, figure] : lower.eligible) {
+    report_year_ = std::max(report_year_, std::get<1>(cell));
+  }
   run.set_held_unapproved_count(static_cast<int>(lower.held.size()));
 
   // What the upper instance holds for the area.
@@ -374,6 +385,46 @@ v1::ExchangeBatch Exchanger::Send(const PlannedBatch& batch, int attempt) {
   return out;
 }
 
+void Exchanger::SendReport(int year) {
+  auto eval = v1::EvaluationService::NewStub(options_.lower_evaluation);
+  v1::GetEvaluationReportRequest request;
+  request.set_type(v1::REPORT_TYPE_ANNUAL);
+  request.set_year(year);
+  request.set_area_code(catalog_->RootArea().code());
+  v1::SubmitAreaReportRequest submit;
+  grpc::Status st;
+  {
+    grpc::ClientContext ctx;
+    Prepare(&ctx, options_.lower_token, options_.call_timeout);
+    st = eval->GetEvaluationReport(&ctx, request, submit.mutable_report());
+  }
+  std::string fingerprint;
+  if (st.ok()) {
+    v1::EvaluationReport stable = submit.report();
+    stable.clear_generated_at();
+    fingerprint = auth::HashToken(stable.SerializeAsString());
+    if (fingerprint == report_sent_) {
+      return;
+    }
+    auto upper = v1::ExchangeService::NewStub(options_.upper_exchange);
+    grpc::ClientContext ctx;
+    Prepare(&ctx, options_.upper_token, options_.call_timeout);
+    v1::AreaReportReceipt receipt;
+    st = upper->SubmitAreaReport(&ctx, submit, &receipt);
+  }
+  absl::MutexLock lock(&mu_);
+  if (st.ok()) {
+    report_sent_ = fingerprint;
+    report_sent_at_ = clock_->Now();
+    report_sent_year_ = year;
+    report_error_.clear();
+  } else {
+    report_error_ =
+        absl::StrCat(absl::StatusCodeToString(FromGrpcStatus(st).code()), ": ", st.error_message());
+    std::cerr << "halfsky-exchange: report " << year << " not sent: " << report_error_ << "\n";
+  }
+}
+
 void Exchanger::Start() {
   absl::MutexLock lock(&mu_);
   if (loop_.joinable()) {
@@ -424,6 +475,11 @@ v1::ExchangeStatus Exchanger::Status() const {
   if (last_in_sync_ != absl::InfinitePast()) {
     *status.mutable_last_in_sync_at() = ToProto(last_in_sync_);
   }
+  if (report_sent_at_ != absl::InfinitePast()) {
+    *status.mutable_report_sent_at() = ToProto(report_sent_at_);
+    status.set_report_year(report_sent_year_);
+  }
+  status.set_report_error(report_error_);
   return status;
 }
 

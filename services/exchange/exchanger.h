@@ -65,6 +65,12 @@ struct ExchangerOptions {
   int to_year = 0;
   // Metrics registry (not owned; may be null).
   MetricsRegistry* metrics = nullptr;
+  // The evaluation report travels with the figures when both are set: after
+  // each run that compared both sides, the lower EvaluationService's ANNUAL
+  // report of the root area for the latest year with a figure sent up goes
+  // to the upper ExchangeService.SubmitAreaReport (when it changed).
+  std::shared_ptr<grpc::Channel> lower_evaluation;
+  std::shared_ptr<grpc::Channel> upper_exchange;
 };
 
 class Exchanger {
@@ -100,6 +106,8 @@ class Exchanger {
   halfsky::v1::ExchangeRun RunLocked(bool retry_refused) ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
   absl::StatusOr<halfsky::v1::Catalog> UpperCatalog();
   halfsky::v1::ExchangeBatch Send(const PlannedBatch& batch, int attempt);
+  // Sends the report of `year` when it changed; records the outcome.
+  void SendReport(int year) ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
   void Loop();
 
   std::shared_ptr<const CatalogIndex> catalog_;
@@ -112,11 +120,18 @@ class Exchanger {
   absl::Mutex run_mu_;
   // Retry schedule by request id.
   absl::flat_hash_map<std::string, Retry> retries_ ABSL_GUARDED_BY(run_mu_);
+  // Latest year with an eligible figure in the last run (0: none).
+  int report_year_ ABSL_GUARDED_BY(run_mu_) = 0;
+  // Fingerprint of the report the upper instance last acknowledged.
+  std::string report_sent_ ABSL_GUARDED_BY(run_mu_);
 
   mutable absl::Mutex mu_;
   halfsky::v1::ExchangeRun last_run_ ABSL_GUARDED_BY(mu_);
   std::vector<halfsky::v1::ExchangeBatch> pending_ ABSL_GUARDED_BY(mu_);
   absl::Time last_in_sync_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time report_sent_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int report_sent_year_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string report_error_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread loop_;
 

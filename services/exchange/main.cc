@@ -22,7 +22,13 @@ ABSL_FLAG(std::string, aggregation, "127.0.0.1:7302",
 ABSL_FLAG(std::string, aggregation_token_file, "",
           "Bearer token for this instance's aggregation service (a service role).");
 ABSL_FLAG(std::string, upper_submission, "",
-          "The upper instance's submission service HOST:PORT. Required.");
+          "The upper instance's submission service HOST:PORT. Empty: this instance reports "
+          "nowhere and only keeps the reports its lower instances send (SubmitAreaReport).");
+ABSL_FLAG(std::string, evaluation, "",
+          "This instance's evaluation service HOST:PORT, whose annual report of the root area "
+          "travels with the figures (with --upper_exchange). Empty: no report is sent.");
+ABSL_FLAG(std::string, upper_exchange, "",
+          "The upper instance's halfsky-exchange HOST:PORT, which keeps the report.");
 ABSL_FLAG(std::string, upper_token_file, "",
           "Bearer token for the upper instance: a principal holding area:<this root area>.");
 ABSL_FLAG(std::string, database, "exchange.db", "SQLite file of the exchange log.");
@@ -47,10 +53,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   halfsky::exchange::ExchangerOptions exchanger_options;
-  if (absl::GetFlag(FLAGS_upper_submission).empty()) {
-    std::cerr << "halfsky-exchange: --upper_submission is required\n";
-    return 2;
-  }
   exchanger_options.upper_address = absl::GetFlag(FLAGS_upper_submission);
   for (auto [flag, out] : {std::pair{&FLAGS_aggregation_token_file, &exchanger_options.lower_token},
                            std::pair{&FLAGS_upper_token_file, &exchanger_options.upper_token}}) {
@@ -82,17 +84,35 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto credentials = halfsky::UpstreamCredentialsFromFlags();
-  halfsky::exchange::Exchanger exchanger(
-      catalog, grpc::CreateChannel(absl::GetFlag(FLAGS_aggregation), credentials),
-      grpc::CreateChannel(exchanger_options.upper_address, credentials), log->get(),
-      halfsky::ClockFromFlags(), exchanger_options);
-  if (absl::Status st = exchanger.LoadRetrySchedule(); !st.ok()) {
-    std::cerr << "halfsky-exchange: " << st << "\n";
-    return 2;
+  if (!absl::GetFlag(FLAGS_evaluation).empty() && !absl::GetFlag(FLAGS_upper_exchange).empty()) {
+    exchanger_options.lower_evaluation =
+        grpc::CreateChannel(absl::GetFlag(FLAGS_evaluation), credentials);
+    exchanger_options.upper_exchange =
+        grpc::CreateChannel(absl::GetFlag(FLAGS_upper_exchange), credentials);
   }
-  halfsky::exchange::ExchangeServiceImpl service(&exchanger, (*authenticator)->AsFunction());
+  std::unique_ptr<halfsky::exchange::Exchanger> exchanger;
+  if (!exchanger_options.upper_address.empty()) {
+    exchanger = std::make_unique<halfsky::exchange::Exchanger>(
+        catalog, grpc::CreateChannel(absl::GetFlag(FLAGS_aggregation), credentials),
+        grpc::CreateChannel(exchanger_options.upper_address, credentials), log->get(),
+        halfsky::ClockFromFlags(), exchanger_options);
+    if (absl::Status st = exchanger->LoadRetrySchedule(); !st.ok()) {
+      std::cerr << "halfsky-exchange: " << st << "\n";
+      return 2;
+    }
+  }
+  halfsky::exchange::ExchangeServiceImpl service(
+      exchanger.get(), log->get(), halfsky::ClockFromFlags(), (*authenticator)->AsFunction());
   halfsky::RunHooks hooks;
-  hooks.after_start = [&exchanger](halfsky::RunningServer&) { exchanger.Start(); };
-  hooks.before_shutdown = [&exchanger] { exchanger.Stop(); };
+  hooks.after_start = [&exchanger](halfsky::RunningServer&) {
+    if (exchanger != nullptr) {
+      exchanger->Start();
+    }
+  };
+  hooks.before_shutdown = [&exchanger] {
+    if (exchanger != nullptr) {
+      exchanger->Stop();
+    }
+  };
   return halfsky::RunServer(options, catalog, {&service}, hooks);
 }

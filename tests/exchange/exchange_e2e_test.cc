@@ -6,7 +6,7 @@
 // halfsky-exchange per district writing to the city's submission with its
 // area:<code> token.
 //
-// One test walks the whole story (starting eleven processes once keeps the
+// One test walks the whole story (starting twelve processes once keeps the
 // runtime modest):
 //  - unapproved figures are held back; approved ones reach the city once,
 //    each (sex, residence) cell on its own key; the district without review
@@ -20,6 +20,8 @@
 //    the unlock;
 //  - the city evaluates each district against its own plan and itself
 //    against the city plan.
+// A second test checks that each district's own evaluation report travels
+// with its figures to the city's halfsky-exchange.
 
 #include <signal.h>
 
@@ -138,6 +140,12 @@ class ExchangeEndToEndTest : public ::testing::Test {
       ASSERT_TRUE(s.ok()) << s.status();
       (jintai ? jintai_ : weibin_) = *std::move(s);
     }
+    // The city's own halfsky-exchange reports nowhere; it keeps the
+    // districts' evaluation reports.
+    const absl::Status st = city_exchange_.Start(
+        city_->dir(), "exchange", ServiceBinary("exchange"), Source("deploy/examples/city/catalog"),
+        city_->dir() + "/tokens.txt", {"--database=" + city_->dir() + "/exchange.db"});
+    ASSERT_TRUE(st.ok()) << st;
     ASSERT_NO_FATAL_FAILURE(StartExchange(true));
     ASSERT_NO_FATAL_FAILURE(StartExchange(false));
   }
@@ -145,6 +153,7 @@ class ExchangeEndToEndTest : public ::testing::Test {
   void TearDown() override {
     jintai_exchange_.Stop().IgnoreError();
     weibin_exchange_.Stop().IgnoreError();
+    city_exchange_.Stop().IgnoreError();
     for (Suite* s : {jintai_.get(), weibin_.get(), city_.get()}) {
       if (s != nullptr) {
         s->Stop().IgnoreError();
@@ -164,7 +173,8 @@ class ExchangeEndToEndTest : public ::testing::Test {
         dir, "exchange", ServiceBinary("exchange"),
         Source(jintai ? "deploy/catalog" : "deploy/examples/city/weibin/catalog"),
         dir + "/tokens.txt",
-        {"--aggregation=" + d.aggregation().address(),
+        {"--aggregation=" + d.aggregation().address(), "--evaluation=" + d.evaluation().address(),
+         "--upper_exchange=" + city_exchange_.address(),
          "--aggregation_token_file=" + dir + "/service-token",
          absl::StrCat("--upper_submission=127.0.0.1:", city_port_),
          "--upper_token_file=" + dir + "/upper-token", "--database=" + dir + "/exchange.db",
@@ -342,6 +352,7 @@ class ExchangeEndToEndTest : public ::testing::Test {
   std::unique_ptr<Suite> weibin_;
   ServiceProcess jintai_exchange_;
   ServiceProcess weibin_exchange_;
+  ServiceProcess city_exchange_;
 };
 
 TEST_F(ExchangeEndToEndTest, DistrictsReportToTheCity) {
@@ -548,9 +559,9 @@ TEST_F(ExchangeEndToEndTest, DistrictsReportToTheCity) {
   }
   {
     // halfskyctl shows it: exit 1 while refused, with the city's reason.
-    absl::StatusOr<halfsky::testing::CommandResult> ctl = halfsky::testing::RunCommand(
-        {ServiceBinary("halfskyctl"), "exchange", "status", "--server",
-         jintai_exchange_.address(), "--token", kStats});
+    absl::StatusOr<halfsky::testing::CommandResult> ctl =
+        halfsky::testing::RunCommand({ServiceBinary("halfskyctl"), "exchange", "status", "--server",
+                                      jintai_exchange_.address(), "--token", kStats});
     ASSERT_TRUE(ctl.ok()) << ctl.status();
     EXPECT_EQ(ctl->exit_code, 1) << ctl->out << ctl->err;
     EXPECT_THAT(ctl->out, HasSubstr("被拒绝"));
@@ -629,6 +640,52 @@ TEST_F(ExchangeEndToEndTest, DistrictsReportToTheCity) {
       }
     }
   }
+}
+
+// Each district's own evaluation report (against its own plan) travels with
+// its figures and is kept at the city; a district sends only its own.
+TEST_F(ExchangeEndToEndTest, DistrictReportsTravelToTheCity) {
+  ASSERT_NO_FATAL_FAILURE(DistrictSubmit(false, "weibin-1",
+                                         {Fraction("HEALTH-W01", "610302001", 2024, 1, 12000),
+                                          Fraction("HEALTH-W01", "610302100", 2024, 1, 13000)}));
+  ASSERT_NO_FATAL_FAILURE(
+      DistrictSubmit(true, "jintai-1", {Fraction("HEALTH-04", kJintai, 2024, 2, 25000)}));
+  ASSERT_NO_FATAL_FAILURE(JintaiApprove(2024));
+  auto city = v1::ExchangeService::NewStub(
+      grpc::CreateChannel(city_exchange_.address(), grpc::InsecureChannelCredentials()));
+  v1::ListAreaReportsResponse reports;
+  ASSERT_TRUE(WaitFor([&] {
+    grpc::ClientContext ctx;
+    Prepare(&ctx, kAssess);
+    reports.Clear();
+    return city->ListAreaReports(&ctx, v1::ListAreaReportsRequest(), &reports).ok() &&
+           reports.reports_size() == 2;
+  })) << reports.DebugString()
+      << jintai_exchange_.log();
+  for (const v1::AreaReport& r : reports.reports()) {
+    const bool jintai = r.area_code() == kJintai;
+    EXPECT_EQ(r.year(), 2024);
+    EXPECT_EQ(r.report().area_code(), r.area_code());
+    EXPECT_EQ(r.submitted_by(), jintai ? "jintai-exchange" : "weibin-exchange");
+    // The district's own plan: its catalog's header.
+    EXPECT_THAT(r.report().plan_title_zh(), HasSubstr(jintai ? "金台区" : "渭滨区"));
+    bool mmr = false;
+    for (const v1::IndicatorAssessment& ind : r.report().indicators()) {
+      mmr = mmr || ind.indicator_id() == (jintai ? "HEALTH-04" : "HEALTH-W01");
+    }
+    EXPECT_TRUE(mmr) << r.area_code();
+  }
+  EXPECT_EQ(Status(true).report_year(), 2024);
+  EXPECT_TRUE(Status(true).report_error().empty());
+
+  grpc::ClientContext ctx;
+  Prepare(&ctx, kJintaiUp);
+  v1::SubmitAreaReportRequest forged;
+  forged.mutable_report()->set_area_code(kWeibin);
+  forged.mutable_report()->set_year(2024);
+  v1::AreaReportReceipt receipt;
+  EXPECT_EQ(city->SubmitAreaReport(&ctx, forged, &receipt).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace
