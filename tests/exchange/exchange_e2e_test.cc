@@ -459,6 +459,7 @@ TEST_F(ExchangeEndToEndTest, DistrictsReportToTheCity) {
     v1::YearLock result;
     EXPECT_EQ(city->LockYear(&ctx3, lock, &result).error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_FALSE(CityValue("HEALTH-01", kWeibin, 2021).has_value()) << "nothing written";
   }
 
   // --- A correction follows: unlock, revise, approve again. While the form
@@ -686,6 +687,25 @@ TEST_F(ExchangeEndToEndTest, DistrictReportsTravelToTheCity) {
   v1::AreaReportReceipt receipt;
   EXPECT_EQ(city->SubmitAreaReport(&ctx, forged, &receipt).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  grpc::ClientContext ctx2;
+  Prepare(&ctx2, kJintaiUp);
+  v1::SubmitAreaReportRequest empty;
+  const grpc::Status no_area = city->SubmitAreaReport(&ctx2, empty, &receipt);
+  EXPECT_EQ(no_area.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(no_area.error_message(), HasSubstr("area"));
+  grpc::ClientContext ctx3;
+  Prepare(&ctx3, kAssess);
+  v1::ListAreaReportsResponse after;
+  ASSERT_TRUE(city->ListAreaReports(&ctx3, v1::ListAreaReportsRequest(), &after).ok());
+  EXPECT_EQ(after.reports_size(), 2) << "nothing stored by a refused report";
+
+  grpc::ClientContext ctx4;
+  Prepare(&ctx4, kStats);
+  v1::ListExchangeLogRequest big;
+  big.set_page_size(5000);
+  v1::ListExchangeLogResponse log;
+  EXPECT_EQ(ExchangeStub(true)->ListExchangeLog(&ctx4, big, &log).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace
