@@ -25,6 +25,25 @@ bool IsUnit(const Principal& principal, absl::string_view unit_code) {
   return false;
 }
 
+bool IsReportingArea(const Principal& principal, absl::string_view area_code) {
+  for (const Role& role : principal.roles()) {
+    if (role.kind() == v1::ROLE_KIND_AREA && role.area_code() == area_code) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> ReportingAreas(const Principal& principal) {
+  std::vector<std::string> areas;
+  for (const Role& role : principal.roles()) {
+    if (role.kind() == v1::ROLE_KIND_AREA) {
+      areas.push_back(role.area_code());
+    }
+  }
+  return areas;
+}
+
 absl::Status RequireRole(const Principal& principal, std::initializer_list<RoleKind> kinds) {
   for (RoleKind kind : kinds) {
     if (HasRole(principal, kind)) {
@@ -33,7 +52,9 @@ absl::Status RequireRole(const Principal& principal, std::initializer_list<RoleK
   }
   std::vector<std::string> names;
   for (RoleKind kind : kinds) {
-    names.push_back(kind == v1::ROLE_KIND_UNIT ? "unit:<code>" : RoleKindName(kind));
+    names.push_back(kind == v1::ROLE_KIND_UNIT   ? "unit:<code>"
+                    : kind == v1::ROLE_KIND_AREA ? "area:<code>"
+                                                 : RoleKindName(kind));
   }
   return absl::PermissionDeniedError(absl::StrCat(
       "权限不足：需要角色 ", absl::StrJoin(names, " 或 "), " / permission denied: requires role ",
@@ -61,6 +82,8 @@ const char* RoleKindName(RoleKind kind) {
       return "admin";
     case v1::ROLE_KIND_SERVICE:
       return "service";
+    case v1::ROLE_KIND_AREA:
+      return "area";
     default:
       return "unspecified";
   }
@@ -70,24 +93,35 @@ std::string FormatRole(const Role& role) {
   if (role.kind() == v1::ROLE_KIND_UNIT) {
     return absl::StrCat("unit:", role.unit_code());
   }
+  if (role.kind() == v1::ROLE_KIND_AREA) {
+    return absl::StrCat("area:", role.area_code());
+  }
   return RoleKindName(role.kind());
 }
 
 absl::StatusOr<Role> ParseRole(absl::string_view text) {
   Role role;
-  if (absl::StartsWith(text, "unit:")) {
+  const bool unit = absl::StartsWith(text, "unit:");
+  if (unit || absl::StartsWith(text, "area:")) {
+    const absl::string_view what = unit ? "unit" : "area";
     const absl::string_view code = text.substr(5);
     if (code.empty()) {
-      return absl::InvalidArgumentError("role \"unit:\" has no unit code");
+      return absl::InvalidArgumentError(
+          absl::StrCat("role \"", what, ":\" has no ", what, " code"));
     }
     for (char c : code) {
       if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unit code \"", code, "\" may only hold letters, digits, '_', '-', '.'"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            what, " code \"", code, "\" may only hold letters, digits, '_', '-', '.'"));
       }
     }
-    role.set_kind(v1::ROLE_KIND_UNIT);
-    role.set_unit_code(std::string(code));
+    if (unit) {
+      role.set_kind(v1::ROLE_KIND_UNIT);
+      role.set_unit_code(std::string(code));
+    } else {
+      role.set_kind(v1::ROLE_KIND_AREA);
+      role.set_area_code(std::string(code));
+    }
     return role;
   }
   if (text == "statistics") {
@@ -99,9 +133,9 @@ absl::StatusOr<Role> ParseRole(absl::string_view text) {
   } else if (text == "service") {
     role.set_kind(v1::ROLE_KIND_SERVICE);
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown role \"", text,
-                     "\" (expected unit:<code>, statistics, assessment, admin or service)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown role \"", text,
+        "\" (expected unit:<code>, area:<code>, statistics, assessment, admin or service)"));
   }
   return role;
 }

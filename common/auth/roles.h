@@ -6,7 +6,8 @@
 // Roles (DESIGN.md §7): `unit:<code>` (a member unit 成员单位, may hold
 // several), `statistics` (区统计局监测组), `assessment` (评估组/妇儿工委办),
 // `admin` (operators), `service` (halfsky's own services calling each
-// other: read-only). Checks are literal: no role implies another. In
+// other: read-only), `area:<code>` (a lower instance's reporting exchange:
+// writes only that area's figures). Checks are literal: no role implies another. In
 // particular `admin` does not imply the others — a service that lets
 // operators act everywhere lists ROLE_KIND_ADMIN explicitly.
 //
@@ -14,6 +15,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,6 +34,12 @@ bool HasRole(const Principal& principal, RoleKind kind);
 // True if `principal` holds `unit:<unit_code>` (exact, case-sensitive).
 bool IsUnit(const Principal& principal, absl::string_view unit_code);
 
+// True if `principal` holds `area:<area_code>` (exact).
+bool IsReportingArea(const Principal& principal, absl::string_view area_code);
+
+// The area codes of every area:<code> role `principal` holds, in order.
+std::vector<std::string> ReportingAreas(const Principal& principal);
+
 // OK if `principal` holds at least one of `kinds`; otherwise
 // PERMISSION_DENIED naming the principal and the roles that would do, e.g.
 // "需要角色 statistics 或 admin / requires role statistics or admin
@@ -42,14 +50,14 @@ absl::Status RequireRole(const Principal& principal, std::initializer_list<RoleK
 // naming the unit.
 absl::Status RequireUnit(const Principal& principal, absl::string_view unit_code);
 
-// "unit:HEALTH", "statistics", "assessment", "admin".
+// "unit:HEALTH", "area:610303", "statistics", "assessment", "admin".
 std::string FormatRole(const Role& role);
 // The role names used in token files and messages: "unit", "statistics",
-// "assessment", "admin", "service" ("unspecified" for anything else).
+// "assessment", "admin", "service", "area" ("unspecified" for anything else).
 const char* RoleKindName(RoleKind kind);
 
 // Parses FormatRole's output. INVALID_ARGUMENT for an unknown role or a
-// unit code that is empty or not [A-Za-z0-9_.-]+.
+// unit or area code that is empty or not [A-Za-z0-9_.-]+.
 absl::StatusOr<Role> ParseRole(absl::string_view text);
 
 }  // namespace halfsky::auth

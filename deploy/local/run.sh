@@ -10,6 +10,15 @@
 #   deploy/local/run.sh restart
 #   deploy/local/run.sh --demo    start, then load the synthetic demo data (deploy/demo/, 示例数据),
 #                                 and print the console's address and the token of each role
+#   deploy/local/run.sh --demo=city [stop]   a small city (宝鸡市) with two district
+#                                 instances (金台区 with the demo data and its review, 渭滨区
+#                                 without review), each a whole suite under
+#                                 var/city-demo/NAME, and the districts' halfsky-exchange
+#                                 reporting upward to the city (issue #17); `stop` stops it all.
+#                                 Ports: HALFSKY_CITY_PORT_BASE (7310) + 20 × instance (city 0,
+#                                 jintai 1, weibin 2) + 1 submission, 2 aggregation,
+#                                 3 evaluation, 4 web, 5 exchange, 9 redis, 10 console pages;
+#                                 metrics + 2000.
 #
 # Idempotent: `start` when everything already runs changes nothing. Before
 # it starts anything, `start` checks every port it needs and, if one is
@@ -286,6 +295,12 @@ make_secrets() {
   for code in "${codes[@]}"; do
     entries+=("unit-$code:unit:$code")
   done
+  # HALFSKY_EXTRA_PRINCIPALS: "NAME:ROLE ..." more principals (--demo=city
+  # gives the city one area:<code> principal per district's exchange).
+  local extra
+  for extra in ${HALFSKY_EXTRA_PRINCIPALS:-}; do
+    entries+=("$extra")
+  done
   for entry in "${entries[@]}"; do
     name=${entry%%:*}
     roles=${entry#*:}
@@ -528,9 +543,137 @@ cmd_demo() {
   say "(the services run with the demo's clock $FAKE_NOW until the next stop/start)"
 }
 
+# ------------------------------------------------------------- --demo=city
+CITY_BASE=${HALFSKY_CITY_PORT_BASE:-7310}
+CITY_DIR=$VAR/city-demo
+# name index catalog, in start order (the city first: the districts report to it).
+CITY_INSTANCES=("city 0 deploy/examples/city/catalog" "jintai 1 deploy/catalog"
+                "weibin 2 deploy/examples/city/weibin/catalog")
+
+city_base_of() { echo $((CITY_BASE + 20 * $1)); }
+
+# city_instance NAME INDEX CATALOG COMMAND: this script for one instance,
+# with its own var dir, catalog and ports.
+city_instance() {
+  local base
+  base=$(city_base_of "$2")
+  local extra=""
+  [ "$1" = city ] && extra="jintai-exchange:area:610303 weibin-exchange:area:610302"
+  HALFSKY_VAR="$CITY_DIR/$1" HALFSKY_CATALOG="$HALFSKY_ROOT/$3" HALFSKY_EXTRA_PRINCIPALS="$extra" \
+    HALFSKY_REDIS_PORT=$((base + 9)) HALFSKY_SUBMISSION_PORT=$((base + 1)) \
+    HALFSKY_AGGREGATION_PORT=$((base + 2)) HALFSKY_EVALUATION_PORT=$((base + 3)) \
+    HALFSKY_WEB_PORT=$((base + 4)) HALFSKY_WEB_HTTP_PORT=$((base + 10)) \
+    HALFSKY_SUBMISSION_METRICS_PORT= HALFSKY_AGGREGATION_METRICS_PORT= \
+    HALFSKY_EVALUATION_METRICS_PORT= HALFSKY_WEB_METRICS_PORT= \
+    HALFSKY_SKIP_BUILD=1 HALFSKY_BUILD_DIR="$BUILD_DIR" HALFSKY_FAKE_NOW="$FAKE_NOW" \
+    HALFSKY_NO_AUTH="$NO_AUTH" bash "$HALFSKY_ROOT/deploy/local/run.sh" "$4"
+}
+
+# city_exchange NAME INDEX CATALOG ARGS...: starts (supervised) the
+# instance's halfsky-exchange.
+city_exchange() {
+  local name=$1 base dir
+  base=$(city_base_of "$2")
+  dir=$CITY_DIR/$name
+  RUN=$dir/run
+  LOG=$dir/log
+  if running exchange; then
+    say "$name exchange already running on 127.0.0.1:$((base + 5))"
+    return
+  fi
+  local args=(--listen "127.0.0.1:$((base + 5))" --metrics_listen "127.0.0.1:$((base + 2005))"
+              --catalog "$HALFSKY_ROOT/$3" --address_file "$RUN/exchange.addr"
+              --database "$dir/exchange.db")
+  [ "$NO_AUTH" = 1 ] || args+=(--tokens_file "$dir/secrets/tokens")
+  [ -z "$FAKE_NOW" ] || args+=(--fake_now "$FAKE_NOW")
+  supervise exchange "$BIN/exchange/halfsky-exchange" "${args[@]}" "${@:4}"
+  say "$name exchange started on 127.0.0.1:$((base + 5))"
+}
+
+cmd_demo_city() {
+  local entry name index catalog
+  if [ "${1:-start}" = stop ]; then
+    for entry in "${CITY_INSTANCES[@]}"; do
+      read -r name index catalog <<<"$entry"
+      RUN=$CITY_DIR/$name/run
+      stop_one exchange
+    done
+    for ((i = ${#CITY_INSTANCES[@]} - 1; i >= 0; i--)); do
+      read -r name index catalog <<<"${CITY_INSTANCES[i]}"
+      [ -d "$CITY_DIR/$name" ] && city_instance "$name" "$index" "$catalog" stop
+    done
+    return
+  fi
+  [ "${1:-start}" = start ] || die "unknown command '$1' for --demo=city (start|stop)"
+  for entry in "${CITY_INSTANCES[@]}"; do
+    read -r name index catalog <<<"$entry"
+    if [ -f "$CITY_DIR/$name/run/submission.pid" ] && kill -0 "$(cat "$CITY_DIR/$name/run/submission.pid")" 2>/dev/null; then
+      say "the city demo is already running: stop it first (deploy/local/run.sh --demo=city stop)"
+      exit 1
+    fi
+  done
+  FAKE_NOW=${FAKE_NOW:-2025-03-01T00:00:00+08:00}
+  build
+  [ -x "$BIN/exchange/halfsky-exchange" ] || die "halfsky-exchange is missing: $BIN/exchange/halfsky-exchange"
+  umask 077
+  mkdir -p "$CITY_DIR"
+  for entry in "${CITY_INSTANCES[@]}"; do
+    read -r name index catalog <<<"$entry"
+    say "==> $name ($catalog)"
+    city_instance "$name" "$index" "$catalog" start || die "starting $name failed"
+  done
+  local ctl=$BIN/halfskyctl/halfskyctl
+  local jintai weibin city
+  city=$(city_base_of 0)
+  jintai=$(city_base_of 1)
+  weibin=$(city_base_of 2)
+  say "==> 金台区: the synthetic demo data and its 2024 review (deploy/demo)"
+  if [ "$NO_AUTH" = 1 ]; then
+    bash deploy/demo/load.sh "$ctl" "127.0.0.1:$((jintai + 1))" || die "loading Jintai's demo failed"
+  else
+    bash deploy/demo/load.sh "$ctl" "127.0.0.1:$((jintai + 1))" "$CITY_DIR/jintai/secrets" \
+      || die "loading Jintai's demo failed"
+  fi
+  say "==> 渭滨区: deploy/examples/city/weibin/demo-synthetic-HEALTH.csv (no review)"
+  HALFSKY_TOKEN=$([ "$NO_AUTH" = 1 ] || cat "$CITY_DIR/weibin/secrets/unit-HEALTH.token") \
+    "$ctl" submit deploy/examples/city/weibin/demo-synthetic-HEALTH.csv \
+    --server "127.0.0.1:$((weibin + 1))" >/dev/null || die "loading Weibin's data failed"
+  say "==> the exchanges (向上级报送)"
+  city_exchange city 0 deploy/examples/city/catalog
+  local d base approval
+  for d in "jintai 1 deploy/catalog approved" "weibin 2 deploy/examples/city/weibin/catalog complete"; do
+    read -r name index catalog approval <<<"$d"
+    base=$(city_base_of "$index")
+    local auth=()
+    if [ "$NO_AUTH" != 1 ]; then
+      auth=(--aggregation_token_file "$CITY_DIR/$name/secrets/evaluation-service.token"
+            --upper_token_file "$CITY_DIR/city/secrets/$name-exchange.token")
+    fi
+    city_exchange "$name" "$index" "$catalog" --aggregation "127.0.0.1:$((base + 2))" \
+      --evaluation "127.0.0.1:$((base + 3))" --upper_submission "127.0.0.1:$((city + 1))" \
+      --upper_exchange "127.0.0.1:$((city + 5))" --approval "$approval" --interval 5s \
+      "${auth[@]}"
+  done
+  "$ctl" health --wait 30s "127.0.0.1:$((city + 5))" "127.0.0.1:$((jintai + 5))" \
+    "127.0.0.1:$((weibin + 5))" || die "the exchanges do not report SERVING; see $CITY_DIR/*/log/exchange.log"
+  say ""
+  say "宝鸡市 city demo is up (示例数据; clock $FAKE_NOW). Each instance: $CITY_DIR/NAME (logs in log/)."
+  say "  市 city     submission 127.0.0.1:$((city + 1))   console http://127.0.0.1:$((city + 10))/"
+  say "  金台区      submission 127.0.0.1:$((jintai + 1))   console http://127.0.0.1:$((jintai + 10))/   exchange 127.0.0.1:$((jintai + 5))"
+  say "  渭滨区      submission 127.0.0.1:$((weibin + 1))   console http://127.0.0.1:$((weibin + 10))/   exchange 127.0.0.1:$((weibin + 5))"
+  say "  tokens: $CITY_DIR/NAME/secrets/*.token (e.g. statistics.token, assessment.token)"
+  say "向上级报送 / reporting upward:"
+  say "  HALFSKY_TOKEN=\$(cat $CITY_DIR/jintai/secrets/statistics.token) $ctl exchange status --server 127.0.0.1:$((jintai + 5))"
+  say "  HALFSKY_TOKEN=\$(cat $CITY_DIR/weibin/secrets/statistics.token) $ctl exchange log --server 127.0.0.1:$((weibin + 5))"
+  say "the city's report of a district, against the district's plan:"
+  say "  HALFSKY_TOKEN=\$(cat $CITY_DIR/city/secrets/assessment.token) $ctl report annual --year 2024 --area 610302 --server 127.0.0.1:$((city + 3))"
+  say "stop: deploy/local/run.sh --demo=city stop"
+}
+
 case ${1:-start} in
   start) cmd_start ;;
   --demo|demo) cmd_demo ;;
+  --demo=city) shift; cmd_demo_city "$@" ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   restart) cmd_stop; cmd_start ;;

@@ -55,9 +55,11 @@ ClientOptions DefaultClientOptions(Target target) {
   ClientOptions o;
   const char* specific = target == Target::kSubmission    ? "HALFSKY_SUBMISSION"
                          : target == Target::kAggregation ? "HALFSKY_AGGREGATION"
+                         : target == Target::kExchange    ? "HALFSKY_EXCHANGE"
                                                           : "HALFSKY_EVALUATION";
   const char* fallback = target == Target::kSubmission    ? "127.0.0.1:7301"
                          : target == Target::kAggregation ? "127.0.0.1:7302"
+                         : target == Target::kExchange    ? "127.0.0.1:7305"
                                                           : "127.0.0.1:7303";
   o.server = !Env(specific).empty()           ? Env(specific)
              : !Env("HALFSKY_SERVER").empty() ? Env("HALFSKY_SERVER")

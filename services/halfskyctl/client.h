@@ -25,7 +25,7 @@ namespace halfsky {
 
 // Which service a command talks to; picks the default address and the
 // environment variable that overrides it.
-enum class Target { kSubmission, kAggregation, kEvaluation };
+enum class Target { kSubmission, kAggregation, kEvaluation, kExchange };
 
 struct ClientOptions {
   std::string server;  // HOST:PORT
@@ -41,8 +41,8 @@ struct ClientOptions {
 };
 
 // The settings from the environment alone: HALFSKY_SUBMISSION /
-// HALFSKY_AGGREGATION / HALFSKY_EVALUATION (per target), else
-// HALFSKY_SERVER, else 127.0.0.1:7301 / 7302 / 7303; HALFSKY_TOKEN;
+// HALFSKY_AGGREGATION / HALFSKY_EVALUATION / HALFSKY_EXCHANGE (per target),
+// else HALFSKY_SERVER, else 127.0.0.1:7301 / 7302 / 7303 / 7305; HALFSKY_TOKEN;
 // HALFSKY_TLS_CA; a 30 s timeout.
 ClientOptions DefaultClientOptions(Target target);
 

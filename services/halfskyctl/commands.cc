@@ -4,6 +4,7 @@
 #include <map>
 
 #include "services/halfskyctl/catalog/catalog_cmd.h"
+#include "services/halfskyctl/exchange/exchange_cmd.h"
 #include "services/halfskyctl/export/export_cmd.h"
 #include "services/halfskyctl/followup/followup_cmd.h"
 #include "services/halfskyctl/form/form_cmd.h"
@@ -52,6 +53,9 @@ const std::map<std::string, Entry>& Commands() {
       {"review",
        {RunReviewCommand,
         "报送审核：报送、退回、审核通过、解锁、待办与实时变化 / the review workflow"}},
+      {"exchange",
+       {RunExchangeCommand,
+        "向上级报送：状态、日志、立即对账 / reporting upward: status, log, sync"}},
       {"followup",
        {RunFollowUpCommand, "督办：责任单位、整改措施、进展、销号 / follow-up of warnings"}},
   };

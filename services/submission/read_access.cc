@@ -76,6 +76,33 @@ absl::Status ScopeListToOwnUnit(const v1::Principal& principal, std::string* uni
   return absl::OkStatus();
 }
 
+absl::Status ScopeListToReportingAreas(const v1::Principal& principal,
+                                       std::vector<std::string>* area_codes,
+                                       const std::string& unit_code, bool* scoped) {
+  *scoped = false;
+  if (ReadsEverything(principal) || !UnitsOf(principal).empty() ||
+      !auth::HasRole(principal, v1::ROLE_KIND_AREA)) {
+    return absl::OkStatus();
+  }
+  const std::vector<std::string> areas = auth::ReportingAreas(principal);
+  bool own = unit_code.empty();
+  for (const std::string& code : *area_codes) {
+    own = own && Holds(areas, code);
+  }
+  if (!own) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("权限不足：上报通道只能查看本区域（", absl::StrJoin(areas, "、"), "）的数据（",
+                     principal.name(),
+                     "） / permission denied: a reporting exchange reads only its own area(s) ",
+                     absl::StrJoin(areas, ", "), " (principal \"", principal.name(), "\")"));
+  }
+  if (area_codes->empty()) {
+    *area_codes = areas;
+  }
+  *scoped = true;
+  return absl::OkStatus();
+}
+
 absl::Status AuthorizeHistory(const v1::Principal& principal, const v1::Indicator* indicator,
                               const v1::DataKey& key) {
   if (ReadsEverything(principal) || indicator == nullptr) {

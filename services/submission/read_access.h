@@ -13,6 +13,9 @@
 //   responsible for (of narratives: its own), and its own rows of the
 //   reporting status. It may not follow the change feed, which carries every
 //   unit's values.
+// - A reporting area (area:<code>, a lower instance's exchange) reads only
+//   the current values of its own area(s) (ListDataValues), to reconcile
+//   what it sent; nothing else.
 //
 // Every function is pure and thread-safe. Refusals are PERMISSION_DENIED
 // with a Chinese and English message naming the principal and what it may
@@ -37,6 +40,15 @@ absl::Status AuthorizeChangeFeed(const halfsky::v1::Principal& principal);
 // becomes its unit (PERMISSION_DENIED if it holds several: it must name
 // one), and a named unit must be one it holds. Others: left as it is.
 absl::Status ScopeListToOwnUnit(const halfsky::v1::Principal& principal, std::string* unit_code);
+
+// ListDataValues for a reporting-area principal (area:<code>, holding no
+// bureau-wide or unit role): empty `area_codes` become its areas, every
+// named area must be one of its own, and `unit_code` must be empty
+// (PERMISSION_DENIED otherwise). Sets *scoped when it applied (the unit
+// scope is then skipped); other principals are left alone.
+absl::Status ScopeListToReportingAreas(const halfsky::v1::Principal& principal,
+                                       std::vector<std::string>* area_codes,
+                                       const std::string& unit_code, bool* scoped);
 
 // GetHistory of `key` (its unit_code already filled in for a narrative):
 // a unit principal must be responsible for `indicator` (a narrative: hold

@@ -833,7 +833,15 @@ grpc::ServerUnaryReactor* SubmissionServiceImpl::ListDataValues(
   filter.area_codes.assign(request->area_codes().begin(), request->area_codes().end());
   filter.years.assign(request->years().begin(), request->years().end());
   filter.unit_code = request->unit_code();
-  if (absl::Status allowed = ScopeListToOwnUnit(*principal, &filter.unit_code); !allowed.ok()) {
+  bool area_scoped = false;
+  if (absl::Status allowed =
+          ScopeListToReportingAreas(*principal, &filter.area_codes, filter.unit_code, &area_scoped);
+      !allowed.ok()) {
+    return server::FinishUnary(ctx, allowed);
+  }
+  if (absl::Status allowed =
+          area_scoped ? absl::OkStatus() : ScopeListToOwnUnit(*principal, &filter.unit_code);
+      !allowed.ok()) {
     return server::FinishUnary(ctx, allowed);
   }
   absl::StatusOr<CurrentPage> page = store_->ListCurrent(filter, *cursor, page_size);

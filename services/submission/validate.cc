@@ -531,6 +531,34 @@ absl::Status AuthorizeWrite(const v1::Principal& principal,
   const bool privileged = auth::HasRole(principal, v1::ROLE_KIND_STATISTICS) ||
                           auth::HasRole(principal, v1::ROLE_KIND_ADMIN);
   unit_codes->assign(values.size(), "");
+  if (!privileged && auth::HasRole(principal, v1::ROLE_KIND_AREA)) {
+    // A lower instance's exchange (area:<code>): the figures of its own
+    // area(s) only, credited to no unit. A principal that also holds unit
+    // roles falls back to them for a batch its areas do not cover.
+    std::set<std::string> outside;
+    for (const v1::DataValue& value : values) {
+      const v1::DataKey& key = value.key();
+      const v1::Indicator* ind = catalog.FindIndicator(key.indicator_id());
+      if (!auth::IsReportingArea(principal, key.area_code()) ||
+          (ind != nullptr && ind->kind() == v1::INDICATOR_KIND_QUALITATIVE)) {
+        outside.insert(absl::StrCat(IsValidUtf8(key.indicator_id()) ? key.indicator_id() : "?", "@",
+                                    IsValidUtf8(key.area_code()) ? key.area_code() : "?"));
+      }
+    }
+    if (outside.empty()) {
+      return absl::OkStatus();
+    }
+    if (!auth::HasRole(principal, v1::ROLE_KIND_UNIT)) {
+      const std::vector<std::string> areas = auth::ReportingAreas(principal);
+      return WithReason(
+          absl::PermissionDeniedError(absl::StrCat(
+              "无权报送以下数据（上报通道只能报送本区域 ", absl::StrJoin(areas, "、"),
+              " 的数值型指标）：", absl::StrJoin(outside, "、"),
+              " / may write only the figures of its reporting area(s) ", absl::StrJoin(areas, ", "),
+              ", not: ", absl::StrJoin(outside, ", "), " (principal \"", principal.name(), "\")")),
+          "NOT_REPORTING_AREA");
+    }
+  }
   std::set<std::string> denied;
   // "indicator（unit）" of narratives of another unit a unit principal named.
   std::set<std::pair<std::string, std::string>> others;

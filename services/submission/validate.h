@@ -108,6 +108,12 @@ absl::Status ValidateBatch(absl::string_view request_id,
 // responsible unit as for figures (AssignNarrativeUnits then fills it in).
 // PERMISSION_DENIED (ErrorInfo reason NOT_RESPONSIBLE_UNIT) naming every
 // indicator the principal may not write and every other unit's narrative.
+//
+// A reporting-area principal (area:<code>, a lower instance's exchange)
+// writes any indicator's figures whose key.area_code is one of its areas,
+// credited to no unit; a narrative or another area is PERMISSION_DENIED
+// (reason NOT_REPORTING_AREA, naming each "indicator@area"), unless it also
+// holds unit roles, which are then applied as above.
 absl::Status AuthorizeWrite(
     const halfsky::v1::Principal& principal,
     const google::protobuf::RepeatedPtrField<halfsky::v1::DataValue>& values,

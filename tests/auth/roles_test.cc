@@ -45,17 +45,33 @@ TEST(RolesTest, RequireRoleNamesWhatIsNeeded) {
 }
 
 TEST(RolesTest, ParseAndFormatRoundTrip) {
-  for (const char* text :
-       {"unit:HEALTH", "unit:a.b-c_9", "statistics", "assessment", "admin", "service"}) {
+  for (const char* text : {"unit:HEALTH", "unit:a.b-c_9", "statistics", "assessment", "admin",
+                           "service", "area:610303"}) {
     auto role = ParseRole(text);
     ASSERT_TRUE(role.ok()) << text << ": " << role.status();
     EXPECT_EQ(FormatRole(*role), text);
   }
   EXPECT_EQ(ParseRole("unit:HEALTH")->unit_code(), "HEALTH");
   EXPECT_EQ(ParseRole("service")->kind(), ::halfsky::v1::ROLE_KIND_SERVICE);
-  for (const char* bad : {"", "unit:", "unit:A B", "unit:健康", "Admin", "stats", "unit"}) {
+  EXPECT_EQ(ParseRole("area:610303")->kind(), ::halfsky::v1::ROLE_KIND_AREA);
+  EXPECT_EQ(ParseRole("area:610303")->area_code(), "610303");
+  for (const char* bad :
+       {"", "unit:", "unit:A B", "unit:健康", "Admin", "stats", "unit", "area:", "area:61 03"}) {
     EXPECT_EQ(ParseRole(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
+}
+
+// A lower instance's exchange (area:<code>) is its area(s) and nothing else.
+TEST(RolesTest, ReportingArea) {
+  ::halfsky::v1::Principal p;
+  p.set_name("jintai-exchange");
+  *p.add_roles() = ParseRole("area:610303").value();
+  EXPECT_TRUE(IsReportingArea(p, "610303"));
+  EXPECT_FALSE(IsReportingArea(p, "610302"));
+  EXPECT_FALSE(HasRole(p, ::halfsky::v1::ROLE_KIND_UNIT));
+  EXPECT_THAT(ReportingAreas(p), ::testing::ElementsAre("610303"));
+  EXPECT_EQ(RequireRole(p, {::halfsky::v1::ROLE_KIND_STATISTICS}).code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/submission/read_access.h"
 #include "tests/submission/test_util.h"
 
 namespace halfsky::submission {
@@ -360,6 +361,50 @@ TEST(AuthorizeTest, UnitsWriteOnlyTheirIndicators) {
                              *catalog, &units)
                   .ok());
   EXPECT_THAT(units, ElementsAre("HEALTH_BUREAU"));
+}
+
+// A lower instance's exchange (area:<code>) writes any indicator's figures
+// of exactly its area, credited to no unit; not another area (a town below
+// it included), not a narrative; it lists only its own area.
+TEST(AuthorizeTest, ReportingAreaWritesOnlyItsOwnAreasFigures) {
+  auto catalog = TestCatalog();
+  v1::Principal area;
+  area.set_name("jintai-exchange");
+  area.add_roles()->set_kind(v1::ROLE_KIND_AREA);
+  area.mutable_roles(0)->set_area_code("610303");
+  google::protobuf::RepeatedPtrField<v1::DataValue> values;
+  *values.Add() = Number("HEALTH-03", 2024, 3);
+  *values.Add() = Fraction("HEALTH-02", 2024, 90, 100);
+  std::vector<std::string> units;
+  ASSERT_TRUE(AuthorizeWrite(area, values, *catalog, &units).ok());
+  EXPECT_THAT(units, ElementsAre("", ""));
+
+  *values.Add() = Number("HEALTH-03", 2024, 3, "610303001");
+  absl::Status st = AuthorizeWrite(area, values, *catalog, &units);
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrorReason(st), "NOT_REPORTING_AREA");
+  EXPECT_THAT(std::string(st.message()), HasSubstr("HEALTH-03@610303001"));
+  values.RemoveLast();
+  *values.Add() = Story("HEALTH-05", 2024, "x", "HEALTH_BUREAU");
+  EXPECT_EQ(AuthorizeWrite(area, values, *catalog, &units).code(),
+            absl::StatusCode::kPermissionDenied);
+
+  std::vector<std::string> areas;
+  bool scoped = false;
+  ASSERT_TRUE(ScopeListToReportingAreas(area, &areas, "", &scoped).ok());
+  EXPECT_TRUE(scoped);
+  EXPECT_THAT(areas, ElementsAre("610303"));
+  areas = {"610303001"};
+  EXPECT_EQ(ScopeListToReportingAreas(area, &areas, "", &scoped).code(),
+            absl::StatusCode::kPermissionDenied);
+  areas = {};
+  EXPECT_EQ(ScopeListToReportingAreas(area, &areas, "HEALTH_BUREAU", &scoped).code(),
+            absl::StatusCode::kPermissionDenied);
+  // Other principals are left to the unit scope.
+  ASSERT_TRUE(ScopeListToReportingAreas(MakePrincipal("h", v1::ROLE_KIND_UNIT, "HEALTH_BUREAU"),
+                                        &areas, "", &scoped)
+                  .ok());
+  EXPECT_FALSE(scoped);
 }
 
 TEST(AuthorizeTest, SharedIndicatorCreditsTheCallersUnit) {
