@@ -123,6 +123,27 @@ absl::StatusOr<std::vector<v1::ExchangeBatch>> ExchangeLog::LatestUnsent() {
   return Rows(stmt);
 }
 
+absl::StatusOr<int64_t> ExchangeLog::CountCommitted(const std::string& base_request_id) {
+  absl::MutexLock lock(&mu_);
+  sqlite::Statement stmt;
+  // Request ids are "exchange-<area>-<year>-<s|w>-<hex>[-n]": no LIKE
+  // wildcard can occur in them.
+  if (absl::Status st = stmt.Prepare(db_,
+                                     "SELECT COUNT(*) FROM exchange_batch WHERE (request_id = ?1 "
+                                     "OR request_id LIKE ?1 || '-%') AND outcome IN (?2, ?3)");
+      !st.ok()) {
+    return st;
+  }
+  stmt.Bind(1, base_request_id);
+  stmt.Bind(2, static_cast<int64_t>(v1::EXCHANGE_OUTCOME_SENT));
+  stmt.Bind(3, static_cast<int64_t>(v1::EXCHANGE_OUTCOME_REPLAYED));
+  absl::StatusOr<int> step = stmt.Step();
+  if (!step.ok()) {
+    return step.status();
+  }
+  return *step == SQLITE_ROW ? stmt.Int(0) : 0;
+}
+
 absl::StatusOr<bool> ExchangeLog::PutAreaReport(const v1::AreaReport& report) {
   absl::MutexLock lock(&mu_);
   {

@@ -41,6 +41,13 @@ class ExchangeLog {
   // (attempt and next_attempt_at tell the retry schedule).
   absl::StatusOr<std::vector<halfsky::v1::ExchangeBatch>> LatestUnsent();
 
+  // How many entries were committed by the upper instance (SENT or
+  // REPLAYED) under `base_request_id` or one of its successors
+  // (`base_request_id` + "-" + n): the exchanger's salt for a batch whose
+  // content it committed before and must send again (see
+  // Exchanger::RunLocked).
+  absl::StatusOr<int64_t> CountCommitted(const std::string& base_request_id);
+
   // The upper end: stores `report` as the report of (area_code, year),
   // replacing an earlier one; returns true when the stored one had the same
   // fingerprint (then nothing is written).

@@ -213,9 +213,10 @@ v1::ExchangeRun Exchanger::RunLocked(bool retry_refused) {
         Prepare(&ctx, options_.lower_token, options_.call_timeout);
         v1::GetSeriesResponse series;
         grpc::Status st = agg->GetSeries(&ctx, request, &series);
-        if (st.error_code() == grpc::StatusCode::NOT_FOUND) {
-          continue;
-        }
+        // NOT_FOUND (an indicator or area the lower aggregation does not
+        // know: the exchange's --catalog is not the instance's) fails the
+        // run like any error: reading it as "no figures" would withdraw
+        // every upper value of the indicator.
         if (!st.ok()) {
           SetFailure(&run, FromGrpcStatus(st), "读取本级汇总 / reading the lower aggregates");
           return finish();
@@ -251,6 +252,13 @@ v1::ExchangeRun Exchanger::RunLocked(bool retry_refused) {
         return finish();
       }
       for (v1::Revision& rev : *page.mutable_data_values()) {
+        // Only the years this exchange sends are its to reconcile: a city
+        // value of another year (before --from_year, after --to_year) has
+        // no lower figure read, and must not be withdrawn for that.
+        const int year = rev.data_value().key().year();
+        if (year < from_year || year > to_year) {
+          continue;
+        }
         upper_current.push_back(std::move(rev));
       }
       if (page.next_page_token().empty()) {
@@ -263,7 +271,23 @@ v1::ExchangeRun Exchanger::RunLocked(bool retry_refused) {
   const Plan plan = PlanBatches(area_code, lower, upper_current, mappings.indicators);
   run.set_in_sync_count(plan.in_sync_count);
   absl::flat_hash_map<std::string, Retry> still;
-  for (const PlannedBatch& batch : plan.batches) {
+  for (PlannedBatch batch : plan.batches) {
+    // The planned id is a function of the content and of the upper
+    // revisions it replaces. A key the upper instance withdrew is not
+    // listed (revision 0 in the id), so restoring a figure it once held
+    // would plan the id of the first batch again, and the upper instance
+    // would only replay that batch's stored reply. A batch planned again
+    // after its id was committed means the upper side changed since:
+    // salt the id with the number of such commits (deterministic given the
+    // log, so a batch lost in a crash is still resent with its own id).
+    absl::StatusOr<int64_t> committed = log_->CountCommitted(batch.request_id);
+    if (!committed.ok()) {
+      SetFailure(&run, committed.status(), "读取报送日志 / reading the exchange log");
+      return finish();
+    }
+    if (*committed > 0) {
+      absl::StrAppend(&batch.request_id, "-", *committed);
+    }
     auto it = retries_.find(batch.request_id);
     const Retry retry = it == retries_.end() ? Retry{} : it->second;
     if (!retry_refused && clock_->Now() < retry.next) {

@@ -15,7 +15,8 @@
 //   unit's values.
 // - A reporting area (area:<code>, a lower instance's exchange) reads only
 //   the current values of its own area(s) (ListDataValues), to reconcile
-//   what it sent; nothing else.
+//   what it sent; nothing else from this service (aggregation's and
+//   evaluation's reads check authentication only).
 //
 // Every function is pure and thread-safe. Refusals are PERMISSION_DENIED
 // with a Chinese and English message naming the principal and what it may

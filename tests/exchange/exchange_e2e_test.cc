@@ -164,22 +164,28 @@ class ExchangeEndToEndTest : public ::testing::Test {
   Suite& District(bool jintai) { return jintai ? *jintai_ : *weibin_; }
   ServiceProcess& Exchange(bool jintai) { return jintai ? jintai_exchange_ : weibin_exchange_; }
 
-  void StartExchange(bool jintai) {
+  void StartExchange(bool jintai, const std::vector<std::string>& extra_flags = {}) {
     Suite& d = District(jintai);
     const std::string dir = d.dir();
     ASSERT_TRUE(
         halfsky::testing::WriteTextFile(dir + "/upper-token", jintai ? kJintaiUp : kWeibinUp).ok());
+    std::vector<std::string> flags = {"--aggregation=" + d.aggregation().address(),
+                                      "--evaluation=" + d.evaluation().address(),
+                                      "--upper_exchange=" + city_exchange_.address(),
+                                      "--aggregation_token_file=" + dir + "/service-token",
+                                      absl::StrCat("--upper_submission=127.0.0.1:", city_port_),
+                                      "--upper_token_file=" + dir + "/upper-token",
+                                      "--database=" + dir + "/exchange.db",
+                                      jintai ? "--approval=approved" : "--approval=complete",
+                                      "--interval=500ms",
+                                      "--retry_min=2s",
+                                      "--retry_max=8s",
+                                      "--call_timeout=3s"};
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
     const absl::Status st = Exchange(jintai).Start(
         dir, "exchange", ServiceBinary("exchange"),
         Source(jintai ? "deploy/catalog" : "deploy/examples/city/weibin/catalog"),
-        dir + "/tokens.txt",
-        {"--aggregation=" + d.aggregation().address(), "--evaluation=" + d.evaluation().address(),
-         "--upper_exchange=" + city_exchange_.address(),
-         "--aggregation_token_file=" + dir + "/service-token",
-         absl::StrCat("--upper_submission=127.0.0.1:", city_port_),
-         "--upper_token_file=" + dir + "/upper-token", "--database=" + dir + "/exchange.db",
-         jintai ? "--approval=approved" : "--approval=complete", "--interval=500ms",
-         "--retry_min=2s", "--retry_max=8s", "--call_timeout=3s"});
+        dir + "/tokens.txt", flags);
     ASSERT_TRUE(st.ok()) << st;
   }
 
@@ -504,6 +510,21 @@ TEST_F(ExchangeEndToEndTest, DistrictsReportToTheCity) {
     EXPECT_TRUE(history[1].withdrawn());
     EXPECT_EQ(history[1].submitted_by(), "weibin-exchange");
   }
+  // --- The same figure entered again at the town makes the district's 2023
+  // whole again, equal to what the city held before the withdrawal: it must
+  // reach the city again (not be answered with the first batch's stored
+  // reply: the city lists no withdrawn key, so the planned request id is
+  // that first batch's).
+  ASSERT_NO_FATAL_FAILURE(DistrictSubmit(false, "weibin-restore",
+                                         {Fraction("HEALTH-W01", "610302100", 2023, 1, 12500)}));
+  ASSERT_TRUE(WaitFor([&] { return CityValue("HEALTH-01", kWeibin, 2023).has_value(); }))
+      << weibin_exchange_.log();
+  {
+    const std::vector<v1::Revision> history = CityHistory("HEALTH-01", kWeibin, 2023);
+    ASSERT_THAT(history, SizeIs(3));
+    EXPECT_FALSE(history[2].withdrawn());
+    EXPECT_EQ(history[2].data_value().fraction().denominator(), 25000);
+  }
 
   // --- SIGKILL of the exchange while its calls to the (frozen) city are in
   // flight; then SIGKILL of the city's submission likewise. Every figure
@@ -641,6 +662,22 @@ TEST_F(ExchangeEndToEndTest, DistrictsReportToTheCity) {
       }
     }
   }
+
+  // --- An exchange restarted to send only 2024 on leaves the city's
+  // earlier years of its area alone (it read no lower figure for them).
+  weibin_exchange_.Kill();
+  ASSERT_NO_FATAL_FAILURE(StartExchange(false, {"--from_year=2024"}));
+  {
+    grpc::ClientContext ctx;
+    Prepare(&ctx, kStats);
+    v1::ExchangeRun run;
+    const grpc::Status st = ExchangeStub(false)->SyncNow(&ctx, v1::SyncNowRequest(), &run);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(run.status_code(), "OK") << run.DebugString();
+  }
+  EXPECT_TRUE(CityValue("HEALTH-01", kWeibin, 2022).has_value()) << weibin_exchange_.log();
+  EXPECT_TRUE(CityValue("HEALTH-01", kWeibin, 2023).has_value()) << weibin_exchange_.log();
+  EXPECT_THAT(CityHistory("HEALTH-01", kWeibin, 2022), SizeIs(1));
 }
 
 // Each district's own evaluation report (against its own plan) travels with
