@@ -27,18 +27,23 @@
 #  4. Aggregation lag: from the load's end until aggregation's cursor is the
 #     feed head (≥ the values written), within PROVINCE_WAIT_BOUND s.
 #  5. Evaluation at depth 1: the first and the second full pass that
-#     started after the catch-up (halfsky_evaluation_pass_seconds{pass=
-#     "full"}: Δsum/Δcount), its firing warnings and series reads.
+#     ended after the catch-up, counted by halfsky_evaluation_passes_total{
+#     pass="full",result="ok"} (a result="error" pass meanwhile: "failed"),
+#     timed by halfsky_evaluation_pass_seconds{pass="full"} Δsum/Δcount;
+#     its firing warnings.
 #  6. Memory and disk: VmRSS/VmHWM of each service, redis-server's
 #     used_memory and VmRSS, the submission SQLite file (+ WAL) and the
 #     evaluation's.
 #  7. Cold aggregation catch-up over the whole tree: aggregation stopped,
 #     Redis FLUSHALLed, a new aggregation started: seconds until its cursor
-#     is the feed head again (every aggregate rebuilt), and its RSS after.
+#     is the feed head again (every aggregate rebuilt), and its RSS after
+#     ("failed" if it did not start or catch up within PROVINCE_WAIT_BOUND s).
 #  8. Evaluation at depth 3 (every area: cities, counties, towns), the
-#     evaluation restarted on the new aggregation: its first and second full
-#     pass, within PROVINCE_WAIT_BOUND s each ("not run" in the table if
-#     it does not end in time), RSS after. HALFSKY_BENCH_PERF=DIR: perf
+#     evaluation restarted on the new aggregation after a completed step 7:
+#     its first and second full pass as in step 5, within PROVINCE_WAIT_BOUND
+#     s each (in the table "notrun" if step 7 failed or the evaluation did
+#     not start, "failed" if a pass failed, ">Ns" if a pass did not end in
+#     time), RSS after. HALFSKY_BENCH_PERF=DIR: perf
 #     record (call graphs) of evaluation and aggregation during these two
 #     passes at the largest size, into DIR/province-eval-d3.perf.data.
 # Printed: one figure line per measure at the largest size, the growth of
@@ -65,45 +70,63 @@ PROVINCE_PG=${PROVINCE_PG:-}
 PROVINCE_WAIT_BOUND=${PROVINCE_WAIT_BOUND:-600}  # s, per catch-up and per evaluation pass
 HALFSKYCTL_BIN=$BUILD/services/halfskyctl/halfskyctl
 
-# province_pass_stats: "SUM COUNT" of the full-pass histogram.
+# province_pass_stats: "SUM COUNT OK ERROR": the full-pass histogram's sum
+# and count (every full pass, failed ones too) and
+# halfsky_evaluation_passes_total{pass="full"} by result.
 province_pass_stats() {
   curl -s "http://127.0.0.1:$STACK_EVAL_MPORT/metrics" |
     awk '/^halfsky_evaluation_pass_seconds_sum\{pass="full"\}/ { s = $2 }
          /^halfsky_evaluation_pass_seconds_count\{pass="full"\}/ { n = $2 }
-         END { printf "%s %s\n", (s == "" ? 0 : s), (n == "" ? 0 : n) }'
+         /^halfsky_evaluation_passes_total\{pass="full",result="ok"\}/ { ok = $2 }
+         /^halfsky_evaluation_passes_total\{pass="full",result="error"\}/ { e = $2 }
+         END { printf "%s %s %s %s\n", (s == "" ? 0 : s), (n == "" ? 0 : n),
+                      (ok == "" ? 0 : ok), (e == "" ? 0 : e) }'
 }
 province_metric_sum() {  # PORT NAME: the sum of every sample of NAME
   curl -s "http://127.0.0.1:$1/metrics" |
     awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f\n", s }'
 }
 
-# province_two_passes: waits for two more full passes (ok) than when called,
-# within PROVINCE_WAIT_BOUND s each; sets PROV_PASS1 PROV_PASS2 (seconds of
-# the first and the second), or returns 1.
+# province_two_passes: waits for two more successful full passes
+# (passes_total{result="ok"}) than when called, within PROVINCE_WAIT_BOUND s
+# each; sets PROV_PASS1 PROV_PASS2 (seconds of the first and the second:
+# Δsum/Δcount of the histogram), or returns 1 with PROV_PASS_FAIL "failed"
+# (a full pass ended with result="error": the histogram counts those too, so
+# no time is taken from it) or "> Ns" (not within the bound, or the
+# evaluation exited).
 province_two_passes() {
-  local stats0 n0 s0 stats n s _ k
-  stats0=$(province_pass_stats)
-  s0=${stats0% *}
-  n0=${stats0#* }
+  local n s ok e err0 _ k
+  read -r s n ok e <<<"$(province_pass_stats)"
+  err0=$e
   PROV_PASS1=""
   PROV_PASS2=""
-  local prev_s=$s0 prev_n=$n0
+  PROV_PASS_FAIL=""
+  local prev_s=$s prev_n=$n prev_ok=$ok
   for k in 1 2; do
-    local ok=0
+    local done_=0
     for _ in $(seq $((PROVINCE_WAIT_BOUND * 5))); do
-      stats=$(province_pass_stats)
-      s=${stats% *}
-      n=${stats#* }
-      if awk -v a="$n" -v b="$prev_n" 'BEGIN { exit !(a > b) }'; then ok=1; break; fi
+      read -r s n ok e <<<"$(province_pass_stats)"
+      if awk -v a="$e" -v b="$err0" 'BEGIN { exit !(a > b) }'; then
+        PROV_PASS_FAIL="failed"
+        return 1
+      fi
+      if awk -v a="$ok" -v b="$prev_ok" -v c="$n" -v d="$prev_n" 'BEGIN { exit !(a > b && c > d) }'; then
+        done_=1
+        break
+      fi
       kill -0 "$STACK_EVAL_PID" 2>/dev/null || break
       sleep 0.2
     done
-    [ "$ok" = 1 ] || return 1
+    if [ "$done_" != 1 ]; then
+      PROV_PASS_FAIL="> ${PROVINCE_WAIT_BOUND}s"
+      return 1
+    fi
     local t
     t=$(awk -v a="$s" -v b="$prev_s" -v c="$n" -v d="$prev_n" 'BEGIN { printf "%.2f", (a - b) / (c - d) }')
     if [ "$k" = 1 ]; then PROV_PASS1=$t; else PROV_PASS2=$t; fi
     prev_s=$s
     prev_n=$n
+    prev_ok=$ok
   done
 }
 
@@ -185,6 +208,8 @@ province_size() {
     d1_first=$PROV_PASS1
     d1_second=$PROV_PASS2
     d1_warn=$(province_metric_sum "$STACK_EVAL_MPORT" halfsky_evaluation_firing_warnings)
+  else
+    d1_first=$PROV_PASS_FAIL
   fi
   # 6. Memory and disk.
   local redis_pid mem=() i
@@ -214,9 +239,10 @@ province_size() {
     cold_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     agg_after=$(size_mb "$(size_status "$STACK_AGG_PID" VmRSS)")
   fi
-  # 8. Evaluation, depth 3.
+  # 8. Evaluation, depth 3 (only on a completed cold catch-up: on a
+  # partly rebuilt Redis its times would not be the whole tree's).
   local d3_first="not run" d3_second="-" d3_warn="-" eval3="-"
-  if [ -n "$STACK_AGG_PID" ] && stack_start_evaluation "prov$n" --area_depth=3 --reevaluate_interval=2s; then
+  if [ "$cold_s" != failed ] && stack_start_evaluation "prov$n" --area_depth=3 --reevaluate_interval=2s; then
     local perf_pid=""
     if [ -n "${HALFSKY_BENCH_PERF:-}" ] && [ "$n" = "${PROVINCE_COUNTIES[-1]}" ] &&
        command -v perf >/dev/null; then
@@ -233,13 +259,13 @@ province_size() {
       d3_second=$PROV_PASS2
       d3_warn=$(province_metric_sum "$STACK_EVAL_MPORT" halfsky_evaluation_firing_warnings)
     else
-      d3_first="> ${PROVINCE_WAIT_BOUND}s"
+      d3_first=$PROV_PASS_FAIL
     fi
     eval3="$(size_mb "$(size_status "$STACK_EVAL_PID" VmRSS)")/$(size_mb "$(size_status "$STACK_EVAL_PID" VmHWM)")"
   fi
   stack_stop
   unset BENCH_CATALOG BENCH_STORE
-  PROV_ROWS+=("$n $areas $values $lint_s $start_s $load_s $PROV_LOAD_RATE $lag_s $cold_s $d1_first $d1_second $d1_warn ${mem[0]} ${mem[1]} ${mem[2]} $redis_used $redis_rss $sub_disk $eval_disk $agg_after ${d3_first// /} $d3_second $d3_warn $eval3")
+  PROV_ROWS+=("$n $areas $values $lint_s $start_s $load_s $PROV_LOAD_RATE $lag_s $cold_s ${d1_first// /} $d1_second $d1_warn ${mem[0]} ${mem[1]} ${mem[2]} $redis_used $redis_rss $sub_disk $eval_disk $agg_after ${d3_first// /} $d3_second $d3_warn $eval3")
   PROV_LAST=("$n" "$areas" "$values" "$lint_s" "$start_s" "$load_s" "$PROV_LOAD_RATE" "$lag_s" "$cold_s" "$d1_first" "$d1_second" "$d1_warn" "${mem[0]}" "${mem[1]}" "${mem[2]}" "$redis_used" "$redis_rss" "$sub_disk" "$eval_disk" "$agg_after" "$d3_first" "$d3_second" "$d3_warn" "$eval3")
 }
 

@@ -22,7 +22,8 @@
 #   stack_stop_one aggregation|evaluation, stack_start_aggregation NAME,
 #   stack_start_evaluation NAME [EVAL_FLAG...]: stop or (re)start one of
 #       them (a restarted aggregation has a new port: restart evaluation
-#       after it).
+#       after it). A start that fails stops that service again and leaves
+#       its STACK_*_PID empty.
 #   stack_metric PORT NAME [LABELS]: the value of sample NAME (with the
 #       exact label text LABELS, e.g. '{pass="full",result="ok"}') on that
 #       /metrics page, or nothing.
@@ -108,6 +109,7 @@ stack_start_aggregation() {
   PIDS+=("$STACK_AGG_PID")
   if ! stack_wait_addr "$name-agg" "$STACK_AGG_PID"; then
     STACK_ERR="halfsky-aggregation did not start: $(tail -3 "$WORK/$name-agg.log" | tr '\n' ' ')"
+    stack_stop_one aggregation  # no PID of a service that is not serving
     return 1
   fi
   STACK_AGG_ADDR=$STACK_ADDR
@@ -128,6 +130,7 @@ stack_start_evaluation() {
   PIDS+=("$STACK_EVAL_PID")
   if ! stack_wait_addr "$name-eval" "$STACK_EVAL_PID"; then
     STACK_ERR="halfsky-evaluation did not start: $(tail -3 "$WORK/$name-eval.log" | tr '\n' ' ')"
+    stack_stop_one evaluation
     return 1
   fi
   STACK_EVAL_ADDR=$STACK_ADDR
