@@ -11,8 +11,8 @@
 #   tests/deploy/validate.sh negative             every check above fails on a broken copy
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
-# Renders base, overlays/dev, overlays/prod, overlays/prod-managed-redis and
-# overlays/prod-managed-redis-tls (and "plaintext-ha": base + components aggregation-standby and
+# Renders base, overlays/dev, overlays/prod, overlays/prod-managed-redis,
+# overlays/prod-managed-redis-tls and overlays/prod-exchange (and "plaintext-ha": base + components aggregation-standby and
 # sentinel-redis without TLS, so that the gRPC probes TLS replaces are
 # checked too) with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
 #   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
@@ -131,7 +131,8 @@ render() {
 
 # The variants every run renders, relative to deploy/k8s.
 variants() {
-  echo base overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls
+  echo base overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls \
+    overlays/prod-exchange
 }
 
 # plaintext_ha_overlay ROOT DIR [JSON6902 PATCH of Deployment aggregation]:
@@ -218,7 +219,7 @@ check_dockerfile() {
     echo "DOCKERFILE last USER must be a numeric non-root UID (got '${user:-none}')" >&2; failed=1
   fi
   local target
-  for target in submission aggregation evaluation web halfskyctl redis-tunnel; do
+  for target in submission aggregation evaluation web exchange halfskyctl redis-tunnel; do
     grep -Eq "^FROM runtime AS $target\$" "$df" ||
       { echo "DOCKERFILE no target $target built on the runtime stage" >&2; failed=1; }
   done
@@ -239,7 +240,8 @@ check_flags() {
   [[ $# -gt 0 ]] || die "flags needs at least one binary"
   local out v args=() b
   out=$(mktemp -d)
-  for v in overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls; do
+  for v in overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls \
+      overlays/prod-exchange; do
     render "$repo/deploy/k8s/$v" "$out/$(basename "$v").yaml" || { rm -rf "$out"; return 1; }
     args+=("$out/$(basename "$v").yaml")
   done
