@@ -579,6 +579,28 @@ check_negative() {
   value: --evaluation=evaluation:7309')
   expect_failure "policy: the web console calling a port its Service lacks" render_then policy "$d"
 
+  # The exchange (overlays/prod-exchange): a district's way out to its city,
+  # and its log on the PVC (args/4 is --database).
+  d=$(broken_overlay "$root" neg-exchange-no-way-out NetworkPolicy exchange-upper-egress \
+        '- op: test
+  path: /spec/egress/0/to/0/ipBlock/cidr
+  value: 0.0.0.0/0
+- op: replace
+  path: /spec/egress/0/to/0
+  value: {podSelector: {}}' \
+        prod-exchange)
+  expect_failure "policy: a district exchange that cannot leave the cluster for its city" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-exchange-log-in-tmp StatefulSet exchange \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/4
+  value: --database=/var/lib/halfsky/exchange.db
+- op: replace
+  path: /spec/template/spec/containers/0/args/4
+  value: --database=/tmp/exchange.db' \
+        prod-exchange)
+  expect_failure "policy: the exchange log on an emptyDir" render_then policy "$d"
+
   d=$(broken_overlay "$root" neg-short-grace Deployment submission \
         '- op: replace
   path: /spec/template/spec/terminationGracePeriodSeconds
@@ -630,6 +652,15 @@ exit 1
 EOF
   chmod +x "$neg_tmp/bin/halfsky-submission"
   expect_failure "flags: a flag the binary does not define" check_flags "$neg_tmp/bin/halfsky-submission"
+
+  # The exchange's flags are checked too (a stand-in without --upper_submission).
+  cat >"$neg_tmp/bin/halfsky-exchange" <<'EOF2'
+#!/bin/sh
+printf '  Flags from common/server/server.cc:\n    --listen (gRPC listen address); default: "127.0.0.1:0";\n'
+exit 1
+EOF2
+  chmod +x "$neg_tmp/bin/halfsky-exchange"
+  expect_failure "flags: an exchange flag the binary does not define" check_flags "$neg_tmp/bin/halfsky-exchange"
 
   : >"$neg_tmp/empty-packages.txt"
   expect_failure "runtime-libs: a package list missing libc6" \
