@@ -8,6 +8,7 @@
 #   tests/deploy/validate.sh flags BIN...         the manifests pass only flags BIN defines
 #   tests/deploy/validate.sh smoke SUBMISSION_BIN boot it as the dev pod would (and fail on a bad catalog)
 #   tests/deploy/validate.sh smoke-web WEB_BIN    boot halfsky-web as the dev pod would
+#   tests/deploy/validate.sh smoke-exchange BIN   boot halfsky-exchange as a dev district's pod would
 #   tests/deploy/validate.sh negative             every check above fails on a broken copy
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
@@ -287,6 +288,60 @@ check_smoke_web() {
   out=$(mktemp -d)
   render "$repo/deploy/k8s/overlays/dev" "$out/dev.yaml" || { rm -rf "$out"; return 1; }
   "$PY" "$here/k8s_smoke.py" "$out/dev.yaml" Deployment/web "$bin" || rc=1
+  rm -rf "$out"
+  return "$rc"
+}
+
+# Boots halfsky-exchange as a dev DISTRICT's pod would (overlays/dev +
+# components/exchange + exchange-upward, in a copy of the tree, with dev
+# values for the city's addresses and the area token): it must reach
+# SERVING with its log on the PVC though the city is not there (it retries),
+# and stop on SIGTERM. Then the same pod without the area token Secret's
+# file must refuse to start.
+check_smoke_exchange() {
+  [[ $# -eq 1 ]] || die "smoke-exchange needs the halfsky-exchange binary"
+  local bin=$1 out rc=0 d
+  out=$(mktemp -d)
+  copy_tree "$out/tree"
+  d=$out/tree/deploy/k8s/overlays/dev-exchange
+  mkdir -p "$d"
+  cat >"$d/kustomization.yaml" <<'EOF2'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: halfsky-dev
+resources:
+- ../dev
+components:
+- ../../components/exchange
+- ../../components/exchange-upward
+configMapGenerator:
+- name: halfsky-exchange-upper
+  literals:
+  - UPPER_SUBMISSION_ADDR=127.0.0.1:1
+  - UPPER_EXCHANGE_ADDR=127.0.0.1:1
+secretGenerator:
+- name: halfsky-service-tokens
+  behavior: merge
+  literals:
+  - exchange=dev-exchange-token
+- name: halfsky-exchange-upper
+  literals:
+  - token=dev-city-area-token
+EOF2
+  render "$d" "$out/dev-exchange.yaml" || { rm -rf "$out"; return 1; }
+  "$PY" "$here/k8s_smoke.py" "$out/dev-exchange.yaml" StatefulSet/exchange "$bin" || rc=1
+  sed 's#--upper_token_file=/etc/halfsky/upper/token#--upper_token_file=/etc/halfsky/upper/missing#' \
+    "$out/dev-exchange.yaml" >"$out/broken.yaml"
+  if cmp -s "$out/dev-exchange.yaml" "$out/broken.yaml"; then
+    echo "SMOKE could not break the exchange's token path for the negative case" >&2
+    rc=1
+  elif "$PY" "$here/k8s_smoke.py" "$out/broken.yaml" StatefulSet/exchange "$bin" >"$out/neg.log" 2>&1; then
+    echo "SMOKE NEGATIVE FAILED: the exchange started without its area token file" >&2
+    rc=1
+  else
+    echo "negative ok: smoke: the exchange refuses a missing --upper_token_file" \
+      "($(grep -m1 -o 'halfsky-exchange: .*' "$out/neg.log" | cut -c1-100))"
+  fi
   rm -rf "$out"
   return "$rc"
 }
@@ -701,6 +756,10 @@ case $cmd in
   smoke-web)
     need_manifest_tools
     check_smoke_web "$@"
+    ;;
+  smoke-exchange)
+    need_manifest_tools
+    check_smoke_exchange "$@"
     ;;
   negative)
     need_manifest_tools
