@@ -15,7 +15,8 @@
 # Renders base, overlays/dev, overlays/prod, overlays/prod-managed-redis,
 # overlays/prod-managed-redis-tls and overlays/prod-exchange (and "plaintext-ha": base + components aggregation-standby and
 # sentinel-redis without TLS, so that the gRPC probes TLS replaces are
-# checked too) with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
+# checked too; and "city-exchange": prod + components exchange and exchange-tls,
+# a city's exchange) with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
 #   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
 #   * k8s_policy_check.py  (python3 + PyYAML)
 # Tools: the pinned kubectl and node with tests/deploy's npm packages (both
@@ -173,6 +174,28 @@ EOF
   echo "$dir"
 }
 
+# city_exchange_overlay ROOT DIR [COMPONENT...]: writes DIR/kustomization.yaml
+# = overlays/prod + the given exchange components (default: what a CITY
+# lists, exchange and exchange-tls: it reports nowhere and keeps its
+# districts' reports), so that the city's form is checked on every run too.
+city_exchange_overlay() {
+  local root=$1 dir=$2 k c
+  shift 2
+  [[ $# -gt 0 ]] || set -- exchange exchange-tls
+  mkdir -p "$dir"
+  k=$(realpath --relative-to="$dir" "$root/deploy/k8s")
+  {
+    printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: halfsky\n'
+    printf 'resources:\n- %s/overlays/prod\ncomponents:\n' "$k"
+    for c in "$@"; do printf -- '- %s/components/%s\n' "$k" "$c"; done
+    if [[ " $* " == *" exchange-upward "* ]]; then
+      printf 'configMapGenerator:\n- name: halfsky-exchange-upper\n  literals:\n'
+      printf '  - UPPER_SUBMISSION_ADDR=halfsky.city.example:7301\n  - UPPER_EXCHANGE_ADDR=halfsky.city.example:7305\n'
+    fi
+  } >"$dir/kustomization.yaml"
+  echo "$dir"
+}
+
 # check_manifests ROOT OUTDIR: every check on the tree at ROOT.
 check_manifests() {
   local root=$1 out=$2 failed=0 v name files=()
@@ -188,6 +211,11 @@ check_manifests() {
   done
   if render "$(plaintext_ha_overlay "$root" "$out/plaintext-ha.d")" "$out/plaintext-ha.yaml"; then
     files+=("$out/plaintext-ha.yaml")
+  else
+    failed=1
+  fi
+  if render "$(city_exchange_overlay "$root" "$out/city-exchange.d")" "$out/city-exchange.yaml"; then
+    files+=("$out/city-exchange.yaml")
   else
     failed=1
   fi
@@ -655,6 +683,9 @@ check_negative() {
   value: --database=/tmp/exchange.db' \
         prod-exchange)
   expect_failure "policy: the exchange log on an emptyDir" render_then policy "$d"
+
+  d=$(city_exchange_overlay "$root" "$neg_tmp/neg-exchange-plaintext" exchange exchange-upward)
+  expect_failure "policy: a plaintext exchange in a TLS instance (no exchange-tls)" render_then policy "$d"
 
   d=$(broken_overlay "$root" neg-short-grace Deployment submission \
         '- op: replace
