@@ -749,6 +749,95 @@ def check_redis_tls(objects, problems):
                 problems.append(f"{where}: --redis={addr}: no tunnel of the pod accepts on port "
                                 f"{port}")
 
+EXCHANGE_UPPER_FLAGS = ("upper_submission", "upper_exchange")
+
+
+def egress_outside_allowed(policies, labels, port):
+    """Whether the pod with labels may open a connection to an address
+    outside the cluster's pods on port: an egress rule of a policy selecting
+    it with no peers, or an ipBlock peer (any CIDR: narrowing it to the
+    upper instance's addresses is the operator's). Allowed when no
+    default-deny Egress applies."""
+    if not default_deny(policies, "Egress"):
+        return True
+    applying = []
+    for np in policies:
+        spec = np.get("spec") or {}
+        types = spec.get("policyTypes") or (["Ingress"] + (["Egress"] if spec.get("egress") else []))
+        if "Egress" in types and match_selector(spec.get("podSelector"), labels):
+            applying.append(spec)
+    if not applying:
+        return True
+    for spec in applying:
+        for rule in spec.get("egress") or []:
+            if not rule_port_matches(rule, port):
+                continue
+            peers = rule.get("to")
+            if not peers or any("ipBlock" in peer for peer in peers):
+                return True
+    return False
+
+
+def check_exchange(objects, problems):
+    """halfsky-exchange (components/exchange, exchange-upward,
+    exchange-tls): one pod whose SQLite log is on a persistent volume; a
+    district's upper instance is a resolvable address outside these
+    manifests, reachable through the NetworkPolicies, with an area token;
+    TLS when the rest of the instance is on TLS."""
+    configmaps = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "ConfigMap"}
+    services = {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == "Service"}
+    policies = [o for o in objects if o.get("kind") == "NetworkPolicy"]
+    workloads = workloads_of(objects)
+    suite_tls = any(flag_value(c.get("args"), "tls_cert")
+                    for _, labels, pod, _ in workloads
+                    if labels.get("app.kubernetes.io/name") in HALFSKY_SERVICES
+                    for c in pod.get("containers") or [])
+    for ident, labels, pod, obj in workloads:
+        for c in pod.get("containers") or []:
+            if not str(c.get("image", "")).split("/")[-1].startswith("halfsky-exchange"):
+                continue
+            where = f"{ident} container {c.get('name', '?')}"
+            args = c.get("args") or []
+            spec = obj.get("spec") or {}
+            if spec.get("replicas", 1) != 1:
+                problems.append(f"{where}: the exchange runs exactly one replica (one SQLite log, "
+                                "one reconciler)")
+            database = flag_value(args, "database")
+            claims = {(t.get("metadata") or {}).get("name") for t in spec.get("volumeClaimTemplates") or []}
+            claims |= {v.get("name") for v in pod.get("volumes") or [] if "persistentVolumeClaim" in v}
+            persistent = [m.get("mountPath", "").rstrip("/") + "/" for m in c.get("volumeMounts") or []
+                          if m.get("name") in claims]
+            if not database or not any(database.startswith(p) for p in persistent):
+                problems.append(f"{where}: --database={database} must be on a persistent volume "
+                                "(the retry schedule and, at a city, the districts' reports)")
+            if suite_tls and not flag_value(args, "tls_cert"):
+                problems.append(f"{where}: the other services serve TLS but the exchange does not "
+                                "(add components/exchange-tls)")
+            upper = [(f, flag_value(args, f)) for f in EXCHANGE_UPPER_FLAGS]
+            upper = [(f, raw) for f, raw in upper if raw]
+            if not upper:
+                continue
+            if not flag_value(args, "upper_token_file"):
+                problems.append(f"{where}: --upper_submission without --upper_token_file (the area token)")
+            if flag_value(args, "upper_exchange") and not flag_value(args, "evaluation"):
+                problems.append(f"{where}: --upper_exchange without --evaluation sends no report")
+            for flag, raw in upper:
+                addr = expand(raw, c, configmaps)
+                if addr is None:
+                    problems.append(f"{where}: --{flag}={raw}: a variable that these manifests do not "
+                                    "define (ConfigMap halfsky-exchange-upper)")
+                    continue
+                host, _, port_text = addr.rpartition(":")
+                if not host or not port_text.isdigit():
+                    problems.append(f"{where}: --{flag}={addr} is not HOST:PORT")
+                    continue
+                if host.split(".")[0] in services and host.count(".") <= 2:
+                    problems.append(f"{where}: --{flag}={addr} names a Service of this instance, "
+                                    "not the upper instance")
+                if not egress_outside_allowed(policies, labels, int(port_text)):
+                    problems.append(f"{where}: --{flag}={addr}: no NetworkPolicy egress rule lets it "
+                                    f"out of the cluster on port {port_text} (exchange-upper-egress)")
+
 
 def check(objects):
     problems = []
@@ -762,6 +851,7 @@ def check(objects):
     check_upstreams(objects, problems)
     check_web(objects, problems)
     check_redis_tls(objects, problems)
+    check_exchange(objects, problems)
 
     for obj in objects:
         kind = obj.get("kind")

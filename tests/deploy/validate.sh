@@ -8,13 +8,15 @@
 #   tests/deploy/validate.sh flags BIN...         the manifests pass only flags BIN defines
 #   tests/deploy/validate.sh smoke SUBMISSION_BIN boot it as the dev pod would (and fail on a bad catalog)
 #   tests/deploy/validate.sh smoke-web WEB_BIN    boot halfsky-web as the dev pod would
+#   tests/deploy/validate.sh smoke-exchange BIN   boot halfsky-exchange as a dev district's pod would
 #   tests/deploy/validate.sh negative             every check above fails on a broken copy
 #   tests/deploy/validate.sh all [BIN...]         all of the above
 #
-# Renders base, overlays/dev, overlays/prod, overlays/prod-managed-redis and
-# overlays/prod-managed-redis-tls (and "plaintext-ha": base + components aggregation-standby and
+# Renders base, overlays/dev, overlays/prod, overlays/prod-managed-redis,
+# overlays/prod-managed-redis-tls and overlays/prod-exchange (and "plaintext-ha": base + components aggregation-standby and
 # sentinel-redis without TLS, so that the gRPC probes TLS replaces are
-# checked too) with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
+# checked too; and "city-exchange": prod + components exchange and exchange-tls,
+# a city's exchange) with the pinned `kubectl kustomize` (or `$KUSTOMIZE build`), then
 #   * k8s_schema_check.js  (node + npm `kubernetes-models`, offline, strict)
 #   * k8s_policy_check.py  (python3 + PyYAML)
 # Tools: the pinned kubectl and node with tests/deploy's npm packages (both
@@ -131,7 +133,8 @@ render() {
 
 # The variants every run renders, relative to deploy/k8s.
 variants() {
-  echo base overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls
+  echo base overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls \
+    overlays/prod-exchange
 }
 
 # plaintext_ha_overlay ROOT DIR [JSON6902 PATCH of Deployment aggregation]:
@@ -171,6 +174,28 @@ EOF
   echo "$dir"
 }
 
+# city_exchange_overlay ROOT DIR [COMPONENT...]: writes DIR/kustomization.yaml
+# = overlays/prod + the given exchange components (default: what a CITY
+# lists, exchange and exchange-tls: it reports nowhere and keeps its
+# districts' reports), so that the city's form is checked on every run too.
+city_exchange_overlay() {
+  local root=$1 dir=$2 k c
+  shift 2
+  [[ $# -gt 0 ]] || set -- exchange exchange-tls
+  mkdir -p "$dir"
+  k=$(realpath --relative-to="$dir" "$root/deploy/k8s")
+  {
+    printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: halfsky\n'
+    printf 'resources:\n- %s/overlays/prod\ncomponents:\n' "$k"
+    for c in "$@"; do printf -- '- %s/components/%s\n' "$k" "$c"; done
+    if [[ " $* " == *" exchange-upward "* ]]; then
+      printf 'configMapGenerator:\n- name: halfsky-exchange-upper\n  literals:\n'
+      printf '  - UPPER_SUBMISSION_ADDR=halfsky.city.example:7301\n  - UPPER_EXCHANGE_ADDR=halfsky.city.example:7305\n'
+    fi
+  } >"$dir/kustomization.yaml"
+  echo "$dir"
+}
+
 # check_manifests ROOT OUTDIR: every check on the tree at ROOT.
 check_manifests() {
   local root=$1 out=$2 failed=0 v name files=()
@@ -186,6 +211,11 @@ check_manifests() {
   done
   if render "$(plaintext_ha_overlay "$root" "$out/plaintext-ha.d")" "$out/plaintext-ha.yaml"; then
     files+=("$out/plaintext-ha.yaml")
+  else
+    failed=1
+  fi
+  if render "$(city_exchange_overlay "$root" "$out/city-exchange.d")" "$out/city-exchange.yaml"; then
+    files+=("$out/city-exchange.yaml")
   else
     failed=1
   fi
@@ -218,7 +248,7 @@ check_dockerfile() {
     echo "DOCKERFILE last USER must be a numeric non-root UID (got '${user:-none}')" >&2; failed=1
   fi
   local target
-  for target in submission aggregation evaluation web halfskyctl redis-tunnel; do
+  for target in submission aggregation evaluation web exchange halfskyctl redis-tunnel; do
     grep -Eq "^FROM runtime AS $target\$" "$df" ||
       { echo "DOCKERFILE no target $target built on the runtime stage" >&2; failed=1; }
   done
@@ -239,7 +269,8 @@ check_flags() {
   [[ $# -gt 0 ]] || die "flags needs at least one binary"
   local out v args=() b
   out=$(mktemp -d)
-  for v in overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls; do
+  for v in overlays/dev overlays/prod overlays/prod-managed-redis overlays/prod-managed-redis-tls \
+      overlays/prod-exchange; do
     render "$repo/deploy/k8s/$v" "$out/$(basename "$v").yaml" || { rm -rf "$out"; return 1; }
     args+=("$out/$(basename "$v").yaml")
   done
@@ -285,6 +316,60 @@ check_smoke_web() {
   out=$(mktemp -d)
   render "$repo/deploy/k8s/overlays/dev" "$out/dev.yaml" || { rm -rf "$out"; return 1; }
   "$PY" "$here/k8s_smoke.py" "$out/dev.yaml" Deployment/web "$bin" || rc=1
+  rm -rf "$out"
+  return "$rc"
+}
+
+# Boots halfsky-exchange as a dev DISTRICT's pod would (overlays/dev +
+# components/exchange + exchange-upward, in a copy of the tree, with dev
+# values for the city's addresses and the area token): it must reach
+# SERVING with its log on the PVC though the city is not there (it retries),
+# and stop on SIGTERM. Then the same pod without the area token Secret's
+# file must refuse to start.
+check_smoke_exchange() {
+  [[ $# -eq 1 ]] || die "smoke-exchange needs the halfsky-exchange binary"
+  local bin=$1 out rc=0 d
+  out=$(mktemp -d)
+  copy_tree "$out/tree"
+  d=$out/tree/deploy/k8s/overlays/dev-exchange
+  mkdir -p "$d"
+  cat >"$d/kustomization.yaml" <<'EOF2'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: halfsky-dev
+resources:
+- ../dev
+components:
+- ../../components/exchange
+- ../../components/exchange-upward
+configMapGenerator:
+- name: halfsky-exchange-upper
+  literals:
+  - UPPER_SUBMISSION_ADDR=127.0.0.1:1
+  - UPPER_EXCHANGE_ADDR=127.0.0.1:1
+secretGenerator:
+- name: halfsky-service-tokens
+  behavior: merge
+  literals:
+  - exchange=dev-exchange-token
+- name: halfsky-exchange-upper
+  literals:
+  - token=dev-city-area-token
+EOF2
+  render "$d" "$out/dev-exchange.yaml" || { rm -rf "$out"; return 1; }
+  "$PY" "$here/k8s_smoke.py" "$out/dev-exchange.yaml" StatefulSet/exchange "$bin" || rc=1
+  sed 's#--upper_token_file=/etc/halfsky/upper/token#--upper_token_file=/etc/halfsky/upper/missing#' \
+    "$out/dev-exchange.yaml" >"$out/broken.yaml"
+  if cmp -s "$out/dev-exchange.yaml" "$out/broken.yaml"; then
+    echo "SMOKE could not break the exchange's token path for the negative case" >&2
+    rc=1
+  elif "$PY" "$here/k8s_smoke.py" "$out/broken.yaml" StatefulSet/exchange "$bin" >"$out/neg.log" 2>&1; then
+    echo "SMOKE NEGATIVE FAILED: the exchange started without its area token file" >&2
+    rc=1
+  else
+    echo "negative ok: smoke: the exchange refuses a missing --upper_token_file" \
+      "($(grep -m1 -o 'halfsky-exchange: .*' "$out/neg.log" | cut -c1-100))"
+  fi
   rm -rf "$out"
   return "$rc"
 }
@@ -577,6 +662,31 @@ check_negative() {
   value: --evaluation=evaluation:7309')
   expect_failure "policy: the web console calling a port its Service lacks" render_then policy "$d"
 
+  # The exchange (overlays/prod-exchange): a district's way out to its city,
+  # and its log on the PVC (args/4 is --database).
+  d=$(broken_overlay "$root" neg-exchange-no-way-out NetworkPolicy exchange-upper-egress \
+        '- op: test
+  path: /spec/egress/0/to/0/ipBlock/cidr
+  value: 0.0.0.0/0
+- op: replace
+  path: /spec/egress/0/to/0
+  value: {podSelector: {}}' \
+        prod-exchange)
+  expect_failure "policy: a district exchange that cannot leave the cluster for its city" render_then policy "$d"
+
+  d=$(broken_overlay "$root" neg-exchange-log-in-tmp StatefulSet exchange \
+        '- op: test
+  path: /spec/template/spec/containers/0/args/4
+  value: --database=/var/lib/halfsky/exchange.db
+- op: replace
+  path: /spec/template/spec/containers/0/args/4
+  value: --database=/tmp/exchange.db' \
+        prod-exchange)
+  expect_failure "policy: the exchange log on an emptyDir" render_then policy "$d"
+
+  d=$(city_exchange_overlay "$root" "$neg_tmp/neg-exchange-plaintext" exchange exchange-upward)
+  expect_failure "policy: a plaintext exchange in a TLS instance (no exchange-tls)" render_then policy "$d"
+
   d=$(broken_overlay "$root" neg-short-grace Deployment submission \
         '- op: replace
   path: /spec/template/spec/terminationGracePeriodSeconds
@@ -629,6 +739,15 @@ EOF
   chmod +x "$neg_tmp/bin/halfsky-submission"
   expect_failure "flags: a flag the binary does not define" check_flags "$neg_tmp/bin/halfsky-submission"
 
+  # The exchange's flags are checked too (a stand-in without --upper_submission).
+  cat >"$neg_tmp/bin/halfsky-exchange" <<'EOF2'
+#!/bin/sh
+printf '  Flags from common/server/server.cc:\n    --listen (gRPC listen address); default: "127.0.0.1:0";\n'
+exit 1
+EOF2
+  chmod +x "$neg_tmp/bin/halfsky-exchange"
+  expect_failure "flags: an exchange flag the binary does not define" check_flags "$neg_tmp/bin/halfsky-exchange"
+
   : >"$neg_tmp/empty-packages.txt"
   expect_failure "runtime-libs: a package list missing libc6" \
     bash "$here/runtime_libs_check.sh" "$neg_tmp/empty-packages.txt" "$(command -v ls)"
@@ -668,6 +787,10 @@ case $cmd in
   smoke-web)
     need_manifest_tools
     check_smoke_web "$@"
+    ;;
+  smoke-exchange)
+    need_manifest_tools
+    check_smoke_exchange "$@"
     ;;
   negative)
     need_manifest_tools
