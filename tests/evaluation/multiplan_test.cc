@@ -281,6 +281,35 @@ TEST_F(MultiPlanEvaluationTest, APartialDistrictFigureIsNeitherComparedNorRanked
   EXPECT_EQ(j.ranked_count(), 1);
 }
 
+// review-city finding 2: a part never picks the comparison year. 渭滨区's
+// early partial 2023 figure (1/2 towns) must not move the comparison to
+// 2023, where 金台区 has no figure yet: both are compared on 2022.
+TEST_F(MultiPlanEvaluationTest, APartialFigureDoesNotPickTheComparisonYear) {
+  series_.Put(kCity, Rates({20, 18, 16, 14}));
+  series_.Put(kJintai, Rates({20, 17, 14}));  // up to 2022
+  std::vector<halfsky::v1::SeriesPoint> weibin = Rates({14, 15, 16, 17});
+  weibin.back().set_incomplete(true);  // 2023: one of its two towns
+  weibin.back().set_direct(false);
+  weibin.back().set_contributing_area_count(1);
+  weibin.back().set_expected_area_count(2);
+  series_.Put(kWeibin, weibin);
+  auto city = Annual(kCity);
+  ASSERT_TRUE(city.ok()) << city.status();
+  ASSERT_EQ(city->child_areas_size(), 2);
+  const auto& w = city->child_areas(0).indicators(0);
+  const auto& j = city->child_areas(1).indicators(0);
+  EXPECT_EQ(w.year(), 2022);
+  EXPECT_EQ(j.year(), 2022);
+  EXPECT_DOUBLE_EQ(w.figure().value(), 16);
+  EXPECT_FALSE(w.figure().incomplete());
+  EXPECT_DOUBLE_EQ(j.gap_to_report_area(), 14 - 16);
+  EXPECT_DOUBLE_EQ(w.gap_to_report_area(), 0);
+  EXPECT_EQ(j.rank(), 1);
+  EXPECT_EQ(w.rank(), 2);
+  EXPECT_EQ(j.ranked_count(), 2);
+  EXPECT_THAT(j.covers_zh(), HasSubstr("2022年；差距 = 金台区 − 宝鸡市"));
+}
+
 TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
   auto catalog = CatalogIndex::Load({std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog"});
   ASSERT_TRUE(catalog.ok()) << catalog.status();

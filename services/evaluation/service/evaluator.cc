@@ -803,12 +803,15 @@ absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, boo
     HALFSKY_ASSIGN_OR_RETURN(
         IndicatorSnapshot snapshot,
         series_->Read(catalog_indicator, codes, NeededSeries(catalog_indicator)));
-    // The comparison year: the latest up to the report year with a figure
-    // of any child.
+    // The comparison year: the latest up to the report year in which some
+    // child has a complete figure (an approved one with approved_only); a
+    // part never picks the year, or one district's early partial figure
+    // would leave every other district unranked.
     int compare_year = 0;
     for (size_t i = 0; i < children.size(); ++i) {
       for (const SeriesPoint& p : snapshot.areas.at(i + 1).Get(SeriesSpec{})) {
-        if (p.has_value() && p.year() <= year) {
+        if (p.has_value() && p.year() <= year && !p.incomplete() &&
+            !(method.approved_only && p.contains_unapproved_data())) {
           compare_year = std::max(compare_year, p.year());
         }
       }
