@@ -310,6 +310,40 @@ TEST_F(MultiPlanEvaluationTest, APartialFigureDoesNotPickTheComparisonYear) {
   EXPECT_THAT(j.covers_zh(), HasSubstr("2022年；差距 = 金台区 − 宝鸡市"));
 }
 
+// review-city finding 1: with approved_only a figure with unapproved data
+// is left out like a part, on both sides: no gap, no rank.
+TEST_F(MultiPlanEvaluationTest, WithApprovedOnlyAnUnapprovedFigureIsNeitherComparedNorRanked) {
+  std::vector<halfsky::v1::SeriesPoint> city = Rates({20, 18, 16, 14});
+  city.back().set_contains_unapproved_data(true);  // 2023
+  series_.Put(kCity, city);
+  series_.Put(kJintai, Rates({20, 17, 14, 11}));
+  std::vector<halfsky::v1::SeriesPoint> weibin = Rates({14, 15, 16, 17});
+  weibin.back().set_contains_unapproved_data(true);  // 2023
+  series_.Put(kWeibin, weibin);
+  EvaluatorOptions options;
+  options.area_depth = 1;
+  options.method.approved_only = true;
+  Evaluator evaluator(catalog_, &series_, nullptr, engine_.get(), &clock_, options);
+  halfsky::v1::GetEvaluationReportRequest request;
+  request.set_type(halfsky::v1::REPORT_TYPE_ANNUAL);
+  request.set_year(2023);
+  request.set_area_code(kCity);
+  auto report = evaluator.Report(request);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->child_areas_size(), 2);
+  const auto& w = report->child_areas(0).indicators(0);
+  const auto& j = report->child_areas(1).indicators(0);
+  EXPECT_EQ(w.year(), 2023);  // 金台区's approved 2023 figure picks the year
+  EXPECT_FALSE(w.has_gap_to_report_area());
+  EXPECT_EQ(w.rank(), 0);
+  EXPECT_THAT(w.covers_zh(),
+              HasSubstr("2023年渭滨区含未审核数据（仅评估已审核数据），不与宝鸡市比较、不排名"));
+  EXPECT_FALSE(j.has_gap_to_report_area()) << "the city's 2023 figure is unapproved";
+  EXPECT_THAT(j.covers_zh(), HasSubstr("宝鸡市同年含未审核数据（仅评估已审核数据），不计差距"));
+  EXPECT_EQ(j.rank(), 1);
+  EXPECT_EQ(j.ranked_count(), 1);
+}
+
 TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
   auto catalog = CatalogIndex::Load({std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog"});
   ASSERT_TRUE(catalog.ok()) << catalog.status();

@@ -860,9 +860,17 @@ absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, boo
         if (upper_point != nullptr) {
           *row->mutable_report_area_figure() = *upper_point;
         }
+        // With approved_only the method leaves unapproved figures out like
+        // parts; so does the comparison (no gap, no rank).
+        auto left_out = [&](const SeriesPoint& p) {
+          return method.approved_only && p.contains_unapproved_data();
+        };
         if (point->incomplete()) {
           covers = absl::StrCat(compare_year, "年", PartOf(*point, own_method[i].child_areas_zh),
                                 "，为部分数，不与", area_name, "比较、不排名");
+        } else if (left_out(*point)) {
+          covers = absl::StrCat(compare_year, "年", name, "含未审核数据（仅评估已审核数据），不与",
+                                area_name, "比较、不排名");
         } else {
           keys[i] = point->value();
           if (upper_point == nullptr) {
@@ -870,13 +878,17 @@ absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, boo
           } else if (upper_point->incomplete()) {
             covers = absl::StrCat(compare_year, "年；", area_name, "同年为部分数（",
                                   PartOf(*upper_point, ""), "），不计差距");
+          } else if (left_out(*upper_point)) {
+            covers = absl::StrCat(compare_year, "年；", area_name,
+                                  "同年含未审核数据（仅评估已审核数据），不计差距");
           } else {
             row->set_gap_to_report_area(point->value() - upper_point->value());
             covers = absl::StrCat(compare_year, "年；差距 = ", name, " − ", area_name);
           }
         }
-        if (point->contains_unapproved_data() ||
-            (upper_point != nullptr && upper_point->contains_unapproved_data())) {
+        if (!method.approved_only &&
+            (point->contains_unapproved_data() ||
+             (upper_point != nullptr && upper_point->contains_unapproved_data()))) {
           absl::StrAppend(&covers, "（含未审核数据）");
         }
       }
