@@ -32,9 +32,15 @@
 // children, ...). An area below the root raises warnings for an indicator
 // only when its data is as complete as the root's (its total series has the
 // root's latest data year); never FLUCTUATION warnings (small populations
-// swing); and a target warning only when it is more severe than the root's
-// own for that target year (none counts as less), so a problem of the whole
-// district is one warning, not one per town.
+// swing); and, when it is governed by the root's plan, a target warning
+// only when it is more severe than the root's own for that target year
+// (none counts as less). An area under a plan of its own is judged against
+// its own targets, none suppressed. Every area is judged against the ROOT,
+// not its parent: at depth 1 a problem of the whole district is one
+// warning, not one per town; at depth >= 2 a county-wide problem worse than
+// the root's is the county's warning AND one per town of that county, and
+// a town under a plan other than the root's (a district plan in a city
+// instance at depth 2) has none of its target warnings suppressed.
 
 // A pass whose inputs cannot be read (Redis and aggregation down, submission
 // down) changes NOTHING: warnings are never resolved for lack of data.
