@@ -877,7 +877,7 @@ absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, boo
             covers = absl::StrCat(compare_year, "年；", area_name, "同年无数据，不计差距");
           } else if (upper_point->incomplete()) {
             covers = absl::StrCat(compare_year, "年；", area_name, "同年为部分数（",
-                                  PartOf(*upper_point, ""), "），不计差距");
+                                  PartOf(*upper_point, method.child_areas_zh), "），不计差距");
           } else if (left_out(*upper_point)) {
             covers = absl::StrCat(compare_year, "年；", area_name,
                                   "同年含未审核数据（仅评估已审核数据），不计差距");
