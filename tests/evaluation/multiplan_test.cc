@@ -344,6 +344,33 @@ TEST_F(MultiPlanEvaluationTest, WithApprovedOnlyAnUnapprovedFigureIsNeitherCompa
   EXPECT_EQ(j.ranked_count(), 1);
 }
 
+// review-city finding 3: each area is judged against its parent, not the
+// root. At depth 2 金台区's towns (under 金台区's plan) moving away from its
+// target just as the district does are the district's warning, not one per
+// town (judged against the city, under another plan, each town warned).
+TEST_F(MultiPlanEvaluationTest, AtDepthTwoATownIsJudgedAgainstItsDistrict) {
+  series_.Put(kJintai, Rates({10, 12, 14, 16}));  // the city: no data
+  series_.Put("610303001", Rates({10, 12, 14, 16}));
+  series_.Put("610303100", Rates({10, 12, 14, 16}));
+  EvaluatorOptions options;
+  options.area_depth = 2;
+  Evaluator evaluator(catalog_, &series_, nullptr, engine_.get(), &clock_, options);
+  ASSERT_TRUE(evaluator.EvaluateIndicator("HEALTH-01").ok());
+  auto target_warnings = [&](const std::string& area) {
+    halfsky::v1::ListWarningsRequest filter;
+    filter.set_area_code(area);
+    int n = 0;
+    for (const auto& w : engine_->Snapshot(filter)) {
+      n += w.target_year() != 0 && w.kind() != halfsky::v1::WARNING_KIND_FLUCTUATION &&
+           w.kind() != halfsky::v1::WARNING_KIND_DATA_QUALITY;
+    }
+    return n;
+  };
+  EXPECT_EQ(target_warnings(kJintai), 1);
+  EXPECT_EQ(target_warnings("610303001"), 0) << "the same as its district";
+  EXPECT_EQ(target_warnings("610303100"), 0) << "the same as its district";
+}
+
 TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
   auto catalog = CatalogIndex::Load({std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog"});
   ASSERT_TRUE(catalog.ok()) << catalog.status();
