@@ -1265,7 +1265,7 @@ std::string RenderReportCsv(const v1::EvaluationReport& report, const ReportCont
             {"achievement_rate_percent",
              summary->assessed_count() > 0 ? Num(summary->achievement_rate_percent()) : ""},
             {"rank", upper && c.rank() > 0 ? absl::StrCat(c.rank()) : ""},
-            {"count", upper ? absl::StrCat(c.ranked_count()) : ""},
+            {"count", upper && c.rank() > 0 ? absl::StrCat(c.ranked_count()) : ""},
             {"text", absl::StrCat(c.name_zh(), "：", summary->name_zh())}});
     }
     for (const v1::ChildIndicatorComparison& r : c.indicators()) {

@@ -281,6 +281,96 @@ TEST_F(MultiPlanEvaluationTest, APartialDistrictFigureIsNeitherComparedNorRanked
   EXPECT_EQ(j.ranked_count(), 1);
 }
 
+// review-city finding 2: a part never picks the comparison year. 渭滨区's
+// early partial 2023 figure (1/2 towns) must not move the comparison to
+// 2023, where 金台区 has no figure yet: both are compared on 2022.
+TEST_F(MultiPlanEvaluationTest, APartialFigureDoesNotPickTheComparisonYear) {
+  series_.Put(kCity, Rates({20, 18, 16, 14}));
+  series_.Put(kJintai, Rates({20, 17, 14}));  // up to 2022
+  std::vector<halfsky::v1::SeriesPoint> weibin = Rates({14, 15, 16, 17});
+  weibin.back().set_incomplete(true);  // 2023: one of its two towns
+  weibin.back().set_direct(false);
+  weibin.back().set_contributing_area_count(1);
+  weibin.back().set_expected_area_count(2);
+  series_.Put(kWeibin, weibin);
+  auto city = Annual(kCity);
+  ASSERT_TRUE(city.ok()) << city.status();
+  ASSERT_EQ(city->child_areas_size(), 2);
+  const auto& w = city->child_areas(0).indicators(0);
+  const auto& j = city->child_areas(1).indicators(0);
+  EXPECT_EQ(w.year(), 2022);
+  EXPECT_EQ(j.year(), 2022);
+  EXPECT_DOUBLE_EQ(w.figure().value(), 16);
+  EXPECT_FALSE(w.figure().incomplete());
+  EXPECT_DOUBLE_EQ(j.gap_to_report_area(), 14 - 16);
+  EXPECT_DOUBLE_EQ(w.gap_to_report_area(), 0);
+  EXPECT_EQ(j.rank(), 1);
+  EXPECT_EQ(w.rank(), 2);
+  EXPECT_EQ(j.ranked_count(), 2);
+  EXPECT_THAT(j.covers_zh(), HasSubstr("2022年；差距 = 金台区 − 宝鸡市"));
+}
+
+// review-city finding 1: with approved_only a figure with unapproved data
+// is left out like a part, on both sides: no gap, no rank.
+TEST_F(MultiPlanEvaluationTest, WithApprovedOnlyAnUnapprovedFigureIsNeitherComparedNorRanked) {
+  std::vector<halfsky::v1::SeriesPoint> city = Rates({20, 18, 16, 14});
+  city.back().set_contains_unapproved_data(true);  // 2023
+  series_.Put(kCity, city);
+  series_.Put(kJintai, Rates({20, 17, 14, 11}));
+  std::vector<halfsky::v1::SeriesPoint> weibin = Rates({14, 15, 16, 17});
+  weibin.back().set_contains_unapproved_data(true);  // 2023
+  series_.Put(kWeibin, weibin);
+  EvaluatorOptions options;
+  options.area_depth = 1;
+  options.method.approved_only = true;
+  Evaluator evaluator(catalog_, &series_, nullptr, engine_.get(), &clock_, options);
+  halfsky::v1::GetEvaluationReportRequest request;
+  request.set_type(halfsky::v1::REPORT_TYPE_ANNUAL);
+  request.set_year(2023);
+  request.set_area_code(kCity);
+  auto report = evaluator.Report(request);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->child_areas_size(), 2);
+  const auto& w = report->child_areas(0).indicators(0);
+  const auto& j = report->child_areas(1).indicators(0);
+  EXPECT_EQ(w.year(), 2023);  // 金台区's approved 2023 figure picks the year
+  EXPECT_FALSE(w.has_gap_to_report_area());
+  EXPECT_EQ(w.rank(), 0);
+  EXPECT_THAT(w.covers_zh(),
+              HasSubstr("2023年渭滨区含未审核数据（仅评估已审核数据），不与宝鸡市比较、不排名"));
+  EXPECT_FALSE(j.has_gap_to_report_area()) << "the city's 2023 figure is unapproved";
+  EXPECT_THAT(j.covers_zh(), HasSubstr("宝鸡市同年含未审核数据（仅评估已审核数据），不计差距"));
+  EXPECT_EQ(j.rank(), 1);
+  EXPECT_EQ(j.ranked_count(), 1);
+}
+
+// review-city finding 3: each area is judged against its parent, not the
+// root. At depth 2 金台区's towns (under 金台区's plan) moving away from its
+// target just as the district does are the district's warning, not one per
+// town (judged against the city, under another plan, each town warned).
+TEST_F(MultiPlanEvaluationTest, AtDepthTwoATownIsJudgedAgainstItsDistrict) {
+  series_.Put(kJintai, Rates({10, 12, 14, 16}));  // the city: no data
+  series_.Put("610303001", Rates({10, 12, 14, 16}));
+  series_.Put("610303100", Rates({10, 12, 14, 16}));
+  EvaluatorOptions options;
+  options.area_depth = 2;
+  Evaluator evaluator(catalog_, &series_, nullptr, engine_.get(), &clock_, options);
+  ASSERT_TRUE(evaluator.EvaluateIndicator("HEALTH-01").ok());
+  auto target_warnings = [&](const std::string& area) {
+    halfsky::v1::ListWarningsRequest filter;
+    filter.set_area_code(area);
+    int n = 0;
+    for (const auto& w : engine_->Snapshot(filter)) {
+      n += w.target_year() != 0 && w.kind() != halfsky::v1::WARNING_KIND_FLUCTUATION &&
+           w.kind() != halfsky::v1::WARNING_KIND_DATA_QUALITY;
+    }
+    return n;
+  };
+  EXPECT_EQ(target_warnings(kJintai), 1);
+  EXPECT_EQ(target_warnings("610303001"), 0) << "the same as its district";
+  EXPECT_EQ(target_warnings("610303100"), 0) << "the same as its district";
+}
+
 TEST_F(MultiPlanEvaluationTest, TheOnePlanCatalogNamesItsPlanAndNoCode) {
   auto catalog = CatalogIndex::Load({std::string(HALFSKY_SOURCE_DIR) + "/deploy/catalog"});
   ASSERT_TRUE(catalog.ok()) << catalog.status();

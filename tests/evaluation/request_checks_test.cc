@@ -3,6 +3,7 @@
 // catalog: each bad field is named, OK only when every field is good.
 #include "services/evaluation/service/request_checks.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,35 @@ TEST_F(EvaluationRequestChecksTest, ASubtreeFilterNeedsAKnownAreaAndExpandsToIts
   // Every town and subdistrict of the district (docs/CATALOG.md: 11).
   EXPECT_EQ(r.area_codes_size(), static_cast<int>(catalog_->Children("610303").size()));
   EXPECT_GT(r.area_codes_size(), 0);
+}
+
+// review-city findings 5 and 9: a city's subtree is every level (its
+// districts and their towns), sorted and unique for MatchesFilter's binary
+// search; a filter without include_subareas is sorted and deduped too.
+TEST_F(EvaluationRequestChecksTest, ExpandingACityRootGivesEveryLevelSortedAndUnique) {
+  auto city = CatalogIndex::Load({HALFSKY_SOURCE_DIR "/deploy/examples/city/catalog"});
+  ASSERT_TRUE(city.ok()) << city.status();
+  v1::ListWarningsRequest r;
+  r.set_area_code("610300");
+  r.set_include_subareas(true);
+  r.add_area_codes("610303");  // also below: must not appear twice
+  ASSERT_TRUE(CheckWarningsFilter(r, **city).ok());
+  ExpandSubareas(**city, &r);
+  const std::vector<std::string> codes(r.area_codes().begin(), r.area_codes().end());
+  EXPECT_TRUE(std::is_sorted(codes.begin(), codes.end()));
+  EXPECT_EQ(std::adjacent_find(codes.begin(), codes.end()), codes.end()) << "duplicates";
+  EXPECT_TRUE(std::binary_search(codes.begin(), codes.end(), "610303"));     // a district
+  EXPECT_TRUE(std::binary_search(codes.begin(), codes.end(), "610303100"));  // its town
+  EXPECT_TRUE(std::binary_search(codes.begin(), codes.end(), "610302001"));  // 渭滨区's
+  EXPECT_EQ(codes.size(), 6u);  // 2 districts + 4 towns (deploy/examples/city)
+
+  v1::ListWarningsRequest plain;
+  plain.add_area_codes("610303100");
+  plain.add_area_codes("610302");
+  plain.add_area_codes("610303100");
+  ExpandSubareas(**city, &plain);
+  EXPECT_EQ(std::vector<std::string>(plain.area_codes().begin(), plain.area_codes().end()),
+            (std::vector<std::string>{"610302", "610303100"}));
 }
 
 TEST_F(EvaluationRequestChecksTest, AcknowledgementNeedsAnIdAndAClearNote) {

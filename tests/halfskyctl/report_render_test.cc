@@ -386,6 +386,12 @@ TEST(ReportChildAreasTest, EveryFormatPrintsTheComparisonAndAPartIsNotRanked) {
   part->mutable_figure()->set_value(80);
   part->mutable_figure()->set_incomplete(true);
   part->set_covers_zh("2024年仅1/2个镇街报送，为部分数，不与宝鸡市比较、不排名");
+  // A district with nothing assessable: unranked, no count either.
+  v1::ChildAreaComparison* unranked = report.add_child_areas();
+  unranked->set_area_code("610302");
+  unranked->set_name_zh("渭滨区");
+  unranked->set_plan_code("WEIBIN");
+  unranked->mutable_report_plan()->set_name_zh("宝鸡市规划");
   const views::ReportContext ctx = Context(nullptr);
 
   const std::string html = views::RenderReportHtml(report, ctx);
@@ -401,6 +407,8 @@ TEST(ReportChildAreasTest, EveryFormatPrintsTheComparisonAndAPartIsNotRanked) {
   const std::string csv = views::RenderReportCsv(report, ctx);
   EXPECT_THAT(csv, HasSubstr(",610303,BAOJI,1,\n"));  // the report plan's rank
   EXPECT_THAT(csv, HasSubstr(",610303,JINTAI,1,-2.2\n"));
+  // review-city finding 10: unranked prints neither rank nor count "0".
+  EXPECT_THAT(csv, HasSubstr(",0,0,,,渭滨区：宝鸡市规划,"));
 
   // The compendium types the figures as numbers and a part as text.
   const std::vector<views::CompendiumSheet> sheets = views::ReportCompendium(report, ctx);

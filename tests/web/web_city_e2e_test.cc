@@ -303,7 +303,7 @@ TEST_F(WebCityTest, HalfskyctlFiltersWarningsByDistrictAndPrintsTheComparison) {
       << html.err;
   EXPECT_THAT(html.out, HasSubstr("<td>80（部分数）</td>"));
   // The city's 宫颈癌筛查率 rests on 金台区's part: not compared either.
-  EXPECT_THAT(md.out, HasSubstr("宝鸡市同年为部分数（下级区域数据不完整），不计差距"));
+  EXPECT_THAT(md.out, HasSubstr("宝鸡市同年为部分数（各县区数据不完整），不计差距"));
 }
 
 TEST_F(WebCityTest, TheBoardFiltersByDistrictAndThePagesNameTheGoverningPlan) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <utility>
@@ -388,52 +389,56 @@ absl::Status Evaluator::EvaluateIndicator(const std::string& indicator_id) {
     HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot,
                              series_->Read(*indicator, areas, NeededSeries(*indicator)));
     const std::string& root = catalog_->RootArea().code();
-    // The district first: its latest data year and, per target year, the
-    // severity of its own target warnings.
-    int district_latest = 0;
-    std::map<int, halfsky::v1::Severity> district_severity;
+    // Per area: its latest data year and, per target year, the severity of
+    // its own target warnings (suppressed or not). `areas` is level-ordered,
+    // so an area's parent is judged before it.
+    struct Judged {
+      int latest = 0;
+      std::map<int, halfsky::v1::Severity> severity;
+    };
+    std::map<std::string, Judged> judged;
     for (const AreaSeries& area : snapshot.areas) {
-      if (area.area_code != root) {
-        continue;
-      }
-      if (!area.Get(SeriesSpec{}).empty()) {
-        district_latest = area.Get(SeriesSpec{}).back().year();
-      }
-      HALFSKY_ASSIGN_OR_RETURN(std::vector<Warning> ws,
-                               CandidateWarnings(*indicator, root, area, options_.method));
-      for (Warning& w : ws) {
-        if (IsTargetWarning(w.kind())) {
-          halfsky::v1::Severity& s = district_severity[w.target_year()];
-          s = std::max(s, w.severity());
-        }
-        candidates.push_back(std::move(w));
-      }
-    }
-    for (const AreaSeries& area : snapshot.areas) {
-      if (area.area_code == root) {
-        continue;
-      }
-      // A town warns only on data as complete as the district's ...
       const std::vector<SeriesPoint>& total = area.Get(SeriesSpec{});
-      if (total.empty() || total.back().year() < district_latest) {
-        continue;
+      Judged& own = judged[area.area_code];
+      if (!total.empty()) {
+        own.latest = total.back().year();
       }
       HALFSKY_ASSIGN_OR_RETURN(
           std::vector<Warning> ws,
           CandidateWarnings(*indicator, area.area_code, area, options_.method));
+      for (const Warning& w : ws) {
+        if (IsTargetWarning(w.kind())) {
+          halfsky::v1::Severity& s = own.severity[w.target_year()];
+          s = std::max(s, w.severity());
+        }
+      }
+      if (area.area_code == root) {
+        std::move(ws.begin(), ws.end(), std::back_inserter(candidates));
+        continue;
+      }
+      const halfsky::v1::Area* a = catalog_->FindArea(area.area_code);
+      const std::string parent =
+          a != nullptr && !a->parent_code().empty() ? a->parent_code() : root;
+      const Judged& up = judged[parent];
+      // An area warns only on data as complete as its parent's ...
+      if (total.empty() || total.back().year() < up.latest) {
+        continue;
+      }
+      const bool same_plan =
+          catalog_->GoverningPlan(area.area_code) == catalog_->GoverningPlan(parent);
       for (Warning& w : ws) {
         // ... never on fluctuation (small populations swing), and on a
-        // target only where it is worse than the district as a whole (what
-        // the district's own warning already says is not repeated per town).
+        // target of its parent's plan only where it is worse than the
+        // parent as a whole (what the parent's own warning already says is
+        // not repeated per town). An area under a plan of its own (a
+        // district under the city's catalog) is judged against its own
+        // targets, none suppressed.
         if (w.kind() == halfsky::v1::WARNING_KIND_FLUCTUATION) {
           continue;
         }
-        // An area under a plan of its own (a district under the city's
-        // catalog) is judged against its own targets, not the root's.
-        if (IsTargetWarning(w.kind()) &&
-            catalog_->GoverningPlan(area.area_code) == catalog_->GoverningPlan(root)) {
-          auto it = district_severity.find(w.target_year());
-          if (it != district_severity.end() && w.severity() <= it->second) {
+        if (IsTargetWarning(w.kind()) && same_plan) {
+          auto it = up.severity.find(w.target_year());
+          if (it != up.severity.end() && w.severity() <= it->second) {
             continue;
           }
         }
@@ -803,12 +808,15 @@ absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, boo
     HALFSKY_ASSIGN_OR_RETURN(
         IndicatorSnapshot snapshot,
         series_->Read(catalog_indicator, codes, NeededSeries(catalog_indicator)));
-    // The comparison year: the latest up to the report year with a figure
-    // of any child.
+    // The comparison year: the latest up to the report year in which some
+    // child has a complete figure (an approved one with approved_only); a
+    // part never picks the year, or one district's early partial figure
+    // would leave every other district unranked.
     int compare_year = 0;
     for (size_t i = 0; i < children.size(); ++i) {
       for (const SeriesPoint& p : snapshot.areas.at(i + 1).Get(SeriesSpec{})) {
-        if (p.has_value() && p.year() <= year) {
+        if (p.has_value() && p.year() <= year && !p.incomplete() &&
+            !(method.approved_only && p.contains_unapproved_data())) {
           compare_year = std::max(compare_year, p.year());
         }
       }
@@ -857,23 +865,35 @@ absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, boo
         if (upper_point != nullptr) {
           *row->mutable_report_area_figure() = *upper_point;
         }
+        // With approved_only the method leaves unapproved figures out like
+        // parts; so does the comparison (no gap, no rank).
+        auto left_out = [&](const SeriesPoint& p) {
+          return method.approved_only && p.contains_unapproved_data();
+        };
         if (point->incomplete()) {
           covers = absl::StrCat(compare_year, "年", PartOf(*point, own_method[i].child_areas_zh),
                                 "，为部分数，不与", area_name, "比较、不排名");
+        } else if (left_out(*point)) {
+          covers = absl::StrCat(compare_year, "年", name, "含未审核数据（仅评估已审核数据），不与",
+                                area_name, "比较、不排名");
         } else {
           keys[i] = point->value();
           if (upper_point == nullptr) {
             covers = absl::StrCat(compare_year, "年；", area_name, "同年无数据，不计差距");
           } else if (upper_point->incomplete()) {
             covers = absl::StrCat(compare_year, "年；", area_name, "同年为部分数（",
-                                  PartOf(*upper_point, ""), "），不计差距");
+                                  PartOf(*upper_point, method.child_areas_zh), "），不计差距");
+          } else if (left_out(*upper_point)) {
+            covers = absl::StrCat(compare_year, "年；", area_name,
+                                  "同年含未审核数据（仅评估已审核数据），不计差距");
           } else {
             row->set_gap_to_report_area(point->value() - upper_point->value());
             covers = absl::StrCat(compare_year, "年；差距 = ", name, " − ", area_name);
           }
         }
-        if (point->contains_unapproved_data() ||
-            (upper_point != nullptr && upper_point->contains_unapproved_data())) {
+        if (!method.approved_only &&
+            (point->contains_unapproved_data() ||
+             (upper_point != nullptr && upper_point->contains_unapproved_data()))) {
           absl::StrAppend(&covers, "（含未审核数据）");
         }
       }

@@ -29,12 +29,17 @@
 //   FullPass()             every indicator, then late data.
 // Areas: the root, and the areas up to area_depth levels below it (1: its
 // children, e.g. a district's towns or a province's cities; 2: also their
-// children, ...). An area below the root raises warnings for an indicator
-// only when its data is as complete as the root's (its total series has the
-// root's latest data year); never FLUCTUATION warnings (small populations
-// swing); and a target warning only when it is more severe than the root's
-// own for that target year (none counts as less), so a problem of the whole
-// district is one warning, not one per town.
+// children, ...). Each area below the root is judged against its PARENT
+// (EvaluatedAreas is level-ordered, so the parent is judged first): it
+// raises warnings for an indicator only when its data is as complete as
+// its parent's (its total series has the parent's latest data year);
+// never FLUCTUATION warnings (small populations swing); and, when it is
+// governed by its parent's plan, a target warning only when it is more
+// severe than the parent's own candidate for that target year (whether or
+// not the parent's was itself suppressed; none counts as less). So a
+// problem of a whole county is the county's warning, not one per town,
+// at every depth. An area under a plan of its own (a district under a
+// city's catalog) is judged against its own targets, none suppressed.
 
 // A pass whose inputs cannot be read (Redis and aggregation down, submission
 // down) changes NOTHING: warnings are never resolved for lack of data.

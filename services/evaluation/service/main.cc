@@ -40,8 +40,10 @@ ABSL_FLAG(absl::Duration, late_data_interval, absl::Seconds(15),
 ABSL_FLAG(int, area_depth, 1,
           "Areas evaluated: 0 = the root area only, 1 = also its children (a district's "
           "towns/subdistricts, a province's cities), N = every area up to N levels below the "
-          "root (an area below the root warns only where its data is as complete as the "
-          "root's, never on fluctuation).");
+          "root (an area below the root is judged against its parent: it warns only where "
+          "its data is as complete as its parent's, never on fluctuation, and on a target of "
+          "its parent's plan only where it is worse than the parent, so a county-wide problem "
+          "is one warning, not one per town).");
 ABSL_FLAG(int, first_reporting_year, 0,
           "First data year whose late data warns: the year monitoring started in this "
           "deployment. 0 = the catalog's base year.");

@@ -1,5 +1,6 @@
 #include "services/evaluation/service/request_checks.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
@@ -142,19 +143,22 @@ absl::Status CheckWarningsFilter(const v1::ListWarningsRequest& f, const Catalog
 }
 
 void ExpandSubareas(const CatalogIndex& catalog, v1::ListWarningsRequest* filter) {
-  if (!filter->include_subareas() || filter->area_code().empty()) {
-    return;
-  }
-  filter->set_include_subareas(false);
-  std::vector<std::string> pending = {filter->area_code()};
-  while (!pending.empty()) {
-    const std::string code = std::move(pending.back());
-    pending.pop_back();
-    for (const v1::Area* child : catalog.Children(code)) {
-      filter->add_area_codes(child->code());
-      pending.push_back(child->code());
+  if (filter->include_subareas() && !filter->area_code().empty()) {
+    filter->set_include_subareas(false);
+    std::vector<std::string> pending = {filter->area_code()};
+    while (!pending.empty()) {
+      const std::string code = std::move(pending.back());
+      pending.pop_back();
+      for (const v1::Area* child : catalog.Children(code)) {
+        filter->add_area_codes(child->code());
+        pending.push_back(child->code());
+      }
     }
   }
+  // Sorted and unique, so that MatchesFilter can binary-search them.
+  auto* codes = filter->mutable_area_codes();
+  std::sort(codes->begin(), codes->end());
+  codes->erase(std::unique(codes->begin(), codes->end()), codes->end());
 }
 
 absl::Status CheckAcknowledgement(const v1::AcknowledgeWarningRequest& request) {

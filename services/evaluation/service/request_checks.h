@@ -46,10 +46,11 @@ inline constexpr int kMaxFilterAreas = 10000;
 absl::Status CheckWarningsFilter(const halfsky::v1::ListWarningsRequest& filter,
                                  const CatalogIndex& catalog);
 
-// A checked filter with include_subareas: appends every area below
-// area_code (its whole subtree) to area_codes and clears include_subareas,
-// so that MatchesFilter (which knows no catalog) matches the subtree.
-// Otherwise leaves the filter as it is.
+// Prepares a checked filter for MatchesFilter (which knows no catalog);
+// call it on every filter before matching. With include_subareas: appends
+// every area below area_code (its whole subtree, every level) to
+// area_codes and clears include_subareas. In every case: sorts area_codes
+// and removes duplicates (MatchesFilter binary-searches them).
 void ExpandSubareas(const CatalogIndex& catalog, halfsky::v1::ListWarningsRequest* filter);
 
 // AcknowledgeWarning: warning_id and note (对策建议) required, the note as

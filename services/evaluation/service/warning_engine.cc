@@ -119,8 +119,7 @@ bool MatchesFilter(const Warning& w, const halfsky::v1::ListWarningsRequest& f, 
     return false;
   }
   if ((!f.area_code().empty() || !f.area_codes().empty()) && w.area_code() != f.area_code() &&
-      std::find(f.area_codes().begin(), f.area_codes().end(), w.area_code()) ==
-          f.area_codes().end()) {
+      !std::binary_search(f.area_codes().begin(), f.area_codes().end(), w.area_code())) {
     return false;
   }
   if (f.kind() != halfsky::v1::WARNING_KIND_UNSPECIFIED && w.kind() != f.kind()) {

@@ -90,7 +90,9 @@ std::string LateDataWarningId(absl::string_view unit_code, absl::string_view are
 std::string WarningIdOf(const halfsky::v1::Warning& w);
 
 // True when `w` passes every filter of `filter` (pagination ignored).
-// With `ignore_state`, the state filter is not applied.
+// With `ignore_state`, the state filter is not applied. filter.area_codes
+// must be sorted (ExpandSubareas, request_checks.h, does it); they are
+// binary-searched.
 bool MatchesFilter(const halfsky::v1::Warning& w, const halfsky::v1::ListWarningsRequest& filter,
                    bool ignore_state);
 

@@ -507,17 +507,22 @@ void WriteDoc(const CatalogIndex& index, std::ostream& md) {
     list(leads);
     md << "- 达标率 achievement rate: 一个规划的达标率 = "
           "已达标（年度、中期报告另计进展良好）的指标数 "
-          "÷ 该规划设有数值目标且可评估的指标数 × 100%。每个指标按其各目标中最差的状态计一次；"
+          "÷ 该规划设有目标的数值（非定性）指标中可评估的指标数 × 100%"
+          "（逐步提高、逐年降低、差距缩小等无具体数值的目标也计入）。每个指标按其各目标中最差的状态"
+          "计一次；"
           "数据不足、数据不完整（仅部分下级区域报送）和定性指标不计入分母，报告写明各有几项。"
           "多级规划（`plans`）中上级的报告比较各下级区域：每个下级区域用自己的数据分别按本级规划"
           "和上级规划计算达标率；区域排名只按上级规划的达标率（同一把尺子）；分指标排名和与上级之差"
-          "只用同一年的完整数据，部分数不排名、不比较。The rate of a plan = indicators achieved "
-          "(plus on track, in annual and mid-term reports) / its assessable indicators with a "
-          "numeric target, each counted once by its worst target; not assessable, incomplete and "
+          "只用同一年的完整数据，部分数不排名、不比较（只评估已审核数据时，含未审核数据的数值亦然）"
+          "。"
+          "The rate of a plan = indicators achieved "
+          "(plus on track, in annual and mid-term reports) / its assessable non-qualitative "
+          "indicators with any target (a target without a number — 逐步提高, 逐年降低, 差距缩小 — "
+          "counts too), each counted once by its worst target; not assessable, incomplete and "
           "qualitative ones are outside the denominator. An upper level's report gives each child "
           "area one rate against its own plan and one against the upper plan, ranks the areas by "
           "the latter, and compares figures (gap, rank) only where both are complete figures of "
-          "the same year.\n";
+          "the same year (under `--approved_only`, approved ones too).\n";
     md << "- 波动较大 fluctuation: 相隔多年的两个数据点（如抽样调查）按年均变化判断 (changes "
           "between points years apart are annualised before the test).\n\n";
   }
