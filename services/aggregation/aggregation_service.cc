@@ -1,12 +1,14 @@
 #include "services/aggregation/aggregation_service.h"
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "common/auth/roles.h"
 #include "common/server/unary_reply.h"
+#include "common/status/parse_error.h"
 #include "common/status/status.h"
 #include "services/aggregation/reports.h"
 
@@ -22,12 +24,14 @@ constexpr size_t kChunkBytes = 64 * 1024;
 AggregationServiceImpl::AggregationServiceImpl(std::shared_ptr<const CatalogIndex> catalog,
                                                aggregation::AggregationState* state,
                                                aggregation::Follower* follower, Clock* clock,
-                                               auth::AuthenticateFn authenticate)
+                                               auth::AuthenticateFn authenticate,
+                                               size_t series_cache_entries)
     : catalog_(std::move(catalog)),
       state_(state),
       follower_(follower),
       clock_(clock),
-      authenticate_(std::move(authenticate)) {}
+      authenticate_(std::move(authenticate)),
+      series_cache_(series_cache_entries) {}
 
 absl::Status AggregationServiceImpl::CheckRead(const grpc::CallbackServerContext& ctx) const {
   HALFSKY_RETURN_IF_ERROR(authenticate_(ctx).status());
@@ -38,20 +42,54 @@ absl::Status AggregationServiceImpl::CheckRead(const grpc::CallbackServerContext
   return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* AggregationServiceImpl::GetSeries(
-    grpc::CallbackServerContext* ctx, const halfsky::v1::GetSeriesRequest* request,
-    halfsky::v1::GetSeriesResponse* response) {
-  absl::Status st = CheckRead(*ctx);
-  if (st.ok()) {
-    auto built = state_->Read(
-        [&](const Aggregator& agg) { return aggregation::BuildSeries(agg, *request); });
-    if (built.ok()) {
-      *response = std::move(built).value();
-    } else {
-      st = built.status();
+absl::StatusOr<grpc::Slice> AggregationServiceImpl::BuildSeriesResponse(
+    const halfsky::v1::GetSeriesRequest& request, absl::string_view request_bytes) {
+  int64_t version = 0;
+  absl::StatusOr<halfsky::v1::GetSeriesResponse> built =
+      state_->ReadVersioned([&](const Aggregator& agg, int64_t v) {
+        version = v;
+        return aggregation::BuildSeries(agg, request);
+      });
+  if (!built.ok()) {
+    return built.status();
+  }
+  grpc::Slice bytes(built->SerializeAsString());
+  series_cache_.Insert(version, request_bytes, bytes);
+  return bytes;
+}
+
+grpc::ServerUnaryReactor* AggregationServiceImpl::GetSeries(grpc::CallbackServerContext* ctx,
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
+  grpc::Slice flat;
+  if (request->Length() > 0 && !request->DumpToSingleSlice(&flat).ok()) {
+    return server::FinishUnary(ctx,
+                               absl::InvalidArgumentError("请求无法读取 / unreadable request"));
+  }
+  const absl::string_view bytes(reinterpret_cast<const char*>(flat.begin()), flat.size());
+  // A hit means these bytes parsed before, into a request that was answered
+  // at this version. Bytes protobuf refuses are INVALID_ARGUMENT before
+  // anything else, as the server's parse of a typed method answers
+  // (common/server/request_parse.h).
+  std::optional<grpc::Slice> out = series_cache_.Find(state_->version(), bytes);
+  halfsky::v1::GetSeriesRequest parsed;
+  if (!out.has_value()) {
+    if (absl::Status st = ParseRequest(bytes, &parsed); !st.ok()) {
+      return server::FinishUnary(ctx, st);
     }
   }
-  return server::FinishUnary(ctx, st);
+  if (absl::Status st = CheckRead(*ctx); !st.ok()) {
+    return server::FinishUnary(ctx, st);
+  }
+  if (!out.has_value()) {
+    absl::StatusOr<grpc::Slice> built = BuildSeriesResponse(parsed, bytes);
+    if (!built.ok()) {
+      return server::FinishUnary(ctx, built.status());
+    }
+    out = *std::move(built);
+  }
+  *response = grpc::ByteBuffer(&*out, 1);
+  return server::FinishUnary(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* AggregationServiceImpl::GetAnnualReport(

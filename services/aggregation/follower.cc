@@ -30,6 +30,11 @@ bool AggregationState::ready() const {
   return ready_;
 }
 
+int64_t AggregationState::version() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return version_;
+}
+
 void AggregationState::Swap(std::unique_ptr<Aggregator> agg) {
   std::unique_ptr<Aggregator> old;
   {
@@ -37,6 +42,7 @@ void AggregationState::Swap(std::unique_ptr<Aggregator> agg) {
     old = std::move(agg_);
     agg_ = std::move(agg);
     ready_ = true;
+    ++version_;
   }
   // `old` is destroyed outside the lock, and the freed pages handed back to
   // the system (glibc keeps a freed heap mapped): at 2·10^6 values the size

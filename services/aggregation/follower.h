@@ -124,6 +124,16 @@ class AggregationState {
     absl::ReaderMutexLock lock(&mu_);
     return fn(*agg_);
   }
+  // As Read, and passes the version of the aggregates `fn` sees too:
+  // fn(const Aggregator&, int64_t version).
+  template <typename Fn>
+  auto ReadVersioned(Fn fn) const {
+    absl::ReaderMutexLock lock(&mu_);
+    return fn(*agg_, version_);
+  }
+  // Raised by every Mutate and Swap: equal versions mean equal aggregates
+  // (the key of the service's response cache, common/server/response_cache.h).
+  int64_t version() const;
   // True once the first build from the feed completed.
   bool ready() const;
 
@@ -131,6 +141,7 @@ class AggregationState {
   template <typename Fn>
   void Mutate(Fn fn) {
     absl::WriterMutexLock lock(&mu_);
+    ++version_;
     fn(*agg_);
   }
   void Swap(std::unique_ptr<Aggregator> agg);
@@ -141,6 +152,7 @@ class AggregationState {
   mutable absl::Mutex mu_;
   std::unique_ptr<Aggregator> agg_ ABSL_GUARDED_BY(mu_);
   bool ready_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t version_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 struct FollowerOptions {

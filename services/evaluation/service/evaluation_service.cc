@@ -92,7 +92,8 @@ EvaluationServiceImpl::EvaluationServiceImpl(std::shared_ptr<const CatalogIndex>
       engine_(engine),
       evaluator_(evaluator),
       authenticate_(std::move(authenticate)),
-      options_(options) {}
+      options_(options),
+      list_cache_(options.list_cache_entries) {}
 
 void EvaluationServiceImpl::Shutdown() {
   engine_->CloseWatchers(absl::UnavailableError("服务正在停止 / server shutting down"));
@@ -104,14 +105,8 @@ absl::Status EvaluationServiceImpl::CheckFilter(const halfsky::v1::ListWarningsR
 
 absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(const evaluation::WarningSet& set,
                                                                 const std::string& request_bytes) {
-  if (options_.list_cache_entries > 0) {
-    absl::ReaderMutexLock lock(&list_mu_);
-    if (list_cache_version_ == set.version()) {
-      auto it = list_cache_.find(request_bytes);
-      if (it != list_cache_.end()) {
-        return it->second;  // a new reference to the same bytes
-      }
-    }
+  if (std::optional<grpc::Slice> hit = list_cache_.Find(set.version(), request_bytes)) {
+    return *std::move(hit);  // a new reference to the same bytes
   }
   halfsky::v1::ListWarningsRequest request;
   HALFSKY_RETURN_IF_ERROR(ParseRequest(request_bytes, &request));
@@ -119,17 +114,7 @@ absl::StatusOr<grpc::Slice> EvaluationServiceImpl::ListResponse(const evaluation
   evaluation::ExpandSubareas(*catalog_, &request);
   HALFSKY_ASSIGN_OR_RETURN(halfsky::v1::ListWarningsResponse response, set.List(request));
   grpc::Slice bytes(response.SerializeAsString());
-  if (options_.list_cache_entries > 0) {
-    absl::MutexLock lock(&list_mu_);
-    // A newer set may have been published meanwhile: only ever move forward.
-    if (set.version() > list_cache_version_ || list_cache_.size() >= options_.list_cache_entries) {
-      list_cache_.clear();
-      list_cache_version_ = std::max(list_cache_version_, set.version());
-    }
-    if (set.version() == list_cache_version_) {
-      list_cache_.emplace(request_bytes, bytes);
-    }
-  }
+  list_cache_.Insert(set.version(), request_bytes, bytes);
   return bytes;
 }
 

@@ -43,8 +43,9 @@
 // Performance (ListWarnings is the hot read):
 //   - ListWarnings is a raw method: the response is serialized once per
 //     (published warning set version, request bytes) and kept as a
-//     ref-counted slice in a bounded cache (`list_cache_entries`; the cache
-//     is emptied whenever the set changes or it is full); repeated requests
+//     ref-counted slice in a bounded cache (`list_cache_entries`;
+//     common/server/response_cache.h: emptied whenever the set changes or
+//     it is full); repeated requests
 //     get the same bytes without copying or serializing a warning. Reads
 //     use the engine's published WarningSet and never wait for the engine's
 //     writers.
@@ -65,6 +66,7 @@
 #include "absl/time/time.h"
 #include "common/auth/authenticator.h"
 #include "common/catalog/catalog.h"
+#include "common/server/response_cache.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/common.pb.h"
 #include "halfsky/v1/evaluation.grpc.pb.h"
@@ -140,9 +142,7 @@ class EvaluationServiceImpl final
   const EvaluationServiceOptions options_;
   std::atomic<int> watchers_{0};
 
-  absl::Mutex list_mu_;
-  int64_t list_cache_version_ ABSL_GUARDED_BY(list_mu_) = -1;
-  absl::flat_hash_map<std::string, grpc::Slice> list_cache_ ABSL_GUARDED_BY(list_mu_);
+  server::VersionedResponseCache list_cache_;
 };
 
 }  // namespace halfsky
