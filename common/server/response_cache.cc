@@ -20,7 +20,7 @@ std::optional<grpc::Slice> VersionedResponseCache::Find(int64_t version,
 
 void VersionedResponseCache::Insert(int64_t version, absl::string_view request,
                                     const grpc::Slice& response) {
-  if (max_entries_ == 0) {
+  if (max_entries_ == 0 || request.size() > kMaxRequestBytes) {
     return;
   }
   absl::MutexLock lock(&mu_);

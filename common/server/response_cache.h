@@ -15,8 +15,11 @@
 // memory stays bounded by max_entries responses). Responses are
 // ref-counted slices: a hit copies no bytes.
 //
-// Callers authenticate and authorize before looking up; cache only answers
-// that do not depend on the caller, and never errors.
+// Callers authenticate and authorize before answering from it; cache only
+// answers that do not depend on the caller, and never errors. Requests
+// longer than kMaxRequestBytes are never cached (a real read request is a
+// few dozen bytes; padded ones would otherwise hold up to max_entries ×
+// the largest message a server accepts).
 //
 // Thread-safety: thread-safe (lookups share a reader lock).
 
@@ -35,6 +38,8 @@ namespace halfsky::server {
 
 class VersionedResponseCache {
  public:
+  static constexpr size_t kMaxRequestBytes = 4096;
+
   // max_entries == 0: Find never hits and Insert keeps nothing.
   explicit VersionedResponseCache(size_t max_entries) : max_entries_(max_entries) {}
 

@@ -316,6 +316,7 @@ writes_store_floor() {
   }
   t1=$(date +%s.%N)
   floor_rate=$(awk -v n="$(( n / 1000 * 1000 ))" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+  rm -f "$floor" "$floor-wal" "$floor-shm" "$WORK/floor.sql"
   echo "    (informative, not the goal's baseline: raw SQLite writing this schema's 3 rows per new value" \
        "(data_keys + revisions + key_heads; ${blob}-B values, the stream's mean) in 1000-value transactions," \
        "as the baseline's, for $(( n / 1000 * 1000 )) values: $floor_rate values/s" \

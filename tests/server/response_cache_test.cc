@@ -46,6 +46,10 @@ TEST(VersionedResponseCacheTest, StaysBoundedAndZeroEntriesKeepsNothing) {
   }
   EXPECT_EQ(Text(cache.Find(1, "9")), "9");
 
+  const std::string padded(VersionedResponseCache::kMaxRequestBytes + 1, 'x');
+  cache.Insert(1, padded, grpc::Slice(std::string("P")));
+  EXPECT_EQ(Text(cache.Find(1, padded)), "<none>");  // too long to keep
+
   VersionedResponseCache off(0);
   off.Insert(1, "a", grpc::Slice(std::string("A")));
   EXPECT_EQ(off.size(), 0u);
