@@ -812,11 +812,15 @@ absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, boo
     // child has a complete figure (an approved one with approved_only); a
     // part never picks the year, or one district's early partial figure
     // would leave every other district unranked.
+    // With approved_only the method leaves unapproved figures out like
+    // parts; so does the comparison (no year, no gap, no rank).
+    auto left_out = [&](const SeriesPoint& p) {
+      return method.approved_only && p.contains_unapproved_data();
+    };
     int compare_year = 0;
     for (size_t i = 0; i < children.size(); ++i) {
       for (const SeriesPoint& p : snapshot.areas.at(i + 1).Get(SeriesSpec{})) {
-        if (p.has_value() && p.year() <= year && !p.incomplete() &&
-            !(method.approved_only && p.contains_unapproved_data())) {
+        if (p.has_value() && p.year() <= year && !p.incomplete() && !left_out(p)) {
           compare_year = std::max(compare_year, p.year());
         }
       }
@@ -865,11 +869,6 @@ absl::Status Evaluator::CompareChildAreas(const std::string& area, int year, boo
         if (upper_point != nullptr) {
           *row->mutable_report_area_figure() = *upper_point;
         }
-        // With approved_only the method leaves unapproved figures out like
-        // parts; so does the comparison (no gap, no rank).
-        auto left_out = [&](const SeriesPoint& p) {
-          return method.approved_only && p.contains_unapproved_data();
-        };
         if (point->incomplete()) {
           covers = absl::StrCat(compare_year, "年", PartOf(*point, own_method[i].child_areas_zh),
                                 "，为部分数，不与", area_name, "比较、不排名");
