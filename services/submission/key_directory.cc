@@ -68,8 +68,25 @@ KeyDirectory::ValueDigest KeyDirectory::Digest(absl::string_view encoded) {
   return digest;
 }
 
+void KeyDirectory::Clear() {
+  index_.clear();
+  blocks_.clear();
+  size_ = 0;
+}
+
+KeyDirectory::KeyState* KeyDirectory::Add(uint64_t packed, const KeyState& state) {
+  if (size_ % kBlockEntries == 0 && size_ / kBlockEntries == blocks_.size()) {
+    blocks_.push_back(std::make_unique<Entry[]>(kBlockEntries));
+  }
+  Entry& e = blocks_[size_ / kBlockEntries][size_ % kBlockEntries];
+  e.packed = packed;
+  e.state = state;
+  index_.insert(size_++);
+  return &e.state;
+}
+
 absl::Status KeyDirectory::Load() {
-  current_.clear();
+  Clear();
   complete_ = false;
   sqlite::Statement s;
   HALFSKY_RETURN_IF_ERROR(s.Prepare(
@@ -80,7 +97,7 @@ absl::Status KeyDirectory::Load() {
   while (true) {
     absl::StatusOr<int> step = s.Step();
     if (!step.ok()) {
-      current_.clear();
+      Clear();
       return step.status();
     }
     if (*step != SQLITE_ROW) {
@@ -90,15 +107,22 @@ absl::Status KeyDirectory::Load() {
     absl::StatusOr<uint64_t> key =
         PackedKey(s.View(0), unit, s.View(1), s.Int(2), s.Int(3), s.Int(4));
     if (!key.ok()) {
-      current_.clear();
+      Clear();
       return key.status();
     }
-    KeyState& state = current_[*key];
+    KeyState state;
     state.key_id = s.Int(5);
     state.revision = static_cast<int32_t>(s.Int(6));
     state.digest = Digest(EncodedWithUnit(s.Text(7), unit));
     state.sequence = s.Int(8);
     state.withdrawn = s.Int(10) != 0;
+    // Each key has one current revision, so one row: a repeated key would
+    // be a broken join, and is kept once (the later row) as a map would.
+    if (auto it = index_.find(Packed{*key}); it != index_.end()) {
+      blocks_[*it / kBlockEntries][*it % kBlockEntries].state = state;
+    } else {
+      Add(*key, state);
+    }
   }
   complete_ = true;
   return absl::OkStatus();
@@ -108,11 +132,11 @@ absl::StatusOr<KeyDirectory::KeyState*> KeyDirectory::Find(const v1::DataKey& ke
   HALFSKY_ASSIGN_OR_RETURN(const uint64_t cache_key,
                            PackedKey(key.indicator_id(), key.unit_code(), key.area_code(),
                                      key.year(), key.sex(), key.residence()));
-  if (auto it = current_.find(cache_key); it != current_.end()) {
-    return &it->second;
+  if (auto it = index_.find(Packed{cache_key}); it != index_.end()) {
+    return &blocks_[*it / kBlockEntries][*it % kBlockEntries].state;
   }
   if (complete_) {
-    return &current_[cache_key];  // a new key
+    return Add(cache_key, KeyState());  // a new key
   }
   // Incomplete directory: read the committed state (nothing of this group
   // has touched the key, so what the query sees is committed).
@@ -145,7 +169,7 @@ absl::StatusOr<KeyDirectory::KeyState*> KeyDirectory::Find(const v1::DataKey& ke
     loaded.withdrawn = select_current_.Int(4) != 0;
   }
   select_current_.Reset();
-  return &current_.emplace(cache_key, std::move(loaded)).first->second;
+  return Add(cache_key, loaded);
 }
 
 }  // namespace halfsky::submission

@@ -12,8 +12,12 @@
 // it are looked up in the database one by one (Find) until a later Load
 // succeeds. Memory is bounded by the number of distinct keys, which the
 // catalog bounds (indicators x areas x years x 3 sexes x 3 residences):
-// a 48-byte slot per key (at most twice the keys' number of slots: the
-// hash table's growth), whatever the value's size. The value is kept as a
+// a 48-byte entry per key, stored in blocks that never move, and a 4-byte
+// slot (plus a control byte) per slot of the index over them (at most
+// twice the keys: the hash table's growth), whatever the value's size:
+// about 60 bytes per key. (A hash map of whole entries took 49 bytes per
+// slot, 205 MB for 2·10^6 keys, and twice that while it grew;
+// docs/BENCHMARKS.md.) The value is kept as a
 // 128-bit digest (SHA-256, truncated) of its deterministic serialization,
 // not the serialization itself (which made the directory ~250 bytes per
 // key: 572 MB of RSS at 2·10^6 values, docs/BENCHMARKS.md); a changed value
@@ -28,9 +32,13 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -73,7 +81,8 @@ class KeyDirectory {
   // The entry of `key` (normalized: unit_code set for narratives only).
   // A key without one gets an entry with revision 0 (a new key); when the
   // directory is incomplete the committed state is read from the database
-  // first. The pointer stays valid until the next Load. Errors: the mapped
+  // first. The pointer stays valid until the next Load (entries never
+  // move when others are added). Errors: the mapped
   // SQLite status of the lookup; RESOURCE_EXHAUSTED once more than 2^20
   // (indicator, unit) slots or areas were seen (the packing would alias
   // keys; catalogs have hundreds).
@@ -82,9 +91,42 @@ class KeyDirectory {
   // True when every committed key is in the directory.
   bool complete() const { return complete_; }
   // Number of entries (committed keys and keys of the group in flight).
-  size_t size() const { return current_.size(); }
+  size_t size() const { return size_; }
 
  private:
+  struct Entry {
+    uint64_t packed = 0;  // PackedKey()
+    KeyState state;
+  };
+  // Entry i is blocks_[i / kBlockEntries][i % kBlockEntries].
+  static constexpr uint32_t kBlockEntries = 1u << 15;
+  const Entry& EntryAt(uint32_t i) const { return blocks_[i / kBlockEntries][i % kBlockEntries]; }
+  // The index holds entry numbers, hashed and compared by their packed key;
+  // a lookup passes the packed key itself (a distinct type, so that it is
+  // never taken for an entry number).
+  struct Packed {
+    uint64_t value;
+  };
+  struct IndexHash {
+    using is_transparent = void;
+    const KeyDirectory* dir;
+    size_t operator()(uint32_t i) const { return (*this)(Packed{dir->EntryAt(i).packed}); }
+    size_t operator()(Packed p) const { return absl::Hash<uint64_t>()(p.value); }
+  };
+  struct IndexEq {
+    using is_transparent = void;
+    const KeyDirectory* dir;
+    uint64_t Of(uint32_t i) const { return dir->EntryAt(i).packed; }
+    static uint64_t Of(Packed p) { return p.value; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Of(a) == Of(b);
+    }
+  };
+  // Appends an entry for `packed` (not yet in the index) and indexes it.
+  KeyState* Add(uint64_t packed, const KeyState& state);
+  void Clear();
+
   absl::StatusOr<uint64_t> PackedKey(absl::string_view indicator_id, absl::string_view unit_code,
                                      absl::string_view area_code, int64_t year, int64_t sex,
                                      int64_t residence);
@@ -92,7 +134,9 @@ class KeyDirectory {
   sqlite::Database* const db_;
   // Looks one key up (prepared on first use).
   sqlite::Statement select_current_;
-  absl::flat_hash_map<uint64_t, KeyState> current_;
+  std::vector<std::unique_ptr<Entry[]>> blocks_;
+  uint32_t size_ = 0;
+  absl::flat_hash_set<uint32_t, IndexHash, IndexEq> index_{0, IndexHash{this}, IndexEq{this}};
   bool complete_ = false;
   // Interned names of PackedKey(). Indicators and (indicator, unit) pairs
   // of narratives share one slot space: indicator_ids_ gives an

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/proto/serialize.h"
@@ -155,6 +156,69 @@ TEST_F(KeyDirectoryTest, NewKeyStartsAtRevisionZeroAndIsRemembered) {
   auto reloaded = dir.Find(fresh.key());
   ASSERT_TRUE(reloaded.ok());
   EXPECT_EQ((*reloaded)->revision, 0);
+}
+
+// Entries live in blocks that never move: a pointer Find returned stays
+// valid while many more keys are added (past several blocks and several
+// growths of the index), and every key keeps its own entry.
+TEST_F(KeyDirectoryTest, EntriesStayPutAndDistinctWhileTheDirectoryGrows) {
+  AddKey(1, WithSex(Number("HEALTH-03", 2024, 3), v1::SEX_TOTAL), 1);
+  KeyDirectory dir(&db_);
+  ASSERT_TRUE(dir.Load().ok());
+  const v1::DataValue first = WithSex(Number("HEALTH-03", 2024, 3), v1::SEX_TOTAL);
+  auto kept = dir.Find(first.key());
+  ASSERT_TRUE(kept.ok());
+  KeyDirectory::KeyState* const first_state = *kept;
+  EXPECT_EQ(first_state->key_id, 1);
+
+  // 100 areas x 11 years x 3 sexes x 3 residences x 10 indicators = 99 000
+  // new keys, each marked with its own number.
+  constexpr int kIndicators = 10, kAreas = 100;
+  std::vector<KeyDirectory::KeyState*> states;
+  v1::DataKey key;
+  int64_t n = 0;
+  auto each_key = [&](auto fn) {
+    for (int i = 0; i < kIndicators; ++i) {
+      for (int a = 0; a < kAreas; ++a) {
+        for (int y = 2020; y <= 2030; ++y) {
+          for (int sx = 1; sx <= 3; ++sx) {
+            for (int r = 1; r <= 3; ++r) {
+              key.set_indicator_id(absl::StrCat("IND-", i));
+              key.set_area_code(absl::StrCat("6103", 100 + a));
+              key.set_year(y);
+              key.set_sex(static_cast<v1::Sex>(sx));
+              key.set_residence(static_cast<v1::Residence>(r));
+              fn();
+            }
+          }
+        }
+      }
+    }
+  };
+  each_key([&] {
+    auto s = dir.Find(key);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ((*s)->revision, 0);
+    (*s)->key_id = 1000 + n++;
+    states.push_back(*s);
+  });
+  ASSERT_EQ(n, 99000);
+  EXPECT_EQ(dir.size(), 99001u);
+  // The first key's entry did not move and was not overwritten.
+  auto again = dir.Find(first.key());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, first_state);
+  EXPECT_EQ(first_state->key_id, 1);
+  // Every new key finds its own entry, at the address it was given.
+  n = 0;
+  each_key([&] {
+    auto s = dir.Find(key);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(*s, states[static_cast<size_t>(n)]);
+    EXPECT_EQ((*s)->key_id, 1000 + n);
+    ++n;
+  });
+  EXPECT_EQ(dir.size(), 99001u);
 }
 
 TEST_F(KeyDirectoryTest, IncompleteDirectoryLooksKeysUpOneByOne) {
