@@ -25,7 +25,9 @@
 #     success, whatever the grpc-status. (-n rather than -D for the counted
 #     run: at a -D deadline h2load abandons up to c×m requests in flight,
 #     which the server still finishes — ListWarnings partly with code 3 — so
-#     the counters could not prove anything.)
+#     the counters could not prove anything.) The bare echo runs (h2load
+#     -D SECS) just before and just after the counted run; the ratio's
+#     baseline is their mean, since the machine's speed drifts over a run.
 #  5. stops the services (deploy/local/run.sh stop).
 # The calls authenticate as the service principal evaluation-service (role
 # service: exempt from the per-principal rate limit, 50/s by default, which
@@ -111,6 +113,10 @@ reads_figure() {
   probe=$(awk '/^finished in/ { gsub(",", "", $4); print $4 }' <<<"$out")
   n=$(awk -v r="${probe:-0}" -v s="$SECS" -v c="$CONNS" -v m="$STREAMS" \
         'BEGIN { n = int(r * s); if (n < c * m) n = c * m; print n }')
+  # The bare echo just before and just after the counted run (the
+  # machine's speed drifts over a run): the ratio's baseline is their mean.
+  local echo_before echo_after echo_mean
+  echo_before=$(h2load_rate "http://127.0.0.1:$ECHO_PORT/bench.Echo/Echo" "$WORK/echo.frame")
   local before after
   if ! before=$(reads_handled "$mport" "$method"); then
     not_run "$name" "$goal" "cannot read /metrics on :$mport"
@@ -124,6 +130,12 @@ reads_figure() {
     not_run "$name" "$goal" "cannot read /metrics on :$mport"
     return
   fi
+  echo_after=$(h2load_rate "http://127.0.0.1:$ECHO_PORT/bench.Echo/Echo" "$WORK/echo.frame")
+  if [ -z "$echo_before" ] || [ -z "$echo_after" ]; then
+    not_run "$name" "$goal" "the bare echo beside it failed: $(tail -2 "$WORK/h2load.last" 2>/dev/null)"
+    return
+  fi
+  echo_mean=$(awk -v a="$echo_before" -v b="$echo_after" 'BEGIN { printf "%.0f", (a + b) / 2 }')
   if [ "$rc" -ne 0 ]; then
     not_run "$name" "$goal" "h2load -n $n exited $rc (124: took over $((SECS * 5 + 30)) s): $(tail -2 <<<"$out")"
     return
@@ -149,9 +161,11 @@ reads_figure() {
     not_run "$name" "$goal" "$method on /metrics: OK +${ok:-0} (want +$n); ${other:-no other code}"
     return
   fi
-  figure "$name" "$rate" "$ECHO_RATE" "$(ratio "$rate" "$ECHO_RATE")" "$goal"
+  figure "$name" "$rate" "$echo_mean" "$(ratio "$rate" "$echo_mean")" "$goal"
   echo "    ($what; $(awk -v b="${bytes:-0}" -v n="$n" 'BEGIN { printf "%.0f", b / n }') B of DATA" \
        "per response; $n of $n requests grpc-status 0 per $method on /metrics)"
+  echo "    (baseline: the bare echo just before and just after, $echo_before and $echo_after req/s, their mean;" \
+       "the run's first measurement: $ECHO_RATE)"
 }
 
 reads_main() {
