@@ -74,15 +74,25 @@ void KeyDirectory::Clear() {
   size_ = 0;
 }
 
-KeyDirectory::KeyState* KeyDirectory::Add(uint64_t packed, const KeyState& state) {
+KeyDirectory::KeyState* KeyDirectory::Add(uint64_t packed, const KeyState& state, bool replace) {
   if (size_ % kBlockEntries == 0 && size_ / kBlockEntries == blocks_.size()) {
     blocks_.push_back(std::make_unique<Entry[]>(kBlockEntries));
   }
+  // Written at the next free place first: the index hashes entry numbers
+  // by the entry's packed key. One hash lookup either way.
   Entry& e = blocks_[size_ / kBlockEntries][size_ % kBlockEntries];
   e.packed = packed;
   e.state = state;
-  index_.insert(size_++);
-  return &e.state;
+  const auto [it, inserted] = index_.insert(size_);
+  if (inserted) {
+    ++size_;
+    return &e.state;
+  }
+  KeyState* existing = &blocks_[*it / kBlockEntries][*it % kBlockEntries].state;
+  if (replace) {
+    *existing = state;
+  }
+  return existing;
 }
 
 absl::Status KeyDirectory::Load() {
@@ -118,11 +128,7 @@ absl::Status KeyDirectory::Load() {
     state.withdrawn = s.Int(10) != 0;
     // Each key has one current revision, so one row: a repeated key would
     // be a broken join, and is kept once (the later row) as a map would.
-    if (auto it = index_.find(Packed{*key}); it != index_.end()) {
-      blocks_[*it / kBlockEntries][*it % kBlockEntries].state = state;
-    } else {
-      Add(*key, state);
-    }
+    Add(*key, state, /*replace=*/true);
   }
   complete_ = true;
   return absl::OkStatus();

@@ -123,8 +123,9 @@ class KeyDirectory {
       return Of(a) == Of(b);
     }
   };
-  // Appends an entry for `packed` (not yet in the index) and indexes it.
-  KeyState* Add(uint64_t packed, const KeyState& state);
+  // The entry of `packed`: a new one holding `state`, or the one already
+  // there (then overwritten with `state` when `replace`).
+  KeyState* Add(uint64_t packed, const KeyState& state, bool replace = false);
   void Clear();
 
   absl::StatusOr<uint64_t> PackedKey(absl::string_view indicator_id, absl::string_view unit_code,
