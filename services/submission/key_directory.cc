@@ -138,11 +138,11 @@ absl::StatusOr<KeyDirectory::KeyState*> KeyDirectory::Find(const v1::DataKey& ke
   HALFSKY_ASSIGN_OR_RETURN(const uint64_t cache_key,
                            PackedKey(key.indicator_id(), key.unit_code(), key.area_code(),
                                      key.year(), key.sex(), key.residence()));
+  if (complete_) {
+    return Add(cache_key, KeyState());  // the key's entry, or a new key's
+  }
   if (auto it = index_.find(Packed{cache_key}); it != index_.end()) {
     return &blocks_[*it / kBlockEntries][*it % kBlockEntries].state;
-  }
-  if (complete_) {
-    return Add(cache_key, KeyState());  // a new key
   }
   // Incomplete directory: read the committed state (nothing of this group
   // has touched the key, so what the query sees is committed).

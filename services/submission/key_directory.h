@@ -13,11 +13,11 @@
 // succeeds. Memory is bounded by the number of distinct keys, which the
 // catalog bounds (indicators x areas x years x 3 sexes x 3 residences):
 // a 48-byte entry per key, stored in blocks that never move, and a 4-byte
-// slot (plus a control byte) per slot of the index over them (at most
-// twice the keys: the hash table's growth), whatever the value's size:
-// about 60 bytes per key. (A hash map of whole entries took 49 bytes per
-// slot, 205 MB for 2·10^6 keys, and twice that while it grew;
-// docs/BENCHMARKS.md.) The value is kept as a
+// slot (plus a control byte) per slot of the index over them (8/7 to 16/7
+// slots per key as the hash table fills and grows), whatever the value's
+// size: 54-60 bytes per key. (A hash map of whole entries took 49 bytes
+// per slot, 205 MB for 2·10^6 keys, and 1.5 times that while it grew, old
+// and new table side by side; docs/BENCHMARKS.md.) The value is kept as a
 // 128-bit digest (SHA-256, truncated) of its deterministic serialization,
 // not the serialization itself (which made the directory ~250 bytes per
 // key: 572 MB of RSS at 2·10^6 values, docs/BENCHMARKS.md); a changed value
@@ -70,8 +70,11 @@ class KeyDirectory {
 
   // `db` (migrated to the submission schema) is read by Load and Find.
   explicit KeyDirectory(sqlite::Database* db) : db_(db) {}
+  // Neither copyable nor movable: the index's hash and equality hold `this`.
   KeyDirectory(const KeyDirectory&) = delete;
   KeyDirectory& operator=(const KeyDirectory&) = delete;
+  KeyDirectory(KeyDirectory&&) = delete;
+  KeyDirectory& operator=(KeyDirectory&&) = delete;
 
   // Replaces the contents with every committed key. On error the
   // directory is left empty and incomplete (Find then looks keys up); the

@@ -5,7 +5,8 @@
 #   bare echo — all driven from outside by h2load with run.sh's -c/-m/-t1.
 #
 # Uses from run.sh: ROOT BUILD DO_BUILD SECS CONNS STREAMS WORK PIDS
-# ECHO_RATE, and figure / not_run / ratio / free_port / grpc_frame.
+# ECHO_RATE ECHO_PORT, and figure / not_run / ratio / free_port / grpc_frame /
+# h2load_rate.
 #
 # What it does (docs/BENCHMARKS.md, "Read figures"):
 #  1. builds the three services and halfskyctl (unless --no-build);

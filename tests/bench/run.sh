@@ -111,9 +111,11 @@ EOF
 }
 h2load_rate() {  # URL BODYFILE -> prints req/s (succeeded), or nothing
   local out
+  local rc=0
   out=$(h2load -c "$CONNS" -m "$STREAMS" -t 1 -D "$SECS" -d "$2" \
-          -H 'content-type: application/grpc' -H 'te: trailers' "$1" 2>&1) || return 1
+          -H 'content-type: application/grpc' -H 'te: trailers' "$1" 2>&1) || rc=$?
   echo "$out" >"$WORK/h2load.last"
+  [ "$rc" = 0 ] || return 1
   # "finished in 10.00s, 33512.30 req/s, ..." and "requests: ... N succeeded"
   awk '/^finished in/ { gsub(",", "", $4); print $4 }' <<<"$out"
 }

@@ -7,7 +7,7 @@
 // through libnghttp2, h2load's own library, from `--threads` event loops
 // (default 1, as run.sh's `h2load -t 1`), each owning every threads-th
 // connection, so that a call costs this generator about what it costs
-// h2load (gRPC's C++ client cost 3-4 times as much, docs/BENCHMARKS.md).
+// h2load (gRPC's C++ client cost 2.5-4 times as much, docs/BENCHMARKS.md).
 // Stream mode uses gRPC's C++ client: one channel and one SubmitStream per
 // connection, 1 000-value chunks, so its per-call cost is not the limit.
 //
@@ -352,7 +352,7 @@ struct Counts {
 // The unary modes speak gRPC over HTTP/2 themselves, with libnghttp2 (the
 // library h2load is built on) and one event loop per thread, so that a call
 // costs the generator about what it costs h2load: gRPC's C++ client spent
-// 3-4 times h2load's CPU per call, which on a slow 2-core machine left the
+// 2.5-4 times h2load's CPU per call, which on a slow 2-core machine left the
 // server too little CPU to reach 0.9 of h2load's rate (docs/BENCHMARKS.md).
 // A request is HEADERS (:method POST, :scheme http, :path, :authority,
 // content-type application/grpc, te trailers [, authorization]) and one DATA
@@ -370,7 +370,10 @@ struct H2Call {
   std::string grpc_status, grpc_message;
 };
 
+class UnaryWorker;
+
 struct H2Connection {
+  UnaryWorker* worker = nullptr;  // the session's callbacks' user data is this
   int fd = -1;
   nghttp2_session* session = nullptr;
   std::string out;  // bytes nghttp2 produced that the socket has not taken yet
@@ -458,6 +461,8 @@ class UnaryWorker {
     nghttp2_session_callbacks_set_on_header_callback(callbacks_, &UnaryWorker::OnHeader);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks_, &UnaryWorker::OnData);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks_, &UnaryWorker::OnClose);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks_, &UnaryWorker::OnFrame);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks_, &UnaryWorker::OnNotSent);
   }
   ~UnaryWorker() {
     for (H2Connection& c : conns_) {
@@ -479,7 +484,8 @@ class UnaryWorker {
       if (c.fd < 0) {
         return false;
       }
-      nghttp2_session_client_new(&c.session, callbacks_, this);
+      c.worker = this;
+      nghttp2_session_client_new(&c.session, callbacks_, &c);
       // h2load's defaults (-w 30 -W 30): windows that never hold a call back.
       const nghttp2_settings_entry settings[] = {
           {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
@@ -502,15 +508,20 @@ class UnaryWorker {
     std::vector<pollfd> fds(conns_.size());
     // After `end`, calls still open are drained for at most this long.
     const Clock::time_point give_up = end + std::chrono::seconds(10);
+    size_t first = 0;  // --rate: the connection offered the next slot first
     for (;;) {
       Clock::time_point now = Clock::now();
       int open = 0;
-      for (H2Connection& c : conns_) {
+      first = (first + 1) % conns_.size();
+      for (size_t k = 0; k < conns_.size(); ++k) {
+        H2Connection& c = conns_[(first + k) % conns_.size()];
+        if (!c.broken && now < end_) {
+          IssueIdle(&c, now);
+        }
         if (!c.broken) {
-          if (now < end_) {
-            IssueIdle(&c, now);
-          }
           Flush(&c);
+        }
+        if (!c.broken) {
           open += c.open_calls;
         }
       }
@@ -543,7 +554,30 @@ class UnaryWorker {
   }
 
  private:
-  static UnaryWorker* Self(void* user_data) { return static_cast<UnaryWorker*>(user_data); }
+  static H2Connection* Conn(void* user_data) { return static_cast<H2Connection*>(user_data); }
+
+  // A GOAWAY ends the connection's part of the run: its calls that were not
+  // started are lost, so it counts as failed (the harness's servers never
+  // send one while the load runs).
+  static int OnFrame(nghttp2_session* /*session*/, const nghttp2_frame* frame, void* user_data) {
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+      H2Connection* c = Conn(user_data);
+      c->worker->Fail(
+          c, "GOAWAY from the server, error code " + std::to_string(frame->goaway.error_code));
+    }
+    return 0;
+  }
+
+  // A request whose HEADERS could not be sent gets no stream and no close
+  // callback: the call is lost, and so is the connection.
+  static int OnNotSent(nghttp2_session* /*session*/, const nghttp2_frame* frame, int lib_error_code,
+                       void* user_data) {
+    if (frame->hd.type == NGHTTP2_HEADERS) {
+      H2Connection* c = Conn(user_data);
+      c->worker->Fail(c, std::string("request not sent: ") + nghttp2_strerror(lib_error_code));
+    }
+    return 0;
+  }
 
   static int OnHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t /*flags*/,
@@ -578,7 +612,7 @@ class UnaryWorker {
                      void* user_data) {
     auto* call = static_cast<H2Call*>(nghttp2_session_get_stream_user_data(session, stream_id));
     if (call != nullptr) {
-      Self(user_data)->Finish(call, error_code);
+      Conn(user_data)->worker->Finish(call, error_code);
     }
     return 0;
   }
@@ -631,7 +665,7 @@ class UnaryWorker {
   // Issues the connection's idle calls (with --rate, only those whose slot
   // has come; the others wait).
   void IssueIdle(H2Connection* c, Clock::time_point now) {
-    while (!c->idle.empty()) {
+    while (!c->broken && !c->idle.empty()) {
       if (f_.rate > 0) {
         // This thread's share of --rate: one call per `interval`; after a
         // stall of over 100 ms it does not burst to catch up.
@@ -727,12 +761,17 @@ class UnaryWorker {
         c->out.clear();
         c->out_off = 0;
         const uint8_t* data = nullptr;
-        ssize_t n;
+        ssize_t n = 0;
         // Gather up to 64 KiB into one write, as h2load does.
         while (c->out.size() < 65536 && (n = nghttp2_session_mem_send(c->session, &data)) > 0) {
           c->out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
         }
+        if (n < 0) {
+          Fail(c, std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(n)));
+          return;
+        }
         if (c->out.empty()) {
+          CheckAlive(c);
           return;
         }
       }
@@ -767,6 +806,15 @@ class UnaryWorker {
     const ssize_t used = nghttp2_session_mem_recv(c->session, buf, static_cast<size_t>(r));
     if (used < 0) {
       Fail(c, std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(used)));
+    }
+  }
+
+  // A session that wants neither to read nor to write has ended (a GOAWAY,
+  // a protocol error nghttp2 answered itself): its open calls never close.
+  void CheckAlive(H2Connection* c) {
+    if (!c->broken && nghttp2_session_want_read(c->session) == 0 &&
+        nghttp2_session_want_write(c->session) == 0) {
+      Fail(c, "HTTP/2 session ended");
     }
   }
 

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # ctest: the harness's write generator (write_load) on real servers, no
 # timings:
-#   1. a bad flag is refused (exit 2);
+#   1. a bad flag is refused (a non-zero exit);
 #   2. echo mode drives the bare echo server: every call OK, a rate above 0;
 #   3. batch mode (when SUBMISSION_BIN is given) drives a real
 #      halfsky-submission on a fresh SQLite file with the bench catalog and
 #      token of tests/bench/writes.sh: every call OK with one durable value,
-#      and exactly that many revisions are in the store afterwards;
+#      and at least that many revisions are in the store afterwards (calls
+#      that end in the warm-up or after the window are stored, not counted);
 #   4. the same with a token the service does not know: exit 1, failed > 0
-#      and no OK call (the generator never counts a refused call).
+#      and no OK call (the generator never counts a refused call);
+#   5. the service stopped (SIGTERM: GOAWAY, then the connections close)
+#      while the load runs: exit 1 with failed > 0, never a clean exit with
+#      a lower rate.
 #   write_load_smoke.sh WRITE_LOAD BARE_ECHO_SERVER [SUBMISSION_BIN]
 set -u
 gen=$1
@@ -68,5 +72,18 @@ if [ -n "$sub_bin" ]; then
   [ $rc -eq 1 ] || fail "batch with an unknown token exited $rc, expected 1"
   grep -Eq '^RESULT mode=batch ok=0 failed=[1-9]' <<<"$result" || fail "batch: refused calls not counted as failed"
   grep -q 'grpc-status 16' <<<"$result" || fail "batch: UNAUTHENTICATED (16) not reported"
+
+  writes_start_submission smoke-stop || fail "$WRITES_START_ERR"
+  "$gen" --mode=batch --target="$SUB_ADDR" --token_file="$WORK/writes.token" \
+    --connections=2 --in_flight=4 --seconds=3 --warmup=0 >"$WORK/stop.out" 2>&1 &
+  gen_pid=$!
+  sleep 0.7
+  writes_stop_submission
+  wait "$gen_pid"
+  rc=$?
+  cat "$WORK/stop.out"
+  [ $rc -eq 1 ] || fail "batch with the service stopped mid-run exited $rc, expected 1"
+  grep -Eq '^RESULT mode=batch ok=[0-9]+ failed=[1-9]' "$WORK/stop.out" ||
+    fail "batch: a service stopped mid-run was not counted as failed"
 fi
 echo "ok"

@@ -1,7 +1,9 @@
 # shellcheck shell=bash disable=SC2034
 # tests/bench/writes.sh — the write figures of tests/bench/run.sh (issue #20).
-# Sourced by run.sh (uses its figure/not_run/ratio helpers, BUILD, WORK, PIDS,
-# SECS, SMOKE, DO_BUILD, CONNS, STREAMS, ECHO_PORT, SQLITE_RATE); defines:
+# Sourced by run.sh (uses its figure/not_run/ratio/h2load_rate/
+# sqlite_baseline_rate helpers, BUILD, WORK, PIDS, SECS, SMOKE, DO_BUILD,
+# CONNS, STREAMS, ECHO_PORT, ECHO_RATE, SQLITE_RATE, SQLITE_ROWS; the write_load
+# smoke test sources it for writes_start_submission alone); defines:
 #
 #   writes_generator_check  "write generator ÷ h2load on the bare echo": our
 #       generator (tests/bench/write_load.cc, a fresh body per call) and h2load
@@ -255,7 +257,7 @@ writes_submit_stream() {
   # (the machine's speed drifts over a run): the ratio's baseline is their
   # mean; the run's first measurement is shown beside them.
   local sqlite_before sqlite_after sqlite_mean
-  sqlite_before=$(sqlite_baseline_rate) || sqlite_before=""
+  sqlite_before=$(sqlite_baseline_rate) || { sqlite_before=""; cp "$WORK/sqlite.err" "$WORK/sqlite-before.err"; }
   # 4 streams × 4 chunks of 1 000 values in flight (submission_bench's (b)).
   local rate result
   rate=$("$WRITE_LOAD_BIN" --mode=stream --target="$SUB_ADDR" --token_file="$WORK/writes.token" \
@@ -270,7 +272,7 @@ writes_submit_stream() {
     return
   fi
   if [ -z "$sqlite_before" ] || [ -z "$sqlite_after" ]; then
-    not_run "$name" ">= 1.0" "the raw SQLite baseline failed beside the stream: $(cat "$WORK/sqlite.err")"
+    not_run "$name" ">= 1.0" "the raw SQLite baseline failed beside the stream: $(cat "$WORK/sqlite-before.err" "$WORK/sqlite.err" 2>/dev/null)"
     return
   fi
   sqlite_mean=$(awk -v a="$sqlite_before" -v b="$sqlite_after" 'BEGIN { printf "%.0f", (a + b) / 2 }')
