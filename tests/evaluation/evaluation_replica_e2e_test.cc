@@ -277,7 +277,8 @@ class EvaluationReplicaTest : public ::testing::Test {
 
   void TearDown() override {
     if (replica_.running()) {
-      EXPECT_TRUE(replica_.Stop().ok()) << replica_.log();
+      const absl::Status stopped = replica_.Stop();  // carries the exit status and the log
+      EXPECT_TRUE(stopped.ok()) << stopped;
     }
     if (suite_ != nullptr) {
       EXPECT_TRUE(suite_->Stop().ok());

@@ -1,11 +1,9 @@
 #include "services/evaluation/service/followup_forwarder.h"
 
+#include <atomic>
 #include <string>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
 #include "services/evaluation/service/primary_forwarder.h"
 
 namespace halfsky::evaluation {
@@ -13,9 +11,19 @@ namespace halfsky::evaluation {
 using ::halfsky::v1::FollowUpEvent;
 
 // One relayed WatchFollowUps: the caller's stream (server side) and the
-// primary's (client side) in one object, deleted once both are done. One
-// buffer: a read from the primary, then its write to the caller, then the
-// next read.
+// primary's (client side) in one object. One buffer: a read from the
+// primary, then its write to the caller, then the next read.
+//
+// The read flow is started from the caller's side (OnWriteDone), so it holds
+// the upstream call open (AddHold) until it ends: a read that comes back not
+// ok, or a write to the caller that fails. The upstream OnDone therefore
+// comes only when neither a read nor a write is pending, and it finishes the
+// caller's stream with the primary's status.
+//
+// Lifetime: the two OnDones run on different threads, and the upstream
+// OnDone's Finish can bring the caller's OnDone before the upstream one has
+// returned. Each drops one of two references as its very last touch of the
+// object; the second one deletes it.
 class FollowUpForwarder::Relay final : public grpc::ServerWriteReactor<FollowUpEvent>,
                                        public grpc::ClientReadReactor<FollowUpEvent> {
  public:
@@ -24,70 +32,39 @@ class FollowUpForwarder::Relay final : public grpc::ServerWriteReactor<FollowUpE
 
   void Begin(halfsky::v1::FollowUpService::Stub* stub) {
     stub->async()->WatchFollowUps(upstream_.get(), &request_, this);
+    grpc::ClientReadReactor<FollowUpEvent>::AddHold();  // the read flow
     grpc::ClientReadReactor<FollowUpEvent>::StartRead(&event_);
     grpc::ClientReadReactor<FollowUpEvent>::StartCall();
   }
 
-  // Primary → relay.
+  // Primary -> relay.
   void OnReadDone(bool ok) override {
     if (!ok) {
-      return;  // the upstream OnDone follows with its status
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      writing_ = true;
+      grpc::ClientReadReactor<FollowUpEvent>::RemoveHold();  // OnDone follows with the status
+      return;
     }
     grpc::ServerWriteReactor<FollowUpEvent>::StartWrite(&event_);
   }
   void OnDone(const grpc::Status& status) override {
-    bool finish = false;
-    {
-      absl::MutexLock lock(&mu_);
-      upstream_done_ = true;
-      status_ = status;
-      finish = !writing_;
-    }
-    if (finish) {
-      grpc::ServerWriteReactor<FollowUpEvent>::Finish(status);
-    }
-    MaybeDelete();
+    grpc::ServerWriteReactor<FollowUpEvent>::Finish(status);
+    Unref();  // `this` may be gone from here on
   }
 
-  // Relay → caller.
+  // Relay -> caller.
   void OnWriteDone(bool ok) override {
-    bool finish = false;
-    grpc::Status status;
-    {
-      absl::MutexLock lock(&mu_);
-      writing_ = false;
-      finish = upstream_done_;
-      status = status_;
-    }
-    if (finish) {
-      grpc::ServerWriteReactor<FollowUpEvent>::Finish(status);
-    } else if (ok) {
+    if (ok) {
       grpc::ClientReadReactor<FollowUpEvent>::StartRead(&event_);
-    } else {
-      upstream_->TryCancel();
+      return;
     }
+    upstream_->TryCancel();  // the caller is gone
+    grpc::ClientReadReactor<FollowUpEvent>::RemoveHold();
   }
   void OnCancel() override { upstream_->TryCancel(); }
-  void OnDone() override {
-    {
-      absl::MutexLock lock(&mu_);
-      caller_done_ = true;
-    }
-    MaybeDelete();
-  }
+  void OnDone() override { Unref(); }
 
  private:
-  void MaybeDelete() {
-    bool both;
-    {
-      absl::MutexLock lock(&mu_);
-      both = caller_done_ && upstream_done_;
-    }
-    if (both) {
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       delete this;
     }
   }
@@ -95,11 +72,7 @@ class FollowUpForwarder::Relay final : public grpc::ServerWriteReactor<FollowUpE
   const std::shared_ptr<grpc::ClientContext> upstream_;
   const halfsky::v1::WatchFollowUpsRequest request_;
   FollowUpEvent event_;
-  absl::Mutex mu_;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool upstream_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool caller_done_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int> refs_{2};  // the caller's side and the primary's
 };
 
 FollowUpForwarder::FollowUpForwarder(std::shared_ptr<grpc::ChannelInterface> primary,
