@@ -209,6 +209,27 @@ grpc::Status FetchCatalog(const ClientOptions& options, halfsky::v1::Catalog* ca
   return st;
 }
 
+grpc::Status FetchNames(const ClientOptions& options, views::Names* names) {
+  halfsky::v1::Catalog catalog;
+  grpc::Status st = FetchCatalog(options, &catalog);
+  if (st.ok()) {
+    *names = views::NamesFromCatalog(catalog);
+    return st;
+  }
+  *names = {};
+  if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return st;
+  }
+  return grpc::Status::OK;
+}
+
+views::Names NamesOrNone(const ClientOptions& options) {
+  views::Names names;
+  (void)FetchNames(options, &names);
+  return names;
+}
+
 std::string DescribeRpcError(const grpc::Status& status) {
   std::string out = absl::StrCat(CodeText(status.error_code()), ": ", status.error_message(), "\n");
   for (const FieldViolation& v : BadRequestViolations(FromGrpcStatus(status))) {

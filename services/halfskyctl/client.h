@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/views/warnings_view.h"
 #include "grpcpp/grpcpp.h"
 #include "halfsky/v1/catalog.pb.h"
 #include "services/halfskyctl/cli.h"
@@ -105,6 +106,18 @@ std::optional<absl::Duration> RetryWait(const ClientOptions& options, Idempotenc
 // CatalogService), for names of areas, units, domains and indicators.
 // The RPC's status on failure.
 grpc::Status FetchCatalog(const ClientOptions& options, halfsky::v1::Catalog* catalog);
+
+// The catalog's names (areas, units, indicators) for labelling a command's
+// output. Labels are optional: when the server refuses the catalog, `names`
+// is left empty (the output shows codes) and the result is OK. When the
+// server could not be reached at all (UNAVAILABLE or DEADLINE_EXCEEDED after
+// every attempt) that status is returned: a command whose own call goes to
+// the same server fails with it at once rather than wait as long again.
+grpc::Status FetchNames(const ClientOptions& options, views::Names* names);
+
+// FetchNames for output after the command's own call succeeded: the names,
+// or none.
+views::Names NamesOrNone(const ClientOptions& options);
 
 // A readable, multi-line description of an RPC error for people: the code
 // explained in Chinese and English, the message, and every BadRequest field

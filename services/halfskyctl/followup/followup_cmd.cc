@@ -54,15 +54,6 @@ bool ParseDay(const std::string& text, bool end_of_day, google::protobuf::Timest
   return true;
 }
 
-views::Names LoadNames(const ClientOptions& options) {
-  v1::Catalog catalog;
-  views::Names names;
-  if (FetchCatalog(options, &catalog).ok()) {
-    names = views::NamesFromCatalog(catalog);
-  }
-  return names;
-}
-
 int Watch(v1::FollowUpService::Stub* stub, const ClientOptions& options, bool all_events, bool json,
           const views::Names& names, bool colour, std::ostream& out, std::ostream& err) {
   v1::WatchFollowUpsRequest request;
@@ -138,7 +129,11 @@ int RunFollowUpCommand(const std::vector<std::string>& raw, std::ostream& out, s
     if (!args->positional().empty()) {
       return Usage(err, "多余的参数 / unexpected argument " + args->positional()[0]);
     }
-    const views::Names names = LoadNames(options);
+    views::Names names;
+    if (grpc::Status st = FetchNames(options, &names); !st.ok()) {
+      err << "halfskyctl followup list: " << DescribeRpcError(st) << "\n";
+      return cli::ExitCodeFor(st);
+    }
     if (args->Has("watch")) {
       return Watch(stub.get(), options, args->Has("all-events"), json, names, colour, out, err);
     }
@@ -248,7 +243,7 @@ int RunFollowUpCommand(const std::vector<std::string>& raw, std::ostream& out, s
     out << views::RenderFollowUpJson(result);
     return cli::kExitOk;
   }
-  const views::Names names = LoadNames(options);
+  const views::Names names = NamesOrNone(options);
   if (sub == "show") {
     out << views::RenderFollowUpHistory(result, names);
   } else {

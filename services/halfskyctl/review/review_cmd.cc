@@ -57,15 +57,6 @@ std::string DescribeError(const grpc::Status& st) {
   return out;
 }
 
-views::Names LoadNames(const ClientOptions& options) {
-  v1::Catalog catalog;
-  views::Names names;
-  if (FetchCatalog(options, &catalog).ok()) {
-    names = views::NamesFromCatalog(catalog);
-  }
-  return names;
-}
-
 bool Colour(const cli::Args& args, const std::ostream& out) {
   return args.Has("no-color") || args.Has("no-colour") ? false
          : args.Has("color") || args.Has("colour")     ? true
@@ -194,7 +185,7 @@ int RunValidateCommand(const std::vector<std::string>& raw, std::ostream& out, s
   if (format == "json") {
     out << views::ProtoJson(response, true);
   } else {
-    out << views::RenderViolationsTable(response, LoadNames(options), Colour(*args, out));
+    out << views::RenderViolationsTable(response, NamesOrNone(options), Colour(*args, out));
   }
   return response.error_count() > 0 ? cli::kExitProblems : cli::kExitOk;
 }
@@ -238,7 +229,11 @@ int RunReviewCommand(const std::vector<std::string>& raw, std::ostream& out, std
                    "未知状态 / unknown --state " + state_filter +
                        " (draft|submitted|returned|approved|pending|all)");
     }
-    const views::Names names = LoadNames(options);
+    views::Names names;
+    if (grpc::Status st = FetchNames(options, &names); !st.ok()) {
+      err << prefix << DescribeError(st) << "\n";
+      return cli::ExitCodeFor(st);
+    }
     if (args->Has("watch")) {
       v1::WatchFormsRequest request;
       request.set_year(year);
@@ -283,7 +278,7 @@ int RunReviewCommand(const std::vector<std::string>& raw, std::ostream& out, std
       return cli::ExitCodeFor(st);
     }
     out << (json ? views::ProtoJson(response, true)
-                 : views::RenderFormHistory(response, LoadNames(options)));
+                 : views::RenderFormHistory(response, NamesOrNone(options)));
     return cli::kExitOk;
   }
 
@@ -324,7 +319,7 @@ int RunReviewCommand(const std::vector<std::string>& raw, std::ostream& out, std
     err << prefix << DescribeError(st) << "\n";
     return cli::ExitCodeFor(st);
   }
-  out << (json ? views::ProtoJson(form, true) : views::RenderFormLine(form, LoadNames(options)));
+  out << (json ? views::ProtoJson(form, true) : views::RenderFormLine(form, NamesOrNone(options)));
   return cli::kExitOk;
 }
 

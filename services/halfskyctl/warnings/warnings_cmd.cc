@@ -196,10 +196,10 @@ int RunWarningsCommand(const std::vector<std::string>& raw, std::ostream& out, s
   const bool colour = args->Has("no-color") || args->Has("no-colour") ? false
                       : args->Has("color") || args->Has("colour")     ? true
                                                                       : views::UseColour(out);
-  v1::Catalog catalog;
   views::Names names;
-  if (FetchCatalog(options, &catalog).ok()) {
-    names = views::NamesFromCatalog(catalog);
+  if (grpc::Status st = FetchNames(options, &names); !st.ok()) {
+    err << "halfskyctl warnings: " << DescribeRpcError(st) << "\n";
+    return cli::ExitCodeFor(st);
   }
   auto stub = v1::EvaluationService::NewStub(Dial(options));
   if (args->Has("watch")) {
@@ -267,11 +267,7 @@ int RunAckCommand(const std::vector<std::string>& raw, std::ostream& out, std::o
   // has not reported (names from the catalog when it can be read).
   std::string subject = warning.indicator_name_zh();
   if (views::IsUnitWarning(warning)) {
-    v1::Catalog catalog;
-    views::Names names;
-    if (FetchCatalog(options, &catalog).ok()) {
-      names = views::NamesFromCatalog(catalog);
-    }
+    const views::Names names = NamesOrNone(options);
     subject = views::WarningSubjectZh(warning, names.units, names.indicators);
   }
   out << "已确认 / acknowledged " << warning.id() << "（" << subject << "，"
