@@ -155,19 +155,61 @@ Aggregator::SeriesId Aggregator::GetOrCreateSeries(uint64_t key, int area) {
     const SeriesId s = it->second;
     series_keys_.push_back(key);
     series_by_area_[area].push_back(s);
-    if (s / kChunk >= chunks_.size()) {
-      chunks_.push_back(std::make_unique<Cell[]>(kChunk * years_));
+    if (areas_[area].children.empty()) {
+      const uint32_t i = leaf_series_++;
+      slots_.push_back(i | kLeafSlot);
+      if (i / kChunk >= leaf_chunks_.size()) {
+        leaf_chunks_.push_back(std::make_unique<LeafCell[]>(kChunk * years_));
+      }
+    } else {
+      const uint32_t i = full_series_++;
+      slots_.push_back(i);
+      if (i / kChunk >= chunks_.size()) {
+        chunks_.push_back(std::make_unique<Cell[]>(kChunk * years_));
+      }
     }
   }
   return it->second;
 }
 
-Aggregator::Cell& Aggregator::CellAt(SeriesId s, int y) {
-  return chunks_[s / kChunk][(s % kChunk) * years_ + y];
+Aggregator::Cell Aggregator::ExpandLeaf(const LeafCell& leaf) {
+  static_assert(sizeof(LeafCell) == 24, "a leaf's cell is three words");
+  Cell c;
+  c.num = leaf.num;
+  c.den = leaf.den;
+  c.seq = static_cast<int64_t>(leaf.seq_flags & ((uint64_t{1} << kLeafSeqBits) - 1));
+  const auto stored = static_cast<uint8_t>(leaf.seq_flags >> kLeafSeqBits);
+  c.flags = static_cast<uint8_t>(stored & ~kLeafApproved);
+  c.max_seq = (c.flags & (kDirect | kNarrative)) != 0 ? c.seq : 0;
+  c.parts = (c.flags & kDirect) != 0 ? 1 : 0;
+  c.approved_parts = (stored & kLeafApproved) != 0 ? 1 : 0;
+  return c;
 }
 
-const Aggregator::Cell& Aggregator::CellAt(SeriesId s, int y) const {
-  return chunks_[s / kChunk][(s % kChunk) * years_ + y];
+Aggregator::Cell Aggregator::CellAt(SeriesId s, int y) const {
+  const uint32_t slot = slots_[s];
+  const uint32_t i = slot & ~kLeafSlot;
+  if (slot & kLeafSlot) {
+    return ExpandLeaf(leaf_chunks_[i / kChunk][(i % kChunk) * years_ + y]);
+  }
+  return chunks_[i / kChunk][(i % kChunk) * years_ + y];
+}
+
+void Aggregator::StoreCell(SeriesId s, int y, const Cell& cell) {
+  const uint32_t slot = slots_[s];
+  const uint32_t i = slot & ~kLeafSlot;
+  if ((slot & kLeafSlot) == 0) {
+    chunks_[i / kChunk][(i % kChunk) * years_ + y] = cell;
+    return;
+  }
+  // What a leaf keeps is all there is: its derived fields are its own
+  // figure's (see LeafCell), which ExpandLeaf rebuilds.
+  LeafCell& leaf = leaf_chunks_[i / kChunk][(i % kChunk) * years_ + y];
+  leaf.num = cell.num;
+  leaf.den = cell.den;
+  const auto stored = static_cast<uint8_t>((cell.flags & ~kLeafApproved) |
+                                           (cell.approved_parts > 0 ? kLeafApproved : 0));
+  leaf.seq_flags = static_cast<uint64_t>(cell.seq) | (uint64_t{stored} << kLeafSeqBits);
 }
 
 bool Aggregator::Present(const Cell& c, const IndicatorInfo& info) const {
@@ -217,7 +259,8 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
   const int ind = IndicatorIndex(key.indicator_id());
   const int area = AreaIndex(key.area_code());
   const int y = key.year() - first_year_;
-  if (ind < 0 || area < 0 || y < 0 || y >= years_) {
+  if (ind < 0 || area < 0 || y < 0 || y >= years_ || revision.sequence() < 0 ||
+      revision.sequence() >= (int64_t{1} << kLeafSeqBits)) {
     ++skipped_count_;
     return std::nullopt;
   }
@@ -236,7 +279,7 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
     }
     const SeriesId s = static_cast<SeriesId>(found);
     last_sequence_ = std::max(last_sequence_, revision.sequence());
-    Cell& c = CellAt(s, y);
+    Cell c = CellAt(s, y);
     if (revision.sequence() <= c.seq) {
       return std::make_pair(s, y);
     }
@@ -247,6 +290,7 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
     c.den = 0;
     c.seq = revision.sequence();
     c.flags &= static_cast<uint8_t>(~(kDirect | kNarrative));
+    StoreCell(s, y, c);
     return std::make_pair(s, y);
   }
   double num = 0;
@@ -290,7 +334,7 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
     }
   }
   last_sequence_ = std::max(last_sequence_, revision.sequence());
-  Cell& c = CellAt(s, y);
+  Cell c = CellAt(s, y);
   const bool had = (c.flags & (kDirect | kNarrative)) != 0;
   // c.seq stays set after a withdrawal: an older revision never returns.
   if (revision.sequence() <= c.seq) {
@@ -304,6 +348,7 @@ std::optional<std::pair<Aggregator::SeriesId, int>> Aggregator::SetDirect(
   c.den = den;
   c.seq = revision.sequence();
   c.flags = static_cast<uint8_t>((c.flags & ~kPublished) | flag);
+  StoreCell(s, y, c);
   return std::make_pair(s, y);
 }
 
@@ -314,7 +359,7 @@ void Aggregator::Recompute(SeriesId s, int y) {
   const int sex = static_cast<int>((key >> 4) & 0xf);
   const int res = static_cast<int>(key & 0xf);
   const IndicatorInfo& info = indicators_[ind];
-  Cell& c = CellAt(s, y);
+  Cell c = CellAt(s, y);
   c.cnum = 0;
   c.cden = 0;
   c.children = 0;
@@ -325,6 +370,7 @@ void Aggregator::Recompute(SeriesId s, int y) {
   c.parts = direct ? 1 : 0;
   c.approved_parts = direct && DirectApproved(ind, area, y) ? 1 : 0;
   if (info.method == Method::kNone || info.method == Method::kQualitative) {
+    StoreCell(s, y, c);
     return;
   }
   int32_t child_parts = 0;
@@ -334,7 +380,7 @@ void Aggregator::Recompute(SeriesId s, int y) {
     if (cs < 0) {
       continue;
     }
-    const Cell& cc = CellAt(static_cast<SeriesId>(cs), y);
+    const Cell cc = CellAt(static_cast<SeriesId>(cs), y);
     if (OnlyPublished(cc)) {
       // A published figure has no counts: it is left out of the sum, and
       // the parent's coverage names it.
@@ -366,7 +412,7 @@ void Aggregator::Recompute(SeriesId s, int y) {
         if (ws < 0) {
           continue;
         }
-        const Cell& wc = CellAt(static_cast<SeriesId>(ws), y);
+        const Cell wc = CellAt(static_cast<SeriesId>(ws), y);
         const auto weff = Effective(wc, indicators_[info.weight]);
         if (!weff) {
           continue;
@@ -393,6 +439,7 @@ void Aggregator::Recompute(SeriesId s, int y) {
     c.parts = child_parts;
     c.approved_parts = child_approved;
   }
+  StoreCell(s, y, c);
 }
 
 bool Aggregator::DirectApproved(int indicator, int area, int y) const {
@@ -619,7 +666,7 @@ bool Aggregator::RenderCellValue(SeriesId s, int y, Aggregate* out) const {
   const int sex = static_cast<int>((key >> 4) & 0xf);
   const int res = static_cast<int>(key & 0xf);
   const IndicatorInfo& info = indicators_[ind];
-  const Cell& c = CellAt(s, y);
+  const Cell c = CellAt(s, y);
   auto eff = Effective(c, info);
   if (!eff) {
     if (!Present(c, info)) {
@@ -800,7 +847,7 @@ void Aggregator::ForEachCellAfter(int64_t after_sequence,
   for (SeriesId s = 0; s < series_keys_.size(); ++s) {
     const IndicatorInfo& info = indicators_[series_keys_[s] >> 40];
     for (int y = 0; y < years_; ++y) {
-      const Cell& c = CellAt(s, y);
+      const Cell c = CellAt(s, y);
       if (Present(c, info) && c.max_seq > after_sequence) {
         fn(MakeCell(s, y));
       }

@@ -75,7 +75,8 @@
 //
 // Revisions that cannot be applied (unknown indicator or area — a catalog
 // mismatch —, year outside [catalog base year, final year], a payload that
-// does not fit the indicator's kind) are skipped and counted
+// does not fit the indicator's kind, a sequence outside [0, 2^56), which a
+// leaf's 24-byte cell cannot hold) are skipped and counted
 // (skipped_count()); they never fail the feed.
 //
 // Thread-safety: thread-compatible. Callers serialize writers against
@@ -247,6 +248,21 @@ class Aggregator {
     uint8_t flags = 0;
   };
   static bool SameCell(const Cell& a, const Cell& b);
+  // A leaf area's cell as stored. A leaf (an area without children in the
+  // catalog) never combines children, so Recompute leaves every derived
+  // field of its Cell a function of its own figure: cnum, cden and the
+  // children's counts 0, max_seq = seq when it holds a figure or narrative,
+  // parts = 1 for a direct figure, approved_parts stored as kLeafApproved.
+  // 24 bytes instead of Cell's 72: at a province's size nearly every series
+  // is a community's.
+  struct LeafCell {
+    double num = 0;
+    double den = 0;
+    uint64_t seq_flags = 0;  // the sequence in the low 56 bits, the flags in the top 8
+  };
+  static constexpr uint8_t kLeafApproved = 8;  // in LeafCell's flags only
+  static constexpr int kLeafSeqBits = 56;      // sequences at or above 2^56 are skipped
+  static Cell ExpandLeaf(const LeafCell& leaf);
   struct Figure {
     double num;
     double den;
@@ -269,8 +285,10 @@ class Aggregator {
                                      bool computed) const;
   int64_t FindSeries(uint64_t key) const;
   SeriesId GetOrCreateSeries(uint64_t key, int area);
-  Cell& CellAt(SeriesId s, int y);
-  const Cell& CellAt(SeriesId s, int y) const;
+  // The cell (a leaf's expanded), and its write back: StoreCell keeps what
+  // the series' storage holds (a leaf: the figure, flags and approval).
+  Cell CellAt(SeriesId s, int y) const;
+  void StoreCell(SeriesId s, int y, const Cell& cell);
   // Shared by Apply and Load: resolves and stores the direct figure.
   // Returns the series and year index, or nullopt if skipped.
   std::optional<std::pair<SeriesId, int>> SetDirect(const halfsky::v1::Revision& revision);
@@ -304,9 +322,16 @@ class Aggregator {
   absl::flat_hash_map<uint64_t, SeriesId> series_index_;
   std::vector<uint64_t> series_keys_;
   std::vector<std::vector<SeriesId>> series_by_area_;
-  // Cells of series s at chunks_[s / kChunk][(s % kChunk) * years_ + y].
+  // Where series s keeps its cells: slots_[s] = i, the cells of year y at
+  // chunks_[i / kChunk][(i % kChunk) * years_ + y]; a leaf area's series
+  // (slot with kLeafSlot) in leaf_chunks_ the same way.
   static constexpr size_t kChunk = 1024;
+  static constexpr uint32_t kLeafSlot = 0x80000000u;
+  std::vector<uint32_t> slots_;
+  uint32_t full_series_ = 0;
+  uint32_t leaf_series_ = 0;
   std::vector<std::unique_ptr<Cell[]>> chunks_;
+  std::vector<std::unique_ptr<LeafCell[]>> leaf_chunks_;
 
   // Approved forms: (area index, year index) → their units.
   absl::flat_hash_map<std::pair<int, int>, std::vector<std::string>> approved_units_;
