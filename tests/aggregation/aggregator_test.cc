@@ -280,7 +280,10 @@ TEST_F(AggregatorTest, UnusableRevisionsAreSkippedAndCounted) {
   EXPECT_FALSE(agg_.Apply(Fraction(2, Key("HEALTH-01", "999999", 2022), 1, 2), nullptr));
   EXPECT_FALSE(agg_.Apply(Fraction(3, Key("HEALTH-01", kEast, 2019), 1, 2), nullptr));
   EXPECT_FALSE(agg_.Apply(Value(4, Key("HEALTH-01", kEast, 2022), 1), nullptr));  // wrong payload
-  EXPECT_EQ(agg_.skipped_count(), 4);
+  // A sequence a leaf's cell cannot hold (2^56 and above): never truncated.
+  EXPECT_FALSE(
+      agg_.Apply(Fraction(int64_t{1} << 56, Key("HEALTH-01", kVillageA, 2022), 1, 2), nullptr));
+  EXPECT_EQ(agg_.skipped_count(), 5);
   EXPECT_EQ(agg_.aggregate_count(), 0);
   EXPECT_EQ(agg_.last_sequence(), 0);
 }
