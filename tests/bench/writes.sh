@@ -65,8 +65,9 @@ writes_catalog_paths() {
 # file $WORK/NAME.db (or on --store=$BENCH_STORE when set: province.sh's
 # PostgreSQL database) with the bench catalog (writes_catalog_paths) and a statistics token
 # ($WORK/writes.token), the per-principal rate limit off (one principal sends
-# the whole load); sets SUB_ADDR and SUB_PID, or returns 1 with
-# WRITES_START_ERR.
+# the whole load), and $HALFSKY_BENCH_SUBMISSION_FLAGS (word-split; for
+# experiments such as --sqlite_cache_mib=16); sets SUB_ADDR and SUB_PID, or
+# returns 1 with WRITES_START_ERR.
 writes_start_submission() {
   local name=$1
   if [ ! -f "$WORK/writes.token" ]; then
@@ -80,7 +81,7 @@ writes_start_submission() {
     --catalog "$(writes_catalog_paths)" \
     --tokens_file "$WORK/writes.tokens" --store "${BENCH_STORE:-sqlite:$WORK/$name.db}" \
     --address_file "$WORK/$name.addr" --drain_delay 0s --rate_limit_per_second=0 \
-    >"$WORK/$name.log" 2>&1 &
+    ${HALFSKY_BENCH_SUBMISSION_FLAGS:-} >"$WORK/$name.log" 2>&1 &
   SUB_PID=$!
   PIDS+=("$SUB_PID")
   local _
