@@ -358,6 +358,19 @@ void Aggregator::Recompute(SeriesId s, int y) {
   const int area = static_cast<int>((key >> 8) & 0xffffffffULL);
   const int sex = static_cast<int>((key >> 4) & 0xf);
   const int res = static_cast<int>(key & 0xf);
+  if (const uint32_t slot = slots_[s]; slot & kLeafSlot) {
+    // A leaf combines nothing: of its derived fields only the approval is
+    // not its own figure's (ExpandLeaf), so that is all there is to redo.
+    const uint32_t i = slot & ~kLeafSlot;
+    LeafCell& leaf = leaf_chunks_[i / kChunk][(i % kChunk) * years_ + y];
+    const auto stored = static_cast<uint8_t>(leaf.seq_flags >> kLeafSeqBits);
+    const bool approved = (stored & kDirect) != 0 && DirectApproved(ind, area, y);
+    const auto flags =
+        static_cast<uint8_t>(approved ? stored | kLeafApproved : stored & ~kLeafApproved);
+    leaf.seq_flags =
+        (leaf.seq_flags & ((uint64_t{1} << kLeafSeqBits) - 1)) | (uint64_t{flags} << kLeafSeqBits);
+    return;
+  }
   const IndicatorInfo& info = indicators_[ind];
   Cell c = CellAt(s, y);
   c.cnum = 0;
