@@ -173,12 +173,11 @@ Aggregator::SeriesId Aggregator::GetOrCreateSeries(uint64_t key, int area) {
 }
 
 Aggregator::Cell Aggregator::ExpandLeaf(const LeafCell& leaf) {
-  static_assert(sizeof(LeafCell) == 24, "a leaf's cell is three words");
   Cell c;
   c.num = leaf.num;
   c.den = leaf.den;
-  c.seq = static_cast<int64_t>(leaf.seq_flags & ((uint64_t{1} << kLeafSeqBits) - 1));
-  const auto stored = static_cast<uint8_t>(leaf.seq_flags >> kLeafSeqBits);
+  c.seq = leaf.seq();
+  const uint8_t stored = leaf.flags();
   c.flags = static_cast<uint8_t>(stored & ~kLeafApproved);
   c.max_seq = (c.flags & (kDirect | kNarrative)) != 0 ? c.seq : 0;
   c.parts = (c.flags & kDirect) != 0 ? 1 : 0;
@@ -207,9 +206,8 @@ void Aggregator::StoreCell(SeriesId s, int y, const Cell& cell) {
   LeafCell& leaf = leaf_chunks_[i / kChunk][(i % kChunk) * years_ + y];
   leaf.num = cell.num;
   leaf.den = cell.den;
-  const auto stored = static_cast<uint8_t>((cell.flags & ~kLeafApproved) |
-                                           (cell.approved_parts > 0 ? kLeafApproved : 0));
-  leaf.seq_flags = static_cast<uint64_t>(cell.seq) | (uint64_t{stored} << kLeafSeqBits);
+  leaf.Set(cell.seq, static_cast<uint8_t>((cell.flags & ~kLeafApproved) |
+                                          (cell.approved_parts > 0 ? kLeafApproved : 0)));
 }
 
 bool Aggregator::Present(const Cell& c, const IndicatorInfo& info) const {
@@ -363,12 +361,10 @@ void Aggregator::Recompute(SeriesId s, int y) {
     // not its own figure's (ExpandLeaf), so that is all there is to redo.
     const uint32_t i = slot & ~kLeafSlot;
     LeafCell& leaf = leaf_chunks_[i / kChunk][(i % kChunk) * years_ + y];
-    const auto stored = static_cast<uint8_t>(leaf.seq_flags >> kLeafSeqBits);
+    const uint8_t stored = leaf.flags();
     const bool approved = (stored & kDirect) != 0 && DirectApproved(ind, area, y);
-    const auto flags =
-        static_cast<uint8_t>(approved ? stored | kLeafApproved : stored & ~kLeafApproved);
-    leaf.seq_flags =
-        (leaf.seq_flags & ((uint64_t{1} << kLeafSeqBits) - 1)) | (uint64_t{flags} << kLeafSeqBits);
+    leaf.Set(leaf.seq(),
+             static_cast<uint8_t>(approved ? stored | kLeafApproved : stored & ~kLeafApproved));
     return;
   }
   const IndicatorInfo& info = indicators_[ind];

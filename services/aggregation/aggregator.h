@@ -255,13 +255,23 @@ class Aggregator {
   // parts = 1 for a direct figure, approved_parts stored as kLeafApproved.
   // 24 bytes instead of Cell's 72: at a province's size nearly every series
   // is a community's.
+  static constexpr uint8_t kLeafApproved = 8;  // in LeafCell's flags only
+  static constexpr int kLeafSeqBits = 56;      // sequences at or above 2^56 are skipped
   struct LeafCell {
     double num = 0;
     double den = 0;
     uint64_t seq_flags = 0;  // the sequence in the low 56 bits, the flags in the top 8
+
+    int64_t seq() const {
+      return static_cast<int64_t>(seq_flags & ((uint64_t{1} << kLeafSeqBits) - 1));
+    }
+    uint8_t flags() const { return static_cast<uint8_t>(seq_flags >> kLeafSeqBits); }
+    // `seq` in [0, 2^56).
+    void Set(int64_t seq, uint8_t flags) {
+      seq_flags = static_cast<uint64_t>(seq) | (uint64_t{flags} << kLeafSeqBits);
+    }
   };
-  static constexpr uint8_t kLeafApproved = 8;  // in LeafCell's flags only
-  static constexpr int kLeafSeqBits = 56;      // sequences at or above 2^56 are skipped
+  static_assert(sizeof(LeafCell) == 24, "a leaf's cell is three words");
   static Cell ExpandLeaf(const LeafCell& leaf);
   struct Figure {
     double num;

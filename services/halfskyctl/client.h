@@ -110,8 +110,9 @@ grpc::Status FetchCatalog(const ClientOptions& options, halfsky::v1::Catalog* ca
 // The catalog's names (areas, units, indicators) for labelling a command's
 // output. Labels are optional: when the server refuses the catalog, `names`
 // is left empty (the output shows codes) and the result is OK. When the
-// server could not be reached at all (UNAVAILABLE or DEADLINE_EXCEEDED after
-// every attempt) that status is returned: a command whose own call goes to
+// server could not be reached (UNAVAILABLE after every attempt, or
+// DEADLINE_EXCEEDED: no answer within --timeout, as from an address that
+// drops packets) that status is returned: a command whose own call goes to
 // the same server fails with it at once rather than wait as long again.
 grpc::Status FetchNames(const ClientOptions& options, views::Names* names);
 

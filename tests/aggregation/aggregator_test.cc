@@ -288,6 +288,26 @@ TEST_F(AggregatorTest, UnusableRevisionsAreSkippedAndCounted) {
   EXPECT_EQ(agg_.last_sequence(), 0);
 }
 
+// A leaf's 24-byte cell holds sequences up to 2^56 - 1 exactly, beside
+// its flags; a negative sequence is skipped like one too large.
+TEST_F(AggregatorTest, LeafCellsHoldTheLargestSequenceExactly) {
+  constexpr int64_t kLargest = (int64_t{1} << 56) - 1;
+  ASSERT_TRUE(agg_.Apply(Fraction(kLargest, Key("HEALTH-01", kVillageA, 2022), 3, 4), nullptr));
+  auto leaf = agg_.Get(Key("HEALTH-01", kVillageA, 2022));
+  ASSERT_TRUE(leaf.has_value());
+  EXPECT_EQ(leaf->as_of_sequence(), kLargest);
+  EXPECT_TRUE(leaf->direct());
+  EXPECT_EQ(leaf->part_count(), 1);
+  EXPECT_DOUBLE_EQ(leaf->numerator(), 3);
+  EXPECT_DOUBLE_EQ(leaf->denominator(), 4);
+  auto parent = agg_.Get(Key("HEALTH-01", kTown, 2022));
+  ASSERT_TRUE(parent.has_value());
+  EXPECT_EQ(parent->as_of_sequence(), kLargest);
+  EXPECT_FALSE(agg_.Apply(Fraction(-1, Key("HEALTH-01", kVillageB, 2022), 1, 2), nullptr));
+  EXPECT_EQ(agg_.skipped_count(), 1);
+  EXPECT_FALSE(agg_.Get(Key("HEALTH-01", kVillageB, 2022)).has_value());
+}
+
 TEST_F(AggregatorTest, ChangeSetNamesExactlyTheAffectedCells) {
   Rate(kVillageA, 2, 2000);
   ChangeSet changes;

@@ -10,6 +10,9 @@
 # sizes up to 2·10^6 values) took 3.5 minutes on the 2-core machine.
 # HALFSKY_BENCH_NO_INSTALL=1: never install missing tools (the baselines
 # that need them are NOT RUN).
+# HALFSKY_BENCH_SUBMISSION_FLAGS="--flag=v ...": extra flags for every
+# halfsky-submission the figures start (experiments, e.g.
+# --sqlite_cache_mib=16; word-split).
 # HALFSKY_BENCH_PERF=DIR: perf record (call graphs) of the servers while
 # the Rebuild RPC runs (submission, aggregation) and while the loaded latency
 # probe runs (aggregation, evaluation), and of evaluation and aggregation

@@ -77,6 +77,7 @@ writes_start_submission() {
     writes_catalog "$WORK/writes-catalog.textproto"
   fi
   rm -f "$WORK/$name.db" "$WORK/$name.db-wal" "$WORK/$name.db-shm" "$WORK/$name.addr"
+  # shellcheck disable=SC2086  # HALFSKY_BENCH_SUBMISSION_FLAGS is word-split on purpose
   "$SUBMISSION_BIN" --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 \
     --catalog "$(writes_catalog_paths)" \
     --tokens_file "$WORK/writes.tokens" --store "${BENCH_STORE:-sqlite:$WORK/$name.db}" \

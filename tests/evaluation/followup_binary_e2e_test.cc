@@ -254,8 +254,9 @@ TEST_F(FollowUpBinaryTest, ReplicaForwardsCallsAndRelaysTheWatch) {
 }
 
 // Relayed watches that their callers cancel at every point of the stream
-// (before the first event, mid initial set, after SYNCED) leave a replica
-// that still serves and exits cleanly. Each cancel brings the relay's two
+// (before the first event, mid initial set, after SYNCED), and then ones
+// whose primary stops under them, leave a replica that still serves and
+// exits cleanly. Each cancel brings the relay's two
 // OnDones close together on different threads; deleting the relay twice or
 // touching it after the other side deleted it crashed the replica at
 // shutdown in about one run in ten.
@@ -301,6 +302,36 @@ TEST_F(FollowUpBinaryTest, ReplicaOutlivesWatchesCancelledAtEveryPoint) {
   auto ctx = Ctx(testing::kUnitToken);
   grpc::Status st = via_replica->ListFollowUps(ctx.get(), one, &mine);
   EXPECT_TRUE(st.ok()) << st.error_message() << "\n" << replica.log();
+
+  // The other end: the primary stops while relayed watches are open. Each
+  // caller's stream ends with an error (the primary's status, never a clean
+  // end that would read as "nothing more to come"), and the replica still
+  // exits cleanly.
+  struct Open {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<halfsky::v1::FollowUpEvent>> reader;
+  };
+  std::vector<std::unique_ptr<Open>> open;
+  for (int i = 0; i < 3; ++i) {
+    auto w = std::make_unique<Open>();
+    auth::AddBearerToken(&w->ctx, testing::kAssessmentToken);
+    w->ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    w->reader = via_replica->WatchFollowUps(&w->ctx, {});
+    halfsky::v1::FollowUpEvent event;
+    while (w->reader->Read(&event) && event.type() != halfsky::v1::FOLLOW_UP_EVENT_TYPE_SYNCED) {
+    }
+    ASSERT_EQ(event.type(), halfsky::v1::FOLLOW_UP_EVENT_TYPE_SYNCED) << replica.log();
+    open.push_back(std::move(w));
+  }
+  const absl::Status primary_stopped = suite_->evaluation().Stop();
+  ASSERT_TRUE(primary_stopped.ok()) << primary_stopped;
+  for (auto& w : open) {
+    halfsky::v1::FollowUpEvent event;
+    while (w->reader->Read(&event)) {
+    }
+    const grpc::Status ended = w->reader->Finish();
+    EXPECT_FALSE(ended.ok()) << "a relayed watch ended cleanly when its primary stopped";
+  }
   const absl::Status stopped = replica.Stop();  // carries the exit status and the log
   EXPECT_TRUE(stopped.ok()) << stopped;
 }

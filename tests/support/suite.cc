@@ -149,7 +149,8 @@ absl::Status ServiceProcess::Stop() {
   absl::StatusOr<int> status = process_->Wait(absl::Seconds(15));
   if (!status.ok()) {
     Kill();
-    return absl::DeadlineExceededError(absl::StrCat(name_, " did not exit after SIGTERM"));
+    return absl::DeadlineExceededError(
+        absl::StrCat(name_, " did not exit after SIGTERM; log:\n", log()));
   }
   process_.reset();
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {

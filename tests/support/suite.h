@@ -54,7 +54,7 @@ class ServiceProcess {
   absl::Status Restart();
   // SIGTERM, then waits up to 15 s for a clean exit (SIGKILL after that).
   // DEADLINE_EXCEEDED if it had to be killed, INTERNAL if it exited
-  // non-zero. OK when not running.
+  // non-zero; both errors carry the process's log. OK when not running.
   absl::Status Stop();
   // Sends SIGKILL and reaps it (simulating a crash).
   void Kill();

@@ -1,6 +1,7 @@
 #include "services/evaluation/service/followup_forwarder.h"
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <utility>
 

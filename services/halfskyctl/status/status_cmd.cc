@@ -72,12 +72,7 @@ int RunStatusCommand(const std::vector<std::string>& raw, std::ostream& out, std
       err << "halfskyctl status: " << DescribeRpcError(st) << "\n";
       return cli::ExitCodeFor(st);
     }
-    v1::Catalog catalog;
-    views::Names names;
-    if (FetchCatalog(options, &catalog).ok()) {
-      names = views::NamesFromCatalog(catalog);
-    }
-    out << views::RenderReviewBoard(board, names, colour);
+    out << views::RenderReviewBoard(board, NamesOrNone(options), colour);
     for (const auto& row : board.rows()) {
       if (row.overdue()) {
         return cli::kExitProblems;
