@@ -17,6 +17,33 @@
 #include "halfsky/v1/submission.grpc.pb.h"
 
 namespace halfsky::exchange {
+
+absl::Status ValidateExchangerOptions(const ExchangerOptions& options) {
+  for (const auto& [flag, d] :
+       {std::pair{"--interval", options.interval}, std::pair{"--retry_min", options.retry_min},
+        std::pair{"--call_timeout", options.call_timeout}}) {
+    if (d <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " 须为正数 / must be positive, not ", absl::FormatDuration(d)));
+    }
+  }
+  if (options.retry_max < options.retry_min) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--retry_max 不得小于 --retry_min / must be at least --retry_min (",
+                     absl::FormatDuration(options.retry_max), " < ",
+                     absl::FormatDuration(options.retry_min), ")"));
+  }
+  if (options.from_year < 0 || options.to_year < 0) {
+    return absl::InvalidArgumentError(
+        "--from_year / --to_year 须为年份或0 / must be a year or 0 (the catalog's)");
+  }
+  if (options.from_year != 0 && options.to_year != 0 && options.from_year > options.to_year) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--from_year 不得晚于 --to_year / must not be after --to_year (",
+                     options.from_year, " > ", options.to_year, ")"));
+  }
+  return absl::OkStatus();
+}
 namespace {
 
 namespace v1 = ::halfsky::v1;

@@ -73,6 +73,12 @@ struct ExchangerOptions {
   std::shared_ptr<grpc::Channel> upper_exchange;
 };
 
+// INVALID_ARGUMENT, naming the flag, when `options` would make the loop spin
+// or never retry: interval, retry_min and call_timeout must be positive,
+// retry_max at least retry_min, the years 0 or positive and from_year at
+// most to_year when both are set.
+absl::Status ValidateExchangerOptions(const ExchangerOptions& options);
+
 class Exchanger {
  public:
   // `catalog`: this (lower) instance's. `log` and `clock` must outlive it.

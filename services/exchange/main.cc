@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
   exchanger_options.from_year = absl::GetFlag(FLAGS_from_year);
   exchanger_options.to_year = absl::GetFlag(FLAGS_to_year);
   exchanger_options.metrics = &halfsky::ServiceMetrics();
+  if (absl::Status st = halfsky::exchange::ValidateExchangerOptions(exchanger_options); !st.ok()) {
+    std::cerr << "halfsky-exchange: " << st.message() << "\n";
+    return 2;
+  }
 
   auto log = halfsky::exchange::ExchangeLog::Open(absl::GetFlag(FLAGS_database));
   if (!log.ok()) {

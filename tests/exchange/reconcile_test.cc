@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/exchange/exchanger.h"
 
 namespace halfsky::exchange {
 namespace {
@@ -23,6 +24,36 @@ v1::Indicator Ind(const std::string& id, v1::IndicatorKind kind, const std::stri
   ind.set_kind(kind);
   ind.set_statistic_code(code);
   return ind;
+}
+
+// Options that would make the loop spin (a zero interval) or never retry
+// are refused, naming the flag; the defaults pass.
+TEST(ExchangerOptionsTest, RefusesSettingsThatWouldSpinOrNeverRetry) {
+  EXPECT_TRUE(ValidateExchangerOptions({}).ok());
+  auto refused = [](auto change) {
+    ExchangerOptions o;
+    change(o);
+    return ValidateExchangerOptions(o);
+  };
+  const absl::Status zero = refused([](ExchangerOptions& o) { o.interval = absl::ZeroDuration(); });
+  EXPECT_EQ(zero.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(zero.message(), ::testing::HasSubstr("--interval"));
+  EXPECT_THAT(refused([](ExchangerOptions& o) { o.retry_min = -absl::Seconds(1); }).message(),
+              ::testing::HasSubstr("--retry_min"));
+  EXPECT_THAT(refused([](ExchangerOptions& o) { o.call_timeout = absl::ZeroDuration(); }).message(),
+              ::testing::HasSubstr("--call_timeout"));
+  EXPECT_THAT(refused([](ExchangerOptions& o) { o.retry_max = absl::Seconds(1); }).message(),
+              ::testing::HasSubstr("--retry_max"));
+  EXPECT_THAT(refused([](ExchangerOptions& o) {
+                o.from_year = 2025;
+                o.to_year = 2024;
+              }).message(),
+              ::testing::HasSubstr("--from_year"));
+  EXPECT_FALSE(refused([](ExchangerOptions& o) { o.to_year = -1; }).ok());
+  EXPECT_TRUE(refused([](ExchangerOptions& o) {
+                o.from_year = 2024;
+                o.to_year = 2024;
+              }).ok());
 }
 
 TEST(MapIndicatorsTest, MapsByStatisticCodeAndKind) {
