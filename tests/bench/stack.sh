@@ -35,7 +35,7 @@
 #       fresh feed: the revisions written) as MIN_HEAD.
 
 AGGREGATION_BIN=${AGGREGATION_BIN:-$BUILD/services/aggregation/halfsky-aggregation}
-EVALUATION_BIN=$BUILD/services/evaluation/service/halfsky-evaluation
+EVALUATION_BIN=${EVALUATION_BIN:-$BUILD/services/evaluation/service/halfsky-evaluation}
 STACK_SUB_PID=""
 STACK_AGG_PID=""
 STACK_EVAL_PID=""

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
@@ -235,6 +236,63 @@ TEST_F(EvaluationServiceTest, WarningComputedFromAggregatesInRedis) {
   EXPECT_THAT(w.explanation_zh(), HasSubstr("宫颈癌筛查率"));
   EXPECT_THAT(w.explanation_zh(), HasSubstr("60%"));
   EXPECT_EQ(fake_aggregation_.calls(), 0) << "read from Redis, not the fallback";
+}
+
+// ReadMany puts several indicators' series in ONE MULTI/EXEC (the
+// evaluator's pass over the indicators an update named: one round trip, one
+// snapshot), and each snapshot equals the one Read gives alone.
+TEST_F(EvaluationServiceTest, ReadManyIsOneTransactionWithEachReadsFigures) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-01", 2024, 98, 100)}).ok());
+  const halfsky::v1::Indicator* screening = catalog_->FindIndicator("HEALTH-02");
+  const halfsky::v1::Indicator* other = catalog_->FindIndicator("HEALTH-01");
+  ASSERT_NE(screening, nullptr);
+  ASSERT_NE(other, nullptr);
+  const std::vector<std::string> areas = {"610303"};
+  auto exec_calls = [this]() -> int64_t {
+    auto info = redis_->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(info.ok()) << info.status();
+    auto text = info.ok() ? info->AsOptionalString() : absl::StatusOr<std::optional<std::string>>();
+    if (!text.ok() || !text->has_value()) {
+      return -1;
+    }
+    const size_t at = (*text)->find("cmdstat_exec:calls=");
+    int64_t calls = 0;
+    if (at != std::string::npos) {
+      const std::string rest = (*text)->substr(at + 19);
+      (void)absl::SimpleAtoi(rest.substr(0, rest.find(',')), &calls);
+    }
+    return calls;
+  };
+  const int64_t before = exec_calls();
+  auto many = cache_->ReadMany({SeriesRequest{screening, areas, NeededSeries(*screening)},
+                                SeriesRequest{other, areas, NeededSeries(*other)}});
+  ASSERT_TRUE(many.ok()) << many.status();
+  EXPECT_EQ(exec_calls() - before, 1) << "one MULTI/EXEC for both indicators";
+  ASSERT_EQ(many->size(), 2u);
+  int with_points = 0;
+  for (size_t i = 0; i < 2; ++i) {
+    const halfsky::v1::Indicator& ind = i == 0 ? *screening : *other;
+    auto one = cache_->Read(ind, areas, NeededSeries(ind));
+    ASSERT_TRUE(one.ok()) << one.status();
+    const IndicatorSnapshot& batched = (*many)[i];
+    EXPECT_EQ(batched.indicator_id, ind.id());
+    EXPECT_EQ(batched.as_of_sequence, one->as_of_sequence);
+    ASSERT_EQ(batched.areas.size(), one->areas.size());
+    for (size_t a = 0; a < batched.areas.size(); ++a) {
+      EXPECT_EQ(batched.areas[a].area_code, one->areas[a].area_code);
+      ASSERT_EQ(batched.areas[a].series.size(), one->areas[a].series.size());
+      for (const auto& [spec, points] : one->areas[a].series) {
+        const std::vector<halfsky::v1::SeriesPoint>& got = batched.areas[a].Get(spec);
+        ASSERT_EQ(got.size(), points.size()) << ind.id();
+        for (size_t k = 0; k < points.size(); ++k) {
+          EXPECT_EQ(got[k].SerializeAsString(), points[k].SerializeAsString()) << ind.id();
+        }
+        with_points += points.empty() ? 0 : 1;
+      }
+    }
+  }
+  EXPECT_GE(with_points, 2) << "both indicators' total series have figures";
 }
 
 // The progress bands are the deployment's: the same figures through the real

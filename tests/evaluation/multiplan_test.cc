@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/catalog/catalog.h"
 #include "common/clock/clock.h"
 #include "gmock/gmock.h"
@@ -27,15 +29,58 @@ constexpr char kCity[] = "610300";
 constexpr char kWeibin[] = "610302";
 constexpr char kJintai[] = "610303";
 
-// The (total) series of each area, from a table.
+// The (total) series of each area, from a table. Counts its reads (the
+// worker thread reads while a test waits): Read per indicator, and the size
+// of each ReadMany batch; ReadMany fails with UNAVAILABLE while
+// FailBatches(true).
 class TableSeries final : public SeriesSource {
  public:
   void Put(const std::string& area, std::vector<halfsky::v1::SeriesPoint> points) {
+    absl::MutexLock lock(&mu_);
     table_[area] = std::move(points);
+  }
+  void FailBatches(bool fail) {
+    absl::MutexLock lock(&mu_);
+    fail_batches_ = fail;
+  }
+  void ResetCounts() {
+    absl::MutexLock lock(&mu_);
+    reads_.clear();
+    batches_.clear();
+  }
+  std::map<std::string, int> reads() const {
+    absl::MutexLock lock(&mu_);
+    return reads_;
+  }
+  std::vector<size_t> batches() const {
+    absl::MutexLock lock(&mu_);
+    return batches_;
   }
   absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
                                          const std::vector<std::string>& area_codes,
                                          const std::vector<SeriesSpec>& specs) override {
+    absl::MutexLock lock(&mu_);
+    ++reads_[indicator.id()];
+    return Build(indicator, area_codes, specs);
+  }
+  absl::StatusOr<std::vector<IndicatorSnapshot>> ReadMany(
+      const std::vector<SeriesRequest>& requests) override {
+    absl::MutexLock lock(&mu_);
+    batches_.push_back(requests.size());
+    if (fail_batches_) {
+      return absl::UnavailableError("batch refused by the test");
+    }
+    std::vector<IndicatorSnapshot> out;
+    for (const SeriesRequest& r : requests) {
+      out.push_back(Build(*r.indicator, r.area_codes, r.specs));
+    }
+    return out;
+  }
+
+ private:
+  IndicatorSnapshot Build(const halfsky::v1::Indicator& indicator,
+                          const std::vector<std::string>& area_codes,
+                          const std::vector<SeriesSpec>& specs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     IndicatorSnapshot snapshot;
     snapshot.indicator_id = indicator.id();
     for (const std::string& code : area_codes) {
@@ -52,8 +97,11 @@ class TableSeries final : public SeriesSource {
     return snapshot;
   }
 
- private:
-  std::map<std::string, std::vector<halfsky::v1::SeriesPoint>> table_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::vector<halfsky::v1::SeriesPoint>> table_ ABSL_GUARDED_BY(mu_);
+  bool fail_batches_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, int> reads_ ABSL_GUARDED_BY(mu_);
+  std::vector<size_t> batches_ ABSL_GUARDED_BY(mu_);
 };
 
 // A rate per 10万 from 10^6 live births (never a rare event).
@@ -404,6 +452,59 @@ TEST_F(MultiPlanEvaluationTest, AreaDepthReachesEveryLevelBelowTheRoot) {
   EXPECT_THAT(areas_at(2), ElementsAre(kCity, kWeibin, kJintai, "610302001", "610302100",
                                        "610303001", "610303100"));
   EXPECT_EQ(areas_at(9), areas_at(2)) << "no level below the towns";
+}
+
+// The worker's pass over the indicators that update messages named reads
+// them in one batch (SeriesSource::ReadMany: one Redis transaction for
+// all); when that batch fails, each indicator reads for itself and is
+// still evaluated. The table is filled only after Start's full pass, so
+// the HEALTH-01 target warning can only come from the pending pass.
+class PendingPassTest : public MultiPlanEvaluationTest {
+ protected:
+  void StartAndEnqueueBoth() {
+    ASSERT_TRUE(evaluator_->Start(nullptr).ok());
+    WaitForPasses(1);                               // Start's full pass, on an empty table
+    series_.Put(kJintai, Rates({10, 12, 14, 16}));  // moving away from 10.15
+    series_.ResetCounts();
+    evaluator_->Enqueue({"HEALTH-01", "HEALTH-02"});
+    WaitForPasses(2);
+  }
+  void WaitForPasses(int64_t n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (evaluator_->completed_passes() < n && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ASSERT_GE(evaluator_->completed_passes(), n);
+  }
+  int JintaiTargetWarnings() {
+    int n = 0;
+    for (const auto& w : engine_->Snapshot(halfsky::v1::ListWarningsRequest())) {
+      if (w.indicator_id() == "HEALTH-01" && w.area_code() == kJintai &&
+          w.kind() != halfsky::v1::WARNING_KIND_FLUCTUATION &&
+          w.kind() != halfsky::v1::WARNING_KIND_DATA_QUALITY) {
+        ++n;
+      }
+    }
+    return n;
+  }
+};
+
+TEST_F(PendingPassTest, PendingIndicatorsAreReadInOneBatch) {
+  StartAndEnqueueBoth();
+  evaluator_->Stop();
+  EXPECT_THAT(series_.batches(), ::testing::ElementsAre(2u));
+  EXPECT_THAT(series_.reads(), ::testing::IsEmpty());
+  EXPECT_EQ(JintaiTargetWarnings(), 1);
+}
+
+TEST_F(PendingPassTest, AFailedBatchReadsEachIndicatorItself) {
+  series_.FailBatches(true);
+  StartAndEnqueueBoth();
+  evaluator_->Stop();
+  EXPECT_THAT(series_.batches(), ::testing::ElementsAre(2u));
+  EXPECT_THAT(series_.reads(), ::testing::UnorderedElementsAre(::testing::Pair("HEALTH-01", 1),
+                                                               ::testing::Pair("HEALTH-02", 1)));
+  EXPECT_EQ(JintaiTargetWarnings(), 1) << "HEALTH-01 still evaluated from its own read";
 }
 
 }  // namespace

@@ -196,6 +196,16 @@ class Evaluator {
                                  const MethodOptions& method,
                                  halfsky::v1::EvaluationReport* report);
   void Run();
+  // EvaluateIndicator with pass_mu_ held, on `snapshot` when not null (read
+  // from the sources otherwise).
+  absl::Status EvaluateIndicatorLocked(const halfsky::v1::Indicator& indicator,
+                                       const IndicatorSnapshot* snapshot)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
+  // The worker's pass over the indicators that update messages named: their
+  // series in one ReadMany (one Redis round trip for all), then each
+  // evaluated; if that read fails, each indicator reads for itself, so one
+  // indicator's error stays its own. Records one pass per indicator.
+  absl::Status EvaluatePending(const std::set<std::string>& ids);
 
   const std::shared_ptr<const CatalogIndex> catalog_;
   SeriesSource* const series_;

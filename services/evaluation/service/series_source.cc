@@ -74,16 +74,40 @@ const std::vector<SeriesPoint>& AreaSeries::Get(SeriesSpec spec) const {
   return it == series.end() ? *kEmpty : it->second;
 }
 
+absl::StatusOr<std::vector<IndicatorSnapshot>> SeriesSource::ReadMany(
+    const std::vector<SeriesRequest>& requests) {
+  std::vector<IndicatorSnapshot> out;
+  out.reserve(requests.size());
+  for (const SeriesRequest& r : requests) {
+    HALFSKY_ASSIGN_OR_RETURN(IndicatorSnapshot snapshot, Read(*r.indicator, r.area_codes, r.specs));
+    out.push_back(std::move(snapshot));
+  }
+  return out;
+}
+
 absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indicator,
                                                           const std::vector<std::string>& areas,
                                                           const std::vector<SeriesSpec>& specs) {
+  HALFSKY_ASSIGN_OR_RETURN(std::vector<IndicatorSnapshot> one,
+                           ReadMany({SeriesRequest{&indicator, areas, specs}}));
+  return std::move(one.front());
+}
+
+absl::StatusOr<std::vector<IndicatorSnapshot>> RedisSeriesSource::ReadMany(
+    const std::vector<SeriesRequest>& requests) {
   std::vector<std::vector<std::string>> commands;
-  commands.reserve(1 + areas.size() * specs.size());
+  size_t keys = 1;
+  for (const SeriesRequest& r : requests) {
+    keys += r.area_codes.size() * r.specs.size();
+  }
+  commands.reserve(keys);
   commands.push_back({"GET", cache::kCursorKey});
-  for (const std::string& area : areas) {
-    for (const SeriesSpec& spec : specs) {
-      commands.push_back(
-          {"GET", cache::SeriesRedisKey(indicator.id(), area, spec.sex, spec.residence)});
+  for (const SeriesRequest& r : requests) {
+    for (const std::string& area : r.area_codes) {
+      for (const SeriesSpec& spec : r.specs) {
+        commands.push_back(
+            {"GET", cache::SeriesRedisKey(r.indicator->id(), area, spec.sex, spec.residence)});
+      }
     }
   }
   // One MULTI/EXEC: the cursor and every series come from the same state,
@@ -97,43 +121,50 @@ absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indic
   if (!cursor_text.has_value()) {
     return absl::UnavailableError("聚合缓存无效（无游标）/ aggregate cache not valid (no cursor)");
   }
-  IndicatorSnapshot snapshot;
-  snapshot.indicator_id = indicator.id();
-  snapshot.origin = IndicatorSnapshot::Origin::kRedis;
-  if (!absl::SimpleAtoi(*cursor_text, &snapshot.as_of_sequence)) {
+  int64_t as_of_sequence = 0;
+  if (!absl::SimpleAtoi(*cursor_text, &as_of_sequence)) {
     return absl::FailedPreconditionError(absl::StrCat("cursor is not an integer: ", *cursor_text));
   }
+  std::vector<IndicatorSnapshot> out;
+  out.reserve(requests.size());
   size_t i = 1;
-  for (const std::string& area : areas) {
-    AreaSeries& out = snapshot.areas.emplace_back();
-    out.area_code = area;
-    for (const SeriesSpec& spec : specs) {
-      HALFSKY_ASSIGN_OR_RETURN(std::optional<std::string> value, replies[i].AsOptionalString());
-      ++i;
-      std::vector<SeriesPoint>& points = out.series[spec];
-      if (value.has_value()) {
-        // commands[i - 1] is {"GET", key} of this series.
-        const std::string& key = commands[i - 1][1];
-        absl::StatusOr<absl::string_view> payload = cache::OpenSeriesValue(mac_key_, key, *value);
-        if (!payload.ok()) {
-          Reject(key, payload.status());
-          return absl::FailedPreconditionError(
-              absl::StrCat("聚合缓存值未通过认证，改读聚合服务 / cached aggregate refused: ",
-                           payload.status().message()));
+  for (const SeriesRequest& r : requests) {
+    const Indicator& indicator = *r.indicator;
+    IndicatorSnapshot& snapshot = out.emplace_back();
+    snapshot.indicator_id = indicator.id();
+    snapshot.origin = IndicatorSnapshot::Origin::kRedis;
+    snapshot.as_of_sequence = as_of_sequence;
+    for (const std::string& area : r.area_codes) {
+      AreaSeries& area_out = snapshot.areas.emplace_back();
+      area_out.area_code = area;
+      for (const SeriesSpec& spec : r.specs) {
+        HALFSKY_ASSIGN_OR_RETURN(std::optional<std::string> value, replies[i].AsOptionalString());
+        ++i;
+        std::vector<SeriesPoint>& points = area_out.series[spec];
+        if (value.has_value()) {
+          // commands[i - 1] is {"GET", key} of this series.
+          const std::string& key = commands[i - 1][1];
+          absl::StatusOr<absl::string_view> payload = cache::OpenSeriesValue(mac_key_, key, *value);
+          if (!payload.ok()) {
+            Reject(key, payload.status());
+            return absl::FailedPreconditionError(
+                absl::StrCat("聚合缓存值未通过认证，改读聚合服务 / cached aggregate refused: ",
+                             payload.status().message()));
+          }
+          auto aggregates =
+              cache::ParseStoredSeries(indicator.id(), area, spec.sex, spec.residence, *payload);
+          if (!aggregates.ok()) {
+            return absl::FailedPreconditionError(aggregates.status().message());
+          }
+          for (const halfsky::v1::Aggregate& aggregate : *aggregates) {
+            points.push_back(cache::SeriesPointFromAggregate(aggregate));
+          }
         }
-        auto aggregates =
-            cache::ParseStoredSeries(indicator.id(), area, spec.sex, spec.residence, *payload);
-        if (!aggregates.ok()) {
-          return absl::FailedPreconditionError(aggregates.status().message());
-        }
-        for (const halfsky::v1::Aggregate& aggregate : *aggregates) {
-          points.push_back(cache::SeriesPointFromAggregate(aggregate));
-        }
+        Finish(&points);
       }
-      Finish(&points);
     }
   }
-  return snapshot;
+  return out;
 }
 
 void RedisSeriesSource::Reject(const std::string& key, const absl::Status& why) {
@@ -217,6 +248,21 @@ absl::StatusOr<IndicatorSnapshot> FallbackSeriesSource::Read(const Indicator& in
     return first;
   }
   absl::StatusOr<IndicatorSnapshot> second = secondary_->Read(indicator, areas, specs);
+  if (second.ok()) {
+    return second;
+  }
+  return absl::Status(
+      second.status().code(),
+      absl::StrCat(second.status().message(), " (cache: ", first.status().message(), ")"));
+}
+
+absl::StatusOr<std::vector<IndicatorSnapshot>> FallbackSeriesSource::ReadMany(
+    const std::vector<SeriesRequest>& requests) {
+  absl::StatusOr<std::vector<IndicatorSnapshot>> first = primary_->ReadMany(requests);
+  if (first.ok()) {
+    return first;
+  }
+  absl::StatusOr<std::vector<IndicatorSnapshot>> second = secondary_->ReadMany(requests);
   if (second.ok()) {
     return second;
   }

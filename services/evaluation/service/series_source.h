@@ -77,9 +77,22 @@ struct IndicatorSnapshot {
   Origin origin = Origin::kRedis;
 };
 
+// One indicator's read: what SeriesSource::Read takes, for ReadMany.
+struct SeriesRequest {
+  const halfsky::v1::Indicator* indicator = nullptr;  // not owned; not null
+  std::vector<std::string> area_codes;
+  std::vector<SeriesSpec> specs;
+};
+
 class SeriesSource {
  public:
   virtual ~SeriesSource() = default;
+  // Read for each request, in request order; all or nothing (the first
+  // error). This default reads them one by one, each its own snapshot; a
+  // source that can do better (RedisSeriesSource: one MULTI/EXEC for all,
+  // one round trip, one snapshot) overrides it.
+  virtual absl::StatusOr<std::vector<IndicatorSnapshot>> ReadMany(
+      const std::vector<SeriesRequest>& requests);
   // Every `specs` series of `indicator` for each of `area_codes`, as one
   // consistent snapshot. Errors: UNAVAILABLE when the source cannot answer
   // now (Redis down, cache not valid, aggregation down or still building);
@@ -91,7 +104,8 @@ class SeriesSource {
 };
 
 // Reads the cache: ONE MULTI/EXEC of GET cursor, then GET of every series
-// key (values decoded with cache::ParseStoredSeries). A missing cursor
+// key (values decoded with cache::ParseStoredSeries); ReadMany puts every
+// request's keys in that one transaction. A missing cursor
 // (cache not valid) is UNAVAILABLE; a malformed value FAILED_PRECONDITION.
 //
 // Authenticity: every series value must carry the tag of `mac_key` for its
@@ -111,6 +125,9 @@ class RedisSeriesSource final : public SeriesSource {
   absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
                                          const std::vector<std::string>& area_codes,
                                          const std::vector<SeriesSpec>& specs) override;
+  // Every request's keys behind ONE cursor GET in one MULTI/EXEC.
+  absl::StatusOr<std::vector<IndicatorSnapshot>> ReadMany(
+      const std::vector<SeriesRequest>& requests) override;
 
  private:
   void Reject(const std::string& key, const absl::Status& why);
@@ -141,7 +158,8 @@ class GrpcSeriesSource final : public SeriesSource {
   const absl::Duration deadline_;
 };
 
-// `primary` first; any error from it → `secondary`. Not owned.
+// `primary` first; any error from it → `secondary` (ReadMany: the whole
+// batch). Not owned.
 class FallbackSeriesSource final : public SeriesSource {
  public:
   FallbackSeriesSource(SeriesSource* primary, SeriesSource* secondary)
@@ -149,6 +167,8 @@ class FallbackSeriesSource final : public SeriesSource {
   absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
                                          const std::vector<std::string>& area_codes,
                                          const std::vector<SeriesSpec>& specs) override;
+  absl::StatusOr<std::vector<IndicatorSnapshot>> ReadMany(
+      const std::vector<SeriesRequest>& requests) override;
 
  private:
   SeriesSource* const primary_;

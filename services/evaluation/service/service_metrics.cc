@@ -100,23 +100,37 @@ InstrumentedSeriesSource::InstrumentedSeriesSource(SeriesSource* inner, MetricsR
                         : nullptr;
 }
 
+void InstrumentedSeriesSource::Count(const absl::Status& status, size_t reads) {
+  const auto n = static_cast<double>(reads);
+  if (fallbacks_ != nullptr) {
+    fallbacks_->Increment(n);
+  }
+  if (status.ok()) {
+    ok_->Increment(n);
+  } else if (absl::IsUnavailable(status)) {
+    unavailable_->Increment(n);
+  } else if (absl::IsNotFound(status)) {
+    not_found_->Increment(n);
+  } else {
+    error_->Increment(n);
+  }
+}
+
 absl::StatusOr<IndicatorSnapshot> InstrumentedSeriesSource::Read(
     const halfsky::v1::Indicator& indicator, const std::vector<std::string>& area_codes,
     const std::vector<SeriesSpec>& specs) {
-  if (fallbacks_ != nullptr) {
-    fallbacks_->Increment();
-  }
   absl::StatusOr<IndicatorSnapshot> snapshot = inner_->Read(indicator, area_codes, specs);
-  if (snapshot.ok()) {
-    ok_->Increment();
-  } else if (absl::IsUnavailable(snapshot.status())) {
-    unavailable_->Increment();
-  } else if (absl::IsNotFound(snapshot.status())) {
-    not_found_->Increment();
-  } else {
-    error_->Increment();
-  }
+  Count(snapshot.status(), 1);
   return snapshot;
+}
+
+absl::StatusOr<std::vector<IndicatorSnapshot>> InstrumentedSeriesSource::ReadMany(
+    const std::vector<SeriesRequest>& requests) {
+  absl::StatusOr<std::vector<IndicatorSnapshot>> snapshots = inner_->ReadMany(requests);
+  // A failed batch is one failed read (the transaction, or the first read
+  // that failed; the rest were not attempted).
+  Count(snapshots.status(), snapshots.ok() ? requests.size() : 1);
+  return snapshots;
 }
 
 FollowMetrics::FollowMetrics(MetricsRegistry* registry)
