@@ -20,6 +20,7 @@
 #include "common/proto/timestamp.h"
 #include "common/server/unary_reply.h"
 #include "common/status/status.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/submission/read_access.h"
 #include "services/submission/reporting.h"
@@ -610,34 +611,48 @@ class SubmissionServiceImpl::WatchReactor final
   // hundred bytes; one alone can never come near it).
   static constexpr size_t kMaxMessageBytes = 1 << 20;
 
-  // Appends one event to the message being filled; sends the message first
-  // when the event would take it past kMaxMessageBytes. False if the stream
-  // is gone.
-  bool Add(v1::ChangeEvent&& event) {
-    const size_t bytes = event.ByteSizeLong();
-    if (pending_.events_size() > 0 && pending_bytes_ + bytes > kMaxMessageBytes && !Flush()) {
+  // A new event on the page's arena (owned by it).
+  v1::ChangeEvent* NewEvent() {
+    return google::protobuf::Arena::CreateMessage<v1::ChangeEvent>(&arena_);
+  }
+
+  // Appends one event (on arena_) to the message being filled; sends the
+  // message first when the event would take it past kMaxMessageBytes. False
+  // if the stream is gone.
+  bool Add(v1::ChangeEvent* event) {
+    const size_t bytes = event->ByteSizeLong();
+    if (pending_->events_size() > 0 && pending_bytes_ + bytes > kMaxMessageBytes && !Flush()) {
       return false;
     }
-    *pending_.add_events() = std::move(event);
+    pending_->mutable_events()->AddAllocated(event);  // same arena: no copy
     pending_bytes_ += bytes;
     return true;
+  }
+
+  // Frees the last page's messages: only between pages, when no write is in
+  // flight (Flush waits for its write).
+  void ResetArena() {
+    arena_.Reset();
+    pending_ = google::protobuf::Arena::CreateMessage<v1::WatchChangesResponse>(&arena_);
+    pending_bytes_ = 0;
   }
 
   // Writes the message being filled (if it holds any event) and waits for
   // its completion (gRPC flow control). False if the stream is gone
   // (cancelled, write failed) or the service shuts down.
   bool Flush() {
-    if (pending_.events_size() == 0) {
+    if (pending_->events_size() == 0) {
       return true;
     }
-    sending_.Swap(&pending_);
-    pending_.Clear();
+    // Both stay on arena_ until the page is done.
+    v1::WatchChangesResponse* sending = pending_;
+    pending_ = google::protobuf::Arena::CreateMessage<v1::WatchChangesResponse>(&arena_);
     pending_bytes_ = 0;
     {
       absl::MutexLock lock(&service_->mu_);
       writing_ = true;
     }
-    StartWrite(&sending_);
+    StartWrite(sending);
     absl::MutexLock lock(&service_->mu_);
     while (writing_ && !cancelled_) {
       service_->cv_.Wait(&service_->mu_);
@@ -668,18 +683,19 @@ class SubmissionServiceImpl::WatchReactor final
           break;
         }
       }
-      absl::StatusOr<std::vector<v1::Revision>> page =
-          service_->store_->ReadChanges(cursor_, opts.watch_page_size);
+      ResetArena();
+      absl::StatusOr<std::vector<v1::Revision*>> page =
+          service_->store_->ReadChangesOnArena(cursor_, opts.watch_page_size, &arena_);
       if (!page.ok()) {
         final_status = ToGrpcStatus(page.status());
         break;
       }
       bool alive = true;
-      for (v1::Revision& rev : *page) {
-        v1::ChangeEvent ev;
-        const int64_t seq = rev.sequence();
-        *ev.mutable_revision() = std::move(rev);
-        if (!Add(std::move(ev))) {
+      for (v1::Revision* rev : *page) {
+        v1::ChangeEvent* ev = NewEvent();
+        const int64_t seq = rev->sequence();
+        ev->unsafe_arena_set_allocated_revision(rev);  // both on arena_
+        if (!Add(ev)) {
           alive = false;
           break;
         }
@@ -696,10 +712,10 @@ class SubmissionServiceImpl::WatchReactor final
         }
         form_count = forms->size();
         for (v1::FormChange& change : *forms) {
-          v1::ChangeEvent ev;
+          v1::ChangeEvent* ev = NewEvent();
           const int64_t seq = change.form_sequence();
-          *ev.mutable_form_change() = std::move(change);
-          if (!Add(std::move(ev))) {
+          *ev->mutable_form_change() = std::move(change);  // a copy onto the arena
+          if (!Add(ev)) {
             alive = false;
             break;
           }
@@ -731,11 +747,11 @@ class SubmissionServiceImpl::WatchReactor final
       }
       const absl::Time now = absl::Now();
       if (!heartbeat_sent || now >= next_heartbeat) {
-        v1::ChangeEvent hb;
-        hb.mutable_heartbeat()->set_head_sequence(cursor_);
-        hb.mutable_heartbeat()->set_head_form_sequence(form_cursor_);
-        SetTimestamp(service_->clock_->Now(), hb.mutable_heartbeat()->mutable_sent_at());
-        if (!Add(std::move(hb)) || !Flush()) {
+        v1::ChangeEvent* hb = NewEvent();
+        hb->mutable_heartbeat()->set_head_sequence(cursor_);
+        hb->mutable_heartbeat()->set_head_form_sequence(form_cursor_);
+        SetTimestamp(service_->clock_->Now(), hb->mutable_heartbeat()->mutable_sent_at());
+        if (!Add(hb) || !Flush()) {
           final_status = grpc::Status::CANCELLED;
           break;
         }
@@ -757,10 +773,13 @@ class SubmissionServiceImpl::WatchReactor final
   int64_t cursor_;
   int64_t form_cursor_;
   std::thread thread_;
-  // The message being filled by Run, and the one gRPC is writing.
-  v1::WatchChangesResponse pending_;
+  // One page's revisions, events and messages (Run's thread only; reset
+  // between pages, when no write is in flight).
+  google::protobuf::Arena arena_;
+  // The message being filled by Run (on arena_).
+  v1::WatchChangesResponse* pending_ =
+      google::protobuf::Arena::CreateMessage<v1::WatchChangesResponse>(&arena_);
   size_t pending_bytes_ = 0;
-  v1::WatchChangesResponse sending_;
   // Guarded by service_->mu_.
   bool writing_ = false;
   bool write_ok_ = true;

@@ -183,8 +183,9 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteReaders::History(const v1::DataK
   return out;
 }
 
-absl::StatusOr<std::vector<v1::Revision>> SqliteReaders::ReadChanges(int64_t after_sequence,
-                                                                     int limit) {
+template <typename NewRevision>
+absl::Status SqliteReaders::ScanChanges(int64_t after_sequence, int limit,
+                                        NewRevision new_revision) {
   Lease lease(this);
   sqlite::Database& db = lease.db();
   sqlite::Statement s;
@@ -195,16 +196,32 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteReaders::ReadChanges(int64_t aft
                                  "LIMIT ?2")));
   s.Bind(1, after_sequence);
   s.Bind(2, static_cast<int64_t>(std::max(1, limit)));
-  std::vector<v1::Revision> out;
   while (true) {
     HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
     if (step != SQLITE_ROW) {
-      break;
+      return absl::OkStatus();
     }
-    HALFSKY_ASSIGN_OR_RETURN(v1::Revision rev, RevisionFromRow(s, 0));
-    SetKeyUnit(s.View(kRevisionColumnCount), &rev);
-    out.push_back(std::move(rev));
+    v1::Revision* rev = new_revision();
+    HALFSKY_RETURN_IF_ERROR(FillRevisionFromRow(s, 0, rev));
+    SetKeyUnit(s.View(kRevisionColumnCount), rev);
   }
+}
+
+absl::StatusOr<std::vector<v1::Revision>> SqliteReaders::ReadChanges(int64_t after_sequence,
+                                                                     int limit) {
+  std::vector<v1::Revision> out;
+  // Each pointer is filled before the next emplace_back.
+  HALFSKY_RETURN_IF_ERROR(
+      ScanChanges(after_sequence, limit, [&out] { return &out.emplace_back(); }));
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Revision*>> SqliteReaders::ReadChangesOnArena(
+    int64_t after_sequence, int limit, google::protobuf::Arena* arena) {
+  std::vector<v1::Revision*> out;
+  HALFSKY_RETURN_IF_ERROR(ScanChanges(after_sequence, limit, [&out, arena] {
+    return out.emplace_back(google::protobuf::Arena::CreateMessage<v1::Revision>(arena));
+  }));
   return out;
 }
 

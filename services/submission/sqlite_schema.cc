@@ -224,19 +224,32 @@ const char kRevisionColumns[] =
     "r.data_value, r.revision, r.sequence, r.submitted_by, r.unit_code, r.committed_at_us, "
     "r.request_id, r.withdrawn, r.change_reason";
 
-absl::StatusOr<v1::Revision> RevisionFromRow(sqlite::Statement& s, int first_col) {
-  v1::Revision rev;
-  if (!rev.mutable_data_value()->ParseFromString(s.Text(first_col))) {
+absl::Status FillRevisionFromRow(sqlite::Statement& s, int first_col, v1::Revision* rev) {
+  // Views, not Text: on an arena every field is built in place, without a
+  // temporary string.
+  const absl::string_view value = s.View(first_col);
+  if (!rev->mutable_data_value()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
     return absl::DataLossError("sqlite: stored data value does not parse");
   }
-  rev.set_revision(s.Int(first_col + 1));
-  rev.set_sequence(s.Int(first_col + 2));
-  rev.set_submitted_by(s.Text(first_col + 3));
-  rev.set_unit_code(s.Text(first_col + 4));
-  SetTimestamp(FromMicros(s.Int(first_col + 5)), rev.mutable_committed_at());
-  rev.set_request_id(s.Text(first_col + 6));
-  rev.set_withdrawn(s.Int(first_col + 7) != 0);
-  rev.set_change_reason(s.Text(first_col + 8));
+  absl::string_view text;
+  rev->set_revision(s.Int(first_col + 1));
+  rev->set_sequence(s.Int(first_col + 2));
+  text = s.View(first_col + 3);
+  rev->set_submitted_by(text.data(), text.size());
+  text = s.View(first_col + 4);
+  rev->set_unit_code(text.data(), text.size());
+  SetTimestamp(FromMicros(s.Int(first_col + 5)), rev->mutable_committed_at());
+  text = s.View(first_col + 6);
+  rev->set_request_id(text.data(), text.size());
+  rev->set_withdrawn(s.Int(first_col + 7) != 0);
+  text = s.View(first_col + 8);
+  rev->set_change_reason(text.data(), text.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Revision> RevisionFromRow(sqlite::Statement& s, int first_col) {
+  v1::Revision rev;
+  HALFSKY_RETURN_IF_ERROR(FillRevisionFromRow(s, first_col, &rev));
   return rev;
 }
 

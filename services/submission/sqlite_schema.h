@@ -54,6 +54,9 @@ inline constexpr int kRevisionColumnCount = 9;
 // the current row (kRevisionColumns). DATA_LOSS when the stored value does
 // not parse.
 absl::StatusOr<halfsky::v1::Revision> RevisionFromRow(sqlite::Statement& s, int first_col);
+// The same, into `*rev` (a cleared message, on any arena); on error `*rev`
+// is left partly filled.
+absl::Status FillRevisionFromRow(sqlite::Statement& s, int first_col, halfsky::v1::Revision* rev);
 
 // A key's unit comes from data_keys (migration 4 did not rewrite the
 // DataValues stored before it, whose keys carry no unit_code).

@@ -93,6 +93,11 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::ReadChanges(int
   return readers_->ReadChanges(after_sequence, limit);
 }
 
+absl::StatusOr<std::vector<v1::Revision*>> SqliteSubmissionStore::ReadChangesOnArena(
+    int64_t after_sequence, int limit, google::protobuf::Arena* arena) {
+  return readers_->ReadChangesOnArena(after_sequence, limit, arena);
+}
+
 absl::StatusOr<std::vector<ReportingTimes>> SqliteSubmissionStore::ListReportingTimes(int year) {
   return readers_->ListReportingTimes(year);
 }

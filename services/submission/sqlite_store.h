@@ -101,6 +101,9 @@ class SqliteSubmissionStore final : public SubmissionStore {
       const halfsky::v1::DataKey& key) override;
   absl::StatusOr<std::vector<halfsky::v1::Revision>> ReadChanges(int64_t after_sequence,
                                                                  int limit) override;
+  // Built on the arena directly (SqliteReaders::ReadChangesOnArena).
+  absl::StatusOr<std::vector<halfsky::v1::Revision*>> ReadChangesOnArena(
+      int64_t after_sequence, int limit, google::protobuf::Arena* arena) override;
   int64_t HeadSequence() const override;
   void SetCommitListener(std::function<void(int64_t head)> listener) override;
   absl::StatusOr<std::vector<ReportingTimes>> ListReportingTimes(int year) override;

@@ -18,4 +18,21 @@ absl::StatusOr<halfsky::v1::SubmitBatchResponse> SubmissionStore::WriteAndWait(
   return result;
 }
 
+absl::StatusOr<std::vector<halfsky::v1::Revision*>> SubmissionStore::ReadChangesOnArena(
+    int64_t after_sequence, int limit, google::protobuf::Arena* arena) {
+  absl::StatusOr<std::vector<halfsky::v1::Revision>> page = ReadChanges(after_sequence, limit);
+  if (!page.ok()) {
+    return page.status();
+  }
+  std::vector<halfsky::v1::Revision*> out;
+  out.reserve(page->size());
+  for (halfsky::v1::Revision& rev : *page) {
+    halfsky::v1::Revision* copy =
+        google::protobuf::Arena::CreateMessage<halfsky::v1::Revision>(arena);
+    *copy = std::move(rev);  // a copy: the arenas differ
+    out.push_back(copy);
+  }
+  return out;
+}
+
 }  // namespace halfsky::submission

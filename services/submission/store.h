@@ -46,6 +46,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/arena.h"
 #include "halfsky/v1/common.pb.h"
 #include "halfsky/v1/submission.pb.h"
 
@@ -214,6 +215,14 @@ class SubmissionStore {
   // (each read sees one committed state, and commits are gapless).
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision>> ReadChanges(int64_t after_sequence,
                                                                          int limit) = 0;
+  // As ReadChanges, each revision a message on `arena` (not null; the arena
+  // owns them: valid until it is reset or destroyed). For the change feed,
+  // which reads every revision in a Rebuild: built on the heap, their
+  // allocations and frees were a third of its thread's CPU. This default
+  // copies ReadChanges' revisions onto the arena; a store that can build
+  // them there directly overrides it.
+  virtual absl::StatusOr<std::vector<halfsky::v1::Revision*>> ReadChangesOnArena(
+      int64_t after_sequence, int limit, google::protobuf::Arena* arena);
 
   // Highest committed sequence (0 when empty).
   virtual int64_t HeadSequence() const = 0;

@@ -18,7 +18,7 @@
 #       new keys of the raw SQLite baseline's shape) ÷ raw SQLite rows/s.
 
 WRITE_LOAD_BIN=$BUILD/tests/bench/write_load
-SUBMISSION_BIN=$BUILD/services/submission/halfsky-submission
+SUBMISSION_BIN=${SUBMISSION_BIN:-$BUILD/services/submission/halfsky-submission}
 WRITES_GEN_OK=""        # "1" once the generator check passed
 WRITES_GEN_REASON="generator check not run"
 WRITES_H2LOAD_RATE=""   # h2load's bare echo rate in the generator check

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/server/server.h"
 #include "common/status/status.h"
 #include "gmock/gmock.h"
@@ -726,6 +727,64 @@ TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
   for (int64_t i = 0; i < expected; ++i) {
     ASSERT_EQ(seqs[i], i + 1);
   }
+}
+
+// A page too large for one message (500 revisions of ~2 KB notes: over
+// the 1 MiB a message is closed at) travels as two; every revision arrives
+// whole and in order across the split (the page's revisions, events and
+// messages share one arena, reset only between pages).
+TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
+  std::vector<v1::DataValue> values;
+  for (int y = 2020; y <= 2025; ++y) {
+    for (const char* area : {"610303", "610303001", "610303100"}) {
+      for (auto r : {v1::RESIDENCE_ALL, v1::RESIDENCE_URBAN, v1::RESIDENCE_RURAL}) {
+        v1::DataValue v = Fraction("HEALTH-01", y, 1, 100000, area);
+        v.mutable_key()->set_residence(r);
+        values.push_back(v);
+      }
+    }
+  }
+  // 54 keys × 10 rounds = 540 revisions; a round's note names it.
+  auto note = [](int round) { return absl::StrCat("round ", round, " ", std::string(1990, 'x')); };
+  for (int round = 0; round < 10; ++round) {
+    for (auto& v : values) {
+      v.set_note(note(round));
+    }
+    ASSERT_TRUE(Submit("health-token", "big" + std::to_string(round), values).ok());
+  }
+  auto ctx = Ctx("assess-token");
+  auto reader = stub_->WatchChanges(ctx.get(), v1::WatchChangesRequest());
+  v1::WatchChangesResponse message;
+  int messages_with_revisions = 0;
+  int64_t last = 0;
+  while (reader->Read(&message)) {
+    bool heartbeat = false;
+    int revisions = 0;
+    for (const v1::ChangeEvent& ev : message.events()) {
+      if (ev.has_revision()) {
+        EXPECT_EQ(ev.revision().sequence(), last + 1);
+        last = ev.revision().sequence();
+        const int round = static_cast<int>((last - 1) / 54);
+        EXPECT_EQ(ev.revision().data_value().note(), note(round)) << "sequence " << last;
+        EXPECT_EQ(ev.revision().data_value().key().indicator_id(), "HEALTH-01");
+        EXPECT_EQ(ev.revision().revision(), round + 1);
+        ++revisions;
+      } else if (ev.has_heartbeat()) {
+        heartbeat = true;
+      }
+    }
+    // Closed at ~1 MiB of events (their framing aside): well under the
+    // client's 4 MiB receive limit.
+    EXPECT_LT(message.ByteSizeLong(), size_t{1} << 21);
+    messages_with_revisions += revisions > 0 ? 1 : 0;
+    if (heartbeat) {
+      break;
+    }
+  }
+  ctx->TryCancel();
+  reader->Finish().IgnoreError();
+  EXPECT_EQ(last, 540);
+  EXPECT_EQ(messages_with_revisions, 3);  // the first page split in two, then 40
 }
 
 TEST_F(ServiceTest, ChangeFeedResumesAcrossServerRestart) {
