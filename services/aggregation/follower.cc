@@ -362,12 +362,17 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
   int64_t last = 0;
   int64_t last_form = 0;
   std::vector<ChangeEvent> events;
+  const absl::Time start = absl::Now();
+  build_times_ = BuildTimes();
   while (true) {
     if (Stopping()) {
       return absl::CancelledError("stopping");
     }
     events.clear();
     const auto next = (*stream)->Wait(absl::Milliseconds(200), 8192, &events);
+    if (next != ChangeStream::Next::kTimeout && build_times_.first_event == absl::ZeroDuration()) {
+      build_times_.first_event = absl::Now() - start;
+    }
     if (next == ChangeStream::Next::kEnded) {
       return (*stream)->status();
     }
@@ -384,6 +389,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
         if (ev.revision().sequence() > last) {
           agg->Load(ev.revision());
           last = ev.revision().sequence();
+          ++build_times_.revisions;
         }
       } else if (ev.has_form_change()) {
         if (ev.form_change().form_sequence() > last_form) {
@@ -395,7 +401,10 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
         for (size_t j = i + 1; j < events.size(); ++j) {
           carry->push_back(std::move(events[j]));
         }
+        const absl::Time replayed = absl::Now();
+        build_times_.replay = replayed - start;
         agg->RecomputeAll();
+        build_times_.recompute = absl::Now() - replayed;
         *applied = last;
         *applied_form = last_form;
         return agg;
@@ -682,6 +691,7 @@ void Follower::Run() {
       if (!writing) {
         // nothing to write
       } else if (sync_ != Sync::kNone) {
+        const absl::Time sync_start = absl::Now();
         const absl::Status st = SyncRedis(sync_);
         if (st.ok()) {
           sync_ = Sync::kNone;
@@ -689,6 +699,14 @@ void Follower::Run() {
           last_cursor_check = absl::Now();
           if (!rebuild_answered) {
             rebuild_answered = true;
+            // Where a Rebuild's time went, for the operator (and the
+            // Rebuild benchmark, docs/BENCHMARKS.md).
+            std::cerr << "halfsky-aggregation: rebuilt from the change feed: "
+                      << build_times_.revisions << " revisions replayed in " << build_times_.replay
+                      << " (first event after " << build_times_.first_event << "), recomputed in "
+                      << build_times_.recompute << ", cache rewritten in "
+                      << (absl::Now() - sync_start) << "; " << (absl::Now() - build_start)
+                      << " in all\n";
             const Aggregator& agg = state_->WriterView();
             halfsky::v1::RebuildResponse response;
             response.set_data_value_count(agg.data_value_count());

@@ -288,6 +288,14 @@ class Follower {
 
   // Follower-thread only.
   ChangeSet pending_;
+  // The last BuildFromZero's phases (logged when a Rebuild is answered).
+  struct BuildTimes {
+    absl::Duration first_event;  // stream opened -> first event received
+    absl::Duration replay;       // stream opened -> backlog drained (heartbeat)
+    absl::Duration recompute;    // RecomputeAll
+    int64_t revisions = 0;
+  };
+  BuildTimes build_times_;
   int64_t head_ = 0;  // feed head as last seen
   int64_t applied_ = 0;
   int64_t applied_form_ = 0;  // last form change applied

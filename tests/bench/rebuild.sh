@@ -23,10 +23,30 @@
 #     size (STRLEN); redis-benchmark SETs as many keys of that size,
 #     pipelined 1024 deep; its time = keys / rate.
 # Printed: the Rebuild's seconds, the baseline's seconds, their ratio
-# (how many times Redis' own time for the same keys and bytes), goal ≤ 1 s.
+# (how many times Redis' own time for the same keys and bytes), goal ≤ 1 s;
+# and the CPU each service spent during the Rebuild, with its busiest
+# thread (which of them bounds the wall time).
 
 if [ "$SMOKE" = 1 ]; then REBUILD_VALUES=20000; else REBUILD_VALUES=1000000; fi
 REBUILD_VALUES=${HALFSKY_BENCH_REBUILD_VALUES:-$REBUILD_VALUES}
+
+# Per-thread CPU ticks of PID: "tid name ticks" lines (comm has no spaces
+# in halfsky's threads; fields 14 + 15 are utime + stime).
+rebuild_thread_ticks() {
+  local f
+  for f in /proc/"$1"/task/*/stat; do
+    awk '{ n = $2; gsub(/[()]/, "", n); print FILENAME, n, $14 + $15 }' "$f" 2>/dev/null
+  done
+}
+
+# CPU seconds of each process between two rebuild_thread_ticks snapshots,
+# and its busiest thread: "P.PP s (busiest thread NAME Q.QQ s)".
+rebuild_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '
+    NR == FNR { before[$1] = $3; next }
+    { d = $3 - before[$1]; total += d; if (d > best) { best = d; name = $2 } }
+    END { printf "%.2f s (busiest thread %s %.2f s)", total / hz, name, best / hz }' "$1" "$2"
+}
 
 rebuild_stop() {
   [ -n "${REBUILD_AGG_PID:-}" ] && kill "$REBUILD_AGG_PID" 2>/dev/null && wait "$REBUILD_AGG_PID" 2>/dev/null
@@ -109,16 +129,21 @@ rebuild_figure() {
   local perf_pid=""
   if [ -n "${HALFSKY_BENCH_PERF:-}" ] && command -v perf >/dev/null; then
     mkdir -p "$HALFSKY_BENCH_PERF"
-    perf record -F 499 --call-graph dwarf,8192 -o "$HALFSKY_BENCH_PERF/rebuild.perf.data" \
+    # shellcheck disable=SC2086  # HALFSKY_BENCH_PERF_ARGS is a list of perf options
+    perf record -F 499 ${HALFSKY_BENCH_PERF_ARGS:---call-graph dwarf,8192} -o "$HALFSKY_BENCH_PERF/rebuild.perf.data" \
       -p "$REBUILD_AGG_PID,$SUB_PID" >"$WORK/perf.log" 2>&1 &
     perf_pid=$!
     sleep 1
   fi
+  rebuild_thread_ticks "$REBUILD_AGG_PID" >"$WORK/rebuild-agg.ticks0"
+  rebuild_thread_ticks "$SUB_PID" >"$WORK/rebuild-sub.ticks0"
   t0=$(date +%s.%N)
   nghttp -d "$WORK/rebuild.frame" -H 'content-type: application/grpc' -H 'te: trailers' \
     -H "authorization: Bearer $(cat "$WORK/writes.token")" \
     "http://$agg_addr/halfsky.v1.AggregationService/Rebuild" >"$WORK/rebuild.reply" 2>"$WORK/rebuild.err"
   t1=$(date +%s.%N)
+  rebuild_thread_ticks "$REBUILD_AGG_PID" >"$WORK/rebuild-agg.ticks1"
+  rebuild_thread_ticks "$SUB_PID" >"$WORK/rebuild-sub.ticks1"
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null; fi
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   reply=$(tail -c +6 "$WORK/rebuild.reply" |
@@ -151,4 +176,6 @@ rebuild_figure() {
   base=$(awk -v k="$keys" -v r="$rate" 'BEGIN { printf "%.3f", k / r }')
   figure "$name" "${secs} s" "${base} s" "$(ratio "$secs" "$base")" "$goal"
   echo "    (Rebuild RPC of $count values ($(sed -n 's/^aggregate_count: //p' <<<"$reply") aggregates, server 'took' $(tr '\n' ' ' <<<"$reply" | sed -n 's/.*took {\(.*\)}.*/\1/p')) timed by the client; baseline: redis-benchmark SET of $keys keys × $mean B (the series keys and mean value size the rebuild wrote), -P 1024, $rate SET/s; ratio = Rebuild time ÷ Redis' own time)"
+  echo "    (aggregation's own account: $(grep -o 'rebuilt from the change feed: .*' "$WORK/rebuild-agg.log" | tail -1))"
+  echo "    (CPU during the Rebuild: submission $(rebuild_cpu "$WORK/rebuild-sub.ticks0" "$WORK/rebuild-sub.ticks1"), aggregation $(rebuild_cpu "$WORK/rebuild-agg.ticks0" "$WORK/rebuild-agg.ticks1"))"
 }
