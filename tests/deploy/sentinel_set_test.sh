@@ -100,11 +100,14 @@ role_is() { [[ $(rcli "$1" ROLE | sed -n 1p) == "$2" ]]; }
 replica_of() { [[ $(rcli "$1" ROLE | sed -n 2p) == "$2" && $(rcli "$1" INFO replication | tr -d '\r' | grep -c '^master_link_status:up') == 1 ]]; }
 master_info() { scli "${S[$1]}" halfsky-sentinel-admin sentinel-admin-pw SENTINEL master halfsky | paste - - | tr '\t' ' '; }
 settled() {  # every sentinel: primary $1 with 2 replicas and 2 other sentinels
-  local i
+  local i info
   for i in 1 2 3; do
-    master_info "$i" | grep -qx "ip $1" || return 1
-    master_info "$i" | grep -qx "num-slaves 2" || return 1
-    master_info "$i" | grep -qx "num-other-sentinels 2" || return 1
+    # A here-string, not a pipe: grep -q stops reading at its match, and
+    # under pipefail the writer's SIGPIPE would fail the check.
+    info=$(master_info "$i")
+    grep -qx "ip $1" <<<"$info" || return 1
+    grep -qx "num-slaves 2" <<<"$info" || return 1
+    grep -qx "num-other-sentinels 2" <<<"$info" || return 1
   done
 }
 

@@ -457,11 +457,11 @@ done
 [[ $(rcli CONFIG GET appendonly | tail -n 1) == yes ]] || fail "redis runs without appendonly"
 [[ $(rcli CONFIG GET dir | tail -n 1) == "$(realpath "$var/redis")" ]] \
   || fail "redis's dir is $(rcli CONFIG GET dir | tail -n 1), not $var/redis"
-rcli INFO persistence | grep -q '^aof_enabled:1' || fail "INFO persistence: aof_enabled is not 1"
+grep -q '^aof_enabled:1' <<<"$(rcli INFO persistence)" || fail "INFO persistence: aof_enabled is not 1"
 marker="run-sh-test-$$-$RANDOM"
 [[ $(rcli SET halfsky:run_sh_test "$marker") == OK ]] || fail "SET in redis failed"
 # Redis 7 keeps its AOF in appendonlydir/, older ones in appendonly.aof.
-aof_has_marker() { grep -rlF "$marker" "$var/redis" 2>/dev/null | grep -qE '/appendonly[^/]*\.aof$'; }
+aof_has_marker() { grep -qE '/appendonly[^/]*\.aof$' <<<"$(grep -rlF "$marker" "$var/redis" 2>/dev/null)"; }
 wait_for 10 "the write reaches an AOF file under $var/redis" aof_has_marker
 
 # ------------------------------------------------------------ 2. idempotent
