@@ -57,6 +57,16 @@ class FollowUpBinaryTest : public ::testing::Test {
     stub_ = halfsky::v1::FollowUpService::NewStub(
         grpc::CreateChannel(suite_->evaluation().address(), grpc::InsecureChannelCredentials()));
   }
+  // A read replica of the suite's evaluation (--follow, the service token).
+  void StartReplica(halfsky::testing::ServiceProcess* replica) {
+    const std::string token_file = suite_->dir() + "/replica.token";
+    ASSERT_TRUE(halfsky::testing::WriteTextFile(token_file, kServiceToken).ok());
+    absl::Status started = replica->Start(
+        suite_->dir(), "replica", halfsky::testing::ServiceBinary("evaluation"),
+        testing::TestCatalogPath(), suite_->dir() + "/tokens.txt",
+        {"--follow=" + suite_->evaluation().address(), "--follow_token_file=" + token_file});
+    ASSERT_TRUE(started.ok()) << started;
+  }
   std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
     auto ctx = std::make_unique<grpc::ClientContext>();
     auth::AddBearerToken(ctx.get(), token);
@@ -181,14 +191,8 @@ TEST_F(FollowUpBinaryTest, RecordOpensOnSubmissionAndSurvivesARestart) {
 // A read replica (halfsky-evaluation --follow) forwards every follow-up
 // call to the primary with the caller's token, and relays the watch.
 TEST_F(FollowUpBinaryTest, ReplicaForwardsCallsAndRelaysTheWatch) {
-  const std::string token_file = suite_->dir() + "/replica.token";
-  ASSERT_TRUE(halfsky::testing::WriteTextFile(token_file, kServiceToken).ok());
   halfsky::testing::ServiceProcess replica;
-  absl::Status started = replica.Start(
-      suite_->dir(), "replica", halfsky::testing::ServiceBinary("evaluation"),
-      testing::TestCatalogPath(), suite_->dir() + "/tokens.txt",
-      {"--follow=" + suite_->evaluation().address(), "--follow_token_file=" + token_file});
-  ASSERT_TRUE(started.ok()) << started;
+  ASSERT_NO_FATAL_FAILURE(StartReplica(&replica));
   auto via_replica = halfsky::v1::FollowUpService::NewStub(
       grpc::CreateChannel(replica.address(), grpc::InsecureChannelCredentials()));
   ASSERT_NO_FATAL_FAILURE(Submit());
@@ -261,14 +265,8 @@ TEST_F(FollowUpBinaryTest, ReplicaForwardsCallsAndRelaysTheWatch) {
 // touching it after the other side deleted it crashed the replica at
 // shutdown in about one run in ten.
 TEST_F(FollowUpBinaryTest, ReplicaOutlivesWatchesCancelledAtEveryPoint) {
-  const std::string token_file = suite_->dir() + "/replica.token";
-  ASSERT_TRUE(halfsky::testing::WriteTextFile(token_file, kServiceToken).ok());
   halfsky::testing::ServiceProcess replica;
-  absl::Status started = replica.Start(
-      suite_->dir(), "replica", halfsky::testing::ServiceBinary("evaluation"),
-      testing::TestCatalogPath(), suite_->dir() + "/tokens.txt",
-      {"--follow=" + suite_->evaluation().address(), "--follow_token_file=" + token_file});
-  ASSERT_TRUE(started.ok()) << started;
+  ASSERT_NO_FATAL_FAILURE(StartReplica(&replica));
   auto via_replica = halfsky::v1::FollowUpService::NewStub(
       grpc::CreateChannel(replica.address(), grpc::InsecureChannelCredentials()));
   ASSERT_NO_FATAL_FAILURE(Submit());

@@ -702,7 +702,8 @@ TEST_F(ServiceTest, ChangeFeedLiveAndResumeWithoutGapOrDuplicate) {
   EXPECT_EQ(Watch(3, 8), (std::vector<int64_t>{4, 5, 6, 7, 8}));
 }
 
-TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
+// 54 keys of HEALTH-01: 6 years × 3 areas × 3 residences.
+std::vector<v1::DataValue> FiftyFourKeys() {
   std::vector<v1::DataValue> values;
   for (int y = 2020; y <= 2025; ++y) {
     for (const char* area : {"610303", "610303001", "610303100"}) {
@@ -713,6 +714,11 @@ TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
       }
     }
   }
+  return values;
+}
+
+TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
+  std::vector<v1::DataValue> values = FiftyFourKeys();
   // 6 years × 3 areas × 3 residences = 54 keys; write 20 revisions each.
   int64_t expected = 0;
   for (int round = 0; round < 20; ++round) {
@@ -734,16 +740,7 @@ TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
 // whole and in order across the split (the page's revisions, events and
 // messages share one arena, reset only between pages).
 TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
-  std::vector<v1::DataValue> values;
-  for (int y = 2020; y <= 2025; ++y) {
-    for (const char* area : {"610303", "610303001", "610303100"}) {
-      for (auto r : {v1::RESIDENCE_ALL, v1::RESIDENCE_URBAN, v1::RESIDENCE_RURAL}) {
-        v1::DataValue v = Fraction("HEALTH-01", y, 1, 100000, area);
-        v.mutable_key()->set_residence(r);
-        values.push_back(v);
-      }
-    }
-  }
+  std::vector<v1::DataValue> values = FiftyFourKeys();
   // 54 keys × 10 rounds = 540 revisions; a round's note names it.
   auto note = [](int round) { return absl::StrCat("round ", round, " ", std::string(1990, 'x')); };
   for (int round = 0; round < 10; ++round) {
