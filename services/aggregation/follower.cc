@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
 #include "common/status/status.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace halfsky::aggregation {
@@ -55,6 +56,38 @@ void AggregationState::Swap(std::unique_ptr<Aggregator> agg) {
 // ChangeStream: one WatchChanges call read by its own thread into a bounded
 // queue.
 
+// Events taken from a ChangeStream, in feed order. Each message is parsed
+// onto its own arena and handed over whole: the reader thread allocated
+// every event and the follower thread freed it, and that hand-over of heap
+// chunks between threads was the aggregation's largest cost in a Rebuild
+// (`_int_malloc` about a fifth of its samples; docs/BENCHMARKS.md).
+class Follower::ChangeBatch {
+ public:
+  struct Message {
+    google::protobuf::Arena arena;
+    halfsky::v1::WatchChangesResponse* response =
+        google::protobuf::Arena::CreateMessage<halfsky::v1::WatchChangesResponse>(&arena);
+  };
+
+  void Add(std::unique_ptr<Message> message) {
+    for (const ChangeEvent& ev : message->response->events()) {
+      events_.push_back(&ev);
+    }
+    messages_.push_back(std::move(message));
+  }
+  // Valid until Clear or destruction.
+  const std::vector<const ChangeEvent*>& events() const { return events_; }
+  size_t size() const { return events_.size(); }
+  void Clear() {
+    events_.clear();
+    messages_.clear();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Message>> messages_;
+  std::vector<const ChangeEvent*> events_;
+};
+
 // The longest a follower with nothing to do waits before it looks for a
 // Rebuild request again.
 constexpr absl::Duration kIdleWaitSlice = absl::Milliseconds(20);
@@ -80,9 +113,11 @@ class Follower::ChangeStream {
     thread_.join();
   }
 
-  // Waits up to `timeout` for at least one event; moves up to `max` into
-  // `out`. kEnded once the stream ended and the queue is empty.
-  Next Wait(absl::Duration timeout, size_t max, std::vector<ChangeEvent>* out) {
+  // Waits up to `timeout` for at least one event; moves whole messages
+  // into `out` while it holds fewer than `max` events (so it may pass `max`
+  // by one message's events). kEnded once the stream ended and the queue is
+  // empty.
+  Next Wait(absl::Duration timeout, size_t max, ChangeBatch* out) {
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(
                              +[](ChangeStream* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -93,9 +128,9 @@ class Follower::ChangeStream {
     if (queue_.empty()) {
       return ended_ ? Next::kEnded : Next::kTimeout;
     }
-    const size_t n = std::min(max, queue_.size());
-    for (size_t i = 0; i < n; ++i) {
-      out->push_back(std::move(queue_.front()));
+    while (!queue_.empty() && out->size() < max) {
+      queued_events_ -= static_cast<size_t>(queue_.front()->response->events_size());
+      out->Add(std::move(queue_.front()));
       queue_.pop_front();
     }
     return Next::kEvents;
@@ -117,24 +152,25 @@ class Follower::ChangeStream {
     request.set_after_form_sequence(after_form);
     std::unique_ptr<grpc::ClientReader<halfsky::v1::WatchChangesResponse>> reader =
         stub->WatchChanges(&ctx_, request);
-    halfsky::v1::WatchChangesResponse message;
-    while (reader->Read(&message)) {
+    while (true) {
+      auto message = std::make_unique<ChangeBatch::Message>();
+      if (!reader->Read(message->response)) {
+        break;
+      }
       absl::MutexLock lock(&mu_);
       received_any_ = true;
       // A whole message is queued at once: the queue may pass its capacity
       // by one message (bounded by the server's message size).
       mu_.Await(absl::Condition(
           +[](ChangeStream* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return s->queue_.size() < s->capacity_ || s->cancelled_;
+            return s->queued_events_ < s->capacity_ || s->cancelled_;
           },
           this));
       if (cancelled_) {
         break;
       }
-      for (ChangeEvent& event : *message.mutable_events()) {
-        queue_.push_back(std::move(event));
-      }
-      message.Clear();
+      queued_events_ += static_cast<size_t>(message->response->events_size());
+      queue_.push_back(std::move(message));
     }
     const grpc::Status st = reader->Finish();
     absl::MutexLock lock(&mu_);
@@ -145,7 +181,8 @@ class Follower::ChangeStream {
   const size_t capacity_;
   grpc::ClientContext ctx_;
   absl::Mutex mu_;
-  std::deque<ChangeEvent> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<ChangeBatch::Message>> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_events_ ABSL_GUARDED_BY(mu_) = 0;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool received_any_ ABSL_GUARDED_BY(mu_) = false;
@@ -361,15 +398,15 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
                                            options_.submission_token);
   int64_t last = 0;
   int64_t last_form = 0;
-  std::vector<ChangeEvent> events;
+  ChangeBatch batch;
   const absl::Time start = absl::Now();
   build_times_ = BuildTimes();
   while (true) {
     if (Stopping()) {
       return absl::CancelledError("stopping");
     }
-    events.clear();
-    const auto next = (*stream)->Wait(absl::Milliseconds(200), 8192, &events);
+    batch.Clear();
+    const auto next = (*stream)->Wait(absl::Milliseconds(200), 8192, &batch);
     if (next != ChangeStream::Next::kTimeout && build_times_.first_event == absl::ZeroDuration()) {
       build_times_.first_event = absl::Now() - start;
     }
@@ -383,8 +420,9 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
       absl::MutexLock lock(&mu_);
       status_.stream_connected = true;
     }
+    const std::vector<const ChangeEvent*>& events = batch.events();
     for (size_t i = 0; i < events.size(); ++i) {
-      ChangeEvent& ev = events[i];
+      const ChangeEvent& ev = *events[i];
       if (ev.has_revision()) {
         if (ev.revision().sequence() > last) {
           agg->Load(ev.revision());
@@ -399,7 +437,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
       } else if (ev.has_heartbeat()) {
         // Backlog drained: what follows is live and applied incrementally.
         for (size_t j = i + 1; j < events.size(); ++j) {
-          carry->push_back(std::move(events[j]));
+          carry->push_back(*events[j]);  // a copy off the arena
         }
         const absl::Time replayed = absl::Now();
         build_times_.replay = replayed - start;
@@ -413,9 +451,10 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
   }
 }
 
-void Follower::ApplyEvents(std::vector<ChangeEvent>& events) {
+void Follower::ApplyEvents(const std::vector<const ChangeEvent*>& events) {
   state_->Mutate([&](Aggregator& agg) {
-    for (const ChangeEvent& ev : events) {
+    for (const ChangeEvent* event : events) {
+      const ChangeEvent& ev = *event;
       if (ev.has_revision()) {
         const int64_t seq = ev.revision().sequence();
         if (seq <= applied_) {
@@ -667,7 +706,11 @@ void Follower::Run() {
       metrics_.builds->Increment();
     }
     if (!carry.empty()) {
-      ApplyEvents(carry);
+      std::vector<const ChangeEvent*> carried;
+      for (const ChangeEvent& ev : carry) {
+        carried.push_back(&ev);
+      }
+      ApplyEvents(carried);
     }
 
     // ---- 2./3. Sync and follow ----
@@ -675,7 +718,7 @@ void Follower::Run() {
     // Events applied since the freed heap was last handed back (below).
     size_t applied_since_trim = 0;
     bool rebuild_answered = !rebuild_requested;
-    std::vector<ChangeEvent> events;
+    ChangeBatch events;
     while (!Stopping()) {
       const bool writing = writes_enabled_.load(std::memory_order_acquire);
       if (!writing) {
@@ -757,7 +800,7 @@ void Follower::Run() {
         force_full = true;
         break;
       }
-      events.clear();
+      events.Clear();
       // Idle, wait for events in short slices: a Rebuild request (which
       // cannot wake this wait) is taken within one slice, not one cursor
       // check interval; the cursor check below keeps its own interval.
@@ -767,7 +810,7 @@ void Follower::Run() {
                            : absl::ZeroDuration(),
                        options_.max_batch, &events);
       if (next == ChangeStream::Next::kEvents) {
-        ApplyEvents(events);
+        ApplyEvents(events.events());
         applied_since_trim += events.size();
         continue;
       }

@@ -26,8 +26,10 @@
 //      their own gapless sequence. A form cursor different from the one
 //      applied → RewriteAll (approval counts change without a sequence of
 //      the revisions, so only a rewrite is exact).
-//   3. Follow on the same stream: a reader thread queues events; the
-//      follower takes every queued event (up to `max_batch`), applies them
+//   3. Follow on the same stream: a reader thread queues the messages it
+//      parsed (each on its own arena, freed by the follower once applied);
+//      the follower takes every queued message (while it holds fewer than
+//      `max_batch` events), applies them
 //      incrementally (ChangeSet), commits the changed aggregates and the new
 //      cursor in ONE MULTI/EXEC, then PUBLISHes (common/cache/cache_layout.h). Under load
 //      batches grow; when idle each commit is written at once.
@@ -158,7 +160,8 @@ class AggregationState {
 struct FollowerOptions {
   absl::Duration backoff_min = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(5);
-  // Most revisions applied per commit.
+  // Most revisions applied per commit (passed by at most one message's
+  // events: messages are taken whole).
   int max_batch = 20000;
   // Revisions queued between the stream and the follower.
   int queue_capacity = 50000;
@@ -235,6 +238,7 @@ class Follower {
 
  private:
   class ChangeStream;
+  class ChangeBatch;
   enum class Sync { kNone, kCompare, kFull };
 
   void Run();
@@ -248,7 +252,7 @@ class Follower {
   // Redis' position is not our last commit `committed`: sets sync_ to a
   // catch-up (kCompare) or a full rewrite, as the position tells (see above).
   void ForeignCursor(const std::optional<CachePosition>& cursor, const CachePosition& committed);
-  void ApplyEvents(std::vector<halfsky::v1::ChangeEvent>& events);
+  void ApplyEvents(const std::vector<const halfsky::v1::ChangeEvent*>& events);
   void Publish(const cache::UpdateMessage& message);
   // Sleeps up to `d`; false if stopping.
   bool Sleep(absl::Duration d);
