@@ -407,7 +407,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
     }
     batch.Clear();
     const auto next = (*stream)->Wait(absl::Milliseconds(200), 8192, &batch);
-    if (next != ChangeStream::Next::kTimeout && build_times_.first_event == absl::ZeroDuration()) {
+    if (next == ChangeStream::Next::kEvents && build_times_.first_event == absl::ZeroDuration()) {
       build_times_.first_event = absl::Now() - start;
     }
     if (next == ChangeStream::Next::kEnded) {

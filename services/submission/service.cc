@@ -694,7 +694,8 @@ class SubmissionServiceImpl::WatchReactor final
       for (v1::Revision* rev : *page) {
         v1::ChangeEvent* ev = NewEvent();
         const int64_t seq = rev->sequence();
-        ev->unsafe_arena_set_allocated_revision(rev);  // both on arena_
+        // Owned by arena_ (on it, or Own()ed by it): the event never deletes it.
+        ev->unsafe_arena_set_allocated_revision(rev);
         if (!Add(ev)) {
           alive = false;
           break;

@@ -27,10 +27,11 @@ absl::StatusOr<std::vector<halfsky::v1::Revision*>> SubmissionStore::ReadChanges
   std::vector<halfsky::v1::Revision*> out;
   out.reserve(page->size());
   for (halfsky::v1::Revision& rev : *page) {
-    halfsky::v1::Revision* copy =
-        google::protobuf::Arena::CreateMessage<halfsky::v1::Revision>(arena);
-    *copy = std::move(rev);  // a copy: the arenas differ
-    out.push_back(copy);
+    // Moved (swapped) into a heap message the arena owns and deletes when
+    // it is reset: no copy. Its parent on the arena never deletes it.
+    auto* owned = new halfsky::v1::Revision(std::move(rev));
+    arena->Own(owned);
+    out.push_back(owned);
   }
   return out;
 }

@@ -215,12 +215,13 @@ class SubmissionStore {
   // (each read sees one committed state, and commits are gapless).
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision>> ReadChanges(int64_t after_sequence,
                                                                          int limit) = 0;
-  // As ReadChanges, each revision a message on `arena` (not null; the arena
-  // owns them: valid until it is reset or destroyed). For the change feed,
-  // which reads every revision in a Rebuild: built on the heap, their
-  // allocations and frees were a third of its thread's CPU. This default
-  // copies ReadChanges' revisions onto the arena; a store that can build
-  // them there directly overrides it.
+  // As ReadChanges, each revision owned by `arena` (not null; valid until
+  // it is reset or destroyed). For the change feed, which reads every
+  // revision in a Rebuild: built on the heap, their allocations and frees
+  // were a third of its thread's CPU. This default hands ReadChanges'
+  // heap revisions to the arena (Arena::Own: a caller must not assume
+  // GetArena() == arena); a store that can build them on the arena
+  // directly overrides it.
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision*>> ReadChangesOnArena(
       int64_t after_sequence, int limit, google::protobuf::Arena* arena);
 

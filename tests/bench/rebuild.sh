@@ -30,8 +30,9 @@
 if [ "$SMOKE" = 1 ]; then REBUILD_VALUES=20000; else REBUILD_VALUES=1000000; fi
 REBUILD_VALUES=${HALFSKY_BENCH_REBUILD_VALUES:-$REBUILD_VALUES}
 
-# Per-thread CPU ticks of PID: "tid name ticks" lines (comm has no spaces
-# in halfsky's threads; fields 14 + 15 are utime + stime).
+# Per-thread CPU ticks of PID: "stat-path name ticks" lines (comm has no
+# spaces in halfsky's threads; fields 14 + 15 are utime + stime). A thread
+# that ends between the two snapshots is not counted.
 rebuild_thread_ticks() {
   local f
   for f in /proc/"$1"/task/*/stat; do

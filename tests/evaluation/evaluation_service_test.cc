@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/auth/credentials.h"
+#include "common/cache/cache_layout.h"
 #include "common/clock/clock.h"
 #include "common/redis/hiredis_client.h"
 #include "common/server/server.h"
@@ -188,6 +189,22 @@ class EvaluationServiceTest : public ::testing::Test {
                              FractionValue("HEALTH-02", 2024, 50.5, 100)})
                     .ok());
   }
+  // Redis' count of EXEC calls so far (INFO commandstats).
+  int64_t ExecCalls() {
+    auto info = redis_->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(info.ok()) << info.status();
+    auto text = info.ok() ? info->AsOptionalString() : absl::StatusOr<std::optional<std::string>>();
+    if (!text.ok() || !text->has_value()) {
+      return -1;
+    }
+    const size_t at = (*text)->find("cmdstat_exec:calls=");
+    int64_t calls = 0;
+    if (at != std::string::npos) {
+      const std::string rest = (*text)->substr(at + 19);
+      (void)absl::SimpleAtoi(rest.substr(0, rest.find(',')), &calls);
+    }
+    return calls;
+  }
   // A correction of 2024 to 55 %: P ≈ 1.31 → on track, nothing warns.
   void WriteCorrection() {
     ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-02", 2024, 55, 100)}).ok());
@@ -249,26 +266,11 @@ TEST_F(EvaluationServiceTest, ReadManyIsOneTransactionWithEachReadsFigures) {
   ASSERT_NE(screening, nullptr);
   ASSERT_NE(other, nullptr);
   const std::vector<std::string> areas = {"610303"};
-  auto exec_calls = [this]() -> int64_t {
-    auto info = redis_->Command({"INFO", "commandstats"});
-    EXPECT_TRUE(info.ok()) << info.status();
-    auto text = info.ok() ? info->AsOptionalString() : absl::StatusOr<std::optional<std::string>>();
-    if (!text.ok() || !text->has_value()) {
-      return -1;
-    }
-    const size_t at = (*text)->find("cmdstat_exec:calls=");
-    int64_t calls = 0;
-    if (at != std::string::npos) {
-      const std::string rest = (*text)->substr(at + 19);
-      (void)absl::SimpleAtoi(rest.substr(0, rest.find(',')), &calls);
-    }
-    return calls;
-  };
-  const int64_t before = exec_calls();
+  const int64_t before = ExecCalls();
   auto many = cache_->ReadMany({SeriesRequest{screening, areas, NeededSeries(*screening)},
                                 SeriesRequest{other, areas, NeededSeries(*other)}});
   ASSERT_TRUE(many.ok()) << many.status();
-  EXPECT_EQ(exec_calls() - before, 1) << "one MULTI/EXEC for both indicators";
+  EXPECT_EQ(ExecCalls() - before, 1) << "one MULTI/EXEC for both indicators";
   ASSERT_EQ(many->size(), 2u);
   int with_points = 0;
   for (size_t i = 0; i < 2; ++i) {
@@ -293,6 +295,72 @@ TEST_F(EvaluationServiceTest, ReadManyIsOneTransactionWithEachReadsFigures) {
     }
   }
   EXPECT_GE(with_points, 2) << "both indicators' total series have figures";
+}
+
+// Past its key cap, ReadMany splits into several transactions (one
+// MULTI/EXEC blocks Redis' other clients while it runs), each request whole
+// in one of them, and the figures are the same.
+TEST_F(EvaluationServiceTest, ReadManySplitsItsTransactionsAtTheKeyCap) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-01", 2024, 98, 100)}).ok());
+  const halfsky::v1::Indicator* screening = catalog_->FindIndicator("HEALTH-02");
+  const halfsky::v1::Indicator* other = catalog_->FindIndicator("HEALTH-01");
+  ASSERT_NE(screening, nullptr);
+  ASSERT_NE(other, nullptr);
+  const std::vector<std::string> areas = {"610303"};
+  RedisSeriesSource capped(redis_.get(), "", nullptr, /*max_keys_per_transaction=*/1);
+  const int64_t before = ExecCalls();
+  auto many = capped.ReadMany({SeriesRequest{screening, areas, NeededSeries(*screening)},
+                               SeriesRequest{other, areas, NeededSeries(*other)}});
+  ASSERT_TRUE(many.ok()) << many.status();
+  EXPECT_EQ(ExecCalls() - before, 2) << "one transaction per request at a cap of 1 key";
+  ASSERT_EQ(many->size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const halfsky::v1::Indicator& ind = i == 0 ? *screening : *other;
+    auto one = cache_->Read(ind, areas, NeededSeries(ind));
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_EQ((*many)[i].indicator_id, ind.id());
+    const std::vector<halfsky::v1::SeriesPoint>& got = (*many)[i].areas.at(0).Get(SeriesSpec{});
+    const std::vector<halfsky::v1::SeriesPoint>& want = one->areas.at(0).Get(SeriesSpec{});
+    ASSERT_EQ(got.size(), want.size()) << ind.id();
+    ASSERT_FALSE(got.empty()) << ind.id();
+    for (size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k].SerializeAsString(), want[k].SerializeAsString()) << ind.id();
+    }
+  }
+}
+
+// A batch the cache cannot serve whole (one value it refuses) is not sent
+// to the aggregation service: the fallback source returns the cache's
+// error, and each indicator read on its own goes there only if the cache
+// refuses it (the evaluator's pending pass reads each then:
+// PendingPassTest.AFailedBatchReadsEachIndicatorItself).
+TEST_F(EvaluationServiceTest, ABatchTheCacheRefusesIsNotSentWholeToTheAggregation) {
+  WriteAtRiskScreening();
+  ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-01", 2024, 98, 100)}).ok());
+  const halfsky::v1::Indicator* screening = catalog_->FindIndicator("HEALTH-02");
+  const halfsky::v1::Indicator* other = catalog_->FindIndicator("HEALTH-01");
+  ASSERT_NE(screening, nullptr);
+  ASSERT_NE(other, nullptr);
+  const std::vector<std::string> areas = {"610303"};
+  ASSERT_TRUE(redis_
+                  ->Command({"SET",
+                             cache::SeriesRedisKey("HEALTH-02", "610303", halfsky::v1::SEX_TOTAL,
+                                                   halfsky::v1::RESIDENCE_ALL),
+                             "not a stored series"})
+                  .ok());
+  const int calls = fake_aggregation_.calls();
+  auto many = series_->ReadMany({SeriesRequest{screening, areas, NeededSeries(*screening)},
+                                 SeriesRequest{other, areas, NeededSeries(*other)}});
+  EXPECT_FALSE(many.ok());
+  EXPECT_EQ(fake_aggregation_.calls(), calls) << "the batch went to the aggregation service";
+  auto alone = series_->Read(*other, areas, NeededSeries(*other));
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_EQ(alone->origin, IndicatorSnapshot::Origin::kRedis);
+  EXPECT_EQ(fake_aggregation_.calls(), calls) << "HEALTH-01 is served by the cache";
+  auto refused = series_->Read(*screening, areas, NeededSeries(*screening));
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_GT(fake_aggregation_.calls(), calls) << "HEALTH-02 alone falls back";
 }
 
 // The progress bands are the deployment's: the same figures through the real

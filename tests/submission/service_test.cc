@@ -735,17 +735,22 @@ TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
   }
 }
 
-// A page too large for one message (500 revisions of ~2 KB notes: over
-// the 1 MiB a message is closed at) travels as two; every revision arrives
-// whole and in order across the split (the page's revisions, events and
-// messages share one arena, reset only between pages).
+// A page too large for one message (500 revisions of ~3 KB: a 2 KB note
+// and a 1 KB change reason; about 1.5 MiB against the 1 MiB a message is
+// closed at) travels as two; every revision arrives whole and in order
+// across the split (the page's revisions, events and messages share one
+// arena, reset only between pages).
 TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
   std::vector<v1::DataValue> values = FiftyFourKeys();
   // 54 keys × 10 rounds = 540 revisions; a round's note names it.
   auto note = [](int round) { return absl::StrCat("round ", round, " ", std::string(1990, 'x')); };
+  auto reason = [](int round) {
+    return absl::StrCat("reason ", round, " ", std::string(990, 'y'));
+  };
   for (int round = 0; round < 10; ++round) {
     for (auto& v : values) {
       v.set_note(note(round));
+      v.set_change_reason(reason(round));
     }
     ASSERT_TRUE(Submit("health-token", "big" + std::to_string(round), values).ok());
   }
@@ -763,6 +768,7 @@ TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
         last = ev.revision().sequence();
         const int round = static_cast<int>((last - 1) / 54);
         EXPECT_EQ(ev.revision().data_value().note(), note(round)) << "sequence " << last;
+        EXPECT_EQ(ev.revision().change_reason(), reason(round)) << "sequence " << last;
         EXPECT_EQ(ev.revision().data_value().key().indicator_id(), "HEALTH-01");
         EXPECT_EQ(ev.revision().revision(), round + 1);
         ++revisions;

@@ -398,13 +398,14 @@ absl::Status Evaluator::EvaluatePending(const std::set<std::string>& ids) {
       requests.push_back(SeriesRequest{indicator, areas, NeededSeries(*indicator)});
     }
   }
+  // Matched to their requests by position (ReadMany answers in request
+  // order), not by what a source writes into each snapshot.
   absl::flat_hash_map<std::string, IndicatorSnapshot> snapshots;
   if (requests.size() > 1) {
     absl::StatusOr<std::vector<IndicatorSnapshot>> read = series_->ReadMany(requests);
-    if (read.ok()) {
-      for (IndicatorSnapshot& snapshot : *read) {
-        std::string id = snapshot.indicator_id;
-        snapshots.emplace(std::move(id), std::move(snapshot));
+    if (read.ok() && read->size() == requests.size()) {
+      for (size_t i = 0; i < requests.size(); ++i) {
+        snapshots.emplace(requests[i].indicator->id(), std::move((*read)[i]));
       }
     }
   }

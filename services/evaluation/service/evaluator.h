@@ -204,8 +204,10 @@ class Evaluator {
   // The worker's pass over the indicators that update messages named: their
   // series in one ReadMany (one Redis round trip for all), then each
   // evaluated; if that read fails, each indicator reads for itself, so one
-  // indicator's error stays its own. Records one pass per indicator.
-  absl::Status EvaluatePending(const std::set<std::string>& ids);
+  // indicator's error stays its own. Records one pass per indicator. Holds
+  // pass_mu_ for the whole pass (an RPC's EvaluateIndicator waits for it,
+  // where it could run between two indicators' passes before).
+  absl::Status EvaluatePending(const std::set<std::string>& ids) ABSL_LOCKS_EXCLUDED(pass_mu_);
 
   const std::shared_ptr<const CatalogIndex> catalog_;
   SeriesSource* const series_;

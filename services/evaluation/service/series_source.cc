@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "common/auth/credentials.h"
 #include "common/cache/cache_layout.h"
 #include "common/cache/series_point.h"
@@ -95,6 +96,29 @@ absl::StatusOr<IndicatorSnapshot> RedisSeriesSource::Read(const Indicator& indic
 
 absl::StatusOr<std::vector<IndicatorSnapshot>> RedisSeriesSource::ReadMany(
     const std::vector<SeriesRequest>& requests) {
+  std::vector<IndicatorSnapshot> out;
+  out.reserve(requests.size());
+  size_t begin = 0;
+  while (begin < requests.size()) {
+    size_t end = begin;
+    size_t keys = 0;
+    while (end < requests.size()) {
+      const size_t more = requests[end].area_codes.size() * requests[end].specs.size();
+      if (end > begin && keys + more > max_keys_) {
+        break;
+      }
+      keys += more;
+      ++end;
+    }
+    HALFSKY_RETURN_IF_ERROR(ReadTransaction(requests, begin, end, &out));
+    begin = end;
+  }
+  return out;
+}
+
+absl::Status RedisSeriesSource::ReadTransaction(const std::vector<SeriesRequest>& all, size_t begin,
+                                                size_t end, std::vector<IndicatorSnapshot>* out) {
+  const auto requests = absl::MakeConstSpan(all).subspan(begin, end - begin);
   std::vector<std::vector<std::string>> commands;
   size_t keys = 1;
   for (const SeriesRequest& r : requests) {
@@ -125,12 +149,10 @@ absl::StatusOr<std::vector<IndicatorSnapshot>> RedisSeriesSource::ReadMany(
   if (!absl::SimpleAtoi(*cursor_text, &as_of_sequence)) {
     return absl::FailedPreconditionError(absl::StrCat("cursor is not an integer: ", *cursor_text));
   }
-  std::vector<IndicatorSnapshot> out;
-  out.reserve(requests.size());
   size_t i = 1;
   for (const SeriesRequest& r : requests) {
     const Indicator& indicator = *r.indicator;
-    IndicatorSnapshot& snapshot = out.emplace_back();
+    IndicatorSnapshot& snapshot = out->emplace_back();
     snapshot.indicator_id = indicator.id();
     snapshot.origin = IndicatorSnapshot::Origin::kRedis;
     snapshot.as_of_sequence = as_of_sequence;
@@ -164,7 +186,7 @@ absl::StatusOr<std::vector<IndicatorSnapshot>> RedisSeriesSource::ReadMany(
       }
     }
   }
-  return out;
+  return absl::OkStatus();
 }
 
 void RedisSeriesSource::Reject(const std::string& key, const absl::Status& why) {
@@ -258,17 +280,10 @@ absl::StatusOr<IndicatorSnapshot> FallbackSeriesSource::Read(const Indicator& in
 
 absl::StatusOr<std::vector<IndicatorSnapshot>> FallbackSeriesSource::ReadMany(
     const std::vector<SeriesRequest>& requests) {
-  absl::StatusOr<std::vector<IndicatorSnapshot>> first = primary_->ReadMany(requests);
-  if (first.ok()) {
-    return first;
-  }
-  absl::StatusOr<std::vector<IndicatorSnapshot>> second = secondary_->ReadMany(requests);
-  if (second.ok()) {
-    return second;
-  }
-  return absl::Status(
-      second.status().code(),
-      absl::StrCat(second.status().message(), " (cache: ", first.status().message(), ")"));
+  // The primary only: one indicator it cannot serve must not send the
+  // whole batch to the secondary (one GetSeries per area and series each);
+  // the caller reads each indicator again through Read.
+  return primary_->ReadMany(requests);
 }
 
 }  // namespace halfsky::evaluation

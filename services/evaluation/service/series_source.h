@@ -119,22 +119,38 @@ class RedisSeriesSource final : public SeriesSource {
  public:
   // `redis` and `rejected` (may be null) are not owned and must outlive this
   // object.
+  // ReadMany's transactions hold at most this many keys each (a request
+  // larger than that alone keeps one of its own): one MULTI/EXEC runs
+  // atomically in Redis and blocks its other clients meanwhile.
+  static constexpr size_t kMaxKeysPerTransaction = 16384;
+
   explicit RedisSeriesSource(RedisClient* redis, std::string mac_key = "",
-                             Counter* rejected = nullptr)
-      : redis_(redis), mac_key_(std::move(mac_key)), rejected_(rejected) {}
+                             Counter* rejected = nullptr,
+                             size_t max_keys_per_transaction = kMaxKeysPerTransaction)
+      : redis_(redis),
+        mac_key_(std::move(mac_key)),
+        rejected_(rejected),
+        max_keys_(max_keys_per_transaction) {}
   absl::StatusOr<IndicatorSnapshot> Read(const halfsky::v1::Indicator& indicator,
                                          const std::vector<std::string>& area_codes,
                                          const std::vector<SeriesSpec>& specs) override;
-  // Every request's keys behind ONE cursor GET in one MULTI/EXEC.
+  // The requests' keys behind one cursor GET in one MULTI/EXEC, or in as
+  // few as max_keys_per_transaction allows (each request's snapshot is
+  // consistent on its own; requests in different transactions may be at
+  // different cursors).
   absl::StatusOr<std::vector<IndicatorSnapshot>> ReadMany(
       const std::vector<SeriesRequest>& requests) override;
 
  private:
   void Reject(const std::string& key, const absl::Status& why);
+  // requests[begin, end) in one MULTI/EXEC, appended to *out.
+  absl::Status ReadTransaction(const std::vector<SeriesRequest>& requests, size_t begin, size_t end,
+                               std::vector<IndicatorSnapshot>* out);
 
   RedisClient* const redis_;
   const std::string mac_key_;
   Counter* const rejected_;
+  const size_t max_keys_;
   absl::Mutex mu_;
   std::set<std::string> logged_ ABSL_GUARDED_BY(mu_);
 };
@@ -158,8 +174,11 @@ class GrpcSeriesSource final : public SeriesSource {
   const absl::Duration deadline_;
 };
 
-// `primary` first; any error from it → `secondary` (ReadMany: the whole
-// batch). Not owned.
+// `primary` first; any error from it → `secondary`. ReadMany asks the
+// primary only and returns its error as it is: the caller reads each
+// indicator again on its own (Evaluator::EvaluatePending), so only the
+// indicators the primary cannot serve go to the secondary, as with Read.
+// Not owned.
 class FallbackSeriesSource final : public SeriesSource {
  public:
   FallbackSeriesSource(SeriesSource* primary, SeriesSource* secondary)
