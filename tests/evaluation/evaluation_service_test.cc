@@ -189,6 +189,17 @@ class EvaluationServiceTest : public ::testing::Test {
                              FractionValue("HEALTH-02", 2024, 50.5, 100)})
                     .ok());
   }
+  // HEALTH-02 (WriteAtRiskScreening) and HEALTH-01 (2024: 98 %) in the
+  // cache, for the ReadMany tests.
+  void WriteTwoIndicators(const halfsky::v1::Indicator** screening,
+                          const halfsky::v1::Indicator** other) {
+    WriteAtRiskScreening();
+    ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-01", 2024, 98, 100)}).ok());
+    *screening = catalog_->FindIndicator("HEALTH-02");
+    *other = catalog_->FindIndicator("HEALTH-01");
+    ASSERT_NE(*screening, nullptr);
+    ASSERT_NE(*other, nullptr);
+  }
   // Redis' count of EXEC calls so far (INFO commandstats).
   int64_t ExecCalls() {
     auto info = redis_->Command({"INFO", "commandstats"});
@@ -259,12 +270,9 @@ TEST_F(EvaluationServiceTest, WarningComputedFromAggregatesInRedis) {
 // evaluator's pass over the indicators an update named: one round trip, one
 // snapshot), and each snapshot equals the one Read gives alone.
 TEST_F(EvaluationServiceTest, ReadManyIsOneTransactionWithEachReadsFigures) {
-  WriteAtRiskScreening();
-  ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-01", 2024, 98, 100)}).ok());
-  const halfsky::v1::Indicator* screening = catalog_->FindIndicator("HEALTH-02");
-  const halfsky::v1::Indicator* other = catalog_->FindIndicator("HEALTH-01");
-  ASSERT_NE(screening, nullptr);
-  ASSERT_NE(other, nullptr);
+  const halfsky::v1::Indicator* screening = nullptr;
+  const halfsky::v1::Indicator* other = nullptr;
+  ASSERT_NO_FATAL_FAILURE(WriteTwoIndicators(&screening, &other));
   const std::vector<std::string> areas = {"610303"};
   const int64_t before = ExecCalls();
   auto many = cache_->ReadMany({SeriesRequest{screening, areas, NeededSeries(*screening)},
@@ -301,12 +309,9 @@ TEST_F(EvaluationServiceTest, ReadManyIsOneTransactionWithEachReadsFigures) {
 // MULTI/EXEC blocks Redis' other clients while it runs), each request whole
 // in one of them, and the figures are the same.
 TEST_F(EvaluationServiceTest, ReadManySplitsItsTransactionsAtTheKeyCap) {
-  WriteAtRiskScreening();
-  ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-01", 2024, 98, 100)}).ok());
-  const halfsky::v1::Indicator* screening = catalog_->FindIndicator("HEALTH-02");
-  const halfsky::v1::Indicator* other = catalog_->FindIndicator("HEALTH-01");
-  ASSERT_NE(screening, nullptr);
-  ASSERT_NE(other, nullptr);
+  const halfsky::v1::Indicator* screening = nullptr;
+  const halfsky::v1::Indicator* other = nullptr;
+  ASSERT_NO_FATAL_FAILURE(WriteTwoIndicators(&screening, &other));
   const std::vector<std::string> areas = {"610303"};
   RedisSeriesSource capped(redis_.get(), "", nullptr, /*max_keys_per_transaction=*/1);
   const int64_t before = ExecCalls();
@@ -336,12 +341,9 @@ TEST_F(EvaluationServiceTest, ReadManySplitsItsTransactionsAtTheKeyCap) {
 // refuses it (the evaluator's pending pass reads each then:
 // PendingPassTest.AFailedBatchReadsEachIndicatorItself).
 TEST_F(EvaluationServiceTest, ABatchTheCacheRefusesIsNotSentWholeToTheAggregation) {
-  WriteAtRiskScreening();
-  ASSERT_TRUE(writer_->Write({FractionValue("HEALTH-01", 2024, 98, 100)}).ok());
-  const halfsky::v1::Indicator* screening = catalog_->FindIndicator("HEALTH-02");
-  const halfsky::v1::Indicator* other = catalog_->FindIndicator("HEALTH-01");
-  ASSERT_NE(screening, nullptr);
-  ASSERT_NE(other, nullptr);
+  const halfsky::v1::Indicator* screening = nullptr;
+  const halfsky::v1::Indicator* other = nullptr;
+  ASSERT_NO_FATAL_FAILURE(WriteTwoIndicators(&screening, &other));
   const std::vector<std::string> areas = {"610303"};
   ASSERT_TRUE(redis_
                   ->Command({"SET",

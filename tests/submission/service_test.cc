@@ -81,6 +81,28 @@ class ServiceTest : public ::testing::Test {
     Start();
   }
 
+  // The feed's messages from sequence 0 up to and including the first one
+  // that holds a heartbeat (the backlog drained).
+  std::vector<v1::WatchChangesResponse> BacklogMessages() {
+    auto ctx = Ctx("assess-token");
+    auto reader = stub_->WatchChanges(ctx.get(), v1::WatchChangesRequest());
+    std::vector<v1::WatchChangesResponse> out;
+    v1::WatchChangesResponse message;
+    while (reader->Read(&message)) {
+      out.push_back(message);
+      bool heartbeat = false;
+      for (const v1::ChangeEvent& ev : message.events()) {
+        heartbeat = heartbeat || ev.has_heartbeat();
+      }
+      if (heartbeat) {
+        break;
+      }
+    }
+    ctx->TryCancel();
+    reader->Finish().IgnoreError();
+    return out;
+  }
+
   std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
     auto ctx = std::make_unique<grpc::ClientContext>();
     if (!token.empty()) {
@@ -647,32 +669,21 @@ TEST_F(ServiceTest, ChangeFeedSendsTheBacklogInPages) {
     }
     ASSERT_TRUE(Submit("health-token", "r" + std::to_string(round), values).ok());
   }
-  auto ctx = Ctx("assess-token");
-  auto reader = stub_->WatchChanges(ctx.get(), v1::WatchChangesRequest());
-  v1::WatchChangesResponse message;
   int messages_with_revisions = 0;
   int64_t last = 0;
-  while (reader->Read(&message)) {
+  for (const v1::WatchChangesResponse& message : BacklogMessages()) {
     ASSERT_GT(message.events_size(), 0);
-    bool heartbeat = false;
     int revisions = 0;
     for (const v1::ChangeEvent& ev : message.events()) {
       if (ev.has_revision()) {
         EXPECT_EQ(ev.revision().sequence(), last + 1);  // in order, no gap
         last = ev.revision().sequence();
         ++revisions;
-      } else if (ev.has_heartbeat()) {
-        heartbeat = true;
       }
     }
     EXPECT_LE(revisions, 500);
     messages_with_revisions += revisions > 0 ? 1 : 0;
-    if (heartbeat) {
-      break;
-    }
   }
-  ctx->TryCancel();
-  reader->Finish().IgnoreError();
   EXPECT_EQ(last, 1100);
   EXPECT_EQ(messages_with_revisions, 3);  // 500 + 500 + 100
 }
@@ -754,13 +765,9 @@ TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
     }
     ASSERT_TRUE(Submit("health-token", "big" + std::to_string(round), values).ok());
   }
-  auto ctx = Ctx("assess-token");
-  auto reader = stub_->WatchChanges(ctx.get(), v1::WatchChangesRequest());
-  v1::WatchChangesResponse message;
   int messages_with_revisions = 0;
   int64_t last = 0;
-  while (reader->Read(&message)) {
-    bool heartbeat = false;
+  for (const v1::WatchChangesResponse& message : BacklogMessages()) {
     int revisions = 0;
     for (const v1::ChangeEvent& ev : message.events()) {
       if (ev.has_revision()) {
@@ -772,20 +779,13 @@ TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
         EXPECT_EQ(ev.revision().data_value().key().indicator_id(), "HEALTH-01");
         EXPECT_EQ(ev.revision().revision(), round + 1);
         ++revisions;
-      } else if (ev.has_heartbeat()) {
-        heartbeat = true;
       }
     }
     // Closed at ~1 MiB of events (their framing aside): well under the
     // client's 4 MiB receive limit.
     EXPECT_LT(message.ByteSizeLong(), size_t{1} << 21);
     messages_with_revisions += revisions > 0 ? 1 : 0;
-    if (heartbeat) {
-      break;
-    }
   }
-  ctx->TryCancel();
-  reader->Finish().IgnoreError();
   EXPECT_EQ(last, 540);
   EXPECT_EQ(messages_with_revisions, 3);  // the first page split in two, then 40
 }
