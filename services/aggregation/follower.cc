@@ -75,9 +75,12 @@ class Follower::ChangeBatch {
     }
     messages_.push_back(std::move(message));
   }
+  // Drops the first `n` events (their messages stay until Clear).
+  void DropFront(size_t n) { events_.erase(events_.begin(), events_.begin() + n); }
   // Valid until Clear or destruction.
   const std::vector<const ChangeEvent*>& events() const { return events_; }
   size_t size() const { return events_.size(); }
+  bool empty() const { return events_.empty(); }
   void Clear() {
     events_.clear();
     messages_.clear();
@@ -390,7 +393,7 @@ void Follower::UpdateGauges() {
 }
 
 absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
-    std::unique_ptr<ChangeStream>* stream, std::vector<ChangeEvent>* carry, int64_t* applied,
+    std::unique_ptr<ChangeStream>* stream, ChangeBatch* carry, int64_t* applied,
     int64_t* applied_form) {
   auto agg = std::make_unique<Aggregator>(catalog_);
   stream->reset();
@@ -436,9 +439,8 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Follower::BuildFromZero(
         }
       } else if (ev.has_heartbeat()) {
         // Backlog drained: what follows is live and applied incrementally.
-        for (size_t j = i + 1; j < events.size(); ++j) {
-          carry->push_back(*events[j]);  // a copy off the arena
-        }
+        batch.DropFront(i + 1);
+        *carry = std::move(batch);
         const absl::Time replayed = absl::Now();
         build_times_.replay = replayed - start;
         agg->RecomputeAll();
@@ -659,7 +661,7 @@ void Follower::Run() {
       rebuild_requested = !rebuilds_.empty();
     }
     const absl::Time build_start = absl::Now();
-    std::vector<ChangeEvent> carry;
+    ChangeBatch carry;
     int64_t built_applied = 0;
     int64_t built_applied_form = 0;
     auto built = BuildFromZero(&stream, &carry, &built_applied, &built_applied_form);
@@ -706,19 +708,16 @@ void Follower::Run() {
       metrics_.builds->Increment();
     }
     if (!carry.empty()) {
-      std::vector<const ChangeEvent*> carried;
-      for (const ChangeEvent& ev : carry) {
-        carried.push_back(&ev);
-      }
-      ApplyEvents(carried);
+      ApplyEvents(carry.events());
     }
+    carry.Clear();
 
     // ---- 2./3. Sync and follow ----
     absl::Time last_cursor_check = absl::Now();
     // Events applied since the freed heap was last handed back (below).
     size_t applied_since_trim = 0;
     bool rebuild_answered = !rebuild_requested;
-    ChangeBatch events;
+    ChangeBatch batch;
     while (!Stopping()) {
       const bool writing = writes_enabled_.load(std::memory_order_acquire);
       if (!writing) {
@@ -800,7 +799,7 @@ void Follower::Run() {
         force_full = true;
         break;
       }
-      events.Clear();
+      batch.Clear();
       // Idle, wait for events in short slices: a Rebuild request (which
       // cannot wake this wait) is taken within one slice, not one cursor
       // check interval; the cursor check below keeps its own interval.
@@ -808,10 +807,10 @@ void Follower::Run() {
           stream->Wait(!writing || (pending_.empty() && !form_pending_ && sync_ == Sync::kNone)
                            ? std::min(options_.cursor_check_interval, kIdleWaitSlice)
                            : absl::ZeroDuration(),
-                       options_.max_batch, &events);
+                       options_.max_batch, &batch);
       if (next == ChangeStream::Next::kEvents) {
-        ApplyEvents(events.events());
-        applied_since_trim += events.size();
+        ApplyEvents(batch.events());
+        applied_since_trim += batch.size();
         continue;
       }
       if (next == ChangeStream::Next::kEnded) {

@@ -244,9 +244,9 @@ class Follower {
   void Run();
   // Builds a fresh Aggregator from sequence 0 on a new stream (left in
   // *stream for following); events after the first heartbeat go to *carry.
-  absl::StatusOr<std::unique_ptr<Aggregator>> BuildFromZero(
-      std::unique_ptr<ChangeStream>* stream, std::vector<halfsky::v1::ChangeEvent>* carry,
-      int64_t* applied, int64_t* applied_form);
+  absl::StatusOr<std::unique_ptr<Aggregator>> BuildFromZero(std::unique_ptr<ChangeStream>* stream,
+                                                            ChangeBatch* carry, int64_t* applied,
+                                                            int64_t* applied_form);
   absl::Status SyncRedis(Sync mode);
   absl::Status CommitPending();
   // Redis' position is not our last commit `committed`: sets sync_ to a

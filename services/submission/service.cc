@@ -777,9 +777,9 @@ class SubmissionServiceImpl::WatchReactor final
   // One page's revisions, events and messages (Run's thread only; reset
   // between pages, when no write is in flight).
   google::protobuf::Arena arena_;
-  // The message being filled by Run (on arena_).
-  v1::WatchChangesResponse* pending_ =
-      google::protobuf::Arena::CreateMessage<v1::WatchChangesResponse>(&arena_);
+  // The message being filled by Run (on arena_; made by ResetArena at the
+  // start of each page).
+  v1::WatchChangesResponse* pending_ = nullptr;
   size_t pending_bytes_ = 0;
   // Guarded by service_->mu_.
   bool writing_ = false;

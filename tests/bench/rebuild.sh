@@ -40,6 +40,12 @@ rebuild_thread_ticks() {
   done
 }
 
+# Both services' thread ticks into $WORK/rebuild-{agg,sub}.ticksN.
+rebuild_snapshot() {
+  rebuild_thread_ticks "$REBUILD_AGG_PID" >"$WORK/rebuild-agg.ticks$1"
+  rebuild_thread_ticks "$SUB_PID" >"$WORK/rebuild-sub.ticks$1"
+}
+
 # CPU seconds of each process between two rebuild_thread_ticks snapshots,
 # and its busiest thread: "P.PP s (busiest thread NAME Q.QQ s)".
 rebuild_cpu() {
@@ -136,15 +142,13 @@ rebuild_figure() {
     perf_pid=$!
     sleep 1
   fi
-  rebuild_thread_ticks "$REBUILD_AGG_PID" >"$WORK/rebuild-agg.ticks0"
-  rebuild_thread_ticks "$SUB_PID" >"$WORK/rebuild-sub.ticks0"
+  rebuild_snapshot 0
   t0=$(date +%s.%N)
   nghttp -d "$WORK/rebuild.frame" -H 'content-type: application/grpc' -H 'te: trailers' \
     -H "authorization: Bearer $(cat "$WORK/writes.token")" \
     "http://$agg_addr/halfsky.v1.AggregationService/Rebuild" >"$WORK/rebuild.reply" 2>"$WORK/rebuild.err"
   t1=$(date +%s.%N)
-  rebuild_thread_ticks "$REBUILD_AGG_PID" >"$WORK/rebuild-agg.ticks1"
-  rebuild_thread_ticks "$SUB_PID" >"$WORK/rebuild-sub.ticks1"
+  rebuild_snapshot 1
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null; fi
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   reply=$(tail -c +6 "$WORK/rebuild.reply" |

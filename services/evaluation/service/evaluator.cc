@@ -7,7 +7,6 @@
 #include <optional>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -390,42 +389,50 @@ absl::Status Evaluator::EvaluateIndicator(const std::string& indicator_id) {
 absl::Status Evaluator::EvaluatePending(const std::set<std::string>& ids) {
   absl::MutexLock pass(&pass_mu_);
   const absl::Time start = absl::Now();
-  std::vector<SeriesRequest> requests;
   const std::vector<std::string> areas = EvaluatedAreas();
+  // Each id's indicator (null: unknown) and the position of its request
+  // (ReadMany answers in request order; kNoRequest: nothing to read).
+  constexpr size_t kNoRequest = static_cast<size_t>(-1);
+  std::vector<const Indicator*> indicators;
+  std::vector<size_t> request_of;
+  std::vector<SeriesRequest> requests;
   for (const std::string& id : ids) {
     const Indicator* indicator = catalog_->FindIndicator(id);
+    indicators.push_back(indicator);
     if (indicator != nullptr && indicator->kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+      request_of.push_back(requests.size());
       requests.push_back(SeriesRequest{indicator, areas, NeededSeries(*indicator)});
+    } else {
+      request_of.push_back(kNoRequest);
     }
   }
-  // Matched to their requests by position (ReadMany answers in request
-  // order), not by what a source writes into each snapshot.
-  absl::flat_hash_map<std::string, IndicatorSnapshot> snapshots;
+  std::vector<IndicatorSnapshot> batch;
   if (requests.size() > 1) {
     absl::StatusOr<std::vector<IndicatorSnapshot>> read = series_->ReadMany(requests);
     if (read.ok() && read->size() == requests.size()) {
-      for (size_t i = 0; i < requests.size(); ++i) {
-        snapshots.emplace(requests[i].indicator->id(), std::move((*read)[i]));
-      }
+      batch = std::move(*read);
     }
   }
   // The shared read's time is spread over the passes it served.
   const absl::Duration read_share =
-      snapshots.empty() ? absl::ZeroDuration() : (absl::Now() - start) / snapshots.size();
+      batch.empty() ? absl::ZeroDuration() : (absl::Now() - start) / batch.size();
   absl::Status status;
+  size_t k = 0;
   for (const std::string& id : ids) {
+    const Indicator* indicator = indicators[k];
+    // Null: the pass reads for itself (no batch) or has nothing to read.
+    const IndicatorSnapshot* snapshot =
+        batch.empty() || request_of[k] == kNoRequest ? nullptr : &batch[request_of[k]];
+    ++k;
     const absl::Time pass_start = absl::Now();
-    absl::Status st;
-    const auto found = snapshots.find(id);
-    if (const Indicator* indicator = catalog_->FindIndicator(id); indicator == nullptr) {
-      st = absl::NotFoundError(absl::StrCat("未知指标 / unknown indicator ", id));
-    } else {
-      st = EvaluateIndicatorLocked(*indicator, found == snapshots.end() ? nullptr : &found->second);
-    }
+    const absl::Status st =
+        indicator == nullptr
+            ? absl::NotFoundError(absl::StrCat("未知指标 / unknown indicator ", id))
+            : EvaluateIndicatorLocked(*indicator, snapshot);
     if (options_.metrics != nullptr) {
       options_.metrics->ObservePass(
           /*full=*/false,
-          absl::Now() - pass_start + (found == snapshots.end() ? absl::ZeroDuration() : read_share),
+          absl::Now() - pass_start + (snapshot == nullptr ? absl::ZeroDuration() : read_share),
           st.ok());
     }
     if (!st.ok() && status.ok()) {
@@ -435,9 +442,10 @@ absl::Status Evaluator::EvaluatePending(const std::set<std::string>& ids) {
   return status;
 }
 
-absl::Status Evaluator::EvaluateIndicatorLocked(const Indicator& indicator_ref,
+absl::Status Evaluator::EvaluateIndicatorLocked(const Indicator& indicator_in,
                                                 const IndicatorSnapshot* given) {
-  const Indicator* indicator = &indicator_ref;
+  // The body predates this function and reads the indicator through a pointer.
+  const Indicator* indicator = &indicator_in;
   const std::string& indicator_id = indicator->id();
   std::vector<Warning> candidates;
   if (indicator->kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE) {

@@ -110,15 +110,15 @@ absl::StatusOr<std::vector<IndicatorSnapshot>> RedisSeriesSource::ReadMany(
       keys += more;
       ++end;
     }
-    HALFSKY_RETURN_IF_ERROR(ReadTransaction(requests, begin, end, &out));
+    HALFSKY_RETURN_IF_ERROR(
+        ReadTransaction(absl::MakeConstSpan(requests).subspan(begin, end - begin), &out));
     begin = end;
   }
   return out;
 }
 
-absl::Status RedisSeriesSource::ReadTransaction(const std::vector<SeriesRequest>& all, size_t begin,
-                                                size_t end, std::vector<IndicatorSnapshot>* out) {
-  const auto requests = absl::MakeConstSpan(all).subspan(begin, end - begin);
+absl::Status RedisSeriesSource::ReadTransaction(absl::Span<const SeriesRequest> requests,
+                                                std::vector<IndicatorSnapshot>* out) {
   std::vector<std::vector<std::string>> commands;
   size_t keys = 1;
   for (const SeriesRequest& r : requests) {

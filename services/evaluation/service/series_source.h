@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/metrics/metrics.h"
 #include "common/redis/redis_client.h"
 #include "grpcpp/grpcpp.h"
@@ -143,8 +144,8 @@ class RedisSeriesSource final : public SeriesSource {
 
  private:
   void Reject(const std::string& key, const absl::Status& why);
-  // requests[begin, end) in one MULTI/EXEC, appended to *out.
-  absl::Status ReadTransaction(const std::vector<SeriesRequest>& requests, size_t begin, size_t end,
+  // `requests` in one MULTI/EXEC, their snapshots appended to *out.
+  absl::Status ReadTransaction(absl::Span<const SeriesRequest> requests,
                                std::vector<IndicatorSnapshot>* out);
 
   RedisClient* const redis_;
