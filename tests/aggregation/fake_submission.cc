@@ -46,6 +46,22 @@ class FakeSubmission::Service final : public halfsky::v1::SubmissionService::Ser
         hb->set_head_sequence(head);
         *hb->mutable_sent_at() =
             google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::GetCurrentTimeNanos());
+        if (!heartbeat_sent) {
+          // The live revisions of SendWithNextHeartbeat, if any, ride in
+          // the same message; `next` moves past them. A revision appended
+          // since `head` was read would make the heartbeat's head stale
+          // (then none are sent: the hook waits for the next drain).
+          absl::MutexLock lock(&mu_);
+          if (!with_heartbeat_.empty() && static_cast<int64_t>(log_.size()) == head) {
+            for (halfsky::v1::Revision& r : with_heartbeat_) {
+              r.set_sequence(static_cast<int64_t>(log_.size()) + 1);
+              log_.push_back(r);
+              *message.add_events()->mutable_revision() = std::move(r);
+              ++next;
+            }
+            with_heartbeat_.clear();
+          }
+        }
         if (!writer->Write(message)) {
           return grpc::Status::OK;
         }
@@ -82,6 +98,10 @@ class FakeSubmission::Service final : public halfsky::v1::SubmissionService::Ser
     absl::MutexLock lock(&mu_);
     log_.clear();
   }
+  void SendWithNextHeartbeat(std::vector<halfsky::v1::Revision> live) {
+    absl::MutexLock lock(&mu_);
+    with_heartbeat_ = std::move(live);
+  }
   void SetStopping(bool stopping) {
     absl::MutexLock lock(&mu_);
     stopping_ = stopping;
@@ -91,6 +111,7 @@ class FakeSubmission::Service final : public halfsky::v1::SubmissionService::Ser
   mutable absl::Mutex mu_;
   std::vector<halfsky::v1::Revision> log_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<halfsky::v1::Revision> with_heartbeat_ ABSL_GUARDED_BY(mu_);
 };
 
 FakeSubmission::FakeSubmission() : service_(std::make_unique<Service>()) {}
@@ -129,5 +150,9 @@ int64_t FakeSubmission::Append(halfsky::v1::Revision revision) {
 std::vector<halfsky::v1::Revision> FakeSubmission::Log() const { return service_->Log(); }
 
 void FakeSubmission::Reset() { service_->Reset(); }
+
+void FakeSubmission::SendWithNextHeartbeat(std::vector<halfsky::v1::Revision> live) {
+  service_->SendWithNextHeartbeat(std::move(live));
+}
 
 }  // namespace halfsky::aggregation::testing

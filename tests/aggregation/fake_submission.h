@@ -36,6 +36,13 @@ class FakeSubmission {
   std::vector<halfsky::v1::Revision> Log() const;
   // Forgets everything (a reset store: the feed starts again at 1).
   void Reset();
+  // The next heartbeat sent on draining a backlog (by any stream) goes out
+  // with `live` in ONE message, heartbeat first: `live` is appended to the log
+  // (with the next sequences) as that heartbeat is sent, so the heartbeat's
+  // head is the backlog's and what follows it in the message is live. (The
+  // contract does not tie events to messages; a follower must treat the
+  // events after the heartbeat as live whatever the framing.) One-shot.
+  void SendWithNextHeartbeat(std::vector<halfsky::v1::Revision> live);
 
  private:
   class Service;

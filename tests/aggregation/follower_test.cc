@@ -58,9 +58,10 @@ class FollowerTest : public ::testing::Test {
     submission_.Stop();
   }
 
-  void StartFollower() {
+  void StartFollower(int queue_capacity = FollowerOptions().queue_capacity) {
     state_ = std::make_unique<AggregationState>(TestCatalog());
     FollowerOptions options;
+    options.queue_capacity = queue_capacity;
     options.backoff_min = absl::Milliseconds(20);
     options.backoff_max = absl::Milliseconds(200);
     options.cursor_check_interval = absl::Milliseconds(100);
@@ -272,6 +273,37 @@ TEST_F(FollowerTest, RebuildRecomputesFromSequenceZero) {
   }
   ExpectConverges();
   EXPECT_EQ(follower_->status().builds, 2);
+}
+
+// The build from sequence 0 ends at the first heartbeat; events after it in
+// the same message are live. They are carried over into the follow loop,
+// applied once, in order, and committed.
+TEST_F(FollowerTest, LiveRevisionsInTheHeartbeatsMessageAreCarriedOver) {
+  Feed(150);  // the backlog, in two messages
+  // A new key, then two revisions of one key (the later must win).
+  submission_.SendWithNextHeartbeat({Fraction(0, Key("HEALTH-01", "610303100001", 2024), 3, 2000),
+                                     Value(0, Key("HEALTH-03", "610303001", 2021), 7),
+                                     Value(0, Key("HEALTH-03", "610303001", 2021), 9)});
+  StartFollower();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (submission_.Log().size() < 153 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(submission_.Log().size(), 153u) << "the fake did not send them with its heartbeat";
+  ExpectConverges();  // the cache of the whole log: the 9, not the 7
+  EXPECT_EQ(follower_->status().applied_sequence, 153);
+  EXPECT_EQ(follower_->status().builds, 1);
+}
+
+// Messages are queued whole: a queue bound smaller than one message still
+// passes every message (one at a time) instead of waiting forever.
+TEST_F(FollowerTest, AQueueSmallerThanAMessageStillPassesEveryMessage) {
+  Feed(450);  // messages of 100 revisions
+  StartFollower(/*queue_capacity=*/1);
+  ExpectConverges();
+  Feed(250);  // and live
+  ExpectConverges();
+  EXPECT_EQ(follower_->status().builds, 1);
 }
 
 TEST_F(FollowerTest, FeedResetTriggersRebuild) {
