@@ -1,10 +1,14 @@
-// The leader fence of RedisWriter (redis_writer.h, "Fencing") on a real
-// redis-server: a writer whose epoch was succeeded writes nothing — no
-// commit, no step of a rewrite — and a claim never goes backwards.
+// RedisWriter on a real redis-server. The leader fence (redis_writer.h,
+// "Fencing"): a writer whose epoch was succeeded writes nothing — no
+// commit, no step of a rewrite — and a claim never goes backwards. And a
+// rewrite over a large cache, whose key listing runs beside its writes.
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/cache/cache_layout.h"
 #include "common/redis/hiredis_client.h"
@@ -139,6 +143,61 @@ TEST_F(RedisFenceTest, UnfencedWriterIgnoresTheKey) {
   auto cells = Apply(1, 5);
   ASSERT_TRUE(writer.Commit(*agg_, cells, CachePosition(1, 0), false).ok());
   EXPECT_EQ(Get(cache::kCursorKey), "1");
+}
+
+// The rewrite lists the keys (SCAN, 1 000 a page) on a second thread while
+// it writes on the same connection, one series per round trip here: what
+// it wrote stays, every other aggregate key goes (stale series, a stale
+// index field, a key of an older layout), and the fence stays.
+TEST_F(RedisFenceTest, ARewriteOverALargeCacheDeletesExactlyWhatItDidNotWrite) {
+  int64_t seq = 0;
+  for (const char* area : {"610303001", "610303002", "610303100001", "610303100002"}) {
+    for (int year = 2021; year <= 2023; ++year) {
+      for (auto sex : {halfsky::v1::SEX_FEMALE, halfsky::v1::SEX_MALE}) {
+        ++seq;
+        ASSERT_TRUE(agg_->Apply(Value(seq, Key("HEALTH-03", area, year, sex), seq), nullptr));
+      }
+    }
+  }
+  RedisWriter writer(redis_.get());
+  writer.set_fence_epoch(3);
+  ASSERT_TRUE(writer.ClaimFence().ok());
+  writer.set_pipeline_chunk(1);
+  ASSERT_TRUE(writer.RewriteAll(*agg_, CachePosition(seq, 0)).ok());
+  auto written = redis_->ScanKeys(cache::kAnyLayoutKeyPattern);
+  ASSERT_TRUE(written.ok()) << written.status();
+  std::vector<std::pair<std::string, std::optional<std::string>>> series;
+  for (const std::string& k : *written) {
+    if (absl::StartsWith(k, cache::kSeriesKeyPrefix)) {
+      series.emplace_back(k, Get(k));
+    }
+  }
+  ASSERT_GE(series.size(), 8u);  // 4 areas × 2 sexes, and their parents'
+
+  // 6 000 stale series among them, a stale field in a live index, an older
+  // layout's key.
+  std::vector<std::vector<std::string>> sets;
+  for (int i = 0; i < 6000; ++i) {
+    sets.push_back({"SET",
+                    cache::SeriesRedisKey("HEALTH-01", absl::StrCat("9", i), halfsky::v1::SEX_TOTAL,
+                                          halfsky::v1::RESIDENCE_ALL),
+                    "stale"});
+  }
+  sets.push_back({"HSET", cache::IndexRedisKey("HEALTH-03"), "999:total:all", ""});
+  sets.push_back({"SET", "halfsky:agg:v2:s:HEALTH-03:610303:total:all", "old layout"});
+  ASSERT_TRUE(redis_->Pipeline(sets).ok());
+
+  ASSERT_TRUE(writer.RewriteAll(*agg_, CachePosition(seq, 0)).ok());
+  auto after = redis_->ScanKeys(cache::kAnyLayoutKeyPattern);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, *written);  // sorted, both
+  for (const auto& [k, v] : series) {
+    EXPECT_EQ(Get(k), v) << k;
+  }
+  auto index = redis_->HGetAll(cache::IndexRedisKey("HEALTH-03"));
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_FALSE(index->count("999:total:all"));
+  EXPECT_EQ(Get(cache::kLeaderEpochKey), "3");
 }
 
 }  // namespace
