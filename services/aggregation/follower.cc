@@ -97,7 +97,16 @@ constexpr absl::Duration kIdleWaitSlice = absl::Milliseconds(20);
 // How many applied events make an idle follower trim the heap.
 constexpr size_t kTrimAfterEvents = 100000;
 
-class Follower::ChangeStream {
+// The stream is read with gRPC's callback API: a thread blocked in a
+// synchronous Read polls the process's whole event set, so the server's
+// calls were being read on it and handed to the server's own threads (one
+// more wake-up per call: halfsky's health Check answered about a third
+// fewer calls per second here than in the evaluation service;
+// docs/BENCHMARKS.md). A read is outstanding while the queue holds fewer
+// than `capacity` events; otherwise the next one is started by Wait once
+// the follower has taken messages off.
+class Follower::ChangeStream final
+    : public grpc::ClientReadReactor<halfsky::v1::WatchChangesResponse> {
  public:
   enum class Next { kEvents, kTimeout, kEnded };
 
@@ -105,15 +114,33 @@ class Follower::ChangeStream {
                size_t capacity, const std::string& token)
       : capacity_(capacity) {
     auth::AddBearerToken(&ctx_, token);
-    thread_ = std::thread([this, stub, after, after_form] { Run(stub, after, after_form); });
+    request_.set_after_sequence(after);
+    request_.set_after_form_sequence(after_form);
+    stub->async()->WatchChanges(&ctx_, &request_, this);
+    // Held until no read will be started any more (hold_): OnDone cannot
+    // run while Wait may still start one.
+    AddHold();
+    reading_ = std::make_unique<ChangeBatch::Message>();
+    StartRead(reading_->response);
+    StartCall();
   }
-  ~ChangeStream() {
+  ~ChangeStream() override {
+    bool release = false;
     {
       absl::MutexLock lock(&mu_);
       cancelled_ = true;
+      // No read outstanding (paused): nothing else will release the hold.
+      release = hold_ && !read_outstanding_;
+      if (release) {
+        hold_ = false;
+      }
     }
     ctx_.TryCancel();
-    thread_.join();
+    if (release) {
+      RemoveHold();
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
   }
 
   // Waits up to `timeout` for at least one event; moves whole messages
@@ -121,20 +148,27 @@ class Follower::ChangeStream {
   // by one message's events). kEnded once the stream ended and the queue is
   // empty.
   Next Wait(absl::Duration timeout, size_t max, ChangeBatch* out) {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](ChangeStream* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                               return !s->queue_.empty() || s->ended_;
-                             },
-                             this),
-                         timeout);
-    if (queue_.empty()) {
-      return ended_ ? Next::kEnded : Next::kTimeout;
+    bool resume = false;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](ChangeStream* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 return !s->queue_.empty() || s->ended_;
+                               },
+                               this),
+                           timeout);
+      if (queue_.empty()) {
+        return ended_ ? Next::kEnded : Next::kTimeout;
+      }
+      while (!queue_.empty() && out->size() < max) {
+        queued_events_ -= static_cast<size_t>(queue_.front()->response->events_size());
+        out->Add(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      resume = ResumeLocked();
     }
-    while (!queue_.empty() && out->size() < max) {
-      queued_events_ -= static_cast<size_t>(queue_.front()->response->events_size());
-      out->Add(std::move(queue_.front()));
-      queue_.pop_front();
+    if (resume) {
+      StartRead(reading_->response);
     }
     return Next::kEvents;
   }
@@ -148,49 +182,71 @@ class Follower::ChangeStream {
     return received_any_;
   }
 
- private:
-  void Run(halfsky::v1::SubmissionService::Stub* stub, int64_t after, int64_t after_form) {
-    halfsky::v1::WatchChangesRequest request;
-    request.set_after_sequence(after);
-    request.set_after_form_sequence(after_form);
-    std::unique_ptr<grpc::ClientReader<halfsky::v1::WatchChangesResponse>> reader =
-        stub->WatchChanges(&ctx_, request);
-    while (true) {
-      auto message = std::make_unique<ChangeBatch::Message>();
-      if (!reader->Read(message->response)) {
-        break;
-      }
+  void OnReadDone(bool ok) override {
+    bool release = false;
+    bool again = false;
+    {
       absl::MutexLock lock(&mu_);
-      received_any_ = true;
-      // A whole message is queued at once: the queue may pass its capacity
-      // by one message (bounded by the server's message size).
-      mu_.Await(absl::Condition(
-          +[](ChangeStream* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return s->queued_events_ < s->capacity_ || s->cancelled_;
-          },
-          this));
-      if (cancelled_) {
-        break;
+      read_outstanding_ = false;
+      if (ok) {
+        received_any_ = true;
+        // A whole message is queued at once: the queue may pass its
+        // capacity by one message (bounded by the server's message size).
+        queued_events_ += static_cast<size_t>(reading_->response->events_size());
+        queue_.push_back(std::move(reading_));
+        again = ResumeLocked();
       }
-      queued_events_ += static_cast<size_t>(message->response->events_size());
-      queue_.push_back(std::move(message));
+      // The stream ended (or was cancelled): no read will be started again.
+      release = (!ok || cancelled_) && hold_;
+      if (release) {
+        hold_ = false;
+      }
     }
-    const grpc::Status st = reader->Finish();
+    if (again) {
+      StartRead(reading_->response);
+    }
+    if (release) {
+      RemoveHold();
+    }
+  }
+
+  void OnDone(const grpc::Status& st) override {
     absl::MutexLock lock(&mu_);
     status_ = st.ok() ? absl::UnavailableError("WatchChanges ended") : FromGrpcStatus(st);
     ended_ = true;
+    done_ = true;
+  }
+
+ private:
+  // Whether a read should be started now (then marks it outstanding, with a
+  // fresh message to read into): none is, the stream is live, and the
+  // queue has room.
+  bool ResumeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (read_outstanding_ || !hold_ || cancelled_ || queued_events_ >= capacity_) {
+      return false;
+    }
+    read_outstanding_ = true;
+    reading_ = std::make_unique<ChangeBatch::Message>();
+    return true;
   }
 
   const size_t capacity_;
   grpc::ClientContext ctx_;
+  halfsky::v1::WatchChangesRequest request_;
   absl::Mutex mu_;
+  // The message the outstanding read fills (touched by the reaction that
+  // completes it, or by whoever starts the next read, never both at once).
+  std::unique_ptr<ChangeBatch::Message> reading_;
+  bool read_outstanding_ ABSL_GUARDED_BY(mu_) = true;
+  // The hold taken in the constructor is still held.
+  bool hold_ ABSL_GUARDED_BY(mu_) = true;
   std::deque<std::unique_ptr<ChangeBatch::Message>> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_events_ ABSL_GUARDED_BY(mu_) = 0;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool received_any_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
 };
 
 // ---------------------------------------------------------------------------

@@ -26,8 +26,10 @@
 //      their own gapless sequence. A form cursor different from the one
 //      applied → RewriteAll (approval counts change without a sequence of
 //      the revisions, so only a rewrite is exact).
-//   3. Follow on the same stream: a reader thread queues the messages it
-//      parsed (each on its own arena, freed by the follower once applied);
+//   3. Follow on the same stream: gRPC's callback reader (no thread of its
+//      own) queues the messages it parsed, each on its own arena, freed by
+//      the follower once applied, and reads on while the queue holds fewer
+//      than `queue_capacity` events;
 //      the follower takes every queued message (while it holds fewer than
 //      `max_batch` events), applies them
 //      incrementally (ChangeSet), commits the changed aggregates and the new

@@ -306,6 +306,20 @@ TEST_F(FollowerTest, AQueueSmallerThanAMessageStillPassesEveryMessage) {
   EXPECT_EQ(follower_->status().builds, 1);
 }
 
+// A follower stopped at any point of its build ends its stream cleanly:
+// with a read outstanding, or paused on a full queue (no read outstanding),
+// or after the stream ended. (Run under the sanitizer build too.)
+TEST_F(FollowerTest, StoppingAtEveryPointOfTheBuildEndsTheStreamCleanly) {
+  Feed(3000);
+  for (int i = 0; i < 24; ++i) {
+    StartFollower(/*queue_capacity=*/1 + (i % 3) * 150);
+    absl::SleepFor(absl::Milliseconds(i * 3));
+    follower_.reset();
+  }
+  StartFollower(/*queue_capacity=*/1);
+  ExpectConverges();
+}
+
 TEST_F(FollowerTest, FeedResetTriggersRebuild) {
   Feed(80);
   StartFollower();

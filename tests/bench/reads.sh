@@ -2,7 +2,9 @@
 # tests/bench/reads.sh — the read figures of issue #20, sourced by
 # tests/bench/run.sh (not run on its own):
 #   ListWarnings ÷ bare echo, GetSeries ÷ bare echo, grpc.health.v1 Check ÷
-#   bare echo — all driven from outside by h2load with run.sh's -c/-m/-t1.
+#   bare echo (the evaluation service's; the aggregation service's too, an
+#   informative line beside GetSeries) — all driven from outside by h2load
+#   with run.sh's -c/-m/-t1.
 #
 # Uses from run.sh: ROOT BUILD DO_BUILD SECS CONNS STREAMS WORK PIDS
 # ECHO_RATE ECHO_PORT, and figure / not_run / ratio / free_port / grpc_frame /
@@ -39,7 +41,8 @@ READS_DIR=$WORK/reads
 READS_VAR=$READS_DIR/var
 READS_FIGURES=("ListWarnings ÷ bare echo (h2load)|>= 0.85"
                "GetSeries ÷ bare echo (h2load)|>= 0.85"
-               "halfsky grpc.health.v1 Check ÷ bare echo (h2load)|>= 0.95")
+               "halfsky grpc.health.v1 Check ÷ bare echo (h2load)|>= 0.95"
+               "halfsky-aggregation's health Check ÷ bare echo (h2load)|report")
 
 # reads_not_run_all REASON: every read figure NOT RUN for one reason.
 reads_not_run_all() {
@@ -267,6 +270,13 @@ reads_main() {
     "halfsky-evaluation's Check, service \"\", no token" \
     "$eval_url/grpc.health.v1.Health/Check" "$READS_DIR/health.frame" \
     "$READS_EVALUATION_METRICS_PORT" /grpc.health.v1.Health/Check
+  # The same Check on the aggregation service, beside GetSeries: what the
+  # process costs per call apart from the method (a thread blocked in a
+  # synchronous gRPC read once cost it a third of its rate; BENCHMARKS.md).
+  reads_figure "${READS_FIGURES[3]%|*}" "${READS_FIGURES[3]#*|}" \
+    "halfsky-aggregation's Check, service \"\", no token: the process's per-call cost beside GetSeries" \
+    "$agg_url/grpc.health.v1.Health/Check" "$READS_DIR/health.frame" \
+    "$READS_AGGREGATION_METRICS_PORT" /grpc.health.v1.Health/Check
 
   reads_deploy stop >>"$READS_DIR/deploy.log" 2>&1
 }
