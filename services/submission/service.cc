@@ -684,8 +684,8 @@ class SubmissionServiceImpl::WatchReactor final
         }
       }
       ResetArena();
-      absl::StatusOr<std::vector<v1::Revision*>> page =
-          service_->store_->ReadChangesOnArena(cursor_, opts.watch_page_size, &arena_);
+      absl::StatusOr<std::vector<v1::Revision*>> page = service_->store_->ReadChangesOnArena(
+          cursor_, opts.watch_page_size, opts.watch_page_bytes, &arena_);
       if (!page.ok()) {
         final_status = ToGrpcStatus(page.status());
         break;

@@ -11,7 +11,7 @@
 // no gRPC thread waits for the disk.
 //
 // WatchChanges runs one thread per stream: it reads the store in pages of
-// `watch_page_size` from its own cursor, writes each page as one message
+// `watch_page_size` revisions and about `watch_page_bytes` from its own cursor, writes each page as one message
 // (WatchChangesResponse; a page past about 1 MiB as several) and waits for
 // the write to complete (gRPC flow control) before the next, and, once caught
 // up, sleeps on a condition variable that commits signal (the store's commit
@@ -64,7 +64,15 @@ struct SubmissionServiceOptions {
   ValidationLimits limits;
   // Idle heartbeat period of WatchChanges.
   absl::Duration heartbeat_interval = absl::Seconds(5);
-  int watch_page_size = 500;
+  // A WatchChanges page: at most this many revisions, and none added once
+  // they hold watch_page_bytes (SubmissionStore::ReadChangesOnArena), so
+  // each stream holds at most one page of ~watch_page_bytes whatever the
+  // revisions' sizes. 2 000 rather than 500: a quarter of the pages' fixed
+  // costs (two queries, a flush and its wake-ups) took a Rebuild's replay
+  // of 10^6 values from ~1.5 to ~1.2 s (docs/BENCHMARKS.md); 5 000 gained
+  // nothing more.
+  int watch_page_size = 2000;
+  size_t watch_page_bytes = size_t{4} << 20;
   int max_watchers = 64;
   // SubmitStream chunks validated and queued ahead of their acknowledgement.
   int stream_window = 4;

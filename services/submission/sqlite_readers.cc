@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -184,7 +185,7 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteReaders::History(const v1::DataK
 }
 
 template <typename NewRevision>
-absl::Status SqliteReaders::ScanChanges(int64_t after_sequence, int limit,
+absl::Status SqliteReaders::ScanChanges(int64_t after_sequence, int limit, size_t max_bytes,
                                         NewRevision new_revision) {
   Lease lease(this);
   sqlite::Database& db = lease.db();
@@ -196,30 +197,35 @@ absl::Status SqliteReaders::ScanChanges(int64_t after_sequence, int limit,
                                  "LIMIT ?2")));
   s.Bind(1, after_sequence);
   s.Bind(2, static_cast<int64_t>(std::max(1, limit)));
-  while (true) {
+  size_t bytes = 0;
+  for (bool first = true; first || bytes < max_bytes; first = false) {
     HALFSKY_ASSIGN_OR_RETURN(int step, s.Step());
     if (step != SQLITE_ROW) {
       return absl::OkStatus();
     }
+    // The stored DataValue and the change reason (kRevisionColumns' first
+    // and ninth).
+    bytes += s.View(0).size() + s.View(8).size();
     v1::Revision* rev = new_revision();
     HALFSKY_RETURN_IF_ERROR(FillRevisionFromRow(s, 0, rev));
     SetKeyUnit(s.View(kRevisionColumnCount), rev);
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::Revision>> SqliteReaders::ReadChanges(int64_t after_sequence,
                                                                      int limit) {
   std::vector<v1::Revision> out;
   // Each pointer is filled before the next emplace_back.
-  HALFSKY_RETURN_IF_ERROR(
-      ScanChanges(after_sequence, limit, [&out] { return &out.emplace_back(); }));
+  HALFSKY_RETURN_IF_ERROR(ScanChanges(after_sequence, limit, std::numeric_limits<size_t>::max(),
+                                      [&out] { return &out.emplace_back(); }));
   return out;
 }
 
 absl::StatusOr<std::vector<v1::Revision*>> SqliteReaders::ReadChangesOnArena(
-    int64_t after_sequence, int limit, google::protobuf::Arena* arena) {
+    int64_t after_sequence, int limit, size_t max_bytes, google::protobuf::Arena* arena) {
   std::vector<v1::Revision*> out;
-  HALFSKY_RETURN_IF_ERROR(ScanChanges(after_sequence, limit, [&out, arena] {
+  HALFSKY_RETURN_IF_ERROR(ScanChanges(after_sequence, limit, max_bytes, [&out, arena] {
     return out.emplace_back(google::protobuf::Arena::CreateMessage<v1::Revision>(arena));
   }));
   return out;

@@ -39,16 +39,19 @@ class SqliteReaders {
   absl::StatusOr<CurrentPage> ListCurrent(const CurrentFilter& filter, int64_t cursor, int limit);
   absl::StatusOr<std::vector<halfsky::v1::Revision>> History(const halfsky::v1::DataKey& key);
   absl::StatusOr<std::vector<halfsky::v1::Revision>> ReadChanges(int64_t after_sequence, int limit);
-  // The same revisions, built on `arena` (not null; it owns them).
+  // The same revisions, built on `arena` (not null; it owns them), within
+  // `max_bytes` as SubmissionStore::ReadChangesOnArena says.
   absl::StatusOr<std::vector<halfsky::v1::Revision*>> ReadChangesOnArena(
-      int64_t after_sequence, int limit, google::protobuf::Arena* arena);
+      int64_t after_sequence, int limit, size_t max_bytes, google::protobuf::Arena* arena);
   absl::StatusOr<std::vector<ReportingTimes>> ListReportingTimes(int year);
 
  private:
   // The change feed's query: fills new_revision() (a Revision* to fill,
-  // called once per row) from each row, in sequence order.
+  // called once per row) from each row, in sequence order, until `limit`
+  // rows or the `max_bytes` of ReadChangesOnArena.
   template <typename NewRevision>
-  absl::Status ScanChanges(int64_t after_sequence, int limit, NewRevision new_revision);
+  absl::Status ScanChanges(int64_t after_sequence, int limit, size_t max_bytes,
+                           NewRevision new_revision);
   class Lease;
 
   SqliteReaders() = default;

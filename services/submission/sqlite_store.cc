@@ -94,8 +94,8 @@ absl::StatusOr<std::vector<v1::Revision>> SqliteSubmissionStore::ReadChanges(int
 }
 
 absl::StatusOr<std::vector<v1::Revision*>> SqliteSubmissionStore::ReadChangesOnArena(
-    int64_t after_sequence, int limit, google::protobuf::Arena* arena) {
-  return readers_->ReadChangesOnArena(after_sequence, limit, arena);
+    int64_t after_sequence, int limit, size_t max_bytes, google::protobuf::Arena* arena) {
+  return readers_->ReadChangesOnArena(after_sequence, limit, max_bytes, arena);
 }
 
 absl::StatusOr<std::vector<ReportingTimes>> SqliteSubmissionStore::ListReportingTimes(int year) {

@@ -103,7 +103,7 @@ class SqliteSubmissionStore final : public SubmissionStore {
                                                                  int limit) override;
   // Built on the arena directly (SqliteReaders::ReadChangesOnArena).
   absl::StatusOr<std::vector<halfsky::v1::Revision*>> ReadChangesOnArena(
-      int64_t after_sequence, int limit, google::protobuf::Arena* arena) override;
+      int64_t after_sequence, int limit, size_t max_bytes, google::protobuf::Arena* arena) override;
   int64_t HeadSequence() const override;
   void SetCommitListener(std::function<void(int64_t head)> listener) override;
   absl::StatusOr<std::vector<ReportingTimes>> ListReportingTimes(int year) override;

@@ -19,14 +19,19 @@ absl::StatusOr<halfsky::v1::SubmitBatchResponse> SubmissionStore::WriteAndWait(
 }
 
 absl::StatusOr<std::vector<halfsky::v1::Revision*>> SubmissionStore::ReadChangesOnArena(
-    int64_t after_sequence, int limit, google::protobuf::Arena* arena) {
+    int64_t after_sequence, int limit, size_t max_bytes, google::protobuf::Arena* arena) {
   absl::StatusOr<std::vector<halfsky::v1::Revision>> page = ReadChanges(after_sequence, limit);
   if (!page.ok()) {
     return page.status();
   }
   std::vector<halfsky::v1::Revision*> out;
   out.reserve(page->size());
+  size_t bytes = 0;
   for (halfsky::v1::Revision& rev : *page) {
+    if (!out.empty() && bytes >= max_bytes) {
+      break;
+    }
+    bytes += rev.data_value().ByteSizeLong() + rev.change_reason().size();
     // Moved (swapped) into a heap message the arena owns and deletes when
     // it is reset: no copy. Its parent on the arena never deletes it.
     auto* owned = new halfsky::v1::Revision(std::move(rev));

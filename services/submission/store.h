@@ -216,14 +216,20 @@ class SubmissionStore {
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision>> ReadChanges(int64_t after_sequence,
                                                                          int limit) = 0;
   // As ReadChanges, each revision owned by `arena` (not null; valid until
-  // it is reset or destroyed). For the change feed, which reads every
+  // it is reset or destroyed), and bounded in bytes as well as in count:
+  // no revision is added once those taken hold `max_bytes` or more (a
+  // revision's bytes: its serialized DataValue plus its change reason), so
+  // the first is always taken and a page holds less than `max_bytes` plus
+  // one revision however large the revisions are (a narrative with its
+  // evidence may pass 50 KB). For the change feed, which reads every
   // revision in a Rebuild: built on the heap, their allocations and frees
   // were a third of its thread's CPU. This default hands ReadChanges'
   // heap revisions to the arena (Arena::Own: a caller must not assume
-  // GetArena() == arena); a store that can build them on the arena
-  // directly overrides it.
+  // GetArena() == arena; the revisions past the budget were read and are
+  // dropped); a store that can build them on the arena directly overrides
+  // it.
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision*>> ReadChangesOnArena(
-      int64_t after_sequence, int limit, google::protobuf::Arena* arena);
+      int64_t after_sequence, int limit, size_t max_bytes, google::protobuf::Arena* arena);
 
   // Highest committed sequence (0 when empty).
   virtual int64_t HeadSequence() const = 0;

@@ -51,6 +51,7 @@ class ServiceTest : public ::testing::Test {
     store_ = std::move(*store);
     SubmissionServiceOptions so;
     so.heartbeat_interval = absl::Milliseconds(200);
+    so.watch_page_bytes = watch_page_bytes_;
     service_ = std::make_unique<SubmissionServiceImpl>(catalog_, store_.get(), &clock_,
                                                        TestAuthenticate, so);
     ServerOptions options;
@@ -80,6 +81,9 @@ class ServiceTest : public ::testing::Test {
     Stop();
     Start();
   }
+
+  // The feed's page budget (Start; a test may lower it, then Restart).
+  size_t watch_page_bytes_ = SubmissionServiceOptions().watch_page_bytes;
 
   // The feed's messages from sequence 0 up to and including the first one
   // that holds a heartbeat (the backlog drained).
@@ -658,11 +662,14 @@ TEST_F(ServiceTest, ListDataValuesFiltersAndPages) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-// A backlog travels as a few large messages (one per store page of 500),
-// not one message per revision: at one message per revision a replay of
-// 10^6 values took ~70 s (docs/BENCHMARKS.md, "Profile: Rebuild").
+// A backlog travels as a few large messages (one per store page of
+// watch_page_size), not one message per revision: at one message per
+// revision a replay of 10^6 values took ~70 s (docs/BENCHMARKS.md,
+// "Profile: Rebuild").
 TEST_F(ServiceTest, ChangeFeedSendsTheBacklogInPages) {
-  for (int round = 0; round < 220; ++round) {  // 220 rounds × 5 years
+  const int page = SubmissionServiceOptions().watch_page_size;
+  const int total = 2 * page + page / 4;
+  for (int round = 0; round < total / 5; ++round) {  // 5 years a round
     std::vector<v1::DataValue> values;
     for (int y = 2020; y <= 2024; ++y) {
       values.push_back(Number("HEALTH-03", y, round + 1));
@@ -681,11 +688,11 @@ TEST_F(ServiceTest, ChangeFeedSendsTheBacklogInPages) {
         ++revisions;
       }
     }
-    EXPECT_LE(revisions, 500);
+    EXPECT_LE(revisions, page);
     messages_with_revisions += revisions > 0 ? 1 : 0;
   }
-  EXPECT_EQ(last, 1100);
-  EXPECT_EQ(messages_with_revisions, 3);  // 500 + 500 + 100
+  EXPECT_EQ(last, total);
+  EXPECT_EQ(messages_with_revisions, 3);  // page + page + a quarter page
 }
 
 TEST_F(ServiceTest, ChangeFeedLiveAndResumeWithoutGapOrDuplicate) {
@@ -746,12 +753,14 @@ TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
   }
 }
 
-// A page too large for one message (500 revisions of ~3 KB: a 2 KB note
-// and a 1 KB change reason; about 1.5 MiB against the 1 MiB a message is
+// A page too large for one message (540 revisions of ~3 KB: a 2 KB note
+// and a 1 KB change reason; about 1.6 MiB against the 1 MiB a message is
 // closed at) travels as two; every revision arrives whole and in order
 // across the split (the page's revisions, events and messages share one
 // arena, reset only between pages).
 TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
+  ASSERT_GE(SubmissionServiceOptions().watch_page_size, 540);
+  ASSERT_GE(SubmissionServiceOptions().watch_page_bytes, size_t{540 * 3100});
   std::vector<v1::DataValue> values = FiftyFourKeys();
   // 54 keys × 10 rounds = 540 revisions; a round's note names it.
   auto note = [](int round) { return absl::StrCat("round ", round, " ", std::string(1990, 'x')); };
@@ -787,7 +796,40 @@ TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
     messages_with_revisions += revisions > 0 ? 1 : 0;
   }
   EXPECT_EQ(last, 540);
-  EXPECT_EQ(messages_with_revisions, 3);  // the first page split in two, then 40
+  EXPECT_EQ(messages_with_revisions, 2);  // one page, split in two
+}
+
+// Pages cut by their byte budget rather than their count (5 000 bytes:
+// three revisions of ~2 KB a page) still deliver every revision once, in
+// order and whole; without the budget the 162 revisions would be one page.
+TEST_F(ServiceTest, ChangeFeedPagesCutByBytesDeliverEveryRevision) {
+  watch_page_bytes_ = 5000;
+  Restart();
+  std::vector<v1::DataValue> values = FiftyFourKeys();
+  auto note = [](int round) { return absl::StrCat("round ", round, " ", std::string(1990, 'x')); };
+  for (int round = 0; round < 3; ++round) {
+    for (auto& v : values) {
+      v.set_note(note(round));
+    }
+    ASSERT_TRUE(Submit("health-token", "paged" + std::to_string(round), values).ok());
+  }
+  int messages_with_revisions = 0;
+  int64_t last = 0;
+  for (const v1::WatchChangesResponse& message : BacklogMessages()) {
+    int revisions = 0;
+    for (const v1::ChangeEvent& ev : message.events()) {
+      if (ev.has_revision()) {
+        EXPECT_EQ(ev.revision().sequence(), last + 1);
+        last = ev.revision().sequence();
+        EXPECT_EQ(ev.revision().data_value().note(), note(static_cast<int>((last - 1) / 54)));
+        ++revisions;
+      }
+    }
+    EXPECT_LE(revisions, 3);
+    messages_with_revisions += revisions > 0 ? 1 : 0;
+  }
+  EXPECT_EQ(last, 162);
+  EXPECT_EQ(messages_with_revisions, 54);
 }
 
 TEST_F(ServiceTest, ChangeFeedResumesAcrossServerRestart) {

@@ -14,6 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/status/status.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/arena.h"
 #include "gtest/gtest.h"
 #include "services/submission/postgres_store.h"
 #include "services/submission/sqlite_store.h"
@@ -262,6 +263,47 @@ TYPED_TEST(StoreContractTest, ConcurrentWritersGetGaplessSequencesAndOwnResults)
   for (size_t i = 0; i < changes->size(); ++i) {
     EXPECT_EQ((*changes)[i].sequence(), static_cast<int64_t>(i + 1));
   }
+}
+
+// The change feed's read on an arena is bounded by count and by bytes: no
+// revision is added once those taken hold max_bytes (the first is always
+// taken), and the next read resumes right after the last one taken.
+TYPED_TEST(StoreContractTest, ReadChangesOnArenaStopsAtItsByteBudget) {
+  std::vector<v1::DataValue> values;
+  for (int year = 2020; year <= 2029; ++year) {
+    v1::DataValue v = Number("HEALTH-03", year, year);
+    v.set_note(std::string(2000, 'n'));
+    values.push_back(std::move(v));
+  }
+  ASSERT_TRUE(this->store_->WriteAndWait(this->Req("p", "big", values)).ok());
+  auto sequences = [](const absl::StatusOr<std::vector<v1::Revision*>>& page) {
+    std::vector<int64_t> out;
+    for (const v1::Revision* r : *page) {
+      out.push_back(r->sequence());
+      EXPECT_EQ(r->data_value().note().size(), 2000u);
+    }
+    return out;
+  };
+  google::protobuf::Arena arena;
+  // ~2 050 bytes each: the third brings the page past 5 000.
+  auto page = this->store_->ReadChangesOnArena(0, 100, 5000, &arena);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(sequences(page), (std::vector<int64_t>{1, 2, 3}));
+  page = this->store_->ReadChangesOnArena(3, 100, 5000, &arena);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(sequences(page), (std::vector<int64_t>{4, 5, 6}));
+  // One revision larger than the budget still comes, alone.
+  page = this->store_->ReadChangesOnArena(6, 100, 1, &arena);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(sequences(page), (std::vector<int64_t>{7}));
+  // The count still bounds it, and the budget does not cut short a page
+  // that fits.
+  page = this->store_->ReadChangesOnArena(0, 2, size_t{1} << 20, &arena);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(sequences(page), (std::vector<int64_t>{1, 2}));
+  page = this->store_->ReadChangesOnArena(7, 100, size_t{1} << 20, &arena);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(sequences(page), (std::vector<int64_t>{8, 9, 10}));
 }
 
 TYPED_TEST(StoreContractTest, FailingRequestInAGroupDoesNotPoisonOthers) {
