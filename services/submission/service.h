@@ -11,16 +11,16 @@
 // no gRPC thread waits for the disk.
 //
 // WatchChanges runs one thread per stream: it reads the store in pages of
-// `watch_page_size` revisions and about `watch_page_bytes` from its own cursor, writes each page as one message
-// (WatchChangesResponse; a page past about 1 MiB as several) and waits for
-// the write to complete (gRPC flow control) before the next, and, once caught
-// up, sleeps on a condition variable that commits signal (the store's commit
-// listener only bumps `head_`). So a slow consumer holds one page of memory
-// and blocks no one but itself, and a commit costs O(1) regardless of the
-// number of watchers. A thread per stream (instead of a pure callback state
-// machine) keeps that loop linear and easy to verify; watchers are few
-// (aggregation replicas, operators' tools) and capped by `max_watchers`
-// (RESOURCE_EXHAUSTED beyond it).
+// `watch_page_size` revisions and about `watch_page_bytes` from its own cursor,
+// writes each page as one message (WatchChangesResponse; a page past about 1
+// MiB as several) and waits for the write to complete (gRPC flow control)
+// before the next, and, once caught up, sleeps on a condition variable that
+// commits signal (the store's commit listener only bumps `head_`). So a slow
+// consumer holds one page of memory and blocks no one but itself, and a commit
+// costs O(1) regardless of the number of watchers. A thread per stream (instead
+// of a pure callback state machine) keeps that loop linear and easy to verify;
+// watchers are few (aggregation replicas, operators' tools) and capped by
+// `max_watchers` (RESOURCE_EXHAUSTED beyond it).
 //
 // Withdrawals (WithdrawValues) take the write path: authorized as writes of
 // the keys, validated (a reason is required), then a store request of

@@ -2,6 +2,7 @@
 // common/server RunningServer) on a real SQLite file.
 #include "services/submission/service.h"
 
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -84,6 +85,30 @@ class ServiceTest : public ::testing::Test {
 
   // The feed's page budget (Start; a test may lower it, then Restart).
   size_t watch_page_bytes_ = SubmissionServiceOptions().watch_page_bytes;
+
+  // Walks the backlog (BacklogMessages): `each` for every revision, checked
+  // to follow the last one without a gap; `per_message` for each message
+  // holding revisions, with their count. Returns the last sequence.
+  int64_t WalkBacklog(
+      const std::function<void(const v1::Revision&)>& each,
+      const std::function<void(const v1::WatchChangesResponse&, int)>& per_message) {
+    int64_t last = 0;
+    for (const v1::WatchChangesResponse& message : BacklogMessages()) {
+      int revisions = 0;
+      for (const v1::ChangeEvent& ev : message.events()) {
+        if (ev.has_revision()) {
+          EXPECT_EQ(ev.revision().sequence(), last + 1);
+          last = ev.revision().sequence();
+          each(ev.revision());
+          ++revisions;
+        }
+      }
+      if (revisions > 0) {
+        per_message(message, revisions);
+      }
+    }
+    return last;
+  }
 
   // The feed's messages from sequence 0 up to and including the first one
   // that holds a heartbeat (the backlog drained).
@@ -775,26 +800,20 @@ TEST_F(ServiceTest, ChangeFeedSplitsAPageLargerThanAMessage) {
     ASSERT_TRUE(Submit("health-token", "big" + std::to_string(round), values).ok());
   }
   int messages_with_revisions = 0;
-  int64_t last = 0;
-  for (const v1::WatchChangesResponse& message : BacklogMessages()) {
-    int revisions = 0;
-    for (const v1::ChangeEvent& ev : message.events()) {
-      if (ev.has_revision()) {
-        EXPECT_EQ(ev.revision().sequence(), last + 1);
-        last = ev.revision().sequence();
-        const int round = static_cast<int>((last - 1) / 54);
-        EXPECT_EQ(ev.revision().data_value().note(), note(round)) << "sequence " << last;
-        EXPECT_EQ(ev.revision().change_reason(), reason(round)) << "sequence " << last;
-        EXPECT_EQ(ev.revision().data_value().key().indicator_id(), "HEALTH-01");
-        EXPECT_EQ(ev.revision().revision(), round + 1);
-        ++revisions;
-      }
-    }
-    // Closed at ~1 MiB of events (their framing aside): well under the
-    // client's 4 MiB receive limit.
-    EXPECT_LT(message.ByteSizeLong(), size_t{1} << 21);
-    messages_with_revisions += revisions > 0 ? 1 : 0;
-  }
+  const int64_t last = WalkBacklog(
+      [&](const v1::Revision& rev) {
+        const int round = static_cast<int>((rev.sequence() - 1) / 54);
+        EXPECT_EQ(rev.data_value().note(), note(round)) << "sequence " << rev.sequence();
+        EXPECT_EQ(rev.change_reason(), reason(round)) << "sequence " << rev.sequence();
+        EXPECT_EQ(rev.data_value().key().indicator_id(), "HEALTH-01");
+        EXPECT_EQ(rev.revision(), round + 1);
+      },
+      [&](const v1::WatchChangesResponse& message, int) {
+        // Closed at ~1 MiB of events (their framing aside): well under the
+        // client's 4 MiB receive limit.
+        EXPECT_LT(message.ByteSizeLong(), size_t{1} << 21);
+        ++messages_with_revisions;
+      });
   EXPECT_EQ(last, 540);
   EXPECT_EQ(messages_with_revisions, 2);  // one page, split in two
 }
@@ -814,20 +833,14 @@ TEST_F(ServiceTest, ChangeFeedPagesCutByBytesDeliverEveryRevision) {
     ASSERT_TRUE(Submit("health-token", "paged" + std::to_string(round), values).ok());
   }
   int messages_with_revisions = 0;
-  int64_t last = 0;
-  for (const v1::WatchChangesResponse& message : BacklogMessages()) {
-    int revisions = 0;
-    for (const v1::ChangeEvent& ev : message.events()) {
-      if (ev.has_revision()) {
-        EXPECT_EQ(ev.revision().sequence(), last + 1);
-        last = ev.revision().sequence();
-        EXPECT_EQ(ev.revision().data_value().note(), note(static_cast<int>((last - 1) / 54)));
-        ++revisions;
-      }
-    }
-    EXPECT_LE(revisions, 3);
-    messages_with_revisions += revisions > 0 ? 1 : 0;
-  }
+  const int64_t last = WalkBacklog(
+      [&](const v1::Revision& rev) {
+        EXPECT_EQ(rev.data_value().note(), note(static_cast<int>((rev.sequence() - 1) / 54)));
+      },
+      [&](const v1::WatchChangesResponse&, int revisions) {
+        EXPECT_LE(revisions, 3);
+        ++messages_with_revisions;
+      });
   EXPECT_EQ(last, 162);
   EXPECT_EQ(messages_with_revisions, 54);
 }
