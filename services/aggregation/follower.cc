@@ -53,13 +53,13 @@ void AggregationState::Swap(std::unique_ptr<Aggregator> agg) {
 }
 
 // ---------------------------------------------------------------------------
-// ChangeStream: one WatchChanges call read by its own thread into a bounded
-// queue.
+// ChangeStream: one WatchChanges call read by gRPC's callback threads into a
+// bounded queue.
 
 // Events taken from a ChangeStream, in feed order. Each message is parsed
-// onto its own arena and handed over whole: the reader thread allocated
-// every event and the follower thread freed it, and that hand-over of heap
-// chunks between threads was the aggregation's largest cost in a Rebuild
+// onto its own arena and handed over whole: when the reader allocated every
+// event and the follower thread freed it, that hand-over of heap chunks
+// between threads was the aggregation's largest cost in a Rebuild
 // (`_int_malloc` about a fifth of its samples; docs/BENCHMARKS.md).
 class Follower::ChangeBatch {
  public:

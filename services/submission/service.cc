@@ -733,9 +733,10 @@ class SubmissionServiceImpl::WatchReactor final
           static_cast<int>(form_count) == opts.watch_page_size) {
         continue;  // more backlog
       }
-      // Caught up with what the read saw. Heartbeat only if nothing newer
-      // has committed meanwhile (so head_sequence never runs ahead of what
-      // this stream has delivered).
+      // Caught up with what the read saw, or the page was cut short by its
+      // byte budget: then the head is past the cursor and the loop goes on
+      // below. Heartbeat only if nothing newer has committed meanwhile (so
+      // head_sequence never runs ahead of what this stream has delivered).
       int64_t head = 0;
       int64_t form_head = 0;
       {

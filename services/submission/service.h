@@ -70,7 +70,8 @@ struct SubmissionServiceOptions {
   // revisions' sizes. 2 000 rather than 500: a quarter of the pages' fixed
   // costs (two queries, a flush and its wake-ups) took a Rebuild's replay
   // of 10^6 values from ~1.5 to ~1.2 s (docs/BENCHMARKS.md); 5 000 gained
-  // nothing more.
+  // nothing more. Review form changes (a key, an action, a state, a time:
+  // no free text) are paged by count alone.
   int watch_page_size = 2000;
   size_t watch_page_bytes = size_t{4} << 20;
   int max_watchers = 64;

@@ -1,5 +1,6 @@
 #include "services/submission/store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/synchronization/notification.h"
@@ -20,23 +21,34 @@ absl::StatusOr<halfsky::v1::SubmitBatchResponse> SubmissionStore::WriteAndWait(
 
 absl::StatusOr<std::vector<halfsky::v1::Revision*>> SubmissionStore::ReadChangesOnArena(
     int64_t after_sequence, int limit, size_t max_bytes, google::protobuf::Arena* arena) {
-  absl::StatusOr<std::vector<halfsky::v1::Revision>> page = ReadChanges(after_sequence, limit);
-  if (!page.ok()) {
-    return page.status();
-  }
+  // Read in chunks of at most kChunk, so that what is read past the budget
+  // (and read again by the next page) is at most one chunk's rest, and so
+  // is the memory held while reading.
+  constexpr int kChunk = 500;
   std::vector<halfsky::v1::Revision*> out;
-  out.reserve(page->size());
   size_t bytes = 0;
-  for (halfsky::v1::Revision& rev : *page) {
-    if (!out.empty() && bytes >= max_bytes) {
-      break;
+  int64_t after = after_sequence;
+  while (static_cast<int>(out.size()) < limit && (out.empty() || bytes < max_bytes)) {
+    const int want = std::min(kChunk, limit - static_cast<int>(out.size()));
+    absl::StatusOr<std::vector<halfsky::v1::Revision>> chunk = ReadChanges(after, want);
+    if (!chunk.ok()) {
+      return chunk.status();
     }
-    bytes += rev.data_value().ByteSizeLong() + rev.change_reason().size();
-    // Moved (swapped) into a heap message the arena owns and deletes when
-    // it is reset: no copy. Its parent on the arena never deletes it.
-    auto* owned = new halfsky::v1::Revision(std::move(rev));
-    arena->Own(owned);
-    out.push_back(owned);
+    for (halfsky::v1::Revision& rev : *chunk) {
+      if (!out.empty() && bytes >= max_bytes) {
+        break;
+      }
+      bytes += rev.data_value().ByteSizeLong() + rev.change_reason().size();
+      after = rev.sequence();
+      // Moved (swapped) into a heap message the arena owns and deletes when
+      // it is reset: no copy. Its parent on the arena never deletes it.
+      auto* owned = new halfsky::v1::Revision(std::move(rev));
+      arena->Own(owned);
+      out.push_back(owned);
+    }
+    if (static_cast<int>(chunk->size()) < want) {
+      break;  // caught up
+    }
   }
   return out;
 }

@@ -225,9 +225,10 @@ class SubmissionStore {
   // revision in a Rebuild: built on the heap, their allocations and frees
   // were a third of its thread's CPU. This default hands ReadChanges'
   // heap revisions to the arena (Arena::Own: a caller must not assume
-  // GetArena() == arena; the revisions past the budget were read and are
-  // dropped); a store that can build them on the arena directly overrides
-  // it.
+  // GetArena() == arena), reading ReadChanges in chunks of at most 500
+  // (what it holds while reading; the rest of the last chunk is dropped and
+  // read again by the next page); a store that can build them on the arena
+  // directly overrides it.
   virtual absl::StatusOr<std::vector<halfsky::v1::Revision*>> ReadChangesOnArena(
       int64_t after_sequence, int limit, size_t max_bytes, google::protobuf::Arena* arena);
 

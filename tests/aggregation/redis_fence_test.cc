@@ -1,7 +1,7 @@
 // RedisWriter on a real redis-server. The leader fence (redis_writer.h,
 // "Fencing"): a writer whose epoch was succeeded writes nothing — no
 // commit, no step of a rewrite — and a claim never goes backwards. And a
-// rewrite over a large cache, whose key listing runs beside its writes.
+// rewrite over a large cache deletes exactly what it did not write.
 #include <memory>
 #include <optional>
 #include <string>
@@ -145,10 +145,10 @@ TEST_F(RedisFenceTest, UnfencedWriterIgnoresTheKey) {
   EXPECT_EQ(Get(cache::kCursorKey), "1");
 }
 
-// The rewrite lists the keys (SCAN, 1 000 a page) on a second thread while
-// it writes on the same connection, one series per round trip here: what
-// it wrote stays, every other aggregate key goes (stale series, a stale
-// index field, a key of an older layout), and the fence stays.
+// The rewrite lists the keys (SCAN, 1 000 a page: several pages here) and
+// writes one series per round trip: what it wrote stays, every other
+// aggregate key goes (stale series, a stale index field, a key of an older
+// layout), and the fence stays.
 TEST_F(RedisFenceTest, ARewriteOverALargeCacheDeletesExactlyWhatItDidNotWrite) {
   int64_t seq = 0;
   for (const char* area : {"610303001", "610303002", "610303100001", "610303100002"}) {

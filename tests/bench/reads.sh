@@ -129,7 +129,7 @@ reads_figure() {
   out=$(timeout $((SECS * 5 + 30)) \
           h2load -c "$CONNS" -m "$STREAMS" -t 1 -n "$n" -d "$frame" "${h[@]}" "$url" 2>&1)
   local rc=$?
-  echo "$out" >"$READS_DIR/h2load.$(basename "$frame" .frame).out"
+  echo "$out" >"$READS_DIR/h2load.$(basename "$frame" .frame).$mport.out"
   if ! after=$(reads_handled "$mport" "$method"); then
     not_run "$name" "$goal" "cannot read /metrics on :$mport"
     return

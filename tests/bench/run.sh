@@ -14,9 +14,10 @@
 # halfsky-submission the figures start (experiments, e.g.
 # --sqlite_cache_mib=16; word-split).
 # HALFSKY_BENCH_PERF=DIR: perf record (call graphs) of the servers while
-# the Rebuild RPC runs (submission, aggregation) and while the loaded latency
-# probe runs (aggregation, evaluation), and of evaluation and aggregation
-# during province.sh's depth-3 passes, into DIR (docs/BENCHMARKS.md).
+# the Rebuild RPC runs (submission, aggregation), of the submission during
+# SubmitStream, while the loaded latency probe runs (aggregation,
+# evaluation), and of evaluation and aggregation during province.sh's
+# depth-3 passes, into DIR (docs/BENCHMARKS.md).
 #
 # Builds Release into build-bench/ (deploy/local/deps.sh's halfsky_build),
 # starts its own redis-server and servers on free loopback ports, runs each

@@ -263,12 +263,13 @@ writes_submit_stream() {
   # 4 streams × 4 chunks of 1 000 values in flight (submission_bench's (b)).
   # HALFSKY_BENCH_PERF=DIR: perf record of the submission service during
   # the stream (DIR/stream.perf.data; HALFSKY_BENCH_PERF_ARGS as rebuild.sh).
+  # The figure is then measured under perf: a profile run, not a figure.
   local rate result perf_pid=""
   if [ -n "${HALFSKY_BENCH_PERF:-}" ] && command -v perf >/dev/null; then
     mkdir -p "$HALFSKY_BENCH_PERF"
     # shellcheck disable=SC2086  # HALFSKY_BENCH_PERF_ARGS is a list of perf options
     perf record -F 499 ${HALFSKY_BENCH_PERF_ARGS:---call-graph dwarf,8192} \
-      -o "$HALFSKY_BENCH_PERF/stream.perf.data" -p "$SUB_PID" >"$WORK/perf.log" 2>&1 &
+      -o "$HALFSKY_BENCH_PERF/stream.perf.data" -p "$SUB_PID" >"$WORK/perf-stream.log" 2>&1 &
     perf_pid=$!
     sleep 1
   fi

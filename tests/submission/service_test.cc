@@ -762,9 +762,11 @@ std::vector<v1::DataValue> FiftyFourKeys() {
 
 TEST_F(ServiceTest, ChangeFeedBacklogLargerThanAPage) {
   std::vector<v1::DataValue> values = FiftyFourKeys();
-  // 6 years × 3 areas × 3 residences = 54 keys; write 20 revisions each.
+  // 6 years × 3 areas × 3 residences = 54 keys, written round after round
+  // until the backlog passes two pages (three pages to cross).
+  const int page = SubmissionServiceOptions().watch_page_size;
   int64_t expected = 0;
-  for (int round = 0; round < 20; ++round) {
+  for (int round = 0; round * 54 <= 2 * page; ++round) {
     for (auto& v : values) {
       v.set_note("round " + std::to_string(round));
     }

@@ -292,6 +292,18 @@ TYPED_TEST(StoreContractTest, ReadChangesOnArenaStopsAtItsByteBudget) {
   page = this->store_->ReadChangesOnArena(3, 100, 5000, &arena);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(sequences(page), (std::vector<int64_t>{4, 5, 6}));
+  // On the budget exactly: the page that reaches it is closed there.
+  auto size_of = [](const v1::Revision* r) {
+    return r->data_value().ByteSizeLong() + r->change_reason().size();
+  };
+  page = this->store_->ReadChangesOnArena(0, 100, size_t{1} << 20, &arena);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->size(), 10u);
+  const size_t two = size_of((*page)[0]) + size_of((*page)[1]);
+  EXPECT_EQ(sequences(this->store_->ReadChangesOnArena(0, 100, two, &arena)),
+            (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(sequences(this->store_->ReadChangesOnArena(0, 100, two + 1, &arena)),
+            (std::vector<int64_t>{1, 2, 3}));
   // One revision larger than the budget still comes, alone.
   page = this->store_->ReadChangesOnArena(6, 100, 1, &arena);
   ASSERT_TRUE(page.ok()) << page.status();
@@ -304,6 +316,31 @@ TYPED_TEST(StoreContractTest, ReadChangesOnArenaStopsAtItsByteBudget) {
   page = this->store_->ReadChangesOnArena(7, 100, size_t{1} << 20, &arena);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(sequences(page), (std::vector<int64_t>{8, 9, 10}));
+}
+
+// A page larger than the default implementation's chunks of 500 (what the
+// PostgreSQL store reads through) comes whole and in order, and the count
+// still bounds it across chunks.
+TYPED_TEST(StoreContractTest, ReadChangesOnArenaPagesAcrossChunks) {
+  std::vector<v1::DataValue> values;
+  for (int i = 0; i < 1200; ++i) {
+    values.push_back(Number(i % 2 == 0 ? "HEALTH-03" : "HEALTH-01", 2020 + (i / 2) % 10, i));
+  }
+  // 1 200 values over 20 keys: 60 revisions each, one request per round.
+  for (int round = 0; round < 60; ++round) {
+    std::vector<v1::DataValue> batch(values.begin() + round * 20, values.begin() + round * 20 + 20);
+    ASSERT_TRUE(
+        this->store_->WriteAndWait(this->Req("p", "chunk" + std::to_string(round), batch)).ok());
+  }
+  google::protobuf::Arena arena;
+  for (int limit : {1200, 1001}) {
+    auto page = this->store_->ReadChangesOnArena(0, limit, size_t{1} << 30, &arena);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_EQ(page->size(), static_cast<size_t>(limit));
+    for (int i = 0; i < limit; ++i) {
+      ASSERT_EQ((*page)[i]->sequence(), i + 1);
+    }
+  }
 }
 
 TYPED_TEST(StoreContractTest, FailingRequestInAGroupDoesNotPoisonOthers) {
