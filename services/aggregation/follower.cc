@@ -140,7 +140,7 @@ class Follower::ChangeStream final
       RemoveHold();
     }
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
+    mu_.Await(absl::Condition(&ended_));
   }
 
   // Waits up to `timeout` for at least one event; moves whole messages
@@ -214,7 +214,6 @@ class Follower::ChangeStream final
     absl::MutexLock lock(&mu_);
     status_ = st.ok() ? absl::UnavailableError("WatchChanges ended") : FromGrpcStatus(st);
     ended_ = true;
-    done_ = true;
   }
 
  private:
@@ -242,8 +241,8 @@ class Follower::ChangeStream final
   bool hold_ ABSL_GUARDED_BY(mu_) = true;
   std::deque<std::unique_ptr<ChangeBatch::Message>> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_events_ ABSL_GUARDED_BY(mu_) = 0;
+  // OnDone ran: the call is over and gRPC touches this object no more.
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool received_any_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status status_ ABSL_GUARDED_BY(mu_);

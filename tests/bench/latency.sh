@@ -106,16 +106,10 @@ latency_figure() {
   ip0=$(stack_metric "$STACK_EVAL_MPORT" halfsky_evaluation_passes_total '{pass="indicator",result="ok"}')
   is0=$(stack_metric "$STACK_EVAL_MPORT" halfsky_evaluation_pass_seconds_sum '{pass="indicator"}')
   sleep 1
-  local perf_pid=""
-  if [ -n "${HALFSKY_BENCH_PERF:-}" ] && command -v perf >/dev/null; then
-    mkdir -p "$HALFSKY_BENCH_PERF"
-    perf record -F 499 --call-graph dwarf,8192 -o "$HALFSKY_BENCH_PERF/latency.perf.data" \
-      -p "$STACK_EVAL_PID,$STACK_AGG_PID" >"$WORK/perf-latency.log" 2>&1 &
-    perf_pid=$!
-  fi
+  bench_perf_start latency "$STACK_EVAL_PID,$STACK_AGG_PID"
   local loaded
   loaded=$(latency_probe latency-load.out --max_seconds=$((LATENCY_BG_SECS - 3)))
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null; fi
+  bench_perf_stop
   wait "$bg"
   wait "$sampler"
   local passes

@@ -243,17 +243,12 @@ province_size() {
   # partly rebuilt Redis its times would not be the whole tree's).
   local d3_first="not run" d3_second="-" d3_warn="-" eval3="-"
   if [ "$cold_s" != failed ] && stack_start_evaluation "prov$n" --area_depth=3 --reevaluate_interval=2s; then
-    local perf_pid=""
-    if [ -n "${HALFSKY_BENCH_PERF:-}" ] && [ "$n" = "${PROVINCE_COUNTIES[-1]}" ] &&
-       command -v perf >/dev/null; then
-      mkdir -p "$HALFSKY_BENCH_PERF"
-      perf record -F 199 --call-graph dwarf,8192 -o "$HALFSKY_BENCH_PERF/province-eval-d3.perf.data" \
-        -p "$STACK_EVAL_PID,$STACK_AGG_PID" >"$WORK/province-perf.log" 2>&1 &
-      perf_pid=$!
+    if [ "$n" = "${PROVINCE_COUNTIES[-1]}" ]; then
+      bench_perf_start province-eval-d3 "$STACK_EVAL_PID,$STACK_AGG_PID" 199
     fi
     local passes_ok=0
     province_two_passes && passes_ok=1
-    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null; fi
+    bench_perf_stop
     if [ "$passes_ok" = 1 ]; then
       d3_first=$PROV_PASS1
       d3_second=$PROV_PASS2

@@ -133,15 +133,7 @@ rebuild_figure() {
   : >"$WORK/rebuild.msg"
   { printf '\0\0\0\0\0'; } >"$WORK/rebuild.frame"
   local t0 t1 secs reply count
-  local perf_pid=""
-  if [ -n "${HALFSKY_BENCH_PERF:-}" ] && command -v perf >/dev/null; then
-    mkdir -p "$HALFSKY_BENCH_PERF"
-    # shellcheck disable=SC2086  # HALFSKY_BENCH_PERF_ARGS is a list of perf options
-    perf record -F 499 ${HALFSKY_BENCH_PERF_ARGS:---call-graph dwarf,8192} -o "$HALFSKY_BENCH_PERF/rebuild.perf.data" \
-      -p "$REBUILD_AGG_PID,$SUB_PID" >"$WORK/perf.log" 2>&1 &
-    perf_pid=$!
-    sleep 1
-  fi
+  bench_perf_start rebuild "$REBUILD_AGG_PID,$SUB_PID"
   rebuild_snapshot 0
   t0=$(date +%s.%N)
   nghttp -d "$WORK/rebuild.frame" -H 'content-type: application/grpc' -H 'te: trailers' \
@@ -149,7 +141,7 @@ rebuild_figure() {
     "http://$agg_addr/halfsky.v1.AggregationService/Rebuild" >"$WORK/rebuild.reply" 2>"$WORK/rebuild.err"
   t1=$(date +%s.%N)
   rebuild_snapshot 1
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null; fi
+  bench_perf_stop
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   reply=$(tail -c +6 "$WORK/rebuild.reply" |
           protoc -I"$ROOT/protos" --decode=halfsky.v1.RebuildResponse halfsky/v1/aggregation.proto 2>&1)

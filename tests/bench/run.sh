@@ -76,6 +76,28 @@ not_run() {  # name goal reason
 }
 want() { [ -z "$ONLY" ] || [[ $ONLY == *",$1,"* ]]; }  # is figure $1 to run?
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+# bench_perf_start NAME PIDS [HZ]: with HALFSKY_BENCH_PERF=DIR set and perf
+# installed, perf record of PIDS (comma-separated) at HZ (499) into
+# DIR/NAME.perf.data in the background, with HALFSKY_BENCH_PERF_ARGS (call
+# graphs by default), then a second for it to attach; sets BENCH_PERF_PID
+# (empty when not recording). bench_perf_stop ends the recording.
+bench_perf_start() {
+  BENCH_PERF_PID=""
+  [ -n "${HALFSKY_BENCH_PERF:-}" ] && command -v perf >/dev/null || return 0
+  mkdir -p "$HALFSKY_BENCH_PERF"
+  # shellcheck disable=SC2086  # HALFSKY_BENCH_PERF_ARGS is a list of perf options
+  perf record -F "${3:-499}" ${HALFSKY_BENCH_PERF_ARGS:---call-graph dwarf,8192} \
+    -o "$HALFSKY_BENCH_PERF/$1.perf.data" -p "$2" >"$WORK/perf-$1.log" 2>&1 &
+  BENCH_PERF_PID=$!
+  sleep 1
+}
+bench_perf_stop() {
+  if [ -n "${BENCH_PERF_PID:-}" ]; then
+    kill -INT "$BENCH_PERF_PID" 2>/dev/null
+    wait "$BENCH_PERF_PID" 2>/dev/null
+    BENCH_PERF_PID=""
+  fi
+}
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

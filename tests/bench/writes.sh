@@ -264,23 +264,13 @@ writes_submit_stream() {
   # HALFSKY_BENCH_PERF=DIR: perf record of the submission service during
   # the stream (DIR/stream.perf.data; HALFSKY_BENCH_PERF_ARGS as rebuild.sh).
   # The figure is then measured under perf: a profile run, not a figure.
-  local rate result perf_pid=""
-  if [ -n "${HALFSKY_BENCH_PERF:-}" ] && command -v perf >/dev/null; then
-    mkdir -p "$HALFSKY_BENCH_PERF"
-    # shellcheck disable=SC2086  # HALFSKY_BENCH_PERF_ARGS is a list of perf options
-    perf record -F 499 ${HALFSKY_BENCH_PERF_ARGS:---call-graph dwarf,8192} \
-      -o "$HALFSKY_BENCH_PERF/stream.perf.data" -p "$SUB_PID" >"$WORK/perf-stream.log" 2>&1 &
-    perf_pid=$!
-    sleep 1
-  fi
+  local rate result
+  bench_perf_start stream "$SUB_PID"
   rate=$("$WRITE_LOAD_BIN" --mode=stream --target="$SUB_ADDR" --token_file="$WORK/writes.token" \
            --connections=4 --in_flight=4 --chunk=1000 --seconds="$SECS" --warmup=0.5 \
            --areas="$WRITES_AREAS" --area_prefix=610303001 >"$WORK/write_load.last" 2>&1 &&
          sed -n 's/^RESULT .* rate=\([0-9.]*\).*/\1/p' "$WORK/write_load.last")
-  if [ -n "$perf_pid" ]; then
-    kill -INT "$perf_pid" 2>/dev/null
-    wait "$perf_pid" 2>/dev/null
-  fi
+  bench_perf_stop
   writes_stop_submission
   sqlite_after=$(sqlite_baseline_rate) || sqlite_after=""
   result=$(grep '^RESULT' "$WORK/write_load.last")

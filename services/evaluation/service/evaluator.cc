@@ -390,21 +390,25 @@ absl::Status Evaluator::EvaluatePending(const std::set<std::string>& ids) {
   absl::MutexLock pass(&pass_mu_);
   const absl::Time start = absl::Now();
   const std::vector<std::string> areas = EvaluatedAreas();
-  // Each id's indicator (null: unknown) and the position of its request
-  // (ReadMany answers in request order; kNoRequest: nothing to read).
+  // One per id, in order: its indicator (null: unknown) and the position
+  // of its request (ReadMany answers in request order; kNoRequest: nothing
+  // to read).
   constexpr size_t kNoRequest = static_cast<size_t>(-1);
-  std::vector<const Indicator*> indicators;
-  std::vector<size_t> request_of;
+  struct Pass {
+    const std::string* id;
+    const Indicator* indicator;
+    size_t request;
+  };
+  std::vector<Pass> passes;
   std::vector<SeriesRequest> requests;
   for (const std::string& id : ids) {
     const Indicator* indicator = catalog_->FindIndicator(id);
-    indicators.push_back(indicator);
+    size_t request = kNoRequest;
     if (indicator != nullptr && indicator->kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
-      request_of.push_back(requests.size());
+      request = requests.size();
       requests.push_back(SeriesRequest{indicator, areas, NeededSeries(*indicator)});
-    } else {
-      request_of.push_back(kNoRequest);
     }
+    passes.push_back(Pass{&id, indicator, request});
   }
   std::vector<IndicatorSnapshot> batch;
   if (requests.size() > 1) {
@@ -417,18 +421,15 @@ absl::Status Evaluator::EvaluatePending(const std::set<std::string>& ids) {
   const absl::Duration read_share =
       batch.empty() ? absl::ZeroDuration() : (absl::Now() - start) / batch.size();
   absl::Status status;
-  size_t k = 0;
-  for (const std::string& id : ids) {
-    const Indicator* indicator = indicators[k];
+  for (const Pass& p : passes) {
     // Null: the pass reads for itself (no batch) or has nothing to read.
     const IndicatorSnapshot* snapshot =
-        batch.empty() || request_of[k] == kNoRequest ? nullptr : &batch[request_of[k]];
-    ++k;
+        batch.empty() || p.request == kNoRequest ? nullptr : &batch[p.request];
     const absl::Time pass_start = absl::Now();
     const absl::Status st =
-        indicator == nullptr
-            ? absl::NotFoundError(absl::StrCat("未知指标 / unknown indicator ", id))
-            : EvaluateIndicatorLocked(*indicator, snapshot);
+        p.indicator == nullptr
+            ? absl::NotFoundError(absl::StrCat("未知指标 / unknown indicator ", *p.id))
+            : EvaluateIndicatorLocked(*p.indicator, snapshot);
     if (options_.metrics != nullptr) {
       options_.metrics->ObservePass(
           /*full=*/false,
@@ -442,17 +443,15 @@ absl::Status Evaluator::EvaluatePending(const std::set<std::string>& ids) {
   return status;
 }
 
-absl::Status Evaluator::EvaluateIndicatorLocked(const Indicator& indicator_in,
+absl::Status Evaluator::EvaluateIndicatorLocked(const Indicator& indicator,
                                                 const IndicatorSnapshot* given) {
-  // The body predates this function and reads the indicator through a pointer.
-  const Indicator* indicator = &indicator_in;
-  const std::string& indicator_id = indicator->id();
+  const std::string& indicator_id = indicator.id();
   std::vector<Warning> candidates;
-  if (indicator->kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
+  if (indicator.kind() != halfsky::v1::INDICATOR_KIND_QUALITATIVE) {
     const std::vector<std::string> areas = EvaluatedAreas();
     IndicatorSnapshot read;
     if (given == nullptr) {
-      HALFSKY_ASSIGN_OR_RETURN(read, series_->Read(*indicator, areas, NeededSeries(*indicator)));
+      HALFSKY_ASSIGN_OR_RETURN(read, series_->Read(indicator, areas, NeededSeries(indicator)));
     }
     const IndicatorSnapshot& snapshot = given != nullptr ? *given : read;
     const std::string& root = catalog_->RootArea().code();
@@ -470,9 +469,8 @@ absl::Status Evaluator::EvaluateIndicatorLocked(const Indicator& indicator_in,
       if (!total.empty()) {
         own.latest = total.back().year();
       }
-      HALFSKY_ASSIGN_OR_RETURN(
-          std::vector<Warning> ws,
-          CandidateWarnings(*indicator, area.area_code, area, options_.method));
+      HALFSKY_ASSIGN_OR_RETURN(std::vector<Warning> ws,
+                               CandidateWarnings(indicator, area.area_code, area, options_.method));
       for (const Warning& w : ws) {
         if (IsTargetWarning(w.kind())) {
           halfsky::v1::Severity& s = own.severity[w.target_year()];
